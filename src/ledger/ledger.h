@@ -1,0 +1,77 @@
+/* ledger.h: the double-entry ledger.
+ *
+ * Invariants (checked by ledger_verify, see verify.c):
+ *  1. Every movement of money is a transfer from one account to another, so
+ *     the balances of all accounts sum to zero.
+ *  2. An account's stored totals equal what its transfers add up to.
+ *  3. An account flagged DEBITS_LE_CREDITS never has
+ *     debits_posted + debits_pending > credits_posted (never negative).
+ *  4. A pending transfer is resolved (posted or voided) at most once, and its
+ *     state says so.
+ *  5. Reversals of a transfer never add up to more than its amount.
+ *  6. Transfers are never deleted or changed (but a pending one's state).
+ *
+ * Pending transfer state machine (two-phase):
+ *
+ *     submit(PENDING) --> PENDING --submit(POST_PENDING)--> POSTED
+ *                            |
+ *                            +----submit(VOID_PENDING)--> VOIDED
+ *
+ * Idempotency: every transfer has a caller-chosen key.  Submitting a key that
+ * exists with the same request (same accounts, amount, kind, flags,
+ * references, metadata) returns the stored transfer with `replayed` set and
+ * moves nothing; with a different request it fails with
+ * ERR_IDEMPOTENCY_CONFLICT.  Keys are kept forever (the transfers table is
+ * the record), so "at least 24 h" holds.  A request that failed (say,
+ * insufficient funds) stored nothing and may be retried with the same key.
+ *
+ * Linked groups: the transfers of one submission commit together or not at
+ * all; the result names the first transfer that failed.
+ *
+ * All writes that move money go through the group-commit writer (writer.h).
+ * The functions here that write (account creation) use their own transaction.
+ */
+#ifndef KESSAI_LEDGER_LEDGER_H
+#define KESSAI_LEDGER_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ledger/types.h"
+#include "store/store.h"
+#include "util/err.h"
+
+/* Owner of the system accounts, and their kinds (created by ledger_init). */
+#define LEDGER_SYSTEM_OWNER "system"
+extern const char *const ledger_system_kinds[];
+
+/* Create the system accounts that do not exist yet.  Idempotent. */
+enum err ledger_init(struct store *st);
+/* Create an account; *id receives its id.  ERR_CONFLICT if (owner, kind) exists. */
+enum err ledger_account_create(struct store *st, const char *owner, const char *kind, uint32_t flags, int64_t *id);
+/* Look up a system account by kind ("card_receivable", …). */
+enum err ledger_system_account(struct store *st, const char *kind, int64_t *id);
+
+/* credits_posted - debits_posted */
+int64_t ledger_balance(const struct ledger_account *a);
+/* Balance minus pending debits: what can still be spent. */
+int64_t ledger_available(const struct ledger_account *a);
+
+/* Check request fields that need no database (lengths, flags, amount range,
+ * distinct accounts).  *bad_index names the offending transfer. */
+enum err ledger_validate(const struct ledger_transfer *x, size_t n, size_t *bad_index);
+
+struct ledger_verify_report {
+    size_t accounts;
+    size_t transfers;
+    size_t violations; /* 0 means the ledger is sound */
+};
+
+/* Recompute every account from the transfers and check invariants 1-5.
+ * Each violation is described on one line of `out` (may be NULL).  Returns
+ * ERR_OK when the check ran (look at rep->violations), ERR_STORE if it could
+ * not read the store. */
+enum err ledger_verify(struct store *st, FILE *out, struct ledger_verify_report *rep);
+
+#endif

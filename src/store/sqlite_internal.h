@@ -1,0 +1,64 @@
+/* sqlite_internal.h: shared by the SQLite store's files (sqlite.c for the
+ * connection, transactions and schema; sqlite_ledger.c; sqlite_merchant.c).
+ * Not for use outside src/store/. */
+#ifndef KESSAI_STORE_SQLITE_INTERNAL_H
+#define KESSAI_STORE_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define SQ_MAX_STMTS 64
+
+struct sqlite_store {
+    struct store base; /* must be first */
+    sqlite3 *db;
+    /* Prepared-once statements, keyed by the address of their static SQL text. */
+    const char *sql[SQ_MAX_STMTS];
+    sqlite3_stmt *stmt[SQ_MAX_STMTS];
+    int nstmt;
+};
+
+static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
+
+/* The statement for `sql` (a string literal or other static text), prepared on
+ * first use and reset before it is returned.  NULL (and logged) on failure. */
+sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql);
+/* Log the connection's last error under `what` and return ERR_STORE. */
+enum err sq_fail(struct sqlite_store *s, const char *what);
+/* Copy column col as text into buf (size n), truncating safely; "" if NULL. */
+void sq_text(sqlite3_stmt *st, int col, char *buf, size_t n);
+
+/* ledger ops (sqlite_ledger.c) */
+enum err sq_account_insert(struct store *st, struct ledger_account *a);
+enum err sq_account_get(struct store *st, int64_t id, struct ledger_account *out);
+enum err sq_account_find(struct store *st, const char *owner, const char *kind, struct ledger_account *out);
+enum err sq_account_put_totals(struct store *st, const struct ledger_account *a);
+enum err sq_account_scan(struct store *st, store_account_fn fn, void *ctx);
+enum err sq_transfer_insert(struct store *st, struct ledger_transfer *t);
+enum err sq_transfer_get(struct store *st, int64_t id, struct ledger_transfer *out);
+enum err sq_transfer_get_by_key(struct store *st, const char *key, struct ledger_transfer *out);
+enum err sq_transfer_set_state(struct store *st, int64_t id, int state);
+enum err sq_transfer_sum_reversals(struct store *st, int64_t ref_id, int64_t *sum);
+enum err sq_transfer_scan(struct store *st, store_transfer_fn fn, void *ctx);
+
+/* merchant ops (sqlite_merchant.c) */
+enum err sq_merchant_insert(struct store *st, struct merchant *m);
+enum err sq_merchant_get(struct store *st, int64_t id, struct merchant *out);
+enum err sq_merchant_list(struct store *st, int64_t after_id, size_t max, struct merchant *out, size_t *n);
+enum err sq_mstore_insert(struct store *st, struct merchant_store *s);
+enum err sq_mstore_get(struct store *st, int64_t id, struct merchant_store *out);
+enum err sq_mstore_list(struct store *st, int64_t merchant_id, int64_t after_id, size_t max,
+                        struct merchant_store *out, size_t *n);
+enum err sq_mstore_set_active(struct store *st, int64_t id, int active);
+enum err sq_terminal_insert(struct store *st, struct merchant_terminal *t);
+enum err sq_terminal_get_by_key_id(struct store *st, const char *key_id, struct merchant_terminal *out);
+enum err sq_terminal_list(struct store *st, int64_t store_id, int64_t after_id, size_t max,
+                          struct merchant_terminal *out, size_t *n);
+enum err sq_terminal_revoke(struct store *st, int64_t id);
+
+/* schema (sqlite_schema.c): migrations[i] upgrades version i to i+1. */
+extern const char *const sq_migrations[];
+extern const int sq_schema_version;
+
+#endif

@@ -1,0 +1,99 @@
+/* store.h: the storage interface.
+ *
+ * A `struct store` is one connection to the database, used by one thread at a
+ * time (the ledger writer owns one; each other user opens its own).  Every
+ * operation is a function pointer in `struct store_ops`, so a PostgreSQL
+ * implementation (libpq) can fill the same table without changing callers.
+ * Implementations embed `struct store` as their first member.
+ *
+ * Contract for every op:
+ *  - returns ERR_OK, a "not found" code named below, ERR_CONFLICT where a
+ *    unique key is violated, or ERR_STORE on any database failure (details go
+ *    to the log, never to callers);
+ *  - output structs are filled completely and owned by the caller;
+ *  - inside begin()..commit() all reads see the transaction's own writes.
+ *
+ * Durability: commit() returns only after the transaction is on stable
+ * storage (SQLite: WAL with synchronous=FULL; PostgreSQL: synchronous commit).
+ * Nothing is acknowledged to a client before commit() returns ERR_OK.
+ */
+#ifndef KESSAI_STORE_STORE_H
+#define KESSAI_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/types.h"
+#include "merchant/types.h"
+#include "util/err.h"
+
+struct store;
+
+typedef enum err (*store_account_fn)(void *ctx, const struct ledger_account *a);
+typedef enum err (*store_transfer_fn)(void *ctx, const struct ledger_transfer *t);
+
+struct store_ops {
+    const char *name; /* "sqlite", "postgres" */
+    void (*close)(struct store *st);
+
+    /* Transactions.  begin() takes the write lock at once (no upgrade
+     * deadlocks); savepoints nest inside it. */
+    enum err (*begin)(struct store *st);
+    enum err (*commit)(struct store *st);
+    enum err (*rollback)(struct store *st);
+    enum err (*savepoint)(struct store *st);
+    enum err (*release_savepoint)(struct store *st);
+    enum err (*rollback_savepoint)(struct store *st);
+
+    /* Ledger accounts.  account_insert sets a->id and a->created_ms. */
+    enum err (*account_insert)(struct store *st, struct ledger_account *a);
+    enum err (*account_get)(struct store *st, int64_t id, struct ledger_account *out); /* ERR_ACCOUNT_NOT_FOUND */
+    enum err (*account_find)(struct store *st, const char *owner, const char *kind,
+                             struct ledger_account *out); /* ERR_ACCOUNT_NOT_FOUND */
+    /* Overwrite the four totals of account a->id (ledger writer only). */
+    enum err (*account_put_totals)(struct store *st, const struct ledger_account *a);
+    enum err (*account_scan)(struct store *st, store_account_fn fn, void *ctx); /* stops at first error fn returns */
+
+    /* Ledger transfers.  transfer_insert sets t->id; ERR_CONFLICT if t->key exists. */
+    enum err (*transfer_insert)(struct store *st, struct ledger_transfer *t);
+    enum err (*transfer_get)(struct store *st, int64_t id, struct ledger_transfer *out); /* ERR_TRANSFER_NOT_FOUND */
+    enum err (*transfer_get_by_key)(struct store *st, const char *key,
+                                    struct ledger_transfer *out); /* ERR_TRANSFER_NOT_FOUND */
+    /* The one mutation a transfer allows: a pending transfer's state. */
+    enum err (*transfer_set_state)(struct store *st, int64_t id, int state);
+    /* Sum of amounts of REVERSAL transfers whose ref_id is ref_id (0 if none). */
+    enum err (*transfer_sum_reversals)(struct store *st, int64_t ref_id, int64_t *sum);
+    enum err (*transfer_scan)(struct store *st, store_transfer_fn fn, void *ctx); /* in id order */
+
+    /* Merchants, stores, terminals.  Inserts set id and created_ms. */
+    enum err (*merchant_insert)(struct store *st, struct merchant *m);
+    enum err (*merchant_get)(struct store *st, int64_t id, struct merchant *out); /* ERR_MERCHANT_NOT_FOUND */
+    enum err (*merchant_list)(struct store *st, int64_t after_id, size_t max, struct merchant *out, size_t *n);
+    enum err (*mstore_insert)(struct store *st, struct merchant_store *s);
+    enum err (*mstore_get)(struct store *st, int64_t id, struct merchant_store *out); /* ERR_STORE_NOT_FOUND */
+    /* merchant_id 0 lists stores of every merchant. */
+    enum err (*mstore_list)(struct store *st, int64_t merchant_id, int64_t after_id, size_t max,
+                            struct merchant_store *out, size_t *n);
+    enum err (*mstore_set_active)(struct store *st, int64_t id, int active); /* ERR_STORE_NOT_FOUND */
+    enum err (*terminal_insert)(struct store *st, struct merchant_terminal *t); /* ERR_CONFLICT on key_id */
+    enum err (*terminal_get_by_key_id)(struct store *st, const char *key_id,
+                                       struct merchant_terminal *out); /* ERR_TERMINAL_NOT_FOUND */
+    /* store_id 0 lists terminals of every store. */
+    enum err (*terminal_list)(struct store *st, int64_t store_id, int64_t after_id, size_t max,
+                              struct merchant_terminal *out, size_t *n);
+    enum err (*terminal_revoke)(struct store *st, int64_t id); /* ERR_TERMINAL_NOT_FOUND */
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Open (creating and migrating if needed) the SQLite store at path.
+ * ERR_STORE if the file cannot be opened or its schema is newer than this
+ * program knows. */
+enum err store_open_sqlite(const char *path, struct store **out);
+
+/* Convenience: st->ops->close(st), NULL-safe. */
+void store_close(struct store *st);
+
+#endif

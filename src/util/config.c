@@ -1,0 +1,177 @@
+#include "util/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+enum ctype { C_STR, C_INT };
+
+struct setting {
+    const char *section;
+    const char *key;
+    enum ctype type;
+    size_t offset;
+    size_t size;      /* C_STR buffer size */
+    int64_t min, max; /* C_INT bounds */
+};
+
+#define STR(sec, k) {sec, #k, C_STR, offsetof(struct config, k), sizeof(((struct config *)0)->k), 0, 0}
+#define INT(sec, k, lo, hi) {sec, #k, C_INT, offsetof(struct config, k), 0, lo, hi}
+
+static const struct setting settings[] = {
+    STR("server", listen),
+    STR("server", data_dir),
+    STR("server", log_level),
+    INT("server", threads, 0, 256),
+    INT("server", max_body_bytes, 1024, 16 * 1024 * 1024),
+    INT("server", max_connections, 1, 1000000),
+    INT("server", max_connections_per_ip, 1, 1000000),
+    INT("server", connection_timeout_s, 1, 3600),
+    INT("server", header_memory_bytes, 8 * 1024, 1024 * 1024),
+    INT("ledger", ledger_batch_max, 1, 65536),
+};
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    snprintf(c->data_dir, sizeof c->data_dir, "./var");
+    snprintf(c->log_level, sizeof c->log_level, "info");
+    c->threads = 0;
+    c->max_body_bytes = 64 * 1024;
+    c->max_connections = 4096;
+    c->max_connections_per_ip = 1024;
+    c->connection_timeout_s = 30;
+    c->header_memory_bytes = 32 * 1024;
+    c->ledger_batch_max = 8192;
+}
+
+static enum err set_value(struct config *c, const struct setting *s, const char *value, char *errbuf)
+{
+    char *field = (char *)c + s->offset;
+    if (s->type == C_STR) {
+        size_t len = strlen(value);
+        if (len == 0 || len >= s->size) {
+            snprintf(errbuf, CONFIG_ERRBUF, "%s: value must be 1 to %zu characters", s->key, s->size - 1);
+            return ERR_INVALID_PARAM;
+        }
+        memcpy(field, value, len + 1);
+        if (strcmp(s->key, "log_level") == 0 && log_level_parse(value) < 0) {
+            snprintf(errbuf, CONFIG_ERRBUF, "log_level: expected debug, info, warn or error");
+            return ERR_INVALID_PARAM;
+        }
+        return ERR_OK;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < s->min || v > s->max) {
+        snprintf(errbuf, CONFIG_ERRBUF, "%s: expected an integer from %lld to %lld", s->key, (long long)s->min,
+                 (long long)s->max);
+        return ERR_INVALID_PARAM;
+    }
+    *(int64_t *)field = v;
+    return ERR_OK;
+}
+
+enum err config_set(struct config *c, const char *section, const char *key, const char *value,
+                    char errbuf[CONFIG_ERRBUF])
+{
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const struct setting *s = &settings[i];
+        if (strcmp(s->key, key) == 0 && (section == NULL || strcmp(section, s->section) == 0))
+            return set_value(c, s, value, errbuf);
+    }
+    snprintf(errbuf, CONFIG_ERRBUF, "unknown setting %s%s%s", section ? section : "", section ? "." : "", key);
+    return ERR_INVALID_PARAM;
+}
+
+/* Turn "msg" into "prefix: msg" in place, truncating at the buffer's end. */
+static void prefix_error(char *errbuf, const char *prefix)
+{
+    size_t plen = strlen(prefix) + 2;
+    if (plen >= CONFIG_ERRBUF)
+        plen = CONFIG_ERRBUF - 1;
+    size_t mlen = strnlen(errbuf, CONFIG_ERRBUF - 1);
+    if (plen + mlen >= CONFIG_ERRBUF)
+        mlen = CONFIG_ERRBUF - 1 - plen;
+    memmove(errbuf + plen, errbuf, mlen);
+    errbuf[plen + mlen] = '\0';
+    memcpy(errbuf, prefix, plen - 2);
+    memcpy(errbuf + plen - 2, ": ", 2);
+}
+
+struct ini_ctx {
+    struct config *c;
+    char *errbuf;
+    enum err e;
+};
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *ctx = user;
+    if (ctx->e != ERR_OK)
+        return 0;
+    ctx->e = config_set(ctx->c, section, name, value, ctx->errbuf);
+    return ctx->e == ERR_OK;
+}
+
+enum err config_load_file(struct config *c, const char *path, char errbuf[CONFIG_ERRBUF])
+{
+    struct ini_ctx ctx = {c, errbuf, ERR_OK};
+    int rc = ini_parse(path, on_ini_entry, &ctx);
+    if (rc == -1) {
+        snprintf(errbuf, CONFIG_ERRBUF, "cannot open config file %s", path);
+        return ERR_IO;
+    }
+    if (ctx.e != ERR_OK) {
+        prefix_error(errbuf, path);
+        return ctx.e;
+    }
+    if (rc != 0) {
+        snprintf(errbuf, CONFIG_ERRBUF, "%s: syntax error on line %d", path, rc);
+        return ERR_INVALID_PARAM;
+    }
+    return ERR_OK;
+}
+
+enum err config_load_env(struct config *c, char errbuf[CONFIG_ERRBUF])
+{
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        char name[64] = "KESSAI_";
+        size_t n = strlen(name);
+        for (const char *k = settings[i].key; *k && n + 1 < sizeof name; k++)
+            name[n++] = (char)toupper((unsigned char)*k);
+        name[n] = '\0';
+        const char *v = getenv(name);
+        if (v == NULL)
+            continue;
+        enum err e = set_value(c, &settings[i], v, errbuf);
+        if (e != ERR_OK) {
+            prefix_error(errbuf, name);
+            return e;
+        }
+    }
+    return ERR_OK;
+}
+
+enum err config_listen_addr(const struct config *c, char *host, size_t hostlen, uint16_t *port)
+{
+    const char *colon = strrchr(c->listen, ':');
+    if (colon == NULL || colon == c->listen || (size_t)(colon - c->listen) >= hostlen)
+        return ERR_INVALID_PARAM;
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
+        return ERR_INVALID_PARAM;
+    memcpy(host, c->listen, (size_t)(colon - c->listen));
+    host[colon - c->listen] = '\0';
+    *port = (uint16_t)p;
+    return ERR_OK;
+}

@@ -1,0 +1,45 @@
+/* config.h: settings for kessaid and kessai.
+ *
+ * Precedence, lowest first: built-in defaults, the INI file (--config FILE,
+ * parsed by libinih), KESSAI_* environment variables, command-line flags.
+ * Every setting is one row of the table in config.c with its section, key,
+ * type and bounds; the environment name is KESSAI_ + the key in capitals
+ * (data_dir -> KESSAI_DATA_DIR).  A value out of bounds or of the wrong type
+ * is an error naming the setting, never silently clamped.
+ */
+#ifndef KESSAI_UTIL_CONFIG_H
+#define KESSAI_UTIL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define CONFIG_STR 512
+#define CONFIG_ERRBUF 256
+
+struct config {
+    char listen[CONFIG_STR];   /* HOST:PORT, e.g. 127.0.0.1:8080 */
+    char data_dir[CONFIG_STR]; /* SQLite store and master key live here */
+    char log_level[16];
+    int64_t threads;           /* HTTP worker threads; 0 = one per core */
+    int64_t max_body_bytes;
+    int64_t max_connections;
+    int64_t max_connections_per_ip;
+    int64_t connection_timeout_s;
+    int64_t header_memory_bytes; /* per-connection memory for headers */
+    int64_t ledger_batch_max;    /* most transfers per durable commit */
+};
+
+void config_defaults(struct config *c);
+/* Set one key ("listen", "data_dir", …); the section is optional (NULL). */
+enum err config_set(struct config *c, const char *section, const char *key, const char *value,
+                    char errbuf[CONFIG_ERRBUF]);
+/* Load an INI file; unknown keys and unreadable files are errors. */
+enum err config_load_file(struct config *c, const char *path, char errbuf[CONFIG_ERRBUF]);
+/* Apply every KESSAI_* variable that names a known key. */
+enum err config_load_env(struct config *c, char errbuf[CONFIG_ERRBUF]);
+/* Split c->listen into host (buffer of hostlen) and port. */
+enum err config_listen_addr(const struct config *c, char *host, size_t hostlen, uint16_t *port);
+
+#endif

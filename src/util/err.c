@@ -1,0 +1,59 @@
+/* err.c: the error table.  Order must follow enum err; a static assertion and a
+ * unit test check that every code has an entry. */
+#include "util/err.h"
+
+#include <stddef.h>
+
+struct err_entry {
+    const char *symbol;
+    int status;
+    const char *message;
+};
+
+static const struct err_entry table[] = {
+    [ERR_OK] = {"ok", 200, "OK."},
+    [ERR_NOT_FOUND] = {"not_found", 404, "No such resource."},
+    [ERR_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "This method is not allowed on this resource."},
+    [ERR_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413, "The request body is too large."},
+    [ERR_MALFORMED_JSON] = {"malformed_json", 400, "The request body is not valid JSON."},
+    [ERR_INVALID_PARAM] = {"invalid_param", 400, "A parameter has an invalid value."},
+    [ERR_MISSING_PARAM] = {"missing_param", 400, "A required parameter is missing."},
+    [ERR_UNKNOWN_PARAM] = {"unknown_param", 400, "The request contains a parameter this endpoint does not accept."},
+    [ERR_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415, "The request body must be application/json."},
+    [ERR_RATE_LIMITED] = {"rate_limited", 429, "Too many requests; retry later."},
+    [ERR_AMOUNT_INVALID] = {"amount_invalid", 400, "The amount must be a positive whole number of yen within the allowed maximum."},
+    [ERR_OVERFLOW] = {"amount_overflow", 422, "The operation would exceed the largest amount the ledger can hold."},
+    [ERR_INSUFFICIENT_FUNDS] = {"insufficient_funds", 422, "The balance is too low for this operation."},
+    [ERR_LIMIT_EXCEEDED] = {"limit_exceeded", 422, "The operation would exceed a limit on this account."},
+    [ERR_ACCOUNT_NOT_FOUND] = {"account_not_found", 404, "No such ledger account."},
+    [ERR_SAME_ACCOUNT] = {"same_account", 400, "A transfer needs two different accounts."},
+    [ERR_TRANSFER_NOT_FOUND] = {"transfer_not_found", 404, "No such transfer."},
+    [ERR_PENDING_NOT_FOUND] = {"pending_transfer_not_found", 404, "No such pending transfer."},
+    [ERR_PENDING_ALREADY_RESOLVED] = {"pending_already_resolved", 409, "The pending transfer has already been posted or voided."},
+    [ERR_REVERSAL_EXCEEDS_ORIGINAL] = {"reversal_exceeds_original", 422, "The amount exceeds what remains reversible on the original transfer."},
+    [ERR_NOT_REVERSIBLE] = {"not_reversible", 422, "This transfer cannot be reversed."},
+    [ERR_IDEMPOTENCY_CONFLICT] = {"idempotency_conflict", 409, "This idempotency key was already used with a different request."},
+    [ERR_LINKED_TRANSFER_FAILED] = {"linked_transfer_failed", 422, "Another transfer in the same linked group failed; nothing was applied."},
+    [ERR_MERCHANT_NOT_FOUND] = {"merchant_not_found", 404, "No such merchant."},
+    [ERR_STORE_NOT_FOUND] = {"store_not_found", 404, "No such store."},
+    [ERR_TERMINAL_NOT_FOUND] = {"terminal_not_found", 404, "No such terminal."},
+    [ERR_CONFLICT] = {"conflict", 409, "The resource already exists or is in a conflicting state."},
+    [ERR_SHUTTING_DOWN] = {"shutting_down", 503, "The server is shutting down; retry on another node or later."},
+    [ERR_STORE] = {"store_error", 500, "A storage error occurred; nothing was changed."},
+    [ERR_IO] = {"io_error", 500, "An I/O error occurred."},
+    [ERR_NOMEM] = {"out_of_memory", 503, "The server is out of memory; retry later."},
+    [ERR_INTERNAL] = {"internal_error", 500, "An internal error occurred."},
+};
+
+_Static_assert(sizeof table / sizeof table[0] == ERR__COUNT, "err table must cover enum err");
+
+static const struct err_entry *entry(enum err e)
+{
+    if ((int)e < 0 || e >= ERR__COUNT || table[e].symbol == NULL)
+        return &table[ERR_INTERNAL];
+    return &table[e];
+}
+
+const char *err_symbol(enum err e) { return entry(e)->symbol; }
+int err_http_status(enum err e) { return entry(e)->status; }
+const char *err_message(enum err e) { return entry(e)->message; }

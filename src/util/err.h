@@ -1,0 +1,59 @@
+/* err.h: the one table of error codes.
+ *
+ * Every fallible function in kessai returns an `enum err` (ERR_OK == 0).  Each
+ * code has a stable symbol (used as the API's "code" field), the HTTP status a
+ * reply carries when the error reaches a client, and a human message.  Domain
+ * code only ever returns codes; src/http turns them into replies, so a new error
+ * is one line in err.c and nothing else.
+ */
+#ifndef KESSAI_UTIL_ERR_H
+#define KESSAI_UTIL_ERR_H
+
+enum err {
+    ERR_OK = 0,
+    /* request shape */
+    ERR_NOT_FOUND,
+    ERR_METHOD_NOT_ALLOWED,
+    ERR_PAYLOAD_TOO_LARGE,
+    ERR_MALFORMED_JSON,
+    ERR_INVALID_PARAM,
+    ERR_MISSING_PARAM,
+    ERR_UNKNOWN_PARAM,
+    ERR_UNSUPPORTED_MEDIA_TYPE,
+    ERR_RATE_LIMITED,
+    /* money and ledger */
+    ERR_AMOUNT_INVALID,
+    ERR_OVERFLOW,
+    ERR_INSUFFICIENT_FUNDS,
+    ERR_LIMIT_EXCEEDED,
+    ERR_ACCOUNT_NOT_FOUND,
+    ERR_SAME_ACCOUNT,
+    ERR_TRANSFER_NOT_FOUND,
+    ERR_PENDING_NOT_FOUND,
+    ERR_PENDING_ALREADY_RESOLVED,
+    ERR_REVERSAL_EXCEEDS_ORIGINAL,
+    ERR_NOT_REVERSIBLE,
+    ERR_IDEMPOTENCY_CONFLICT,
+    ERR_LINKED_TRANSFER_FAILED,
+    /* administration */
+    ERR_MERCHANT_NOT_FOUND,
+    ERR_STORE_NOT_FOUND,
+    ERR_TERMINAL_NOT_FOUND,
+    ERR_CONFLICT,
+    /* system */
+    ERR_SHUTTING_DOWN,
+    ERR_STORE,
+    ERR_IO,
+    ERR_NOMEM,
+    ERR_INTERNAL,
+    ERR__COUNT
+};
+
+/* Stable snake_case symbol, e.g. "insufficient_funds".  Never NULL. */
+const char *err_symbol(enum err e);
+/* HTTP status a client sees for this error (500 for system errors). */
+int err_http_status(enum err e);
+/* One-sentence message safe to show a client: never includes internals. */
+const char *err_message(enum err e);
+
+#endif

@@ -1,0 +1,67 @@
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/timeutil.h"
+
+/* Set once at start-up, before threads; read-only afterwards. */
+static enum log_level threshold = LOG_INFO;
+
+static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+void log_set_level(enum log_level min) { threshold = min; }
+
+int log_level_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcasecmp(s, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int looks_secret(const char *key)
+{
+    static const char *words[] = {"password", "secret", "token", "pan", "cvv", "otp", "key"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasestr(key, words[i]))
+            return 1;
+    return 0;
+}
+
+void log_event(enum log_level level, const char *event, json_t *fields)
+{
+    if (level < threshold) {
+        json_decref(fields);
+        return;
+    }
+    char ts[TIME_ISO_BUF];
+    json_t *line = json_object();
+    if (line == NULL) {
+        json_decref(fields);
+        return;
+    }
+    json_object_set_new(line, "ts", json_string(time_iso8601(ts, time_now_ms())));
+    json_object_set_new(line, "level", json_string(level_names[level]));
+    json_object_set_new(line, "event", json_string(event));
+    if (json_is_object(fields)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(fields, k, v) {
+            if (looks_secret(k))
+                json_object_set_new(line, k, json_string("[redacted]"));
+            else
+                json_object_set(line, k, v);
+        }
+    }
+    json_decref(fields);
+    char *s = json_dumps(line, JSON_COMPACT);
+    json_decref(line);
+    if (s) {
+        /* One fprintf per line: stdio locks the stream, so lines never interleave. */
+        fprintf(stderr, "%s\n", s);
+        free(s);
+    }
+}

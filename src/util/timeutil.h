@@ -1,0 +1,16 @@
+/* timeutil.h: wall-clock and monotonic time.  Stored times are int64
+ * milliseconds since the Unix epoch (UTC); the API shows ISO 8601. */
+#ifndef KESSAI_UTIL_TIMEUTIL_H
+#define KESSAI_UTIL_TIMEUTIL_H
+
+#include <stdint.h>
+
+#define TIME_ISO_BUF 32
+
+int64_t time_now_ms(void);
+/* Monotonic nanoseconds, for latencies and time-outs only. */
+int64_t time_mono_ns(void);
+/* "2026-11-26T23:03:00.123Z".  Returns buf. */
+char *time_iso8601(char buf[TIME_ISO_BUF], int64_t ms);
+
+#endif
