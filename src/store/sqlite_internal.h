@@ -22,8 +22,13 @@ struct sqlite_store {
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
 
 /* The statement for `sql` (a string literal or other static text), prepared on
- * first use and reset before it is returned.  NULL (and logged) on failure. */
+ * first use, with bindings cleared.  NULL (and logged) on failure.
+ * Every user must call sq_done() on it before returning: a SELECT left
+ * mid-way keeps a read snapshot open, which would hide later commits from
+ * this connection and stop WAL checkpoints. */
 sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql);
+/* Reset a statement obtained from sq_stmt (NULL-safe). */
+void sq_done(sqlite3_stmt *stmt);
 /* Log the connection's last error under `what` and return ERR_STORE. */
 enum err sq_fail(struct sqlite_store *s, const char *what);
 /* Copy column col as text into buf (size n), truncating safely; "" if NULL. */

@@ -39,6 +39,9 @@ struct store_ops {
     /* Transactions.  begin() takes the write lock at once (no upgrade
      * deadlocks); savepoints nest inside it. */
     enum err (*begin)(struct store *st);
+    /* A read-only snapshot: every read until commit()/rollback() sees the
+     * same committed state, while writers go on (used by ledger_verify). */
+    enum err (*begin_read)(struct store *st);
     enum err (*commit)(struct store *st);
     enum err (*rollback)(struct store *st);
     enum err (*savepoint)(struct store *st);

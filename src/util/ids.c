@@ -33,11 +33,12 @@ enum err ids_parse(const char *s, const char *prefix, int64_t *out)
     if (s == NULL || strncmp(s, prefix, plen) != 0 || s[plen] != '_' || strlen(s + plen + 1) != ID_CHARS)
         return ERR_INVALID_PARAM;
     const char *p = s + plen + 1;
-    /* The first char carries only the top bit of 64: 0 or 1 (and id > 0 means the top bit is 0). */
+    /* 13 chars carry 65 bits; the first holds bits 60-64, of which a positive
+     * int64 can only set bits 60-62: at most 7. */
     uint64_t v = 0;
     for (int i = 0; i < ID_CHARS; i++) {
         int d = decode_char(p[i]);
-        if (d < 0 || (i == 0 && d > 1))
+        if (d < 0 || (i == 0 && d > 7))
             return ERR_INVALID_PARAM;
         v = (v << 5) | (uint64_t)d;
     }

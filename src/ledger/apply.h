@@ -1,0 +1,40 @@
+/* apply.h: applying linked groups of transfers inside one store transaction
+ * (internal to src/ledger; the writer is its only production caller).
+ *
+ * A batch caches the accounts it touches: totals change in memory and are
+ * written once per account by ledger_batch_flush, just before commit, so a
+ * batch of N transfers costs one UPDATE per distinct account, not 2N.
+ * Invariant: between ledger_batch_begin and flush, the cache is the truth for
+ * every account in it; nothing else writes account totals.
+ */
+#ifndef KESSAI_LEDGER_APPLY_H
+#define KESSAI_LEDGER_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ledger/types.h"
+#include "store/store.h"
+
+struct ledger_batch;
+
+struct ledger_batch *ledger_batch_new(void);
+void ledger_batch_free(struct ledger_batch *b);
+/* Forget every cached account (after commit or rollback). */
+void ledger_batch_reset(struct ledger_batch *b);
+
+/* Apply one linked group within the open transaction.  On ERR_OK, x[] holds
+ * the stored rows and *replayed tells whether all of them already existed.
+ * On a business error (insufficient funds, conflict, …) nothing of the group
+ * remains, in the store or the cache, and *failed names the transfer.
+ * ERR_STORE means the transaction is unusable and must be rolled back. */
+enum err ledger_batch_apply(struct ledger_batch *b, struct store *st, struct ledger_transfer *x, size_t n,
+                            size_t *failed, bool *replayed);
+
+/* Write the totals of every account changed since the last reset. */
+enum err ledger_batch_flush(struct ledger_batch *b, struct store *st);
+
+/* BLAKE2b-128 fingerprint of a transfer request (for idempotency). */
+void ledger_request_hash(const struct ledger_transfer *x, uint8_t out[LEDGER_HASH_BYTES]);
+
+#endif

@@ -1,0 +1,243 @@
+/* writer.c: the group-commit writer thread (see writer.h for the contract).
+ *
+ * Queue: a singly linked FIFO under one mutex.  The writer takes groups until
+ * batch_max transfers, applies them, flushes account totals, commits, and
+ * only then runs the callbacks; while it commits, new submissions pile up and
+ * form the next batch, which is what makes grouping automatic under load and
+ * free (one group per commit) when idle.
+ */
+#include "ledger/writer.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ledger/apply.h"
+#include "ledger/ledger.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+struct node {
+    struct node *next;
+    ledger_done_fn done;
+    void *ctx;
+    enum err err;
+    size_t failed;
+    bool replayed;
+    bool pre_failed; /* refused by validation; never applied */
+    size_t n;
+    struct ledger_transfer x[];
+};
+
+struct ledger_writer {
+    struct store *st;
+    struct ledger_writer_opts opts;
+    struct ledger_batch *batch;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct node *head, *tail;
+    bool stopping;
+};
+
+/* Take groups off the queue up to batch_max transfers (at least one group). */
+static struct node *take(struct ledger_writer *w, size_t *ngroups, size_t *nxfers)
+{
+    struct node *first = w->head, *last = NULL, *it = w->head;
+    size_t total = 0, groups = 0;
+    while (it && (groups == 0 || total + it->n <= w->opts.batch_max)) {
+        total += it->n;
+        groups++;
+        last = it;
+        it = it->next;
+    }
+    if (last) {
+        w->head = last->next;
+        if (w->head == NULL)
+            w->tail = NULL;
+        last->next = NULL;
+    }
+    *ngroups = groups;
+    *nxfers = total;
+    return last ? first : NULL;
+}
+
+static void finish(struct node *list)
+{
+    while (list) {
+        struct node *next = list->next;
+        struct ledger_result r = {list->err, list->failed, list->replayed, list->n, list->x};
+        list->done(list->ctx, &r);
+        free(list);
+        list = next;
+    }
+}
+
+/* Apply and commit one batch; set every node's outcome. */
+static void run_batch(struct ledger_writer *w, struct node *list)
+{
+    struct store *st = w->st;
+    enum err e = st->ops->begin(st);
+    for (struct node *g = list; g && e == ERR_OK; g = g->next) {
+        if (g->pre_failed)
+            continue;
+        g->err = ledger_batch_apply(w->batch, st, g->x, g->n, &g->failed, &g->replayed);
+        if (g->err == ERR_STORE)
+            e = ERR_STORE;
+    }
+    if (e == ERR_OK)
+        e = ledger_batch_flush(w->batch, st);
+    if (e == ERR_OK)
+        e = st->ops->commit(st);
+    ledger_batch_reset(w->batch);
+    if (e == ERR_OK)
+        return;
+    /* The transaction is gone: nothing of this batch happened. */
+    st->ops->rollback(st);
+    log_event(LOG_ERROR, "ledger_batch_failed", json_pack("{s:s}", "error", err_symbol(e)));
+    for (struct node *g = list; g; g = g->next) {
+        if (!g->pre_failed) {
+            g->err = ERR_STORE;
+            g->replayed = false;
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct ledger_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->head == NULL && w->stopping) {
+            pthread_mutex_unlock(&w->mu);
+            return NULL;
+        }
+        size_t groups, xfers;
+        struct node *list = take(w, &groups, &xfers);
+        pthread_mutex_unlock(&w->mu);
+
+        int64_t t0 = time_mono_ns();
+        run_batch(w, list);
+        if (w->opts.on_commit)
+            w->opts.on_commit(w->opts.on_commit_ctx, groups, xfers, time_mono_ns() - t0);
+        finish(list);
+    }
+}
+
+enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *opts, struct ledger_writer **out)
+{
+    struct ledger_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return ERR_NOMEM;
+    w->st = st;
+    w->opts = *opts;
+    if (w->opts.batch_max == 0)
+        w->opts.batch_max = 1;
+    w->batch = ledger_batch_new();
+    if (w->batch == NULL) {
+        free(w);
+        return ERR_NOMEM;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        ledger_batch_free(w->batch);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return ERR_INTERNAL;
+    }
+    *out = w;
+    return ERR_OK;
+}
+
+enum err ledger_writer_submit(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
+                              ledger_done_fn done, void *ctx)
+{
+    size_t bad = 0;
+    enum err v = ledger_validate(xfers, n, &bad);
+    size_t copy = v == ERR_OK ? n : 0;
+    struct node *g = malloc(sizeof *g + copy * sizeof g->x[0]);
+    if (g == NULL)
+        return ERR_NOMEM;
+    *g = (struct node){.done = done, .ctx = ctx, .err = v, .failed = bad, .pre_failed = v != ERR_OK, .n = copy};
+    memcpy(g->x, xfers, copy * sizeof g->x[0]);
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        free(g);
+        return ERR_SHUTTING_DOWN;
+    }
+    if (w->tail)
+        w->tail->next = g;
+    else
+        w->head = g;
+    w->tail = g;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return ERR_OK;
+}
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    struct ledger_transfer *x;
+    struct ledger_result r;
+};
+
+static void wake(void *ctx, const struct ledger_result *r)
+{
+    struct waiter *wt = ctx;
+    if (r->err == ERR_OK)
+        memcpy(wt->x, r->xfers, r->n * sizeof *wt->x);
+    pthread_mutex_lock(&wt->mu);
+    wt->r = *r;
+    wt->r.xfers = NULL;
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+enum err ledger_writer_submit_wait(struct ledger_writer *w, struct ledger_transfer *xfers, size_t n,
+                                   size_t *failed_index, bool *replayed)
+{
+    struct waiter wt = {.x = xfers};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    enum err e = ledger_writer_submit(w, xfers, n, wake, &wt);
+    if (e == ERR_OK) {
+        pthread_mutex_lock(&wt.mu);
+        while (!wt.done)
+            pthread_cond_wait(&wt.cv, &wt.mu);
+        pthread_mutex_unlock(&wt.mu);
+        e = wt.r.err;
+        if (failed_index)
+            *failed_index = wt.r.failed_index;
+        if (replayed)
+            *replayed = wt.r.replayed;
+    }
+    pthread_mutex_destroy(&wt.mu);
+    pthread_cond_destroy(&wt.cv);
+    return e;
+}
+
+void ledger_writer_stop(struct ledger_writer *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    ledger_batch_free(w->batch);
+    store_close(w->st);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

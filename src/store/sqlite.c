@@ -1,0 +1,227 @@
+/* sqlite.c: the embedded store: connection, pragmas, migrations, transactions.
+ *
+ * Invariants:
+ *  1. journal_mode=WAL and synchronous=FULL on every connection: a COMMIT
+ *     returns only after the WAL is fsync'd, so "committed" means durable.
+ *  2. Statements are prepared once per connection and reset after every use
+ *     (sq_done), so no connection holds a stale read snapshot.
+ *  3. Migrations run in one IMMEDIATE transaction each; a database whose
+ *     schema is newer than this program is refused, never written.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "store/sqlite_internal.h"
+#include "util/log.h"
+
+enum err sq_fail(struct sqlite_store *s, const char *what)
+{
+    log_event(LOG_ERROR, "store_error",
+              json_pack("{s:s, s:s, s:i}", "op", what, "detail", sqlite3_errmsg(s->db), "code",
+                        sqlite3_extended_errcode(s->db)));
+    return ERR_STORE;
+}
+
+sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql)
+{
+    for (int i = 0; i < s->nstmt; i++) {
+        if (s->sql[i] == sql) {
+            sqlite3_clear_bindings(s->stmt[i]);
+            return s->stmt[i];
+        }
+    }
+    if (s->nstmt == SQ_MAX_STMTS) {
+        log_event(LOG_ERROR, "store_error", json_pack("{s:s}", "detail", "statement cache full"));
+        return NULL;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        sq_fail(s, "prepare");
+        return NULL;
+    }
+    s->sql[s->nstmt] = sql;
+    s->stmt[s->nstmt++] = st;
+    return st;
+}
+
+void sq_done(sqlite3_stmt *stmt)
+{
+    if (stmt)
+        sqlite3_reset(stmt);
+}
+
+void sq_text(sqlite3_stmt *st, int col, char *buf, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (len >= n)
+        len = n - 1;
+    if (len)
+        memcpy(buf, t, len);
+    buf[len] = '\0';
+}
+
+static enum err exec(struct sqlite_store *s, const char *sql, const char *what)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? ERR_OK : sq_fail(s, what);
+}
+
+/* Run one cached, parameterless statement to completion. */
+static enum err step_cached(struct sqlite_store *s, const char *sql, const char *what)
+{
+    sqlite3_stmt *st = sq_stmt(s, sql);
+    if (st == NULL)
+        return ERR_STORE;
+    int rc = sqlite3_step(st);
+    sq_done(st);
+    return rc == SQLITE_DONE ? ERR_OK : sq_fail(s, what);
+}
+
+static enum err sq_begin(struct store *st) { return step_cached(sq(st), "BEGIN IMMEDIATE", "begin"); }
+/* Deferred: the snapshot is taken by the first read; WAL lets the writer go on. */
+static enum err sq_begin_read(struct store *st) { return step_cached(sq(st), "BEGIN DEFERRED", "begin_read"); }
+static enum err sq_commit(struct store *st) { return step_cached(sq(st), "COMMIT", "commit"); }
+static enum err sq_savepoint(struct store *st) { return step_cached(sq(st), "SAVEPOINT sp", "savepoint"); }
+static enum err sq_release(struct store *st) { return step_cached(sq(st), "RELEASE sp", "release"); }
+
+static enum err sq_rollback(struct store *st)
+{
+    /* After some errors SQLite has already rolled back; that is not a failure. */
+    if (sqlite3_get_autocommit(sq(st)->db))
+        return ERR_OK;
+    return step_cached(sq(st), "ROLLBACK", "rollback");
+}
+
+static enum err sq_rollback_savepoint(struct store *st)
+{
+    enum err e = step_cached(sq(st), "ROLLBACK TO sp", "rollback_savepoint");
+    return e != ERR_OK ? e : sq_release(st);
+}
+
+static void sq_close(struct store *st)
+{
+    struct sqlite_store *s = sq(st);
+    for (int i = 0; i < s->nstmt; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .begin_read = sq_begin_read,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release_savepoint = sq_release,
+    .rollback_savepoint = sq_rollback_savepoint,
+    .account_insert = sq_account_insert,
+    .account_get = sq_account_get,
+    .account_find = sq_account_find,
+    .account_put_totals = sq_account_put_totals,
+    .account_scan = sq_account_scan,
+    .transfer_insert = sq_transfer_insert,
+    .transfer_get = sq_transfer_get,
+    .transfer_get_by_key = sq_transfer_get_by_key,
+    .transfer_set_state = sq_transfer_set_state,
+    .transfer_sum_reversals = sq_transfer_sum_reversals,
+    .transfer_scan = sq_transfer_scan,
+    .merchant_insert = sq_merchant_insert,
+    .merchant_get = sq_merchant_get,
+    .merchant_list = sq_merchant_list,
+    .mstore_insert = sq_mstore_insert,
+    .mstore_get = sq_mstore_get,
+    .mstore_list = sq_mstore_list,
+    .mstore_set_active = sq_mstore_set_active,
+    .terminal_insert = sq_terminal_insert,
+    .terminal_get_by_key_id = sq_terminal_get_by_key_id,
+    .terminal_list = sq_terminal_list,
+    .terminal_revoke = sq_terminal_revoke,
+};
+
+static enum err schema_version(struct sqlite_store *s, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sq_fail(s, "schema_version");
+    int rc = sqlite3_step(st);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? ERR_OK : sq_fail(s, "schema_version");
+}
+
+static enum err migrate(struct sqlite_store *s)
+{
+    enum err e = exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", "migrate");
+    for (;;) {
+        int v = 0;
+        if (e == ERR_OK)
+            e = exec(s, "BEGIN IMMEDIATE", "migrate");
+        if (e == ERR_OK)
+            e = schema_version(s, &v);
+        if (e != ERR_OK)
+            break;
+        if (v >= sq_schema_version) {
+            e = exec(s, "COMMIT", "migrate");
+            if (e == ERR_OK && v > sq_schema_version) {
+                log_event(LOG_ERROR, "store_schema_too_new",
+                          json_pack("{s:i, s:i}", "found", v, "supported", sq_schema_version));
+                e = ERR_STORE;
+            }
+            return e;
+        }
+        char bump[64];
+        snprintf(bump, sizeof bump, "INSERT INTO schema_version VALUES (%d)", v + 1);
+        e = exec(s, sq_migrations[v], "migrate");
+        if (e == ERR_OK)
+            e = exec(s, bump, "migrate");
+        if (e == ERR_OK)
+            e = exec(s, "COMMIT", "migrate");
+        if (e == ERR_OK)
+            log_event(LOG_INFO, "store_migrated", json_pack("{s:i}", "version", v + 1));
+    }
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return e;
+}
+
+enum err store_open_sqlite(const char *path, struct store **out)
+{
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return ERR_NOMEM;
+    s->base.ops = &sqlite_ops;
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    enum err e = rc == SQLITE_OK ? ERR_OK : ERR_STORE;
+    if (e != ERR_OK) {
+        log_event(LOG_ERROR, "store_open_failed",
+                  json_pack("{s:s, s:s}", "path", path, "detail", s->db ? sqlite3_errmsg(s->db) : "no memory"));
+        goto fail;
+    }
+    /* Another connection (the CLI, a second writer) may hold the write lock
+     * briefly; wait for it rather than fail. */
+    sqlite3_busy_timeout(s->db, 10000);
+    e = exec(s,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+             "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+             "pragmas");
+    if (e == ERR_OK)
+        e = migrate(s);
+    if (e != ERR_OK)
+        goto fail;
+    *out = &s->base;
+    return ERR_OK;
+fail:
+    sq_close(&s->base);
+    return e;
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}

@@ -1,0 +1,527 @@
+/* test_ledger.c: the double-entry ledger through the group-commit writer. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "ledger/ledger.h"
+#include "ledger/writer.h"
+#include "testutil.h"
+
+struct fx {
+    char *dir;
+    struct store *st; /* reader connection */
+    struct ledger_writer *w;
+    int64_t funding;   /* unrestricted source of money, like a card receivable */
+    int64_t wallet[4]; /* restricted: never negative */
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = tu_tempdir();
+    f->st = tu_open_store(f->dir);
+    assert_int_equal(ledger_init(f->st), ERR_OK);
+    assert_int_equal(ledger_system_account(f->st, "card_receivable", &f->funding), ERR_OK);
+    for (int i = 0; i < 4; i++) {
+        char owner[32];
+        snprintf(owner, sizeof owner, "usr_test%d", i);
+        assert_int_equal(ledger_account_create(f->st, owner, "wallet", LEDGER_ACCT_DEBITS_LE_CREDITS, &f->wallet[i]),
+                         ERR_OK);
+    }
+    struct ledger_writer_opts o = {.batch_max = 256};
+    assert_int_equal(ledger_writer_start(tu_open_store(f->dir), &o, &f->w), ERR_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    ledger_writer_stop(f->w);
+    /* every scenario must leave a sound ledger */
+    struct ledger_verify_report rep;
+    assert_int_equal(ledger_verify(f->st, stderr, &rep), ERR_OK);
+    assert_int_equal(rep.violations, 0);
+    store_close(f->st);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct ledger_transfer xf(const char *key, int64_t d, int64_t c, int64_t amount)
+{
+    struct ledger_transfer t = {0};
+    snprintf(t.key, sizeof t.key, "%s", key);
+    snprintf(t.kind, sizeof t.kind, "test");
+    t.debit_account = d;
+    t.credit_account = c;
+    t.amount = amount;
+    return t;
+}
+
+static int64_t balance(struct fx *f, int64_t id)
+{
+    struct ledger_account a;
+    assert_int_equal(f->st->ops->account_get(f->st, id, &a), ERR_OK);
+    return ledger_balance(&a);
+}
+
+static int64_t available(struct fx *f, int64_t id)
+{
+    struct ledger_account a;
+    assert_int_equal(f->st->ops->account_get(f->st, id, &a), ERR_OK);
+    return ledger_available(&a);
+}
+
+static enum err submit1(struct fx *f, struct ledger_transfer *t) { return ledger_writer_submit_wait(f->w, t, 1, NULL, NULL); }
+
+static void fund(struct fx *f, int i, int64_t amount, const char *key)
+{
+    struct ledger_transfer t = xf(key, f->funding, f->wallet[i], amount);
+    assert_int_equal(submit1(f, &t), ERR_OK);
+}
+
+static int transfer_exists(struct fx *f, const char *key)
+{
+    struct ledger_transfer t;
+    enum err e = f->st->ops->transfer_get_by_key(f->st, key, &t);
+    assert_true(e == ERR_OK || e == ERR_TRANSFER_NOT_FOUND);
+    return e == ERR_OK;
+}
+
+static void transfer_moves_money_both_ways(void **state)
+{
+    struct fx *f = *state;
+    struct ledger_transfer t = xf("t1", f->funding, f->wallet[0], 5000);
+    assert_int_equal(submit1(f, &t), ERR_OK);
+    assert_true(t.id > 0);
+    assert_int_equal(t.state, LEDGER_STATE_POSTED);
+    assert_true(t.created_ms > 0);
+    assert_int_equal(balance(f, f->wallet[0]), 5000);
+    assert_int_equal(balance(f, f->funding), -5000);
+
+    t = xf("t2", f->wallet[0], f->wallet[1], 1200);
+    assert_int_equal(submit1(f, &t), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 3800);
+    assert_int_equal(balance(f, f->wallet[1]), 1200);
+
+    struct ledger_transfer back;
+    assert_int_equal(f->st->ops->transfer_get(f->st, t.id, &back), ERR_OK);
+    assert_string_equal(back.key, "t2");
+    assert_int_equal(back.amount, 1200);
+    assert_int_equal(back.debit_account, f->wallet[0]);
+}
+
+static void insufficient_funds_changes_nothing(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 1000, "fund");
+    struct ledger_transfer t = xf("spend", f->wallet[0], f->wallet[1], 1001);
+    assert_int_equal(submit1(f, &t), ERR_INSUFFICIENT_FUNDS);
+    assert_int_equal(balance(f, f->wallet[0]), 1000);
+    assert_int_equal(balance(f, f->wallet[1]), 0);
+    assert_false(transfer_exists(f, "spend"));
+    /* a failed request stored nothing, so its key can be retried once funded */
+    fund(f, 0, 1, "fund2");
+    t = xf("spend", f->wallet[0], f->wallet[1], 1001);
+    assert_int_equal(submit1(f, &t), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+    /* exactly zero is allowed, one yen below is not */
+    t = xf("spend-more", f->wallet[0], f->wallet[1], 1);
+    assert_int_equal(submit1(f, &t), ERR_INSUFFICIENT_FUNDS);
+}
+
+static void invalid_requests_are_refused(void **state)
+{
+    struct fx *f = *state;
+    struct ledger_transfer t = xf("", f->funding, f->wallet[0], 10);
+    assert_int_equal(submit1(f, &t), ERR_INVALID_PARAM);
+    t = xf("key with space", f->funding, f->wallet[0], 10);
+    assert_int_equal(submit1(f, &t), ERR_INVALID_PARAM);
+    t = xf("k1", f->funding, f->funding, 10);
+    assert_int_equal(submit1(f, &t), ERR_SAME_ACCOUNT);
+    t = xf("k1", f->funding, f->wallet[0], 0);
+    assert_int_equal(submit1(f, &t), ERR_AMOUNT_INVALID);
+    t = xf("k1", f->funding, f->wallet[0], -10);
+    assert_int_equal(submit1(f, &t), ERR_AMOUNT_INVALID);
+    t = xf("k1", f->funding, 999999, 10);
+    assert_int_equal(submit1(f, &t), ERR_ACCOUNT_NOT_FOUND);
+    t = xf("k1", f->funding, f->wallet[0], 10);
+    snprintf(t.kind, sizeof t.kind, "Bad-Kind");
+    assert_int_equal(submit1(f, &t), ERR_INVALID_PARAM);
+    t = xf("k1", f->funding, f->wallet[0], 10);
+    t.flags = LEDGER_XFER_PENDING | LEDGER_XFER_REVERSAL;
+    assert_int_equal(submit1(f, &t), ERR_INVALID_PARAM);
+    t = xf("k1", f->funding, f->wallet[0], 10);
+    t.ref_id = 5; /* a reference only makes sense on a reversal */
+    assert_int_equal(submit1(f, &t), ERR_INVALID_PARAM);
+    struct ledger_transfer g[LEDGER_CHAIN_MAX + 1];
+    for (size_t i = 0; i < LEDGER_CHAIN_MAX + 1; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "g%zu", i);
+        g[i] = xf(k, f->funding, f->wallet[0], 1);
+    }
+    assert_int_equal(ledger_writer_submit_wait(f->w, g, LEDGER_CHAIN_MAX + 1, NULL, NULL), ERR_INVALID_PARAM);
+    g[1] = g[0]; /* duplicate key inside one group */
+    assert_int_equal(ledger_writer_submit_wait(f->w, g, 2, NULL, NULL), ERR_INVALID_PARAM);
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+}
+
+static void two_phase_post_void_and_double_post(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 10000, "fund");
+    struct ledger_transfer p = xf("hold", f->wallet[0], f->wallet[1], 3000);
+    p.flags = LEDGER_XFER_PENDING;
+    assert_int_equal(submit1(f, &p), ERR_OK);
+    assert_int_equal(p.state, LEDGER_STATE_PENDING);
+    /* held money is still in the balance but cannot be spent twice */
+    assert_int_equal(balance(f, f->wallet[0]), 10000);
+    assert_int_equal(available(f, f->wallet[0]), 7000);
+    struct ledger_transfer t = xf("overspend", f->wallet[0], f->wallet[2], 7001);
+    assert_int_equal(submit1(f, &t), ERR_INSUFFICIENT_FUNDS);
+
+    struct ledger_transfer post = {0};
+    snprintf(post.key, sizeof post.key, "post");
+    snprintf(post.kind, sizeof post.kind, "capture");
+    post.flags = LEDGER_XFER_POST_PENDING;
+    post.pending_id = p.id;
+    post.amount = 3001; /* more than held */
+    assert_int_equal(submit1(f, &post), ERR_AMOUNT_INVALID);
+    post.amount = 2500; /* partial capture releases the rest */
+    assert_int_equal(submit1(f, &post), ERR_OK);
+    assert_int_equal(post.debit_account, f->wallet[0]);
+    assert_int_equal(balance(f, f->wallet[0]), 7500);
+    assert_int_equal(available(f, f->wallet[0]), 7500);
+    assert_int_equal(balance(f, f->wallet[1]), 2500);
+    struct ledger_transfer stored;
+    assert_int_equal(f->st->ops->transfer_get(f->st, p.id, &stored), ERR_OK);
+    assert_int_equal(stored.state, LEDGER_STATE_POSTED);
+
+    struct ledger_transfer again = post;
+    snprintf(again.key, sizeof again.key, "post-again");
+    again.amount = 0;
+    again.debit_account = again.credit_account = 0;
+    assert_int_equal(submit1(f, &again), ERR_PENDING_ALREADY_RESOLVED);
+    struct ledger_transfer v = again;
+    snprintf(v.key, sizeof v.key, "void-after-post");
+    v.flags = LEDGER_XFER_VOID_PENDING;
+    assert_int_equal(submit1(f, &v), ERR_PENDING_ALREADY_RESOLVED);
+
+    /* a second hold, voided: everything released, nothing moved */
+    struct ledger_transfer p2 = xf("hold2", f->wallet[0], f->wallet[1], 4000);
+    p2.flags = LEDGER_XFER_PENDING;
+    assert_int_equal(submit1(f, &p2), ERR_OK);
+    v = (struct ledger_transfer){.flags = LEDGER_XFER_VOID_PENDING, .pending_id = p2.id};
+    snprintf(v.key, sizeof v.key, "void2");
+    snprintf(v.kind, sizeof v.kind, "release");
+    assert_int_equal(submit1(f, &v), ERR_OK);
+    assert_int_equal(available(f, f->wallet[0]), 7500);
+    assert_int_equal(balance(f, f->wallet[1]), 2500);
+    snprintf(v.key, sizeof v.key, "void2-again");
+    v.amount = 0;
+    assert_int_equal(submit1(f, &v), ERR_PENDING_ALREADY_RESOLVED);
+    /* posting something that is not a pending transfer */
+    post.pending_id = f->wallet[0] + 100000;
+    snprintf(post.key, sizeof post.key, "post-nothing");
+    assert_int_equal(submit1(f, &post), ERR_PENDING_NOT_FOUND);
+}
+
+static void linked_group_commits_or_fails_together(void **state)
+{
+    struct fx *f = *state;
+    struct ledger_transfer g[3] = {
+        xf("a", f->funding, f->wallet[0], 100),
+        xf("b", f->wallet[0], f->wallet[1], 100), /* relies on a */
+        xf("c", f->wallet[1], f->wallet[2], 150), /* too much: sinks the group */
+    };
+    size_t failed = 99;
+    assert_int_equal(ledger_writer_submit_wait(f->w, g, 3, &failed, NULL), ERR_INSUFFICIENT_FUNDS);
+    assert_int_equal(failed, 2);
+    assert_false(transfer_exists(f, "a"));
+    assert_false(transfer_exists(f, "b"));
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+    assert_int_equal(balance(f, f->wallet[1]), 0);
+    assert_int_equal(balance(f, f->funding), 0);
+
+    g[2].amount = 60;
+    assert_int_equal(ledger_writer_submit_wait(f->w, g, 3, &failed, NULL), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+    assert_int_equal(balance(f, f->wallet[1]), 40);
+    assert_int_equal(balance(f, f->wallet[2]), 60);
+    assert_true(g[0].id > 0 && g[1].id > g[0].id && g[2].id > g[1].id);
+}
+
+static void idempotent_replay_and_conflict(void **state)
+{
+    struct fx *f = *state;
+    struct ledger_transfer t = xf("topup-7", f->funding, f->wallet[0], 2000);
+    snprintf(t.metadata, sizeof t.metadata, "{\"card\":\"crd_1\"}");
+    struct ledger_transfer first = t;
+    bool replayed = true;
+    assert_int_equal(ledger_writer_submit_wait(f->w, &first, 1, NULL, &replayed), ERR_OK);
+    assert_false(replayed);
+    struct ledger_transfer second = t;
+    assert_int_equal(ledger_writer_submit_wait(f->w, &second, 1, NULL, &replayed), ERR_OK);
+    assert_true(replayed);
+    assert_int_equal(second.id, first.id);
+    assert_int_equal(second.created_ms, first.created_ms);
+    assert_int_equal(balance(f, f->wallet[0]), 2000); /* moved once */
+
+    struct ledger_transfer changed = t;
+    changed.amount = 2001;
+    assert_int_equal(submit1(f, &changed), ERR_IDEMPOTENCY_CONFLICT);
+    changed = t;
+    snprintf(changed.metadata, sizeof changed.metadata, "{\"card\":\"crd_2\"}");
+    assert_int_equal(submit1(f, &changed), ERR_IDEMPOTENCY_CONFLICT);
+    changed = t;
+    changed.credit_account = f->wallet[1];
+    assert_int_equal(submit1(f, &changed), ERR_IDEMPOTENCY_CONFLICT);
+    assert_int_equal(balance(f, f->wallet[0]), 2000);
+    assert_int_equal(balance(f, f->wallet[1]), 0);
+
+    /* a group reusing one old key next to a new one is a different request */
+    struct ledger_transfer g[2] = {t, xf("new-key", f->funding, f->wallet[1], 5)};
+    size_t failed;
+    assert_int_equal(ledger_writer_submit_wait(f->w, g, 2, &failed, NULL), ERR_IDEMPOTENCY_CONFLICT);
+    assert_int_equal(failed, 1);
+    assert_false(transfer_exists(f, "new-key"));
+}
+
+static void reversals_never_exceed_the_original(void **state)
+{
+    struct fx *f = *state;
+    struct ledger_transfer pay = xf("pay", f->funding, f->wallet[0], 1000);
+    assert_int_equal(submit1(f, &pay), ERR_OK);
+    struct ledger_transfer r = {.flags = LEDGER_XFER_REVERSAL, .ref_id = pay.id, .amount = 400};
+    snprintf(r.key, sizeof r.key, "refund-1");
+    snprintf(r.kind, sizeof r.kind, "refund");
+    assert_int_equal(submit1(f, &r), ERR_OK);
+    assert_int_equal(r.debit_account, f->wallet[0]); /* accounts swapped */
+    assert_int_equal(r.credit_account, f->funding);
+    assert_int_equal(balance(f, f->wallet[0]), 600);
+
+    snprintf(r.key, sizeof r.key, "refund-2");
+    r.amount = 601;
+    r.debit_account = r.credit_account = 0;
+    assert_int_equal(submit1(f, &r), ERR_REVERSAL_EXCEEDS_ORIGINAL);
+    r.amount = 600;
+    assert_int_equal(submit1(f, &r), ERR_OK);
+    snprintf(r.key, sizeof r.key, "refund-3");
+    r.amount = 1;
+    r.debit_account = r.credit_account = 0;
+    assert_int_equal(submit1(f, &r), ERR_REVERSAL_EXCEEDS_ORIGINAL);
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+
+    /* a reversal cannot push a wallet below zero: the money was spent */
+    struct ledger_transfer top = xf("top", f->funding, f->wallet[1], 500);
+    assert_int_equal(submit1(f, &top), ERR_OK);
+    struct ledger_transfer spend = xf("spend", f->wallet[1], f->wallet[2], 500);
+    assert_int_equal(submit1(f, &spend), ERR_OK);
+    struct ledger_transfer rv = {.flags = LEDGER_XFER_REVERSAL, .ref_id = top.id, .amount = 500};
+    snprintf(rv.key, sizeof rv.key, "chargeback");
+    snprintf(rv.kind, sizeof rv.kind, "reversal");
+    assert_int_equal(submit1(f, &rv), ERR_INSUFFICIENT_FUNDS);
+
+    /* pending holds and reversals themselves are not reversible */
+    struct ledger_transfer hold = xf("hold", f->wallet[2], f->wallet[3], 100);
+    hold.flags = LEDGER_XFER_PENDING;
+    assert_int_equal(submit1(f, &hold), ERR_OK);
+    rv.ref_id = hold.id;
+    rv.amount = 100;
+    snprintf(rv.key, sizeof rv.key, "rv-hold");
+    assert_int_equal(submit1(f, &rv), ERR_NOT_REVERSIBLE);
+    rv.ref_id = r.id;
+    snprintf(rv.key, sizeof rv.key, "rv-rv");
+    assert_int_equal(submit1(f, &rv), ERR_NOT_REVERSIBLE);
+    rv.ref_id = 424242;
+    snprintf(rv.key, sizeof rv.key, "rv-none");
+    assert_int_equal(submit1(f, &rv), ERR_TRANSFER_NOT_FOUND);
+}
+
+struct async_outcome {
+    pthread_mutex_t mu;
+    int calls;
+    enum err errs[3];
+};
+
+static void on_done(void *ctx, const struct ledger_result *r)
+{
+    struct async_outcome *o = ctx;
+    pthread_mutex_lock(&o->mu);
+    int i = o->calls++;
+    /* the key tells which request this is */
+    o->errs[i < 3 ? (r->xfers && r->n ? r->xfers[0].key[1] - '0' : i) : 0] = r->err;
+    pthread_mutex_unlock(&o->mu);
+}
+
+static void a_failing_group_does_not_fail_its_batch(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 100, "fund");
+    struct async_outcome o = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct ledger_transfer a = xf("k0", f->wallet[0], f->wallet[1], 60);
+    struct ledger_transfer b = xf("k1", f->wallet[0], f->wallet[2], 60); /* only 40 left */
+    struct ledger_transfer c = xf("k2", f->funding, f->wallet[3], 7);
+    assert_int_equal(ledger_writer_submit(f->w, &a, 1, on_done, &o), ERR_OK);
+    assert_int_equal(ledger_writer_submit(f->w, &b, 1, on_done, &o), ERR_OK);
+    assert_int_equal(ledger_writer_submit(f->w, &c, 1, on_done, &o), ERR_OK);
+    ledger_writer_stop(f->w); /* flushes the queue, calls every callback */
+    struct ledger_writer_opts opts = {.batch_max = 256};
+    assert_int_equal(ledger_writer_start(tu_open_store(f->dir), &opts, &f->w), ERR_OK);
+    assert_int_equal(o.calls, 3);
+    assert_int_equal(o.errs[0], ERR_OK);
+    assert_int_equal(o.errs[1], ERR_INSUFFICIENT_FUNDS);
+    assert_int_equal(o.errs[2], ERR_OK);
+    assert_int_equal(balance(f, f->wallet[1]), 60);
+    assert_int_equal(balance(f, f->wallet[2]), 0);
+    assert_int_equal(balance(f, f->wallet[3]), 7);
+}
+
+#define THREADS 6
+#define PER_THREAD 400
+
+struct worker {
+    struct fx *f;
+    int idx;
+    int64_t moved[4][4]; /* successful amount from wallet i to j */
+    int ok, insufficient;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *wk = arg;
+    uint32_t seed = (uint32_t)wk->idx * 7919u + 1;
+    for (int n = 0; n < PER_THREAD; n++) {
+        seed = seed * 1103515245u + 12345u;
+        int i = (int)((seed >> 8) % 4), j = (int)((seed >> 16) % 4);
+        if (i == j)
+            j = (j + 1) % 4;
+        int64_t amount = 1 + (int64_t)((seed >> 4) % 500);
+        char key[40];
+        snprintf(key, sizeof key, "w%d-%d", wk->idx, n);
+        struct ledger_transfer t = xf(key, wk->f->wallet[i], wk->f->wallet[j], amount);
+        enum err e = ledger_writer_submit_wait(wk->f->w, &t, 1, NULL, NULL);
+        if (e == ERR_OK) {
+            wk->moved[i][j] += amount;
+            wk->ok++;
+        } else {
+            assert_int_equal(e, ERR_INSUFFICIENT_FUNDS);
+            wk->insufficient++;
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_transfers_keep_balances_exact(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 4; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "seed%d", i);
+        fund(f, i, 20000, k);
+    }
+    struct worker wk[THREADS] = {0};
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        wk[t].f = f;
+        wk[t].idx = t;
+        assert_int_equal(pthread_create(&th[t], NULL, worker_main, &wk[t]), 0);
+    }
+    int ok = 0;
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(th[t], NULL);
+        ok += wk[t].ok;
+    }
+    assert_true(ok > THREADS * PER_THREAD / 2);
+    for (int a = 0; a < 4; a++) {
+        int64_t expect = 20000;
+        for (int t = 0; t < THREADS; t++)
+            for (int b = 0; b < 4; b++)
+                expect += wk[t].moved[b][a] - wk[t].moved[a][b];
+        assert_int_equal(balance(f, f->wallet[a]), expect);
+        assert_true(balance(f, f->wallet[a]) >= 0);
+    }
+}
+
+static void verify_catches_a_corrupted_balance(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 3000, "fund");
+    struct ledger_verify_report rep;
+    assert_int_equal(ledger_verify(f->st, NULL, &rep), ERR_OK);
+    assert_int_equal(rep.violations, 0);
+    assert_true(rep.transfers == 1 && rep.accounts >= 5);
+
+    struct ledger_account a;
+    assert_int_equal(f->st->ops->account_get(f->st, f->wallet[0], &a), ERR_OK);
+    a.credits_posted += 1; /* one yen appears from nowhere */
+    assert_int_equal(f->st->ops->account_put_totals(f->st, &a), ERR_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(ledger_verify(f->st, out, &rep), ERR_OK);
+    fclose(out);
+    assert_true(rep.violations >= 2); /* totals mismatch, and balances no longer sum to zero */
+    assert_non_null(strstr(buf, "usr_test0"));
+    assert_non_null(strstr(buf, "sum to 1"));
+    free(buf);
+
+    /* a wallet driven negative behind the ledger's back */
+    a.credits_posted -= 1;
+    a.debits_posted += 5000;
+    assert_int_equal(f->st->ops->account_put_totals(f->st, &a), ERR_OK);
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    assert_int_equal(ledger_verify(f->st, out, &rep), ERR_OK);
+    fclose(out);
+    assert_non_null(strstr(buf, "negative"));
+    free(buf);
+
+    /* restore, so the teardown's verify passes */
+    a.debits_posted -= 5000;
+    assert_int_equal(f->st->ops->account_put_totals(f->st, &a), ERR_OK);
+}
+
+static void verify_catches_a_pending_state_lie(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 100, "fund");
+    struct ledger_transfer p = xf("hold", f->wallet[0], f->wallet[1], 50);
+    p.flags = LEDGER_XFER_PENDING;
+    assert_int_equal(submit1(f, &p), ERR_OK);
+    assert_int_equal(f->st->ops->transfer_set_state(f->st, p.id, LEDGER_STATE_POSTED), ERR_OK);
+    struct ledger_verify_report rep;
+    assert_int_equal(ledger_verify(f->st, NULL, &rep), ERR_OK);
+    assert_true(rep.violations >= 1);
+    assert_int_equal(f->st->ops->transfer_set_state(f->st, p.id, LEDGER_STATE_PENDING), ERR_OK);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(transfer_moves_money_both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(insufficient_funds_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(invalid_requests_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_phase_post_void_and_double_post, setup, teardown),
+        cmocka_unit_test_setup_teardown(linked_group_commits_or_fails_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(idempotent_replay_and_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(reversals_never_exceed_the_original, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failing_group_does_not_fail_its_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_transfers_keep_balances_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_catches_a_corrupted_balance, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

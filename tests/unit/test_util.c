@@ -1,0 +1,320 @@
+/* test_util.c: money, ids, JSON helpers, the error table, config, master key, log. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "testutil.h"
+#include "util/config.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/masterkey.h"
+#include "util/money.h"
+
+static void money_arithmetic_refuses_overflow(void **state)
+{
+    (void)state;
+    int64_t r = 0;
+    assert_int_equal(money_add(100, 250, &r), ERR_OK);
+    assert_int_equal(r, 350);
+    assert_int_equal(money_sub(100, 250, &r), ERR_OK);
+    assert_int_equal(r, -150);
+    r = 7;
+    assert_int_equal(money_add(INT64_MAX, 1, &r), ERR_OVERFLOW);
+    assert_int_equal(r, 7); /* untouched on error */
+    assert_int_equal(money_sub(INT64_MIN, 1, &r), ERR_OVERFLOW);
+    assert_int_equal(money_add(MONEY_MAX * 1000, 1, &r), ERR_OVERFLOW);
+    assert_int_equal(money_check_amount(0), ERR_AMOUNT_INVALID);
+    assert_int_equal(money_check_amount(-5), ERR_AMOUNT_INVALID);
+    assert_int_equal(money_check_amount(1), ERR_OK);
+    assert_int_equal(money_check_amount(MONEY_MAX), ERR_OK);
+    assert_int_equal(money_check_amount(MONEY_MAX + 1), ERR_AMOUNT_INVALID);
+}
+
+static void money_parse_is_strict(void **state)
+{
+    (void)state;
+    int64_t v = 0;
+    assert_int_equal(money_parse("1500", &v), ERR_OK);
+    assert_int_equal(v, 1500);
+    const char *bad[] = {"", "0", "-1", "+1", "01", "1.5", "1e3", " 1", "1 ", "99999999999999999999", "1000000000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(money_parse(bad[i], &v), ERR_AMOUNT_INVALID);
+    assert_int_equal(money_parse(NULL, &v), ERR_AMOUNT_INVALID);
+}
+
+static void ids_round_trip_and_reject_garbage(void **state)
+{
+    (void)state;
+    char buf[IDS_BUF];
+    int64_t samples[] = {1, 42, 1000000007, INT64_MAX};
+    for (size_t i = 0; i < 4; i++) {
+        int64_t back = 0;
+        ids_format(buf, "txf", samples[i]);
+        assert_int_equal(strlen(buf), 4 + 13);
+        assert_int_equal(ids_parse(buf, "txf", &back), ERR_OK);
+        assert_true(back == samples[i]);
+        assert_int_equal(ids_parse(buf, "usr", &back), ERR_INVALID_PARAM);
+    }
+    int64_t v;
+    const char *bad[] = {"txf_", "txf_0000000000000", "txf_000000000000i", "txf_00000000000001", "txf0000000000001",
+                         "txf_000000000000", "TXF_0000000000001", "txf_g000000000000", "txf_8000000000000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(ids_parse(bad[i], "txf", &v), ERR_INVALID_PARAM);
+    char a[IDS_BUF], b[IDS_BUF];
+    ids_random(a, "req");
+    ids_random(b, "req");
+    assert_int_equal(strlen(a), 4 + 26);
+    assert_string_not_equal(a, b);
+    assert_int_equal(strncmp(a, "req_", 4), 0);
+}
+
+static void json_parse_object_rejects_bad_documents(void **state)
+{
+    (void)state;
+    json_t *o = NULL;
+    const char *bad[] = {"", "{", "[]", "42", "\"x\"", "{\"a\":1,\"a\":2}", "{\"a\":1} x", "{'a':1}", "nul"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(json_parse_object(bad[i], strlen(bad[i]), &o), ERR_MALFORMED_JSON);
+    char deep[200] = "{\"a\":";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "]");
+    strcat(deep, "}");
+    assert_int_equal(json_parse_object(deep, strlen(deep), &o), ERR_MALFORMED_JSON);
+    const char *nul = "{\"name\":\"a\\u0000b\"}"; /* C strings must never be cut short */
+    assert_int_equal(json_parse_object(nul, strlen(nul), &o), ERR_MALFORMED_JSON);
+    const char *good = "{\"amount\":1500}";
+    assert_int_equal(json_parse_object(good, strlen(good), &o), ERR_OK);
+    json_decref(o);
+}
+
+static void json_field_spec_names_the_bad_field(void **state)
+{
+    (void)state;
+    const char *doc = "{\"name\":\"shop\",\"amount\":500,\"store\":\"str_0000000000001\",\"flag\":true}";
+    json_t *o = NULL;
+    assert_int_equal(json_parse_object(doc, strlen(doc), &o), ERR_OK);
+    const char *name = NULL, *bad = NULL;
+    int64_t amount = 0, store = 0;
+    bool flag = false;
+    struct json_field spec[] = {
+        {"name", JF_STRING, &name, .min_len = 1, .max_len = 10},
+        {"amount", JF_AMOUNT, &amount, .optional = false},
+        {"store", JF_ID, &store, .id_prefix = "str"},
+        {"flag", JF_BOOL, &flag, .optional = false},
+    };
+    assert_int_equal(json_parse_fields(o, spec, 4, true, &bad), ERR_OK);
+    assert_string_equal(name, "shop");
+    assert_int_equal(amount, 500);
+    assert_int_equal(store, 1);
+    assert_true(flag);
+    /* an unknown field is refused when asked to */
+    assert_int_equal(json_parse_fields(o, spec, 3, true, &bad), ERR_UNKNOWN_PARAM);
+    assert_string_equal(bad, "flag");
+    json_decref(o);
+
+    struct {
+        const char *doc;
+        enum err want;
+        const char *param;
+    } cases[] = {
+        {"{\"amount\":500}", ERR_MISSING_PARAM, "name"},
+        {"{\"name\":\"\",\"amount\":500}", ERR_INVALID_PARAM, "name"},
+        {"{\"name\":\"abcdefghijk\",\"amount\":500}", ERR_INVALID_PARAM, "name"},
+        {"{\"name\":7,\"amount\":500}", ERR_INVALID_PARAM, "name"},
+        {"{\"name\":\"x\",\"amount\":0}", ERR_AMOUNT_INVALID, "amount"},
+        {"{\"name\":\"x\",\"amount\":-3}", ERR_AMOUNT_INVALID, "amount"},
+        {"{\"name\":\"x\",\"amount\":1.5}", ERR_AMOUNT_INVALID, "amount"},
+        {"{\"name\":\"x\",\"amount\":\"500\"}", ERR_AMOUNT_INVALID, "amount"},
+        {"{\"name\":\"x\",\"amount\":1000000000001}", ERR_AMOUNT_INVALID, "amount"},
+        {"{\"name\":\"x\",\"amount\":5,\"store\":\"usr_0000000000001\"}", ERR_INVALID_PARAM, "store"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(json_parse_object(cases[i].doc, strlen(cases[i].doc), &o), ERR_OK);
+        struct json_field s2[] = {
+            {"name", JF_STRING, &name, .min_len = 1, .max_len = 10},
+            {"amount", JF_AMOUNT, &amount, .optional = false},
+            {"store", JF_ID, &store, .optional = true, .id_prefix = "str"},
+        };
+        bad = NULL;
+        assert_int_equal(json_parse_fields(o, s2, 3, true, &bad), cases[i].want);
+        assert_string_equal(bad, cases[i].param);
+        json_decref(o);
+    }
+}
+
+static void error_table_covers_every_code(void **state)
+{
+    (void)state;
+    for (int e = 0; e < ERR__COUNT; e++) {
+        const char *sym = err_symbol((enum err)e);
+        assert_non_null(sym);
+        assert_true(strlen(err_message((enum err)e)) > 0);
+        int st = err_http_status((enum err)e);
+        assert_true(e == ERR_OK ? st == 200 : (st >= 400 && st <= 599));
+        for (int f = 0; f < e; f++)
+            assert_string_not_equal(sym, err_symbol((enum err)f));
+        for (const char *p = sym; *p; p++)
+            assert_true((*p >= 'a' && *p <= 'z') || *p == '_');
+    }
+    assert_string_equal(err_symbol(ERR_INSUFFICIENT_FUNDS), "insufficient_funds");
+    assert_int_equal(err_http_status(ERR_NOT_FOUND), 404);
+    assert_int_equal(err_http_status(ERR_PAYLOAD_TOO_LARGE), 413);
+    assert_string_equal(err_symbol((enum err)9999), "internal_error");
+}
+
+static void config_layers_and_bounds(void **state)
+{
+    (void)state;
+    struct config c;
+    char eb[CONFIG_ERRBUF];
+    config_defaults(&c);
+    assert_string_equal(c.listen, "127.0.0.1:8080");
+    assert_string_equal(c.data_dir, "./var");
+    assert_int_equal(config_set(&c, NULL, "max_body_bytes", "4096", eb), ERR_OK);
+    assert_int_equal(c.max_body_bytes, 4096);
+    assert_int_equal(config_set(&c, NULL, "max_body_bytes", "12", eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "max_body_bytes"));
+    assert_int_equal(config_set(&c, NULL, "threads", "4x", eb), ERR_INVALID_PARAM);
+    assert_int_equal(config_set(&c, NULL, "no_such_thing", "1", eb), ERR_INVALID_PARAM);
+    assert_int_equal(config_set(&c, "ledger", "listen", "x:1", eb), ERR_INVALID_PARAM); /* wrong section */
+    assert_int_equal(config_set(&c, NULL, "log_level", "loud", eb), ERR_INVALID_PARAM);
+
+    char *dir = tu_tempdir(), path[600];
+    tu_path(path, sizeof path, dir, "k.ini");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[server]\nlisten = 127.0.0.1:9999\nthreads = 3\n[ledger]\nledger_batch_max = 64\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&c, path, eb), ERR_OK);
+    assert_string_equal(c.listen, "127.0.0.1:9999");
+    assert_int_equal(c.threads, 3);
+    assert_int_equal(c.ledger_batch_max, 64);
+
+    /* environment overrides the file */
+    setenv("KESSAI_THREADS", "5", 1);
+    assert_int_equal(config_load_env(&c, eb), ERR_OK);
+    assert_int_equal(c.threads, 5);
+    setenv("KESSAI_THREADS", "-1", 1);
+    assert_int_equal(config_load_env(&c, eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "KESSAI_THREADS"));
+    unsetenv("KESSAI_THREADS");
+
+    f = fopen(path, "w");
+    fputs("[server]\nbogus = 1\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&c, path, eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "bogus"));
+    tu_path(path, sizeof path, dir, "missing.ini");
+    assert_int_equal(config_load_file(&c, path, eb), ERR_IO);
+
+    char host[64];
+    uint16_t port;
+    assert_int_equal(config_listen_addr(&c, host, sizeof host, &port), ERR_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 9999);
+    assert_int_equal(config_set(&c, NULL, "listen", "nohost", eb), ERR_OK);
+    assert_int_equal(config_listen_addr(&c, host, sizeof host, &port), ERR_INVALID_PARAM);
+    assert_int_equal(config_set(&c, NULL, "listen", "h:70000", eb), ERR_OK);
+    assert_int_equal(config_listen_addr(&c, host, sizeof host, &port), ERR_INVALID_PARAM);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void master_key_is_private_and_seals(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir(), path[600];
+    tu_path(path, sizeof path, dir, "master.key");
+    uint8_t k1[MASTERKEY_BYTES], k2[MASTERKEY_BYTES];
+    assert_int_equal(masterkey_load_or_create(path, k1), ERR_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, MASTERKEY_BYTES);
+    assert_int_equal(masterkey_load_or_create(path, k2), ERR_OK);
+    assert_memory_equal(k1, k2, MASTERKEY_BYTES);
+
+    const uint8_t secret[] = "terminal-secret-0123456789abcdef";
+    uint8_t sealed[sizeof secret + MASTERKEY_SEAL_OVERHEAD], opened[sizeof secret];
+    masterkey_seal(k1, secret, sizeof secret, "trm_1", sealed);
+    assert_null(memmem(sealed, sizeof sealed, "terminal-secret", 15));
+    assert_int_equal(masterkey_open(k1, sealed, sizeof sealed, "trm_1", opened), ERR_OK);
+    assert_memory_equal(opened, secret, sizeof secret);
+    assert_int_equal(masterkey_open(k1, sealed, sizeof sealed, "trm_2", opened), ERR_INVALID_PARAM);
+    sealed[30] ^= 1;
+    assert_int_equal(masterkey_open(k1, sealed, sizeof sealed, "trm_1", opened), ERR_INVALID_PARAM);
+    assert_int_equal(masterkey_open(k1, sealed, 10, "trm_1", opened), ERR_INVALID_PARAM);
+
+    /* a key file others can read is refused: the key may have leaked */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(masterkey_load_or_create(path, k2), ERR_IO);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void log_lines_are_json_and_redact_secrets(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir(), path[600];
+    tu_path(path, sizeof path, dir, "log.txt");
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    log_event(LOG_INFO, "test_event", json_pack("{s:s, s:s, s:i}", "password", "hunter2hunter2", "terminal_secret",
+                                                "abc123", "amount", 500));
+    log_event(LOG_DEBUG, "hidden_event", NULL); /* below the default threshold */
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+
+    char line[1024] = {0};
+    f = fopen(path, "r");
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_null(fgets(line + strlen(line), 10, f)); /* exactly one line */
+    fclose(f);
+    json_t *o = NULL;
+    assert_int_equal(json_parse_object(line, strlen(line), &o), ERR_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "event")), "test_event");
+    assert_string_equal(json_string_value(json_object_get(o, "level")), "info");
+    assert_string_equal(json_string_value(json_object_get(o, "password")), "[redacted]");
+    assert_string_equal(json_string_value(json_object_get(o, "terminal_secret")), "[redacted]");
+    assert_int_equal(json_integer_value(json_object_get(o, "amount")), 500);
+    assert_null(strstr(line, "hunter2"));
+    json_decref(o);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(money_arithmetic_refuses_overflow),
+        cmocka_unit_test(money_parse_is_strict),
+        cmocka_unit_test(ids_round_trip_and_reject_garbage),
+        cmocka_unit_test(json_parse_object_rejects_bad_documents),
+        cmocka_unit_test(json_field_spec_names_the_bad_field),
+        cmocka_unit_test(error_table_covers_every_code),
+        cmocka_unit_test(config_layers_and_bounds),
+        cmocka_unit_test(master_key_is_private_and_seals),
+        cmocka_unit_test(log_lines_are_json_and_redact_secrets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

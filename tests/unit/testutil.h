@@ -1,0 +1,19 @@
+/* testutil.h: helpers shared by the unit tests (linked into every test). */
+#ifndef KESSAI_TESTS_TESTUTIL_H
+#define KESSAI_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees
+ * the string and removes the tree with tu_rmtree. */
+char *tu_tempdir(void);
+void tu_rmtree(const char *dir);
+/* path = dir + "/" + name in a static-free buffer the caller provides. */
+void tu_path(char *buf, size_t n, const char *dir, const char *name);
+/* Open a migrated SQLite store at dir/kessai.db, or fail the test. */
+struct store *tu_open_store(const char *dir);
+
+#endif
