@@ -2,7 +2,8 @@
  *
  * For each transfer, in order:
  *   1. idempotency: a stored transfer with the same key is returned if its
- *      request fingerprint matches, refused (IDEMPOTENCY_CONFLICT) if not;
+ *      request fingerprint matches, refused (IDEMPOTENCY_CONFLICT) if not
+ *      (for plain transfers this is learnt from the insert, see apply_one);
  *   2. resolve references (pending transfer to post/void, original to reverse)
  *      and fill in the accounts they imply;
  *   3. compute the new totals of both accounts in local variables and check
@@ -78,6 +79,21 @@ void ledger_batch_reset(struct ledger_batch *b)
 {
     b->n = 0;
     memset(b->slots, 0xff, b->nslots * sizeof *b->slots);
+}
+
+/* Past this many accounts the cache starts over rather than grow: memory stays
+ * bounded with millions of customers, and hot accounts come back at once. */
+#define CACHE_MAX_ACCOUNTS (1u << 20)
+
+enum err ledger_batch_begin(struct ledger_batch *b, struct store *st)
+{
+    bool changed = true;
+    enum err e = st->ops->changed_by_others(st, &changed);
+    if (e != ERR_OK)
+        return e;
+    if (changed || b->n >= CACHE_MAX_ACCOUNTS)
+        ledger_batch_reset(b);
+    return ERR_OK;
 }
 
 static enum err grow(struct ledger_batch *b)
@@ -244,50 +260,70 @@ static enum err compute(const struct ledger_transfer *x, int64_t pending_release
     return ERR_OK;
 }
 
+/* Is x a retry of a stored transfer?  ERR_OK (and x = the stored row) if the
+ * key exists with the same request, ERR_IDEMPOTENCY_CONFLICT if with another,
+ * ERR_TRANSFER_NOT_FOUND if the key is new. */
+static enum err replay(struct store *st, struct ledger_transfer *x, const uint8_t hash[LEDGER_HASH_BYTES],
+                       bool *replayed)
+{
+    struct ledger_transfer old;
+    enum err e = st->ops->transfer_get_by_key(st, x->key, &old);
+    if (e != ERR_OK)
+        return e;
+    if (sodium_memcmp(old.req_hash, hash, LEDGER_HASH_BYTES) != 0)
+        return ERR_IDEMPOTENCY_CONFLICT;
+    *x = old;
+    *replayed = true;
+    return ERR_OK;
+}
+
 static enum err apply_one(struct ledger_batch *b, struct store *st, struct ledger_transfer *x, bool *replayed)
 {
     uint8_t hash[LEDGER_HASH_BYTES];
     ledger_request_hash(x, hash);
-    struct ledger_transfer old;
-    enum err e = st->ops->transfer_get_by_key(st, x->key, &old);
-    if (e == ERR_OK) {
-        if (sodium_memcmp(old.req_hash, hash, sizeof hash) != 0)
-            return ERR_IDEMPOTENCY_CONFLICT;
-        *x = old;
-        *replayed = true;
-        return ERR_OK;
-    }
-    if (e != ERR_TRANSFER_NOT_FOUND)
-        return e;
     *replayed = false;
+    /* Transfers that change another row (a pending one's state) must know
+     * first whether they are retries.  Plain transfers skip that look-up —
+     * the hot path — and learn it from the insert's unique key, or when they
+     * fail: a retry must get the original answer, not today's balance. */
+    bool lookup_first = x->flags & (LEDGER_XFER_POST_PENDING | LEDGER_XFER_VOID_PENDING | LEDGER_XFER_REVERSAL);
+    enum err e;
+    if (lookup_first && (e = replay(st, x, hash, replayed)) != ERR_TRANSFER_NOT_FOUND)
+        return e;
 
     struct ledger_transfer p = {0};
     int64_t release = 0;
+    size_t di = 0, ci = 0;
+    struct ledger_account d, c;
     if (x->flags & (LEDGER_XFER_POST_PENDING | LEDGER_XFER_VOID_PENDING)) {
-        if ((e = resolve_pending(st, x, &p)) != ERR_OK)
-            return e;
+        e = resolve_pending(st, x, &p);
         release = p.amount;
     } else if (x->flags & LEDGER_XFER_REVERSAL) {
-        if ((e = resolve_original(st, x)) != ERR_OK)
-            return e;
+        e = resolve_original(st, x);
+    } else {
+        e = ERR_OK;
     }
-
-    size_t di, ci;
-    if ((e = account(b, st, x->debit_account, &di)) != ERR_OK ||
-        (e = account(b, st, x->credit_account, &ci)) != ERR_OK)
-        return e;
-    struct ledger_account d = b->ents[di].a, c = b->ents[ci].a;
-    if ((e = compute(x, release, &d, &c)) != ERR_OK)
-        return e;
+    if (e == ERR_OK && (e = account(b, st, x->debit_account, &di)) == ERR_OK &&
+        (e = account(b, st, x->credit_account, &ci)) == ERR_OK) {
+        d = b->ents[di].a;
+        c = b->ents[ci].a;
+        e = compute(x, release, &d, &c);
+    }
+    if (e != ERR_OK) {
+        enum err r = lookup_first || e == ERR_STORE ? ERR_TRANSFER_NOT_FOUND : replay(st, x, hash, replayed);
+        return r == ERR_TRANSFER_NOT_FOUND ? e : r;
+    }
 
     x->state = (x->flags & LEDGER_XFER_PENDING) ? LEDGER_STATE_PENDING : LEDGER_STATE_POSTED;
     x->created_ms = time_now_ms();
     memcpy(x->req_hash, hash, sizeof hash);
-    if (p.id && (e = st->ops->transfer_set_state(st, p.id, (x->flags & LEDGER_XFER_VOID_PENDING)
-                                                                  ? LEDGER_STATE_VOIDED
-                                                                  : LEDGER_STATE_POSTED)) != ERR_OK)
+    if (p.id && st->ops->transfer_set_state(st, p.id, (x->flags & LEDGER_XFER_VOID_PENDING) ? LEDGER_STATE_VOIDED
+                                                                                            : LEDGER_STATE_POSTED) != ERR_OK)
         return ERR_STORE; /* the row was just read: any failure here is the store's */
-    if ((e = st->ops->transfer_insert(st, x)) != ERR_OK)
+    e = st->ops->transfer_insert(st, x);
+    if (e == ERR_CONFLICT)
+        return replay(st, x, hash, replayed); /* the key exists: never ERR_TRANSFER_NOT_FOUND here */
+    if (e != ERR_OK)
         return ERR_STORE;
     journal(b, di);
     journal(b, ci);

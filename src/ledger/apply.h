@@ -3,9 +3,12 @@
  *
  * A batch caches the accounts it touches: totals change in memory and are
  * written once per account by ledger_batch_flush, just before commit, so a
- * batch of N transfers costs one UPDATE per distinct account, not 2N.
- * Invariant: between ledger_batch_begin and flush, the cache is the truth for
- * every account in it; nothing else writes account totals.
+ * batch of N transfers costs one UPDATE per distinct account, not 2N.  The
+ * cache outlives the batch (saving the SELECTs of hot accounts) as long as
+ * the writer calls ledger_batch_begin at the start of every transaction.
+ * Invariant: inside a transaction the cache is the truth for every account in
+ * it; only this writer writes account totals, and when anything else may
+ * have written (another connection committed), the cache is dropped.
  */
 #ifndef KESSAI_LEDGER_APPLY_H
 #define KESSAI_LEDGER_APPLY_H
@@ -20,7 +23,11 @@ struct ledger_batch;
 
 struct ledger_batch *ledger_batch_new(void);
 void ledger_batch_free(struct ledger_batch *b);
-/* Forget every cached account (after commit or rollback). */
+/* Start a transaction's work: drop the cache if another connection has
+ * committed since the last batch, or if it has grown past its bound. */
+enum err ledger_batch_begin(struct ledger_batch *b, struct store *st);
+/* Forget every cached account (after a rollback: it may hold totals that
+ * never reached the store). */
 void ledger_batch_reset(struct ledger_batch *b);
 
 /* Apply one linked group within the open transaction.  On ERR_OK, x[] holds

@@ -40,6 +40,12 @@ struct ledger_writer {
     pthread_cond_t cv;
     struct node *head, *tail;
     bool stopping;
+    /* Committed batches waiting for their callbacks, run by the completer
+     * thread so the writer starts the next batch at once. */
+    pthread_t completer;
+    pthread_cond_t done_cv;
+    struct node *done_head, *done_tail;
+    bool writer_exited;
 };
 
 /* Take groups off the queue up to batch_max transfers (at least one group). */
@@ -80,6 +86,8 @@ static void run_batch(struct ledger_writer *w, struct node *list)
 {
     struct store *st = w->st;
     enum err e = st->ops->begin(st);
+    if (e == ERR_OK)
+        e = ledger_batch_begin(w->batch, st);
     for (struct node *g = list; g && e == ERR_OK; g = g->next) {
         if (g->pre_failed)
             continue;
@@ -91,9 +99,9 @@ static void run_batch(struct ledger_writer *w, struct node *list)
         e = ledger_batch_flush(w->batch, st);
     if (e == ERR_OK)
         e = st->ops->commit(st);
-    ledger_batch_reset(w->batch);
     if (e == ERR_OK)
         return;
+    ledger_batch_reset(w->batch);
     /* The transaction is gone: nothing of this batch happened. */
     st->ops->rollback(st);
     log_event(LOG_ERROR, "ledger_batch_failed", json_pack("{s:s}", "error", err_symbol(e)));
@@ -108,6 +116,7 @@ static void run_batch(struct ledger_writer *w, struct node *list)
 static void *writer_main(void *arg)
 {
     struct ledger_writer *w = arg;
+    pthread_setname_np(pthread_self(), "ledger-writer");
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (w->head == NULL && !w->stopping)
@@ -124,8 +133,38 @@ static void *writer_main(void *arg)
         run_batch(w, list);
         if (w->opts.on_commit)
             w->opts.on_commit(w->opts.on_commit_ctx, groups, xfers, time_mono_ns() - t0);
-        finish(list);
+        struct node *last = list;
+        while (last->next)
+            last = last->next;
+        pthread_mutex_lock(&w->mu);
+        if (w->done_tail)
+            w->done_tail->next = list;
+        else
+            w->done_head = list;
+        w->done_tail = last;
+        pthread_cond_signal(&w->done_cv);
+        pthread_mutex_unlock(&w->mu);
     }
+}
+
+static void *completer_main(void *arg)
+{
+    struct ledger_writer *w = arg;
+    pthread_setname_np(pthread_self(), "ledger-done");
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->done_head == NULL && !w->writer_exited)
+            pthread_cond_wait(&w->done_cv, &w->mu);
+        if (w->done_head == NULL)
+            break;
+        struct node *list = w->done_head;
+        w->done_head = w->done_tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        finish(list);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
 }
 
 enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *opts, struct ledger_writer **out)
@@ -144,10 +183,25 @@ enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *
     }
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    pthread_cond_init(&w->done_cv, NULL);
+    if (pthread_create(&w->completer, NULL, completer_main, w) != 0) {
         ledger_batch_free(w->batch);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
+        pthread_cond_destroy(&w->done_cv);
+        free(w);
+        return ERR_INTERNAL;
+    }
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_mutex_lock(&w->mu);
+        w->writer_exited = true;
+        pthread_cond_signal(&w->done_cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->completer, NULL);
+        ledger_batch_free(w->batch);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        pthread_cond_destroy(&w->done_cv);
         free(w);
         return ERR_INTERNAL;
     }
@@ -235,9 +289,15 @@ void ledger_writer_stop(struct ledger_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    pthread_mutex_lock(&w->mu);
+    w->writer_exited = true;
+    pthread_cond_signal(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->completer, NULL);
     ledger_batch_free(w->batch);
     store_close(w->st);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    pthread_cond_destroy(&w->done_cv);
     free(w);
 }

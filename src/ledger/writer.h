@@ -9,14 +9,16 @@
  * others in the batch; if the commit itself fails, every group in the batch
  * is told ERR_STORE and nothing of the batch was applied.
  *
- *   submit() --> queue --> [writer: BEGIN; apply g1..gN; COMMIT(fsync)] --> callbacks
+ *   submit() --> queue --> [writer: BEGIN; apply g1..gN; COMMIT(fsync)]
+ *                                   --> [completer thread: callbacks, in commit order]
  *
  * Invariants:
  *  1. A callback reporting ERR_OK runs after the commit holding its transfers
  *     returned ERR_OK: "ok" is never said of anything not on disk.
  *  2. Every submitted group gets exactly one callback, including at stop.
- *  3. Callbacks run on the writer thread, after the commit; they must be
- *     short and must not submit and wait (that would deadlock the writer).
+ *  3. Callbacks run on one completer thread, in commit order, while the
+ *     writer already applies the next batch; they must be short and must not
+ *     submit-and-wait (that would deadlock the completer).  They may submit.
  */
 #ifndef KESSAI_LEDGER_WRITER_H
 #define KESSAI_LEDGER_WRITER_H
@@ -54,8 +56,8 @@ enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *
 
 /* Queue a linked group of n (1..LEDGER_CHAIN_MAX) transfers; xfers is copied.
  * Fields used: key, debit_account, credit_account, amount, kind, flags,
- * pending_id, ref_id, metadata.  done is called exactly once, on the writer
- * thread — also when submit itself fails validation, so callers have one
+ * pending_id, ref_id, metadata.  done is called exactly once, on the completer
+ * thread — also when the request fails validation, so callers have one
  * path.  Returns ERR_SHUTTING_DOWN (and does not call done) once stopping. */
 enum err ledger_writer_submit(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
                               ledger_done_fn done, void *ctx);

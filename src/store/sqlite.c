@@ -100,6 +100,22 @@ static enum err sq_rollback_savepoint(struct store *st)
     return e != ERR_OK ? e : sq_release(st);
 }
 
+static enum err sq_changed_by_others(struct store *st, bool *changed)
+{
+    struct sqlite_store *s = sq(st);
+    sqlite3_stmt *q = sq_stmt(s, "PRAGMA data_version");
+    if (q == NULL)
+        return ERR_STORE;
+    int rc = sqlite3_step(q);
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sq_done(q);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s, "data_version");
+    *changed = v != s->data_version;
+    s->data_version = v;
+    return ERR_OK;
+}
+
 static void sq_close(struct store *st)
 {
     struct sqlite_store *s = sq(st);
@@ -119,6 +135,7 @@ static const struct store_ops sqlite_ops = {
     .savepoint = sq_savepoint,
     .release_savepoint = sq_release,
     .rollback_savepoint = sq_rollback_savepoint,
+    .changed_by_others = sq_changed_by_others,
     .account_insert = sq_account_insert,
     .account_get = sq_account_get,
     .account_find = sq_account_find,
@@ -207,7 +224,7 @@ enum err store_open_sqlite(const char *path, struct store **out)
     sqlite3_busy_timeout(s->db, 10000);
     e = exec(s,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-             "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+             "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
              "pragmas");
     if (e == ERR_OK)
         e = migrate(s);

@@ -17,6 +17,7 @@ struct sqlite_store {
     const char *sql[SQ_MAX_STMTS];
     sqlite3_stmt *stmt[SQ_MAX_STMTS];
     int nstmt;
+    int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
 };
 
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }

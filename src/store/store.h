@@ -20,6 +20,7 @@
 #ifndef KESSAI_STORE_STORE_H
 #define KESSAI_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,11 @@ struct store_ops {
     enum err (*savepoint)(struct store *st);
     enum err (*release_savepoint)(struct store *st);
     enum err (*rollback_savepoint)(struct store *st);
+    /* Has any other connection committed since this connection last asked?
+     * Lets the ledger writer keep account totals cached between batches
+     * while it is the only writer; an implementation that cannot tell
+     * (several nodes on one database) must always answer true. */
+    enum err (*changed_by_others)(struct store *st, bool *changed);
 
     /* Ledger accounts.  account_insert sets a->id and a->created_ms. */
     enum err (*account_insert)(struct store *st, struct ledger_account *a);

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#define TIME_ISO_BUF 32
+#define TIME_ISO_BUF 64
 
 int64_t time_now_ms(void);
 /* Monotonic nanoseconds, for latencies and time-outs only. */

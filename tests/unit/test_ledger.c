@@ -506,6 +506,30 @@ static void verify_catches_a_pending_state_lie(void **state)
     assert_int_equal(f->st->ops->transfer_set_state(f->st, p.id, LEDGER_STATE_PENDING), ERR_OK);
 }
 
+static void two_writers_on_one_store_do_not_lose_updates(void **state)
+{
+    /* Each writer caches account totals between batches; a second writer
+     * (a second kessaid on the same file) must make the first drop its cache. */
+    struct fx *f = *state;
+    struct ledger_writer *other = NULL;
+    struct ledger_writer_opts o = {.batch_max = 16};
+    assert_int_equal(ledger_writer_start(tu_open_store(f->dir), &o, &other), ERR_OK);
+    fund(f, 0, 100, "fund");
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "alt%d", i);
+        struct ledger_transfer t = xf(k, f->wallet[0], f->wallet[1], 1);
+        assert_int_equal(ledger_writer_submit_wait(i % 2 ? other : f->w, &t, 1, NULL, NULL), ERR_OK);
+    }
+    /* the 101st yen does not exist, whichever writer is asked */
+    struct ledger_transfer t = xf("one-too-many", f->wallet[0], f->wallet[1], 1);
+    assert_int_equal(ledger_writer_submit_wait(other, &t, 1, NULL, NULL), ERR_INSUFFICIENT_FUNDS);
+    assert_int_equal(ledger_writer_submit_wait(f->w, &t, 1, NULL, NULL), ERR_INSUFFICIENT_FUNDS);
+    ledger_writer_stop(other);
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+    assert_int_equal(balance(f, f->wallet[1]), 100);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -520,6 +544,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reversals_never_exceed_the_original, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_group_does_not_fail_its_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_transfers_keep_balances_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_writers_on_one_store_do_not_lose_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_corrupted_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
     };
