@@ -9,6 +9,9 @@ TEST_PKGS := cmocka libcurl
 WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 ifeq ($(MODE),asan)
   OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(MODE),fuzz)
+  CC := clang
+  OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
   OPT := -O2 -g
 endif
@@ -28,8 +31,10 @@ TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all tests bench check demo deps clean
+.PHONY: all tests bench fuzz check demo deps clean
 all: $(BUILD)/kessaid $(BUILD)/kessai
 
 $(BUILD)/%.o: %.c
@@ -53,12 +58,19 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libkessai.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# libFuzzer targets: build with MODE=fuzz (clang).
+fuzz: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libkessai.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
+
 deps:
 	scripts/deps.sh
 
 # Sub-makes so that pkg-config runs after deps.sh has installed it.
 check: deps
 	$(MAKE) MODE=asan tests
+	$(MAKE) MODE=fuzz fuzz
 	scripts/check.sh build/asan
 
 demo: deps

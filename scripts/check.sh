@@ -42,6 +42,7 @@ for t in "$ROOT/$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     run_one "$(basename "$t")" "$t"
 done
+run_one fuzz bash "$ROOT/tests/fuzz/run.sh"
 for t in "$ROOT"/tests/api/test_*.sh; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t")" bash "$t"

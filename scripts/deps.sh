@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="
-build-essential pkg-config
+build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev libinih-dev
 libcmocka-dev libcurl4-openssl-dev
 sqlite3 curl
