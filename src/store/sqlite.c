@@ -158,6 +158,10 @@ static const struct store_ops sqlite_ops = {
     .terminal_get_by_key_id = sq_terminal_get_by_key_id,
     .terminal_list = sq_terminal_list,
     .terminal_revoke = sq_terminal_revoke,
+    .staff_insert = sq_staff_insert,
+    .staff_get_by_email = sq_staff_get_by_email,
+    .staff_list = sq_staff_list,
+    .staff_update = sq_staff_update,
 };
 
 static enum err schema_version(struct sqlite_store *s, int *version)

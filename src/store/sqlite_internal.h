@@ -63,6 +63,12 @@ enum err sq_terminal_list(struct store *st, int64_t store_id, int64_t after_id, 
                           struct merchant_terminal *out, size_t *n);
 enum err sq_terminal_revoke(struct store *st, int64_t id);
 
+/* staff ops (sqlite_staff.c) */
+enum err sq_staff_insert(struct store *st, struct staff *s);
+enum err sq_staff_get_by_email(struct store *st, const char *email, struct staff *out);
+enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
+enum err sq_staff_update(struct store *st, const struct staff *s);
+
 /* schema (sqlite_schema.c): migrations[i] upgrades version i to i+1. */
 extern const char *const sq_migrations[];
 extern const int sq_schema_version;

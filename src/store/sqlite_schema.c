@@ -59,6 +59,17 @@ const char *const sq_migrations[] = {
     "  revoked INTEGER NOT NULL DEFAULT 0,"
     "  created_ms INTEGER NOT NULL);"
     "CREATE INDEX terminals_store ON terminals (store_id);",
+    /* 1 -> 2: staff accounts */
+    "CREATE TABLE staff ("
+    "  id INTEGER PRIMARY KEY,"
+    "  email TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL,"
+    "  password_hash TEXT NOT NULL,"
+    "  totp_sealed BLOB NOT NULL,"
+    "  totp_confirmed INTEGER NOT NULL DEFAULT 0,"
+    "  totp_last_step INTEGER NOT NULL DEFAULT 0,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

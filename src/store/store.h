@@ -26,6 +26,7 @@
 
 #include "ledger/types.h"
 #include "merchant/types.h"
+#include "ops/staff_types.h"
 #include "util/err.h"
 
 struct store;
@@ -91,6 +92,13 @@ struct store_ops {
     enum err (*terminal_list)(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                               struct merchant_terminal *out, size_t *n);
     enum err (*terminal_revoke)(struct store *st, int64_t id); /* ERR_TERMINAL_NOT_FOUND */
+
+    /* Staff.  staff_insert sets id and created_ms; ERR_CONFLICT on email. */
+    enum err (*staff_insert)(struct store *st, struct staff *s);
+    enum err (*staff_get_by_email)(struct store *st, const char *email, struct staff *out); /* ERR_STAFF_NOT_FOUND */
+    enum err (*staff_list)(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
+    /* Overwrite password_hash, totp_confirmed, totp_last_step, disabled of s->id. */
+    enum err (*staff_update)(struct store *st, const struct staff *s); /* ERR_STAFF_NOT_FOUND */
 };
 
 struct store {

@@ -40,6 +40,10 @@ enum err {
     ERR_STORE_NOT_FOUND,
     ERR_TERMINAL_NOT_FOUND,
     ERR_CONFLICT,
+    ERR_STAFF_NOT_FOUND,
+    /* authentication */
+    ERR_WEAK_PASSWORD,
+    ERR_INVALID_CODE,
     /* system */
     ERR_SHUTTING_DOWN,
     ERR_STORE,

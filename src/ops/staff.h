@@ -1,0 +1,44 @@
+/* staff.h: operator staff accounts.
+ *
+ * A staff member has an e-mail address, one role, a password (policy and
+ * hashing of auth/password.h) and a TOTP second factor that is mandatory:
+ *
+ *   staff_create --> PENDING_2FA --staff_confirm_totp(first good code)--> ACTIVE
+ *                         |                                                 |
+ *                         +---------------- staff_set_disabled -------------+--> DISABLED
+ *
+ * Only ACTIVE staff may sign in (admin API, a later issue).  The TOTP seed is
+ * generated here, sealed with the master key (associated data: the e-mail),
+ * and revealed once, as an otpauth:// URI, to the person being enrolled.
+ */
+#ifndef KESSAI_OPS_STAFF_H
+#define KESSAI_OPS_STAFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ops/staff_types.h"
+#include "store/store.h"
+#include "util/err.h"
+
+/* "support", "fraud_analyst", "finance", "administrator". */
+bool staff_role_valid(const char *role);
+
+/* Create a staff member pending TOTP confirmation.  Errors: ERR_INVALID_PARAM
+ * (email or role; *bad names which), ERR_WEAK_PASSWORD (reason in reason[n]),
+ * ERR_CONFLICT (email taken).  otpauth receives the enrolment URI. */
+enum err staff_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *email,
+                      const char *role, const char *password, struct staff *out, char otpauth[TOTP_URI_MAX],
+                      const char **bad, char *reason, size_t n);
+
+/* Prove the authenticator app holds the seed; activates the account.
+ * ERR_INVALID_CODE for a wrong or reused code, ERR_STAFF_NOT_FOUND. */
+enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *email,
+                            const char *code, int64_t now);
+
+enum err staff_set_disabled(struct store *st, const char *email, bool disabled);
+
+/* "pending_2fa", "active" or "disabled". */
+const char *staff_status(const struct staff *s);
+
+#endif

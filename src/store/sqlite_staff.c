@@ -1,0 +1,102 @@
+/* sqlite_staff.c: staff accounts on SQLite. */
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+#include "util/timeutil.h"
+
+#define STAFF_COLS "id, email, role, password_hash, totp_sealed, totp_confirmed, totp_last_step, disabled, created_ms"
+
+static void read_staff(sqlite3_stmt *q, struct staff *s)
+{
+    memset(s, 0, sizeof *s);
+    s->id = sqlite3_column_int64(q, 0);
+    sq_text(q, 1, s->email, sizeof s->email);
+    sq_text(q, 2, s->role, sizeof s->role);
+    sq_text(q, 3, s->password_hash, sizeof s->password_hash);
+    const void *b = sqlite3_column_blob(q, 4);
+    if (b && sqlite3_column_bytes(q, 4) == (int)sizeof s->totp_sealed)
+        memcpy(s->totp_sealed, b, sizeof s->totp_sealed);
+    s->totp_confirmed = sqlite3_column_int(q, 5);
+    s->totp_last_step = sqlite3_column_int64(q, 6);
+    s->disabled = sqlite3_column_int(q, 7);
+    s->created_ms = sqlite3_column_int64(q, 8);
+}
+
+enum err sq_staff_insert(struct store *st, struct staff *s)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO staff (email, role, password_hash, totp_sealed, totp_confirmed, "
+                                  "totp_last_step, disabled, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (q == NULL)
+        return ERR_STORE;
+    s->created_ms = time_now_ms();
+    sqlite3_bind_text(q, 1, s->email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, s->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, s->password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, s->totp_sealed, sizeof s->totp_sealed, SQLITE_STATIC);
+    sqlite3_bind_int(q, 5, s->totp_confirmed);
+    sqlite3_bind_int64(q, 6, s->totp_last_step);
+    sqlite3_bind_int(q, 7, s->disabled);
+    sqlite3_bind_int64(q, 8, s->created_ms);
+    int rc = sqlite3_step(q);
+    sq_done(q);
+    if (rc == SQLITE_CONSTRAINT)
+        return ERR_CONFLICT;
+    if (rc != SQLITE_DONE)
+        return sq_fail(db, "staff_insert");
+    s->id = sqlite3_last_insert_rowid(db->db);
+    return ERR_OK;
+}
+
+enum err sq_staff_get_by_email(struct store *st, const char *email, struct staff *out)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT " STAFF_COLS " FROM staff WHERE email = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    enum err e = ERR_OK;
+    if (rc == SQLITE_ROW)
+        read_staff(q, out);
+    else
+        e = rc == SQLITE_DONE ? ERR_STAFF_NOT_FOUND : sq_fail(db, "staff_get_by_email");
+    sq_done(q);
+    return e;
+}
+
+enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT " STAFF_COLS " FROM staff WHERE id > ? ORDER BY id LIMIT ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, after_id);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+    int rc = SQLITE_DONE;
+    *n = 0;
+    while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        read_staff(q, &out[(*n)++]);
+    enum err e = (*n == max || rc == SQLITE_DONE) ? ERR_OK : sq_fail(db, "staff_list");
+    sq_done(q);
+    return e;
+}
+
+enum err sq_staff_update(struct store *st, const struct staff *s)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE staff SET password_hash = ?, totp_confirmed = ?, totp_last_step = ?, "
+                                  "disabled = ? WHERE id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_text(q, 1, s->password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, s->totp_confirmed);
+    sqlite3_bind_int64(q, 3, s->totp_last_step);
+    sqlite3_bind_int(q, 4, s->disabled);
+    sqlite3_bind_int64(q, 5, s->id);
+    int rc = sqlite3_step(q);
+    sq_done(q);
+    if (rc != SQLITE_DONE)
+        return sq_fail(db, "staff_update");
+    return sqlite3_changes(db->db) == 1 ? ERR_OK : ERR_STAFF_NOT_FOUND;
+}
