@@ -9,7 +9,7 @@ build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev libinih-dev
 liboath-dev libpwquality-dev cracklib-runtime
 libcmocka-dev libcurl4-openssl-dev
-sqlite3 curl
+sqlite3 curl oathtool
 "
 
 missing=""

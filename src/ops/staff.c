@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const roles[] = {"support", "fraud_analyst", "finance", "administrator"};
+const char *const staff_roles[] = {"support", "fraud_analyst", "finance", "administrator", NULL};
 
 bool staff_role_valid(const char *role)
 {
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (role && strcmp(role, roles[i]) == 0)
+    for (size_t i = 0; staff_roles[i]; i++)
+        if (role && strcmp(role, staff_roles[i]) == 0)
             return true;
     return false;
 }

@@ -21,7 +21,12 @@
 #include "store/store.h"
 #include "util/err.h"
 
-/* "support", "fraud_analyst", "finance", "administrator". */
+/* Public ids of staff accounts: "stf_…" (util/ids.h), e.g. list cursors. */
+#define STAFF_ID_PREFIX "stf"
+
+/* "support", "fraud_analyst", "finance", "administrator"; staff_roles
+ * lists them, NULL-terminated, for messages and help. */
+extern const char *const staff_roles[];
 bool staff_role_valid(const char *role);
 
 /* Create a staff member pending TOTP confirmation.  Errors: ERR_INVALID_PARAM

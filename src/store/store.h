@@ -75,7 +75,11 @@ struct store_ops {
     enum err (*transfer_sum_reversals)(struct store *st, int64_t ref_id, int64_t *sum);
     enum err (*transfer_scan)(struct store *st, store_transfer_fn fn, void *ctx); /* in id order */
 
-    /* Merchants, stores, terminals.  Inserts set id and created_ms. */
+    /* Merchants, stores, terminals.  Inserts set created_ms; an insert with
+     * id 0 lets the store choose the id, one with id > 0 keeps it (stores get
+     * random ids chosen by the caller, so that the store's ledger account can
+     * be named after its public id in the same transaction, and so that ids
+     * do not reveal how many stores exist).  ERR_CONFLICT if the id is taken. */
     enum err (*merchant_insert)(struct store *st, struct merchant *m);
     enum err (*merchant_get)(struct store *st, int64_t id, struct merchant *out); /* ERR_MERCHANT_NOT_FOUND */
     enum err (*merchant_list)(struct store *st, int64_t after_id, size_t max, struct merchant *out, size_t *n);

@@ -57,7 +57,7 @@ void log_event(enum log_level level, const char *event, json_t *fields)
         }
     }
     json_decref(fields);
-    char *s = json_dumps(line, JSON_COMPACT);
+    char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(line);
     if (s) {
         /* One fprintf per line: stdio locks the stream, so lines never interleave. */

@@ -1,0 +1,32 @@
+/* api.h: what kessaid's handlers share, and its route table.
+ *
+ * The app context is made by kessaid's main() and outlives the HTTP server;
+ * handlers receive it as their `app` argument.  Handlers never keep a store
+ * connection across requests: they borrow one from the pool (pool.h) and
+ * give it back before they return or suspend.
+ */
+#ifndef KESSAI_API_API_H
+#define KESSAI_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/router.h"
+
+struct store_pool;
+struct http_metrics;
+struct ledger_writer;
+struct config;
+
+struct api_ctx {
+    const struct config *cfg;
+    struct store_pool *pool;         /* store connections for handlers */
+    struct ledger_writer *writer;  /* every money movement goes through it */
+    struct http_metrics *metrics;  /* rendered by GET /metrics */
+    const uint8_t *master_key;     /* MASTERKEY_BYTES, for sealing secrets at rest */
+};
+
+/* kessaid's one route table (routes.c). */
+const struct http_route *api_routes(size_t *n);
+
+#endif

@@ -1,0 +1,206 @@
+/* commands.c: THE command table of the kessai CLI: every command's words,
+ * options, help text and the function that runs it (declared in cli.h).
+ * cli.c finds commands, parses their options and prints their help from
+ * these rows alone, so adding a command means adding a row here and a
+ * cli_run_* function in the file of its group. */
+#include "cli/cli.h"
+
+#define JSON_OPT {"--json", NULL, "print the result as one line of JSON", 0}
+#define PAGE_OPTS(prefix)                                                                                   \
+    {"--after", "ID", "start after this id (" prefix "_…), as printed by a previous page", 0},             \
+        {"--limit", "N", "show at most N rows (1-10000) and the cursor of the next page", 0}
+
+/* `admin create-staff` (the name a later issue uses) is the same command
+ * as `admin staff create`, with the same options and help. */
+#define STAFF_CREATE_DETAILS                                                          \
+    "Create a staff account, pending its two-factor enrolment.  Roles: support,\n"    \
+    "fraud_analyst, finance, administrator.\n"                                        \
+    "\n"                                                                              \
+    "The password is read from standard input: the first line, without its\n"         \
+    "newline; on a terminal it is asked twice, without echo.  It must be 12 to 128\n" \
+    "characters and not a common, guessable one (a weak password is refused with\n"   \
+    "the reason, exit status 2).  It is never taken from the command line.\n"         \
+    "\n"                                                                              \
+    "Prints the account and its otpauth:// URI, which holds the TOTP secret: add\n"   \
+    "it to the staff member's authenticator app now (paste it, or show it as a QR\n"  \
+    "code).  It is shown this once: kessai keeps it only sealed with\n"               \
+    "DIR/master.key (created, mode 0600, if missing).  The account stays inactive\n"  \
+    "until\n"                                                                         \
+    "  kessai admin staff confirm --email EMAIL --code CODE\n"                        \
+    "is run with the first code the app shows.  With --json the URI is the\n"         \
+    "\"otpauth_uri\" field."
+#define STAFF_CREATE_OPTS                                                                                   \
+    {{"--email", "EMAIL", "the staff member's e-mail address, their login", 1},                             \
+     {"--role", "ROLE", "one of the roles above", 1},                                                        \
+     JSON_OPT}
+
+const struct cli_cmd cli_commands[] = {
+    {
+        .words = {"ledger", "verify"},
+        .summary = "recompute every balance from the transfers and check the invariants",
+        .details = "Recompute every account's totals from the transfers alone, inside one read\n"
+                   "snapshot (so it can run while kessaid is serving), and check the ledger's\n"
+                   "invariants: balances sum to zero, stored totals match, no restricted account\n"
+                   "is negative, pending transfers resolved at most once, reversals within their\n"
+                   "original.  Prints each violation, then\n"
+                   "  ledger verify: ok (N accounts, M transfers)\n"
+                   "and exits 0, or a FAILED line and exits 1.",
+        .run = cli_run_ledger_verify,
+    },
+    {
+        .words = {"admin", "merchant", "create"},
+        .summary = "create a merchant",
+        .details = "Create a merchant, the company that owns stores.",
+        .opts = {{"--name", "NAME", "the merchant's name (1-127 bytes of UTF-8)", 1}, JSON_OPT},
+        .run = cli_run_merchant_create,
+    },
+    {
+        .words = {"admin", "merchant", "list"},
+        .summary = "list merchants",
+        .details = "List merchants in id order.",
+        .opts = {PAGE_OPTS("mer"), JSON_OPT},
+        .run = cli_run_merchant_list,
+    },
+    {
+        .words = {"admin", "store", "create"},
+        .summary = "create a store and its ledger account",
+        .details = "Create an active store of a merchant together with its merchant_payable\n"
+                   "ledger account (owner: the store's id), in one transaction.\n"
+                   "Coordinates are decimal degrees, kept exactly as micro-degrees: at most six\n"
+                   "decimals, no exponent.  Categories: convenience, supermarket, drugstore,\n"
+                   "restaurant, electronics, tobacco, giftcards, other.",
+        .opts = {{"--merchant", "ID", "the merchant (mer_…)", 1},
+                 {"--name", "NAME", "the store's name (1-127 bytes of UTF-8)", 1},
+                 {"--address", "TEXT", "postal address (1-255 bytes of UTF-8)", 1},
+                 {"--lat", "DEG", "latitude, -90 to 90, e.g. 35.681236", 1},
+                 {"--lon", "DEG", "longitude, -180 to 180, e.g. 139.767125", 1},
+                 {"--category", "CAT", "one of the categories above", 1},
+                 JSON_OPT},
+        .run = cli_run_store_create,
+    },
+    {
+        .words = {"admin", "store", "list"},
+        .summary = "list stores",
+        .details = "List stores in id order (ids are random, so not in order of creation), of\n"
+                   "one merchant or of all.",
+        .opts = {{"--merchant", "ID", "only the stores of this merchant (mer_…)", 0}, PAGE_OPTS("str"), JSON_OPT},
+        .run = cli_run_store_list,
+    },
+    {
+        .words = {"admin", "store", "activate"},
+        .positional = "STORE_ID",
+        .summary = "let a store take payments again",
+        .details = "Mark a store active: it takes payments again.",
+        .opts = {JSON_OPT},
+        .run = cli_run_store_activate,
+    },
+    {
+        .words = {"admin", "store", "deactivate"},
+        .positional = "STORE_ID",
+        .summary = "stop a store taking payments",
+        .details = "Mark a store inactive: it takes no payments until activated again.  Its\n"
+                   "terminals and its ledger account are kept.",
+        .opts = {JSON_OPT},
+        .run = cli_run_store_deactivate,
+    },
+    {
+        .words = {"admin", "terminal", "create"},
+        .summary = "create a POS terminal; shows its secret once",
+        .details = "Create a POS terminal for a store.  Prints the terminal's id, its key id and\n"
+                   "its HMAC signing secret (64 hex digits).  The secret is shown this once:\n"
+                   "kessai stores it only sealed with DIR/master.key (created, mode 0600, if\n"
+                   "missing) and can never show it again.  With --json the secret is the\n"
+                   "\"secret\" field.",
+        .opts = {{"--store", "ID", "the store (str_…)", 1}, JSON_OPT},
+        .run = cli_run_terminal_create,
+    },
+    {
+        .words = {"admin", "terminal", "list"},
+        .summary = "list POS terminals (never their secrets)",
+        .details = "List terminals in id order, of one store or of all.  Secrets are never shown.",
+        .opts = {{"--store", "ID", "only the terminals of this store (str_…)", 0}, PAGE_OPTS("trm"), JSON_OPT},
+        .run = cli_run_terminal_list,
+    },
+    {
+        .words = {"admin", "terminal", "revoke"},
+        .positional = "TERMINAL_ID",
+        .summary = "revoke a POS terminal for good",
+        .details = "Revoke a terminal: its signed requests are refused from now on, on every\n"
+                   "node.  This cannot be undone; create a new terminal instead.",
+        .opts = {JSON_OPT},
+        .run = cli_run_terminal_revoke,
+    },
+    {
+        .words = {"admin", "staff", "create"},
+        .summary = "create a staff account; shows its TOTP enrolment URI once",
+        .details = STAFF_CREATE_DETAILS,
+        .opts = STAFF_CREATE_OPTS,
+        .run = cli_run_staff_create,
+    },
+    {
+        .words = {"admin", "staff", "confirm"},
+        .summary = "activate a staff account with its first TOTP code",
+        .details = "Confirm a new staff account's two-factor enrolment with the first code its\n"
+                   "authenticator app shows: the account becomes active (or stays disabled, if\n"
+                   "it was disabled meanwhile).  A wrong code, or one already used, fails with\n"
+                   "exit status 1 and changes nothing.",
+        .opts = {{"--email", "EMAIL", "the staff member's e-mail address", 1},
+                 {"--code", "CODE", "the 6 digits the authenticator app shows now", 1},
+                 JSON_OPT},
+        .run = cli_run_staff_confirm,
+    },
+    {
+        .words = {"admin", "staff", "list"},
+        .summary = "list staff accounts (never passwords or TOTP secrets)",
+        .details = "List staff accounts in id order (which is the order of creation): e-mail\n"
+                   "address, role, status (pending_2fa, active or disabled) and creation time.\n"
+                   "Password hashes and TOTP secrets are never shown.",
+        .opts = {PAGE_OPTS("stf"), JSON_OPT},
+        .run = cli_run_staff_list,
+    },
+    {
+        .words = {"admin", "staff", "disable"},
+        .positional = "EMAIL",
+        .summary = "stop a staff account signing in",
+        .details = "Disable a staff account: it can no longer sign in, whatever its password\n"
+                   "and second factor.  Nothing is deleted; 'staff enable' undoes it.",
+        .opts = {JSON_OPT},
+        .run = cli_run_staff_disable,
+    },
+    {
+        .words = {"admin", "staff", "enable"},
+        .positional = "EMAIL",
+        .summary = "let a disabled staff account sign in again",
+        .details = "Enable a disabled staff account again.  It returns to the status it had:\n"
+                   "active, or pending_2fa if its TOTP enrolment was never confirmed.",
+        .opts = {JSON_OPT},
+        .run = cli_run_staff_enable,
+    },
+    {
+        .words = {"admin", "create-staff"},
+        .summary = "the same as 'admin staff create'",
+        .details = STAFF_CREATE_DETAILS,
+        .opts = STAFF_CREATE_OPTS,
+        .run = cli_run_staff_create,
+    },
+};
+
+const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+const struct cli_group cli_groups[] = {
+    {
+        .words = {"admin", "staff"},
+        .details = "Staff accounts are for the people who run kessai: support, fraud_analyst,\n"
+                   "finance and administrator roles, each with its own login (the e-mail\n"
+                   "address), password and a mandatory TOTP second factor.\n"
+                   "\n"
+                   "  staff create --> pending_2fa --staff confirm--> active\n"
+                   "                        |                           |\n"
+                   "                        +------ staff disable ------+--> disabled\n"
+                   "\n"
+                   "'staff enable' returns a disabled account to the status it had.  Only\n"
+                   "active accounts can sign in.",
+    },
+};
+
+const size_t cli_ngroups = sizeof cli_groups / sizeof cli_groups[0];

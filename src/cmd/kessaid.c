@@ -1,0 +1,296 @@
+/* kessaid: the kessai server.
+ *
+ *   kessaid [--data-dir DIR] [--listen HOST:PORT] [--config FILE]
+ *
+ * Settings, lowest precedence first: built-in defaults, the config file,
+ * KESSAI_* environment variables, flags (util/config.h).
+ *
+ * Life cycle:
+ *
+ *   parse flags -> load config -> prepare DIR (0700) -> master key (DIR/master.key)
+ *     -> store DIR/kessai.db + ledger_init -> ledger writer (own connection)
+ *     -> handler connection pool -> HTTP server -> [sigwait SIGTERM|SIGINT]
+ *     -> http_server_stop (drain, bounded) -> ledger_writer_stop (flushes)
+ *     -> close pool -> exit 0
+ *
+ * Any failure before serving prints one line "kessaid: <what>" on stderr and
+ * exits 1 (2 for command-line mistakes).  The signals are blocked in every
+ * thread (the mask is set before any thread exists and threads inherit it),
+ * and main() alone receives them with sigwait: no handler, no global flag.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "store/pool.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "ledger/ledger.h"
+#include "ledger/writer.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/masterkey.h"
+
+/* How long in-flight requests get to finish after SIGTERM.  Below the 30 s
+ * systemd and Kubernetes wait before SIGKILL, with room for the writer to flush. */
+#define GRACE_MS 10000
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static const char usage[] =
+    "usage: kessaid [--data-dir DIR] [--listen HOST:PORT] [--config FILE]\n"
+    "\n"
+    "  --data-dir DIR      where the store (kessai.db) and master key live; created 0700\n"
+    "  --listen HOST:PORT  address to serve HTTP on (default 127.0.0.1:8080)\n"
+    "  --config FILE       INI file with [server] and [ledger] settings\n"
+    "  --help              show this help\n"
+    "\n"
+    "Every setting can also come from KESSAI_<NAME> (e.g. KESSAI_LISTEN);\n"
+    "flags override the environment, which overrides the file.\n";
+
+struct flags {
+    const char *config;
+    const char *data_dir;
+    const char *listen;
+    bool help;
+};
+
+static void say(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "kessaid: %s\n", line);
+}
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0; /* our own messages, one line each */
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': f->config = optarg; break;
+        case 'd': f->data_dir = optarg; break;
+        case 'l': f->listen = optarg; break;
+        case 'h': f->help = true; break;
+        case ':':
+            say("option '%s' needs a value (try --help)", argv[optind - 1]);
+            return -1;
+        default:
+            say("unknown option '%s' (try --help)", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        say("unexpected argument '%s' (try --help)", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_config(const struct flags *f, struct config *cfg)
+{
+    char errbuf[CONFIG_ERRBUF] = "";
+    config_defaults(cfg);
+    if (f->config && config_load_file(cfg, f->config, errbuf) != ERR_OK)
+        goto bad;
+    if (config_load_env(cfg, errbuf) != ERR_OK)
+        goto bad;
+    if (f->data_dir && config_set(cfg, NULL, "data_dir", f->data_dir, errbuf) != ERR_OK)
+        goto bad;
+    if (f->listen && config_set(cfg, NULL, "listen", f->listen, errbuf) != ERR_OK)
+        goto bad;
+    return 0;
+bad:
+    say("%s", errbuf);
+    return -1;
+}
+
+/* The data dir holds the master key: it must be ours and usable, and is
+ * created private.  The owner bits are checked as well as access(), so the
+ * check means the same when run as root (for whom access() always succeeds). */
+static int prepare_data_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        say("cannot create data dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        say("cannot access data dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        say("data dir %s is not a directory", dir);
+        return -1;
+    }
+    if ((st.st_mode & S_IRWXU) != S_IRWXU || access(dir, R_OK | W_OK | X_OK) != 0) {
+        say("data dir %s must be readable, writable and searchable by its owner (chmod 0700)", dir);
+        return -1;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        log_event(LOG_WARN, "data_dir_not_private",
+                  json_pack("{s:s, s:s}", "data_dir", dir, "advice", "chmod 0700: it holds the master key"));
+    return 0;
+}
+
+static unsigned worker_threads(const struct config *cfg)
+{
+    if (cfg->threads > 0)
+        return (unsigned)cfg->threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (unsigned)cores : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct flags flags = {0};
+    if (parse_flags(argc, argv, &flags) != 0)
+        return EXIT_USAGE;
+    if (flags.help) {
+        fputs(usage, stdout);
+        return 0;
+    }
+
+    /* Before any thread exists, so that every thread inherits the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = EXIT_RUNTIME;
+    uint8_t master_key[MASTERKEY_BYTES];
+    struct store *writer_store = NULL;
+    struct ledger_writer *writer = NULL;
+    struct store_pool *pool = NULL;
+    struct http_metrics *metrics = NULL;
+    struct http_server *srv = NULL;
+    char path[CONFIG_STR + 32];
+
+    struct config cfg;
+    if (load_config(&flags, &cfg) != 0)
+        return EXIT_USAGE;
+    log_set_level((enum log_level)log_level_parse(cfg.log_level));
+    char host[CONFIG_STR];
+    uint16_t port = 0;
+    if (config_listen_addr(&cfg, host, sizeof host, &port) != ERR_OK) {
+        say("listen: expected HOST:PORT, got '%s'", cfg.listen);
+        return EXIT_USAGE;
+    }
+    if (sodium_init() < 0) {
+        say("libsodium failed to initialise");
+        return EXIT_RUNTIME;
+    }
+    if (prepare_data_dir(cfg.data_dir) != 0)
+        return EXIT_RUNTIME;
+
+    snprintf(path, sizeof path, "%s/master.key", cfg.data_dir);
+    if (masterkey_load_or_create(path, master_key) != ERR_OK) {
+        say("cannot read or create the master key %s: it must be a %d-byte file readable only by its owner "
+            "(mode 0600)",
+            path, MASTERKEY_BYTES);
+        return EXIT_RUNTIME;
+    }
+
+    snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
+    enum err e = store_open_sqlite(path, &writer_store);
+    if (e == ERR_OK)
+        e = ledger_init(writer_store);
+    if (e != ERR_OK) {
+        say("cannot open the store %s: %s (details in the log)", path, err_message(e));
+        goto cleanup;
+    }
+    unsigned threads = worker_threads(&cfg);
+    e = store_pool_open_sqlite(path, threads, &pool);
+    if (e != ERR_OK) {
+        say("cannot open the store %s: %s (details in the log)", path, err_message(e));
+        goto cleanup;
+    }
+
+    size_t nroutes = 0;
+    const struct http_route *routes = api_routes(&nroutes);
+    metrics = http_metrics_new(routes, nroutes);
+    if (metrics == NULL) {
+        say("out of memory");
+        goto cleanup;
+    }
+    struct ledger_writer_opts wopts = {
+        .batch_max = (size_t)cfg.ledger_batch_max,
+        .on_commit = http_metrics_observe_commit,
+        .on_commit_ctx = metrics,
+    };
+    e = ledger_writer_start(writer_store, &wopts, &writer);
+    if (e != ERR_OK) {
+        say("cannot start the ledger writer: %s", err_message(e));
+        goto cleanup;
+    }
+    writer_store = NULL; /* the writer owns it now */
+
+    struct api_ctx app = {
+        .cfg = &cfg, .pool = pool, .writer = writer, .metrics = metrics, .master_key = master_key};
+    struct http_server_config hc = {
+        .host = host,
+        .port = port,
+        .threads = threads,
+        .max_body_bytes = (size_t)cfg.max_body_bytes,
+        .max_connections = (unsigned)cfg.max_connections,
+        .max_connections_per_ip = (unsigned)cfg.max_connections_per_ip,
+        .connection_timeout_s = (unsigned)cfg.connection_timeout_s,
+        .header_memory_bytes = (size_t)cfg.header_memory_bytes,
+    };
+    char errbuf[HTTP_ERRBUF] = "";
+    if (http_server_start(&hc, routes, nroutes, &app, metrics, &srv, errbuf) != ERR_OK) {
+        say("%s", errbuf);
+        goto cleanup;
+    }
+    char listen_addr[CONFIG_STR + 8];
+    snprintf(listen_addr, sizeof listen_addr, "%s:%u", host, (unsigned)http_server_port(srv));
+    log_event(LOG_INFO, "kessaid_listening",
+              json_pack("{s:s, s:s, s:i, s:I}", "listen", listen_addr, "data_dir", cfg.data_dir, "threads",
+                        (int)threads, "max_body_bytes", (json_int_t)cfg.max_body_bytes));
+
+    int sig = 0;
+    while (sigwait(&stop_signals, &sig) != 0)
+        ;
+    log_event(LOG_INFO, "kessaid_shutdown",
+              json_pack("{s:s, s:i, s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight",
+                        (int)http_server_inflight(srv), "grace_ms", GRACE_MS));
+    size_t unfinished = http_server_stop(srv, GRACE_MS);
+    srv = NULL;
+    ledger_writer_stop(writer); /* commits what is queued and runs every callback */
+    writer = NULL;
+    log_event(LOG_INFO, "kessaid_stopped", json_pack("{s:i}", "unfinished_requests", (int)unfinished));
+    rc = 0;
+
+cleanup:
+    http_server_stop(srv, 0);
+    if (writer)
+        ledger_writer_stop(writer);
+    store_close(writer_store);
+    store_pool_close(pool);
+    http_metrics_free(metrics);
+    sodium_memzero(master_key, sizeof master_key);
+    return rc;
+}

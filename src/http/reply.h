@@ -1,0 +1,43 @@
+/* reply.h: answering a request from its handler.
+ *
+ * A handler stores exactly one reply and returns HTTP_REPLIED; each function
+ * here returns HTTP_REPLIED so a handler can `return http_reply_json(...)`.
+ * Only the first reply counts: a second one is dropped (and its body freed).
+ *
+ * Every response gets Request-Id, Cache-Control: no-store and
+ * X-Content-Type-Options: nosniff; JSON ones get Content-Type:
+ * application/json.  Errors are only ever built from the err table:
+ *   {"error":{"code":"<err_symbol>","message":"<err_message>","param":"<param>"}}
+ * with the status err_http_status(e) and "param" omitted when NULL, so a
+ * client never sees internals.
+ */
+#ifndef KESSAI_HTTP_REPLY_H
+#define KESSAI_HTTP_REPLY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "http/router.h"
+#include "util/err.h"
+
+struct http_request;
+
+/* Takes the reference to body (may be NULL for an empty object). */
+enum http_verdict http_reply_json(struct http_request *req, int status, json_t *body);
+/* The error reply for e; param names the offending field, or NULL. */
+enum http_verdict http_reply_error(struct http_request *req, enum err e, const char *param);
+/* A non-JSON body (copied), e.g. the Prometheus text. */
+enum http_verdict http_reply_text(struct http_request *req, int status, const char *content_type, const char *text,
+                                  size_t len);
+/* Add a header to the reply-to-be (Retry-After, Location, …), before the
+ * reply is stored; a completer may call it before http_complete_*().
+ * ERR_INVALID_PARAM if the name or value is empty or contains CR/LF,
+ * ERR_NOMEM if there are too many, ERR_CONFLICT once the reply is stored. */
+enum err http_reply_header(struct http_request *req, const char *name, const char *value);
+
+/* The error object alone (new reference, NULL on allocation failure), for
+ * bodies that embed errors (a batch reply). */
+json_t *http_error_json(enum err e, const char *param);
+
+#endif
