@@ -167,6 +167,27 @@ static void *completer_main(void *arg)
     return NULL;
 }
 
+/* Tell the completer that no more batches will come, and wait for it. */
+static void stop_completer(struct ledger_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->writer_exited = true;
+    pthread_cond_signal(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->completer, NULL);
+}
+
+/* Free w and what it holds, but not the store (the caller's until start
+ * succeeds). */
+static void destroy(struct ledger_writer *w)
+{
+    ledger_batch_free(w->batch);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    pthread_cond_destroy(&w->done_cv);
+    free(w);
+}
+
 enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *opts, struct ledger_writer **out)
 {
     struct ledger_writer *w = calloc(1, sizeof *w);
@@ -176,33 +197,21 @@ enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *
     w->opts = *opts;
     if (w->opts.batch_max == 0)
         w->opts.batch_max = 1;
-    w->batch = ledger_batch_new();
-    if (w->batch == NULL) {
-        free(w);
-        return ERR_NOMEM;
-    }
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     pthread_cond_init(&w->done_cv, NULL);
+    w->batch = ledger_batch_new();
+    if (w->batch == NULL) {
+        destroy(w);
+        return ERR_NOMEM;
+    }
     if (pthread_create(&w->completer, NULL, completer_main, w) != 0) {
-        ledger_batch_free(w->batch);
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv);
-        pthread_cond_destroy(&w->done_cv);
-        free(w);
+        destroy(w);
         return ERR_INTERNAL;
     }
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        pthread_mutex_lock(&w->mu);
-        w->writer_exited = true;
-        pthread_cond_signal(&w->done_cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->completer, NULL);
-        ledger_batch_free(w->batch);
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv);
-        pthread_cond_destroy(&w->done_cv);
-        free(w);
+        stop_completer(w);
+        destroy(w);
         return ERR_INTERNAL;
     }
     *out = w;
@@ -288,16 +297,8 @@ void ledger_writer_stop(struct ledger_writer *w)
     w->stopping = true;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_mutex_lock(&w->mu);
-    w->writer_exited = true;
-    pthread_cond_signal(&w->done_cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->completer, NULL);
-    ledger_batch_free(w->batch);
+    pthread_join(w->thread, NULL); /* it drains the queue before it exits */
+    stop_completer(w);
     store_close(w->st);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    pthread_cond_destroy(&w->done_cv);
-    free(w);
+    destroy(w);
 }

@@ -51,7 +51,8 @@ struct ledger_writer_opts {
     void *on_commit_ctx;
 };
 
-/* Start the writer thread; it takes ownership of st (closed at stop). */
+/* Start the writer and completer threads.  On success the writer owns st
+ * (closed by ledger_writer_stop); on failure st stays the caller's. */
 enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *opts, struct ledger_writer **out);
 
 /* Queue a linked group of n (1..LEDGER_CHAIN_MAX) transfers; xfers is copied.

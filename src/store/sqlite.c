@@ -63,6 +63,70 @@ void sq_text(sqlite3_stmt *st, int col, char *buf, size_t n)
     buf[len] = '\0';
 }
 
+/* Step a statement expected to return at most one row. */
+enum err sq_get_one(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found,
+                        void (*read)(sqlite3_stmt *, void *), void *out)
+{
+    int rc = sqlite3_step(q);
+    enum err e = ERR_OK;
+    if (rc == SQLITE_ROW)
+        read(q, out);
+    else if (rc == SQLITE_DONE)
+        e = not_found;
+    else
+        e = sq_fail(s, "select");
+    sq_done(q);
+    return e;
+}
+
+/* Read up to max rows of q (already bound) into out, an array of elements
+ * of `size` bytes. */
+enum err sq_get_many(struct sqlite_store *s, sqlite3_stmt *q, void (*read)(sqlite3_stmt *, void *), void *out,
+                         size_t size, size_t max, size_t *n)
+{
+    enum err e = ERR_OK;
+    size_t k = 0;
+    int rc = SQLITE_DONE;
+    while (k < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        read(q, (char *)out + k++ * size);
+    if (k < max && rc != SQLITE_DONE)
+        e = sq_fail(s, "list");
+    sq_done(q);
+    *n = e == ERR_OK ? k : 0;
+    return e;
+}
+
+/* LIMIT takes an int64; a size_t beyond it is as good as "all". */
+sqlite3_int64 sq_limit(size_t max) { return max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max; }
+
+/* Step an INSERT; map constraint failures: a foreign key means the parent
+ * row is gone (fk_err), anything else a duplicate key (ERR_CONFLICT). */
+enum err sq_step_insert(struct sqlite_store *s, sqlite3_stmt *q, enum err fk_err, const char *what,
+                            int64_t *id)
+{
+    int rc = sqlite3_step(q);
+    int xrc = sqlite3_extended_errcode(s->db);
+    sq_done(q);
+    if (rc == SQLITE_CONSTRAINT)
+        return xrc == SQLITE_CONSTRAINT_FOREIGNKEY ? fk_err : ERR_CONFLICT;
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, what);
+    *id = sqlite3_last_insert_rowid(s->db);
+    return ERR_OK;
+}
+
+/* Step an UPDATE of one row by id; not_found if no row has that id.  SQLite
+ * counts matched rows even when the value does not change, so setting a
+ * flag twice is not "not found". */
+enum err sq_step_update(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found, const char *what)
+{
+    int rc = sqlite3_step(q);
+    sq_done(q);
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, what);
+    return sqlite3_changes(s->db) == 1 ? ERR_OK : not_found;
+}
+
 static enum err exec(struct sqlite_store *s, const char *sql, const char *what)
 {
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? ERR_OK : sq_fail(s, what);

@@ -35,6 +35,21 @@ enum err sq_fail(struct sqlite_store *s, const char *what);
 /* Copy column col as text into buf (size n), truncating safely; "" if NULL. */
 void sq_text(sqlite3_stmt *st, int col, char *buf, size_t n);
 
+/* Step a statement expected to return at most one row into out with read;
+ * not_found when there is none. */
+enum err sq_get_one(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found, void (*read)(sqlite3_stmt *, void *),
+                    void *out);
+/* Read up to max rows into out, an array of elements of `size` bytes. */
+enum err sq_get_many(struct sqlite_store *s, sqlite3_stmt *q, void (*read)(sqlite3_stmt *, void *), void *out,
+                     size_t size, size_t max, size_t *n);
+/* LIMIT for a size_t maximum. */
+sqlite3_int64 sq_limit(size_t max);
+/* Step an INSERT: ERR_OK and *id, fk_err on a foreign-key failure,
+ * ERR_CONFLICT on any other constraint (a duplicate key). */
+enum err sq_step_insert(struct sqlite_store *s, sqlite3_stmt *q, enum err fk_err, const char *what, int64_t *id);
+/* Step an UPDATE of one row: not_found if no row matched. */
+enum err sq_step_update(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found, const char *what);
+
 /* ledger ops (sqlite_ledger.c) */
 enum err sq_account_insert(struct store *st, struct ledger_account *a);
 enum err sq_account_get(struct store *st, int64_t id, struct ledger_account *out);

@@ -44,22 +44,6 @@ static void read_transfer(sqlite3_stmt *st, struct ledger_transfer *t)
         memcpy(t->req_hash, h, sizeof t->req_hash);
 }
 
-/* Step a statement expected to return at most one row. */
-static enum err get_one(struct sqlite_store *s, sqlite3_stmt *st, enum err not_found, void (*read)(sqlite3_stmt *, void *),
-                        void *out)
-{
-    int rc = sqlite3_step(st);
-    enum err e = ERR_OK;
-    if (rc == SQLITE_ROW)
-        read(st, out);
-    else if (rc == SQLITE_DONE)
-        e = not_found;
-    else
-        e = sq_fail(s, "select");
-    sq_done(st);
-    return e;
-}
-
 static void read_account_v(sqlite3_stmt *st, void *out) { read_account(st, out); }
 static void read_transfer_v(sqlite3_stmt *st, void *out) { read_transfer(st, out); }
 
@@ -74,13 +58,9 @@ enum err sq_account_insert(struct store *st, struct ledger_account *a)
     sqlite3_bind_text(q, 2, a->kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, a->flags);
     sqlite3_bind_int64(q, 4, a->created_ms);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc == SQLITE_CONSTRAINT)
-        return ERR_CONFLICT;
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, "account_insert");
-    a->id = sqlite3_last_insert_rowid(s->db);
+    enum err e = sq_step_insert(s, q, ERR_CONFLICT, "account_insert", &a->id);
+    if (e != ERR_OK)
+        return e;
     a->debits_posted = a->credits_posted = a->debits_pending = a->credits_pending = 0;
     return ERR_OK;
 }
@@ -92,7 +72,7 @@ enum err sq_account_get(struct store *st, int64_t id, struct ledger_account *out
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return get_one(s, q, ERR_ACCOUNT_NOT_FOUND, read_account_v, out);
+    return sq_get_one(s, q, ERR_ACCOUNT_NOT_FOUND, read_account_v, out);
 }
 
 enum err sq_account_find(struct store *st, const char *owner, const char *kind, struct ledger_account *out)
@@ -103,7 +83,7 @@ enum err sq_account_find(struct store *st, const char *owner, const char *kind, 
         return ERR_STORE;
     sqlite3_bind_text(q, 1, owner, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
-    return get_one(s, q, ERR_ACCOUNT_NOT_FOUND, read_account_v, out);
+    return sq_get_one(s, q, ERR_ACCOUNT_NOT_FOUND, read_account_v, out);
 }
 
 enum err sq_account_put_totals(struct store *st, const struct ledger_account *a)
@@ -118,11 +98,7 @@ enum err sq_account_put_totals(struct store *st, const struct ledger_account *a)
     sqlite3_bind_int64(q, 3, a->debits_pending);
     sqlite3_bind_int64(q, 4, a->credits_pending);
     sqlite3_bind_int64(q, 5, a->id);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, "account_put_totals");
-    return sqlite3_changes(s->db) == 1 ? ERR_OK : ERR_ACCOUNT_NOT_FOUND;
+    return sq_step_update(s, q, ERR_ACCOUNT_NOT_FOUND, "account_put_totals");
 }
 
 enum err sq_account_scan(struct store *st, store_account_fn fn, void *ctx)
@@ -164,14 +140,7 @@ enum err sq_transfer_insert(struct store *st, struct ledger_transfer *t)
     sqlite3_bind_int64(q, 10, t->created_ms);
     sqlite3_bind_text(q, 11, t->metadata, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 12, t->req_hash, sizeof t->req_hash, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc == SQLITE_CONSTRAINT)
-        return ERR_CONFLICT;
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, "transfer_insert");
-    t->id = sqlite3_last_insert_rowid(s->db);
-    return ERR_OK;
+    return sq_step_insert(s, q, ERR_CONFLICT, "transfer_insert", &t->id);
 }
 
 enum err sq_transfer_get(struct store *st, int64_t id, struct ledger_transfer *out)
@@ -181,7 +150,7 @@ enum err sq_transfer_get(struct store *st, int64_t id, struct ledger_transfer *o
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return get_one(s, q, ERR_TRANSFER_NOT_FOUND, read_transfer_v, out);
+    return sq_get_one(s, q, ERR_TRANSFER_NOT_FOUND, read_transfer_v, out);
 }
 
 enum err sq_transfer_get_by_key(struct store *st, const char *key, struct ledger_transfer *out)
@@ -191,7 +160,7 @@ enum err sq_transfer_get_by_key(struct store *st, const char *key, struct ledger
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-    return get_one(s, q, ERR_TRANSFER_NOT_FOUND, read_transfer_v, out);
+    return sq_get_one(s, q, ERR_TRANSFER_NOT_FOUND, read_transfer_v, out);
 }
 
 enum err sq_transfer_set_state(struct store *st, int64_t id, int state)
@@ -202,11 +171,7 @@ enum err sq_transfer_set_state(struct store *st, int64_t id, int state)
         return ERR_STORE;
     sqlite3_bind_int(q, 1, state);
     sqlite3_bind_int64(q, 2, id);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, "transfer_set_state");
-    return sqlite3_changes(s->db) == 1 ? ERR_OK : ERR_TRANSFER_NOT_FOUND;
+    return sq_step_update(s, q, ERR_TRANSFER_NOT_FOUND, "transfer_set_state");
 }
 
 enum err sq_transfer_sum_reversals(struct store *st, int64_t ref_id, int64_t *sum)

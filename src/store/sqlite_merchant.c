@@ -59,70 +59,6 @@ static void read_terminal(sqlite3_stmt *q, void *out)
     t->created_ms = sqlite3_column_int64(q, 5);
 }
 
-/* Step a statement expected to return at most one row. */
-static enum err get_one(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found,
-                        void (*read)(sqlite3_stmt *, void *), void *out)
-{
-    int rc = sqlite3_step(q);
-    enum err e = ERR_OK;
-    if (rc == SQLITE_ROW)
-        read(q, out);
-    else if (rc == SQLITE_DONE)
-        e = not_found;
-    else
-        e = sq_fail(s, "select");
-    sq_done(q);
-    return e;
-}
-
-/* Read up to max rows of q (already bound) into out, an array of elements
- * of `size` bytes. */
-static enum err get_many(struct sqlite_store *s, sqlite3_stmt *q, void (*read)(sqlite3_stmt *, void *), void *out,
-                         size_t size, size_t max, size_t *n)
-{
-    enum err e = ERR_OK;
-    size_t k = 0;
-    int rc = SQLITE_DONE;
-    while (k < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        read(q, (char *)out + k++ * size);
-    if (k < max && rc != SQLITE_DONE)
-        e = sq_fail(s, "list");
-    sq_done(q);
-    *n = e == ERR_OK ? k : 0;
-    return e;
-}
-
-/* LIMIT takes an int64; a size_t beyond it is as good as "all". */
-static sqlite3_int64 limit_of(size_t max) { return max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max; }
-
-/* Step an INSERT; map constraint failures: a foreign key means the parent
- * row is gone (fk_err), anything else a duplicate key (ERR_CONFLICT). */
-static enum err step_insert(struct sqlite_store *s, sqlite3_stmt *q, enum err fk_err, const char *what,
-                            int64_t *id)
-{
-    int rc = sqlite3_step(q);
-    int xrc = sqlite3_extended_errcode(s->db);
-    sq_done(q);
-    if (rc == SQLITE_CONSTRAINT)
-        return xrc == SQLITE_CONSTRAINT_FOREIGNKEY ? fk_err : ERR_CONFLICT;
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, what);
-    *id = sqlite3_last_insert_rowid(s->db);
-    return ERR_OK;
-}
-
-/* Step an UPDATE of one row by id; not_found if no row has that id.  SQLite
- * counts matched rows even when the value does not change, so setting a
- * flag twice is not "not found". */
-static enum err step_update(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found, const char *what)
-{
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, what);
-    return sqlite3_changes(s->db) == 1 ? ERR_OK : not_found;
-}
-
 /* NULL lets SQLite pick the next rowid. */
 static void bind_id(sqlite3_stmt *q, int col, int64_t id)
 {
@@ -143,7 +79,7 @@ enum err sq_merchant_insert(struct store *st, struct merchant *m)
     sqlite3_bind_text(q, 2, m->name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, now);
     int64_t id = 0;
-    enum err e = step_insert(s, q, ERR_CONFLICT, "merchant_insert", &id);
+    enum err e = sq_step_insert(s, q, ERR_CONFLICT, "merchant_insert", &id);
     if (e == ERR_OK) {
         m->id = id;
         m->created_ms = now;
@@ -158,7 +94,7 @@ enum err sq_merchant_get(struct store *st, int64_t id, struct merchant *out)
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return get_one(s, q, ERR_MERCHANT_NOT_FOUND, read_merchant, out);
+    return sq_get_one(s, q, ERR_MERCHANT_NOT_FOUND, read_merchant, out);
 }
 
 enum err sq_merchant_list(struct store *st, int64_t after_id, size_t max, struct merchant *out, size_t *n)
@@ -168,8 +104,8 @@ enum err sq_merchant_list(struct store *st, int64_t after_id, size_t max, struct
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, after_id);
-    sqlite3_bind_int64(q, 2, limit_of(max));
-    return get_many(s, q, read_merchant, out, sizeof *out, max, n);
+    sqlite3_bind_int64(q, 2, sq_limit(max));
+    return sq_get_many(s, q, read_merchant, out, sizeof *out, max, n);
 }
 
 enum err sq_mstore_insert(struct store *st, struct merchant_store *ms)
@@ -193,7 +129,7 @@ enum err sq_mstore_insert(struct store *st, struct merchant_store *ms)
     /* The foreign key may name the account rather than the merchant; the
      * domain checks both exist first, so the merchant is the likelier one. */
     int64_t id = 0;
-    enum err e = step_insert(s, q, ERR_MERCHANT_NOT_FOUND, "mstore_insert", &id);
+    enum err e = sq_step_insert(s, q, ERR_MERCHANT_NOT_FOUND, "mstore_insert", &id);
     if (e == ERR_OK) {
         ms->id = id;
         ms->created_ms = now;
@@ -208,7 +144,7 @@ enum err sq_mstore_get(struct store *st, int64_t id, struct merchant_store *out)
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return get_one(s, q, ERR_STORE_NOT_FOUND, read_mstore, out);
+    return sq_get_one(s, q, ERR_STORE_NOT_FOUND, read_mstore, out);
 }
 
 enum err sq_mstore_list(struct store *st, int64_t merchant_id, int64_t after_id, size_t max,
@@ -222,10 +158,10 @@ enum err sq_mstore_list(struct store *st, int64_t merchant_id, int64_t after_id,
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, after_id);
-    sqlite3_bind_int64(q, 2, limit_of(max));
+    sqlite3_bind_int64(q, 2, sq_limit(max));
     if (merchant_id)
         sqlite3_bind_int64(q, 3, merchant_id);
-    return get_many(s, q, read_mstore, out, sizeof *out, max, n);
+    return sq_get_many(s, q, read_mstore, out, sizeof *out, max, n);
 }
 
 enum err sq_mstore_set_active(struct store *st, int64_t id, int active)
@@ -236,7 +172,7 @@ enum err sq_mstore_set_active(struct store *st, int64_t id, int active)
         return ERR_STORE;
     sqlite3_bind_int(q, 1, active != 0);
     sqlite3_bind_int64(q, 2, id);
-    return step_update(s, q, ERR_STORE_NOT_FOUND, "mstore_set_active");
+    return sq_step_update(s, q, ERR_STORE_NOT_FOUND, "mstore_set_active");
 }
 
 enum err sq_terminal_insert(struct store *st, struct merchant_terminal *t)
@@ -254,7 +190,7 @@ enum err sq_terminal_insert(struct store *st, struct merchant_terminal *t)
     sqlite3_bind_int(q, 5, t->revoked != 0);
     sqlite3_bind_int64(q, 6, now);
     int64_t id = 0;
-    enum err e = step_insert(s, q, ERR_STORE_NOT_FOUND, "terminal_insert", &id);
+    enum err e = sq_step_insert(s, q, ERR_STORE_NOT_FOUND, "terminal_insert", &id);
     if (e == ERR_OK) {
         t->id = id;
         t->created_ms = now;
@@ -269,7 +205,7 @@ enum err sq_terminal_get_by_key_id(struct store *st, const char *key_id, struct 
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
-    return get_one(s, q, ERR_TERMINAL_NOT_FOUND, read_terminal, out);
+    return sq_get_one(s, q, ERR_TERMINAL_NOT_FOUND, read_terminal, out);
 }
 
 enum err sq_terminal_list(struct store *st, int64_t store_id, int64_t after_id, size_t max,
@@ -283,10 +219,10 @@ enum err sq_terminal_list(struct store *st, int64_t store_id, int64_t after_id, 
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, after_id);
-    sqlite3_bind_int64(q, 2, limit_of(max));
+    sqlite3_bind_int64(q, 2, sq_limit(max));
     if (store_id)
         sqlite3_bind_int64(q, 3, store_id);
-    return get_many(s, q, read_terminal, out, sizeof *out, max, n);
+    return sq_get_many(s, q, read_terminal, out, sizeof *out, max, n);
 }
 
 enum err sq_terminal_revoke(struct store *st, int64_t id)
@@ -296,5 +232,5 @@ enum err sq_terminal_revoke(struct store *st, int64_t id)
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return step_update(s, q, ERR_TERMINAL_NOT_FOUND, "terminal_revoke");
+    return sq_step_update(s, q, ERR_TERMINAL_NOT_FOUND, "terminal_revoke");
 }

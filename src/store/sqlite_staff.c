@@ -6,8 +6,9 @@
 
 #define STAFF_COLS "id, email, role, password_hash, totp_sealed, totp_confirmed, totp_last_step, disabled, created_ms"
 
-static void read_staff(sqlite3_stmt *q, struct staff *s)
+static void read_staff(sqlite3_stmt *q, void *out)
 {
+    struct staff *s = out;
     memset(s, 0, sizeof *s);
     s->id = sqlite3_column_int64(q, 0);
     sq_text(q, 1, s->email, sizeof s->email);
@@ -38,14 +39,7 @@ enum err sq_staff_insert(struct store *st, struct staff *s)
     sqlite3_bind_int64(q, 6, s->totp_last_step);
     sqlite3_bind_int(q, 7, s->disabled);
     sqlite3_bind_int64(q, 8, s->created_ms);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc == SQLITE_CONSTRAINT)
-        return ERR_CONFLICT;
-    if (rc != SQLITE_DONE)
-        return sq_fail(db, "staff_insert");
-    s->id = sqlite3_last_insert_rowid(db->db);
-    return ERR_OK;
+    return sq_step_insert(db, q, ERR_CONFLICT, "staff_insert", &s->id);
 }
 
 enum err sq_staff_get_by_email(struct store *st, const char *email, struct staff *out)
@@ -55,14 +49,7 @@ enum err sq_staff_get_by_email(struct store *st, const char *email, struct staff
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    enum err e = ERR_OK;
-    if (rc == SQLITE_ROW)
-        read_staff(q, out);
-    else
-        e = rc == SQLITE_DONE ? ERR_STAFF_NOT_FOUND : sq_fail(db, "staff_get_by_email");
-    sq_done(q);
-    return e;
+    return sq_get_one(db, q, ERR_STAFF_NOT_FOUND, read_staff, out);
 }
 
 enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n)
@@ -72,14 +59,8 @@ enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct st
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, after_id);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
-    int rc = SQLITE_DONE;
-    *n = 0;
-    while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        read_staff(q, &out[(*n)++]);
-    enum err e = (*n == max || rc == SQLITE_DONE) ? ERR_OK : sq_fail(db, "staff_list");
-    sq_done(q);
-    return e;
+    sqlite3_bind_int64(q, 2, sq_limit(max));
+    return sq_get_many(db, q, read_staff, out, sizeof *out, max, n);
 }
 
 enum err sq_staff_update(struct store *st, const struct staff *s)
@@ -94,9 +75,5 @@ enum err sq_staff_update(struct store *st, const struct staff *s)
     sqlite3_bind_int64(q, 3, s->totp_last_step);
     sqlite3_bind_int(q, 4, s->disabled);
     sqlite3_bind_int64(q, 5, s->id);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    if (rc != SQLITE_DONE)
-        return sq_fail(db, "staff_update");
-    return sqlite3_changes(db->db) == 1 ? ERR_OK : ERR_STAFF_NOT_FOUND;
+    return sq_step_update(db, q, ERR_STAFF_NOT_FOUND, "staff_update");
 }
