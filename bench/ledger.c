@@ -242,5 +242,13 @@ int main(int argc, char **argv)
     run(dir, "s", wallets, naccounts, nsingle, inflight, 1, 1);
     printf("ledger verify: ok\n");
     free(wallets);
+    if (dir == tmpl) { /* our own scratch directory: leave nothing behind */
+        const char *files[] = {"kessai.db", "kessai.db-wal", "kessai.db-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            unlink(path);
+        }
+        rmdir(dir);
+    }
     return 0;
 }
