@@ -7,7 +7,7 @@
 set -u
 BUILD=${1:-build/asan}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export KESSAID="$ROOT/$BUILD/kessaid" KESSAI="$ROOT/$BUILD/kessai"
+export KESSAID="$ROOT/$BUILD/kessaid" KESSAI="$ROOT/$BUILD/kessai" KESSAI_ROOT="$ROOT"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
