@@ -34,6 +34,11 @@ static const struct setting settings[] = {
     INT("server", connection_timeout_s, 1, 3600),
     INT("server", header_memory_bytes, 8 * 1024, 1024 * 1024),
     INT("ledger", ledger_batch_max, 1, 65536),
+    INT("auth", auth_workers, 0, 64),
+    INT("auth", session_idle_s, 60, 86400),
+    INT("auth", session_absolute_s, 300, 30 * 86400),
+    INT("auth", new_device_cooldown_s, 0, 30 * 86400),
+    INT("auth", reset_cooldown_s, 0, 30 * 86400),
 };
 
 void config_defaults(struct config *c)
@@ -49,6 +54,11 @@ void config_defaults(struct config *c)
     c->connection_timeout_s = 30;
     c->header_memory_bytes = 32 * 1024;
     c->ledger_batch_max = 8192;
+    c->auth_workers = 0;
+    c->session_idle_s = 15 * 60;
+    c->session_absolute_s = 12 * 3600;
+    c->new_device_cooldown_s = 24 * 3600;
+    c->reset_cooldown_s = 24 * 3600;
 }
 
 static enum err set_value(struct config *c, const struct setting *s, const char *value, char *errbuf)

@@ -29,6 +29,11 @@ struct config {
     int64_t connection_timeout_s;
     int64_t header_memory_bytes; /* per-connection memory for headers */
     int64_t ledger_batch_max;    /* most transfers per durable commit */
+    int64_t auth_workers;        /* threads for password hashing; 0 = one per core */
+    int64_t session_idle_s;
+    int64_t session_absolute_s;
+    int64_t new_device_cooldown_s;
+    int64_t reset_cooldown_s;
 };
 
 void config_defaults(struct config *c);
