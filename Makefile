@@ -3,7 +3,7 @@
 # `make check` and `make demo` first install what is missing (scripts/deps.sh).
 
 MODE ?= release
-PKGS := libmicrohttpd jansson libsodium sqlite3 inih liboath pwquality
+PKGS := libmicrohttpd jansson libsodium sqlite3 inih liboath pwquality libqrencode
 TEST_PKGS := cmocka libcurl
 
 WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE

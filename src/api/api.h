@@ -17,6 +17,9 @@ struct store_pool;
 struct http_metrics;
 struct ledger_writer;
 struct config;
+struct auth_workers;
+struct ratelimit;
+struct notify_sender;
 
 struct api_ctx {
     const struct config *cfg;
@@ -24,6 +27,9 @@ struct api_ctx {
     struct ledger_writer *writer;  /* every money movement goes through it */
     struct http_metrics *metrics;  /* rendered by GET /metrics */
     const uint8_t *master_key;     /* MASTERKEY_BYTES, for sealing secrets at rest */
+    struct auth_workers *workers;  /* Argon2id work runs here (workers.h) */
+    struct ratelimit *ratelimit;   /* per-address bucket of the unauthenticated endpoints */
+    const struct notify_sender *mail; /* delivers the outbox after each commit (notify/sender.h) */
 };
 
 /* kessaid's one route table (routes.c). */

@@ -3,12 +3,35 @@
  * Order matters only where two patterns match the same path: the first
  * wins, so put literal segments before `{param}` ones. */
 #include "api/api.h"
+#include "api/auth_handlers.h"
 #include "api/health.h"
+
+#define JSON HTTP_ROUTE_JSON_BODY
 
 static const struct http_route routes[] = {
     /* operations */
     {"GET", "/healthz", api_health_get, 0},
     {"GET", "/metrics", api_metrics_get, 0},
+
+    /* customer identity (docs/customer-auth.md) */
+    {"POST", "/v1/registrations", api_registrations_post, JSON},
+    {"POST", "/v1/registrations/resend", api_registrations_resend_post, JSON},
+    {"POST", "/v1/registrations/verify", api_registrations_verify_post, JSON},
+    {"POST", "/v1/mfa/totp", api_mfa_totp_post, JSON},
+    {"POST", "/v1/mfa/totp/confirm", api_mfa_totp_confirm_post, JSON},
+    {"POST", "/v1/mfa/recovery-codes", api_mfa_recovery_codes_post, JSON},
+    {"POST", "/v1/mfa/verify", api_mfa_verify_post, JSON},
+    {"POST", "/v1/login/challenge", api_login_challenge_post, JSON},
+    {"POST", "/v1/login", api_login_post, JSON},
+    {"GET", "/v1/me", api_me_get, 0},
+    {"GET", "/v1/sessions", api_sessions_get, 0},
+    {"DELETE", "/v1/sessions", api_sessions_delete, 0},
+    {"DELETE", "/v1/sessions/{id}", api_session_delete, 0},
+    {"GET", "/v1/devices", api_devices_get, 0},
+    {"DELETE", "/v1/devices/{id}", api_device_delete, 0},
+    {"POST", "/v1/password", api_password_post, JSON},
+    {"POST", "/v1/password-reset", api_password_reset_post, JSON},
+    {"POST", "/v1/password-reset/complete", api_password_reset_complete_post, JSON},
 };
 
 const struct http_route *api_routes(size_t *n)

@@ -9,8 +9,10 @@
  *
  *   parse flags -> load config -> prepare DIR (0700) -> master key (DIR/master.key)
  *     -> store DIR/kessai.db + ledger_init -> ledger writer (own connection)
- *     -> handler connection pool -> HTTP server -> [sigwait SIGTERM|SIGINT]
- *     -> http_server_stop (drain, bounded) -> ledger_writer_stop (flushes)
+ *     -> handler connection pool -> mailbox DIR/mail + deliver queued mail
+ *     -> auth workers (own connections) -> HTTP server -> [sigwait SIGTERM|SIGINT]
+ *     -> http_server_stop (drain, bounded) -> auth_workers_stop (running jobs
+ *        finish, queued ones are cancelled) -> ledger_writer_stop (flushes)
  *     -> close pool -> exit 0
  *
  * Any failure before serving prints one line "kessaid: <what>" on stderr and
@@ -28,9 +30,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <liboath/oath.h>
 #include <sodium.h>
 
 #include "api/api.h"
+#include "api/ratelimit.h"
+#include "api/workers.h"
+#include "notify/maildir.h"
+#include "notify/outbox.h"
 #include "store/pool.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -40,6 +47,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/masterkey.h"
+#include "util/timeutil.h"
 
 /* How long in-flight requests get to finish after SIGTERM.  Below the 30 s
  * systemd and Kubernetes wait before SIGKILL, with room for the writer to flush. */
@@ -154,12 +162,28 @@ static int prepare_data_dir(const char *dir)
     return 0;
 }
 
-static unsigned worker_threads(const struct config *cfg)
+static unsigned cores_or(int64_t configured)
 {
-    if (cfg->threads > 0)
-        return (unsigned)cfg->threads;
+    if (configured > 0)
+        return (unsigned)configured;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     return cores > 0 ? (unsigned)cores : 1;
+}
+
+static unsigned worker_threads(const struct config *cfg) { return cores_or(cfg->threads); }
+
+/* Mail queued before a crash (committed, not yet delivered) goes out now. */
+static void deliver_queued_mail(struct store_pool *pool, const uint8_t *master_key,
+                                const struct notify_sender *sender)
+{
+    struct store *st = store_pool_acquire(pool);
+    size_t n = 0;
+    enum err e = notify_deliver_pending(st, master_key, sender, time_now_ms(), &n);
+    store_pool_release(pool, st);
+    if (e != ERR_OK)
+        log_event(LOG_WARN, "mail_delivery_failed", json_pack("{s:s}", "error", err_symbol(e)));
+    else if (n > 0)
+        log_event(LOG_INFO, "mail_delivered_at_start", json_pack("{s:I}", "messages", (json_int_t)n));
 }
 
 int main(int argc, char **argv)
@@ -185,6 +209,10 @@ int main(int argc, char **argv)
     struct store *writer_store = NULL;
     struct ledger_writer *writer = NULL;
     struct store_pool *pool = NULL;
+    struct auth_workers *workers = NULL;
+    struct ratelimit *ratelimit = NULL;
+    struct maildir mailbox;
+    struct notify_sender mail = {0};
     struct http_metrics *metrics = NULL;
     struct http_server *srv = NULL;
     char path[CONFIG_STR + 32];
@@ -199,8 +227,8 @@ int main(int argc, char **argv)
         say("listen: expected HOST:PORT, got '%s'", cfg.listen);
         return EXIT_USAGE;
     }
-    if (sodium_init() < 0) {
-        say("libsodium failed to initialise");
+    if (sodium_init() < 0 || oath_init() != OATH_OK) {
+        say("libsodium or liboath failed to initialise");
         return EXIT_RUNTIME;
     }
     if (prepare_data_dir(cfg.data_dir) != 0)
@@ -229,6 +257,24 @@ int main(int argc, char **argv)
         goto cleanup;
     }
 
+    if (maildir_open(&mailbox, cfg.data_dir) != ERR_OK) {
+        say("cannot create the mailbox %s/mail", cfg.data_dir);
+        goto cleanup;
+    }
+    mail = maildir_sender(&mailbox);
+    deliver_queued_mail(pool, master_key, &mail);
+    unsigned auth_threads = cores_or(cfg.auth_workers);
+    e = auth_workers_start(path, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
+    if (e != ERR_OK) {
+        say("cannot start the authentication workers: %s", err_message(e));
+        goto cleanup;
+    }
+    struct ratelimit_opts rl = {.burst = RATELIMIT_BURST, .per_second = RATELIMIT_PER_SECOND, .slots = RATELIMIT_SLOTS};
+    if (ratelimit_new(&rl, &ratelimit) != ERR_OK) {
+        say("out of memory");
+        goto cleanup;
+    }
+
     size_t nroutes = 0;
     const struct http_route *routes = api_routes(&nroutes);
     metrics = http_metrics_new(routes, nroutes);
@@ -249,7 +295,15 @@ int main(int argc, char **argv)
     writer_store = NULL; /* the writer owns it now */
 
     struct api_ctx app = {
-        .cfg = &cfg, .pool = pool, .writer = writer, .metrics = metrics, .master_key = master_key};
+        .cfg = &cfg,
+        .pool = pool,
+        .writer = writer,
+        .metrics = metrics,
+        .master_key = master_key,
+        .workers = workers,
+        .ratelimit = ratelimit,
+        .mail = &mail,
+    };
     struct http_server_config hc = {
         .host = host,
         .port = port,
@@ -268,8 +322,9 @@ int main(int argc, char **argv)
     char listen_addr[CONFIG_STR + 8];
     snprintf(listen_addr, sizeof listen_addr, "%s:%u", host, (unsigned)http_server_port(srv));
     log_event(LOG_INFO, "kessaid_listening",
-              json_pack("{s:s, s:s, s:i, s:I}", "listen", listen_addr, "data_dir", cfg.data_dir, "threads",
-                        (int)threads, "max_body_bytes", (json_int_t)cfg.max_body_bytes));
+              json_pack("{s:s, s:s, s:i, s:i, s:I}", "listen", listen_addr, "data_dir", cfg.data_dir, "threads",
+                        (int)threads, "auth_workers", (int)auth_threads, "max_body_bytes",
+                        (json_int_t)cfg.max_body_bytes));
 
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0)
@@ -279,6 +334,8 @@ int main(int argc, char **argv)
                         (int)http_server_inflight(srv), "grace_ms", GRACE_MS));
     size_t unfinished = http_server_stop(srv, GRACE_MS);
     srv = NULL;
+    auth_workers_stop(workers); /* after the server: nobody submits any more */
+    workers = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
     writer = NULL;
     log_event(LOG_INFO, "kessaid_stopped", json_pack("{s:i}", "unfinished_requests", (int)unfinished));
@@ -286,11 +343,14 @@ int main(int argc, char **argv)
 
 cleanup:
     http_server_stop(srv, 0);
+    auth_workers_stop(workers);
+    ratelimit_free(ratelimit);
     if (writer)
         ledger_writer_stop(writer);
     store_close(writer_store);
     store_pool_close(pool);
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
+    oath_done();
     return rc;
 }

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "http/metrics.h"
+#include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "util/err.h"
@@ -70,6 +71,7 @@ struct http_request {
 
     char id[IDS_BUF];
     char method[HTTP_METHOD_MAX];
+    char client_addr[HTTP_ADDR_MAX]; /* numeric, set at creation, never changes */
     const char *path; /* MHD's copy, valid until the request completes */
     int64_t start_ns;
     int sent_status; /* what was queued; 0 if nothing */

@@ -73,6 +73,8 @@ enum http_verdict http_reply_json(struct http_request *req, int status, json_t *
     return store(req, status, CT_JSON, text, strlen(text));
 }
 
+enum http_verdict http_reply_no_content(struct http_request *req) { return store(req, 204, NULL, NULL, 0); }
+
 enum http_verdict http_reply_error(struct http_request *req, enum err e, const char *param)
 {
     char *text;
@@ -123,6 +125,14 @@ enum err http_reply_header(struct http_request *req, const char *name, const cha
 cleanup:
     pthread_mutex_unlock(&req->mu);
     return e;
+}
+
+enum err http_reply_retry_after(struct http_request *req, long long seconds)
+{
+    /* "Retry-After: 0" would invite an immediate retry storm. */
+    char v[24];
+    snprintf(v, sizeof v, "%lld", seconds < 1 ? 1LL : seconds);
+    return http_reply_header(req, "Retry-After", v);
 }
 
 static bool add_headers(struct MHD_Response *resp, struct http_request *req)

@@ -25,6 +25,8 @@ struct http_request;
 
 /* Takes the reference to body (may be NULL for an empty object). */
 enum http_verdict http_reply_json(struct http_request *req, int status, json_t *body);
+/* 204 No Content: no body, no Content-Type. */
+enum http_verdict http_reply_no_content(struct http_request *req);
 /* The error reply for e; param names the offending field, or NULL. */
 enum http_verdict http_reply_error(struct http_request *req, enum err e, const char *param);
 /* A non-JSON body (copied), e.g. the Prometheus text. */
@@ -35,6 +37,12 @@ enum http_verdict http_reply_text(struct http_request *req, int status, const ch
  * ERR_INVALID_PARAM if the name or value is empty or contains CR/LF,
  * ERR_NOMEM if there are too many, ERR_CONFLICT once the reply is stored. */
 enum err http_reply_header(struct http_request *req, const char *name, const char *value);
+
+/* Retry-After: seconds (at least 1), for 429 and 503 replies; the same
+ * rules as http_reply_header, so a completer may call it too:
+ *     http_reply_retry_after(req, wait_s);
+ *     return http_reply_error(req, ERR_RATE_LIMITED, NULL); */
+enum err http_reply_retry_after(struct http_request *req, long long seconds);
 
 /* The error object alone (new reference, NULL on allocation failure), for
  * bodies that embed errors (a batch reply). */

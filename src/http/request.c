@@ -1,11 +1,36 @@
 /* request.c: the request object's life (see internal.h) and its accessors. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http/internal.h"
 #include "http/request.h"
 #include "util/timeutil.h"
+
+/* Read once, on the MHD thread that owns the connection, so that
+ * completers on other threads never touch the connection for it. */
+static void fill_client_addr(struct MHD_Connection *conn, char out[HTTP_ADDR_MAX])
+{
+    snprintf(out, HTTP_ADDR_MAX, "unknown");
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, HTTP_ADDR_MAX);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        /* One client, one spelling: ::ffff:a.b.c.d is the IPv4 peer a.b.c.d. */
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            inet_ntop(AF_INET, &a6->s6_addr[12], out, HTTP_ADDR_MAX);
+        else
+            inet_ntop(AF_INET6, a6, out, HTTP_ADDR_MAX);
+    }
+}
 
 struct http_request *http_request_new(struct http_server *srv, struct MHD_Connection *conn, const char *method,
                                       const char *path)
@@ -29,6 +54,7 @@ struct http_request *http_request_new(struct http_server *srv, struct MHD_Connec
         req->method[i] = isalnum((unsigned char)method[i]) || method[i] == '-' || method[i] == '_' ? method[i] : '?';
     req->method[i] = '\0';
     ids_random(req->id, "req");
+    fill_client_addr(conn, req->client_addr);
     return req;
 }
 
@@ -59,6 +85,7 @@ void http_request_unref(struct http_request *req)
 const char *http_request_id(const struct http_request *req) { return req->id; }
 const char *http_request_method(const struct http_request *req) { return req->method; }
 const char *http_request_path(const struct http_request *req) { return req->path; }
+const char *http_request_client_addr(const struct http_request *req) { return req->client_addr; }
 json_t *http_request_json(const struct http_request *req) { return req->json; }
 
 const char *http_request_param(const struct http_request *req, const char *name)

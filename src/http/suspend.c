@@ -51,7 +51,7 @@ static void release_completer_locked(struct http_request *req)
 }
 
 /* Store a reply from the completer and wake the connection if it sleeps. */
-static void complete(struct http_request *req, int status, char *body, size_t len)
+static void complete(struct http_request *req, int status, const char *ct, char *body, size_t len)
 {
     pthread_mutex_lock(&req->mu);
     if (req->completer_done) {
@@ -63,7 +63,7 @@ static void complete(struct http_request *req, int status, char *body, size_t le
         return;
     }
     release_completer_locked(req);
-    bool stored = http_reply_store_locked(req, status, "application/json", body, len);
+    bool stored = http_reply_store_locked(req, status, ct, body, len);
     if (stored && req->state == REQ_SUSPENDED) {
         req->state = REQ_RESUMING;
         MHD_resume_connection(req->conn);
@@ -85,7 +85,7 @@ void http_complete_json(struct http_request *req, int status, json_t *body)
     } else {
         len = strlen(text);
     }
-    complete(req, status, text, len);
+    complete(req, status, "application/json", text, len);
 }
 
 void http_complete_error(struct http_request *req, enum err e, const char *param)
@@ -93,8 +93,10 @@ void http_complete_error(struct http_request *req, enum err e, const char *param
     char *text;
     size_t len;
     http_reply_error_body(e, param, &text, &len);
-    complete(req, err_http_status(e), text, len);
+    complete(req, err_http_status(e), "application/json", text, len);
 }
+
+void http_complete_no_content(struct http_request *req) { complete(req, 204, NULL, NULL, 0); }
 
 enum MHD_Result http_suspend_run_handler(struct http_request *req)
 {

@@ -45,5 +45,7 @@ struct http_request;
 /* Takes the reference to body. */
 void http_complete_json(struct http_request *req, int status, json_t *body);
 void http_complete_error(struct http_request *req, enum err e, const char *param);
+/* 204 No Content. */
+void http_complete_no_content(struct http_request *req);
 
 #endif

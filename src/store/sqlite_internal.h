@@ -1,5 +1,6 @@
 /* sqlite_internal.h: shared by the SQLite store's files (sqlite.c for the
- * connection, transactions and schema; sqlite_ledger.c; sqlite_merchant.c).
+ * connection, transactions and schema; sqlite_ledger.c; sqlite_merchant.c;
+ * sqlite_staff.c; sqlite_customer.c, sqlite_session.c, sqlite_notify.c).
  * Not for use outside src/store/. */
 #ifndef KESSAI_STORE_SQLITE_INTERNAL_H
 #define KESSAI_STORE_SQLITE_INTERNAL_H
@@ -8,7 +9,7 @@
 
 #include "store/store.h"
 
-#define SQ_MAX_STMTS 64
+#define SQ_MAX_STMTS 128
 
 struct sqlite_store {
     struct store base; /* must be first */
@@ -83,6 +84,55 @@ enum err sq_staff_insert(struct store *st, struct staff *s);
 enum err sq_staff_get_by_email(struct store *st, const char *email, struct staff *out);
 enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
 enum err sq_staff_update(struct store *st, const struct staff *s);
+
+/* Shared helpers of the customer files. */
+/* Copy a BLOB column of exactly n bytes into out; zeros otherwise. */
+void sq_blob(sqlite3_stmt *q, int col, uint8_t *out, size_t n);
+/* Step a statement changing any number of rows; *changes (may be NULL). */
+enum err sq_step_many(struct sqlite_store *s, sqlite3_stmt *q, const char *what, int *changes);
+
+/* customer ops (sqlite_customer.c) */
+enum err sq_customer_insert(struct store *st, struct customer *c);
+enum err sq_customer_get(struct store *st, int64_t id, struct customer *out);
+enum err sq_customer_get_by_email(struct store *st, const char *email, struct customer *out);
+enum err sq_customer_update(struct store *st, const struct customer *c);
+enum err sq_email_code_put(struct store *st, const struct email_code *c);
+enum err sq_email_code_get(struct store *st, int64_t customer_id, struct email_code *out);
+enum err sq_email_code_set_tries(struct store *st, int64_t customer_id, int tries);
+enum err sq_email_code_delete(struct store *st, int64_t customer_id);
+enum err sq_recovery_codes_replace(struct store *st, int64_t customer_id, const uint8_t (*hashes)[AUTH_HASH_BYTES], size_t n, int64_t now);
+enum err sq_recovery_code_use(struct store *st, int64_t customer_id, const uint8_t hash[AUTH_HASH_BYTES], int64_t now);
+enum err sq_recovery_codes_left(struct store *st, int64_t customer_id, int *n);
+enum err sq_device_insert(struct store *st, struct customer_device *d);
+enum err sq_device_get(struct store *st, int64_t id, struct customer_device *out);
+enum err sq_device_find(struct store *st, int64_t customer_id, const char *public_key, struct customer_device *out);
+enum err sq_device_touch(struct store *st, int64_t id, int64_t last_seen_ms);
+enum err sq_device_remove(struct store *st, int64_t id, int64_t now);
+enum err sq_device_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max, struct customer_device *out, size_t *n);
+
+/* session, challenge, reset and throttle ops (sqlite_session.c) */
+enum err sq_session_insert(struct store *st, struct customer_session *s);
+enum err sq_session_get(struct store *st, int64_t id, struct customer_session *out);
+enum err sq_session_get_by_token(struct store *st, const uint8_t token_hash[AUTH_HASH_BYTES], struct customer_session *out);
+enum err sq_session_update(struct store *st, const struct customer_session *s);
+enum err sq_session_list_live(struct store *st, int64_t customer_id, int64_t now, int64_t seen_after, size_t max, struct customer_session *out, size_t *n);
+enum err sq_session_revoke_many(struct store *st, int64_t customer_id, int64_t device_id, int64_t except_id, int64_t now, int *n);
+enum err sq_challenge_insert(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], int64_t expires_ms, int64_t now);
+enum err sq_challenge_consume(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], int64_t now);
+enum err sq_reset_token_insert(struct store *st, struct reset_token *t);
+enum err sq_reset_token_get(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], struct reset_token *out);
+enum err sq_reset_token_update(struct store *st, const struct reset_token *t);
+enum err sq_auth_failure_insert(struct store *st, int kind, const char *source, const uint8_t email_hash[AUTH_HASH_BYTES], int64_t now, int64_t purge_before);
+enum err sq_auth_failure_distinct(struct store *st, int kind, const char *source, int64_t since_ms, int *n);
+enum err sq_source_block_put(struct store *st, int kind, const char *source, int64_t until_ms);
+enum err sq_source_block_get(struct store *st, int kind, const char *source, int64_t *until_ms);
+enum err sq_security_event_insert(struct store *st, struct security_event *e);
+
+/* security events and outbox (sqlite_notify.c) */
+enum err sq_security_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max, struct security_event *out, size_t *n);
+enum err sq_outbox_insert(struct store *st, struct outbox_msg *m);
+enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
+enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now);
 
 /* schema (sqlite_schema.c): migrations[i] upgrades version i to i+1. */
 extern const char *const sq_migrations[];

@@ -24,8 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/customer_types.h"
 #include "ledger/types.h"
 #include "merchant/types.h"
+#include "notify/types.h"
 #include "ops/staff_types.h"
 #include "util/err.h"
 
@@ -103,6 +105,93 @@ struct store_ops {
     enum err (*staff_list)(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
     /* Overwrite password_hash, totp_confirmed, totp_last_step, disabled of s->id. */
     enum err (*staff_update)(struct store *st, const struct staff *s); /* ERR_STAFF_NOT_FOUND */
+
+    /* Customers (auth/customer_types.h).  Every time (created_ms, now, …)
+     * comes from the caller, whose clock tests can set. */
+    enum err (*customer_insert)(struct store *st, struct customer *c); /* sets id; ERR_CONFLICT on email */
+    enum err (*customer_get)(struct store *st, int64_t id, struct customer *out); /* ERR_NOT_FOUND */
+    enum err (*customer_get_by_email)(struct store *st, const char *email,
+                                      struct customer *out); /* ERR_NOT_FOUND; email normalised */
+    /* Overwrite every field of c->id but email and created_ms. */
+    enum err (*customer_update)(struct store *st, const struct customer *c); /* ERR_NOT_FOUND */
+
+    /* E-mail verification codes: at most one per customer. */
+    enum err (*email_code_put)(struct store *st, const struct email_code *c); /* replaces the customer's code */
+    enum err (*email_code_get)(struct store *st, int64_t customer_id, struct email_code *out); /* ERR_NOT_FOUND */
+    enum err (*email_code_set_tries)(struct store *st, int64_t customer_id, int tries); /* ERR_NOT_FOUND */
+    enum err (*email_code_delete)(struct store *st, int64_t customer_id); /* ERR_OK also if there is none */
+
+    /* Recovery codes (hashes).  replace deletes the customer's old set. */
+    enum err (*recovery_codes_replace)(struct store *st, int64_t customer_id,
+                                       const uint8_t (*hashes)[AUTH_HASH_BYTES], size_t n, int64_t now);
+    /* Mark the customer's unused code with this hash used; ERR_NOT_FOUND if none. */
+    enum err (*recovery_code_use)(struct store *st, int64_t customer_id, const uint8_t hash[AUTH_HASH_BYTES],
+                                  int64_t now);
+    enum err (*recovery_codes_left)(struct store *st, int64_t customer_id, int *n);
+
+    /* Devices.  "Active": removed_ms = 0; a key is active at most once per customer. */
+    enum err (*device_insert)(struct store *st, struct customer_device *d); /* sets id; ERR_CONFLICT */
+    enum err (*device_get)(struct store *st, int64_t id, struct customer_device *out); /* ERR_NOT_FOUND */
+    enum err (*device_find)(struct store *st, int64_t customer_id, const char *public_key,
+                            struct customer_device *out); /* active only; ERR_NOT_FOUND */
+    enum err (*device_touch)(struct store *st, int64_t id, int64_t last_seen_ms); /* ERR_NOT_FOUND */
+    enum err (*device_remove)(struct store *st, int64_t id, int64_t now); /* ERR_NOT_FOUND unless active */
+    /* Active devices of a customer in id order, after after_id. */
+    enum err (*device_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
+                            struct customer_device *out, size_t *n);
+
+    /* Sessions.  Reads fill device_name from the device. */
+    enum err (*session_insert)(struct store *st, struct customer_session *s); /* sets id; ERR_CONFLICT */
+    enum err (*session_get)(struct store *st, int64_t id, struct customer_session *out); /* ERR_NOT_FOUND */
+    enum err (*session_get_by_token)(struct store *st, const uint8_t token_hash[AUTH_HASH_BYTES],
+                                     struct customer_session *out); /* ERR_NOT_FOUND */
+    /* Overwrite scope, last_seen_ms, mfa_at_ms, mfa_failures, revoked_ms of s->id. */
+    enum err (*session_update)(struct store *st, const struct customer_session *s); /* ERR_NOT_FOUND */
+    /* Unrevoked sessions of a customer with absolute_ms > now and
+     * last_seen_ms > seen_after, newest first. */
+    enum err (*session_list_live)(struct store *st, int64_t customer_id, int64_t now, int64_t seen_after,
+                                  size_t max, struct customer_session *out, size_t *n);
+    /* Revoke (revoked_ms = now) every unrevoked session of the customer, or
+     * only those of device_id when it is not 0, except except_id (0: none).
+     * *n (may be NULL) receives how many. */
+    enum err (*session_revoke_many)(struct store *st, int64_t customer_id, int64_t device_id, int64_t except_id,
+                                    int64_t now, int *n);
+
+    /* Login challenges (hashes).  insert also deletes expired ones. */
+    enum err (*challenge_insert)(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], int64_t expires_ms,
+                                 int64_t now);
+    /* Delete the challenge; ERR_OK only if it existed and expires_ms > now,
+     * else ERR_NOT_FOUND (an expired one is deleted too). */
+    enum err (*challenge_consume)(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], int64_t now);
+
+    /* Password-reset tokens (hashes).  insert deletes the customer's other
+     * unused tokens and sets t->id. */
+    enum err (*reset_token_insert)(struct store *st, struct reset_token *t);
+    enum err (*reset_token_get)(struct store *st, const uint8_t hash[AUTH_HASH_BYTES],
+                                struct reset_token *out); /* ERR_NOT_FOUND */
+    enum err (*reset_token_update)(struct store *st, const struct reset_token *t); /* used_ms, tries */
+
+    /* Failed-login sources and blocks (auth/throttle.h); kind: enum auth_source_kind. */
+    /* Record one failure; rows older than purge_before (all sources) go. */
+    enum err (*auth_failure_insert)(struct store *st, int kind, const char *source,
+                                    const uint8_t email_hash[AUTH_HASH_BYTES], int64_t now, int64_t purge_before);
+    /* Distinct email hashes of a source's failures at or after since_ms. */
+    enum err (*auth_failure_distinct)(struct store *st, int kind, const char *source, int64_t since_ms, int *n);
+    enum err (*source_block_put)(struct store *st, int kind, const char *source, int64_t until_ms); /* upsert */
+    enum err (*source_block_get)(struct store *st, int kind, const char *source,
+                                 int64_t *until_ms); /* ERR_NOT_FOUND */
+
+    /* Security events: append-only. insert sets e->id. */
+    enum err (*security_event_insert)(struct store *st, struct security_event *e);
+    /* customer_id 0 lists every customer's; id order after after_id. */
+    enum err (*security_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
+                                    struct security_event *out, size_t *n);
+
+    /* Outbox (notify/outbox.h).  insert sets m->id; ERR_CONFLICT on ref. */
+    enum err (*outbox_insert)(struct store *st, struct outbox_msg *m);
+    /* Unsent messages in id order after after_id. */
+    enum err (*outbox_pending)(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
+    enum err (*outbox_mark_sent)(struct store *st, int64_t id, int64_t now); /* ERR_NOT_FOUND */
 };
 
 struct store {

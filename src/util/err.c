@@ -48,6 +48,7 @@ static const struct err_entry table[] = {
     [ERR_FRESH_MFA_REQUIRED] = {"fresh_mfa_required", 403, "Confirm with your second factor again to do this."},
     [ERR_FORBIDDEN] = {"forbidden", 403, "You may not do this."},
     [ERR_SHUTTING_DOWN] = {"shutting_down", 503, "The server is shutting down; retry on another node or later."},
+    [ERR_BUSY] = {"server_busy", 503, "The server is too busy to take this request now; retry shortly."},
     [ERR_STORE] = {"store_error", 500, "A storage error occurred; nothing was changed."},
     [ERR_IO] = {"io_error", 500, "An I/O error occurred."},
     [ERR_NOMEM] = {"out_of_memory", 503, "The server is out of memory; retry later."},

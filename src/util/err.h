@@ -52,6 +52,7 @@ enum err {
     ERR_FORBIDDEN,
     /* system */
     ERR_SHUTTING_DOWN,
+    ERR_BUSY,
     ERR_STORE,
     ERR_IO,
     ERR_NOMEM,

@@ -128,6 +128,17 @@ static enum http_verdict h_noreply(struct http_request *req, void *app)
     return HTTP_REPLIED; /* a bug: claims a reply it never stored */
 }
 
+/* The peer's address, and a 429 with Retry-After set the way handlers do. */
+static enum http_verdict h_whoami(struct http_request *req, void *app)
+{
+    (void)app;
+    if (http_reply_retry_after(req, 7) != ERR_OK)
+        return http_reply_error(req, ERR_INTERNAL, NULL);
+    json_t *body = http_error_json(ERR_RATE_LIMITED, NULL);
+    json_object_set_new(body, "addr", json_string(http_request_client_addr(req)));
+    return http_reply_json(req, 429, body);
+}
+
 static enum http_verdict h_metrics(struct http_request *req, void *app)
 {
     struct app *a = app;
@@ -151,6 +162,7 @@ static const struct http_route routes[] = {
     {"GET", "/park", h_park, 0},
     {"GET", "/noreply", h_noreply, 0},
     {"GET", "/metrics", h_metrics, 0},
+    {"GET", "/whoami", h_whoami, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -239,6 +251,7 @@ struct resp {
     char content_type[128];
     char cache_control[64];
     char nosniff[64];
+    char retry_after[32];
 };
 
 struct req_opts {
@@ -248,6 +261,7 @@ struct req_opts {
     size_t body_len;
     bool chunked;      /* send the body with Transfer-Encoding: chunked */
     bool expect;       /* send Expect: 100-continue */
+    const char *source; /* local address to connect from, or NULL */
     long timeout_ms;   /* 0: none */
     int slow_ms;       /* chunked only: pause between 512-byte pieces */
     CURL *curl;        /* reuse (keep-alive) or NULL */
@@ -289,6 +303,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     keep_header(p, len, "Content-Type", r->content_type, sizeof r->content_type);
     keep_header(p, len, "Cache-Control", r->cache_control, sizeof r->cache_control);
     keep_header(p, len, "X-Content-Type-Options", r->nosniff, sizeof r->nosniff);
+    keep_header(p, len, "Retry-After", r->retry_after, sizeof r->retry_after);
     return len;
 }
 
@@ -335,6 +350,8 @@ static struct resp request(const char *url, const struct req_opts *o)
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 20000L);
+    if (o->source)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, o->source);
     if (o->body && o->chunked) {
         hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
         curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -887,6 +904,24 @@ static void test_stop_lets_in_flight_requests_finish(void **state)
 
 /* ---- the router on its own --------------------------------------------- */
 
+static void test_client_address_and_retry_after(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r = get(f, "/whoami");
+    assert_error(&r, 429, "rate_limited");
+    assert_string_equal(r.retry_after, "7");
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "addr")), "127.0.0.1");
+    json_decref(j);
+    resp_free(&r);
+    /* All of 127/8 is loopback on Linux: another source is another client. */
+    r = send_req(f, "/whoami", (struct req_opts){.method = "GET", .source = "127.0.0.9"});
+    j = json_loads(r.body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "addr")), "127.0.0.9");
+    json_decref(j);
+    resp_free(&r);
+}
+
 static void test_router_rules(void **state)
 {
     (void)state;
@@ -946,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_stop_answers_suspended_requests),
         cmocka_unit_test(test_stop_lets_in_flight_requests_finish),
         cmocka_unit_test(test_router_rules),
+        cmocka_unit_test(test_client_address_and_retry_after),
     };
     int failed = cmocka_run_group_tests_name("http", shared, fixture_up, fixture_down);
     curl_global_cleanup();

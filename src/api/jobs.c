@@ -1,0 +1,36 @@
+#include "api/jobs.h"
+
+#include <stdlib.h>
+
+#include "api/auth_common.h"
+#include "api/workers.h"
+#include "http/reply.h"
+#include "http/suspend.h"
+
+static void trampoline(void *arg, struct store *st)
+{
+    struct api_job *job = arg;
+    if (st == NULL) {
+        http_complete_error(job->req, ERR_SHUTTING_DOWN, NULL);
+    } else {
+        struct auth_ctx a;
+        api_auth_ctx(&a, job->ctx, st, job->req);
+        job->run(job, &a);
+    }
+    free(job);
+}
+
+enum http_verdict api_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_job *job,
+                                 api_job_run_fn run)
+{
+    job->ctx = ctx;
+    job->req = req;
+    job->run = run;
+    enum err e = auth_workers_submit(ctx->workers, trampoline, job);
+    if (e == ERR_OK)
+        return HTTP_SUSPENDED;
+    free(job);
+    if (e == ERR_BUSY)
+        http_reply_retry_after(req, 1);
+    return http_reply_error(req, e, NULL);
+}

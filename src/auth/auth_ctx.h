@@ -1,0 +1,44 @@
+/* auth_ctx.h: what every customer-authentication call needs.
+ *
+ * Domain code knows nothing of HTTP: the caller (src/api/, the tests) fills
+ * one `struct auth_ctx` per request and passes it to the functions of
+ * customer.h, mfa.h, device.h, session.h, login.h and reset.h.
+ *
+ * Rules shared by every function taking a ctx (unless its header says
+ * otherwise):
+ *  - it runs its own transaction on ctx->st (begin .. commit, rollback on
+ *    error), so the caller must not have one open; a failed login or a wrong
+ *    code is still committed (counters, events) before the error returns;
+ *  - mail it sends is queued in the outbox inside that transaction
+ *    (notify/outbox.h) and, when ctx->mail is set, delivered right after the
+ *    commit (a delivery failure is logged, never returned: the message stays
+ *    queued for the next notify_deliver_pending);
+ *  - it returns ERR_OK or one of the codes its header lists, ERR_STORE,
+ *    ERR_NOMEM or ERR_INTERNAL (wrong master key, tampered row);
+ *  - output buffers are owned by the caller and zeroed on failure when they
+ *    would have held a secret.
+ * Functions marked SLOW run Argon2id (tens of milliseconds, 19 MiB); call
+ * them on the password-hashing worker pool with that thread's own store
+ * connection, never on a request thread.  All others are fast.
+ */
+#ifndef KESSAI_AUTH_AUTH_CTX_H
+#define KESSAI_AUTH_AUTH_CTX_H
+
+#include <stdint.h>
+
+#include "notify/sender.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/masterkey.h"
+
+struct auth_ctx {
+    struct store *st;                 /* this thread's connection, no transaction open */
+    const uint8_t *master_key;        /* MASTERKEY_BYTES */
+    const struct config *cfg;         /* session_idle_s, session_absolute_s, new_device_cooldown_s,
+                                         reset_cooldown_s */
+    const struct notify_sender *mail; /* NULL: leave queued mail for notify_deliver_pending */
+    int64_t now;                      /* ms since the epoch; tests inject it */
+    const char *client_addr;          /* textual IP address of the client, "" if unknown, never NULL */
+};
+
+#endif

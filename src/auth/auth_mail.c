@@ -1,0 +1,100 @@
+#include "auth/auth_mail.h"
+
+#include <stdio.h>
+
+#include "auth/customer.h"
+#include "auth/reset.h"
+#include "notify/outbox.h"
+#include "util/timeutil.h"
+
+static enum err send(const struct auth_ctx *ctx, const char *to, const char *subject, const char *body)
+{
+    return notify_enqueue(ctx->st, ctx->master_key, ctx->now, to, subject, body);
+}
+
+/* The client address as it may appear in a mail: printable ASCII or "unknown". */
+static const char *addr_text(const struct auth_ctx *ctx)
+{
+    const char *a = ctx->client_addr;
+    if (a == NULL || *a == '\0')
+        return "an unknown address";
+    for (const char *p = a; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            return "an unknown address";
+    return a;
+}
+
+enum err auth_mail_verification_code(const struct auth_ctx *ctx, const char *to, const char *code)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "Your kessai verification code is: %s\n\n"
+             "It is valid for %d minutes.  If you did not just register with kessai, ignore this message:\n"
+             "without the code nobody can use this address.",
+             code, EMAIL_CODE_TTL_MS / 60000);
+    return send(ctx, to, "Your kessai verification code", body);
+}
+
+enum err auth_mail_register_attempt(const struct auth_ctx *ctx, const char *to)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "Someone tried to register a new kessai account with your address from %s.\n\n"
+             "Your account is unchanged.  If it was you, sign in instead or reset your password.",
+             addr_text(ctx));
+    return send(ctx, to, "Someone tried to register with your address", body);
+}
+
+enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const char *device_name)
+{
+    char body[768], when[TIME_ISO_BUF];
+    snprintf(body, sizeof body,
+             "New sign-in from device \"%s\" at %s (%s).\n\n"
+             "If this was not you, sign in, remove the device and change your password now.",
+             device_name, addr_text(ctx), time_iso8601(when, ctx->now));
+    return send(ctx, to, "New sign-in to your kessai account", body);
+}
+
+enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms)
+{
+    char body[512], until[TIME_ISO_BUF];
+    snprintf(body, sizeof body,
+             "Your kessai account was locked after too many failed sign-in attempts, the last from %s.\n"
+             "It unlocks at %s.\n\n"
+             "If these attempts were not yours, your password may be known to someone: reset it.",
+             addr_text(ctx), time_iso8601(until, until_ms));
+    return send(ctx, to, "Your kessai account is locked", body);
+}
+
+enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "A password reset was requested for your kessai account from %s.\n\n"
+             "Reset token: %s\n\n"
+             "It is valid for %d minutes and once, together with your second factor.\n"
+             "If you did not ask for it, ignore this message: your password stays as it is.",
+             addr_text(ctx), token, RESET_TOKEN_TTL_MS / 60000);
+    return send(ctx, to, "Reset your kessai password", body);
+}
+
+enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "The password of your kessai account was changed from %s; your other sessions were ended.\n\n"
+             "If this was not you, reset your password now.",
+             addr_text(ctx));
+    return send(ctx, to, "Your kessai password was changed", body);
+}
+
+enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "The password of your kessai account was reset from %s.  Every session was ended, and some\n"
+             "limits are lower for a while.\n\n"
+             "If this was not you, contact support at once.",
+             addr_text(ctx));
+    return send(ctx, to, "Your kessai password was reset", body);
+}

@@ -1,0 +1,21 @@
+/* auth_mail.h: the texts of the mail customer authentication sends, each
+ * queued in the caller's transaction (notify/outbox.h).  `to` is always the
+ * address on file, except for the verification code, which goes to the
+ * (unverified) address being registered.  Texts never contain anything but
+ * the one secret they exist to deliver (code, token). */
+#ifndef KESSAI_AUTH_AUTH_MAIL_H
+#define KESSAI_AUTH_AUTH_MAIL_H
+
+#include <stdint.h>
+
+#include "auth/auth_ctx.h"
+
+enum err auth_mail_verification_code(const struct auth_ctx *ctx, const char *to, const char *code);
+enum err auth_mail_register_attempt(const struct auth_ctx *ctx, const char *to);
+enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const char *device_name);
+enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms);
+enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token);
+enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to);
+enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to);
+
+#endif

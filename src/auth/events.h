@@ -1,0 +1,52 @@
+/* events.h: the customer security-event log (table security_events).
+ *
+ * One row per security-relevant happening: time, customer (0 if unknown),
+ * kind, outcome, client address, device (0 if none) and a detail JSON object
+ * that must never contain a secret (no password, code, token, seed or
+ * challenge; e-mail addresses only of the customer the row belongs to).
+ * Rows are appended in the caller's transaction, so an event exists exactly
+ * when the change it describes was committed.
+ */
+#ifndef KESSAI_AUTH_EVENTS_H
+#define KESSAI_AUTH_EVENTS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+enum sec_event {
+    SEC_REGISTERED,
+    SEC_EMAIL_VERIFIED,
+    SEC_TOTP_ENROLLED,
+    SEC_RECOVERY_CODES_GENERATED,
+    SEC_LOGIN_SUCCEEDED,
+    SEC_LOGIN_FAILED,
+    SEC_ACCOUNT_LOCKED,
+    SEC_NEW_DEVICE,
+    SEC_MFA_VERIFIED,
+    SEC_MFA_FAILED,
+    SEC_PASSWORD_CHANGED,
+    SEC_RESET_REQUESTED,
+    SEC_RESET_COMPLETED,
+    SEC_SESSION_REVOKED,
+    SEC_DEVICE_REMOVED,
+    SEC_SESSION_DEVICE_MISMATCH,
+    SEC_CREDENTIAL_STUFFING_BLOCKED,
+    SEC__COUNT
+};
+
+enum sec_outcome { SEC_SUCCESS, SEC_FAILURE };
+
+/* "registered", "login_failed", … (the contract's names).  Never NULL. */
+const char *sec_event_name(enum sec_event kind);
+
+/* Append one event in the caller's transaction.  detail (may be NULL) is
+ * stolen (json_decref'd here, also on error); it is truncated to
+ * SEC_EVENT_DETAIL_MAX bytes as "{}" rather than cut mid-JSON. */
+enum err sec_event_record(struct store *st, int64_t now, int64_t customer_id, enum sec_event kind,
+                          enum sec_outcome outcome, const char *client_addr, int64_t device_id, json_t *detail);
+
+#endif

@@ -1,0 +1,132 @@
+/* login.c: the login decision (order of checks in login.h).
+ *
+ * Invariants:
+ *  1. Exactly one Argon2id verify per attempt that is not refused by a
+ *     source block, whether or not the address has an account: unknown
+ *     addresses verify against DUMMY_HASH (same parameters as real hashes),
+ *     so timing does not tell them apart.
+ *  2. Every failure, whatever its reason, returns ERR_INVALID_CREDENTIALS and
+ *     commits its counting (account, sources) and its login_failed event; the
+ *     reason goes only to the event's detail.
+ *  3. The challenge is consumed by every attempt that names it; the second
+ *     factor is consumed only by an attempt that succeeds.
+ *  4. A FULL session is created only after password, device proof and second
+ *     factor all passed, on an unlocked, verified, enrolled account.
+ */
+#include "auth/login.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "auth/auth_mail.h"
+#include "auth/device.h"
+#include "auth/events.h"
+#include "auth/mfa.h"
+#include "auth/throttle.h"
+#include "auth/txn.h"
+#include "util/email.h"
+
+/* Argon2id of a random, discarded password with the parameters of
+ * auth/password.c: verifying against it costs what a real verify costs. */
+static const char DUMMY_HASH[] =
+    "$argon2id$v=19$m=19456,t=2,p=1$sW6R3gkav1dYFelZRZrO1Q$fBztqbNfv2XJKPjEJaBwe0fZKs1RNm+UQX7SQtRJryk";
+
+/* A new device's name when the client sent none that can be shown. */
+#define UNNAMED_DEVICE "unnamed device"
+
+static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, struct customer *c,
+                     const char *reason)
+{
+    enum err e = ERR_OK;
+    bool locked_now = false;
+    if (c && strcmp(reason, "locked") != 0)
+        e = throttle_account_failed(ctx, c, &locked_now);
+    if (e == ERR_OK && locked_now)
+        e = auth_mail_locked(ctx, c->email, c->locked_until_ms);
+    if (e == ERR_OK && locked_now)
+        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_ACCOUNT_LOCKED, SEC_SUCCESS, ctx->client_addr, 0,
+                             json_pack("{s:I}", "locked_until_ms", (json_int_t)c->locked_until_ms));
+    if (e == ERR_OK)
+        e = throttle_login_failed(ctx, in->email, in->device_key);
+    if (e == ERR_OK) {
+        json_t *detail = json_pack("{s:s}", "reason", reason);
+        uint8_t pk[32];
+        /* A public key is no secret, and names the device for the fraud desk. */
+        if (device_key_parse(in->device_key, pk) == ERR_OK)
+            json_object_set_new(detail, "device_key", json_string(in->device_key));
+        e = sec_event_record(ctx->st, ctx->now, c ? c->id : 0, SEC_LOGIN_FAILED, SEC_FAILURE, ctx->client_addr, 0,
+                             detail);
+    }
+    return auth_end(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
+}
+
+enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in, struct auth_grant *out,
+                       int64_t *retry_after_s)
+{
+    char norm[EMAIL_MAX + 1];
+    struct customer c;
+    struct customer_device d;
+    bool found = false, is_new = false;
+    memset(out, 0, sizeof *out);
+    *retry_after_s = 0;
+    enum err e = throttle_check(ctx, in->device_key, retry_after_s);
+    if (e != ERR_OK)
+        return e;
+    if (in->email && email_normalize(in->email, norm) == ERR_OK) {
+        e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
+        if (e != ERR_OK && e != ERR_NOT_FOUND)
+            return e;
+        found = e == ERR_OK;
+    }
+    bool password_ok = auth_password_verify(found ? c.password_hash : DUMMY_HASH, in->password ? in->password : "");
+    password_ok = password_ok && found;
+
+    if ((e = auth_begin(ctx)) != ERR_OK)
+        return e;
+    enum err proof = device_check_proof(ctx, in->device_key, in->challenge, in->signature);
+    if (proof != ERR_OK && proof != ERR_INVALID_CREDENTIALS)
+        return auth_end(ctx, false, proof);
+    /* Re-read inside the transaction: counters may have moved meanwhile. */
+    if (found && (e = ctx->st->ops->customer_get(ctx->st, c.id, &c)) != ERR_OK)
+        return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_CREDENTIALS : e);
+    if (!found)
+        return fail(ctx, in, NULL, "unknown_email");
+    if (throttle_account_locked(ctx, &c))
+        return fail(ctx, in, &c, "locked");
+    if (!password_ok)
+        return fail(ctx, in, &c, "wrong_password");
+    if (proof != ERR_OK)
+        return fail(ctx, in, &c, "device_proof");
+    if (!c.email_verified)
+        return fail(ctx, in, &c, "email_unverified");
+    if (!c.totp_enrolled)
+        return fail(ctx, in, &c, "totp_not_enrolled");
+    e = mfa_check_second_factor(ctx, &c, in->totp_code, in->recovery_code);
+    if (e == ERR_INVALID_CODE)
+        return fail(ctx, in, &c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
+    if (e != ERR_OK)
+        return auth_end(ctx, false, e);
+
+    c.failed_logins = 0;
+    e = ctx->st->ops->customer_update(ctx->st, &c);
+    const char *name = device_name_valid(in->device_name) ? in->device_name : UNNAMED_DEVICE;
+    if (e == ERR_OK)
+        e = device_register(ctx, c.id, in->device_key, name, &d, &is_new);
+    if (e == ERR_OK && is_new)
+        e = auth_mail_new_device(ctx, c.email, d.name);
+    if (e == ERR_OK && is_new)
+        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_NEW_DEVICE, SEC_SUCCESS, ctx->client_addr, d.id,
+                             json_pack("{s:s, s:I}", "name", d.name, "new_until_ms", (json_int_t)d.new_until_ms));
+    if (e == ERR_OK)
+        e = session_create(ctx, c.id, d.id, SESSION_SCOPE_FULL, out);
+    if (e == ERR_OK) {
+        out->new_device = is_new;
+        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_LOGIN_SUCCEEDED, SEC_SUCCESS, ctx->client_addr, d.id,
+                             json_pack("{s:s, s:b}", "second_factor", in->totp_code ? "totp" : "recovery_code",
+                                       "new_device", is_new));
+    }
+    e = auth_end(ctx, e == ERR_OK, e);
+    if (e != ERR_OK)
+        sodium_memzero(out, sizeof *out);
+    return e;
+}

@@ -1,0 +1,37 @@
+/* outbox.h: outgoing mail, queued in the database.
+ *
+ * A message is queued in the caller's transaction (so mail exists exactly
+ * when the change it announces was committed), sealed with the master key
+ * (XChaCha20-Poly1305, associated data "outbox:<ref>"): the database never
+ * holds a code, token or address of a message in the clear.  Delivery runs
+ * after the commit and marks each message sent.
+ *
+ *   notify_enqueue --> QUEUED --notify_deliver_pending, send ok--> SENT
+ *                        ^ |
+ *                        +-+ send failed: stays queued, retried next time
+ */
+#ifndef KESSAI_NOTIFY_OUTBOX_H
+#define KESSAI_NOTIFY_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "notify/sender.h"
+#include "notify/types.h"
+#include "store/store.h"
+#include "util/masterkey.h"
+
+/* Queue a message in the caller's transaction.  ERR_INVALID_PARAM if a part
+ * is too long (NOTIFY_*_MAX) or to/subject contain a control character (no
+ * header injection). */
+enum err notify_enqueue(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], int64_t now, const char *to,
+                        const char *subject, const char *body);
+
+/* Deliver every queued message through sender, oldest first, in its own
+ * transaction (the caller must not have one open).  *delivered (may be NULL)
+ * counts the messages sent.  Stops at the first send failure and returns it
+ * (the rest stay queued); ERR_INTERNAL for a message that does not open. */
+enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
+                                const struct notify_sender *sender, int64_t now, size_t *delivered);
+
+#endif

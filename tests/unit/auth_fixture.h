@@ -1,0 +1,350 @@
+/* auth_fixture.h: shared by the test_auth_*.c files (header-only, so it is
+ * not linked into every other test): a real SQLite store in a temporary
+ * directory, a master key, the maildir as the customers' mailbox, simulated
+ * phones (Ed25519 keys, TOTP apps) and an injected clock.
+ * Include after <cmocka.h>. */
+#ifndef KESSAI_TESTS_AUTH_FIXTURE_H
+#define KESSAI_TESTS_AUTH_FIXTURE_H
+
+#include <ctype.h>
+#include <dirent.h>
+#include <liboath/oath.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/customer.h"
+#include "auth/device.h"
+#include "auth/login.h"
+#include "auth/mfa.h"
+#include "auth/reset.h"
+#include "auth/session.h"
+#include "notify/maildir.h"
+#include "testutil.h"
+#include "util/config.h"
+#include "util/ids.h"
+
+#define AF_T0 1800000000000LL /* 2027-01-15, ms */
+#define AF_PASSWORD "violet tuesday gravel lantern"
+#define AF_MAX_SECRETS 256
+
+struct af {
+    char *dir;
+    struct store *st;
+    uint8_t mk[MASTERKEY_BYTES];
+    struct config cfg;
+    struct maildir md;
+    struct notify_sender sender;
+    struct auth_ctx ctx;
+    int64_t now;
+    const char *addr;
+    /* Every secret a test saw, checked against the database bytes. */
+    char *secrets[AF_MAX_SECRETS];
+    int nsecrets;
+};
+
+struct af_phone {
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    char pub[DEVICE_KEY_B64_LEN + 1];
+    char name[DEVICE_NAME_MAX + 1];
+    uint8_t seed[TOTP_SEED_BYTES]; /* the authenticator app */
+    char device_id[IDS_BUF];
+};
+
+static inline void af_secret(struct af *f, const char *s)
+{
+    if (f->nsecrets < AF_MAX_SECRETS && s && *s)
+        f->secrets[f->nsecrets++] = strdup(s);
+}
+
+static inline struct af *af_new(void)
+{
+    struct af *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = tu_tempdir();
+    f->st = tu_open_store(f->dir);
+    randombytes_buf(f->mk, sizeof f->mk);
+    config_defaults(&f->cfg);
+    assert_int_equal(maildir_open(&f->md, f->dir), ERR_OK);
+    f->sender = maildir_sender(&f->md);
+    f->now = AF_T0;
+    f->addr = "198.51.100.7";
+    af_secret(f, AF_PASSWORD);
+    return f;
+}
+
+static inline void af_free(struct af *f)
+{
+    for (int i = 0; i < f->nsecrets; i++)
+        free(f->secrets[i]);
+    store_close(f->st);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+}
+
+/* The context for the next call, at f->now from f->addr. */
+static inline const struct auth_ctx *af_ctx(struct af *f)
+{
+    f->ctx = (struct auth_ctx){f->st, f->mk, &f->cfg, &f->sender, f->now, f->addr};
+    return &f->ctx;
+}
+
+static inline void af_phone_new(struct af_phone *p, const char *name)
+{
+    memset(p, 0, sizeof *p);
+    crypto_sign_keypair(p->pk, p->sk);
+    sodium_bin2base64(p->pub, sizeof p->pub, p->pk, sizeof p->pk, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    snprintf(p->name, sizeof p->name, "%s", name);
+}
+
+static inline void af_sign(const struct af_phone *p, const char *challenge, char sig[100])
+{
+    uint8_t raw[crypto_sign_BYTES];
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "%s%s", DEVICE_SIG_PREFIX, challenge);
+    crypto_sign_detached(raw, NULL, (const uint8_t *)msg, (size_t)n, p->sk);
+    sodium_bin2base64(sig, 100, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* The phone's current TOTP code; moves the clock on one step first, so every
+ * code a test asks for is new. */
+static inline void af_totp(struct af *f, const struct af_phone *p, char code[TOTP_DIGITS + 1])
+{
+    f->now += TOTP_STEP_SECONDS * 1000;
+    assert_int_equal(totp_code(p->seed, f->now / 1000, code), ERR_OK);
+    af_secret(f, code);
+}
+
+/* ---- the mailbox (DATA_DIR/mail/new) ---- */
+
+/* Read messages to `to` whose subject contains `subject`; n of them.  With
+ * take, the first match's body goes into body[bn] and the file is removed
+ * (so the next take finds the next message). */
+static inline int af_mail(struct af *f, const char *to, const char *subject, bool take, char *body, size_t bn)
+{
+    char dir[4200], path[4600], buf[8192];
+    snprintf(dir, sizeof dir, "%s/new", f->md.dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        FILE *fp = fopen(path, "r");
+        assert_non_null(fp);
+        size_t len = fread(buf, 1, sizeof buf - 1, fp);
+        fclose(fp);
+        buf[len] = '\0';
+        char want_to[400];
+        snprintf(want_to, sizeof want_to, "To: %s\nSubject: ", to);
+        if (strncmp(buf, want_to, strlen(want_to)) != 0)
+            continue;
+        const char *subj = buf + strlen(want_to);
+        const char *eol = strchr(subj, '\n');
+        assert_non_null(eol);
+        if (strstr(subj, subject) == NULL || strstr(subj, subject) > eol)
+            continue;
+        n++;
+        if (take) {
+            const char *b = strstr(buf, "\n\n");
+            assert_non_null(b);
+            snprintf(body, bn, "%s", b + 2);
+            unlink(path);
+            break;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static inline int af_mail_count(struct af *f, const char *to, const char *subject)
+{
+    return af_mail(f, to, subject, false, NULL, 0);
+}
+
+/* Every message in the mailbox, to anyone. */
+static inline int af_mail_total(struct af *f)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/new", f->md.dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Take the newest-matching mail and copy the word after `marker` in it. */
+static inline void af_mail_word(struct af *f, const char *to, const char *subject, const char *marker, char *out,
+                                size_t n)
+{
+    char body[4096];
+    assert_int_equal(af_mail(f, to, subject, true, body, sizeof body), 1);
+    const char *p = strstr(body, marker);
+    assert_non_null(p);
+    p += strlen(marker);
+    size_t k = strcspn(p, " \n");
+    assert_true(k > 0 && k < n);
+    memcpy(out, p, k);
+    out[k] = '\0';
+    af_secret(f, out);
+}
+
+/* ---- flows ---- */
+
+static inline void af_register(struct af *f, const char *email, const char *password, char code[8])
+{
+    const char *bad = NULL;
+    char why[256];
+    af_secret(f, password);
+    assert_int_equal(customer_register(af_ctx(f), email, password, &bad, why, sizeof why), ERR_OK);
+    af_mail_word(f, email, "verification code", "code is: ", code, 8);
+}
+
+static inline void af_seed_from_uri(const char *uri, uint8_t seed[TOTP_SEED_BYTES])
+{
+    const char *s = strstr(uri, "secret=");
+    assert_non_null(s);
+    s += 7;
+    char b32[64];
+    snprintf(b32, sizeof b32, "%.*s", (int)strcspn(s, "&"), s);
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(oath_base32_decode(b32, strlen(b32), &out, &len), OATH_OK);
+    assert_int_equal(len, TOTP_SEED_BYTES);
+    memcpy(seed, out, TOTP_SEED_BYTES);
+    free(out);
+}
+
+static inline void af_auth(struct af *f, const struct auth_grant *g, struct auth_session *s)
+{
+    char did[IDS_BUF];
+    assert_int_equal(session_authenticate(af_ctx(f), g->session_token, ids_format(did, DEVICE_ID_PREFIX, g->device_id), s),
+                     ERR_OK);
+}
+
+/* Register, verify the address from p, enrol TOTP: a customer ready to log
+ * in.  g receives the (now full) session; codes (may be NULL) the recovery
+ * codes. */
+static inline void af_customer(struct af *f, const char *email, struct af_phone *p, struct auth_grant *g,
+                               char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF])
+{
+    char code[8], uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1];
+    char local[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    const char *bad = NULL;
+    struct auth_session s;
+    af_register(f, email, AF_PASSWORD, code);
+    assert_int_equal(customer_verify_email(af_ctx(f), email, code, p->pub, p->name, g, &bad), ERR_OK);
+    af_secret(f, g->session_token);
+    ids_format(p->device_id, DEVICE_ID_PREFIX, g->device_id);
+    assert_int_equal(g->scope, SESSION_SCOPE_ENROL);
+    af_auth(f, g, &s);
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
+    af_seed_from_uri(uri, p->seed);
+    char seedhex[2 * TOTP_SEED_BYTES + 1], seedb32[64];
+    sodium_bin2hex(seedhex, sizeof seedhex, p->seed, TOTP_SEED_BYTES);
+    af_secret(f, seedhex);
+    const char *sp = strstr(uri, "secret=") + 7;
+    snprintf(seedb32, sizeof seedb32, "%.*s", (int)strcspn(sp, "&"), sp);
+    af_secret(f, seedb32);
+    af_totp(f, p, totp);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes ? codes : local), ERR_OK);
+    for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
+        af_secret(f, (codes ? codes : local)[i]);
+}
+
+/* One login attempt from phone p with a fresh, correctly signed challenge
+ * (unless sign is false). */
+static inline enum err af_login_ex(struct af *f, const char *email, const char *password, const struct af_phone *p,
+                                   const char *totp, const char *recovery, bool sign, struct auth_grant *g)
+{
+    char ch[LOGIN_CHALLENGE_BUF], sig[100];
+    int64_t exp = 0, retry = 0;
+    struct auth_grant local;
+    assert_int_equal(device_challenge_new(af_ctx(f), ch, &exp), ERR_OK);
+    af_secret(f, ch);
+    af_sign(p, ch, sig);
+    if (!sign)
+        sig[3] = sig[3] == 'A' ? 'B' : 'A';
+    struct login_input in = {email, password, totp, recovery, p->pub, p->name, ch, sig};
+    enum err e = login_attempt(af_ctx(f), &in, g ? g : &local, &retry);
+    if (e == ERR_OK)
+        af_secret(f, (g ? g : &local)->session_token);
+    return e;
+}
+
+static inline enum err af_login(struct af *f, const char *email, const struct af_phone *p, struct auth_grant *g)
+{
+    char totp[TOTP_DIGITS + 1];
+    af_totp(f, p, totp);
+    return af_login_ex(f, email, AF_PASSWORD, p, totp, NULL, true, g);
+}
+
+static inline int af_events(struct af *f, int64_t customer_id, const char *kind)
+{
+    struct security_event ev[64];
+    size_t n = 0;
+    int k = 0;
+    int64_t after = 0;
+    do {
+        assert_int_equal(f->st->ops->security_event_list(f->st, customer_id, after, 64, ev, &n), ERR_OK);
+        for (size_t i = 0; i < n; i++)
+            k += strcmp(ev[i].kind, kind) == 0;
+        after = n ? ev[n - 1].id : after;
+    } while (n == 64);
+    return k;
+}
+
+/* Does secret occur in buf?  A secret of digits only (a 6-digit code) that
+ * stands inside a longer run of digits is part of some other number (a
+ * millisecond timestamp stored as text), not the code, and is not counted:
+ * otherwise the test would fail by chance about once in a thousand runs. */
+static inline int af_occurs(const char *buf, size_t len, const char *secret)
+{
+    size_t sl = strlen(secret);
+    int digits = strspn(secret, "0123456789") == sl;
+    for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), secret, sl)) != NULL; p++) {
+        if (!digits)
+            return 1;
+        int before = p > buf && p[-1] >= '0' && p[-1] <= '9';
+        int after = (size_t)(p - buf) + sl < len && p[sl] >= '0' && p[sl] <= '9';
+        if (!before && !after)
+            return 1;
+    }
+    return 0;
+}
+
+/* No secret seen by the test appears in the database files' bytes. */
+static inline void af_assert_no_secrets_at_rest(struct af *f)
+{
+    const char *files[] = {"kessai.db", "kessai.db-wal"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[600];
+        tu_path(path, sizeof path, f->dir, files[i]);
+        FILE *fp = fopen(path, "rb");
+        if (fp == NULL)
+            continue;
+        fseek(fp, 0, SEEK_END);
+        long len = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        char *buf = malloc((size_t)len + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
+        fclose(fp);
+        for (int s = 0; s < f->nsecrets; s++)
+            if (af_occurs(buf, (size_t)len, f->secrets[s]))
+                fail_msg("secret %s found in %s", f->secrets[s], files[i]);
+        free(buf);
+    }
+}
+
+#endif

@@ -1,0 +1,307 @@
+/* test_auth_register.c: registration, e-mail verification, TOTP enrolment,
+ * recovery codes, the outbox, and no secret at rest. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "auth_fixture.h"
+#include "notify/outbox.h"
+
+static void register_refuses_weak_password_and_bad_address_and_sends_nothing(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    const char *bad = NULL;
+    char why[256] = "";
+    assert_int_equal(customer_register(af_ctx(f), "hanako@example.jp", "password1234", &bad, why, sizeof why),
+                     ERR_WEAK_PASSWORD);
+    assert_string_equal(bad, "password");
+    assert_true(strlen(why) > 0);
+    assert_int_equal(customer_register(af_ctx(f), "not-an-address", AF_PASSWORD, &bad, why, sizeof why),
+                     ERR_INVALID_PARAM);
+    assert_string_equal(bad, "email");
+    assert_int_equal(af_mail_total(f), 0);
+    struct customer c;
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "hanako@example.jp", &c), ERR_NOT_FOUND);
+    af_free(f);
+}
+
+static void register_taken_address_answers_the_same_and_mails_only_the_owner(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    af_phone_new(&p, "Hanako's Pixel");
+    af_customer(f, "hanako@example.jp", &p, &g, NULL);
+    struct customer before, after;
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "hanako@example.jp", &before), ERR_OK);
+    const char *bad = NULL;
+    char why[256];
+    f->addr = "203.0.113.66";
+    assert_int_equal(customer_register(af_ctx(f), "Hanako@Example.JP", "another long passphrase here", &bad, why,
+                                       sizeof why),
+                     ERR_OK);
+    assert_int_equal(af_mail_count(f, "hanako@example.jp", "Someone tried to register"), 1);
+    assert_int_equal(af_mail_count(f, "hanako@example.jp", "verification code"), 0);
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "hanako@example.jp", &after), ERR_OK);
+    assert_string_equal(before.password_hash, after.password_hash);
+    assert_true(after.email_verified && after.totp_enrolled);
+    assert_true(auth_password_verify(after.password_hash, AF_PASSWORD));
+    af_free(f);
+}
+
+static void verify_code_wrong_expired_voided_and_single_use(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    const char *bad = NULL;
+    char code[8], wrong[8];
+    af_phone_new(&p, "phone");
+
+    /* A wrong code, then the right one: a typo does not burn the code. */
+    af_register(f, "a@example.jp", AF_PASSWORD, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", wrong, p.pub, p.name, &g, &bad),
+                     ERR_INVALID_CODE);
+    /* Malformed device: refused before the code is looked at. */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, "bogus", p.name, &g, &bad),
+                         ERR_INVALID_PARAM);
+    assert_string_equal(bad, "device.public_key");
+    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, p.pub, "", &g, &bad), ERR_INVALID_PARAM);
+    assert_string_equal(bad, "device.name");
+    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, p.pub, p.name, &g, &bad), ERR_OK);
+    assert_int_equal(g.scope, SESSION_SCOPE_ENROL);
+    assert_int_equal(strlen(g.session_token), 43);
+    /* Single use. */
+    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, p.pub, p.name, &g, &bad),
+                     ERR_INVALID_CODE);
+
+    /* 5 wrong tries void the code. */
+    af_register(f, "b@example.jp", AF_PASSWORD, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 7) % 1000000);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(customer_verify_email(af_ctx(f), "b@example.jp", wrong, p.pub, p.name, &g, &bad),
+                         ERR_INVALID_CODE);
+    assert_int_equal(customer_verify_email(af_ctx(f), "b@example.jp", code, p.pub, p.name, &g, &bad),
+                     ERR_INVALID_CODE);
+
+    /* Expired after 15 minutes. */
+    af_register(f, "c@example.jp", AF_PASSWORD, code);
+    f->now += EMAIL_CODE_TTL_MS;
+    assert_int_equal(customer_verify_email(af_ctx(f), "c@example.jp", code, p.pub, p.name, &g, &bad),
+                     ERR_INVALID_CODE);
+    /* Resend: a new code, the old one void. */
+    char code2[8];
+    assert_int_equal(customer_resend(af_ctx(f), "c@example.jp"), ERR_OK);
+    af_mail_word(f, "c@example.jp", "verification code", "code is: ", code2, sizeof code2);
+    assert_int_equal(customer_resend(af_ctx(f), "nobody@example.jp"), ERR_OK);
+    assert_int_equal(af_mail_count(f, "nobody@example.jp", ""), 0);
+    assert_int_equal(customer_verify_email(af_ctx(f), "C@example.jp", code2, p.pub, p.name, &g, &bad), ERR_OK);
+
+    /* Unknown address: the same answer as a wrong code. */
+    assert_int_equal(customer_verify_email(af_ctx(f), "nobody@example.jp", code, p.pub, p.name, &g, &bad),
+                     ERR_INVALID_CODE);
+    af_free(f);
+}
+
+static void registering_an_unverified_address_again_voids_the_first_code(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    const char *bad = NULL;
+    char code1[8], code2[8];
+    af_phone_new(&p, "phone");
+    af_register(f, "d@example.jp", AF_PASSWORD, code1);
+    af_register(f, "d@example.jp", "second passphrase for this one", code2);
+    if (strcmp(code1, code2) != 0)
+        assert_int_equal(customer_verify_email(af_ctx(f), "d@example.jp", code1, p.pub, p.name, &g, &bad),
+                         ERR_INVALID_CODE);
+    assert_int_equal(customer_verify_email(af_ctx(f), "d@example.jp", code2, p.pub, p.name, &g, &bad), ERR_OK);
+    af_free(f);
+}
+
+static void totp_enrolment_confirm_and_replay(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    const char *bad = NULL;
+    char code[8], uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1], codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    af_phone_new(&p, "phone");
+    af_register(f, "e@example.jp", AF_PASSWORD, code);
+    assert_int_equal(customer_verify_email(af_ctx(f), "e@example.jp", code, p.pub, p.name, &g, &bad), ERR_OK);
+    af_auth(f, &g, &s);
+    /* An enrol session can do nothing but enrol and read the profile. */
+    assert_int_equal(session_require(&s, SESSION_NEED_FULL, f->now), ERR_MFA_REQUIRED);
+    struct session_info si[4];
+    size_t n = 0;
+    assert_int_equal(session_list(af_ctx(f), &s, si, 4, &n), ERR_MFA_REQUIRED);
+    assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, codes), ERR_MFA_REQUIRED);
+    struct customer_profile prof;
+    assert_int_equal(customer_profile(af_ctx(f), &s, &prof), ERR_OK);
+    assert_true(prof.email_verified);
+    assert_false(prof.totp_enrolled);
+
+    /* Confirm before begin: nothing pending. */
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, "123456", codes), ERR_INVALID_CODE);
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
+    assert_non_null(strstr(uri, "otpauth://totp/kessai:e%40example.jp?secret="));
+    af_seed_from_uri(uri, p.seed);
+    af_totp(f, &p, totp);
+    char wrong[8];
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(totp) + 1) % 1000000);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, wrong, codes), ERR_INVALID_CODE);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_OK);
+    for (int i = 0; i < RECOVERY_CODE_COUNT; i++) {
+        assert_int_equal(strlen(codes[i]), 14);
+        assert_true(codes[i][4] == '-' && codes[i][9] == '-');
+        af_secret(f, codes[i]);
+    }
+    af_auth(f, &g, &s);
+    assert_int_equal(s.scope, SESSION_SCOPE_FULL);
+    assert_int_equal(session_require(&s, SESSION_NEED_FRESH, f->now), ERR_OK);
+    /* The code that confirmed cannot verify again (same step). */
+    int64_t fresh = 0;
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_INVALID_CODE);
+    af_totp(f, &p, totp);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_OK);
+    assert_int_equal(fresh, f->now + AUTH_FRESH_MFA_MS);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_INVALID_CODE);
+    assert_int_equal(customer_profile(af_ctx(f), &s, &prof), ERR_OK);
+    assert_true(prof.totp_enrolled);
+    assert_int_equal(prof.recovery_codes_left, 10);
+    assert_int_equal(af_events(f, g.customer_id, "totp_enrolled"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "email_verified"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), 2);
+    af_free(f);
+}
+
+static void recovery_codes_are_single_use_and_regeneration_voids_the_old_set(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF], fresh_codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    int64_t fresh = 0;
+    af_phone_new(&p, "phone");
+    af_customer(f, "f@example.jp", &p, &g, codes);
+    af_auth(f, &g, &s);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, codes[0], &fresh), ERR_OK);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, codes[0], &fresh), ERR_INVALID_CODE);
+    /* Typed by a person: capitals, no dashes. */
+    char typed[16];
+    size_t k = 0;
+    for (const char *c = codes[1]; *c; c++)
+        if (*c != '-')
+            typed[k++] = (char)toupper((unsigned char)*c);
+    typed[k] = '\0';
+    assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, typed, &fresh), ERR_OK);
+    struct customer_profile prof;
+    assert_int_equal(customer_profile(af_ctx(f), &s, &prof), ERR_OK);
+    assert_int_equal(prof.recovery_codes_left, 8);
+
+    /* Regenerating needs a fresh second factor. */
+    f->now += AUTH_FRESH_MFA_MS + 1000;
+    af_auth(f, &g, &s);
+    assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, fresh_codes), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, codes[2], &fresh), ERR_OK);
+    af_auth(f, &g, &s);
+    assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, fresh_codes), ERR_OK);
+    for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
+        af_secret(f, fresh_codes[i]);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, codes[3], &fresh), ERR_INVALID_CODE);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, fresh_codes[3], &fresh), ERR_OK);
+    assert_int_equal(customer_profile(af_ctx(f), &s, &prof), ERR_OK);
+    assert_int_equal(prof.recovery_codes_left, 9);
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
+static enum err failing_send(void *ctx, const char *id, const char *to, const char *subject, const char *body)
+{
+    (void)id, (void)to, (void)subject, (void)body;
+    ++*(int *)ctx;
+    return ERR_IO;
+}
+
+static void outbox_seals_mail_and_delivers_after_commit_and_retries(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    int tries = 0;
+    struct notify_sender broken = {failing_send, &tries};
+    assert_int_equal(f->st->ops->begin(f->st), ERR_OK);
+    assert_int_equal(notify_enqueue(f->st, f->mk, f->now, "g@example.jp", "Hello", "code 918273645 inside"), ERR_OK);
+    assert_int_equal(notify_enqueue(f->st, f->mk, f->now, "g@example.jp", "Bad\nBcc: x@evil", "x"), ERR_INVALID_PARAM);
+    assert_int_equal(f->st->ops->commit(f->st), ERR_OK);
+    af_secret(f, "918273645");
+    af_secret(f, "g@example.jp");
+    size_t n = 9;
+    assert_int_equal(notify_deliver_pending(f->st, f->mk, &broken, f->now, &n), ERR_IO);
+    assert_int_equal(n, 0);
+    assert_int_equal(tries, 1);
+    assert_int_equal(af_mail_total(f), 0);
+    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    char body[256];
+    assert_int_equal(af_mail(f, "g@example.jp", "Hello", true, body, sizeof body), 1);
+    assert_string_equal(body, "code 918273645 inside\n");
+    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now, &n), ERR_OK);
+    assert_int_equal(n, 0); /* sent once */
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
+static void nothing_secret_is_stored_in_the_clear(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, q;
+    struct auth_grant g, g2;
+    char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF], token[64];
+    af_phone_new(&p, "phone");
+    af_phone_new(&q, "tablet");
+    af_customer(f, "h@example.jp", &p, &g, codes);
+    memcpy(q.seed, p.seed, sizeof q.seed); /* the same authenticator app */
+    assert_int_equal(af_login(f, "h@example.jp", &q, &g2), ERR_OK);
+    assert_int_equal(af_login_ex(f, "h@example.jp", AF_PASSWORD, &p, NULL, codes[5], true, NULL), ERR_OK);
+    assert_int_equal(reset_request(af_ctx(f), "h@example.jp"), ERR_OK);
+    af_mail_word(f, "h@example.jp", "Reset", "Reset token: ", token, sizeof token);
+    char totp[TOTP_DIGITS + 1], why[256];
+    af_totp(f, &p, totp);
+    af_secret(f, "a brand new passphrase to use");
+    assert_int_equal(reset_complete(af_ctx(f), token, "a brand new passphrase to use", totp, NULL, why, sizeof why),
+                     ERR_OK);
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0 || oath_init() != OATH_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(register_refuses_weak_password_and_bad_address_and_sends_nothing),
+        cmocka_unit_test(register_taken_address_answers_the_same_and_mails_only_the_owner),
+        cmocka_unit_test(verify_code_wrong_expired_voided_and_single_use),
+        cmocka_unit_test(registering_an_unverified_address_again_voids_the_first_code),
+        cmocka_unit_test(totp_enrolment_confirm_and_replay),
+        cmocka_unit_test(recovery_codes_are_single_use_and_regeneration_voids_the_old_set),
+        cmocka_unit_test(outbox_seals_mail_and_delivers_after_commit_and_retries),
+        cmocka_unit_test(nothing_secret_is_stored_in_the_clear),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,325 @@
+/* test_auth_session.c: session time-outs, device binding, revocation,
+ * freshness, password change, and password reset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "auth_fixture.h"
+
+static void sessions_expire_when_idle_and_at_the_absolute_limit(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    int64_t idle = f->cfg.session_idle_s * 1000, absolute = f->cfg.session_absolute_s * 1000, born = f->now;
+    /* Used every idle - 1 s, it lives until the absolute limit, not longer. */
+    while (f->now + idle - 1000 < born + absolute) {
+        f->now += idle - 1000;
+        af_auth(f, &g, &s);
+        assert_true(s.expires_ms <= born + absolute);
+    }
+    f->now = born + absolute;
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+
+    /* Idle: a minute short of the time-out it works, at the time-out not. */
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    f->now += idle - 60000;
+    af_auth(f, &g, &s);
+    f->now += idle;
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    /* Garbage tokens. */
+    assert_int_equal(session_authenticate(af_ctx(f), NULL, p.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(session_authenticate(af_ctx(f), "short", p.device_id, &s), ERR_UNAUTHENTICATED);
+    char forged[SESSION_TOKEN_BUF];
+    secret_new_token(forged);
+    assert_int_equal(session_authenticate(af_ctx(f), forged, p.device_id, &s), ERR_UNAUTHENTICATED);
+    af_free(f);
+}
+
+static void a_token_from_another_device_is_refused_and_recorded(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, q;
+    struct auth_grant g, g2;
+    struct auth_session s;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    af_phone_new(&q, "tablet");
+    memcpy(q.seed, p.seed, sizeof q.seed);
+    assert_int_equal(af_login(f, "a@example.jp", &q, &g2), ERR_OK);
+    /* The stolen phone session presented as the tablet, or with no device. */
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, q.device_id, &s), ERR_UNAUTHENTICATED);
+    char qid[IDS_BUF];
+    ids_format(qid, DEVICE_ID_PREFIX, g2.device_id);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, qid, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, NULL, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_events(f, g.customer_id, "session_device_mismatch"), 3);
+    af_auth(f, &g, &s); /* the right device still works */
+    af_free(f);
+}
+
+static void customers_list_and_revoke_their_own_sessions(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, other;
+    struct auth_grant g, g2, g3, og;
+    struct auth_session s, os;
+    struct session_info list[SESSION_LIST_MAX];
+    size_t n = 0;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g2), ERR_OK);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g3), ERR_OK);
+    af_phone_new(&other, "other");
+    af_customer(f, "b@example.jp", &other, &og, NULL);
+    af_auth(f, &g2, &s);
+    assert_int_equal(session_list(af_ctx(f), &s, list, SESSION_LIST_MAX, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    int current = 0;
+    for (size_t i = 0; i < n; i++) {
+        current += list[i].current;
+        assert_string_equal(list[i].device_name, "phone");
+    }
+    assert_int_equal(current, 1);
+    /* Someone else's session: not found, and untouched. */
+    assert_int_equal(session_revoke(af_ctx(f), &s, og.session_id), ERR_NOT_FOUND);
+    af_auth(f, &og, &os);
+    assert_int_equal(session_revoke(af_ctx(f), &s, g3.session_id), ERR_OK);
+    assert_int_equal(session_revoke(af_ctx(f), &s, g3.session_id), ERR_NOT_FOUND);
+    assert_int_equal(session_authenticate(af_ctx(f), g3.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    af_auth(f, &g2, &s);
+    assert_int_equal(session_list(af_ctx(f), &s, list, SESSION_LIST_MAX, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    /* Sign out everywhere, this session included. */
+    assert_int_equal(session_revoke_all(af_ctx(f), &s), ERR_OK);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    af_auth(f, &og, &os); /* the other customer is untouched */
+    assert_int_equal(af_events(f, g.customer_id, "session_revoked"), 2);
+    af_free(f);
+}
+
+static void sensitive_operations_need_a_fresh_second_factor(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, q;
+    struct auth_grant g, g2;
+    struct auth_session s;
+    struct device_info devs[DEVICE_LIST_MAX];
+    size_t n = 0;
+    char totp[TOTP_DIGITS + 1];
+    int64_t fresh = 0;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    af_phone_new(&q, "old tablet");
+    memcpy(q.seed, p.seed, sizeof q.seed);
+    assert_int_equal(af_login(f, "a@example.jp", &q, &g2), ERR_OK);
+    f->now += AUTH_FRESH_MFA_MS;
+    af_auth(f, &g, &s);
+    assert_int_equal(device_list(af_ctx(f), &s, devs, DEVICE_LIST_MAX, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_true(devs[0].current && !devs[1].current);
+    assert_int_equal(device_remove(af_ctx(f), &s, g2.device_id), ERR_FRESH_MFA_REQUIRED);
+    char why[256];
+    assert_int_equal(customer_change_password(af_ctx(f), &s, AF_PASSWORD, "a completely new passphrase", why,
+                                              sizeof why),
+                     ERR_FRESH_MFA_REQUIRED);
+    af_totp(f, &p, totp);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_OK);
+    af_auth(f, &g, &s);
+    assert_int_equal(device_remove(af_ctx(f), &s, g.device_id + 1000), ERR_NOT_FOUND);
+    assert_int_equal(device_remove(af_ctx(f), &s, g2.device_id), ERR_OK);
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, q.device_id, &s), ERR_UNAUTHENTICATED);
+    af_auth(f, &g, &s);
+    assert_int_equal(device_list(af_ctx(f), &s, devs, DEVICE_LIST_MAX, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    /* The removed key is a new device again. */
+    assert_int_equal(af_login(f, "a@example.jp", &q, &g2), ERR_OK);
+    assert_true(g2.new_device);
+    af_free(f);
+}
+
+static void five_wrong_codes_end_the_session(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    int64_t fresh = 0;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    af_auth(f, &g, &s);
+    for (int i = 0; i < MFA_SESSION_MAX_FAILURES; i++)
+        assert_int_equal(mfa_verify(af_ctx(f), &s, "000000", NULL, &fresh), ERR_INVALID_CODE);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    af_free(f);
+}
+
+static void password_change_ends_other_sessions_and_mails(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g, g2;
+    struct auth_session s;
+    char why[256];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g2), ERR_OK);
+    af_auth(f, &g2, &s);
+    assert_int_equal(customer_change_password(af_ctx(f), &s, "wrong current password", "a completely new passphrase",
+                                              why, sizeof why),
+                     ERR_INVALID_CREDENTIALS);
+    assert_int_equal(customer_change_password(af_ctx(f), &s, AF_PASSWORD, "password1234", why, sizeof why),
+                     ERR_WEAK_PASSWORD);
+    af_secret(f, "a completely new passphrase");
+    assert_int_equal(customer_change_password(af_ctx(f), &s, AF_PASSWORD, "a completely new passphrase", why,
+                                              sizeof why),
+                     ERR_OK);
+    af_auth(f, &g2, &s);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "password was changed"), 1);
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_INVALID_CREDENTIALS);
+    char totp[TOTP_DIGITS + 1];
+    af_totp(f, &p, totp);
+    assert_int_equal(af_login_ex(f, "a@example.jp", "a completely new passphrase", &p, totp, NULL, true, NULL), ERR_OK);
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
+/* ---- password reset ---- */
+
+#define NEW_PW "shiny replacement passphrase"
+
+static void reset_mails_only_the_verified_address_on_file(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    char code[8];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(reset_request(af_ctx(f), "nobody@example.jp"), ERR_OK);
+    assert_int_equal(reset_request(af_ctx(f), "garbage"), ERR_OK);
+    af_register(f, "unverified@example.jp", AF_PASSWORD, code);
+    assert_int_equal(reset_request(af_ctx(f), "unverified@example.jp"), ERR_OK);
+    assert_int_equal(af_mail_total(f), 0);
+    /* Whatever the spelling, the mail goes to the address on file. */
+    assert_int_equal(reset_request(af_ctx(f), "A@Example.JP"), ERR_OK);
+    assert_int_equal(af_mail_total(f), 1);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "Reset"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "reset_requested"), 1);
+    af_free(f);
+}
+
+static void reset_needs_token_and_second_factor_and_ends_every_session(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g, g2;
+    struct auth_session s;
+    char token[64], totp[TOTP_DIGITS + 1], wrong[8], why[256];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g2), ERR_OK);
+    /* Lock the account first: a completed reset clears the lock. */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(af_login_ex(f, "a@example.jp", "some wrong guess here", &p, "000000", NULL, true, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
+    af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", token, sizeof token);
+    af_secret(f, NEW_PW);
+
+    char forged[SECRET_TOKEN_BUF];
+    secret_new_token(forged);
+    af_totp(f, &p, totp);
+    assert_int_equal(reset_complete(af_ctx(f), forged, NEW_PW, totp, NULL, why, sizeof why), ERR_INVALID_TOKEN);
+    assert_int_equal(reset_complete(af_ctx(f), token, NEW_PW, NULL, NULL, why, sizeof why), ERR_INVALID_CODE);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(totp) + 1) % 1000000);
+    assert_int_equal(reset_complete(af_ctx(f), token, NEW_PW, wrong, NULL, why, sizeof why), ERR_INVALID_CODE);
+    assert_int_equal(reset_complete(af_ctx(f), token, "password1234", totp, NULL, why, sizeof why),
+                     ERR_WEAK_PASSWORD);
+    /* The typo and the weak password did not burn the token. */
+    assert_int_equal(reset_complete(af_ctx(f), token, NEW_PW, totp, NULL, why, sizeof why), ERR_OK);
+    assert_int_equal(reset_complete(af_ctx(f), token, NEW_PW, totp, NULL, why, sizeof why), ERR_INVALID_TOKEN);
+
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "password was reset"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "reset_completed"), 1);
+    /* Old password out, new one in, lock cleared, cool-down set. */
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_INVALID_CREDENTIALS);
+    af_totp(f, &p, totp);
+    assert_int_equal(af_login_ex(f, "a@example.jp", NEW_PW, &p, totp, NULL, true, &g2), ERR_OK);
+    af_auth(f, &g2, &s);
+    assert_true(s.cooldown_until_ms > f->now);
+    assert_true(s.cooldown_until_ms <= f->now + f->cfg.reset_cooldown_s * 1000);
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
+static void reset_tokens_expire_are_replaced_and_die_after_five_wrong_codes(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    char t1[64], t2[64], t3[64], totp[TOTP_DIGITS + 1], why[256];
+    char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, codes);
+    assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
+    af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", t1, sizeof t1);
+    f->now += RESET_TOKEN_TTL_MS;
+    af_totp(f, &p, totp);
+    assert_int_equal(reset_complete(af_ctx(f), t1, NEW_PW, totp, NULL, why, sizeof why), ERR_INVALID_TOKEN);
+
+    assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
+    af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", t2, sizeof t2);
+    assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
+    af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", t3, sizeof t3);
+    af_totp(f, &p, totp);
+    assert_int_equal(reset_complete(af_ctx(f), t2, NEW_PW, totp, NULL, why, sizeof why), ERR_INVALID_TOKEN);
+    for (int i = 0; i < RESET_TOKEN_MAX_TRIES; i++)
+        assert_int_equal(reset_complete(af_ctx(f), t3, NEW_PW, NULL, "0000-0000-0000", why, sizeof why),
+                         ERR_INVALID_CODE);
+    assert_int_equal(reset_complete(af_ctx(f), t3, NEW_PW, NULL, codes[0], why, sizeof why), ERR_INVALID_TOKEN);
+    /* A fresh token with a recovery code works. */
+    assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
+    af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", t1, sizeof t1);
+    af_secret(f, NEW_PW);
+    assert_int_equal(reset_complete(af_ctx(f), t1, NEW_PW, NULL, codes[0], why, sizeof why), ERR_OK);
+    af_free(f);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0 || oath_init() != OATH_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sessions_expire_when_idle_and_at_the_absolute_limit),
+        cmocka_unit_test(a_token_from_another_device_is_refused_and_recorded),
+        cmocka_unit_test(customers_list_and_revoke_their_own_sessions),
+        cmocka_unit_test(sensitive_operations_need_a_fresh_second_factor),
+        cmocka_unit_test(five_wrong_codes_end_the_session),
+        cmocka_unit_test(password_change_ends_other_sessions_and_mails),
+        cmocka_unit_test(reset_mails_only_the_verified_address_on_file),
+        cmocka_unit_test(reset_needs_token_and_second_factor_and_ends_every_session),
+        cmocka_unit_test(reset_tokens_expire_are_replaced_and_die_after_five_wrong_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
