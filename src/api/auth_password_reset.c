@@ -7,6 +7,7 @@
  * answer is the same 202 whether or not an account exists.  Completing
  * needs the mailed token, a new password and the second factor; it hashes
  * (Argon2id), so it runs on the workers. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "api/auth_common.h"
@@ -17,9 +18,19 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/suspend.h"
-#include "store/pool.h"
 
 #define PASSWORD_MAX_BYTES (AUTH_PASSWORD_MAX_CHARS * 4)
+
+/* The address is copied: the work runs after the reply (see jobs.h). */
+struct email_job {
+    struct api_bg_job base;
+    char email[EMAIL_MAX + 1];
+};
+
+static void run_reset_request(struct api_bg_job *job, const struct auth_ctx *a)
+{
+    reset_request(a, ((struct email_job *)job)->email); /* the outcome is deliberately not reported */
+}
 
 enum http_verdict api_password_reset_post(struct http_request *req, void *app)
 {
@@ -32,13 +43,16 @@ enum http_verdict api_password_reset_post(struct http_request *req, void *app)
     };
     if (!api_parse(req, http_request_json(req), spec, 1, NULL))
         return HTTP_REPLIED;
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = reset_request(&a, email);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK)
+    struct email_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    snprintf(j->email, sizeof j->email, "%s", email);
+    enum err e = api_background_submit(ctx, req, &j->base, run_reset_request);
+    if (e != ERR_OK) {
+        if (e == ERR_BUSY)
+            http_reply_retry_after(req, 1);
         return http_reply_error(req, e, NULL);
+    }
     return http_reply_json(req, 202, json_pack("{s:s}", "status", "reset_sent_if_account_exists"));
 }
 

@@ -5,6 +5,7 @@
  * it answers the same 202 whether or not the address already has an account
  * (the domain mails that account's owner instead).  Verification opens the
  * enrol session on the device that presented the code. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -59,6 +60,17 @@ enum http_verdict api_registrations_post(struct http_request *req, void *app)
     return api_job_submit(req, ctx, &j->base, run_register);
 }
 
+/* The address is copied: the work runs after the reply (see jobs.h). */
+struct email_job {
+    struct api_bg_job base;
+    char email[EMAIL_MAX + 1];
+};
+
+static void run_resend(struct api_bg_job *job, const struct auth_ctx *a)
+{
+    customer_resend(a, ((struct email_job *)job)->email); /* the outcome is deliberately not reported */
+}
+
 enum http_verdict api_registrations_resend_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
@@ -70,13 +82,16 @@ enum http_verdict api_registrations_resend_post(struct http_request *req, void *
     };
     if (!api_parse(req, http_request_json(req), spec, 1, NULL))
         return HTTP_REPLIED;
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = customer_resend(&a, email);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK)
+    struct email_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    snprintf(j->email, sizeof j->email, "%s", email);
+    enum err e = api_background_submit(ctx, req, &j->base, run_resend);
+    if (e != ERR_OK) {
+        if (e == ERR_BUSY)
+            http_reply_retry_after(req, 1);
         return http_reply_error(req, e, NULL);
+    }
     return http_reply_json(req, 202, json_pack("{s:s}", "status", "verification_sent"));
 }
 

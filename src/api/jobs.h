@@ -42,4 +42,25 @@ struct api_job {
 enum http_verdict api_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_job *job,
                                  api_job_run_fn run);
 
+/* Work whose answer must not depend on its outcome (a password-reset
+ * request, a verification-code resend: the reply is the same 202 whether or
+ * not the address has an account).  Done on the request thread, the extra
+ * commit and mail for a real account would show in the response time; so
+ * the handler replies at once and the work runs on a worker afterwards,
+ * with no request attached.  A job is malloc'd with struct api_bg_job first;
+ * it copies whatever it needs (the body is gone once the reply is sent). */
+struct api_bg_job;
+typedef void (*api_bg_run_fn)(struct api_bg_job *job, const struct auth_ctx *a);
+struct api_bg_job {
+    struct api_ctx *ctx;
+    char client_addr[64];
+    api_bg_run_fn run;
+};
+
+/* Takes job.  ERR_OK: run will be called once (not at all if the server
+ * stops first: it is work nobody waits for).  ERR_BUSY or ERR_SHUTTING_DOWN:
+ * job freed; the handler answers with that error. */
+enum err api_background_submit(struct api_ctx *ctx, const struct http_request *req, struct api_bg_job *job,
+                               api_bg_run_fn run);
+
 #endif
