@@ -10,9 +10,11 @@
  *   parse flags -> load config -> prepare DIR (0700) -> master key (DIR/master.key)
  *     -> store DIR/kessai.db + ledger_init -> ledger writer (own connection)
  *     -> handler connection pool -> mailbox DIR/mail + deliver queued mail
- *     -> auth workers (own connections) -> HTTP server -> [sigwait SIGTERM|SIGINT]
+ *     -> mail retry thread (own connection) -> auth workers (own connections)
+ *     -> HTTP server -> [sigwait SIGTERM|SIGINT]
  *     -> http_server_stop (drain, bounded) -> auth_workers_stop (running jobs
- *        finish, queued ones are cancelled) -> ledger_writer_stop (flushes)
+ *        finish, queued ones are cancelled) -> mail retry thread stops
+ *     -> ledger_writer_stop (flushes)
  *     -> close pool -> exit 0
  *
  * Any failure before serving prints one line "kessaid: <what>" on stderr and
@@ -36,6 +38,7 @@
 #include "api/api.h"
 #include "api/ratelimit.h"
 #include "api/workers.h"
+#include "notify/deliverer.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
 #include "store/pool.h"
@@ -52,6 +55,8 @@
 /* How long in-flight requests get to finish after SIGTERM.  Below the 30 s
  * systemd and Kubernetes wait before SIGKILL, with room for the writer to flush. */
 #define GRACE_MS 10000
+/* How often queued mail that failed to go out after its commit is retried. */
+#define MAIL_RETRY_MS 5000
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -213,6 +218,7 @@ int main(int argc, char **argv)
     struct ratelimit *ratelimit = NULL;
     struct maildir mailbox;
     struct notify_sender mail = {0};
+    struct notify_deliverer *deliverer = NULL;
     struct http_metrics *metrics = NULL;
     struct http_server *srv = NULL;
     char path[CONFIG_STR + 32];
@@ -263,6 +269,15 @@ int main(int argc, char **argv)
     }
     mail = maildir_sender(&mailbox);
     deliver_queued_mail(pool, master_key, &mail);
+    struct store *deliverer_store = NULL;
+    e = store_open_sqlite(path, &deliverer_store);
+    if (e == ERR_OK)
+        e = notify_deliverer_start(deliverer_store, master_key, &mail, MAIL_RETRY_MS, &deliverer);
+    if (e != ERR_OK) {
+        store_close(deliverer_store);
+        say("cannot start the mail retry thread: %s", err_message(e));
+        goto cleanup;
+    }
     unsigned auth_threads = cores_or(cfg.auth_workers);
     e = auth_workers_start(path, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
@@ -336,6 +351,8 @@ int main(int argc, char **argv)
     srv = NULL;
     auth_workers_stop(workers); /* after the server: nobody submits any more */
     workers = NULL;
+    notify_deliverer_stop(deliverer);
+    deliverer = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
     writer = NULL;
     log_event(LOG_INFO, "kessaid_stopped", json_pack("{s:i}", "unfinished_requests", (int)unfinished));
@@ -344,6 +361,7 @@ int main(int argc, char **argv)
 cleanup:
     http_server_stop(srv, 0);
     auth_workers_stop(workers);
+    notify_deliverer_stop(deliverer);
     ratelimit_free(ratelimit);
     if (writer)
         ledger_writer_stop(writer);

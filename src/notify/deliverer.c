@@ -1,0 +1,87 @@
+#include "notify/deliverer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "notify/outbox.h"
+#include "util/timeutil.h"
+
+struct notify_deliverer {
+    struct store *st;
+    const uint8_t *master_key;
+    const struct notify_sender *sender;
+    int64_t interval_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC, so clock changes don't stall it */
+    bool stopping;
+};
+
+static void *deliverer_main(void *arg)
+{
+    struct notify_deliverer *d = arg;
+    pthread_setname_np(pthread_self(), "mail-retry");
+    pthread_mutex_lock(&d->mu);
+    while (!d->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += d->interval_ms / 1000;
+        until.tv_nsec += (d->interval_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        while (!d->stopping && pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
+            ;
+        if (d->stopping)
+            break;
+        pthread_mutex_unlock(&d->mu);
+        /* Failures are logged by the outbox; the next round retries. */
+        notify_deliver_pending(d->st, d->master_key, d->sender, time_now_ms(), NULL);
+        pthread_mutex_lock(&d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
+                                const struct notify_sender *sender, int64_t interval_ms,
+                                struct notify_deliverer **out)
+{
+    struct notify_deliverer *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return ERR_NOMEM;
+    *d = (struct notify_deliverer){.st = st, .master_key = master_key, .sender = sender,
+                                   .interval_ms = interval_ms > 0 ? interval_ms : 1000};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&d->mu, NULL);
+    if (pthread_create(&d->thread, NULL, deliverer_main, d) != 0) {
+        pthread_cond_destroy(&d->cv);
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        return ERR_INTERNAL;
+    }
+    *out = d;
+    return ERR_OK;
+}
+
+void notify_deliverer_stop(struct notify_deliverer *d)
+{
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->stopping = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+    store_close(d->st);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+}

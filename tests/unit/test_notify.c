@@ -1,0 +1,113 @@
+/* test_notify.c: queued mail that failed to go out is retried in the
+ * background, exactly once per message. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "notify/deliverer.h"
+#include "notify/outbox.h"
+#include "testutil.h"
+#include "util/timeutil.h"
+
+struct flaky {
+    pthread_mutex_t mu;
+    int fail_first; /* refuse this many sends, like a full disk */
+    int sent;
+    char last_to[128];
+};
+
+static enum err flaky_send(void *ctx, const char *id, const char *to, const char *subject, const char *body)
+{
+    (void)id;
+    (void)subject;
+    (void)body;
+    struct flaky *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    enum err e = ERR_IO;
+    if (f->fail_first > 0) {
+        f->fail_first--;
+    } else {
+        f->sent++;
+        snprintf(f->last_to, sizeof f->last_to, "%s", to);
+        e = ERR_OK;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return e;
+}
+
+static int sent(struct flaky *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->sent;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static void failed_mail_is_retried_in_the_background_once(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .fail_first = 1};
+    struct notify_sender sender = {flaky_send, &f};
+
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "Your code", "123456"), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    /* the request's own delivery fails: the message stays queued */
+    assert_int_not_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), NULL), ERR_OK);
+    assert_int_equal(sent(&f), 0);
+
+    struct notify_deliverer *d = NULL;
+    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 20, &d), ERR_OK);
+    for (int i = 0; i < 250 && sent(&f) == 0; i++)
+        usleep(20000);
+    usleep(100000); /* several more rounds: none may send it again */
+    notify_deliverer_stop(d);
+    assert_int_equal(sent(&f), 1);
+    assert_string_equal(f.last_to, "hanako@example.jp");
+    size_t n = 99;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(n, 0);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void stop_is_prompt_with_a_long_interval(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    uint8_t mk[MASTERKEY_BYTES] = {0};
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct notify_sender sender = {flaky_send, &f};
+    struct notify_deliverer *d = NULL;
+    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 3600 * 1000, &d), ERR_OK);
+    int64_t t0 = time_mono_ns();
+    notify_deliverer_stop(d);
+    /* not a timing assertion on speed: only that stop does not wait out the hour */
+    assert_true(time_mono_ns() - t0 < INT64_C(60) * 1000000000);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(failed_mail_is_retried_in_the_background_once),
+        cmocka_unit_test(stop_is_prompt_with_a_long_interval),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
