@@ -138,6 +138,9 @@ hint "$url/metrics" "Prometheus metrics"
 hint "$KESSAI --data-dir $DIR ledger verify" "recompute and check the ledger"
 hint "$KESSAI --data-dir $DIR admin store list" "the demo stores"
 hint "$KESSAI --help" "every command"
+hint "curl -H 'Content-Type: application/json' -d '{\"email\":\"you@example.jp\",\"password\":\"a long passphrase\"}' $url/v1/registrations" "register a customer"
+hint "ls $DIR/mail/new/" "the demo mailbox: verification codes, alerts"
+hint "docs/customer-auth.md" "the customer API: verify, TOTP, device login"
 echo
 echo "Starting kessaid on $url; Ctrl-C stops it cleanly."
 echo
