@@ -71,6 +71,13 @@ json_t *api_grant_json(const struct auth_grant *g, bool with_new_device)
     return j;
 }
 
+json_t *api_profile_json(const struct customer_profile *p)
+{
+    return json_pack("{s:o, s:s, s:b, s:b, s:i, s:o}", "id", api_id_json(CUSTOMER_ID_PREFIX, p->id), "email",
+                     p->email, "email_verified", p->email_verified, "totp_enrolled", p->totp_enrolled,
+                     "recovery_codes_left", p->recovery_codes_left, "created_at", api_time_json(p->created_ms));
+}
+
 json_t *api_weak_password_json(const char *reason)
 {
     json_t *j = http_error_json(ERR_WEAK_PASSWORD, "password");

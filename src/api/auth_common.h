@@ -22,6 +22,7 @@
 
 #include "api/api.h"
 #include "auth/auth_ctx.h"
+#include "auth/customer.h"
 #include "auth/session.h"
 #include "http/router.h"
 #include "util/json.h"
@@ -50,6 +51,11 @@ json_t *api_id_json(const char *prefix, int64_t id);
  * expires_at} and, for login, new_device.  The token is a secret: the body
  * goes to the client and nowhere else. */
 json_t *api_grant_json(const struct auth_grant *g, bool with_new_device);
+
+/* A profile as the reply body of GET /v1/me and POST /v1/email/confirm:
+ * {id, email, email_verified, totp_enrolled, recovery_codes_left,
+ * created_at}; NULL on allocation failure. */
+json_t *api_profile_json(const struct customer_profile *p);
 
 /* The 400 weak_password error body with the policy's reason added to the
  * error object ("reason": "…"; never contains the password). */

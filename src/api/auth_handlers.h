@@ -10,6 +10,7 @@
  *   auth_devices.c         GET /v1/devices, DELETE /v1/devices/{id}
  *   auth_password.c        POST /v1/password
  *   auth_password_reset.c  POST /v1/password-reset, …/complete
+ *   auth_email.c           POST /v1/email, …/confirm
  */
 #ifndef KESSAI_API_AUTH_HANDLERS_H
 #define KESSAI_API_AUTH_HANDLERS_H
@@ -41,5 +42,8 @@ enum http_verdict api_password_post(struct http_request *req, void *app);
 
 enum http_verdict api_password_reset_post(struct http_request *req, void *app);
 enum http_verdict api_password_reset_complete_post(struct http_request *req, void *app);
+
+enum http_verdict api_email_post(struct http_request *req, void *app);
+enum http_verdict api_email_confirm_post(struct http_request *req, void *app);
 
 #endif

@@ -21,9 +21,7 @@ enum http_verdict api_me_get(struct http_request *req, void *app)
     store_pool_release(ctx->pool, st);
     if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
-    json_t *body = json_pack("{s:o, s:s, s:b, s:b, s:i, s:o}", "id", api_id_json(CUSTOMER_ID_PREFIX, p.id), "email",
-                             p.email, "email_verified", p.email_verified, "totp_enrolled", p.totp_enrolled,
-                             "recovery_codes_left", p.recovery_codes_left, "created_at", api_time_json(p.created_ms));
+    json_t *body = api_profile_json(&p);
     if (body == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
     return http_reply_json(req, 200, body);

@@ -32,6 +32,8 @@ static const struct http_route routes[] = {
     {"POST", "/v1/password", api_password_post, JSON},
     {"POST", "/v1/password-reset", api_password_reset_post, JSON},
     {"POST", "/v1/password-reset/complete", api_password_reset_complete_post, JSON},
+    {"POST", "/v1/email", api_email_post, JSON},
+    {"POST", "/v1/email/confirm", api_email_confirm_post, JSON},
 };
 
 const struct http_route *api_routes(size_t *n)

@@ -2,7 +2,7 @@
  *
  * Domain code knows nothing of HTTP: the caller (src/api/, the tests) fills
  * one `struct auth_ctx` per request and passes it to the functions of
- * customer.h, mfa.h, device.h, session.h, login.h and reset.h.
+ * customer.h, mfa.h, device.h, session.h, login.h, reset.h and email_change.h.
  *
  * Rules shared by every function taking a ctx (unless its header says
  * otherwise):

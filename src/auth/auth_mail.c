@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "auth/customer.h"
+#include "auth/email_change.h"
 #include "auth/reset.h"
 #include "notify/outbox.h"
 #include "util/timeutil.h"
@@ -97,4 +98,38 @@ enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to)
              "If this was not you, contact support at once.",
              addr_text(ctx));
     return send(ctx, to, "Your kessai password was reset", body);
+}
+
+enum err auth_mail_email_change_code(const struct auth_ctx *ctx, const char *to, const char *code)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "Your kessai code to confirm this address is: %s\n\n"
+             "It is valid for %d minutes.  If you did not ask for your kessai account to use this address,\n"
+             "ignore this message: without the code nothing changes.",
+             code, EMAIL_CHANGE_CODE_TTL_MS / 60000);
+    return send(ctx, to, "Confirm your new kessai e-mail address", body);
+}
+
+enum err auth_mail_email_change_requested(const struct auth_ctx *ctx, const char *to, const char *new_email)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "A change of your kessai account's e-mail address to %s was requested from %s.\n"
+             "Nothing changes until the code sent to that address is entered.\n\n"
+             "If this was not you, someone has your password and your second factor: sign in, sign out\n"
+             "everywhere, change your password and set up your authenticator app again, then contact support.",
+             new_email, addr_text(ctx));
+    return send(ctx, to, "A change of your kessai e-mail address was requested", body);
+}
+
+enum err auth_mail_email_changed(const struct auth_ctx *ctx, const char *to, const char *new_email)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "The e-mail address of your kessai account was changed to %s from %s; your other sessions\n"
+             "were ended.  This address will get no more mail about the account.\n\n"
+             "If this was not you, contact support at once: the account may have been taken over.",
+             new_email, addr_text(ctx));
+    return send(ctx, to, "Your kessai e-mail address was changed", body);
 }

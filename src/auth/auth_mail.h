@@ -1,7 +1,8 @@
 /* auth_mail.h: the texts of the mail customer authentication sends, each
  * queued in the caller's transaction (notify/outbox.h).  `to` is always the
- * address on file, except for the verification code, which goes to the
- * (unverified) address being registered.  Texts never contain anything but
+ * address on file, except for the two codes that prove a mailbox: the
+ * verification code goes to the (unverified) address being registered, and
+ * the change-of-address code to the new address asked for.  Texts never contain anything but
  * the one secret they exist to deliver (code, token). */
 #ifndef KESSAI_AUTH_AUTH_MAIL_H
 #define KESSAI_AUTH_AUTH_MAIL_H
@@ -17,5 +18,10 @@ enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t un
 enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token);
 enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to);
+/* Change of address (auth/email_change.h): the code to the new address;
+ * the notices to the address on file, before and after the change. */
+enum err auth_mail_email_change_code(const struct auth_ctx *ctx, const char *to, const char *code);
+enum err auth_mail_email_change_requested(const struct auth_ctx *ctx, const char *to, const char *new_email);
+enum err auth_mail_email_changed(const struct auth_ctx *ctx, const char *to, const char *new_email);
 
 #endif

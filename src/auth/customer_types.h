@@ -1,7 +1,7 @@
 /* customer_types.h: the stored records of customer identity (issue 3).
  *
  * These are what store.h reads and writes; the domain modules (customer.h,
- * mfa.h, device.h, session.h, login.h, reset.h) are the only writers.  No
+ * mfa.h, device.h, session.h, login.h, reset.h, email_change.h) are the only writers.  No
  * field ever holds a secret in the clear: passwords are Argon2id strings, the
  * TOTP seed is sealed with the master key (associated data: the customer's
  * public id, "usr_…"), and every token, code and challenge is a keyed BLAKE2b
@@ -82,6 +82,18 @@ struct email_code {
     uint8_t code_hash[AUTH_HASH_BYTES];
     int64_t expires_ms;
     int tries; /* wrong guesses so far */
+};
+
+/* One pending change of address per customer (auth/email_change.h).  The
+ * new address is not a secret; the code is a keyed hash. */
+struct email_change {
+    int64_t customer_id;
+    char new_email[EMAIL_MAX + 1]; /* normalised */
+    uint8_t code_hash[AUTH_HASH_BYTES];
+    int64_t created_ms;
+    int64_t expires_ms;
+    int tries;  /* wrong guesses so far */
+    int doomed; /* the address had an account when asked for: no code was sent, none is ever right */
 };
 
 struct reset_token {

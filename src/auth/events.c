@@ -22,6 +22,8 @@ static const char *const names[SEC__COUNT] = {
     [SEC_DEVICE_REMOVED] = "device_removed",
     [SEC_SESSION_DEVICE_MISMATCH] = "session_device_mismatch",
     [SEC_CREDENTIAL_STUFFING_BLOCKED] = "credential_stuffing_blocked",
+    [SEC_EMAIL_CHANGE_REQUESTED] = "email_change_requested",
+    [SEC_EMAIL_CHANGED] = "email_changed",
 };
 
 const char *sec_event_name(enum sec_event kind)

@@ -3,7 +3,8 @@
  * One row per security-relevant happening: time, customer (0 if unknown),
  * kind, outcome, client address, device (0 if none) and a detail JSON object
  * that must never contain a secret (no password, code, token, seed or
- * challenge; e-mail addresses only of the customer the row belongs to).
+ * challenge; e-mail addresses only of the customer the row belongs to, or
+ * one that customer typed: the address asked for in email_change_requested).
  * Rows are appended in the caller's transaction, so an event exists exactly
  * when the change it describes was committed.
  */
@@ -35,6 +36,8 @@ enum sec_event {
     SEC_DEVICE_REMOVED,
     SEC_SESSION_DEVICE_MISMATCH,
     SEC_CREDENTIAL_STUFFING_BLOCKED,
+    SEC_EMAIL_CHANGE_REQUESTED,
+    SEC_EMAIL_CHANGED,
     SEC__COUNT
 };
 

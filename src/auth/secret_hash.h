@@ -1,7 +1,8 @@
 /* secret_hash.h: keyed hashes of tokens, codes and challenges.
  *
  * The store keeps only hashes of what the server merely compares (session and
- * reset tokens, e-mail codes, recovery codes, login challenges).  They are
+ * reset tokens, e-mail codes (registration and change of address), recovery
+ * codes, login challenges).  They are
  * BLAKE2b-256 keyed with a subkey derived from the master key
  * (crypto_kdf_derive_from_key, context "kessaiSH", one subkey id per purpose),
  * so a stolen database alone cannot be used to test guesses of a 6-digit code
@@ -25,6 +26,7 @@ enum secret_purpose {
     SECRET_LOGIN_CHALLENGE = 4,
     SECRET_RESET_TOKEN = 5,
     SECRET_EMAIL_ID = 6, /* e-mail addresses in the stuffing counters: not kept in the clear */
+    SECRET_EMAIL_CHANGE_CODE = 7,
 };
 
 void secret_hash(const uint8_t master_key[MASTERKEY_BYTES], enum secret_purpose purpose, const void *data,

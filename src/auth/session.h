@@ -12,7 +12,8 @@
  *   ENROL/FULL --session_authenticate (each request)--> same state, last_seen = now
  *   ENROL/FULL --now > last_seen + idle or now >= absolute--> EXPIRED   (implicit)
  *   ENROL/FULL --session_revoke / session_revoke_all / device_remove /
- *                password change or reset / 5 wrong mfa_verify codes--> REVOKED
+ *                password change or reset / e-mail change (other sessions) /
+ *                5 wrong mfa_verify codes--> REVOKED
  *   EXPIRED, REVOKED: final; session_authenticate answers ERR_UNAUTHENTICATED.
  *
  * Freshness: FULL sessions carry mfa_at (the last second-factor check: the

@@ -114,6 +114,25 @@ enum err sq_customer_update(struct store *st, const struct customer *c)
     return sq_step_update(db, q, ERR_NOT_FOUND, "customer_update");
 }
 
+enum err sq_customer_set_email(struct store *st, int64_t id, const char *email)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE customers SET email = ? WHERE id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, id);
+    /* The UNIQUE index on email is the last word on "taken" (callers look
+     * first, but a PostgreSQL store with several writers needs this). */
+    int rc = sqlite3_step(q);
+    sq_done(q);
+    if (rc == SQLITE_CONSTRAINT)
+        return ERR_CONFLICT;
+    if (rc != SQLITE_DONE)
+        return sq_fail(db, "customer_set_email");
+    return sqlite3_changes(db->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
 /* ---- e-mail codes ---- */
 
 static void read_email_code(sqlite3_stmt *q, void *out)

@@ -1,6 +1,7 @@
 /* sqlite_internal.h: shared by the SQLite store's files (sqlite.c for the
  * connection, transactions and schema; sqlite_ledger.c; sqlite_merchant.c;
- * sqlite_staff.c; sqlite_customer.c, sqlite_session.c, sqlite_notify.c).
+ * sqlite_staff.c; sqlite_customer.c, sqlite_email_change.c, sqlite_session.c,
+ * sqlite_notify.c).
  * Not for use outside src/store/. */
 #ifndef KESSAI_STORE_SQLITE_INTERNAL_H
 #define KESSAI_STORE_SQLITE_INTERNAL_H
@@ -96,6 +97,7 @@ enum err sq_customer_insert(struct store *st, struct customer *c);
 enum err sq_customer_get(struct store *st, int64_t id, struct customer *out);
 enum err sq_customer_get_by_email(struct store *st, const char *email, struct customer *out);
 enum err sq_customer_update(struct store *st, const struct customer *c);
+enum err sq_customer_set_email(struct store *st, int64_t id, const char *email);
 enum err sq_email_code_put(struct store *st, const struct email_code *c);
 enum err sq_email_code_get(struct store *st, int64_t customer_id, struct email_code *out);
 enum err sq_email_code_set_tries(struct store *st, int64_t customer_id, int tries);
@@ -110,6 +112,12 @@ enum err sq_device_touch(struct store *st, int64_t id, int64_t last_seen_ms);
 enum err sq_device_remove(struct store *st, int64_t id, int64_t now);
 enum err sq_device_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max, struct customer_device *out, size_t *n);
 
+/* pending address changes (sqlite_email_change.c) */
+enum err sq_email_change_put(struct store *st, const struct email_change *c);
+enum err sq_email_change_get(struct store *st, int64_t customer_id, struct email_change *out);
+enum err sq_email_change_set_tries(struct store *st, int64_t customer_id, int tries);
+enum err sq_email_change_delete(struct store *st, int64_t customer_id);
+
 /* session, challenge, reset and throttle ops (sqlite_session.c) */
 enum err sq_session_insert(struct store *st, struct customer_session *s);
 enum err sq_session_get(struct store *st, int64_t id, struct customer_session *out);
@@ -122,6 +130,7 @@ enum err sq_challenge_consume(struct store *st, const uint8_t hash[AUTH_HASH_BYT
 enum err sq_reset_token_insert(struct store *st, struct reset_token *t);
 enum err sq_reset_token_get(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], struct reset_token *out);
 enum err sq_reset_token_update(struct store *st, const struct reset_token *t);
+enum err sq_reset_tokens_void(struct store *st, int64_t customer_id);
 enum err sq_auth_failure_insert(struct store *st, int kind, const char *source, const uint8_t email_hash[AUTH_HASH_BYTES], int64_t now, int64_t purge_before);
 enum err sq_auth_failure_distinct(struct store *st, int kind, const char *source, int64_t since_ms, int *n);
 enum err sq_source_block_put(struct store *st, int kind, const char *source, int64_t until_ms);

@@ -167,6 +167,18 @@ const char *const sq_migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  sent_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_ms = 0;",
+    /* 3 -> 4: pending changes of a customer's address (auth/email_change.h).
+     * A table of its own rather than columns of customers: the row is
+     * deleted when used, voided or replaced, and customer_update (which
+     * overwrites every column) cannot disturb it. */
+    "CREATE TABLE email_changes ("
+    "  customer_id INTEGER PRIMARY KEY REFERENCES customers (id),"
+    "  new_email TEXT NOT NULL,"
+    "  code_hash BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  tries INTEGER NOT NULL DEFAULT 0,"
+    "  doomed INTEGER NOT NULL DEFAULT 0);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -217,6 +217,16 @@ enum err sq_reset_token_update(struct store *st, const struct reset_token *t)
     return sq_step_update(db, q, ERR_NOT_FOUND, "reset_token_update");
 }
 
+enum err sq_reset_tokens_void(struct store *st, int64_t customer_id)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "DELETE FROM reset_tokens WHERE customer_id = ? AND used_ms = 0");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, customer_id);
+    return sq_step_many(db, q, "reset_tokens_void", NULL);
+}
+
 /* ---- failed logins and source blocks ---- */
 
 enum err sq_auth_failure_insert(struct store *st, int kind, const char *source,

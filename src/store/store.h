@@ -114,12 +114,22 @@ struct store_ops {
                                       struct customer *out); /* ERR_NOT_FOUND; email normalised */
     /* Overwrite every field of c->id but email and created_ms. */
     enum err (*customer_update)(struct store *st, const struct customer *c); /* ERR_NOT_FOUND */
+    /* The one way an address changes (auth/email_change.h): ERR_CONFLICT if
+     * another customer has email, ERR_NOT_FOUND if id does not exist. */
+    enum err (*customer_set_email)(struct store *st, int64_t id, const char *email);
 
     /* E-mail verification codes: at most one per customer. */
     enum err (*email_code_put)(struct store *st, const struct email_code *c); /* replaces the customer's code */
     enum err (*email_code_get)(struct store *st, int64_t customer_id, struct email_code *out); /* ERR_NOT_FOUND */
     enum err (*email_code_set_tries)(struct store *st, int64_t customer_id, int tries); /* ERR_NOT_FOUND */
     enum err (*email_code_delete)(struct store *st, int64_t customer_id); /* ERR_OK also if there is none */
+
+    /* Pending changes of address: at most one per customer. */
+    enum err (*email_change_put)(struct store *st, const struct email_change *c); /* replaces the customer's */
+    enum err (*email_change_get)(struct store *st, int64_t customer_id,
+                                 struct email_change *out); /* ERR_NOT_FOUND */
+    enum err (*email_change_set_tries)(struct store *st, int64_t customer_id, int tries); /* ERR_NOT_FOUND */
+    enum err (*email_change_delete)(struct store *st, int64_t customer_id); /* ERR_OK also if there is none */
 
     /* Recovery codes (hashes).  replace deletes the customer's old set. */
     enum err (*recovery_codes_replace)(struct store *st, int64_t customer_id,
@@ -170,6 +180,9 @@ struct store_ops {
     enum err (*reset_token_get)(struct store *st, const uint8_t hash[AUTH_HASH_BYTES],
                                 struct reset_token *out); /* ERR_NOT_FOUND */
     enum err (*reset_token_update)(struct store *st, const struct reset_token *t); /* used_ms, tries */
+    /* Delete the customer's unused tokens (ERR_OK also if none): they were
+     * mailed to an address that is no longer on file. */
+    enum err (*reset_tokens_void)(struct store *st, int64_t customer_id);
 
     /* Failed-login sources and blocks (auth/throttle.h); kind: enum auth_source_kind. */
     /* Record one failure; rows older than purge_before (all sources) go. */

@@ -1162,6 +1162,103 @@ static void test_rate_limit(void **state)
     resp_free(&r);
 }
 
+/* POST /v1/email and /v1/email/confirm.  A stale second factor (403
+ * fresh_mfa_required) needs 300 s of waiting here; test_auth_email.c
+ * checks it with an injected clock. */
+static void test_email_change(void **state)
+{
+    struct fx *f = *state;
+    struct user u, enrol;
+
+    /* an enrol session may not */
+    user_new(f, &enrol, "enrolonly");
+    register_and_verify(f, &enrol);
+    struct resp r = call(f, &enrol.who, "POST", "/v1/email", json_pack("{s:s}", "new_email", "x@example.org"));
+    expect_error(r, 403, "mfa_required");
+    resp_free(&r);
+
+    enrolled_user(f, &u, "mover"); /* its session is full, the TOTP check fresh */
+    struct who other = u.who;      /* keep the enrolment session */
+    char other_token[64], other_dev[64];
+    snprintf(other_token, sizeof other_token, "%s", u.token);
+    snprintf(other_dev, sizeof other_dev, "%s", u.device_id);
+    other.token = other_token;
+    other.device_id = other_dev;
+    login_ok(f, &u, NULL);
+
+    char old[128], new_addr[128], shouted[128];
+    snprintf(old, sizeof old, "%s", u.email);
+    snprintf(new_addr, sizeof new_addr, "moved-%.100s", u.email);
+    snprintf(shouted, sizeof shouted, "MOVED-%.100s", u.email);
+    size_t before_old = mail_count_to(f, old);
+
+    /* extra fields and non-addresses are refused, and nothing is sent */
+    r = call(f, &u.who, "POST", "/v1/email",
+             json_pack("{s:s, s:s}", "new_email", new_addr, "send_to", "attacker@evil.example"));
+    expect_error(r, 400, "unknown_param");
+    resp_free(&r);
+    r = call(f, &u.who, "POST", "/v1/email", json_pack("{s:s}", "new_email", "not an address"));
+    expect_error(r, 400, "invalid_param");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "error"), "param")), "new_email");
+    resp_free(&r);
+
+    /* ask: 202, the code goes to the new address, a notice to the old */
+    r = call(f, &u.who, "POST", "/v1/email", json_pack("{s:s}", "new_email", shouted));
+    expect_status(r, 202);
+    assert_string_equal(jstr(&r, "status"), "verification_sent");
+    resp_free(&r);
+    assert_int_equal(mail_wait_count(f, new_addr, 1), 1);
+    assert_int_equal(mail_wait_count(f, old, before_old + 1), before_old + 1);
+    char *mail = mail_find(f, new_addr, "confirm");
+    assert_non_null(mail);
+    char code[8];
+    assert_true(find_digits(mail, 6, code));
+    free(mail);
+    remember(f, code);
+    mail = mail_find(f, old, "was requested");
+    assert_non_null(mail);
+    assert_non_null(strstr(mail_body(mail), new_addr));
+    assert_null(strstr(mail_body(mail), code));
+    free(mail);
+    assert_int_equal(mail_count_to(f, "attacker@evil.example"), 0);
+
+    /* a wrong code, then the right one from the signed-in customer */
+    char wrong[8];
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+    r = call(f, &u.who, "POST", "/v1/email/confirm", json_pack("{s:s}", "code", wrong));
+    expect_error(r, 400, "invalid_code");
+    resp_free(&r);
+    r = call(f, &u.who, "POST", "/v1/email/confirm", json_pack("{s:s}", "code", code));
+    expect_status(r, 200);
+    assert_string_equal(jstr(&r, "email"), new_addr);
+    assert_true(strncmp(jstr(&r, "id"), "usr_", 4) == 0);
+    resp_free(&r);
+    r = call(f, &u.who, "POST", "/v1/email/confirm", json_pack("{s:s}", "code", code));
+    expect_error(r, 400, "invalid_code"); /* once only */
+    resp_free(&r);
+
+    /* the other session ended, this one goes on with the new address */
+    r = call(f, &other, "GET", "/v1/me", NULL);
+    expect_error(r, 401, "unauthenticated");
+    resp_free(&r);
+    r = call(f, &u.who, "GET", "/v1/me", NULL);
+    expect_status(r, 200);
+    assert_string_equal(jstr(&r, "email"), new_addr);
+    resp_free(&r);
+    /* the old address is told (the real owner learns of a takeover) */
+    mail = mail_find(f, old, "was changed");
+    assert_non_null(mail);
+    assert_non_null(strstr(mail_body(mail), new_addr));
+    free(mail);
+
+    /* the old address no longer signs in; the new one does */
+    r = login(f, &u, &(struct login_opts){.recovery = u.recovery[0]});
+    expect_error(r, 401, "invalid_credentials");
+    resp_free(&r);
+    snprintf(u.email, sizeof u.email, "%.120s", new_addr);
+    login_ok(f, &u, NULL);
+}
+
 /* ---- afterwards: no secret anywhere -------------------------------------- */
 
 static bool file_contains(const char *path, const char *needle)
@@ -1277,6 +1374,7 @@ int main(void)
         cmocka_unit_test(test_session_bound_to_its_device),
         cmocka_unit_test(test_unknown_fields_refused_everywhere),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_email_change),
         /* last: it stops the server */
         cmocka_unit_test(test_no_secret_at_rest_or_in_the_log),
     };
