@@ -23,7 +23,9 @@ struct bucket {
     bool used;
     uint8_t key[KEY_BYTES];
     int64_t tokens_m;
-    int64_t last_ms; /* last refill, and last use */
+    int64_t last_ms; /* last refill */
+    int64_t used_ms; /* last use: what "least recently used" means (refill
+                        during a lookup's scan must not count as use) */
 };
 
 struct ratelimit {
@@ -125,7 +127,7 @@ static struct bucket *find(struct ratelimit *rl, const uint8_t key[KEY_BYTES], i
         refill(rl, b, now_ms);
         if (b->tokens_m == rl->cap_m && full == NULL)
             full = b;
-        if (oldest == NULL || b->last_ms < oldest->last_ms)
+        if (oldest == NULL || b->used_ms < oldest->used_ms)
             oldest = b;
     }
     struct bucket *b = empty ? empty : full ? full : oldest;
@@ -133,6 +135,7 @@ static struct bucket *find(struct ratelimit *rl, const uint8_t key[KEY_BYTES], i
     memcpy(b->key, key, KEY_BYTES);
     b->tokens_m = rl->cap_m;
     b->last_ms = now_ms;
+    b->used_ms = now_ms;
     return b;
 }
 
@@ -143,7 +146,7 @@ bool ratelimit_take(struct ratelimit *rl, const char *addr, int64_t now_ms, int6
     pthread_mutex_lock(&rl->mu);
     struct bucket *b = find(rl, key, now_ms);
     refill(rl, b, now_ms);
-    b->last_ms = now_ms;
+    b->used_ms = now_ms;
     bool ok = b->tokens_m >= 1000;
     if (ok) {
         b->tokens_m -= 1000;

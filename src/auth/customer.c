@@ -215,7 +215,17 @@ enum err customer_change_password(const struct auth_ctx *ctx, const struct auth_
         return e;
     if ((e = auth_begin(ctx)) != ERR_OK)
         goto cleanup;
-    e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
+    /* cur was read before the two Argon2id (and, over HTTP, before the job
+     * waited in the workers' queue): a sign-out everywhere, a removed device
+     * or a reset may have ended the session since.  An ended session must
+     * not set a password and end the owner's other sessions. */
+    struct customer_session live;
+    e = ctx->st->ops->session_get(ctx->st, cur->id, &live);
+    if (e == ERR_NOT_FOUND ||
+        (e == ERR_OK && (live.revoked_ms != 0 || live.customer_id != cur->customer_id || ctx->now >= live.absolute_ms)))
+        e = ERR_UNAUTHENTICATED;
+    if (e == ERR_OK)
+        e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e == ERR_OK) {
         memcpy(c.password_hash, hash, sizeof c.password_hash);
         e = ctx->st->ops->customer_update(ctx->st, &c);

@@ -73,8 +73,10 @@ enum err customer_profile(const struct auth_ctx *ctx, const struct auth_session 
 
 /* POST /v1/password.  SLOW (two Argon2id).  Needs full + fresh
  * (ERR_MFA_REQUIRED / ERR_FRESH_MFA_REQUIRED).  ERR_INVALID_CREDENTIALS if
- * current is wrong, ERR_WEAK_PASSWORD (reason in reason[n]).  On ERR_OK
- * every other session of the customer ends and the customer is mailed. */
+ * current is wrong, ERR_WEAK_PASSWORD (reason in reason[n]),
+ * ERR_UNAUTHENTICATED if cur's session has ended meanwhile (checked again in
+ * the write transaction).  On ERR_OK every other session of the customer
+ * ends and the customer is mailed. */
 enum err customer_change_password(const struct auth_ctx *ctx, const struct auth_session *cur, const char *current,
                                   const char *new_password, char *reason, size_t n);
 

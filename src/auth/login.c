@@ -86,9 +86,17 @@ enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in,
     enum err proof = device_check_proof(ctx, in->device_key, in->challenge, in->signature);
     if (proof != ERR_OK && proof != ERR_INVALID_CREDENTIALS)
         return auth_end(ctx, false, proof);
-    /* Re-read inside the transaction: counters may have moved meanwhile. */
-    if (found && (e = ctx->st->ops->customer_get(ctx->st, c.id, &c)) != ERR_OK)
-        return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_CREDENTIALS : e);
+    /* Re-read inside the transaction: counters may have moved meanwhile,
+     * and so may the password (a reset or change completed during the
+     * Argon2id): a verify against the hash it replaced proves nothing. */
+    if (found) {
+        char verified[AUTH_PASSWORD_HASH_MAX];
+        memcpy(verified, c.password_hash, sizeof verified);
+        if ((e = ctx->st->ops->customer_get(ctx->st, c.id, &c)) != ERR_OK)
+            return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_CREDENTIALS : e);
+        if (strcmp(verified, c.password_hash) != 0)
+            password_ok = false;
+    }
     if (!found)
         return fail(ctx, in, NULL, "unknown_email");
     if (throttle_account_locked(ctx, &c))

@@ -8,15 +8,43 @@
  *     counted exactly once even with concurrent logins.
  *  3. E-mail addresses are counted by keyed hash: the table of attempts
  *     never becomes a list of the addresses an attacker tried.
+ *  4. A client address is counted as what one client controls: an IPv4
+ *     address, or an IPv6 /64 (as the per-address token bucket does,
+ *     api/ratelimit.h), so rotating through the 2^64 addresses of one
+ *     subscriber's prefix does not reset the count or escape a block.
  */
 #include "auth/throttle.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "auth/device.h"
 #include "auth/events.h"
 #include "auth/secret_hash.h"
 #include "util/email.h"
+
+/* The source key of a client address (invariant 4): "a.b.c.d" for IPv4
+ * (IPv4-mapped IPv6 included), "p:q:r:s::/64" for other IPv6, the text
+ * itself for anything else ("unknown"). */
+static const char *addr_source(const char *addr, char out[CLIENT_ADDR_MAX + 1])
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1 && inet_ntop(AF_INET, &a4, out, CLIENT_ADDR_MAX + 1))
+        return out;
+    if (inet_pton(AF_INET6, addr, &a6) != 1)
+        return addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a6))
+        return inet_ntop(AF_INET, &a6.s6_addr[12], out, CLIENT_ADDR_MAX + 1) ? out : addr;
+    char net[INET6_ADDRSTRLEN];
+    memset(a6.s6_addr + 8, 0, 8);
+    if (inet_ntop(AF_INET6, &a6, net, sizeof net) == NULL)
+        return addr;
+    snprintf(out, CLIENT_ADDR_MAX + 1, "%s/64", net);
+    return out;
+}
 
 static int64_t retry_after_s(int64_t until_ms, int64_t now)
 {
@@ -40,11 +68,12 @@ static enum err check_one(const struct auth_ctx *ctx, int kind, const char *sour
 enum err throttle_check(const struct auth_ctx *ctx, const char *device_key, int64_t *retry_after)
 {
     uint8_t pk[32];
+    char src[CLIENT_ADDR_MAX + 1];
     int64_t until = 0;
     enum err e = ERR_OK;
     *retry_after = 0;
     if (ctx->client_addr && *ctx->client_addr)
-        e = check_one(ctx, AUTH_SOURCE_ADDR, ctx->client_addr, &until);
+        e = check_one(ctx, AUTH_SOURCE_ADDR, addr_source(ctx->client_addr, src), &until);
     if (e == ERR_OK && device_key_parse(device_key, pk) == ERR_OK)
         e = check_one(ctx, AUTH_SOURCE_DEVICE_KEY, device_key, &until);
     if (e != ERR_OK)
@@ -87,13 +116,14 @@ enum err throttle_login_failed(const struct auth_ctx *ctx, const char *email, co
 {
     char norm[EMAIL_MAX + 1];
     uint8_t eh[AUTH_HASH_BYTES], pk[32];
+    char src[CLIENT_ADDR_MAX + 1];
     /* Count the canonical address when there is one, so "A@x" and "a@x"
      * are one address; anything else counts as typed. */
     const char *id = email_normalize(email ? email : "", norm) == ERR_OK ? norm : (email ? email : "");
     secret_hash_str(ctx->master_key, SECRET_EMAIL_ID, id, eh);
     enum err e = ERR_OK;
     if (ctx->client_addr && *ctx->client_addr)
-        e = failed_from(ctx, AUTH_SOURCE_ADDR, ctx->client_addr, eh);
+        e = failed_from(ctx, AUTH_SOURCE_ADDR, addr_source(ctx->client_addr, src), eh);
     if (e == ERR_OK && device_key_parse(device_key, pk) == ERR_OK)
         e = failed_from(ctx, AUTH_SOURCE_DEVICE_KEY, device_key, eh);
     return e;

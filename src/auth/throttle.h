@@ -6,7 +6,8 @@
  * starts and is cleared by a successful login or a completed reset.
  *
  * Credential stuffing: every failed login is recorded against its sources
- * (client address; device key if well-formed) with a keyed hash of the
+ * (client address: IPv4 address or IPv6 /64, IPv4-mapped counted as IPv4;
+ * device key if well-formed) with a keyed hash of the
  * e-mail address tried.  A source that failed for >= 5 distinct addresses
  * within 10 minutes is blocked for 1 hour (source_blocks, seen by every
  * node), and credential_stuffing_blocked is recorded.

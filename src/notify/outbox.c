@@ -118,8 +118,8 @@ enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTE
             e = c;
         } else if (e == ERR_OK) {
             sent += n;
-        } else {
-            sent += i - 1;
+        } else if (i > 0) {
+            sent += i - 1; /* the loop stepped past the message that failed */
         }
         more = n == DELIVER_BATCH;
     }

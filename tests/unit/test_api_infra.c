@@ -109,6 +109,35 @@ static void test_memory_is_bounded_and_drained_buckets_survive_a_flood(void **st
     ratelimit_free(rl2);
 }
 
+/* Regression: a lookup's scan refilled the buckets it passed and stamped
+ * them with the current time, so "least recently used" became "first in the
+ * probe window": a client drained just now could be evicted (and so handed a
+ * full bucket) ahead of buckets idle for longer. */
+static void test_the_most_recently_used_bucket_is_not_evicted_first(void **state)
+{
+    (void)state;
+    char addr[64];
+    int64_t retry = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        struct ratelimit *rl = new_limiter(16);
+        /* 15 clients take one token at t=0: none is full again before t=1000. */
+        for (int i = 0; i < 15; i++) {
+            snprintf(addr, sizeof addr, "10.%d.0.%d", trial, i);
+            assert_true(ratelimit_take(rl, addr, 0, &retry));
+        }
+        /* The victim drains its bucket later: the most recently used. */
+        for (int i = 0; i < RATELIMIT_BURST; i++)
+            assert_true(ratelimit_take(rl, "192.0.2.1", 500, &retry));
+        /* A few newcomers must take over idle buckets, never the drained one. */
+        for (int i = 0; i < 4; i++) {
+            snprintf(addr, sizeof addr, "10.%d.1.%d", trial, i);
+            assert_true(ratelimit_take(rl, addr, 600 + i, &retry));
+        }
+        assert_false(ratelimit_take(rl, "192.0.2.1", 700, &retry));
+        ratelimit_free(rl);
+    }
+}
+
 static void *hammer(void *p)
 {
     struct ratelimit *rl = p;
@@ -288,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_burst_then_refusal_with_retry_after),
         cmocka_unit_test(test_ipv6_limited_per_64),
         cmocka_unit_test(test_memory_is_bounded_and_drained_buckets_survive_a_flood),
+        cmocka_unit_test(test_the_most_recently_used_bucket_is_not_evicted_first),
         cmocka_unit_test(test_concurrent_takes_never_exceed_the_burst),
         cmocka_unit_test(test_bad_options_refused),
         cmocka_unit_test(test_jobs_run_with_a_store_each),

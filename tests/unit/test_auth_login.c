@@ -278,6 +278,100 @@ static void credential_stuffing_blocks_the_source_for_an_hour(void **state)
     af_free(f);
 }
 
+/* Regression: the stuffing counter and block were keyed by the full IPv6
+ * address, so a bot rotating through its own /64 (2^64 addresses) was never
+ * blocked.  One /64 is one source, and IPv4-mapped is its IPv4 address. */
+static void credential_stuffing_counts_an_ipv6_64_as_one_source(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, bot;
+    struct auth_grant g;
+    int64_t retry = 0;
+    char email[64], addr[64];
+    af_phone_new(&p, "phone");
+    af_customer(f, "victim@example.jp", &p, &g, NULL);
+    for (int i = 0; i < THROTTLE_STUFFING_EMAILS; i++) {
+        af_phone_new(&bot, "bot"); /* a fresh key each time, as a bot would */
+        snprintf(addr, sizeof addr, "2001:db8:1:2:%x::%x", i + 1, 7 * i + 3);
+        f->addr = addr;
+        snprintf(email, sizeof email, "leaked%d@example.jp", i);
+        assert_int_equal(af_login_ex(f, email, "leaked password one", &bot, "123456", NULL, true, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    /* Any other address of that /64 is blocked, in any spelling. */
+    f->addr = "2001:db8:1:2:ffff:ffff:ffff:fffe";
+    assert_int_equal(throttle_check(af_ctx(f), NULL, &retry), ERR_RATE_LIMITED);
+    f->addr = "2001:0DB8:0001:0002:0:0:0:1";
+    assert_int_equal(af_login(f, "victim@example.jp", &p, NULL), ERR_RATE_LIMITED);
+    /* The neighbouring /64 is not. */
+    f->addr = "2001:db8:1:3::1";
+    assert_int_equal(throttle_check(af_ctx(f), NULL, &retry), ERR_OK);
+    assert_int_equal(af_login(f, "victim@example.jp", &p, NULL), ERR_OK);
+    /* IPv4-mapped and plain IPv4 are one source. */
+    for (int i = 0; i < THROTTLE_STUFFING_EMAILS; i++) {
+        af_phone_new(&bot, "bot");
+        f->addr = i % 2 ? "::ffff:203.0.113.9" : "203.0.113.9";
+        snprintf(email, sizeof email, "other%d@example.jp", i);
+        assert_int_equal(af_login_ex(f, email, "leaked password two", &bot, "123456", NULL, true, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    f->addr = "203.0.113.9";
+    assert_int_equal(throttle_check(af_ctx(f), NULL, &retry), ERR_RATE_LIMITED);
+    f->addr = "::ffff:203.0.113.9";
+    assert_int_equal(throttle_check(af_ctx(f), NULL, &retry), ERR_RATE_LIMITED);
+    af_free(f);
+}
+
+/* Regression: login verified the password (Argon2id, outside any
+ * transaction) against the hash read before, and did not notice that a reset
+ * or change had replaced that hash by the time its transaction began: the
+ * old password still logged in once.  The racing change is injected at the
+ * moment login begins its transaction. */
+static const struct store_ops *race_real_ops;
+static int64_t race_customer;
+static char race_new_hash[AUTH_PASSWORD_HASH_MAX];
+
+static enum err begin_after_a_password_change(struct store *st)
+{
+    struct customer c;
+    st->ops = race_real_ops; /* once */
+    assert_int_equal(st->ops->customer_get(st, race_customer, &c), ERR_OK);
+    memcpy(c.password_hash, race_new_hash, sizeof c.password_hash);
+    assert_int_equal(st->ops->customer_update(st, &c), ERR_OK);
+    return st->ops->begin(st);
+}
+
+static void a_password_replaced_during_the_verify_does_not_log_in(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g, out;
+    char ch[LOGIN_CHALLENGE_BUF], sig[100], totp[TOTP_DIGITS + 1];
+    int64_t exp = 0, retry = 0;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    race_customer = g.customer_id;
+    af_secret(f, "a brand new passphrase");
+    assert_int_equal(auth_password_hash("a brand new passphrase", race_new_hash), ERR_OK);
+    assert_int_equal(device_challenge_new(af_ctx(f), ch, &exp), ERR_OK);
+    af_sign(&p, ch, sig);
+    af_totp(f, &p, totp);
+    struct login_input in = {"a@example.jp", AF_PASSWORD, totp, NULL, p.pub, p.name, ch, sig};
+    race_real_ops = f->st->ops;
+    struct store_ops racing = *f->st->ops;
+    racing.begin = begin_after_a_password_change;
+    f->st->ops = &racing;
+    assert_int_equal(login_attempt(af_ctx(f), &in, &out, &retry), ERR_INVALID_CREDENTIALS);
+    assert_ptr_equal(f->st->ops, race_real_ops);
+    assert_int_equal(af_events(f, g.customer_id, "login_succeeded"), 0);
+    /* The new password works. */
+    af_totp(f, &p, totp);
+    assert_int_equal(af_login_ex(f, "a@example.jp", "a brand new passphrase", &p, totp, NULL, true, NULL), ERR_OK);
+    af_free(f);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -290,6 +384,8 @@ int main(void)
         cmocka_unit_test(new_device_is_notified_and_starts_its_cool_down),
         cmocka_unit_test(recovery_code_logs_in_once),
         cmocka_unit_test(credential_stuffing_blocks_the_source_for_an_hour),
+        cmocka_unit_test(credential_stuffing_counts_an_ipv6_64_as_one_source),
+        cmocka_unit_test(a_password_replaced_during_the_verify_does_not_log_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,6 +199,37 @@ static void password_change_ends_other_sessions_and_mails(void **state)
     af_free(f);
 }
 
+/* Regression: the change runs on a worker with the session as it was when
+ * the request was authenticated.  A session ended meanwhile (here by "sign
+ * out everywhere" from the owner's phone) used to set the password anyway and
+ * end the owner's sessions. */
+static void password_change_by_a_session_ended_meanwhile_changes_nothing(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, thief;
+    struct auth_grant g, gt;
+    struct auth_session owner, stale;
+    char why[256];
+    af_phone_new(&p, "phone");
+    af_phone_new(&thief, "thief");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    memcpy(thief.seed, p.seed, sizeof thief.seed); /* password and second factor both stolen */
+    assert_int_equal(af_login(f, "a@example.jp", &thief, &gt), ERR_OK);
+    af_auth(f, &gt, &stale); /* the thief's request is authenticated, full and fresh ... */
+    af_auth(f, &g, &owner);
+    assert_int_equal(session_revoke_all(af_ctx(f), &owner), ERR_OK); /* ... the owner signs out everywhere ... */
+    af_secret(f, "the thief's new passphrase");
+    /* ... and then the queued change runs. */
+    assert_int_equal(customer_change_password(af_ctx(f), &stale, AF_PASSWORD, "the thief's new passphrase", why,
+                                              sizeof why),
+                     ERR_UNAUTHENTICATED);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "password was changed"), 0);
+    assert_int_equal(af_events(f, g.customer_id, "password_changed"), 0);
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_OK); /* the old password still works */
+    af_free(f);
+}
+
 /* ---- password reset ---- */
 
 #define NEW_PW "shiny replacement passphrase"
@@ -317,6 +348,7 @@ int main(void)
         cmocka_unit_test(sensitive_operations_need_a_fresh_second_factor),
         cmocka_unit_test(five_wrong_codes_end_the_session),
         cmocka_unit_test(password_change_ends_other_sessions_and_mails),
+        cmocka_unit_test(password_change_by_a_session_ended_meanwhile_changes_nothing),
         cmocka_unit_test(reset_mails_only_the_verified_address_on_file),
         cmocka_unit_test(reset_needs_token_and_second_factor_and_ends_every_session),
         cmocka_unit_test(reset_tokens_expire_are_replaced_and_die_after_five_wrong_codes),

@@ -101,6 +101,46 @@ static void stop_is_prompt_with_a_long_interval(void **state)
     free(dir);
 }
 
+/* Regression: when the store failed to list pending mail, the count of
+ * delivered messages wrapped around to SIZE_MAX. */
+static enum err failing_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n)
+{
+    (void)st;
+    (void)after_id;
+    (void)max;
+    (void)out;
+    *n = 0;
+    return ERR_STORE;
+}
+
+static void a_store_failure_delivers_nothing_and_counts_nothing(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct notify_sender sender = {flaky_send, &f};
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "Your code", "123456"), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    const struct store_ops *real = st->ops;
+    struct store_ops broken = *real;
+    broken.outbox_pending = failing_pending;
+    st->ops = &broken;
+    size_t n = 99;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_STORE);
+    assert_int_equal(n, 0);
+    st->ops = real;
+    assert_int_equal(sent(&f), 0);
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(n, 1);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -108,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(failed_mail_is_retried_in_the_background_once),
         cmocka_unit_test(stop_is_prompt_with_a_long_interval),
+        cmocka_unit_test(a_store_failure_delivers_nothing_and_counts_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
