@@ -2,6 +2,9 @@
 
 #include <stdio.h>
 
+#include <stdlib.h>
+
+#include "api/jobs.h"
 #include "api/ratelimit.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -100,4 +103,42 @@ bool api_one_factor(struct http_request *req, const char *totp_code, const char 
         return false;
     }
     return true;
+}
+
+/* The address is copied: the work runs after the reply, when the body is gone. */
+struct email_job {
+    struct api_bg_job base;
+    api_email_work_fn fn;
+    char email[EMAIL_MAX + 1];
+};
+
+static void run_email_job(struct api_bg_job *job, const struct auth_ctx *a)
+{
+    struct email_job *j = (struct email_job *)job;
+    j->fn(a, j->email); /* the outcome is deliberately not reported */
+}
+
+enum http_verdict api_email_then_work(struct http_request *req, struct api_ctx *ctx, api_email_work_fn fn,
+                                      const char *status)
+{
+    if (!api_rate_limit(req, ctx))
+        return HTTP_REPLIED;
+    const char *email = NULL;
+    struct json_field spec[] = {
+        {.name = "email", .type = JF_STRING, .target = &email, .min_len = 1, .max_len = EMAIL_MAX},
+    };
+    if (!api_parse(req, http_request_json(req), spec, 1, NULL))
+        return HTTP_REPLIED;
+    struct email_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    j->fn = fn;
+    snprintf(j->email, sizeof j->email, "%s", email);
+    enum err e = api_background_submit(ctx, req, &j->base, run_email_job);
+    if (e != ERR_OK) {
+        if (e == ERR_BUSY)
+            http_reply_retry_after(req, 1);
+        return http_reply_error(req, e, NULL);
+    }
+    return http_reply_json(req, 202, json_pack("{s:s}", "status", status));
 }

@@ -66,4 +66,12 @@ json_t *api_weak_password_json(const char *reason);
  * "recovery_code" when both) and false. */
 bool api_one_factor(struct http_request *req, const char *totp_code, const char *recovery_code);
 
+/* For a body of only {email} whose answer must not depend on the outcome
+ * (password-reset request, code resend): rate-limit, parse, reply 202
+ * {"status": status} at once and run fn(a, email) on a worker afterwards
+ * (api_background_submit in jobs.h), so timing reveals no account either. */
+typedef enum err (*api_email_work_fn)(const struct auth_ctx *a, const char *email);
+enum http_verdict api_email_then_work(struct http_request *req, struct api_ctx *ctx, api_email_work_fn fn,
+                                      const char *status);
+
 #endif

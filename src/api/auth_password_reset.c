@@ -21,39 +21,9 @@
 
 #define PASSWORD_MAX_BYTES (AUTH_PASSWORD_MAX_CHARS * 4)
 
-/* The address is copied: the work runs after the reply (see jobs.h). */
-struct email_job {
-    struct api_bg_job base;
-    char email[EMAIL_MAX + 1];
-};
-
-static void run_reset_request(struct api_bg_job *job, const struct auth_ctx *a)
-{
-    reset_request(a, ((struct email_job *)job)->email); /* the outcome is deliberately not reported */
-}
-
 enum http_verdict api_password_reset_post(struct http_request *req, void *app)
 {
-    struct api_ctx *ctx = app;
-    if (!api_rate_limit(req, ctx))
-        return HTTP_REPLIED;
-    const char *email = NULL;
-    struct json_field spec[] = {
-        {.name = "email", .type = JF_STRING, .target = &email, .min_len = 1, .max_len = EMAIL_MAX},
-    };
-    if (!api_parse(req, http_request_json(req), spec, 1, NULL))
-        return HTTP_REPLIED;
-    struct email_job *j = calloc(1, sizeof *j);
-    if (j == NULL)
-        return http_reply_error(req, ERR_NOMEM, NULL);
-    snprintf(j->email, sizeof j->email, "%s", email);
-    enum err e = api_background_submit(ctx, req, &j->base, run_reset_request);
-    if (e != ERR_OK) {
-        if (e == ERR_BUSY)
-            http_reply_retry_after(req, 1);
-        return http_reply_error(req, e, NULL);
-    }
-    return http_reply_json(req, 202, json_pack("{s:s}", "status", "reset_sent_if_account_exists"));
+    return api_email_then_work(req, app, reset_request, "reset_sent_if_account_exists");
 }
 
 struct reset_job {
