@@ -96,6 +96,9 @@ enum err sq_get_many(struct sqlite_store *s, sqlite3_stmt *q, void (*read)(sqlit
     return e;
 }
 
+void sq_read_int(sqlite3_stmt *q, void *out) { *(int *)out = sqlite3_column_int(q, 0); }
+void sq_read_int64(sqlite3_stmt *q, void *out) { *(int64_t *)out = sqlite3_column_int64(q, 0); }
+
 /* LIMIT takes an int64; a size_t beyond it is as good as "all". */
 sqlite3_int64 sq_limit(size_t max) { return max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max; }
 
@@ -239,6 +242,8 @@ static const struct store_ops sqlite_ops = {
     .email_change_get = sq_email_change_get,
     .email_change_set_tries = sq_email_change_set_tries,
     .email_change_delete = sq_email_change_delete,
+    .code_issue_insert = sq_code_issue_insert,
+    .code_issue_count = sq_code_issue_count,
     .recovery_codes_replace = sq_recovery_codes_replace,
     .recovery_code_use = sq_recovery_code_use,
     .recovery_codes_left = sq_recovery_codes_left,

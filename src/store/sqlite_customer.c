@@ -243,7 +243,6 @@ enum err sq_recovery_code_use(struct store *st, int64_t customer_id, const uint8
     return sq_step_update(db, q, ERR_NOT_FOUND, "recovery_code_use");
 }
 
-static void read_int(sqlite3_stmt *q, void *out) { *(int *)out = sqlite3_column_int(q, 0); }
 
 enum err sq_recovery_codes_left(struct store *st, int64_t customer_id, int *n)
 {
@@ -252,7 +251,7 @@ enum err sq_recovery_codes_left(struct store *st, int64_t customer_id, int *n)
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, customer_id);
-    return sq_get_one(db, q, ERR_STORE, read_int, n);
+    return sq_get_one(db, q, ERR_STORE, sq_read_int, n);
 }
 
 /* ---- devices ---- */

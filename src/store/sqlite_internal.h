@@ -44,6 +44,9 @@ enum err sq_get_one(struct sqlite_store *s, sqlite3_stmt *q, enum err not_found,
 /* Read up to max rows into out, an array of elements of `size` bytes. */
 enum err sq_get_many(struct sqlite_store *s, sqlite3_stmt *q, void (*read)(sqlite3_stmt *, void *), void *out,
                      size_t size, size_t max, size_t *n);
+/* Row readers for a single integer column (int / int64_t out). */
+void sq_read_int(sqlite3_stmt *q, void *out);
+void sq_read_int64(sqlite3_stmt *q, void *out);
 /* LIMIT for a size_t maximum. */
 sqlite3_int64 sq_limit(size_t max);
 /* Step an INSERT: ERR_OK and *id, fk_err on a foreign-key failure,
@@ -117,6 +120,9 @@ enum err sq_email_change_put(struct store *st, const struct email_change *c);
 enum err sq_email_change_get(struct store *st, int64_t customer_id, struct email_change *out);
 enum err sq_email_change_set_tries(struct store *st, int64_t customer_id, int tries);
 enum err sq_email_change_delete(struct store *st, int64_t customer_id);
+enum err sq_code_issue_insert(struct store *st, int64_t customer_id, const char *purpose, int64_t now,
+                              int64_t purge_before);
+enum err sq_code_issue_count(struct store *st, int64_t customer_id, const char *purpose, int64_t since_ms, int *n);
 
 /* session, challenge, reset and throttle ops (sqlite_session.c) */
 enum err sq_session_insert(struct store *st, struct customer_session *s);

@@ -179,6 +179,15 @@ const char *const sq_migrations[] = {
     "  expires_ms INTEGER NOT NULL,"
     "  tries INTEGER NOT NULL DEFAULT 0,"
     "  doomed INTEGER NOT NULL DEFAULT 0);",
+    /* 4 -> 5: codes mailed per customer and purpose, so that asking for a
+     * new code cannot buy unlimited guesses (auth/code_budget.h). */
+    "CREATE TABLE code_issues ("
+    "  id INTEGER PRIMARY KEY,"
+    "  customer_id INTEGER NOT NULL REFERENCES customers (id),"
+    "  purpose TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX code_issues_customer ON code_issues (customer_id, purpose, at_ms);"
+    "CREATE INDEX code_issues_age ON code_issues (at_ms);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

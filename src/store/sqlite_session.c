@@ -251,8 +251,6 @@ enum err sq_auth_failure_insert(struct store *st, int kind, const char *source,
     return sq_step_insert(db, q, ERR_STORE, "auth_failure_insert", &id);
 }
 
-static void read_int(sqlite3_stmt *q, void *out) { *(int *)out = sqlite3_column_int(q, 0); }
-static void read_int64(sqlite3_stmt *q, void *out) { *(int64_t *)out = sqlite3_column_int64(q, 0); }
 
 enum err sq_auth_failure_distinct(struct store *st, int kind, const char *source, int64_t since_ms, int *n)
 {
@@ -264,7 +262,7 @@ enum err sq_auth_failure_distinct(struct store *st, int kind, const char *source
     sqlite3_bind_int(q, 1, kind);
     sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, since_ms);
-    return sq_get_one(db, q, ERR_STORE, read_int, n);
+    return sq_get_one(db, q, ERR_STORE, sq_read_int, n);
 }
 
 enum err sq_source_block_put(struct store *st, int kind, const char *source, int64_t until_ms)
@@ -288,5 +286,5 @@ enum err sq_source_block_get(struct store *st, int kind, const char *source, int
         return ERR_STORE;
     sqlite3_bind_int(q, 1, kind);
     sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
-    return sq_get_one(db, q, ERR_NOT_FOUND, read_int64, until_ms);
+    return sq_get_one(db, q, ERR_NOT_FOUND, sq_read_int64, until_ms);
 }

@@ -131,6 +131,14 @@ struct store_ops {
     enum err (*email_change_set_tries)(struct store *st, int64_t customer_id, int tries); /* ERR_NOT_FOUND */
     enum err (*email_change_delete)(struct store *st, int64_t customer_id); /* ERR_OK also if there is none */
 
+    /* Codes issued (verification, change of address): one row per code
+     * mailed.  insert also deletes every row older than purge_before. */
+    enum err (*code_issue_insert)(struct store *st, int64_t customer_id, const char *purpose, int64_t now,
+                                  int64_t purge_before);
+    /* How many codes of this purpose the customer was issued at or after since_ms. */
+    enum err (*code_issue_count)(struct store *st, int64_t customer_id, const char *purpose, int64_t since_ms,
+                                 int *n);
+
     /* Recovery codes (hashes).  replace deletes the customer's old set. */
     enum err (*recovery_codes_replace)(struct store *st, int64_t customer_id,
                                        const uint8_t (*hashes)[AUTH_HASH_BYTES], size_t n, int64_t now);
