@@ -30,6 +30,7 @@
 #include "notify/types.h"
 #include "ops/staff_types.h"
 #include "util/err.h"
+#include "wallet/wallet_types.h"
 
 struct store;
 
@@ -207,6 +208,69 @@ struct store_ops {
     /* customer_id 0 lists every customer's; id order after after_id. */
     enum err (*security_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
                                     struct security_event *out, size_t *n);
+
+    /* Cards (wallet/card.h).  card_insert sets id. */
+    enum err (*card_insert)(struct store *st, struct card *c);
+    enum err (*card_get)(struct store *st, int64_t id, struct card *out); /* ERR_CARD_NOT_FOUND */
+    /* Overwrite status, challenge_ref, linked_ms, removed_ms of c->id. */
+    enum err (*card_update)(struct store *st, const struct card *c); /* ERR_CARD_NOT_FOUND */
+    /* A customer's cards with the given status (0: PENDING and ACTIVE), id order after after_id. */
+    enum err (*card_list)(struct store *st, int64_t customer_id, int status, int64_t after_id, size_t max,
+                          struct card *out, size_t *n);
+    /* Distinct customers other than except_customer holding a card with this
+     * fingerprint in status PENDING, ACTIVE or REMOVED (ever linked or linking). */
+    enum err (*card_fingerprint_customers)(struct store *st, const uint8_t fp[CARD_FINGERPRINT_BYTES],
+                                           int64_t except_customer, int *n);
+    /* Card-link attempts: insert sets a->id and deletes rows older than
+     * purge_before; an attempt is counted before the gateway is asked and
+     * its outcome set after. */
+    enum err (*card_attempt_insert)(struct store *st, struct card_attempt *a, int64_t purge_before);
+    enum err (*card_attempt_set_outcome)(struct store *st, int64_t id, int outcome); /* ERR_NOT_FOUND */
+    /* Attempts since since_ms with outcome (0: any) by one customer
+     * (customer_id > 0), one device (device_id > 0) or one address
+     * (client_addr non-NULL); exactly one selector is set. */
+    enum err (*card_attempt_count)(struct store *st, int64_t customer_id, int64_t device_id, const char *client_addr,
+                                   int outcome, int64_t since_ms, int *n);
+
+    /* Top-ups (wallet/topup.h).  insert sets id; ERR_CONFLICT if
+     * (idem_scope, idem_key) exists. */
+    enum err (*topup_insert)(struct store *st, struct topup *t);
+    enum err (*topup_get)(struct store *st, int64_t id, struct topup *out); /* ERR_TOPUP_NOT_FOUND */
+    enum err (*topup_get_by_idem)(struct store *st, const char *scope, const char *key,
+                                  struct topup *out); /* ERR_TOPUP_NOT_FOUND */
+    /* Overwrite status, gateway_ref, challenge_ref, decline_code, captured,
+     * transfer_id, updated_ms of t->id. */
+    enum err (*topup_update)(struct store *st, const struct topup *t); /* ERR_TOPUP_NOT_FOUND */
+    /* Sum of amounts of a customer's top-ups created at or after since_ms and
+     * not FAILED; device_id > 0 or card_id > 0 narrows to that device / card. */
+    enum err (*topup_sum)(struct store *st, int64_t customer_id, int64_t device_id, int64_t card_id,
+                          int64_t since_ms, int64_t *sum);
+    /* Sum of amounts of a customer's top-ups in CREATED, REQUIRES_ACTION or
+     * AUTHORIZED (money on its way into the wallet). */
+    enum err (*topup_sum_unsettled)(struct store *st, int64_t customer_id, int64_t *sum);
+    /* A customer's top-ups, newest first, with id < before_id (0: from the newest). */
+    enum err (*topup_list)(struct store *st, int64_t customer_id, int64_t before_id, size_t max, struct topup *out,
+                           size_t *n);
+    /* Top-ups in CREATED or AUTHORIZED, or SUCCEEDED and not captured, in id
+     * order after after_id, updated before updated_before (reconciliation). */
+    enum err (*topup_list_unfinished)(struct store *st, int64_t after_id, int64_t updated_before, size_t max,
+                                      struct topup *out, size_t *n);
+
+    /* Cash top-up codes (hashes).  insert sets id and deletes expired codes. */
+    enum err (*topup_code_insert)(struct store *st, struct topup_code *c, int64_t now);
+    enum err (*topup_code_get)(struct store *st, const uint8_t hash[32], struct topup_code *out); /* ERR_NOT_FOUND */
+    /* Mark used; ERR_NOT_FOUND unless it exists and was unused. */
+    enum err (*topup_code_use)(struct store *st, int64_t id, int64_t now);
+
+    /* Operator switches (ops/killswitch.h). */
+    enum err (*killswitch_get)(struct store *st, const char *name, struct killswitch *out); /* ERR_NOT_FOUND */
+    enum err (*killswitch_put)(struct store *st, const struct killswitch *k);           /* upsert */
+    enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
+
+    /* POS request nonces (pos/sign.h): ERR_CONFLICT if (key_id, nonce) was
+     * seen; insert also deletes rows older than purge_before. */
+    enum err (*pos_nonce_insert)(struct store *st, const char *key_id, const char *nonce, int64_t now,
+                                 int64_t purge_before);
 
     /* Outbox (notify/outbox.h).  insert sets m->id; ERR_CONFLICT on ref. */
     enum err (*outbox_insert)(struct store *st, struct outbox_msg *m);

@@ -39,6 +39,15 @@ static const struct setting settings[] = {
     INT("auth", session_absolute_s, 300, 30 * 86400),
     INT("auth", new_device_cooldown_s, 0, 30 * 86400),
     INT("auth", reset_cooldown_s, 0, 30 * 86400),
+    INT("wallet", wallet_workers, 0, 256),
+    INT("wallet", topup_balance_cap, 1, 1000000000),
+    INT("wallet", topup_max, 1, 1000000000),
+    INT("wallet", topup_daily_max, 1, 1000000000),
+    INT("wallet", topup_monthly_max, 1, 1000000000),
+    INT("wallet", topup_new_device_daily_max, 0, 1000000000),
+    INT("wallet", topup_new_card_daily_max, 0, 1000000000),
+    INT("wallet", card_new_s, 0, 365 * 86400),
+    INT("wallet", topup_mfa_threshold, 0, 1000000000),
 };
 
 void config_defaults(struct config *c)
@@ -59,6 +68,15 @@ void config_defaults(struct config *c)
     c->session_absolute_s = 12 * 3600;
     c->new_device_cooldown_s = 24 * 3600;
     c->reset_cooldown_s = 24 * 3600;
+    c->wallet_workers = 0;
+    c->topup_balance_cap = 100000;
+    c->topup_max = 50000;
+    c->topup_daily_max = 100000;
+    c->topup_monthly_max = 300000;
+    c->topup_new_device_daily_max = 10000;
+    c->topup_new_card_daily_max = 20000;
+    c->card_new_s = 3 * 86400;
+    c->topup_mfa_threshold = 30000;
 }
 
 static enum err set_value(struct config *c, const struct setting *s, const char *value, char *errbuf)

@@ -34,6 +34,16 @@ struct config {
     int64_t session_absolute_s;
     int64_t new_device_cooldown_s;
     int64_t reset_cooldown_s;
+    /* wallet: top-up limits in yen (wallet/topup.h) */
+    int64_t wallet_workers;           /* threads for card and top-up work; 0 = one per core */
+    int64_t topup_balance_cap;        /* wallet balance after a top-up */
+    int64_t topup_max;                /* one top-up */
+    int64_t topup_daily_max;          /* top-ups of one account in 24 h */
+    int64_t topup_monthly_max;        /* top-ups of one account in 30 days */
+    int64_t topup_new_device_daily_max; /* 24 h total while the device (or account, after a reset) cools down */
+    int64_t topup_new_card_daily_max;   /* 24 h total from a card linked less than card_new_s ago */
+    int64_t card_new_s;               /* how long a newly linked card counts as new */
+    int64_t topup_mfa_threshold;      /* a card top-up above this needs a fresh second factor */
 };
 
 void config_defaults(struct config *c);

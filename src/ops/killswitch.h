@@ -1,0 +1,45 @@
+/* killswitch.h: operator switches that stop one kind of operation at once.
+ *
+ * A switch is a row in the store (table killswitches), read on every
+ * request that it guards, so turning it on takes effect on the next request
+ * on every node, with no cache to expire.  While on, the guarded operation
+ * is refused with ERR_SUSPENDED (503 service_suspended) and the operator's
+ * reason; everything else keeps working.  Issue 4 defines two:
+ *
+ *   "topups"       every top-up (card and cash)
+ *   "card_topups"  top-ups from cards only
+ *
+ * (The risk and operations issue adds card links, payments, P2P,
+ * registrations and per-merchant/per-store scopes.)  Switching is recorded
+ * with who and when; the CLI is `kessai admin killswitch on NAME --reason
+ * TEXT | off NAME | list`.
+ */
+#ifndef KESSAI_OPS_KILLSWITCH_H
+#define KESSAI_OPS_KILLSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+#include "wallet/wallet_types.h"
+
+#define KILLSWITCH_TOPUPS "topups"
+#define KILLSWITCH_CARD_TOPUPS "card_topups"
+
+/* Is name a switch this build knows? */
+bool killswitch_known(const char *name);
+/* Turn a switch on (reason 1..KILLSWITCH_REASON_MAX bytes, printable) or
+ * off, in its own transaction.  ERR_INVALID_PARAM for an unknown name or a
+ * bad reason. */
+enum err killswitch_set(struct store *st, const char *name, bool on, const char *reason, const char *set_by,
+                        int64_t now);
+/* ERR_OK if every named switch (NULL-terminated list) is off; else
+ * ERR_SUSPENDED with the first one that is on copied to *out (may be NULL).
+ * Runs inside the caller's transaction if one is open. */
+enum err killswitch_check(struct store *st, const char *const *names, struct killswitch *out);
+/* Every switch ever set, on or off. */
+enum err killswitch_list(struct store *st, struct killswitch *out, size_t max, size_t *n);
+
+#endif

@@ -1,0 +1,66 @@
+/* sign.h: POS request signatures (docs/pos-signing.md has a worked example).
+ *
+ * Every request to /pos/v1/ carries one header:
+ *
+ *   Authorization: KESSAI-HMAC-SHA256 key_id=<tk_…>,ts=<unix seconds>,nonce=<16..64 chars [A-Za-z0-9_-]>,sig=<64 hex>
+ *
+ * sig = lowercase hex of HMAC-SHA256(secret, canonical), where secret is
+ * the terminal's 32-byte secret (the 64 hex digits shown at creation,
+ * decoded) and canonical is these six lines joined by "\n" (no trailing
+ * newline):
+ *
+ *   KESSAI-HMAC-SHA256
+ *   <METHOD, upper case>
+ *   <path, without the query string, as sent (percent-encoding decoded)>
+ *   <ts, decimal>
+ *   <nonce>
+ *   <lowercase hex SHA-256 of the body bytes as sent (of "" when empty)>
+ *
+ * The server refuses (ERR_INVALID_SIGNATURE, 401, all alike) a missing or
+ * malformed header, an unknown or revoked terminal, a wrong signature, a ts
+ * more than POS_MAX_SKEW_S away from its clock, and a nonce the terminal
+ * has used within the last 2 * POS_MAX_SKEW_S (kept in the store, so every
+ * node refuses a replay).  The nonce is recorded only after the signature
+ * verified, so unsigned garbage cannot fill the table.
+ */
+#ifndef KESSAI_POS_SIGN_H
+#define KESSAI_POS_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "merchant/types.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define POS_SIG_SCHEME "KESSAI-HMAC-SHA256"
+#define POS_MAX_SKEW_S 300
+#define POS_NONCE_MIN 16
+#define POS_NONCE_MAX 64
+#define POS_SIG_HEX_LEN 64
+
+struct pos_auth_header {
+    char key_id[TERMINAL_KEY_ID_MAX + 1];
+    int64_t ts;
+    char nonce[POS_NONCE_MAX + 1];
+    char sig_hex[POS_SIG_HEX_LEN + 1];
+};
+
+/* Parse the header value (strict: the four fields, in this order, nothing
+ * else).  ERR_INVALID_SIGNATURE on any deviation. */
+enum err pos_auth_parse(const char *value, struct pos_auth_header *out);
+
+/* The signature (lowercase hex, NUL-terminated) of a request: what a POS
+ * computes and what the server recomputes. */
+void pos_sign(const uint8_t secret[TERMINAL_SECRET_BYTES], const char *method, const char *path, int64_t ts,
+              const char *nonce, const void *body, size_t body_len, char out[POS_SIG_HEX_LEN + 1]);
+
+/* Verify a request: parse, time window, terminal active, signature
+ * (constant-time compare), then record the nonce (own statement; the
+ * caller's transaction if one is open).  *term receives the terminal.
+ * ERR_INVALID_SIGNATURE for every refusal; ERR_STORE / ERR_INTERNAL. */
+enum err pos_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
+                    const char *path, const void *body, size_t body_len, const char *auth_header, int64_t now_ms,
+                    struct merchant_terminal *term);
+
+#endif
