@@ -20,6 +20,7 @@ struct config;
 struct auth_workers;
 struct ratelimit;
 struct notify_sender;
+struct gateway;
 
 struct api_ctx {
     const struct config *cfg;
@@ -30,6 +31,9 @@ struct api_ctx {
     struct auth_workers *workers;  /* Argon2id work runs here (workers.h) */
     struct ratelimit *ratelimit;   /* per-address bucket of the unauthenticated endpoints */
     const struct notify_sender *mail; /* delivers the outbox after each commit (notify/sender.h) */
+    struct gateway *gateway;          /* the card processor (wallet/gateway.h) */
+    struct auth_workers *wallet_workers; /* card and top-up work: gateway calls, ledger waits (wallet_jobs.h) */
+    void (*crash_point)(const char *point); /* test hook for wallet_ctx, NULL in production */
 };
 
 /* kessaid's one route table (routes.c). */

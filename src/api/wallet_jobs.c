@@ -1,0 +1,45 @@
+/* wallet_jobs.c: see wallet_jobs.h. */
+#include "api/wallet_jobs.h"
+
+#include <stdlib.h>
+
+#include "api/auth_common.h"
+#include "api/workers.h"
+#include "http/reply.h"
+#include "http/suspend.h"
+
+void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req)
+{
+    api_auth_ctx(&w->a, ctx, st, req);
+    w->gw = ctx->gateway;
+    w->writer = ctx->writer;
+    w->crash_point = ctx->crash_point;
+}
+
+static void trampoline(void *arg, struct store *st)
+{
+    struct api_wallet_job *job = arg;
+    if (st == NULL) {
+        http_complete_error(job->req, ERR_SHUTTING_DOWN, NULL);
+    } else {
+        struct wallet_ctx w;
+        api_wallet_ctx(&w, job->ctx, st, job->req);
+        job->run(job, &w);
+    }
+    free(job);
+}
+
+enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
+                                        api_wallet_run_fn run)
+{
+    job->ctx = ctx;
+    job->req = req;
+    job->run = run;
+    enum err e = auth_workers_submit(ctx->wallet_workers, trampoline, job);
+    if (e == ERR_OK)
+        return HTTP_SUSPENDED;
+    free(job);
+    if (e == ERR_BUSY)
+        http_reply_retry_after(req, 1);
+    return http_reply_error(req, e, NULL);
+}
