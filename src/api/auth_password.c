@@ -1,14 +1,15 @@
 /* auth_password.c: POST /v1/password: change the password of a full and
  * fresh session.  Two Argon2id (verify the current one, hash the new), so
  * the session is checked here and the change runs on the workers; the
- * domain ends every other session and mails the customer. */
+ * domain ends every other session and mails the customer, and counts a
+ * wrong current password as a failed login (auth/password_change.h). */
 #include <stdlib.h>
 
 #include "api/auth_common.h"
 #include "api/auth_handlers.h"
 #include "api/authn.h"
 #include "api/jobs.h"
-#include "auth/customer.h"
+#include "auth/password_change.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/suspend.h"
@@ -26,7 +27,7 @@ static void run_change(struct api_job *job, const struct auth_ctx *a)
 {
     struct password_job *j = (struct password_job *)job;
     char reason[256] = "";
-    enum err e = customer_change_password(a, &j->session, j->current, j->new_password, reason, sizeof reason);
+    enum err e = password_change(a, &j->session, j->current, j->new_password, reason, sizeof reason);
     if (e == ERR_OK)
         http_complete_no_content(job->req);
     else if (e == ERR_WEAK_PASSWORD)

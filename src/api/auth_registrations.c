@@ -3,8 +3,11 @@
  *
  * Registration hashes the password (Argon2id), so it runs on the workers;
  * it answers the same 202 whether or not the address already has an account
- * (the domain mails that account's owner instead).  Verification opens the
- * enrol session on the device that presented the code. */
+ * (the domain mails that account's owner instead).  Verification checks
+ * the password too (Argon2id, for unknown addresses as well), so it runs
+ * on the workers like login; it opens the enrol session on the device that
+ * presented the code and signed the challenge.  Every failure of a valid
+ * body is the same 400 invalid_code, without a param. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -65,36 +68,56 @@ enum http_verdict api_registrations_resend_post(struct http_request *req, void *
     return api_email_then_work(req, app, customer_resend, "verification_sent");
 }
 
+struct verify_job {
+    struct api_job base;
+    struct verify_input in; /* strings borrowed from the request body */
+};
+
+static void run_verify(struct api_job *job, const struct auth_ctx *a)
+{
+    struct verify_job *j = (struct verify_job *)job;
+    struct auth_grant g;
+    const char *bad = NULL;
+    enum err e = customer_verify_email(a, &j->in, &g, &bad);
+    if (e != ERR_OK) {
+        http_complete_error(job->req, e, bad);
+        return;
+    }
+    json_t *body = api_grant_json(&g, false);
+    sodium_memzero(g.session_token, sizeof g.session_token);
+    if (body == NULL)
+        http_complete_error(job->req, ERR_NOMEM, NULL);
+    else
+        http_complete_json(job->req, 201, body);
+}
+
 enum http_verdict api_registrations_verify_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     if (!api_rate_limit(req, ctx))
         return HTTP_REPLIED;
-    const char *email = NULL, *code = NULL, *key = NULL, *name = NULL;
+    struct verify_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    struct verify_input *in = &j->in;
     json_t *device = NULL;
     struct json_field spec[] = {
-        {.name = "email", .type = JF_STRING, .target = &email, .min_len = 1, .max_len = EMAIL_MAX},
-        {.name = "code", .type = JF_STRING, .target = &code, .min_len = 1, .max_len = 32},
+        {.name = "email", .type = JF_STRING, .target = &in->email, .min_len = 1, .max_len = EMAIL_MAX},
+        {.name = "password", .type = JF_STRING, .target = &in->password, .min_len = 1,
+         .max_len = PASSWORD_MAX_BYTES},
+        {.name = "code", .type = JF_STRING, .target = &in->code, .min_len = 1, .max_len = 32},
         {.name = "device", .type = JF_OBJECT, .target = &device},
+        {.name = "challenge", .type = JF_STRING, .target = &in->challenge, .min_len = 1, .max_len = 128},
+        {.name = "signature", .type = JF_STRING, .target = &in->signature, .min_len = 1, .max_len = 256},
     };
     struct json_field dspec[] = {
-        {.name = "public_key", .type = JF_STRING, .target = &key, .min_len = 1, .max_len = 128},
-        {.name = "name", .type = JF_STRING, .target = &name, .min_len = 1, .max_len = DEVICE_NAME_MAX},
+        {.name = "public_key", .type = JF_STRING, .target = &in->device_key, .min_len = 1, .max_len = 128},
+        {.name = "name", .type = JF_STRING, .target = &in->device_name, .min_len = 1, .max_len = DEVICE_NAME_MAX},
     };
-    if (!api_parse(req, http_request_json(req), spec, 3, NULL) || !api_parse(req, device, dspec, 2, "device"))
+    if (!api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL) ||
+        !api_parse(req, device, dspec, 2, "device")) {
+        free(j);
         return HTTP_REPLIED;
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    struct auth_grant g;
-    const char *bad = NULL;
-    enum err e = customer_verify_email(&a, email, code, key, name, &g, &bad);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK)
-        return http_reply_error(req, e, bad);
-    json_t *body = api_grant_json(&g, false);
-    sodium_memzero(g.session_token, sizeof g.session_token);
-    if (body == NULL)
-        return http_reply_error(req, ERR_NOMEM, NULL);
-    return http_reply_json(req, 201, body);
+    }
+    return api_job_submit(req, ctx, &j->base, run_verify);
 }

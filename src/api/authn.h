@@ -5,7 +5,9 @@
  *     Kessai-Device: dev_…
  * and the session must be bound to that device (auth/session.h).  Anything
  * missing, malformed, unknown, expired or revoked is 401 unauthenticated,
- * all alike, so a client learns nothing about which part was wrong.  Then
+ * all alike, so a client learns nothing about which part was wrong; a live
+ * token with another device id, or none, is also revoked on the spot
+ * (session_authenticate), since the app always names its own device.  Then
  * the endpoint's need is checked: an enrol session where a full one is
  * needed is 403 mfa_required; a full session whose last second-factor check
  * is older than 300 s where a fresh one is needed is 403 fresh_mfa_required.

@@ -49,6 +49,7 @@ static void background_trampoline(void *arg, struct store *st)
             .mail = job->ctx->mail,
             .now = time_now_ms(),
             .client_addr = job->client_addr,
+            .wake = job->ctx->wake,
         };
         job->run(job, &a);
     }

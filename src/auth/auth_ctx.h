@@ -2,7 +2,8 @@
  *
  * Domain code knows nothing of HTTP: the caller (src/api/, the tests) fills
  * one `struct auth_ctx` per request and passes it to the functions of
- * customer.h, mfa.h, device.h, session.h, login.h, reset.h and email_change.h.
+ * customer.h, mfa.h, device.h, session.h, login.h, reset.h, email_change.h and
+ * password_change.h.
  *
  * Rules shared by every function taking a ctx (unless its header says
  * otherwise):
@@ -12,7 +13,15 @@
  *  - mail it sends is queued in the outbox inside that transaction
  *    (notify/outbox.h) and, when ctx->mail is set, delivered right after the
  *    commit (a delivery failure is logged, never returned: the message stays
- *    queued for the next notify_deliver_pending);
+ *    queued for the next notify_deliver_pending); when ctx->mail is NULL,
+ *    ctx->wake (if set) is called after the commit instead;
+ *  - except the calls marked DEFERS MAIL in their headers: those that
+ *    answer a caller who has not signed in (login, registration, code
+ *    resend, e-mail verification, reset request) and a refused password
+ *    change.  They never deliver inline, whatever ctx->mail, and call
+ *    ctx->wake (if set) after the commit, so that a mail going out (the
+ *    10th failure's lock-out notice, a code for an existing account)
+ *    cannot make the answer slower and tell the caller something;
  *  - it returns ERR_OK or one of the codes its header lists, ERR_STORE,
  *    ERR_NOMEM or ERR_INTERNAL (wrong master key, tampered row);
  *  - output buffers are owned by the caller and zeroed on failure when they
@@ -26,6 +35,7 @@
 
 #include <stdint.h>
 
+#include "notify/deliverer.h"
 #include "notify/sender.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -39,6 +49,8 @@ struct auth_ctx {
     const struct notify_sender *mail; /* NULL: leave queued mail for notify_deliver_pending */
     int64_t now;                      /* ms since the epoch; tests inject it */
     const char *client_addr;          /* textual IP address of the client, "" if unknown, never NULL */
+    const struct notify_wake *wake;   /* NULL, or asks the background deliverer for a round
+                                         (notify/deliverer.h) */
 };
 
 #endif

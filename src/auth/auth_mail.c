@@ -56,14 +56,23 @@ enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const 
     return send(ctx, to, "New sign-in to your kessai account", body);
 }
 
-enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms)
+enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms, bool in_session)
 {
-    char body[512], until[TIME_ISO_BUF];
-    snprintf(body, sizeof body,
-             "Your kessai account was locked after too many failed sign-in attempts, the last from %s.\n"
-             "It unlocks at %s.\n\n"
-             "If these attempts were not yours, your password may be known to someone: reset it.",
-             addr_text(ctx), time_iso8601(until, until_ms));
+    char body[768], until[TIME_ISO_BUF];
+    if (in_session)
+        snprintf(body, sizeof body,
+                 "Your kessai account was locked after too many wrong passwords, the last typed as the current "
+                 "password of a password change, in a signed-in session, from %s.\n"
+                 "It unlocks at %s.\n\n"
+                 "If this was not you, someone is signed in to your account: sign out everywhere and reset your "
+                 "password.",
+                 addr_text(ctx), time_iso8601(until, until_ms));
+    else
+        snprintf(body, sizeof body,
+                 "Your kessai account was locked after too many failed sign-in attempts, the last from %s.\n"
+                 "It unlocks at %s.\n\n"
+                 "If these attempts were not yours, your password may be known to someone: reset it.",
+                 addr_text(ctx), time_iso8601(until, until_ms));
     return send(ctx, to, "Your kessai account is locked", body);
 }
 

@@ -7,6 +7,7 @@
 #ifndef KESSAI_AUTH_AUTH_MAIL_H
 #define KESSAI_AUTH_AUTH_MAIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "auth/auth_ctx.h"
@@ -14,7 +15,9 @@
 enum err auth_mail_verification_code(const struct auth_ctx *ctx, const char *to, const char *code);
 enum err auth_mail_register_attempt(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const char *device_name);
-enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms);
+/* in_session: the last wrong password was a password change's "current
+ * password", typed in a signed-in session (someone holds one). */
+enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms, bool in_session);
 enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token);
 enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to);

@@ -110,6 +110,10 @@ struct reset_token {
 enum auth_source_kind {
     AUTH_SOURCE_ADDR = 1,       /* client address */
     AUTH_SOURCE_DEVICE_KEY = 2, /* device public key */
+    /* Card-testing blocks (wallet/card.h), kept with source_block_put/get. */
+    AUTH_SOURCE_CARD_CUSTOMER = 3, /* "usr_…": too many CVV mismatches */
+    AUTH_SOURCE_CARD_DEVICE = 4,   /* "dev_…": too many declines from one device */
+    AUTH_SOURCE_CARD_ADDR = 5,     /* client address: too many declines from it */
 };
 
 #define SEC_EVENT_KIND_MAX 40

@@ -14,6 +14,9 @@
  *     answer, the store's shape or the requester's events tells them apart.
  *  4. Switching the address ends every other session and voids unused
  *     reset tokens in the same transaction.
+ *  5. At most CODE_BUDGET_PER_DAY pending changes (codes) are issued per
+ *     customer in 24 h (code_budget.h): with EMAIL_CHANGE_MAX_TRIES each,
+ *     a session holder gets at most 25 guesses a day at a 6-digit code.
  */
 #include "auth/email_change.h"
 
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "auth/auth_mail.h"
+#include "auth/code_budget.h"
 #include "auth/events.h"
 #include "auth/secret_hash.h"
 #include "auth/txn.h"
@@ -84,6 +88,14 @@ enum err email_change_request(const struct auth_ctx *ctx, const struct auth_sess
         e = ERR_INVALID_PARAM;
     if (e != ERR_OK)
         return auth_end(ctx, false, e);
+    /* Invariant 5: a new request replaces the pending change and its count
+     * of tries, so each one must come out of the daily budget.  Spent:
+     * nothing is stored or mailed, the pending change (if any) stays as it
+     * is, and code_budget_take has recorded code_budget_exhausted.  Taken
+     * and free addresses alike (invariant 3). */
+    bool granted = false;
+    if ((e = code_budget_take(ctx, c.id, CODE_PURPOSE_EMAIL_CHANGE, &granted)) != ERR_OK || !granted)
+        return auth_end(ctx, e == ERR_OK, e);
     e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &other);
     bool taken = e == ERR_OK;
     if (e == ERR_OK || e == ERR_NOT_FOUND)

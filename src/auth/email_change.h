@@ -21,7 +21,8 @@
  *        |                     +--right code, X taken meanwhile--> VOID, ERR_CONFLICT
  *        |                     +--wrong code--> PENDING (tries + 1) --5th--> VOID
  *        |                     +--now >= asked + 15 min--> EXPIRED
- *        +--email_change_request again--> VOID (replaced)
+ *        +--email_change_request again--> VOID (replaced), if the day's
+ *                                         budget of codes allows (below)
  *
  *   If X already has an account when asked for, the request is answered
  *   exactly the same and the address on file gets the same notice, but the
@@ -32,7 +33,12 @@
  *   (An address held by an unverified registration counts as taken too.)
  *
  * Codes: 6 digits, keyed hash (SECRET_EMAIL_CHANGE_CODE), 15 minutes, 5
- * tries, single use: the registration code's rules (customer.h).
+ * tries, single use: the registration code's rules (customer.h).  A new
+ * request would restart the count of tries, so requests draw on a budget
+ * (code_budget.h, purpose "email_change": 5 per customer per 24 h); once it
+ * is spent a request stores, replaces and mails nothing (the pending change
+ * stays as it was) and records code_budget_exhausted, while its answer is
+ * still the same.
  */
 #ifndef KESSAI_AUTH_EMAIL_CHANGE_H
 #define KESSAI_AUTH_EMAIL_CHANGE_H
@@ -58,8 +64,9 @@ enum err email_change_check(const struct auth_ctx *ctx, const struct auth_sessio
  * session must still be unrevoked: ERR_UNAUTHENTICATED), then store the
  * pending change (replacing any other), mail the code to the new address
  * unless it is taken, mail the notice to the address on file and record
- * email_change_requested.  ERR_OK alike for a free and a taken address.
- * Fast. */
+ * email_change_requested.  ERR_OK alike for a free and a taken address, and
+ * when the code budget is spent (then nothing but code_budget_exhausted is
+ * stored).  Fast. */
 enum err email_change_request(const struct auth_ctx *ctx, const struct auth_session *cur, const char *new_email);
 
 /* POST /v1/email/confirm: the code mailed to the new address, from a FULL

@@ -24,6 +24,15 @@ static const char *const names[SEC__COUNT] = {
     [SEC_CREDENTIAL_STUFFING_BLOCKED] = "credential_stuffing_blocked",
     [SEC_EMAIL_CHANGE_REQUESTED] = "email_change_requested",
     [SEC_EMAIL_CHANGED] = "email_changed",
+    [SEC_EMAIL_VERIFY_FAILED] = "email_verify_failed",
+    [SEC_CODE_BUDGET_EXHAUSTED] = "code_budget_exhausted",
+    [SEC_PASSWORD_CHANGE_FAILED] = "password_change_failed",
+    [SEC_CARD_LINK_STARTED] = "card_link_started",
+    [SEC_CARD_LINKED] = "card_linked",
+    [SEC_CARD_LINK_FAILED] = "card_link_failed",
+    [SEC_CARD_REMOVED] = "card_removed",
+    [SEC_CARD_TESTING_BLOCKED] = "card_testing_blocked",
+    [SEC_TOPUP_REFUSED] = "topup_refused",
 };
 
 const char *sec_event_name(enum sec_event kind)

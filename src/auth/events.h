@@ -38,6 +38,16 @@ enum sec_event {
     SEC_CREDENTIAL_STUFFING_BLOCKED,
     SEC_EMAIL_CHANGE_REQUESTED,
     SEC_EMAIL_CHANGED,
+    SEC_EMAIL_VERIFY_FAILED,
+    SEC_CODE_BUDGET_EXHAUSTED,
+    SEC_PASSWORD_CHANGE_FAILED,
+    /* cards (wallet/card.h) */
+    SEC_CARD_LINK_STARTED,
+    SEC_CARD_LINKED,
+    SEC_CARD_LINK_FAILED, /* detail: reason (an err symbol) */
+    SEC_CARD_REMOVED,
+    SEC_CARD_TESTING_BLOCKED, /* detail: source (card_customer, card_device, card_addr) */
+    SEC_TOPUP_REFUSED,        /* a top-up stopped by a limit or a missing fresh second factor; detail: reason, amount */
     SEC__COUNT
 };
 

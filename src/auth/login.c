@@ -38,14 +38,8 @@ static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, s
                      const char *reason)
 {
     enum err e = ERR_OK;
-    bool locked_now = false;
     if (c && strcmp(reason, "locked") != 0)
-        e = throttle_account_failed(ctx, c, &locked_now);
-    if (e == ERR_OK && locked_now)
-        e = auth_mail_locked(ctx, c->email, c->locked_until_ms);
-    if (e == ERR_OK && locked_now)
-        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_ACCOUNT_LOCKED, SEC_SUCCESS, ctx->client_addr, 0,
-                             json_pack("{s:I}", "locked_until_ms", (json_int_t)c->locked_until_ms));
+        e = throttle_account_failed(ctx, c, THROTTLE_LOGIN, 0);
     if (e == ERR_OK)
         e = throttle_login_failed(ctx, in->email, in->device_key);
     if (e == ERR_OK) {
@@ -57,7 +51,7 @@ static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, s
         e = sec_event_record(ctx->st, ctx->now, c ? c->id : 0, SEC_LOGIN_FAILED, SEC_FAILURE, ctx->client_addr, 0,
                              detail);
     }
-    return auth_end(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
+    return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
 }
 
 enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in, struct auth_grant *out,
@@ -85,7 +79,7 @@ enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in,
         return e;
     enum err proof = device_check_proof(ctx, in->device_key, in->challenge, in->signature);
     if (proof != ERR_OK && proof != ERR_INVALID_CREDENTIALS)
-        return auth_end(ctx, false, proof);
+        return auth_end_deferred(ctx, false, proof);
     /* Re-read inside the transaction: counters may have moved meanwhile,
      * and so may the password (a reset or change completed during the
      * Argon2id): a verify against the hash it replaced proves nothing. */
@@ -93,7 +87,7 @@ enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in,
         char verified[AUTH_PASSWORD_HASH_MAX];
         memcpy(verified, c.password_hash, sizeof verified);
         if ((e = ctx->st->ops->customer_get(ctx->st, c.id, &c)) != ERR_OK)
-            return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_CREDENTIALS : e);
+            return auth_end_deferred(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_CREDENTIALS : e);
         if (strcmp(verified, c.password_hash) != 0)
             password_ok = false;
     }
@@ -113,7 +107,7 @@ enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in,
     if (e == ERR_INVALID_CODE)
         return fail(ctx, in, &c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
     if (e != ERR_OK)
-        return auth_end(ctx, false, e);
+        return auth_end_deferred(ctx, false, e);
 
     c.failed_logins = 0;
     e = ctx->st->ops->customer_update(ctx->st, &c);
@@ -133,7 +127,7 @@ enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in,
                              json_pack("{s:s, s:b}", "second_factor", in->totp_code ? "totp" : "recovery_code",
                                        "new_device", is_new));
     }
-    e = auth_end(ctx, e == ERR_OK, e);
+    e = auth_end_deferred(ctx, e == ERR_OK, e);
     if (e != ERR_OK)
         sodium_memzero(out, sizeof *out);
     return e;

@@ -36,7 +36,9 @@ struct login_input {
     const char *signature;     /* base64url Ed25519 signature (device.h) */
 };
 
-/* SLOW (one Argon2id verify, always).  ERR_OK and *out; ERR_INVALID_CREDENTIALS;
+/* SLOW (one Argon2id verify, always).  DEFERS MAIL (auth_ctx.h): the 10th
+ * failure's lock-out notice, or a new device's notice, is left queued for
+ * the background deliverer.  ERR_OK and *out; ERR_INVALID_CREDENTIALS;
  * ERR_RATE_LIMITED with *retry_after_s (seconds, >= 1) when the source is
  * blocked.  NULL fields of in count as wrong, never crash. */
 enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in, struct auth_grant *out,

@@ -120,6 +120,10 @@ enum err auth_password_hash(const char *password, char out[AUTH_PASSWORD_HASH_MA
     return ERR_OK;
 }
 
+/* Must keep OPSLIMIT and MEMLIMIT above (m=19456 KiB, t=2). */
+const char AUTH_PASSWORD_DUMMY_HASH[] =
+    "$argon2id$v=19$m=19456,t=2,p=1$sW6R3gkav1dYFelZRZrO1Q$fBztqbNfv2XJKPjEJaBwe0fZKs1RNm+UQX7SQtRJryk";
+
 bool auth_password_verify(const char *hash, const char *password)
 {
     return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;

@@ -31,5 +31,10 @@ enum err auth_password_policy(const char *password, const char *user, char *reas
 enum err auth_password_hash(const char *password, char out[AUTH_PASSWORD_HASH_MAX]);
 /* Constant-time check of password against a stored hash. */
 bool auth_password_verify(const char *hash, const char *password);
+/* Argon2id of a random, discarded password with the parameters of
+ * auth_password_hash: verifying against it costs what a real verify costs,
+ * so a call for an address without an account can do the same work as one
+ * for an address with one.  No password matches it. */
+extern const char AUTH_PASSWORD_DUMMY_HASH[];
 
 #endif

@@ -33,7 +33,7 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email)
         return e;
     e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !c.email_verified))
-        return auth_end(ctx, false, ERR_OK);
+        return auth_end_deferred(ctx, false, ERR_OK);
     if (e == ERR_OK) {
         secret_new_token(token);
         t.customer_id = c.id;
@@ -47,7 +47,7 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email)
     }
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_RESET_REQUESTED, SEC_SUCCESS, ctx->client_addr, 0, NULL);
-    return auth_end(ctx, e == ERR_OK, e);
+    return auth_end_deferred(ctx, e == ERR_OK, e);
 }
 
 /* Find a usable token; ERR_INVALID_TOKEN otherwise. */

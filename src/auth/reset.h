@@ -25,7 +25,7 @@
 
 /* POST /v1/password-reset: only the address; ERR_OK whether or not an
  * account exists (a token is mailed to the address on file only if it is
- * verified).  Fast. */
+ * verified).  Fast.  DEFERS MAIL (auth_ctx.h). */
 enum err reset_request(const struct auth_ctx *ctx, const char *email);
 
 /* POST /v1/password-reset/complete.  SLOW (Argon2id).  Exactly one of

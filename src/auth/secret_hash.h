@@ -27,6 +27,8 @@ enum secret_purpose {
     SECRET_RESET_TOKEN = 5,
     SECRET_EMAIL_ID = 6, /* e-mail addresses in the stuffing counters: not kept in the clear */
     SECRET_EMAIL_CHANGE_CODE = 7,
+    SECRET_CARD_FINGERPRINT = 8, /* the PAN's digits: the same card on several accounts (wallet/card.h) */
+    SECRET_TOPUP_CODE = 9,       /* cash top-up codes (wallet/topup.h) */
 };
 
 void secret_hash(const uint8_t master_key[MASTERKEY_BYTES], enum secret_purpose purpose, const void *data,

@@ -92,16 +92,32 @@ static enum err fill_view(const struct auth_ctx *ctx, const struct customer_sess
     return ERR_OK;
 }
 
-static enum err record_mismatch(const struct auth_ctx *ctx, const struct customer_session *s, int64_t presented)
+/* The token of s was presented without s's device id: whoever presents it
+ * is not the app on that phone (which always names its device), so the
+ * token is in someone else's hands.  Refused, and the session ends at once:
+ * a thief who guesses device ids gets one guess, not one per id. */
+static enum err revoke_mismatch(const struct auth_ctx *ctx, const struct customer_session *s, int64_t presented)
 {
     char sid[IDS_BUF];
+    struct customer_session row;
     enum err e = auth_begin(ctx);
     if (e != ERR_OK)
         return e;
+    ids_format(sid, SESSION_ID_PREFIX, s->id);
     e = sec_event_record(ctx->st, ctx->now, s->customer_id, SEC_SESSION_DEVICE_MISMATCH, SEC_FAILURE,
                          ctx->client_addr, presented,
-                         json_pack("{s:s, s:I}", "session_id", ids_format(sid, SESSION_ID_PREFIX, s->id),
-                                   "session_device", (json_int_t)s->device_id));
+                         json_pack("{s:s, s:I}", "session_id", sid, "session_device", (json_int_t)s->device_id));
+    /* Re-read under the write lock (invariant 3); revoked once. */
+    if (e == ERR_OK)
+        e = ctx->st->ops->session_get(ctx->st, s->id, &row);
+    if (e == ERR_OK && row.revoked_ms == 0) {
+        row.revoked_ms = ctx->now;
+        e = ctx->st->ops->session_update(ctx->st, &row);
+        if (e == ERR_OK)
+            e = sec_event_record(ctx->st, ctx->now, s->customer_id, SEC_SESSION_REVOKED, SEC_SUCCESS,
+                                 ctx->client_addr, s->device_id,
+                                 json_pack("{s:s, s:s}", "session_id", sid, "reason", "device_mismatch"));
+    }
     return auth_end(ctx, e == ERR_OK, e);
 }
 
@@ -120,7 +136,7 @@ enum err session_authenticate(const struct auth_ctx *ctx, const char *token, con
     if (!live(ctx, &s))
         return ERR_UNAUTHENTICATED;
     if (device_id == NULL || ids_parse(device_id, DEVICE_ID_PREFIX, &did) != ERR_OK || did != s.device_id) {
-        e = record_mismatch(ctx, &s, did);
+        e = revoke_mismatch(ctx, &s, did);
         return e == ERR_OK ? ERR_UNAUTHENTICATED : e;
     }
     if (ctx->now - s.last_seen_ms >= TOUCH_GRANULARITY_MS) {

@@ -2,9 +2,12 @@
  *
  * A session is a random opaque token (32 bytes, base64url, 43 chars) shown
  * once to the client; the store keeps only its keyed hash.  It is bound to
- * one device: a request must name that device (Kessai-Device: dev_…), and a
- * token presented with another device id is refused and recorded
- * (session_device_mismatch).
+ * one device: a request must name that device (Kessai-Device: dev_…).  A
+ * token presented with another device id, or none, is refused, recorded
+ * (session_device_mismatch) and revoked (session_revoked, reason
+ * device_mismatch): the app always names its own device, so the token is
+ * in someone else's hands, and ending it at once leaves a thief one guess
+ * at the device id, not one per id.
  *
  *   session_create (verify e-mail) --> ENROL --mfa_totp_confirm--> FULL
  *   session_create (login) ----------------------------------------> FULL
@@ -13,7 +16,7 @@
  *   ENROL/FULL --now > last_seen + idle or now >= absolute--> EXPIRED   (implicit)
  *   ENROL/FULL --session_revoke / session_revoke_all / device_remove /
  *                password change or reset / e-mail change (other sessions) /
- *                5 wrong mfa_verify codes--> REVOKED
+ *                5 wrong mfa_verify codes / presented without its device id--> REVOKED
  *   EXPIRED, REVOKED: final; session_authenticate answers ERR_UNAUTHENTICATED.
  *
  * Freshness: FULL sessions carry mfa_at (the last second-factor check: the
@@ -65,7 +68,8 @@ struct auth_session {
  * counts as a mismatch) at ctx->now, and mark the session as seen.
  * ERR_UNAUTHENTICATED if the token is unknown, expired (idle or absolute),
  * revoked, its device was removed, or the device id differs (this last case
- * also records session_device_mismatch).  Fast. */
+ * also records session_device_mismatch and revokes the session, committed
+ * before the answer).  Fast. */
 enum err session_authenticate(const struct auth_ctx *ctx, const char *token, const char *device_id,
                               struct auth_session *out);
 

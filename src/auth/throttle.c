@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth_mail.h"
 #include "auth/device.h"
 #include "auth/events.h"
 #include "auth/secret_hash.h"
@@ -44,6 +45,11 @@ static const char *addr_source(const char *addr, char out[CLIENT_ADDR_MAX + 1])
         return addr;
     snprintf(out, CLIENT_ADDR_MAX + 1, "%s/64", net);
     return out;
+}
+
+const char *throttle_addr_key(const char *addr, char out[CLIENT_ADDR_MAX + 1])
+{
+    return addr_source(addr, out);
 }
 
 static int64_t retry_after_s(int64_t until_ms, int64_t now)
@@ -134,16 +140,27 @@ bool throttle_account_locked(const struct auth_ctx *ctx, const struct customer *
     return c->locked_until_ms > ctx->now;
 }
 
-enum err throttle_account_failed(const struct auth_ctx *ctx, struct customer *c, bool *locked_now)
+enum err throttle_account_failed(const struct auth_ctx *ctx, struct customer *c, enum throttle_cause cause,
+                                 int64_t device_id)
 {
-    *locked_now = false;
     if (throttle_account_locked(ctx, c))
         return ERR_OK; /* failures while locked neither extend nor count */
+    bool locked_now = false;
     c->failed_logins++;
     if (c->failed_logins >= THROTTLE_LOCK_AFTER) {
         c->failed_logins = 0;
         c->locked_until_ms = ctx->now + THROTTLE_LOCK_MS;
-        *locked_now = true;
+        locked_now = true;
     }
-    return ctx->st->ops->customer_update(ctx->st, c);
+    enum err e = ctx->st->ops->customer_update(ctx->st, c);
+    if (e != ERR_OK || !locked_now)
+        return e;
+    /* The owner hears of it in the same transaction that starts the lock,
+     * so exactly one notice per lock-out. */
+    e = auth_mail_locked(ctx, c->email, c->locked_until_ms, cause == THROTTLE_PASSWORD_CHANGE);
+    if (e == ERR_OK)
+        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_ACCOUNT_LOCKED, SEC_SUCCESS, ctx->client_addr, device_id,
+                             json_pack("{s:I, s:s}", "locked_until_ms", (json_int_t)c->locked_until_ms, "cause",
+                                       cause == THROTTLE_PASSWORD_CHANGE ? "password_change" : "login"));
+    return e;
 }

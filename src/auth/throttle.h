@@ -1,9 +1,11 @@
 /* throttle.h: stored throttling of logins: account lock-out and
  * credential-stuffing blocks (the per-address token bucket is src/http's).
  *
- * Account lock-out: 10 consecutive failed logins lock the account for 30
- * minutes (customers.locked_until); the counter restarts at 0 when the lock
- * starts and is cleared by a successful login or a completed reset.
+ * Account lock-out: 10 consecutive wrong passwords (failed logins, and wrong
+ * current passwords of a password change) lock the account for 30 minutes
+ * (customers.locked_until) and mail the owner; the counter restarts at 0
+ * when the lock starts and is cleared by a successful login, a password
+ * change or a completed reset.
  *
  * Credential stuffing: every failed login is recorded against its sources
  * (client address: IPv4 address or IPv6 /64, IPv4-mapped counted as IPv4;
@@ -39,10 +41,26 @@ enum err throttle_check(const struct auth_ctx *ctx, const char *device_key, int6
  * ignored), blocking a source that crosses the threshold. */
 enum err throttle_login_failed(const struct auth_ctx *ctx, const char *email, const char *device_key);
 
-/* Inside the caller's transaction: count one failed login against c (already
- * loaded, written back here); sets *locked_now when this failure starts a
- * lock-out (the caller mails the owner and records account_locked). */
-enum err throttle_account_failed(const struct auth_ctx *ctx, struct customer *c, bool *locked_now);
+/* What a wrong password was typed into: both count against the same
+ * account counter, so a thief holding a session cannot guess the current
+ * password at the change-password form once login has locked them out,
+ * nor the other way round. */
+enum throttle_cause { THROTTLE_LOGIN, THROTTLE_PASSWORD_CHANGE };
+
+/* Inside the caller's transaction: count one wrong password against c
+ * (already loaded, written back here; failures while locked neither count
+ * nor extend the lock).  When this failure starts a lock-out, the owner is
+ * mailed (auth_mail_locked) and account_locked is recorded with device_id
+ * (0 if none) and detail {locked_until_ms, cause: "login" or
+ * "password_change"}, all in the same transaction. */
+enum err throttle_account_failed(const struct auth_ctx *ctx, struct customer *c, enum throttle_cause cause,
+                                 int64_t device_id);
+
+/* The key a client address is counted and blocked under: an IPv4 address
+ * (IPv4-mapped included), an IPv6 /64 ("p:q:r:s::/64"), else the text as
+ * given.  Returns out, or addr itself.  Pure; the card-testing defence
+ * (wallet/card.h) counts addresses the same way. */
+const char *throttle_addr_key(const char *addr, char out[CLIENT_ADDR_MAX + 1]);
 
 /* Is c locked at ctx->now? (Pure.) */
 bool throttle_account_locked(const struct auth_ctx *ctx, const struct customer *c);

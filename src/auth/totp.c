@@ -33,8 +33,9 @@ enum err totp_uri(const uint8_t seed[TOTP_SEED_BYTES], const char *issuer, const
 {
     char *b32 = NULL;
     size_t b32len = 0;
-    char iss[128], acc[384];
-    if (encode(issuer, iss, sizeof iss) != 0 || encode(account, acc, sizeof acc) != 0)
+    char iss[3 * TOTP_ISSUER_MAX + 1], acc[3 * TOTP_ACCOUNT_MAX + 1];
+    if (strlen(issuer) > TOTP_ISSUER_MAX || strlen(account) > TOTP_ACCOUNT_MAX || encode(issuer, iss, sizeof iss) != 0 ||
+        encode(account, acc, sizeof acc) != 0)
         return ERR_INVALID_PARAM;
     if (oath_base32_encode((const char *)seed, TOTP_SEED_BYTES, &b32, &b32len) != OATH_OK)
         return ERR_NOMEM;

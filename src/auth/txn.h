@@ -11,9 +11,13 @@
 
 enum err auth_begin(const struct auth_ctx *ctx);
 /* Commit (keep) or roll back the call's transaction, then deliver the mail
- * it queued when ctx->mail is set.  Returns result, unless the commit
- * failed (then that error: nothing the call did happened). */
+ * it queued when ctx->mail is set (else wake ctx->wake, if set).  Returns
+ * result, unless the commit failed (then that error: nothing the call did
+ * happened). */
 enum err auth_end(const struct auth_ctx *ctx, bool keep, enum err result);
+/* The same for the calls marked DEFERS MAIL (auth_ctx.h): never delivers,
+ * only wakes ctx->wake (if set) after a commit. */
+enum err auth_end_deferred(const struct auth_ctx *ctx, bool keep, enum err result);
 
 /* "usr_…": the associated data of a customer's sealed TOTP seeds. */
 char *auth_customer_ad(char buf[IDS_BUF], int64_t customer_id);

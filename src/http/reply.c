@@ -12,6 +12,7 @@
 #include "http/internal.h"
 #include "http/reply.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
 #define CT_JSON "application/json"
 
@@ -23,7 +24,7 @@ bool http_reply_store_locked(struct http_request *req, int status, const char *c
                              size_t len)
 {
     if (req->reply.set) {
-        free(body);
+        wipe_free(body);
         return false;
     }
     req->reply.set = true;
@@ -42,6 +43,20 @@ json_t *http_error_json(enum err e, const char *param)
         return NULL;
     }
     return inner ? json_pack("{s:o}", "error", inner) : NULL;
+}
+
+json_t *http_error_json_reason(enum err e, const char *param, const char *reason)
+{
+    json_t *j = http_error_json(e, param);
+    if (j == NULL || reason == NULL || reason[0] == '\0')
+        return j;
+    /* json_string refuses invalid UTF-8: then the reply goes without it. */
+    json_t *r = json_string(reason);
+    if (r != NULL && json_object_set_new(json_object_get(j, "error"), "reason", r) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 void http_reply_error_body(enum err e, const char *param, char **body, size_t *len)
@@ -81,6 +96,15 @@ enum http_verdict http_reply_error(struct http_request *req, enum err e, const c
     size_t len;
     http_reply_error_body(e, param, &text, &len);
     return store(req, text ? err_http_status(e) : 500, CT_JSON, text, len);
+}
+
+enum http_verdict http_reply_error_reason(struct http_request *req, enum err e, const char *param,
+                                          const char *reason)
+{
+    json_t *j = http_error_json_reason(e, param, reason);
+    if (j == NULL)
+        return http_reply_error(req, e, param);
+    return http_reply_json(req, err_http_status(e), j);
 }
 
 enum http_verdict http_reply_text(struct http_request *req, int status, const char *content_type, const char *text,
@@ -166,10 +190,11 @@ enum MHD_Result http_reply_queue(struct http_request *req)
         pthread_mutex_unlock(&req->mu);
     }
     /* From here the reply is frozen (see http_reply_header): no lock needed. */
-    /* MHD_RESPMEM_MUST_FREE: MHD owns the buffer from here and free()s it. */
-    struct MHD_Response *resp = MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
-                                                                r->body ? MHD_RESPMEM_MUST_FREE
-                                                                        : MHD_RESPMEM_PERSISTENT);
+    /* MHD owns the buffer from here and frees it with wipe_free once sent:
+     * a reply may carry a session token or recovery codes. */
+    struct MHD_Response *resp =
+        r->body ? MHD_create_response_from_buffer_with_free_callback(r->len, r->body, wipe_free)
+                : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO; /* MHD closes the connection; nothing else can be said */
     r->body = NULL;

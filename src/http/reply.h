@@ -29,6 +29,13 @@ enum http_verdict http_reply_json(struct http_request *req, int status, json_t *
 enum http_verdict http_reply_no_content(struct http_request *req);
 /* The error reply for e; param names the offending field, or NULL. */
 enum http_verdict http_reply_error(struct http_request *req, enum err e, const char *param);
+/* The same with a "reason" string in the error object (omitted when NULL
+ * or ""): an operator's own text for a refusal such as service_suspended,
+ *   {"error":{"code":"service_suspended","message":"…","reason":"card fraud wave, back at 18:00"}}
+ * The caller passes only text meant for clients, never internals; text
+ * that is not valid UTF-8 is left out. */
+enum http_verdict http_reply_error_reason(struct http_request *req, enum err e, const char *param,
+                                          const char *reason);
 /* A non-JSON body (copied), e.g. the Prometheus text. */
 enum http_verdict http_reply_text(struct http_request *req, int status, const char *content_type, const char *text,
                                   size_t len);
@@ -47,5 +54,7 @@ enum err http_reply_retry_after(struct http_request *req, long long seconds);
 /* The error object alone (new reference, NULL on allocation failure), for
  * bodies that embed errors (a batch reply). */
 json_t *http_error_json(enum err e, const char *param);
+/* The same with a "reason" (see http_reply_error_reason). */
+json_t *http_error_json_reason(enum err e, const char *param, const char *reason);
 
 #endif

@@ -10,6 +10,7 @@
 #include "http/internal.h"
 #include "http/request.h"
 #include "util/timeutil.h"
+#include "util/wipe.h"
 
 /* Read once, on the MHD thread that owns the connection, so that
  * completers on other threads never touch the connection for it. */
@@ -60,7 +61,7 @@ struct http_request *http_request_new(struct http_server *srv, struct MHD_Connec
 
 static void free_reply(struct http_reply *r)
 {
-    free(r->body);
+    wipe_free(r->body); /* session tokens, recovery codes, otpauth URIs */
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i][0]);
         free(r->headers[i][1]);
@@ -75,7 +76,7 @@ void http_request_unref(struct http_request *req)
         free(req->param_names[i]);
         free(req->param_values[i]);
     }
-    free(req->body);
+    wipe_free(req->body); /* passwords, codes, tokens; the JSON tree is wiped by jansson's free (util/wipe.h) */
     json_decref(req->json);
     free_reply(&req->reply);
     pthread_mutex_destroy(&req->mu);

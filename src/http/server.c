@@ -29,6 +29,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "util/wipe.h"
 
 /* After the limit, keep reading (and dropping) at most this much more, so a
  * client that streams a slightly-too-large chunked body still gets its 413;
@@ -118,7 +119,7 @@ static enum MHD_Result on_body_chunk(struct http_request *req, const char *data,
     size_t max = req->srv->cfg.max_body_bytes;
     if (req->early == ERR_OK && req->body_len + n > max) {
         req->early = ERR_PAYLOAD_TOO_LARGE;
-        free(req->body);
+        wipe_free(req->body); /* bodies hold passwords and codes (util/wipe.h) */
         req->body = NULL;
         req->discarded = req->body_len;
         req->body_len = req->body_cap = 0;
@@ -135,11 +136,15 @@ static enum MHD_Result on_body_chunk(struct http_request *req, const char *data,
             cap *= 2;
         if (cap > max)
             cap = max;
-        char *grown = realloc(req->body, cap + 1);
+        /* Not realloc: it would leave the old copy of the body behind, unwiped. */
+        char *grown = malloc(cap + 1);
         if (grown == NULL) {
             req->early = ERR_NOMEM;
             return MHD_YES;
         }
+        if (req->body_len > 0)
+            memcpy(grown, req->body, req->body_len);
+        wipe_free(req->body);
         req->body = grown;
         req->body_cap = cap;
     }

@@ -22,6 +22,7 @@
 #include "http/reply.h"
 #include "http/suspend.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
 static void unlink_pending_locked(struct http_server *srv, struct http_request *req)
 {
@@ -58,7 +59,7 @@ static void complete(struct http_request *req, int status, const char *ct, char 
         /* A second completion is a caller bug; the request may already be
          * gone, so this line is best effort and nothing else is touched. */
         pthread_mutex_unlock(&req->mu);
-        free(body);
+        wipe_free(body);
         log_event(LOG_ERROR, "http_double_complete", NULL);
         return;
     }
@@ -94,6 +95,16 @@ void http_complete_error(struct http_request *req, enum err e, const char *param
     size_t len;
     http_reply_error_body(e, param, &text, &len);
     complete(req, err_http_status(e), "application/json", text, len);
+}
+
+void http_complete_error_reason(struct http_request *req, enum err e, const char *param, const char *reason)
+{
+    json_t *j = http_error_json_reason(e, param, reason);
+    if (j == NULL) {
+        http_complete_error(req, e, param);
+        return;
+    }
+    http_complete_json(req, err_http_status(e), j);
 }
 
 void http_complete_no_content(struct http_request *req) { complete(req, 204, NULL, NULL, 0); }

@@ -45,6 +45,8 @@ struct http_request;
 /* Takes the reference to body. */
 void http_complete_json(struct http_request *req, int status, json_t *body);
 void http_complete_error(struct http_request *req, enum err e, const char *param);
+/* The error with the operator's "reason" (reply.h: http_reply_error_reason). */
+void http_complete_error_reason(struct http_request *req, enum err e, const char *param, const char *reason);
 /* 204 No Content. */
 void http_complete_no_content(struct http_request *req);
 

@@ -17,6 +17,7 @@ struct notify_deliverer {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC, so clock changes don't stall it */
     bool stopping;
+    bool woken; /* a round was asked for since the last one began */
 };
 
 static void *deliverer_main(void *arg)
@@ -33,10 +34,11 @@ static void *deliverer_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000;
         }
-        while (!d->stopping && pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
+        while (!d->stopping && !d->woken && pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
             ;
         if (d->stopping)
             break;
+        d->woken = false; /* wakes from now on ask for the next round */
         pthread_mutex_unlock(&d->mu);
         /* Failures are logged by the outbox; the next round retries. */
         notify_deliver_pending(d->st, d->master_key, d->sender, time_now_ms(), NULL);
@@ -69,6 +71,23 @@ enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTE
     }
     *out = d;
     return ERR_OK;
+}
+
+void notify_deliverer_wake(struct notify_deliverer *d)
+{
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->woken = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void wake_fn(void *ctx) { notify_deliverer_wake(ctx); }
+
+struct notify_wake notify_deliverer_waker(struct notify_deliverer *d)
+{
+    return (struct notify_wake){.wake = wake_fn, .ctx = d};
 }
 
 void notify_deliverer_stop(struct notify_deliverer *d)

@@ -1,11 +1,19 @@
 /* deliverer.h: the background retry of queued mail.
  *
- * Requests deliver their own mail right after their commit; a message stays
- * queued only when that failed (disk full, a crash between commit and
- * delivery).  This thread retries the queue every interval, on its own store
- * connection, so such mail still goes out without waiting for the next
- * request or restart.  Delivery is serialised by the store's write lock
- * (outbox.h), so it never sends a message twice alongside a request.
+ * Most requests deliver their own mail right after their commit; a message
+ * stays queued when that failed (disk full, a crash between commit and
+ * delivery), and on purpose when the request answers a caller whose answer
+ * must not take longer because a mail went out (login, registration, reset
+ * requests: auth_ctx.h), which wakes this thread instead.  The thread
+ * delivers the queue when woken and every interval, on its own store
+ * connection, so such mail goes out without waiting for the next request or
+ * restart.  Delivery is serialised by the store's write lock (outbox.h), so
+ * it never sends a message twice alongside a request.
+ *
+ *   WAITING --wake, or interval over--> DELIVERING (one notify_deliver_pending)
+ *      ^                                    |   (wakes meanwhile: one more round)
+ *      +------------------------------------+
+ *   WAITING/DELIVERING --notify_deliverer_stop--> STOPPED (after the round)
  */
 #ifndef KESSAI_NOTIFY_DELIVERER_H
 #define KESSAI_NOTIFY_DELIVERER_H
@@ -18,12 +26,25 @@
 
 struct notify_deliverer;
 
+/* Asking for a delivery round soon, for code that must not deliver itself
+ * (auth_ctx.h).  wake(ctx) is cheap, never blocks on delivery and may be
+ * called from any thread. */
+struct notify_wake {
+    void (*wake)(void *ctx);
+    void *ctx;
+};
+
 /* Start the thread; it takes ownership of st.  master_key and sender must
  * outlive it.  ERR_INTERNAL if the thread cannot start (st stays the
  * caller's). */
 enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t interval_ms,
                                 struct notify_deliverer **out);
+/* Ask d for a round now (NULL-safe, thread-safe).  Wakes that come while a
+ * round runs cause one more round, not one each. */
+void notify_deliverer_wake(struct notify_deliverer *d);
+/* A notify_wake that wakes d (which must outlive its use). */
+struct notify_wake notify_deliverer_waker(struct notify_deliverer *d);
 /* Stop promptly (no final pass: the next start delivers what is left), join,
  * close the store.  NULL-safe. */
 void notify_deliverer_stop(struct notify_deliverer *d);

@@ -91,38 +91,62 @@ cleanup:
     return e;
 }
 
+/* One failed message, logged (never its content) so that a stuck message
+ * shows: its ref names the maildir file it would become, and how long it
+ * has been queued tells a passing hiccup from a message that never goes. */
+static void log_failure(const struct outbox_msg *m, enum err e, int64_t now)
+{
+    log_event(LOG_WARN, "outbox_message_failed",
+              json_pack("{s:s, s:s, s:I}", "ref", m->ref, "code", err_symbol(e), "queued_ms",
+                        (json_int_t)(now - m->created_ms)));
+}
+
 enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t now, size_t *delivered)
 {
     struct outbox_msg *batch = calloc(DELIVER_BATCH, sizeof *batch);
-    size_t sent = 0;
-    enum err e = batch ? ERR_OK : ERR_NOMEM;
+    size_t sent = 0, n = 0;
+    enum err e = batch ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
+    /* A look without the write lock first: most rounds (the mail thread's
+     * timer, a wake after a login that queued nothing) find nothing. */
+    if (e == ERR_OK)
+        e = st->ops->outbox_pending(st, 0, 1, batch, &n);
     /* One transaction per batch: it holds the write lock, so two
      * connections never deliver the same message twice (short of a crash
-     * between send and commit: at-least-once, see sender.h). */
-    for (bool more = true; e == ERR_OK && more;) {
-        size_t n = 0;
+     * between send and commit: at-least-once, see sender.h).  A message
+     * that fails stays queued and the walk goes on past it (after), so one
+     * undeliverable message never holds back the rest. */
+    int64_t after = 0;
+    for (bool more = e == ERR_OK && n > 0; more;) {
+        size_t ok = 0;
         if ((e = st->ops->begin(st)) != ERR_OK)
             break;
-        e = st->ops->outbox_pending(st, 0, DELIVER_BATCH, batch, &n);
-        size_t i = 0;
-        for (; e == ERR_OK && i < n; i++) {
-            e = deliver_one(master_key, sender, &batch[i]);
-            if (e == ERR_OK)
+        e = st->ops->outbox_pending(st, after, DELIVER_BATCH, batch, &n);
+        for (size_t i = 0; e == ERR_OK && i < n; i++) {
+            after = batch[i].id;
+            enum err d = deliver_one(master_key, sender, &batch[i]);
+            if (d == ERR_OK) {
                 e = st->ops->outbox_mark_sent(st, batch[i].id, now);
+                ok += e == ERR_OK;
+            } else {
+                log_failure(&batch[i], d, now);
+                if (failed == ERR_OK)
+                    failed = d;
+            }
         }
-        /* Commit what was sent even when one message failed: those files exist. */
+        /* Commit what was sent even when the store failed midway: those
+         * files exist. */
         enum err c = st->ops->commit(st);
         if (c != ERR_OK) {
             st->ops->rollback(st);
             e = c;
-        } else if (e == ERR_OK) {
-            sent += n;
-        } else if (i > 0) {
-            sent += i - 1; /* the loop stepped past the message that failed */
+        } else {
+            sent += ok;
         }
-        more = n == DELIVER_BATCH;
+        more = e == ERR_OK && n == DELIVER_BATCH;
     }
+    if (e == ERR_OK)
+        e = failed;
     if (e != ERR_OK)
         log_event(LOG_WARN, "outbox_delivery_failed", json_pack("{s:s}", "code", err_symbol(e)));
     if (delivered)

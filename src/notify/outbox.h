@@ -9,6 +9,7 @@
  *   notify_enqueue --> QUEUED --notify_deliver_pending, send ok--> SENT
  *                        ^ |
  *                        +-+ send failed: stays queued, retried next time
+ *                            (the messages after it are not held back)
  */
 #ifndef KESSAI_NOTIFY_OUTBOX_H
 #define KESSAI_NOTIFY_OUTBOX_H
@@ -28,9 +29,13 @@ enum err notify_enqueue(struct store *st, const uint8_t master_key[MASTERKEY_BYT
                         const char *subject, const char *body);
 
 /* Deliver every queued message through sender, oldest first, in its own
- * transaction (the caller must not have one open).  *delivered (may be NULL)
- * counts the messages sent.  Stops at the first send failure and returns it
- * (the rest stay queued); ERR_INTERNAL for a message that does not open. */
+ * transactions (the caller must not have one open).  *delivered (may be
+ * NULL) counts the messages sent.  A message that fails (the sender's error,
+ * or ERR_INTERNAL when it does not open) is logged with its ref and age and
+ * stays queued for the next call, and the ones after it still go out: one
+ * undeliverable message never blocks the queue.  Returns ERR_OK when every
+ * message went, else the first failure; a store error stops the round and
+ * is returned (what was sent before it is kept). */
 enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t now, size_t *delivered);
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "auth_fixture.h"
+#include "auth/code_budget.h"
 #include "auth/email_change.h"
 
 #define OLD "a@example.jp"
@@ -43,13 +44,12 @@ static void asking_needs_a_full_and_fresh_session(void **state)
     struct auth_grant g, eg;
     struct auth_session s, es;
     char norm[EMAIL_MAX + 1], totp[TOTP_DIGITS + 1], code[8];
-    const char *bad = NULL;
     int64_t fresh = 0;
     customer(f, &p, &g, &s);
     /* An enrol session (verified address, no TOTP yet) may not. */
     af_phone_new(&q, "other phone");
     af_register(f, "enrol@example.jp", AF_PASSWORD, code);
-    assert_int_equal(customer_verify_email(af_ctx(f), "enrol@example.jp", code, q.pub, q.name, &eg, &bad), ERR_OK);
+    assert_int_equal(af_verify(f, "enrol@example.jp", code, &q, &eg), ERR_OK);
     af_secret(f, eg.session_token);
     af_auth(f, &eg, &es);
     assert_int_equal(email_change_check(af_ctx(f), &es, NEW, norm), ERR_MFA_REQUIRED);
@@ -216,6 +216,47 @@ static void codes_expire_and_a_new_request_replaces_the_old(void **state)
     af_free(f);
 }
 
+/* Each request would bring a fresh code with fresh tries: without a cap, a
+ * session holder could ask again after every 4 wrong codes and guess for
+ * ever.  Requests draw on a daily budget; once spent, a request is
+ * answered alike but stores, replaces and mails nothing. */
+static void requests_draw_on_a_daily_budget_of_codes(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    struct customer_profile prof;
+    char code[8], wrong[8];
+    customer(f, &p, &g, &s);
+    for (int i = 0; i < CODE_BUDGET_PER_DAY; i++)
+        ask(f, &s, NEW, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+    for (int i = 0; i < EMAIL_CHANGE_MAX_TRIES - 1; i++)
+        assert_int_equal(email_change_confirm(af_ctx(f), &s, wrong, &prof), ERR_INVALID_CODE);
+    int total = af_mail_total(f);
+    assert_int_equal(email_change_request(af_ctx(f), &s, NEW), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "elsewhere@example.jp"), ERR_OK);
+    assert_int_equal(af_mail_total(f), total); /* no code, no notice */
+    assert_int_equal(af_events(f, g.customer_id, "code_budget_exhausted"), 2);
+    assert_int_equal(af_events(f, g.customer_id, "email_change_requested"), CODE_BUDGET_PER_DAY);
+    /* The pending change kept its count: one try left, and it voids it. */
+    assert_int_equal(email_change_confirm(af_ctx(f), &s, wrong, &prof), ERR_INVALID_CODE);
+    assert_int_equal(email_change_confirm(af_ctx(f), &s, code, &prof), ERR_INVALID_CODE);
+    assert_int_equal(customer_profile(af_ctx(f), &s, &prof), ERR_OK);
+    assert_string_equal(prof.email, OLD);
+    /* A day later the budget is back. */
+    f->now += CODE_BUDGET_WINDOW_MS;
+    assert_int_equal(af_login(f, OLD, &p, &g), ERR_OK);
+    af_auth(f, &g, &s);
+    ask(f, &s, NEW, code);
+    assert_int_equal(email_change_confirm(af_ctx(f), &s, code, &prof), ERR_OK);
+    assert_string_equal(prof.email, NEW);
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
 static void a_taken_address_gets_the_same_answer_and_can_never_be_confirmed(void **state)
 {
     (void)state;
@@ -318,6 +359,7 @@ int main(void)
         cmocka_unit_test(the_code_goes_to_the_new_address_and_the_notices_to_the_old),
         cmocka_unit_test(wrong_codes_count_and_the_fifth_voids),
         cmocka_unit_test(codes_expire_and_a_new_request_replaces_the_old),
+        cmocka_unit_test(requests_draw_on_a_daily_budget_of_codes),
         cmocka_unit_test(a_taken_address_gets_the_same_answer_and_can_never_be_confirmed),
         cmocka_unit_test(an_address_taken_meanwhile_is_a_conflict),
         cmocka_unit_test(a_request_from_a_revoked_session_does_nothing),

@@ -49,11 +49,10 @@ static void login_needs_password_second_factor_and_device(void **state)
 
     /* Verified but without TOTP: the right password still fails. */
     char code[8];
-    const char *bad;
     struct af_phone q;
     af_phone_new(&q, "other");
     af_register(f, "b@example.jp", AF_PASSWORD, code);
-    assert_int_equal(customer_verify_email(af_ctx(f), "b@example.jp", code, q.pub, q.name, &g, &bad), ERR_OK);
+    assert_int_equal(af_verify(f, "b@example.jp", code, &q, &g), ERR_OK);
     assert_int_equal(af_login_ex(f, "b@example.jp", AF_PASSWORD, &q, "123456", NULL, true, NULL),
                      ERR_INVALID_CREDENTIALS);
     af_free(f);
@@ -130,6 +129,82 @@ static void ten_failures_lock_the_account_for_30_minutes_and_mail_the_owner(void
                          ERR_INVALID_CREDENTIALS);
     af_totp(f, &p, totp);
     assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &p, totp, NULL, true, NULL), ERR_OK);
+    af_free(f);
+}
+
+static void count_wake(void *ctx) { (*(int *)ctx)++; }
+
+/* The 10th failed login locks the account and mails the owner.  Delivered
+ * inside the login, that mail would make the 10th answer slower than the
+ * others and tell the guesser that the lock has started (so: that the
+ * address has an account).  Login, and every other call that answers
+ * someone not signed in, leaves its mail queued and wakes the mail thread
+ * (here a counter; af_deliver plays the thread's round). */
+static void calls_answering_strangers_leave_their_mail_to_the_mail_thread(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, q;
+    struct auth_grant g;
+    char totp[TOTP_DIGITS + 1], why[256];
+    const char *bad = NULL;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    int wakes = 0;
+    f->wake = (struct notify_wake){count_wake, &wakes};
+    for (int i = 0; i < THROTTLE_LOCK_AFTER; i++) {
+        af_totp(f, &p, totp);
+        assert_int_equal(af_login_ex(f, "a@example.jp", "not the password at all", &p, totp, NULL, true, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    assert_int_equal(wakes, THROTTLE_LOCK_AFTER);
+    assert_int_equal(af_events(f, g.customer_id, "account_locked"), 1);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "locked"), 0); /* queued, not delivered */
+    af_deliver(f);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "locked"), 1);
+
+    /* A new device's notice. */
+    f->now += THROTTLE_LOCK_MS;
+    af_phone_new(&q, "tablet");
+    memcpy(q.seed, p.seed, sizeof q.seed);
+    assert_int_equal(af_login(f, "a@example.jp", &q, NULL), ERR_OK);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "New sign-in"), 0);
+    af_deliver(f);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "New sign-in"), 1);
+
+    /* A reset token, a registration's code, a code resent. */
+    wakes = 0;
+    assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
+    af_secret(f, "another fine passphrase");
+    assert_int_equal(customer_register(af_ctx(f), "b@example.jp", "another fine passphrase", &bad, why, sizeof why),
+                     ERR_OK);
+    assert_int_equal(customer_resend(af_ctx(f), "b@example.jp"), ERR_OK);
+    assert_int_equal(wakes, 3);
+    assert_int_equal(af_mail_total(f), 2); /* only the lock-out and new-device notices */
+    af_deliver(f);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "Reset your"), 1);
+    assert_int_equal(af_mail_count(f, "b@example.jp", "verification code"), 2);
+    af_free(f);
+}
+
+/* The longest address there can be, of characters that each take 3 bytes
+ * in the otpauth URI: registration, TOTP enrolment (the URI) and login all
+ * work (enrolment used to fail: the URI did not fit its buffer). */
+static void the_longest_address_of_special_characters_enrols_and_logs_in(void **state)
+{
+    (void)state;
+    static const char special[] = "!#$%&'*+/=?^`{|}";
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    char addr[EMAIL_MAX + 1];
+    size_t local = EMAIL_MAX - strlen("@x.jp");
+    for (size_t i = 0; i < local; i++)
+        addr[i] = special[i % (sizeof special - 1)];
+    snprintf(addr + local, sizeof addr - local, "@x.jp");
+    af_phone_new(&p, "phone");
+    af_customer(f, addr, &p, &g, NULL); /* enrols TOTP from the URI */
+    assert_int_equal(af_login(f, addr, &p, &g), ERR_OK);
     af_free(f);
 }
 
@@ -380,6 +455,8 @@ int main(void)
         cmocka_unit_test(login_needs_password_second_factor_and_device),
         cmocka_unit_test(unknown_address_gets_the_same_answer_and_the_same_work),
         cmocka_unit_test(ten_failures_lock_the_account_for_30_minutes_and_mail_the_owner),
+        cmocka_unit_test(calls_answering_strangers_leave_their_mail_to_the_mail_thread),
+        cmocka_unit_test(the_longest_address_of_special_characters_enrols_and_logs_in),
         cmocka_unit_test(device_proof_bad_signature_reused_or_expired_challenge),
         cmocka_unit_test(new_device_is_notified_and_starts_its_cool_down),
         cmocka_unit_test(recovery_code_logs_in_once),

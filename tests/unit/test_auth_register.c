@@ -1,5 +1,7 @@
-/* test_auth_register.c: registration, e-mail verification, TOTP enrolment,
- * recovery codes, the outbox, and no secret at rest. */
+/* test_auth_register.c: registration, e-mail verification (code, password
+ * and device proof; the daily code budget; resuming an unfinished
+ * enrolment), TOTP enrolment, recovery codes, the outbox, and no secret at
+ * rest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include "auth_fixture.h"
+#include "auth/code_budget.h"
 #include "notify/outbox.h"
 
 static void register_refuses_weak_password_and_bad_address_and_sends_nothing(void **state)
@@ -54,6 +57,16 @@ static void register_taken_address_answers_the_same_and_mails_only_the_owner(voi
     af_free(f);
 }
 
+/* A verification attempt with every field given as is (for malformed and
+ * forged proofs). */
+static enum err verify_raw(struct af *f, const char *email, const char *password, const char *code, const char *key,
+                           const char *name, const char *challenge, const char *signature, const char **bad)
+{
+    struct auth_grant g;
+    struct verify_input in = {email, password, code, key, name, challenge, signature};
+    return customer_verify_email(af_ctx(f), &in, &g, bad);
+}
+
 static void verify_code_wrong_expired_voided_and_single_use(void **state)
 {
     (void)state;
@@ -61,53 +74,155 @@ static void verify_code_wrong_expired_voided_and_single_use(void **state)
     struct af_phone p;
     struct auth_grant g;
     const char *bad = NULL;
-    char code[8], wrong[8];
+    char code[8], wrong[8], ch[LOGIN_CHALLENGE_BUF], sig[100];
+    int64_t exp = 0;
     af_phone_new(&p, "phone");
 
     /* A wrong code, then the right one: a typo does not burn the code. */
     af_register(f, "a@example.jp", AF_PASSWORD, code);
     snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
-    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", wrong, p.pub, p.name, &g, &bad),
-                     ERR_INVALID_CODE);
-    /* Malformed device: refused before the code is looked at. */
+    assert_int_equal(af_verify(f, "a@example.jp", wrong, &p, &g), ERR_INVALID_CODE);
+    /* Malformed device: refused before the code is looked at (and before
+     * the challenge is spent). */
+    assert_int_equal(device_challenge_new(af_ctx(f), ch, &exp), ERR_OK);
+    af_sign(&p, ch, sig);
     for (int i = 0; i < 6; i++)
-        assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, "bogus", p.name, &g, &bad),
+        assert_int_equal(verify_raw(f, "a@example.jp", AF_PASSWORD, code, "bogus", p.name, ch, sig, &bad),
                          ERR_INVALID_PARAM);
     assert_string_equal(bad, "device.public_key");
-    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, p.pub, "", &g, &bad), ERR_INVALID_PARAM);
+    assert_int_equal(verify_raw(f, "a@example.jp", AF_PASSWORD, code, p.pub, "", ch, sig, &bad), ERR_INVALID_PARAM);
     assert_string_equal(bad, "device.name");
-    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, p.pub, p.name, &g, &bad), ERR_OK);
-    assert_int_equal(g.scope, SESSION_SCOPE_ENROL);
-    assert_int_equal(strlen(g.session_token), 43);
+    assert_int_equal(verify_raw(f, "a@", AF_PASSWORD, code, p.pub, p.name, ch, sig, &bad), ERR_INVALID_PARAM);
+    assert_string_equal(bad, "email");
+    assert_int_equal(verify_raw(f, "a@example.jp", AF_PASSWORD, code, p.pub, p.name, ch, sig, &bad), ERR_OK);
+    assert_int_equal(af_events(f, 1, "email_verify_failed"), 1);
     /* Single use. */
-    assert_int_equal(customer_verify_email(af_ctx(f), "a@example.jp", code, p.pub, p.name, &g, &bad),
-                     ERR_INVALID_CODE);
+    assert_int_equal(af_verify(f, "a@example.jp", code, &p, &g), ERR_INVALID_CODE);
 
     /* 5 wrong tries void the code. */
     af_register(f, "b@example.jp", AF_PASSWORD, code);
     snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 7) % 1000000);
     for (int i = 0; i < 5; i++)
-        assert_int_equal(customer_verify_email(af_ctx(f), "b@example.jp", wrong, p.pub, p.name, &g, &bad),
-                         ERR_INVALID_CODE);
-    assert_int_equal(customer_verify_email(af_ctx(f), "b@example.jp", code, p.pub, p.name, &g, &bad),
-                     ERR_INVALID_CODE);
+        assert_int_equal(af_verify(f, "b@example.jp", wrong, &p, &g), ERR_INVALID_CODE);
+    assert_int_equal(af_verify(f, "b@example.jp", code, &p, &g), ERR_INVALID_CODE);
 
     /* Expired after 15 minutes. */
     af_register(f, "c@example.jp", AF_PASSWORD, code);
     f->now += EMAIL_CODE_TTL_MS;
-    assert_int_equal(customer_verify_email(af_ctx(f), "c@example.jp", code, p.pub, p.name, &g, &bad),
-                     ERR_INVALID_CODE);
+    assert_int_equal(af_verify(f, "c@example.jp", code, &p, &g), ERR_INVALID_CODE);
     /* Resend: a new code, the old one void. */
     char code2[8];
     assert_int_equal(customer_resend(af_ctx(f), "c@example.jp"), ERR_OK);
     af_mail_word(f, "c@example.jp", "verification code", "code is: ", code2, sizeof code2);
     assert_int_equal(customer_resend(af_ctx(f), "nobody@example.jp"), ERR_OK);
     assert_int_equal(af_mail_count(f, "nobody@example.jp", ""), 0);
-    assert_int_equal(customer_verify_email(af_ctx(f), "C@example.jp", code2, p.pub, p.name, &g, &bad), ERR_OK);
+    assert_int_equal(af_verify(f, "C@example.jp", code2, &p, &g), ERR_OK);
+    assert_int_equal(g.scope, SESSION_SCOPE_ENROL);
+    assert_int_equal(strlen(g.session_token), 43);
+    af_free(f);
+}
 
-    /* Unknown address: the same answer as a wrong code. */
-    assert_int_equal(customer_verify_email(af_ctx(f), "nobody@example.jp", code, p.pub, p.name, &g, &bad),
+static void verify_needs_a_fresh_proof_by_the_enrolled_device(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, thief;
+    struct auth_grant g;
+    const char *bad = NULL;
+    char code[8], wrong[8], ch[LOGIN_CHALLENGE_BUF], sig[100];
+    int64_t exp = 0;
+    af_phone_new(&p, "phone");
+    af_phone_new(&thief, "thief");
+    af_register(f, "proof@example.jp", AF_PASSWORD, code);
+    struct customer c;
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "proof@example.jp", &c), ERR_OK);
+
+    /* No proof at all, or a corrupted signature: the same answer as a
+     * wrong code. */
+    assert_int_equal(device_challenge_new(af_ctx(f), ch, &exp), ERR_OK);
+    assert_int_equal(verify_raw(f, "proof@example.jp", AF_PASSWORD, code, p.pub, p.name, NULL, NULL, &bad),
                      ERR_INVALID_CODE);
+    assert_int_equal(af_verify_ex(f, "proof@example.jp", AF_PASSWORD, code, &p, false, &g), ERR_INVALID_CODE);
+    /* Signed by another key than the one being enrolled. */
+    assert_int_equal(device_challenge_new(af_ctx(f), ch, &exp), ERR_OK);
+    af_sign(&thief, ch, sig);
+    assert_int_equal(verify_raw(f, "proof@example.jp", AF_PASSWORD, code, p.pub, p.name, ch, sig, &bad),
+                     ERR_INVALID_CODE);
+    /* A proof spent on a failed attempt cannot be replayed with the right
+     * code: the challenge is consumed whatever the outcome. */
+    assert_int_equal(device_challenge_new(af_ctx(f), ch, &exp), ERR_OK);
+    af_sign(&p, ch, sig);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+    assert_int_equal(verify_raw(f, "proof@example.jp", AF_PASSWORD, wrong, p.pub, p.name, ch, sig, &bad),
+                     ERR_INVALID_CODE);
+    assert_int_equal(verify_raw(f, "proof@example.jp", AF_PASSWORD, code, p.pub, p.name, ch, sig, &bad),
+                     ERR_INVALID_CODE);
+    assert_int_equal(af_events(f, c.id, "email_verify_failed"), 5);
+    assert_int_equal(f->st->ops->customer_get(f->st, c.id, &c), ERR_OK);
+    assert_false(c.email_verified);
+    /* Every failure counted a try: the code is void now. */
+    assert_int_equal(af_verify(f, "proof@example.jp", code, &p, &g), ERR_INVALID_CODE);
+
+    /* With a new code and a fresh proof it works, on that device only. */
+    assert_int_equal(customer_resend(af_ctx(f), "proof@example.jp"), ERR_OK);
+    af_mail_word(f, "proof@example.jp", "verification code", "code is: ", code, sizeof code);
+    assert_int_equal(af_verify(f, "proof@example.jp", code, &p, &g), ERR_OK);
+    struct customer_device d;
+    assert_int_equal(f->st->ops->device_get(f->st, g.device_id, &d), ERR_OK);
+    assert_string_equal(d.public_key, p.pub);
+    assert_int_equal(af_mail_count(f, "proof@example.jp", "sign-in"), 0);
+    af_free(f);
+}
+
+static void squatter_cannot_make_the_owner_verify_the_squatters_password(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone victim, squatter;
+    struct auth_grant g;
+    const char *bad = NULL;
+    char why[256], code1[8], code2[8], code3[8], guess[8];
+    const char *theirs = "squatter owns this passphrase";
+    af_phone_new(&victim, "victim");
+    af_phone_new(&squatter, "squatter");
+    af_register(f, "v@example.jp", AF_PASSWORD, code1);
+    /* The squatter registers the pending address again with their own
+     * password: a new code goes to the victim's mailbox. */
+    f->addr = "203.0.113.66";
+    af_secret(f, theirs);
+    assert_int_equal(customer_register(af_ctx(f), "v@example.jp", theirs, &bad, why, sizeof why), ERR_OK);
+    f->addr = "198.51.100.7";
+    af_mail_word(f, "v@example.jp", "verification code", "code is: ", code2, sizeof code2);
+    /* The victim uses the newest code with the victim's password: refused,
+     * exactly like a wrong code, and the account stays unverified. */
+    assert_int_equal(af_verify(f, "v@example.jp", code2, &victim, &g), ERR_INVALID_CODE);
+    if (strcmp(code1, code2) != 0)
+        assert_int_equal(af_verify(f, "v@example.jp", code1, &victim, &g), ERR_INVALID_CODE);
+    /* The squatter, without the code, gets nowhere either. */
+    snprintf(guess, sizeof guess, "%06d", (atoi(code2) + 3) % 1000000);
+    assert_int_equal(af_verify_ex(f, "v@example.jp", theirs, guess, &squatter, true, &g), ERR_INVALID_CODE);
+    struct customer c;
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "v@example.jp", &c), ERR_OK);
+    assert_false(c.email_verified);
+    /* Right code, wrong password counts as a try like a wrong code: with
+     * two left, two more attempts void the code. */
+    assert_int_equal(af_verify(f, "v@example.jp", code2, &victim, &g), ERR_INVALID_CODE);
+    assert_int_equal(af_verify(f, "v@example.jp", code2, &victim, &g), ERR_INVALID_CODE);
+    assert_int_equal(af_verify_ex(f, "v@example.jp", theirs, code2, &squatter, true, &g), ERR_INVALID_CODE);
+
+    /* The victim registers again and verifies: the account has the
+     * victim's password, not the squatter's. */
+    af_register(f, "v@example.jp", AF_PASSWORD, code3);
+    assert_int_equal(af_verify(f, "v@example.jp", code3, &victim, &g), ERR_OK);
+    assert_int_equal(f->st->ops->customer_get(f->st, c.id, &c), ERR_OK);
+    assert_true(c.email_verified);
+    assert_true(auth_password_verify(c.password_hash, AF_PASSWORD));
+    assert_false(auth_password_verify(c.password_hash, theirs));
+    /* And now the squatter's registration changes nothing. */
+    assert_int_equal(customer_register(af_ctx(f), "v@example.jp", theirs, &bad, why, sizeof why), ERR_OK);
+    assert_int_equal(f->st->ops->customer_get(f->st, c.id, &c), ERR_OK);
+    assert_true(auth_password_verify(c.password_hash, AF_PASSWORD));
+    assert_int_equal(af_mail_count(f, "v@example.jp", "Someone tried to register"), 1);
     af_free(f);
 }
 
@@ -117,15 +232,186 @@ static void registering_an_unverified_address_again_voids_the_first_code(void **
     struct af *f = af_new();
     struct af_phone p;
     struct auth_grant g;
-    const char *bad = NULL;
     char code1[8], code2[8];
+    const char *second = "second passphrase for this one";
     af_phone_new(&p, "phone");
     af_register(f, "d@example.jp", AF_PASSWORD, code1);
-    af_register(f, "d@example.jp", "second passphrase for this one", code2);
+    af_register(f, "d@example.jp", second, code2);
     if (strcmp(code1, code2) != 0)
-        assert_int_equal(customer_verify_email(af_ctx(f), "d@example.jp", code1, p.pub, p.name, &g, &bad),
-                         ERR_INVALID_CODE);
-    assert_int_equal(customer_verify_email(af_ctx(f), "d@example.jp", code2, p.pub, p.name, &g, &bad), ERR_OK);
+        assert_int_equal(af_verify_ex(f, "d@example.jp", second, code1, &p, true, &g), ERR_INVALID_CODE);
+    /* The first password was replaced. */
+    assert_int_equal(af_verify_ex(f, "d@example.jp", AF_PASSWORD, code2, &p, true, &g), ERR_INVALID_CODE);
+    assert_int_equal(af_verify_ex(f, "d@example.jp", second, code2, &p, true, &g), ERR_OK);
+    af_free(f);
+}
+
+static void unknown_address_and_enrolled_account_answer_like_a_wrong_code(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    char code[8];
+    af_phone_new(&p, "phone");
+    assert_int_equal(af_verify(f, "nobody@example.jp", "123456", &p, &g), ERR_INVALID_CODE);
+    /* Committed like a failure on a real account (one event), so the work
+     * done does not tell the cases apart either. */
+    assert_int_equal(af_events(f, 0, "email_verify_failed"), 1);
+    assert_int_equal(af_mail_total(f), 0);
+
+    /* An enrolled customer: a code issued before enrolment is void, and
+     * resend issues none. */
+    af_register(f, "e@example.jp", AF_PASSWORD, code);
+    assert_int_equal(af_verify(f, "e@example.jp", code, &p, &g), ERR_OK);
+    int64_t id = g.customer_id;
+    assert_int_equal(customer_resend(af_ctx(f), "e@example.jp"), ERR_OK);
+    af_mail_word(f, "e@example.jp", "verification code", "code is: ", code, sizeof code);
+    struct auth_session s;
+    char uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1], codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    af_auth(f, &g, &s);
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
+    af_seed_from_uri(uri, p.seed);
+    af_totp(f, &p, totp);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_OK);
+    assert_int_equal(af_verify(f, "e@example.jp", code, &p, &g), ERR_INVALID_CODE);
+    assert_int_equal(af_events(f, id, "email_verify_failed"), 1);
+    assert_int_equal(customer_resend(af_ctx(f), "e@example.jp"), ERR_OK);
+    assert_int_equal(af_mail_count(f, "e@example.jp", "verification code"), 0);
+    af_free(f);
+}
+
+static void verified_without_totp_resumes_enrolment_with_a_new_code(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, q;
+    struct auth_grant g1, g2;
+    struct auth_session s;
+    char code[8], wrong[8];
+    af_phone_new(&p, "phone");
+    af_phone_new(&q, "new phone");
+    af_register(f, "r@example.jp", AF_PASSWORD, code);
+    assert_int_equal(af_verify(f, "r@example.jp", code, &p, &g1), ERR_OK);
+    /* The enrol session is lost (phone reset) before TOTP: login cannot
+     * help, there is no second factor. */
+    assert_int_equal(af_login_ex(f, "r@example.jp", AF_PASSWORD, &q, "123456", NULL, true, NULL),
+                     ERR_INVALID_CREDENTIALS);
+    /* Registering again does not help either: the address is verified. */
+    const char *bad = NULL;
+    char why[256];
+    assert_int_equal(customer_register(af_ctx(f), "r@example.jp", AF_PASSWORD, &bad, why, sizeof why), ERR_OK);
+    assert_int_equal(af_mail_count(f, "r@example.jp", "verification code"), 0);
+    /* Resend mails a code; password, code and device proof open a new
+     * enrol session, and the lost one ends. */
+    assert_int_equal(customer_resend(af_ctx(f), "r@example.jp"), ERR_OK);
+    af_mail_word(f, "r@example.jp", "verification code", "code is: ", code, sizeof code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+    assert_int_equal(af_verify(f, "r@example.jp", wrong, &q, &g2), ERR_INVALID_CODE);
+    assert_int_equal(af_verify_ex(f, "r@example.jp", "not the password at all", code, &q, true, &g2),
+                     ERR_INVALID_CODE);
+    assert_int_equal(af_verify(f, "r@example.jp", code, &q, &g2), ERR_OK);
+    assert_int_equal(g2.scope, SESSION_SCOPE_ENROL);
+    char did[IDS_BUF];
+    assert_int_equal(session_authenticate(af_ctx(f), g1.session_token,
+                                          ids_format(did, DEVICE_ID_PREFIX, g1.device_id), &s),
+                     ERR_UNAUTHENTICATED);
+    /* The address on file hears of the new device. */
+    assert_int_equal(af_mail_count(f, "r@example.jp", "sign-in"), 1);
+    assert_int_equal(af_events(f, g2.customer_id, "email_verified"), 2);
+    assert_int_equal(af_events(f, g2.customer_id, "new_device"), 1);
+
+    /* Enrolment finishes on the new session; then login works and no
+     * code can be had any more. */
+    char uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1], codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    af_auth(f, &g2, &s);
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
+    af_seed_from_uri(uri, q.seed);
+    af_totp(f, &q, totp);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_OK);
+    assert_int_equal(af_login(f, "r@example.jp", &q, NULL), ERR_OK);
+    assert_int_equal(customer_resend(af_ctx(f), "r@example.jp"), ERR_OK);
+    assert_int_equal(af_mail_count(f, "r@example.jp", "verification code"), 0);
+    af_assert_no_secrets_at_rest(f);
+    af_free(f);
+}
+
+static void code_budget_counts_per_customer_and_purpose_in_a_sliding_day(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    char code[8];
+    af_register(f, "k@example.jp", AF_PASSWORD, code); /* one code issued */
+    struct customer c, other;
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "k@example.jp", &c), ERR_OK);
+    af_register(f, "l@example.jp", AF_PASSWORD, code);
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "l@example.jp", &other), ERR_OK);
+    int64_t t0 = f->now;
+    bool granted = false;
+    assert_int_equal(f->st->ops->begin(f->st), ERR_OK);
+    for (int i = 1; i < CODE_BUDGET_PER_DAY; i++) {
+        f->now += 1000;
+        assert_int_equal(code_budget_take(af_ctx(f), c.id, CODE_PURPOSE_VERIFY_EMAIL, &granted), ERR_OK);
+        assert_true(granted);
+    }
+    assert_int_equal(code_budget_take(af_ctx(f), c.id, CODE_PURPOSE_VERIFY_EMAIL, &granted), ERR_OK);
+    assert_false(granted);
+    /* Other purposes and other customers have their own budgets. */
+    assert_int_equal(code_budget_take(af_ctx(f), c.id, CODE_PURPOSE_EMAIL_CHANGE, &granted), ERR_OK);
+    assert_true(granted);
+    assert_int_equal(code_budget_take(af_ctx(f), other.id, CODE_PURPOSE_VERIFY_EMAIL, &granted), ERR_OK);
+    assert_true(granted);
+    /* The window slides: the first code stops counting 24 h after it was
+     * issued, not a moment before. */
+    f->now = t0 + CODE_BUDGET_WINDOW_MS - 1;
+    assert_int_equal(code_budget_take(af_ctx(f), c.id, CODE_PURPOSE_VERIFY_EMAIL, &granted), ERR_OK);
+    assert_false(granted);
+    f->now = t0 + CODE_BUDGET_WINDOW_MS;
+    assert_int_equal(code_budget_take(af_ctx(f), c.id, CODE_PURPOSE_VERIFY_EMAIL, &granted), ERR_OK);
+    assert_true(granted);
+    assert_int_equal(code_budget_take(af_ctx(f), c.id, CODE_PURPOSE_VERIFY_EMAIL, &granted), ERR_OK);
+    assert_false(granted);
+    assert_int_equal(f->st->ops->commit(f->st), ERR_OK);
+    assert_int_equal(af_events(f, c.id, "code_budget_exhausted"), 3);
+    af_free(f);
+}
+
+static void resends_cannot_buy_more_than_five_codes_a_day(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    const char *bad = NULL;
+    char code[8], wrong[8], why[256];
+    af_phone_new(&p, "phone");
+    af_register(f, "m@example.jp", AF_PASSWORD, code);
+    for (int i = 1; i < CODE_BUDGET_PER_DAY; i++) {
+        f->now += 60 * 1000;
+        assert_int_equal(customer_resend(af_ctx(f), "m@example.jp"), ERR_OK);
+        af_mail_word(f, "m@example.jp", "verification code", "code is: ", code, sizeof code);
+    }
+    /* The 6th code of the day: the same answer, nothing issued or mailed,
+     * by resend and by registering again alike. */
+    f->now += 60 * 1000;
+    assert_int_equal(customer_resend(af_ctx(f), "m@example.jp"), ERR_OK);
+    assert_int_equal(customer_register(af_ctx(f), "m@example.jp", AF_PASSWORD, &bad, why, sizeof why), ERR_OK);
+    assert_int_equal(af_mail_total(f), 0);
+    struct customer c;
+    assert_int_equal(f->st->ops->customer_get_by_email(f->st, "m@example.jp", &c), ERR_OK);
+    assert_int_equal(af_events(f, c.id, "code_budget_exhausted"), 2);
+    /* The live code keeps its remaining tries, no more: after 5 wrong
+     * guesses it is void, and no new one comes. */
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+    for (int i = 0; i < EMAIL_CODE_MAX_TRIES; i++)
+        assert_int_equal(af_verify(f, "m@example.jp", wrong, &p, &g), ERR_INVALID_CODE);
+    assert_int_equal(af_verify(f, "m@example.jp", code, &p, &g), ERR_INVALID_CODE);
+    assert_int_equal(customer_resend(af_ctx(f), "m@example.jp"), ERR_OK);
+    assert_int_equal(af_mail_total(f), 0);
+    /* A day after the first code, the budget has room again. */
+    f->now += CODE_BUDGET_WINDOW_MS;
+    assert_int_equal(customer_resend(af_ctx(f), "m@example.jp"), ERR_OK);
+    af_mail_word(f, "m@example.jp", "verification code", "code is: ", code, sizeof code);
+    assert_int_equal(af_verify(f, "m@example.jp", code, &p, &g), ERR_OK);
     af_free(f);
 }
 
@@ -136,11 +422,10 @@ static void totp_enrolment_confirm_and_replay(void **state)
     struct af_phone p;
     struct auth_grant g;
     struct auth_session s;
-    const char *bad = NULL;
     char code[8], uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1], codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
     af_phone_new(&p, "phone");
     af_register(f, "e@example.jp", AF_PASSWORD, code);
-    assert_int_equal(customer_verify_email(af_ctx(f), "e@example.jp", code, p.pub, p.name, &g, &bad), ERR_OK);
+    assert_int_equal(af_verify(f, "e@example.jp", code, &p, &g), ERR_OK);
     af_auth(f, &g, &s);
     /* An enrol session can do nothing but enrol and read the profile. */
     assert_int_equal(session_require(&s, SESSION_NEED_FULL, f->now), ERR_MFA_REQUIRED);
@@ -297,7 +582,13 @@ int main(void)
         cmocka_unit_test(register_refuses_weak_password_and_bad_address_and_sends_nothing),
         cmocka_unit_test(register_taken_address_answers_the_same_and_mails_only_the_owner),
         cmocka_unit_test(verify_code_wrong_expired_voided_and_single_use),
+        cmocka_unit_test(verify_needs_a_fresh_proof_by_the_enrolled_device),
+        cmocka_unit_test(squatter_cannot_make_the_owner_verify_the_squatters_password),
         cmocka_unit_test(registering_an_unverified_address_again_voids_the_first_code),
+        cmocka_unit_test(unknown_address_and_enrolled_account_answer_like_a_wrong_code),
+        cmocka_unit_test(verified_without_totp_resumes_enrolment_with_a_new_code),
+        cmocka_unit_test(code_budget_counts_per_customer_and_purpose_in_a_sliding_day),
+        cmocka_unit_test(resends_cannot_buy_more_than_five_codes_a_day),
         cmocka_unit_test(totp_enrolment_confirm_and_replay),
         cmocka_unit_test(recovery_codes_are_single_use_and_regeneration_voids_the_old_set),
         cmocka_unit_test(outbox_seals_mail_and_delivers_after_commit_and_retries),

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "auth_fixture.h"
+#include "auth/password_change.h"
+#include "auth/throttle.h"
 
 static void sessions_expire_when_idle_and_at_the_absolute_limit(void **state)
 {
@@ -44,7 +46,7 @@ static void sessions_expire_when_idle_and_at_the_absolute_limit(void **state)
     af_free(f);
 }
 
-static void a_token_from_another_device_is_refused_and_recorded(void **state)
+static void a_token_from_another_device_is_refused_recorded_and_revoked(void **state)
 {
     (void)state;
     struct af *f = af_new();
@@ -56,14 +58,40 @@ static void a_token_from_another_device_is_refused_and_recorded(void **state)
     af_phone_new(&q, "tablet");
     memcpy(q.seed, p.seed, sizeof q.seed);
     assert_int_equal(af_login(f, "a@example.jp", &q, &g2), ERR_OK);
-    /* The stolen phone session presented as the tablet, or with no device. */
+    /* The phone's session presented as the tablet: refused, recorded, and
+     * the session ends, so that the right device id, guessed next, does not
+     * help the thief either (the owner signs in again). */
     assert_int_equal(session_authenticate(af_ctx(f), g.session_token, q.device_id, &s), ERR_UNAUTHENTICATED);
-    char qid[IDS_BUF];
-    ids_format(qid, DEVICE_ID_PREFIX, g2.device_id);
-    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, qid, &s), ERR_UNAUTHENTICATED);
-    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, NULL, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_events(f, g.customer_id, "session_device_mismatch"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "session_revoked"), 1);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    /* A revoked token is merely dead: nothing more is recorded. */
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, q.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_events(f, g.customer_id, "session_device_mismatch"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "session_revoked"), 1);
+    struct security_event ev[64];
+    size_t n = 0;
+    assert_int_equal(f->st->ops->security_event_list(f->st, g.customer_id, 0, 64, ev, &n), ERR_OK);
+    int revoked = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ev[i].kind, "session_revoked") == 0) {
+            assert_non_null(strstr(ev[i].detail, "\"reason\":\"device_mismatch\""));
+            revoked++;
+        }
+    assert_int_equal(revoked, 1);
+    /* The tablet's session is not touched ... */
+    af_auth(f, &g2, &s);
+    /* ... until it is presented with no device id, or a malformed one. */
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, NULL, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, q.device_id, &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_login(f, "a@example.jp", &q, &g2), ERR_OK);
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, "dev_nonsense", &s), ERR_UNAUTHENTICATED);
+    assert_int_equal(session_authenticate(af_ctx(f), g2.session_token, q.device_id, &s), ERR_UNAUTHENTICATED);
     assert_int_equal(af_events(f, g.customer_id, "session_device_mismatch"), 3);
-    af_auth(f, &g, &s); /* the right device still works */
+    assert_int_equal(af_events(f, g.customer_id, "session_revoked"), 3);
+    /* A new sign-in on the phone works as ever. */
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    af_auth(f, &g, &s);
     af_free(f);
 }
 
@@ -132,7 +160,7 @@ static void sensitive_operations_need_a_fresh_second_factor(void **state)
     assert_true(devs[0].current && !devs[1].current);
     assert_int_equal(device_remove(af_ctx(f), &s, g2.device_id), ERR_FRESH_MFA_REQUIRED);
     char why[256];
-    assert_int_equal(customer_change_password(af_ctx(f), &s, AF_PASSWORD, "a completely new passphrase", why,
+    assert_int_equal(password_change(af_ctx(f), &s, AF_PASSWORD, "a completely new passphrase", why,
                                               sizeof why),
                      ERR_FRESH_MFA_REQUIRED);
     af_totp(f, &p, totp);
@@ -179,13 +207,13 @@ static void password_change_ends_other_sessions_and_mails(void **state)
     af_customer(f, "a@example.jp", &p, &g, NULL);
     assert_int_equal(af_login(f, "a@example.jp", &p, &g2), ERR_OK);
     af_auth(f, &g2, &s);
-    assert_int_equal(customer_change_password(af_ctx(f), &s, "wrong current password", "a completely new passphrase",
+    assert_int_equal(password_change(af_ctx(f), &s, "wrong current password", "a completely new passphrase",
                                               why, sizeof why),
                      ERR_INVALID_CREDENTIALS);
-    assert_int_equal(customer_change_password(af_ctx(f), &s, AF_PASSWORD, "password1234", why, sizeof why),
+    assert_int_equal(password_change(af_ctx(f), &s, AF_PASSWORD, "password1234", why, sizeof why),
                      ERR_WEAK_PASSWORD);
     af_secret(f, "a completely new passphrase");
-    assert_int_equal(customer_change_password(af_ctx(f), &s, AF_PASSWORD, "a completely new passphrase", why,
+    assert_int_equal(password_change(af_ctx(f), &s, AF_PASSWORD, "a completely new passphrase", why,
                                               sizeof why),
                      ERR_OK);
     af_auth(f, &g2, &s);
@@ -221,12 +249,94 @@ static void password_change_by_a_session_ended_meanwhile_changes_nothing(void **
     assert_int_equal(session_revoke_all(af_ctx(f), &owner), ERR_OK); /* ... the owner signs out everywhere ... */
     af_secret(f, "the thief's new passphrase");
     /* ... and then the queued change runs. */
-    assert_int_equal(customer_change_password(af_ctx(f), &stale, AF_PASSWORD, "the thief's new passphrase", why,
+    assert_int_equal(password_change(af_ctx(f), &stale, AF_PASSWORD, "the thief's new passphrase", why,
                                               sizeof why),
                      ERR_UNAUTHENTICATED);
     assert_int_equal(af_mail_count(f, "a@example.jp", "password was changed"), 0);
     assert_int_equal(af_events(f, g.customer_id, "password_changed"), 0);
     assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_OK); /* the old password still works */
+    af_free(f);
+}
+
+/* A thief holding a session with a fresh second factor (the phone itself
+ * was taken, unlocked) but not the password must not be able to guess it at
+ * the change-password form: each wrong current password counts as a failed
+ * login, the 10th locks the account and mails the owner, and while locked
+ * even the right password is refused, here and at login. */
+static void guessing_the_current_password_locks_the_account(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    char why[256], guess[64];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    af_auth(f, &g, &s);
+    for (int i = 1; i <= THROTTLE_LOCK_AFTER; i++) {
+        assert_int_equal(af_mail_count(f, "a@example.jp", "locked"), 0);
+        snprintf(guess, sizeof guess, "guessed passphrase number %d", i);
+        assert_int_equal(password_change(af_ctx(f), &s, guess, "the thief's new passphrase", why, sizeof why),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    assert_int_equal(af_mail_count(f, "a@example.jp", "locked"), 1);
+    char body[4096];
+    assert_int_equal(af_mail(f, "a@example.jp", "locked", true, body, sizeof body), 1);
+    assert_non_null(strstr(body, "signed-in session"));
+    assert_int_equal(af_events(f, g.customer_id, "account_locked"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "password_change_failed"), THROTTLE_LOCK_AFTER);
+    /* Locked: the right current password is refused too, and not counted
+     * as a new lock-out; login is locked as well. */
+    assert_int_equal(password_change(af_ctx(f), &s, AF_PASSWORD, "the thief's new passphrase", why, sizeof why),
+                     ERR_INVALID_CREDENTIALS);
+    assert_int_equal(af_events(f, g.customer_id, "password_change_failed"), THROTTLE_LOCK_AFTER + 1);
+    assert_int_equal(af_events(f, g.customer_id, "password_changed"), 0);
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_INVALID_CREDENTIALS);
+    assert_int_equal(af_events(f, g.customer_id, "account_locked"), 1);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "locked"), 0);
+    /* When the lock is over, the owner signs in and changes it. */
+    f->now += THROTTLE_LOCK_MS;
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    af_auth(f, &g, &s);
+    af_secret(f, "the owner's new passphrase");
+    assert_int_equal(password_change(af_ctx(f), &s, AF_PASSWORD, "the owner's new passphrase", why, sizeof why),
+                     ERR_OK);
+    af_free(f);
+}
+
+/* Failed logins and wrong current passwords fill one counter: 5 of each
+ * lock the account, so alternating between the two buys nothing. */
+static void login_and_password_change_failures_share_one_counter(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    char why[256], totp[TOTP_DIGITS + 1];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    for (int i = 0; i < THROTTLE_LOCK_AFTER / 2; i++) {
+        af_totp(f, &p, totp);
+        assert_int_equal(af_login_ex(f, "a@example.jp", "not the password at all", &p, totp, NULL, true, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    af_auth(f, &g, &s);
+    char totp2[TOTP_DIGITS + 1];
+    int64_t fresh = 0;
+    af_totp(f, &p, totp2);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp2, NULL, &fresh), ERR_OK);
+    af_auth(f, &g, &s);
+    for (int i = 0; i < THROTTLE_LOCK_AFTER - THROTTLE_LOCK_AFTER / 2; i++)
+        assert_int_equal(password_change(af_ctx(f), &s, "not the password either", "the thief's new passphrase",
+                                         why, sizeof why),
+                         ERR_INVALID_CREDENTIALS);
+    assert_int_equal(af_events(f, g.customer_id, "account_locked"), 1);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "locked"), 1);
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_INVALID_CREDENTIALS);
     af_free(f);
 }
 
@@ -343,12 +453,14 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sessions_expire_when_idle_and_at_the_absolute_limit),
-        cmocka_unit_test(a_token_from_another_device_is_refused_and_recorded),
+        cmocka_unit_test(a_token_from_another_device_is_refused_recorded_and_revoked),
         cmocka_unit_test(customers_list_and_revoke_their_own_sessions),
         cmocka_unit_test(sensitive_operations_need_a_fresh_second_factor),
         cmocka_unit_test(five_wrong_codes_end_the_session),
         cmocka_unit_test(password_change_ends_other_sessions_and_mails),
         cmocka_unit_test(password_change_by_a_session_ended_meanwhile_changes_nothing),
+        cmocka_unit_test(guessing_the_current_password_locks_the_account),
+        cmocka_unit_test(login_and_password_change_failures_share_one_counter),
         cmocka_unit_test(reset_mails_only_the_verified_address_on_file),
         cmocka_unit_test(reset_needs_token_and_second_factor_and_ends_every_session),
         cmocka_unit_test(reset_tokens_expire_are_replaced_and_die_after_five_wrong_codes),

@@ -29,6 +29,7 @@
 #include "http/server.h"
 #include "http/suspend.h"
 #include "util/json.h"
+#include "util/wipe.h"
 
 #define MAX_BODY 4096
 #define QMAX 4096
@@ -952,10 +953,112 @@ static void test_router_rules(void **state)
     assert_int_equal(http_routes_check(no_slash, 1, &bad), ERR_INVALID_PARAM);
 }
 
+/* ---- secrets in bodies are wiped --------------------------------------- */
+
+/* Bodies carry passwords, codes and session tokens.  Under AddressSanitizer
+ * a free hook sees every block as it is freed: none freed by a server
+ * thread may still hold the secret sent or answered (the request body
+ * buffer, at every size and on the 413 path, the reply body, the JSON trees
+ * and json_dumps' buffers).  The server gets more header memory than 32 KiB,
+ * so MHD keeps its connection buffers in pages of its own (mmap), not in
+ * the heap: every heap block that is left is the framework's. */
+#define SECRET "s3cret-0f9b2c-passphrase"
+
+#if defined(__SANITIZE_ADDRESS__)
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+
+static atomic_bool watching;
+static pthread_t client_thread;
+static atomic_int unwiped;
+
+static void malloc_hook(const volatile void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+}
+
+static void free_hook(const volatile void *p)
+{
+    if (!atomic_load(&watching) || p == NULL || pthread_equal(pthread_self(), client_thread))
+        return;
+    const void *block = (const void *)p;
+    if (memmem(block, __sanitizer_get_allocated_size(p), SECRET, sizeof SECRET - 1) != NULL)
+        atomic_fetch_add(&unwiped, 1);
+}
+#endif
+
+static enum http_verdict h_reveal(struct http_request *req, void *app)
+{
+    (void)app;
+    const char *name = NULL, *bad = NULL;
+    struct json_field spec[] = {{.name = "name", .type = JF_STRING, .target = &name, .max_len = MAX_BODY}};
+    if (json_parse_fields(http_request_json(req), spec, 1, false, &bad) != ERR_OK)
+        return http_reply_error(req, ERR_INVALID_PARAM, bad);
+    /* completed the way worker jobs answer (suspend.c) */
+    http_complete_json(req, 200, json_pack("{s:s}", "session_token", name));
+    return HTTP_SUSPENDED;
+}
+
+static void test_bodies_are_wiped_before_they_are_freed(void **state)
+{
+    (void)state;
+#if !defined(__SANITIZE_ADDRESS__)
+    skip();
+#else
+    static const struct http_route wipe_routes[] = {
+        {"POST", "/echo", h_echo, HTTP_ROUTE_JSON_BODY},
+        {"POST", "/reveal", h_reveal, HTTP_ROUTE_JSON_BODY},
+    };
+    static bool installed;
+    if (!installed)
+        assert_int_not_equal(__sanitizer_install_malloc_and_free_hooks(malloc_hook, free_hook), 0);
+    installed = true;
+    struct app app = {0};
+    struct http_server *srv = NULL;
+    struct http_server_config cfg = test_config(0);
+    cfg.header_memory_bytes = 64 * 1024;
+    char errbuf[HTTP_ERRBUF] = "", url[128];
+    assert_int_equal(http_server_start(&cfg, wipe_routes, 2, &app, NULL, &srv, errbuf), ERR_OK);
+    client_thread = pthread_self();
+    atomic_store(&unwiped, 0);
+    atomic_store(&watching, true);
+
+    char small[128], grown[3000], big[MAX_BODY + 100];
+    snprintf(small, sizeof small, "{\"name\":\"%s\"}", SECRET);
+    /* chunked, so the buffer grows from its first size (no Content-Length) */
+    snprintf(grown, sizeof grown, "{\"name\":\"%s%0*d\"}", SECRET, (int)(sizeof grown - sizeof SECRET - 20), 0);
+    snprintf(big, sizeof big, "{\"name\":\"%s%0*d\"}", SECRET, (int)(sizeof big - sizeof SECRET - 20), 0);
+    struct {
+        const char *path, *body;
+        bool chunked;
+        long status;
+    } cases[] = {
+        {"/echo", small, false, 200},  {"/echo", grown, true, 200},  {"/reveal", small, false, 200},
+        {"/reveal", grown, true, 200}, {"/echo", big, true, 413},    {"/echo", big, false, 413},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)http_server_port(srv), cases[i].path);
+        struct resp r = request(url, &(struct req_opts){.method = "POST", .content_type = "application/json",
+                                                        .body = cases[i].body, .body_len = strlen(cases[i].body),
+                                                        .chunked = cases[i].chunked});
+        assert_int_equal(r.status, cases[i].status);
+        if (cases[i].status == 200 && strcmp(cases[i].path, "/reveal") == 0)
+            assert_non_null(strstr(r.body, SECRET)); /* the client did get it */
+        resp_free(&r);
+    }
+    http_server_stop(srv, 1000); /* every request and connection is freed by now */
+    atomic_store(&watching, false);
+    assert_int_equal(atomic_load(&unwiped), 0);
+#endif
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
+    wipe_json_allocations(); /* as kessaid does first thing */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_not_found_is_json_error),
@@ -982,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_stop_lets_in_flight_requests_finish),
         cmocka_unit_test(test_router_rules),
         cmocka_unit_test(test_client_address_and_retry_after),
+        cmocka_unit_test(test_bodies_are_wiped_before_they_are_freed),
     };
     int failed = cmocka_run_group_tests_name("http", shared, fixture_up, fixture_down);
     curl_global_cleanup();

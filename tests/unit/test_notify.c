@@ -1,5 +1,6 @@
 /* test_notify.c: queued mail that failed to go out is retried in the
- * background, exactly once per message. */
+ * background, exactly once per message; one message that fails does not
+ * hold back the others; a wake delivers at once. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,9 @@
 
 struct flaky {
     pthread_mutex_t mu;
-    int fail_first; /* refuse this many sends, like a full disk */
+    int fail_first;        /* refuse this many sends, like a full disk */
+    const char *refuse_to; /* refuse every send to this address, like a mail server that rejects it */
+    int refused;
     int sent;
     char last_to[128];
 };
@@ -34,6 +37,8 @@ static enum err flaky_send(void *ctx, const char *id, const char *to, const char
     enum err e = ERR_IO;
     if (f->fail_first > 0) {
         f->fail_first--;
+    } else if (f->refuse_to && strcmp(to, f->refuse_to) == 0) {
+        f->refused++;
     } else {
         f->sent++;
         snprintf(f->last_to, sizeof f->last_to, "%s", to);
@@ -141,6 +146,104 @@ static void a_store_failure_delivers_nothing_and_counts_nothing(void **state)
     free(dir);
 }
 
+static void enqueue(struct store *st, const uint8_t *mk, const char *to)
+{
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(notify_enqueue(st, mk, time_now_ms(), to, "Notice", "body"), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+}
+
+/* Regression: delivery stopped at the first message that failed, so one
+ * address the mail server rejects held back every message queued after it,
+ * for good. */
+static void one_undeliverable_message_does_not_hold_back_the_rest(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_to = "rejected@example.jp"};
+    struct notify_sender sender = {flaky_send, &f};
+    enqueue(st, mk, "first@example.jp");
+    enqueue(st, mk, "rejected@example.jp");
+    enqueue(st, mk, "third@example.jp");
+    size_t n = 99;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_IO);
+    assert_int_equal(n, 2);
+    assert_int_equal(sent(&f), 2);
+    assert_string_equal(f.last_to, "third@example.jp");
+    /* The failed one stays queued and is tried again, alone, each round. */
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_IO);
+    assert_int_equal(n, 0);
+    assert_int_equal(f.refused, 2);
+    assert_int_equal(sent(&f), 2);
+    /* Once the server takes it, it goes, exactly once. */
+    f.refuse_to = NULL;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(f.last_to, "rejected@example.jp");
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sent(&f), 3);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* More failing messages than one batch of the store's still let the next
+ * one through: the walk pages past them. */
+static void a_batch_full_of_failures_is_walked_past(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_to = "rejected@example.jp"};
+    struct notify_sender sender = {flaky_send, &f};
+    for (int i = 0; i < 40; i++)
+        enqueue(st, mk, "rejected@example.jp");
+    enqueue(st, mk, "last@example.jp");
+    size_t n = 0;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_IO);
+    assert_int_equal(n, 1);
+    assert_int_equal(f.refused, 40);
+    assert_string_equal(f.last_to, "last@example.jp");
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Login and the other calls that answer strangers leave their mail queued
+ * and wake the thread (auth_ctx.h): a wake must not wait for the interval. */
+static void a_wake_delivers_without_waiting_for_the_interval(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct notify_sender sender = {flaky_send, &f};
+    struct notify_deliverer *d = NULL;
+    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 3600 * 1000, &d), ERR_OK);
+    struct notify_wake w = notify_deliverer_waker(d);
+    for (int round = 1; round <= 3; round++) {
+        enqueue(st, mk, "hanako@example.jp");
+        w.wake(w.ctx);
+        /* bounded wait for a thread: generous, and over as soon as it sent */
+        for (int i = 0; i < 1000 && sent(&f) < round; i++)
+            usleep(10000);
+        assert_int_equal(sent(&f), round);
+    }
+    notify_deliverer_wake(NULL); /* NULL-safe */
+    notify_deliverer_stop(d);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -149,6 +252,9 @@ int main(void)
         cmocka_unit_test(failed_mail_is_retried_in_the_background_once),
         cmocka_unit_test(stop_is_prompt_with_a_long_interval),
         cmocka_unit_test(a_store_failure_delivers_nothing_and_counts_nothing),
+        cmocka_unit_test(one_undeliverable_message_does_not_hold_back_the_rest),
+        cmocka_unit_test(a_batch_full_of_failures_is_walked_past),
+        cmocka_unit_test(a_wake_delivers_without_waiting_for_the_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,6 +120,57 @@ static void totp_accepts_drift_of_one_step_and_never_twice(void **state)
     assert_memory_equal(back, seed, TOTP_SEED_BYTES);
 }
 
+/* The longest address email_normalize accepts, made of characters that
+ * each take 3 bytes in the URI: the otpauth URI must still fit (it used to
+ * be refused, and with it the customer's or operator's TOTP enrolment). */
+static void the_otpauth_uri_fits_the_longest_address_of_special_characters(void **state)
+{
+    (void)state;
+    static const char special[] = "!#$%&'*+/=?^`{|}";
+    char addr[EMAIL_MAX + 1], norm[EMAIL_MAX + 1];
+    size_t local = EMAIL_MAX - strlen("@x.jp");
+    for (size_t i = 0; i < local; i++)
+        addr[i] = special[i % (sizeof special - 1)];
+    snprintf(addr + local, sizeof addr - local, "@%s", "x.jp");
+    assert_int_equal(strlen(addr), EMAIL_MAX);
+    assert_int_equal(email_normalize(addr, norm), ERR_OK);
+    uint8_t seed[TOTP_SEED_BYTES], back[TOTP_SEED_BYTES];
+    totp_new_seed(seed);
+    char uri[TOTP_URI_MAX];
+    assert_int_equal(totp_uri(seed, "kessai", norm, uri), ERR_OK);
+    assert_non_null(strstr(uri, "otpauth://totp/kessai:%21%23%24%25%26%27%2A%2B%2F%3D%3F%5E%60%7B%7C%7D%21"));
+    assert_non_null(strstr(uri, "%40x.jp?secret="));
+    assert_non_null(strstr(uri, "&digits=6&period=30"));
+    assert_int_equal(b32_seed(uri, back), 0);
+    assert_memory_equal(back, seed, TOTP_SEED_BYTES);
+    /* An issuer at its limit of special characters too. */
+    char issuer[TOTP_ISSUER_MAX + 1];
+    memset(issuer, '&', TOTP_ISSUER_MAX);
+    issuer[TOTP_ISSUER_MAX] = '\0';
+    assert_int_equal(totp_uri(seed, issuer, norm, uri), ERR_OK);
+    /* Longer than an address can be: refused, never cut. */
+    char longer[EMAIL_MAX + 2];
+    memset(longer, 'a', EMAIL_MAX + 1);
+    longer[EMAIL_MAX + 1] = '\0';
+    assert_int_equal(totp_uri(seed, "kessai", longer, uri), ERR_INVALID_PARAM);
+
+    /* And end to end: an operator with that address gets the URI. */
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct staff out;
+    const char *bad = NULL;
+    char why[256];
+    assert_int_equal(staff_create(st, mk, addr, "support", "violet tuesday gravel lantern", &out, uri, &bad, why,
+                                  sizeof why),
+                     ERR_OK);
+    assert_int_equal(b32_seed(uri, back), 0);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void email_addresses_are_normalised_or_refused(void **state)
 {
     (void)state;
@@ -226,6 +277,7 @@ int main(void)
         cmocka_unit_test(password_policy_has_length_and_dictionary_but_no_composition_rules),
         cmocka_unit_test(password_hash_is_argon2id_and_never_truncates),
         cmocka_unit_test(totp_accepts_drift_of_one_step_and_never_twice),
+        cmocka_unit_test(the_otpauth_uri_fits_the_longest_address_of_special_characters),
         cmocka_unit_test(email_addresses_are_normalised_or_refused),
         cmocka_unit_test(staff_need_a_confirmed_second_factor),
     };
