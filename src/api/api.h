@@ -20,6 +20,7 @@ struct config;
 struct auth_workers;
 struct ratelimit;
 struct notify_sender;
+struct notify_wake;
 struct gateway;
 
 struct api_ctx {
@@ -31,6 +32,8 @@ struct api_ctx {
     struct auth_workers *workers;  /* Argon2id work runs here (workers.h) */
     struct ratelimit *ratelimit;   /* per-address bucket of the unauthenticated endpoints */
     const struct notify_sender *mail; /* delivers the outbox after each commit (notify/sender.h) */
+    const struct notify_wake *wake;   /* the background deliverer, for mail left queued on purpose
+                                         (auth_ctx.h, notify/deliverer.h); NULL: none */
     struct gateway *gateway;          /* the card processor (wallet/gateway.h) */
     struct auth_workers *wallet_workers; /* card and top-up work: gateway calls, ledger waits (wallet_jobs.h) */
     void (*crash_point)(const char *point); /* test hook for wallet_ctx, NULL in production */

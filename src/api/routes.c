@@ -5,6 +5,8 @@
 #include "api/api.h"
 #include "api/auth_handlers.h"
 #include "api/health.h"
+#include "api/pos_handlers.h"
+#include "api/wallet_handlers.h"
 
 #define JSON HTTP_ROUTE_JSON_BODY
 
@@ -34,6 +36,23 @@ static const struct http_route routes[] = {
     {"POST", "/v1/password-reset/complete", api_password_reset_complete_post, JSON},
     {"POST", "/v1/email", api_email_post, JSON},
     {"POST", "/v1/email/confirm", api_email_confirm_post, JSON},
+
+    /* cards (docs/cards-and-topups.md) */
+    {"POST", "/v1/cards", api_cards_post, JSON},
+    {"GET", "/v1/cards", api_cards_get, 0},
+    {"POST", "/v1/cards/{id}/3ds", api_card_3ds_post, JSON},
+    {"DELETE", "/v1/cards/{id}", api_card_delete, 0},
+
+    /* top-ups and the wallet (docs/cards-and-topups.md) */
+    {"POST", "/v1/topups", api_topups_post, JSON},
+    {"GET", "/v1/topups", api_topups_get, 0},
+    {"POST", "/v1/topups/{id}/3ds", api_topup_3ds_post, JSON},
+    {"GET", "/v1/topups/{id}", api_topup_get, 0},
+    {"POST", "/v1/topup-codes", api_topup_codes_post, JSON},
+    {"GET", "/v1/wallet", api_wallet_get, 0},
+
+    /* POS terminals, signed requests (docs/pos-signing.md) */
+    {"POST", "/pos/v1/cash-topups", api_pos_cash_topups_post, JSON},
 };
 
 const struct http_route *api_routes(size_t *n)

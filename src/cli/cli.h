@@ -15,6 +15,7 @@
  *   merchant_cmd.c  admin merchant / admin store
  *   terminal_cmd.c  admin terminal
  *   staff_cmd.c     admin staff (and its alias admin create-staff)
+ *   killswitch_cmd.c  admin killswitch (operator switches)
  *   password_input.c  reading a new password from standard input or a tty
  *
  * Every command is one row of cli_commands: parsing, help and usage errors
@@ -199,5 +200,8 @@ int cli_run_staff_confirm(struct cli_ctx *x);
 int cli_run_staff_list(struct cli_ctx *x);
 int cli_run_staff_disable(struct cli_ctx *x);
 int cli_run_staff_enable(struct cli_ctx *x);
+int cli_run_killswitch_on(struct cli_ctx *x);
+int cli_run_killswitch_off(struct cli_ctx *x);
+int cli_run_killswitch_list(struct cli_ctx *x);
 
 #endif

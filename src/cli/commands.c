@@ -177,6 +177,38 @@ const struct cli_cmd cli_commands[] = {
         .run = cli_run_staff_enable,
     },
     {
+        .words = {"admin", "killswitch", "on"},
+        .positional = "NAME",
+        .summary = "stop one kind of operation at once, on every node",
+        .details = "Turn a kill switch on: from the next request, on every kessaid node, the\n"
+                   "operation it names is refused with 503 service_suspended and the reason\n"
+                   "(shown to clients: write it for customers and clerks, e.g. \"card fraud\n"
+                   "wave, back at 18:00\").  Everything else keeps working.  Switches:\n"
+                   "  topups       every top-up, card and cash\n"
+                   "  card_topups  top-ups from cards only (cash at the register goes on)\n"
+                   "Who switched (cli:$USER) and when is recorded.",
+        .opts = {{"--reason", "TEXT", "why, for clients (1-200 bytes of UTF-8, no control characters)", 1},
+                 JSON_OPT},
+        .run = cli_run_killswitch_on,
+    },
+    {
+        .words = {"admin", "killswitch", "off"},
+        .positional = "NAME",
+        .summary = "let a switched-off operation work again",
+        .details = "Turn a kill switch off: the operation works again from the next request, on\n"
+                   "every node.",
+        .opts = {JSON_OPT},
+        .run = cli_run_killswitch_off,
+    },
+    {
+        .words = {"admin", "killswitch", "list"},
+        .summary = "show every kill switch, on or off",
+        .details = "Show every kill switch this version knows, on or off, with its reason and\n"
+                   "who set it last and when (\"-\" for one never set).",
+        .opts = {JSON_OPT},
+        .run = cli_run_killswitch_list,
+    },
+    {
         .words = {"admin", "create-staff"},
         .summary = "the same as 'admin staff create'",
         .details = STAFF_CREATE_DETAILS,

@@ -11,16 +11,27 @@
  *     -> store DIR/kessai.db + ledger_init -> ledger writer (own connection)
  *     -> handler connection pool -> mailbox DIR/mail + deliver queued mail
  *     -> mail retry thread (own connection) -> auth workers (own connections)
+ *     -> card gateway (test processor, DIR/test-acquirer.db) -> wallet workers
+ *     -> ledger writer -> top-up reconciliation of everything unfinished (a
+ *        crash between the gateway and the ledger is finished here, before
+ *        serving) -> top-up reconciler thread (every 60 s, own connection)
  *     -> HTTP server -> [sigwait SIGTERM|SIGINT]
- *     -> http_server_stop (drain, bounded) -> auth_workers_stop (running jobs
- *        finish, queued ones are cancelled) -> mail retry thread stops
- *     -> ledger_writer_stop (flushes)
+ *     -> http_server_stop (drain, bounded) -> wallet and auth workers stop
+ *        (running jobs finish, queued ones are cancelled) -> reconciler and
+ *        mail retry threads stop
+ *     -> ledger_writer_stop (flushes) -> gateway closed
  *     -> close pool -> exit 0
  *
  * Any failure before serving prints one line "kessaid: <what>" on stderr and
  * exits 1 (2 for command-line mistakes).  The signals are blocked in every
  * thread (the mask is set before any thread exists and threads inherit it),
  * and main() alone receives them with sigwait: no handler, no global flag.
+ *
+ * Test-only hook: when KESSAI_TEST_CRASH_AT names a point of a top-up
+ * (wallet/topup_internal.h, e.g. "topup_authorized": the gateway said yes,
+ * nothing is credited yet), kessaid exits at once with status 77 when a
+ * top-up reaches it, without cleanup, as if the machine had died there.
+ * The reconciliation at the next start must then finish that top-up once.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -51,15 +62,38 @@
 #include "util/log.h"
 #include "util/masterkey.h"
 #include "util/timeutil.h"
+#include "util/wipe.h"
+#include "wallet/gateway.h"
+#include "wallet/topup.h"
+#include "wallet/topup_reconciler.h"
 
 /* How long in-flight requests get to finish after SIGTERM.  Below the 30 s
  * systemd and Kubernetes wait before SIGKILL, with room for the writer to flush. */
 #define GRACE_MS 10000
-/* How often queued mail that failed to go out after its commit is retried. */
+/* How often the mail thread delivers what is queued when nothing wakes it
+ * sooner: mail that failed to go out after its commit is retried then. */
 #define MAIL_RETRY_MS 5000
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+/* Top-ups untouched this long are finished by the reconciler thread, every
+ * interval: a live request is normally done within a second or two. */
+#define RECONCILE_INTERVAL_MS 60000
+#define RECONCILE_MIN_AGE_MS 30000
+/* The status of a test crash (KESSAI_TEST_CRASH_AT). */
+#define EXIT_TEST_CRASH 77
+
+/* The test crash point, read once from the environment before any thread
+ * starts and never written after: wallet_ctx's hook takes no context. */
+static const char *test_crash_at;
+
+static void crash_point(const char *point)
+{
+    if (test_crash_at != NULL && strcmp(point, test_crash_at) == 0) {
+        fprintf(stderr, "kessaid: test crash at %s\n", point);
+        _exit(EXIT_TEST_CRASH);
+    }
+}
 
 static const char usage[] =
     "usage: kessaid [--data-dir DIR] [--listen HOST:PORT] [--config FILE]\n"
@@ -70,7 +104,10 @@ static const char usage[] =
     "  --help              show this help\n"
     "\n"
     "Every setting can also come from KESSAI_<NAME> (e.g. KESSAI_LISTEN);\n"
-    "flags override the environment, which overrides the file.\n";
+    "flags override the environment, which overrides the file.\n"
+    "\n"
+    "Tests only: KESSAI_TEST_CRASH_AT=POINT makes kessaid exit at once (status 77)\n"
+    "when a top-up reaches POINT (topup_created, topup_authorized, topup_credited).\n";
 
 struct flags {
     const char *config;
@@ -193,6 +230,10 @@ static void deliver_queued_mail(struct store_pool *pool, const uint8_t *master_k
 
 int main(int argc, char **argv)
 {
+    /* First: jansson's allocator functions are process-wide and must be
+     * set before any thread or JSON exists; request and reply trees hold
+     * passwords and tokens. */
+    wipe_json_allocations();
     struct flags flags = {0};
     if (parse_flags(argc, argv, &flags) != 0)
         return EXIT_USAGE;
@@ -215,10 +256,14 @@ int main(int argc, char **argv)
     struct ledger_writer *writer = NULL;
     struct store_pool *pool = NULL;
     struct auth_workers *workers = NULL;
+    struct auth_workers *wallet_workers = NULL;
+    struct gateway *gateway = NULL;
+    struct topup_reconciler *reconciler = NULL;
     struct ratelimit *ratelimit = NULL;
     struct maildir mailbox;
     struct notify_sender mail = {0};
     struct notify_deliverer *deliverer = NULL;
+    struct notify_wake wake_deliverer = {0};
     struct http_metrics *metrics = NULL;
     struct http_server *srv = NULL;
     char path[CONFIG_STR + 32];
@@ -278,12 +323,28 @@ int main(int argc, char **argv)
         say("cannot start the mail retry thread: %s", err_message(e));
         goto cleanup;
     }
+    wake_deliverer = notify_deliverer_waker(deliverer);
     unsigned auth_threads = cores_or(cfg.auth_workers);
     e = auth_workers_start(path, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
         say("cannot start the authentication workers: %s", err_message(e));
         goto cleanup;
     }
+    snprintf(path, sizeof path, "%s/test-acquirer.db", cfg.data_dir);
+    e = gateway_test_open(path, &gateway);
+    if (e != ERR_OK) {
+        say("cannot open the test card processor %s: %s (details in the log)", path, err_message(e));
+        goto cleanup;
+    }
+    snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
+    unsigned wallet_threads = cores_or(cfg.wallet_workers);
+    e = auth_workers_start(path, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
+    if (e != ERR_OK) {
+        say("cannot start the wallet workers: %s", err_message(e));
+        goto cleanup;
+    }
+    const char *crash_env = getenv("KESSAI_TEST_CRASH_AT");
+    test_crash_at = crash_env && *crash_env ? crash_env : NULL;
     struct ratelimit_opts rl = {.burst = RATELIMIT_BURST, .per_second = RATELIMIT_PER_SECOND, .slots = RATELIMIT_SLOTS};
     if (ratelimit_new(&rl, &ratelimit) != ERR_OK) {
         say("out of memory");
@@ -318,7 +379,38 @@ int main(int argc, char **argv)
         .workers = workers,
         .ratelimit = ratelimit,
         .mail = &mail,
+        .wake = &wake_deliverer,
+        .gateway = gateway,
+        .wallet_workers = wallet_workers,
+        .crash_point = test_crash_at ? crash_point : NULL,
     };
+
+    /* Top-ups a crash left half-way are finished before anyone can ask
+     * about them; then a thread keeps finishing those a lost connection or
+     * a gateway outage leaves behind. */
+    struct store *rs = store_pool_acquire(pool);
+    struct wallet_ctx wtmpl = {
+        .a = {.st = rs, .master_key = master_key, .cfg = &cfg, .mail = &mail, .now = time_now_ms(),
+              .client_addr = "", .wake = &wake_deliverer},
+        .gw = gateway,
+        .writer = writer,
+        .crash_point = app.crash_point,
+    };
+    size_t reconciled = 0;
+    e = topup_reconcile(&wtmpl, INT64_MAX, &reconciled);
+    store_pool_release(pool, rs);
+    if (e != ERR_OK)
+        log_event(LOG_WARN, "topup_reconcile_failed", json_pack("{s:s}", "error", err_message(e)));
+    struct store *reconciler_store = NULL;
+    e = store_open_sqlite(path, &reconciler_store);
+    if (e == ERR_OK)
+        e = topup_reconciler_start(reconciler_store, &wtmpl, RECONCILE_INTERVAL_MS, RECONCILE_MIN_AGE_MS,
+                                   &reconciler);
+    if (e != ERR_OK) {
+        store_close(reconciler_store);
+        say("cannot start the top-up reconciler: %s", err_message(e));
+        goto cleanup;
+    }
     struct http_server_config hc = {
         .host = host,
         .port = port,
@@ -349,8 +441,12 @@ int main(int argc, char **argv)
                         (int)http_server_inflight(srv), "grace_ms", GRACE_MS));
     size_t unfinished = http_server_stop(srv, GRACE_MS);
     srv = NULL;
-    auth_workers_stop(workers); /* after the server: nobody submits any more */
+    auth_workers_stop(wallet_workers); /* after the server: nobody submits any more */
+    wallet_workers = NULL;
+    auth_workers_stop(workers);
     workers = NULL;
+    topup_reconciler_stop(reconciler); /* before the writer and the gateway it uses */
+    reconciler = NULL;
     notify_deliverer_stop(deliverer);
     deliverer = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
@@ -360,13 +456,16 @@ int main(int argc, char **argv)
 
 cleanup:
     http_server_stop(srv, 0);
+    auth_workers_stop(wallet_workers);
     auth_workers_stop(workers);
+    topup_reconciler_stop(reconciler);
     notify_deliverer_stop(deliverer);
     ratelimit_free(ratelimit);
     if (writer)
         ledger_writer_stop(writer);
     store_close(writer_store);
     store_pool_close(pool);
+    gateway_close(gateway);
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
     oath_done();

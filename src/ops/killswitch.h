@@ -30,6 +30,8 @@
 
 /* Is name a switch this build knows? */
 bool killswitch_known(const char *name);
+/* Every name this build knows, in a fixed order (*n of them). */
+const char *const *killswitch_names(size_t *n);
 /* Turn a switch on (reason 1..KILLSWITCH_REASON_MAX bytes, printable) or
  * off, in its own transaction.  ERR_INVALID_PARAM for an unknown name or a
  * bad reason. */

@@ -62,5 +62,14 @@ void pos_sign(const uint8_t secret[TERMINAL_SECRET_BYTES], const char *method, c
 enum err pos_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
                     const char *path, const void *body, size_t body_len, const char *auth_header, int64_t now_ms,
                     struct merchant_terminal *term);
+/* The same, with *why (may be NULL) set to a short static reason for the
+ * refusal, for the caller's log and never for the client:
+ * "missing_header", "malformed_header", "stale_timestamp",
+ * "future_timestamp", "unknown_terminal", "revoked_terminal",
+ * "bad_signature", "replayed_nonce" (or "store_error",
+ * "secret_unavailable" with ERR_STORE / ERR_INTERNAL); NULL on ERR_OK. */
+enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
+                        const char *path, const void *body, size_t body_len, const char *auth_header,
+                        int64_t now_ms, struct merchant_terminal *term, const char **why);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include "store/store.h"
 
-#define SQ_MAX_STMTS 128
+#define SQ_MAX_STMTS 256 /* every SQL text of every op, prepared once per connection */
 
 struct sqlite_store {
     struct store base; /* must be first */
@@ -148,6 +148,44 @@ enum err sq_security_event_list(struct store *st, int64_t customer_id, int64_t a
 enum err sq_outbox_insert(struct store *st, struct outbox_msg *m);
 enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
 enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now);
+
+/* operator switches (sqlite_killswitch.c) */
+enum err sq_killswitch_get(struct store *st, const char *name, struct killswitch *out);
+enum err sq_killswitch_put(struct store *st, const struct killswitch *k);
+enum err sq_killswitch_list(struct store *st, size_t max, struct killswitch *out, size_t *n);
+
+/* cards and card-link attempts (sqlite_card.c) */
+enum err sq_card_insert(struct store *st, struct card *c);
+enum err sq_card_get(struct store *st, int64_t id, struct card *out);
+enum err sq_card_update(struct store *st, const struct card *c);
+enum err sq_card_list(struct store *st, int64_t customer_id, int status, int64_t after_id, size_t max,
+                      struct card *out, size_t *n);
+enum err sq_card_fingerprint_customers(struct store *st, const uint8_t fp[CARD_FINGERPRINT_BYTES],
+                                       int64_t except_customer, int *n);
+enum err sq_card_attempt_insert(struct store *st, struct card_attempt *a, int64_t purge_before);
+enum err sq_card_attempt_set_outcome(struct store *st, int64_t id, int outcome);
+enum err sq_card_attempt_count(struct store *st, int64_t customer_id, int64_t device_id, const char *client_addr,
+                               int outcome, int64_t since_ms, int *n);
+
+/* top-ups and cash top-up codes (sqlite_topup.c) */
+enum err sq_topup_insert(struct store *st, struct topup *t);
+enum err sq_topup_get(struct store *st, int64_t id, struct topup *out);
+enum err sq_topup_get_by_idem(struct store *st, const char *scope, const char *key, struct topup *out);
+enum err sq_topup_update(struct store *st, const struct topup *t);
+enum err sq_topup_sum(struct store *st, int64_t customer_id, int64_t device_id, int64_t card_id, int64_t since_ms,
+                      int64_t *sum);
+enum err sq_topup_sum_unsettled(struct store *st, int64_t customer_id, int64_t *sum);
+enum err sq_topup_list(struct store *st, int64_t customer_id, int64_t before_id, size_t max, struct topup *out,
+                       size_t *n);
+enum err sq_topup_list_unfinished(struct store *st, int64_t after_id, int64_t updated_before, size_t max,
+                                  struct topup *out, size_t *n);
+enum err sq_topup_code_insert(struct store *st, struct topup_code *c, int64_t now);
+enum err sq_topup_code_get(struct store *st, const uint8_t hash[32], struct topup_code *out);
+enum err sq_topup_code_use(struct store *st, int64_t id, int64_t now);
+
+/* POS request nonces (sqlite_pos.c) */
+enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *nonce, int64_t now,
+                             int64_t purge_before);
 
 /* schema (sqlite_schema.c): migrations[i] upgrades version i to i+1. */
 extern const char *const sq_migrations[];

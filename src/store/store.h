@@ -227,8 +227,9 @@ struct store_ops {
     enum err (*card_attempt_insert)(struct store *st, struct card_attempt *a, int64_t purge_before);
     enum err (*card_attempt_set_outcome)(struct store *st, int64_t id, int outcome); /* ERR_NOT_FOUND */
     /* Attempts since since_ms with outcome (0: any) by one customer
-     * (customer_id > 0), one device (device_id > 0) or one address
-     * (client_addr non-NULL); exactly one selector is set. */
+     * (customer_id > 0), one device (device_id > 0: every device row with
+     * that row's public key, i.e. the phone across all its accounts) or one
+     * address (client_addr non-NULL); exactly one selector is set. */
     enum err (*card_attempt_count)(struct store *st, int64_t customer_id, int64_t device_id, const char *client_addr,
                                    int outcome, int64_t since_ms, int *n);
 

@@ -26,6 +26,13 @@
  * (a wrong code with tries left); ERR_NOT_FOUND (unknown token, challenge or
  * authorization); ERR_GATEWAY (processor unreachable or broken: the outcome
  * is unknown and the caller must retry with the same idempotency key).
+ * Misuse, refused without changing anything: ERR_IDEMPOTENCY_CONFLICT (a key
+ * reused for another token, amount or authorization, or a second capture of
+ * another amount), ERR_AMOUNT_INVALID (outside 1..MONEY_MAX, a capture above
+ * the authorized amount, refunds above the captured amount), ERR_CONFLICT
+ * (capture of an authorization that is declined or waits for 3-D Secure,
+ * refund of one not captured), ERR_INVALID_PARAM (NULL arguments, an
+ * idempotency key that is not 1..IDEM_KEY_MAX printable ASCII).
  *
  * Thread safety: every op may be called from any thread concurrently.
  */

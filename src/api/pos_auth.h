@@ -1,0 +1,31 @@
+/* pos_auth.h: which terminal is calling, for every /pos/v1/ endpoint.
+ *
+ * A POS request proves its terminal with a signed Authorization header
+ * (pos/sign.h, docs/pos-signing.md) over the method, the path, the raw body
+ * and a time-stamped nonce.  Anything missing, malformed, stale, replayed,
+ * unknown, revoked or wrongly signed is 401 invalid_signature, all alike, so
+ * a caller learns nothing about which part was wrong.  Each refusal is one
+ * warn log line, "pos_auth_refused", with the key id (when the header
+ * parsed), the client address and the reason; never the signature, the
+ * secret or the body.
+ *
+ * Headers are read on the handler thread (request.h): call it from the
+ * handler, never from a completer.  The nonce is recorded on st (autocommit:
+ * st must have no transaction open), so a replay is refused by every node.
+ */
+#ifndef KESSAI_API_POS_AUTH_H
+#define KESSAI_API_POS_AUTH_H
+
+#include "api/api.h"
+#include "merchant/types.h"
+#include "store/store.h"
+#include "util/err.h"
+
+struct http_request;
+
+/* ERR_OK and *term (an active terminal), or ERR_INVALID_SIGNATURE,
+ * ERR_STORE, ERR_INTERNAL for the caller to reply with. */
+enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,
+                              struct merchant_terminal *term);
+
+#endif

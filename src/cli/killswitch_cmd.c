@@ -1,0 +1,144 @@
+/* killswitch_cmd.c: `kessai admin killswitch on|off|list`: the operator's
+ * switches that stop one kind of operation at once (ops/killswitch.h).
+ *
+ * The CLI writes the switch's row in the shared database; every kessaid
+ * node reads that row on each request it guards, so the switch takes
+ * effect with the next request, everywhere, without a restart.  Who
+ * switched is recorded as "cli:<login name>" ($USER when it is a plain
+ * name, else the numeric uid).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "ops/killswitch.h"
+#include "util/timeutil.h"
+
+#define KS_ROW "%-12s  %-4s  %-24s  %-20s  %s\n"
+#define KS_MAX 64
+
+/* "cli:" + $USER if it is a plain login name, else "cli:uid<N>". */
+static void set_by(char out[64])
+{
+    const char *u = getenv("USER");
+    size_t len = u ? strlen(u) : 0;
+    bool plain = len > 0 && len <= 32;
+    for (size_t i = 0; plain && i < len; i++)
+        plain = (u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') || (u[i] >= '0' && u[i] <= '9') ||
+                strchr("._-@", u[i]) != NULL;
+    if (plain)
+        snprintf(out, 64, "cli:%s", u);
+    else
+        snprintf(out, 64, "cli:uid%lu", (unsigned long)getuid());
+}
+
+static json_t *ks_json(const struct killswitch *k)
+{
+    char ts[TIME_ISO_BUF];
+    json_t *j = json_pack("{s:s, s:b, s:s}", "name", k->name, "on", k->on, "reason", k->reason);
+    if (j && k->set_ms > 0) {
+        json_object_set_new(j, "set_by", json_string(k->set_by));
+        json_object_set_new(j, "set_at", json_string(time_iso8601(ts, k->set_ms)));
+    } else if (j) {
+        json_object_set_new(j, "set_by", json_null());
+        json_object_set_new(j, "set_at", json_null());
+    }
+    return j;
+}
+
+/* Name the known switches in a usage error. */
+static int unknown_name(const struct cli_ctx *x)
+{
+    size_t n;
+    const char *const *names = killswitch_names(&n);
+    char list[256] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+    return cli_usage_error(x->cmd, "unknown switch '%s' (known: %s)", x->pos, list);
+}
+
+static int set(struct cli_ctx *x, bool on)
+{
+    if (!killswitch_known(x->pos))
+        return unknown_name(x);
+    const char *reason = on ? cli_opt(x, "--reason") : "";
+    /* Checked here too so that a bad reason is a usage error (exit 2) and
+     * the database is not even opened. */
+    size_t rl = reason ? strlen(reason) : 0;
+    if (on && (rl == 0 || rl > KILLSWITCH_REASON_MAX))
+        return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text", KILLSWITCH_REASON_MAX);
+    char by[64];
+    set_by(by);
+    int rc = cli_open_store(x, 0);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    enum err e = killswitch_set(x->st, x->pos, on, reason, by, time_now_ms());
+    if (e == ERR_INVALID_PARAM)
+        return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text, without control characters",
+                               KILLSWITCH_REASON_MAX);
+    if (e != ERR_OK)
+        return cli_fail_err(e, x->pos);
+    struct killswitch k;
+    e = x->st->ops->killswitch_get(x->st, x->pos, &k);
+    if (e != ERR_OK)
+        return cli_fail_err(e, x->pos);
+    if (x->json)
+        return cli_print_json(ks_json(&k));
+    if (on)
+        printf("killswitch %s on: refused from now on, on every node (503 service_suspended, reason: %s)\n",
+               k.name, k.reason);
+    else
+        printf("killswitch %s off: works again, on every node\n", k.name);
+    return CLI_EXIT_OK;
+}
+
+int cli_run_killswitch_on(struct cli_ctx *x) { return set(x, true); }
+int cli_run_killswitch_off(struct cli_ctx *x) { return set(x, false); }
+
+int cli_run_killswitch_list(struct cli_ctx *x)
+{
+    int rc = cli_open_store(x, 0);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    struct killswitch rows[KS_MAX];
+    size_t nrows = 0;
+    enum err e = killswitch_list(x->st, rows, KS_MAX, &nrows);
+    if (e != ERR_OK)
+        return cli_fail_err(e, "list switches");
+    /* Every switch this build knows, set or not, then any other row (a
+     * switch of a newer version sharing the database). */
+    size_t nnames;
+    const char *const *names = killswitch_names(&nnames);
+    struct killswitch all[KS_MAX + 8];
+    size_t n = 0;
+    for (size_t i = 0; i < nnames; i++) {
+        struct killswitch k;
+        memset(&k, 0, sizeof k);
+        snprintf(k.name, sizeof k.name, "%s", names[i]);
+        for (size_t r = 0; r < nrows; r++)
+            if (strcmp(rows[r].name, names[i]) == 0)
+                k = rows[r];
+        all[n++] = k;
+    }
+    for (size_t r = 0; r < nrows; r++)
+        if (!killswitch_known(rows[r].name))
+            all[n++] = rows[r];
+
+    if (x->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++)
+            json_array_append_new(arr, ks_json(&all[i]));
+        return cli_print_json(arr ? json_pack("{s:o}", "killswitches", arr) : NULL);
+    }
+    printf(KS_ROW, "NAME", "ON", "SET AT", "SET BY", "REASON");
+    for (size_t i = 0; i < n; i++) {
+        char ts[TIME_ISO_BUF] = "-";
+        if (all[i].set_ms > 0)
+            time_iso8601(ts, all[i].set_ms);
+        printf(KS_ROW, all[i].name, all[i].on ? "on" : "off", ts, all[i].set_ms > 0 ? all[i].set_by : "-",
+               all[i].reason[0] ? all[i].reason : "-");
+    }
+    return CLI_EXIT_OK;
+}

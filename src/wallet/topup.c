@@ -1,0 +1,426 @@
+/* topup.c: the top-up requests of topup.h: card top-ups and their 3-D
+ * Secure confirmation, cash top-ups at the register, and reading them.
+ *
+ * Each request has two halves.  ADMIT runs in one write transaction: find
+ * the Idempotency-Key (a replay skips to DRIVE), run the checks of
+ * topup.h, insert the row.  DRIVE (topup_steps.c) then moves the row along
+ * its state machine, calling the gateway and the ledger outside any
+ * transaction:
+ *
+ *   topup_card:    ADMIT --> CREATED --DRIVE--> AUTHORIZED --> SUCCEEDED (captured)
+ *                                        \--> REQUIRES_ACTION (code mailed; answer 202)
+ *   topup_confirm: REQUIRES_ACTION --code ok--> CREATED --DRIVE (authorize again, same key)--> ...
+ *                                  --no tries left / expired--> FAILED
+ *   topup_cash:    ADMIT (code consumed) --> AUTHORIZED --DRIVE--> SUCCEEDED
+ *
+ * (A confirmed challenge goes back to CREATED rather than straight to
+ * AUTHORIZED so that a crash between the code and the second authorization
+ * leaves a row the reconciler knows how to finish.)
+ *
+ * Invariants:
+ *  1. Limits are checked in the transaction that inserts the row, so
+ *     concurrent requests cannot pass a limit together (topup_limits.c).
+ *  2. (idem_scope, idem_key) is unique: one key, one top-up, however often
+ *     and however concurrently it is sent; the request fingerprint
+ *     (req_hash) tells a true retry from a reused key.
+ *  3. A refusal changes nothing but the security-event log (limits, second
+ *     factor) and expired challenges: no row, no code consumed.
+ *  4. A challenge left unanswered for longer than it lives no longer holds
+ *     money "on its way in": the next top-up of the customer marks it FAILED.
+ */
+#include "wallet/topup_internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/events.h"
+#include "auth/txn.h"
+#include "merchant/terminal.h"
+#include "ops/killswitch.h"
+
+/* The request's fingerprint for idempotency: what must be equal for a
+ * second request with the same key to be the same request. */
+static void req_hash(const char *what, int64_t a, int64_t b, const uint8_t *extra, size_t extra_len,
+                     uint8_t out[16])
+{
+    crypto_generichash_state s;
+    char head[96];
+    int n = snprintf(head, sizeof head, "%s:%lld:%lld:", what, (long long)a, (long long)b);
+    crypto_generichash_init(&s, NULL, 0, 16);
+    crypto_generichash_update(&s, (const uint8_t *)head, (size_t)n);
+    if (extra)
+        crypto_generichash_update(&s, extra, extra_len);
+    crypto_generichash_final(&s, out, 16);
+}
+
+/* What *bad names for a key problem: the contract's name of the key. */
+#define IDEM_PARAM "Idempotency-Key"
+
+/* 1..IDEM_KEY_MAX printable ASCII characters, no space. */
+static bool key_valid(const char *key)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0 || n > IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* Record a refusal the customer (or whoever holds the session) should be
+ * able to see later: the attack fails and is on file. */
+static enum err record_refusal(const struct wallet_ctx *w, int64_t customer_id, int64_t device_id,
+                               const char *reason, int64_t amount)
+{
+    return sec_event_record(w->a.st, w->a.now, customer_id, SEC_TOPUP_REFUSED, SEC_FAILURE, w->a.client_addr,
+                            device_id, json_pack("{s:s, s:I}", "reason", reason, "amount", (json_int_t)amount));
+}
+
+/* Invariant 4, inside the caller's transaction. */
+static enum err expire_challenges(const struct wallet_ctx *w, int64_t customer_id)
+{
+    struct store *st = w->a.st;
+    struct topup list[TOPUP_LIST_MAX];
+    size_t n = 0;
+    enum err e = st->ops->topup_list(st, customer_id, 0, TOPUP_LIST_MAX, list, &n);
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        struct topup *t = &list[i];
+        if (t->status != TOPUP_REQUIRES_ACTION || t->updated_ms > w->a.now - GATEWAY_CHALLENGE_TTL_MS)
+            continue;
+        t->status = TOPUP_FAILED;
+        t->challenge_ref[0] = '\0';
+        snprintf(t->decline_code, sizeof t->decline_code, "%s", err_symbol(ERR_AUTHENTICATION_FAILED));
+        t->updated_ms = w->a.now;
+        e = st->ops->topup_update(st, t);
+    }
+    return e;
+}
+
+/* Checks 1-3 of topup.h shared by both sources (amount, switches). */
+static enum err check_switches_amount(const struct wallet_ctx *w, bool card, int64_t amount, const char **bad,
+                                      struct killswitch *switch_out)
+{
+    static const char *const card_switches[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, NULL};
+    static const char *const cash_switches[] = {KILLSWITCH_TOPUPS, NULL};
+    enum err e = killswitch_check(w->a.st, card ? card_switches : cash_switches, switch_out);
+    if (e != ERR_OK)
+        return e;
+    if (amount < 1) {
+        *bad = "amount";
+        return ERR_AMOUNT_INVALID;
+    }
+    if (amount > w->a.cfg->topup_max) {
+        *bad = "amount";
+        return ERR_LIMIT_EXCEEDED;
+    }
+    return ERR_OK;
+}
+
+/* ADMIT of a new card top-up, inside the transaction: checks, then the row. */
+static enum err admit_card(const struct wallet_ctx *w, const struct auth_session *cur, int64_t card_id,
+                           int64_t amount, struct topup *t, const char **bad, struct killswitch *switch_out,
+                           bool *record)
+{
+    struct store *st = w->a.st;
+    enum err e = check_switches_amount(w, true, amount, bad, switch_out);
+    if (e != ERR_OK)
+        return e;
+    struct card card;
+    e = st->ops->card_get(st, card_id, &card);
+    if (e == ERR_OK && card.customer_id != cur->customer_id)
+        e = ERR_CARD_NOT_FOUND; /* another customer's card: not even its existence is told */
+    if (e == ERR_OK && card.status != CARD_ACTIVE)
+        e = card.status == CARD_PENDING ? ERR_CARD_NOT_ACTIVE : ERR_CARD_NOT_FOUND;
+    if (e != ERR_OK) {
+        if (e == ERR_CARD_NOT_FOUND || e == ERR_CARD_NOT_ACTIVE)
+            *bad = "card_id";
+        return e;
+    }
+    e = expire_challenges(w, cur->customer_id);
+    if (e != ERR_OK)
+        return e;
+    t->customer_id = cur->customer_id;
+    t->device_id = cur->device_id;
+    bool device_new = cur->device_new_until_ms > w->a.now || cur->cooldown_until_ms > w->a.now;
+    struct topup_ask ask = {.customer_id = cur->customer_id,
+                            .device_id = cur->device_id,
+                            .amount = amount,
+                            .card = &card,
+                            .device_new = device_new};
+    e = topup_check_limits(w, &ask, bad);
+    if (e == ERR_LIMIT_EXCEEDED) {
+        *record = true;
+        return e;
+    }
+    if (e != ERR_OK)
+        return e;
+    /* Check 5: a large amount, or any amount from a device (or account)
+     * that is still new, needs the second factor a moment ago: a stolen
+     * password and session alone cannot drain a linked card. */
+    if ((amount > w->a.cfg->topup_mfa_threshold || device_new) && !(w->a.now < cur->fresh_until_ms)) {
+        *record = true;
+        return ERR_FRESH_MFA_REQUIRED;
+    }
+    t->customer_id = cur->customer_id;
+    t->source = TOPUP_CARD;
+    t->status = TOPUP_CREATED;
+    t->amount = amount;
+    t->card_id = card_id;
+    t->device_id = cur->device_id;
+    t->created_ms = t->updated_ms = w->a.now;
+    return st->ops->topup_insert(st, t);
+}
+
+/* Checks and insert of a new top-up inside find_or_admit's transaction.
+ * Sets t->customer_id and t->device_id as soon as it knows them, and
+ * *record when the refusal is to be kept as a security event. */
+typedef enum err (*admit_fn)(const struct wallet_ctx *w, const void *arg, struct topup *t, const char **bad,
+                             struct killswitch *switch_out, bool *record);
+
+struct card_args {
+    const struct auth_session *cur;
+    int64_t card_id, amount;
+};
+
+static enum err admit_card_fn(const struct wallet_ctx *w, const void *arg, struct topup *t, const char **bad,
+                              struct killswitch *switch_out, bool *record)
+{
+    const struct card_args *a = arg;
+    return admit_card(w, a->cur, a->card_id, a->amount, t, bad, switch_out, record);
+}
+
+/* Find the key or admit a new top-up; on ERR_OK *t is the row (new or the
+ * earlier one, *replayed says which).  No transaction is open on return. */
+static enum err find_or_admit(const struct wallet_ctx *w, struct topup *t, bool *replayed, admit_fn admit,
+                              const void *arg, const char **bad, struct killswitch *switch_out)
+{
+    struct store *st = w->a.st;
+    uint8_t want[16];
+    memcpy(want, t->req_hash, sizeof want);
+    enum err e = auth_begin(&w->a);
+    if (e != ERR_OK)
+        return e;
+    struct topup found;
+    e = st->ops->topup_get_by_idem(st, t->idem_scope, t->idem_key, &found);
+    if (e == ERR_OK) {
+        st->ops->rollback(st);
+        if (sodium_memcmp(found.req_hash, want, sizeof want) != 0) {
+            *bad = IDEM_PARAM;
+            return ERR_IDEMPOTENCY_CONFLICT;
+        }
+        *t = found;
+        *replayed = true;
+        return ERR_OK;
+    }
+    if (e != ERR_TOPUP_NOT_FOUND) {
+        st->ops->rollback(st);
+        return e;
+    }
+    bool record = false;
+    e = admit(w, arg, t, bad, switch_out, &record);
+    if (e == ERR_CONFLICT) {
+        /* Another node inserted this key between our read and our insert. */
+        st->ops->rollback(st);
+        return ERR_IN_PROGRESS;
+    }
+    if (e != ERR_OK && record) {
+        /* Keep nothing but the event (and any expired challenge). */
+        const char *reason = e == ERR_FRESH_MFA_REQUIRED ? "fresh_mfa_required" : *bad ? *bad : "limit";
+        enum err re = record_refusal(w, t->customer_id, t->device_id, reason, t->amount);
+        return auth_end(&w->a, re == ERR_OK, re == ERR_OK ? e : re);
+    }
+    return auth_end(&w->a, e == ERR_OK, e);
+}
+
+enum err topup_card(const struct wallet_ctx *w, const struct auth_session *cur, int64_t card_id, int64_t amount,
+                    const char *idem_key, struct topup_result *out, const char **bad, struct killswitch *switch_out)
+{
+    memset(out, 0, sizeof *out);
+    *bad = NULL;
+    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e != ERR_OK)
+        return e;
+    if (!key_valid(idem_key)) {
+        *bad = IDEM_PARAM;
+        return ERR_INVALID_PARAM;
+    }
+    struct topup *t = &out->t;
+    ids_format(t->idem_scope, CUSTOMER_ID_PREFIX, cur->customer_id);
+    snprintf(t->idem_key, sizeof t->idem_key, "%s", idem_key);
+    req_hash("card", card_id, amount, NULL, 0, t->req_hash);
+    t->amount = amount; /* for the refusal event */
+    struct card_args args = {cur, card_id, amount};
+    e = find_or_admit(w, t, &out->replayed, admit_card_fn, &args, bad, switch_out);
+    if (e != ERR_OK)
+        return e;
+    if (!out->replayed)
+        topup_crash(w, TOPUP_CRASH_CREATED);
+    return topup_drive(w, t, &out->balance);
+}
+
+struct cash_args {
+    const struct merchant_terminal *term;
+    const uint8_t *code_hash;
+    int64_t amount;
+};
+
+static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struct topup *t, const char **bad,
+                              struct killswitch *switch_out, bool *record)
+{
+    const struct cash_args *a = arg;
+    struct store *st = w->a.st;
+    enum err e = check_switches_amount(w, false, a->amount, bad, switch_out);
+    if (e != ERR_OK)
+        return e;
+    /* Unknown, used, expired, or made on a device since removed: all the
+     * same answer, so a register learns nothing about other codes. */
+    struct topup_code code;
+    struct customer_device dev;
+    struct customer c;
+    e = st->ops->topup_code_get(st, a->code_hash, &code);
+    if (e == ERR_OK && (code.used_ms != 0 || code.expires_ms <= w->a.now))
+        e = ERR_NOT_FOUND;
+    if (e == ERR_OK)
+        e = st->ops->device_get(st, code.device_id, &dev);
+    if (e == ERR_OK && (dev.removed_ms != 0 || dev.customer_id != code.customer_id))
+        e = ERR_NOT_FOUND;
+    if (e == ERR_OK)
+        e = st->ops->customer_get(st, code.customer_id, &c);
+    if (e == ERR_NOT_FOUND) {
+        *bad = "code";
+        return ERR_INVALID_CODE;
+    }
+    if (e != ERR_OK)
+        return e;
+    t->customer_id = code.customer_id; /* whose refusal it is, from here on */
+    t->device_id = code.device_id;
+    struct topup_ask ask = {.customer_id = code.customer_id,
+                            .device_id = code.device_id,
+                            .amount = a->amount,
+                            .card = NULL,
+                            .device_new = dev.new_until_ms > w->a.now || c.cooldown_until_ms > w->a.now};
+    e = topup_check_limits(w, &ask, bad);
+    if (e == ERR_LIMIT_EXCEEDED)
+        *record = true;
+    if (e != ERR_OK)
+        return e;
+    e = st->ops->topup_code_use(st, code.id, w->a.now);
+    if (e == ERR_NOT_FOUND) {
+        *bad = "code";
+        return ERR_INVALID_CODE;
+    }
+    if (e != ERR_OK)
+        return e;
+    t->customer_id = code.customer_id;
+    t->source = TOPUP_CASH;
+    t->status = TOPUP_AUTHORIZED; /* the clerk holds the cash */
+    t->amount = a->amount;
+    t->device_id = code.device_id;
+    t->store_id = a->term->store_id;
+    t->terminal_id = a->term->id;
+    t->created_ms = t->updated_ms = w->a.now;
+    return st->ops->topup_insert(st, t);
+}
+
+enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
+                    int64_t amount, const char *idem_key, struct topup_result *out, const char **bad,
+                    struct killswitch *switch_out)
+{
+    memset(out, 0, sizeof *out);
+    *bad = NULL;
+    if (!key_valid(idem_key)) {
+        *bad = IDEM_PARAM;
+        return ERR_INVALID_PARAM;
+    }
+    if (!topup_code_valid(code)) {
+        *bad = "code";
+        return ERR_INVALID_CODE;
+    }
+    uint8_t code_hash[32];
+    topup_code_hash(w, code, code_hash);
+    struct topup *t = &out->t;
+    ids_format(t->idem_scope, TERMINAL_ID_PREFIX, term->id);
+    snprintf(t->idem_key, sizeof t->idem_key, "%s", idem_key);
+    req_hash("cash", term->id, amount, code_hash, sizeof code_hash, t->req_hash);
+    t->amount = amount;
+    struct cash_args args = {term, code_hash, amount};
+    enum err e = find_or_admit(w, t, &out->replayed, admit_cash_fn, &args, bad, switch_out);
+    if (e != ERR_OK)
+        return e;
+    return topup_drive(w, t, &out->balance);
+}
+
+enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,
+                       const char *code, struct topup_result *out)
+{
+    memset(out, 0, sizeof *out);
+    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e != ERR_OK)
+        return e;
+    size_t len = code ? strlen(code) : 0;
+    if (len == 0 || len > GATEWAY_OTP_MAX || strspn(code, "0123456789") != len)
+        return ERR_INVALID_CODE;
+    struct topup *t = &out->t;
+    e = w->a.st->ops->topup_get(w->a.st, topup_id, t);
+    if (e == ERR_OK && (t->customer_id != cur->customer_id || t->status != TOPUP_REQUIRES_ACTION))
+        e = ERR_TOPUP_NOT_FOUND;
+    if (e != ERR_OK) {
+        memset(t, 0, sizeof *t);
+        return e;
+    }
+    e = w->gw->ops->challenge_verify(w->gw, t->challenge_ref, code);
+    if (e == ERR_AUTHENTICATION_FAILED || e == ERR_NOT_FOUND) {
+        e = topup_fail(w, t, TOPUP_REQUIRES_ACTION, ERR_AUTHENTICATION_FAILED);
+        return e != ERR_OK ? e : ERR_AUTHENTICATION_FAILED;
+    }
+    if (e != ERR_OK)
+        return e; /* ERR_INVALID_CODE (tries left), ERR_GATEWAY */
+
+    /* Authenticated: back to CREATED, then authorize again with the same key. */
+    e = auth_begin(&w->a);
+    if (e != ERR_OK)
+        return e;
+    e = w->a.st->ops->topup_get(w->a.st, topup_id, t);
+    bool still = e == ERR_OK && t->status == TOPUP_REQUIRES_ACTION;
+    if (still) {
+        t->status = TOPUP_CREATED;
+        t->challenge_ref[0] = '\0';
+        t->updated_ms = w->a.now;
+        e = w->a.st->ops->topup_update(w->a.st, t);
+    }
+    e = auth_end(&w->a, still && e == ERR_OK, e);
+    if (e != ERR_OK)
+        return e;
+    return topup_drive(w, t, &out->balance);
+}
+
+enum err topup_get(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,
+                   struct topup_result *out)
+{
+    memset(out, 0, sizeof *out);
+    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e != ERR_OK)
+        return e;
+    e = w->a.st->ops->topup_get(w->a.st, topup_id, &out->t);
+    if (e == ERR_OK && out->t.customer_id != cur->customer_id)
+        e = ERR_TOPUP_NOT_FOUND;
+    if (e == ERR_OK)
+        e = topup_wallet_balance(w->a.st, cur->customer_id, &out->balance);
+    if (e != ERR_OK)
+        memset(out, 0, sizeof *out);
+    return e;
+}
+
+enum err topup_list(const struct wallet_ctx *w, const struct auth_session *cur, int64_t before_id,
+                    struct topup *out, size_t max, size_t *n)
+{
+    *n = 0;
+    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e != ERR_OK)
+        return e;
+    if (max > TOPUP_LIST_MAX)
+        max = TOPUP_LIST_MAX;
+    return w->a.st->ops->topup_list(w->a.st, cur->customer_id, before_id, max, out, n);
+}

@@ -1,0 +1,104 @@
+#include "wallet/wallet_mail.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "notify/outbox.h"
+#include "util/timeutil.h"
+#include "wallet/gateway.h"
+
+static enum err send(const struct auth_ctx *ctx, const char *to, const char *subject, const char *body)
+{
+    return notify_enqueue(ctx->st, ctx->master_key, ctx->now, to, subject, body);
+}
+
+/* The client address as it may appear in a mail: printable ASCII or "unknown". */
+static const char *addr_text(const struct auth_ctx *ctx)
+{
+    const char *a = ctx->client_addr;
+    if (a == NULL || *a == '\0')
+        return "an unknown address";
+    for (const char *p = a; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            return "an unknown address";
+    return a;
+}
+
+/* Yen with thousands separators ("12,345 yen"): how the customer reads
+ * money.  ASCII, since mail goes out without a MIME charset. */
+static const char *yen(char buf[32], int64_t amount)
+{
+    char digits[24];
+    int neg = amount < 0;
+    uint64_t v = neg ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
+    char *o = buf;
+    if (neg)
+        *o++ = '-';
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            *o++ = ',';
+        *o++ = digits[i];
+    }
+    snprintf(o, 5, " yen");
+    return buf;
+}
+
+enum err wallet_mail_card_challenge(const struct auth_ctx *ctx, const char *to, const char *last4, const char *otp)
+{
+    char body[768];
+    snprintf(body, sizeof body,
+             "Your card issuer's verification code to link the card ending in %s to your kessai wallet is: %s\n\n"
+             "It is valid for %d minutes.  The request came from %s.\n"
+             "If you did not just add this card, do not enter the code: someone who knows your password is\n"
+             "signed in to your account.  Sign out everywhere and change your password now.",
+             last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, addr_text(ctx));
+    return send(ctx, to, "Your card verification code", body);
+}
+
+enum err wallet_mail_card_linked(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4)
+{
+    char body[768], when[TIME_ISO_BUF];
+    snprintf(body, sizeof body,
+             "Your %s card ending in %s was linked to your kessai wallet at %s, from %s.\n"
+             "It can now be used to top up your wallet.\n\n"
+             "If this was not you, remove the card in the app, sign out everywhere and change your password now.",
+             brand, last4, time_iso8601(when, ctx->now), addr_text(ctx));
+    return send(ctx, to, "A card was linked to your kessai wallet", body);
+}
+
+enum err wallet_mail_card_removed(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4)
+{
+    char body[768], when[TIME_ISO_BUF];
+    snprintf(body, sizeof body,
+             "Your %s card ending in %s was removed from your kessai wallet at %s, from %s.\n"
+             "It can no longer be used to top up.\n\n"
+             "If this was not you, sign out everywhere and change your password now.",
+             brand, last4, time_iso8601(when, ctx->now), addr_text(ctx));
+    return send(ctx, to, "A card was removed from your kessai wallet", body);
+}
+
+enum err wallet_mail_topup_succeeded(const struct auth_ctx *ctx, const char *to, int64_t amount, const char *source,
+                                     int64_t balance)
+{
+    char body[1024], when[TIME_ISO_BUF], a[32], b[32];
+    snprintf(body, sizeof body,
+             "%s was added to your kessai wallet from %s at %s.\n"
+             "Your balance is now %s.\n\n"
+             "If this was not you, freeze your account in the app and contact support at once.",
+             yen(a, amount), source, time_iso8601(when, ctx->now), yen(b, balance));
+    return send(ctx, to, "Your kessai wallet was topped up", body);
+}
+
+enum err wallet_mail_topup_challenge(const struct auth_ctx *ctx, const char *to, const char *last4, int64_t amount,
+                                     const char *otp)
+{
+    char body[768], a[32];
+    snprintf(body, sizeof body,
+             "Your card issuer's verification code for a top-up of %s from the card ending in %s is: %s\n\n"
+             "It is valid for %d minutes.  The request came from %s.\n"
+             "If you did not just top up your wallet, do not enter the code: someone who knows your password\n"
+             "is signed in to your account.  Sign out everywhere and change your password now.",
+             yen(a, amount), last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, addr_text(ctx));
+    return send(ctx, to, "Your top-up verification code", body);
+}

@@ -1,0 +1,622 @@
+/* test_api_pos.c: the POS cash top-up and the top-up kill switches over
+ * HTTP, against a real kessaid.
+ *
+ * Before the server starts, the operator's CLI creates a merchant, a store
+ * and two terminals on the data directory (their secrets are shown once and
+ * kept here, as a register would); a customer registers and shows top-up
+ * codes (POST /v1/topup-codes).  Then the test is the register and the
+ * attacker: signed cash top-ups credit the wallet exactly once; replayed,
+ * stale, tampered and unsigned requests, and those of a terminal revoked
+ * while the server runs, are refused with 401 and leave the wallet and the
+ * code as they were; kill switches set with the CLI while the server runs
+ * stop the top-ups they name at once with 503 and the operator's reason,
+ * and nothing else.  At the end the ledger verifies and no code, secret or
+ * signature is in the database or the log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <liboath/oath.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_client.h"
+#include "pos/sign.h"
+#include "testutil.h"
+
+#define CASH_PATH "/pos/v1/cash-topups"
+
+struct terminal {
+    char id[32];     /* trm_… */
+    char key_id[40]; /* tk_… */
+    uint8_t secret[TERMINAL_SECRET_BYTES];
+};
+
+struct fx {
+    struct ac_server s;
+    char store_id[32];
+    struct terminal t1, t2;
+    struct ac_user u;
+    struct ac_who pos; /* the registers' client address */
+};
+
+/* ---- set-up through the CLI ---------------------------------------------- */
+
+/* Run `kessai ARGS --json` and parse its one line of output. */
+static json_t *cli_json(struct fx *f, const char *args)
+{
+    char out[700], cmd[1400];
+    tu_path(out, sizeof out, f->s.root, "cli.json");
+    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
+    assert_int_equal(ac_cli(&f->s, cmd), 0);
+    json_error_t err;
+    json_t *j = json_load_file(out, 0, &err);
+    if (j == NULL)
+        fail_msg("kessai %s: no JSON (%s)", args, err.text);
+    remove(out);
+    return j;
+}
+
+static void make_terminal(struct fx *f, struct terminal *t)
+{
+    char args[200];
+    snprintf(args, sizeof args, "admin terminal create --store %s", f->store_id);
+    json_t *j = cli_json(f, args);
+    snprintf(t->id, sizeof t->id, "%s", json_string_value(json_object_get(j, "id")));
+    snprintf(t->key_id, sizeof t->key_id, "%s", json_string_value(json_object_get(j, "key_id")));
+    const char *hex = json_string_value(json_object_get(j, "secret"));
+    assert_non_null(hex);
+    ac_remember(&f->s, hex);
+    size_t n = 0;
+    assert_int_equal(sodium_hex2bin(t->secret, sizeof t->secret, hex, strlen(hex), NULL, &n, NULL), 0);
+    assert_int_equal(n, TERMINAL_SECRET_BYTES);
+    json_decref(j);
+}
+
+static int fx_up(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    ac_server_init(&f->s);
+    json_t *m = cli_json(f, "admin merchant create --name 'Kessai Mart'");
+    char args[400];
+    snprintf(args, sizeof args,
+             "admin store create --merchant %s --name 'Tokyo Station' --address '1-9-1 Marunouchi, Chiyoda-ku, "
+             "Tokyo' --lat 35.681236 --lon 139.767125 --category convenience",
+             json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    json_t *st = cli_json(f, args);
+    snprintf(f->store_id, sizeof f->store_id, "%s", json_string_value(json_object_get(st, "id")));
+    json_decref(st);
+    make_terminal(f, &f->t1);
+    make_terminal(f, &f->t2);
+    /* The customer's phone is a new device for the whole test: keep its
+     * lower daily limit out of the way of what is tested here. */
+    ac_server_start(&f->s, (const char *[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    ac_user_enrolled(&f->s, &f->u, "pos");
+    f->pos = ac_new_source(&f->s);
+    *state = f;
+    return 0;
+}
+
+static int fx_down(void **state)
+{
+    struct fx *f = *state;
+    ac_server_cleanup(&f->s);
+    free(f);
+    return 0;
+}
+
+/* ---- the customer's side -------------------------------------------------- */
+
+static int64_t balance(struct fx *f)
+{
+    struct ac_resp r = ac_call(&f->s, &f->u.who, "GET", "/v1/wallet", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    json_t *b = json_object_get(r.j, "balance");
+    assert_true(json_is_integer(b));
+    int64_t v = json_integer_value(b);
+    ac_resp_free(&r);
+    return v;
+}
+
+/* A fresh top-up code from the customer's phone. */
+static void new_code(struct fx *f, char out[TOPUP_CODE_DIGITS + 1])
+{
+    struct ac_resp r = ac_call(&f->s, &f->u.who, "POST", "/v1/topup-codes", json_object());
+    AC_EXPECT_STATUS(r, 201);
+    const char *code = ac_str(&r, "code");
+    assert_non_null(code);
+    assert_int_equal(strlen(code), TOPUP_CODE_DIGITS);
+    snprintf(out, TOPUP_CODE_DIGITS + 1, "%s", code);
+    ac_remember(&f->s, out);
+    ac_resp_free(&r);
+}
+
+/* ---- the register's side --------------------------------------------------- */
+
+static void new_nonce(char out[33])
+{
+    uint8_t b[16];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(out, 33, b, sizeof b);
+}
+
+static void cash_body(char *buf, size_t n, const char *code, int64_t amount)
+{
+    snprintf(buf, n, "{\"code\":\"%s\",\"amount\":%lld}", code, (long long)amount);
+}
+
+/* The Authorization header value for this request. */
+static void sign(const struct terminal *t, const char *key_id, int64_t ts, const char *nonce, const char *body,
+                 char *out, size_t n)
+{
+    char sig[POS_SIG_HEX_LEN + 1];
+    pos_sign(t->secret, "POST", CASH_PATH, ts, nonce, body, strlen(body), sig);
+    snprintf(out, n, "Authorization: " POS_SIG_SCHEME " key_id=%s,ts=%lld,nonce=%s,sig=%s", key_id, (long long)ts,
+             nonce, sig);
+}
+
+/* Send body with the given Authorization line (NULL: none) and key (NULL: none). */
+static struct ac_resp send_cash(struct fx *f, const char *auth_line, const char *idem, const char *body)
+{
+    char key_line[128];
+    const char *headers[3] = {NULL, NULL, NULL};
+    size_t h = 0;
+    if (auth_line)
+        headers[h++] = auth_line;
+    if (idem) {
+        snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", idem);
+        headers[h++] = key_line;
+    }
+    return ac_call_raw(&f->s, &f->pos, "POST", CASH_PATH, headers, body, false);
+}
+
+/* A correctly signed cash top-up by terminal t, now, with a new nonce. */
+static struct ac_resp cash(struct fx *f, const struct terminal *t, const char *idem, const char *code,
+                           int64_t amount)
+{
+    char body[128], auth[300], nonce[33];
+    cash_body(body, sizeof body, code, amount);
+    new_nonce(nonce);
+    sign(t, t->key_id, (int64_t)time(NULL), nonce, body, auth, sizeof auth);
+    return send_cash(f, auth, idem, body);
+}
+
+static void new_key(char out[40])
+{
+    uint8_t b[12];
+    randombytes_buf(b, sizeof b);
+    memcpy(out, "pos-", 4);
+    sodium_bin2hex(out + 4, 36, b, sizeof b);
+}
+
+static const char *topup_str(const struct ac_resp *r, const char *k)
+{
+    return json_string_value(json_object_get(json_object_get(r->j, "topup"), k));
+}
+
+static int64_t topup_int(const struct ac_resp *r, const char *k)
+{
+    return json_integer_value(json_object_get(json_object_get(r->j, "topup"), k));
+}
+
+static const char *err_reason(const struct ac_resp *r)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(r->j, "error"), "reason"));
+    return s ? s : "";
+}
+
+static size_t log_count(struct fx *f, const char *needle)
+{
+    FILE *fp = fopen(f->s.logpath, "r");
+    assert_non_null(fp);
+    char line[4096];
+    size_t n = 0;
+    while (fgets(line, sizeof line, fp))
+        if (strstr(line, needle))
+            n++;
+    fclose(fp);
+    return n;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_signed_cash_topup_credits_once(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f);
+    char code[TOPUP_CODE_DIGITS + 1], key[40], body[128], auth[300], nonce[33];
+    new_code(f, code);
+    new_key(key);
+    cash_body(body, sizeof body, code, 1000);
+    new_nonce(nonce);
+    sign(&f->t1, f->t1.key_id, (int64_t)time(NULL), nonce, body, auth, sizeof auth);
+
+    struct ac_resp r = send_cash(f, auth, key, body);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "");
+    assert_string_equal(topup_str(&r, "source"), "cash");
+    assert_string_equal(topup_str(&r, "status"), "succeeded");
+    assert_int_equal(topup_int(&r, "amount"), 1000);
+    assert_non_null(topup_str(&r, "created_at"));
+    char id[64];
+    snprintf(id, sizeof id, "%s", topup_str(&r, "id"));
+    assert_memory_equal(id, "tpu_", 4);
+    assert_int_equal(json_integer_value(json_object_get(r.j, "balance")), b0 + 1000);
+    /* The receipt names no customer: the clerk has no business with it. */
+    assert_null(strstr(r.raw, "usr_"));
+    assert_null(strstr(r.raw, f->u.email));
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+
+    /* A replay of the very same request (captured on the store's network):
+     * refused, nothing credited. */
+    r = send_cash(f, auth, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+
+    /* The register retries (it never saw the answer): same key and body,
+     * signed again with a new nonce: the same receipt, credited once. */
+    r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "true");
+    assert_string_equal(topup_str(&r, "id"), id);
+    assert_int_equal(topup_int(&r, "amount"), 1000);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+
+    /* The same key with another amount is a different request. */
+    r = cash(f, &f->t1, key, code, 2000);
+    AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
+    ac_resp_free(&r);
+
+    /* The code was used: a new key cannot use it again. */
+    new_key(key);
+    r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_ERROR(r, 400, "invalid_code");
+    assert_string_equal(ac_err_param(&r), "code");
+    ac_resp_free(&r);
+    /* Nor can the other terminal of the store. */
+    new_key(key);
+    r = cash(f, &f->t2, key, code, 1000);
+    AC_EXPECT_ERROR(r, 400, "invalid_code");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+}
+
+static void test_forged_requests_are_refused_and_logged(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f);
+    size_t refused0 = log_count(f, "\"pos_auth_refused\"");
+    char code[TOPUP_CODE_DIGITS + 1], key[40], body[128], auth[300], nonce[33];
+    new_code(f, code);
+    new_key(key);
+    cash_body(body, sizeof body, code, 1000);
+    int64_t now = (int64_t)time(NULL);
+    struct ac_resp r;
+
+    /* No signature at all; the customer's own bearer token instead. */
+    r = send_cash(f, NULL, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    char bearer[128];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", f->u.token);
+    r = send_cash(f, bearer, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+
+    /* Signed 301 s ago (a request captured earlier), or 301 s ahead. */
+    new_nonce(nonce);
+    sign(&f->t1, f->t1.key_id, now - 301, nonce, body, auth, sizeof auth);
+    r = send_cash(f, auth, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    new_nonce(nonce);
+    sign(&f->t1, f->t1.key_id, now + 301, nonce, body, auth, sizeof auth);
+    r = send_cash(f, auth, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+
+    /* Signed for ¥1,000, sent for ¥9,000 (a man in the middle). */
+    char more[128];
+    cash_body(more, sizeof more, code, 9000);
+    new_nonce(nonce);
+    sign(&f->t1, f->t1.key_id, now, nonce, body, auth, sizeof auth);
+    r = send_cash(f, auth, key, more);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    /* The same bytes with a space added: the signature covers every byte. */
+    char spaced[140];
+    snprintf(spaced, sizeof spaced, "%s ", body);
+    r = send_cash(f, auth, key, spaced);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+
+    /* Terminal 2's secret under terminal 1's key id; an unknown key id. */
+    new_nonce(nonce);
+    sign(&f->t2, f->t1.key_id, now, nonce, body, auth, sizeof auth);
+    r = send_cash(f, auth, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    char forged_sig[80];
+    snprintf(forged_sig, sizeof forged_sig, "%s", strstr(auth, "sig=") + 4);
+    new_nonce(nonce);
+    sign(&f->t1, "tk_00000000000000000000000000", now, nonce, body, auth, sizeof auth);
+    r = send_cash(f, auth, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    /* Malformed headers. */
+    const char *junk[] = {"Authorization: KESSAI-HMAC-SHA256", "Authorization: KESSAI-HMAC-SHA256 key_id=,ts=,nonce=,sig=",
+                          "Authorization: KESSAI-HMAC-SHA256 key_id=x' OR 1=1 --,ts=1,nonce=aaaaaaaaaaaaaaaa,sig=00"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        r = send_cash(f, junk[i], key, body);
+        AC_EXPECT_ERROR(r, 401, "invalid_signature");
+        ac_resp_free(&r);
+    }
+
+    /* Nothing moved, and the code was not touched: the real request works. */
+    assert_int_equal(balance(f), b0);
+    r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+
+    /* Each refusal is one warn line with its reason, never the signature. */
+    assert_int_equal(log_count(f, "\"pos_auth_refused\"") - refused0, 11);
+    assert_true(log_count(f, "\"stale_timestamp\"") >= 1);
+    assert_true(log_count(f, "\"future_timestamp\"") >= 1);
+    assert_true(log_count(f, "\"bad_signature\"") >= 3);
+    assert_true(log_count(f, "\"unknown_terminal\"") >= 1);
+    assert_true(log_count(f, "\"missing_header\"") >= 1);
+    assert_true(log_count(f, "\"malformed_header\"") >= 4);
+    assert_true(log_count(f, f->t1.key_id) >= 1);
+    assert_int_equal(log_count(f, forged_sig), 0);
+}
+
+static void test_revoked_terminal_is_refused_at_once(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f);
+    char code[TOPUP_CODE_DIGITS + 1], key[40];
+    new_code(f, code);
+    new_key(key);
+    struct ac_resp r = cash(f, &f->t2, key, code, 500);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 500);
+
+    /* The register is stolen: the operator revokes it while kessaid runs. */
+    char args[128];
+    snprintf(args, sizeof args, "admin terminal revoke %s >/dev/null", f->t2.id);
+    assert_int_equal(ac_cli(&f->s, args), 0);
+
+    new_code(f, code);
+    new_key(key);
+    r = cash(f, &f->t2, key, code, 500);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 500);
+    assert_true(log_count(f, "\"revoked_terminal\"") >= 1);
+    /* The code the thief tried is still good at a real register. */
+    new_key(key);
+    r = cash(f, &f->t1, key, code, 500);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+}
+
+static void test_bad_input_is_refused_and_changes_nothing(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f);
+    char code[TOPUP_CODE_DIGITS + 1], key[40], auth[300], nonce[33];
+    new_code(f, code);
+    new_key(key);
+    char bodies[8][160];
+    snprintf(bodies[0], sizeof bodies[0], "{\"code\":\"%s\"}", code);
+    snprintf(bodies[1], sizeof bodies[1], "{\"amount\":1000}");
+    snprintf(bodies[2], sizeof bodies[2], "{\"code\":\"%s\",\"amount\":0}", code);
+    snprintf(bodies[3], sizeof bodies[3], "{\"code\":\"%s\",\"amount\":\"1000\"}", code);
+    snprintf(bodies[4], sizeof bodies[4], "{\"code\":\"%s\",\"amount\":-1000}", code);
+    snprintf(bodies[5], sizeof bodies[5], "{\"code\":\"%s\",\"amount\":1000,\"customer\":\"usr_0000000000001\"}",
+             code);
+    snprintf(bodies[6], sizeof bodies[6], "{\"code\":%s,\"amount\":1000}", code);
+    snprintf(bodies[7], sizeof bodies[7], "{\"code\":\"%s\",\"amount\":10.5}", code);
+    for (size_t i = 0; i < 8; i++) {
+        new_nonce(nonce);
+        sign(&f->t1, f->t1.key_id, (int64_t)time(NULL), nonce, bodies[i], auth, sizeof auth);
+        struct ac_resp r = send_cash(f, auth, key, bodies[i]);
+        if (r.status != 400)
+            fail_msg("body %s: status %ld %s", bodies[i], r.status, r.raw ? r.raw : "");
+        ac_resp_free(&r);
+    }
+    /* No Idempotency-Key, or a malformed one. */
+    char body[128];
+    cash_body(body, sizeof body, code, 1000);
+    const char *keys[] = {NULL, "has space", ""};
+    for (size_t i = 0; i < 3; i++) {
+        new_nonce(nonce);
+        sign(&f->t1, f->t1.key_id, (int64_t)time(NULL), nonce, body, auth, sizeof auth);
+        struct ac_resp r = send_cash(f, auth, keys[i], body);
+        AC_EXPECT_STATUS(r, 400);
+        assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+        ac_resp_free(&r);
+    }
+    /* Codes that are not codes. */
+    const char *bad_codes[] = {"000000000000000000", "12345", "40271835960472815x", "' OR 1=1 --"};
+    for (size_t i = 0; i < 4; i++) {
+        new_key(key);
+        struct ac_resp r = cash(f, &f->t1, key, bad_codes[i], 1000);
+        AC_EXPECT_ERROR(r, 400, "invalid_code");
+        ac_resp_free(&r);
+    }
+    /* Above the per top-up maximum (¥50,000 by default). */
+    new_key(key);
+    struct ac_resp r = cash(f, &f->t1, key, code, 50001);
+    AC_EXPECT_ERROR(r, 422, "limit_exceeded");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0);
+    /* After all that the code still works. */
+    new_key(key);
+    r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+}
+
+/* ---- kill switches ------------------------------------------------------------ */
+
+/* Link the test card 4242… with its 3-D Secure code; its crd_ id. */
+static void link_card(struct fx *f, char out[64])
+{
+    ac_remember(&f->s, "4242424242424242");
+    struct ac_resp r = ac_call(&f->s, &f->u.who, "POST", "/v1/cards",
+                               json_pack("{s:s, s:i, s:i, s:s}", "number", "4242424242424242", "exp_month", 12,
+                                         "exp_year", 2032, "cvc", "123"));
+    AC_EXPECT_STATUS(r, 202);
+    snprintf(out, 64, "%s", json_string_value(json_object_get(json_object_get(r.j, "card"), "id")));
+    ac_resp_free(&r);
+    char *mail = ac_mail_wait(&f->s, f->u.email, "verification code to link the card");
+    char otp[8];
+    assert_true(ac_find_digits(mail, 6, otp));
+    free(mail);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/cards/%s/3ds", out);
+    r = ac_call(&f->s, &f->u.who, "POST", path, json_pack("{s:s}", "code", otp));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+}
+
+static struct ac_resp card_topup(struct fx *f, const char *card_id, int64_t amount)
+{
+    char key[40];
+    new_key(key);
+    return ac_call_idem(&f->s, &f->u.who, "POST", "/v1/topups", key,
+                        json_pack("{s:s, s:I}", "card_id", card_id, "amount", (json_int_t)amount));
+}
+
+static void killswitch(struct fx *f, const char *args)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "admin killswitch %s >/dev/null", args);
+    assert_int_equal(ac_cli(&f->s, cmd), 0);
+}
+
+static void test_kill_switches_stop_topups_at_once_and_nothing_else(void **state)
+{
+    struct fx *f = *state;
+    /* Linking needs a fresh second factor, and so do a new device's card
+     * top-ups (the phone is new for the whole test). */
+    ac_mfa_verify(&f->s, &f->u);
+    char card[64];
+    link_card(f, card);
+    int64_t b0 = balance(f);
+    char code[TOPUP_CODE_DIGITS + 1], key[40];
+    new_code(f, code);
+
+    /* A fraud wave: the operator stops every top-up, while kessaid runs. */
+    killswitch(f, "on topups --reason 'card fraud wave, back at 18:00'");
+    new_key(key);
+    struct ac_resp r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_string_equal(err_reason(&r), "card fraud wave, back at 18:00");
+    ac_resp_free(&r);
+    r = card_topup(f, card, 1000);
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_string_equal(err_reason(&r), "card fraud wave, back at 18:00");
+    ac_resp_free(&r);
+    /* Everything else works: the wallet, a new code, signing in (which
+     * also leaves the new session's second factor fresh). */
+    assert_int_equal(balance(f), b0);
+    char other[TOPUP_CODE_DIGITS + 1];
+    new_code(f, other);
+    ac_login(&f->s, &f->u, NULL);
+    assert_int_equal(balance(f), b0);
+
+    /* Card top-ups only (the acquirer is under attack); cash goes on, with
+     * the very code refused a moment ago: the refusal consumed nothing. */
+    killswitch(f, "off topups");
+    killswitch(f, "on card_topups --reason 'card top-ups paused for maintenance'");
+    r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+    r = card_topup(f, card, 1000);
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_string_equal(err_reason(&r), "card top-ups paused for maintenance");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+
+    /* Off again: card top-ups work. */
+    killswitch(f, "off card_topups");
+    r = card_topup(f, card, 1000);
+    if (r.status != 200 && r.status != 201)
+        fail_msg("card top-up after the switch: %ld %s", r.status, r.raw ? r.raw : "");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 2000);
+    new_key(key);
+    r = cash(f, &f->t1, key, other, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 3000);
+
+    /* The operator's record: both off, who and when. */
+    json_t *list = cli_json(f, "admin killswitch list");
+    json_t *arr = json_object_get(list, "killswitches");
+    assert_true(json_array_size(arr) >= 2);
+    size_t i;
+    json_t *k;
+    json_array_foreach(arr, i, k)
+    {
+        assert_false(json_is_true(json_object_get(k, "on")));
+        const char *by = json_string_value(json_object_get(k, "set_by"));
+        assert_non_null(by);
+        assert_memory_equal(by, "cli:", 4);
+    }
+    json_decref(list);
+    /* The switch changes were logged by the CLI, not by the server's
+     * requests; the refusals left no trace of the codes. */
+}
+
+/* Last: stops the server. */
+static void test_ledger_and_secrets(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(ac_server_stop(&f->s), 0);
+    assert_int_equal(ac_cli(&f->s, "ledger verify >/dev/null"), 0);
+    ac_assert_no_secrets(&f->s);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0 || oath_init() != OATH_OK)
+        return 1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_signed_cash_topup_credits_once),
+        cmocka_unit_test(test_forged_requests_are_refused_and_logged),
+        cmocka_unit_test(test_revoked_terminal_is_refused_at_once),
+        cmocka_unit_test(test_bad_input_is_refused_and_changes_nothing),
+        cmocka_unit_test(test_kill_switches_stop_topups_at_once_and_nothing_else),
+        /* last: it stops the server */
+        cmocka_unit_test(test_ledger_and_secrets),
+    };
+    int failed = cmocka_run_group_tests_name("api_pos", tests, fx_up, fx_down);
+    oath_done();
+    curl_global_cleanup();
+    return failed;
+}

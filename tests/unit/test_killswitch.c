@@ -1,0 +1,198 @@
+/* test_killswitch.c: operator switches (ops/killswitch.h) on a real SQLite
+ * store: a switch stops what it names at once, on every connection (every
+ * node), and nothing else; bad input changes nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "ops/killswitch.h"
+#include "testutil.h"
+
+#define NOW 1767225600000LL
+
+static const char *const topups_only[] = {KILLSWITCH_TOPUPS, NULL};
+static const char *const card_topups[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, NULL};
+
+struct fx {
+    char *dir;
+    struct store *st;
+    struct store *other; /* a second connection: another node */
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = tu_tempdir();
+    f->st = tu_open_store(f->dir);
+    f->other = tu_open_store(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->other);
+    store_close(f->st);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static size_t n_switches(struct store *st)
+{
+    struct killswitch k[8];
+    size_t n = 99;
+    assert_int_equal(killswitch_list(st, k, 8, &n), ERR_OK);
+    return n;
+}
+
+static void switches_start_off(void **state)
+{
+    struct fx *f = *state;
+    struct killswitch k;
+    assert_int_equal(killswitch_check(f->st, card_topups, &k), ERR_OK);
+    assert_int_equal(killswitch_check(f->st, card_topups, NULL), ERR_OK);
+    assert_int_equal(n_switches(f->st), 0);
+    assert_true(killswitch_known("topups"));
+    assert_true(killswitch_known("card_topups"));
+    assert_false(killswitch_known("payments"));
+    assert_false(killswitch_known("TOPUPS"));
+    assert_false(killswitch_known(""));
+    assert_false(killswitch_known(NULL));
+}
+
+static void topups_switch_stops_every_topup_on_every_node(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "card fraud wave, back at 18:00", "cli:ana", NOW),
+                     ERR_OK);
+    /* Seen at once by the other connection: no cache anywhere. */
+    struct killswitch k;
+    memset(&k, 0, sizeof k);
+    assert_int_equal(killswitch_check(f->other, topups_only, &k), ERR_SUSPENDED);
+    assert_string_equal(k.name, "topups");
+    assert_int_equal(k.on, 1);
+    assert_string_equal(k.reason, "card fraud wave, back at 18:00");
+    assert_string_equal(k.set_by, "cli:ana");
+    assert_int_equal(k.set_ms, NOW);
+    assert_int_equal(killswitch_check(f->other, card_topups, NULL), ERR_SUSPENDED);
+    /* Off again: everything works, on both. */
+    assert_int_equal(killswitch_set(f->other, KILLSWITCH_TOPUPS, false, NULL, "cli:bo", NOW + 1000), ERR_OK);
+    assert_int_equal(killswitch_check(f->st, topups_only, &k), ERR_OK);
+    assert_int_equal(killswitch_check(f->st, card_topups, &k), ERR_OK);
+
+    /* The list remembers who switched it last, and when. */
+    struct killswitch all[4];
+    size_t n = 0;
+    assert_int_equal(killswitch_list(f->st, all, 4, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(all[0].name, "topups");
+    assert_int_equal(all[0].on, 0);
+    assert_string_equal(all[0].set_by, "cli:bo");
+    assert_int_equal(all[0].set_ms, NOW + 1000);
+}
+
+static void card_topups_switch_leaves_cash_alone(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_CARD_TOPUPS, true, "acquirer outage", "cli:ana", NOW), ERR_OK);
+    struct killswitch k;
+    /* A cash top-up checks "topups" only: it goes on. */
+    assert_int_equal(killswitch_check(f->other, topups_only, &k), ERR_OK);
+    assert_int_equal(killswitch_check(f->other, card_topups, &k), ERR_SUSPENDED);
+    assert_string_equal(k.name, "card_topups");
+    assert_string_equal(k.reason, "acquirer outage");
+
+    /* Both on: the first one listed is reported. */
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "all stop", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_check(f->other, card_topups, &k), ERR_SUSPENDED);
+    assert_string_equal(k.name, "topups");
+    assert_string_equal(k.reason, "all stop");
+    assert_int_equal(n_switches(f->st), 2);
+    /* Setting a switch again replaces its reason; still one row each. */
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "all stop until 18:00", "cli:bo", NOW), ERR_OK);
+    assert_int_equal(killswitch_check(f->st, topups_only, &k), ERR_SUSPENDED);
+    assert_string_equal(k.reason, "all stop until 18:00");
+    assert_int_equal(n_switches(f->st), 2);
+}
+
+static void check_runs_inside_the_callers_transaction(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "maintenance", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(f->other->ops->begin(f->other), ERR_OK);
+    struct killswitch k;
+    assert_int_equal(killswitch_check(f->other, card_topups, &k), ERR_SUSPENDED);
+    assert_int_equal(f->other->ops->commit(f->other), ERR_OK);
+}
+
+static void bad_input_changes_nothing(void **state)
+{
+    struct fx *f = *state;
+    char long_reason[KILLSWITCH_REASON_MAX + 2];
+    memset(long_reason, 'x', sizeof long_reason);
+    long_reason[KILLSWITCH_REASON_MAX + 1] = '\0';
+
+    assert_int_equal(killswitch_set(f->st, "payments", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, NULL, true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups'; DROP TABLE killswitches; --", true, "x", "cli:ana", NOW),
+                     ERR_INVALID_PARAM);
+    /* On needs a reason the operator wrote: 1..200 bytes of text. */
+    assert_int_equal(killswitch_set(f->st, "topups", true, NULL, "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, long_reason, "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "line one\nline two", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "bell\a", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "esc \x1b[31mred", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "del\x7f", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "latin1 caf\xe9", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "overlong \xc0\xaf", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "surrogate \xed\xa0\x80", "cli:ana", NOW),
+                     ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "cut \xe3\x81", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "c1 \xc2\x85", "cli:ana", NOW), ERR_INVALID_PARAM);
+    /* Who switched is always recorded. */
+    assert_int_equal(killswitch_set(f->st, "topups", true, "ok", "", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "topups", true, "ok", NULL, NOW), ERR_INVALID_PARAM);
+    assert_int_equal(n_switches(f->st), 0);
+    assert_int_equal(killswitch_check(f->st, card_topups, NULL), ERR_OK);
+
+    /* The limits themselves are fine, and so is Japanese text. */
+    long_reason[KILLSWITCH_REASON_MAX] = '\0';
+    assert_int_equal(killswitch_set(f->st, "topups", true, long_reason, "cli:ana", NOW), ERR_OK);
+    struct killswitch k;
+    assert_int_equal(killswitch_check(f->st, topups_only, &k), ERR_SUSPENDED);
+    assert_int_equal(strlen(k.reason), KILLSWITCH_REASON_MAX);
+    const char *ja = "\xe4\xb8\x8d\xe6\xad\xa3\xe5\x88\xa9\xe7\x94\xa8\xe3\x81\xae\xe3\x81\x9f\xe3\x82\x81"
+                     "\xe5\x81\x9c\xe6\xad\xa2\xe4\xb8\xad (18:00 \xe5\x86\x8d\xe9\x96\x8b) \xf0\x9f\x9b\x91";
+    assert_int_equal(killswitch_set(f->st, "card_topups", true, ja, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_check(f->st, card_topups + 1, &k), ERR_SUSPENDED);
+    assert_string_equal(k.reason, ja);
+    /* Off needs no reason. */
+    assert_int_equal(killswitch_set(f->st, "card_topups", false, "", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_check(f->st, card_topups + 1, &k), ERR_OK);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(switches_start_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(topups_switch_stops_every_topup_on_every_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(card_topups_switch_leaves_cash_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(check_runs_inside_the_callers_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_input_changes_nothing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
