@@ -371,14 +371,12 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
         return e;
     }
     e = w->gw->ops->challenge_verify(w->gw, t->challenge_ref, code);
-    if (e == ERR_AUTHENTICATION_FAILED || e == ERR_NOT_FOUND) {
-        e = topup_fail(w, t, TOPUP_REQUIRES_ACTION, ERR_AUTHENTICATION_FAILED);
-        return e != ERR_OK ? e : ERR_AUTHENTICATION_FAILED;
-    }
-    if (e != ERR_OK)
-        return e; /* ERR_INVALID_CODE (tries left), ERR_GATEWAY */
-
-    /* Authenticated: back to CREATED, then authorize again with the same key. */
+    if (e == ERR_INVALID_CODE || e == ERR_GATEWAY)
+        return e; /* tries left, or an unknown outcome: the row stays for a retry */
+    /* Passed, failed for good, or already spent by a pass whose answer a
+     * crash lost (a retry of the same code then hears "failed"): the
+     * authorization under the same key knows which, so go back to CREATED
+     * and let it decide; a failed check then ends the top-up FAILED. */
     e = auth_begin(&w->a);
     if (e != ERR_OK)
         return e;

@@ -492,6 +492,32 @@ static void test_three_d_secure_every_payment(void **state)
     assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
 }
 
+/* The issuer accepted the code but kessai died before recording it: the
+ * customer's retry of the same code hears "spent" from the challenge, yet
+ * the authorization under the top-up's key says yes, so it is credited
+ * (once) instead of being failed. */
+static void test_three_d_secure_answer_lost(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    link_card(t, &a, VISA_3DS_EVERY);
+    struct topup_result r, c;
+    assert_int_equal(topup(t, &a, 2500, "lost", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+    /* the pass that a crash lost: straight to the processor */
+    assert_int_equal(t->real->ops->challenge_verify(t->real, r.t.challenge_ref, otp), ERR_OK);
+    assert_int_equal(balance(t, &a), 0);
+
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_OK);
+    assert_int_equal(c.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(balance(t, &a), 2500);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_TOPUP_NOT_FOUND);
+    assert_int_equal(balance(t, &a), 2500);
+}
+
 /* ---- every limit bites -------------------------------------------------------- */
 
 static void test_amount_and_balance_cap(void **state)
@@ -1031,6 +1057,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_credits_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declined_card_credits_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_three_d_secure_every_payment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_three_d_secure_answer_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amount_and_balance_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daily_and_monthly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_card, setup, teardown),
