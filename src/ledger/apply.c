@@ -334,15 +334,27 @@ static enum err apply_one(struct ledger_batch *b, struct store *st, struct ledge
     return ERR_OK;
 }
 
+/* The posted balance of a cached account. */
+static enum err balance_of(struct ledger_batch *b, struct store *st, int64_t id, int64_t *out)
+{
+    size_t idx;
+    enum err e = account(b, st, id, &idx);
+    if (e == ERR_OK)
+        *out = b->ents[idx].a.credits_posted - b->ents[idx].a.debits_posted;
+    return e;
+}
+
 enum err ledger_batch_apply(struct ledger_batch *b, struct store *st, struct ledger_transfer *x, size_t n,
-                            size_t *failed, bool *replayed)
+                            ledger_hook_fn hook, void *hook_ctx, struct ledger_balances *after, size_t *failed,
+                            bool *replayed)
 {
     enum err e = ERR_OK;
     size_t nreplayed = 0;
-    bool linked = n > 1;
+    /* A savepoint whenever more than one thing must stand or fall together. */
+    bool guarded = n > 1 || hook != NULL;
     *failed = 0;
     *replayed = false;
-    if (linked && (e = st->ops->savepoint(st)) != ERR_OK)
+    if (guarded && (e = st->ops->savepoint(st)) != ERR_OK)
         return ERR_STORE;
     b->journaling = true;
     b->njournal = 0;
@@ -355,18 +367,28 @@ enum err ledger_batch_apply(struct ledger_batch *b, struct store *st, struct led
          * reused for a different group. */
         if (e == ERR_OK && nreplayed != 0 && nreplayed != i + 1)
             e = ERR_IDEMPOTENCY_CONFLICT;
+        if (e == ERR_OK)
+            e = balance_of(b, st, x[i].debit_account, &after[i].debit);
+        if (e == ERR_OK)
+            e = balance_of(b, st, x[i].credit_account, &after[i].credit);
     }
     b->journaling = false;
     if (e == ERR_OK) {
         *replayed = nreplayed == n;
-        if (linked && st->ops->release_savepoint(st) != ERR_OK)
+        if (hook) {
+            *failed = n;
+            e = hook(hook_ctx, st, x, after, n, *replayed);
+        }
+    }
+    if (e == ERR_OK) {
+        if (guarded && st->ops->release_savepoint(st) != ERR_OK)
             return ERR_STORE;
         return ERR_OK;
     }
     undo(b);
     if (e == ERR_STORE)
         return ERR_STORE;
-    if (linked && st->ops->rollback_savepoint(st) != ERR_OK)
+    if (guarded && st->ops->rollback_savepoint(st) != ERR_OK)
         return ERR_STORE;
     return e;
 }

@@ -30,13 +30,32 @@ enum err ledger_batch_begin(struct ledger_batch *b, struct store *st);
  * never reached the store). */
 void ledger_batch_reset(struct ledger_batch *b);
 
+/* Posted balances (credits_posted - debits_posted) of a transfer's two
+ * accounts right after it was applied (for a replayed transfer: now). */
+struct ledger_balances {
+    int64_t debit;
+    int64_t credit;
+};
+
+/* Work that must commit with a group's transfers or not at all (writer.h,
+ * ledger_writer_submit_hooked): called after every transfer of the group
+ * applied, inside the group's savepoint.  x[] as stored, after[i] the
+ * balances after x[i]; replayed when the whole group already existed.  A
+ * business error undoes the group (its transfers, totals and the hook's own
+ * writes); ERR_STORE fails the transaction. */
+typedef enum err (*ledger_hook_fn)(void *ctx, struct store *st, const struct ledger_transfer *x,
+                                   const struct ledger_balances *after, size_t n, bool replayed);
+
 /* Apply one linked group within the open transaction.  On ERR_OK, x[] holds
- * the stored rows and *replayed tells whether all of them already existed.
- * On a business error (insufficient funds, conflict, …) nothing of the group
- * remains, in the store or the cache, and *failed names the transfer.
+ * the stored rows, after[] (n entries) their balances, and *replayed tells
+ * whether all of them already existed.  hook (may be NULL) then runs as
+ * above.  On a business error (insufficient funds, conflict, the hook's
+ * refusal, …) nothing of the group remains, in the store or the cache, and
+ * *failed names the transfer (n when the hook refused).
  * ERR_STORE means the transaction is unusable and must be rolled back. */
 enum err ledger_batch_apply(struct ledger_batch *b, struct store *st, struct ledger_transfer *x, size_t n,
-                            size_t *failed, bool *replayed);
+                            ledger_hook_fn hook, void *hook_ctx, struct ledger_balances *after, size_t *failed,
+                            bool *replayed);
 
 /* Write the totals of every account changed since the last reset. */
 enum err ledger_batch_flush(struct ledger_batch *b, struct store *st);

@@ -27,6 +27,9 @@ struct node {
     size_t failed;
     bool replayed;
     bool pre_failed; /* refused by validation; never applied */
+    ledger_hook_fn hook;
+    void *hook_ctx;
+    struct ledger_balances after[LEDGER_CHAIN_MAX];
     size_t n;
     struct ledger_transfer x[];
 };
@@ -74,7 +77,7 @@ static void finish(struct node *list)
 {
     while (list) {
         struct node *next = list->next;
-        struct ledger_result r = {list->err, list->failed, list->replayed, list->n, list->x};
+        struct ledger_result r = {list->err, list->failed, list->replayed, list->n, list->x, list->after};
         list->done(list->ctx, &r);
         free(list);
         list = next;
@@ -91,7 +94,8 @@ static void run_batch(struct ledger_writer *w, struct node *list)
     for (struct node *g = list; g && e == ERR_OK; g = g->next) {
         if (g->pre_failed)
             continue;
-        g->err = ledger_batch_apply(w->batch, st, g->x, g->n, &g->failed, &g->replayed);
+        g->err = ledger_batch_apply(w->batch, st, g->x, g->n, g->hook, g->hook_ctx, g->after, &g->failed,
+                                    &g->replayed);
         if (g->err == ERR_STORE)
             e = ERR_STORE;
     }
@@ -221,13 +225,26 @@ enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *
 enum err ledger_writer_submit(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
                               ledger_done_fn done, void *ctx)
 {
+    return ledger_writer_submit_hooked(w, xfers, n, NULL, NULL, done, ctx);
+}
+
+enum err ledger_writer_submit_hooked(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
+                                     ledger_hook_fn hook, void *hook_ctx, ledger_done_fn done, void *ctx)
+{
     size_t bad = 0;
     enum err v = ledger_validate(xfers, n, &bad);
     size_t copy = v == ERR_OK ? n : 0;
     struct node *g = malloc(sizeof *g + copy * sizeof g->x[0]);
     if (g == NULL)
         return ERR_NOMEM;
-    *g = (struct node){.done = done, .ctx = ctx, .err = v, .failed = bad, .pre_failed = v != ERR_OK, .n = copy};
+    *g = (struct node){.done = done,
+                       .ctx = ctx,
+                       .err = v,
+                       .failed = bad,
+                       .pre_failed = v != ERR_OK,
+                       .hook = hook,
+                       .hook_ctx = hook_ctx,
+                       .n = copy};
     memcpy(g->x, xfers, copy * sizeof g->x[0]);
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {

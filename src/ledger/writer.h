@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ledger/apply.h"
 #include "ledger/types.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -39,6 +40,7 @@ struct ledger_result {
     bool replayed;       /* every transfer already existed with this request */
     size_t n;
     const struct ledger_transfer *xfers; /* as stored (ids, state, time); valid during the callback only */
+    const struct ledger_balances *after; /* when ERR_OK: balances after each transfer; callback only */
 };
 
 typedef void (*ledger_done_fn)(void *ctx, const struct ledger_result *res);
@@ -62,6 +64,15 @@ enum err ledger_writer_start(struct store *st, const struct ledger_writer_opts *
  * path.  Returns ERR_SHUTTING_DOWN (and does not call done) once stopping. */
 enum err ledger_writer_submit(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
                               ledger_done_fn done, void *ctx);
+
+/* The same, with work that must commit together with the group or not at
+ * all (apply.h, ledger_hook_fn): hook(hook_ctx, …) runs on the writer
+ * thread inside the batch transaction, after the group applied; its
+ * business error undoes the group and reaches done() (failed_index = n).
+ * It must be quick — it holds the one writer — and must not submit.
+ * hook_ctx must live until done() is called. */
+enum err ledger_writer_submit_hooked(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
+                                     ledger_hook_fn hook, void *hook_ctx, ledger_done_fn done, void *ctx);
 
 /* Blocking wrapper: submit and wait.  On return xfers[] holds the stored
  * transfers (when ERR_OK), *failed_index and *replayed are set (either may be NULL). */

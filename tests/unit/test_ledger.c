@@ -354,6 +354,109 @@ struct async_outcome {
     enum err errs[3];
 };
 
+/* ---- hooks: side effects that commit with the group or not at all ---- */
+
+struct hook_run {
+    bool refuse;
+    bool replayed;
+    int calls;
+    struct ledger_balances after;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    struct ledger_result r;
+};
+
+/* The side effect: a row in another table (a switch), written in the
+ * writer's transaction. */
+static enum err hook_write(void *ctx, struct store *st, const struct ledger_transfer *x,
+                           const struct ledger_balances *after, size_t n, bool replayed)
+{
+    struct hook_run *h = ctx;
+    h->calls++;
+    h->replayed = replayed;
+    h->after = after[n - 1];
+    struct killswitch k = {.on = 1, .set_ms = 1};
+    snprintf(k.name, sizeof k.name, "%.20s", x[0].key);
+    snprintf(k.reason, sizeof k.reason, "hook");
+    snprintf(k.set_by, sizeof k.set_by, "test");
+    enum err e = st->ops->killswitch_put(st, &k);
+    if (e != ERR_OK)
+        return e;
+    return h->refuse ? ERR_INVALID_CODE : ERR_OK;
+}
+
+static void hook_done(void *ctx, const struct ledger_result *r)
+{
+    struct hook_run *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    h->r = *r;
+    h->done = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static enum err submit_hooked(struct fx *f, struct ledger_transfer *t, struct hook_run *h)
+{
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->done = false;
+    assert_int_equal(ledger_writer_submit_hooked(f->w, t, 1, hook_write, h, hook_done, h), ERR_OK);
+    pthread_mutex_lock(&h->mu);
+    while (!h->done)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    return h->r.err;
+}
+
+static bool switch_written(struct fx *f, const char *name)
+{
+    struct killswitch k;
+    return f->st->ops->killswitch_get(f->st, name, &k) == ERR_OK;
+}
+
+static void a_hook_commits_with_its_group_or_not_at_all(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 1000, "fund-h");
+
+    /* refused by the hook: no money moved, no side effect, the hook's error */
+    struct hook_run h = {.refuse = true};
+    struct ledger_transfer t = xf("hook-a", f->wallet[0], f->wallet[1], 300);
+    assert_int_equal(submit_hooked(f, &t, &h), ERR_INVALID_CODE);
+    assert_int_equal(h.r.failed_index, 1);
+    assert_int_equal(balance(f, f->wallet[0]), 1000);
+    assert_false(transfer_exists(f, "hook-a"));
+    assert_false(switch_written(f, "hook-a"));
+
+    /* accepted: both, with the balances after the transfer */
+    h = (struct hook_run){0};
+    t = xf("hook-b", f->wallet[0], f->wallet[1], 300);
+    assert_int_equal(submit_hooked(f, &t, &h), ERR_OK);
+    assert_int_equal(h.after.debit, 700);
+    assert_int_equal(h.after.credit, 300);
+    assert_false(h.replayed);
+    assert_true(transfer_exists(f, "hook-b"));
+    assert_true(switch_written(f, "hook-b"));
+
+    /* a replay runs the hook again, told it is a replay, and moves nothing */
+    h = (struct hook_run){0};
+    t = xf("hook-b", f->wallet[0], f->wallet[1], 300);
+    assert_int_equal(submit_hooked(f, &t, &h), ERR_OK);
+    assert_true(h.replayed);
+    assert_true(h.r.replayed);
+    assert_int_equal(balance(f, f->wallet[0]), 700);
+
+    /* a transfer that fails never reaches the hook */
+    h = (struct hook_run){0};
+    t = xf("hook-c", f->wallet[0], f->wallet[1], 5000);
+    assert_int_equal(submit_hooked(f, &t, &h), ERR_INSUFFICIENT_FUNDS);
+    assert_int_equal(h.calls, 0);
+    assert_false(switch_written(f, "hook-c"));
+}
+
 static void on_done(void *ctx, const struct ledger_result *r)
 {
     struct async_outcome *o = ctx;
@@ -536,6 +639,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(transfer_moves_money_both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_hook_commits_with_its_group_or_not_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(insufficient_funds_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_requests_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(two_phase_post_void_and_double_post, setup, teardown),
