@@ -27,6 +27,12 @@
 
 #define KILLSWITCH_TOPUPS "topups"
 #define KILLSWITCH_CARD_TOPUPS "card_topups"
+/* Issue 5: paying at stores (CPM and store QR), and transfers between
+ * customers.  "payments" may also be set for one merchant or one store: the
+ * stored name is then "payments@mer_…" or "payments@str_…"
+ * (`kessai admin killswitch on payments --merchant mer_… | --store str_…`). */
+#define KILLSWITCH_PAYMENTS "payments"
+#define KILLSWITCH_P2P "p2p"
 
 /* Is name a switch this build knows? */
 bool killswitch_known(const char *name);
@@ -41,6 +47,11 @@ enum err killswitch_set(struct store *st, const char *name, bool on, const char 
  * ERR_SUSPENDED with the first one that is on copied to *out (may be NULL).
  * Runs inside the caller's transaction if one is open. */
 enum err killswitch_check(struct store *st, const char *const *names, struct killswitch *out);
+/* ERR_OK if name is off globally, for merchant_id and for store_id (either
+ * may be 0: not checked); else ERR_SUSPENDED with the switch in *out. */
+enum err killswitch_check_scoped(struct store *st, const char *name, int64_t merchant_id, int64_t store_id,
+                                 struct killswitch *out);
+
 /* Every switch ever set, on or off. */
 enum err killswitch_list(struct store *st, struct killswitch *out, size_t max, size_t *n);
 

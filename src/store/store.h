@@ -273,6 +273,45 @@ struct store_ops {
     enum err (*pos_nonce_insert)(struct store *st, const char *key_id, const char *nonce, int64_t now,
                                  int64_t purge_before);
 
+    /* Payment codes (wallet/paycode.h).  insert sets id and deletes expired codes. */
+    enum err (*paycode_insert)(struct store *st, struct paycode *c, int64_t now);
+    enum err (*paycode_get)(struct store *st, const uint8_t hash[32], struct paycode *out); /* ERR_NOT_FOUND */
+    /* Mark used; ERR_NOT_FOUND unless it exists, is unused and expires_ms > now. */
+    enum err (*paycode_use)(struct store *st, int64_t id, int64_t now);
+    /* Offline keys: put replaces the device's key. */
+    enum err (*offline_key_put)(struct store *st, const struct offline_key *k); /* ERR_CONFLICT on offline_id */
+    enum err (*offline_key_get)(struct store *st, int64_t offline_id, struct offline_key *out); /* ERR_NOT_FOUND */
+    enum err (*offline_key_revoke)(struct store *st, int64_t device_id, int64_t now); /* ERR_OK if none */
+    /* An offline code (device, step) pays at most once: ERR_CONFLICT if used;
+     * insert also deletes rows older than purge_before. */
+    enum err (*offline_use_insert)(struct store *st, int64_t device_id, int64_t step, int64_t now,
+                                   int64_t purge_before);
+
+    /* Payments (wallet/payment.h): inserted with the ledger transfer whose id they take. */
+    enum err (*payment_insert)(struct store *st, const struct payment *p); /* ERR_CONFLICT if the id exists */
+    enum err (*payment_get)(struct store *st, int64_t id, struct payment *out); /* ERR_NOT_FOUND */
+    /* Add amount to refunded (and set voided when void); the ledger has already bounded it. */
+    enum err (*payment_add_refund)(struct store *st, int64_t id, int64_t amount, int is_void); /* ERR_NOT_FOUND */
+    /* A store's payments with id > after_id, oldest first (the POS feed). */
+    enum err (*payment_list_store)(struct store *st, int64_t store_id, int64_t after_id, size_t max,
+                                   struct payment *out, size_t *n);
+    /* Spending counters: add amount to (customer, period) if the new total
+     * stays <= limit; *ok false (nothing added) otherwise. */
+    enum err (*spend_add)(struct store *st, int64_t customer_id, const char *period, int64_t amount, int64_t limit,
+                          bool *ok);
+    enum err (*spend_get)(struct store *st, int64_t customer_id, const char *period, int64_t *total); /* 0 if none */
+
+    /* Freezes (ops/freeze.h). */
+    enum err (*freeze_get)(struct store *st, int64_t customer_id, struct freeze *out); /* ERR_NOT_FOUND */
+    enum err (*freeze_put)(struct store *st, const struct freeze *f);                 /* upsert */
+    enum err (*freeze_delete)(struct store *st, int64_t customer_id);                 /* ERR_NOT_FOUND */
+
+    /* A ledger account's transfers (either side), newest first, id < before_id (0: newest). */
+    enum err (*transfer_list_account)(struct store *st, int64_t account_id, int64_t before_id, size_t max,
+                                      struct ledger_transfer *out, size_t *n);
+    /* Net change (credits - debits, posted only) of an account by its transfers with id > after_id. */
+    enum err (*transfer_net_after)(struct store *st, int64_t account_id, int64_t after_id, int64_t *net);
+
     /* Outbox (notify/outbox.h).  insert sets m->id; ERR_CONFLICT on ref. */
     enum err (*outbox_insert)(struct store *st, struct outbox_msg *m);
     /* Unsent messages in id order after after_id. */

@@ -48,6 +48,17 @@ static const struct setting settings[] = {
     INT("wallet", topup_new_card_daily_max, 0, 1000000000),
     INT("wallet", card_new_s, 0, 365 * 86400),
     INT("wallet", topup_mfa_threshold, 0, 1000000000),
+    INT("payments", pay_max, 1, 1000000000),
+    INT("payments", pay_daily_max, 1, 1000000000),
+    INT("payments", pay_monthly_max, 1, 1000000000),
+    INT("payments", pay_new_device_daily_max, 0, 1000000000),
+    INT("payments", pay_mfa_threshold, 0, 1000000000),
+    INT("payments", offline_pay_max, 0, 1000000000),
+    INT("payments", offline_daily_max, 0, 1000000000),
+    INT("payments", p2p_max, 1, 1000000000),
+    INT("payments", p2p_daily_max, 1, 1000000000),
+    INT("payments", p2p_mfa_threshold, 0, 1000000000),
+    INT("payments", void_window_s, 0, 86400),
 };
 
 void config_defaults(struct config *c)
@@ -77,6 +88,17 @@ void config_defaults(struct config *c)
     c->topup_new_card_daily_max = 20000;
     c->card_new_s = 3 * 86400;
     c->topup_mfa_threshold = 30000;
+    c->pay_max = 100000;
+    c->pay_daily_max = 200000;
+    c->pay_monthly_max = 500000;
+    c->pay_new_device_daily_max = 20000;
+    c->pay_mfa_threshold = 30000;
+    c->offline_pay_max = 5000;
+    c->offline_daily_max = 10000;
+    c->p2p_max = 50000;
+    c->p2p_daily_max = 50000;
+    c->p2p_mfa_threshold = 10000;
+    c->void_window_s = 600;
 }
 
 static enum err set_value(struct config *c, const struct setting *s, const char *value, char *errbuf)

@@ -44,6 +44,18 @@ struct config {
     int64_t topup_new_card_daily_max;   /* 24 h total from a card linked less than card_new_s ago */
     int64_t card_new_s;               /* how long a newly linked card counts as new */
     int64_t topup_mfa_threshold;      /* a card top-up above this needs a fresh second factor */
+    /* payments (wallet/payment.h): limits in yen per customer */
+    int64_t pay_max;                  /* one payment at a store (code or store QR) */
+    int64_t pay_daily_max;            /* payments in the calendar day (JST) */
+    int64_t pay_monthly_max;          /* payments in the calendar month (JST) */
+    int64_t pay_new_device_daily_max; /* day total while the paying device (or account, after a reset) cools down */
+    int64_t pay_mfa_threshold;        /* a store-QR payment above this needs a fresh second factor */
+    int64_t offline_pay_max;          /* one payment with an offline code */
+    int64_t offline_daily_max;        /* offline-code payments in the day */
+    int64_t p2p_max;                  /* one transfer to another customer */
+    int64_t p2p_daily_max;            /* transfers sent in the day */
+    int64_t p2p_mfa_threshold;        /* a transfer above this needs a fresh second factor */
+    int64_t void_window_s;            /* a register may void its charge this long after it */
 };
 
 void config_defaults(struct config *c);

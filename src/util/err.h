@@ -64,6 +64,11 @@ enum err {
     ERR_SUSPENDED,
     ERR_GATEWAY,
     ERR_INVALID_SIGNATURE,
+    /* paying (issue 5) */
+    ERR_ACCOUNT_FROZEN,
+    ERR_INVALID_QR,
+    ERR_RECIPIENT_NOT_FOUND,
+    ERR_PAYMENT_NOT_FOUND,
     /* system */
     ERR_SHUTTING_DOWN,
     ERR_BUSY,

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "util/masterkey.h"
+
 #define CARD_ID_PREFIX "crd"
 #define TOPUP_ID_PREFIX "tpu"
 
@@ -117,6 +119,66 @@ struct topup_code {
     uint8_t code_hash[32]; /* keyed hash; the code itself is never stored */
     int64_t expires_ms;
     int64_t used_ms; /* 0 until a top-up used it */
+};
+
+/* ---- paying (issue 5) ---- */
+
+#define PAYMENT_ID_PREFIX "pay" /* a payment's id is its ledger transfer's id */
+#define PAYCODE_DIGITS 18
+#define PAY_ITEMS_MAX 1023      /* the items of a charge, compact JSON */
+
+/* A one-time payment code (wallet/paycode.h); only its keyed hash is kept. */
+struct paycode {
+    int64_t id;
+    int64_t customer_id;
+    int64_t device_id;
+    uint8_t code_hash[32];
+    int64_t created_ms;
+    int64_t expires_ms;
+    int64_t used_ms; /* 0 until a payment consumed it */
+};
+
+/* A device's key for offline codes (sealed with the master key, associated
+ * data "offline:dev_…"). */
+struct offline_key {
+    int64_t device_id;
+    int64_t customer_id;
+    int64_t offline_id; /* 7 digits, unique: names the device inside its codes */
+    uint8_t key_sealed[32 + MASTERKEY_SEAL_OVERHEAD];
+    int64_t created_ms;
+    int64_t revoked_ms;
+};
+
+enum payment_kind {
+    PAYMENT_CPM = 1, /* the register scanned the customer's code */
+    PAYMENT_MPM = 2, /* the customer scanned the store's QR */
+    PAYMENT_P2P = 3, /* to another customer */
+};
+
+struct payment {
+    int64_t id; /* = the ledger transfer's id */
+    int kind;   /* enum payment_kind */
+    int64_t customer_id;     /* who paid */
+    int64_t device_id;       /* the device whose code or session paid */
+    int64_t merchant_id;     /* CPM, MPM */
+    int64_t store_id;        /* CPM, MPM */
+    int64_t terminal_id;     /* CPM */
+    int64_t counterparty_id; /* P2P: the recipient */
+    int64_t amount;
+    int64_t refunded; /* sum of refunds and voids */
+    int voided;
+    int offline; /* paid with an offline code */
+    char items[PAY_ITEMS_MAX + 1];
+    int64_t created_ms;
+};
+
+/* A frozen account cannot pay, top up or transfer (ops/freeze.h). */
+struct freeze {
+    int64_t customer_id;
+    int64_t frozen_ms;
+    int by_customer; /* frozen by the customer from the app (only staff unfreeze) */
+    char reason[201];
+    char set_by[64];
 };
 
 /* An operator switch (ops/killswitch.h). */

@@ -1,0 +1,78 @@
+/* paycode.h: the codes a customer shows at the register (consumer-presented).
+ *
+ * Online code (POST /v1/paycodes, FULL session):
+ *   "8" + 16 random digits (10^16 > 2^53: more than 50 bits) + Luhn check
+ *   digit = 18 digits; valid PAYCODE_TTL_MS, single-use, bound to the
+ *   customer and the session's device; the store keeps only its keyed hash
+ *   (secret_hash.h, SECRET_PAYCODE).  A session whose device is not a known
+ *   (active) device gets ERR_UNAUTHENTICATED.
+ *
+ * Offline code (derived by the phone without signal; docs/paycodes.md has
+ * the algorithm and a worked example a phone developer can reproduce):
+ *   at enrolment (POST /v1/paycodes/offline-key, FULL + FRESH) the device
+ *   receives a 32-byte key (base64url, shown once; stored sealed) and a
+ *   7-digit offline id.  For time step s = floor(unix_seconds / 30):
+ *     mac  = HMAC-SHA256(key, "kessai-offline-v1:" || s as 8 bytes big-endian)
+ *     n    = first 8 bytes of mac as a big-endian uint64, mod 10^9
+ *     code = "9" + offline id (7 digits) + n (9 digits, zero-padded) + Luhn digit
+ *   The server accepts a code within +-1 step of its clock, each (device,
+ *   step) at most once, only while the device and its key are active (the
+ *   key dies with the device), with the lower offline limits.
+ *
+ * Resolution (by the register's charge) never consumes: consuming happens in
+ * the payment's ledger transaction (payment.h), so a code pays at most once
+ * even when two registers present it at the same instant.
+ */
+#ifndef KESSAI_WALLET_PAYCODE_H
+#define KESSAI_WALLET_PAYCODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/session.h"
+#include "wallet/wallet_ctx.h"
+
+#define PAYCODE_TTL_MS (60 * 1000)
+#define PAYCODE_ONLINE_PREFIX '8'
+#define PAYCODE_OFFLINE_PREFIX '9'
+#define OFFLINE_STEP_S 30
+#define OFFLINE_KEY_B64_LEN 43
+
+/* POST /v1/paycodes.  Fast (one write).  code gets the 18 digits. */
+enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur, char code[PAYCODE_DIGITS + 1],
+                     int64_t *expires_ms);
+
+/* POST /v1/paycodes/offline-key: a new key for the session's device (any
+ * old one is revoked).  key_b64 gets the key (secret: show once). */
+enum err paycode_offline_key(const struct wallet_ctx *w, const struct auth_session *cur,
+                             char key_b64[OFFLINE_KEY_B64_LEN + 1], int64_t *offline_id);
+
+/* What a code presented at a register stands for. */
+struct paycode_hit {
+    int64_t customer_id;
+    int64_t device_id;
+    bool offline;
+    int64_t paycode_id;   /* online: the row to consume */
+    int64_t offline_step; /* offline: the step to record as used */
+    bool device_new;      /* the device is in its new-device cool-down */
+};
+
+/* Resolve a presented code (18 digits, Luhn-valid, known prefix) without
+ * consuming it: ERR_OK and *hit, or ERR_INVALID_CODE (malformed, unknown,
+ * expired, used, from a removed device or revoked key, outside +-1 step). */
+enum err paycode_resolve(const struct wallet_ctx *w, const char *code, struct paycode_hit *hit);
+
+/* Inside the payment's transaction: consume what hit names.  ERR_INVALID_CODE
+ * if it was consumed meanwhile (the second of two concurrent charges). */
+enum err paycode_consume(struct store *st, const struct paycode_hit *hit, int64_t now);
+
+/* For the phone side and the tests: the offline code of key for step. */
+void paycode_offline_derive(const uint8_t key[32], int64_t offline_id, int64_t step, char code[PAYCODE_DIGITS + 1]);
+
+/* Rendering for the app: QR (libqrencode) and Code 128 (libzint) as SVG
+ * documents; *svg is malloc'd (caller frees).  ERR_NOMEM / ERR_INTERNAL. */
+enum err paycode_qr_svg(const char *code, char **svg);
+enum err paycode_barcode_svg(const char *code, char **svg);
+
+#endif
