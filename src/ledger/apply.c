@@ -374,7 +374,7 @@ enum err ledger_batch_apply(struct ledger_batch *b, struct store *st, struct led
     }
     b->journaling = false;
     if (e == ERR_OK) {
-        *replayed = nreplayed == n;
+        *replayed = n > 0 && nreplayed == n;
         if (hook) {
             *failed = n;
             e = hook(hook_ctx, st, x, after, n, *replayed);

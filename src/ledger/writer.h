@@ -70,7 +70,9 @@ enum err ledger_writer_submit(struct ledger_writer *w, const struct ledger_trans
  * thread inside the batch transaction, after the group applied; its
  * business error undoes the group and reaches done() (failed_index = n).
  * It must be quick — it holds the one writer — and must not submit.
- * hook_ctx must live until done() is called. */
+ * hook_ctx must live until done() is called.  With n = 0 the group is the
+ * hook alone: any durable write (a payment code, say) that should share
+ * the group commit instead of paying for a commit of its own. */
 enum err ledger_writer_submit_hooked(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
                                      ledger_hook_fn hook, void *hook_ctx, ledger_done_fn done, void *ctx);
 

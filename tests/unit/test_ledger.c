@@ -357,6 +357,7 @@ struct async_outcome {
 /* ---- hooks: side effects that commit with the group or not at all ---- */
 
 struct hook_run {
+    const char *name; /* of the switch the hook writes */
     bool refuse;
     bool replayed;
     int calls;
@@ -375,9 +376,11 @@ static enum err hook_write(void *ctx, struct store *st, const struct ledger_tran
     struct hook_run *h = ctx;
     h->calls++;
     h->replayed = replayed;
-    h->after = after[n - 1];
+    (void)x;
+    if (n > 0)
+        h->after = after[n - 1];
     struct killswitch k = {.on = 1, .set_ms = 1};
-    snprintf(k.name, sizeof k.name, "%.20s", x[0].key);
+    snprintf(k.name, sizeof k.name, "%.20s", h->name);
     snprintf(k.reason, sizeof k.reason, "hook");
     snprintf(k.set_by, sizeof k.set_by, "test");
     enum err e = st->ops->killswitch_put(st, &k);
@@ -423,7 +426,7 @@ static void a_hook_commits_with_its_group_or_not_at_all(void **state)
     fund(f, 0, 1000, "fund-h");
 
     /* refused by the hook: no money moved, no side effect, the hook's error */
-    struct hook_run h = {.refuse = true};
+    struct hook_run h = {.name = "hook-a", .refuse = true};
     struct ledger_transfer t = xf("hook-a", f->wallet[0], f->wallet[1], 300);
     assert_int_equal(submit_hooked(f, &t, &h), ERR_INVALID_CODE);
     assert_int_equal(h.r.failed_index, 1);
@@ -432,7 +435,7 @@ static void a_hook_commits_with_its_group_or_not_at_all(void **state)
     assert_false(switch_written(f, "hook-a"));
 
     /* accepted: both, with the balances after the transfer */
-    h = (struct hook_run){0};
+    h = (struct hook_run){.name = "hook-b"};
     t = xf("hook-b", f->wallet[0], f->wallet[1], 300);
     assert_int_equal(submit_hooked(f, &t, &h), ERR_OK);
     assert_int_equal(h.after.debit, 700);
@@ -442,15 +445,32 @@ static void a_hook_commits_with_its_group_or_not_at_all(void **state)
     assert_true(switch_written(f, "hook-b"));
 
     /* a replay runs the hook again, told it is a replay, and moves nothing */
-    h = (struct hook_run){0};
+    h = (struct hook_run){.name = "hook-b"};
     t = xf("hook-b", f->wallet[0], f->wallet[1], 300);
     assert_int_equal(submit_hooked(f, &t, &h), ERR_OK);
     assert_true(h.replayed);
     assert_true(h.r.replayed);
     assert_int_equal(balance(f, f->wallet[0]), 700);
 
+    /* a hook alone rides the group commit */
+    h = (struct hook_run){.name = "hook-only"};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    struct ledger_transfer none = xf("hook-only", f->wallet[0], f->wallet[1], 1);
+    assert_int_equal(ledger_writer_submit_hooked(f->w, &none, 0, hook_write, &h, hook_done, &h), ERR_OK);
+    pthread_mutex_lock(&h.mu);
+    while (!h.done)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    pthread_mutex_destroy(&h.mu);
+    pthread_cond_destroy(&h.cv);
+    assert_int_equal(h.r.err, ERR_OK);
+    assert_false(h.r.replayed);
+    assert_true(switch_written(f, "hook-only"));
+    assert_false(transfer_exists(f, "hook-only"));
+
     /* a transfer that fails never reaches the hook */
-    h = (struct hook_run){0};
+    h = (struct hook_run){.name = "hook-c"};
     t = xf("hook-c", f->wallet[0], f->wallet[1], 5000);
     assert_int_equal(submit_hooked(f, &t, &h), ERR_INSUFFICIENT_FUNDS);
     assert_int_equal(h.calls, 0);
