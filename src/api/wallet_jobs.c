@@ -7,6 +7,7 @@
 #include "api/workers.h"
 #include "http/reply.h"
 #include "http/suspend.h"
+#include "util/wipe.h"
 
 void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req)
 {
@@ -26,7 +27,9 @@ static void trampoline(void *arg, struct store *st)
         api_wallet_ctx(&w, job->ctx, st, job->req);
         job->run(job, &w);
     }
-    free(job);
+    /* Jobs carry card numbers, CVCs, cash codes and keys: a job that never
+     * ran (shutting down, queue full) was not wiped by its run(). */
+    wipe_free(job);
 }
 
 enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
@@ -38,7 +41,7 @@ enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx
     enum err e = auth_workers_submit(ctx->wallet_workers, trampoline, job);
     if (e == ERR_OK)
         return HTTP_SUSPENDED;
-    free(job);
+    wipe_free(job);
     if (e == ERR_BUSY)
         http_reply_retry_after(req, 1);
     return http_reply_error(req, e, NULL);

@@ -349,7 +349,16 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     enum err e = find_or_admit(w, t, &out->replayed, admit_cash_fn, &args, bad, switch_out);
     if (e != ERR_OK)
         return e;
-    return topup_drive(w, t, &out->balance);
+    e = topup_drive(w, t, &out->balance);
+    if (e != ERR_OK && t->status == TOPUP_AUTHORIZED) {
+        /* The code is spent and the clerk holds the cash: the top-up stands
+         * and a retry with the key or the reconciler credits it.  An error
+         * here could have the register hand the cash back before that. */
+        out->balance = 0;
+        (void)topup_wallet_balance(w->a.st, t->customer_id, &out->balance);
+        return ERR_OK;
+    }
+    return e;
 }
 
 enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,

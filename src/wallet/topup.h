@@ -79,7 +79,10 @@ enum err topup_code_new(const struct wallet_ctx *w, const struct auth_session *c
 /* POST /pos/v1/cash-topups by an authenticated terminal.  SLOW (ledger).
  * The code is consumed in the transaction that creates the top-up: unknown,
  * used or expired ERR_INVALID_CODE (param "code").  Same limits (but no
- * second factor: the customer is at the register with the phone). */
+ * second factor: the customer is at the register with the phone).  Once
+ * the code is consumed the answer is ERR_OK: out->t.status SUCCEEDED, or
+ * AUTHORIZED when the credit failed for now (a retry with the key or the
+ * reconciler finishes it; *out->balance is then the balance before). */
 enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
                     int64_t amount, const char *idem_key, struct topup_result *out, const char **bad,
                     struct killswitch *switch_out);

@@ -58,7 +58,8 @@ enum err topup_wallet_balance(struct store *st, int64_t customer_id, int64_t *ba
 /* ---- steps (topup_steps.c): each runs its own transactions --------------- */
 
 /* CREATED -> AUTHORIZED (gateway yes), REQUIRES_ACTION (3-D Secure: code
- * mailed), or FAILED (decline: returned as the gateway's error).
+ * mailed), or FAILED (decline: returned as the gateway's error; a card
+ * no longer ACTIVE: ERR_CARD_NOT_FOUND, the gateway not asked).
  * ERR_GATEWAY leaves the row CREATED for a retry.  Other states: no-op. */
 enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t);
 /* AUTHORIZED -> SUCCEEDED: the ledger transfer (idempotent by its key),

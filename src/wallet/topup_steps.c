@@ -4,7 +4,7 @@
  *   CREATED --topup_step_authorize--> AUTHORIZED --topup_step_credit--> SUCCEEDED --topup_step_capture--> captured
  *      |              |
  *      |              +--issuer wants 3-D Secure--> REQUIRES_ACTION  (topup_confirm, topup.c)
- *      +--decline--> FAILED
+ *      +--decline, or the card removed since--> FAILED
  *
  * Invariants:
  *  1. No transaction is open across a gateway call or a ledger wait.  Each
@@ -124,6 +124,13 @@ enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t)
     enum err e = st->ops->card_get(st, t->card_id, &card);
     if (e != ERR_OK)
         return e;
+    /* Removed since the top-up was admitted (a client retry, a 3-D Secure
+     * code or the reconciler drives it later): the customer was told the
+     * card "can no longer be used to top up", so it is not asked. */
+    if (card.status != CARD_ACTIVE) {
+        enum err fe = topup_fail(w, t, TOPUP_CREATED, ERR_CARD_NOT_FOUND);
+        return fe != ERR_OK ? fe : t->status == TOPUP_FAILED ? topup_decline_err(t) : ERR_OK;
+    }
     char key[IDS_BUF];
     struct gateway_auth auth;
     memset(&auth, 0, sizeof auth);

@@ -690,6 +690,56 @@ static void test_card_must_be_active_and_own(void **state)
     assert_int_equal(topups_of(t, &a), 0);
 }
 
+/* A top-up admitted while the card was active but driven on after the
+ * customer removed it (a retry with its key, the reconciler, a 3-D Secure
+ * code) does not reach the card: "it can no longer be used to top up". */
+static void test_removed_card_is_not_charged_later(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    link_card(t, &a, VISA_OK);
+    t->gw.down = true;
+    struct topup_result r;
+    assert_int_equal(topup(t, &a, 4000, "late", &r, NULL), ERR_GATEWAY);
+    assert_int_equal(r.t.status, TOPUP_CREATED);
+    assert_int_equal(card_remove(W(t), &a.s, a.card.id), ERR_OK);
+    t->gw.down = false;
+    /* the thief's retry with the same key */
+    assert_int_equal(topup(t, &a, 4000, "late", &r, NULL), ERR_CARD_NOT_FOUND);
+    assert_true(r.replayed);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    size_t finished = 99;
+    assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
+    assert_int_equal(finished, 0);
+    assert_int_equal(balance(t, &a), 0);
+
+    /* the reconciler, for a row the client never came back for */
+    link_card(t, &a, MC_OK);
+    t->gw.down = true;
+    assert_int_equal(topup(t, &a, 3000, "left", &r, NULL), ERR_GATEWAY);
+    assert_int_equal(card_remove(W(t), &a.s, a.card.id), ERR_OK);
+    t->gw.down = false;
+    assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
+    assert_int_equal(topup_get(W(t), &a.s, r.t.id, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_int_equal(balance(t, &a), 0);
+
+    /* a 3-D Secure code entered after the removal */
+    typed(t, VISA_3DS_EVERY);
+    link_card(t, &a, VISA_3DS_EVERY);
+    assert_int_equal(topup(t, &a, 2000, "3ds", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(card_remove(W(t), &a.s, a.card.id), ERR_OK);
+    struct topup_result c;
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_CARD_NOT_FOUND);
+    assert_int_equal(c.t.status, TOPUP_FAILED);
+    assert_int_equal(balance(t, &a), 0);
+    assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 0);
+}
+
 static void test_kill_switch(void **state)
 {
     struct tw *t = *state;
@@ -813,6 +863,53 @@ static void test_cash_topup(void **state)
                      ERR_OK);
     assert_int_equal(topup_cash(W(t), &term, code, 1000, "till-6", &again, &bad, &sw), ERR_SUSPENDED);
     assert_int_equal(balance(t, &a), 5000);
+}
+
+/* The code is consumed and the clerk holds the cash, but the ledger does not
+ * take the credit this time: the register is told the top-up stands
+ * (AUTHORIZED, to be finished by a retry or the reconciler), not an error
+ * that could have the cash handed back while the credit lands later. */
+static void test_cash_credit_failure_still_accepted(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    struct merchant_store shop;
+    struct merchant_terminal term;
+    store_and_terminal(t, &shop, &term);
+    char code[TOPUP_CODE_DIGITS + 1];
+    int64_t exp = 0;
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    assert_int_equal(topup_cash(W(t), &term, code, 3000, "till-1", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+
+    /* the next top-up's ledger key is already taken with another amount:
+     * its credit fails, as a ledger that cannot commit would make it */
+    struct ledger_transfer x;
+    memset(&x, 0, sizeof x);
+    int64_t next = r.t.id + 1;
+    topup_transfer_key(x.key, sizeof x.key, next);
+    assert_int_equal(wallet_account(t->f->st, a.s.customer_id, &x.credit_account), ERR_OK);
+    assert_int_equal(ledger_system_account(t->f->st, "card_receivable", &x.debit_account), ERR_OK);
+    x.amount = 1;
+    snprintf(x.kind, sizeof x.kind, "%s", TOPUP_XFER_CARD);
+    assert_int_equal(ledger_writer_submit_wait(t->writer, &x, 1, NULL, NULL), ERR_OK);
+
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    assert_int_equal(topup_cash(W(t), &term, code, 2000, "till-2", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.id, next);
+    assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
+    assert_int_equal(r.balance, 3001);
+    /* the retry of the register hears the same */
+    assert_int_equal(topup_cash(W(t), &term, code, 2000, "till-2", &r, &bad, &sw), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
+    assert_int_equal(balance(t, &a), 3001);
 }
 
 /* ---- races: limits hold under concurrency ---------------------------------------- */
@@ -1064,8 +1161,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_device_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mfa_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_must_be_active_and_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_card_is_not_charged_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cash_topup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cash_credit_failure_still_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_at_balance_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_at_daily_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_same_key, setup, teardown),
