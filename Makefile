@@ -22,7 +22,8 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 CFLAGS := $(WARN) $(OPT) -Isrc -MMD -MP
 LDFLAGS := $(OPT)
-LDLIBS = $(PKG_LIBS) -lpthread -lm
+# libzint (Code 128 barcodes) ships no pkg-config file on Debian.
+LDLIBS = $(PKG_LIBS) -lzint -lpthread -lm
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cmd/*' | sort)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -11,11 +11,11 @@
 #include "api/auth_common.h"
 #include "api/auth_handlers.h"
 #include "api/authn.h"
-#include "api/qr_svg.h"
 #include "auth/mfa.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "store/pool.h"
+#include "util/qr_svg.h"
 
 static enum http_verdict reply_codes(struct http_request *req, char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF],
                                      bool with_scope)
@@ -54,7 +54,7 @@ enum http_verdict api_mfa_totp_post(struct http_request *req, void *app)
     if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
     char *svg = NULL;
-    e = api_qr_svg(uri, &svg);
+    e = qr_svg(uri, &svg);
     json_t *body = e == ERR_OK ? json_pack("{s:s, s:s}", "otpauth_uri", uri, "qr_svg", svg) : NULL;
     sodium_memzero(uri, sizeof uri);
     if (svg) {

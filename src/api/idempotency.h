@@ -6,10 +6,9 @@
  * reads and validates the header; the domain (topup.h, the POS charge) keeps
  * the key with what it did and compares requests.
  *
- * A valid key is 1..IDEMPOTENCY_KEY_MAX printable ASCII characters
- * (0x21..0x7e: no spaces, no control characters), so it can be stored, logged
- * by length only and compared byte for byte.  UUIDs, ULIDs and base64url
- * strings all fit.
+ * A valid key is what util/idem.h says (idem_key_valid, the one definition
+ * the domain uses too): 1..IDEMPOTENCY_KEY_MAX printable ASCII characters
+ * (0x21..0x7e: no spaces, no control characters).
  *
  * Handler thread only (it reads a header: http/request.h).  *key points into
  * the request and stays valid until the request completes; a caller that
@@ -20,19 +19,17 @@
 #define KESSAI_API_IDEMPOTENCY_H
 
 #include "util/err.h"
+#include "util/idem.h"
 
 struct http_request;
 
 #define IDEMPOTENCY_HEADER "Idempotency-Key"
-#define IDEMPOTENCY_KEY_MAX 64
+#define IDEMPOTENCY_KEY_MAX IDEM_KEY_MAX
 
 /* ERR_OK and *key; ERR_MISSING_PARAM (param "Idempotency-Key") when the header
  * is absent; ERR_INVALID_PARAM (same param) when it is empty, longer than 64
  * or holds anything but printable non-space ASCII.  Reply with
  *     http_reply_error(req, e, IDEMPOTENCY_HEADER). */
 enum err api_idempotency_key(struct http_request *req, const char **key);
-
-/* The same check on a key already in hand (e.g. from a job). */
-int api_idempotency_key_valid(const char *key);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "merchant/types.h"
+#include "pos/sign.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -27,5 +28,11 @@ struct http_request;
  * ERR_STORE, ERR_INTERNAL for the caller to reply with. */
 enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,
                               struct merchant_terminal *term);
+/* The same, but the nonce is not recorded here: it is copied to nonce and
+ * the caller records it in the transaction that acts on the request
+ * (pos/sign.h, pos_verify_deferred) — the register's charges, which
+ * record it with the payment in the ledger writer's commit. */
+enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx *ctx, struct store *st,
+                                       struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1]);
 
 #endif

@@ -14,7 +14,9 @@
  * A retry with the same Idempotency-Key and body, signed again with a new
  * nonce, gets the same receipt with Idempotent-Replayed: true and credits
  * nothing more.  A kill switch answers 503 service_suspended with the
- * operator's reason.  The code is a one-time credential: it is copied into
+ * operator's reason; a terminal of a store that is not active, 404
+ * store_not_found (the code stays usable).  The code may be typed with
+ * spaces between the digits (topup_cash drops them).  The code is a one-time credential: it is copied into
  * the job, wiped from the parsed body and the job after use, and never
  * logged or echoed (an error names the field "code", never its value).
  */
@@ -33,9 +35,10 @@
 #include "http/suspend.h"
 #include "ops/killswitch.h"
 #include "store/pool.h"
+#include "util/wipe.h"
 #include "wallet/topup.h"
 
-#define CODE_FIELD_MAX 32 /* 18 digits, with the spaces people type */
+#define CODE_FIELD_MAX 32 /* 18 digits, with the spaces a clerk types (the domain drops them) */
 
 struct cash_job {
     struct api_wallet_job base;
@@ -45,28 +48,12 @@ struct cash_job {
     int64_t amount;
 };
 
-static const char *status_name(int status)
-{
-    switch (status) {
-    case TOPUP_CREATED:
-        return "created";
-    case TOPUP_REQUIRES_ACTION:
-        return "requires_action";
-    case TOPUP_AUTHORIZED:
-        return "authorized";
-    case TOPUP_SUCCEEDED:
-        return "succeeded";
-    default:
-        return "failed";
-    }
-}
-
 /* The receipt: what the register prints.  No customer data beyond the
  * amount: the clerk has no business with the customer's identity. */
 static json_t *receipt_json(const struct topup_result *r)
 {
     return json_pack("{s:{s:o, s:s, s:I, s:s, s:o}, s:I}", "topup", "id", api_id_json(TOPUP_ID_PREFIX, r->t.id),
-                     "status", status_name(r->t.status), "amount", (json_int_t)r->t.amount, "source", "cash",
+                     "status", topup_status_name(r->t.status), "amount", (json_int_t)r->t.amount, "source", "cash",
                      "created_at", api_time_json(r->t.created_ms), "balance", (json_int_t)r->balance);
 }
 
@@ -106,13 +93,6 @@ static void run_cash(struct api_wallet_job *job, const struct wallet_ctx *w)
     http_complete_json(job->req, res.t.status == TOPUP_SUCCEEDED ? 201 : 202, body);
 }
 
-/* jansson frees its strings without wiping them. */
-static void wipe_string(json_t *v)
-{
-    if (json_is_string(v))
-        sodium_memzero((char *)json_string_value(v), json_string_length(v));
-}
-
 enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
@@ -127,7 +107,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
     store_pool_release(ctx->pool, st);
     if (e != ERR_OK) {
         free(j);
-        wipe_string(json_object_get(body, "code"));
+        wipe_json_string(json_object_get(body, "code"));
         return http_reply_error(req, e, NULL);
     }
 
@@ -136,7 +116,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
     e = api_idempotency_key(req, &key);
     if (e != ERR_OK) {
         free(j);
-        wipe_string(json_object_get(body, "code"));
+        wipe_json_string(json_object_get(body, "code"));
         return http_reply_error(req, e, IDEMPOTENCY_HEADER);
     }
     memcpy(j->key, key, strlen(key) + 1); /* 1..IDEMPOTENCY_KEY_MAX, checked */
@@ -150,7 +130,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
     bool ok = api_parse(req, body, spec, sizeof spec / sizeof spec[0], NULL);
     if (ok)
         memcpy(j->code, code, strlen(code) + 1);
-    wipe_string(json_object_get(body, "code"));
+    wipe_json_string(json_object_get(body, "code"));
     if (!ok) {
         free(j);
         return HTTP_REPLIED;

@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/auth_handlers.h"
 #include "api/health.h"
+#include "api/pay_handlers.h"
 #include "api/pos_handlers.h"
 #include "api/wallet_handlers.h"
 
@@ -51,8 +52,29 @@ static const struct http_route routes[] = {
     {"POST", "/v1/topup-codes", api_topup_codes_post, JSON},
     {"GET", "/v1/wallet", api_wallet_get, 0},
 
+    /* payment codes the register scans (docs/paycodes.md) */
+    {"POST", "/v1/paycodes", api_paycodes_post, JSON},
+    {"POST", "/v1/paycodes/offline-key", api_paycode_offline_key_post, JSON},
+
+    /* paying a store by its QR, sending money to another customer (docs/store-qr.md) */
+    {"POST", "/v1/payments", api_payments_post, JSON},
+    {"POST", "/v1/transfers", api_transfers_post, JSON},
+
+    /* freezing one's own account (docs/payments.md) */
+    {"POST", "/v1/freeze", api_freeze_post, JSON},
+
+    /* history and balance (docs/payments.md) */
+    {"GET", "/v1/transactions", api_transactions_get, 0},
+    {"GET", "/v1/transactions/{id}", api_transaction_get, 0},
+    {"GET", "/v1/balance", api_balance_get, 0},
+
     /* POS terminals, signed requests (docs/pos-signing.md) */
     {"POST", "/pos/v1/cash-topups", api_pos_cash_topups_post, JSON},
+    {"POST", "/pos/v1/charges", api_pos_charges_post, JSON},
+    {"GET", "/pos/v1/charges/{id}", api_pos_charge_get, 0},
+    {"POST", "/pos/v1/charges/{id}/refunds", api_pos_charge_refunds_post, JSON},
+    {"POST", "/pos/v1/charges/{id}/void", api_pos_charge_void_post, JSON},
+    {"GET", "/pos/v1/payments", api_pos_payments_get, 0},
 };
 
 const struct http_route *api_routes(size_t *n)

@@ -18,53 +18,23 @@
 #include <sodium.h>
 
 #include "api/auth_common.h"
-#include "api/authn.h"
 #include "api/wallet_handlers.h"
 #include "api/wallet_jobs.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/suspend.h"
-#include "store/pool.h"
 #include "util/ids.h"
+#include "util/wipe.h"
 #include "wallet/card.h"
 
 #define PAN_FIELD_MAX 32 /* 19 digits, with the spaces or dashes people type */
 #define CVC_FIELD_MAX 8
 
-/* AUTH: the session for need, copied into job; false with the reply stored. */
-static bool authenticate(struct http_request *req, struct api_ctx *ctx, enum session_need need,
-                         struct api_wallet_job *job)
-{
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = api_authenticate(req, &a, need, &job->session);
-    store_pool_release(ctx->pool, st);
-    if (e == ERR_OK)
-        return true;
-    http_reply_error(req, e, NULL);
-    return false;
-}
-
-static const char *status_name(int status)
-{
-    switch (status) {
-    case CARD_PENDING:
-        return "pending";
-    case CARD_ACTIVE:
-        return "active";
-    case CARD_FAILED:
-        return "failed";
-    default:
-        return "removed";
-    }
-}
-
 /* A card as the API shows it: never its token or fingerprint. */
 static json_t *card_json(const struct card *c)
 {
     json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:i, s:i, s:o}", "id", api_id_json(CARD_ID_PREFIX, c->id), "status",
-                          status_name(c->status), "brand", c->brand, "last4", c->last4, "exp_month", c->exp_month,
+                          card_status_name(c->status), "brand", c->brand, "last4", c->last4, "exp_month", c->exp_month,
                           "exp_year", c->exp_year, "created_at", api_time_json(c->created_ms));
     if (o && c->linked_ms > 0 && json_object_set_new(o, "linked_at", api_time_json(c->linked_ms)) != 0) {
         json_decref(o);
@@ -132,14 +102,6 @@ static void pan_digits(const char *typed, char out[20])
     out[n] = '\0';
 }
 
-/* The tree is wiped when the request ends (util/wipe.h); the number and
- * CVC go at once, not after the worker queue and the gateway. */
-static void wipe_string(json_t *v)
-{
-    if (json_is_string(v))
-        sodium_memzero((char *)json_string_value(v), json_string_length(v));
-}
-
 /* An int field as the domain's int: out of range becomes 0, which the
  * domain refuses naming the field. */
 static int small_int(int64_t v)
@@ -162,7 +124,7 @@ enum http_verdict api_cards_post(struct http_request *req, void *app)
         {.name = "exp_year", .type = JF_INT64, .target = &exp_year},
         {.name = "cvc", .type = JF_STRING, .target = &cvc, .min_len = 1, .max_len = CVC_FIELD_MAX},
     };
-    bool ok = authenticate(req, ctx, SESSION_NEED_FRESH, &j->base) &&
+    bool ok = api_wallet_session(req, ctx, SESSION_NEED_FRESH, &j->base.session) &&
               api_parse(req, body, spec, sizeof spec / sizeof spec[0], NULL);
     if (ok) {
         pan_digits(number, j->number);
@@ -171,9 +133,10 @@ enum http_verdict api_cards_post(struct http_request *req, void *app)
         j->exp_month = small_int(exp_month);
         j->exp_year = small_int(exp_year);
     }
-    /* Wiped whatever happened: a refused request held them too. */
-    wipe_string(json_object_get(body, "number"));
-    wipe_string(json_object_get(body, "cvc"));
+    /* Wiped whatever happened (a refused request held them too), at once,
+     * not after the worker queue and the gateway (util/wipe.h). */
+    wipe_json_string(json_object_get(body, "number"));
+    wipe_json_string(json_object_get(body, "cvc"));
     if (!ok) {
         free(j);
         return HTTP_REPLIED;
@@ -210,7 +173,7 @@ enum http_verdict api_card_3ds_post(struct http_request *req, void *app)
     struct json_field spec[] = {
         {.name = "code", .type = JF_STRING, .target = &j->code, .min_len = 1, .max_len = 64},
     };
-    if (!authenticate(req, ctx, SESSION_NEED_FULL, &j->base) ||
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &j->base.session) ||
         !api_parse(req, http_request_json(req), spec, 1, NULL)) {
         free(j);
         return HTTP_REPLIED;
@@ -250,7 +213,7 @@ enum http_verdict api_cards_get(struct http_request *req, void *app)
     struct api_wallet_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
-    if (!authenticate(req, ctx, SESSION_NEED_FULL, j)) {
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &j->session)) {
         free(j);
         return HTTP_REPLIED;
     }
@@ -280,7 +243,7 @@ enum http_verdict api_card_delete(struct http_request *req, void *app)
     struct remove_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
-    if (!authenticate(req, ctx, SESSION_NEED_FULL, &j->base)) {
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &j->base.session)) {
         free(j);
         return HTTP_REPLIED;
     }

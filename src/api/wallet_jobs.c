@@ -4,10 +4,26 @@
 #include <stdlib.h>
 
 #include "api/auth_common.h"
+#include "api/authn.h"
 #include "api/workers.h"
 #include "http/reply.h"
 #include "http/suspend.h"
+#include "store/pool.h"
 #include "util/wipe.h"
+
+bool api_wallet_session(struct http_request *req, struct api_ctx *ctx, enum session_need need,
+                        struct auth_session *out)
+{
+    struct store *st = store_pool_acquire(ctx->pool);
+    struct auth_ctx a;
+    api_auth_ctx(&a, ctx, st, req);
+    enum err e = api_authenticate(req, &a, need, out);
+    store_pool_release(ctx->pool, st);
+    if (e == ERR_OK)
+        return true;
+    http_reply_error(req, e, NULL);
+    return false;
+}
 
 void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req)
 {

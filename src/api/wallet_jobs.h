@@ -16,6 +16,8 @@
 #ifndef KESSAI_API_WALLET_JOBS_H
 #define KESSAI_API_WALLET_JOBS_H
 
+#include <stdbool.h>
+
 #include "api/api.h"
 #include "auth/session.h"
 #include "http/router.h"
@@ -32,6 +34,12 @@ struct api_wallet_job {
     api_wallet_run_fn run;
     struct auth_session session; /* the caller's, when the handler authenticated one */
 };
+
+/* AUTH of every wallet endpoint, on the handler thread: the request's
+ * session (authn.h) must meet need; it is copied into *out.  false: the
+ * error reply is stored (return HTTP_REPLIED). */
+bool api_wallet_session(struct http_request *req, struct api_ctx *ctx, enum session_need need,
+                        struct auth_session *out);
 
 /* Fill w for a call on connection st (the clock read now). */
 void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req);

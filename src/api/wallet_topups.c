@@ -28,9 +28,7 @@
 #include <sodium.h>
 
 #include "api/auth_common.h"
-#include "api/authn.h"
 #include "api/idempotency.h"
-#include "api/qr_svg.h"
 #include "api/wallet_handlers.h"
 #include "api/wallet_jobs.h"
 #include "http/reply.h"
@@ -39,45 +37,16 @@
 #include "ops/killswitch.h"
 #include "store/pool.h"
 #include "util/ids.h"
+#include "util/qr_svg.h"
 #include "wallet/topup.h"
 
 #define REPLAYED_HEADER "Idempotent-Replayed"
-
-/* AUTH: a full session, copied into *s; false with the reply stored. */
-static bool authenticate(struct http_request *req, struct api_ctx *ctx, struct auth_session *s)
-{
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = api_authenticate(req, &a, SESSION_NEED_FULL, s);
-    store_pool_release(ctx->pool, st);
-    if (e == ERR_OK)
-        return true;
-    http_reply_error(req, e, NULL);
-    return false;
-}
-
-static const char *status_name(int status)
-{
-    switch (status) {
-    case TOPUP_CREATED:
-        return "created";
-    case TOPUP_REQUIRES_ACTION:
-        return "requires_action";
-    case TOPUP_AUTHORIZED:
-        return "authorized";
-    case TOPUP_SUCCEEDED:
-        return "succeeded";
-    default:
-        return "failed";
-    }
-}
 
 /* A top-up as the customer sees it: never a gateway reference. */
 static json_t *topup_json(const struct topup *t)
 {
     json_t *o = json_pack("{s:o, s:s, s:I, s:s, s:o, s:o}", "id", api_id_json(TOPUP_ID_PREFIX, t->id), "status",
-                          status_name(t->status), "amount", (json_int_t)t->amount, "source",
+                          topup_status_name(t->status), "amount", (json_int_t)t->amount, "source",
                           t->source == TOPUP_CARD ? "card" : "cash", "created_at", api_time_json(t->created_ms),
                           "updated_at", api_time_json(t->updated_ms));
     if (o == NULL)
@@ -112,7 +81,9 @@ static json_t *result_json(const struct topup_result *r)
 }
 
 /* 201 once the money is in, 202 while the top-up waits for the customer
- * (3-D Secure) or for the reconciler. */
+ * (3-D Secure) or for the reconciler (authorized: the card is charged and
+ * the credit failed for now; a retry with the key or the reconciler
+ * finishes it). */
 static void complete_result(struct http_request *req, const struct topup_result *r, int done_status)
 {
     json_t *body = result_json(r);
@@ -125,18 +96,20 @@ static void complete_result(struct http_request *req, const struct topup_result 
     http_complete_json(req, r->t.status == TOPUP_SUCCEEDED ? done_status : 202, body);
 }
 
-/* Errors of a top-up call: the switch's reason, Retry-After where a retry
- * helps, the replay header on a replayed failure. */
+/* Errors of a top-up call (r: the top-up as it stands, if any): the
+ * switch's reason, Retry-After where a retry helps (not once the top-up is
+ * failed for good: the key then always answers the same), the replay header
+ * on a replayed failure. */
 static void complete_topup_error(struct http_request *req, enum err e, const char *bad, const struct killswitch *sw,
-                                 bool replayed)
+                                 const struct topup_result *r)
 {
-    if (replayed)
+    if (r->replayed)
         http_reply_header(req, REPLAYED_HEADER, "true");
     if (e == ERR_SUSPENDED) {
         http_complete_error_reason(req, e, NULL, sw->reason[0] ? sw->reason : NULL);
         return;
     }
-    if (e == ERR_IN_PROGRESS || e == ERR_GATEWAY)
+    if ((e == ERR_IN_PROGRESS || e == ERR_GATEWAY) && r->t.status != TOPUP_FAILED)
         http_reply_retry_after(req, 1);
     http_complete_error(req, e, bad);
 }
@@ -159,7 +132,7 @@ static void run_topup(struct api_wallet_job *job, const struct wallet_ctx *w)
     memset(&sw, 0, sizeof sw);
     enum err e = topup_card(w, &job->session, j->card_id, j->amount, j->key, &res, &bad, &sw);
     if (e != ERR_OK)
-        complete_topup_error(job->req, e, bad, &sw, res.replayed);
+        complete_topup_error(job->req, e, bad, &sw, &res);
     else
         complete_result(job->req, &res, 201);
 }
@@ -174,7 +147,7 @@ enum http_verdict api_topups_post(struct http_request *req, void *app)
         {.name = "card_id", .type = JF_ID, .target = &j->card_id, .id_prefix = CARD_ID_PREFIX},
         {.name = "amount", .type = JF_AMOUNT, .target = &j->amount},
     };
-    if (!authenticate(req, ctx, &j->base.session)) {
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &j->base.session)) {
         free(j);
         return HTTP_REPLIED;
     }
@@ -204,12 +177,13 @@ static void run_confirm(struct api_wallet_job *job, const struct wallet_ctx *w)
 {
     struct confirm_job *j = (struct confirm_job *)job;
     struct topup_result res;
-    enum err e = topup_confirm(w, &job->session, j->topup_id, j->code, &res);
-    if (e != ERR_OK) {
-        http_complete_error(job->req, e, e == ERR_INVALID_CODE ? "code" : NULL);
-        return;
-    }
-    complete_result(job->req, &res, 200);
+    struct killswitch sw;
+    memset(&sw, 0, sizeof sw);
+    enum err e = topup_confirm(w, &job->session, j->topup_id, j->code, &res, &sw);
+    if (e != ERR_OK)
+        complete_topup_error(job->req, e, e == ERR_INVALID_CODE ? "code" : NULL, &sw, &res);
+    else
+        complete_result(job->req, &res, 200);
 }
 
 enum http_verdict api_topup_3ds_post(struct http_request *req, void *app)
@@ -221,7 +195,7 @@ enum http_verdict api_topup_3ds_post(struct http_request *req, void *app)
     struct json_field spec[] = {
         {.name = "code", .type = JF_STRING, .target = &j->code, .min_len = 1, .max_len = 16},
     };
-    if (!authenticate(req, ctx, &j->base.session) ||
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &j->base.session) ||
         !api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
         free(j);
         return HTTP_REPLIED;
@@ -239,7 +213,7 @@ enum http_verdict api_topup_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
     int64_t id = 0;
     if (ids_parse(http_request_param(req, "id"), TOPUP_ID_PREFIX, &id) != ERR_OK)
@@ -260,7 +234,7 @@ enum http_verdict api_topups_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
     int64_t before = 0;
     const char *q = http_request_query(req, "before");
@@ -295,7 +269,7 @@ enum http_verdict api_topup_codes_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s) || !api_parse(req, http_request_json(req), NULL, 0, NULL))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) || !api_parse(req, http_request_json(req), NULL, 0, NULL))
         return HTTP_REPLIED;
     struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;
@@ -307,7 +281,7 @@ enum http_verdict api_topup_codes_post(struct http_request *req, void *app)
     if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
     char *svg = NULL;
-    e = api_qr_svg(code, &svg);
+    e = qr_svg(code, &svg);
     json_t *body = e == ERR_OK ? json_pack("{s:s, s:o, s:s}", "code", code, "expires_at", api_time_json(expires),
                                            "qr_svg", svg)
                                : NULL;
@@ -323,7 +297,7 @@ enum http_verdict api_wallet_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
     struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;

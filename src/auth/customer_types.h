@@ -114,6 +114,8 @@ enum auth_source_kind {
     AUTH_SOURCE_CARD_CUSTOMER = 3, /* "usr_…": too many CVV mismatches */
     AUTH_SOURCE_CARD_DEVICE = 4,   /* "dev_…": too many declines from one device */
     AUTH_SOURCE_CARD_ADDR = 5,     /* client address: too many declines from it */
+    /* Code guessing at the register (wallet/payment.h), also with source_block_put/get. */
+    AUTH_SOURCE_TERMINAL = 6, /* terminal key id "tk_…": too many distinct bad payment codes */
 };
 
 #define SEC_EVENT_KIND_MAX 40

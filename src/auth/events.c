@@ -33,6 +33,11 @@ static const char *const names[SEC__COUNT] = {
     [SEC_CARD_REMOVED] = "card_removed",
     [SEC_CARD_TESTING_BLOCKED] = "card_testing_blocked",
     [SEC_TOPUP_REFUSED] = "topup_refused",
+    [SEC_OFFLINE_KEY_ISSUED] = "offline_key_issued",
+    [SEC_ACCOUNT_FROZEN] = "account_frozen",
+    [SEC_ACCOUNT_UNFROZEN] = "account_unfrozen",
+    [SEC_TERMINAL_FLAGGED] = "terminal_flagged",
+    [SEC_PAYMENT_REFUSED] = "payment_refused",
 };
 
 const char *sec_event_name(enum sec_event kind)

@@ -29,6 +29,8 @@ enum secret_purpose {
     SECRET_EMAIL_CHANGE_CODE = 7,
     SECRET_CARD_FINGERPRINT = 8, /* the PAN's digits: the same card on several accounts (wallet/card.h) */
     SECRET_TOPUP_CODE = 9,       /* cash top-up codes (wallet/topup.h) */
+    SECRET_PAYCODE = 10,         /* one-time payment codes (wallet/paycode.h) */
+    SECRET_GUESSED_CODE = 11,    /* bad codes a register presented, counted per terminal (wallet/payment.h) */
 };
 
 void secret_hash(const uint8_t master_key[MASTERKEY_BYTES], enum secret_purpose purpose, const void *data,

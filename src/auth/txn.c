@@ -29,17 +29,22 @@ static void wake(const struct auth_ctx *ctx)
         ctx->wake->wake(ctx->wake->ctx);
 }
 
-enum err auth_end(const struct auth_ctx *ctx, bool keep, enum err result)
+void auth_deliver(const struct auth_ctx *ctx)
 {
-    enum err e = result;
-    if (!finish(ctx, keep, &e))
-        return e;
     /* Failures are logged by the outbox and retried by the next delivery:
      * the change is committed, so the caller's answer must not change. */
     if (ctx->mail)
         (void)notify_deliver_pending(ctx->st, ctx->master_key, ctx->mail, ctx->now, NULL);
     else
         wake(ctx);
+}
+
+enum err auth_end(const struct auth_ctx *ctx, bool keep, enum err result)
+{
+    enum err e = result;
+    if (!finish(ctx, keep, &e))
+        return e;
+    auth_deliver(ctx);
     return result;
 }
 

@@ -15,6 +15,10 @@ enum err auth_begin(const struct auth_ctx *ctx);
  * result, unless the commit failed (then that error: nothing the call did
  * happened). */
 enum err auth_end(const struct auth_ctx *ctx, bool keep, enum err result);
+/* What auth_end does after a commit, for mail queued in a transaction the
+ * caller did not run itself (the ledger writer's, through a hook): deliver
+ * it when ctx->mail is set, else wake ctx->wake (if set). */
+void auth_deliver(const struct auth_ctx *ctx);
 /* The same for the calls marked DEFERS MAIL (auth_ctx.h): never delivers,
  * only wakes ctx->wake (if set) after a commit. */
 enum err auth_end_deferred(const struct auth_ctx *ctx, bool keep, enum err result);

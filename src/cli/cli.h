@@ -13,10 +13,13 @@
  *   list.c          the paginated lister every `list` command uses
  *   ledger_cmd.c    ledger verify
  *   merchant_cmd.c  admin merchant / admin store
+ *   store_qr_cmd.c  admin store qr (the store's EMVCo QR payload and its SVG)
  *   terminal_cmd.c  admin terminal
  *   staff_cmd.c     admin staff (and its alias admin create-staff)
  *   killswitch_cmd.c  admin killswitch (operator switches)
+ *   customer_cmd.c  admin customer freeze / unfreeze
  *   password_input.c  reading a new password from standard input or a tty
+ *   bench_*.c       bench charges (the load generator; bench.h)
  *
  * Every command is one row of cli_commands: parsing, help and usage errors
  * are driven by that table, so a new command is a row and a function.
@@ -183,6 +186,10 @@ int cli_list(struct cli_ctx *x, const struct cli_lister *l, int64_t filter, int6
  * empty, too long or holds a NUL byte.  The caller wipes buf. */
 int cli_read_new_password(const struct cli_cmd *c, const char *who, char buf[CLI_PASSWORD_BUF]);
 
+/* Who is switching or freezing, as recorded: "cli:" + $USER if it is a
+ * plain login name, else "cli:uid<N>" (killswitch_cmd.c). */
+void cli_operator_name(char out[64]);
+
 /* ------------------------------------------------------------- commands */
 
 int cli_run_ledger_verify(struct cli_ctx *x);
@@ -192,6 +199,7 @@ int cli_run_store_create(struct cli_ctx *x);
 int cli_run_store_list(struct cli_ctx *x);
 int cli_run_store_activate(struct cli_ctx *x);
 int cli_run_store_deactivate(struct cli_ctx *x);
+int cli_run_store_qr(struct cli_ctx *x);
 int cli_run_terminal_create(struct cli_ctx *x);
 int cli_run_terminal_list(struct cli_ctx *x);
 int cli_run_terminal_revoke(struct cli_ctx *x);
@@ -203,5 +211,8 @@ int cli_run_staff_enable(struct cli_ctx *x);
 int cli_run_killswitch_on(struct cli_ctx *x);
 int cli_run_killswitch_off(struct cli_ctx *x);
 int cli_run_killswitch_list(struct cli_ctx *x);
+int cli_run_bench_charges(struct cli_ctx *x);
+int cli_run_customer_freeze(struct cli_ctx *x);
+int cli_run_customer_unfreeze(struct cli_ctx *x);
 
 #endif

@@ -104,6 +104,20 @@ const struct cli_cmd cli_commands[] = {
         .run = cli_run_store_deactivate,
     },
     {
+        .words = {"admin", "store", "qr"},
+        .positional = "STORE_ID",
+        .summary = "print a store's QR payload (and draw it as SVG) for customers to scan",
+        .details = "Print the store's static EMVCo merchant-presented QR payload on one line:\n"
+                   "kessai's id (jp.kessai), the store's id, its category code, name and city,\n"
+                   "and a CRC (docs/store-qr.md).  Customers scan it in the wallet app, type the\n"
+                   "amount and pay the store.  With --svg FILE the QR code is also drawn as an\n"
+                   "SVG image, ready to print.  The payload holds nothing secret.  An inactive\n"
+                   "store's QR is printed too, with a note: payments by it are refused until the\n"
+                   "store is activated.",
+        .opts = {{"--svg", "FILE", "also write the QR code as an SVG image to FILE", 0}, JSON_OPT},
+        .run = cli_run_store_qr,
+    },
+    {
         .words = {"admin", "terminal", "create"},
         .summary = "create a POS terminal; shows its secret once",
         .details = "Create a POS terminal for a store.  Prints the terminal's id, its key id and\n"
@@ -186,8 +200,13 @@ const struct cli_cmd cli_commands[] = {
                    "wave, back at 18:00\").  Everything else keeps working.  Switches:\n"
                    "  topups       every top-up, card and cash\n"
                    "  card_topups  top-ups from cards only (cash at the register goes on)\n"
+                   "  payments     paying at stores (codes at the register and store QR);\n"
+                   "               with --merchant or --store only there\n"
+                   "  p2p          sending money to another customer\n"
                    "Who switched (cli:$USER) and when is recorded.",
         .opts = {{"--reason", "TEXT", "why, for clients (1-200 bytes of UTF-8, no control characters)", 1},
+                 {"--merchant", "MER_ID", "payments only: switch for this merchant's stores alone", 0},
+                 {"--store", "STR_ID", "payments only: switch for this store alone", 0},
                  JSON_OPT},
         .run = cli_run_killswitch_on,
     },
@@ -196,8 +215,11 @@ const struct cli_cmd cli_commands[] = {
         .positional = "NAME",
         .summary = "let a switched-off operation work again",
         .details = "Turn a kill switch off: the operation works again from the next request, on\n"
-                   "every node.",
-        .opts = {JSON_OPT},
+                   "every node.  A switch set with --merchant or --store is turned off with the\n"
+                   "same option (the global switch and the other scopes stay as they are).",
+        .opts = {{"--merchant", "MER_ID", "payments only: the merchant's switch", 0},
+                 {"--store", "STR_ID", "payments only: the store's switch", 0},
+                 JSON_OPT},
         .run = cli_run_killswitch_off,
     },
     {
@@ -207,6 +229,58 @@ const struct cli_cmd cli_commands[] = {
                    "who set it last and when (\"-\" for one never set).",
         .opts = {JSON_OPT},
         .run = cli_run_killswitch_list,
+    },
+    {
+        .words = {"admin", "customer", "freeze"},
+        .positional = "EMAIL",
+        .summary = "freeze a customer's account: no paying, topping up or sending money",
+        .details = "Freeze the account with this e-mail address: from the next request, on every\n"
+                   "node, it cannot pay, top up or send money (403 account_frozen); it can still\n"
+                   "sign in, read its history and receive refunds.  Every session is ended.  The\n"
+                   "customer is mailed; who froze it (cli:$USER) and why is recorded.  An account\n"
+                   "already frozen stays frozen as it was.",
+        .opts = {{"--reason", "TEXT", "why, for the record and the customer (1-200 bytes of UTF-8)", 1}, JSON_OPT},
+        .run = cli_run_customer_freeze,
+    },
+    {
+        .words = {"admin", "customer", "unfreeze"},
+        .positional = "EMAIL",
+        .summary = "unfreeze a customer's account",
+        .details = "Unfreeze the account with this e-mail address: it can pay, top up and send\n"
+                   "money again from the next request.  Only staff can unfreeze, also an account\n"
+                   "the customer froze from the app.  The customer is mailed; who and why is\n"
+                   "recorded.  Unfreezing an account that is not frozen changes nothing.",
+        .opts = {{"--reason", "TEXT", "why, for the record (1-200 bytes of UTF-8)", 1}, JSON_OPT},
+        .run = cli_run_customer_unfreeze,
+    },
+    {
+        .words = {"bench", "charges"},
+        .summary = "load generator: durable charges per second at the register, over HTTP",
+        .details = "Issue payment codes for many customers (POST /v1/paycodes) and charge them at\n"
+                   "signed registers (POST /pos/v1/charges) over keep-alive connections, for\n"
+                   "--seconds; print charges/s and latency percentiles (p50, p99, p99.9), then\n"
+                   "check that every acknowledged charge is in the ledger under its transfer key\n"
+                   "and run ledger verify.  Exit status 1 if the check fails.\n"
+                   "\n"
+                   "Without --url it seeds a temporary data directory under $TMPDIR (else\n"
+                   "/var/tmp) with customers, sessions, funded wallets and terminals, written\n"
+                   "straight into the store, and starts its own kessaid there (the one next to\n"
+                   "this program, or $KESSAID) on a free port of 127.0.0.1, with the daily and\n"
+                   "monthly payment limits lifted and log level warn; the directory is removed\n"
+                   "afterwards (kept if KESSAI_KEEP_BENCH_DIR is set).\n"
+                   "\n"
+                   "With --url it loads a kessaid that is already running on this machine: DIR\n"
+                   "(--data-dir) must be that kessaid's data directory, which is seeded the same\n"
+                   "way while it serves (new customers and one new merchant each run).  Its\n"
+                   "payment limits apply as configured.  See bench/README.md.",
+        .opts = {{"--url", "URL", "a running kessaid, e.g. http://127.0.0.1:8080 (same machine, --data-dir)", 0},
+                 {"--seconds", "S", "how long to charge (1-3600, default 10)", 0},
+                 {"--connections", "C", "keep-alive connections, one request each in flight (default 64)", 0},
+                 {"--customers", "N", "customers, used in turn (default 1000)", 0},
+                 {"--terminals", "T", "POS terminals signing the charges (default min(C, 64))", 0},
+                 {"--set", "SETTINGS", "own kessaid: more settings, e.g. \"KESSAI_WALLET_WORKERS=8 KESSAI_THREADS=2\"", 0},
+                 JSON_OPT},
+        .run = cli_run_bench_charges,
     },
     {
         .words = {"admin", "create-staff"},

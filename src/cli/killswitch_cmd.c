@@ -13,14 +13,15 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "merchant/merchant.h"
+#include "util/ids.h"
 #include "ops/killswitch.h"
 #include "util/timeutil.h"
 
-#define KS_ROW "%-12s  %-4s  %-24s  %-20s  %s\n"
+#define KS_ROW "%-26s  %-4s  %-24s  %-20s  %s\n"
 #define KS_MAX 64
 
-/* "cli:" + $USER if it is a plain login name, else "cli:uid<N>". */
-static void set_by(char out[64])
+void cli_operator_name(char out[64])
 {
     const char *u = getenv("USER");
     size_t len = u ? strlen(u) : 0;
@@ -59,10 +60,39 @@ static int unknown_name(const struct cli_ctx *x)
     return cli_usage_error(x->cmd, "unknown switch '%s' (known: %s)", x->pos, list);
 }
 
+/* The stored name: NAME, or "payments@mer_…" / "payments@str_…" with
+ * --merchant / --store (only payments has scopes). */
+static int scoped_name(struct cli_ctx *x, char out[KILLSWITCH_NAME_MAX + 1])
+{
+    int64_t mer = 0, sto = 0;
+    int rc = cli_parse_opt_id(x, "--merchant", MERCHANT_ID_PREFIX, &mer);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_parse_opt_id(x, "--store", MERCHANT_STORE_ID_PREFIX, &sto);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (mer && sto)
+        return cli_usage_error(x->cmd, "give --merchant or --store, not both");
+    if ((mer || sto) && strcmp(x->pos, KILLSWITCH_PAYMENTS) != 0)
+        return cli_usage_error(x->cmd, "only the '%s' switch can be set for one merchant or store",
+                               KILLSWITCH_PAYMENTS);
+    char id[IDS_BUF];
+    if (mer)
+        snprintf(out, KILLSWITCH_NAME_MAX + 1, "%s@%s", x->pos, ids_format(id, MERCHANT_ID_PREFIX, mer));
+    else if (sto)
+        snprintf(out, KILLSWITCH_NAME_MAX + 1, "%s@%s", x->pos, ids_format(id, MERCHANT_STORE_ID_PREFIX, sto));
+    else
+        snprintf(out, KILLSWITCH_NAME_MAX + 1, "%s", x->pos);
+    return CLI_EXIT_OK;
+}
+
 static int set(struct cli_ctx *x, bool on)
 {
-    if (!killswitch_known(x->pos))
+    if (!killswitch_known(x->pos) || strchr(x->pos, '@') != NULL)
         return unknown_name(x);
+    char name[KILLSWITCH_NAME_MAX + 1];
+    int src = scoped_name(x, name);
+    if (src != CLI_EXIT_OK)
+        return src;
     const char *reason = on ? cli_opt(x, "--reason") : "";
     /* Checked here too so that a bad reason is a usage error (exit 2) and
      * the database is not even opened. */
@@ -70,20 +100,20 @@ static int set(struct cli_ctx *x, bool on)
     if (on && (rl == 0 || rl > KILLSWITCH_REASON_MAX))
         return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text", KILLSWITCH_REASON_MAX);
     char by[64];
-    set_by(by);
+    cli_operator_name(by);
     int rc = cli_open_store(x, 0);
     if (rc != CLI_EXIT_OK)
         return rc;
-    enum err e = killswitch_set(x->st, x->pos, on, reason, by, time_now_ms());
+    enum err e = killswitch_set(x->st, name, on, reason, by, time_now_ms());
     if (e == ERR_INVALID_PARAM)
         return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text, without control characters",
                                KILLSWITCH_REASON_MAX);
     if (e != ERR_OK)
-        return cli_fail_err(e, x->pos);
+        return cli_fail_err(e, name);
     struct killswitch k;
-    e = x->st->ops->killswitch_get(x->st, x->pos, &k);
+    e = x->st->ops->killswitch_get(x->st, name, &k);
     if (e != ERR_OK)
-        return cli_fail_err(e, x->pos);
+        return cli_fail_err(e, name);
     if (x->json)
         return cli_print_json(ks_json(&k));
     if (on)
@@ -122,9 +152,15 @@ int cli_run_killswitch_list(struct cli_ctx *x)
                 k = rows[r];
         all[n++] = k;
     }
-    for (size_t r = 0; r < nrows; r++)
-        if (!killswitch_known(rows[r].name))
+    /* Scoped rows ("payments@str_…") and switches of a newer version
+     * sharing the database: every row not listed above. */
+    for (size_t r = 0; r < nrows; r++) {
+        bool listed = false;
+        for (size_t i = 0; i < nnames && !listed; i++)
+            listed = strcmp(rows[r].name, names[i]) == 0;
+        if (!listed)
             all[n++] = rows[r];
+    }
 
     if (x->json) {
         json_t *arr = json_array();

@@ -287,10 +287,17 @@ static void wake(void *ctx, const struct ledger_result *r)
 enum err ledger_writer_submit_wait(struct ledger_writer *w, struct ledger_transfer *xfers, size_t n,
                                    size_t *failed_index, bool *replayed)
 {
+    return ledger_writer_submit_hooked_wait(w, xfers, n, NULL, NULL, failed_index, replayed);
+}
+
+enum err ledger_writer_submit_hooked_wait(struct ledger_writer *w, struct ledger_transfer *xfers, size_t n,
+                                          ledger_hook_fn hook, void *hook_ctx, size_t *failed_index,
+                                          bool *replayed)
+{
     struct waiter wt = {.x = xfers};
     pthread_mutex_init(&wt.mu, NULL);
     pthread_cond_init(&wt.cv, NULL);
-    enum err e = ledger_writer_submit(w, xfers, n, wake, &wt);
+    enum err e = ledger_writer_submit_hooked(w, xfers, n, hook, hook_ctx, wake, &wt);
     if (e == ERR_OK) {
         pthread_mutex_lock(&wt.mu);
         while (!wt.done)

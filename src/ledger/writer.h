@@ -80,6 +80,11 @@ enum err ledger_writer_submit_hooked(struct ledger_writer *w, const struct ledge
  * transfers (when ERR_OK), *failed_index and *replayed are set (either may be NULL). */
 enum err ledger_writer_submit_wait(struct ledger_writer *w, struct ledger_transfer *xfers, size_t n,
                                    size_t *failed_index, bool *replayed);
+/* The same with a hook (ledger_writer_submit_hooked); hook_ctx may live on
+ * the caller's stack.  Not for use on the completer thread. */
+enum err ledger_writer_submit_hooked_wait(struct ledger_writer *w, struct ledger_transfer *xfers, size_t n,
+                                          ledger_hook_fn hook, void *hook_ctx, size_t *failed_index,
+                                          bool *replayed);
 
 /* Refuse new submissions, apply and commit everything queued, call every
  * callback, join the thread, close the store, free w. */

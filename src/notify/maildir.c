@@ -49,17 +49,19 @@ static enum err write_all(int fd, const char *s)
     return ERR_OK;
 }
 
-/* tmp/ -> fsync -> rename into new/ -> fsync new/: a reader sees the whole
- * message or none of it, and a delivered message survives a crash. */
+/* tmp/ -> rename into new/: a reader sees the whole message or none of it.
+ * Durability comes once per batch from maildir_flush (syncfs), not per
+ * message: the outbox marks a batch sent only after the flush, and a
+ * message lost to a crash before it is simply delivered again (same id,
+ * same file). */
 static enum err maildir_send(void *ctx, const char *id, const char *to, const char *subject, const char *body)
 {
     struct maildir *m = ctx;
-    char tmp[PATH_MAX + 128], dst[PATH_MAX + 128], dir[PATH_MAX + 8];
+    char tmp[PATH_MAX + 128], dst[PATH_MAX + 128];
     /* The id is the outbox ref (hex): the same message overwrites itself
      * if it is ever delivered twice. */
     snprintf(tmp, sizeof tmp, "%s/tmp/%s.kessai", m->dir, id);
     snprintf(dst, sizeof dst, "%s/new/%s.kessai", m->dir, id);
-    snprintf(dir, sizeof dir, "%s/new", m->dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         goto fail;
@@ -76,18 +78,9 @@ static enum err maildir_send(void *ctx, const char *id, const char *to, const ch
         e = write_all(fd, body);
     if (e == ERR_OK)
         e = write_all(fd, "\n");
-    if (e == ERR_OK && fsync(fd) != 0)
-        e = ERR_IO;
     if (close(fd) != 0 && e == ERR_OK)
         e = ERR_IO;
     if (e != ERR_OK || rename(tmp, dst) != 0)
-        goto fail;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        goto fail;
-    int rc = fsync(dfd);
-    close(dfd);
-    if (rc != 0)
         goto fail;
     return ERR_OK;
 fail:
@@ -96,4 +89,24 @@ fail:
     return ERR_IO;
 }
 
-struct notify_sender maildir_sender(struct maildir *m) { return (struct notify_sender){maildir_send, m}; }
+/* One sync of the file system holding the maildir: every file written and
+ * renamed since, and the directory entries, reach the disk. */
+static enum err maildir_flush(void *ctx)
+{
+    struct maildir *m = ctx;
+    int dfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return ERR_IO;
+    int rc = syncfs(dfd);
+    close(dfd);
+    if (rc != 0) {
+        log_event(LOG_ERROR, "maildir_error", json_pack("{s:s, s:s}", "path", m->dir, "detail", strerror(errno)));
+        return ERR_IO;
+    }
+    return ERR_OK;
+}
+
+struct notify_sender maildir_sender(struct maildir *m)
+{
+    return (struct notify_sender){maildir_send, m, maildir_flush};
+}

@@ -11,7 +11,7 @@
 #include "util/log.h"
 
 /* Delivered per round trip to the store; more wait for the next round. */
-#define DELIVER_BATCH 16
+#define DELIVER_BATCH 256
 
 static bool has_control(const char *s)
 {
@@ -105,43 +105,53 @@ enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTE
                                 const struct notify_sender *sender, int64_t now, size_t *delivered)
 {
     struct outbox_msg *batch = calloc(DELIVER_BATCH, sizeof *batch);
+    int64_t *ok_ids = calloc(DELIVER_BATCH, sizeof *ok_ids);
     size_t sent = 0, n = 0;
-    enum err e = batch ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
-    /* A look without the write lock first: most rounds (the mail thread's
-     * timer, a wake after a login that queued nothing) find nothing. */
-    if (e == ERR_OK)
-        e = st->ops->outbox_pending(st, 0, 1, batch, &n);
-    /* One transaction per batch: it holds the write lock, so two
-     * connections never deliver the same message twice (short of a crash
-     * between send and commit: at-least-once, see sender.h).  A message
-     * that fails stays queued and the walk goes on past it (after), so one
-     * undeliverable message never holds back the rest. */
+    enum err e = batch && ok_ids ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
+    /* Sending happens outside any transaction: a sender that syncs files
+     * must never hold the write lock that every payment's commit needs.
+     * Two deliverers (two nodes, or a request delivering its own mail
+     * while the mail thread runs) may therefore send a message twice; the
+     * sender is idempotent per id (sender.h), so that is harmless.  Only
+     * marking a batch sent takes the lock, briefly, after the sender made
+     * the batch durable.  A message that fails stays queued and the walk
+     * goes on past it (after), so one undeliverable message never holds
+     * back the rest. */
     int64_t after = 0;
-    for (bool more = e == ERR_OK && n > 0; more;) {
+    for (bool more = e == ERR_OK; more;) {
         size_t ok = 0;
-        if ((e = st->ops->begin(st)) != ERR_OK)
-            break;
         e = st->ops->outbox_pending(st, after, DELIVER_BATCH, batch, &n);
         for (size_t i = 0; e == ERR_OK && i < n; i++) {
             after = batch[i].id;
             enum err d = deliver_one(master_key, sender, &batch[i]);
             if (d == ERR_OK) {
-                e = st->ops->outbox_mark_sent(st, batch[i].id, now);
-                ok += e == ERR_OK;
+                ok_ids[ok++] = batch[i].id;
             } else {
                 log_failure(&batch[i], d, now);
                 if (failed == ERR_OK)
                     failed = d;
             }
         }
-        /* Commit what was sent even when the store failed midway: those
-         * files exist. */
-        enum err c = st->ops->commit(st);
-        if (c != ERR_OK) {
-            st->ops->rollback(st);
-            e = c;
-        } else {
-            sent += ok;
+        if (e == ERR_OK && ok > 0 && sender->flush && (e = sender->flush(sender->ctx)) != ERR_OK)
+            ok = 0; /* nothing is known to be durable: all stay queued */
+        if (ok > 0) {
+            /* Mark what was sent even when reading failed midway: those
+             * files exist. */
+            enum err c = st->ops->begin(st);
+            for (size_t i = 0; c == ERR_OK && i < ok; i++) {
+                c = st->ops->outbox_mark_sent(st, ok_ids[i], now);
+                if (c == ERR_NOT_FOUND)
+                    c = ERR_OK; /* another deliverer marked it first */
+            }
+            if (c == ERR_OK)
+                c = st->ops->commit(st);
+            if (c != ERR_OK) {
+                st->ops->rollback(st);
+                if (e == ERR_OK)
+                    e = c;
+            } else {
+                sent += ok;
+            }
         }
         more = e == ERR_OK && n == DELIVER_BATCH;
     }
@@ -152,5 +162,6 @@ enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTE
     if (delivered)
         *delivered = sent;
     free(batch);
+    free(ok_ids);
     return e;
 }

@@ -35,7 +35,10 @@ enum err notify_enqueue(struct store *st, const uint8_t master_key[MASTERKEY_BYT
  * stays queued for the next call, and the ones after it still go out: one
  * undeliverable message never blocks the queue.  Returns ERR_OK when every
  * message went, else the first failure; a store error stops the round and
- * is returned (what was sent before it is kept). */
+ * is returned (what was sent before it is kept).  Messages are sent with no
+ * transaction open (the write lock is taken only to mark a batch sent,
+ * after sender->flush), so delivery never stalls the ledger writer; two
+ * concurrent deliverers may send a message twice (at least once). */
 enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t now, size_t *delivered);
 

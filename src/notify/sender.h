@@ -15,6 +15,11 @@ struct notify_sender {
      * durably handed over; any error leaves it queued. */
     enum err (*send)(void *ctx, const char *id, const char *to, const char *subject, const char *body);
     void *ctx;
+    /* May be NULL.  Make every message send() accepted since the last flush
+     * durable; the outbox calls it once per batch before it marks the batch
+     * sent, so a sender can pay for one sync per batch instead of one per
+     * message.  An error leaves the whole batch queued. */
+    enum err (*flush)(void *ctx);
 };
 
 #endif

@@ -10,6 +10,10 @@
  *
  *   (no row) --set on--> ON --set off--> OFF --set on--> ON ...
  *
+ * A scoped switch ("payments@mer_…", "payments@str_…") is just another
+ * row; killswitch_check_scoped reads the global one and the scopes that
+ * apply, a primary-key lookup each.
+ *
  * Each change is logged at info (name, set_by, the reason: the operator's
  * own public text), and the row keeps who set it last and when.
  */
@@ -18,14 +22,28 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "merchant/merchant.h"
+#include "util/ids.h"
 #include "util/log.h"
 
-static const char *const known[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS};
+static const char *const known[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, KILLSWITCH_PAYMENTS, KILLSWITCH_P2P};
 
 const char *const *killswitch_names(size_t *n)
 {
     *n = sizeof known / sizeof known[0];
     return known;
+}
+
+/* "payments@mer_…" or "payments@str_…" with a well-formed id: the one
+ * switch that has scopes (killswitch.h). */
+static bool scoped_known(const char *name)
+{
+    size_t base = strlen(KILLSWITCH_PAYMENTS);
+    if (strncmp(name, KILLSWITCH_PAYMENTS "@", base + 1) != 0)
+        return false;
+    int64_t id;
+    return ids_parse(name + base + 1, MERCHANT_ID_PREFIX, &id) == ERR_OK ||
+           ids_parse(name + base + 1, MERCHANT_STORE_ID_PREFIX, &id) == ERR_OK;
 }
 
 bool killswitch_known(const char *name)
@@ -35,7 +53,7 @@ bool killswitch_known(const char *name)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(name, known[i]) == 0)
             return true;
-    return false;
+    return scoped_known(name);
 }
 
 /* Valid UTF-8 (shortest forms, no surrogates) with no C0/C1 control
@@ -138,6 +156,26 @@ enum err killswitch_check(struct store *st, const char *const *names, struct kil
         }
     }
     return ERR_OK;
+}
+
+enum err killswitch_check_scoped(struct store *st, const char *name, int64_t merchant_id, int64_t store_id,
+                                 struct killswitch *out)
+{
+    /* Global first: its reason is the one to show when several are on. */
+    char mer[KILLSWITCH_NAME_MAX + 1] = "", sto[KILLSWITCH_NAME_MAX + 1] = "", id[IDS_BUF];
+    if (merchant_id > 0)
+        snprintf(mer, sizeof mer, "%s@%s", name, ids_format(id, MERCHANT_ID_PREFIX, merchant_id));
+    if (store_id > 0)
+        snprintf(sto, sizeof sto, "%s@%s", name, ids_format(id, MERCHANT_STORE_ID_PREFIX, store_id));
+    const char *names[4];
+    size_t n = 0;
+    names[n++] = name;
+    if (mer[0])
+        names[n++] = mer;
+    if (sto[0])
+        names[n++] = sto;
+    names[n] = NULL;
+    return killswitch_check(st, names, out);
 }
 
 enum err killswitch_list(struct store *st, struct killswitch *out, size_t max, size_t *n)

@@ -113,9 +113,11 @@ void pos_sign(const uint8_t secret[TERMINAL_SECRET_BYTES], const char *method, c
     sodium_memzero(&st, sizeof st);
 }
 
-enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
-                        const char *path, const void *body, size_t body_len, const char *auth_header,
-                        int64_t now_ms, struct merchant_terminal *term, const char **why)
+/* Everything pos_verify_why does; the nonce is recorded only when
+ * nonce_out is NULL, else copied there for the caller to record. */
+static enum err verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
+                       const char *path, const void *body, size_t body_len, const char *auth_header, int64_t now_ms,
+                       struct merchant_terminal *term, const char **why, char *nonce_out)
 {
     const char *dummy;
     if (why == NULL)
@@ -167,6 +169,12 @@ enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYT
         *why = "bad_signature";
         return ERR_INVALID_SIGNATURE;
     }
+    if (nonce_out) {
+        memcpy(nonce_out, h.nonce, sizeof h.nonce);
+        *why = NULL;
+        *term = t;
+        return ERR_OK;
+    }
     /* Kept one second beyond the window so that rounding ts to whole
      * seconds can never open a gap for a replay. */
     int64_t purge_before = now_ms - (2 * POS_MAX_SKEW_S + 1) * 1000;
@@ -182,6 +190,21 @@ enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYT
     *why = NULL;
     *term = t;
     return ERR_OK;
+}
+
+enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
+                        const char *path, const void *body, size_t body_len, const char *auth_header,
+                        int64_t now_ms, struct merchant_terminal *term, const char **why)
+{
+    return verify(st, master_key, method, path, body, body_len, auth_header, now_ms, term, why, NULL);
+}
+
+enum err pos_verify_deferred(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
+                             const char *path, const void *body, size_t body_len, const char *auth_header,
+                             int64_t now_ms, struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1],
+                             const char **why)
+{
+    return verify(st, master_key, method, path, body, body_len, auth_header, now_ms, term, why, nonce);
 }
 
 enum err pos_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,

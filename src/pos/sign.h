@@ -72,4 +72,15 @@ enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYT
                         const char *path, const void *body, size_t body_len, const char *auth_header,
                         int64_t now_ms, struct merchant_terminal *term, const char **why);
 
+/* The same checks without recording the nonce: it is copied to nonce, and
+ * the caller MUST record it (pos_nonce_insert, the same window) in the
+ * transaction that acts on the request, refusing the request if it was
+ * seen — a charge records it with its payment (wallet/payment.h), so no
+ * statement of its own is spent on it, and a replay still cannot act
+ * twice.  Nothing is written here. */
+enum err pos_verify_deferred(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
+                             const char *path, const void *body, size_t body_len, const char *auth_header,
+                             int64_t now_ms, struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1],
+                             const char **why);
+
 #endif

@@ -138,18 +138,20 @@ enum err sq_card_attempt_set_outcome(struct store *st, int64_t id, int outcome)
     return sq_step_update(db, q, ERR_NOT_FOUND, "card_attempt_set_outcome");
 }
 
-/* Three statements, one per selector, so each can use its own index. */
+/* Three statements, one per selector, so each can use its own index.
+ * ?3 is the outcome, ?4 true for any outcome. */
 static const char count_by_customer[] = "SELECT count(*) FROM card_attempts WHERE customer_id = ? AND at_ms >= ? "
-                                        "AND (outcome = ?3 OR ?3 = 0)";
+                                        "AND (?4 OR outcome = ?3)";
 /* A device is the phone, not one account's row for it: card testers sign in
  * to many accounts from one phone, and every account sees the same key.
- * (No index on devices.public_key: this runs only after a decline.) */
+ * (No index on devices.public_key: this runs once per link attempt, on a
+ * table of a few rows per customer.) */
 static const char count_by_device[] = "SELECT count(*) FROM card_attempts WHERE device_id IN "
                                       "(SELECT id FROM devices WHERE public_key = "
                                       "(SELECT public_key FROM devices WHERE id = ?1)) AND at_ms >= ?2 "
-                                      "AND (outcome = ?3 OR ?3 = 0)";
+                                      "AND (?4 OR outcome = ?3)";
 static const char count_by_addr[] = "SELECT count(*) FROM card_attempts WHERE client_addr = ? AND at_ms >= ? "
-                                    "AND (outcome = ?3 OR ?3 = 0)";
+                                    "AND (?4 OR outcome = ?3)";
 
 enum err sq_card_attempt_count(struct store *st, int64_t customer_id, int64_t device_id, const char *client_addr,
                                int outcome, int64_t since_ms, int *n)
@@ -167,6 +169,7 @@ enum err sq_card_attempt_count(struct store *st, int64_t customer_id, int64_t de
     else
         sqlite3_bind_int64(q, 1, customer_id > 0 ? customer_id : device_id);
     sqlite3_bind_int64(q, 2, since_ms);
-    sqlite3_bind_int(q, 3, outcome);
+    sqlite3_bind_int(q, 3, outcome == CARD_ATTEMPT_COUNT_PENDING ? CARD_ATTEMPT_PENDING : outcome);
+    sqlite3_bind_int(q, 4, outcome == 0);
     return sq_get_one(db, q, ERR_STORE, sq_read_int, n);
 }

@@ -187,6 +187,33 @@ enum err sq_topup_code_use(struct store *st, int64_t id, int64_t now);
 enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *nonce, int64_t now,
                              int64_t purge_before);
 
+/* payment codes and offline keys (sqlite_paycode.c) */
+enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now);
+enum err sq_paycode_get(struct store *st, const uint8_t hash[32], struct paycode *out);
+enum err sq_paycode_use(struct store *st, int64_t id, int64_t now);
+enum err sq_offline_key_put(struct store *st, const struct offline_key *k);
+enum err sq_offline_key_get(struct store *st, int64_t offline_id, struct offline_key *out);
+enum err sq_offline_key_revoke(struct store *st, int64_t device_id, int64_t now);
+enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step, int64_t now, int64_t purge_before);
+
+/* one account's transfers, for the customer's history (sqlite_history.c) */
+enum err sq_transfer_list_account(struct store *st, int64_t account_id, int64_t before_id, size_t max,
+                                  struct ledger_transfer *out, size_t *n);
+enum err sq_transfer_net_after(struct store *st, int64_t account_id, int64_t after_id, int64_t *net);
+
+/* payments, spending counters and freezes (sqlite_payment.c) */
+enum err sq_payment_insert(struct store *st, const struct payment *p);
+enum err sq_payment_get(struct store *st, int64_t id, struct payment *out);
+enum err sq_payment_add_refund(struct store *st, int64_t id, int64_t amount, int is_void);
+enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after_id, size_t max,
+                               struct payment *out, size_t *n);
+enum err sq_spend_add(struct store *st, int64_t customer_id, const char *period, int64_t amount, int64_t limit,
+                      bool *ok);
+enum err sq_spend_get(struct store *st, int64_t customer_id, const char *period, int64_t *total);
+enum err sq_freeze_get(struct store *st, int64_t customer_id, struct freeze *out);
+enum err sq_freeze_put(struct store *st, const struct freeze *f);
+enum err sq_freeze_delete(struct store *st, int64_t customer_id);
+
 /* schema (sqlite_schema.c): migrations[i] upgrades version i to i+1. */
 extern const char *const sq_migrations[];
 extern const int sq_schema_version;

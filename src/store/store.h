@@ -226,7 +226,8 @@ struct store_ops {
      * its outcome set after. */
     enum err (*card_attempt_insert)(struct store *st, struct card_attempt *a, int64_t purge_before);
     enum err (*card_attempt_set_outcome)(struct store *st, int64_t id, int outcome); /* ERR_NOT_FOUND */
-    /* Attempts since since_ms with outcome (0: any) by one customer
+    /* Attempts since since_ms with outcome (0: any; CARD_ATTEMPT_COUNT_PENDING:
+     * those still CARD_ATTEMPT_PENDING) by one customer
      * (customer_id > 0), one device (device_id > 0: every device row with
      * that row's public key, i.e. the phone across all its accounts) or one
      * address (client_addr non-NULL); exactly one selector is set. */

@@ -7,6 +7,10 @@
 
 #define TIME_ISO_BUF 64
 
+/* Durations in ms, for windows such as "the last 24 hours". */
+#define TIME_HOUR_MS (3600 * INT64_C(1000))
+#define TIME_DAY_MS (24 * TIME_HOUR_MS)
+
 int64_t time_now_ms(void);
 /* Monotonic nanoseconds, for latencies and time-outs only. */
 int64_t time_mono_ns(void);

@@ -15,3 +15,10 @@ void wipe_free(void *p)
 }
 
 void wipe_json_allocations(void) { json_set_alloc_funcs(malloc, wipe_free); }
+
+void wipe_json_string(json_t *v)
+{
+    /* jansson hands out its buffer as const; it is the tree's own copy. */
+    if (json_is_string(v))
+        sodium_memzero((char *)json_string_value(v), json_string_length(v));
+}

@@ -22,4 +22,11 @@ void wipe_free(void *p);
  * globals); blocks jansson allocated earlier are freed correctly too. */
 void wipe_json_allocations(void);
 
+struct json_t;
+/* Wipe the characters of a JSON string in place, now (a card number, a
+ * CVC or a cash code in a parsed body must not wait for the whole tree to
+ * be freed: it may outlive the worker queue and a gateway call).  Anything
+ * but a string (NULL too): nothing. */
+void wipe_json_string(struct json_t *v);
+
 #endif

@@ -33,6 +33,15 @@ bool card_digits(const char *s, size_t min, size_t max)
     return n >= min;
 }
 
+const char *card_status_name(int status)
+{
+    static const char *const names[] = {
+        [CARD_PENDING] = "pending", [CARD_ACTIVE] = "active", [CARD_FAILED] = "failed", [CARD_REMOVED] = "removed",
+    };
+    bool known = status > 0 && (size_t)status < sizeof names / sizeof names[0];
+    return known ? names[status] : "removed";
+}
+
 enum err card_record(const struct wallet_ctx *w, const struct auth_session *cur, enum sec_event kind,
                      enum sec_outcome outcome, json_t *detail)
 {

@@ -18,19 +18,25 @@
  *      linking is blocked (after CARD_CVC_MISMATCH_MAX CVV mismatches in
  *      24 h: blocked CARD_BLOCK_S), or the device or client address is
  *      blocked (after CARD_SOURCE_DECLINES_MAX declines from it in 1 h:
- *      blocked CARD_BLOCK_S);
+ *      blocked CARD_BLOCK_S); attempts still waiting for the issuer count
+ *      here as if declined (as CVV mismatches for the customer), so
+ *      concurrent requests cannot get more answers than that (a few
+ *      seconds' *retry_after_s);
  *   4. limits: CARD_MAX_ACTIVE cards PENDING or ACTIVE (ERR_LIMIT_EXCEEDED
  *      "cards"); CARD_ATTEMPTS_PER_DAY attempts in 24 h (ERR_RATE_LIMITED);
- *   5. the attempt is counted, then the gateway tokenizes (CVV checked by
- *      the issuer): a decline is returned as the gateway's error
- *      (ERR_CARD_DECLINED, ERR_CARD_EXPIRED, ERR_INCORRECT_CVC, …) and
- *      counted for the customer, device and address; reaching a block
- *      threshold blocks that source and records card_testing_blocked;
- *   6. the keyed fingerprint of the PAN is on cards of CARD_MAX_ACCOUNTS or
- *      more other customers: ERR_CARD_UNAVAILABLE;
- *   7. the gateway opens a 3-D Secure challenge; the card is stored PENDING
- *      and the issuer's code (test processor) is mailed to the verified
- *      address; *out is the card (status PENDING).
+ *   5. the attempt is counted; the keyed fingerprint of the PAN is on
+ *      cards of CARD_MAX_ACCOUNTS or more other customers:
+ *      ERR_CARD_UNAVAILABLE, before the issuer is asked (so the answer
+ *      tells nothing about the CVV);
+ *   6. the gateway tokenizes (CVV checked by the issuer): a decline is
+ *      returned as the gateway's error (ERR_CARD_DECLINED,
+ *      ERR_CARD_EXPIRED, ERR_INCORRECT_CVC, …) and counted for the
+ *      customer, device and address; reaching a block threshold blocks
+ *      that source and records card_testing_blocked;
+ *   7. the gateway opens a 3-D Secure challenge; the card count and the
+ *      fingerprint are checked again (a race with another link), the card
+ *      is stored PENDING and the issuer's code (test processor) is mailed
+ *      to the verified address; *out is the card (status PENDING).
  * card_link_confirm needs FULL; ERR_CARD_NOT_FOUND unless the card is the
  * customer's and PENDING; on success the card is ACTIVE and the customer
  * mailed "card linked".  card_remove needs FULL; mails "card removed".
@@ -73,6 +79,9 @@ enum err card_link_confirm(const struct wallet_ctx *w, const struct auth_session
 /* The customer's PENDING and ACTIVE cards, oldest first. */
 enum err card_list(const struct wallet_ctx *w, const struct auth_session *cur, struct card *out, size_t max,
                    size_t *n);
+/* The API's name of a status (enum card_status): "pending", "active",
+ * "failed", "removed". */
+const char *card_status_name(int status);
 /* The customer's card (any status), ERR_CARD_NOT_FOUND if not theirs. */
 enum err card_get(const struct wallet_ctx *w, int64_t customer_id, int64_t card_id, struct card *out);
 /* ERR_CARD_NOT_FOUND unless theirs and PENDING or ACTIVE. */

@@ -1,6 +1,6 @@
-/* card_internal.h: what card.c and card_link.c share.  Not for use outside
- * src/wallet/card*.c.  Functions marked "inside" run in the caller's
- * transaction. */
+/* card_internal.h: what card.c and card_link.c share (and topup.c:
+ * card_session_live).  Not for use outside src/wallet/.  Functions marked
+ * "inside" run in the caller's transaction. */
 #ifndef KESSAI_WALLET_CARD_INTERNAL_H
 #define KESSAI_WALLET_CARD_INTERNAL_H
 
@@ -27,8 +27,8 @@ enum err card_record_failed(const struct wallet_ctx *w, const struct auth_sessio
  * store's error). */
 enum err card_refuse(const struct wallet_ctx *w, const struct auth_session *cur, enum err reason, const char *last4,
                      const char *param);
-/* Inside: ERR_UNAUTHENTICATED if the session ended (revoked) since the
- * handler authenticated it. */
+/* Inside (or on its own): ERR_UNAUTHENTICATED if the session ended
+ * (revoked) since the handler authenticated it. */
 enum err card_session_live(const struct wallet_ctx *w, const struct auth_session *cur);
 /* Inside: c becomes FAILED (final), recorded as card_link_failed {card…,
  * reason: authentication_failed, cause: "challenge_expired" (our clock) or

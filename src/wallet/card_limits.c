@@ -10,19 +10,29 @@
  *     card_testing_blocked per block.
  *  3. Counts and blocks live in the store: every node sees them, and they
  *     survive restarts.
+ *  4. An attempt still waiting for the issuer (PENDING) counts at
+ *     admission as if it had been declined: as a CVC mismatch for its
+ *     customer, as a decline for its device and address.  So requests
+ *     racing through the issuer cannot together hear more answers than the
+ *     thresholds allow (3 CVC guesses, 5 declines), however many workers
+ *     run them.  A PENDING attempt that a crash left behind keeps counting
+ *     until it leaves its window.
  */
 #include "wallet/card_limits.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "auth/events.h"
 #include "auth/throttle.h"
+#include "util/timeutil.h"
 #include "wallet/card.h"
 
-#define DAY_MS (24LL * 3600 * 1000)
-#define HOUR_MS (3600LL * 1000)
 #define BLOCK_MS ((int64_t)CARD_BLOCK_S * 1000)
+/* Retry-After of a refusal for attempts still waiting for the issuer
+ * (invariant 4): about how long the issuer takes to answer them. */
+#define PENDING_RETRY_S 5
 
 enum err card_sources_load(const struct wallet_ctx *w, const struct auth_session *cur, struct card_sources *src)
 {
@@ -88,7 +98,7 @@ static enum err customer_attempts(const struct wallet_ctx *w, int64_t customer_i
  * on a refusal, about 17 indexed counts. */
 static enum err attempts_retry_after(const struct wallet_ctx *w, int64_t customer_id, int64_t *retry_after_s)
 {
-    int64_t lo = w->a.now - DAY_MS; /* count(lo) >= limit */
+    int64_t lo = w->a.now - TIME_DAY_MS; /* count(lo) >= limit */
     int64_t hi = w->a.now + 1;      /* count(hi) == 0 */
     while (hi - lo > 1000) {
         int64_t mid = lo + (hi - lo) / 2;
@@ -101,8 +111,53 @@ static enum err attempts_retry_after(const struct wallet_ctx *w, int64_t custome
         else
             hi = mid;
     }
-    *retry_after_s = seconds_until(hi + DAY_MS, w->a.now);
+    *retry_after_s = seconds_until(hi + TIME_DAY_MS, w->a.now);
     return ERR_OK;
+}
+
+/* Attempts of one source since since_ms with each outcome in outcomes
+ * (0-terminated), summed. */
+static enum err count_outcomes(const struct wallet_ctx *w, int64_t customer_id, int64_t device_id, const char *addr,
+                               const int *outcomes, int64_t since, int *n)
+{
+    *n = 0;
+    for (const int *o = outcomes; *o != 0; o++) {
+        int k = 0;
+        enum err e = w->a.st->ops->card_attempt_count(w->a.st, customer_id, device_id, addr, *o, since, &k);
+        if (e != ERR_OK)
+            return e;
+        *n += k;
+    }
+    return ERR_OK;
+}
+
+static const int cvc_outcomes[] = {CARD_ATTEMPT_CVC, 0};
+static const int cvc_or_pending[] = {CARD_ATTEMPT_CVC, CARD_ATTEMPT_COUNT_PENDING, 0};
+static const int decline_outcomes[] = {CARD_ATTEMPT_DECLINED, CARD_ATTEMPT_CVC, 0};
+static const int decline_or_pending[] = {CARD_ATTEMPT_DECLINED, CARD_ATTEMPT_CVC, CARD_ATTEMPT_COUNT_PENDING, 0};
+
+/* Declines of any kind (with pending: and attempts still waiting) from a
+ * device or an address in the last hour. */
+static enum err source_declines(const struct wallet_ctx *w, int64_t device_id, const char *addr, bool pending,
+                                int *n)
+{
+    return count_outcomes(w, 0, device_id, addr, pending ? decline_or_pending : decline_outcomes,
+                          w->a.now - TIME_HOUR_MS, n);
+}
+
+/* Invariant 4: would the attempts still waiting for the issuer, were they
+ * all declines, already reach a threshold? */
+static enum err pending_reach(const struct wallet_ctx *w, const struct card_sources *src, bool *reach)
+{
+    int n = 0;
+    enum err e = count_outcomes(w, src->customer_id, 0, NULL, cvc_or_pending, w->a.now - TIME_DAY_MS, &n);
+    *reach = e == ERR_OK && n >= CARD_CVC_MISMATCH_MAX;
+    if (e == ERR_OK && !*reach && src->device_key[0] != '\0' &&
+        (e = source_declines(w, src->device_id, NULL, true, &n)) == ERR_OK)
+        *reach = n >= CARD_SOURCE_DECLINES_MAX;
+    if (e == ERR_OK && !*reach && src->addr[0] != '\0' && (e = source_declines(w, 0, src->addr, true, &n)) == ERR_OK)
+        *reach = n >= CARD_SOURCE_DECLINES_MAX;
+    return e;
 }
 
 enum err card_limits_check(const struct wallet_ctx *w, const struct card_sources *src, const char **why,
@@ -121,13 +176,21 @@ enum err card_limits_check(const struct wallet_ctx *w, const struct card_sources
         *retry_after_s = seconds_until(until, w->a.now);
         return ERR_RATE_LIMITED;
     }
+    bool reach = false;
+    if ((e = pending_reach(w, src, &reach)) != ERR_OK)
+        return e;
+    if (reach) {
+        *why = "blocked"; /* to the caller, the same answer as a block */
+        *retry_after_s = PENDING_RETRY_S;
+        return ERR_RATE_LIMITED;
+    }
     if ((e = st->ops->card_list(st, src->customer_id, 0, 0, CARD_MAX_ACTIVE, cards, &ncards)) != ERR_OK)
         return e;
     if (ncards >= CARD_MAX_ACTIVE) {
         *why = "cards";
         return ERR_LIMIT_EXCEEDED;
     }
-    if ((e = customer_attempts(w, src->customer_id, w->a.now - DAY_MS, &n)) != ERR_OK)
+    if ((e = customer_attempts(w, src->customer_id, w->a.now - TIME_DAY_MS, &n)) != ERR_OK)
         return e;
     if (n < CARD_ATTEMPTS_PER_DAY)
         return ERR_OK;
@@ -145,7 +208,7 @@ enum err card_limits_count(const struct wallet_ctx *w, const struct card_sources
     a.outcome = CARD_ATTEMPT_PENDING;
     a.at_ms = w->a.now;
     /* The longest window is a day: older rows can go. */
-    enum err e = w->a.st->ops->card_attempt_insert(w->a.st, &a, w->a.now - DAY_MS);
+    enum err e = w->a.st->ops->card_attempt_insert(w->a.st, &a, w->a.now - TIME_DAY_MS);
     *attempt_id = a.id;
     return e;
 }
@@ -169,19 +232,6 @@ static enum err block(const struct wallet_ctx *w, const struct card_sources *src
                                                       (json_int_t)until));
 }
 
-/* Declines of any kind from a device or an address in the last hour. */
-static enum err source_declines(const struct wallet_ctx *w, int64_t device_id, const char *addr, int *n)
-{
-    struct store *st = w->a.st;
-    int declined = 0, cvc = 0;
-    int64_t since = w->a.now - HOUR_MS;
-    enum err e = st->ops->card_attempt_count(st, 0, device_id, addr, CARD_ATTEMPT_DECLINED, since, &declined);
-    if (e == ERR_OK)
-        e = st->ops->card_attempt_count(st, 0, device_id, addr, CARD_ATTEMPT_CVC, since, &cvc);
-    *n = declined + cvc;
-    return e;
-}
-
 enum err card_limits_declined(const struct wallet_ctx *w, const struct card_sources *src, int64_t attempt_id,
                               enum err decline)
 {
@@ -190,13 +240,13 @@ enum err card_limits_declined(const struct wallet_ctx *w, const struct card_sour
     int n = 0;
     enum err e = st->ops->card_attempt_set_outcome(st, attempt_id, outcome);
     if (e == ERR_OK && outcome == CARD_ATTEMPT_CVC)
-        e = st->ops->card_attempt_count(st, src->customer_id, 0, NULL, CARD_ATTEMPT_CVC, w->a.now - DAY_MS, &n);
+        e = count_outcomes(w, src->customer_id, 0, NULL, cvc_outcomes, w->a.now - TIME_DAY_MS, &n);
     if (e == ERR_OK && n >= CARD_CVC_MISMATCH_MAX)
         e = block(w, src, AUTH_SOURCE_CARD_CUSTOMER, src->customer, "customer");
-    if (e == ERR_OK && src->device_key[0] != '\0' && (e = source_declines(w, src->device_id, NULL, &n)) == ERR_OK &&
-        n >= CARD_SOURCE_DECLINES_MAX)
+    if (e == ERR_OK && src->device_key[0] != '\0' &&
+        (e = source_declines(w, src->device_id, NULL, false, &n)) == ERR_OK && n >= CARD_SOURCE_DECLINES_MAX)
         e = block(w, src, AUTH_SOURCE_CARD_DEVICE, src->device_key, "device");
-    if (e == ERR_OK && src->addr[0] != '\0' && (e = source_declines(w, 0, src->addr, &n)) == ERR_OK &&
+    if (e == ERR_OK && src->addr[0] != '\0' && (e = source_declines(w, 0, src->addr, false, &n)) == ERR_OK &&
         n >= CARD_SOURCE_DECLINES_MAX)
         e = block(w, src, AUTH_SOURCE_CARD_ADDR, src->addr, "address");
     return e;

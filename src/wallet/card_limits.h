@@ -1,5 +1,5 @@
 /* card_limits.h: the link limits and card-testing defence of card.h (steps
- * 3, 4 and 5), for wallet/card.c only.
+ * 3 to 6), for wallet/card_link.c only.
  *
  * A card tester holds stolen numbers and needs to learn which work and what
  * their CVVs are; the issuer's answer to a link attempt tells them.  So the
@@ -40,17 +40,20 @@ struct card_sources {
 /* Fill src for the session's customer and device at w->a.client_addr. */
 enum err card_sources_load(const struct wallet_ctx *w, const struct auth_session *cur, struct card_sources *src);
 
-/* Steps 3 and 4: ERR_OK, or ERR_RATE_LIMITED with *retry_after_s (a block,
- * or the day's attempts spent; *why "blocked" or "attempts"), or
- * ERR_LIMIT_EXCEEDED (*why "cards").  Changes nothing. */
+/* Steps 3 and 4: ERR_OK, or ERR_RATE_LIMITED with *retry_after_s (a block;
+ * or the attempts still waiting for the issuer would, were they declines,
+ * reach a threshold: the same *why "blocked", a few seconds; or the day's
+ * attempts spent: *why "attempts"), or ERR_LIMIT_EXCEEDED (*why "cards").
+ * Changes nothing. */
 enum err card_limits_check(const struct wallet_ctx *w, const struct card_sources *src, const char **why,
                            int64_t *retry_after_s);
 
-/* Step 5, before the gateway is asked: count one attempt (outcome PENDING);
- * *attempt_id names it for card_attempt_set_outcome. */
+/* Step 5, before the fingerprint is checked and the gateway asked: count
+ * one attempt (outcome PENDING); *attempt_id names it for
+ * card_attempt_set_outcome. */
 enum err card_limits_count(const struct wallet_ctx *w, const struct card_sources *src, int64_t *attempt_id);
 
-/* Step 5, the gateway declined with `decline`: set the attempt's outcome
+/* Step 6, the gateway declined with `decline`: set the attempt's outcome
  * (CARD_ATTEMPT_CVC for ERR_INCORRECT_CVC, else CARD_ATTEMPT_DECLINED) and
  * block every source that now crosses its threshold, recording
  * card_testing_blocked {source, blocked_until_ms} once per block. */

@@ -6,16 +6,19 @@
  *     mail or log line is built from them, except the last four digits.
  *  2. No transaction is open across a gateway call.  A link is three short
  *     transactions around two calls:
- *        T1 link_admit      blocks and limits, the attempt counted
- *           tokenize        the issuer checks the card and its CVC
- *        T2 link_answered   a decline counted against every source, or the
+ *        T1 link_admit      blocks and limits, the attempt counted, the
  *                           fingerprint's other accounts checked
+ *           tokenize        the issuer checks the card and its CVC
+ *        T2 link_answered   a decline counted against every source
  *           challenge_start the issuer opens its 3-D Secure challenge
- *        T3 link_store      T1's card count and T2's fingerprint count
- *                           again (two links racing through the calls
- *                           cannot together pass a limit), the card
- *                           stored PENDING, the issuer's code mailed
+ *        T3 link_store      T1's card count and fingerprint count again
+ *                           (two links racing through the calls cannot
+ *                           together pass a limit), the card stored
+ *                           PENDING, the issuer's code mailed
  *  3. Input that is malformed costs no attempt: the issuer is not asked.
+ *  4. The fingerprint is checked before the issuer is asked: a card on too
+ *     many accounts is refused whatever the CVC, so the refusal cannot
+ *     tell a tester whether a guessed CVC was right.  The attempt counts.
  */
 #include "wallet/card.h"
 
@@ -61,7 +64,7 @@ static void typed_last4(const char *number, char out[5])
     snprintf(out, 5, "%s", n ? number + n - 4 : "");
 }
 
-/* The fingerprint's other accounts (step 6). */
+/* The fingerprint's other accounts (step 5). */
 static enum err fingerprint_free(const struct wallet_ctx *w, const struct auth_session *cur, const uint8_t *fp)
 {
     int others = 0;
@@ -71,9 +74,11 @@ static enum err fingerprint_free(const struct wallet_ctx *w, const struct auth_s
     return others >= CARD_MAX_ACCOUNTS ? ERR_CARD_UNAVAILABLE : ERR_OK;
 }
 
-/* T1: steps 3 and 4, then count the attempt. */
-static enum err link_admit(const struct wallet_ctx *w, const struct auth_session *cur, struct card_sources *src,
-                           const char *last4, int64_t *attempt_id, const char **bad, int64_t *retry_after_s)
+/* T1: steps 3 and 4, then count the attempt and check the fingerprint
+ * (step 5, invariant 4). */
+static enum err link_admit(const struct wallet_ctx *w, const struct auth_session *cur, const uint8_t *fp,
+                           struct card_sources *src, const char *last4, int64_t *attempt_id, const char **bad,
+                           int64_t *retry_after_s)
 {
     const char *why = NULL;
     enum err e = auth_begin(&w->a);
@@ -94,6 +99,12 @@ static enum err link_admit(const struct wallet_ctx *w, const struct auth_session
     }
     if (e == ERR_OK)
         e = card_limits_count(w, src, attempt_id);
+    if (e == ERR_OK && (e = fingerprint_free(w, cur, fp)) == ERR_CARD_UNAVAILABLE) {
+        enum err r = w->a.st->ops->card_attempt_set_outcome(w->a.st, *attempt_id, CARD_ATTEMPT_REFUSED);
+        if (r == ERR_OK)
+            r = card_record_failed(w, cur, e, last4, NULL);
+        return auth_end(&w->a, r == ERR_OK, r == ERR_OK ? e : r);
+    }
     return auth_end(&w->a, e == ERR_OK, e);
 }
 
@@ -103,10 +114,9 @@ static bool is_decline(enum err e)
            e == ERR_INCORRECT_CVC;
 }
 
-/* T2: the issuer's answer to tokenize (gw_e), then step 6. */
+/* T2: the issuer's answer to tokenize (gw_e), step 6. */
 static enum err link_answered(const struct wallet_ctx *w, const struct auth_session *cur,
-                              const struct card_sources *src, int64_t attempt_id, enum err gw_e, const char *last4,
-                              const uint8_t *fp)
+                              const struct card_sources *src, int64_t attempt_id, enum err gw_e, const char *last4)
 {
     struct store *st = w->a.st;
     enum err e = auth_begin(&w->a);
@@ -116,14 +126,12 @@ static enum err link_answered(const struct wallet_ctx *w, const struct auth_sess
     if (is_decline(gw_e)) {
         e = card_limits_declined(w, src, attempt_id, gw_e);
     } else if (gw_e == ERR_OK) {
-        result = fingerprint_free(w, cur, fp);
-        if (result == ERR_OK || result == ERR_CARD_UNAVAILABLE)
-            e = st->ops->card_attempt_set_outcome(st, attempt_id,
-                                                  result == ERR_OK ? CARD_ATTEMPT_OK : CARD_ATTEMPT_REFUSED);
-        else
-            e = result;
+        e = st->ops->card_attempt_set_outcome(st, attempt_id, CARD_ATTEMPT_OK);
     } else {
-        result = ERR_GATEWAY; /* unreachable, or an answer tokenize may not give: broken */
+        /* Unreachable, or an answer tokenize may not give: broken.  The
+         * issuer told nothing, so the attempt stops counting as waiting. */
+        result = ERR_GATEWAY;
+        e = st->ops->card_attempt_set_outcome(st, attempt_id, CARD_ATTEMPT_ERROR);
     }
     if (e == ERR_OK && result != ERR_OK)
         e = card_record_failed(w, cur, result, last4, NULL);
@@ -202,13 +210,13 @@ enum err card_link_start(const struct wallet_ctx *w, const struct auth_session *
     /* Recorded, but no attempt is counted: the issuer was not asked. */
     if ((e = check_input(w, in, bad)) != ERR_OK)
         return card_refuse(w, cur, e, NULL, *bad);
-    if ((e = link_admit(w, cur, &src, last4, &attempt_id, bad, retry_after_s)) != ERR_OK)
+    secret_hash_str(w->a.master_key, SECRET_CARD_FINGERPRINT, in->number, fp);
+    if ((e = link_admit(w, cur, fp, &src, last4, &attempt_id, bad, retry_after_s)) != ERR_OK)
         return e;
     struct gateway_card_input gin = {in->number, in->exp_month, in->exp_year, in->cvc};
     memset(&gc, 0, sizeof gc);
     enum err gw_e = w->gw->ops->tokenize(w->gw, &gin, &gc);
-    secret_hash_str(w->a.master_key, SECRET_CARD_FINGERPRINT, in->number, fp);
-    if ((e = link_answered(w, cur, &src, attempt_id, gw_e, gw_e == ERR_OK ? gc.last4 : last4, fp)) != ERR_OK)
+    if ((e = link_answered(w, cur, &src, attempt_id, gw_e, gw_e == ERR_OK ? gc.last4 : last4)) != ERR_OK)
         return e;
     memset(&ch, 0, sizeof ch);
     /* The token was just made: any error is the processor's. */

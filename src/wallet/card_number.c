@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "util/luhn.h"
 #include "wallet/gateway.h"
 
 #define PAN_MIN 12
@@ -30,21 +31,7 @@ static size_t pan_digits(const char *s)
 
 bool card_pan_valid(const char *pan)
 {
-    size_t n = pan_digits(pan);
-    if (n == 0)
-        return false;
-    /* Luhn: from the right, double every second digit, sum the digits. */
-    unsigned sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(pan[n - 1 - i] - '0');
-        if (i % 2 == 1) {
-            d *= 2;
-            if (d > 9)
-                d -= 9;
-        }
-        sum += d;
-    }
-    return sum % 10 == 0;
+    return pan_digits(pan) != 0 && luhn_valid(pan);
 }
 
 /* The first `len` digits as a number (len <= 6, pan has at least 12). */

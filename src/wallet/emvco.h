@@ -17,7 +17,17 @@
  *   58 "JP"                  country
  *   59 name (<= 25)          merchant name
  *   60 city (<= 15)          merchant city
+ *   64 { 00 "ja"             alternate language, only when the name or the
+ *        01 name (<= 25)      city is not plain ASCII: 59 and 60 must be
+ *        02 city (<= 15) }    ASCII, so they get an ASCII rendering and the
+ *                             real (UTF-8) text goes here
  *   63 CRC
+ *
+ * Lengths count characters, not bytes (the EMVCo specification's own
+ * example has UTF-8 in template 64); the CRC runs over the UTF-8 bytes.
+ * The parser is strict: printable ASCII everywhere but inside template 64
+ * (valid UTF-8 without control characters there), no id twice in one
+ * template, every template well formed, the CRC in upper-case hex.
  */
 #ifndef KESSAI_WALLET_EMVCO_H
 #define KESSAI_WALLET_EMVCO_H
@@ -33,9 +43,14 @@
 /* CRC-16/CCITT-FALSE of len bytes. */
 uint16_t emvco_crc16(const void *data, size_t len);
 
+/* A value is 1..99 characters; only the alternate-language template 64
+ * may hold UTF-8 (up to 4 bytes a character), so a value needs room for
+ * 99 * 4 bytes. */
+#define EMVCO_VALUE_BUF (99 * 4 + 1)
+
 struct emvco_field {
     char id[3];
-    char value[100];
+    char value[EMVCO_VALUE_BUF];
 };
 
 /* Parse a payload into its top-level fields (max fields): ERR_INVALID_QR on

@@ -32,7 +32,8 @@
  * the authorized amount, refunds above the captured amount), ERR_CONFLICT
  * (capture of an authorization that is declined or waits for 3-D Secure,
  * refund of one not captured), ERR_INVALID_PARAM (NULL arguments, an
- * idempotency key that is not 1..IDEM_KEY_MAX printable ASCII).
+ * idempotency key that util/idem.h refuses: 1..IDEM_KEY_MAX printable
+ * ASCII without space).
  *
  * Thread safety: every op may be called from any thread concurrently.
  */

@@ -42,6 +42,7 @@
 
 #include <sodium.h>
 
+#include "util/idem.h"
 #include "util/ids.h"
 #include "util/money.h"
 #include "util/timeutil.h"
@@ -135,17 +136,6 @@ static bool card_expired(int64_t now_ms, int exp_month, int exp_year)
 static bool bounded(const char *s, size_t max)
 {
     return s != NULL && strnlen(s, max + 1) <= max;
-}
-
-/* Idempotency keys: 1..IDEM_KEY_MAX printable ASCII. */
-static bool key_valid(const char *k)
-{
-    if (!bounded(k, IDEM_KEY_MAX) || k[0] == '\0')
-        return false;
-    for (const char *p = k; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            return false;
-    return true;
 }
 
 static bool digits(const char *s, size_t min, size_t max)
@@ -411,7 +401,7 @@ static enum err tg_authorize(struct gateway *g, const char *token, int64_t amoun
     if (out == NULL)
         return ERR_INVALID_PARAM;
     memset(out, 0, sizeof *out);
-    if (!key_valid(idem_key))
+    if (!idem_key_valid(idem_key))
         return ERR_INVALID_PARAM;
     if (money_check_amount(amount) != ERR_OK)
         return ERR_AMOUNT_INVALID;
@@ -486,7 +476,7 @@ static enum err tg_capture(struct gateway *g, const char *auth_ref, int64_t amou
 static enum err tg_refund(struct gateway *g, const char *auth_ref, int64_t amount, const char *idem_key)
 {
     struct test_gateway *t = tg(g);
-    if (!key_valid(idem_key))
+    if (!idem_key_valid(idem_key))
         return ERR_INVALID_PARAM;
     if (money_check_amount(amount) != ERR_OK)
         return ERR_AMOUNT_INVALID;

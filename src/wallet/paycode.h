@@ -22,6 +22,28 @@
  * Resolution (by the register's charge) never consumes: consuming happens in
  * the payment's ledger transaction (payment.h), so a code pays at most once
  * even when two registers present it at the same instant.
+ *
+ * Decided beyond the first draft of this contract:
+ *  - Issuing a one-time code is one row written as a hook alone through the
+ *    ledger writer (writer.h, n = 0): it shares the group commit and is
+ *    durable before the code is returned.  paycode_new therefore waits for
+ *    the writer (w->writer must be set): run it on a wallet worker.
+ *  - The session's device is checked on every issue (paycode_new and
+ *    paycode_offline_key): removed or not the customer's ->
+ *    ERR_UNAUTHENTICATED.  At the register, a code whose device has been
+ *    removed since is ERR_INVALID_CODE, online or offline.
+ *  - The offline id is 0..9999999, always written as 7 digits (leading
+ *    zeros); the API shows it as that 7-digit string.  A new key gets a new
+ *    random id; the old key's row is overwritten (it no longer exists).
+ *    Removing the device (device_remove) revokes its key.  Each key issue
+ *    is a security event, offline_key_issued.
+ *  - paycode_resolve cannot see that an offline (device, step) was already
+ *    used (there is no read op for it): paycode_consume refuses it.  So a
+ *    phone pays at most once offline per 30 s step.
+ *  - hit.device_new: now < the device's new_until_ms, or now < the
+ *    customer's cooldown_until_ms (after a password reset).
+ *  - A sealed key that does not open (tampered row, wrong master key) is
+ *    ERR_INTERNAL, not ERR_INVALID_CODE: it is no fault of the register's.
  */
 #ifndef KESSAI_WALLET_PAYCODE_H
 #define KESSAI_WALLET_PAYCODE_H
@@ -38,13 +60,20 @@
 #define PAYCODE_OFFLINE_PREFIX '9'
 #define OFFLINE_STEP_S 30
 #define OFFLINE_KEY_B64_LEN 43
+/* How long a used offline (device, step) is remembered: far past the 90 s
+ * a step's code can still be accepted, with room for skewed node clocks. */
+#define PAYCODE_OFFLINE_USE_KEEP_MS (10 * 60 * 1000)
 
-/* POST /v1/paycodes.  Fast (one write).  code gets the 18 digits. */
+/* POST /v1/paycodes.  Fast (one write), but waits for the writer's group
+ * commit.  code gets the 18 digits, *expires_ms = now + PAYCODE_TTL_MS.
+ * ERR_MFA_REQUIRED (enrol session), ERR_UNAUTHENTICATED (device removed),
+ * ERR_SHUTTING_DOWN, ERR_STORE. */
 enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur, char code[PAYCODE_DIGITS + 1],
                      int64_t *expires_ms);
 
 /* POST /v1/paycodes/offline-key: a new key for the session's device (any
- * old one is revoked).  key_b64 gets the key (secret: show once). */
+ * old one is revoked).  key_b64 gets the key (secret: show once).  Needs a
+ * FRESH session (ERR_FRESH_MFA_REQUIRED); runs its own transaction. */
 enum err paycode_offline_key(const struct wallet_ctx *w, const struct auth_session *cur,
                              char key_b64[OFFLINE_KEY_B64_LEN + 1], int64_t *offline_id);
 

@@ -34,6 +34,25 @@
  *
  * Callbacks: the async calls answer through done() on the ledger writer's
  * completer thread (short; may complete an HTTP request).
+ *
+ * Decided beyond the first draft of this contract (docs/payments.md):
+ *  - A payment or refund that is not the caller's to see is
+ *    ERR_PAYMENT_NOT_FOUND (404 payment_not_found), the same as an unknown
+ *    id.  A terminal of a store that is not active: ERR_STORE_NOT_FOUND (as
+ *    cash top-ups).  A terminal blocked for guessing codes: ERR_RATE_LIMITED
+ *    (payment_terminal_throttle below).
+ *  - A charge whose code no longer resolves, or that a switch, a closed
+ *    store or a guessing block refuses, is first looked up by its transfer
+ *    key: if the key already paid with the same amount and items, the
+ *    stored receipt is answered (replayed).  A register that lost the
+ *    answer never has to charge again.
+ *  - The ledger key is the "kind:scope:key" above while it fits in
+ *    LEDGER_KEY_MAX; a longer one ends in "~" + a hash of the key
+ *    (payment_transfer_key), never cut short.
+ *  - Refunds and voids give their amount back to the spending counters of
+ *    the day and month of the original payment.
+ *  - struct payment_receipt carries the refund's or void's own id, amount
+ *    and time (refund_*), for the register's answer.
  */
 #ifndef KESSAI_WALLET_PAYMENT_H
 #define KESSAI_WALLET_PAYMENT_H
@@ -48,11 +67,17 @@
 
 #define PAYMENT_FEED_MAX 100
 
+#define PAYMENT_REFUND_ID_PREFIX "rfd" /* a refund's or void's id is its reversal transfer's id */
+
 struct payment_receipt {
     struct payment p;
     int64_t balance_after; /* the payer's wallet after it (a replay: now) */
     bool replayed;
     char store_name[MERCHANT_NAME_MAX + 1];
+    /* Refunds and voids: the reversal itself (p is the payment after it). */
+    int64_t refund_id;
+    int64_t refund_amount;
+    int64_t refund_created_ms;
 };
 
 typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const struct payment_receipt *r);
@@ -69,7 +94,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
                         payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw);
 
 /* POST /pos/v1/charges/{id}/refunds {amount} and POST /pos/v1/charges/{id}/void:
- * only a terminal of the payment's merchant (else ERR_NOT_FOUND: it is not
+ * only a terminal of the payment's merchant (else ERR_PAYMENT_NOT_FOUND: it is not
  * theirs to see); a refund is 1..what remains (ERR_REVERSAL_EXCEEDS_ORIGINAL);
  * a void reverses all that remains and only within void_window_s of the
  * charge (ERR_CONFLICT "void_window").  Async like payment_charge. */
@@ -77,7 +102,19 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
                         int64_t payment_id, int64_t amount, bool is_void, const char *idem_key, payment_done_fn done,
                         void *ctx, const char **bad);
 
-/* GET /pos/v1/charges/{id}: only the payment's merchant (ERR_NOT_FOUND). */
+/* Code guessing at the register: PAYMENT_GUESS_CODES distinct bad codes
+ * from one terminal within PAYMENT_GUESS_WINDOW_MS block its charges for
+ * PAYMENT_GUESS_BLOCK_MS (payment_charge: ERR_RATE_LIMITED), with a warn
+ * log line "terminal_flagged" and a security event.  This tells whether
+ * the terminal is blocked now: ERR_OK, or ERR_RATE_LIMITED and
+ * *retry_after_s (>= 1; may be NULL). */
+#define PAYMENT_GUESS_CODES 10
+#define PAYMENT_GUESS_WINDOW_MS (10 * 60 * 1000)
+#define PAYMENT_GUESS_BLOCK_MS (15 * 60 * 1000)
+enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
+                                   int64_t *retry_after_s);
+
+/* GET /pos/v1/charges/{id}: only the payment's merchant (ERR_PAYMENT_NOT_FOUND). */
 enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
                                   struct payment *out);
 /* GET /pos/v1/payments?since=pay_…: the terminal's store's payments after since_id, oldest first. */

@@ -10,7 +10,7 @@
  *   topup_card:    ADMIT --> CREATED --DRIVE--> AUTHORIZED --> SUCCEEDED (captured)
  *                                        \--> REQUIRES_ACTION (code mailed; answer 202)
  *   topup_confirm: REQUIRES_ACTION --code ok--> CREATED --DRIVE (authorize again, same key)--> ...
- *                                  --no tries left / expired--> FAILED
+ *                                  --no tries left / expired, or a kill switch on--> FAILED
  *   topup_cash:    ADMIT (code consumed) --> AUTHORIZED --DRIVE--> SUCCEEDED
  *
  * (A confirmed challenge goes back to CREATED rather than straight to
@@ -26,7 +26,15 @@
  *  3. A refusal changes nothing but the security-event log (limits, second
  *     factor) and expired challenges: no row, no code consumed.
  *  4. A challenge left unanswered for longer than it lives no longer holds
- *     money "on its way in": the next top-up of the customer marks it FAILED.
+ *     money "on its way in": the next top-up of the customer, card or cash,
+ *     marks it FAILED.
+ *  5. The request may have waited for a worker: the session is read again
+ *     (card_session_live) before a card top-up or a 3-D Secure code moves
+ *     anything, so signing out everywhere stops what is still queued.
+ *  6. Once the row exists and the money is reserved (AUTHORIZED: the card
+ *     authorized, or the clerk holds the cash), the answer is ERR_OK even
+ *     when the credit fails for now: the top-up stands (status AUTHORIZED)
+ *     and a retry with the key or the reconciler finishes it.
  */
 #include "wallet/topup_internal.h"
 
@@ -37,7 +45,9 @@
 #include "auth/events.h"
 #include "auth/txn.h"
 #include "merchant/terminal.h"
-#include "ops/killswitch.h"
+#include "ops/freeze.h"
+#include "util/idem.h"
+#include "wallet/card_internal.h"
 
 /* The request's fingerprint for idempotency: what must be equal for a
  * second request with the same key to be the same request. */
@@ -56,18 +66,6 @@ static void req_hash(const char *what, int64_t a, int64_t b, const uint8_t *extr
 
 /* What *bad names for a key problem: the contract's name of the key. */
 #define IDEM_PARAM "Idempotency-Key"
-
-/* 1..IDEM_KEY_MAX printable ASCII characters, no space. */
-static bool key_valid(const char *key)
-{
-    size_t n = key ? strlen(key) : 0;
-    if (n == 0 || n > IDEM_KEY_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
-            return false;
-    return true;
-}
 
 /* Record a refusal the customer (or whoever holds the session) should be
  * able to see later: the attack fails and is on file. */
@@ -98,13 +96,11 @@ static enum err expire_challenges(const struct wallet_ctx *w, int64_t customer_i
     return e;
 }
 
-/* Checks 1-3 of topup.h shared by both sources (amount, switches). */
-static enum err check_switches_amount(const struct wallet_ctx *w, bool card, int64_t amount, const char **bad,
+/* Checks 1 and 2 of topup.h shared by both sources (switches, amount). */
+static enum err check_switches_amount(const struct wallet_ctx *w, int source, int64_t amount, const char **bad,
                                       struct killswitch *switch_out)
 {
-    static const char *const card_switches[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, NULL};
-    static const char *const cash_switches[] = {KILLSWITCH_TOPUPS, NULL};
-    enum err e = killswitch_check(w->a.st, card ? card_switches : cash_switches, switch_out);
+    enum err e = topup_switches(w, source, switch_out);
     if (e != ERR_OK)
         return e;
     if (amount < 1) {
@@ -124,7 +120,7 @@ static enum err admit_card(const struct wallet_ctx *w, const struct auth_session
                            bool *record)
 {
     struct store *st = w->a.st;
-    enum err e = check_switches_amount(w, true, amount, bad, switch_out);
+    enum err e = check_switches_amount(w, TOPUP_CARD, amount, bad, switch_out);
     if (e != ERR_OK)
         return e;
     struct card card;
@@ -138,6 +134,9 @@ static enum err admit_card(const struct wallet_ctx *w, const struct auth_session
             *bad = "card_id";
         return e;
     }
+    /* A frozen account takes no money in (ops/freeze.h). */
+    if ((e = freeze_check(st, cur->customer_id)) != ERR_OK)
+        return e;
     e = expire_challenges(w, cur->customer_id);
     if (e != ERR_OK)
         return e;
@@ -234,15 +233,32 @@ static enum err find_or_admit(const struct wallet_ctx *w, struct topup *t, bool 
     return auth_end(&w->a, e == ERR_OK, e);
 }
 
+/* Invariant 6: the answer of a request whose row exists, given what
+ * driving it returned. */
+static enum err answer(const struct wallet_ctx *w, struct topup_result *out, enum err e)
+{
+    if (e == ERR_OK || out->t.status != TOPUP_AUTHORIZED)
+        return e;
+    /* The money is reserved (card authorized, or cash in the clerk's hand)
+     * and the credit failed for now.  An error here could have the client
+     * try again elsewhere, or the register hand the cash back, before the
+     * credit lands. */
+    out->balance = 0;
+    (void)topup_wallet_balance(w->a.st, out->t.customer_id, &out->balance);
+    return ERR_OK;
+}
+
 enum err topup_card(const struct wallet_ctx *w, const struct auth_session *cur, int64_t card_id, int64_t amount,
                     const char *idem_key, struct topup_result *out, const char **bad, struct killswitch *switch_out)
 {
     memset(out, 0, sizeof *out);
     *bad = NULL;
     enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e == ERR_OK)
+        e = card_session_live(w, cur); /* invariant 5 */
     if (e != ERR_OK)
         return e;
-    if (!key_valid(idem_key)) {
+    if (!idem_key_valid(idem_key)) {
         *bad = IDEM_PARAM;
         return ERR_INVALID_PARAM;
     }
@@ -257,7 +273,7 @@ enum err topup_card(const struct wallet_ctx *w, const struct auth_session *cur, 
         return e;
     if (!out->replayed)
         topup_crash(w, TOPUP_CRASH_CREATED);
-    return topup_drive(w, t, &out->balance);
+    return answer(w, out, topup_drive(w, t, &out->balance, switch_out));
 }
 
 struct cash_args {
@@ -271,7 +287,15 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
 {
     const struct cash_args *a = arg;
     struct store *st = w->a.st;
-    enum err e = check_switches_amount(w, false, a->amount, bad, switch_out);
+    enum err e = check_switches_amount(w, TOPUP_CASH, a->amount, bad, switch_out);
+    if (e != ERR_OK)
+        return e;
+    /* A store that is not (or no longer) open takes no money; its code
+     * stays usable elsewhere. */
+    struct merchant_store shop;
+    e = st->ops->mstore_get(st, a->term->store_id, &shop);
+    if (e == ERR_OK && !shop.active)
+        e = ERR_STORE_NOT_FOUND;
     if (e != ERR_OK)
         return e;
     /* Unknown, used, expired, or made on a device since removed: all the
@@ -296,6 +320,11 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
         return e;
     t->customer_id = code.customer_id; /* whose refusal it is, from here on */
     t->device_id = code.device_id;
+    if ((e = freeze_check(st, code.customer_id)) != ERR_OK)
+        return e; /* a frozen account takes no money in (ops/freeze.h); the code stays unused */
+    e = expire_challenges(w, code.customer_id);
+    if (e != ERR_OK)
+        return e;
     struct topup_ask ask = {.customer_id = code.customer_id,
                             .device_id = code.device_id,
                             .amount = a->amount,
@@ -324,22 +353,43 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
     return st->ops->topup_insert(st, t);
 }
 
+/* The code as the clerk typed or scanned it, spaces dropped (it is often
+ * typed in groups of digits): false unless that leaves TOPUP_CODE_DIGITS
+ * digits with their check digit right. */
+static bool code_digits(const char *typed, char out[TOPUP_CODE_DIGITS + 1])
+{
+    size_t n = 0;
+    for (const char *p = typed; p != NULL && *p != '\0'; p++) {
+        if (*p == ' ')
+            continue;
+        if (n == TOPUP_CODE_DIGITS)
+            return false;
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    return topup_code_valid(out);
+}
+
 enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
                     int64_t amount, const char *idem_key, struct topup_result *out, const char **bad,
                     struct killswitch *switch_out)
 {
     memset(out, 0, sizeof *out);
     *bad = NULL;
-    if (!key_valid(idem_key)) {
+    if (!idem_key_valid(idem_key)) {
         *bad = IDEM_PARAM;
         return ERR_INVALID_PARAM;
     }
-    if (!topup_code_valid(code)) {
+    char digits[TOPUP_CODE_DIGITS + 1];
+    uint8_t code_hash[32];
+    bool valid = code_digits(code, digits);
+    if (valid)
+        topup_code_hash(w, digits, code_hash);
+    sodium_memzero(digits, sizeof digits);
+    if (!valid) {
         *bad = "code";
         return ERR_INVALID_CODE;
     }
-    uint8_t code_hash[32];
-    topup_code_hash(w, code, code_hash);
     struct topup *t = &out->t;
     ids_format(t->idem_scope, TERMINAL_ID_PREFIX, term->id);
     snprintf(t->idem_key, sizeof t->idem_key, "%s", idem_key);
@@ -349,20 +399,11 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     enum err e = find_or_admit(w, t, &out->replayed, admit_cash_fn, &args, bad, switch_out);
     if (e != ERR_OK)
         return e;
-    e = topup_drive(w, t, &out->balance);
-    if (e != ERR_OK && t->status == TOPUP_AUTHORIZED) {
-        /* The code is spent and the clerk holds the cash: the top-up stands
-         * and a retry with the key or the reconciler credits it.  An error
-         * here could have the register hand the cash back before that. */
-        out->balance = 0;
-        (void)topup_wallet_balance(w->a.st, t->customer_id, &out->balance);
-        return ERR_OK;
-    }
-    return e;
+    return answer(w, out, topup_drive(w, t, &out->balance, NULL));
 }
 
 enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,
-                       const char *code, struct topup_result *out)
+                       const char *code, struct topup_result *out, struct killswitch *switch_out)
 {
     memset(out, 0, sizeof *out);
     enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
@@ -372,13 +413,25 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
     if (len == 0 || len > GATEWAY_OTP_MAX || strspn(code, "0123456789") != len)
         return ERR_INVALID_CODE;
     struct topup *t = &out->t;
-    e = w->a.st->ops->topup_get(w->a.st, topup_id, t);
+    e = card_session_live(w, cur); /* invariant 5 */
+    if (e == ERR_OK)
+        e = w->a.st->ops->topup_get(w->a.st, topup_id, t);
     if (e == ERR_OK && (t->customer_id != cur->customer_id || t->status != TOPUP_REQUIRES_ACTION))
         e = ERR_TOPUP_NOT_FOUND;
     if (e != ERR_OK) {
         memset(t, 0, sizeof *t);
         return e;
     }
+    /* Not charged yet: a switch turned on since the top-up was admitted
+     * stops it before the code is even looked at (topup_steps.c,
+     * invariant 5). */
+    e = topup_switches(w, TOPUP_CARD, switch_out);
+    if (e == ERR_SUSPENDED) {
+        enum err fe = topup_fail(w, t, TOPUP_REQUIRES_ACTION, ERR_SUSPENDED);
+        return fe != ERR_OK ? fe : ERR_SUSPENDED;
+    }
+    if (e != ERR_OK)
+        return e;
     e = w->gw->ops->challenge_verify(w->gw, t->challenge_ref, code);
     if (e == ERR_INVALID_CODE || e == ERR_GATEWAY)
         return e; /* tries left, or an unknown outcome: the row stays for a retry */
@@ -400,7 +453,18 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
     e = auth_end(&w->a, still && e == ERR_OK, e);
     if (e != ERR_OK)
         return e;
-    return topup_drive(w, t, &out->balance);
+    return answer(w, out, topup_drive(w, t, &out->balance, switch_out));
+}
+
+const char *topup_status_name(int status)
+{
+    static const char *const names[] = {
+        [TOPUP_CREATED] = "created",     [TOPUP_REQUIRES_ACTION] = "requires_action",
+        [TOPUP_AUTHORIZED] = "authorized", [TOPUP_SUCCEEDED] = "succeeded",
+        [TOPUP_FAILED] = "failed",
+    };
+    bool known = status > 0 && (size_t)status < sizeof names / sizeof names[0];
+    return known ? names[status] : "failed";
 }
 
 enum err topup_get(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,

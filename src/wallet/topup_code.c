@@ -19,32 +19,11 @@
 
 #include "auth/secret_hash.h"
 #include "auth/txn.h"
-
-/* The digit that makes payload (n digits) + it pass the Luhn check. */
-static int luhn_digit(const char *payload, size_t n)
-{
-    int sum = 0;
-    /* Rightmost payload digit is doubled: it sits left of the check digit. */
-    for (size_t i = 0; i < n; i++) {
-        int d = payload[n - 1 - i] - '0';
-        if (i % 2 == 0) {
-            d *= 2;
-            if (d > 9)
-                d -= 9;
-        }
-        sum += d;
-    }
-    return (10 - sum % 10) % 10;
-}
+#include "util/luhn.h"
 
 bool topup_code_valid(const char *code)
 {
-    if (code == NULL || strlen(code) != TOPUP_CODE_DIGITS)
-        return false;
-    for (size_t i = 0; i < TOPUP_CODE_DIGITS; i++)
-        if (code[i] < '0' || code[i] > '9')
-            return false;
-    return luhn_digit(code, TOPUP_CODE_DIGITS - 1) == code[TOPUP_CODE_DIGITS - 1] - '0';
+    return code != NULL && strlen(code) == TOPUP_CODE_DIGITS && luhn_valid(code);
 }
 
 void topup_code_hash(const struct wallet_ctx *w, const char *code, uint8_t out[32])
@@ -57,7 +36,7 @@ static void new_code(char code[TOPUP_CODE_DIGITS + 1])
 {
     for (size_t i = 0; i < TOPUP_CODE_DIGITS - 1; i++)
         code[i] = (char)('0' + randombytes_uniform(10));
-    code[TOPUP_CODE_DIGITS - 1] = (char)('0' + luhn_digit(code, TOPUP_CODE_DIGITS - 1));
+    code[TOPUP_CODE_DIGITS - 1] = (char)('0' + luhn_check_digit(code, TOPUP_CODE_DIGITS - 1));
     code[TOPUP_CODE_DIGITS] = '\0';
 }
 

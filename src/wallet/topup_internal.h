@@ -22,7 +22,7 @@
 /* Crash points (wallet_ctx.h), in the order a card top-up passes them. */
 #define TOPUP_CRASH_CREATED "topup_created"       /* row CREATED, gateway not asked */
 #define TOPUP_CRASH_AUTHORIZED "topup_authorized" /* row AUTHORIZED, nothing credited */
-#define TOPUP_CRASH_CREDITED "topup_credited"     /* ledger committed, row still AUTHORIZED */
+#define TOPUP_CRASH_CREDITED "topup_credited"     /* credit and row SUCCEEDED committed, not captured */
 
 /* "tpu_…": the gateway's idempotency key for the top-up. */
 char *topup_public_id(char buf[IDS_BUF], int64_t id);
@@ -35,6 +35,15 @@ enum err topup_store_cash_account(struct store *st, int64_t store_id, int64_t *a
 
 /* Call w->crash_point(point) when set. */
 void topup_crash(const struct wallet_ctx *w, const char *point);
+/* A warning log line {topup: "tpu_…", error: err symbol} named event. */
+void topup_log(const char *event, const struct topup *t, enum err e);
+
+/* Check 1 of topup.h: the kill switches that stop a top-up of this source
+ * (enum topup_source): "topups", and "card_topups" for cards.  ERR_OK, or
+ * ERR_SUSPENDED with the switch in *out (may be NULL).  Checked when a
+ * top-up is admitted, and again before a card is charged (authorize, a
+ * 3-D Secure code): see topup_step_authorize. */
+enum err topup_switches(const struct wallet_ctx *w, int source, struct killswitch *out);
 
 /* ---- limits (topup_limits.c), inside the caller's write transaction ---- */
 
@@ -59,12 +68,18 @@ enum err topup_wallet_balance(struct store *st, int64_t customer_id, int64_t *ba
 
 /* CREATED -> AUTHORIZED (gateway yes), REQUIRES_ACTION (3-D Secure: code
  * mailed), or FAILED (decline: returned as the gateway's error; a card
- * no longer ACTIVE: ERR_CARD_NOT_FOUND, the gateway not asked).
- * ERR_GATEWAY leaves the row CREATED for a retry.  Other states: no-op. */
-enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t);
-/* AUTHORIZED -> SUCCEEDED: the ledger transfer (idempotent by its key),
- * then the row and the customer's mail in one transaction.  Other states:
- * no-op.  *balance (may be NULL) receives the wallet balance after. */
+ * no longer ACTIVE: ERR_CARD_NOT_FOUND; a kill switch on: ERR_SUSPENDED,
+ * the switch in *switch_out (may be NULL) — in both the gateway is not
+ * asked).  ERR_GATEWAY leaves the row CREATED for a retry.  Other states:
+ * no-op. */
+enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t, struct killswitch *switch_out);
+/* AUTHORIZED -> SUCCEEDED: the ledger transfer (idempotent by its key)
+ * with a hook that, in the same transaction, marks the row SUCCEEDED
+ * (transfer_id) and queues the customer's mail, if the row is still
+ * AUTHORIZED (a replayed transfer too: a credit whose row a crash left
+ * AUTHORIZED).  So the row is SUCCEEDED exactly when the money is in.
+ * Other states: no-op.  *balance (may be NULL) receives the wallet balance
+ * after. */
 enum err topup_step_credit(const struct wallet_ctx *w, struct topup *t, int64_t *balance);
 /* SUCCEEDED card top-up not yet captured: capture at the gateway, mark it.
  * Other states: no-op. */
@@ -72,8 +87,8 @@ enum err topup_step_capture(const struct wallet_ctx *w, struct topup *t);
 /* Run the steps from wherever t stands to where it can get without the
  * customer (SUCCEEDED and captured, REQUIRES_ACTION, or FAILED); t is
  * updated.  A capture failure is not an error (the wallet is credited;
- * reconciliation captures later). */
-enum err topup_drive(const struct wallet_ctx *w, struct topup *t, int64_t *balance);
+ * reconciliation captures later).  switch_out as for topup_step_authorize. */
+enum err topup_drive(const struct wallet_ctx *w, struct topup *t, int64_t *balance, struct killswitch *switch_out);
 /* Mark t FAILED with reason e (its err_symbol), if it is still in state
  * `from`.  Own transaction. */
 enum err topup_fail(const struct wallet_ctx *w, struct topup *t, int from, enum err e);

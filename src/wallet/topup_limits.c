@@ -5,10 +5,11 @@
  *  1. Read inside the write transaction that inserts the top-up (store.h:
  *     begin() takes the write lock), so two concurrent top-ups see each
  *     other: their sum never passes a limit.
- *  2. Money on its way in is counted at least once at every moment: a row
- *     is unsettled (CREATED, REQUIRES_ACTION, AUTHORIZED) until after the
- *     ledger credit committed (topup_step_credit), so between the two it is
- *     counted twice (balance and unsettled), which errs on the safe side.
+ *  2. Money on its way in is counted exactly once at every moment: a row
+ *     is unsettled (CREATED, REQUIRES_ACTION, AUTHORIZED) until the
+ *     transaction that commits its ledger credit makes it SUCCEEDED
+ *     (topup_step_credit), so it is in the unsettled sum or in the balance,
+ *     never both and never neither.
  *  3. Totals over a window count every top-up that is not FAILED, settled
  *     or not, card or cash.
  * Sums stay far below int64: each amount is at most topup_max (<= 1e9)
@@ -18,9 +19,9 @@
 
 #include "auth/customer_types.h"
 #include "ledger/ledger.h"
+#include "util/timeutil.h"
 
-#define DAY_MS (24 * 3600 * INT64_C(1000))
-#define MONTH_MS (30 * DAY_MS)
+#define MONTH_MS (30 * TIME_DAY_MS)
 
 enum err topup_wallet_balance(struct store *st, int64_t customer_id, int64_t *balance)
 {
@@ -48,7 +49,7 @@ static enum err totals(const struct wallet_ctx *w, int64_t customer_id, struct t
     if (e == ERR_OK)
         e = st->ops->topup_sum_unsettled(st, customer_id, &t->unsettled);
     if (e == ERR_OK)
-        e = st->ops->topup_sum(st, customer_id, 0, 0, w->a.now - DAY_MS, &t->day);
+        e = st->ops->topup_sum(st, customer_id, 0, 0, w->a.now - TIME_DAY_MS, &t->day);
     if (e == ERR_OK)
         e = st->ops->topup_sum(st, customer_id, 0, 0, w->a.now - MONTH_MS, &t->month);
     return e;
@@ -74,7 +75,7 @@ enum err topup_check_limits(const struct wallet_ctx *w, const struct topup_ask *
         /* A card linked a moment ago may be a stolen one: its own 24 h
          * total is capped lower until it has been on file for a while. */
         int64_t card_day = 0;
-        e = w->a.st->ops->topup_sum(w->a.st, ask->customer_id, 0, ask->card->id, w->a.now - DAY_MS, &card_day);
+        e = w->a.st->ops->topup_sum(w->a.st, ask->customer_id, 0, ask->card->id, w->a.now - TIME_DAY_MS, &card_day);
         if (e != ERR_OK)
             return e;
         if (card_day + ask->amount > cfg->topup_new_card_daily_max)

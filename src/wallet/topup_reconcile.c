@@ -8,7 +8,12 @@
  * harmless: one of the two moves it, the other finds it moved.
  *
  *   CREATED    --> authorize again with the key "tpu_…" (the gateway
- *                  returns the authorization it already gave, if any)
+ *                  returns the authorization it already gave, if any);
+ *                  FAILED instead while a kill switch stops card top-ups
+ *                  (topup_steps.c), or when the processor still fails and
+ *                  the row is TOPUP_CREATED_MAX_MS old ("gateway_error":
+ *                  it stops holding room under the balance cap; whatever
+ *                  the processor may have reserved is never captured)
  *   AUTHORIZED --> credit (the ledger returns the transfer it already has)
  *   SUCCEEDED, not captured --> capture
  *
@@ -36,14 +41,15 @@ enum err topup_reconcile(const struct wallet_ctx *w, int64_t older_than_ms, size
             struct topup *t = &batch[i];
             after = t->id;
             int status = t->status, captured = t->captured;
-            enum err de = topup_drive(w, t, NULL);
+            enum err de = topup_drive(w, t, NULL, NULL);
+            if (de != ERR_OK && t->status == TOPUP_CREATED && t->created_ms <= w->a.now - TOPUP_CREATED_MAX_MS) {
+                topup_log("topup_given_up", t, de);
+                de = topup_fail(w, t, TOPUP_CREATED, ERR_GATEWAY);
+            }
             if (t->status != status || t->captured != captured)
                 moved++;
-            if (de != ERR_OK && t->status != TOPUP_FAILED) {
-                char tid[IDS_BUF];
-                log_event(LOG_WARN, "topup_reconcile_failed",
-                          json_pack("{s:s, s:s}", "topup", topup_public_id(tid, t->id), "error", err_symbol(de)));
-            }
+            if (de != ERR_OK && t->status != TOPUP_FAILED)
+                topup_log("topup_reconcile_failed", t, de);
         }
         if (n < RECONCILE_BATCH)
             break;

@@ -4,22 +4,29 @@
  *   CREATED --topup_step_authorize--> AUTHORIZED --topup_step_credit--> SUCCEEDED --topup_step_capture--> captured
  *      |              |
  *      |              +--issuer wants 3-D Secure--> REQUIRES_ACTION  (topup_confirm, topup.c)
- *      +--decline, or the card removed since--> FAILED
+ *      +--decline, the card removed since, or a kill switch on--> FAILED
  *
  * Invariants:
  *  1. No transaction is open across a gateway call or a ledger wait.  Each
- *     step calls out first, then re-reads the row in a write transaction and
- *     moves it only if it is still in the state the step started from: two
+ *     step calls out first, then re-reads the row in a write transaction (the
+ *     credit: in the ledger writer's, invariant 3) and moves it only if it
+ *     is still in the state the step started from: two
  *     drivers of one top-up (a client retry and the reconciler) both get
  *     the same answer from the idempotent gateway and ledger, and only one
  *     of them moves the row, sends the mail, and so on.
  *  2. Every call out is idempotent by the top-up: the gateway authorizes
  *     with the key "tpu_…", the ledger transfer's key is "topup:tpu_…".  So
  *     a step cut short by a crash is simply run again.
- *  3. The row becomes SUCCEEDED only after the ledger transfer committed
- *     (durably), and in the same transaction the customer's mail is queued.
+ *  3. The row becomes SUCCEEDED in the ledger writer's transaction that
+ *     commits the credit (a hook, writer.h), with the customer's mail: the
+ *     money is in exactly when the row says so, so a top-up is never
+ *     counted twice (balance and on its way in) nor not at all.
  *  4. A decline is final (FAILED with its err symbol); a gateway or storage
  *     failure is not: the row stays where it was for a retry.
+ *  5. A card is charged only while no kill switch stops card top-ups: the
+ *     switches are read again right before the processor is asked, and a
+ *     row stopped there ends FAILED (service_suspended).  AUTHORIZED rows
+ *     (the card is already charged) and cash rows always finish.
  */
 #include "wallet/topup_internal.h"
 
@@ -29,6 +36,7 @@
 
 #include "auth/txn.h"
 #include "ledger/ledger.h"
+#include "ops/killswitch.h"
 #include "util/log.h"
 #include "wallet/wallet_mail.h"
 
@@ -44,6 +52,13 @@ void topup_crash(const struct wallet_ctx *w, const char *point)
 {
     if (w->crash_point)
         w->crash_point(point);
+}
+
+enum err topup_switches(const struct wallet_ctx *w, int source, struct killswitch *out)
+{
+    static const char *const card_switches[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, NULL};
+    static const char *const cash_switches[] = {KILLSWITCH_TOPUPS, NULL};
+    return killswitch_check(w->a.st, source == TOPUP_CARD ? card_switches : cash_switches, out);
 }
 
 enum err topup_decline_err(const struct topup *t)
@@ -99,23 +114,31 @@ static bool is_decline(enum err e)
            e == ERR_INCORRECT_CVC || e == ERR_AUTHENTICATION_FAILED;
 }
 
-static void log_step(const char *event, const struct topup *t, enum err e)
+void topup_log(const char *event, const struct topup *t, enum err e)
 {
     char tid[IDS_BUF];
     log_event(LOG_WARN, event, json_pack("{s:s, s:s}", "topup", topup_public_id(tid, t->id), "error", err_symbol(e)));
 }
 
 /* The customer's address on file, for the mail of a step. */
-static enum err customer_email(const struct wallet_ctx *w, int64_t customer_id, char *out, size_t n)
+static enum err customer_email(struct store *st, int64_t customer_id, char *out, size_t n)
 {
     struct customer c;
-    enum err e = w->a.st->ops->customer_get(w->a.st, customer_id, &c);
+    enum err e = st->ops->customer_get(st, customer_id, &c);
     if (e == ERR_OK)
         snprintf(out, n, "%s", c.email);
     return e;
 }
 
-enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t)
+/* Fail t (still CREATED) for reason without asking the processor; the
+ * answer is the row's reason, or ERR_OK if another driver moved it on. */
+static enum err refuse_created(const struct wallet_ctx *w, struct topup *t, enum err reason)
+{
+    enum err fe = topup_fail(w, t, TOPUP_CREATED, reason);
+    return fe != ERR_OK ? fe : t->status == TOPUP_FAILED ? topup_decline_err(t) : ERR_OK;
+}
+
+enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t, struct killswitch *switch_out)
 {
     if (t->status != TOPUP_CREATED || t->source != TOPUP_CARD)
         return ERR_OK;
@@ -127,22 +150,24 @@ enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t)
     /* Removed since the top-up was admitted (a client retry, a 3-D Secure
      * code or the reconciler drives it later): the customer was told the
      * card "can no longer be used to top up", so it is not asked. */
-    if (card.status != CARD_ACTIVE) {
-        enum err fe = topup_fail(w, t, TOPUP_CREATED, ERR_CARD_NOT_FOUND);
-        return fe != ERR_OK ? fe : t->status == TOPUP_FAILED ? topup_decline_err(t) : ERR_OK;
-    }
+    if (card.status != CARD_ACTIVE)
+        return refuse_created(w, t, ERR_CARD_NOT_FOUND);
+    /* Invariant 5: switched off since the top-up was admitted. */
+    e = topup_switches(w, TOPUP_CARD, switch_out);
+    if (e == ERR_SUSPENDED)
+        return refuse_created(w, t, ERR_SUSPENDED);
+    if (e != ERR_OK)
+        return e;
     char key[IDS_BUF];
     struct gateway_auth auth;
     memset(&auth, 0, sizeof auth);
     e = w->gw->ops->authorize(w->gw, card.token, t->amount, topup_public_id(key, t->id), &auth);
     if (e == ERR_NOT_FOUND)
         e = ERR_CARD_DECLINED; /* the processor no longer knows the token */
-    if (is_decline(e)) {
-        enum err fe = topup_fail(w, t, TOPUP_CREATED, e);
-        return fe != ERR_OK ? fe : t->status == TOPUP_FAILED ? topup_decline_err(t) : ERR_OK;
-    }
+    if (is_decline(e))
+        return refuse_created(w, t, e);
     if (e != ERR_OK) {
-        log_step("topup_authorize_failed", t, e);
+        topup_log("topup_authorize_failed", t, e);
         return e;
     }
 
@@ -160,7 +185,7 @@ enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t)
          * one reaches the cardholder itself (otp empty). */
         if (auth.challenge.otp[0] != '\0') {
             char to[EMAIL_MAX + 1];
-            e = customer_email(w, t->customer_id, to, sizeof to);
+            e = customer_email(st, t->customer_id, to, sizeof to);
             if (e == ERR_OK)
                 e = wallet_mail_topup_challenge(&w->a, to, card.last4, t->amount, auth.challenge.otp);
         }
@@ -179,9 +204,8 @@ enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t)
 }
 
 /* How the mail names where the money came from. */
-static void source_text(const struct wallet_ctx *w, const struct topup *t, char *out, size_t n)
+static void source_text(struct store *st, const struct topup *t, char *out, size_t n)
 {
-    struct store *st = w->a.st;
     if (t->source == TOPUP_CARD) {
         struct card c;
         if (st->ops->card_get(st, t->card_id, &c) == ERR_OK)
@@ -195,6 +219,52 @@ static void source_text(const struct wallet_ctx *w, const struct topup *t, char 
         else
             snprintf(out, n, "cash at a store");
     }
+}
+
+/* What the credit's hook needs, and what it tells the step. */
+struct credit_hook {
+    int64_t topup_id;
+    struct auth_ctx a; /* master key, settings, clock, client address; st: the writer's */
+    struct topup row;  /* the row as the hook left it */
+    int64_t balance;   /* the wallet's balance after the transfer */
+    bool marked;       /* the hook made the row SUCCEEDED and queued the mail */
+};
+
+/* Invariant 3, on the ledger writer's thread and connection, inside the
+ * transaction of the transfer x[0]. */
+static enum err credit_hook(void *ctx, struct store *st, const struct ledger_transfer *x,
+                            const struct ledger_balances *after, size_t n, bool replayed)
+{
+    struct credit_hook *h = ctx;
+    h->marked = false;
+    if (n != 1)
+        return ERR_INTERNAL;
+    h->balance = after[0].credit;
+    enum err e = st->ops->topup_get(st, h->topup_id, &h->row);
+    if (e != ERR_OK)
+        return e;
+    /* Another driver of this top-up credited it first: its transfer is
+     * the one replayed here, and nothing more is to be done. */
+    if (h->row.status == TOPUP_SUCCEEDED && replayed)
+        return ERR_OK;
+    /* Only a row waiting for its credit gets one: anything else undoes the
+     * transfer. */
+    if (h->row.status != TOPUP_AUTHORIZED)
+        return ERR_CONFLICT;
+    h->row.status = TOPUP_SUCCEEDED;
+    h->row.transfer_id = x[0].id;
+    h->row.updated_ms = h->a.now;
+    e = st->ops->topup_update(st, &h->row);
+    char to[EMAIL_MAX + 1], source[MERCHANT_NAME_MAX + 64];
+    if (e == ERR_OK)
+        e = customer_email(st, h->row.customer_id, to, sizeof to);
+    if (e == ERR_OK) {
+        h->a.st = st;
+        source_text(st, &h->row, source, sizeof source);
+        e = wallet_mail_topup_succeeded(&h->a, to, h->row.amount, source, h->balance);
+    }
+    h->marked = e == ERR_OK;
+    return e;
 }
 
 enum err topup_step_credit(const struct wallet_ctx *w, struct topup *t, int64_t *balance)
@@ -216,32 +286,19 @@ enum err topup_step_credit(const struct wallet_ctx *w, struct topup *t, int64_t 
     topup_transfer_key(x.key, sizeof x.key, t->id);
     x.amount = t->amount;
     snprintf(x.kind, sizeof x.kind, "%s", t->source == TOPUP_CARD ? TOPUP_XFER_CARD : TOPUP_XFER_CASH);
-    e = ledger_writer_submit_wait(w->writer, &x, 1, NULL, NULL);
+    struct credit_hook h = {.topup_id = t->id, .a = w->a};
+    e = ledger_writer_submit_hooked_wait(w->writer, &x, 1, credit_hook, &h, NULL, NULL);
     if (e != ERR_OK) {
-        log_step("topup_credit_failed", t, e);
+        topup_log("topup_credit_failed", t, e);
         return e;
     }
+    *t = h.row;
+    if (balance)
+        *balance = h.balance;
+    if (h.marked)
+        auth_deliver(&w->a);
     topup_crash(w, TOPUP_CRASH_CREDITED);
-
-    bool still = false;
-    e = reread(w, t, TOPUP_AUTHORIZED, &still);
-    if (e != ERR_OK)
-        return e;
-    struct ledger_account acct;
-    e = st->ops->account_get(st, x.credit_account, &acct);
-    if (e == ERR_OK && balance)
-        *balance = ledger_balance(&acct);
-    if (e != ERR_OK || !still)
-        return auth_end(&w->a, false, e);
-    t->status = TOPUP_SUCCEEDED;
-    t->transfer_id = x.id;
-    char to[EMAIL_MAX + 1], source[MERCHANT_NAME_MAX + 64];
-    e = customer_email(w, t->customer_id, to, sizeof to);
-    if (e == ERR_OK) {
-        source_text(w, t, source, sizeof source);
-        e = wallet_mail_topup_succeeded(&w->a, to, t->amount, source, ledger_balance(&acct));
-    }
-    return write_end(w, t, e);
+    return ERR_OK;
 }
 
 enum err topup_step_capture(const struct wallet_ctx *w, struct topup *t)
@@ -250,7 +307,7 @@ enum err topup_step_capture(const struct wallet_ctx *w, struct topup *t)
         return ERR_OK;
     enum err e = w->gw->ops->capture(w->gw, t->gateway_ref, t->amount);
     if (e != ERR_OK) {
-        log_step("topup_capture_failed", t, e);
+        topup_log("topup_capture_failed", t, e);
         return e;
     }
     bool still = false;
@@ -263,9 +320,9 @@ enum err topup_step_capture(const struct wallet_ctx *w, struct topup *t)
     return write_end(w, t, ERR_OK);
 }
 
-enum err topup_drive(const struct wallet_ctx *w, struct topup *t, int64_t *balance)
+enum err topup_drive(const struct wallet_ctx *w, struct topup *t, int64_t *balance, struct killswitch *switch_out)
 {
-    enum err e = topup_step_authorize(w, t);
+    enum err e = topup_step_authorize(w, t, switch_out);
     if (e != ERR_OK)
         return e;
     if (t->status == TOPUP_FAILED)

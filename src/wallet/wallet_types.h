@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "util/idem.h" /* IDEM_KEY_MAX: Idempotency-Key, 1..64 printable ASCII */
 #include "util/masterkey.h"
 
 #define CARD_ID_PREFIX "crd"
@@ -23,7 +24,6 @@
 #define GATEWAY_REF_MAX 63      /* gateway ids: challenge, authorization */
 #define DECLINE_CODE_MAX 31     /* err_symbol of the decline, "" if none */
 #define IDEM_SCOPE_MAX 31       /* "usr_…" or "trm_…": whose idempotency key */
-#define IDEM_KEY_MAX 64         /* Idempotency-Key header: 1..64 printable ASCII */
 #define TOPUP_CODE_DIGITS 18
 
 enum card_status {
@@ -55,8 +55,12 @@ enum card_attempt_outcome {
     CARD_ATTEMPT_OK = 1,       /* tokenized, challenge started */
     CARD_ATTEMPT_DECLINED = 2, /* any decline but a CVV mismatch */
     CARD_ATTEMPT_CVC = 3,      /* CVV mismatch */
-    CARD_ATTEMPT_REFUSED = 4,  /* refused by our own rules (invalid number, fingerprint on too many accounts) */
+    CARD_ATTEMPT_REFUSED = 4,  /* refused by our own rules (fingerprint on too many accounts) */
+    CARD_ATTEMPT_ERROR = 5,    /* the processor did not answer: the issuer told nothing */
 };
+/* store.h card_attempt_count: count the attempts still PENDING (outcome 0
+ * there means "any"). */
+#define CARD_ATTEMPT_COUNT_PENDING (-1)
 
 struct card_attempt {
     int64_t id;
@@ -74,13 +78,17 @@ enum topup_source {
 
 /* Top-up life (wallet/topup.h):
  *
- *   CREATED --authorize--> AUTHORIZED --ledger credit--> SUCCEEDED
- *      |        |                                  (card: then captured)
- *      |        +--issuer wants 3-D Secure--> REQUIRES_ACTION --code ok--> AUTHORIZED
- *      |                                           |
- *      +--declined / limit / error----------------+--> FAILED
+ *   CREATED --authorize--> AUTHORIZED --ledger credit (same transaction)--> SUCCEEDED
+ *    |  ^       |                                              (card: then captured)
+ *    |  |       +--issuer wants 3-D Secure--> REQUIRES_ACTION
+ *    |  +--code ok (authorized again, same key)------+ |
+ *    |                                                 |
+ *    +--declined, card removed, kill switch on,        +--wrong codes / expired,
+ *       processor failing for TOPUP_CREATED_MAX_MS-->  FAILED <--kill switch on
  *
- * Cash top-ups are created AUTHORIZED (the clerk holds the cash). */
+ * A request refused by a check (limits, second factor, a switch at
+ * admission) stores no row.  Cash top-ups are created AUTHORIZED (the
+ * clerk holds the cash).  AUTHORIZED always ends SUCCEEDED. */
 enum topup_status {
     TOPUP_CREATED = 1,
     TOPUP_REQUIRES_ACTION = 2,

@@ -18,7 +18,7 @@ fi
 # ---------------------------------------------------------------- help
 
 COMMANDS=("ledger verify" "admin merchant create" "admin merchant list" "admin store create" "admin store list"
-    "admin store activate" "admin store deactivate" "admin terminal create" "admin terminal list"
+    "admin store activate" "admin store deactivate" "admin store qr" "admin terminal create" "admin terminal list"
     "admin terminal revoke" "admin staff create" "admin staff confirm" "admin staff list" "admin staff disable"
     "admin staff enable" "admin create-staff")
 k --help
@@ -187,6 +187,29 @@ verdict "store activate --json shows it active again"
 k admin store deactivate str_000000000zzzz
 [ "$RC" = 1 ] && has "$ERR" "not found"
 verdict "deactivating an unknown store fails with exit 1"
+
+# The store's QR payload (docs/store-qr.md): one line, kessai's GUID and the
+# store's id, its category code, name and city, and a CRC; --svg draws it.
+k admin store qr "$STR"
+[ "$RC" = 0 ] && one_line "$OUT" && [[ "$OUT" =~ ^000201010211.*6304[0-9A-F]{4}$ ]] &&
+    has "$OUT" "26340009jp.kessai0117${STR}52045499" && has "$OUT" "5925Kessai Mart Tokyo Station6005Tokyo6304"
+verdict "store qr prints the store's EMVCo payload on one line"
+PAYLOAD=$OUT
+k admin store qr "$STR" --svg "$T/qr.svg" --json
+[ "$RC" = 0 ] && [ "$(j "$OUT" '$.payload')" = "$PAYLOAD" ] && [ "$(j "$OUT" '$.svg')" = "$T/qr.svg" ] &&
+    [ "$(j "$OUT" '$.active')" = 1 ] && grep -q "<svg" "$T/qr.svg"
+verdict "store qr --svg writes the QR code as an SVG file; --json names it"
+k admin store deactivate "$STR"
+k admin store qr "$STR"
+[ "$RC" = 0 ] && [ "$OUT" = "$PAYLOAD" ] && has "$ERR" "inactive"
+verdict "store qr of an inactive store prints it, with a note that it takes no payments"
+k admin store activate "$STR"
+k admin store qr str_000000000zzzz
+[ "$RC" = 1 ] && has "$ERR" "not found" && [ -z "$OUT" ]
+verdict "store qr of an unknown store fails with exit 1"
+k admin store qr "$MER"
+[ "$RC" = 2 ]
+verdict "store qr of a merchant id is a usage error"
 
 # --------------------------------------------------------- terminals
 

@@ -527,7 +527,7 @@ static void outbox_seals_mail_and_delivers_after_commit_and_retries(void **state
     (void)state;
     struct af *f = af_new();
     int tries = 0;
-    struct notify_sender broken = {failing_send, &tries};
+    struct notify_sender broken = {failing_send, &tries, NULL};
     assert_int_equal(f->st->ops->begin(f->st), ERR_OK);
     assert_int_equal(notify_enqueue(f->st, f->mk, f->now, "g@example.jp", "Hello", "code 918273645 inside"), ERR_OK);
     assert_int_equal(notify_enqueue(f->st, f->mk, f->now, "g@example.jp", "Bad\nBcc: x@evil", "x"), ERR_INVALID_PARAM);

@@ -64,7 +64,14 @@ static void switches_start_off(void **state)
     assert_int_equal(n_switches(f->st), 0);
     assert_true(killswitch_known("topups"));
     assert_true(killswitch_known("card_topups"));
-    assert_false(killswitch_known("payments"));
+    assert_true(killswitch_known("payments"));
+    assert_true(killswitch_known("p2p"));
+    assert_true(killswitch_known("payments@mer_0000000000001"));
+    assert_true(killswitch_known("payments@str_0000000000001"));
+    assert_false(killswitch_known("payments@usr_0000000000001"));
+    assert_false(killswitch_known("payments@str_"));
+    assert_false(killswitch_known("topups@str_0000000000001")); /* only payments has scopes */
+    assert_false(killswitch_known("card_links"));
     assert_false(killswitch_known("TOPUPS"));
     assert_false(killswitch_known(""));
     assert_false(killswitch_known(NULL));
@@ -135,6 +142,40 @@ static void check_runs_inside_the_callers_transaction(void **state)
     assert_int_equal(f->other->ops->commit(f->other), ERR_OK);
 }
 
+/* "payments" for one merchant or one store stops only there; the global
+ * switch stops every store; each scope is its own row, off independently. */
+static void payments_switch_has_scopes(void **state)
+{
+    struct fx *f = *state;
+    const int64_t mer = 7, str = 70, other_str = 71, other_mer = 8;
+    struct killswitch k;
+    assert_int_equal(killswitch_check_scoped(f->st, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "payments@str_0000000000026", true, "till broken", "cli:ana", NOW),
+                     ERR_OK); /* str_…26 is store 70 */
+    memset(&k, 0, sizeof k);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
+    assert_string_equal(k.reason, "till broken");
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, NULL), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "payments@mer_0000000000007", true, "merchant audit", "cli:ana", NOW),
+                     ERR_OK);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, &k), ERR_SUSPENDED);
+    assert_string_equal(k.reason, "merchant audit");
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, NULL), ERR_OK);
+    /* The global switch wins, with its own reason. */
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_PAYMENTS, true, "everyone", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, &k), ERR_SUSPENDED);
+    assert_string_equal(k.reason, "everyone");
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
+    assert_string_equal(k.reason, "everyone");
+    /* Off one by one: the others stay. */
+    assert_int_equal(killswitch_set(f->st, KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "payments@mer_0000000000007", false, NULL, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, NULL), ERR_OK);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, NULL), ERR_SUSPENDED);
+    /* Top-ups never noticed. */
+    assert_int_equal(killswitch_check(f->other, card_topups, NULL), ERR_OK);
+}
+
 static void bad_input_changes_nothing(void **state)
 {
     struct fx *f = *state;
@@ -142,7 +183,9 @@ static void bad_input_changes_nothing(void **state)
     memset(long_reason, 'x', sizeof long_reason);
     long_reason[KILLSWITCH_REASON_MAX + 1] = '\0';
 
-    assert_int_equal(killswitch_set(f->st, "payments", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "card_links", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "payments@str_0000000000001x", true, "nope", "cli:ana", NOW),
+                     ERR_INVALID_PARAM);
     assert_int_equal(killswitch_set(f->st, "", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
     assert_int_equal(killswitch_set(f->st, NULL, true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
     assert_int_equal(killswitch_set(f->st, "topups'; DROP TABLE killswitches; --", true, "x", "cli:ana", NOW),
@@ -192,6 +235,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(topups_switch_stops_every_topup_on_every_node, setup, teardown),
         cmocka_unit_test_setup_teardown(card_topups_switch_leaves_cash_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(check_runs_inside_the_callers_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(payments_switch_has_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_input_changes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

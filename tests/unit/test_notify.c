@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +25,20 @@ struct flaky {
     const char *refuse_to; /* refuse every send to this address, like a mail server that rejects it */
     int refused;
     int sent;
+    int flushes;
+    bool flush_fails; /* the sync after a batch fails: nothing of it is durable */
     char last_to[128];
 };
+
+static enum err flaky_flush(void *ctx)
+{
+    struct flaky *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    f->flushes++;
+    enum err e = f->flush_fails ? ERR_IO : ERR_OK;
+    pthread_mutex_unlock(&f->mu);
+    return e;
+}
 
 static enum err flaky_send(void *ctx, const char *id, const char *to, const char *subject, const char *body)
 {
@@ -64,7 +77,7 @@ static void failed_mail_is_retried_in_the_background_once(void **state)
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .fail_first = 1};
-    struct notify_sender sender = {flaky_send, &f};
+    struct notify_sender sender = {flaky_send, &f, NULL};
 
     assert_int_equal(st->ops->begin(st), ERR_OK);
     assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "Your code", "123456"), ERR_OK);
@@ -89,13 +102,46 @@ static void failed_mail_is_retried_in_the_background_once(void **state)
     free(dir);
 }
 
+/* A batch is marked sent only once the sender made it durable, with one
+ * flush per batch rather than one per message. */
+static void a_batch_is_sent_only_after_its_flush(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .flush_fails = true};
+    struct notify_sender sender = {flaky_send, &f, flaky_flush};
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "Paid", "at the store"), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+
+    size_t n = 99;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_IO);
+    assert_int_equal(n, 0);
+    assert_int_equal(f.flushes, 1);
+    /* the sync works again: all five go (again), marked after one flush */
+    f.flush_fails = false;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(f.flushes, 2);
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sent(&f), 10);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void stop_is_prompt_with_a_long_interval(void **state)
 {
     (void)state;
     char *dir = tu_tempdir();
     uint8_t mk[MASTERKEY_BYTES] = {0};
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct notify_sender sender = {flaky_send, &f};
+    struct notify_sender sender = {flaky_send, &f, NULL};
     struct notify_deliverer *d = NULL;
     assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 3600 * 1000, &d), ERR_OK);
     int64_t t0 = time_mono_ns();
@@ -126,7 +172,7 @@ static void a_store_failure_delivers_nothing_and_counts_nothing(void **state)
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct notify_sender sender = {flaky_send, &f};
+    struct notify_sender sender = {flaky_send, &f, NULL};
     assert_int_equal(st->ops->begin(st), ERR_OK);
     assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "Your code", "123456"), ERR_OK);
     assert_int_equal(st->ops->commit(st), ERR_OK);
@@ -164,7 +210,7 @@ static void one_undeliverable_message_does_not_hold_back_the_rest(void **state)
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_to = "rejected@example.jp"};
-    struct notify_sender sender = {flaky_send, &f};
+    struct notify_sender sender = {flaky_send, &f, NULL};
     enqueue(st, mk, "first@example.jp");
     enqueue(st, mk, "rejected@example.jp");
     enqueue(st, mk, "third@example.jp");
@@ -201,7 +247,7 @@ static void a_batch_full_of_failures_is_walked_past(void **state)
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_to = "rejected@example.jp"};
-    struct notify_sender sender = {flaky_send, &f};
+    struct notify_sender sender = {flaky_send, &f, NULL};
     for (int i = 0; i < 40; i++)
         enqueue(st, mk, "rejected@example.jp");
     enqueue(st, mk, "last@example.jp");
@@ -225,7 +271,7 @@ static void a_wake_delivers_without_waiting_for_the_interval(void **state)
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct notify_sender sender = {flaky_send, &f};
+    struct notify_sender sender = {flaky_send, &f, NULL};
     struct notify_deliverer *d = NULL;
     assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 3600 * 1000, &d), ERR_OK);
     struct notify_wake w = notify_deliverer_waker(d);
@@ -251,6 +297,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(failed_mail_is_retried_in_the_background_once),
         cmocka_unit_test(stop_is_prompt_with_a_long_interval),
+        cmocka_unit_test(a_batch_is_sent_only_after_its_flush),
         cmocka_unit_test(a_store_failure_delivers_nothing_and_counts_nothing),
         cmocka_unit_test(one_undeliverable_message_does_not_hold_back_the_rest),
         cmocka_unit_test(a_batch_full_of_failures_is_walked_past),

@@ -16,7 +16,10 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+
 #include "auth_fixture.h"
+#include "gateway_wrap.h"
 #include "auth/events.h"
 #include "auth/secret_hash.h"
 #include "wallet/card.h"
@@ -634,6 +637,75 @@ static void test_declines_from_one_phone_block_it(void **state)
     assert_int_equal(link_card(t, &other, MC_OK, CVC_OK, NULL), ERR_OK);
 }
 
+/* ---- card testers in parallel ------------------------------------------------- */
+
+#define GUESSERS 8
+
+struct guesser {
+    struct tw *t;
+    struct gw_wrap *gw;
+    const struct auth_session *s;
+    const char *cvc;
+    enum err e;
+};
+
+/* One CVC guess on its own connection, as a wallet worker runs it. */
+static void *guess(void *arg)
+{
+    struct guesser *g = arg;
+    struct store *st = tu_open_store(g->t->f->dir);
+    struct wallet_ctx w = {.a = {.st = st, .master_key = g->t->f->mk, .cfg = &g->t->f->cfg, .now = g->t->f->now,
+                                 .client_addr = g->t->f->addr},
+                           .gw = &g->gw->base};
+    struct card_link_input in = {VISA_OK, 12, EXP_YEAR, g->cvc};
+    struct card c;
+    const char *bad = NULL;
+    int64_t retry = 0;
+    g->e = card_link_start(&w, g->s, &in, &c, &bad, &retry);
+    store_close(st);
+    return NULL;
+}
+
+/* A tester with many workers fires CVC guesses for one card at once: the
+ * guesses still waiting for the issuer count as mismatches, so no more
+ * than CARD_CVC_MISMATCH_MAX reach it, and the rest are refused. */
+static void test_concurrent_cvc_guesses_are_rationed(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "mallory@example.com");
+    /* A slow issuer: every guess is admitted before any is answered. */
+    struct gw_wrap gw;
+    gw_wrap_init(&gw, t->gw);
+    gw.tokenize_delay_ms = 300;
+    struct guesser g[GUESSERS];
+    pthread_t th[GUESSERS];
+    char cvcs[GUESSERS][5];
+    for (int i = 0; i < GUESSERS; i++) {
+        /* 3 digits: too short to search the database for (typed), and a
+         * 4-digit guess can show up in its bytes by chance */
+        snprintf(cvcs[i], sizeof cvcs[i], "%d", 900 + 11 * i);
+        g[i] = (struct guesser){.t = t, .gw = &gw, .s = &a.s, .cvc = cvcs[i]};
+    }
+    typed(t, VISA_OK);
+    for (int i = 0; i < GUESSERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, guess, &g[i]), 0);
+    int cvc = 0, limited = 0;
+    for (int i = 0; i < GUESSERS; i++) {
+        pthread_join(th[i], NULL);
+        cvc += g[i].e == ERR_INCORRECT_CVC;
+        limited += g[i].e == ERR_RATE_LIMITED;
+    }
+    pthread_mutex_destroy(&gw.mu);
+    assert_true(gw.tokenized <= CARD_CVC_MISMATCH_MAX);
+    assert_int_equal(cvc, gw.tokenized);
+    assert_int_equal(cvc + limited, GUESSERS);
+    assert_true(attempts(t, &a) <= CARD_CVC_MISMATCH_MAX);
+    /* and once they were answered, the customer is blocked for the day */
+    if (cvc == CARD_CVC_MISMATCH_MAX)
+        assert_int_equal(events_with(t, a.s.customer_id, "card_testing_blocked", "\"source\":\"customer\""), 1);
+}
+
 static void test_fourth_card_refused(void **state)
 {
     struct tw *t = *state;
@@ -698,6 +770,16 @@ static void test_same_card_on_a_third_account(void **state)
 
     assert_int_equal(link_card(t, &c, VISA_OK, CVC_OK, NULL), ERR_CARD_UNAVAILABLE);
     assert_int_equal(events_with(t, c.s.customer_id, "card_link_failed", "card_unavailable"), 1);
+    /* Refused before the issuer is asked: a wrong CVC gets the same answer,
+     * so the refusal does not tell a tester which CVC is right; the
+     * attempt still counts, as no mismatch. */
+    assert_int_equal(link_card(t, &c, VISA_OK, "9071", NULL), ERR_CARD_UNAVAILABLE);
+    assert_int_equal(attempts(t, &c), 2);
+    int cvc = -1;
+    assert_int_equal(t->f->st->ops->card_attempt_count(t->f->st, c.s.customer_id, 0, NULL, CARD_ATTEMPT_CVC, 0, &cvc),
+                     ERR_OK);
+    assert_int_equal(cvc, 0);
+    assert_int_equal(events_with(t, c.s.customer_id, "card_link_failed", "incorrect_cvc"), 0);
     assert_int_equal(listed(t, &c), 0);
     assert_int_equal(af_mail_count(t->f, c.email, "card verification code"), 0);
     /* Removing it from an account does not free the place: the card was
@@ -757,6 +839,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cvc_guessing_blocks_the_customer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declines_from_one_address_block_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declines_from_one_phone_block_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_cvc_guesses_are_rationed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fourth_card_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sixth_attempt_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_card_on_a_third_account, setup, teardown),

@@ -24,12 +24,14 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "gateway_wrap.h"
 #include "auth/events.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
 #include "merchant/merchant.h"
 #include "merchant/terminal.h"
 #include "ops/killswitch.h"
+#include "util/timeutil.h"
 #include "wallet/card.h"
 #include "wallet/gateway_test.h"
 #include "wallet/topup.h"
@@ -43,55 +45,6 @@
 #define CVC_OK "123"
 #define EXP_YEAR 2030
 
-#define DAY_MS (24 * 3600 * INT64_C(1000))
-
-/* ---- a gateway that can be switched off: the processor unreachable ------- */
-
-struct flaky {
-    struct gateway base;
-    struct gateway *inner;
-    bool down; /* authorize and capture answer ERR_GATEWAY */
-};
-
-static enum err fl_tokenize(struct gateway *g, const struct gateway_card_input *in, struct gateway_card *out)
-{
-    struct gateway *i = ((struct flaky *)g)->inner;
-    return i->ops->tokenize(i, in, out);
-}
-static enum err fl_challenge_start(struct gateway *g, const char *token, struct gateway_challenge *out)
-{
-    struct gateway *i = ((struct flaky *)g)->inner;
-    return i->ops->challenge_start(i, token, out);
-}
-static enum err fl_challenge_verify(struct gateway *g, const char *ref, const char *code)
-{
-    struct gateway *i = ((struct flaky *)g)->inner;
-    return i->ops->challenge_verify(i, ref, code);
-}
-static enum err fl_authorize(struct gateway *g, const char *token, int64_t amount, const char *key,
-                             struct gateway_auth *out)
-{
-    struct flaky *f = (struct flaky *)g;
-    if (f->down)
-        return ERR_GATEWAY;
-    return f->inner->ops->authorize(f->inner, token, amount, key, out);
-}
-static enum err fl_capture(struct gateway *g, const char *ref, int64_t amount)
-{
-    struct flaky *f = (struct flaky *)g;
-    if (f->down)
-        return ERR_GATEWAY;
-    return f->inner->ops->capture(f->inner, ref, amount);
-}
-static enum err fl_refund(struct gateway *g, const char *ref, int64_t amount, const char *key)
-{
-    struct gateway *i = ((struct flaky *)g)->inner;
-    return i->ops->refund(i, ref, amount, key);
-}
-static void fl_close(struct gateway *g) { (void)g; }
-
-static const struct gateway_ops flaky_ops = {"flaky",     fl_tokenize, fl_challenge_start, fl_challenge_verify,
-                                             fl_authorize, fl_capture,  fl_refund,          fl_close};
 
 /* ---- the fixture ------------------------------------------------------------ */
 
@@ -100,7 +53,7 @@ static const struct gateway_ops flaky_ops = {"flaky",     fl_tokenize, fl_challe
 struct tw {
     struct af *f;
     struct gateway *real;
-    struct flaky gw;
+    struct gw_wrap gw; /* down: the processor unreachable */
     struct ledger_writer *writer;
     struct wallet_ctx w;
     char *typed[32]; /* card numbers and cash codes, searched for at the end */
@@ -139,7 +92,7 @@ static int setup(void **state)
     char path[600];
     tu_path(path, sizeof path, t->f->dir, "gateway.db");
     assert_int_equal(gateway_test_open_clock(path, tw_clock, t->f, &t->real), ERR_OK);
-    t->gw = (struct flaky){.base = {&flaky_ops}, .inner = t->real};
+    gw_wrap_init(&t->gw, t->real);
     struct store *ws = tu_open_store(t->f->dir);
     struct ledger_writer_opts o = {.batch_max = 64};
     assert_int_equal(ledger_writer_start(ws, &o, &t->writer), ERR_OK);
@@ -240,6 +193,30 @@ static void link_card(struct tw *t, struct cust *c, const char *pan)
     assert_int_equal(c->card.status, CARD_ACTIVE);
 }
 
+/* Aiko, signed in, with the card pan linked and active. */
+static void aiko_with_card(struct tw *t, struct cust *c, const char *pan)
+{
+    customer(t, c, "aiko@example.com");
+    link_card(t, c, pan);
+}
+
+/* Commit the card credit of top-up topup_id for amount straight to the
+ * ledger, as step_credit would without its hook: a credit whose row a
+ * crash left behind, or, with another amount, a key that makes the real
+ * credit fail.  The transfer's id. */
+static int64_t ledger_credit(struct tw *t, struct cust *c, int64_t topup_id, int64_t amount)
+{
+    struct ledger_transfer x;
+    memset(&x, 0, sizeof x);
+    topup_transfer_key(x.key, sizeof x.key, topup_id);
+    assert_int_equal(wallet_account(t->f->st, c->s.customer_id, &x.credit_account), ERR_OK);
+    assert_int_equal(ledger_system_account(t->f->st, "card_receivable", &x.debit_account), ERR_OK);
+    x.amount = amount;
+    snprintf(x.kind, sizeof x.kind, "%s", TOPUP_XFER_CARD);
+    assert_int_equal(ledger_writer_submit_wait(t->writer, &x, 1, NULL, NULL), ERR_OK);
+    return x.id;
+}
+
 static enum err topup(struct tw *t, struct cust *c, int64_t amount, const char *key, struct topup_result *r,
                       const char **bad)
 {
@@ -298,8 +275,7 @@ static void test_card_topup(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
 
     struct topup_result r;
     assert_int_equal(topup(t, &a, 5000, "key-1", &r, NULL), ERR_OK);
@@ -363,8 +339,7 @@ static void test_retry_credits_once(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     struct topup_result r1, r2;
     assert_int_equal(topup(t, &a, 3000, "same-key", &r1, NULL), ERR_OK);
     for (int i = 0; i < 3; i++) {
@@ -401,8 +376,7 @@ static void test_declined_card_credits_nothing(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_NO_FUNDS);
+    aiko_with_card(t, &a, VISA_NO_FUNDS);
     struct topup_result r;
     assert_int_equal(topup(t, &a, 5000, "k", &r, NULL), ERR_CARD_INSUFFICIENT_FUNDS);
     assert_int_equal(r.t.status, TOPUP_FAILED);
@@ -447,19 +421,19 @@ static void test_three_d_secure_every_payment(void **state)
     assert_int_equal(af_mail_count(t->f, a.email, "top-up verification code"), 0);
 
     /* someone else's session cannot confirm it, even with the code */
-    assert_int_equal(topup_confirm(W(t), &b.s, r.t.id, otp, &c), ERR_TOPUP_NOT_FOUND);
+    assert_int_equal(topup_confirm(W(t), &b.s, r.t.id, otp, &c, NULL), ERR_TOPUP_NOT_FOUND);
     /* a wrong code leaves it waiting */
     const char *wrong = strcmp(otp, "000000") == 0 ? "111111" : "000000";
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, wrong, &c), ERR_INVALID_CODE);
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, "12ab", &c), ERR_INVALID_CODE);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, wrong, &c, NULL), ERR_INVALID_CODE);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, "12ab", &c, NULL), ERR_INVALID_CODE);
     assert_int_equal(balance(t, &a), 0);
     /* the right one finishes it */
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_OK);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_OK);
     assert_int_equal(c.t.status, TOPUP_SUCCEEDED);
     assert_int_equal(c.balance, 2000);
     assert_int_equal(balance(t, &a), 2000);
     /* once */
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_TOPUP_NOT_FOUND);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_TOPUP_NOT_FOUND);
     assert_int_equal(topup(t, &a, 2000, "k1", &c, NULL), ERR_OK);
     assert_true(c.replayed);
     assert_int_equal(c.t.status, TOPUP_SUCCEEDED);
@@ -472,11 +446,11 @@ static void test_three_d_secure_every_payment(void **state)
     wrong = strcmp(otp, "000000") == 0 ? "111111" : "000000";
     enum err e = ERR_OK;
     for (int i = 0; i <= GATEWAY_CHALLENGE_TRIES && e != ERR_AUTHENTICATION_FAILED; i++)
-        e = topup_confirm(W(t), &a.s, r.t.id, wrong, &c);
+        e = topup_confirm(W(t), &a.s, r.t.id, wrong, &c, NULL);
     assert_int_equal(e, ERR_AUTHENTICATION_FAILED);
     assert_int_equal(topup_get(W(t), &a.s, r.t.id, &c), ERR_OK);
     assert_int_equal(c.t.status, TOPUP_FAILED);
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_TOPUP_NOT_FOUND);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_TOPUP_NOT_FOUND);
     assert_int_equal(balance(t, &a), 2000);
 
     /* an unanswered challenge stops holding room under the cap once it is dead */
@@ -500,8 +474,7 @@ static void test_three_d_secure_answer_lost(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_3DS_EVERY);
+    aiko_with_card(t, &a, VISA_3DS_EVERY);
     struct topup_result r, c;
     assert_int_equal(topup(t, &a, 2500, "lost", &r, NULL), ERR_OK);
     assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
@@ -511,10 +484,10 @@ static void test_three_d_secure_answer_lost(void **state)
     assert_int_equal(t->real->ops->challenge_verify(t->real, r.t.challenge_ref, otp), ERR_OK);
     assert_int_equal(balance(t, &a), 0);
 
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_OK);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_OK);
     assert_int_equal(c.t.status, TOPUP_SUCCEEDED);
     assert_int_equal(balance(t, &a), 2500);
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_TOPUP_NOT_FOUND);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_TOPUP_NOT_FOUND);
     assert_int_equal(balance(t, &a), 2500);
 }
 
@@ -524,8 +497,7 @@ static void test_amount_and_balance_cap(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     const char *bad = NULL;
     assert_int_equal(topup(t, &a, 0, "z", NULL, &bad), ERR_AMOUNT_INVALID);
     assert_string_equal(bad, "amount");
@@ -550,8 +522,7 @@ static void test_daily_and_monthly(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->f->cfg.topup_daily_max = 10000;
     t->f->cfg.topup_monthly_max = 25000;
     const char *bad = NULL;
@@ -560,10 +531,10 @@ static void test_daily_and_monthly(void **state)
     assert_string_equal(bad, "daily");
     assert_int_equal(topup(t, &a, 4000, "d2", NULL, NULL), ERR_OK);
     /* 24 h later the day is new, the month is not */
-    t->f->now += DAY_MS + 1000;
+    t->f->now += TIME_DAY_MS + 1000;
     refresh(t, &a);
     assert_int_equal(topup(t, &a, 10000, "d3", NULL, NULL), ERR_OK);
-    t->f->now += DAY_MS + 1000;
+    t->f->now += TIME_DAY_MS + 1000;
     refresh(t, &a);
     assert_int_equal(topup(t, &a, 5001, "d4", NULL, &bad), ERR_LIMIT_EXCEEDED);
     assert_string_equal(bad, "monthly");
@@ -572,7 +543,7 @@ static void test_daily_and_monthly(void **state)
     assert_int_equal(topup(t, &a, 5000, "d4", NULL, NULL), ERR_OK);
     assert_int_equal(balance(t, &a), 25000);
     /* 30 days after the first, it is free again */
-    t->f->now += 29 * DAY_MS;
+    t->f->now += 29 * TIME_DAY_MS;
     refresh(t, &a);
     assert_int_equal(topup(t, &a, 6000, "d5", NULL, NULL), ERR_OK);
 }
@@ -591,7 +562,7 @@ static void test_new_card(void **state)
     assert_string_equal(bad, "new_card");
     assert_int_equal(refusals(t, &a, "new_card"), 1);
     /* another, older card is not held back by the new one's limit */
-    t->f->now += 3 * DAY_MS + 1000;
+    t->f->now += 3 * TIME_DAY_MS + 1000;
     refresh(t, &a);
     struct card old = a.card;
     link_card(t, &a, MC_OK);
@@ -612,8 +583,7 @@ static void test_new_device_limit(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     assert_int_equal(topup(t, &a, 2000, "owner", NULL, NULL), ERR_OK);
 
     t->f->cfg.new_device_cooldown_s = 24 * 3600;
@@ -654,8 +624,7 @@ static void test_mfa_threshold(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->f->now += AUTH_FRESH_MFA_MS + 1000;
     af_auth(t->f, &a.g, &a.s);
     assert_int_equal(topup(t, &a, 30000, "at", NULL, NULL), ERR_OK); /* at the threshold: fine */
@@ -697,8 +666,7 @@ static void test_removed_card_is_not_charged_later(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->gw.down = true;
     struct topup_result r;
     assert_int_equal(topup(t, &a, 4000, "late", &r, NULL), ERR_GATEWAY);
@@ -734,7 +702,7 @@ static void test_removed_card_is_not_charged_later(void **state)
     af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
     assert_int_equal(card_remove(W(t), &a.s, a.card.id), ERR_OK);
     struct topup_result c;
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c), ERR_CARD_NOT_FOUND);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_CARD_NOT_FOUND);
     assert_int_equal(c.t.status, TOPUP_FAILED);
     assert_int_equal(balance(t, &a), 0);
     assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 0);
@@ -744,8 +712,7 @@ static void test_kill_switch(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, true, "card fraud wave, back at 18:00",
                                     "ops@example.com", t->f->now),
                      ERR_OK);
@@ -889,15 +856,8 @@ static void test_cash_credit_failure_still_accepted(void **state)
 
     /* the next top-up's ledger key is already taken with another amount:
      * its credit fails, as a ledger that cannot commit would make it */
-    struct ledger_transfer x;
-    memset(&x, 0, sizeof x);
     int64_t next = r.t.id + 1;
-    topup_transfer_key(x.key, sizeof x.key, next);
-    assert_int_equal(wallet_account(t->f->st, a.s.customer_id, &x.credit_account), ERR_OK);
-    assert_int_equal(ledger_system_account(t->f->st, "card_receivable", &x.debit_account), ERR_OK);
-    x.amount = 1;
-    snprintf(x.kind, sizeof x.kind, "%s", TOPUP_XFER_CARD);
-    assert_int_equal(ledger_writer_submit_wait(t->writer, &x, 1, NULL, NULL), ERR_OK);
+    ledger_credit(t, &a, next, 1);
 
     assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
     typed(t, code);
@@ -910,6 +870,336 @@ static void test_cash_credit_failure_still_accepted(void **state)
     assert_true(r.replayed);
     assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
     assert_int_equal(balance(t, &a), 3001);
+}
+
+/* ---- review fixes ------------------------------------------------------------------ */
+
+#define VISA_PROCESSOR_ERROR "4000000000000119"
+
+/* A switch turned on after a top-up was admitted, before its card was
+ * charged, stops it there: the retry with its key, the reconciler and its
+ * 3-D Secure code all end it failed (service_suspended) without asking the
+ * processor.  A top-up already charged (AUTHORIZED) still reaches the
+ * wallet: the customer paid for it. */
+static void test_kill_switch_stops_uncharged_topups(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    struct card visa = a.card;
+    struct topup_result r, c;
+    struct killswitch sw;
+    const char *bad = NULL;
+
+    /* CREATED (the processor was down), then the switch: the client's retry */
+    t->gw.down = true;
+    assert_int_equal(topup(t, &a, 4000, "before", &r, NULL), ERR_GATEWAY);
+    assert_int_equal(r.t.status, TOPUP_CREATED);
+    t->gw.down = false;
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, true, "card fraud wave", "ops@example.com",
+                                    t->f->now),
+                     ERR_OK);
+    memset(&sw, 0, sizeof sw);
+    assert_int_equal(topup_card(W(t), &a.s, a.card.id, 4000, "before", &r, &bad, &sw), ERR_SUSPENDED);
+    assert_true(r.replayed);
+    assert_string_equal(sw.reason, "card fraud wave");
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_string_equal(r.t.decline_code, "service_suspended");
+    assert_int_equal(balance(t, &a), 0);
+
+    /* CREATED and left to the reconciler, with the all-top-ups switch on */
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
+                     ERR_OK);
+    t->gw.down = true;
+    assert_int_equal(topup(t, &a, 3000, "left", &r, NULL), ERR_GATEWAY);
+    t->gw.down = false;
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
+                     ERR_OK);
+    size_t finished = 0;
+    assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
+    assert_int_equal(finished, 1);
+    assert_int_equal(topup_get(W(t), &a.s, r.t.id, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_string_equal(r.t.decline_code, "service_suspended");
+    assert_int_equal(balance(t, &a), 0);
+
+    /* REQUIRES_ACTION: the code is not even looked at */
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, false, NULL, "ops@example.com", t->f->now), ERR_OK);
+    link_card(t, &a, VISA_3DS_EVERY);
+    assert_int_equal(topup(t, &a, 2000, "3ds", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, true, "card fraud wave", "ops@example.com",
+                                    t->f->now),
+                     ERR_OK);
+    memset(&sw, 0, sizeof sw);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, &sw), ERR_SUSPENDED);
+    assert_string_equal(sw.reason, "card fraud wave");
+    /* the processor never heard the code: its challenge is still open */
+    assert_int_equal(t->real->ops->challenge_verify(t->real, r.t.challenge_ref, otp), ERR_OK);
+    assert_int_equal(topup_get(W(t), &a.s, r.t.id, &c), ERR_OK);
+    assert_int_equal(c.t.status, TOPUP_FAILED);
+    assert_string_equal(c.t.decline_code, "service_suspended");
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
+                     ERR_OK);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_TOPUP_NOT_FOUND);
+    assert_int_equal(balance(t, &a), 0);
+    assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 0);
+
+    /* AUTHORIZED: the card is charged, so it is credited, switch or not */
+    a.card = visa;
+    t->gw.down = true;
+    assert_int_equal(topup(t, &a, 1500, "charged", &r, NULL), ERR_GATEWAY);
+    t->gw.down = false;
+    struct topup row = r.t;
+    assert_int_equal(topup_step_authorize(W(t), &row, NULL), ERR_OK);
+    assert_int_equal(row.status, TOPUP_AUTHORIZED);
+    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
+                     ERR_OK);
+    assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
+    assert_int_equal(finished, 1);
+    assert_int_equal(topup_get(W(t), &a.s, row.id, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(balance(t, &a), 1500);
+}
+
+/* What another request saw of the customer's room under the cap at the
+ * moment the credit had committed (the crash point "topup_credited"). */
+static struct tw *probe_tw;
+static struct cust *probe_cust;
+static int64_t probe_room;
+static int probe_status;
+
+static void probe_point(const char *p)
+{
+    record_point(p);
+    if (strcmp(p, TOPUP_CRASH_CREDITED) != 0)
+        return;
+    struct tw *t = probe_tw;
+    struct store *st = tu_open_store(t->f->dir); /* as a concurrent request's connection */
+    struct wallet_ctx w = {.a = {.st = st, .master_key = t->f->mk, .cfg = &t->f->cfg, .now = t->f->now,
+                                 .client_addr = ""},
+                           .gw = &t->gw.base,
+                           .writer = t->writer};
+    struct wallet_summary sum;
+    struct topup list[1];
+    size_t n = 0;
+    probe_room = wallet_summary(&w, &probe_cust->s, &sum) == ERR_OK ? sum.topup_remaining_today : -1;
+    probe_status = st->ops->topup_list(st, probe_cust->s.customer_id, 0, 1, list, &n) == ERR_OK && n == 1
+                       ? list[0].status
+                       : -1;
+    store_close(st);
+}
+
+/* The credit and the row's SUCCEEDED commit together: at no moment is a
+ * top-up both in the balance and "on its way in" (which refused top-ups
+ * under the cap that fit, when requests raced). */
+static void test_credit_and_row_commit_together(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    t->f->cfg.topup_balance_cap = 10000;
+    probe_tw = t;
+    probe_cust = &a;
+    probe_room = -1;
+    probe_status = -1;
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    W(t);
+    t->w.crash_point = probe_point;
+    assert_int_equal(topup_card(&t->w, &a.s, a.card.id, 3000, "probe", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(probe_status, TOPUP_SUCCEEDED);
+    assert_int_equal(probe_room, 7000); /* not 4,000: counted once */
+    assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 1);
+}
+
+/* The card was authorized but the credit fails this time: the answer is
+ * the top-up as it stands (AUTHORIZED, 202 over HTTP), not an error that
+ * has the customer try again with another key; a retry or the reconciler
+ * finishes it. */
+static void test_card_credit_failure_answers_authorized(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    struct topup_result r;
+    assert_int_equal(topup(t, &a, 3000, "k1", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+
+    /* the next top-up's ledger key is already taken with another amount */
+    int64_t next = r.t.id + 1;
+    ledger_credit(t, &a, next, 1);
+
+    assert_int_equal(topup(t, &a, 2000, "k2", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.id, next);
+    assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
+    assert_int_equal(r.balance, 3001);
+    assert_int_equal(topup(t, &a, 2000, "k2", &r, NULL), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
+    assert_int_equal(balance(t, &a), 3001);
+    assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 1);
+}
+
+/* A processor that keeps failing: the top-up is retried, then given up
+ * after TOPUP_CREATED_MAX_MS, and stops holding room under the cap. */
+static void test_reconciler_gives_up_on_created(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_PROCESSOR_ERROR);
+    struct topup_result r;
+    assert_int_equal(topup(t, &a, 4000, "p1", &r, NULL), ERR_GATEWAY);
+    assert_int_equal(r.t.status, TOPUP_CREATED);
+    struct wallet_summary sum;
+    assert_int_equal(wallet_summary(W(t), &a.s, &sum), ERR_OK);
+    assert_int_equal(sum.topup_remaining_today, 96000);
+
+    /* a minute short of the bound: still tried, still held */
+    t->f->now += TOPUP_CREATED_MAX_MS - 60000;
+    size_t finished = 99;
+    assert_int_equal(topup_reconcile(W(t), t->f->now - 30000, &finished), ERR_OK);
+    assert_int_equal(finished, 0);
+    assert_int_equal(topup_get(W(t), &a.s, r.t.id, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_CREATED);
+
+    t->f->now += 60000;
+    assert_int_equal(topup_reconcile(W(t), t->f->now - 30000, &finished), ERR_OK);
+    assert_int_equal(finished, 1);
+    assert_int_equal(topup_get(W(t), &a.s, r.t.id, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_string_equal(r.t.decline_code, "gateway_error");
+    assert_int_equal(wallet_summary(W(t), &a.s, &sum), ERR_OK);
+    assert_int_equal(sum.topup_remaining_today, 100000);
+    /* final: the next round leaves it, the client's retry hears the reason */
+    assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
+    assert_int_equal(finished, 0);
+    assert_int_equal(topup(t, &a, 4000, "p1", &r, NULL), ERR_GATEWAY);
+    assert_true(r.replayed);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_int_equal(balance(t, &a), 0);
+}
+
+/* A customer who signs out everywhere (a stolen session found) stops what
+ * the thief's requests still have queued: no new top-up, no 3-D Secure
+ * code entered. */
+static void test_revoked_session_stops_topups(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_3DS_EVERY);
+    struct topup_result r, c;
+    assert_int_equal(topup(t, &a, 2000, "r1", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+
+    /* signed out everywhere after the handler authenticated the requests */
+    assert_int_equal(session_revoke_all(af_ctx(t->f), &a.s), ERR_OK);
+    assert_int_equal(topup(t, &a, 1000, "r2", &c, NULL), ERR_UNAUTHENTICATED);
+    assert_int_equal(topup(t, &a, 2000, "r1", &c, NULL), ERR_UNAUTHENTICATED);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_UNAUTHENTICATED);
+    struct topup row;
+    assert_int_equal(t->f->st->ops->topup_get(t->f->st, r.t.id, &row), ERR_OK);
+    assert_int_equal(row.status, TOPUP_REQUIRES_ACTION);
+    struct topup list[4];
+    size_t n = 0;
+    assert_int_equal(t->f->st->ops->topup_list(t->f->st, a.s.customer_id, 0, 4, list, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(balance(t, &a), 0);
+}
+
+/* A store that is closed (deactivated) takes no cash; the code stays good. */
+static void test_inactive_store_takes_no_cash(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    struct merchant_store shop;
+    struct merchant_terminal term;
+    store_and_terminal(t, &shop, &term);
+    char code[TOPUP_CODE_DIGITS + 1];
+    int64_t exp = 0;
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(merchant_store_set_active(t->f->st, shop.id, 0), ERR_OK);
+    assert_int_equal(topup_cash(W(t), &term, code, 1000, "till-1", &r, &bad, &sw), ERR_STORE_NOT_FOUND);
+    assert_int_equal(balance(t, &a), 0);
+    assert_int_equal(merchant_store_set_active(t->f->st, shop.id, 1), ERR_OK);
+    assert_int_equal(topup_cash(W(t), &term, code, 1000, "till-1", &r, &bad, &sw), ERR_OK);
+    assert_false(r.replayed);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(balance(t, &a), 1000);
+}
+
+/* The clerk types the code in groups: the spaces are dropped.  Anything
+ * else that is not a digit is still refused. */
+static void test_cash_code_typed_with_spaces(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    struct merchant_store shop;
+    struct merchant_terminal term;
+    store_and_terminal(t, &shop, &term);
+    char code[TOPUP_CODE_DIGITS + 1], spaced[40], dashed[40];
+    int64_t exp = 0;
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    snprintf(spaced, sizeof spaced, " %.6s %.6s  %.6s ", code, code + 6, code + 12);
+    snprintf(dashed, sizeof dashed, "%.6s-%.6s-%.6s", code, code + 6, code + 12);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_cash(W(t), &term, dashed, 1000, "till-1", &r, &bad, &sw), ERR_INVALID_CODE);
+    assert_string_equal(bad, "code");
+    char longer[40];
+    snprintf(longer, sizeof longer, "%s 0", code);
+    assert_int_equal(topup_cash(W(t), &term, longer, 1000, "till-1", &r, &bad, &sw), ERR_INVALID_CODE);
+    assert_int_equal(topup_cash(W(t), &term, spaced, 1000, "till-1", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    /* the same code unspaced is the same request */
+    assert_int_equal(topup_cash(W(t), &term, code, 1000, "till-1", &r, &bad, &sw), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(balance(t, &a), 1000);
+}
+
+/* A 3-D Secure challenge left to expire stops holding room under the cap at
+ * the next top-up of the customer, at the register too. */
+static void test_expired_challenge_freed_by_cash(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_3DS_EVERY);
+    struct merchant_store shop;
+    struct merchant_terminal term;
+    store_and_terminal(t, &shop, &term);
+    t->f->cfg.topup_balance_cap = 10000;
+    struct topup_result r;
+    assert_int_equal(topup(t, &a, 8000, "left-waiting", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    int64_t waiting = r.t.id;
+
+    t->f->now += GATEWAY_CHALLENGE_TTL_MS + 1000;
+    char code[TOPUP_CODE_DIGITS + 1];
+    int64_t exp = 0;
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_cash(W(t), &term, code, 8000, "till-1", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(topup_get(W(t), &a.s, waiting, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_string_equal(r.t.decline_code, "authentication_failed");
+    assert_int_equal(balance(t, &a), 8000);
 }
 
 /* ---- races: limits hold under concurrency ---------------------------------------- */
@@ -971,8 +1261,7 @@ static void test_race_at_balance_cap(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->f->cfg.topup_balance_cap = 10000;
     int ok = run_race(t, &a, 3000, 2, false);
     assert_int_equal(ok, 3);
@@ -984,8 +1273,7 @@ static void test_race_at_daily_limit(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->f->cfg.topup_daily_max = 7000;
     int ok = run_race(t, &a, 2000, 2, false);
     assert_int_equal(ok, 3);
@@ -996,8 +1284,7 @@ static void test_race_same_key(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     int ok = run_race(t, &a, 2500, 1, true);
     assert_int_equal(ok, RACERS); /* every racer is told it succeeded … */
     assert_int_equal(balance(t, &a), 2500); /* … and the money came in once */
@@ -1010,8 +1297,7 @@ static void test_reconcile_created(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     /* the processor is unreachable: the row stays CREATED, money unknown */
     t->gw.down = true;
     struct topup_result r;
@@ -1052,8 +1338,7 @@ static void test_reconcile_authorized(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     /* CREATED (processor down), then the gateway says yes and the process
      * dies before crediting: AUTHORIZED, nothing in the wallet */
     t->gw.down = true;
@@ -1061,7 +1346,7 @@ static void test_reconcile_authorized(void **state)
     assert_int_equal(topup(t, &a, 7000, "a1", &r, NULL), ERR_GATEWAY);
     t->gw.down = false;
     struct topup row = r.t;
-    assert_int_equal(topup_step_authorize(W(t), &row), ERR_OK);
+    assert_int_equal(topup_step_authorize(W(t), &row, NULL), ERR_OK);
     assert_int_equal(row.status, TOPUP_AUTHORIZED);
     assert_int_equal(balance(t, &a), 0);
 
@@ -1081,26 +1366,21 @@ static void test_reconcile_credited_not_marked(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->gw.down = true;
     struct topup_result r;
     assert_int_equal(topup(t, &a, 6000, "m1", &r, NULL), ERR_GATEWAY);
     t->gw.down = false;
     struct topup row = r.t;
-    assert_int_equal(topup_step_authorize(W(t), &row), ERR_OK);
-    /* the ledger committed the credit, then the process died before the
-     * row said so: the same transfer step_credit would submit */
-    struct ledger_transfer x;
-    memset(&x, 0, sizeof x);
-    topup_transfer_key(x.key, sizeof x.key, row.id);
-    assert_int_equal(wallet_account(t->f->st, a.s.customer_id, &x.credit_account), ERR_OK);
-    assert_int_equal(ledger_system_account(t->f->st, "card_receivable", &x.debit_account), ERR_OK);
-    x.amount = 6000;
-    snprintf(x.kind, sizeof x.kind, "%s", TOPUP_XFER_CARD);
-    assert_int_equal(ledger_writer_submit_wait(t->writer, &x, 1, NULL, NULL), ERR_OK);
+    assert_int_equal(topup_step_authorize(W(t), &row, NULL), ERR_OK);
+    /* the ledger has the credit but the row still says AUTHORIZED (kessai
+     * itself commits the two together; a store restored from a backup
+     * between them, or an older version, leaves this): the same transfer
+     * step_credit would submit */
+    int64_t xid = ledger_credit(t, &a, row.id, 6000);
     assert_int_equal(balance(t, &a), 6000);
-    /* meanwhile it counts twice against the cap (safe side), never zero times */
+    /* meanwhile it counts twice against the cap (safe side), never zero times;
+     * the replayed credit's hook then marks the row */
     struct wallet_summary sum;
     assert_int_equal(wallet_summary(W(t), &a.s, &sum), ERR_OK);
     assert_int_equal(sum.topup_remaining_today, 88000);
@@ -1111,7 +1391,7 @@ static void test_reconcile_credited_not_marked(void **state)
     assert_int_equal(balance(t, &a), 6000); /* the ledger replayed: credited once */
     assert_int_equal(topup_get(W(t), &a.s, row.id, &r), ERR_OK);
     assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
-    assert_int_equal(r.t.transfer_id, x.id);
+    assert_int_equal(r.t.transfer_id, xid);
     assert_true(r.t.captured);
     assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
     assert_int_equal(finished, 0);
@@ -1122,14 +1402,13 @@ static void test_reconcile_uncaptured(void **state)
 {
     struct tw *t = *state;
     struct cust a;
-    customer(t, &a, "aiko@example.com");
-    link_card(t, &a, VISA_OK);
+    aiko_with_card(t, &a, VISA_OK);
     t->gw.down = true;
     struct topup_result r;
     assert_int_equal(topup(t, &a, 1500, "u1", &r, NULL), ERR_GATEWAY);
     t->gw.down = false;
     struct topup row = r.t;
-    assert_int_equal(topup_step_authorize(W(t), &row), ERR_OK);
+    assert_int_equal(topup_step_authorize(W(t), &row, NULL), ERR_OK);
     int64_t bal = 0;
     assert_int_equal(topup_step_credit(W(t), &row, &bal), ERR_OK);
     assert_int_equal(row.status, TOPUP_SUCCEEDED);
@@ -1172,6 +1451,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconcile_authorized, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_credited_not_marked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_uncaptured, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_switch_stops_uncharged_topups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_and_row_commit_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_card_credit_failure_answers_authorized, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconciler_gives_up_on_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_session_stops_topups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inactive_store_takes_no_cash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cash_code_typed_with_spaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_challenge_freed_by_cash, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("wallet_topups", tests, NULL, NULL);
     oath_done();

@@ -1,4 +1,5 @@
-#include "api/qr_svg.h"
+/* qr_svg.c: see qr_svg.h. */
+#include "util/qr_svg.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -10,7 +11,7 @@
 
 #define QUIET 4
 
-enum err api_qr_svg(const char *text, char **out)
+enum err qr_svg(const char *text, char **out)
 {
     *out = NULL;
     errno = 0;

@@ -1,0 +1,168 @@
+/* history.c: what a customer sees of their money (wallet/history.h):
+ *
+ *   GET /v1/transactions?before=txn_…&limit=N   newest first, N 1..100 (20)
+ *   GET /v1/transactions/{id}
+ *   GET /v1/balance
+ *
+ * Reads only, so all three run here on the HTTP thread on a pool
+ * connection: AUTH (a full session), PARSE (the query), ACT (one snapshot),
+ * REPLY.  A page is {transactions: [...], next_before}: ask again with
+ * before = next_before until it is null; every entry comes exactly once,
+ * however many payments commit in between.  An id that is malformed or
+ * names another customer's transfer is the same 404 not_found as an
+ * unknown one; a malformed cursor or limit is 400 invalid_param naming it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth_common.h"
+#include "api/authn.h"
+#include "api/pay_handlers.h"
+#include "api/wallet_jobs.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "store/pool.h"
+#include "util/ids.h"
+#include "wallet/history.h"
+
+#define HISTORY_DEFAULT_LIMIT 20
+
+/* AUTH: a full session, copied into *s; false with the reply stored. */
+static bool authenticate(struct http_request *req, struct api_ctx *ctx, struct auth_session *s)
+{
+    struct store *st = store_pool_acquire(ctx->pool);
+    struct auth_ctx a;
+    api_auth_ctx(&a, ctx, st, req);
+    enum err e = api_authenticate(req, &a, SESSION_NEED_FULL, s);
+    store_pool_release(ctx->pool, st);
+    if (e == ERR_OK)
+        return true;
+    http_reply_error(req, e, NULL);
+    return false;
+}
+
+/* "limit": absent is the default; else 1..HISTORY_PAGE_MAX in plain decimal
+ * digits (no sign, no spaces, no leading zeros beyond "0"). */
+static bool parse_limit(const char *q, size_t *out)
+{
+    if (q == NULL) {
+        *out = HISTORY_DEFAULT_LIMIT;
+        return true;
+    }
+    size_t len = strlen(q);
+    if (len == 0 || len > 3 || (len > 1 && q[0] == '0'))
+        return false;
+    size_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (q[i] < '0' || q[i] > '9')
+            return false;
+        v = v * 10 + (size_t)(q[i] - '0');
+    }
+    if (v < 1 || v > HISTORY_PAGE_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+static json_t *entry_json(const struct history_entry *h)
+{
+    json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:o}", "id", api_id_json(HISTORY_ID_PREFIX, h->id), "kind", h->kind,
+                          "amount", (json_int_t)h->amount, "balance_after", (json_int_t)h->balance_after,
+                          "created_at", api_time_json(h->created_ms));
+    if (o == NULL)
+        return NULL;
+    json_t *pay = h->payment_id ? api_id_json(PAYMENT_ID_PREFIX, h->payment_id) : json_null();
+    json_t *cp = h->counterparty[0] ? json_string(h->counterparty) : json_null();
+    if (json_object_set_new(o, "payment_id", pay) != 0 || json_object_set_new(o, "counterparty", cp) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+enum http_verdict api_transactions_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_session s;
+    if (!authenticate(req, ctx, &s))
+        return HTTP_REPLIED;
+    int64_t before = 0;
+    const char *q = http_request_query(req, "before");
+    if (q != NULL && ids_parse(q, HISTORY_ID_PREFIX, &before) != ERR_OK)
+        return http_reply_error(req, ERR_INVALID_PARAM, "before");
+    size_t limit = 0;
+    if (!parse_limit(http_request_query(req, "limit"), &limit))
+        return http_reply_error(req, ERR_INVALID_PARAM, "limit");
+    struct history_entry *list = calloc(limit, sizeof *list);
+    if (list == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    struct store *st = store_pool_acquire(ctx->pool);
+    struct wallet_ctx w;
+    api_wallet_ctx(&w, ctx, st, req);
+    size_t n = 0;
+    int64_t next = 0;
+    enum err e = history_page(&w, &s, before, limit, list, &n, &next);
+    store_pool_release(ctx->pool, st);
+    if (e != ERR_OK) {
+        free(list);
+        /* The limit was checked above: the domain's only invalid parameter
+         * left is a cursor that is not one of this wallet's entries. */
+        return http_reply_error(req, e, e == ERR_INVALID_PARAM ? "before" : NULL);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, entry_json(&list[i])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    free(list);
+    /* set_new takes its value even when it fails: nothing to free but body. */
+    json_t *body = arr ? json_object() : NULL;
+    if (body == NULL)
+        json_decref(arr);
+    else if (json_object_set_new(body, "transactions", arr) != 0 ||
+             json_object_set_new(body, "next_before", next ? api_id_json(HISTORY_ID_PREFIX, next) : json_null()) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+}
+
+enum http_verdict api_transaction_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_session s;
+    if (!authenticate(req, ctx, &s))
+        return HTTP_REPLIED;
+    int64_t id = 0;
+    if (ids_parse(http_request_param(req, "id"), HISTORY_ID_PREFIX, &id) != ERR_OK)
+        return http_reply_error(req, ERR_NOT_FOUND, NULL);
+    struct store *st = store_pool_acquire(ctx->pool);
+    struct wallet_ctx w;
+    api_wallet_ctx(&w, ctx, st, req);
+    struct history_entry h;
+    enum err e = history_get(&w, &s, id, &h);
+    store_pool_release(ctx->pool, st);
+    if (e != ERR_OK)
+        return http_reply_error(req, e, NULL);
+    json_t *body = entry_json(&h);
+    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+}
+
+enum http_verdict api_balance_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_session s;
+    if (!authenticate(req, ctx, &s))
+        return HTTP_REPLIED;
+    struct store *st = store_pool_acquire(ctx->pool);
+    struct wallet_ctx w;
+    api_wallet_ctx(&w, ctx, st, req);
+    int64_t balance = 0;
+    enum err e = history_balance(&w, &s, &balance);
+    store_pool_release(ctx->pool, st);
+    if (e != ERR_OK)
+        return http_reply_error(req, e, NULL);
+    json_t *body = json_pack("{s:I, s:s}", "balance", (json_int_t)balance, "currency", "JPY");
+    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+}

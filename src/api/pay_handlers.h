@@ -1,0 +1,33 @@
+/* pay_handlers.h: the customer's paying endpoints (docs/payments.md).
+ *
+ * One file per resource family; routes.c maps each URL to one of these.
+ * Every one needs a full session (authn.h).
+ *
+ *   history.c   GET /v1/transactions, GET /v1/transactions/{id},
+ *               GET /v1/balance (reads: on the HTTP thread)
+ *   paycodes.c  POST /v1/paycodes, POST /v1/paycodes/offline-key
+ *               (docs/paycodes.md; on the wallet workers)
+ *   freeze.c    POST /v1/freeze (docs/payments.md)
+ *   pay_customer.c  POST /v1/payments (store QR, docs/store-qr.md),
+ *               POST /v1/transfers (to another customer); on the wallet
+ *               workers
+ */
+#ifndef KESSAI_API_PAY_HANDLERS_H
+#define KESSAI_API_PAY_HANDLERS_H
+
+#include "http/router.h"
+
+enum http_verdict api_transactions_get(struct http_request *req, void *app);
+enum http_verdict api_transaction_get(struct http_request *req, void *app);
+enum http_verdict api_balance_get(struct http_request *req, void *app);
+
+enum http_verdict api_paycodes_post(struct http_request *req, void *app);
+enum http_verdict api_paycode_offline_key_post(struct http_request *req, void *app);
+
+enum http_verdict api_payments_post(struct http_request *req, void *app);
+enum http_verdict api_transfers_post(struct http_request *req, void *app);
+
+/* freeze.c: POST /v1/freeze (ops/freeze.h; on the HTTP thread: fast). */
+enum http_verdict api_freeze_post(struct http_request *req, void *app);
+
+#endif

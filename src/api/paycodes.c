@@ -1,0 +1,122 @@
+/* paycodes.c: the codes a customer shows at the register (wallet/paycode.h,
+ * docs/paycodes.md):
+ *
+ *   POST /v1/paycodes              {}  FULL session      -> 201 {code, expires_at, qr_svg, barcode_svg}
+ *   POST /v1/paycodes/offline-key  {}  FULL + FRESH      -> 201 {key, offline_id, step_seconds, algorithm}
+ *
+ * Phases: AUTH (on the HTTP thread: headers are read there), PARSE (the
+ * body must be an empty object: unknown fields refused), ACT on a wallet
+ * worker (issuing a code waits for the ledger writer's group commit; a key
+ * is a transaction of its own: neither may block an HTTP thread), REPLY.
+ *
+ * Both replies carry a credential (the code and its images, the key) that
+ * exists nowhere else: our copies are wiped, nothing is logged.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/auth_common.h"
+#include "api/pay_handlers.h"
+#include "api/wallet_jobs.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "http/suspend.h"
+#include "wallet/paycode.h"
+
+#define OFFLINE_ALGORITHM "kessai-offline-v1"
+
+/* AUTH and PARSE: a session meeting need, an empty body.  false with the
+ * reply stored. */
+static bool accept(struct http_request *req, struct api_ctx *ctx, enum session_need need, struct auth_session *s)
+{
+    return api_wallet_session(req, ctx, need, s) && api_parse(req, http_request_json(req), NULL, 0, NULL);
+}
+
+static void free_secret(char *s)
+{
+    if (s) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* ---- POST /v1/paycodes ------------------------------------------------------ */
+
+static void run_paycode(struct api_wallet_job *job, const struct wallet_ctx *w)
+{
+    char code[PAYCODE_DIGITS + 1];
+    int64_t expires = 0;
+    char *qr = NULL, *bar = NULL;
+    enum err e = paycode_new(w, &job->session, code, &expires);
+    if (e != ERR_OK) {
+        http_complete_error(job->req, e, NULL);
+        return;
+    }
+    e = paycode_qr_svg(code, &qr);
+    if (e == ERR_OK)
+        e = paycode_barcode_svg(code, &bar);
+    json_t *body = e == ERR_OK ? json_pack("{s:s, s:o, s:s, s:s}", "code", code, "expires_at",
+                                           api_time_json(expires), "qr_svg", qr, "barcode_svg", bar)
+                               : NULL;
+    sodium_memzero(code, sizeof code);
+    free_secret(qr);
+    free_secret(bar);
+    if (body == NULL)
+        http_complete_error(job->req, e != ERR_OK ? e : ERR_NOMEM, NULL);
+    else
+        http_complete_json(job->req, 201, body);
+}
+
+enum http_verdict api_paycodes_post(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct api_wallet_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    if (!accept(req, ctx, SESSION_NEED_FULL, &j->session)) {
+        free(j);
+        return HTTP_REPLIED;
+    }
+    return api_wallet_job_submit(req, ctx, j, run_paycode);
+}
+
+/* ---- POST /v1/paycodes/offline-key ----------------------------------------- */
+
+static void run_offline_key(struct api_wallet_job *job, const struct wallet_ctx *w)
+{
+    char key[OFFLINE_KEY_B64_LEN + 1];
+    int64_t offline_id = 0;
+    enum err e = paycode_offline_key(w, &job->session, key, &offline_id);
+    if (e != ERR_OK) {
+        http_complete_error(job->req, e, NULL);
+        return;
+    }
+    /* Seven digits with their leading zeros: the phone puts exactly these
+     * into its codes. */
+    char oid[16];
+    snprintf(oid, sizeof oid, "%07" PRId64, offline_id);
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "key", key, "offline_id", oid, "step_seconds", OFFLINE_STEP_S,
+                             "algorithm", OFFLINE_ALGORITHM);
+    sodium_memzero(key, sizeof key);
+    if (body == NULL)
+        http_complete_error(job->req, ERR_NOMEM, NULL);
+    else
+        http_complete_json(job->req, 201, body);
+}
+
+enum http_verdict api_paycode_offline_key_post(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct api_wallet_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    if (!accept(req, ctx, SESSION_NEED_FRESH, &j->session)) {
+        free(j);
+        return HTTP_REPLIED;
+    }
+    return api_wallet_job_submit(req, ctx, j, run_offline_key);
+}

@@ -1,0 +1,203 @@
+/* p2p.c: sending money to another customer (p2p.h).
+ *
+ * p2p_send, on a wallet worker:
+ *
+ *   PARSE   amount (1..p2p_max), message (0..100 characters of text), `to`
+ *           (an e-mail address or "usr_…"; malformed: ERR_INVALID_PARAM)
+ *   FIND    the recipient: another customer, verified, with a second
+ *           factor, not frozen — else ERR_RECIPIENT_NOT_FOUND, the same
+ *           answer for each reason, so the endpoint cannot be used to learn
+ *           who has an account or whose account is frozen
+ *   CHECK   unless the key already moved money (a retry): the sender is not
+ *           frozen, the "p2p" switch is off, and a fresh second factor when
+ *           the amount is above p2p_mfa_threshold or the device (or the
+ *           account, after a reset) is in its cool-down: a stolen password
+ *           and session alone cannot send the wallet away
+ *   SUBMIT  one transfer wallet -> wallet (kind "p2p") with the hook of
+ *           payment_internal.h: the p2p_daily counter, the payments row and
+ *           a mail to each customer, in the same commit
+ *
+ * The sender's refusals that may be a thief's (unknown recipient, frozen,
+ * no fresh second factor, a limit) are security events of the sender.
+ */
+#include "wallet/p2p.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/customer_types.h"
+#include "merchant/merchant.h"
+#include "ops/freeze.h"
+#include "ops/killswitch.h"
+#include "util/email.h"
+#include "util/ids.h"
+#include "wallet/pay_customer_internal.h"
+#include "wallet/payment_internal.h"
+#include "wallet/topup.h"
+
+#define KIND "p2p"
+
+/* 0..P2P_MESSAGE_MAX characters of printable text (merchant_check_text's
+ * rules: no control or bidirectional characters, no blanks at the ends). */
+static bool message_ok(const char *m)
+{
+    if (m[0] == '\0')
+        return true;
+    if (merchant_check_text(m, PAYMENT_MESSAGE_MAX) != ERR_OK)
+        return false;
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)m; *p; p++)
+        chars += (*p & 0xc0) != 0x80;
+    return chars <= P2P_MESSAGE_MAX;
+}
+
+/* PARSE + FIND.  ERR_INVALID_PARAM for a malformed `to`. */
+static enum err find_recipient(struct store *st, const char *to, struct customer *r)
+{
+    int64_t id;
+    enum err e;
+    if (to == NULL)
+        return ERR_INVALID_PARAM;
+    if (strncmp(to, CUSTOMER_ID_PREFIX "_", strlen(CUSTOMER_ID_PREFIX) + 1) == 0) {
+        if (ids_parse(to, CUSTOMER_ID_PREFIX, &id) != ERR_OK)
+            return ERR_INVALID_PARAM;
+        e = st->ops->customer_get(st, id, r);
+    } else {
+        char email[EMAIL_MAX + 1];
+        if (email_normalize(to, email) != ERR_OK)
+            return ERR_INVALID_PARAM;
+        e = st->ops->customer_get_by_email(st, email, r);
+    }
+    return e == ERR_NOT_FOUND ? ERR_RECIPIENT_NOT_FOUND : e;
+}
+
+/* The recipient may receive from the sender (FIND's rules). */
+static enum err recipient_ok(struct store *st, const struct auth_session *cur, const struct customer *r)
+{
+    if (r->id == cur->customer_id || !r->email_verified || !r->totp_enrolled)
+        return ERR_RECIPIENT_NOT_FOUND;
+    enum err e = freeze_check(st, r->id);
+    return e == ERR_ACCOUNT_FROZEN ? ERR_RECIPIENT_NOT_FOUND : e;
+}
+
+/* CHECK (not for a retry). */
+static enum err check_sender(const struct wallet_ctx *w, const struct auth_session *cur, int64_t amount,
+                             bool device_new, struct killswitch *sw)
+{
+    static const char *const switches[] = {KILLSWITCH_P2P, NULL};
+    enum err e = freeze_check(w->a.st, cur->customer_id);
+    if (e == ERR_OK)
+        e = killswitch_check(w->a.st, switches, sw);
+    if (e == ERR_OK && (amount > w->a.cfg->p2p_mfa_threshold || device_new) && !pay_customer_fresh(w, cur))
+        e = ERR_FRESH_MFA_REQUIRED;
+    return e;
+}
+
+/* {"from":"usr_…","to":"usr_…"[,"message":"…"]}: what both histories show,
+ * and part of the ledger's request fingerprint (a retry must say the same). */
+static enum err metadata(int64_t from, int64_t to, const char *message, char out[LEDGER_META_MAX + 1])
+{
+    char f[IDS_BUF], t[IDS_BUF];
+    json_t *m = json_pack("{s:s, s:s}", "from", ids_format(f, CUSTOMER_ID_PREFIX, from), "to",
+                          ids_format(t, CUSTOMER_ID_PREFIX, to));
+    if (m && message[0] && json_object_set_new(m, "message", json_string(message)) != 0) {
+        json_decref(m);
+        m = NULL;
+    }
+    char *text = m ? json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    if (text == NULL)
+        return ERR_NOMEM;
+    enum err e = strlen(text) <= LEDGER_META_MAX ? ERR_OK : ERR_INTERNAL;
+    if (e == ERR_OK)
+        memcpy(out, text, strlen(text) + 1);
+    free(text);
+    return e;
+}
+
+enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, const char *to, int64_t amount,
+                  const char *message, const char *idem_key, struct payment_receipt *out, const char **bad,
+                  struct killswitch *sw)
+{
+    memset(out, 0, sizeof *out);
+    *bad = NULL;
+    struct killswitch ignored;
+    if (sw == NULL)
+        sw = &ignored;
+    memset(sw, 0, sizeof *sw);
+    if (message == NULL)
+        message = "";
+    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e != ERR_OK)
+        return e;
+    struct payment_order o;
+    memset(&o, 0, sizeof o);
+    if (pay_customer_key(KIND, cur->customer_id, idem_key, o.x.key) != ERR_OK) {
+        *bad = "Idempotency-Key";
+        return ERR_INVALID_PARAM;
+    }
+    if (amount < 1 || amount > w->a.cfg->p2p_max) {
+        *bad = "amount";
+        return amount < 1 ? ERR_AMOUNT_INVALID : ERR_LIMIT_EXCEEDED;
+    }
+    if (!message_ok(message)) {
+        *bad = "message";
+        return ERR_INVALID_PARAM;
+    }
+
+    struct store *st = w->a.st;
+    struct customer r;
+    struct pay_payer payer;
+    bool seen = false;
+    int64_t to_wallet = 0;
+    e = find_recipient(st, to, &r);
+    if (e == ERR_OK)
+        e = pay_customer_seen(st, o.x.key, &seen);
+    if (e == ERR_OK && !seen)
+        e = recipient_ok(st, cur, &r);
+    if (e == ERR_OK)
+        e = pay_customer_payer(w, cur, &payer);
+    if (e == ERR_OK && !seen)
+        e = check_sender(w, cur, amount, payer.device_new, sw);
+    if (e == ERR_OK)
+        e = metadata(cur->customer_id, r.id, message, o.x.metadata);
+    if (e == ERR_OK)
+        e = wallet_account(st, r.id, &to_wallet); /* made on the first credit: maybe now */
+    if (e != ERR_OK) {
+        sodium_memzero(&r, sizeof r);
+        *bad = e == ERR_INVALID_PARAM || e == ERR_RECIPIENT_NOT_FOUND ? "to"
+               : e == ERR_INSUFFICIENT_FUNDS                         ? "amount"
+                                                                     : NULL;
+        if (e == ERR_RECIPIENT_NOT_FOUND || e == ERR_ACCOUNT_FROZEN || e == ERR_FRESH_MFA_REQUIRED)
+            return pay_customer_refused(w, cur, KIND, e, *bad, amount);
+        return e;
+    }
+
+    o.op = PAYMENT_OP_PAY;
+    o.now = w->a.now;
+    o.p.kind = PAYMENT_P2P;
+    o.p.customer_id = cur->customer_id;
+    o.p.device_id = cur->device_id;
+    o.p.counterparty_id = r.id;
+    o.p.amount = amount;
+    o.p.created_ms = w->a.now;
+    o.x.debit_account = payer.wallet;
+    o.x.credit_account = to_wallet;
+    o.x.amount = amount;
+    snprintf(o.x.kind, sizeof o.x.kind, "%s", PAYMENT_XFER_P2P);
+    payment_limits_p2p(w->a.cfg, &o, w->a.now);
+    memcpy(o.payer_email, payer.email, sizeof o.payer_email);
+    snprintf(o.payee_email, sizeof o.payee_email, "%s", r.email);
+    if (strlen(r.email) < sizeof o.counterparty) /* the mails name payee_email; this is only informative */
+        memcpy(o.counterparty, r.email, strlen(r.email) + 1);
+    snprintf(o.message, sizeof o.message, "%s", message);
+    sodium_memzero(&r, sizeof r);
+
+    e = payment_submit_wait(w, &o, out, bad);
+    if (e == ERR_LIMIT_EXCEEDED)
+        return pay_customer_refused(w, cur, KIND, e, *bad, amount);
+    return e;
+}

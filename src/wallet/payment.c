@@ -1,0 +1,448 @@
+/* payment.c: the register's side of paying (payment.h): charges of a
+ * customer's code, refunds and voids, reading a charge, the store's feed —
+ * and the defence against registers guessing codes.
+ *
+ * Each call reads and checks on the caller's connection (w->a.st, no
+ * transaction: every read is one statement), then hands a decided order
+ * to payment_submit (payment_core.c), which writes everything in the
+ * ledger writer's transaction.  Nothing here writes, except the record of
+ * a bad code (below), which only refusals pay for.
+ *
+ * Charge, in order:
+ *   1. the terminal is not blocked for guessing (ERR_RATE_LIMITED);
+ *   2. amount 1..pay_max; the store is active; kill switch "payments"
+ *      off globally, for the merchant and for the store;
+ *   3. the code resolves (paycode_resolve).  If it does not, and the
+ *      Idempotency-Key already paid (a retry after the code was spent), the
+ *      stored charge is replayed; otherwise the bad code is counted against
+ *      the terminal and ERR_INVALID_CODE answered.  (A retry refused by
+ *      step 1 or 2 — a switch turned on since — is replayed too.);
+ *   4. offline codes: amount <= offline_pay_max;
+ *   5. the customer is not frozen; has a wallet;
+ *   6. submit: the code's consumption, the limits, the row, the nonce and
+ *      the mail commit with the transfer or not at all.
+ *
+ * Code guessing: every bad code a terminal presents is recorded (keyed
+ * hash, SECRET_GUESSED_CODE) under its key id; PAYMENT_GUESS_CODES
+ * distinct bad codes within PAYMENT_GUESS_WINDOW_MS block the terminal's
+ * charges for PAYMENT_GUESS_BLOCK_MS (source_blocks, seen by every node),
+ * with a warn log line "terminal_flagged" and a terminal_flagged security
+ * event.  A register whose customer's code just expired is one failure;
+ * ten different codes in ten minutes is a search.  With 10^16 codes and at
+ * most a handful live per customer, guessing is hopeless anyway — this
+ * makes it visible and slow.
+ */
+#include "wallet/payment_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/events.h"
+#include "auth/secret_hash.h"
+#include "ledger/ledger.h"
+#include "merchant/merchant.h"
+#include "merchant/terminal.h"
+#include "ops/freeze.h"
+#include "ops/killswitch.h"
+#include "util/idem.h"
+#include "util/log.h"
+
+static void set_bad(const char **bad, const char *v)
+{
+    if (bad)
+        *bad = v;
+}
+
+/* ---- code guessing ------------------------------------------------------- */
+
+enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
+                                   int64_t *retry_after_s)
+{
+    int64_t until = 0;
+    enum err e = w->a.st->ops->source_block_get(w->a.st, AUTH_SOURCE_TERMINAL, term->key_id, &until);
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && until <= w->a.now))
+        return ERR_OK;
+    if (e != ERR_OK)
+        return e;
+    if (retry_after_s)
+        *retry_after_s = (until - w->a.now + 999) / 1000;
+    return ERR_RATE_LIMITED;
+}
+
+/* Count one bad code against the terminal, in its own transaction; block
+ * it when it crosses the line.  Errors are logged, not returned: the
+ * answer to the register is "invalid code" either way. */
+static void guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code)
+{
+    struct store *st = w->a.st;
+    uint8_t h[AUTH_HASH_BYTES];
+    secret_hash_str(w->a.master_key, SECRET_GUESSED_CODE, code ? code : "", h);
+    int n = 0;
+    int64_t until = 0;
+    enum err e = st->ops->begin(st);
+    if (e != ERR_OK)
+        goto out;
+    e = st->ops->auth_failure_insert(st, AUTH_SOURCE_TERMINAL, term->key_id, h, w->a.now,
+                                     w->a.now - PAYMENT_GUESS_WINDOW_MS);
+    if (e == ERR_OK)
+        e = st->ops->auth_failure_distinct(st, AUTH_SOURCE_TERMINAL, term->key_id,
+                                           w->a.now - PAYMENT_GUESS_WINDOW_MS, &n);
+    bool flag = false;
+    if (e == ERR_OK && n >= PAYMENT_GUESS_CODES) {
+        e = st->ops->source_block_get(st, AUTH_SOURCE_TERMINAL, term->key_id, &until);
+        flag = e == ERR_NOT_FOUND || (e == ERR_OK && until <= w->a.now); /* one flag per block */
+        e = e == ERR_NOT_FOUND ? ERR_OK : e;
+    }
+    char sid[IDS_BUF];
+    ids_format(sid, MERCHANT_STORE_ID_PREFIX, term->store_id);
+    if (e == ERR_OK && flag) {
+        e = st->ops->source_block_put(st, AUTH_SOURCE_TERMINAL, term->key_id, w->a.now + PAYMENT_GUESS_BLOCK_MS);
+        if (e == ERR_OK)
+            e = sec_event_record(st, w->a.now, 0, SEC_TERMINAL_FLAGGED, SEC_FAILURE, w->a.client_addr, 0,
+                                 json_pack("{s:s, s:s, s:i}", "terminal", term->key_id, "store", sid,
+                                           "distinct_codes", n));
+    }
+    if (e == ERR_OK)
+        e = st->ops->commit(st);
+    if (e != ERR_OK)
+        st->ops->rollback(st);
+    else if (flag)
+        /* The key id names the terminal and proves nothing; "terminal" so
+         * the logger does not redact it as a key. */
+        log_event(LOG_WARN, "terminal_flagged",
+                  json_pack("{s:s, s:s, s:i, s:I}", "terminal", term->key_id, "store", sid, "distinct_codes", n,
+                            "blocked_s", (json_int_t)(PAYMENT_GUESS_BLOCK_MS / 1000)));
+out:
+    if (e != ERR_OK)
+        log_event(LOG_ERROR, "terminal_guess_record_failed", json_pack("{s:s}", "error", err_symbol(e)));
+}
+
+/* ---- shared reads -------------------------------------------------------- */
+
+static void transfer_key(char out[LEDGER_KEY_MAX + 1], const char *what, const struct merchant_terminal *term,
+                         const char *idem_key)
+{
+    char tid[IDS_BUF];
+    payment_transfer_key(out, what, ids_format(tid, TERMINAL_ID_PREFIX, term->id), idem_key);
+}
+
+/* The customer's address on file, for the mail. */
+static enum err payer_email(struct store *st, int64_t customer_id, char out[EMAIL_MAX + 1])
+{
+    struct customer c;
+    enum err e = st->ops->customer_get(st, customer_id, &c);
+    if (e == ERR_OK)
+        snprintf(out, EMAIL_MAX + 1, "%s", c.email);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
+    return e;
+}
+
+enum err payment_store_metadata(const struct merchant_store *s, char out[LEDGER_META_MAX + 1])
+{
+    char sid[IDS_BUF];
+    json_t *j = json_pack("{s:s, s:s}", "store", ids_format(sid, MERCHANT_STORE_ID_PREFIX, s->id), "store_name",
+                          s->name);
+    char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (txt == NULL)
+        return ERR_NOMEM;
+    enum err e = strlen(txt) <= LEDGER_META_MAX ? ERR_OK : ERR_INTERNAL;
+    if (e == ERR_OK)
+        memcpy(out, txt, strlen(txt) + 1);
+    free(txt);
+    return e;
+}
+
+/* ---- charge -------------------------------------------------------------- */
+
+/* A retry: the key paid already; submit the stored transfer again (the
+ * ledger answers "replayed", the hook records the new nonce). */
+static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
+                              const struct ledger_transfer *t, int64_t amount, const char *items,
+                              payment_done_fn done, void *ctx, const char **bad)
+{
+    struct payment_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_NOMEM;
+    enum err e = w->a.st->ops->payment_get(w->a.st, t->id, &o->p);
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && (o->p.terminal_id != term->id || o->p.amount != amount ||
+                                               strcmp(o->p.items, items) != 0)))
+        e = ERR_IDEMPOTENCY_CONFLICT;
+    if (e == ERR_OK) {
+        o->op = PAYMENT_OP_PAY;
+        o->now = w->a.now;
+        o->x = *t;
+        snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", term->key_id);
+        snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
+        e = payment_submit(w, o, done, ctx);
+    }
+    if (e == ERR_IDEMPOTENCY_CONFLICT)
+        set_bad(bad, "Idempotency-Key");
+    free(o);
+    return e;
+}
+
+/* Steps 1-2: the terminal, the amount, the store, the switches. */
+static enum err charge_checks(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t amount,
+                              struct merchant_store *s, const char **bad, struct killswitch *sw)
+{
+    struct store *st = w->a.st;
+    enum err e = payment_terminal_throttle(w, term, NULL);
+    if (e != ERR_OK)
+        return e;
+    if (amount <= 0) {
+        set_bad(bad, "amount");
+        return ERR_AMOUNT_INVALID;
+    }
+    if (amount > w->a.cfg->pay_max) {
+        set_bad(bad, "amount");
+        return ERR_LIMIT_EXCEEDED;
+    }
+    e = st->ops->mstore_get(st, term->store_id, s);
+    if (e != ERR_OK)
+        return e;
+    if (!s->active)
+        return ERR_STORE_NOT_FOUND; /* a closed store's terminals take no payments (as cash top-ups) */
+    struct killswitch dummy;
+    return killswitch_check_scoped(st, KILLSWITCH_PAYMENTS, s->merchant_id, s->id, sw ? sw : &dummy);
+}
+
+enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
+                        const char *code, int64_t amount, const char *items_json, const char *idem_key,
+                        payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw)
+{
+    struct store *st = w->a.st;
+    set_bad(bad, NULL);
+    const char *items = items_json ? items_json : "";
+    if (!idem_key_valid(idem_key)) {
+        set_bad(bad, "Idempotency-Key");
+        return ERR_INVALID_PARAM;
+    }
+    if (strlen(items) > PAY_ITEMS_MAX) {
+        set_bad(bad, "items");
+        return ERR_INVALID_PARAM;
+    }
+    if (nonce == NULL || strlen(nonce) > POS_NONCE_MAX)
+        return ERR_INVALID_SIGNATURE;
+
+    struct payment_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_NOMEM;
+    transfer_key(o->x.key, "cpm", term, idem_key);
+    struct merchant_store s;
+    enum err e = charge_checks(w, term, amount, &s, bad, sw);
+    /* A register that lost the answer to a charge that went through gets
+     * it, even if the store has since been switched off, closed or
+     * throttled: the refusal would make the clerk charge again.  The key
+     * is looked up only on such a refusal and when the code no longer
+     * resolves (the first charge spent it), never on the ordinary path. */
+    bool retry_may_help = e == ERR_SUSPENDED || e == ERR_STORE_NOT_FOUND || e == ERR_RATE_LIMITED;
+
+    /* 3. the code */
+    if (e == ERR_OK)
+        e = paycode_resolve(w, code, &o->hit);
+    if (e == ERR_INVALID_CODE || retry_may_help) {
+        struct ledger_transfer t;
+        enum err k = st->ops->transfer_get_by_key(st, o->x.key, &t);
+        if (k == ERR_OK) {
+            set_bad(bad, NULL);
+            e = replay_charge(w, term, nonce, &t, amount, items, done, ctx, bad);
+            goto out;
+        }
+        if (k != ERR_TRANSFER_NOT_FOUND) {
+            e = k;
+            goto out;
+        }
+        if (e == ERR_INVALID_CODE) {
+            guessed(w, term, code);
+            set_bad(bad, "code");
+        }
+        goto out;
+    }
+    if (e != ERR_OK)
+        goto out;
+
+    /* 4-5. offline limit, freeze, wallet */
+    if (o->hit.offline && amount > w->a.cfg->offline_pay_max) {
+        set_bad(bad, "amount");
+        e = ERR_LIMIT_EXCEEDED;
+        goto out;
+    }
+    if ((e = freeze_check(st, o->hit.customer_id)) != ERR_OK)
+        goto out;
+    char owner[IDS_BUF];
+    struct ledger_account wallet;
+    e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, o->hit.customer_id), "wallet", &wallet);
+    if (e == ERR_ACCOUNT_NOT_FOUND || (e == ERR_OK && ledger_available(&wallet) < amount)) {
+        /* Refused here to spare the writer; the ledger checks again. */
+        set_bad(bad, "amount");
+        e = ERR_INSUFFICIENT_FUNDS;
+        goto out;
+    }
+    if (e != ERR_OK || (e = payer_email(st, o->hit.customer_id, o->payer_email)) != ERR_OK)
+        goto out;
+    if ((e = payment_store_metadata(&s, o->x.metadata)) != ERR_OK)
+        goto out;
+
+    /* 6. the order */
+    o->op = PAYMENT_OP_PAY;
+    o->now = w->a.now;
+    o->p.kind = PAYMENT_CPM;
+    o->p.customer_id = o->hit.customer_id;
+    o->p.device_id = o->hit.device_id;
+    o->p.merchant_id = s.merchant_id;
+    o->p.store_id = s.id;
+    o->p.terminal_id = term->id;
+    o->p.amount = amount;
+    o->p.offline = o->hit.offline;
+    snprintf(o->p.items, sizeof o->p.items, "%s", items);
+    o->p.created_ms = w->a.now;
+    o->x.debit_account = wallet.id;
+    o->x.credit_account = s.payable_account;
+    o->x.amount = amount;
+    snprintf(o->x.kind, sizeof o->x.kind, "%s", PAYMENT_XFER_PAYMENT);
+    o->consume = true;
+    snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", term->key_id);
+    snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
+    payment_limits_pay(w->a.cfg, o, w->a.now, o->hit.device_new, o->hit.offline);
+    snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name);
+    e = payment_submit(w, o, done, ctx);
+out:
+    sodium_memzero(o, sizeof *o);
+    free(o);
+    return e;
+}
+
+/* ---- refunds and voids --------------------------------------------------- */
+
+/* The payment, if the terminal's merchant took it; *s its store. */
+static enum err merchants_payment(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
+                                  struct payment *p, struct merchant_store *s)
+{
+    struct store *st = w->a.st;
+    struct merchant_store mine;
+    enum err e = st->ops->mstore_get(st, term->store_id, &mine);
+    if (e == ERR_STORE_NOT_FOUND)
+        return ERR_PAYMENT_NOT_FOUND;
+    if (e != ERR_OK)
+        return e;
+    e = st->ops->payment_get(st, id, p);
+    /* Another merchant's payment is not theirs to see: the same answer
+     * as one that does not exist. */
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && (p->kind == PAYMENT_P2P || p->merchant_id != mine.merchant_id)))
+        return ERR_PAYMENT_NOT_FOUND;
+    if (e != ERR_OK)
+        return e;
+    if (s == NULL)
+        return ERR_OK;
+    if (p->store_id == mine.id) {
+        *s = mine;
+        return ERR_OK;
+    }
+    return st->ops->mstore_get(st, p->store_id, s);
+}
+
+enum err payment_refund(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
+                        int64_t payment_id, int64_t amount, bool is_void, const char *idem_key, payment_done_fn done,
+                        void *ctx, const char **bad)
+{
+    struct store *st = w->a.st;
+    set_bad(bad, NULL);
+    if (!idem_key_valid(idem_key)) {
+        set_bad(bad, "Idempotency-Key");
+        return ERR_INVALID_PARAM;
+    }
+    if (nonce == NULL || strlen(nonce) > POS_NONCE_MAX)
+        return ERR_INVALID_SIGNATURE;
+    if (!is_void && amount <= 0) {
+        set_bad(bad, "amount");
+        return ERR_AMOUNT_INVALID;
+    }
+    struct payment_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_NOMEM;
+    struct merchant_store s;
+    enum err e = merchants_payment(w, term, payment_id, &o->p, &s);
+    if (e != ERR_OK)
+        goto out;
+    transfer_key(o->x.key, is_void ? "void" : "refund", term, idem_key);
+    o->op = is_void ? PAYMENT_OP_VOID : PAYMENT_OP_REFUND;
+    o->now = w->a.now;
+    snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", term->key_id);
+    snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
+
+    /* A retry: the stored reversal as it was asked (the ledger replays it,
+     * or refuses a different request under the key). */
+    struct ledger_transfer t;
+    e = st->ops->transfer_get_by_key(st, o->x.key, &t);
+    if (e == ERR_OK) {
+        if (t.ref_id != payment_id || (!is_void && t.amount != amount)) {
+            set_bad(bad, "Idempotency-Key");
+            e = ERR_IDEMPOTENCY_CONFLICT;
+            goto out;
+        }
+        o->x = t;
+        /* As first asked: the ledger filled the accounts in from the original. */
+        o->x.debit_account = o->x.credit_account = 0;
+        e = payment_submit(w, o, done, ctx);
+        goto out;
+    }
+    if (e != ERR_TRANSFER_NOT_FOUND)
+        goto out;
+
+    int64_t remaining = o->p.amount - o->p.refunded;
+    if (is_void) {
+        if (w->a.now - o->p.created_ms > w->a.cfg->void_window_s * 1000) {
+            set_bad(bad, "void_window");
+            e = ERR_CONFLICT;
+            goto out;
+        }
+        amount = remaining;
+        if (amount <= 0) {
+            e = ERR_REVERSAL_EXCEEDS_ORIGINAL; /* nothing left to void */
+            goto out;
+        }
+    } else if (amount > remaining) {
+        set_bad(bad, "amount");
+        e = ERR_REVERSAL_EXCEEDS_ORIGINAL;
+        goto out;
+    }
+    if ((e = payer_email(st, o->p.customer_id, o->payer_email)) != ERR_OK)
+        goto out;
+    if ((e = payment_store_metadata(&s, o->x.metadata)) != ERR_OK)
+        goto out;
+    o->x.amount = amount;
+    o->x.flags = LEDGER_XFER_REVERSAL;
+    o->x.ref_id = o->p.id;
+    snprintf(o->x.kind, sizeof o->x.kind, "%s", is_void ? PAYMENT_XFER_VOID : PAYMENT_XFER_REFUND);
+    payment_limits_refund(o, &o->p);
+    snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name);
+    e = payment_submit(w, o, done, ctx);
+out:
+    sodium_memzero(o, sizeof *o);
+    free(o);
+    return e;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
+                                  struct payment *out)
+{
+    return merchants_payment(w, term, id, out, NULL);
+}
+
+enum err payment_feed(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t since_id,
+                      struct payment *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (since_id < 0)
+        return ERR_INVALID_PARAM;
+    if (max > PAYMENT_FEED_MAX)
+        max = PAYMENT_FEED_MAX;
+    return w->a.st->ops->payment_list_store(w->a.st, term->store_id, since_id, max, out, n);
+}

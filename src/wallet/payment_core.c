@@ -1,0 +1,399 @@
+/* payment_core.c: submitting a decided payment, refund or void with
+ * everything it writes in the ledger writer's transaction
+ * (payment_internal.h has the steps of the hook).
+ *
+ * Payment states (struct payment; the ledger holds the money):
+ *
+ *   (none) --payment_submit(PAY): transfer + row, one commit--> PAID
+ *   PAID --REFUND (part, <= what remains)--> PAID, refunded += amount
+ *   PAID --VOID (within void_window_s: all that remains)--> VOIDED
+ *                                    (refunded = amount, voided = 1)
+ *
+ * Invariants:
+ *  1. A payment row exists exactly when its transfer does: both are written
+ *     in one savepoint of one transaction, with the code's consumption, the
+ *     spending counters, the POS nonce and the mail.  So "ok" to a register
+ *     means the money moved, the code is spent and the customer will hear
+ *     of it — and a refusal means none of these happened.
+ *  2. refunded never exceeds amount: the ledger refuses a reversal above
+ *     what remains of its original (apply.c), in the same transaction as
+ *     payment_add_refund.
+ *  3. A retry (the same transfer key and request) changes nothing but the
+ *     new request's nonce and answers with the stored payment.
+ *  4. The hook runs on the single writer thread: a handful of prepared
+ *     statements and one sealed mail per customer; nothing slow.
+ */
+#include "wallet/payment_internal.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "notify/outbox.h"
+#include "util/log.h"
+#include "wallet/payment_mail.h"
+
+char *payment_public_id(char buf[IDS_BUF], int64_t id) { return ids_format(buf, PAYMENT_ID_PREFIX, id); }
+
+void payment_transfer_key(char out[LEDGER_KEY_MAX + 1], const char *kind, const char *scope, const char *idem_key)
+{
+    int n = snprintf(out, LEDGER_KEY_MAX + 1, "%s:%s:%s", kind, scope, idem_key);
+    if (n >= 0 && n <= LEDGER_KEY_MAX)
+        return;
+    uint8_t h[24];
+    char b64[sodium_base64_ENCODED_LEN(sizeof h, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    crypto_generichash(h, sizeof h, (const uint8_t *)idem_key, strlen(idem_key), NULL, 0);
+    sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    snprintf(out, LEDGER_KEY_MAX + 1, "%s:%s:~%s", kind, scope, b64);
+}
+
+/* ---- periods and limits -------------------------------------------------- */
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+#define JST_OFFSET_MS (9 * 3600 * 1000LL)
+#define DAY_MS (86400 * 1000LL)
+
+void payment_period(char out[PAYMENT_PERIOD_MAX + 1], const char *prefix, char unit, int64_t ms)
+{
+    int64_t local = ms + JST_OFFSET_MS;
+    int64_t days = local >= 0 ? local / DAY_MS : (local - DAY_MS + 1) / DAY_MS;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (unit == 'm')
+        snprintf(out, PAYMENT_PERIOD_MAX + 1, "%s:m:%04" PRId64 "%02d", prefix, y, m);
+    else
+        snprintf(out, PAYMENT_PERIOD_MAX + 1, "%s:d:%04" PRId64 "%02d%02d", prefix, y, m, d);
+}
+
+static void add_limit(struct payment_order *o, const char *prefix, char unit, int64_t ms, int64_t max,
+                      const char *name)
+{
+    if (o->nlimits >= PAYMENT_LIMITS_MAX)
+        return;
+    struct payment_limit *l = &o->limits[o->nlimits++];
+    payment_period(l->period, prefix, unit, ms);
+    l->max = max;
+    l->name = name;
+}
+
+void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
+                        bool offline)
+{
+    o->nlimits = 0;
+    int64_t day_max = cfg->pay_daily_max;
+    const char *day_name = "daily";
+    /* While the device cools down the day's total (wherever it was spent)
+     * stays under the lower limit: a thief's fresh login cannot drain the
+     * wallet before the owner reads the new-device mail. */
+    if (device_new && cfg->pay_new_device_daily_max < day_max) {
+        day_max = cfg->pay_new_device_daily_max;
+        day_name = "new_device";
+    }
+    add_limit(o, PAYMENT_PERIOD_PAY, 'd', now, day_max, day_name);
+    add_limit(o, PAYMENT_PERIOD_PAY, 'm', now, cfg->pay_monthly_max, "monthly");
+    if (offline)
+        add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', now, cfg->offline_daily_max, "offline_daily");
+}
+
+void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now)
+{
+    o->nlimits = 0;
+    add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_daily_max, "p2p_daily");
+}
+
+void payment_limits_refund(struct payment_order *o, const struct payment *p)
+{
+    o->nlimits = 0;
+    if (p->kind == PAYMENT_P2P) {
+        add_limit(o, PAYMENT_PERIOD_P2P, 'd', p->created_ms, INT64_MAX, "p2p_daily");
+        return;
+    }
+    add_limit(o, PAYMENT_PERIOD_PAY, 'd', p->created_ms, INT64_MAX, "daily");
+    add_limit(o, PAYMENT_PERIOD_PAY, 'm', p->created_ms, INT64_MAX, "monthly");
+    if (p->offline)
+        add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', p->created_ms, INT64_MAX, "offline_daily");
+}
+
+/* ---- the hook ------------------------------------------------------------ */
+
+struct job {
+    struct payment_order o;
+    const uint8_t *master_key;
+    const struct config *cfg;
+    const struct notify_wake *wake; /* woken after a commit that queued mail; NULL: the submitter delivers */
+    payment_done_fn done;
+    void *ctx;
+    /* Set by the hook (writer thread), read by on_done (completer thread):
+     * the writer's queue mutex orders the two. */
+    const char *bad;
+    bool mailed;
+    struct payment_receipt r;
+};
+
+static enum err record_nonce(struct store *st, const struct payment_order *o)
+{
+    if (o->nonce[0] == '\0')
+        return ERR_OK;
+    /* The same window as pos_verify's own record (pos/sign.h). */
+    int64_t purge_before = o->now - (2 * POS_MAX_SKEW_S + 1) * 1000LL;
+    enum err e = st->ops->pos_nonce_insert(st, o->nonce_key_id, o->nonce, o->now, purge_before);
+    return e == ERR_CONFLICT ? ERR_INVALID_SIGNATURE : e;
+}
+
+/* Steps 4 (limits): every counter or none (the savepoint undoes the others). */
+static enum err count(struct job *j, struct store *st, int64_t amount, bool check)
+{
+    const struct payment_order *o = &j->o;
+    for (size_t i = 0; i < o->nlimits; i++) {
+        bool ok = false;
+        enum err e = st->ops->spend_add(st, o->p.customer_id, o->limits[i].period, amount,
+                                        check ? o->limits[i].max : INT64_MAX, &ok);
+        if (e != ERR_OK)
+            return e;
+        if (!ok) {
+            j->bad = o->limits[i].name;
+            return ERR_LIMIT_EXCEEDED;
+        }
+    }
+    return ERR_OK;
+}
+
+/* Step 6.  A mail that cannot be queued fails the payment: "every debit is
+ * notified" is a promise, not a best effort. */
+static enum err mail(struct job *j, struct store *st, const struct ledger_balances *after)
+{
+    const struct payment_order *o = &j->o;
+    struct auth_ctx a = {.st = st, .master_key = j->master_key, .cfg = j->cfg, .now = o->now, .client_addr = ""};
+    enum err e = ERR_OK;
+    if (o->op == PAYMENT_OP_PAY && o->p.kind == PAYMENT_P2P) {
+        if (o->payer_email[0])
+            e = payment_mail_p2p_sent(&a, o->payer_email, o->x.amount, o->payee_email, o->message, after->debit);
+        if (e == ERR_OK && o->payee_email[0])
+            e = payment_mail_p2p_received(&a, o->payee_email, o->x.amount, o->payer_email, o->message,
+                                          after->credit);
+    } else if (o->payer_email[0]) {
+        if (o->op == PAYMENT_OP_PAY)
+            e = payment_mail_paid(&a, o->payer_email, o->x.amount, o->counterparty, o->p.offline != 0,
+                                  after->debit);
+        else
+            e = payment_mail_refunded(&a, o->payer_email, j->r.refund_amount, o->counterparty,
+                                      o->op == PAYMENT_OP_VOID, after->credit);
+    }
+    if (e == ERR_OK)
+        j->mailed = true;
+    return e;
+}
+
+static enum err hook_pay(struct job *j, struct store *st, const struct ledger_transfer *x,
+                         const struct ledger_balances *after, bool replayed)
+{
+    const struct payment_order *o = &j->o;
+    enum err e;
+    j->r.balance_after = after->debit;
+    if (replayed) {
+        e = st->ops->payment_get(st, x->id, &j->r.p);
+        if (e == ERR_NOT_FOUND)
+            return ERR_IDEMPOTENCY_CONFLICT; /* the key moved money, but not as a payment */
+        if (e != ERR_OK)
+            return e;
+        if (j->r.p.kind != o->p.kind || strcmp(j->r.p.items, o->p.items) != 0)
+            return ERR_IDEMPOTENCY_CONFLICT;
+        return ERR_OK;
+    }
+    if (o->consume && (e = paycode_consume(st, &o->hit, o->now)) != ERR_OK) {
+        if (e == ERR_INVALID_CODE)
+            j->bad = "code";
+        return e;
+    }
+    if ((e = count(j, st, x->amount, true)) != ERR_OK)
+        return e;
+    j->r.p = o->p;
+    j->r.p.id = x->id;
+    j->r.p.amount = x->amount;
+    j->r.p.refunded = 0;
+    j->r.p.voided = 0;
+    e = st->ops->payment_insert(st, &j->r.p);
+    if (e == ERR_CONFLICT)
+        return ERR_IDEMPOTENCY_CONFLICT;
+    if (e != ERR_OK)
+        return e;
+    return mail(j, st, after);
+}
+
+static enum err hook_refund(struct job *j, struct store *st, const struct ledger_transfer *x,
+                            const struct ledger_balances *after, bool replayed)
+{
+    const struct payment_order *o = &j->o;
+    bool is_void = o->op == PAYMENT_OP_VOID;
+    enum err e;
+    j->r.balance_after = after->credit; /* a reversal credits the wallet */
+    j->r.refund_id = x->id;
+    j->r.refund_amount = x->amount;
+    j->r.refund_created_ms = x->created_ms;
+    if (x->ref_id != o->p.id)
+        return ERR_IDEMPOTENCY_CONFLICT;
+    if (!replayed) {
+        e = st->ops->payment_add_refund(st, o->p.id, x->amount, is_void);
+        if (e == ERR_NOT_FOUND)
+            return ERR_PAYMENT_NOT_FOUND;
+        if (e == ERR_OK)
+            e = count(j, st, -x->amount, false); /* what came back may be spent again */
+        if (e != ERR_OK)
+            return e;
+    }
+    e = st->ops->payment_get(st, o->p.id, &j->r.p);
+    if (e == ERR_NOT_FOUND)
+        return ERR_PAYMENT_NOT_FOUND;
+    if (e != ERR_OK || replayed)
+        return e;
+    return mail(j, st, after);
+}
+
+static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *x,
+                     const struct ledger_balances *after, size_t n, bool replayed)
+{
+    struct job *j = ctx;
+    j->bad = NULL;
+    j->mailed = false;
+    if (n != 1)
+        return ERR_INTERNAL;
+    enum err e = record_nonce(st, &j->o);
+    if (e != ERR_OK)
+        return e;
+    return j->o.op == PAYMENT_OP_PAY ? hook_pay(j, st, x, after, replayed) : hook_refund(j, st, x, after, replayed);
+}
+
+/* ---- submitting ---------------------------------------------------------- */
+
+/* The parameter a ledger refusal is about. */
+static const char *ledger_bad(enum err e)
+{
+    switch (e) {
+    case ERR_INSUFFICIENT_FUNDS:
+    case ERR_REVERSAL_EXCEEDS_ORIGINAL:
+    case ERR_OVERFLOW:
+        return "amount";
+    case ERR_IDEMPOTENCY_CONFLICT:
+        return "Idempotency-Key";
+    default:
+        return NULL;
+    }
+}
+
+static void on_done(void *ctx, const struct ledger_result *res)
+{
+    struct job *j = ctx;
+    if (res->err == ERR_OK) {
+        j->r.replayed = res->replayed;
+        if (j->o.p.kind != PAYMENT_P2P)
+            snprintf(j->r.store_name, sizeof j->r.store_name, "%s", j->o.counterparty);
+        if (j->mailed && !res->replayed && j->wake && j->wake->wake)
+            j->wake->wake(j->wake->ctx);
+        j->done(j->ctx, ERR_OK, NULL, &j->r);
+    } else {
+        /* The hook's own refusal names its parameter; the ledger's are
+         * about the amount or the key. */
+        const char *bad = res->failed_index == res->n && j->bad ? j->bad : ledger_bad(res->err);
+        if (res->err == ERR_INVALID_SIGNATURE)
+            bad = NULL;
+        j->done(j->ctx, res->err, bad, NULL);
+    }
+    sodium_memzero(j, sizeof *j);
+    free(j);
+}
+
+static enum err submit(const struct wallet_ctx *w, const struct payment_order *o, bool wake,
+                       payment_done_fn done, void *ctx)
+{
+    if (o->op < PAYMENT_OP_PAY || o->op > PAYMENT_OP_VOID || o->nlimits > PAYMENT_LIMITS_MAX)
+        return ERR_INVALID_PARAM;
+    struct job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return ERR_NOMEM;
+    j->o = *o;
+    j->master_key = w->a.master_key;
+    j->cfg = w->a.cfg;
+    j->wake = wake ? w->a.wake : NULL;
+    j->done = done;
+    j->ctx = ctx;
+    enum err e = ledger_writer_submit_hooked(w->writer, &j->o.x, 1, hook, j, on_done, j);
+    if (e != ERR_OK)
+        free(j);
+    return e;
+}
+
+enum err payment_submit(const struct wallet_ctx *w, const struct payment_order *o, payment_done_fn done,
+                        void *ctx)
+{
+    return submit(w, o, true, done, ctx);
+}
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    enum err e;
+    const char *bad;
+    struct payment_receipt *out;
+};
+
+static void wake_waiter(void *ctx, enum err e, const char *bad, const struct payment_receipt *r)
+{
+    struct waiter *wt = ctx;
+    if (e == ERR_OK)
+        *wt->out = *r;
+    pthread_mutex_lock(&wt->mu);
+    wt->e = e;
+    wt->bad = bad;
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+enum err payment_submit_wait(const struct wallet_ctx *w, const struct payment_order *o,
+                             struct payment_receipt *out, const char **bad)
+{
+    struct waiter wt = {.out = out};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    memset(out, 0, sizeof *out);
+    enum err e = submit(w, o, false, wake_waiter, &wt);
+    if (e == ERR_OK) {
+        pthread_mutex_lock(&wt.mu);
+        while (!wt.done)
+            pthread_cond_wait(&wt.cv, &wt.mu);
+        pthread_mutex_unlock(&wt.mu);
+        e = wt.e;
+        if (bad)
+            *bad = wt.bad;
+    }
+    pthread_mutex_destroy(&wt.mu);
+    pthread_cond_destroy(&wt.cv);
+    if (e == ERR_OK && !out->replayed) {
+        /* Like auth_end: deliver on this thread's connection, or ask the
+         * deliverer.  A delivery failure leaves the mail queued. */
+        if (w->a.mail)
+            (void)notify_deliver_pending(w->a.st, w->a.master_key, w->a.mail, w->a.now, NULL);
+        else if (w->a.wake && w->a.wake->wake)
+            w->a.wake->wake(w->a.wake->ctx);
+    }
+    return e;
+}

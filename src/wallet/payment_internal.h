@@ -1,0 +1,159 @@
+/* payment_internal.h: the one step every payment shares (charges at the
+ * register, store-QR payments, transfers between customers, refunds and
+ * voids): "everything is decided, now submit" (payment_core.c).
+ *
+ * The flows (payment.c, mpm.c, p2p.c) read and check on their own thread
+ * and connection (the code, the account, the switches, the store, the
+ * per-payment maximum), then fill a struct payment_order and hand it to
+ * payment_submit.  The order goes to the ledger writer with a hook
+ * (writer.h, ledger_writer_submit_hooked) that, on the writer thread and in
+ * the same transaction as the transfer:
+ *
+ *   1. records the POS nonce, if any (replayed: ERR_INVALID_SIGNATURE);
+ *   2. on a replay of the transfer (the same key and request): nothing more
+ *      but reading the stored payment for the receipt (its items must match
+ *      the order's, else ERR_IDEMPOTENCY_CONFLICT);
+ *   3. consumes the code, if any (paycode_consume: ERR_INVALID_CODE when a
+ *      concurrent charge consumed it first);
+ *   4. adds the amount to every spending counter of the order, each against
+ *      its maximum (ERR_LIMIT_EXCEEDED, bad = the limit's name); refunds
+ *      and voids give the amount back to the counters they name (no limit);
+ *   5. inserts the payments row (id = the transfer's id), or adds a refund
+ *      or void to it;
+ *   6. queues the mail(s) (payment_mail.h), with the balance after.
+ * Any refusal undoes the group: the transfer, the counters, everything.
+ *
+ * Not for use outside src/wallet/ and the tests.
+ */
+#ifndef KESSAI_WALLET_PAYMENT_INTERNAL_H
+#define KESSAI_WALLET_PAYMENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/types.h"
+#include "pos/sign.h"
+#include "util/email.h"
+#include "util/ids.h"
+#include "wallet/payment.h"
+
+/* Ledger transfer kinds and the store's account. */
+#define PAYMENT_XFER_PAYMENT "payment" /* CPM and MPM: wallet -> store payable */
+#define PAYMENT_XFER_P2P "p2p"         /* wallet -> wallet */
+#define PAYMENT_XFER_REFUND "refund"   /* REVERSAL of a payment, part or all */
+#define PAYMENT_XFER_VOID "void"       /* REVERSAL of all that remains, soon after */
+#define PAYMENT_PAYABLE_KIND "merchant_payable"
+
+/* Spending-counter periods: "<prefix>:<d|m>:<JST date>", e.g.
+ * "pay:d:20261127", "pay:m:202611". */
+#define PAYMENT_PERIOD_MAX 31
+#define PAYMENT_PERIOD_PAY "pay"     /* store payments (CPM, MPM), online and offline */
+#define PAYMENT_PERIOD_OFFLINE "off" /* payments with an offline code */
+#define PAYMENT_PERIOD_P2P "p2p"     /* transfers sent */
+
+/* The calendar day ('d': YYYYMMDD) or month ('m': YYYYMM) of ms in Japan
+ * (UTC+9, no daylight saving): "pay:d:20261127". */
+void payment_period(char out[PAYMENT_PERIOD_MAX + 1], const char *prefix, char unit, int64_t ms);
+
+enum payment_op {
+    PAYMENT_OP_PAY = 1,    /* a new payment (order.p.kind: CPM, MPM or P2P) */
+    PAYMENT_OP_REFUND = 2, /* part of a payment back (order.refund_of) */
+    PAYMENT_OP_VOID = 3,   /* all that remains of a payment back */
+};
+
+/* One spending counter the payment adds to (or, for refunds, takes from). */
+struct payment_limit {
+    char period[PAYMENT_PERIOD_MAX + 1];
+    int64_t max;      /* the new total must stay <= max (refunds: ignored) */
+    const char *name; /* static: what *bad names when it bites ("daily", "monthly", "new_device",
+                         "offline_daily", "p2p_daily") */
+};
+#define PAYMENT_LIMITS_MAX 4
+
+#define PAYMENT_MESSAGE_MAX 400 /* a P2P message, bytes of UTF-8 (p2p.h: up to 100 characters) */
+
+struct payment_order {
+    int op; /* enum payment_op */
+
+    /* PAY: the row to insert.  Fill kind, customer_id, device_id,
+     * merchant_id/store_id/terminal_id (CPM, MPM) or counterparty_id (P2P),
+     * amount, offline, items ("" or compact JSON) and created_ms (the
+     * caller's clock: limits and the void window use it).  id, refunded
+     * and voided are set here.
+     * REFUND/VOID: the payment as read before submitting (its customer,
+     * store and created_ms name the counters and the mail). */
+    struct payment p;
+    int64_t now; /* the caller's clock (counters, mail, nonce) */
+
+    /* The ledger transfer.  PAY: key, debit_account (the payer's wallet),
+     * credit_account (the store's payable or the recipient's wallet),
+     * amount, kind, metadata.  REFUND/VOID: key, amount, kind,
+     * flags = LEDGER_XFER_REVERSAL, ref_id = p.id, metadata (accounts 0:
+     * the ledger takes them from the original). */
+    struct ledger_transfer x;
+
+    /* What to consume: a code presented at a register (CPM), or nothing. */
+    bool consume;
+    struct paycode_hit hit;
+
+    /* The POS request's nonce, recorded with the payment ("" if none). */
+    char nonce_key_id[TERMINAL_KEY_ID_MAX + 1];
+    char nonce[POS_NONCE_MAX + 1];
+
+    /* Counters (see payment_limits_pay / payment_limits_p2p). */
+    struct payment_limit limits[PAYMENT_LIMITS_MAX];
+    size_t nlimits;
+
+    /* Mail: the payer's address (refunds: the customer's), and for P2P the
+     * recipient's; counterparty is what the payer's mail names (the store's
+     * name, or the other customer's address); message is P2P's. */
+    char payer_email[EMAIL_MAX + 1];
+    char payee_email[EMAIL_MAX + 1];
+    char counterparty[MERCHANT_NAME_MAX + 1];
+    char message[PAYMENT_MESSAGE_MAX + 1];
+};
+
+/* The counters of a store payment (CPM, MPM) made at now: the day and the
+ * month; the day at most pay_new_device_daily_max while the device (or
+ * the account) cools down; offline codes also the offline day. */
+void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
+                        bool offline);
+/* The counter of a transfer sent at now: the P2P day. */
+void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now);
+/* The counters a refund or void of p gives back to (those p was counted in). */
+void payment_limits_refund(struct payment_order *o, const struct payment *p);
+
+/* Submit o (copied; the caller may free it at once).  ERR_OK: done() is
+ * called exactly once, on the ledger writer's completer thread, with the
+ * outcome: ERR_OK and the receipt (r->replayed on a retry), or the error
+ * and *bad (static, may be NULL), r NULL.  Anything else is the answer
+ * now and done() is not called.  Mail queued by the hook is delivered by
+ * w->a.wake (woken after the commit). */
+enum err payment_submit(const struct wallet_ctx *w, const struct payment_order *o, payment_done_fn done,
+                        void *ctx);
+/* The same, waiting (wallet workers, tests): ERR_OK and *out, or the
+ * error and *bad.  Mail is delivered like auth_end's (w->a.mail inline on
+ * w->a.st, else w->a.wake). */
+enum err payment_submit_wait(const struct wallet_ctx *w, const struct payment_order *o,
+                             struct payment_receipt *out, const char **bad);
+
+/* The transfer metadata of a payment at (or refund by) store s:
+ * {"store":"str_…","store_name":"…"}, compact, keys in that order (a retry
+ * must build the same text: it is part of the ledger's request hash).
+ * ERR_NOMEM, ERR_INTERNAL if it would not fit. */
+enum err payment_store_metadata(const struct merchant_store *s, char out[LEDGER_META_MAX + 1]);
+
+/* The ledger key of a payment, refund or void: "<kind>:<scope>:<idem_key>"
+ * (kind "cpm", "mpm", "p2p", "refund", "void"; scope "trm_…" or "usr_…"),
+ * so the Idempotency-Key of one terminal or customer never meets
+ * another's.  When that is longer than LEDGER_KEY_MAX (a 64-character
+ * Idempotency-Key), the key's part is "~" + base64url(BLAKE2b-192(key))
+ * instead: never truncated, so two long keys with a common beginning stay
+ * two payments. */
+void payment_transfer_key(char out[LEDGER_KEY_MAX + 1], const char *kind, const char *scope, const char *idem_key);
+
+/* "pay_…". */
+char *payment_public_id(char buf[IDS_BUF], int64_t id);
+
+#endif

@@ -1,0 +1,735 @@
+/* test_api_pay.c: paying at the register over HTTP, against a real kessaid
+ * (docs/payments.md).
+ *
+ * Before the server starts, the operator's CLI creates a merchant with two
+ * stores, another merchant with one, and their terminals (secrets kept
+ * here, as a register would).  Customers register, are topped up with cash
+ * at the register, and show payment codes (POST /v1/paycodes).  Then the
+ * test is the register, the customer and the attacker: a signed charge
+ * pays once and the receipt says so; refunds (partial, full) and a void
+ * give back exactly what was paid; the store's feed lists its payments;
+ * unsigned, wrongly signed, stale and replayed charges are refused and
+ * change nothing; two registers charging one code at the same instant
+ * take the money once; a customer cannot see another's payment through any
+ * customer endpoint, nor can another merchant's register read or refund
+ * it; kill switches and freezes set while the server runs refuse at once.
+ * At the end `kessai ledger verify` is clean and no code, secret or
+ * signature is in the database or the log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <liboath/oath.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_client.h"
+#include "pos/sign.h"
+#include "testutil.h"
+
+#define CODE_DIGITS 18
+
+struct terminal {
+    char id[32];     /* trm_… */
+    char key_id[40]; /* tk_… */
+    uint8_t secret[TERMINAL_SECRET_BYTES];
+};
+
+struct fx {
+    struct ac_server s;
+    char store_a[32], store_b[32], store_far[32];
+    struct terminal t1, t2, far; /* t1, t2: stores a and b of one merchant; far: another merchant */
+    struct ac_user u, v;         /* two customers */
+    struct ac_who pos;           /* the registers' client address */
+};
+
+/* ---- set-up through the CLI ------------------------------------------------ */
+
+static json_t *cli_json(struct fx *f, const char *args)
+{
+    char out[700], cmd[1400];
+    tu_path(out, sizeof out, f->s.root, "cli.json");
+    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
+    assert_int_equal(ac_cli(&f->s, cmd), 0);
+    json_error_t err;
+    json_t *j = json_load_file(out, 0, &err);
+    if (j == NULL)
+        fail_msg("kessai %s: no JSON (%s)", args, err.text);
+    remove(out);
+    return j;
+}
+
+static void make_store(struct fx *f, const char *merchant, const char *name, char out[32])
+{
+    char args[400];
+    snprintf(args, sizeof args,
+             "admin store create --merchant %s --name '%s' --address '1-9-1 Marunouchi, Chiyoda-ku, Tokyo' "
+             "--lat 35.681236 --lon 139.767125 --category convenience",
+             merchant, name);
+    json_t *st = cli_json(f, args);
+    snprintf(out, 32, "%s", json_string_value(json_object_get(st, "id")));
+    json_decref(st);
+}
+
+static void make_terminal(struct fx *f, const char *store, struct terminal *t)
+{
+    char args[200];
+    snprintf(args, sizeof args, "admin terminal create --store %s", store);
+    json_t *j = cli_json(f, args);
+    snprintf(t->id, sizeof t->id, "%s", json_string_value(json_object_get(j, "id")));
+    snprintf(t->key_id, sizeof t->key_id, "%s", json_string_value(json_object_get(j, "key_id")));
+    const char *hex = json_string_value(json_object_get(j, "secret"));
+    assert_non_null(hex);
+    ac_remember(&f->s, hex);
+    size_t n = 0;
+    assert_int_equal(sodium_hex2bin(t->secret, sizeof t->secret, hex, strlen(hex), NULL, &n, NULL), 0);
+    json_decref(j);
+}
+
+static void new_nonce(char out[33])
+{
+    uint8_t b[16];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(out, 33, b, sizeof b);
+}
+
+static void new_key(char out[40])
+{
+    uint8_t b[12];
+    randombytes_buf(b, sizeof b);
+    memcpy(out, "pos-", 4);
+    sodium_bin2hex(out + 4, 36, b, sizeof b);
+}
+
+/* A signed POS request; path may carry a query (not signed). */
+static struct ac_resp pos_ex(struct fx *f, const struct terminal *t, const char *method, const char *path,
+                             const char *idem, const char *body, const char *nonce, int64_t ts)
+{
+    char sig[POS_SIG_HEX_LEN + 1], auth[300], key_line[128], bare[256];
+    snprintf(bare, sizeof bare, "%.*s", (int)strcspn(path, "?"), path);
+    const char *b = body ? body : "";
+    pos_sign(t->secret, method, bare, ts, nonce, b, strlen(b), sig);
+    snprintf(auth, sizeof auth, "Authorization: " POS_SIG_SCHEME " key_id=%s,ts=%lld,nonce=%s,sig=%s", t->key_id,
+             (long long)ts, nonce, sig);
+    const char *headers[3] = {auth, NULL, NULL};
+    if (idem) {
+        snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", idem);
+        headers[1] = key_line;
+    }
+    return ac_call_raw(&f->s, &f->pos, method, path, headers, body, false);
+}
+
+static struct ac_resp pos(struct fx *f, const struct terminal *t, const char *method, const char *path,
+                          const char *idem, const char *body)
+{
+    char nonce[33];
+    new_nonce(nonce);
+    return pos_ex(f, t, method, path, idem, body, nonce, (int64_t)time(NULL));
+}
+
+/* ---- the customer's side ---------------------------------------------------- */
+
+static int64_t balance(struct fx *f, struct ac_user *u)
+{
+    struct ac_resp r = ac_call(&f->s, &u->who, "GET", "/v1/wallet", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    int64_t v = json_integer_value(json_object_get(r.j, "balance"));
+    ac_resp_free(&r);
+    return v;
+}
+
+/* Cash at the register: a top-up code from u's phone, scanned by t1. */
+static void fund(struct fx *f, struct ac_user *u, int64_t amount)
+{
+    struct ac_resp r = ac_call(&f->s, &u->who, "POST", "/v1/topup-codes", json_object());
+    AC_EXPECT_STATUS(r, 201);
+    char code[32], body[128], key[40];
+    snprintf(code, sizeof code, "%s", ac_str(&r, "code"));
+    ac_remember(&f->s, code);
+    ac_resp_free(&r);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"amount\":%lld}", code, (long long)amount);
+    new_key(key);
+    r = pos(f, &f->t1, "POST", "/pos/v1/cash-topups", key, body);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+}
+
+/* A payment code from u's phone. */
+static void paycode(struct fx *f, struct ac_user *u, char out[CODE_DIGITS + 1])
+{
+    struct ac_resp r = ac_call(&f->s, &u->who, "POST", "/v1/paycodes", json_object());
+    AC_EXPECT_STATUS(r, 201);
+    const char *code = ac_str(&r, "code");
+    assert_non_null(code);
+    assert_int_equal(strlen(code), CODE_DIGITS);
+    snprintf(out, CODE_DIGITS + 1, "%s", code);
+    ac_remember(&f->s, out);
+    ac_resp_free(&r);
+}
+
+/* ---- the register's side ---------------------------------------------------- */
+
+static void charge_body(char *buf, size_t n, const char *code, int64_t amount, const char *items)
+{
+    if (items)
+        snprintf(buf, n, "{\"code\":\"%s\",\"amount\":%lld,\"items\":%s}", code, (long long)amount, items);
+    else
+        snprintf(buf, n, "{\"code\":\"%s\",\"amount\":%lld}", code, (long long)amount);
+}
+
+static struct ac_resp charge(struct fx *f, const struct terminal *t, const char *key, const char *code,
+                             int64_t amount)
+{
+    char body[256];
+    charge_body(body, sizeof body, code, amount, NULL);
+    return pos(f, t, "POST", "/pos/v1/charges", key, body);
+}
+
+static json_t *charge_of(const struct ac_resp *r) { return json_object_get(r->j, "charge"); }
+static const char *cstr(const struct ac_resp *r, const char *k)
+{
+    return json_string_value(json_object_get(charge_of(r), k));
+}
+static int64_t cint(const struct ac_resp *r, const char *k)
+{
+    return json_integer_value(json_object_get(charge_of(r), k));
+}
+
+/* Charge amount with a new code of u at t: the charge's id. */
+static void paid(struct fx *f, struct ac_user *u, const struct terminal *t, int64_t amount, char id[40])
+{
+    char code[CODE_DIGITS + 1], key[40];
+    paycode(f, u, code);
+    new_key(key);
+    struct ac_resp r = charge(f, t, key, code, amount);
+    AC_EXPECT_STATUS(r, 201);
+    snprintf(id, 40, "%s", cstr(&r, "id"));
+    ac_resp_free(&r);
+}
+
+static struct ac_resp refund(struct fx *f, const struct terminal *t, const char *id, const char *key, int64_t amount)
+{
+    char path[128], body[64];
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/refunds", id);
+    snprintf(body, sizeof body, "{\"amount\":%lld}", (long long)amount);
+    return pos(f, t, "POST", path, key, body);
+}
+
+static size_t log_count(struct fx *f, const char *needle)
+{
+    FILE *fp = fopen(f->s.logpath, "r");
+    assert_non_null(fp);
+    char line[4096];
+    size_t n = 0;
+    while (fgets(line, sizeof line, fp))
+        if (strstr(line, needle))
+            n++;
+    fclose(fp);
+    return n;
+}
+
+/* ---- fixture --------------------------------------------------------------- */
+
+static int fx_up(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    ac_server_init(&f->s);
+    json_t *m = cli_json(f, "admin merchant create --name 'Kessai Mart'");
+    char mer[32];
+    snprintf(mer, sizeof mer, "%s", json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    make_store(f, mer, "Tokyo Station", f->store_a);
+    make_store(f, mer, "Umeda", f->store_b);
+    m = cli_json(f, "admin merchant create --name 'Other Books'");
+    snprintf(mer, sizeof mer, "%s", json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    make_store(f, mer, "Sapporo", f->store_far);
+    make_terminal(f, f->store_a, &f->t1);
+    make_terminal(f, f->store_b, &f->t2);
+    make_terminal(f, f->store_far, &f->far);
+    /* The customers' phones are new devices for the whole test: keep the
+     * lower new-device limits out of the way of what is tested here. */
+    ac_server_start(&f->s, (const char *[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000",
+                                            "KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    ac_user_enrolled(&f->s, &f->u, "payer");
+    ac_user_enrolled(&f->s, &f->v, "other");
+    f->pos = ac_new_source(&f->s);
+    fund(f, &f->u, 30000);
+    fund(f, &f->v, 5000);
+    *state = f;
+    return 0;
+}
+
+static int fx_down(void **state)
+{
+    struct fx *f = *state;
+    /* The books balance, checked by the operator's own tool. */
+    assert_int_equal(ac_cli(&f->s, "ledger verify >/dev/null"), 0);
+    assert_int_equal(ac_server_stop(&f->s), 0);
+    ac_assert_no_secrets(&f->s);
+    ac_server_cleanup(&f->s);
+    free(f);
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_cpm_charge_refunds_void_and_feed(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f, &f->u);
+    char code[CODE_DIGITS + 1], key[40], body[400];
+    paycode(f, &f->u, code);
+    new_key(key);
+    const char *items = "[{\"category\":\"food\",\"amount\":800},{\"category\":\"drinks\",\"amount\":400}]";
+    charge_body(body, sizeof body, code, 1200, items);
+    struct ac_resp r = pos(f, &f->t1, "POST", "/pos/v1/charges", key, body);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "");
+    char id[40];
+    snprintf(id, sizeof id, "%s", cstr(&r, "id"));
+    assert_memory_equal(id, "pay_", 4);
+    assert_int_equal(cint(&r, "amount"), 1200);
+    assert_int_equal(cint(&r, "refunded"), 0);
+    assert_string_equal(cstr(&r, "status"), "succeeded");
+    assert_string_equal(cstr(&r, "kind"), "cpm");
+    assert_non_null(cstr(&r, "created_at"));
+    json_t *store = json_object_get(charge_of(&r), "store");
+    assert_string_equal(json_string_value(json_object_get(store, "id")), f->store_a);
+    assert_string_equal(json_string_value(json_object_get(store, "name")), "Tokyo Station");
+    json_t *its = json_object_get(charge_of(&r), "items");
+    assert_int_equal(json_array_size(its), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(its, 1), "category")), "drinks");
+    assert_int_equal(json_integer_value(json_object_get(r.j, "balance_after")), b0 - 1200);
+    /* The receipt names no customer. */
+    assert_null(strstr(r.raw, "usr_"));
+    assert_null(strstr(r.raw, f->u.email));
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 1200);
+    char *mail = ac_mail_wait(&f->s, f->u.email, "You paid 1,200 yen at Tokyo Station");
+    free(mail);
+
+    /* Any register of the merchant reads it; a refund in two parts. */
+    char path[128];
+    snprintf(path, sizeof path, "/pos/v1/charges/%s", id);
+    r = pos(f, &f->t2, "GET", path, NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(cint(&r, "amount"), 1200);
+    ac_resp_free(&r);
+    new_key(key);
+    r = refund(f, &f->t2, id, key, 200);
+    AC_EXPECT_STATUS(r, 201);
+    json_t *rf = json_object_get(r.j, "refund");
+    assert_memory_equal(json_string_value(json_object_get(rf, "id")), "rfd_", 4);
+    assert_string_equal(json_string_value(json_object_get(rf, "kind")), "refund");
+    assert_int_equal(json_integer_value(json_object_get(rf, "amount")), 200);
+    assert_string_equal(cstr(&r, "status"), "partially_refunded");
+    assert_int_equal(cint(&r, "refunded"), 200);
+    ac_resp_free(&r);
+    /* Retried: the same refund. */
+    r = refund(f, &f->t2, id, key, 200);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "true");
+    assert_int_equal(cint(&r, "refunded"), 200);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 1000);
+    /* Never above what remains. */
+    new_key(key);
+    r = refund(f, &f->t1, id, key, 1001);
+    AC_EXPECT_ERROR(r, 422, "reversal_exceeds_original");
+    ac_resp_free(&r);
+    r = refund(f, &f->t1, id, key, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(cstr(&r, "status"), "refunded");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0);
+    mail = ac_mail_wait(&f->s, f->u.email, "Tokyo Station refunded 1,000 yen");
+    free(mail);
+
+    /* A register mistake: voided at once. */
+    char id2[40];
+    paid(f, &f->u, &f->t1, 700, id2);
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/void", id2);
+    new_key(key);
+    r = pos(f, &f->t1, "POST", path, key, "{}");
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "refund"), "kind")), "void");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r.j, "refund"), "amount")), 700);
+    assert_string_equal(cstr(&r, "status"), "voided");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0);
+
+    /* The store's feed: its payments, oldest first, from a cursor. */
+    char id3[40];
+    paid(f, &f->u, &f->t2, 300, id3); /* at the other store */
+    r = pos(f, &f->t1, "GET", "/pos/v1/payments", NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    json_t *ps = json_object_get(r.j, "payments");
+    assert_int_equal(json_array_size(ps), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "id")), id);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 1), "id")), id2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 1), "status")), "voided");
+    assert_string_equal(json_string_value(json_object_get(r.j, "next_since")), id2);
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/pos/v1/payments?since=%s", id);
+    r = pos(f, &f->t1, "GET", path, NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "payments")), 1);
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/pos/v1/payments?since=%s", id2);
+    r = pos(f, &f->t1, "GET", path, NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "payments")), 0);
+    assert_string_equal(json_string_value(json_object_get(r.j, "next_since")), id2);
+    ac_resp_free(&r);
+    r = pos(f, &f->t1, "GET", "/pos/v1/payments?since=usr_0000000000001", NULL, NULL);
+    AC_EXPECT_ERROR(r, 400, "invalid_param");
+    ac_resp_free(&r);
+    r = pos(f, &f->t2, "GET", "/pos/v1/payments", NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "payments")), 1);
+    ac_resp_free(&r);
+}
+
+static void test_retries_replays_and_forgeries(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f, &f->u);
+    char code[CODE_DIGITS + 1], key[40], body[256], nonce[33];
+    paycode(f, &f->u, code);
+    new_key(key);
+    charge_body(body, sizeof body, code, 500, NULL);
+    int64_t now = (int64_t)time(NULL);
+    struct ac_resp r;
+
+    /* Refused before anything is looked at: no signature, a bearer token,
+     * stale, from the future, signed by another terminal, a body changed
+     * after signing. */
+    const char *headers[3] = {NULL, NULL, NULL};
+    char key_line[80], bearer[128];
+    snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", key);
+    headers[0] = key_line;
+    r = ac_call_raw(&f->s, &f->pos, "POST", "/pos/v1/charges", headers, body, false);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", f->u.token);
+    headers[1] = bearer;
+    r = ac_call_raw(&f->s, &f->pos, "POST", "/pos/v1/charges", headers, body, false);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    new_nonce(nonce);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now - 301);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    new_nonce(nonce);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now + 301);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    struct terminal forged = f->t1;
+    memcpy(forged.secret, f->far.secret, sizeof forged.secret);
+    r = pos(f, &forged, "POST", "/pos/v1/charges", key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0);
+
+    /* The real charge, then the very same request replayed. */
+    new_nonce(nonce);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now);
+    AC_EXPECT_STATUS(r, 201);
+    char id[40];
+    snprintf(id, sizeof id, "%s", cstr(&r, "id"));
+    ac_resp_free(&r);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 500);
+    /* The register never saw the answer and retries, signed anew: the
+     * same receipt, charged once. */
+    r = charge(f, &f->t1, key, code, 500);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "true");
+    assert_string_equal(cstr(&r, "id"), id);
+    ac_resp_free(&r);
+    /* The same key with another amount. */
+    r = charge(f, &f->t1, key, code, 501);
+    AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
+    ac_resp_free(&r);
+    /* The spent code under a new key. */
+    new_key(key);
+    r = charge(f, &f->t2, key, code, 500);
+    AC_EXPECT_ERROR(r, 400, "invalid_code");
+    assert_string_equal(ac_err_param(&r), "code");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 500);
+
+    /* Bad input: 400 naming the field, nothing moves, the code survives. */
+    paycode(f, &f->u, code);
+    const char *bad_items[] = {
+        "[{\"category\":\"food\",\"amount\":100}]",                          /* sum != amount */
+        "[{\"category\":\"Food!\",\"amount\":500}]",                         /* category */
+        "[{\"category\":\"food\",\"amount\":0}]",                            /* item amount */
+        "[{\"category\":\"food\",\"amount\":500,\"sku\":\"x\"}]",            /* unknown field */
+        "[\"food\"]",                                                        /* not an object */
+        "{\"category\":\"food\",\"amount\":500}",                            /* not an array */
+    };
+    for (size_t i = 0; i < sizeof bad_items / sizeof bad_items[0]; i++) {
+        new_key(key);
+        charge_body(body, sizeof body, code, 500, bad_items[i]);
+        r = pos(f, &f->t1, "POST", "/pos/v1/charges", key, body);
+        if (r.status != 400)
+            fail_msg("items %s: %ld %s", bad_items[i], r.status, r.raw ? r.raw : "");
+        assert_non_null(strstr(ac_err_param(&r), "items"));
+        ac_resp_free(&r);
+    }
+    new_key(key);
+    r = pos(f, &f->t1, "POST", "/pos/v1/charges", key, "{\"code\":\"123\",\"amount\":500,\"customer\":\"x\"}");
+    AC_EXPECT_ERROR(r, 400, "unknown_param");
+    ac_resp_free(&r);
+    r = charge(f, &f->t1, NULL, code, 500);
+    AC_EXPECT_STATUS(r, 400);
+    assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+    ac_resp_free(&r);
+    r = charge(f, &f->t1, key, code, 100001);
+    AC_EXPECT_ERROR(r, 422, "limit_exceeded");
+    ac_resp_free(&r);
+    r = charge(f, &f->t1, key, code, 1000000);
+    AC_EXPECT_ERROR(r, 422, "limit_exceeded");
+    ac_resp_free(&r);
+    r = charge(f, &f->t1, key, code, 40000);
+    AC_EXPECT_ERROR(r, 422, "insufficient_funds");
+    ac_resp_free(&r);
+    r = pos(f, &f->t1, "POST", "/pos/v1/charges/pay_0000000000001x/refunds", key, "{\"amount\":1}");
+    AC_EXPECT_ERROR(r, 404, "payment_not_found");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 500);
+    r = charge(f, &f->t1, key, code, 250);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 750);
+}
+
+struct racer {
+    struct fx *f;
+    const struct terminal *t;
+    const char *code;
+    pthread_barrier_t *go;
+    long status;
+    char err[40];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    char key[40], body[128], nonce[33], sig[POS_SIG_HEX_LEN + 1], auth[300], key_line[80];
+    new_key(key);
+    new_nonce(nonce);
+    charge_body(body, sizeof body, r->code, 1000, NULL);
+    int64_t ts = (int64_t)time(NULL);
+    pos_sign(r->t->secret, "POST", "/pos/v1/charges", ts, nonce, body, strlen(body), sig);
+    snprintf(auth, sizeof auth, "Authorization: " POS_SIG_SCHEME " key_id=%s,ts=%lld,nonce=%s,sig=%s",
+             r->t->key_id, (long long)ts, nonce, sig);
+    snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", key);
+    const char *headers[] = {auth, key_line, NULL};
+    pthread_barrier_wait(r->go);
+    struct ac_resp resp = ac_call_raw(&r->f->s, &r->f->pos, "POST", "/pos/v1/charges", headers, body, true);
+    r->status = resp.status;
+    snprintf(r->err, sizeof r->err, "%s", ac_err_code(&resp));
+    ac_resp_free(&resp);
+    return NULL;
+}
+
+static void test_one_code_two_registers_at_once(void **state)
+{
+    struct fx *f = *state;
+    for (int round = 0; round < 3; round++) {
+        int64_t b0 = balance(f, &f->u);
+        char code[CODE_DIGITS + 1];
+        paycode(f, &f->u, code);
+        enum { N = 6 };
+        struct racer rs[N];
+        pthread_t th[N];
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, N);
+        for (int i = 0; i < N; i++) {
+            rs[i] = (struct racer){.f = f, .t = i % 2 ? &f->t1 : &f->t2, .code = code, .go = &go};
+            assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+        }
+        int ok = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(th[i], NULL);
+            if (rs[i].status == 201)
+                ok++;
+            else if (rs[i].status != 400 || strcmp(rs[i].err, "invalid_code") != 0)
+                fail_msg("racer %d: %ld %s", i, rs[i].status, rs[i].err);
+        }
+        pthread_barrier_destroy(&go);
+        assert_int_equal(ok, 1);
+        assert_int_equal(balance(f, &f->u), b0 - 1000);
+    }
+}
+
+static void test_nobody_else_sees_or_refunds_a_payment(void **state)
+{
+    struct fx *f = *state;
+    char id[40];
+    paid(f, &f->u, &f->t1, 900, id);
+    int64_t bu = balance(f, &f->u), bv = balance(f, &f->v);
+    /* The payer sees it in the history; the other customer, nowhere. */
+    char txn[40], path[160];
+    snprintf(txn, sizeof txn, "txn_%s", id + 4);
+    snprintf(path, sizeof path, "/v1/transactions/%s", txn);
+    struct ac_resp r = ac_call(&f->s, &f->u.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    r = ac_call(&f->s, &f->v.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 404);
+    ac_resp_free(&r);
+    r = ac_call(&f->s, &f->v.who, "GET", "/v1/transactions?limit=100", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_null(strstr(r.raw, txn));
+    assert_null(strstr(r.raw, id));
+    ac_resp_free(&r);
+    const char *probes[] = {"/v1/topups/tpu_%s", "/v1/transactions/pay_%s"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, probes[i], id + 4);
+        r = ac_call(&f->s, &f->v.who, "GET", path, NULL);
+        assert_true(r.status == 404 || r.status == 400);
+        assert_null(strstr(r.raw ? r.raw : "", "900"));
+        ac_resp_free(&r);
+    }
+    /* A customer's session is no terminal. */
+    char bearer[128];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", f->v.token);
+    snprintf(path, sizeof path, "/pos/v1/charges/%s", id);
+    const char *h[] = {bearer, NULL};
+    r = ac_call_raw(&f->s, &f->v.who, "GET", path, h, NULL, false);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+
+    /* Another merchant's register: cannot read, refund or void it, nor
+     * find it in its feed — the same 404 as a payment that does not exist. */
+    r = pos(f, &f->far, "GET", path, NULL, NULL);
+    AC_EXPECT_ERROR(r, 404, "payment_not_found");
+    ac_resp_free(&r);
+    char key[40];
+    new_key(key);
+    r = refund(f, &f->far, id, key, 100);
+    AC_EXPECT_ERROR(r, 404, "payment_not_found");
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/void", id);
+    r = pos(f, &f->far, "POST", path, key, "{}");
+    AC_EXPECT_ERROR(r, 404, "payment_not_found");
+    ac_resp_free(&r);
+    r = pos(f, &f->far, "GET", "/pos/v1/payments", NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_null(strstr(r.raw, id));
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), bu);
+    assert_int_equal(balance(f, &f->v), bv);
+}
+
+static void test_switches_and_freezes_act_at_once(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f, &f->u);
+    char code[CODE_DIGITS + 1], key[40], args[200];
+    paycode(f, &f->u, code);
+    new_key(key);
+
+    /* Store a switched off while kessaid runs: refused with the reason;
+     * store b of the same merchant goes on. */
+    snprintf(args, sizeof args, "admin killswitch on payments --store %s --reason 'till broken' >/dev/null",
+             f->store_a);
+    assert_int_equal(ac_cli(&f->s, args), 0);
+    struct ac_resp r = charge(f, &f->t1, key, code, 400);
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "error"), "reason")), "till broken");
+    ac_resp_free(&r);
+    r = charge(f, &f->t2, key, code, 400);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    snprintf(args, sizeof args, "admin killswitch off payments --store %s >/dev/null", f->store_a);
+    assert_int_equal(ac_cli(&f->s, args), 0);
+    /* Everything off: every store, with the reason. */
+    assert_int_equal(ac_cli(&f->s, "admin killswitch on payments --reason 'fraud wave, back at 18:00' >/dev/null"),
+                     0);
+    paycode(f, &f->u, code);
+    new_key(key);
+    r = charge(f, &f->far, key, code, 400);
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    ac_resp_free(&r);
+    assert_int_equal(ac_cli(&f->s, "admin killswitch off payments >/dev/null"), 0);
+
+    /* The owner freezes from the app: the code is refused at the register. */
+    r = ac_call(&f->s, &f->u.who, "POST", "/v1/freeze", json_pack("{s:s}", "reason", "phone stolen"));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    r = charge(f, &f->t1, key, code, 400);
+    AC_EXPECT_ERROR(r, 403, "account_frozen");
+    ac_resp_free(&r);
+    char *mail = ac_mail_wait(&f->s, f->u.email, "Your kessai account is frozen");
+    free(mail);
+    /* Support unfreezes (the customer cannot); the same request works. */
+    snprintf(args, sizeof args, "admin customer unfreeze %s --reason 'owner verified' >/dev/null", f->u.email);
+    assert_int_equal(ac_cli(&f->s, args), 0);
+    r = charge(f, &f->t1, key, code, 400);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 800);
+}
+
+static void test_a_guessing_register_is_throttled(void **state)
+{
+    struct fx *f = *state;
+    char key[40], code[CODE_DIGITS + 1];
+    new_key(key);
+    struct ac_resp r;
+    for (int i = 0; i < 10; i++) {
+        char guess[CODE_DIGITS + 1];
+        snprintf(guess, sizeof guess, "8%017d", 1000 + i);
+        r = charge(f, &f->far, key, guess, 100);
+        AC_EXPECT_ERROR(r, 400, "invalid_code");
+        ac_resp_free(&r);
+    }
+    paycode(f, &f->u, code);
+    r = charge(f, &f->far, key, code, 100);
+    AC_EXPECT_ERROR(r, 429, "rate_limited");
+    assert_true(atoi(r.retry_after) > 800);
+    ac_resp_free(&r);
+    assert_int_equal(log_count(f, "\"terminal_flagged\""), 1);
+    assert_true(log_count(f, f->far.key_id) >= 1);
+    /* The other merchant's registers take the code. */
+    r = charge(f, &f->t1, key, code, 100);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (sodium_init() < 0 || oath_init() != OATH_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cpm_charge_refunds_void_and_feed, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_retries_replays_and_forgeries, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_one_code_two_registers_at_once, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_nobody_else_sees_or_refunds_a_payment, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_switches_and_freezes_act_at_once, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_a_guessing_register_is_throttled, fx_up, fx_down),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    oath_done();
+    curl_global_cleanup();
+    return rc;
+}
