@@ -79,7 +79,7 @@ void config_defaults(struct config *c)
     c->session_absolute_s = 12 * 3600;
     c->new_device_cooldown_s = 24 * 3600;
     c->reset_cooldown_s = 24 * 3600;
-    c->wallet_workers = 0;
+    c->wallet_workers = 16; /* they mostly wait (gateway, group commit), so more than one per core */
     c->topup_balance_cap = 100000;
     c->topup_max = 50000;
     c->topup_daily_max = 100000;

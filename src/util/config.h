@@ -35,7 +35,7 @@ struct config {
     int64_t new_device_cooldown_s;
     int64_t reset_cooldown_s;
     /* wallet: top-up limits in yen (wallet/topup.h) */
-    int64_t wallet_workers;           /* threads for card and top-up work; 0 = one per core */
+    int64_t wallet_workers;           /* threads for card, top-up and payment work (mostly waiting); 0 = one per core */
     int64_t topup_balance_cap;        /* wallet balance after a top-up */
     int64_t topup_max;                /* one top-up */
     int64_t topup_daily_max;          /* top-ups of one account in 24 h */
