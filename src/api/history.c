@@ -27,20 +27,6 @@
 
 #define HISTORY_DEFAULT_LIMIT 20
 
-/* AUTH: a full session, copied into *s; false with the reply stored. */
-static bool authenticate(struct http_request *req, struct api_ctx *ctx, struct auth_session *s)
-{
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = api_authenticate(req, &a, SESSION_NEED_FULL, s);
-    store_pool_release(ctx->pool, st);
-    if (e == ERR_OK)
-        return true;
-    http_reply_error(req, e, NULL);
-    return false;
-}
-
 /* "limit": absent is the default; else 1..HISTORY_PAGE_MAX in plain decimal
  * digits (no sign, no spaces, no leading zeros beyond "0"). */
 static bool parse_limit(const char *q, size_t *out)
@@ -84,7 +70,7 @@ enum http_verdict api_transactions_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
     int64_t before = 0;
     const char *q = http_request_query(req, "before");
@@ -132,7 +118,7 @@ enum http_verdict api_transaction_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
     int64_t id = 0;
     if (ids_parse(http_request_param(req, "id"), HISTORY_ID_PREFIX, &id) != ERR_OK)
@@ -153,7 +139,7 @@ enum http_verdict api_balance_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!authenticate(req, ctx, &s))
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
     struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;

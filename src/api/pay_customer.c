@@ -46,17 +46,10 @@
 static bool accept(struct http_request *req, struct api_ctx *ctx, struct auth_session *s,
                    char key[IDEMPOTENCY_KEY_MAX + 1])
 {
-    struct store *st = store_pool_acquire(ctx->pool);
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = api_authenticate(req, &a, SESSION_NEED_FULL, s);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK) {
-        http_reply_error(req, e, NULL);
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, s))
         return false;
-    }
     const char *k = NULL;
-    e = api_idempotency_key(req, &k);
+    enum err e = api_idempotency_key(req, &k);
     if (e != ERR_OK) {
         http_reply_error(req, e, IDEMPOTENCY_HEADER);
         return false;

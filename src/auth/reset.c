@@ -118,6 +118,9 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
     }
     if (e == ERR_OK)
         e = ctx->st->ops->session_revoke_many(ctx->st, c.id, 0, 0, ctx->now, &ended);
+    /* Whoever took the account may hold an offline key: every key goes too. */
+    if (e == ERR_OK)
+        e = ctx->st->ops->offline_key_revoke_customer(ctx->st, c.id, ctx->now);
     if (e == ERR_OK)
         e = auth_mail_reset_completed(ctx, c.email);
     if (e == ERR_OK)

@@ -14,8 +14,9 @@
  *           amount and the customer's wallet; then `ledger verify`
  *   REPORT  charges/s, latency percentiles, errors, the check
  *
- * Exit status 0 only if the check holds; errors under load (refusals, 5xx)
- * are reported, not fatal: they are part of what is measured.
+ * Exit status 0 only if charges were acknowledged and the check holds;
+ * errors under load (refusals, 5xx) are reported, not fatal: they are part
+ * of what is measured.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -133,6 +134,8 @@ struct pcts {
 
 static struct pcts percentiles(uint32_t *v, size_t n)
 {
+    if (n == 0)
+        return (struct pcts){0, 0, 0};
     qsort(v, n, sizeof *v, cmp_u32);
     return (struct pcts){pct(v, n, 0.50), pct(v, n, 0.99), pct(v, n, 0.999)};
 }
@@ -336,9 +339,12 @@ int cli_run_bench_charges(struct cli_ctx *x)
         else
             report_text(&a, where, &st, &ch, &cd, &fl, &c);
     }
-    bool ok = e == ERR_OK && c.missing == 0 && c.wrong == 0 && c.verify_err == ERR_OK && c.rep.violations == 0;
+    bool ok = e == ERR_OK && c.missing == 0 && c.wrong == 0 && c.verify_err == ERR_OK && c.rep.violations == 0 &&
+              st.nacks > 0;
     if (e != ERR_OK)
         cli_failure("the benchmark could not run to the end: %s", err_message(e));
+    else if (st.nacks == 0)
+        cli_failure("not one charge was acknowledged");
     bench_stats_free(&st);
     bench_seed_free(&seed);
     bench_server_cleanup(&own);

@@ -36,6 +36,7 @@
 
 #define DRAIN_US (30 * 1000000ull)
 #define REQ_MAX 2048
+#define RECONNECT_MAX 100
 
 enum phase { IDLE, CODE, CHARGE };
 
@@ -48,6 +49,7 @@ struct flow {
     uint32_t terminal;
     uint64_t next_customer; /* this connection's k-th customer: index + k * connections */
     uint64_t seq;
+    unsigned failures; /* reconnections in a row without an answer */
     uint64_t t_code, t_charge;
     int64_t amount;
     char idem[32];
@@ -204,6 +206,8 @@ static bool pay_id(const char *body, size_t len, char *out, size_t n)
     return p < end && *p == '"';
 }
 
+static void reconnect(struct load *l, struct flow *f, uint64_t now);
+
 static void start_flow(struct load *l, struct flow *f, uint64_t now)
 {
     f->phase = IDLE;
@@ -212,15 +216,27 @@ static void start_flow(struct load *l, struct flow *f, uint64_t now)
     size_t nc = l->seed->ncustomers;
     f->customer = (uint32_t)((f->index + f->next_customer++ * l->o->connections) % nc);
     f->t_code = now;
-    if (send_code_request(l, f) == 0)
+    if (send_code_request(l, f) == 0) {
         f->phase = CODE;
+        return;
+    }
+    f->c.status = 0;
+    note_error(l, f, "connection");
+    reconnect(l, f, now);
 }
 
+/* A new connection and a new flow; a connection that keeps failing at once
+ * is given up (its flow stays idle) rather than retried in a loop. */
 static void reconnect(struct load *l, struct flow *f, uint64_t now)
 {
     epoll_ctl(l->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
     bh_close(&f->c);
     f->phase = IDLE;
+    if (++f->failures > RECONNECT_MAX) {
+        if (f->failures == RECONNECT_MAX + 1)
+            fprintf(stderr, "kessai: bench: connection %zu keeps failing; given up\n", f->index);
+        return;
+    }
     if (open_conn(l, f) == 0)
         start_flow(l, f, now);
 }
@@ -251,6 +267,7 @@ static void on_response(struct load *l, struct flow *f, uint64_t now)
     struct bench_stats *st = l->st;
     struct bh_conn *c = &f->c;
     bool in_window = now <= l->deadline;
+    f->failures = 0;
     if (f->phase == CODE) {
         char code[PAYCODE_DIGITS + 8];
         bool ok = c->status == 201 && json_str(c->body, c->body_len, "code", code, sizeof code) &&
@@ -363,6 +380,9 @@ enum err bench_load_run(const struct bench_load_opts *opts, const struct bench_s
         f->terminal = (uint32_t)(i % seed->nterminals);
         opened += open_conn(&l, f) == 0;
     }
+    if (opened < opts->connections && opened > 0)
+        fprintf(stderr, "kessai: bench: only %zu of %zu connections opened (%s; see ulimit -n)\n", opened,
+                opts->connections, strerror(errno));
     if (opened == 0) {
         close(l.ep);
         free(l.flows);

@@ -303,6 +303,7 @@ static const struct store_ops sqlite_ops = {
     .offline_key_put = sq_offline_key_put,
     .offline_key_get = sq_offline_key_get,
     .offline_key_revoke = sq_offline_key_revoke,
+    .offline_key_revoke_customer = sq_offline_key_revoke_customer,
     .offline_use_insert = sq_offline_use_insert,
     .payment_insert = sq_payment_insert,
     .payment_get = sq_payment_get,

@@ -130,6 +130,17 @@ enum err sq_offline_key_revoke(struct store *st, int64_t device_id, int64_t now)
     return sq_step_many(db, q, "offline_key_revoke", NULL);
 }
 
+enum err sq_offline_key_revoke_customer(struct store *st, int64_t customer_id, int64_t now)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE offline_keys SET revoked_ms = ? WHERE customer_id = ? AND revoked_ms = 0");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int64(q, 2, customer_id);
+    return sq_step_many(db, q, "offline_key_revoke_customer", NULL);
+}
+
 enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step, int64_t now, int64_t purge_before)
 {
     struct sqlite_store *db = sq(st);

@@ -283,6 +283,8 @@ struct store_ops {
     enum err (*offline_key_put)(struct store *st, const struct offline_key *k); /* ERR_CONFLICT on offline_id */
     enum err (*offline_key_get)(struct store *st, int64_t offline_id, struct offline_key *out); /* ERR_NOT_FOUND */
     enum err (*offline_key_revoke)(struct store *st, int64_t device_id, int64_t now); /* ERR_OK if none */
+    /* Revoke every key of the customer (recovery, password change); ERR_OK if none. */
+    enum err (*offline_key_revoke_customer)(struct store *st, int64_t customer_id, int64_t now);
     /* An offline code (device, step) pays at most once: ERR_CONFLICT if used;
      * insert also deletes rows older than purge_before. */
     enum err (*offline_use_insert)(struct store *st, int64_t device_id, int64_t step, int64_t now,

@@ -14,8 +14,10 @@
  *           account, after a reset) is in its cool-down: a stolen password
  *           and session alone cannot send the wallet away
  *   SUBMIT  one transfer wallet -> wallet (kind "p2p") with the hook of
- *           payment_internal.h: the p2p_daily counter, the payments row and
- *           a mail to each customer, in the same commit
+ *           payment_internal.h: the p2p_daily counter (capped at the
+ *           new-device limit while the device or account cools down: the
+ *           login made the second factor fresh), the payments row and a
+ *           mail to each customer, in the same commit
  *
  * The sender's refusals that may be a thief's (unknown recipient, frozen,
  * no fresh second factor, a limit) are security events of the sender.
@@ -188,7 +190,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     o.x.credit_account = to_wallet;
     o.x.amount = amount;
     snprintf(o.x.kind, sizeof o.x.kind, "%s", PAYMENT_XFER_P2P);
-    payment_limits_p2p(w->a.cfg, &o, w->a.now);
+    payment_limits_p2p(w->a.cfg, &o, w->a.now, payer.device_new);
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.payee_email, sizeof o.payee_email, "%s", r.email);
     if (strlen(r.email) < sizeof o.counterparty) /* the mails name payee_email; this is only informative */

@@ -6,7 +6,8 @@
  * ("usr_…"); the recipient must be another verified customer with a second
  * factor enrolled, not frozen (else ERR_RECIPIENT_NOT_FOUND "to" — all
  * alike).  One ledger transfer wallet -> wallet (kind "p2p"), limits
- * p2p_max and p2p_daily_max, the "p2p" kill switch; both customers are
+ * p2p_max and p2p_daily_max (pay_new_device_daily_max while the device or
+ * the account cools down), the "p2p" kill switch; both customers are
  * mailed at once.  message: 0..100 characters of text, shown to both.
  */
 #ifndef KESSAI_WALLET_P2P_H

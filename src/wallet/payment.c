@@ -16,9 +16,11 @@
  *      Idempotency-Key already paid (a retry after the code was spent), the
  *      stored charge is replayed; otherwise the bad code is counted against
  *      the terminal and ERR_INVALID_CODE answered.  (A retry refused by
- *      step 1 or 2 — a switch turned on since — is replayed too.);
+ *      step 1, 2, 4 or 5 — a switch turned on since, the balance left
+ *      after the first charge of an offline code, which still resolves —
+ *      is replayed too.);
  *   4. offline codes: amount <= offline_pay_max;
- *   5. the customer is not frozen; has a wallet;
+ *   5. the customer is not frozen; has a wallet with the amount;
  *   6. submit: the code's consumption, the limits, the row, the nonce and
  *      the mail commit with the transfer or not at all.
  *
@@ -172,6 +174,9 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
     if (e == ERR_NOT_FOUND || (e == ERR_OK && (o->p.terminal_id != term->id || o->p.amount != amount ||
                                                strcmp(o->p.items, items) != 0)))
         e = ERR_IDEMPOTENCY_CONFLICT;
+    struct merchant_store s;
+    if (e == ERR_OK && (e = w->a.st->ops->mstore_get(w->a.st, o->p.store_id, &s)) == ERR_OK)
+        snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name); /* the receipt's store name */
     if (e == ERR_OK) {
         o->op = PAYMENT_OP_PAY;
         o->now = w->a.now;
@@ -184,6 +189,26 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
         set_bad(bad, "Idempotency-Key");
     free(o);
     return e;
+}
+
+/* A refusal may be a retry's: the register lost the answer to a charge
+ * that went through and sends it again, and what now refuses it (the code
+ * spent, a switch turned on, the balance or the freeze since) says nothing
+ * about the first.  So every refusal, and only a refusal (never the
+ * ordinary path), first asks the ledger whether the key already paid.
+ * true: it did (or the store failed), and *e is the answer; false: it did
+ * not, *e unchanged. */
+static bool replayed_if_paid(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
+                             const char *key, int64_t amount, const char *items, payment_done_fn done, void *ctx,
+                             const char **bad, enum err *e)
+{
+    struct ledger_transfer t;
+    enum err k = w->a.st->ops->transfer_get_by_key(w->a.st, key, &t);
+    if (k == ERR_TRANSFER_NOT_FOUND)
+        return false;
+    set_bad(bad, NULL);
+    *e = k == ERR_OK ? replay_charge(w, term, nonce, &t, amount, items, done, ctx, bad) : k;
+    return true;
 }
 
 /* Steps 1-2: the terminal, the amount, the store, the switches. */
@@ -237,26 +262,16 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     enum err e = charge_checks(w, term, amount, &s, bad, sw);
     /* A register that lost the answer to a charge that went through gets
      * it, even if the store has since been switched off, closed or
-     * throttled: the refusal would make the clerk charge again.  The key
-     * is looked up only on such a refusal and when the code no longer
-     * resolves (the first charge spent it), never on the ordinary path. */
+     * throttled, or the code no longer resolves (the first charge spent
+     * it): the refusal would make the clerk charge again. */
     bool retry_may_help = e == ERR_SUSPENDED || e == ERR_STORE_NOT_FOUND || e == ERR_RATE_LIMITED;
 
     /* 3. the code */
     if (e == ERR_OK)
         e = paycode_resolve(w, code, &o->hit);
     if (e == ERR_INVALID_CODE || retry_may_help) {
-        struct ledger_transfer t;
-        enum err k = st->ops->transfer_get_by_key(st, o->x.key, &t);
-        if (k == ERR_OK) {
-            set_bad(bad, NULL);
-            e = replay_charge(w, term, nonce, &t, amount, items, done, ctx, bad);
+        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e))
             goto out;
-        }
-        if (k != ERR_TRANSFER_NOT_FOUND) {
-            e = k;
-            goto out;
-        }
         if (e == ERR_INVALID_CODE) {
             guessed(w, term, code);
             set_bad(bad, "code");
@@ -266,21 +281,26 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     if (e != ERR_OK)
         goto out;
 
-    /* 4-5. offline limit, freeze, wallet */
+    /* 4-5. offline limit, freeze, wallet.  A code can still resolve after
+     * its key paid (an offline code: its use is seen only by the ledger's
+     * transaction; or a fresh code shown for the retry), so these
+     * refusals, too, are a retry's receipt when the key paid. */
+    char owner[IDS_BUF];
+    struct ledger_account wallet;
     if (o->hit.offline && amount > w->a.cfg->offline_pay_max) {
         set_bad(bad, "amount");
         e = ERR_LIMIT_EXCEEDED;
-        goto out;
+    } else if ((e = freeze_check(st, o->hit.customer_id)) == ERR_OK) {
+        e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, o->hit.customer_id), "wallet",
+                                  &wallet);
+        if (e == ERR_ACCOUNT_NOT_FOUND || (e == ERR_OK && ledger_available(&wallet) < amount)) {
+            /* Refused here to spare the writer; the ledger checks again. */
+            set_bad(bad, "amount");
+            e = ERR_INSUFFICIENT_FUNDS;
+        }
     }
-    if ((e = freeze_check(st, o->hit.customer_id)) != ERR_OK)
-        goto out;
-    char owner[IDS_BUF];
-    struct ledger_account wallet;
-    e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, o->hit.customer_id), "wallet", &wallet);
-    if (e == ERR_ACCOUNT_NOT_FOUND || (e == ERR_OK && ledger_available(&wallet) < amount)) {
-        /* Refused here to spare the writer; the ledger checks again. */
-        set_bad(bad, "amount");
-        e = ERR_INSUFFICIENT_FUNDS;
+    if (e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN || e == ERR_INSUFFICIENT_FUNDS) {
+        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e);
         goto out;
     }
     if (e != ERR_OK || (e = payer_email(st, o->hit.customer_id, o->payer_email)) != ERR_OK)
@@ -372,6 +392,7 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     transfer_key(o->x.key, is_void ? "void" : "refund", term, idem_key);
     o->op = is_void ? PAYMENT_OP_VOID : PAYMENT_OP_REFUND;
     o->now = w->a.now;
+    snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name); /* the receipt's and the mail's */
     snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", term->key_id);
     snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
 
@@ -420,7 +441,6 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     o->x.ref_id = o->p.id;
     snprintf(o->x.kind, sizeof o->x.kind, "%s", is_void ? PAYMENT_XFER_VOID : PAYMENT_XFER_REFUND);
     payment_limits_refund(o, &o->p);
-    snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name);
     e = payment_submit(w, o, done, ctx);
 out:
     sodium_memzero(o, sizeof *o);

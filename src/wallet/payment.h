@@ -42,10 +42,12 @@
  *    cash top-ups).  A terminal blocked for guessing codes: ERR_RATE_LIMITED
  *    (payment_terminal_throttle below).
  *  - A charge whose code no longer resolves, or that a switch, a closed
- *    store or a guessing block refuses, is first looked up by its transfer
- *    key: if the key already paid with the same amount and items, the
- *    stored receipt is answered (replayed).  A register that lost the
- *    answer never has to charge again.
+ *    store, a guessing block, a freeze, a limit or the balance refuses
+ *    before submitting, is first looked up by its transfer key: if the key
+ *    already paid with the same amount and items, the stored receipt is
+ *    answered (replayed).  A register that lost the answer never has to
+ *    charge again — also with an offline code, which still resolves after
+ *    it paid, from a wallet the first charge left short.
  *  - The ledger key is the "kind:scope:key" above while it fits in
  *    LEDGER_KEY_MAX; a longer one ends in "~" + a hash of the key
  *    (payment_transfer_key), never cut short.

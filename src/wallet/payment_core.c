@@ -113,10 +113,16 @@ void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64
         add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', now, cfg->offline_daily_max, "offline_daily");
 }
 
-void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now)
+void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new)
 {
     o->nlimits = 0;
-    add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_daily_max, "p2p_daily");
+    /* The fresh second factor a new device needs is no brake right after
+     * a thief's login (the login itself made it fresh): the day's transfers
+     * stay under the new-device limit too. */
+    if (device_new && cfg->pay_new_device_daily_max < cfg->p2p_daily_max)
+        add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->pay_new_device_daily_max, "new_device");
+    else
+        add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_daily_max, "p2p_daily");
 }
 
 void payment_limits_refund(struct payment_order *o, const struct payment *p)

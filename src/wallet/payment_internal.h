@@ -119,8 +119,9 @@ struct payment_order {
  * the account) cools down; offline codes also the offline day. */
 void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
                         bool offline);
-/* The counter of a transfer sent at now: the P2P day. */
-void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now);
+/* The counter of a transfer sent at now: the P2P day, at most
+ * pay_new_device_daily_max while the device (or the account) cools down. */
+void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new);
 /* The counters a refund or void of p gives back to (those p was counted in). */
 void payment_limits_refund(struct payment_order *o, const struct payment *p);
 

@@ -16,7 +16,9 @@
  * cursor, and nonsense cursors and limits are refused.
  *
  * Over HTTP, against a real kessaid: the three endpoints, their JSON, the
- * 404 for another customer's entry and the 400s for bad queries.
+ * 404 for another customer's entry and the 400s for bad queries; and a cash
+ * top-up, a charge by code and a partial refund made at a signed register,
+ * read back as the customer sees them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,10 +29,12 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "api_client.h"
 #include "auth_fixture.h"
 #include "ledger/ledger.h"
+#include "pos/sign.h"
 #include "ledger/writer.h"
 #include "merchant/merchant.h"
 #include "wallet/history.h"
@@ -674,6 +678,154 @@ static void test_http(void **state)
     ac_server_cleanup(&s);
 }
 
+/* ---- over HTTP, with real payments ---------------------------------------- */
+
+struct reg {
+    char key_id[40];
+    uint8_t secret[TERMINAL_SECRET_BYTES];
+};
+
+static json_t *cli_json(struct ac_server *s, const char *args)
+{
+    char out[700], cmd[1400];
+    tu_path(out, sizeof out, s->root, "cli.json");
+    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
+    assert_int_equal(ac_cli(s, cmd), 0);
+    json_t *j = json_load_file(out, 0, NULL);
+    assert_non_null(j);
+    remove(out);
+    return j;
+}
+
+/* A signed POST from the register with a fresh nonce and Idempotency-Key. */
+static struct ac_resp pos_post(struct ac_server *s, const struct ac_who *w, const struct reg *t, const char *path,
+                               const char *body)
+{
+    char nonce[33], key[33], sig[POS_SIG_HEX_LEN + 1], auth[300], idem[64];
+    uint8_t b[16];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(nonce, sizeof nonce, b, sizeof b);
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(key, sizeof key, b, sizeof b);
+    int64_t ts = (int64_t)time(NULL);
+    pos_sign(t->secret, "POST", path, ts, nonce, body, strlen(body), sig);
+    snprintf(auth, sizeof auth, "Authorization: " POS_SIG_SCHEME " key_id=%s,ts=%lld,nonce=%s,sig=%s", t->key_id,
+             (long long)ts, nonce, sig);
+    snprintf(idem, sizeof idem, "Idempotency-Key: %s", key);
+    const char *headers[] = {auth, idem, NULL};
+    return ac_call_raw(s, w, "POST", path, headers, body, false);
+}
+
+/* A one-time code from u's phone (POST /v1/paycodes or /v1/topup-codes). */
+static void code_of(struct ac_server *s, struct ac_user *u, const char *path, char out[32])
+{
+    struct ac_resp r = ac_call(s, &u->who, "POST", path, json_object());
+    AC_EXPECT_STATUS(r, 201);
+    snprintf(out, 32, "%s", ac_str(&r, "code"));
+    ac_remember(s, out);
+    ac_resp_free(&r);
+}
+
+static json_t *entry_at(const struct ac_resp *r, size_t i)
+{
+    return json_array_get(json_object_get(r->j, "transactions"), i);
+}
+
+static const char *estr(json_t *e, const char *k) { return json_string_value(json_object_get(e, k)); }
+static int64_t eint(json_t *e, const char *k) { return json_integer_value(json_object_get(e, k)); }
+
+/* Cash in at the register, a charge by code, part of it refunded: the
+ * customer's history tells the story the register's receipts told. */
+static void test_http_real_payments(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    json_t *j = cli_json(&s, "admin merchant create --name 'Kessai Mart'");
+    char args[400], store[32];
+    snprintf(args, sizeof args,
+             "admin store create --merchant %s --name 'Tokyo Station' --address '1-9-1 Marunouchi, Chiyoda-ku, "
+             "Tokyo' --lat 35.681236 --lon 139.767125 --category convenience",
+             estr(j, "id"));
+    json_decref(j);
+    j = cli_json(&s, args);
+    snprintf(store, sizeof store, "%s", estr(j, "id"));
+    json_decref(j);
+    snprintf(args, sizeof args, "admin terminal create --store %s", store);
+    j = cli_json(&s, args);
+    struct reg t;
+    snprintf(t.key_id, sizeof t.key_id, "%s", estr(j, "key_id"));
+    const char *hex = estr(j, "secret");
+    ac_remember(&s, hex);
+    assert_int_equal(sodium_hex2bin(t.secret, sizeof t.secret, hex, strlen(hex), NULL, NULL, NULL), 0);
+    json_decref(j);
+    ac_server_start(&s, (const char *const[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000",
+                                              "KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    struct ac_user a, b;
+    ac_user_enrolled(&s, &a, "hist-pay-a");
+    ac_user_enrolled(&s, &b, "hist-pay-b");
+    struct ac_who reg = ac_new_source(&s);
+
+    char code[32], body[128], charge_id[40];
+    code_of(&s, &a, "/v1/topup-codes", code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"amount\":5000}", code);
+    struct ac_resp r = pos_post(&s, &reg, &t, "/pos/v1/cash-topups", body);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    code_of(&s, &a, "/v1/paycodes", code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"amount\":1200}", code);
+    r = pos_post(&s, &reg, &t, "/pos/v1/charges", body);
+    AC_EXPECT_STATUS(r, 201);
+    snprintf(charge_id, sizeof charge_id, "%s", estr(json_object_get(r.j, "charge"), "id"));
+    ac_resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/refunds", charge_id);
+    r = pos_post(&s, &reg, &t, path, "{\"amount\":200}");
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+
+    r = get(&s, &a, "/v1/transactions");
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "transactions")), 3);
+    const struct {
+        const char *kind;
+        int64_t amount, after;
+        bool payment;
+    } want[] = {{"refund", 200, 4000, true}, {"payment", -1200, 3800, true}, {"topup_cash", 5000, 5000, false}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *e = entry_at(&r, i);
+        assert_string_equal(estr(e, "kind"), want[i].kind);
+        assert_int_equal(eint(e, "amount"), want[i].amount);
+        assert_int_equal(eint(e, "balance_after"), want[i].after);
+        assert_string_equal(estr(e, "counterparty"), "Tokyo Station");
+        if (want[i].payment)
+            assert_string_equal(estr(e, "payment_id"), charge_id);
+        else
+            assert_true(json_is_null(json_object_get(e, "payment_id")));
+    }
+    char entry[IDS_BUF];
+    snprintf(entry, sizeof entry, "%s", estr(entry_at(&r, 1), "id"));
+    ac_resp_free(&r);
+    r = get(&s, &a, "/v1/balance");
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.j, "balance")), 4000);
+    ac_resp_free(&r);
+    /* The payment is A's: B gets the same 404 as for nothing at all. */
+    snprintf(path, sizeof path, "/v1/transactions/%s", entry);
+    r = get(&s, &b, path);
+    AC_EXPECT_ERROR(r, 404, "not_found");
+    ac_resp_free(&r);
+    r = get(&s, &b, "/v1/transactions");
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "transactions")), 0);
+    ac_resp_free(&r);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    ac_assert_no_secrets(&s);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -689,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_cursor_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_needs_full_session, setup, teardown),
         cmocka_unit_test(test_http),
+        cmocka_unit_test(test_http_real_payments),
     };
     int failed = cmocka_run_group_tests_name("history", tests, NULL, NULL);
     oath_done();

@@ -572,7 +572,7 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
 {
     struct tx *t = *state;
     struct cust a, b;
-    customer(t, &a, "aiko@example.com", 40000);
+    customer(t, &a, "aiko@example.com", 80000);
     customer(t, &b, "bunta@example.com", 0);
     const char *bad = NULL;
     int64_t above = t->f->cfg.p2p_mfa_threshold + 1;
@@ -585,7 +585,9 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
     assert_int_equal(send_to(t, &a, b.email, above, "", "k2", NULL, NULL), ERR_OK);
     assert_int_equal(balance(t, b.wallet), t->f->cfg.p2p_mfa_threshold + above);
 
-    /* a device in its cool-down needs the second factor for any amount */
+    /* a device in its cool-down needs the second factor for any amount
+     * (the next day: the transfers above are not counted against it) */
+    t->f->now += DAY_MS;
     t->f->cfg.new_device_cooldown_s = 24 * 3600;
     struct af_phone thief;
     af_phone_new(&thief, "thief");
@@ -597,8 +599,16 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
     af_auth(t->f, &g, &s);
     assert_true(s.device_new_until_ms > t->f->now);
     struct payment_receipt r;
-    /* fresh from the login: a small amount passes within the new-device limits */
+    /* fresh from the login: a small amount passes within the new-device
+     * limits, but the login's fresh factor does not lift them: the day's
+     * transfers stay under pay_new_device_daily_max (review: without it a
+     * thief sent p2p_daily_max away at once) */
     assert_int_equal(p2p_send(W(t), &s, b.email, 100, "", "n1", &r, &bad, NULL), ERR_OK);
+    assert_int_equal(p2p_send(W(t), &s, b.email, t->f->cfg.pay_new_device_daily_max, "", "n0", &r, &bad, NULL),
+                     ERR_LIMIT_EXCEEDED);
+    assert_string_equal(bad, "new_device");
+    assert_int_equal(p2p_send(W(t), &s, b.email, t->f->cfg.pay_new_device_daily_max - 100, "", "n0", &r, &bad, NULL),
+                     ERR_OK);
     t->f->now += AUTH_FRESH_MFA_MS + 1000;
     af_auth(t->f, &g, &s);
     assert_int_equal(p2p_send(W(t), &s, b.email, 1, "", "n2", &r, &bad, NULL), ERR_FRESH_MFA_REQUIRED);

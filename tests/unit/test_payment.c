@@ -367,6 +367,7 @@ static void retry_returns_the_first_receipt(void **state)
     assert_int_equal(r2.p.id, r1.p.id);
     assert_int_equal(r2.p.amount, 1000);
     assert_int_equal(r2.p.created_ms, r1.p.created_ms);
+    assert_string_equal(r2.store_name, "Kessai Mart Tokyo Station"); /* the receipt names the store again */
     assert_int_equal(r2.balance_after, 4000);
     assert_int_equal(balance(t, &a), 4000);
     deliver(t);
@@ -703,6 +704,51 @@ static void offline_codes_pay_less(void **state)
     assert_int_equal(spent(t, &a, "pay", 'd'), 15000);
 }
 
+/* An offline code still resolves after it paid (its use is seen only in
+ * the ledger's transaction), so a register's retry went through the
+ * checks before submitting: a wallet the first charge left short, or a
+ * freeze since, answered 422 / 403 — and the clerk charged again. */
+static void an_offline_retry_gets_its_receipt(void **state)
+{
+    struct tp *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    fund(t, &a, 5000);
+    assert_int_equal(af_login(t->f, a.email, &a.phone, &a.g), ERR_OK);
+    af_auth(t->f, &a.g, &a.s);
+    char key_b64[OFFLINE_KEY_B64_LEN + 1];
+    int64_t offline_id = 0;
+    assert_int_equal(paycode_offline_key(W(t), &a.s, key_b64, &offline_id), ERR_OK);
+    af_secret(t->f, key_b64);
+    uint8_t key[32];
+    size_t klen = 0;
+    assert_int_equal(sodium_base642bin(key, sizeof key, key_b64, strlen(key_b64), NULL, &klen, NULL,
+                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                     0);
+    char code[PAYCODE_DIGITS + 1];
+    paycode_offline_derive(key, offline_id, t->f->now / 1000 / OFFLINE_STEP_S, code);
+    af_secret(t->f, code);
+
+    struct payment_receipt r1, r2;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 3000, "off-1", &r1, &bad), ERR_OK);
+    assert_int_equal(balance(t, &a), 2000);
+    /* The answer was lost: the same request again.  2,000 left < 3,000. */
+    t->f->now += 2000;
+    assert_int_equal(charge(t, &t->term, code, 3000, "off-1", &r2, &bad), ERR_OK);
+    assert_true(r2.replayed);
+    assert_int_equal(r2.p.id, r1.p.id);
+    /* Frozen since: still the receipt of what was paid before. */
+    assert_int_equal(freeze_self(af_ctx(t->f), &a.s, "lost my phone"), ERR_OK);
+    assert_int_equal(charge(t, &t->term, code, 3000, "off-1", &r2, &bad), ERR_OK);
+    assert_true(r2.replayed);
+    assert_int_equal(r2.p.id, r1.p.id);
+    /* A new key is still refused for what it is. */
+    assert_int_equal(charge(t, &t->term, code, 3000, "off-2", &r2, &bad), ERR_ACCOUNT_FROZEN);
+    assert_int_equal(balance(t, &a), 2000);
+    assert_int_equal(spent(t, &a, "off", 'd'), 3000);
+}
+
 /* ---- freezes and switches ------------------------------------------------- */
 
 static void a_frozen_account_cannot_pay(void **state)
@@ -851,6 +897,8 @@ static void refunds_partial_and_full(void **state)
     assert_true(again.replayed);
     assert_int_equal(again.refund_id, rf.refund_id);
     assert_int_equal(again.p.refunded, 1000);
+    assert_string_equal(rf.store_name, "Kessai Mart Tokyo Station");
+    assert_string_equal(again.store_name, "Kessai Mart Tokyo Station"); /* the retry's receipt too */
     assert_int_equal(refund(t, &t->term, pay, 999, false, "r1", &again, &bad), ERR_IDEMPOTENCY_CONFLICT);
     /* Never above what remains (2,000), from any register of the merchant. */
     assert_int_equal(refund(t, &t->term2, pay, 2001, false, "r2", &again, &bad), ERR_REVERSAL_EXCEEDS_ORIGINAL);
@@ -1039,6 +1087,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(daily_limit_holds_when_registers_race, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_device_pays_less, setup, teardown),
         cmocka_unit_test_setup_teardown(offline_codes_pay_less, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_offline_retry_gets_its_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(a_frozen_account_cannot_pay, setup, teardown),
         cmocka_unit_test_setup_teardown(payments_switch_global_merchant_store, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_partial_and_full, setup, teardown),
