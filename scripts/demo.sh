@@ -141,6 +141,9 @@ hint "$KESSAI --help" "every command"
 hint "curl -H 'Content-Type: application/json' -d '{\"email\":\"you@example.jp\",\"password\":\"a long passphrase\"}' $url/v1/registrations" "register a customer"
 hint "ls $DIR/mail/new/" "the demo mailbox: verification codes, alerts"
 hint "docs/customer-auth.md" "the customer API: verify, TOTP, device login"
+hint "docs/test-cards.md" "test cards to link (3-D Secure code arrives in the mailbox)"
+hint "$KESSAI --data-dir $DIR admin store qr STORE_ID" "a store's EMVCo QR payload (pay with POST /v1/payments)"
+hint "docs/payments.md, docs/pos-signing.md" "paying at a register: signed POS requests"
 echo
 echo "Starting kessaid on $url; Ctrl-C stops it cleanly."
 echo
