@@ -34,6 +34,7 @@
 #include "merchant/merchant.h"
 #include "ops/killswitch.h"
 #include "store/pool.h"
+#include "util/email.h"
 #include "wallet/emvco.h"
 #include "wallet/mpm.h"
 #include "wallet/p2p.h"
@@ -151,15 +152,18 @@ static void run_transfer(struct api_wallet_job *job, const struct wallet_ctx *w)
         complete_error(job->req, e, bad, &sw);
         return;
     }
-    /* The recipient as the sender named them: their id and address. */
-    struct customer c;
-    e = w->a.st->ops->customer_get(w->a.st, r.p.counterparty_id, &c);
-    if (e != ERR_OK) {
-        http_complete_error(job->req, e, NULL);
-        return;
+    /* The recipient as the sender named them: always their id, and their
+     * address only when the sender typed it.  Customer ids are sequential:
+     * a transfer to "usr_…" must not turn an id into an address. */
+    json_t *to = json_pack("{s:o}", "id", api_id_json(CUSTOMER_ID_PREFIX, r.p.counterparty_id));
+    if (to != NULL && strncmp(j->to, CUSTOMER_ID_PREFIX "_", strlen(CUSTOMER_ID_PREFIX) + 1) != 0) {
+        char typed[EMAIL_MAX + 1];
+        if (email_normalize(j->to, typed) != ERR_OK ||
+            json_object_set_new(to, "email", json_string(typed)) != 0) {
+            json_decref(to);
+            to = NULL;
+        }
     }
-    json_t *to = json_pack("{s:o, s:s}", "id", api_id_json(CUSTOMER_ID_PREFIX, c.id), "email", c.email);
-    memset(&c, 0, sizeof c);
     json_t *transfer = to ? json_pack("{s:o, s:I, s:o, s:s, s:o}", "id", api_id_json(PAYMENT_ID_PREFIX, r.p.id),
                                       "amount", (json_int_t)r.p.amount, "to", to, "message", j->message,
                                       "created_at", api_time_json(r.p.created_ms))

@@ -9,11 +9,14 @@
  *
  * Phases of the POSTs: AUTH (the terminal's signature, pos_auth.h: 401
  * before anything else; the nonce is not recorded yet), KEY, PARSE (unknown
- * fields refused), ACT on this HTTP thread with a pool connection — reads
+ * fields refused; a malformed request spends no nonce), ACT on this HTTP thread with a pool connection — reads
  * and checks only, then the payment is submitted to the ledger writer and
  * the request suspends — and REPLY from the writer's completer thread once
  * the payment is durable: the nonce, the code, the limits, the row and the
  * customer's mail commit with the money, in one group commit (payment.h).
+ * A refusal spends the nonce too: one decided here records it before the
+ * reply (refuse_spent), one decided in the writer's hook in a group of its
+ * own before the answer (payment_core.c, spend_nonce).
  * No thread waits, so a few HTTP threads carry thousands of charges.
  *
  *   201 {"charge":{id, kind, amount, refunded, status, store:{id,name},
@@ -47,7 +50,7 @@
 #include "util/money.h"
 #include "wallet/payment.h"
 
-#define CODE_FIELD_MAX 32     /* 18 digits, with the spaces people type */
+#define CODE_FIELD_MAX 32     /* 18 digits, with the spaces people type (dropped before the code is read) */
 #define ITEMS_MAX 50
 #define CATEGORY_MAX 32
 
@@ -146,6 +149,23 @@ static enum http_verdict refuse(struct http_request *req, const struct wallet_ct
         http_reply_retry_after(req, retry);
     }
     return http_reply_error(req, e, bad);
+}
+
+/* A refusal decided on this thread spends the request's nonce all the same
+ * (an autocommit insert: no transaction is open on st here), so a captured
+ * request refused now cannot be replayed once the reason is gone.  A nonce
+ * seen already is the replay it is: 401 invalid_signature. */
+static enum http_verdict refuse_spent(struct http_request *req, const struct wallet_ctx *w,
+                                      const struct merchant_terminal *term, const char *nonce, enum err e,
+                                      const char *bad, const struct killswitch *sw)
+{
+    int64_t purge_before = w->a.now - (2 * POS_MAX_SKEW_S + 1) * 1000LL; /* as pos_verify's window */
+    enum err n = w->a.st->ops->pos_nonce_insert(w->a.st, term->key_id, nonce, w->a.now, purge_before);
+    if (n == ERR_CONFLICT)
+        return http_reply_error(req, ERR_INVALID_SIGNATURE, NULL);
+    if (n != ERR_OK)
+        return http_reply_error(req, n, NULL);
+    return refuse(req, w, term, e, bad, sw);
 }
 
 /* ---- POST /pos/v1/charges -------------------------------------------------- */
@@ -252,8 +272,13 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
         {.name = "items", .type = JF_ARRAY, .target = &arr, .optional = true},
     };
     bool ok = api_parse(req, body, spec, sizeof spec / sizeof spec[0], NULL);
-    if (ok)
-        memcpy(code, c, strlen(c) + 1);
+    if (ok) { /* the spaces a clerk types between digit groups are dropped (as for cash top-ups) */
+        size_t n = 0;
+        for (const char *p = c; *p; p++)
+            if (*p != ' ')
+                code[n++] = *p;
+        code[n] = '\0';
+    }
     wipe_string(json_object_get(body, "code"));
     if (!ok || !parse_items(req, arr, amount, items))
         goto out;
@@ -267,7 +292,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     if (e == ERR_OK)
         v = HTTP_SUSPENDED; /* charge_done answers; req may already be gone */
     else
-        v = refuse(req, &w, &term, e, bad, &sw);
+        v = refuse_spent(req, &w, &term, nonce, e, bad, &sw);
 out:
     sodium_memzero(code, sizeof code);
     store_pool_release(ctx->pool, st);
@@ -306,7 +331,7 @@ static enum http_verdict reverse(struct http_request *req, struct api_ctx *ctx, 
     struct wallet_ctx w;
     api_wallet_ctx(&w, ctx, st, req);
     e = payment_refund(&w, &term, nonce, id, amount, is_void, key, is_void ? void_done : refund_done, req, &bad);
-    v = e == ERR_OK ? HTTP_SUSPENDED : refuse(req, &w, &term, e, bad, NULL);
+    v = e == ERR_OK ? HTTP_SUSPENDED : refuse_spent(req, &w, &term, nonce, e, bad, NULL);
 out:
     store_pool_release(ctx->pool, st);
     return v;

@@ -1,5 +1,6 @@
 #include "util/email.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum err email_normalize(const char *in, char out[EMAIL_MAX + 1])
@@ -21,4 +22,14 @@ enum err email_normalize(const char *in, char out[EMAIL_MAX + 1])
     }
     out[n] = '\0';
     return ERR_OK;
+}
+
+void email_mask(const char *in, char out[EMAIL_MASKED_MAX + 1])
+{
+    const char *at = in ? strrchr(in, '@') : NULL;
+    if (at == NULL || at == in || at[1] == '\0') {
+        snprintf(out, EMAIL_MASKED_MAX + 1, "***");
+        return;
+    }
+    snprintf(out, EMAIL_MASKED_MAX + 1, "%c***@%s", in[0], at + 1);
 }

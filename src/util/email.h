@@ -15,4 +15,10 @@
 /* Validate in and write its canonical form to out[EMAIL_MAX + 1]. */
 enum err email_normalize(const char *in, char out[EMAIL_MAX + 1]);
 
+/* The address as shown to another customer: its first character, "***@"
+ * and the domain ("hanako@example.com" -> "h***@example.com"); "***" for
+ * anything without a local part and a domain.  Always NUL-terminated. */
+#define EMAIL_MASKED_MAX (EMAIL_MAX + 3)
+void email_mask(const char *in, char out[EMAIL_MASKED_MAX + 1]);
+
 #endif

@@ -1,6 +1,8 @@
 #include "util/money.h"
 
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Ledger balances are sums of many amounts, so they get a wider (but still
  * bounded) range than a single amount. */
@@ -45,4 +47,22 @@ enum err money_parse(const char *s, int64_t *out)
         return ERR_AMOUNT_INVALID;
     *out = v;
     return ERR_OK;
+}
+
+const char *money_format_yen(char buf[MONEY_YEN_BUF], int64_t amount)
+{
+    char digits[24];
+    int neg = amount < 0;
+    uint64_t v = neg ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
+    char *o = buf;
+    if (neg)
+        *o++ = '-';
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            *o++ = ',';
+        *o++ = digits[i];
+    }
+    snprintf(o, 5, " yen");
+    return buf;
 }

@@ -25,4 +25,11 @@ enum err money_sub(int64_t a, int64_t b, int64_t *out);
  * leading zeros; result must pass money_check_amount. */
 enum err money_parse(const char *s, int64_t *out);
 
+/* Room for any int64 as yen with separators: "-9,223,372,036,854,775,808 yen". */
+#define MONEY_YEN_BUF 32
+/* Yen with thousands separators ("12,345 yen", "-1,000 yen"): how the
+ * customer reads money in mails.  ASCII (mail goes out without a MIME
+ * charset).  Returns buf. */
+const char *money_format_yen(char buf[MONEY_YEN_BUF], int64_t amount);
+
 #endif

@@ -16,9 +16,10 @@
  *   payment_id    the payment a payment or P2P transfer is (its own id), or
  *                 the one a refund or void gives back (ref_id); 0 else;
  *   counterparty  the metadata's store_name, or the other customer's
- *                 address ({"from","to"}), else the owner of the account on
- *                 the other side: a store's name (cash top-ups, refunds),
- *                 another customer's address, or "" (the system).
+ *                 masked address ({"from","to"}; "h***@example.com"), else
+ *                 the owner of the account on the other side: a store's
+ *                 name (cash top-ups, refunds), another customer's masked
+ *                 address, or "" (the system).
  *
  * Invariants:
  *  1. Every read of one call happens in one snapshot (begin_read), so the
@@ -43,6 +44,7 @@
 #include "auth/customer_types.h"
 #include "ledger/ledger.h"
 #include "merchant/merchant.h"
+#include "util/email.h"
 #include "util/ids.h"
 #include "wallet/topup_internal.h"
 
@@ -118,8 +120,13 @@ static enum err customer_address(struct store *st, int64_t id, char *out, size_t
         out[0] = '\0';
         return ERR_OK;
     }
-    if (e == ERR_OK)
-        copy_utf8(out, n, c.email);
+    if (e == ERR_OK) {
+        /* Masked: ids are sequential, and a transfer to "usr_…" must not
+         * tell the sender who is behind it. */
+        char masked[EMAIL_MASKED_MAX + 1];
+        email_mask(c.email, masked);
+        copy_utf8(out, n, masked);
+    }
     return e;
 }
 

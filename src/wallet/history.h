@@ -29,7 +29,7 @@ struct history_entry {
     int64_t amount; /* signed, from the customer's point of view */
     int64_t balance_after;
     int64_t payment_id; /* the payment it is or refunds, 0 for top-ups */
-    char counterparty[128]; /* store name, or the other customer's e-mail, or "" */
+    char counterparty[128]; /* store name, or the other customer's masked e-mail, or "" */
     int64_t created_ms;
 };
 

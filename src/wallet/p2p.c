@@ -193,8 +193,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     payment_limits_p2p(w->a.cfg, &o, w->a.now, payer.device_new);
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.payee_email, sizeof o.payee_email, "%s", r.email);
-    if (strlen(r.email) < sizeof o.counterparty) /* the mails name payee_email; this is only informative */
-        memcpy(o.counterparty, r.email, strlen(r.email) + 1);
+    /* o.counterparty stays "": the mails name payee_email, masked. */
     snprintf(o.message, sizeof o.message, "%s", message);
     sodium_memzero(&r, sizeof r);
 

@@ -350,6 +350,8 @@ static enum err merchants_payment(const struct wallet_ctx *w, const struct merch
         return ERR_PAYMENT_NOT_FOUND;
     if (e != ERR_OK)
         return e;
+    if (!mine.active)
+        return ERR_STORE_NOT_FOUND; /* a closed store's terminals neither charge nor give back (as charges) */
     e = st->ops->payment_get(st, id, p);
     /* Another merchant's payment is not theirs to see: the same answer
      * as one that does not exist. */

@@ -145,6 +145,7 @@ struct job {
     const uint8_t *master_key;
     const struct config *cfg;
     const struct notify_wake *wake; /* woken after a commit that queued mail; NULL: the submitter delivers */
+    struct ledger_writer *writer;   /* for the nonce of a refused request (spend_nonce) */
     payment_done_fn done;
     void *ctx;
     /* Set by the hook (writer thread), read by on_done (completer thread):
@@ -152,6 +153,9 @@ struct job {
     const char *bad;
     bool mailed;
     struct payment_receipt r;
+    /* A refusal waiting for its nonce's own commit (spend_nonce). */
+    enum err refused;
+    const char *refused_bad;
 };
 
 static enum err record_nonce(struct store *st, const struct payment_order *o)
@@ -304,6 +308,49 @@ static const char *ledger_bad(enum err e)
     }
 }
 
+static void finish(struct job *j)
+{
+    sodium_memzero(j, sizeof *j);
+    free(j);
+}
+
+/* The nonce of a refused request, alone in a group of its own (n = 0): the
+ * refusal rolled back the group that held it, and a request refused now
+ * (funds, a freeze, a switch, a limit) must not be replayable once the
+ * reason is gone.  Seen already: nothing to do. */
+static enum err nonce_hook(void *ctx, struct store *st, const struct ledger_transfer *x,
+                           const struct ledger_balances *after, size_t n, bool replayed)
+{
+    (void)x, (void)after, (void)n, (void)replayed;
+    struct job *j = ctx;
+    enum err e = record_nonce(st, &j->o);
+    return e == ERR_INVALID_SIGNATURE ? ERR_OK : e;
+}
+
+/* The refusal is answered only once its nonce is durable (or could not be
+ * recorded: the answer is the refusal all the same). */
+static void nonce_done(void *ctx, const struct ledger_result *res)
+{
+    struct job *j = ctx;
+    if (res->err != ERR_OK)
+        log_event(LOG_WARN, "pos_nonce_not_recorded",
+                  json_pack("{s:s, s:s}", "key_id", j->o.nonce_key_id, "error", err_symbol(res->err)));
+    j->done(j->ctx, j->refused, j->refused_bad, NULL);
+    finish(j);
+}
+
+/* From the completer thread (writer.h: callbacks may submit).  true: the
+ * refusal is answered by nonce_done. */
+static bool spend_nonce(struct job *j, enum err e, const char *bad)
+{
+    if (j->o.nonce[0] == '\0' || j->writer == NULL || e == ERR_INVALID_SIGNATURE)
+        return false;
+    j->refused = e;
+    j->refused_bad = bad;
+    static const struct ledger_transfer none; /* n = 0: not read */
+    return ledger_writer_submit_hooked(j->writer, &none, 0, nonce_hook, j, nonce_done, j) == ERR_OK;
+}
+
 static void on_done(void *ctx, const struct ledger_result *res)
 {
     struct job *j = ctx;
@@ -320,10 +367,11 @@ static void on_done(void *ctx, const struct ledger_result *res)
         const char *bad = res->failed_index == res->n && j->bad ? j->bad : ledger_bad(res->err);
         if (res->err == ERR_INVALID_SIGNATURE)
             bad = NULL;
+        if (spend_nonce(j, res->err, bad))
+            return;
         j->done(j->ctx, res->err, bad, NULL);
     }
-    sodium_memzero(j, sizeof *j);
-    free(j);
+    finish(j);
 }
 
 static enum err submit(const struct wallet_ctx *w, const struct payment_order *o, bool wake,
@@ -338,6 +386,7 @@ static enum err submit(const struct wallet_ctx *w, const struct payment_order *o
     j->master_key = w->a.master_key;
     j->cfg = w->a.cfg;
     j->wake = wake ? w->a.wake : NULL;
+    j->writer = w->writer;
     j->done = done;
     j->ctx = ctx;
     enum err e = ledger_writer_submit_hooked(w->writer, &j->o.x, 1, hook, j, on_done, j);

@@ -5,8 +5,9 @@
  *
  * `to` is always a customer's verified address on file.  No code, token or
  * card number appears in a text; amounts are integer yen.  `where` is what
- * the customer reads as the other side: a store's name or the other
- * customer's address.  Each returns notify_enqueue's result (ERR_OK,
+ * the customer reads as the other side: a store's name; the other
+ * customer's address (recipient, sender) is always masked in the text
+ * ("h***@example.com", util/email.h email_mask).  Each returns notify_enqueue's result (ERR_OK,
  * ERR_STORE, ERR_NOMEM, ERR_INVALID_PARAM). */
 #ifndef KESSAI_WALLET_PAYMENT_MAIL_H
 #define KESSAI_WALLET_PAYMENT_MAIL_H

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "notify/outbox.h"
+#include "util/money.h"
 #include "util/timeutil.h"
 #include "wallet/gateway.h"
 
@@ -22,26 +23,6 @@ static const char *addr_text(const struct auth_ctx *ctx)
         if (*p <= 0x20 || *p >= 0x7f)
             return "an unknown address";
     return a;
-}
-
-/* Yen with thousands separators ("12,345 yen"): how the customer reads
- * money.  ASCII, since mail goes out without a MIME charset. */
-static const char *yen(char buf[32], int64_t amount)
-{
-    char digits[24];
-    int neg = amount < 0;
-    uint64_t v = neg ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
-    int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
-    char *o = buf;
-    if (neg)
-        *o++ = '-';
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            *o++ = ',';
-        *o++ = digits[i];
-    }
-    snprintf(o, 5, " yen");
-    return buf;
 }
 
 enum err wallet_mail_card_challenge(const struct auth_ctx *ctx, const char *to, const char *last4, const char *otp)
@@ -86,7 +67,7 @@ enum err wallet_mail_topup_succeeded(const struct auth_ctx *ctx, const char *to,
              "%s was added to your kessai wallet from %s at %s.\n"
              "Your balance is now %s.\n\n"
              "If this was not you, freeze your account in the app and contact support at once.",
-             yen(a, amount), source, time_iso8601(when, ctx->now), yen(b, balance));
+             money_format_yen(a, amount), source, time_iso8601(when, ctx->now), money_format_yen(b, balance));
     return send(ctx, to, "Your kessai wallet was topped up", body);
 }
 
@@ -99,6 +80,6 @@ enum err wallet_mail_topup_challenge(const struct auth_ctx *ctx, const char *to,
              "It is valid for %d minutes.  The request came from %s.\n"
              "If you did not just top up your wallet, do not enter the code: someone who knows your password\n"
              "is signed in to your account.  Sign out everywhere and change your password now.",
-             yen(a, amount), last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, addr_text(ctx));
+             money_format_yen(a, amount), last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, addr_text(ctx));
     return send(ctx, to, "Your top-up verification code", body);
 }

@@ -528,6 +528,37 @@ struct racer {
     char err[40];
 };
 
+/* A charge refused on the HTTP thread (here: not enough money) spends its
+ * nonce: replayed byte for byte once the wallet is funded, it is a replay.
+ * The register's retry, signed anew, pays; and a code typed with spaces
+ * (as the clerk reads it out in groups) is the same code. */
+static void test_a_refused_charge_spends_its_nonce(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f, &f->u);
+    char code[CODE_DIGITS + 1], key[40], body[256], nonce[33];
+    paycode(f, &f->u, code);
+    new_key(key);
+    charge_body(body, sizeof body, code, b0 + 1000, NULL);
+    int64_t now = (int64_t)time(NULL);
+    new_nonce(nonce);
+    struct ac_resp r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now);
+    AC_EXPECT_ERROR(r, 422, "insufficient_funds");
+    ac_resp_free(&r);
+    fund(f, &f->u, 1000);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 + 1000);
+    char spaced[CODE_DIGITS + 8];
+    snprintf(spaced, sizeof spaced, "%.6s %.6s %.6s", code, code + 6, code + 12);
+    charge_body(body, sizeof body, spaced, b0 + 1000, NULL);
+    r = pos(f, &f->t1, "POST", "/pos/v1/charges", key, body);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), 0);
+}
+
 static void *race(void *arg)
 {
     struct racer *r = arg;
@@ -723,6 +754,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cpm_charge_refunds_void_and_feed, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_retries_replays_and_forgeries, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_a_refused_charge_spends_its_nonce, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_one_code_two_registers_at_once, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_nobody_else_sees_or_refunds_a_payment, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_switches_and_freezes_act_at_once, fx_up, fx_down),

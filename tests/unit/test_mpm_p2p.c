@@ -442,10 +442,13 @@ static void money_reaches_the_other_customer_once(void **state)
     /* both are told at once, with the message */
     char body[4096];
     assert_int_equal(af_mail(t->f, a.email, "You sent money", true, body, sizeof body), 1);
-    assert_non_null(strstr(body, "2,500 yen to bunta@example.com"));
+    /* each names the other masked: never the other customer's full address */
+    assert_non_null(strstr(body, "2,500 yen to b***@example.com"));
+    assert_null(strstr(body, "bunta@"));
     assert_non_null(strstr(body, "lunch 🍱"));
     assert_int_equal(af_mail(t->f, b.email, "You received money", true, body, sizeof body), 1);
-    assert_non_null(strstr(body, "aiko@example.com sent you 2,500 yen"));
+    assert_non_null(strstr(body, "a***@example.com sent you 2,500 yen"));
+    assert_null(strstr(body, "aiko@"));
     assert_non_null(strstr(body, "2,500 yen.")); /* her balance */
 
     /* a retry: the first answer, nothing moves, nobody is mailed again */
@@ -465,6 +468,11 @@ static void money_reaches_the_other_customer_once(void **state)
     ids_format(bid, CUSTOMER_ID_PREFIX, b.s.customer_id);
     assert_int_equal(send_to(t, &a, bid, 500, NULL, "t2", &r, NULL), ERR_OK);
     assert_int_equal(balance(t, b.wallet), 3000);
+    /* named by id (ids are sequential): the sender's mail masks the address */
+    assert_int_equal(af_mail(t->f, a.email, "You sent money", true, body, sizeof body), 1);
+    assert_non_null(strstr(body, "500 yen to b***@example.com"));
+    assert_null(strstr(body, "bunta@"));
+    af_mail(t->f, b.email, "You received money", true, body, sizeof body);
     /* and back: b can spend what she received */
     assert_int_equal(send_to(t, &b, a.email, 3000, "", "t1", &r, NULL), ERR_OK);
     assert_int_equal(r.balance_after, 0);
@@ -777,6 +785,11 @@ static void over_http(void **state)
                      json_pack("{s:s, s:i}", "to", b.customer_id, "amount", 500));
     AC_EXPECT_STATUS(r, 201);
     assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "transfer"), "message")), "");
+    /* named by id: the reply shows the id only, never the address behind it */
+    tr = json_object_get(json_object_get(r.j, "transfer"), "to");
+    assert_string_equal(json_string_value(json_object_get(tr, "id")), b.customer_id);
+    assert_null(json_object_get(tr, "email"));
+    assert_null(strstr(r.raw, "@"));
     ac_resp_free(&r);
     r = ac_call_idem(&s, &a.who, "POST", "/v1/transfers", "t-3",
                      json_pack("{s:s, s:i}", "to", "nobody@example.com", "amount", 500));

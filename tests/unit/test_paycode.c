@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "auth/password_change.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
 #include "util/luhn.h"
@@ -586,6 +587,47 @@ static void an_offline_key_dies_with_its_replacement_and_its_device(void **state
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
 }
 
+/* Recovery and a password change end every offline key of the customer, as
+ * they end the sessions: whoever had the account may have enrolled a phone. */
+static void an_offline_key_dies_with_a_reset_or_a_password_change(void **state)
+{
+    struct tp *t = *state;
+    struct cust a, b;
+    customer(t, &a, "aiko@example.com");
+    second_phone(t, &a, &b);
+    uint8_t ka[32], kb[32];
+    int64_t oa, ob;
+    offline_key(t, &a, ka, &oa);
+    offline_key(t, &b, kb, &ob);
+    char code[PAYCODE_DIGITS + 1], why[256];
+    paycode_offline_derive(kb, ob, step_now(t), code);
+    af_secret(t->f, code);
+    assert_int_equal(resolve(t, code, NULL), ERR_OK);
+    /* a password change from phone a: b's key (and a's own) are dead */
+    af_secret(t->f, "a completely new passphrase");
+    assert_int_equal(password_change(af_ctx(t->f), &a.s, AF_PASSWORD, "a completely new passphrase", why, sizeof why),
+                     ERR_OK);
+    assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+    paycode_offline_derive(ka, oa, step_now(t), code);
+    af_secret(t->f, code);
+    assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+
+    /* a new key for phone a, then a completed reset kills it too */
+    offline_key(t, &a, ka, &oa);
+    paycode_offline_derive(ka, oa, step_now(t), code);
+    af_secret(t->f, code);
+    assert_int_equal(resolve(t, code, NULL), ERR_OK);
+    char token[64], totp[TOTP_DIGITS + 1];
+    assert_int_equal(reset_request(af_ctx(t->f), a.email), ERR_OK);
+    af_mail_word(t->f, a.email, "Reset", "Reset token: ", token, sizeof token);
+    af_secret(t->f, "the owner's recovered passphrase");
+    af_totp(t->f, &a.phone, totp);
+    assert_int_equal(reset_complete(af_ctx(t->f), token, "the owner's recovered passphrase", totp, NULL, why,
+                                    sizeof why),
+                     ERR_OK);
+    assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+}
+
 static void an_offline_key_needs_a_fresh_second_factor(void **state)
 {
     struct tp *t = *state;
@@ -718,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_offline_code_pays_once_per_step, setup, teardown),
         cmocka_unit_test_setup_teardown(a_forged_offline_code_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_dies_with_its_replacement_and_its_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_offline_key_dies_with_a_reset_or_a_password_change, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_needs_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(the_code_renders_as_qr_and_code_128, setup, teardown),
     };

@@ -602,6 +602,62 @@ static void daily_and_monthly_limits_bite(void **state)
     assert_string_equal(bad, "monthly");
 }
 
+/* A refusal decided in the writer's transaction (here a limit) spends the
+ * register's nonce all the same: the captured request, replayed byte for
+ * byte once the reason is gone (a refund gave the day's room back), is a
+ * replay.  Signed again with a new nonce it pays. */
+static void a_refused_charge_spends_its_nonce(void **state)
+{
+    struct tp *t = *state;
+    t->f->cfg.pay_max = 10000;
+    t->f->cfg.pay_daily_max = 15000;
+    struct cust a;
+    char code[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 100000, code);
+    struct payment_receipt r, first;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 10000, "d1", &first, &bad), ERR_OK);
+    new_code(t, &a, code);
+    char nonce[POS_NONCE_MAX + 1];
+    fresh_nonce(nonce);
+    assert_int_equal(charge_nonce(W(t), &t->term, nonce, code, 6000, "", "d2", &r, &bad, NULL), ERR_LIMIT_EXCEEDED);
+    assert_string_equal(bad, "daily");
+    /* recorded before the refusal was answered */
+    assert_int_equal(t->f->st->ops->pos_nonce_insert(t->f->st, t->term.key_id, nonce, t->f->now, 0), ERR_CONFLICT);
+    /* the reason goes: the first payment is refunded, within the window (and
+     * within the code's 60 seconds) */
+    t->f->now += 10 * 1000;
+    assert_int_equal(refund(t, &t->term, first.p.id, 10000, false, "r1", &r, &bad), ERR_OK);
+    assert_int_equal(spent(t, &a, "pay", 'd'), 0);
+    assert_int_equal(charge_nonce(W(t), &t->term, nonce, code, 6000, "", "d2", &r, &bad, NULL),
+                     ERR_INVALID_SIGNATURE);
+    assert_int_equal(balance(t, &a), 100000);
+    /* the register's own retry, signed again, is served */
+    fresh_nonce(nonce);
+    assert_int_equal(charge_nonce(W(t), &t->term, nonce, code, 6000, "", "d2", &r, &bad, NULL), ERR_OK);
+    assert_int_equal(balance(t, &a), 94000);
+}
+
+/* A closed store's terminals give nothing back either: refund and void are
+ * refused as charges are, and work again once the store reopens. */
+static void a_closed_store_neither_refunds_nor_voids(void **state)
+{
+    struct tp *t = *state;
+    struct cust a;
+    char code[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 5000, code);
+    struct payment_receipt r, p;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 3000, "c1", &p, &bad), ERR_OK);
+    assert_int_equal(t->f->st->ops->mstore_set_active(t->f->st, t->shop.id, 0), ERR_OK);
+    assert_int_equal(refund(t, &t->term, p.p.id, 1000, false, "r1", &r, &bad), ERR_STORE_NOT_FOUND);
+    assert_int_equal(refund(t, &t->term, p.p.id, 0, true, "v1", &r, &bad), ERR_STORE_NOT_FOUND);
+    assert_int_equal(balance(t, &a), 2000);
+    assert_int_equal(t->f->st->ops->mstore_set_active(t->f->st, t->shop.id, 1), ERR_OK);
+    assert_int_equal(refund(t, &t->term, p.p.id, 1000, false, "r1", &r, &bad), ERR_OK);
+    assert_int_equal(balance(t, &a), 3000);
+}
+
 static void daily_limit_holds_when_registers_race(void **state)
 {
     struct tp *t = *state;
@@ -1080,6 +1136,8 @@ int main(void)
         cmocka_unit_test(periods_are_japanese_calendar_days),
         cmocka_unit_test_setup_teardown(retry_returns_the_first_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(replayed_nonce_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refused_charge_spends_its_nonce, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_closed_store_neither_refunds_nor_voids, setup, teardown),
         cmocka_unit_test_setup_teardown(a_code_pays_once_even_when_registers_race, setup, teardown),
         cmocka_unit_test_setup_teardown(insufficient_funds_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_input_is_refused, setup, teardown),

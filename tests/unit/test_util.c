@@ -14,6 +14,7 @@
 
 #include "testutil.h"
 #include "util/config.h"
+#include "util/email.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/json.h"
@@ -51,6 +52,26 @@ static void money_parse_is_strict(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(money_parse(bad[i], &v), ERR_AMOUNT_INVALID);
     assert_int_equal(money_parse(NULL, &v), ERR_AMOUNT_INVALID);
+}
+
+static void money_format_yen_and_email_mask(void **state)
+{
+    (void)state;
+    char b[MONEY_YEN_BUF];
+    assert_string_equal(money_format_yen(b, 0), "0 yen");
+    assert_string_equal(money_format_yen(b, 999), "999 yen");
+    assert_string_equal(money_format_yen(b, 12345), "12,345 yen");
+    assert_string_equal(money_format_yen(b, -1000000), "-1,000,000 yen");
+    assert_string_equal(money_format_yen(b, INT64_MIN), "-9,223,372,036,854,775,808 yen");
+    char m[EMAIL_MASKED_MAX + 1];
+    email_mask("hanako@example.com", m);
+    assert_string_equal(m, "h***@example.com");
+    email_mask("h@example.com", m);
+    assert_string_equal(m, "h***@example.com");
+    email_mask("no-at-sign", m);
+    assert_string_equal(m, "***");
+    email_mask("@example.com", m);
+    assert_string_equal(m, "***");
 }
 
 static void ids_round_trip_and_reject_garbage(void **state)
@@ -308,6 +329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(money_arithmetic_refuses_overflow),
         cmocka_unit_test(money_parse_is_strict),
+        cmocka_unit_test(money_format_yen_and_email_mask),
         cmocka_unit_test(ids_round_trip_and_reject_garbage),
         cmocka_unit_test(json_parse_object_rejects_bad_documents),
         cmocka_unit_test(json_field_spec_names_the_bad_field),
