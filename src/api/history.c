@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/auth_common.h"
+#include "api/list_params.h"
 #include "api/authn.h"
 #include "api/pay_handlers.h"
 #include "api/wallet_jobs.h"
@@ -70,25 +71,21 @@ enum http_verdict api_transactions_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
-        return HTTP_REPLIED;
     int64_t before = 0;
-    const char *q = http_request_query(req, "before");
-    if (q != NULL && ids_parse(q, HISTORY_ID_PREFIX, &before) != ERR_OK)
-        return http_reply_error(req, ERR_INVALID_PARAM, "before");
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) || !api_before_cursor(req, HISTORY_ID_PREFIX, &before))
+        return HTTP_REPLIED;
     size_t limit = 0;
     if (!parse_limit(http_request_query(req, "limit"), &limit))
         return http_reply_error(req, ERR_INVALID_PARAM, "limit");
     struct history_entry *list = calloc(limit, sizeof *list);
     if (list == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
-    struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     size_t n = 0;
     int64_t next = 0;
     enum err e = history_page(&w, &s, before, limit, list, &n, &next);
-    store_pool_release(ctx->pool, st);
+    api_wallet_release(&w, ctx);
     if (e != ERR_OK) {
         free(list);
         /* The limit was checked above: the domain's only invalid parameter
@@ -111,28 +108,23 @@ enum http_verdict api_transactions_get(struct http_request *req, void *app)
         json_decref(body);
         body = NULL;
     }
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    return api_reply_body(req, 200, body);
 }
 
 enum http_verdict api_transaction_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
-        return HTTP_REPLIED;
     int64_t id = 0;
-    if (ids_parse(http_request_param(req, "id"), HISTORY_ID_PREFIX, &id) != ERR_OK)
-        return http_reply_error(req, ERR_NOT_FOUND, NULL);
-    struct store *st = store_pool_acquire(ctx->pool);
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) ||
+        !api_path_id(req, HISTORY_ID_PREFIX, ERR_NOT_FOUND, &id))
+        return HTTP_REPLIED;
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     struct history_entry h;
     enum err e = history_get(&w, &s, id, &h);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK)
-        return http_reply_error(req, e, NULL);
-    json_t *body = entry_json(&h);
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    api_wallet_release(&w, ctx);
+    return e != ERR_OK ? http_reply_error(req, e, NULL) : api_reply_body(req, 200, entry_json(&h));
 }
 
 enum http_verdict api_balance_get(struct http_request *req, void *app)
@@ -141,14 +133,13 @@ enum http_verdict api_balance_get(struct http_request *req, void *app)
     struct auth_session s;
     if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
-    struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     int64_t balance = 0;
     enum err e = history_balance(&w, &s, &balance);
-    store_pool_release(ctx->pool, st);
+    api_wallet_release(&w, ctx);
     if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
     json_t *body = json_pack("{s:I, s:s}", "balance", (json_int_t)balance, "currency", "JPY");
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    return api_reply_body(req, 200, body);
 }

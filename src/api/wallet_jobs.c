@@ -33,6 +33,16 @@ void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st,
     w->crash_point = ctx->crash_point;
 }
 
+void api_wallet_acquire(struct wallet_ctx *w, struct api_ctx *ctx, const struct http_request *req)
+{
+    api_wallet_ctx(w, ctx, store_pool_acquire(ctx->pool), req);
+}
+
+void api_wallet_release(struct wallet_ctx *w, struct api_ctx *ctx)
+{
+    store_pool_release(ctx->pool, w->a.st);
+}
+
 static void trampoline(void *arg, struct store *st)
 {
     struct api_wallet_job *job = arg;

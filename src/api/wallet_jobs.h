@@ -44,6 +44,11 @@ bool api_wallet_session(struct http_request *req, struct api_ctx *ctx, enum sess
 /* Fill w for a call on connection st (the clock read now). */
 void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req);
 
+/* A fast endpoint's ACT on the HTTP thread: a pool connection and w for it;
+ * api_wallet_release gives the connection (w->a.st) back. */
+void api_wallet_acquire(struct wallet_ctx *w, struct api_ctx *ctx, const struct http_request *req);
+void api_wallet_release(struct wallet_ctx *w, struct api_ctx *ctx);
+
 /* Takes job.  HTTP_SUSPENDED, or HTTP_REPLIED with the refusal stored. */
 enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
                                         api_wallet_run_fn run);

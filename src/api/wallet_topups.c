@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "api/auth_common.h"
+#include "api/list_params.h"
 #include "api/idempotency.h"
 #include "api/wallet_handlers.h"
 #include "api/wallet_jobs.h"
@@ -213,42 +214,33 @@ enum http_verdict api_topup_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
-        return HTTP_REPLIED;
     int64_t id = 0;
-    if (ids_parse(http_request_param(req, "id"), TOPUP_ID_PREFIX, &id) != ERR_OK)
-        return http_reply_error(req, ERR_TOPUP_NOT_FOUND, NULL);
-    struct store *st = store_pool_acquire(ctx->pool);
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) ||
+        !api_path_id(req, TOPUP_ID_PREFIX, ERR_TOPUP_NOT_FOUND, &id))
+        return HTTP_REPLIED;
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     struct topup_result res;
     enum err e = topup_get(&w, &s, id, &res);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK)
-        return http_reply_error(req, e, NULL);
-    json_t *body = result_json(&res);
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    api_wallet_release(&w, ctx);
+    return e != ERR_OK ? http_reply_error(req, e, NULL) : api_reply_body(req, 200, result_json(&res));
 }
 
 enum http_verdict api_topups_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
-        return HTTP_REPLIED;
     int64_t before = 0;
-    const char *q = http_request_query(req, "before");
-    if (q != NULL && ids_parse(q, TOPUP_ID_PREFIX, &before) != ERR_OK)
-        return http_reply_error(req, ERR_INVALID_PARAM, "before");
+    if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) || !api_before_cursor(req, TOPUP_ID_PREFIX, &before))
+        return HTTP_REPLIED;
     struct topup *list = calloc(TOPUP_LIST_MAX, sizeof *list);
     if (list == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
-    struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     size_t n = 0;
     enum err e = topup_list(&w, &s, before, list, TOPUP_LIST_MAX, &n);
-    store_pool_release(ctx->pool, st);
+    api_wallet_release(&w, ctx);
     if (e != ERR_OK) {
         free(list);
         return http_reply_error(req, e, NULL);
@@ -262,7 +254,7 @@ enum http_verdict api_topups_get(struct http_request *req, void *app)
     /* A full page may have more behind it: ask again with before = the last id. */
     json_t *body = arr ? json_pack("{s:o, s:b}", "topups", arr, "has_more", n == TOPUP_LIST_MAX) : NULL;
     free(list);
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    return api_reply_body(req, 200, body);
 }
 
 enum http_verdict api_topup_codes_post(struct http_request *req, void *app)
@@ -271,13 +263,12 @@ enum http_verdict api_topup_codes_post(struct http_request *req, void *app)
     struct auth_session s;
     if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) || !api_parse(req, http_request_json(req), NULL, 0, NULL))
         return HTTP_REPLIED;
-    struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     char code[TOPUP_CODE_DIGITS + 1];
     int64_t expires = 0;
     enum err e = topup_code_new(&w, &s, code, &expires);
-    store_pool_release(ctx->pool, st);
+    api_wallet_release(&w, ctx);
     if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
     char *svg = NULL;
@@ -299,16 +290,15 @@ enum http_verdict api_wallet_get(struct http_request *req, void *app)
     struct auth_session s;
     if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
-    struct store *st = store_pool_acquire(ctx->pool);
     struct wallet_ctx w;
-    api_wallet_ctx(&w, ctx, st, req);
+    api_wallet_acquire(&w, ctx, req);
     struct wallet_summary sum;
     enum err e = wallet_summary(&w, &s, &sum);
-    store_pool_release(ctx->pool, st);
+    api_wallet_release(&w, ctx);
     if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
     json_t *body = json_pack("{s:I, s:s, s:I, s:I}", "balance", (json_int_t)sum.balance, "currency", "JPY",
                              "balance_cap", (json_int_t)sum.balance_cap, "topup_remaining_today",
                              (json_int_t)sum.topup_remaining_today);
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    return api_reply_body(req, 200, body);
 }

@@ -8,13 +8,12 @@
 #include "notify/outbox.h"
 #include "util/timeutil.h"
 
-static enum err send(const struct auth_ctx *ctx, const char *to, const char *subject, const char *body)
+enum err auth_mail_send(const struct auth_ctx *ctx, const char *to, const char *subject, const char *body)
 {
     return notify_enqueue(ctx->st, ctx->master_key, ctx->now, to, subject, body);
 }
 
-/* The client address as it may appear in a mail: printable ASCII or "unknown". */
-static const char *addr_text(const struct auth_ctx *ctx)
+const char *auth_mail_addr_text(const struct auth_ctx *ctx)
 {
     const char *a = ctx->client_addr;
     if (a == NULL || *a == '\0')
@@ -33,7 +32,7 @@ enum err auth_mail_verification_code(const struct auth_ctx *ctx, const char *to,
              "It is valid for %d minutes.  If you did not just register with kessai, ignore this message:\n"
              "without the code nobody can use this address.",
              code, EMAIL_CODE_TTL_MS / 60000);
-    return send(ctx, to, "Your kessai verification code", body);
+    return auth_mail_send(ctx, to, "Your kessai verification code", body);
 }
 
 enum err auth_mail_register_attempt(const struct auth_ctx *ctx, const char *to)
@@ -42,8 +41,8 @@ enum err auth_mail_register_attempt(const struct auth_ctx *ctx, const char *to)
     snprintf(body, sizeof body,
              "Someone tried to register a new kessai account with your address from %s.\n\n"
              "Your account is unchanged.  If it was you, sign in instead or reset your password.",
-             addr_text(ctx));
-    return send(ctx, to, "Someone tried to register with your address", body);
+             auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Someone tried to register with your address", body);
 }
 
 enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const char *device_name)
@@ -52,8 +51,8 @@ enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const 
     snprintf(body, sizeof body,
              "New sign-in from device \"%s\" at %s (%s).\n\n"
              "If this was not you, sign in, remove the device and change your password now.",
-             device_name, addr_text(ctx), time_iso8601(when, ctx->now));
-    return send(ctx, to, "New sign-in to your kessai account", body);
+             device_name, auth_mail_addr_text(ctx), time_iso8601(when, ctx->now));
+    return auth_mail_send(ctx, to, "New sign-in to your kessai account", body);
 }
 
 enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms, bool in_session)
@@ -66,14 +65,14 @@ enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t un
                  "It unlocks at %s.\n\n"
                  "If this was not you, someone is signed in to your account: sign out everywhere and reset your "
                  "password.",
-                 addr_text(ctx), time_iso8601(until, until_ms));
+                 auth_mail_addr_text(ctx), time_iso8601(until, until_ms));
     else
         snprintf(body, sizeof body,
                  "Your kessai account was locked after too many failed sign-in attempts, the last from %s.\n"
                  "It unlocks at %s.\n\n"
                  "If these attempts were not yours, your password may be known to someone: reset it.",
-                 addr_text(ctx), time_iso8601(until, until_ms));
-    return send(ctx, to, "Your kessai account is locked", body);
+                 auth_mail_addr_text(ctx), time_iso8601(until, until_ms));
+    return auth_mail_send(ctx, to, "Your kessai account is locked", body);
 }
 
 enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token)
@@ -84,8 +83,8 @@ enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const
              "Reset token: %s\n\n"
              "It is valid for %d minutes and once, together with your second factor.\n"
              "If you did not ask for it, ignore this message: your password stays as it is.",
-             addr_text(ctx), token, RESET_TOKEN_TTL_MS / 60000);
-    return send(ctx, to, "Reset your kessai password", body);
+             auth_mail_addr_text(ctx), token, RESET_TOKEN_TTL_MS / 60000);
+    return auth_mail_send(ctx, to, "Reset your kessai password", body);
 }
 
 enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to)
@@ -94,8 +93,8 @@ enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to)
     snprintf(body, sizeof body,
              "The password of your kessai account was changed from %s; your other sessions were ended.\n\n"
              "If this was not you, reset your password now.",
-             addr_text(ctx));
-    return send(ctx, to, "Your kessai password was changed", body);
+             auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your kessai password was changed", body);
 }
 
 enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to)
@@ -105,8 +104,8 @@ enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to)
              "The password of your kessai account was reset from %s.  Every session was ended, and some\n"
              "limits are lower for a while.\n\n"
              "If this was not you, contact support at once.",
-             addr_text(ctx));
-    return send(ctx, to, "Your kessai password was reset", body);
+             auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your kessai password was reset", body);
 }
 
 enum err auth_mail_email_change_code(const struct auth_ctx *ctx, const char *to, const char *code)
@@ -117,7 +116,7 @@ enum err auth_mail_email_change_code(const struct auth_ctx *ctx, const char *to,
              "It is valid for %d minutes.  If you did not ask for your kessai account to use this address,\n"
              "ignore this message: without the code nothing changes.",
              code, EMAIL_CHANGE_CODE_TTL_MS / 60000);
-    return send(ctx, to, "Confirm your new kessai e-mail address", body);
+    return auth_mail_send(ctx, to, "Confirm your new kessai e-mail address", body);
 }
 
 enum err auth_mail_email_change_requested(const struct auth_ctx *ctx, const char *to, const char *new_email)
@@ -128,8 +127,8 @@ enum err auth_mail_email_change_requested(const struct auth_ctx *ctx, const char
              "Nothing changes until the code sent to that address is entered.\n\n"
              "If this was not you, someone has your password and your second factor: sign in, sign out\n"
              "everywhere, change your password and set up your authenticator app again, then contact support.",
-             new_email, addr_text(ctx));
-    return send(ctx, to, "A change of your kessai e-mail address was requested", body);
+             new_email, auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "A change of your kessai e-mail address was requested", body);
 }
 
 enum err auth_mail_email_changed(const struct auth_ctx *ctx, const char *to, const char *new_email)
@@ -139,6 +138,6 @@ enum err auth_mail_email_changed(const struct auth_ctx *ctx, const char *to, con
              "The e-mail address of your kessai account was changed to %s from %s; your other sessions\n"
              "were ended.  This address will get no more mail about the account.\n\n"
              "If this was not you, contact support at once: the account may have been taken over.",
-             new_email, addr_text(ctx));
-    return send(ctx, to, "Your kessai e-mail address was changed", body);
+             new_email, auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your kessai e-mail address was changed", body);
 }

@@ -12,6 +12,14 @@
 
 #include "auth/auth_ctx.h"
 
+/* What every mail text of the customer's (here and wallet/wallet_mail.h)
+ * is built with.  auth_mail_send queues subject and body to `to` in ctx's
+ * transaction (notify_enqueue: ERR_OK, ERR_STORE, ERR_NOMEM). */
+enum err auth_mail_send(const struct auth_ctx *ctx, const char *to, const char *subject, const char *body);
+/* The client address as it may appear in a mail: printable ASCII, else
+ * "an unknown address". */
+const char *auth_mail_addr_text(const struct auth_ctx *ctx);
+
 enum err auth_mail_verification_code(const struct auth_ctx *ctx, const char *to, const char *code);
 enum err auth_mail_register_attempt(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const char *device_name);

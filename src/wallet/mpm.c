@@ -139,19 +139,11 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
     if (sw == NULL)
         sw = &ignored;
     memset(sw, 0, sizeof *sw);
-    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
-    if (e != ERR_OK)
-        return e;
     struct payment_order o;
     memset(&o, 0, sizeof o);
-    if (pay_customer_key(KIND, cur->customer_id, idem_key, o.x.key) != ERR_OK) {
-        *bad = "Idempotency-Key";
-        return ERR_INVALID_PARAM;
-    }
-    if (amount < 1 || amount > w->a.cfg->pay_max) {
-        *bad = "amount";
-        return amount < 1 ? ERR_AMOUNT_INVALID : ERR_LIMIT_EXCEEDED;
-    }
+    enum err e = pay_customer_start(w, cur, KIND, idem_key, amount, w->a.cfg->pay_max, o.x.key, bad);
+    if (e != ERR_OK)
+        return e;
 
     struct store *st = w->a.st;
     struct merchant_store s;
@@ -173,19 +165,9 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
         return e;
     }
 
-    o.op = PAYMENT_OP_PAY;
-    o.now = w->a.now;
-    o.p.kind = PAYMENT_MPM;
-    o.p.customer_id = cur->customer_id;
-    o.p.device_id = cur->device_id;
+    pay_customer_order(&o, w, cur, PAYMENT_MPM, amount, &payer, s.payable_account, PAYMENT_XFER_PAYMENT);
     o.p.merchant_id = s.merchant_id;
     o.p.store_id = s.id;
-    o.p.amount = amount;
-    o.p.created_ms = w->a.now;
-    o.x.debit_account = payer.wallet;
-    o.x.credit_account = s.payable_account;
-    o.x.amount = amount;
-    snprintf(o.x.kind, sizeof o.x.kind, "%s", PAYMENT_XFER_PAYMENT);
     payment_limits_pay(w->a.cfg, &o, w->a.now, payer.device_new, false);
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.counterparty, sizeof o.counterparty, "%s", s.name);

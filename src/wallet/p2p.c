@@ -132,19 +132,11 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     memset(sw, 0, sizeof *sw);
     if (message == NULL)
         message = "";
-    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
-    if (e != ERR_OK)
-        return e;
     struct payment_order o;
     memset(&o, 0, sizeof o);
-    if (pay_customer_key(KIND, cur->customer_id, idem_key, o.x.key) != ERR_OK) {
-        *bad = "Idempotency-Key";
-        return ERR_INVALID_PARAM;
-    }
-    if (amount < 1 || amount > w->a.cfg->p2p_max) {
-        *bad = "amount";
-        return amount < 1 ? ERR_AMOUNT_INVALID : ERR_LIMIT_EXCEEDED;
-    }
+    enum err e = pay_customer_start(w, cur, KIND, idem_key, amount, w->a.cfg->p2p_max, o.x.key, bad);
+    if (e != ERR_OK)
+        return e;
     if (!message_ok(message)) {
         *bad = "message";
         return ERR_INVALID_PARAM;
@@ -178,18 +170,8 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         return e;
     }
 
-    o.op = PAYMENT_OP_PAY;
-    o.now = w->a.now;
-    o.p.kind = PAYMENT_P2P;
-    o.p.customer_id = cur->customer_id;
-    o.p.device_id = cur->device_id;
+    pay_customer_order(&o, w, cur, PAYMENT_P2P, amount, &payer, to_wallet, PAYMENT_XFER_P2P);
     o.p.counterparty_id = r.id;
-    o.p.amount = amount;
-    o.p.created_ms = w->a.now;
-    o.x.debit_account = payer.wallet;
-    o.x.credit_account = to_wallet;
-    o.x.amount = amount;
-    snprintf(o.x.kind, sizeof o.x.kind, "%s", PAYMENT_XFER_P2P);
     payment_limits_p2p(w->a.cfg, &o, w->a.now, payer.device_new);
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.payee_email, sizeof o.payee_email, "%s", r.email);

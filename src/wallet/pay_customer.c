@@ -81,6 +81,41 @@ enum err pay_customer_refused(const struct wallet_ctx *w, const struct auth_sess
     return e;
 }
 
+enum err pay_customer_start(const struct wallet_ctx *w, const struct auth_session *cur, const char *flow,
+                            const char *idem_key, int64_t amount, int64_t max, char key[LEDGER_KEY_MAX + 1],
+                            const char **bad)
+{
+    enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
+    if (e != ERR_OK)
+        return e;
+    if (pay_customer_key(flow, cur->customer_id, idem_key, key) != ERR_OK) {
+        *bad = "Idempotency-Key";
+        return ERR_INVALID_PARAM;
+    }
+    if (amount < 1 || amount > max) {
+        *bad = "amount";
+        return amount < 1 ? ERR_AMOUNT_INVALID : ERR_LIMIT_EXCEEDED;
+    }
+    return ERR_OK;
+}
+
+void pay_customer_order(struct payment_order *o, const struct wallet_ctx *w, const struct auth_session *cur,
+                        int kind, int64_t amount, const struct pay_payer *payer, int64_t credit_account,
+                        const char *xfer_kind)
+{
+    o->op = PAYMENT_OP_PAY;
+    o->now = w->a.now;
+    o->p.kind = kind;
+    o->p.customer_id = cur->customer_id;
+    o->p.device_id = cur->device_id;
+    o->p.amount = amount;
+    o->p.created_ms = w->a.now;
+    o->x.debit_account = payer->wallet;
+    o->x.credit_account = credit_account;
+    o->x.amount = amount;
+    snprintf(o->x.kind, sizeof o->x.kind, "%s", xfer_kind);
+}
+
 bool pay_customer_fresh(const struct wallet_ctx *w, const struct auth_session *cur)
 {
     return w->a.now < cur->fresh_until_ms;

@@ -25,6 +25,15 @@
 enum err pay_customer_key(const char *flow, int64_t customer_id, const char *idem_key,
                           char out[LEDGER_KEY_MAX + 1]);
 
+/* The checks both flows start with, before any read: a full session
+ * (session_require's error), the ledger key of idem_key into key
+ * (ERR_INVALID_PARAM, *bad = "Idempotency-Key") and 1 <= amount <= max
+ * (ERR_AMOUNT_INVALID or ERR_LIMIT_EXCEEDED, *bad = "amount").  ERR_OK
+ * leaves *bad as it was. */
+enum err pay_customer_start(const struct wallet_ctx *w, const struct auth_session *cur, const char *flow,
+                            const char *idem_key, int64_t amount, int64_t max, char key[LEDGER_KEY_MAX + 1],
+                            const char **bad);
+
 /* Did this key move money already?  A retry skips the checks of policy (the
  * switches, freezes, the second factor, the store's state): the ledger
  * compares the request with the first and answers with the first receipt,
@@ -41,6 +50,17 @@ struct pay_payer {
  * never had a wallet (nothing to pay with), ERR_UNAUTHENTICATED if the
  * customer is gone. */
 enum err pay_customer_payer(const struct wallet_ctx *w, const struct auth_session *cur, struct pay_payer *out);
+
+struct payment_order;
+
+/* The PAY order both flows submit, past their checks: op, now and, from the
+ * caller's session, customer_id and device_id; p.kind (enum payment_kind),
+ * amount and created_ms; the transfer from the payer's wallet to
+ * credit_account of amount, of kind xfer_kind.  The caller adds its
+ * counterparty (store or recipient), limits and mail. */
+void pay_customer_order(struct payment_order *o, const struct wallet_ctx *w, const struct auth_session *cur,
+                        int kind, int64_t amount, const struct pay_payer *payer, int64_t credit_account,
+                        const char *xfer_kind);
 
 /* Record a refusal as a security event (kind "mpm" or "p2p", the reason's
  * err symbol or the limit's name, the amount), in its own transaction, so

@@ -3,27 +3,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "notify/outbox.h"
+#include "auth/auth_mail.h"
 #include "util/money.h"
 #include "util/timeutil.h"
 #include "wallet/gateway.h"
-
-static enum err send(const struct auth_ctx *ctx, const char *to, const char *subject, const char *body)
-{
-    return notify_enqueue(ctx->st, ctx->master_key, ctx->now, to, subject, body);
-}
-
-/* The client address as it may appear in a mail: printable ASCII or "unknown". */
-static const char *addr_text(const struct auth_ctx *ctx)
-{
-    const char *a = ctx->client_addr;
-    if (a == NULL || *a == '\0')
-        return "an unknown address";
-    for (const char *p = a; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7f)
-            return "an unknown address";
-    return a;
-}
 
 enum err wallet_mail_card_challenge(const struct auth_ctx *ctx, const char *to, const char *last4, const char *otp)
 {
@@ -33,30 +16,36 @@ enum err wallet_mail_card_challenge(const struct auth_ctx *ctx, const char *to, 
              "It is valid for %d minutes.  The request came from %s.\n"
              "If you did not just add this card, do not enter the code: someone who knows your password is\n"
              "signed in to your account.  Sign out everywhere and change your password now.",
-             last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, addr_text(ctx));
-    return send(ctx, to, "Your card verification code", body);
+             last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your card verification code", body);
+}
+
+/* A card linked or removed: "Your <brand> card ending in <last4> <what> your
+ * kessai wallet at <when>, from <address>.\n<rest>". */
+static enum err card_notice(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4,
+                            const char *what, const char *rest, const char *subject)
+{
+    char body[768], when[TIME_ISO_BUF];
+    snprintf(body, sizeof body, "Your %s card ending in %s %s your kessai wallet at %s, from %s.\n%s", brand, last4,
+             what, time_iso8601(when, ctx->now), auth_mail_addr_text(ctx), rest);
+    return auth_mail_send(ctx, to, subject, body);
 }
 
 enum err wallet_mail_card_linked(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4)
 {
-    char body[768], when[TIME_ISO_BUF];
-    snprintf(body, sizeof body,
-             "Your %s card ending in %s was linked to your kessai wallet at %s, from %s.\n"
-             "It can now be used to top up your wallet.\n\n"
-             "If this was not you, remove the card in the app, sign out everywhere and change your password now.",
-             brand, last4, time_iso8601(when, ctx->now), addr_text(ctx));
-    return send(ctx, to, "A card was linked to your kessai wallet", body);
+    return card_notice(ctx, to, brand, last4, "was linked to",
+                       "It can now be used to top up your wallet.\n\n"
+                       "If this was not you, remove the card in the app, sign out everywhere and change your "
+                       "password now.",
+                       "A card was linked to your kessai wallet");
 }
 
 enum err wallet_mail_card_removed(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4)
 {
-    char body[768], when[TIME_ISO_BUF];
-    snprintf(body, sizeof body,
-             "Your %s card ending in %s was removed from your kessai wallet at %s, from %s.\n"
-             "It can no longer be used to top up.\n\n"
-             "If this was not you, sign out everywhere and change your password now.",
-             brand, last4, time_iso8601(when, ctx->now), addr_text(ctx));
-    return send(ctx, to, "A card was removed from your kessai wallet", body);
+    return card_notice(ctx, to, brand, last4, "was removed from",
+                       "It can no longer be used to top up.\n\n"
+                       "If this was not you, sign out everywhere and change your password now.",
+                       "A card was removed from your kessai wallet");
 }
 
 enum err wallet_mail_topup_succeeded(const struct auth_ctx *ctx, const char *to, int64_t amount, const char *source,
@@ -68,7 +57,7 @@ enum err wallet_mail_topup_succeeded(const struct auth_ctx *ctx, const char *to,
              "Your balance is now %s.\n\n"
              "If this was not you, freeze your account in the app and contact support at once.",
              money_format_yen(a, amount), source, time_iso8601(when, ctx->now), money_format_yen(b, balance));
-    return send(ctx, to, "Your kessai wallet was topped up", body);
+    return auth_mail_send(ctx, to, "Your kessai wallet was topped up", body);
 }
 
 enum err wallet_mail_topup_challenge(const struct auth_ctx *ctx, const char *to, const char *last4, int64_t amount,
@@ -80,6 +69,6 @@ enum err wallet_mail_topup_challenge(const struct auth_ctx *ctx, const char *to,
              "It is valid for %d minutes.  The request came from %s.\n"
              "If you did not just top up your wallet, do not enter the code: someone who knows your password\n"
              "is signed in to your account.  Sign out everywhere and change your password now.",
-             money_format_yen(a, amount), last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, addr_text(ctx));
-    return send(ctx, to, "Your top-up verification code", body);
+             money_format_yen(a, amount), last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000, auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your top-up verification code", body);
 }

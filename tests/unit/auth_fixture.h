@@ -326,7 +326,9 @@ static inline enum err af_login(struct af *f, const char *email, const struct af
     return af_login_ex(f, email, AF_PASSWORD, p, totp, NULL, true, g);
 }
 
-static inline int af_events(struct af *f, int64_t customer_id, const char *kind)
+/* How many of the customer's security events (every page of them) are of
+ * kind and, unless needle is NULL, hold needle in their detail. */
+static inline int af_events_with(struct af *f, int64_t customer_id, const char *kind, const char *needle)
 {
     struct security_event ev[64];
     size_t n = 0;
@@ -335,10 +337,26 @@ static inline int af_events(struct af *f, int64_t customer_id, const char *kind)
     do {
         assert_int_equal(f->st->ops->security_event_list(f->st, customer_id, after, 64, ev, &n), ERR_OK);
         for (size_t i = 0; i < n; i++)
-            k += strcmp(ev[i].kind, kind) == 0;
+            k += strcmp(ev[i].kind, kind) == 0 && (needle == NULL || strstr(ev[i].detail, needle) != NULL);
         after = n ? ev[n - 1].id : after;
     } while (n == 64);
     return k;
+}
+
+static inline int af_events(struct af *f, int64_t customer_id, const char *kind)
+{
+    return af_events_with(f, customer_id, kind, NULL);
+}
+
+/* A new customer with a full, fresh session on their own phone ("phone"):
+ * email copied into the caller's buffer of n bytes, the grant and session. */
+static inline void af_customer_signed_in(struct af *f, const char *email, char *buf, size_t n, struct af_phone *p,
+                                         struct auth_grant *g, struct auth_session *s)
+{
+    snprintf(buf, n, "%s", email);
+    af_phone_new(p, "phone");
+    af_customer(f, buf, p, g, NULL);
+    af_auth(f, g, s);
 }
 
 /* Does secret occur in buf?  A secret of digits only (a 6-digit code) that
@@ -366,19 +384,13 @@ static inline void af_assert_no_secrets_at_rest(struct af *f)
     const char *files[] = {"kessai.db", "kessai.db-wal"};
     for (size_t i = 0; i < 2; i++) {
         char path[600];
+        size_t len = 0;
         tu_path(path, sizeof path, f->dir, files[i]);
-        FILE *fp = fopen(path, "rb");
-        if (fp == NULL)
+        char *buf = tu_slurp(path, &len);
+        if (buf == NULL)
             continue;
-        fseek(fp, 0, SEEK_END);
-        long len = ftell(fp);
-        fseek(fp, 0, SEEK_SET);
-        char *buf = malloc((size_t)len + 1);
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
-        fclose(fp);
         for (int s = 0; s < f->nsecrets; s++)
-            if (af_occurs(buf, (size_t)len, f->secrets[s]))
+            if (af_occurs(buf, len, f->secrets[s]))
                 fail_msg("secret %s found in %s", f->secrets[s], files[i]);
         free(buf);
     }

@@ -547,17 +547,11 @@ static void state_survives_close_and_reopen(void **state)
 /* Does the file at path contain needle?  A missing file contains nothing. */
 static bool file_contains(const char *path, const char *needle)
 {
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
+    size_t n = 0;
+    char *buf = tu_slurp(path, &n);
+    if (buf == NULL)
         return false;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    bool found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
+    bool found = memmem(buf, n, needle, strlen(needle)) != NULL;
     free(buf);
     return found;
 }

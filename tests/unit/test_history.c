@@ -33,6 +33,7 @@
 
 #include "api_client.h"
 #include "auth_fixture.h"
+#include "wallet_fixture.h"
 #include "ledger/ledger.h"
 #include "pos/sign.h"
 #include "ledger/writer.h"
@@ -67,10 +68,7 @@ static int setup(void **state)
     struct th *t = calloc(1, sizeof *t);
     assert_non_null(t);
     t->f = af_new();
-    assert_int_equal(ledger_init(t->f->st), ERR_OK);
-    struct store *ws = tu_open_store(t->f->dir);
-    struct ledger_writer_opts o = {.batch_max = 64};
-    assert_int_equal(ledger_writer_start(ws, &o, &t->writer), ERR_OK);
+    wf_ledger_start(t->f, &t->writer);
     assert_int_equal(merchant_create(t->f->st, "Kessai Mart", &t->m), ERR_OK);
     /* A Japanese name: shown whole, never cut inside a character. */
     assert_int_equal(merchant_store_create(t->f->st, t->m.id, "ケッサイマート 東京駅店", "1-9-1 Marunouchi, Tokyo",
@@ -85,10 +83,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct th *t = *state;
-    ledger_writer_stop(t->writer);
-    struct ledger_verify_report rep;
-    assert_int_equal(ledger_verify(t->f->st, stderr, &rep), ERR_OK);
-    assert_int_equal(rep.violations, 0);
+    wf_ledger_stop(t->f, t->writer);
     af_free(t->f);
     free(t);
     return 0;
@@ -96,17 +91,13 @@ static int teardown(void **state)
 
 static const struct wallet_ctx *W(struct th *t)
 {
-    t->w = (struct wallet_ctx){.a = *af_ctx(t->f), .writer = t->writer};
-    return &t->w;
+    return wf_ctx(&t->w, t->f, t->writer, NULL);
 }
 
 static void customer(struct th *t, struct cust *c, const char *email)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->email, sizeof c->email, "%s", email);
-    af_phone_new(&c->phone, "phone");
-    af_customer(t->f, c->email, &c->phone, &c->g, NULL);
-    af_auth(t->f, &c->g, &c->s);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
     assert_int_equal(wallet_account(t->f->st, c->s.customer_id, &c->wallet), ERR_OK);
 }
 

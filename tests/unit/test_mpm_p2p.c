@@ -29,6 +29,7 @@
 
 #include "api_client.h"
 #include "auth_fixture.h"
+#include "wallet_fixture.h"
 #include "auth/events.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
@@ -67,10 +68,7 @@ static int setup(void **state)
     assert_non_null(t);
     t->f = af_new();
     t->f->cfg.new_device_cooldown_s = 0; /* the cool-down tests set it back */
-    assert_int_equal(ledger_init(t->f->st), ERR_OK);
-    struct store *ws = tu_open_store(t->f->dir);
-    struct ledger_writer_opts o = {.batch_max = 64};
-    assert_int_equal(ledger_writer_start(ws, &o, &t->writer), ERR_OK);
+    wf_ledger_start(t->f, &t->writer);
     assert_int_equal(merchant_create(t->f->st, "Kessai Mart", &t->m), ERR_OK);
     assert_int_equal(merchant_store_create(t->f->st, t->m.id, "Kessai Mart Tokyo Station",
                                            "1-9-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005", 35681236, 139767125,
@@ -88,10 +86,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct tx *t = *state;
-    ledger_writer_stop(t->writer);
-    struct ledger_verify_report rep;
-    assert_int_equal(ledger_verify(t->f->st, stderr, &rep), ERR_OK);
-    assert_int_equal(rep.violations, 0);
+    wf_ledger_stop(t->f, t->writer);
     free(t->qr);
     af_free(t->f);
     free(t);
@@ -100,18 +95,14 @@ static int teardown(void **state)
 
 static const struct wallet_ctx *W(struct tx *t)
 {
-    t->w = (struct wallet_ctx){.a = *af_ctx(t->f), .writer = t->writer};
-    return &t->w;
+    return wf_ctx(&t->w, t->f, t->writer, NULL);
 }
 
 /* A customer with a full, fresh session and `funds` yen in the wallet. */
 static void customer(struct tx *t, struct cust *c, const char *email, int64_t funds)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->email, sizeof c->email, "%s", email);
-    af_phone_new(&c->phone, "phone");
-    af_customer(t->f, c->email, &c->phone, &c->g, NULL);
-    af_auth(t->f, &c->g, &c->s);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
     assert_int_equal(wallet_account(t->f->st, c->s.customer_id, &c->wallet), ERR_OK);
     if (funds > 0) {
         struct ledger_transfer x;
@@ -167,15 +158,9 @@ static enum err send_to(struct tx *t, struct cust *c, const char *to, int64_t am
 /* payment_refused events of c whose detail holds "reason":"<reason>". */
 static int refusals(struct tx *t, struct cust *c, const char *reason)
 {
-    struct security_event ev[64];
-    size_t n = 0;
-    int k = 0;
     char want[80];
     snprintf(want, sizeof want, "\"reason\":\"%s\"", reason);
-    assert_int_equal(t->f->st->ops->security_event_list(t->f->st, c->s.customer_id, 0, 64, ev, &n), ERR_OK);
-    for (size_t i = 0; i < n; i++)
-        k += strcmp(ev[i].kind, "payment_refused") == 0 && strstr(ev[i].detail, want) != NULL;
-    return k;
+    return af_events_with(t->f, c->s.customer_id, "payment_refused", want);
 }
 
 static size_t store_payments(struct tx *t, int64_t store_id)
@@ -626,19 +611,6 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
 
 /* ---- over HTTP ------------------------------------------------------------- */
 
-static char *slurp_text(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    char *buf = calloc(1, 65536);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, 65535, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    return buf;
-}
-
 static json_t *pay_body(const char *qr, int64_t amount)
 {
     return json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)amount);
@@ -690,10 +662,10 @@ static void over_http(void **state)
     snprintf(svgpath, sizeof svgpath, "%s/qr.svg", s.root);
     snprintf(args, sizeof args, "admin store qr %s --svg '%s' > '%s'", sid, svgpath, txt);
     assert_int_equal(ac_cli(&s, args), 0);
-    char *qr = slurp_text(txt);
+    char *qr = tu_slurp(txt, NULL);
     assert_non_null(qr);
     qr[strcspn(qr, "\n")] = '\0';
-    char *svg = slurp_text(svgpath);
+    char *svg = tu_slurp(svgpath, NULL);
     assert_non_null(svg);
     assert_non_null(strstr(svg, "<svg"));
     free(svg);

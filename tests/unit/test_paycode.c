@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "wallet_fixture.h"
 #include "auth/password_change.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
@@ -57,36 +58,15 @@ static int setup(void **state)
     assert_non_null(t);
     t->f = af_new();
     t->f->cfg.new_device_cooldown_s = 0; /* the cool-down test sets it back */
-    assert_int_equal(ledger_init(t->f->st), ERR_OK);
-    struct ledger_writer_opts o = {.batch_max = 64};
-    assert_int_equal(ledger_writer_start(tu_open_store(t->f->dir), &o, &t->writer), ERR_OK);
+    wf_ledger_start(t->f, &t->writer);
     *state = t;
     return 0;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
 }
 
 static int teardown(void **state)
 {
     struct tp *t = *state;
-    ledger_writer_stop(t->writer);
-    struct ledger_verify_report rep;
-    assert_int_equal(ledger_verify(t->f->st, stderr, &rep), ERR_OK);
-    assert_int_equal(rep.violations, 0);
+    wf_ledger_stop(t->f, t->writer);
     /* No code, no key (as text: af_secret; as raw bytes: here) at rest. */
     af_assert_no_secrets_at_rest(t->f);
     const char *files[] = {"kessai.db", "kessai.db-wal"};
@@ -94,7 +74,7 @@ static int teardown(void **state)
         char path[700];
         size_t len = 0;
         tu_path(path, sizeof path, t->f->dir, files[i]);
-        char *buf = slurp(path, &len);
+        char *buf = tu_slurp(path, &len);
         for (int k = 0; buf && k < t->nkeys; k++)
             if (memmem(buf, len, t->keys[k], 32) != NULL)
                 fail_msg("offline key bytes found in %s", files[i]);
@@ -107,18 +87,14 @@ static int teardown(void **state)
 
 static const struct wallet_ctx *W(struct tp *t)
 {
-    t->w = (struct wallet_ctx){.a = *af_ctx(t->f), .writer = t->writer};
-    return &t->w;
+    return wf_ctx(&t->w, t->f, t->writer, NULL);
 }
 
 /* A customer with a full, fresh session on their own phone. */
 static void customer(struct tp *t, struct cust *c, const char *email)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->email, sizeof c->email, "%s", email);
-    af_phone_new(&c->phone, "phone");
-    af_customer(t->f, c->email, &c->phone, &c->g, NULL);
-    af_auth(t->f, &c->g, &c->s);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
 }
 
 /* The same customer signing in on another phone (same authenticator app). */

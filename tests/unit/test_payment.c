@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "wallet_fixture.h"
 #include "auth/events.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
@@ -57,10 +58,7 @@ static int setup(void **state)
     assert_non_null(t);
     t->f = af_new();
     t->f->cfg.new_device_cooldown_s = 0; /* the new-device test sets it back */
-    assert_int_equal(ledger_init(t->f->st), ERR_OK);
-    struct store *ws = tu_open_store(t->f->dir);
-    struct ledger_writer_opts o = {.batch_max = 64};
-    assert_int_equal(ledger_writer_start(ws, &o, &t->writer), ERR_OK);
+    wf_ledger_start(t->f, &t->writer);
 
     char secret[TERMINAL_SECRET_HEX_BUF];
     struct store *st = t->f->st;
@@ -85,10 +83,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct tp *t = *state;
-    ledger_writer_stop(t->writer);
-    struct ledger_verify_report rep;
-    assert_int_equal(ledger_verify(t->f->st, stderr, &rep), ERR_OK);
-    assert_int_equal(rep.violations, 0);
+    wf_ledger_stop(t->f, t->writer);
     af_assert_no_secrets_at_rest(t->f);
     af_free(t->f);
     free(t);
@@ -99,7 +94,7 @@ static int teardown(void **state)
  * (deliver()), never from the writer's completer thread. */
 static const struct wallet_ctx *W(struct tp *t)
 {
-    t->w = (struct wallet_ctx){.a = *af_ctx(t->f), .writer = t->writer};
+    wf_ctx(&t->w, t->f, t->writer, NULL);
     t->w.a.wake = NULL;
     return &t->w;
 }
@@ -109,10 +104,7 @@ static void deliver(struct tp *t) { af_deliver(t->f); }
 static void customer(struct tp *t, struct cust *c, const char *email)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->email, sizeof c->email, "%s", email);
-    af_phone_new(&c->phone, "phone");
-    af_customer(t->f, c->email, &c->phone, &c->g, NULL);
-    af_auth(t->f, &c->g, &c->s);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
 }
 
 static int64_t wallet_of(struct tp *t, struct cust *c)

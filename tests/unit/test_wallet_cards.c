@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "wallet_fixture.h"
 #include "gateway_wrap.h"
 #include "auth/events.h"
 #include "auth/secret_hash.h"
@@ -51,50 +52,19 @@ struct cust {
     struct auth_session s;
 };
 
-static int64_t tw_clock(void *ctx)
-{
-    return ((struct af *)ctx)->now;
-}
-
 static int setup(void **state)
 {
     struct tw *t = calloc(1, sizeof *t);
     assert_non_null(t);
     t->f = af_new();
-    char path[600];
-    tu_path(path, sizeof path, t->f->dir, "gateway.db");
-    assert_int_equal(gateway_test_open_clock(path, tw_clock, t->f, &t->gw), ERR_OK);
+    wf_gateway_open(t->f, &t->gw);
     *state = t;
     return 0;
 }
 
-/* The bytes of a file, or NULL if it does not exist. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void assert_absent(struct tw *t, const char *path)
 {
-    size_t len = 0;
-    char *buf = slurp(path, &len);
-    if (buf == NULL)
-        return;
-    for (int i = 0; i < t->ntyped; i++)
-        if (af_occurs(buf, len, t->typed[i]))
-            fail_msg("%s found in %s", t->typed[i], path);
-    free(buf);
+    wf_assert_absent(path, path, t->typed, t->ntyped);
 }
 
 /* Invariant of the whole feature: no PAN or CVC in the database (nor in
@@ -135,8 +105,7 @@ static int teardown(void **state)
 
 static const struct wallet_ctx *W(struct tw *t)
 {
-    t->w = (struct wallet_ctx){.a = *af_ctx(t->f), .gw = t->gw};
-    return &t->w;
+    return wf_ctx(&t->w, t->f, NULL, t->gw);
 }
 
 /* Remember what was typed; a 3-digit CVC is too short to search a
@@ -153,26 +122,14 @@ static void typed(struct tw *t, const char *s)
 /* A Luhn-valid visa number for n (distinct cards for distinct n). */
 static void pan_for(int n, char out[17])
 {
-    snprintf(out, 17, "457100%09d", n);
-    int sum = 0;
-    for (int i = 14; i >= 0; i--) {
-        int d = out[i] - '0';
-        if ((14 - i) % 2 == 0)
-            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-        sum += d;
-    }
-    out[15] = (char)('0' + (10 - sum % 10) % 10);
-    out[16] = '\0';
+    tu_visa_pan(n, out);
 }
 
 /* A customer with a full, fresh session on their own phone. */
 static void customer(struct tw *t, struct cust *c, const char *email)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->email, sizeof c->email, "%s", email);
-    af_phone_new(&c->phone, "phone");
-    af_customer(t->f, c->email, &c->phone, &c->g, NULL);
-    af_auth(t->f, &c->g, &c->s);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
 }
 
 /* The same, signed in from a phone another account already uses. */
@@ -229,17 +186,7 @@ static void link_active(struct tw *t, struct cust *c, const char *pan, const cha
 /* Events of kind for the customer whose detail contains needle. */
 static int events_with(struct tw *t, int64_t customer_id, const char *kind, const char *needle)
 {
-    struct security_event ev[64];
-    size_t n = 0;
-    int k = 0;
-    int64_t after = 0;
-    do {
-        assert_int_equal(t->f->st->ops->security_event_list(t->f->st, customer_id, after, 64, ev, &n), ERR_OK);
-        for (size_t i = 0; i < n; i++)
-            k += strcmp(ev[i].kind, kind) == 0 && strstr(ev[i].detail, needle) != NULL;
-        after = n ? ev[n - 1].id : after;
-    } while (n == 64);
-    return k;
+    return af_events_with(t->f, customer_id, kind, needle);
 }
 
 static int attempts(struct tw *t, struct cust *c)

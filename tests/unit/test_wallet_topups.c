@@ -24,6 +24,7 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "wallet_fixture.h"
 #include "gateway_wrap.h"
 #include "auth/events.h"
 #include "ledger/ledger.h"
@@ -77,8 +78,6 @@ static void record_point(const char *p)
         points[npoints++] = p;
 }
 
-static int64_t tw_clock(void *ctx) { return ((struct af *)ctx)->now; }
-
 static int setup(void **state)
 {
     struct tw *t = calloc(1, sizeof *t);
@@ -88,54 +87,24 @@ static int setup(void **state)
      * first days; the tests of those limits set them back. */
     t->f->cfg.new_device_cooldown_s = 0;
     t->f->cfg.card_new_s = 0;
-    assert_int_equal(ledger_init(t->f->st), ERR_OK);
-    char path[600];
-    tu_path(path, sizeof path, t->f->dir, "gateway.db");
-    assert_int_equal(gateway_test_open_clock(path, tw_clock, t->f, &t->real), ERR_OK);
+    wf_gateway_open(t->f, &t->real);
     gw_wrap_init(&t->gw, t->real);
-    struct store *ws = tu_open_store(t->f->dir);
-    struct ledger_writer_opts o = {.batch_max = 64};
-    assert_int_equal(ledger_writer_start(ws, &o, &t->writer), ERR_OK);
+    wf_ledger_start(t->f, &t->writer);
     npoints = 0;
     *state = t;
     return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
-}
-
 static int teardown(void **state)
 {
     struct tw *t = *state;
-    ledger_writer_stop(t->writer);
-    /* The books balance after every scenario. */
-    struct ledger_verify_report rep;
-    assert_int_equal(ledger_verify(t->f->st, stderr, &rep), ERR_OK);
-    assert_int_equal(rep.violations, 0);
+    wf_ledger_stop(t->f, t->writer); /* the books balance after every scenario */
     /* No card number, no cash code at rest (the processor's vault too). */
     const char *files[] = {"kessai.db", "kessai.db-wal", "gateway.db", "gateway.db-wal"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[700];
-        size_t len = 0;
         tu_path(path, sizeof path, t->f->dir, files[i]);
-        char *buf = slurp(path, &len);
-        for (int k = 0; buf && k < t->ntyped; k++)
-            if (af_occurs(buf, len, t->typed[k]))
-                fail_msg("%s found in %s", t->typed[k], files[i]);
-        free(buf);
+        wf_assert_absent(path, files[i], t->typed, t->ntyped);
     }
     for (int i = 0; i < t->ntyped; i++)
         free(t->typed[i]);
@@ -156,8 +125,8 @@ static void typed(struct tw *t, const char *s)
 
 static const struct wallet_ctx *W(struct tw *t)
 {
-    t->w = (struct wallet_ctx){.a = *af_ctx(t->f), .gw = &t->gw.base, .writer = t->writer,
-                               .crash_point = record_point};
+    wf_ctx(&t->w, t->f, t->writer, &t->gw.base);
+    t->w.crash_point = record_point;
     return &t->w;
 }
 
@@ -165,10 +134,7 @@ static const struct wallet_ctx *W(struct tw *t)
 static void customer(struct tw *t, struct cust *c, const char *email)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->email, sizeof c->email, "%s", email);
-    af_phone_new(&c->phone, "phone");
-    af_customer(t->f, c->email, &c->phone, &c->g, NULL);
-    af_auth(t->f, &c->g, &c->s);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
 }
 
 /* Sign in again: a fresh second factor. */
@@ -258,15 +224,9 @@ static size_t topups_of(struct tw *t, struct cust *c)
 
 static int refusals(struct tw *t, struct cust *c, const char *reason)
 {
-    struct security_event ev[64];
-    size_t n = 0;
-    int k = 0;
     char want[64];
     snprintf(want, sizeof want, "\"%s\"", reason);
-    assert_int_equal(t->f->st->ops->security_event_list(t->f->st, c->s.customer_id, 0, 64, ev, &n), ERR_OK);
-    for (size_t i = 0; i < n; i++)
-        k += strcmp(ev[i].kind, "topup_refused") == 0 && strstr(ev[i].detail, want) != NULL;
-    return k;
+    return af_events_with(t->f, c->s.customer_id, "topup_refused", want);
 }
 
 /* ---- the customer's side ------------------------------------------------------ */

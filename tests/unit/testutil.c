@@ -27,6 +27,39 @@ void tu_rmtree(const char *dir)
 
 void tu_path(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
 
+char *tu_slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    buf[n] = '\0';
+    if (len != NULL)
+        *len = (size_t)n;
+    return buf;
+}
+
+char *tu_visa_pan(int n, char out[17])
+{
+    snprintf(out, 17, "457100%09d", n);
+    int sum = 0;
+    for (int i = 14; i >= 0; i--) {
+        int d = out[i] - '0';
+        if ((14 - i) % 2 == 0)
+            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+        sum += d;
+    }
+    out[15] = (char)('0' + (10 - sum % 10) % 10);
+    out[16] = '\0';
+    return out;
+}
+
 struct store *tu_open_store(const char *dir)
 {
     char path[600];

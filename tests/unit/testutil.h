@@ -13,6 +13,12 @@ char *tu_tempdir(void);
 void tu_rmtree(const char *dir);
 /* path = dir + "/" + name in a static-free buffer the caller provides. */
 void tu_path(char *buf, size_t n, const char *dir, const char *name);
+/* The bytes of the file at path, NUL-terminated (*len counts them without
+ * the NUL; len may be NULL), or NULL if it cannot be opened.  Caller frees. */
+char *tu_slurp(const char *path, size_t *len);
+/* A Luhn-valid 16-digit visa number "457100<n as 9 digits><check>" into
+ * out (distinct cards for distinct n); returns out. */
+char *tu_visa_pan(int n, char out[17]);
 /* Open a migrated SQLite store at dir/kessai.db, or fail the test. */
 struct store *tu_open_store(const char *dir);
 
