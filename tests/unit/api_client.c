@@ -746,3 +746,33 @@ void ac_assert_no_secrets(const struct ac_server *s)
         }
     assert_int_equal(leaks, 0);
 }
+
+json_t *ac_cli_json(const struct ac_server *s, const char *args)
+{
+    char out[700], cmd[1400];
+    tu_path(out, sizeof out, s->root, "cli.json");
+    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
+    assert_int_equal(ac_cli(s, cmd), 0);
+    json_error_t err;
+    json_t *j = json_load_file(out, 0, &err);
+    if (j == NULL)
+        fail_msg("kessai %s: no JSON (%s)", args, err.text);
+    remove(out);
+    return j;
+}
+
+void ac_make_terminal(struct ac_server *s, const char *store_id, struct ac_terminal *t)
+{
+    char args[200];
+    snprintf(args, sizeof args, "admin terminal create --store %s", store_id);
+    json_t *j = ac_cli_json(s, args);
+    snprintf(t->id, sizeof t->id, "%s", json_string_value(json_object_get(j, "id")));
+    snprintf(t->key_id, sizeof t->key_id, "%s", json_string_value(json_object_get(j, "key_id")));
+    const char *hex = json_string_value(json_object_get(j, "secret"));
+    assert_non_null(hex);
+    ac_remember(s, hex);
+    size_t n = 0;
+    assert_int_equal(sodium_hex2bin(t->secret, sizeof t->secret, hex, strlen(hex), NULL, &n, NULL), 0);
+    assert_int_equal(n, sizeof t->secret);
+    json_decref(j);
+}

@@ -77,6 +77,17 @@ void ac_server_cleanup(struct ac_server *s);
 /* "$KESSAI --data-dir DATA args..." through the shell; its exit status.
  * args is pasted as is (quote it yourself). */
 int ac_cli(const struct ac_server *s, const char *args);
+/* Run `kessai ARGS --json` (it must succeed) and parse its one line. */
+json_t *ac_cli_json(const struct ac_server *s, const char *args);
+
+/* A POS terminal made with the CLI; its secret (remembered as a secret of
+ * the run) signs requests with pos_sign. */
+struct ac_terminal {
+    char id[32];     /* trm_… */
+    char key_id[40]; /* tk_… */
+    uint8_t secret[32];
+};
+void ac_make_terminal(struct ac_server *s, const char *store_id, struct ac_terminal *t);
 
 /* ---- HTTP ----------------------------------------------------------------- */
 

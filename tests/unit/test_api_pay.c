@@ -39,35 +39,15 @@
 
 #define CODE_DIGITS 18
 
-struct terminal {
-    char id[32];     /* trm_… */
-    char key_id[40]; /* tk_… */
-    uint8_t secret[TERMINAL_SECRET_BYTES];
-};
-
 struct fx {
     struct ac_server s;
     char store_a[32], store_b[32], store_far[32];
-    struct terminal t1, t2, far; /* t1, t2: stores a and b of one merchant; far: another merchant */
+    struct ac_terminal t1, t2, far; /* t1, t2: stores a and b of one merchant; far: another merchant */
     struct ac_user u, v;         /* two customers */
     struct ac_who pos;           /* the registers' client address */
 };
 
 /* ---- set-up through the CLI ------------------------------------------------ */
-
-static json_t *cli_json(struct fx *f, const char *args)
-{
-    char out[700], cmd[1400];
-    tu_path(out, sizeof out, f->s.root, "cli.json");
-    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
-    assert_int_equal(ac_cli(&f->s, cmd), 0);
-    json_error_t err;
-    json_t *j = json_load_file(out, 0, &err);
-    if (j == NULL)
-        fail_msg("kessai %s: no JSON (%s)", args, err.text);
-    remove(out);
-    return j;
-}
 
 static void make_store(struct fx *f, const char *merchant, const char *name, char out[32])
 {
@@ -76,24 +56,9 @@ static void make_store(struct fx *f, const char *merchant, const char *name, cha
              "admin store create --merchant %s --name '%s' --address '1-9-1 Marunouchi, Chiyoda-ku, Tokyo' "
              "--lat 35.681236 --lon 139.767125 --category convenience",
              merchant, name);
-    json_t *st = cli_json(f, args);
+    json_t *st = ac_cli_json(&f->s, args);
     snprintf(out, 32, "%s", json_string_value(json_object_get(st, "id")));
     json_decref(st);
-}
-
-static void make_terminal(struct fx *f, const char *store, struct terminal *t)
-{
-    char args[200];
-    snprintf(args, sizeof args, "admin terminal create --store %s", store);
-    json_t *j = cli_json(f, args);
-    snprintf(t->id, sizeof t->id, "%s", json_string_value(json_object_get(j, "id")));
-    snprintf(t->key_id, sizeof t->key_id, "%s", json_string_value(json_object_get(j, "key_id")));
-    const char *hex = json_string_value(json_object_get(j, "secret"));
-    assert_non_null(hex);
-    ac_remember(&f->s, hex);
-    size_t n = 0;
-    assert_int_equal(sodium_hex2bin(t->secret, sizeof t->secret, hex, strlen(hex), NULL, &n, NULL), 0);
-    json_decref(j);
 }
 
 static void new_nonce(char out[33])
@@ -112,7 +77,7 @@ static void new_key(char out[40])
 }
 
 /* A signed POS request; path may carry a query (not signed). */
-static struct ac_resp pos_ex(struct fx *f, const struct terminal *t, const char *method, const char *path,
+static struct ac_resp pos_ex(struct fx *f, const struct ac_terminal *t, const char *method, const char *path,
                              const char *idem, const char *body, const char *nonce, int64_t ts)
 {
     char sig[POS_SIG_HEX_LEN + 1], auth[300], key_line[128], bare[256];
@@ -129,7 +94,7 @@ static struct ac_resp pos_ex(struct fx *f, const struct terminal *t, const char 
     return ac_call_raw(&f->s, &f->pos, method, path, headers, body, false);
 }
 
-static struct ac_resp pos(struct fx *f, const struct terminal *t, const char *method, const char *path,
+static struct ac_resp pos(struct fx *f, const struct ac_terminal *t, const char *method, const char *path,
                           const char *idem, const char *body)
 {
     char nonce[33];
@@ -187,7 +152,7 @@ static void charge_body(char *buf, size_t n, const char *code, int64_t amount, c
         snprintf(buf, n, "{\"code\":\"%s\",\"amount\":%lld}", code, (long long)amount);
 }
 
-static struct ac_resp charge(struct fx *f, const struct terminal *t, const char *key, const char *code,
+static struct ac_resp charge(struct fx *f, const struct ac_terminal *t, const char *key, const char *code,
                              int64_t amount)
 {
     char body[256];
@@ -206,7 +171,7 @@ static int64_t cint(const struct ac_resp *r, const char *k)
 }
 
 /* Charge amount with a new code of u at t: the charge's id. */
-static void paid(struct fx *f, struct ac_user *u, const struct terminal *t, int64_t amount, char id[40])
+static void paid(struct fx *f, struct ac_user *u, const struct ac_terminal *t, int64_t amount, char id[40])
 {
     char code[CODE_DIGITS + 1], key[40];
     paycode(f, u, code);
@@ -217,7 +182,7 @@ static void paid(struct fx *f, struct ac_user *u, const struct terminal *t, int6
     ac_resp_free(&r);
 }
 
-static struct ac_resp refund(struct fx *f, const struct terminal *t, const char *id, const char *key, int64_t amount)
+static struct ac_resp refund(struct fx *f, const struct ac_terminal *t, const char *id, const char *key, int64_t amount)
 {
     char path[128], body[64];
     snprintf(path, sizeof path, "/pos/v1/charges/%s/refunds", id);
@@ -245,19 +210,19 @@ static int fx_up(void **state)
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     ac_server_init(&f->s);
-    json_t *m = cli_json(f, "admin merchant create --name 'Kessai Mart'");
+    json_t *m = ac_cli_json(&f->s, "admin merchant create --name 'Kessai Mart'");
     char mer[32];
     snprintf(mer, sizeof mer, "%s", json_string_value(json_object_get(m, "id")));
     json_decref(m);
     make_store(f, mer, "Tokyo Station", f->store_a);
     make_store(f, mer, "Umeda", f->store_b);
-    m = cli_json(f, "admin merchant create --name 'Other Books'");
+    m = ac_cli_json(&f->s, "admin merchant create --name 'Other Books'");
     snprintf(mer, sizeof mer, "%s", json_string_value(json_object_get(m, "id")));
     json_decref(m);
     make_store(f, mer, "Sapporo", f->store_far);
-    make_terminal(f, f->store_a, &f->t1);
-    make_terminal(f, f->store_b, &f->t2);
-    make_terminal(f, f->store_far, &f->far);
+    ac_make_terminal(&f->s, f->store_a, &f->t1);
+    ac_make_terminal(&f->s, f->store_b, &f->t2);
+    ac_make_terminal(&f->s, f->store_far, &f->far);
     /* The customers' phones are new devices for the whole test: keep the
      * lower new-device limits out of the way of what is tested here. */
     ac_server_start(&f->s, (const char *[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000",
@@ -436,7 +401,7 @@ static void test_retries_replays_and_forgeries(void **state)
     r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now + 301);
     AC_EXPECT_ERROR(r, 401, "invalid_signature");
     ac_resp_free(&r);
-    struct terminal forged = f->t1;
+    struct ac_terminal forged = f->t1;
     memcpy(forged.secret, f->far.secret, sizeof forged.secret);
     r = pos(f, &forged, "POST", "/pos/v1/charges", key, body);
     AC_EXPECT_ERROR(r, 401, "invalid_signature");
@@ -521,7 +486,7 @@ static void test_retries_replays_and_forgeries(void **state)
 
 struct racer {
     struct fx *f;
-    const struct terminal *t;
+    const struct ac_terminal *t;
     const char *code;
     pthread_barrier_t *go;
     long status;

@@ -35,70 +35,33 @@
 
 #define CASH_PATH "/pos/v1/cash-topups"
 
-struct terminal {
-    char id[32];     /* trm_… */
-    char key_id[40]; /* tk_… */
-    uint8_t secret[TERMINAL_SECRET_BYTES];
-};
-
 struct fx {
     struct ac_server s;
     char store_id[32];
-    struct terminal t1, t2;
+    struct ac_terminal t1, t2;
     struct ac_user u;
     struct ac_who pos; /* the registers' client address */
 };
 
 /* ---- set-up through the CLI ---------------------------------------------- */
 
-/* Run `kessai ARGS --json` and parse its one line of output. */
-static json_t *cli_json(struct fx *f, const char *args)
-{
-    char out[700], cmd[1400];
-    tu_path(out, sizeof out, f->s.root, "cli.json");
-    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
-    assert_int_equal(ac_cli(&f->s, cmd), 0);
-    json_error_t err;
-    json_t *j = json_load_file(out, 0, &err);
-    if (j == NULL)
-        fail_msg("kessai %s: no JSON (%s)", args, err.text);
-    remove(out);
-    return j;
-}
-
-static void make_terminal(struct fx *f, struct terminal *t)
-{
-    char args[200];
-    snprintf(args, sizeof args, "admin terminal create --store %s", f->store_id);
-    json_t *j = cli_json(f, args);
-    snprintf(t->id, sizeof t->id, "%s", json_string_value(json_object_get(j, "id")));
-    snprintf(t->key_id, sizeof t->key_id, "%s", json_string_value(json_object_get(j, "key_id")));
-    const char *hex = json_string_value(json_object_get(j, "secret"));
-    assert_non_null(hex);
-    ac_remember(&f->s, hex);
-    size_t n = 0;
-    assert_int_equal(sodium_hex2bin(t->secret, sizeof t->secret, hex, strlen(hex), NULL, &n, NULL), 0);
-    assert_int_equal(n, TERMINAL_SECRET_BYTES);
-    json_decref(j);
-}
-
 static int fx_up(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     ac_server_init(&f->s);
-    json_t *m = cli_json(f, "admin merchant create --name 'Kessai Mart'");
+    json_t *m = ac_cli_json(&f->s, "admin merchant create --name 'Kessai Mart'");
     char args[400];
     snprintf(args, sizeof args,
              "admin store create --merchant %s --name 'Tokyo Station' --address '1-9-1 Marunouchi, Chiyoda-ku, "
              "Tokyo' --lat 35.681236 --lon 139.767125 --category convenience",
              json_string_value(json_object_get(m, "id")));
     json_decref(m);
-    json_t *st = cli_json(f, args);
+    json_t *st = ac_cli_json(&f->s, args);
     snprintf(f->store_id, sizeof f->store_id, "%s", json_string_value(json_object_get(st, "id")));
     json_decref(st);
-    make_terminal(f, &f->t1);
-    make_terminal(f, &f->t2);
+    ac_make_terminal(&f->s, f->store_id, &f->t1);
+    ac_make_terminal(&f->s, f->store_id, &f->t2);
     /* The customer's phone is a new device for the whole test: keep its
      * lower daily limit out of the way of what is tested here. */
     ac_server_start(&f->s, (const char *[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000", NULL});
@@ -157,7 +120,7 @@ static void cash_body(char *buf, size_t n, const char *code, int64_t amount)
 }
 
 /* The Authorization header value for this request. */
-static void sign(const struct terminal *t, const char *key_id, int64_t ts, const char *nonce, const char *body,
+static void sign(const struct ac_terminal *t, const char *key_id, int64_t ts, const char *nonce, const char *body,
                  char *out, size_t n)
 {
     char sig[POS_SIG_HEX_LEN + 1];
@@ -182,7 +145,7 @@ static struct ac_resp send_cash(struct fx *f, const char *auth_line, const char 
 }
 
 /* A correctly signed cash top-up by terminal t, now, with a new nonce. */
-static struct ac_resp cash(struct fx *f, const struct terminal *t, const char *idem, const char *code,
+static struct ac_resp cash(struct fx *f, const struct ac_terminal *t, const char *idem, const char *code,
                            int64_t amount)
 {
     char body[128], auth[300], nonce[33];
@@ -608,7 +571,7 @@ static void test_kill_switches_stop_topups_at_once_and_nothing_else(void **state
     assert_int_equal(balance(f), b0 + 3000);
 
     /* The operator's record: both off, who and when. */
-    json_t *list = cli_json(f, "admin killswitch list");
+    json_t *list = ac_cli_json(&f->s, "admin killswitch list");
     json_t *arr = json_object_get(list, "killswitches");
     assert_true(json_array_size(arr) >= 2);
     size_t i;

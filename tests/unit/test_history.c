@@ -677,18 +677,6 @@ struct reg {
     uint8_t secret[TERMINAL_SECRET_BYTES];
 };
 
-static json_t *cli_json(struct ac_server *s, const char *args)
-{
-    char out[700], cmd[1400];
-    tu_path(out, sizeof out, s->root, "cli.json");
-    snprintf(cmd, sizeof cmd, "%s --json >'%s'", args, out);
-    assert_int_equal(ac_cli(s, cmd), 0);
-    json_t *j = json_load_file(out, 0, NULL);
-    assert_non_null(j);
-    remove(out);
-    return j;
-}
-
 /* A signed POST from the register with a fresh nonce and Idempotency-Key. */
 static struct ac_resp pos_post(struct ac_server *s, const struct ac_who *w, const struct reg *t, const char *path,
                                const char *body)
@@ -733,18 +721,18 @@ static void test_http_real_payments(void **state)
     (void)state;
     struct ac_server s;
     ac_server_init(&s);
-    json_t *j = cli_json(&s, "admin merchant create --name 'Kessai Mart'");
+    json_t *j = ac_cli_json(&s, "admin merchant create --name 'Kessai Mart'");
     char args[400], store[32];
     snprintf(args, sizeof args,
              "admin store create --merchant %s --name 'Tokyo Station' --address '1-9-1 Marunouchi, Chiyoda-ku, "
              "Tokyo' --lat 35.681236 --lon 139.767125 --category convenience",
              estr(j, "id"));
     json_decref(j);
-    j = cli_json(&s, args);
+    j = ac_cli_json(&s, args);
     snprintf(store, sizeof store, "%s", estr(j, "id"));
     json_decref(j);
     snprintf(args, sizeof args, "admin terminal create --store %s", store);
-    j = cli_json(&s, args);
+    j = ac_cli_json(&s, args);
     struct reg t;
     snprintf(t.key_id, sizeof t.key_id, "%s", estr(j, "key_id"));
     const char *hex = estr(j, "secret");
