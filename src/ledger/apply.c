@@ -316,6 +316,8 @@ static enum err apply_one(struct ledger_batch *b, struct store *st, struct ledge
 
     x->state = (x->flags & LEDGER_XFER_PENDING) ? LEDGER_STATE_PENDING : LEDGER_STATE_POSTED;
     x->created_ms = time_now_ms();
+    x->debit_prev_id = d.last_transfer_id;
+    x->credit_prev_id = c.last_transfer_id;
     memcpy(x->req_hash, hash, sizeof hash);
     if (p.id && st->ops->transfer_set_state(st, p.id, (x->flags & LEDGER_XFER_VOID_PENDING) ? LEDGER_STATE_VOIDED
                                                                                             : LEDGER_STATE_POSTED) != ERR_OK)
@@ -325,6 +327,7 @@ static enum err apply_one(struct ledger_batch *b, struct store *st, struct ledge
         return replay(st, x, hash, replayed); /* the key exists: never ERR_TRANSFER_NOT_FOUND here */
     if (e != ERR_OK)
         return ERR_STORE;
+    d.last_transfer_id = c.last_transfer_id = x->id;
     journal(b, di);
     journal(b, ci);
     b->ents[di].a = d;

@@ -10,6 +10,9 @@
  *     state says so.
  *  5. Reversals of a transfer never add up to more than its amount.
  *  6. Transfers are never deleted or changed (but a pending one's state).
+ *  7. Each account's transfers form one chain, newest first: the account's
+ *     last_transfer_id, then each transfer's debit_prev_id/credit_prev_id
+ *     (the side the account is on), down to 0 (an account's history).
  *
  * Pending transfer state machine (two-phase):
  *
@@ -68,7 +71,7 @@ struct ledger_verify_report {
     size_t violations; /* 0 means the ledger is sound */
 };
 
-/* Recompute every account from the transfers and check invariants 1-5.
+/* Recompute every account from the transfers and check invariants 1-5 and 7.
  * Each violation is described on one line of `out` (may be NULL).  Returns
  * ERR_OK when the check ran (look at rep->violations), ERR_STORE if it could
  * not read the store. */

@@ -37,6 +37,9 @@ struct ledger_account {
     int64_t debits_pending;
     int64_t credits_pending;
     int64_t created_ms;
+    /* The newest transfer on either side of this account (0: none yet): the
+     * head of the account's history chain, see ledger_transfer.*_prev_id. */
+    int64_t last_transfer_id;
 };
 
 /* Transfer flags: at most one of PENDING, POST_PENDING, VOID_PENDING, REVERSAL. */
@@ -67,6 +70,12 @@ struct ledger_transfer {
     int64_t created_ms;
     char metadata[LEDGER_META_MAX + 1]; /* JSON text or "" */
     uint8_t req_hash[LEDGER_HASH_BYTES];
+    /* The debit and the credit account's previous transfer (0: none), set by
+     * the ledger when it inserts: each account's transfers form a chain from
+     * its last_transfer_id back, so its history needs no index per account
+     * (two random B-tree inserts per transfer that would halve the writer). */
+    int64_t debit_prev_id;
+    int64_t credit_prev_id;
 };
 
 #endif

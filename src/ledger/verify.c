@@ -18,6 +18,7 @@
 struct acct {
     struct ledger_account stored;
     int64_t dp, cp, dpe, cpe; /* recomputed totals */
+    int64_t last;             /* the newest transfer seen so far on either side */
 };
 
 struct xf {
@@ -138,6 +139,11 @@ static enum err on_transfer(void *arg, const struct ledger_transfer *t)
                   t->credit_account);
         return ERR_OK;
     }
+    /* The history chain: each side names the account's previous transfer. */
+    if (t->debit_prev_id != d->last || t->credit_prev_id != k->last)
+        violation(c, "transfer %" PRId64 ": history chain names %" PRId64 " and %" PRId64 " as previous, not %" PRId64
+                  " and %" PRId64, t->id, t->debit_prev_id, t->credit_prev_id, d->last, k->last);
+    d->last = k->last = t->id;
     if (t->flags & LEDGER_XFER_PENDING) {
         if (t->state == LEDGER_STATE_PENDING) {
             add(c, &d->dpe, t->amount, t->id);
@@ -174,6 +180,9 @@ static void check_accounts(struct ctx *c)
                       " cpe=%" PRId64 " but transfers give dp=%" PRId64 " cp=%" PRId64 " dpe=%" PRId64 " cpe=%" PRId64,
                       s->id, s->owner, s->kind, s->debits_posted, s->credits_posted, s->debits_pending,
                       s->credits_pending, a->dp, a->cp, a->dpe, a->cpe);
+        if (s->last_transfer_id != a->last)
+            violation(c, "account %" PRId64 " (%s/%s): history chain starts at %" PRId64 ", not at %" PRId64, s->id,
+                      s->owner, s->kind, s->last_transfer_id, a->last);
         if ((s->flags & LEDGER_ACCT_DEBITS_LE_CREDITS) && s->debits_posted + s->debits_pending > s->credits_posted)
             violation(c, "account %" PRId64 " (%s/%s) is negative: balance %" PRId64 ", pending debits %" PRId64,
                       s->id, s->owner, s->kind, ledger_balance(s), s->debits_pending);

@@ -314,8 +314,6 @@ static const struct store_ops sqlite_ops = {
     .freeze_get = sq_freeze_get,
     .freeze_put = sq_freeze_put,
     .freeze_delete = sq_freeze_delete,
-    .transfer_list_account = sq_transfer_list_account,
-    .transfer_net_after = sq_transfer_net_after,
 };
 
 static enum err schema_version(struct sqlite_store *s, int *version)

@@ -197,11 +197,6 @@ enum err sq_offline_key_revoke(struct store *st, int64_t device_id, int64_t now)
 enum err sq_offline_key_revoke_customer(struct store *st, int64_t customer_id, int64_t now);
 enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step, int64_t now, int64_t purge_before);
 
-/* one account's transfers, for the customer's history (sqlite_history.c) */
-enum err sq_transfer_list_account(struct store *st, int64_t account_id, int64_t before_id, size_t max,
-                                  struct ledger_transfer *out, size_t *n);
-enum err sq_transfer_net_after(struct store *st, int64_t account_id, int64_t after_id, int64_t *net);
-
 /* payments, spending counters and freezes (sqlite_payment.c) */
 enum err sq_payment_insert(struct store *st, const struct payment *p);
 enum err sq_payment_get(struct store *st, int64_t id, struct payment *out);

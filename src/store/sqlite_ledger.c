@@ -5,10 +5,12 @@
 #include "store/sqlite_internal.h"
 #include "util/timeutil.h"
 
-#define ACCOUNT_COLS "id, owner, kind, flags, debits_posted, credits_posted, debits_pending, credits_pending, created_ms"
+#define ACCOUNT_COLS                                                                                        \
+    "id, owner, kind, flags, debits_posted, credits_posted, debits_pending, credits_pending, created_ms, " \
+    "last_transfer"
 #define TRANSFER_COLS                                                                                          \
     "id, key, debit_account, credit_account, amount, kind, flags, coalesce(pending_id, 0), coalesce(ref_id, 0), " \
-    "state, created_ms, metadata, req_hash"
+    "state, created_ms, metadata, req_hash, debit_prev, credit_prev"
 
 static void read_account(sqlite3_stmt *st, struct ledger_account *a)
 {
@@ -21,6 +23,7 @@ static void read_account(sqlite3_stmt *st, struct ledger_account *a)
     a->debits_pending = sqlite3_column_int64(st, 6);
     a->credits_pending = sqlite3_column_int64(st, 7);
     a->created_ms = sqlite3_column_int64(st, 8);
+    a->last_transfer_id = sqlite3_column_int64(st, 9);
 }
 
 static void read_transfer(sqlite3_stmt *st, struct ledger_transfer *t)
@@ -42,6 +45,8 @@ static void read_transfer(sqlite3_stmt *st, struct ledger_transfer *t)
     int hl = sqlite3_column_bytes(st, 12);
     if (h && hl == (int)sizeof t->req_hash)
         memcpy(t->req_hash, h, sizeof t->req_hash);
+    t->debit_prev_id = sqlite3_column_int64(st, 13);
+    t->credit_prev_id = sqlite3_column_int64(st, 14);
 }
 
 static void read_account_v(sqlite3_stmt *st, void *out) { read_account(st, out); }
@@ -62,6 +67,7 @@ enum err sq_account_insert(struct store *st, struct ledger_account *a)
     if (e != ERR_OK)
         return e;
     a->debits_posted = a->credits_posted = a->debits_pending = a->credits_pending = 0;
+    a->last_transfer_id = 0;
     return ERR_OK;
 }
 
@@ -90,14 +96,15 @@ enum err sq_account_put_totals(struct store *st, const struct ledger_account *a)
 {
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "UPDATE accounts SET debits_posted = ?, credits_posted = ?, debits_pending = ?, "
-                                 "credits_pending = ? WHERE id = ?");
+                                 "credits_pending = ?, last_transfer = ? WHERE id = ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, a->debits_posted);
     sqlite3_bind_int64(q, 2, a->credits_posted);
     sqlite3_bind_int64(q, 3, a->debits_pending);
     sqlite3_bind_int64(q, 4, a->credits_pending);
-    sqlite3_bind_int64(q, 5, a->id);
+    sqlite3_bind_int64(q, 5, a->last_transfer_id);
+    sqlite3_bind_int64(q, 6, a->id);
     return sq_step_update(s, q, ERR_ACCOUNT_NOT_FOUND, "account_put_totals");
 }
 
@@ -124,8 +131,8 @@ enum err sq_transfer_insert(struct store *st, struct ledger_transfer *t)
 {
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "INSERT INTO transfers (key, debit_account, credit_account, amount, kind, flags, "
-                                 "pending_id, ref_id, state, created_ms, metadata, req_hash) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, nullif(?, 0), nullif(?, 0), ?, ?, ?, ?)");
+                                 "pending_id, ref_id, state, created_ms, metadata, req_hash, debit_prev, credit_prev) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, nullif(?, 0), nullif(?, 0), ?, ?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, t->key, -1, SQLITE_STATIC);
@@ -140,6 +147,8 @@ enum err sq_transfer_insert(struct store *st, struct ledger_transfer *t)
     sqlite3_bind_int64(q, 10, t->created_ms);
     sqlite3_bind_text(q, 11, t->metadata, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 12, t->req_hash, sizeof t->req_hash, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 13, t->debit_prev_id);
+    sqlite3_bind_int64(q, 14, t->credit_prev_id);
     return sq_step_insert(s, q, ERR_CONFLICT, "transfer_insert", &t->id);
 }
 

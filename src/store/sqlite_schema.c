@@ -315,6 +315,30 @@ const char *const sq_migrations[] = {
     "  set_by TEXT NOT NULL);"
     "CREATE INDEX transfers_debit ON transfers (debit_account, id);"
     "CREATE INDEX transfers_credit ON transfers (credit_account, id);",
+    /* 7 -> 8: a wallet's history without per-account indexes.  The two of
+     * migration 7 cost the ledger writer two random B-tree inserts per
+     * transfer (60,000 -> 22,000 transfers/s in bench/ledger).  Instead each
+     * account names its newest transfer and each transfer the previous one
+     * of either account: the account row is rewritten by every transfer
+     * anyway, and the transfer row is appended.  Existing rows are linked
+     * here, while the old indexes can still help. */
+    "ALTER TABLE accounts ADD COLUMN last_transfer INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE transfers ADD COLUMN debit_prev INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE transfers ADD COLUMN credit_prev INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TEMP TABLE chain AS"
+    "  SELECT id, side, lag(id, 1, 0) OVER (PARTITION BY account ORDER BY id) AS prev FROM ("
+    "    SELECT id, debit_account AS account, 0 AS side FROM transfers"
+    "    UNION ALL SELECT id, credit_account, 1 FROM transfers);"
+    "UPDATE transfers SET debit_prev = chain.prev FROM chain WHERE chain.id = transfers.id AND chain.side = 0;"
+    "UPDATE transfers SET credit_prev = chain.prev FROM chain WHERE chain.id = transfers.id AND chain.side = 1;"
+    "DROP TABLE temp.chain;"
+    "UPDATE accounts SET last_transfer = last.id FROM ("
+    "    SELECT account, max(id) AS id FROM ("
+    "      SELECT id, debit_account AS account FROM transfers"
+    "      UNION ALL SELECT id, credit_account FROM transfers) GROUP BY account) AS last"
+    "  WHERE last.account = accounts.id;"
+    "DROP INDEX transfers_debit;"
+    "DROP INDEX transfers_credit;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -309,12 +309,6 @@ struct store_ops {
     enum err (*freeze_put)(struct store *st, const struct freeze *f);                 /* upsert */
     enum err (*freeze_delete)(struct store *st, int64_t customer_id);                 /* ERR_NOT_FOUND */
 
-    /* A ledger account's transfers (either side), newest first, id < before_id (0: newest). */
-    enum err (*transfer_list_account)(struct store *st, int64_t account_id, int64_t before_id, size_t max,
-                                      struct ledger_transfer *out, size_t *n);
-    /* Net change (credits - debits, posted only) of an account by its transfers with id > after_id. */
-    enum err (*transfer_net_after)(struct store *st, int64_t account_id, int64_t after_id, int64_t *net);
-
     /* Outbox (notify/outbox.h).  insert sets m->id; ERR_CONFLICT on ref. */
     enum err (*outbox_insert)(struct store *st, struct outbox_msg *m);
     /* Unsent messages in id order after after_id. */

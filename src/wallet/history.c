@@ -1,8 +1,11 @@
 /* history.c: the customer's history and balance (wallet/history.h).
  *
  * The history is the wallet account's ledger transfers themselves, newest
- * first: nothing is copied into another table, so it can never disagree
- * with the books.  What the customer sees is derived per entry:
+ * first, followed down the chain the ledger keeps per account
+ * (last_transfer_id, then each transfer's *_prev_id): nothing is copied into
+ * another table, so it can never disagree with the books, and the ledger
+ * writer pays no per-account index for it.  A page costs its own entries
+ * plus, for the balances, the entries newer than it.  What the customer sees is derived per entry:
  *
  *   kind          the transfer's kind, folded for the customer: every
  *                 "payment…" kind is "payment" (CPM and MPM alike),
@@ -11,8 +14,8 @@
  *                 theirs;
  *   amount        + when the wallet is credited, - when debited;
  *   balance_after the balance right after the transfer: the current
- *                 balance minus the net of every later transfer
- *                 (transfer_net_after), then walked down the page;
+ *                 balance minus the net of every later transfer, then
+ *                 walked down the page;
  *   payment_id    the payment a payment or P2P transfer is (its own id), or
  *                 the one a refund or void gives back (ref_id); 0 else;
  *   counterparty  the metadata's store_name, or the other customer's
@@ -216,57 +219,87 @@ static enum err entry_of(struct store *st, struct names *cache, const struct led
     return counterparty(st, cache, x, acct, customer_id, out->counterparty, sizeof out->counterparty);
 }
 
-/* The customer's wallet account and its posted balance; *acct = 0 (and a
- * zero balance) while it has none. */
-static enum err wallet_of(struct store *st, int64_t customer_id, int64_t *acct, int64_t *balance)
+/* The customer's wallet account (a zero id, balance and head while it has
+ * none). */
+static enum err wallet_of(struct store *st, int64_t customer_id, struct ledger_account *a)
 {
     char owner[IDS_BUF];
-    struct ledger_account a;
-    enum err e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, customer_id), TOPUP_WALLET_KIND, &a);
-    *acct = 0;
-    *balance = 0;
-    if (e == ERR_ACCOUNT_NOT_FOUND)
+    enum err e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, customer_id), TOPUP_WALLET_KIND, a);
+    if (e == ERR_ACCOUNT_NOT_FOUND) {
+        memset(a, 0, sizeof *a);
         return ERR_OK;
-    if (e == ERR_OK) {
-        *acct = a.id;
-        *balance = ledger_balance(&a);
     }
     return e;
+}
+
+/* The transfer before x in acct's chain (0: x was its first). */
+static int64_t prev_of(const struct ledger_transfer *x, int64_t acct)
+{
+    return x->debit_account == acct ? x->debit_prev_id : x->credit_prev_id;
+}
+
+/* A link of the chain: the ledger wrote every id in it, so a missing one is
+ * the store's fault, never the caller's. */
+static enum err chain_get(struct store *st, int64_t id, struct ledger_transfer *out)
+{
+    enum err e = st->ops->transfer_get(st, id, out);
+    return e == ERR_TRANSFER_NOT_FOUND ? ERR_STORE : e;
+}
+
+/* What the wallet's transfers newer than `id` (one of its own) did to its
+ * posted balance, walked down the chain from the newest. */
+static enum err net_after(struct store *st, const struct ledger_account *w, int64_t id, int64_t *net)
+{
+    struct ledger_transfer x;
+    *net = 0;
+    for (int64_t cur = w->last_transfer_id; cur != id; cur = prev_of(&x, w->id)) {
+        if (cur == 0)
+            return ERR_STORE; /* id was checked to be the wallet's: it must be on the chain */
+        enum err e = chain_get(st, cur, &x);
+        if (e != ERR_OK)
+            return e;
+        *net += posted_effect(&x, w->id);
+    }
+    return ERR_OK;
 }
 
 /* Inside the snapshot: the page itself. */
 static enum err page_in_snapshot(struct store *st, int64_t customer_id, int64_t before_id, size_t limit,
                                  struct history_entry *out, size_t *n, int64_t *next_before)
 {
-    int64_t acct = 0, balance = 0;
-    enum err e = wallet_of(st, customer_id, &acct, &balance);
+    struct ledger_account w;
+    enum err e = wallet_of(st, customer_id, &w);
     if (e != ERR_OK)
         return e;
-    if (acct == 0)
+    if (w.id == 0)
         return before_id ? ERR_INVALID_PARAM : ERR_OK; /* no entries: no cursor can be theirs */
     struct ledger_transfer *xs = calloc(limit + 1, sizeof *xs);
     if (xs == NULL)
         return ERR_NOMEM;
+    int64_t next = w.last_transfer_id;
     if (before_id > 0) {
         /* The cursor must be one of the wallet's own entries (as every
          * next_before is): anything else is a client's mistake, told as such. */
         e = st->ops->transfer_get(st, before_id, &xs[0]);
-        if (e == ERR_TRANSFER_NOT_FOUND || (e == ERR_OK && !touches(&xs[0], acct)))
+        if (e == ERR_TRANSFER_NOT_FOUND || (e == ERR_OK && !touches(&xs[0], w.id)))
             e = ERR_INVALID_PARAM;
+        next = prev_of(&xs[0], w.id);
     }
-    size_t m = 0;
-    if (e == ERR_OK)
-        e = st->ops->transfer_list_account(st, acct, before_id, limit + 1, xs, &m);
     /* One more than asked tells whether a next page exists. */
+    size_t m = 0;
+    for (; e == ERR_OK && m < limit + 1 && next != 0; m++) {
+        e = chain_get(st, next, &xs[m]);
+        next = prev_of(&xs[m], w.id);
+    }
     int64_t net = 0;
     if (e == ERR_OK && m > 0)
-        e = st->ops->transfer_net_after(st, acct, xs[0].id, &net);
-    int64_t bal = balance - net;
+        e = net_after(st, &w, xs[0].id, &net);
+    int64_t bal = ledger_balance(&w) - net;
     struct names cache = {.n = 0};
     size_t shown = m > limit ? limit : m;
     for (size_t i = 0; e == ERR_OK && i < shown; i++) {
-        e = entry_of(st, &cache, &xs[i], acct, customer_id, bal, &out[i]);
-        bal -= posted_effect(&xs[i], acct);
+        e = entry_of(st, &cache, &xs[i], w.id, customer_id, bal, &out[i]);
+        bal -= posted_effect(&xs[i], w.id);
     }
     if (e == ERR_OK) {
         *n = shown;
@@ -308,21 +341,22 @@ enum err history_get(const struct wallet_ctx *w, const struct auth_session *cur,
     struct store *st = w->a.st;
     if ((e = st->ops->begin_read(st)) != ERR_OK)
         return e;
-    int64_t acct = 0, balance = 0, net = 0;
+    int64_t net = 0;
+    struct ledger_account wa;
     struct ledger_transfer x;
-    e = wallet_of(st, cur->customer_id, &acct, &balance);
-    if (e == ERR_OK && acct == 0)
+    e = wallet_of(st, cur->customer_id, &wa);
+    if (e == ERR_OK && wa.id == 0)
         e = ERR_NOT_FOUND;
     if (e == ERR_OK)
         e = st->ops->transfer_get(st, id, &x);
     /* Another customer's transfer is exactly as absent as no transfer. */
-    if (e == ERR_TRANSFER_NOT_FOUND || (e == ERR_OK && !touches(&x, acct)))
+    if (e == ERR_TRANSFER_NOT_FOUND || (e == ERR_OK && !touches(&x, wa.id)))
         e = ERR_NOT_FOUND;
     if (e == ERR_OK)
-        e = st->ops->transfer_net_after(st, acct, id, &net);
+        e = net_after(st, &wa, id, &net);
     struct names cache = {.n = 0};
     if (e == ERR_OK)
-        e = entry_of(st, &cache, &x, acct, cur->customer_id, balance - net, out);
+        e = entry_of(st, &cache, &x, wa.id, cur->customer_id, ledger_balance(&wa) - net, out);
     st->ops->rollback(st);
     if (e != ERR_OK)
         memset(out, 0, sizeof *out);

@@ -10,9 +10,11 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
+#include "store/sqlite_internal.h"
 #include "testutil.h"
 
 struct fx {
@@ -629,6 +631,82 @@ static void verify_catches_a_pending_state_lie(void **state)
     assert_int_equal(f->st->ops->transfer_set_state(f->st, p.id, LEDGER_STATE_PENDING), ERR_OK);
 }
 
+static void verify_catches_a_broken_history_chain(void **state)
+{
+    struct fx *f = *state;
+    fund(f, 0, 100, "fund");
+    struct ledger_transfer t = xf("pay", f->wallet[0], f->wallet[1], 30);
+    assert_int_equal(submit1(f, &t), ERR_OK);
+    struct ledger_account a;
+    assert_int_equal(f->st->ops->account_get(f->st, f->wallet[0], &a), ERR_OK);
+    assert_int_equal(a.last_transfer_id, t.id);
+    assert_int_not_equal(t.debit_prev_id, 0); /* the funding transfer */
+
+    /* an account whose history skips its newest transfer */
+    a.last_transfer_id = t.debit_prev_id;
+    assert_int_equal(f->st->ops->account_put_totals(f->st, &a), ERR_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct ledger_verify_report rep;
+    assert_int_equal(ledger_verify(f->st, out, &rep), ERR_OK);
+    fclose(out);
+    assert_int_equal(rep.violations, 1);
+    assert_non_null(strstr(buf, "history chain starts at"));
+    free(buf);
+    a.last_transfer_id = t.id;
+    assert_int_equal(f->st->ops->account_put_totals(f->st, &a), ERR_OK);
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+}
+
+/* A store written before migration 8 (history by per-account indexes) gets
+ * its existing transfers linked into chains when it is opened. */
+static void migration_8_links_existing_transfers(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    char path[600];
+    tu_path(path, sizeof path, dir, "kessai.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    exec_ok(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    for (int v = 0; v < 7; v++)
+        exec_ok(db, sq_migrations[v]);
+    exec_ok(db, "INSERT INTO schema_version VALUES (7);"
+                "INSERT INTO accounts (id, owner, kind, flags, debits_posted, credits_posted, created_ms) VALUES"
+                " (1, 'system', 'funding', 0, 60, 0, 0), (2, 'usr_a', 'wallet', 1, 10, 50, 0),"
+                " (3, 'usr_b', 'wallet', 1, 0, 20, 0);"
+                "INSERT INTO transfers (id, key, debit_account, credit_account, amount, kind, flags, state,"
+                " created_ms, req_hash) VALUES"
+                " (1, 'k1', 1, 2, 40, 'topup', 0, 1, 0, x'00'), (2, 'k2', 1, 3, 10, 'topup', 0, 1, 0, x'00'),"
+                " (3, 'k3', 2, 3, 10, 'p2p', 0, 1, 0, x'00'), (4, 'k4', 1, 2, 10, 'topup', 0, 1, 0, x'00');");
+    sqlite3_close(db);
+
+    struct store *st = tu_open_store(dir);
+    struct ledger_account a;
+    assert_int_equal(st->ops->account_get(st, 2, &a), ERR_OK);
+    assert_int_equal(a.last_transfer_id, 4);
+    struct ledger_transfer x;
+    assert_int_equal(st->ops->transfer_get(st, 4, &x), ERR_OK);
+    assert_int_equal(x.debit_prev_id, 2); /* funding: 4 -> 2 -> 1 */
+    assert_int_equal(x.credit_prev_id, 3); /* usr_a: 4 -> 3 -> 1 */
+    assert_int_equal(st->ops->transfer_get(st, 3, &x), ERR_OK);
+    assert_int_equal(x.debit_prev_id, 1);
+    assert_int_equal(x.credit_prev_id, 2); /* usr_b: 3 -> 2 */
+    struct ledger_verify_report rep;
+    assert_int_equal(ledger_verify(st, stderr, &rep), ERR_OK);
+    assert_int_equal(rep.violations, 0);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void two_writers_on_one_store_do_not_lose_updates(void **state)
 {
     /* Each writer caches account totals between batches; a second writer
@@ -671,6 +749,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(two_writers_on_one_store_do_not_lose_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_corrupted_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_catches_a_broken_history_chain, setup, teardown),
+        cmocka_unit_test(migration_8_links_existing_transfers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
