@@ -5,9 +5,11 @@
  *   POST /v1/paycodes/offline-key  {}  FULL + FRESH      -> 201 {key, offline_id, step_seconds, algorithm}
  *
  * Phases: AUTH (on the HTTP thread: headers are read there), PARSE (the
- * body must be an empty object: unknown fields refused), ACT on a wallet
- * worker (issuing a code waits for the ledger writer's group commit; a key
- * is a transaction of its own: neither may block an HTTP thread), REPLY.
+ * body must be an empty object: unknown fields refused), ACT: a code is
+ * submitted to the ledger writer's group commit from the HTTP thread, and
+ * the request is answered from the writer's completer once the code is
+ * durable (images drawn there); a key is a transaction of its own, on a
+ * wallet worker (it must not block an HTTP thread).  REPLY.
  *
  * Both replies carry a credential (the code and its images, the key) that
  * exists nowhere else: our copies are wiped, nothing is logged.
@@ -46,42 +48,38 @@ static void free_secret(char *s)
 
 /* ---- POST /v1/paycodes ------------------------------------------------------ */
 
-static void run_paycode(struct api_wallet_job *job, const struct wallet_ctx *w)
+/* On the writer's completer thread, once the code is durable. */
+static void paycode_issued(void *ctx, enum err e, const char *code, int64_t expires_ms)
 {
-    char code[PAYCODE_DIGITS + 1];
-    int64_t expires = 0;
+    struct http_request *req = ctx;
     char *qr = NULL, *bar = NULL;
-    enum err e = paycode_new(w, &job->session, code, &expires);
-    if (e != ERR_OK) {
-        http_complete_error(job->req, e, NULL);
-        return;
-    }
-    e = paycode_qr_svg(code, &qr);
+    if (e == ERR_OK)
+        e = paycode_qr_svg(code, &qr);
     if (e == ERR_OK)
         e = paycode_barcode_svg(code, &bar);
     json_t *body = e == ERR_OK ? json_pack("{s:s, s:o, s:s, s:s}", "code", code, "expires_at",
-                                           api_time_json(expires), "qr_svg", qr, "barcode_svg", bar)
+                                           api_time_json(expires_ms), "qr_svg", qr, "barcode_svg", bar)
                                : NULL;
-    sodium_memzero(code, sizeof code);
     free_secret(qr);
     free_secret(bar);
     if (body == NULL)
-        http_complete_error(job->req, e != ERR_OK ? e : ERR_NOMEM, NULL);
+        http_complete_error(req, e != ERR_OK ? e : ERR_NOMEM, NULL);
     else
-        http_complete_json(job->req, 201, body);
+        http_complete_json(req, 201, body);
 }
 
 enum http_verdict api_paycodes_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
-    struct api_wallet_job *j = calloc(1, sizeof *j);
-    if (j == NULL)
-        return http_reply_error(req, ERR_NOMEM, NULL);
-    if (!accept(req, ctx, SESSION_NEED_FULL, &j->session)) {
-        free(j);
+    struct auth_session s;
+    if (!accept(req, ctx, SESSION_NEED_FULL, &s))
         return HTTP_REPLIED;
-    }
-    return api_wallet_job_submit(req, ctx, j, run_paycode);
+    struct wallet_ctx w;
+    api_wallet_acquire(&w, ctx, req);
+    enum err e = paycode_issue(&w, &s, paycode_issued, req);
+    api_wallet_release(&w, ctx);
+    /* ERR_OK: paycode_issued answers (req may be gone already). */
+    return e == ERR_OK ? HTTP_SUSPENDED : http_reply_error(req, e, NULL);
 }
 
 /* ---- POST /v1/paycodes/offline-key ----------------------------------------- */

@@ -2,9 +2,10 @@
  * TOTP enrolment URI for the customer's authenticator app, a cash top-up
  * or payment code for the register's scanner.
  *
- * Encoding is libqrencode's (byte mode, error correction M); the drawing is
- * one <path> of dark modules, merged into horizontal runs, with the
- * 4-module quiet zone the standard asks for.  The SVG carries the secret it
+ * Encoding is libqrencode's (byte mode, with digits in numeric mode; error
+ * correction M); the drawing (util/svg.h) is one <path> of dark modules,
+ * merged into horizontal runs, with the 4-module quiet zone the standard
+ * asks for.  The SVG carries the secret it
  * encodes: it is a reply body, never logged or stored.  Pure; any thread.
  */
 #ifndef KESSAI_UTIL_QR_SVG_H

@@ -15,12 +15,15 @@
  *     concurrent charges finds it used and its whole payment is undone.
  *  3. Issuing rides the ledger writer's group commit (a hook alone,
  *     writer.h): at thousands of codes a second, no code pays for a commit
- *     of its own, and none is handed out before it is durable.
+ *     of its own, and none is handed out before it is durable.  Nothing
+ *     waits for it: the code reaches its caller from the writer's completer
+ *     (paycode_issue), so no thread is held per code in flight.
  */
 #include "wallet/paycode_internal.h"
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/secret_hash.h"
@@ -46,16 +49,25 @@ static void new_code(char code[PAYCODE_DIGITS + 1])
     code[PAYCODE_DIGITS] = '\0';
 }
 
-/* ---- issuing through the writer: a hook alone, waited for here ---------- */
+/* ---- issuing through the writer: a hook alone ---------------------------- */
 
+/* One issue in flight: lives from paycode_issue until its done() returned. */
 struct issue {
-    struct paycode c; /* written by the hook (id) */
+    struct paycode c; /* the row the hook inserts */
+    char code[PAYCODE_DIGITS + 1];
     int64_t now;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    enum err err;
+    int tries;
+    const uint8_t *master_key;
+    struct ledger_writer *writer;
+    paycode_issued_fn done;
+    void *ctx;
 };
+
+static void issue_free(struct issue *is)
+{
+    sodium_memzero(is, sizeof *is);
+    free(is);
+}
 
 static enum err issue_hook(void *ctx, struct store *st, const struct ledger_transfer *x,
                            const struct ledger_balances *after, size_t n, bool replayed)
@@ -68,37 +80,32 @@ static enum err issue_hook(void *ctx, struct store *st, const struct ledger_tran
     return st->ops->paycode_insert(st, &is->c, is->now);
 }
 
-static void issue_done(void *ctx, const struct ledger_result *r)
+static void issue_committed(void *ctx, const struct ledger_result *r);
+
+/* A fresh code for is, submitted: n = 0, the group is the hook alone. */
+static enum err issue_submit(struct issue *is)
 {
-    struct issue *is = ctx;
-    pthread_mutex_lock(&is->mu);
-    is->err = r->err;
-    is->done = true;
-    pthread_cond_signal(&is->cv);
-    pthread_mutex_unlock(&is->mu);
+    new_code(is->code);
+    secret_hash(is->master_key, SECRET_PAYCODE, is->code, PAYCODE_DIGITS, is->c.code_hash);
+    is->tries++;
+    /* xfers is not read with n = 0, but is never NULL (memcpy's contract). */
+    static const struct ledger_transfer none;
+    return ledger_writer_submit_hooked(is->writer, &none, 0, issue_hook, is, issue_committed, is);
 }
 
-/* Insert c durably through the writer; ERR_CONFLICT on a hash collision. */
-static enum err issue(const struct wallet_ctx *w, struct paycode *c)
+/* On the completer thread, once the code's row is durable (or refused). */
+static void issue_committed(void *ctx, const struct ledger_result *r)
 {
-    struct issue is = {.c = *c, .now = w->a.now};
-    pthread_mutex_init(&is.mu, NULL);
-    pthread_cond_init(&is.cv, NULL);
-    /* n = 0: xfers is not read, but is never NULL (memcpy's contract). */
-    static const struct ledger_transfer none;
-    enum err e = ledger_writer_submit_hooked(w->writer, &none, 0, issue_hook, &is, issue_done, &is);
-    if (e == ERR_OK) {
-        pthread_mutex_lock(&is.mu);
-        while (!is.done)
-            pthread_cond_wait(&is.cv, &is.mu);
-        pthread_mutex_unlock(&is.mu);
-        e = is.err;
-    }
-    pthread_mutex_destroy(&is.mu);
-    pthread_cond_destroy(&is.cv);
-    if (e == ERR_OK)
-        *c = is.c;
-    return e;
+    struct issue *is = ctx;
+    enum err e = r->err;
+    /* A hash collision with a live code (1 in 10^16 a code): another code
+     * beats ever handing two customers the same one. */
+    if (e == ERR_CONFLICT && is->tries < ISSUE_TRIES && issue_submit(is) == ERR_OK)
+        return;
+    if (e == ERR_CONFLICT)
+        e = ERR_INTERNAL;
+    is->done(is->ctx, e, e == ERR_OK ? is->code : NULL, is->c.expires_ms);
+    issue_free(is);
 }
 
 /* The session's device, active and the customer's: else ERR_UNAUTHENTICATED
@@ -112,10 +119,9 @@ static enum err require_device(const struct wallet_ctx *w, const struct auth_ses
     return e;
 }
 
-enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur, char code[PAYCODE_DIGITS + 1],
-                     int64_t *expires_ms)
+enum err paycode_issue(const struct wallet_ctx *w, const struct auth_session *cur, paycode_issued_fn done,
+                       void *ctx)
 {
-    code[0] = '\0';
     enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
     if (e == ERR_OK)
         e = require_device(w, cur);
@@ -123,24 +129,70 @@ enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur,
         return e;
     if (w->writer == NULL)
         return ERR_INTERNAL;
-    struct paycode c = {
-        .customer_id = cur->customer_id,
-        .device_id = cur->device_id,
-        .created_ms = w->a.now,
-        .expires_ms = w->a.now + PAYCODE_TTL_MS,
+    struct issue *is = calloc(1, sizeof *is);
+    if (is == NULL)
+        return ERR_NOMEM;
+    *is = (struct issue){
+        .c = {.customer_id = cur->customer_id,
+              .device_id = cur->device_id,
+              .created_ms = w->a.now,
+              .expires_ms = w->a.now + PAYCODE_TTL_MS},
+        .now = w->a.now,
+        .master_key = w->a.master_key,
+        .writer = w->writer,
+        .done = done,
+        .ctx = ctx,
     };
-    e = ERR_CONFLICT;
-    for (int tries = 0; tries < ISSUE_TRIES && e == ERR_CONFLICT; tries++) {
-        new_code(code);
-        code_hash(w, code, c.code_hash);
-        e = issue(w, &c);
+    e = issue_submit(is);
+    if (e != ERR_OK)
+        issue_free(is);
+    return e;
+}
+
+/* paycode_new: paycode_issue, waited for. */
+struct issue_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    enum err err;
+    char *code;
+    int64_t expires_ms;
+};
+
+static void issue_waited(void *ctx, enum err e, const char *code, int64_t expires_ms)
+{
+    struct issue_wait *iw = ctx;
+    pthread_mutex_lock(&iw->mu);
+    iw->err = e;
+    if (e == ERR_OK) {
+        memcpy(iw->code, code, PAYCODE_DIGITS + 1);
+        iw->expires_ms = expires_ms;
     }
-    if (e != ERR_OK) {
-        sodium_memzero(code, PAYCODE_DIGITS + 1);
-        return e == ERR_CONFLICT ? ERR_INTERNAL : e;
+    iw->done = true;
+    pthread_cond_signal(&iw->cv);
+    pthread_mutex_unlock(&iw->mu);
+}
+
+enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur, char code[PAYCODE_DIGITS + 1],
+                     int64_t *expires_ms)
+{
+    code[0] = '\0';
+    struct issue_wait iw = {.code = code};
+    pthread_mutex_init(&iw.mu, NULL);
+    pthread_cond_init(&iw.cv, NULL);
+    enum err e = paycode_issue(w, cur, issue_waited, &iw);
+    if (e == ERR_OK) {
+        pthread_mutex_lock(&iw.mu);
+        while (!iw.done)
+            pthread_cond_wait(&iw.cv, &iw.mu);
+        pthread_mutex_unlock(&iw.mu);
+        e = iw.err;
     }
-    *expires_ms = c.expires_ms;
-    return ERR_OK;
+    pthread_mutex_destroy(&iw.mu);
+    pthread_cond_destroy(&iw.cv);
+    if (e == ERR_OK)
+        *expires_ms = iw.expires_ms;
+    return e;
 }
 
 /* ---- at the register ------------------------------------------------------ */

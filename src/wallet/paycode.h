@@ -26,8 +26,9 @@
  * Decided beyond the first draft of this contract:
  *  - Issuing a one-time code is one row written as a hook alone through the
  *    ledger writer (writer.h, n = 0): it shares the group commit and is
- *    durable before the code is returned.  paycode_new therefore waits for
- *    the writer (w->writer must be set): run it on a wallet worker.
+ *    durable before the code is returned (w->writer must be set).
+ *    paycode_issue answers from the writer's completer, so the HTTP thread
+ *    that asked is free meanwhile; paycode_new waits.
  *  - The session's device is checked on every issue (paycode_new and
  *    paycode_offline_key): removed or not the customer's ->
  *    ERR_UNAUTHENTICATED.  At the register, a code whose device has been
@@ -64,10 +65,22 @@
  * a step's code can still be accepted, with room for skewed node clocks. */
 #define PAYCODE_OFFLINE_USE_KEEP_MS (10 * 60 * 1000)
 
-/* POST /v1/paycodes.  Fast (one write), but waits for the writer's group
- * commit.  code gets the 18 digits, *expires_ms = now + PAYCODE_TTL_MS.
- * ERR_MFA_REQUIRED (enrol session), ERR_UNAUTHENTICATED (device removed),
- * ERR_SHUTTING_DOWN, ERR_STORE. */
+/* The answer of paycode_issue, on the ledger writer's completer thread
+ * (keep it short): ERR_OK with the 18 digits in code (valid during the
+ * call only; the caller's copies are its to wipe) and expires_ms = now +
+ * PAYCODE_TTL_MS; else ERR_STORE, ERR_SHUTTING_DOWN, ERR_INTERNAL and code
+ * NULL. */
+typedef void (*paycode_issued_fn)(void *ctx, enum err e, const char *code, int64_t expires_ms);
+
+/* POST /v1/paycodes: checks the session and its device on this thread
+ * (ERR_MFA_REQUIRED for an enrol session, ERR_UNAUTHENTICATED for a removed
+ * device), then submits the code's row to the writer's group commit.
+ * ERR_OK: done(ctx, …) will be called exactly once, maybe before this
+ * returns; any other value is the answer, and done is not called. */
+enum err paycode_issue(const struct wallet_ctx *w, const struct auth_session *cur, paycode_issued_fn done,
+                       void *ctx);
+
+/* paycode_issue, waited for (tests, tools; not on the completer thread). */
 enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur, char code[PAYCODE_DIGITS + 1],
                      int64_t *expires_ms);
 

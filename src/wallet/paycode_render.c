@@ -2,14 +2,12 @@
  * (util/qr_svg.h, libqrencode) and a Code 128 barcode (libzint), both SVG
  * documents, for whichever scanner the register has.
  *
- * The barcode is drawn from libzint's vector output (one <rect> per bar),
+ * The barcode is drawn from libzint's vector output (one box per bar),
  * not with its own SVG writer, which only writes files: the code is a
  * one-time credential and must never touch a disk.  No human-readable text
  * under the bars: the app prints the digits itself, larger.
  */
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -17,6 +15,7 @@
 
 #include "util/luhn.h"
 #include "util/qr_svg.h"
+#include "util/svg.h"
 #include "wallet/paycode.h"
 
 /* Code 128 asks for a quiet zone of at least 10 modules on each side. */
@@ -36,30 +35,23 @@ enum err paycode_qr_svg(const char *code, char **svg)
     return qr_svg(code, svg);
 }
 
-/* The vector image as an SVG document: a white background, black bars. */
+/* libzint's vector bars as an SVG document (util/svg.h).  Code 128 bars
+ * sit on whole units; anything else is not a picture we drew. */
 static enum err write_svg(const struct zint_vector *v, char **svg)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL)
-        return ERR_NOMEM;
-    fprintf(f,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %g %g\" shape-rendering=\"crispEdges\">"
-            "<rect width=\"%g\" height=\"%g\" fill=\"#fff\"/><g fill=\"#000\">",
-            (double)v->width, (double)v->height, (double)v->width, (double)v->height);
-    for (const struct zint_vector_rect *r = v->rectangles; r; r = r->next)
-        if (r->colour == -1) /* foreground; other colours are not used by Code 128 */
-            fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\"/>", (double)r->x, (double)r->y,
-                    (double)r->width, (double)r->height);
-    fputs("</g></svg>", f);
-    bool failed = ferror(f) != 0;
-    if (fclose(f) != 0 || failed) {
-        free(buf);
-        return ERR_NOMEM;
+    struct svg out;
+    svg_open(&out, (int)v->width, (int)v->height);
+    for (const struct zint_vector_rect *r = v->rectangles; r; r = r->next) {
+        if (r->colour != -1) /* foreground only; Code 128 uses no other colour */
+            continue;
+        int x = (int)r->x, y = (int)r->y, w = (int)r->width, h = (int)r->height;
+        if (x != r->x || y != r->y || w != r->width || h != r->height || w <= 0 || h <= 0) {
+            svg_abandon(&out);
+            return ERR_INTERNAL;
+        }
+        svg_box(&out, x, y, w, h);
     }
-    *svg = buf;
-    return ERR_OK;
+    return svg_close(&out, svg);
 }
 
 enum err paycode_barcode_svg(const char *code, char **svg)

@@ -643,13 +643,14 @@ static void decode_barcode(const char *svg, char *out, size_t n)
 {
     double x[128], w[128];
     int bars = 0;
-    const char *p = strstr(svg, "<g");
+    const char *p = strstr(svg, "<path fill=\"#000\" d=\"");
     assert_non_null(p);
-    while ((p = strstr(p, "<rect x=\"")) != NULL) {
-        double y, h;
+    /* one box per bar: M x y h width v height h -width z */
+    while ((p = strchr(p, 'M')) != NULL) {
+        double y, h, back;
         assert_true(bars < 128);
-        assert_int_equal(sscanf(p, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\"", &x[bars], &y, &w[bars], &h),
-                         4);
+        assert_int_equal(sscanf(p, "M%lf %lfh%lfv%lfh-%lfz", &x[bars], &y, &w[bars], &h, &back), 5);
+        assert_true(back == w[bars] && h > 0);
         bars++;
         p++;
     }

@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/masterkey.h"
 #include "util/money.h"
+#include "util/svg.h"
 
 static void money_arithmetic_refuses_overflow(void **state)
 {
@@ -322,6 +323,35 @@ static void log_lines_are_json_and_redact_secrets(void **state)
     free(dir);
 }
 
+static void svg_boxes_are_written_exactly(void **state)
+{
+    (void)state;
+    struct svg s;
+    svg_open(&s, 29, 100);
+    svg_box(&s, 0, 0, 1, 1);
+    /* enough boxes to grow the buffer several times, and the extremes of int */
+    for (int i = 0; i < 500; i++)
+        svg_box(&s, i, 1000000 + i, 7, 50);
+    svg_box(&s, INT32_MIN, INT32_MAX, 2, 3);
+    char *out = NULL;
+    assert_int_equal(svg_close(&s, &out), ERR_OK);
+    assert_non_null(out);
+    assert_int_equal(strncmp(out,
+                             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 29 100\" "
+                             "shape-rendering=\"crispEdges\"><rect width=\"29\" height=\"100\" fill=\"#fff\"/>"
+                             "<path fill=\"#000\" d=\"M0 0h1v1h-1zM0 1000000h7v50h-7zM1 1000001h7v50h-7z",
+                             204),
+                     0);
+    assert_non_null(strstr(out, "M499 1000499h7v50h-7zM-2147483648 2147483647h2v3h-2z\"/></svg>"));
+    assert_int_equal(out[strlen(out) - 1], '>');
+    free(out);
+    /* an abandoned image leaves nothing behind (LeakSanitizer would tell) */
+    svg_open(&s, 1, 1);
+    svg_box(&s, 0, 0, 1, 1);
+    svg_abandon(&s);
+    assert_null(s.buf);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -337,6 +367,7 @@ int main(void)
         cmocka_unit_test(config_layers_and_bounds),
         cmocka_unit_test(master_key_is_private_and_seals),
         cmocka_unit_test(log_lines_are_json_and_redact_secrets),
+        cmocka_unit_test(svg_boxes_are_written_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
