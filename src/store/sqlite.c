@@ -46,6 +46,15 @@ sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql)
     return st;
 }
 
+bool sq_purge_due(struct sqlite_store *s, enum sq_purge_table table, int64_t now)
+{
+    int64_t *last = &s->purged_ms[table];
+    if (*last != 0 && now - *last < SQ_PURGE_EVERY_MS && now >= *last)
+        return false;
+    *last = now;
+    return true;
+}
+
 void sq_done(sqlite3_stmt *stmt)
 {
     if (stmt)

@@ -12,6 +12,8 @@
 
 #define SQ_MAX_STMTS 256 /* every SQL text of every op, prepared once per connection */
 
+enum sq_purge_table { SQ_PURGE_PAYCODES, SQ_PURGE_POS_NONCES, SQ_PURGE_OFFLINE_USES, SQ_PURGE_TABLES };
+
 struct sqlite_store {
     struct store base; /* must be first */
     sqlite3 *db;
@@ -20,9 +22,22 @@ struct sqlite_store {
     sqlite3_stmt *stmt[SQ_MAX_STMTS];
     int nstmt;
     int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
+    /* When this connection last purged each table of short-lived rows
+     * (sq_purge_due). */
+    int64_t purged_ms[SQ_PURGE_TABLES];
 };
 
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
+
+/* Tables whose rows outlive their use and are deleted in bulk: a row past
+ * its time is inert (every reader checks the time), so deleting it may
+ * wait.  Deleting expired rows on every insert cost a random B-tree page
+ * per row (the paycode hash, the POS nonce); once every
+ * SQ_PURGE_EVERY_MS per connection, one delete takes thousands of rows and
+ * each index page is written once for all of them. */
+#define SQ_PURGE_EVERY_MS 10000
+/* true (and the time noted) when table's purge is due on this connection. */
+bool sq_purge_due(struct sqlite_store *s, enum sq_purge_table table, int64_t now);
 
 /* The statement for `sql` (a string literal or other static text), prepared on
  * first use, with bindings cleared.  NULL (and logged) on failure.

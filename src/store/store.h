@@ -270,11 +270,13 @@ struct store_ops {
     enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
 
     /* POS request nonces (pos/sign.h): ERR_CONFLICT if (key_id, nonce) was
-     * seen; insert also deletes rows older than purge_before. */
+     * seen; insert also deletes rows older than purge_before, from time to
+     * time (in bulk: keeping an inert row longer is harmless). */
     enum err (*pos_nonce_insert)(struct store *st, const char *key_id, const char *nonce, int64_t now,
                                  int64_t purge_before);
 
-    /* Payment codes (wallet/paycode.h).  insert sets id and deletes expired codes. */
+    /* Payment codes (wallet/paycode.h).  insert sets id and, from time to
+     * time, deletes expired codes in bulk (readers check expires_ms). */
     enum err (*paycode_insert)(struct store *st, struct paycode *c, int64_t now);
     enum err (*paycode_get)(struct store *st, const uint8_t hash[32], struct paycode *out); /* ERR_NOT_FOUND */
     /* Mark used; ERR_NOT_FOUND unless it exists, is unused and expires_ms > now. */
@@ -286,7 +288,7 @@ struct store_ops {
     /* Revoke every key of the customer (recovery, password change); ERR_OK if none. */
     enum err (*offline_key_revoke_customer)(struct store *st, int64_t customer_id, int64_t now);
     /* An offline code (device, step) pays at most once: ERR_CONFLICT if used;
-     * insert also deletes rows older than purge_before. */
+     * insert also deletes rows older than purge_before, from time to time. */
     enum err (*offline_use_insert)(struct store *st, int64_t device_id, int64_t step, int64_t now,
                                    int64_t purge_before);
 
