@@ -42,8 +42,13 @@ enum err notify_enqueue(struct store *st, const uint8_t master_key[MASTERKEY_BYT
     len += ls + 1;
     memcpy(plain + len, body, lb + 1);
     len += lb + 1;
+    /* The time first (6 bytes, big-endian ms), then 10 random bytes: refs
+     * still never collide, and the unique index on ref takes each new one
+     * at its end instead of on a random page of its B-tree. */
     uint8_t ref[NOTIFY_REF_LEN / 2];
-    randombytes_buf(ref, sizeof ref);
+    for (int i = 0; i < 6; i++)
+        ref[i] = (uint8_t)((uint64_t)now >> (8 * (5 - i)));
+    randombytes_buf(ref + 6, sizeof ref - 6);
     sodium_bin2hex(m->ref, sizeof m->ref, ref, sizeof ref);
     char ad[64];
     outbox_ad(ad, sizeof ad, m->ref);
