@@ -72,8 +72,17 @@ static enum err maildir_send(void *ctx, const char *id, const char *to, const ch
         e = write_all(fd, "\nSubject: ");
     if (e == ERR_OK)
         e = write_all(fd, subject);
+    /* Bodies carry store names and addresses in any script: say UTF-8, or
+     * a mail reader guesses (and Japanese turns into mojibake).  The
+     * Message-ID is the outbox ref, so a message delivered twice is
+     * recognisably the same one. */
     if (e == ERR_OK)
-        e = write_all(fd, "\n\n");
+        e = write_all(fd, "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
+                          "Content-Transfer-Encoding: 8bit\nMessage-ID: <");
+    if (e == ERR_OK)
+        e = write_all(fd, id);
+    if (e == ERR_OK)
+        e = write_all(fd, "@kessai.invalid>\n\n");
     if (e == ERR_OK)
         e = write_all(fd, body);
     if (e == ERR_OK)

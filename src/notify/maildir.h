@@ -1,9 +1,12 @@
 /* maildir.h: the built-in sender: one file per message in maildir layout.
  *
- * DATA_DIR/mail/{tmp,new,cur}/; a message is written to tmp/, fsync'd and
- * renamed into new/ (then the directory is fsync'd), so a reader never sees
- * a partial file.  Content: "To: …\nSubject: …\n\nbody\n".  The maildir is
- * "the customer's mailbox": messages are in the clear there by design.
+ * DATA_DIR/mail/{tmp,new,cur}/; a message is written to tmp/ and renamed
+ * into new/, so a reader never sees a partial file; the flush (one syncfs
+ * per delivered batch) makes the batch durable before the outbox marks it
+ * sent.  Content: "To: …\nSubject: …\n" (both ASCII: the subjects are the
+ * code's own), MIME headers declaring a UTF-8 text body, "Message-ID:
+ * <ref@kessai.invalid>", a blank line, the body.  The maildir is "the
+ * customer's mailbox": messages are in the clear there by design.
  */
 #ifndef KESSAI_NOTIFY_MAILDIR_H
 #define KESSAI_NOTIFY_MAILDIR_H

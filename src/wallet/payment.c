@@ -339,7 +339,10 @@ out:
 
 /* ---- refunds and voids --------------------------------------------------- */
 
-/* The payment, if the terminal's merchant took it; *s its store. */
+/* The payment, if the terminal's merchant took it; *s its store.  A closed
+ * store's terminals neither charge nor give back (as charges):
+ * ERR_STORE_NOT_FOUND, but only once *p and *s are filled in, so that a
+ * refund asked before the store closed can still be answered to its retry. */
 static enum err merchants_payment(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
                                   struct payment *p, struct merchant_store *s)
 {
@@ -350,8 +353,7 @@ static enum err merchants_payment(const struct wallet_ctx *w, const struct merch
         return ERR_PAYMENT_NOT_FOUND;
     if (e != ERR_OK)
         return e;
-    if (!mine.active)
-        return ERR_STORE_NOT_FOUND; /* a closed store's terminals neither charge nor give back (as charges) */
+    enum err open = mine.active ? ERR_OK : ERR_STORE_NOT_FOUND;
     e = st->ops->payment_get(st, id, p);
     /* Another merchant's payment is not theirs to see: the same answer
      * as one that does not exist. */
@@ -360,12 +362,12 @@ static enum err merchants_payment(const struct wallet_ctx *w, const struct merch
     if (e != ERR_OK)
         return e;
     if (s == NULL)
-        return ERR_OK;
-    if (p->store_id == mine.id) {
+        return open;
+    if (p->store_id == mine.id)
         *s = mine;
-        return ERR_OK;
-    }
-    return st->ops->mstore_get(st, p->store_id, s);
+    else if ((e = st->ops->mstore_get(st, p->store_id, s)) != ERR_OK)
+        return e;
+    return open;
 }
 
 enum err payment_refund(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
@@ -389,7 +391,8 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
         return ERR_NOMEM;
     struct merchant_store s;
     enum err e = merchants_payment(w, term, payment_id, &o->p, &s);
-    if (e != ERR_OK)
+    enum err closed = e == ERR_STORE_NOT_FOUND ? e : ERR_OK;
+    if (e != ERR_OK && !closed)
         goto out;
     transfer_key(o->x.key, is_void ? "void" : "refund", term, idem_key);
     o->op = is_void ? PAYMENT_OP_VOID : PAYMENT_OP_REFUND;
@@ -416,6 +419,8 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     }
     if (e != ERR_TRANSFER_NOT_FOUND)
         goto out;
+    if ((e = closed) != ERR_OK)
+        goto out; /* not a retry: nothing new at a closed store */
 
     int64_t remaining = o->p.amount - o->p.refunded;
     if (is_void) {

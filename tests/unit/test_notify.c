@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "notify/deliverer.h"
+#include "notify/maildir.h"
 #include "notify/outbox.h"
 #include "testutil.h"
 #include "util/timeutil.h"
@@ -290,6 +291,36 @@ static void a_wake_delivers_without_waiting_for_the_interval(void **state)
     free(dir);
 }
 
+/* The maildir message a mail reader opens: the address, the subject, a
+ * UTF-8 body declared as such (store names are Japanese), a Message-ID
+ * that is the outbox ref, and nothing but the body after the headers. */
+static void a_maildir_message_declares_utf8(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct maildir md;
+    assert_int_equal(maildir_open(&md, dir), ERR_OK);
+    struct notify_sender s = maildir_sender(&md);
+    const char *body = "You paid 480 yen at \xe3\x83\xad\xe3\x83\xbc\xe3\x82\xbd\xe3\x83\xb3 Shibuya.";
+    assert_int_equal(s.send(s.ctx, "0123abcd", "aiko@example.com", "You paid with your kessai wallet", body), ERR_OK);
+    assert_int_equal(s.flush(s.ctx), ERR_OK);
+    char path[sizeof md.dir + 32];
+    snprintf(path, sizeof path, "%s/new/0123abcd.kessai", md.dir);
+    size_t len = 0;
+    char *text = tu_slurp(path, &len);
+    assert_non_null(text);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "To: aiko@example.com\nSubject: You paid with your kessai wallet\nMIME-Version: 1.0\n"
+             "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
+             "Message-ID: <0123abcd@kessai.invalid>\n\n%s\n",
+             body);
+    assert_string_equal(text, want);
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -302,6 +333,7 @@ int main(void)
         cmocka_unit_test(one_undeliverable_message_does_not_hold_back_the_rest),
         cmocka_unit_test(a_batch_full_of_failures_is_walked_past),
         cmocka_unit_test(a_wake_delivers_without_waiting_for_the_interval),
+        cmocka_unit_test(a_maildir_message_declares_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

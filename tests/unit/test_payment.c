@@ -648,6 +648,20 @@ static void a_closed_store_neither_refunds_nor_voids(void **state)
     assert_int_equal(t->f->st->ops->mstore_set_active(t->f->st, t->shop.id, 1), ERR_OK);
     assert_int_equal(refund(t, &t->term, p.p.id, 1000, false, "r1", &r, &bad), ERR_OK);
     assert_int_equal(balance(t, &a), 3000);
+    int64_t refund_id = r.refund_id;
+
+    /* The store closes while the register waits for that answer: its retry
+     * gets the refund it already made, and nothing moves twice; a new
+     * refund is still refused. */
+    assert_int_equal(t->f->st->ops->mstore_set_active(t->f->st, t->shop.id, 0), ERR_OK);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(refund(t, &t->term, p.p.id, 1000, false, "r1", &r, &bad), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(r.refund_id, refund_id);
+    assert_int_equal(r.refund_amount, 1000);
+    assert_int_equal(refund(t, &t->term, p.p.id, 500, false, "r2", &r, &bad), ERR_STORE_NOT_FOUND);
+    assert_int_equal(balance(t, &a), 3000);
+    assert_int_equal(t->f->st->ops->mstore_set_active(t->f->st, t->shop.id, 1), ERR_OK);
 }
 
 static void daily_limit_holds_when_registers_race(void **state)
