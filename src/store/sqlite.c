@@ -46,13 +46,18 @@ sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql)
     return st;
 }
 
-bool sq_purge_due(struct sqlite_store *s, enum sq_purge_table table, int64_t now)
+enum err sq_purge(struct sqlite_store *s, enum sq_purge_table table, int64_t now, const char *sql, int64_t before,
+                  const char *what)
 {
     int64_t *last = &s->purged_ms[table];
     if (*last != 0 && now - *last < SQ_PURGE_EVERY_MS && now >= *last)
-        return false;
+        return ERR_OK;
     *last = now;
-    return true;
+    sqlite3_stmt *q = sq_stmt(s, sql);
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, before);
+    return sq_step_many(s, q, what, NULL);
 }
 
 void sq_done(sqlite3_stmt *stmt)

@@ -23,7 +23,7 @@ struct sqlite_store {
     int nstmt;
     int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
     /* When this connection last purged each table of short-lived rows
-     * (sq_purge_due). */
+     * (sq_purge). */
     int64_t purged_ms[SQ_PURGE_TABLES];
 };
 
@@ -36,8 +36,10 @@ static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_
  * SQ_PURGE_EVERY_MS per connection, one delete takes thousands of rows and
  * each index page is written once for all of them. */
 #define SQ_PURGE_EVERY_MS 10000
-/* true (and the time noted) when table's purge is due on this connection. */
-bool sq_purge_due(struct sqlite_store *s, enum sq_purge_table table, int64_t now);
+/* When table's purge is due on this connection (the time is noted): run
+ * sql, a DELETE whose one parameter is bound to before.  ERR_OK if not due. */
+enum err sq_purge(struct sqlite_store *s, enum sq_purge_table table, int64_t now, const char *sql, int64_t before,
+                  const char *what);
 
 /* The statement for `sql` (a string literal or other static text), prepared on
  * first use, with bindings cleared.  NULL (and logged) on failure.

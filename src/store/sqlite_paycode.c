@@ -29,17 +29,12 @@ static void read_paycode(sqlite3_stmt *q, void *out)
 enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
 {
     struct sqlite_store *db = sq(st);
-    /* Expired codes go in bulk (sq_purge_due), by the expires_ms index. */
-    sqlite3_stmt *q = NULL;
-    if (sq_purge_due(db, SQ_PURGE_PAYCODES, now)) {
-        if ((q = sq_stmt(db, "DELETE FROM paycodes WHERE expires_ms <= ?")) == NULL)
-            return ERR_STORE;
-        sqlite3_bind_int64(q, 1, now);
-        enum err e = sq_step_many(db, q, "paycode_purge", NULL);
-        if (e != ERR_OK)
-            return e;
-    }
-    q = sq_stmt(db, "INSERT INTO paycodes (customer_id, device_id, code_hash, created_ms, expires_ms, used_ms) "
+    /* Expired codes go in bulk (sq_purge), by the expires_ms index. */
+    enum err e = sq_purge(db, SQ_PURGE_PAYCODES, now, "DELETE FROM paycodes WHERE expires_ms <= ?", now,
+                          "paycode_purge");
+    if (e != ERR_OK)
+        return e;
+    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO paycodes (customer_id, device_id, code_hash, created_ms, expires_ms, used_ms) "
                     "VALUES (?, ?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
@@ -148,16 +143,11 @@ enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step
     struct sqlite_store *db = sq(st);
     /* No index on at_ms: the table holds only the last few minutes of
      * offline payments, and offline payments are the rare case. */
-    sqlite3_stmt *q = NULL;
-    if (sq_purge_due(db, SQ_PURGE_OFFLINE_USES, now)) {
-        if ((q = sq_stmt(db, "DELETE FROM offline_code_uses WHERE at_ms < ?")) == NULL)
-            return ERR_STORE;
-        sqlite3_bind_int64(q, 1, purge_before);
-        enum err e = sq_step_many(db, q, "offline_use_purge", NULL);
-        if (e != ERR_OK)
-            return e;
-    }
-    q = sq_stmt(db, "INSERT INTO offline_code_uses (device_id, step, at_ms) VALUES (?, ?, ?)");
+    enum err e = sq_purge(db, SQ_PURGE_OFFLINE_USES, now, "DELETE FROM offline_code_uses WHERE at_ms < ?",
+                          purge_before, "offline_use_purge");
+    if (e != ERR_OK)
+        return e;
+    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO offline_code_uses (device_id, step, at_ms) VALUES (?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, device_id);

@@ -4,7 +4,7 @@
  * the same pair is a constraint failure, ERR_CONFLICT, on whichever node
  * tries it.  Rows older than the signature window can never match a valid
  * request again (its ts would be refused first), so inserts purge them, in
- * bulk every SQ_PURGE_EVERY_MS (sq_purge_due).
+ * bulk every SQ_PURGE_EVERY_MS (sq_purge).
  */
 #include "store/sqlite_internal.h"
 
@@ -12,16 +12,11 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                              int64_t purge_before)
 {
     struct sqlite_store *s = sq(st);
-    sqlite3_stmt *q = NULL;
-    if (sq_purge_due(s, SQ_PURGE_POS_NONCES, now)) {
-        if ((q = sq_stmt(s, "DELETE FROM pos_nonces WHERE at_ms < ?")) == NULL)
-            return ERR_STORE;
-        sqlite3_bind_int64(q, 1, purge_before);
-        enum err e = sq_step_many(s, q, "pos_nonce_purge", NULL);
-        if (e != ERR_OK)
-            return e;
-    }
-    q = sq_stmt(s, "INSERT INTO pos_nonces (key_id, nonce, at_ms) VALUES (?, ?, ?)");
+    enum err e = sq_purge(s, SQ_PURGE_POS_NONCES, now, "DELETE FROM pos_nonces WHERE at_ms < ?", purge_before,
+                          "pos_nonce_purge");
+    if (e != ERR_OK)
+        return e;
+    sqlite3_stmt *q = sq_stmt(s, "INSERT INTO pos_nonces (key_id, nonce, at_ms) VALUES (?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);

@@ -205,6 +205,36 @@ static void a_code_lives_exactly_60_seconds(void **state)
     assert_int_equal(consume(t, &hit), ERR_INVALID_CODE);
 }
 
+/* Expired codes leave the store in bulk, at most every SQ_PURGE_EVERY_MS
+ * (10 s) per connection, never one random index page per new code; until
+ * then an expired row is inert. */
+static void expired_codes_are_purged_in_bulk(void **state)
+{
+    struct tp *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    struct store *st = t->f->st;
+    int64_t t0 = t->f->now;
+    struct paycode c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (struct paycode){.customer_id = a.s.customer_id, .device_id = a.s.device_id, .created_ms = t0,
+                                .expires_ms = t0 + 1000};
+        randombytes_buf(c[i].code_hash, sizeof c[i].code_hash);
+    }
+    struct paycode got;
+    assert_int_equal(st->ops->paycode_insert(st, &c[0], t0), ERR_OK);
+    assert_int_equal(st->ops->paycode_insert(st, &c[1], t0 + 1), ERR_OK);
+    /* c[0] has expired, but the last purge was a moment ago: it stays */
+    assert_int_equal(st->ops->paycode_insert(st, &c[2], t0 + 5000), ERR_OK);
+    assert_int_equal(st->ops->paycode_get(st, c[0].code_hash, &got), ERR_OK);
+    /* ten seconds on, one insert takes every expired code with it */
+    assert_int_equal(st->ops->paycode_insert(st, &c[3], t0 + 1000 + 10000), ERR_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(st->ops->paycode_get(st, c[i].code_hash, &got), ERR_NOT_FOUND);
+    /* the purge runs before the insert: the new row (expired as it is) waits for the next */
+    assert_int_equal(st->ops->paycode_get(st, c[3].code_hash, &got), ERR_OK);
+}
+
 static void a_code_pays_once(void **state)
 {
     struct tp *t = *state;
@@ -728,6 +758,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_code_is_18_digits_a_register_can_check, setup, teardown),
         cmocka_unit_test_setup_teardown(a_code_lives_exactly_60_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(a_code_pays_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(expired_codes_are_purged_in_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(two_registers_at_once_pay_once, setup, teardown),
         cmocka_unit_test_setup_teardown(a_code_needs_a_full_session_on_an_active_device, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_device_is_flagged_for_lower_limits, setup, teardown),
