@@ -5,8 +5,7 @@
 
 #include "http/request.h"
 
-/* The token of "Bearer <token>" (scheme case-insensitive, RFC 7235), or NULL. */
-static const char *bearer_token(const char *h)
+const char *api_bearer_token(const char *h)
 {
     static const char scheme[] = "Bearer ";
     if (h == NULL || strncasecmp(h, scheme, sizeof scheme - 1) != 0)
@@ -25,7 +24,7 @@ static const char *bearer_token(const char *h)
 enum err api_authenticate(struct http_request *req, const struct auth_ctx *a, enum session_need need,
                           struct auth_session *out)
 {
-    const char *token = bearer_token(http_request_header(req, "Authorization"));
+    const char *token = api_bearer_token(http_request_header(req, "Authorization"));
     const char *device = http_request_header(req, "Kessai-Device");
     if (token == NULL)
         return ERR_UNAUTHENTICATED;

@@ -24,6 +24,11 @@
 
 struct http_request;
 
+/* The token of an Authorization header "Bearer <token>" (scheme
+ * case-insensitive, RFC 7235; exactly one base64url token), or NULL.  Also
+ * the admin API's (admin_authn.h). */
+const char *api_bearer_token(const char *authorization);
+
 /* ERR_OK and *out, or ERR_UNAUTHENTICATED, ERR_MFA_REQUIRED,
  * ERR_FRESH_MFA_REQUIRED, ERR_STORE… for the caller to reply with. */
 enum err api_authenticate(struct http_request *req, const struct auth_ctx *a, enum session_need need,

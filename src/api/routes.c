@@ -2,6 +2,7 @@
  * exchange).  To find the code behind an endpoint, find its line here.
  * Order matters only where two patterns match the same path: the first
  * wins, so put literal segments before `{param}` ones. */
+#include "api/admin_handlers.h"
 #include "api/api.h"
 #include "api/auth_handlers.h"
 #include "api/health.h"
@@ -15,6 +16,16 @@ static const struct http_route routes[] = {
     /* operations */
     {"GET", "/healthz", api_health_get, 0},
     {"GET", "/metrics", api_metrics_get, 0},
+
+    /* operator staff (docs/admin-api.md) */
+    {"POST", "/admin/v1/sessions", api_admin_sessions_post, JSON},
+    {"DELETE", "/admin/v1/sessions/current", api_admin_session_delete, 0},
+    {"GET", "/admin/v1/me", api_admin_me_get, 0},
+    {"GET", "/admin/v1/killswitches", api_admin_killswitches_get, 0},
+    {"PUT", "/admin/v1/killswitches/{name}", api_admin_killswitch_put, JSON},
+    {"POST", "/admin/v1/customers/{id}/freeze", api_admin_customer_freeze_post, JSON},
+    {"POST", "/admin/v1/customers/{id}/unfreeze", api_admin_customer_unfreeze_post, JSON},
+    {"POST", "/admin/v1/customers/{id}/sign-out", api_admin_customer_sign_out_post, JSON},
 
     /* customer identity (docs/customer-auth.md) */
     {"POST", "/v1/registrations", api_registrations_post, JSON},

@@ -38,6 +38,10 @@ static const char *const names[SEC__COUNT] = {
     [SEC_ACCOUNT_UNFROZEN] = "account_unfrozen",
     [SEC_TERMINAL_FLAGGED] = "terminal_flagged",
     [SEC_PAYMENT_REFUSED] = "payment_refused",
+    [SEC_STAFF_LOGIN_SUCCEEDED] = "staff_login_succeeded",
+    [SEC_STAFF_LOGIN_FAILED] = "staff_login_failed",
+    [SEC_STAFF_LOCKED] = "staff_locked",
+    [SEC_STAFF_ACTION] = "staff_action",
 };
 
 const char *sec_event_name(enum sec_event kind)

@@ -56,6 +56,12 @@ enum sec_event {
     SEC_TERMINAL_FLAGGED, /* customer_id 0: a terminal blocked for guessing codes; detail: terminal, distinct_codes */
     SEC_PAYMENT_REFUSED,  /* a store-QR payment or a transfer refused before it moved money (missing fresh
                              second factor, frozen account, unknown recipient, bad QR); detail: kind, reason, amount */
+    /* staff (ops/staff_session.h); customer_id is the customer acted on, 0 if none;
+     * detail: staff ("stf_…") and what was done */
+    SEC_STAFF_LOGIN_SUCCEEDED,
+    SEC_STAFF_LOGIN_FAILED, /* detail: staff (if the address is a staff member's), reason */
+    SEC_STAFF_LOCKED,       /* too many failed sign-ins: the address is locked for a while */
+    SEC_STAFF_ACTION,       /* detail: staff, action, and its parameters */
     SEC__COUNT
 };
 

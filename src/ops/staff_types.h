@@ -25,4 +25,14 @@ struct staff {
     int64_t created_ms;
 };
 
+/* A staff session as stored (ops/staff_session.h); the token is kept as its
+ * keyed hash only. */
+struct staff_session_row {
+    int64_t id;
+    int64_t staff_id;
+    int64_t created_ms;
+    int64_t last_seen_ms;
+    int64_t revoked_ms; /* 0 while live */
+};
+
 #endif

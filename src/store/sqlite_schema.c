@@ -343,6 +343,19 @@ const char *const sq_migrations[] = {
      * B-tree page each) and read by nothing: the history walks the ledger's
      * chain (migration 8), the limits read spend_counters. */
     "DROP INDEX payments_customer;",
+    /* 9 -> 10: staff sessions for the admin API (ops/staff_session.h) and
+     * failed staff sign-ins, counted for the lock-out. */
+    "CREATE TABLE staff_sessions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  staff_id INTEGER NOT NULL REFERENCES staff (id),"
+    "  created_ms INTEGER NOT NULL,"
+    "  last_seen_ms INTEGER NOT NULL,"
+    "  revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE staff_login_failures ("
+    "  staff_id INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX staff_login_failures_staff ON staff_login_failures (staff_id, at_ms);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

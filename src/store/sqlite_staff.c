@@ -77,3 +77,13 @@ enum err sq_staff_update(struct store *st, const struct staff *s)
     sqlite3_bind_int64(q, 5, s->id);
     return sq_step_update(db, q, ERR_STAFF_NOT_FOUND, "staff_update");
 }
+
+enum err sq_staff_get(struct store *st, int64_t id, struct staff *out)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT " STAFF_COLS " FROM staff WHERE id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, id);
+    return sq_get_one(db, q, ERR_STAFF_NOT_FOUND, read_staff, out);
+}

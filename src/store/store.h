@@ -106,6 +106,17 @@ struct store_ops {
     enum err (*staff_list)(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
     /* Overwrite password_hash, totp_confirmed, totp_last_step, disabled of s->id. */
     enum err (*staff_update)(struct store *st, const struct staff *s); /* ERR_STAFF_NOT_FOUND */
+    enum err (*staff_get)(struct store *st, int64_t id, struct staff *out); /* ERR_STAFF_NOT_FOUND */
+    /* Staff sessions (ops/staff_session.h), found by the token's keyed hash. */
+    enum err (*staff_session_insert)(struct store *st, int64_t staff_id, const uint8_t token_hash[32], int64_t now,
+                                     int64_t *id);
+    enum err (*staff_session_find)(struct store *st, const uint8_t token_hash[32],
+                                   struct staff_session_row *out); /* ERR_NOT_FOUND */
+    enum err (*staff_session_seen)(struct store *st, int64_t id, int64_t now);
+    enum err (*staff_session_revoke)(struct store *st, int64_t id, int64_t now);
+    /* Failed sign-ins of a staff member: one row each; count those since. */
+    enum err (*staff_failure_add)(struct store *st, int64_t staff_id, int64_t now);
+    enum err (*staff_failure_count)(struct store *st, int64_t staff_id, int64_t since, int64_t *n);
 
     /* Customers (auth/customer_types.h).  Every time (created_ms, now, …)
      * comes from the caller, whose clock tests can set. */

@@ -541,7 +541,7 @@ static void take_session(struct ac_server *s, struct ac_user *u, struct ac_resp 
     use_session(u);
 }
 
-static void seed_from_uri(struct ac_server *s, struct ac_user *u, const char *uri)
+void ac_seed_from_uri(struct ac_server *s, struct ac_user *u, const char *uri)
 {
     assert_non_null(uri);
     assert_true(strncmp(uri, "otpauth://totp/", 15) == 0);
@@ -590,7 +590,7 @@ void ac_user_enrolled(struct ac_server *s, struct ac_user *u, const char *tag)
 
     r = ac_call(s, &u->who, "POST", "/v1/mfa/totp", json_object());
     AC_EXPECT_STATUS(r, 200);
-    seed_from_uri(s, u, ac_str(&r, "otpauth_uri"));
+    ac_seed_from_uri(s, u, ac_str(&r, "otpauth_uri"));
     ac_resp_free(&r);
 
     char totp[8];

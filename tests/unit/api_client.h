@@ -189,6 +189,8 @@ void ac_user_new(struct ac_server *s, struct ac_user *u, const char *tag);
  * proof, enrol TOTP and confirm it: u holds a FULL session whose second
  * factor is fresh (300 s), and u->customer_id is set. */
 void ac_user_enrolled(struct ac_server *s, struct ac_user *u, const char *tag);
+/* u's TOTP seed from an otpauth:// URI (remembered as a secret). */
+void ac_seed_from_uri(struct ac_server *s, struct ac_user *u, const char *uri);
 /* The next TOTP code the server will take (waits for the clock if needed). */
 void ac_totp_next(struct ac_user *u, char out[TOTP_DIGITS + 1]);
 /* POST /v1/mfa/verify with a fresh code: the session is fresh again. */

@@ -1,0 +1,31 @@
+/* admin_authn.c: see admin_authn.h. */
+#include "api/admin_authn.h"
+
+#include "api/authn.h"
+#include "auth/events.h"
+#include "http/request.h"
+
+enum err api_admin_record(const struct auth_ctx *a, const struct staff_session *s, int64_t customer_id,
+                          const char *action, bool ok, json_t *detail)
+{
+    char sid[IDS_BUF];
+    if (detail == NULL)
+        detail = json_object();
+    json_object_set_new(detail, "staff", json_string(staff_public_id(s->staff_id, sid)));
+    json_object_set_new(detail, "action", json_string(action));
+    return sec_event_record(a->st, a->now, customer_id, SEC_STAFF_ACTION, ok ? SEC_SUCCESS : SEC_FAILURE,
+                            a->client_addr, 0, detail);
+}
+
+enum err api_admin_authenticate(struct http_request *req, const struct auth_ctx *a, enum staff_action action,
+                                const char *action_name, struct staff_session *out)
+{
+    const char *token = api_bearer_token(http_request_header(req, "Authorization"));
+    enum err e = staff_authenticate(a, token, out);
+    if (e != ERR_OK)
+        return e;
+    if (staff_may(out->role, action))
+        return ERR_OK;
+    (void)api_admin_record(a, out, 0, action_name, false, json_pack("{s:s}", "reason", "forbidden"));
+    return ERR_FORBIDDEN;
+}

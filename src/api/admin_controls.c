@@ -1,0 +1,182 @@
+/* admin_controls.c: what operators do to stop harm (issue 6):
+ *
+ *   GET  /admin/v1/killswitches                       READ      -> 200 {killswitches: [...]}
+ *   PUT  /admin/v1/killswitches/{name} {on, reason}   KILLSWITCH -> 200 {killswitch}
+ *        name: a switch ("topups", "payments", …) or a scoped one
+ *        ("payments@mer_…", "payments@str_…"); reason required to turn on
+ *   POST /admin/v1/customers/{id}/freeze {reason}     FREEZE    -> 200 {frozen: true}
+ *   POST /admin/v1/customers/{id}/unfreeze {reason}   UNFREEZE  -> 200 {frozen: false}
+ *   POST /admin/v1/customers/{id}/sign-out {}         SIGN_OUT  -> 200 {sessions_revoked: n}
+ *
+ * All fast (a transaction each), on the HTTP thread.  Switches take effect
+ * on the next request on every node (ops/killswitch.h); a freeze ends the
+ * customer's sessions (ops/freeze.h).  Each change is recorded as a
+ * staff_action security event naming the staff member.
+ */
+#include <string.h>
+
+#include "api/admin_authn.h"
+#include "api/admin_handlers.h"
+#include "api/auth_common.h"
+#include "api/list_params.h"
+#include "auth/customer_types.h"
+#include "auth/events.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "ops/freeze.h"
+#include "ops/killswitch.h"
+#include "store/pool.h"
+
+#define REASON_MAX KILLSWITCH_REASON_MAX
+
+/* The request's staff member, allowed to take action: true with a and s
+ * ready (a->st from the pool: release it), false with the reply stored. */
+static bool staff(struct http_request *req, struct api_ctx *ctx, enum staff_action action, const char *name,
+                  struct auth_ctx *a, struct staff_session *s)
+{
+    api_auth_ctx(a, ctx, store_pool_acquire(ctx->pool), req);
+    enum err e = api_admin_authenticate(req, a, action, name, s);
+    if (e == ERR_OK)
+        return true;
+    store_pool_release(ctx->pool, a->st);
+    http_reply_error(req, e, NULL);
+    return false;
+}
+
+static json_t *killswitch_json(const struct killswitch *k)
+{
+    return json_pack("{s:s, s:b, s:s, s:s, s:o}", "name", k->name, "on", k->on, "reason", k->reason, "set_by",
+                     k->set_by, "set_at", api_time_json(k->set_ms));
+}
+
+enum http_verdict api_admin_killswitches_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_READ, "killswitch_list", &a, &s))
+        return HTTP_REPLIED;
+    struct killswitch ks[64];
+    size_t n = 0;
+    enum err e = killswitch_list(a.st, ks, sizeof ks / sizeof ks[0], &n);
+    store_pool_release(ctx->pool, a.st);
+    if (e != ERR_OK)
+        return http_reply_error(req, e, NULL);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, killswitch_json(&ks[i]));
+    return api_reply_body(req, 200, json_pack("{s:o}", "killswitches", arr));
+}
+
+enum http_verdict api_admin_killswitch_put(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_KILLSWITCH, "killswitch_set", &a, &s))
+        return HTTP_REPLIED;
+    const char *name = http_request_param(req, "name");
+    bool on = false;
+    const char *reason = NULL;
+    struct json_field spec[] = {
+        {.name = "on", .type = JF_BOOL, .target = &on},
+        {.name = "reason", .type = JF_STRING, .target = &reason, .optional = true, .max_len = REASON_MAX},
+    };
+    enum err e = ERR_OK;
+    const char *bad = NULL;
+    if (!api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
+        store_pool_release(ctx->pool, a.st);
+        return HTTP_REPLIED;
+    }
+    char by[IDS_BUF];
+    if (!killswitch_known(name)) {
+        e = ERR_NOT_FOUND;
+    } else if (on && (reason == NULL || reason[0] == '\0')) {
+        e = ERR_MISSING_PARAM;
+        bad = "reason";
+    } else if ((e = killswitch_set(a.st, name, on, reason, staff_public_id(s.staff_id, by), a.now)) ==
+               ERR_INVALID_PARAM) {
+        bad = "reason";
+    }
+    struct killswitch k;
+    if (e == ERR_OK)
+        e = a.st->ops->killswitch_get(a.st, name, &k);
+    if (e == ERR_OK)
+        (void)api_admin_record(&a, &s, 0, on ? "killswitch_on" : "killswitch_off", true,
+                               json_pack("{s:s, s:s}", "name", name, "reason", reason ? reason : ""));
+    store_pool_release(ctx->pool, a.st);
+    if (e != ERR_OK)
+        return http_reply_error(req, e, bad);
+    return api_reply_body(req, 200, json_pack("{s:o}", "killswitch", killswitch_json(&k)));
+}
+
+/* The path's customer: ERR_OK and *c, or the reply is stored. */
+static bool path_customer(struct http_request *req, const struct auth_ctx *a, struct customer *c)
+{
+    int64_t id = 0;
+    if (!api_path_id(req, CUSTOMER_ID_PREFIX, ERR_NOT_FOUND, &id))
+        return false;
+    enum err e = a->st->ops->customer_get(a->st, id, c);
+    if (e != ERR_OK) {
+        http_reply_error(req, e, NULL);
+        return false;
+    }
+    return true;
+}
+
+static enum http_verdict set_frozen(struct http_request *req, void *app, bool frozen)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    const char *action = frozen ? "account_freeze" : "account_unfreeze";
+    if (!staff(req, ctx, frozen ? STAFF_FREEZE : STAFF_UNFREEZE, action, &a, &s))
+        return HTTP_REPLIED;
+    const char *reason = NULL;
+    struct json_field spec[] = {
+        {.name = "reason", .type = JF_STRING, .target = &reason, .min_len = 1, .max_len = 200},
+    };
+    struct customer c;
+    enum http_verdict v = HTTP_REPLIED;
+    if (api_parse(req, http_request_json(req), spec, 1, NULL) && path_customer(req, &a, &c)) {
+        char by[IDS_BUF];
+        enum err e = freeze_set_by_staff(&a, c.email, frozen, reason, staff_public_id(s.staff_id, by));
+        if (e == ERR_OK)
+            (void)api_admin_record(&a, &s, c.id, action, true, json_pack("{s:s}", "reason", reason));
+        v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:b}", "frozen", frozen))
+                        : http_reply_error(req, e, e == ERR_INVALID_PARAM ? "reason" : NULL);
+    }
+    store_pool_release(ctx->pool, a.st);
+    return v;
+}
+
+enum http_verdict api_admin_customer_freeze_post(struct http_request *req, void *app)
+{
+    return set_frozen(req, app, true);
+}
+
+enum http_verdict api_admin_customer_unfreeze_post(struct http_request *req, void *app)
+{
+    return set_frozen(req, app, false);
+}
+
+enum http_verdict api_admin_customer_sign_out_post(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_SIGN_OUT, "customer_sign_out", &a, &s))
+        return HTTP_REPLIED;
+    struct customer c;
+    enum http_verdict v = HTTP_REPLIED;
+    if (api_parse(req, http_request_json(req), NULL, 0, NULL) && path_customer(req, &a, &c)) {
+        int n = 0;
+        enum err e = a.st->ops->session_revoke_many(a.st, c.id, 0, 0, a.now, &n);
+        if (e == ERR_OK)
+            (void)api_admin_record(&a, &s, c.id, "customer_sign_out", true, json_pack("{s:i}", "sessions", n));
+        v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:i}", "sessions_revoked", n))
+                        : http_reply_error(req, e, NULL);
+    }
+    store_pool_release(ctx->pool, a.st);
+    return v;
+}
