@@ -151,6 +151,10 @@ int cli_open_store(struct cli_ctx *x, int must_exist);
 /* Read DIR/master.key, creating it (0600) if missing, as kessaid does.
  * The caller wipes key with sodium_memzero when done. */
 int cli_load_master_key(struct cli_ctx *x, uint8_t key[MASTERKEY_BYTES]);
+/* Give x->st (open) the audit log's key, from DIR/master.key (created if
+ * missing): what every command that changes something does before it
+ * changes it, since each change appends an entry (audit/audit.h). */
+int cli_attach_audit_key(struct cli_ctx *x);
 
 /* --------------------------------------------------------------- list.c */
 
