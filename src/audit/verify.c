@@ -64,7 +64,9 @@ static bool same_hash(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
 static void check(struct walk *w, const struct security_event *e)
 {
     int64_t expect = w->prev_id + 1;
-    if (e->id > expect)
+    if (e->id == expect + 1)
+        violation(w, e->id, "entry %lld is missing (removed)", (long long)expect);
+    else if (e->id > expect)
         violation(w, e->id, "entries %lld to %lld are missing (removed)", (long long)expect, (long long)e->id - 1);
     if ((e->prev_hash_len != 0 && e->prev_hash_len != AUDIT_MAC_BYTES) ||
         (e->hash_len != 0 && e->hash_len != AUDIT_MAC_BYTES)) {

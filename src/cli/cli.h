@@ -18,6 +18,7 @@
  *   staff_cmd.c     admin staff (and its alias admin create-staff)
  *   killswitch_cmd.c  admin killswitch (operator switches)
  *   customer_cmd.c  admin customer freeze / unfreeze
+ *   audit_cmd.c     audit verify / audit search (the tamper-evident audit log)
  *   password_input.c  reading a new password from standard input or a tty
  *   bench_*.c       bench charges (the load generator; bench.h)
  *
@@ -25,7 +26,7 @@
  * are driven by that table, so a new command is a row and a function.
  *
  * Exit status: 0 success; 1 the command ran and failed (not found, storage
- * error, ledger violations, a wrong code); 2 usage error (unknown command or
+ * error, ledger or audit-log violations, a wrong code); 2 usage error (unknown command or
  * option, a malformed or out-of-range value, a weak password), in which case
  * nothing was written.
  *
@@ -218,5 +219,7 @@ int cli_run_killswitch_list(struct cli_ctx *x);
 int cli_run_bench_charges(struct cli_ctx *x);
 int cli_run_customer_freeze(struct cli_ctx *x);
 int cli_run_customer_unfreeze(struct cli_ctx *x);
+int cli_run_audit_verify(struct cli_ctx *x);
+int cli_run_audit_search(struct cli_ctx *x);
 
 #endif
