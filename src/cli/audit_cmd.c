@@ -155,16 +155,22 @@ static int parse_time(const struct cli_ctx *x, const char *name, int64_t *ms)
                            name, v);
 }
 
-/* --customer usr_… or the customer's e-mail address. */
-static int parse_customer(struct cli_ctx *x, int64_t *id)
+/* --customer usr_… (into *id), or the customer's e-mail address (into
+ * email, looked up by find_customer once the store is open). */
+static int parse_customer(const struct cli_ctx *x, int64_t *id, char email[EMAIL_MAX + 1])
 {
     const char *v = cli_opt(x, "--customer");
-    *id = 0;
+    email[0] = '\0';
     if (v == NULL || strchr(v, '@') == NULL)
         return cli_parse_opt_id(x, "--customer", CUSTOMER_ID_PREFIX, id);
-    char email[EMAIL_MAX + 1];
+    *id = 0;
     if (email_normalize(v, email) != ERR_OK)
         return cli_usage_error(x->cmd, "--customer: '%s' is neither a customer id nor an e-mail address", v);
+    return CLI_EXIT_OK;
+}
+
+static int find_customer(struct cli_ctx *x, const char *email, int64_t *id)
+{
     struct customer c;
     enum err e = x->st->ops->customer_get_by_email(x->st, email, &c);
     if (e == ERR_OK)
@@ -198,8 +204,11 @@ int cli_run_audit_search(struct cli_ctx *x)
     struct security_event_filter f = {0};
     size_t limit = 0;
     long long before = 0;
+    char email[EMAIL_MAX + 1];
     const char *b = cli_opt(x, "--before");
-    int rc = text_opt(x, "--actor", SEC_EVENT_ACTOR_MAX, &f.actor);
+    int rc = parse_customer(x, &f.customer_id, email);
+    if (rc == CLI_EXIT_OK)
+        rc = text_opt(x, "--actor", SEC_EVENT_ACTOR_MAX, &f.actor);
     if (rc == CLI_EXIT_OK)
         rc = text_opt(x, "--action", SEC_EVENT_KIND_MAX, &f.kind);
     if (rc == CLI_EXIT_OK)
@@ -219,8 +228,8 @@ int cli_run_audit_search(struct cli_ctx *x)
         rc = cli_usage_error(x->cmd, "--since must be before --until");
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(x, 1);
-    if (rc == CLI_EXIT_OK)
-        rc = parse_customer(x, &f.customer_id);
+    if (rc == CLI_EXIT_OK && email[0])
+        rc = find_customer(x, email, &f.customer_id);
     if (rc != CLI_EXIT_OK)
         return rc;
 
