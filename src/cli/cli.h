@@ -10,6 +10,7 @@
  *   args.c          parsing a command's arguments against its table row
  *   output.c        messages (usage errors, failures) and JSON output
  *   datadir.c       the data directory: the store and the master key
+ *   record.c        the audit entries of the admin commands' changes
  *   list.c          the paginated lister every `list` command uses
  *   ledger_cmd.c    ledger verify
  *   merchant_cmd.c  admin merchant / admin store
@@ -156,6 +157,22 @@ int cli_load_master_key(struct cli_ctx *x, uint8_t key[MASTERKEY_BYTES]);
  * missing): what every command that changes something does before it
  * changes it, since each change appends an entry (audit/audit.h). */
 int cli_attach_audit_key(struct cli_ctx *x);
+
+/* ------------------------------------------------------------ record.c */
+
+/* A change and its audit entry in one transaction:
+ *   e = cli_change_begin(x);
+ *   if (e == ERR_OK) e = terminal_revoke(x->st, id);
+ *   e = cli_change_end(x, e, "terminal_revoked", 0, detail);
+ * cli_change_end appends the entry (actor "admin-cli", the operator's login
+ * name added to detail as "operator") when e is ERR_OK, then commits, or
+ * rolls back when anything failed; it returns the first failure.  detail
+ * (may be NULL) is stolen either way. */
+enum err cli_change_begin(struct cli_ctx *x);
+enum err cli_change_end(struct cli_ctx *x, enum err e, const char *action, int64_t customer_id, json_t *detail);
+/* The entry alone, in its own statement, for a change that ran its own
+ * transaction (store create). */
+enum err cli_record(struct cli_ctx *x, const char *action, int64_t customer_id, json_t *detail);
 
 /* --------------------------------------------------------------- list.c */
 

@@ -67,11 +67,11 @@ verdict "the queued mail is sealed"
 # Both changes are audit entries naming the CLI as the actor (and the
 # operator in the detail), and the chain verifies.
 [ "$(row "SELECT group_concat(kind) FROM security_events WHERE actor = 'admin-cli'")" = \
-    "account_frozen,account_unfrozen" ] &&
+    "merchant_created,account_frozen,account_unfrozen" ] &&
     has "$(row "SELECT detail FROM security_events WHERE kind = 'account_frozen'")" '"set_by":"cli:ana"'
 verdict "freeze and unfreeze are audit entries of admin-cli, with the operator"
 k audit verify
-[ "$RC" = 0 ] && has "$OUT" "audit verify: ok (2 entries)"
+[ "$RC" = 0 ] && has "$OUT" "audit verify: ok (3 entries)"
 verdict "audit verify is ok"
 
 t_done

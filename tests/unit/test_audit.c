@@ -705,10 +705,32 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     store_close(st);
     assert_int_equal(ac_cli(&s, "admin customer freeze aiko@example.com --reason 'fraud case 17' >/dev/null"), 0);
     assert_int_equal(ac_cli(&s, "admin customer unfreeze aiko@example.com --reason 'owner verified' >/dev/null"), 0);
+    /* merchants, stores and terminals */
+    json_t *j = ac_cli_json(&s, "admin merchant create --name 'Kessai Mart'");
+    char merchant[40], store[40], terminal[40];
+    snprintf(merchant, sizeof merchant, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(args, sizeof args, "admin store create --merchant %s --name Umeda --address 'Umeda 1-1, Osaka' "
+                                "--lat 34.702485 --lon 135.495951 --category convenience",
+             merchant);
+    j = ac_cli_json(&s, args);
+    snprintf(store, sizeof store, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(args, sizeof args, "admin terminal create --store %s", store);
+    j = ac_cli_json(&s, args);
+    snprintf(terminal, sizeof terminal, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(args, sizeof args, "admin terminal revoke %s >/dev/null", terminal);
+    assert_int_equal(ac_cli(&s, args), 0);
+    snprintf(args, sizeof args, "admin store deactivate %s >/dev/null", store);
+    assert_int_equal(ac_cli(&s, args), 0);
+    /* a change refused is no entry */
+    assert_int_equal(ac_cli(&s, "admin terminal revoke trm_0000000000077 >/dev/null 2>&1"), 1);
 
-    json_t *j = ac_cli_json(&s, "audit search --actor admin-cli");
+    j = ac_cli_json(&s, "audit search --actor admin-cli");
     json_t *entries = json_object_get(j, "entries");
-    const char *want[] = {"account_unfrozen", "account_frozen", "staff_enabled", "staff_disabled",
+    const char *want[] = {"store_deactivated", "terminal_revoked", "terminal_created", "store_created",
+                          "merchant_created", "account_unfrozen", "account_frozen", "staff_enabled", "staff_disabled",
                           "staff_confirm_failed", "staff_created", "killswitch_off", "killswitch_on"};
     assert_int_equal(json_array_size(entries), sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -716,12 +738,18 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
         assert_string_equal(json_string_value(json_object_get(e, "action")), want[i]);
         assert_string_equal(json_string_value(json_object_get(e, "actor")), "admin-cli");
     }
-    json_t *created = json_array_get(entries, 5);
+    json_t *created = json_array_get(entries, 10);
     assert_string_equal(json_string_value(json_object_get(json_object_get(created, "detail"), "role")),
                         "fraud_analyst");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 4), "outcome")), "failure");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 1), "customer")),
+    assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 9), "outcome")), "failure");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 6), "customer")),
                         "usr_0000000000001");
+    json_t *revoked = json_object_get(json_array_get(entries, 1), "detail");
+    assert_string_equal(json_string_value(json_object_get(revoked, "terminal")), terminal);
+    assert_non_null(json_string_value(json_object_get(revoked, "operator")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(entries, 3), "detail"),
+                                                          "store")),
+                        store);
     json_decref(j);
     /* searched by the customer's address, and by time */
     j = ac_cli_json(&s, "audit search --customer aiko@example.com --action account_frozen");
@@ -729,7 +757,10 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     json_decref(j);
     j = ac_cli_json(&s, "audit search --since 2000-01-01 --limit 3");
     assert_int_equal(json_array_size(json_object_get(j, "entries")), 3);
-    assert_int_equal(json_integer_value(json_object_get(j, "next_before")), 6);
+    assert_int_equal(json_integer_value(json_object_get(j, "next_before")), 11);
+    json_decref(j);
+    j = ac_cli_json(&s, "audit search --since 2000-01-01 --limit 3 --before 11");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "entries"), 0), "id")), 10);
     json_decref(j);
     j = ac_cli_json(&s, "audit search --until 2000-01-01T00:00:00Z");
     assert_int_equal(json_array_size(json_object_get(j, "entries")), 0);
@@ -738,7 +769,7 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     assert_int_equal(ac_cli(&s, "audit search --customer usr_x 2>/dev/null"), 2);
 
     assert_int_equal(cli_out(&s, "audit verify", out, sizeof out), 0);
-    assert_non_null(strstr(out, "audit verify: ok (8 entries)"));
+    assert_non_null(strstr(out, "audit verify: ok (13 entries)"));
     char head[100] = "";
     const char *h = strstr(out, "audit verify: head ");
     assert_non_null(h);
@@ -749,7 +780,7 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
                    "WHERE id = 2");
     assert_int_equal(cli_out(&s, "audit verify", out, sizeof out), 1);
     assert_non_null(strstr(out, "entry 2: MAC mismatch"));
-    assert_non_null(strstr(out, "audit verify: FAILED: 1 violation (8 entries; the first at entry 2)"));
+    assert_non_null(strstr(out, "audit verify: FAILED: 1 violation (13 entries; the first at entry 2)"));
     j = NULL;
     assert_int_equal(cli_out(&s, "audit verify --json", out, sizeof out), 1);
     j = json_loads(out, 0, NULL);
@@ -759,10 +790,10 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     json_decref(j);
 
     /* the newest entry removed: only the anchor shows it */
-    tamper(s.data, "DELETE FROM security_events WHERE id = 8");
+    tamper(s.data, "DELETE FROM security_events WHERE id = 13");
     snprintf(args, sizeof args, "audit verify --anchor %s", head);
     assert_int_equal(cli_out(&s, args, out, sizeof out), 1);
-    assert_non_null(strstr(out, "entry 8: the anchor's entry is gone"));
+    assert_non_null(strstr(out, "entry 13: the anchor's entry is gone"));
     assert_int_equal(ac_cli(&s, "audit verify --anchor 8:abc 2>/dev/null"), 2);
     ac_server_cleanup(&s);
 }
