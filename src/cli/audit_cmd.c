@@ -121,11 +121,13 @@ int cli_run_audit_verify(struct cli_ctx *x)
     else
         printf("audit verify: head: the log is empty\n");
     if (rep.violations) {
-        printf("audit verify: FAILED: %zu violation%s (%zu entries; the first at entry %lld)\n", rep.violations,
-               rep.violations == 1 ? "" : "s", rep.entries, (long long)rep.first_bad_id);
+        printf("audit verify: FAILED: %zu violation%s (%zu entr%s; the first at entry %lld)\n", rep.violations,
+               rep.violations == 1 ? "" : "s", rep.entries, rep.entries == 1 ? "y" : "ies",
+               (long long)rep.first_bad_id);
         return CLI_EXIT_FAIL;
     }
-    printf("audit verify: ok (%zu entries%s)\n", rep.entries, anchored ? ", anchor matches" : "");
+    printf("audit verify: ok (%zu entr%s%s)\n", rep.entries, rep.entries == 1 ? "y" : "ies",
+           anchored ? ", anchor matches" : "");
     return CLI_EXIT_OK;
 }
 

@@ -338,6 +338,13 @@ const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
 const struct cli_group cli_groups[] = {
     {
+        .words = {"audit"},
+        .details = "The audit log: every security event (logins, failures, lock-outs, new\n"
+                   "devices, resets, second-factor changes, card links, freezes) and every change\n"
+                   "made with 'kessai admin', each entry chained to the one before by a MAC keyed\n"
+                   "with a subkey of DIR/master.key (docs/audit-log.md).",
+    },
+    {
         .words = {"admin", "staff"},
         .details = "Staff accounts are for the people who run kessai: support, fraud_analyst,\n"
                    "finance and administrator roles, each with its own login (the e-mail\n"
