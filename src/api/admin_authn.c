@@ -2,19 +2,15 @@
 #include "api/admin_authn.h"
 
 #include "api/authn.h"
-#include "auth/events.h"
+#include "audit/audit.h"
 #include "http/request.h"
 
 enum err api_admin_record(const struct auth_ctx *a, const struct staff_session *s, int64_t customer_id,
                           const char *action, bool ok, json_t *detail)
 {
     char sid[IDS_BUF];
-    if (detail == NULL)
-        detail = json_object();
-    json_object_set_new(detail, "staff", json_string(staff_public_id(s->staff_id, sid)));
-    json_object_set_new(detail, "action", json_string(action));
-    return sec_event_record(a->st, a->now, customer_id, SEC_STAFF_ACTION, ok ? SEC_SUCCESS : SEC_FAILURE,
-                            a->client_addr, 0, detail);
+    return audit_record(a->st, a->now, staff_public_id(s->staff_id, sid), customer_id, action,
+                        ok ? AUDIT_SUCCESS : AUDIT_FAILURE, a->client_addr, 0, detail);
 }
 
 enum err api_admin_authenticate(struct http_request *req, const struct auth_ctx *a, enum staff_action action,

@@ -3,8 +3,8 @@
  * "Authorization: Bearer <token>" of a staff session (ops/staff_session.h);
  * anything missing, malformed, unknown, expired or revoked is 401
  * unauthenticated.  Then the role must allow the endpoint's action: 403
- * forbidden otherwise, recorded as a failed staff_action (a support agent
- * trying to undo a freeze is worth knowing about).  Runs on the handler
+ * forbidden otherwise, recorded as a failed audit entry of that action (a
+ * support agent trying to undo a freeze is worth knowing about).  Runs on the handler
  * thread (headers are read there).
  */
 #ifndef KESSAI_API_ADMIN_AUTHN_H
@@ -23,9 +23,9 @@ struct http_request;
 enum err api_admin_authenticate(struct http_request *req, const struct auth_ctx *a, enum staff_action action,
                                 const char *action_name, struct staff_session *out);
 
-/* Record what the staff member did (or tried): a staff_action security
- * event about customer_id (0: none).  detail is stolen; the staff id and
- * action are added to it. */
+/* Record what the staff member did (or tried) as an audit entry whose
+ * actor is the staff id (audit/audit.h), about customer_id (0: none).
+ * detail (may be NULL) is stolen. */
 enum err api_admin_record(const struct auth_ctx *a, const struct staff_session *s, int64_t customer_id,
                           const char *action, bool ok, json_t *detail);
 

@@ -10,8 +10,9 @@
  *
  * All fast (a transaction each), on the HTTP thread.  Switches take effect
  * on the next request on every node (ops/killswitch.h); a freeze ends the
- * customer's sessions (ops/freeze.h).  Each change is recorded as a
- * staff_action security event naming the staff member.
+ * customer's sessions (ops/freeze.h).  Each change is an audit entry
+ * whose actor is the staff member (audit/audit.h): the switch and the
+ * freeze write theirs; a sign-out is recorded here.
  */
 #include <string.h>
 
@@ -94,16 +95,14 @@ enum http_verdict api_admin_killswitch_put(struct http_request *req, void *app)
     } else if (on && (reason == NULL || reason[0] == '\0')) {
         e = ERR_MISSING_PARAM;
         bad = "reason";
-    } else if ((e = killswitch_set(a.st, name, on, reason, staff_public_id(s.staff_id, by), a.now)) ==
+    } else if ((e = killswitch_set(a.st, staff_public_id(s.staff_id, by), name, on, reason, by, a.now)) ==
                ERR_INVALID_PARAM) {
         bad = "reason";
     }
+    /* killswitch_set wrote the audit entry, with the staff id as actor. */
     struct killswitch k;
     if (e == ERR_OK)
         e = a.st->ops->killswitch_get(a.st, name, &k);
-    if (e == ERR_OK)
-        (void)api_admin_record(&a, &s, 0, on ? "killswitch_on" : "killswitch_off", true,
-                               json_pack("{s:s, s:s}", "name", name, "reason", reason ? reason : ""));
     store_pool_release(ctx->pool, a.st);
     if (e != ERR_OK)
         return http_reply_error(req, e, bad);
@@ -140,9 +139,8 @@ static enum http_verdict set_frozen(struct http_request *req, void *app, bool fr
     enum http_verdict v = HTTP_REPLIED;
     if (api_parse(req, http_request_json(req), spec, 1, NULL) && path_customer(req, &a, &c)) {
         char by[IDS_BUF];
-        enum err e = freeze_set_by_staff(&a, c.email, frozen, reason, staff_public_id(s.staff_id, by));
-        if (e == ERR_OK)
-            (void)api_admin_record(&a, &s, c.id, action, true, json_pack("{s:s}", "reason", reason));
+        /* The freeze writes its own audit entry, with the staff id as actor. */
+        enum err e = freeze_set_by_staff(&a, staff_public_id(s.staff_id, by), c.email, frozen, reason, by);
         v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:b}", "frozen", frozen))
                         : http_reply_error(req, e, e == ERR_INVALID_PARAM ? "reason" : NULL);
     }

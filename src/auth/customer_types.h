@@ -14,6 +14,7 @@
 
 #include "auth/password.h"
 #include "auth/totp.h"
+#include "util/audit_mac.h"
 #include "util/email.h"
 #include "util/masterkey.h"
 
@@ -121,7 +122,9 @@ enum auth_source_kind {
 #define SEC_EVENT_KIND_MAX 40
 #define SEC_EVENT_OUTCOME_MAX 15
 #define SEC_EVENT_DETAIL_MAX 511
+#define SEC_EVENT_ACTOR_MAX 63
 
+/* One entry of the audit log (audit/audit.h, docs/audit-log.md). */
 struct security_event {
     int64_t id;
     int64_t at_ms;
@@ -131,6 +134,25 @@ struct security_event {
     char client_addr[CLIENT_ADDR_MAX + 1];
     int64_t device_id; /* 0 if none or unknown */
     char detail[SEC_EVENT_DETAIL_MAX + 1]; /* compact JSON object, never a secret */
+    char actor[SEC_EVENT_ACTOR_MAX + 1];   /* "usr_…", "stf_…", "system", "admin-cli"; "" before migration 10 */
+    /* The chain (util/audit_mac.h): set by security_event_insert, read back
+     * by the reads.  *_len is the stored length (0: NULL); the bytes are
+     * those of a well-formed value, AUDIT_MAC_BYTES long (a longer one is
+     * cut, and verify reports its length). */
+    uint8_t prev_hash[AUDIT_MAC_BYTES];
+    size_t prev_hash_len;
+    uint8_t hash[AUDIT_MAC_BYTES];
+    size_t hash_len;
+};
+
+/* What an audit search asks for (store.h security_event_search); a field
+ * left 0 or NULL does not filter. */
+struct security_event_filter {
+    int64_t customer_id;
+    const char *actor;
+    const char *kind;
+    int64_t since_ms; /* at_ms >= since_ms */
+    int64_t until_ms; /* at_ms < until_ms */
 };
 
 #endif

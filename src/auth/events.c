@@ -1,8 +1,6 @@
 #include "auth/events.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "audit/audit.h"
 
 static const char *const names[SEC__COUNT] = {
     [SEC_REGISTERED] = "registered",
@@ -38,10 +36,6 @@ static const char *const names[SEC__COUNT] = {
     [SEC_ACCOUNT_UNFROZEN] = "account_unfrozen",
     [SEC_TERMINAL_FLAGGED] = "terminal_flagged",
     [SEC_PAYMENT_REFUSED] = "payment_refused",
-    [SEC_STAFF_LOGIN_SUCCEEDED] = "staff_login_succeeded",
-    [SEC_STAFF_LOGIN_FAILED] = "staff_login_failed",
-    [SEC_STAFF_LOCKED] = "staff_locked",
-    [SEC_STAFF_ACTION] = "staff_action",
 };
 
 const char *sec_event_name(enum sec_event kind)
@@ -52,17 +46,7 @@ const char *sec_event_name(enum sec_event kind)
 enum err sec_event_record(struct store *st, int64_t now, int64_t customer_id, enum sec_event kind,
                           enum sec_outcome outcome, const char *client_addr, int64_t device_id, json_t *detail)
 {
-    struct security_event ev = {0};
-    ev.at_ms = now;
-    ev.customer_id = customer_id;
-    ev.device_id = device_id;
-    snprintf(ev.kind, sizeof ev.kind, "%s", sec_event_name(kind));
-    snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome == SEC_SUCCESS ? "success" : "failure");
-    snprintf(ev.client_addr, sizeof ev.client_addr, "%s", client_addr ? client_addr : "");
-    char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    /* Too long to keep whole: an empty object beats JSON cut in half. */
-    snprintf(ev.detail, sizeof ev.detail, "%s", text && strlen(text) < sizeof ev.detail ? text : "{}");
-    free(text);
-    json_decref(detail);
-    return st->ops->security_event_insert(st, &ev);
+    char actor[IDS_BUF];
+    return audit_record(st, now, audit_customer_actor(actor, customer_id), customer_id, sec_event_name(kind),
+                        outcome == SEC_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE, client_addr, device_id, detail);
 }

@@ -1,6 +1,7 @@
-/* events.h: the customer security-event log (table security_events).
+/* events.h: the customers' security events, entries of the audit log
+ * (audit/audit.h, table security_events).
  *
- * One row per security-relevant happening: time, customer (0 if unknown),
+ * One entry per security-relevant happening: time, customer (0 if unknown),
  * kind, outcome, client address, device (0 if none) and a detail JSON object
  * that must never contain a secret (no password, code, token, seed or
  * challenge; e-mail addresses only of the customer the row belongs to, or
@@ -56,12 +57,6 @@ enum sec_event {
     SEC_TERMINAL_FLAGGED, /* customer_id 0: a terminal blocked for guessing codes; detail: terminal, distinct_codes */
     SEC_PAYMENT_REFUSED,  /* a store-QR payment or a transfer refused before it moved money (missing fresh
                              second factor, frozen account, unknown recipient, bad QR); detail: kind, reason, amount */
-    /* staff (ops/staff_session.h); customer_id is the customer acted on, 0 if none;
-     * detail: staff ("stf_…") and what was done */
-    SEC_STAFF_LOGIN_SUCCEEDED,
-    SEC_STAFF_LOGIN_FAILED, /* detail: staff (if the address is a staff member's), reason */
-    SEC_STAFF_LOCKED,       /* too many failed sign-ins: the address is locked for a while */
-    SEC_STAFF_ACTION,       /* detail: staff, action, and its parameters */
     SEC__COUNT
 };
 
@@ -70,9 +65,12 @@ enum sec_outcome { SEC_SUCCESS, SEC_FAILURE };
 /* "registered", "login_failed", … (the contract's names).  Never NULL. */
 const char *sec_event_name(enum sec_event kind);
 
-/* Append one event in the caller's transaction.  detail (may be NULL) is
- * stolen (json_decref'd here, also on error); it is truncated to
- * SEC_EVENT_DETAIL_MAX bytes as "{}" rather than cut mid-JSON. */
+/* Append one event in the caller's transaction: audit_record with the
+ * actor audit_customer_actor(customer_id) ("usr_…", or "system" for 0).
+ * detail (may be NULL) is stolen (json_decref'd here, also on error); one
+ * longer than SEC_EVENT_DETAIL_MAX bytes is stored as "{}" rather than cut
+ * mid-JSON.  Staff actions, whose actor is not the customer, call
+ * audit_record themselves. */
 enum err sec_event_record(struct store *st, int64_t now, int64_t customer_id, enum sec_event kind,
                           enum sec_outcome outcome, const char *client_addr, int64_t device_id, json_t *detail);
 

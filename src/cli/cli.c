@@ -64,8 +64,8 @@ static void print_main_help(FILE *f)
 {
     fprintf(f, "usage: kessai [--data-dir DIR] COMMAND [ARGS...]\n"
                "\n"
-               "Administration and ledger checks for a kessai data directory.  Safe to run\n"
-               "while kessaid serves the same directory.\n"
+               "Administration, ledger and audit-log checks for a kessai data directory.\n"
+               "Safe to run while kessaid serves the same directory.\n"
                "\n"
                "Commands:\n");
     print_command_list(f, NULL, 0);
@@ -75,8 +75,8 @@ static void print_main_help(FILE *f)
                "                   (default: $KESSAI_DATA_DIR if set, else ./var)\n"
                "  -h, --help       this help; 'kessai COMMAND --help' for a command's own\n"
                "\n"
-               "Exit status: 0 success, 1 failure (not found, storage error, ledger\n"
-               "violations), 2 usage error (nothing was changed).\n");
+               "Exit status: 0 success, 1 failure (not found, storage error, ledger or\n"
+               "audit-log violations), 2 usage error (nothing was changed).\n");
 }
 
 static void print_group_help(FILE *f, char **words, int depth)

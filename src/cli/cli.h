@@ -10,6 +10,7 @@
  *   args.c          parsing a command's arguments against its table row
  *   output.c        messages (usage errors, failures) and JSON output
  *   datadir.c       the data directory: the store and the master key
+ *   record.c        the audit entries of the admin commands' changes
  *   list.c          the paginated lister every `list` command uses
  *   ledger_cmd.c    ledger verify
  *   merchant_cmd.c  admin merchant / admin store
@@ -18,6 +19,7 @@
  *   staff_cmd.c     admin staff (and its alias admin create-staff)
  *   killswitch_cmd.c  admin killswitch (operator switches)
  *   customer_cmd.c  admin customer freeze / unfreeze
+ *   audit_cmd.c     audit verify / audit search (the tamper-evident audit log)
  *   password_input.c  reading a new password from standard input or a tty
  *   bench_*.c       bench charges (the load generator; bench.h)
  *
@@ -25,7 +27,7 @@
  * are driven by that table, so a new command is a row and a function.
  *
  * Exit status: 0 success; 1 the command ran and failed (not found, storage
- * error, ledger violations, a wrong code); 2 usage error (unknown command or
+ * error, ledger or audit-log violations, a wrong code); 2 usage error (unknown command or
  * option, a malformed or out-of-range value, a weak password), in which case
  * nothing was written.
  *
@@ -151,6 +153,26 @@ int cli_open_store(struct cli_ctx *x, int must_exist);
 /* Read DIR/master.key, creating it (0600) if missing, as kessaid does.
  * The caller wipes key with sodium_memzero when done. */
 int cli_load_master_key(struct cli_ctx *x, uint8_t key[MASTERKEY_BYTES]);
+/* Give x->st (open) the audit log's key, from DIR/master.key (created if
+ * missing): what every command that changes something does before it
+ * changes it, since each change appends an entry (audit/audit.h). */
+int cli_attach_audit_key(struct cli_ctx *x);
+
+/* ------------------------------------------------------------ record.c */
+
+/* A change and its audit entry in one transaction:
+ *   e = cli_change_begin(x);
+ *   if (e == ERR_OK) e = terminal_revoke(x->st, id);
+ *   e = cli_change_end(x, e, "terminal_revoked", 0, detail);
+ * cli_change_end appends the entry (actor "admin-cli", the operator's login
+ * name added to detail as "operator") when e is ERR_OK, then commits, or
+ * rolls back when anything failed; it returns the first failure.  detail
+ * (may be NULL) is stolen either way. */
+enum err cli_change_begin(struct cli_ctx *x);
+enum err cli_change_end(struct cli_ctx *x, enum err e, const char *action, int64_t customer_id, json_t *detail);
+/* The entry alone, in its own statement, for a change that ran its own
+ * transaction (store create). */
+enum err cli_record(struct cli_ctx *x, const char *action, int64_t customer_id, json_t *detail);
 
 /* --------------------------------------------------------------- list.c */
 
@@ -214,5 +236,7 @@ int cli_run_killswitch_list(struct cli_ctx *x);
 int cli_run_bench_charges(struct cli_ctx *x);
 int cli_run_customer_freeze(struct cli_ctx *x);
 int cli_run_customer_unfreeze(struct cli_ctx *x);
+int cli_run_audit_verify(struct cli_ctx *x);
+int cli_run_audit_search(struct cli_ctx *x);
 
 #endif

@@ -48,6 +48,48 @@ const struct cli_cmd cli_commands[] = {
         .run = cli_run_ledger_verify,
     },
     {
+        .words = {"audit", "verify"},
+        .summary = "check the audit log's MAC chain: finds edited, removed, inserted or moved entries",
+        .details = "Walk every entry of the audit log in order, inside one read snapshot (so it can\n"
+                   "run while kessaid is serving), and recompute each entry's MAC with the key\n"
+                   "derived from DIR/master.key (which must exist): an edited entry fails its MAC,\n"
+                   "a removed, inserted or moved one breaks the chain of previous hashes or the\n"
+                   "numbering (docs/audit-log.md).  Prints each violation (the first 10), then the\n"
+                   "head, the last entry's id and hash:\n"
+                   "  audit verify: head 1234:9f86d081…\n"
+                   "Record the head somewhere the database's writers cannot reach (a ticket, an\n"
+                   "e-mail, another machine): removing the newest entries leaves a shorter chain\n"
+                   "that is still whole, and only --anchor with a recorded head shows it.  Ends\n"
+                   "with\n"
+                   "  audit verify: ok (N entries)\n"
+                   "and exit status 0, or a FAILED line and exit status 1.",
+        .opts = {{"--anchor", "ID:HASH", "a head recorded earlier: check that entry still has that hash", 0},
+                 JSON_OPT},
+        .run = cli_run_audit_verify,
+    },
+    {
+        .words = {"audit", "search"},
+        .summary = "search the audit log by customer, actor, action and time, newest first",
+        .details = "Print the audit log's entries that match every option given, newest first:\n"
+                   "id, time, actor, customer, action, outcome, client address and detail.\n"
+                   "Actors: usr_… (a customer), stf_… (a staff member), admin-cli (these admin\n"
+                   "commands; the operator's login name is in the detail), system (kessaid).\n"
+                   "Actions: login_failed, account_locked, new_device, reset_completed,\n"
+                   "totp_enrolled, card_linked, account_frozen, killswitch_on, staff_created, …\n"
+                   "(docs/audit-log.md lists them).  Times are UTC: 2027-01-15,\n"
+                   "2027-01-15T09:30:00Z or milliseconds since 1970; --since is inclusive,\n"
+                   "--until exclusive.  With --limit, a next page starts --before the last id shown.",
+        .opts = {{"--customer", "ID", "the customer (usr_… or their e-mail address)", 0},
+                 {"--actor", "ACTOR", "who acted: usr_…, stf_…, admin-cli, system", 0},
+                 {"--action", "NAME", "what happened, e.g. login_failed", 0},
+                 {"--since", "TIME", "at or after this time", 0},
+                 {"--until", "TIME", "before this time", 0},
+                 {"--before", "ID", "only entries older than this id (the next page's cursor)", 0},
+                 {"--limit", "N", "show at most N entries (1-10000) and the cursor of the next page", 0},
+                 JSON_OPT},
+        .run = cli_run_audit_search,
+    },
+    {
         .words = {"admin", "merchant", "create"},
         .summary = "create a merchant",
         .details = "Create a merchant, the company that owns stores.",
@@ -295,6 +337,13 @@ const struct cli_cmd cli_commands[] = {
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
 const struct cli_group cli_groups[] = {
+    {
+        .words = {"audit"},
+        .details = "The audit log: every security event (logins, failures, lock-outs, new\n"
+                   "devices, resets, second-factor changes, card links, freezes) and every change\n"
+                   "made with 'kessai admin', each entry chained to the one before by a MAC keyed\n"
+                   "with a subkey of DIR/master.key (docs/audit-log.md).",
+    },
     {
         .words = {"admin", "staff"},
         .details = "Staff accounts are for the people who run kessai: support, fraud_analyst,\n"

@@ -5,12 +5,14 @@
  * node reads before each payment, top-up and transfer, so it acts on the
  * next request everywhere.  The customer's mail is queued in the same
  * transaction and sent by kessaid's mail thread (the CLI sends nothing
- * itself).  Who acted is recorded as "cli:<login name>".
+ * itself).  Who acted is recorded as "cli:<login name>", in the row and in
+ * the audit log's entry (actor "admin-cli").
  */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "ops/freeze.h"
 #include "util/config.h"
@@ -31,6 +33,8 @@ static int run(struct cli_ctx *x, bool frozen)
     char by[64];
     cli_operator_name(by);
     int rc = cli_open_store(x, 1);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
     uint8_t key[MASTERKEY_BYTES];
@@ -40,7 +44,7 @@ static int run(struct cli_ctx *x, bool frozen)
     struct config cfg;
     config_defaults(&cfg);
     struct auth_ctx a = {.st = x->st, .master_key = key, .cfg = &cfg, .now = time_now_ms(), .client_addr = ""};
-    enum err e = freeze_set_by_staff(&a, email, frozen, reason, by);
+    enum err e = freeze_set_by_staff(&a, AUDIT_ACTOR_ADMIN_CLI, email, frozen, reason, by);
     sodium_memzero(key, sizeof key);
     if (e == ERR_INVALID_PARAM)
         return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of UTF-8, without control characters",

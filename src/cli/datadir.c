@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "audit/audit.h"
 #include "cli/cli.h"
 
 void cli_data_path(const struct cli_ctx *x, const char *name, char *buf, size_t n)
@@ -26,6 +29,17 @@ int cli_open_store(struct cli_ctx *x, int must_exist)
     if (e != ERR_OK)
         return cli_failure("cannot open %s: %s", path, err_message(e));
     return CLI_EXIT_OK;
+}
+
+int cli_attach_audit_key(struct cli_ctx *x)
+{
+    uint8_t key[MASTERKEY_BYTES];
+    int rc = cli_load_master_key(x, key);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    enum err e = audit_attach(x->st, key);
+    sodium_memzero(key, sizeof key);
+    return e == ERR_OK ? CLI_EXIT_OK : cli_failure("cannot prepare the audit log: %s", err_message(e));
 }
 
 int cli_load_master_key(struct cli_ctx *x, uint8_t key[MASTERKEY_BYTES])

@@ -5,13 +5,15 @@
  * node reads that row on each request it guards, so the switch takes
  * effect with the next request, everywhere, without a restart.  Who
  * switched is recorded as "cli:<login name>" ($USER when it is a plain
- * name, else the numeric uid).
+ * name, else the numeric uid), in the row and in the audit log's entry
+ * (actor "admin-cli").
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "merchant/merchant.h"
 #include "util/ids.h"
@@ -102,9 +104,11 @@ static int set(struct cli_ctx *x, bool on)
     char by[64];
     cli_operator_name(by);
     int rc = cli_open_store(x, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
-    enum err e = killswitch_set(x->st, name, on, reason, by, time_now_ms());
+    enum err e = killswitch_set(x->st, AUDIT_ACTOR_ADMIN_CLI, name, on, reason, by, time_now_ms());
     if (e == ERR_INVALID_PARAM)
         return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text, without control characters",
                                KILLSWITCH_REASON_MAX);

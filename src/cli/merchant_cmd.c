@@ -73,10 +73,19 @@ int cli_run_merchant_create(struct cli_ctx *x)
                                "leading/trailing spaces",
                                MERCHANT_NAME_MAX);
     int rc = cli_open_store(x, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
     struct merchant m;
-    enum err e = merchant_create(x->st, name, &m);
+    char mid[IDS_BUF];
+    enum err e = cli_change_begin(x);
+    if (e == ERR_OK)
+        e = merchant_create(x->st, name, &m);
+    e = cli_change_end(x, e, "merchant_created", 0,
+                       e == ERR_OK ? json_pack("{s:s, s:s}", "merchant", ids_format(mid, MERCHANT_ID_PREFIX, m.id),
+                                               "name", m.name)
+                                   : NULL);
     if (e != ERR_OK)
         return cli_fail_err(e, "create merchant");
     if (x->json)
@@ -138,12 +147,24 @@ int cli_run_store_create(struct cli_ctx *x)
     if (merchant_store_validate(name, address, lat, lon, category, &bad) != ERR_OK)
         return store_field_error(x, bad);
     rc = cli_open_store(x, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
     struct merchant_store s;
     enum err e = merchant_store_create(x->st, merchant_id, name, address, lat, lon, category, &s);
     if (e != ERR_OK)
         return cli_fail_err(e, e == ERR_MERCHANT_NOT_FOUND ? cli_opt(x, "--merchant") : "create store");
+    /* merchant_store_create runs its own transaction (the store and its
+     * ledger account, retried under a new random id on a collision), so
+     * the entry follows it; should it fail, the operator is told. */
+    char sid[IDS_BUF], mid[IDS_BUF];
+    e = cli_record(x, "store_created", 0,
+                   json_pack("{s:s, s:s, s:s}", "store", ids_format(sid, MERCHANT_STORE_ID_PREFIX, s.id), "merchant",
+                             ids_format(mid, MERCHANT_ID_PREFIX, merchant_id), "name", s.name));
+    if (e != ERR_OK)
+        return cli_failure("store %s was created, but its audit log entry could not be written: %s", sid,
+                           err_message(e));
     if (x->json)
         return cli_print_json(merchant_store_json(&s));
     char id[IDS_BUF], la[COORD_BUF], lo[COORD_BUF];
@@ -179,10 +200,16 @@ static int set_store_active(struct cli_ctx *x, int active)
     int rc = cli_parse_id(x, x->cmd->positional, x->pos, MERCHANT_STORE_ID_PREFIX, &id);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(x, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
     struct merchant_store s;
-    enum err e = merchant_store_set_active(x->st, id, active);
+    enum err e = cli_change_begin(x);
+    if (e == ERR_OK)
+        e = merchant_store_set_active(x->st, id, active);
+    e = cli_change_end(x, e, active ? "store_activated" : "store_deactivated", 0,
+                       json_pack("{s:s}", "store", x->pos));
     if (e == ERR_OK)
         e = merchant_store_get(x->st, id, &s);
     if (e != ERR_OK)

@@ -12,6 +12,7 @@
  * the seed, and kessai keeps only a sealed copy).  What never does: the
  * password (read from standard input, see password_input.c), its hash, the
  * seed afterwards.  Every buffer that held one is wiped before returning.
+ * Every change is an entry of the audit log with the actor "admin-cli".
  */
 #include <signal.h>
 #include <sodium.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "auth/password.h"
 #include "cli/cli.h"
 #include "ops/staff.h"
@@ -88,7 +90,7 @@ static int show_created(struct cli_ctx *x, const struct staff *s, const char *ur
         printf("otpauth URI: %s\n", uri);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        enum err e = staff_set_disabled(x->st, s->email, true);
+        enum err e = staff_set_disabled(x->st, AUDIT_ACTOR_ADMIN_CLI, s->email, true, time_now_ms());
         if (e == ERR_OK)
             return cli_failure("could not write the enrolment URI; staff %s has been disabled", s->email);
         return cli_failure("could not write the enrolment URI, nor disable staff %s (%s): disable it with "
@@ -131,11 +133,14 @@ int cli_run_staff_create(struct cli_ctx *x)
         goto cleanup;
     signal(SIGPIPE, SIG_IGN); /* a closed pipe must not stop us before show_created notices */
     rc = cli_load_master_key(x, key);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
     struct staff s;
     const char *bad = NULL;
-    enum err e = staff_create(x->st, key, email, role, password, &s, uri, &bad, reason, sizeof reason);
+    enum err e = staff_create(x->st, key, AUDIT_ACTOR_ADMIN_CLI, time_now_ms(), email, role, password, &s, uri, &bad,
+                              reason, sizeof reason);
     sodium_memzero(&s.password_hash, sizeof s.password_hash);
     if (e == ERR_WEAK_PASSWORD)
         rc = cli_usage_error(x->cmd, "password refused: %s", reason);
@@ -200,9 +205,11 @@ int cli_run_staff_confirm(struct cli_ctx *x)
     if (e != ERR_OK)
         return cli_fail_err(e, email);
     rc = cli_load_master_key(x, key);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
-    e = staff_confirm_totp(x->st, key, email, code, (int64_t)time(NULL));
+    e = staff_confirm_totp(x->st, key, AUDIT_ACTOR_ADMIN_CLI, email, code, (int64_t)time(NULL));
     if (e == ERR_INVALID_CODE)
         rc = cli_failure("%s: wrong code, or one that was already used: enter the code the authenticator app "
                          "shows now (and check this machine's clock)",
@@ -236,9 +243,11 @@ static int set_disabled(struct cli_ctx *x, bool disabled)
     int rc = parse_email(x, x->cmd->positional, x->pos, email);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(x, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
-    enum err e = staff_set_disabled(x->st, email, disabled);
+    enum err e = staff_set_disabled(x->st, AUDIT_ACTOR_ADMIN_CLI, email, disabled, time_now_ms());
     if (e != ERR_OK)
         return cli_fail_err(e, x->pos);
     return show_status(x, email, disabled ? "disabled, it can no longer sign in" : "enabled");

@@ -50,16 +50,24 @@ int cli_run_terminal_create(struct cli_ctx *x)
      * noticing that its secret went nowhere (see below). */
     signal(SIGPIPE, SIG_IGN);
     rc = cli_load_master_key(x, key);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
     struct merchant_terminal t;
-    enum err e = terminal_create(x->st, key, store_id, &t, secret);
+    char id[IDS_BUF], sid[IDS_BUF];
+    enum err e = cli_change_begin(x);
+    if (e == ERR_OK)
+        e = terminal_create(x->st, key, store_id, &t, secret);
+    e = cli_change_end(x, e, "terminal_created", 0,
+                       e == ERR_OK ? json_pack("{s:s, s:s, s:s}", "terminal", ids_format(id, TERMINAL_ID_PREFIX, t.id),
+                                               "store", ids_format(sid, MERCHANT_STORE_ID_PREFIX, t.store_id),
+                                               "key_id", t.key_id)
+                                   : NULL);
     if (e != ERR_OK) {
         rc = cli_fail_err(e, e == ERR_STORE_NOT_FOUND ? cli_opt(x, "--store") : "create terminal");
         goto cleanup;
     }
-    char id[IDS_BUF], sid[IDS_BUF];
-    ids_format(id, TERMINAL_ID_PREFIX, t.id);
     if (x->json) {
         json_t *j = terminal_json(&t);
         if (j)
@@ -73,7 +81,11 @@ int cli_run_terminal_create(struct cli_ctx *x)
     /* A secret that never reached the operator makes a terminal nobody can
      * use but somebody might later find in a broken pipe's buffer: revoke. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        e = terminal_revoke(x->st, t.id);
+        e = cli_change_begin(x);
+        if (e == ERR_OK)
+            e = terminal_revoke(x->st, t.id);
+        e = cli_change_end(x, e, "terminal_revoked", 0,
+                           json_pack("{s:s, s:s}", "terminal", id, "reason", "the secret could not be shown"));
         if (e == ERR_OK)
             rc = cli_failure("could not write the terminal's secret; terminal %s has been revoked", id);
         else
@@ -118,9 +130,14 @@ int cli_run_terminal_revoke(struct cli_ctx *x)
     int rc = cli_parse_id(x, x->cmd->positional, x->pos, TERMINAL_ID_PREFIX, &id);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(x, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         return rc;
-    enum err e = terminal_revoke(x->st, id);
+    enum err e = cli_change_begin(x);
+    if (e == ERR_OK)
+        e = terminal_revoke(x->st, id);
+    e = cli_change_end(x, e, "terminal_revoked", 0, json_pack("{s:s}", "terminal", x->pos));
     if (e != ERR_OK)
         return cli_fail_err(e, x->pos);
     if (x->json)

@@ -58,6 +58,7 @@
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
 #include "store/store.h"
+#include "util/audit_mac.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/masterkey.h"
@@ -252,6 +253,9 @@ int main(int argc, char **argv)
 
     int rc = EXIT_RUNTIME;
     uint8_t master_key[MASTERKEY_BYTES];
+    /* Every connection gets the audit log's key: any of them may append
+     * an entry (audit/audit.h), and one without the key cannot. */
+    uint8_t audit_key[AUDIT_KEY_BYTES] = {0};
     struct store *writer_store = NULL;
     struct ledger_writer *writer = NULL;
     struct store_pool *pool = NULL;
@@ -293,8 +297,10 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
+    audit_key_derive(master_key, audit_key);
+
     snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
-    enum err e = store_open_sqlite(path, &writer_store);
+    enum err e = store_open_sqlite_audited(path, audit_key, &writer_store);
     if (e == ERR_OK)
         e = ledger_init(writer_store);
     if (e != ERR_OK) {
@@ -302,7 +308,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     unsigned threads = worker_threads(&cfg);
-    e = store_pool_open_sqlite(path, threads, &pool);
+    e = store_pool_open_sqlite(path, threads, audit_key, &pool);
     if (e != ERR_OK) {
         say("cannot open the store %s: %s (details in the log)", path, err_message(e));
         goto cleanup;
@@ -315,7 +321,7 @@ int main(int argc, char **argv)
     mail = maildir_sender(&mailbox);
     deliver_queued_mail(pool, master_key, &mail);
     struct store *deliverer_store = NULL;
-    e = store_open_sqlite(path, &deliverer_store);
+    e = store_open_sqlite_audited(path, audit_key, &deliverer_store);
     if (e == ERR_OK)
         e = notify_deliverer_start(deliverer_store, master_key, &mail, MAIL_RETRY_MS, &deliverer);
     if (e != ERR_OK) {
@@ -325,7 +331,7 @@ int main(int argc, char **argv)
     }
     wake_deliverer = notify_deliverer_waker(deliverer);
     unsigned auth_threads = cores_or(cfg.auth_workers);
-    e = auth_workers_start(path, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
+    e = auth_workers_start(path, audit_key, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
         say("cannot start the authentication workers: %s", err_message(e));
         goto cleanup;
@@ -338,7 +344,7 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
     unsigned wallet_threads = cores_or(cfg.wallet_workers);
-    e = auth_workers_start(path, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
+    e = auth_workers_start(path, audit_key, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
     if (e != ERR_OK) {
         say("cannot start the wallet workers: %s", err_message(e));
         goto cleanup;
@@ -402,7 +408,7 @@ int main(int argc, char **argv)
     if (e != ERR_OK)
         log_event(LOG_WARN, "topup_reconcile_failed", json_pack("{s:s}", "error", err_message(e)));
     struct store *reconciler_store = NULL;
-    e = store_open_sqlite(path, &reconciler_store);
+    e = store_open_sqlite_audited(path, audit_key, &reconciler_store);
     if (e == ERR_OK)
         e = topup_reconciler_start(reconciler_store, &wtmpl, RECONCILE_INTERVAL_MS, RECONCILE_MIN_AGE_MS,
                                    &reconciler);
@@ -468,6 +474,7 @@ cleanup:
     gateway_close(gateway);
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
+    sodium_memzero(audit_key, sizeof audit_key);
     oath_done();
     return rc;
 }

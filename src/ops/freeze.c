@@ -10,8 +10,8 @@
  *     takes effect on the next request on every node.
  *  2. Freezing ends the thief's sessions with it: every session but the
  *     caller's (the customer's own freeze) or every session (staff).
- *  3. Each change is a security event and a mail to the customer, in the
- *     transaction that makes it.
+ *  3. Each change is an audit entry (actor: the customer, or the staff
+ *     member) and a mail to the customer, in the transaction that makes it.
  *  4. Freezing an account already frozen keeps the first freeze (who and
  *     why): a customer cannot overwrite the reason staff gave.
  */
@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "audit/audit.h"
 #include "auth/events.h"
 #include "auth/txn.h"
 #include "notify/outbox.h"
@@ -77,9 +78,10 @@ static enum err mail_unfrozen(const struct auth_ctx *ctx, const char *to)
 }
 
 /* Inside the caller's transaction: freeze c (unless frozen already), end
- * its sessions but except_session, record and mail. */
-static enum err freeze_in_txn(const struct auth_ctx *ctx, const struct customer *c, bool by_customer,
-                              const char *reason, const char *set_by, int64_t except_session, int64_t device_id)
+ * its sessions but except_session, record (as actor) and mail. */
+static enum err freeze_in_txn(const struct auth_ctx *ctx, const char *actor, const struct customer *c,
+                              bool by_customer, const char *reason, const char *set_by, int64_t except_session,
+                              int64_t device_id)
 {
     struct store *st = ctx->st;
     struct freeze f;
@@ -98,8 +100,11 @@ static enum err freeze_in_txn(const struct auth_ctx *ctx, const struct customer 
         return e;
     if ((e = st->ops->session_revoke_many(st, c->id, 0, except_session, ctx->now, NULL)) != ERR_OK)
         return e;
-    e = sec_event_record(st, ctx->now, c->id, SEC_ACCOUNT_FROZEN, SEC_SUCCESS, ctx->client_addr, device_id,
-                         json_pack("{s:s, s:s}", "by", by_customer ? "customer" : "staff", "reason", f.reason));
+    json_t *detail = json_pack("{s:s, s:s}", "by", by_customer ? "customer" : "staff", "reason", f.reason);
+    if (detail && !by_customer)
+        json_object_set_new(detail, "set_by", json_string(f.set_by));
+    e = audit_record(st, ctx->now, actor, c->id, sec_event_name(SEC_ACCOUNT_FROZEN), AUDIT_SUCCESS, ctx->client_addr,
+                     device_id, detail);
     if (e == ERR_OK)
         e = mail_frozen(ctx, c->email, by_customer);
     return e;
@@ -116,19 +121,21 @@ enum err freeze_self(const struct auth_ctx *ctx, const struct auth_session *cur,
     if ((e = auth_begin(ctx)) != ERR_OK)
         return e;
     e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
+    char actor[IDS_BUF];
     if (e == ERR_OK)
-        e = freeze_in_txn(ctx, &c, true, reason, "customer", cur->id, cur->device_id);
+        e = freeze_in_txn(ctx, audit_customer_actor(actor, c.id), &c, true, reason, "customer", cur->id,
+                          cur->device_id);
     return auth_end(ctx, e == ERR_OK, e);
 }
 
-enum err freeze_set_by_staff(const struct auth_ctx *ctx, const char *email, bool frozen, const char *reason,
-                             const char *set_by)
+enum err freeze_set_by_staff(const struct auth_ctx *ctx, const char *actor, const char *email, bool frozen,
+                             const char *reason, const char *set_by)
 {
     char norm[EMAIL_MAX + 1];
     if (email == NULL || email_normalize(email, norm) != ERR_OK)
         return ERR_NOT_FOUND;
     if (reason == NULL || reason[0] == '\0' || !reason_ok(reason) || set_by == NULL || set_by[0] == '\0' ||
-        strlen(set_by) >= sizeof ((struct freeze *)0)->set_by)
+        strlen(set_by) >= sizeof ((struct freeze *)0)->set_by || actor == NULL || actor[0] == '\0')
         return ERR_INVALID_PARAM;
     struct customer c;
     enum err e = auth_begin(ctx);
@@ -136,14 +143,14 @@ enum err freeze_set_by_staff(const struct auth_ctx *ctx, const char *email, bool
         return e;
     e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
     if (e == ERR_OK && frozen) {
-        e = freeze_in_txn(ctx, &c, false, reason, set_by, 0, 0);
+        e = freeze_in_txn(ctx, actor, &c, false, reason, set_by, 0, 0);
     } else if (e == ERR_OK) {
         e = ctx->st->ops->freeze_delete(ctx->st, c.id);
         if (e == ERR_NOT_FOUND)
             return auth_end(ctx, false, ERR_OK); /* not frozen: nothing to do, nothing to tell */
         if (e == ERR_OK)
-            e = sec_event_record(ctx->st, ctx->now, c.id, SEC_ACCOUNT_UNFROZEN, SEC_SUCCESS, ctx->client_addr, 0,
-                                 json_pack("{s:s, s:s}", "by", set_by, "reason", reason));
+            e = audit_record(ctx->st, ctx->now, actor, c.id, sec_event_name(SEC_ACCOUNT_UNFROZEN), AUDIT_SUCCESS,
+                             ctx->client_addr, 0, json_pack("{s:s, s:s}", "by", set_by, "reason", reason));
         if (e == ERR_OK)
             e = mail_unfrozen(ctx, c.email);
     }

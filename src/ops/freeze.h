@@ -8,7 +8,8 @@
  * admin API comes with issue 6).  Staff can also freeze
  * (`kessai admin customer freeze EMAIL --reason TEXT`).  Freezing also ends
  * every session but the caller's (a thief's sessions die with it).
- * Every change is a security event and is mailed to the customer.
+ * Every change is an entry of the audit log (actor: the customer, or the
+ * staff member) and is mailed to the customer.
  */
 #ifndef KESSAI_OPS_FREEZE_H
 #define KESSAI_OPS_FREEZE_H
@@ -24,8 +25,10 @@
 enum err freeze_check(struct store *st, int64_t customer_id);
 /* The customer freezes their own account. */
 enum err freeze_self(const struct auth_ctx *ctx, const struct auth_session *cur, const char *reason);
-/* Staff (CLI): freeze or unfreeze by e-mail.  ERR_NOT_FOUND if no such customer. */
-enum err freeze_set_by_staff(const struct auth_ctx *ctx, const char *email, bool frozen, const char *reason,
-                             const char *set_by);
+/* Staff (CLI): freeze or unfreeze by e-mail.  actor: who acted, as the
+ * audit log names them ("admin-cli", "stf_…"); set_by: as the freeze row
+ * shows it ("cli:ana").  ERR_NOT_FOUND if no such customer. */
+enum err freeze_set_by_staff(const struct auth_ctx *ctx, const char *actor, const char *email, bool frozen,
+                             const char *reason, const char *set_by);
 
 #endif

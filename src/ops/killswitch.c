@@ -15,13 +15,15 @@
  * apply, a primary-key lookup each.
  *
  * Each change is logged at info (name, set_by, the reason: the operator's
- * own public text), and the row keeps who set it last and when.
+ * own public text), the row keeps who set it last and when, and the audit
+ * log keeps every change (appended in the change's transaction).
  */
 #include "ops/killswitch.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "merchant/merchant.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -103,8 +105,8 @@ static bool text_ok(const char *s, size_t max)
     return true;
 }
 
-enum err killswitch_set(struct store *st, const char *name, bool on, const char *reason, const char *set_by,
-                        int64_t now)
+enum err killswitch_set(struct store *st, const char *actor, const char *name, bool on, const char *reason,
+                        const char *set_by, int64_t now)
 {
     if (!killswitch_known(name))
         return ERR_INVALID_PARAM;
@@ -127,6 +129,9 @@ enum err killswitch_set(struct store *st, const char *name, bool on, const char 
     if (e != ERR_OK)
         return e;
     e = st->ops->killswitch_put(st, &k);
+    if (e == ERR_OK)
+        e = audit_record(st, now, actor, 0, on ? "killswitch_on" : "killswitch_off", AUDIT_SUCCESS, NULL, 0,
+                         json_pack("{s:s, s:s, s:s}", "name", k.name, "reason", k.reason, "set_by", k.set_by));
     if (e == ERR_OK)
         e = st->ops->commit(st);
     if (e != ERR_OK) {

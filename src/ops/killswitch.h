@@ -11,8 +11,9 @@
  *
  * (The risk and operations issue adds card links, payments, P2P,
  * registrations and per-merchant/per-store scopes.)  Switching is recorded
- * with who and when; the CLI is `kessai admin killswitch on NAME --reason
- * TEXT | off NAME | list`.
+ * with who and when, in the row and as an entry of the audit log
+ * ("killswitch_on" / "killswitch_off", audit/audit.h); the CLI is `kessai
+ * admin killswitch on NAME --reason TEXT | off NAME | list`.
  */
 #ifndef KESSAI_OPS_KILLSWITCH_H
 #define KESSAI_OPS_KILLSWITCH_H
@@ -39,10 +40,11 @@ bool killswitch_known(const char *name);
 /* Every name this build knows, in a fixed order (*n of them). */
 const char *const *killswitch_names(size_t *n);
 /* Turn a switch on (reason 1..KILLSWITCH_REASON_MAX bytes, printable) or
- * off, in its own transaction.  ERR_INVALID_PARAM for an unknown name or a
- * bad reason. */
-enum err killswitch_set(struct store *st, const char *name, bool on, const char *reason, const char *set_by,
-                        int64_t now);
+ * off, in its own transaction with its audit entry (actor: who acted, as
+ * the audit log names them; set_by: who, as the row shows it).
+ * ERR_INVALID_PARAM for an unknown name, a bad reason, set_by or actor. */
+enum err killswitch_set(struct store *st, const char *actor, const char *name, bool on, const char *reason,
+                        const char *set_by, int64_t now);
 /* ERR_OK if every named switch (NULL-terminated list) is off; else
  * ERR_SUSPENDED with the first one that is on copied to *out (may be NULL).
  * Runs inside the caller's transaction if one is open. */

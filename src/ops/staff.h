@@ -10,6 +10,13 @@
  * Only ACTIVE staff may sign in (admin API, a later issue).  The TOTP seed is
  * generated here, sealed with the master key (associated data: the e-mail),
  * and revealed once, as an otpauth:// URI, to the person being enrolled.
+ *
+ * Every change is an entry of the audit log (audit/audit.h), appended in
+ * the change's transaction with the actor the caller names ("admin-cli",
+ * "stf_…") and the account as {"staff":"stf_…"} in the detail:
+ * "staff_created" (with the role), "staff_confirmed", "staff_confirm_failed"
+ * (a wrong or reused code: outcome failure), "staff_disabled",
+ * "staff_enabled".
  */
 #ifndef KESSAI_OPS_STAFF_H
 #define KESSAI_OPS_STAFF_H
@@ -29,19 +36,22 @@
 extern const char *const staff_roles[];
 bool staff_role_valid(const char *role);
 
-/* Create a staff member pending TOTP confirmation.  Errors: ERR_INVALID_PARAM
- * (email or role; *bad names which), ERR_WEAK_PASSWORD (reason in reason[n]),
- * ERR_CONFLICT (email taken).  otpauth receives the enrolment URI. */
-enum err staff_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *email,
-                      const char *role, const char *password, struct staff *out, char otpauth[TOTP_URI_MAX],
-                      const char **bad, char *reason, size_t n);
+/* Create a staff member pending TOTP confirmation, at now (ms).  Errors:
+ * ERR_INVALID_PARAM (email, role or actor; *bad names which),
+ * ERR_WEAK_PASSWORD (reason in reason[n]), ERR_CONFLICT (email taken).
+ * otpauth receives the enrolment URI. */
+enum err staff_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *actor, int64_t now,
+                      const char *email, const char *role, const char *password, struct staff *out,
+                      char otpauth[TOTP_URI_MAX], const char **bad, char *reason, size_t n);
 
-/* Prove the authenticator app holds the seed; activates the account.
- * ERR_INVALID_CODE for a wrong or reused code, ERR_STAFF_NOT_FOUND. */
-enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *email,
-                            const char *code, int64_t now);
+/* Prove the authenticator app holds the seed; activates the account.  now
+ * is in seconds (TOTP's clock).  ERR_INVALID_CODE for a wrong or reused
+ * code (recorded as a failure), ERR_STAFF_NOT_FOUND. */
+enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *actor,
+                            const char *email, const char *code, int64_t now);
 
-enum err staff_set_disabled(struct store *st, const char *email, bool disabled);
+/* Disable or enable, at now (ms).  ERR_STAFF_NOT_FOUND. */
+enum err staff_set_disabled(struct store *st, const char *actor, const char *email, bool disabled, int64_t now);
 
 /* "pending_2fa", "active" or "disabled". */
 const char *staff_status(const struct staff *s);

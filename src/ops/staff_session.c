@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth/events.h"
+#include "audit/audit.h"
 #include "auth/password.h"
 #include "auth/totp.h"
 #include "ops/staff.h"
@@ -40,30 +40,28 @@ bool staff_may(const char *role, enum staff_action action)
 
 const char *staff_public_id(int64_t id, char buf[IDS_BUF]) { return ids_format(buf, STAFF_ID_PREFIX, id); }
 
-static void event(const struct auth_ctx *a, enum sec_event kind, enum sec_outcome outcome, int64_t staff_id,
-                  const char *reason)
+/* An audit entry (audit/audit.h) whose actor is the staff member, or
+ * "system" for an address that is nobody's.  Autocommit: a failure is
+ * recorded whatever happens to the request. */
+static void event(const struct auth_ctx *a, const char *action, bool ok, int64_t staff_id, const char *reason)
 {
     char sid[IDS_BUF];
-    json_t *d = json_object();
-    if (staff_id)
-        json_object_set_new(d, "staff", json_string(staff_public_id(staff_id, sid)));
-    if (reason)
-        json_object_set_new(d, "reason", json_string(reason));
-    /* Autocommit: a failure is recorded whatever happens to the request. */
-    (void)sec_event_record(a->st, a->now, 0, kind, outcome, a->client_addr, 0, d);
+    json_t *d = reason ? json_pack("{s:s}", "reason", reason) : NULL;
+    (void)audit_record(a->st, a->now, staff_id ? staff_public_id(staff_id, sid) : AUDIT_ACTOR_SYSTEM, 0, action,
+                       ok ? AUDIT_SUCCESS : AUDIT_FAILURE, a->client_addr, 0, d);
 }
 
 /* A failed sign-in of a known staff member: counted, and the lock-out
  * recorded when this failure reaches the limit. */
 static void failed(const struct auth_ctx *a, const struct staff *s, const char *reason)
 {
-    event(a, SEC_STAFF_LOGIN_FAILED, SEC_FAILURE, s ? s->id : 0, reason);
+    event(a, "staff_login_failed", false, s ? s->id : 0, reason);
     if (s == NULL || a->st->ops->staff_failure_add(a->st, s->id, a->now) != ERR_OK)
         return;
     int64_t n = 0;
     if (a->st->ops->staff_failure_count(a->st, s->id, a->now - STAFF_LOCK_MS, &n) == ERR_OK &&
         n == STAFF_LOGIN_FAILURES_MAX)
-        event(a, SEC_STAFF_LOCKED, SEC_FAILURE, s->id, NULL);
+        event(a, "staff_locked", false, s->id, NULL);
 }
 
 /* The code against the staff member's sealed seed; a good code is spent
@@ -94,7 +92,7 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
     /* Argon2id always: an unknown address takes as long as a known one. */
     bool password_ok = auth_password_verify(found ? s.password_hash : AUTH_PASSWORD_DUMMY_HASH, password);
     if (!found) {
-        event(a, SEC_STAFF_LOGIN_FAILED, SEC_FAILURE, 0, "unknown_address");
+        event(a, "staff_login_failed", false, 0, "unknown_address");
         return ERR_INVALID_CREDENTIALS;
     }
     int64_t n = 0;
@@ -114,7 +112,7 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
     if (why) {
         /* While locked nothing is counted: the lock ends on time. */
         if (strcmp(why, "locked") == 0)
-            event(a, SEC_STAFF_LOGIN_FAILED, SEC_FAILURE, s.id, why);
+            event(a, "staff_login_failed", false, s.id, why);
         else
             failed(a, &s, why);
         return ERR_INVALID_CREDENTIALS;
@@ -126,7 +124,7 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
         sodium_memzero(token, SECRET_TOKEN_BUF);
         return e;
     }
-    event(a, SEC_STAFF_LOGIN_SUCCEEDED, SEC_SUCCESS, s.id, NULL);
+    event(a, "staff_login_succeeded", true, s.id, NULL);
     out->staff_id = s.id;
     snprintf(out->email, sizeof out->email, "%s", s.email);
     snprintf(out->role, sizeof out->role, "%s", s.role);

@@ -12,8 +12,10 @@
  *
  * Guessing: STAFF_LOGIN_FAILURES_MAX failed sign-ins of one address within
  * STAFF_LOCK_MS lock it for the rest of that window (ERR_ACCOUNT_LOCKED),
- * also for the right password; every failure and lock-out is a security
- * event (auth/events.h, customer 0, detail {"staff": "stf_…"}).  An unknown
+ * also for the right password; every sign-in, failure and lock-out is an
+ * audit entry (audit/audit.h: staff_login_succeeded, staff_login_failed
+ * with the reason, staff_locked; actor "stf_…", or "system" for an address
+ * that is nobody's).  An unknown
  * address costs the same Argon2id as a known one, and every refusal is the
  * same ERR_INVALID_CREDENTIALS, so an answer tells nothing about which part
  * was wrong or whether the address is locked.

@@ -16,9 +16,10 @@
 
 struct store_pool;
 
-/* Open n (>= 1) SQLite connections to path.  ERR_STORE or ERR_NOMEM; on
- * failure nothing stays open. */
-enum err store_pool_open_sqlite(const char *path, size_t n, struct store_pool **out);
+/* Open n (>= 1) SQLite connections to path, each given audit_key (NULL:
+ * none; store.h audit_key_set).  ERR_STORE or ERR_NOMEM; on failure
+ * nothing stays open. */
+enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_pool **out);
 /* Waits while every connection is borrowed; never fails. */
 struct store *store_pool_acquire(struct store_pool *p);
 void store_pool_release(struct store_pool *p, struct store *st);

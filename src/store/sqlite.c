@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "store/sqlite_internal.h"
 #include "util/log.h"
@@ -203,6 +204,7 @@ static void sq_close(struct store *st)
     for (int i = 0; i < s->nstmt; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
+    sodium_memzero(s->audit_key, sizeof s->audit_key);
     free(s);
 }
 
@@ -309,8 +311,10 @@ static const struct store_ops sqlite_ops = {
     .topup_code_insert = sq_topup_code_insert,
     .topup_code_get = sq_topup_code_get,
     .topup_code_use = sq_topup_code_use,
+    .audit_key_set = sq_audit_key_set,
     .security_event_insert = sq_security_event_insert,
     .security_event_list = sq_security_event_list,
+    .security_event_search = sq_security_event_search,
     .outbox_insert = sq_outbox_insert,
     .outbox_pending = sq_outbox_pending,
     .outbox_mark_sent = sq_outbox_mark_sent,
@@ -404,6 +408,8 @@ enum err store_open_sqlite(const char *path, struct store **out)
              "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
              "pragmas");
     if (e == ERR_OK)
+        e = sq_audit_register(s);
+    if (e == ERR_OK)
         e = migrate(s);
     if (e != ERR_OK)
         goto fail;
@@ -412,6 +418,20 @@ enum err store_open_sqlite(const char *path, struct store **out)
 fail:
     sq_close(&s->base);
     return e;
+}
+
+enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store **out)
+{
+    struct store *st = NULL;
+    enum err e = store_open_sqlite(path, &st);
+    if (e == ERR_OK && audit_key != NULL)
+        e = st->ops->audit_key_set(st, audit_key);
+    if (e != ERR_OK) {
+        store_close(st);
+        return e;
+    }
+    *out = st;
+    return ERR_OK;
 }
 
 void store_close(struct store *st)

@@ -1,7 +1,7 @@
 /* sqlite_internal.h: shared by the SQLite store's files (sqlite.c for the
  * connection, transactions and schema; sqlite_ledger.c; sqlite_merchant.c;
  * sqlite_staff.c; sqlite_customer.c, sqlite_email_change.c, sqlite_session.c,
- * sqlite_notify.c).
+ * sqlite_audit.c, sqlite_notify.c; and the others named below).
  * Not for use outside src/store/. */
 #ifndef KESSAI_STORE_SQLITE_INTERNAL_H
 #define KESSAI_STORE_SQLITE_INTERNAL_H
@@ -25,6 +25,10 @@ struct sqlite_store {
     /* When this connection last purged each table of short-lived rows
      * (sq_purge). */
     int64_t purged_ms[SQ_PURGE_TABLES];
+    /* The audit log's MAC key (audit_key_set; wiped at close): appends
+     * fail until it is set. */
+    uint8_t audit_key[AUDIT_KEY_BYTES];
+    bool audit_key_set;
 };
 
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
@@ -167,10 +171,17 @@ enum err sq_auth_failure_insert(struct store *st, int kind, const char *source, 
 enum err sq_auth_failure_distinct(struct store *st, int kind, const char *source, int64_t since_ms, int *n);
 enum err sq_source_block_put(struct store *st, int kind, const char *source, int64_t until_ms);
 enum err sq_source_block_get(struct store *st, int kind, const char *source, int64_t *until_ms);
-enum err sq_security_event_insert(struct store *st, struct security_event *e);
 
-/* security events and outbox (sqlite_notify.c) */
+/* the audit log: security events and staff actions (sqlite_audit.c) */
+/* Register kessai_audit_mac() on a new connection. */
+enum err sq_audit_register(struct sqlite_store *s);
+enum err sq_audit_key_set(struct store *st, const uint8_t key[AUDIT_KEY_BYTES]);
+enum err sq_security_event_insert(struct store *st, struct security_event *e);
 enum err sq_security_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max, struct security_event *out, size_t *n);
+enum err sq_security_event_search(struct store *st, const struct security_event_filter *f, int64_t before_id,
+                                  size_t max, struct security_event *out, size_t *n);
+
+/* outbox (sqlite_notify.c) */
 enum err sq_outbox_insert(struct store *st, struct outbox_msg *m);
 enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
 enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now);

@@ -1,55 +1,7 @@
-/* sqlite_notify.c: security events and the mail outbox on SQLite. */
+/* sqlite_notify.c: the mail outbox on SQLite (security events: sqlite_audit.c). */
 #include <string.h>
 
 #include "store/sqlite_internal.h"
-
-#define EVENT_COLS "id, at_ms, customer_id, kind, outcome, client_addr, device_id, detail"
-
-static void read_event(sqlite3_stmt *q, void *out)
-{
-    struct security_event *e = out;
-    memset(e, 0, sizeof *e);
-    e->id = sqlite3_column_int64(q, 0);
-    e->at_ms = sqlite3_column_int64(q, 1);
-    e->customer_id = sqlite3_column_int64(q, 2);
-    sq_text(q, 3, e->kind, sizeof e->kind);
-    sq_text(q, 4, e->outcome, sizeof e->outcome);
-    sq_text(q, 5, e->client_addr, sizeof e->client_addr);
-    e->device_id = sqlite3_column_int64(q, 6);
-    sq_text(q, 7, e->detail, sizeof e->detail);
-}
-
-enum err sq_security_event_insert(struct store *st, struct security_event *e)
-{
-    struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO security_events (at_ms, customer_id, kind, outcome, client_addr, "
-                                  "device_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (q == NULL)
-        return ERR_STORE;
-    sqlite3_bind_int64(q, 1, e->at_ms);
-    sqlite3_bind_int64(q, 2, e->customer_id);
-    sqlite3_bind_text(q, 3, e->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, e->outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, e->client_addr, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, e->device_id);
-    sqlite3_bind_text(q, 7, e->detail, -1, SQLITE_STATIC);
-    return sq_step_insert(db, q, ERR_STORE, "security_event_insert", &e->id);
-}
-
-enum err sq_security_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
-                                struct security_event *out, size_t *n)
-{
-    struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "SELECT " EVENT_COLS " FROM security_events WHERE (? = 0 OR customer_id = ?) "
-                                  "AND id > ? ORDER BY id LIMIT ?");
-    if (q == NULL)
-        return ERR_STORE;
-    sqlite3_bind_int64(q, 1, customer_id);
-    sqlite3_bind_int64(q, 2, customer_id);
-    sqlite3_bind_int64(q, 3, after_id);
-    sqlite3_bind_int64(q, 4, sq_limit(max));
-    return sq_get_many(db, q, read_event, out, sizeof *out, max, n);
-}
 
 static void read_outbox(sqlite3_stmt *q, void *out)
 {

@@ -343,7 +343,23 @@ const char *const sq_migrations[] = {
      * B-tree page each) and read by nothing: the history walks the ledger's
      * chain (migration 8), the limits read spend_counters. */
     "DROP INDEX payments_customer;",
-    /* 9 -> 10: staff sessions for the admin API (ops/staff_session.h) and
+    /* 9 -> 10: the audit log (docs/audit-log.md) is security_events with
+     * who acted and a MAC chain (util/audit_mac.h): each entry's hash
+     * covers its fields, its id and the previous entry's hash.  The key
+     * is not known here, so the entries already written are chained by the
+     * first connection given the key (sqlite_audit.c), once: the marker row
+     * says up to which id; a database without entries needs none.  Their
+     * actor stays '' (not recorded then).  Indexes for searching by actor,
+     * action and time; by customer there is security_events_customer. */
+    "ALTER TABLE security_events ADD COLUMN actor TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE security_events ADD COLUMN prev_hash BLOB;"
+    "ALTER TABLE security_events ADD COLUMN hash BLOB;"
+    "CREATE INDEX security_events_actor ON security_events (actor, id);"
+    "CREATE INDEX security_events_kind ON security_events (kind, id);"
+    "CREATE INDEX security_events_at ON security_events (at_ms);"
+    "CREATE TABLE audit_backfill (upto INTEGER NOT NULL);"
+    "INSERT INTO audit_backfill SELECT id FROM security_events ORDER BY id DESC LIMIT 1;",
+    /* 10 -> 11: staff sessions for the admin API (ops/staff_session.h) and
      * failed staff sign-ins, counted for the lock-out. */
     "CREATE TABLE staff_sessions ("
     "  id INTEGER PRIMARY KEY,"

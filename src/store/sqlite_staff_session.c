@@ -1,5 +1,5 @@
 /* sqlite_staff_session.c: staff sessions and failed staff sign-ins on
- * SQLite (tables staff_sessions, staff_login_failures, migration 10). */
+ * SQLite (tables staff_sessions, staff_login_failures, migration 11). */
 #include "store/sqlite_internal.h"
 
 enum err sq_staff_session_insert(struct store *st, int64_t staff_id, const uint8_t token_hash[32], int64_t now,

@@ -29,6 +29,7 @@
 #include "merchant/types.h"
 #include "notify/types.h"
 #include "ops/staff_types.h"
+#include "util/audit_mac.h"
 #include "util/err.h"
 #include "wallet/wallet_types.h"
 
@@ -214,11 +215,32 @@ struct store_ops {
     enum err (*source_block_get)(struct store *st, int kind, const char *source,
                                  int64_t *until_ms); /* ERR_NOT_FOUND */
 
-    /* Security events: append-only. insert sets e->id. */
+    /* The audit log: security events and staff actions (audit/audit.h,
+     * docs/audit-log.md), append-only, each entry chained to the one before
+     * by a MAC keyed with a subkey of the master key (util/audit_mac.h).
+     *
+     * audit_key_set gives this connection that key; call it once, right
+     * after opening and outside a transaction.  The first connection of a
+     * database that knows the key also chains the entries written before
+     * the chain existed (migration 10), once, in one transaction, and
+     * appends an "audit_chain_started" entry saying how many there were.
+     * Without a key, security_event_insert fails with ERR_INTERNAL (and
+     * logs why): an entry is never written unchained. */
+    enum err (*audit_key_set)(struct store *st, const uint8_t key[AUDIT_KEY_BYTES]);
+    /* Append e (its id, prev_hash and hash are ignored) and set e->id,
+     * e->prev_hash and e->hash.  The new id (the last one + 1), the previous
+     * entry's hash and the MAC are computed by the one INSERT statement, so
+     * appends from any number of connections, threads and processes, in a
+     * transaction or not, form one chain. */
     enum err (*security_event_insert)(struct store *st, struct security_event *e);
     /* customer_id 0 lists every customer's; id order after after_id. */
     enum err (*security_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
                                     struct security_event *out, size_t *n);
+    /* Entries matching every filter f sets, newest first, with id <
+     * before_id (0: from the newest): the cursor of the next page is the
+     * last id returned. */
+    enum err (*security_event_search)(struct store *st, const struct security_event_filter *f, int64_t before_id,
+                                      size_t max, struct security_event *out, size_t *n);
 
     /* Cards (wallet/card.h).  card_insert sets id. */
     enum err (*card_insert)(struct store *st, struct card *c);
@@ -337,6 +359,10 @@ struct store {
  * ERR_STORE if the file cannot be opened or its schema is newer than this
  * program knows. */
 enum err store_open_sqlite(const char *path, struct store **out);
+
+/* store_open_sqlite, then audit_key_set(audit_key) unless audit_key is
+ * NULL: how kessaid opens every connection. */
+enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store **out);
 
 /* Convenience: st->ops->close(st), NULL-safe. */
 void store_close(struct store *st);

@@ -20,7 +20,7 @@ fi
 COMMANDS=("ledger verify" "admin merchant create" "admin merchant list" "admin store create" "admin store list"
     "admin store activate" "admin store deactivate" "admin store qr" "admin terminal create" "admin terminal list"
     "admin terminal revoke" "admin staff create" "admin staff confirm" "admin staff list" "admin staff disable"
-    "admin staff enable" "admin create-staff")
+    "admin staff enable" "admin create-staff" "audit verify" "audit search")
 k --help
 [ "$RC" = 0 ] && has "$OUT" "usage: kessai [--data-dir DIR] COMMAND"
 verdict "kessai --help exits 0 with the usage"
@@ -30,7 +30,7 @@ for c in "${COMMANDS[@]}"; do has "$OUT" "  $c " || missing="$missing [$c]"; don
 verdict "kessai --help lists every command$missing"
 
 bad=
-for c in "${COMMANDS[@]}" "ledger" "admin" "admin merchant" "admin store" "admin terminal" "admin staff"; do
+for c in "${COMMANDS[@]}" "ledger" "admin" "admin merchant" "admin store" "admin terminal" "admin staff" "audit"; do
     # shellcheck disable=SC2086
     k $c --help
     { [ "$RC" = 0 ] && has "$OUT" "usage: kessai [--data-dir DIR] $c"; } || bad="$bad [$c]"
@@ -96,6 +96,17 @@ usage_case "empty address" "--address must be" \
 k ledger verify
 [ "$RC" = 1 ] && has "$ERR" "no database at" && [ ! -e "$D/kessai.db" ]
 verdict "ledger verify without a database fails (exit 1) and creates nothing"
+k audit verify
+[ "$RC" = 1 ] && has "$ERR" "no database at" && [ ! -e "$D/kessai.db" ] && [ ! -e "$D/master.key" ]
+verdict "audit verify without a database fails (exit 1) and creates nothing"
+usage_case "audit search: a time that is no time" "--since: expected a UTC time" audit search --since tomorrow
+usage_case "audit search: a day February lacks" "--until: expected a UTC time" audit search --until 2027-02-30
+usage_case "audit search: since after until" "--since must be before --until" \
+    audit search --since 2027-02-01 --until 2027-01-01
+usage_case "audit search: a bad customer id" "--customer: 'usr_1' is not a valid id" audit search --customer usr_1
+usage_case "audit search: an empty action" "--action must be 1 to" audit search --action ""
+usage_case "audit search: a bad cursor" "--before: expected an entry id" audit search --before 0
+usage_case "audit verify: a bad anchor" "--anchor: expected ID:HASH" audit verify --anchor 12
 
 # --------------------------------------------------------- merchants
 

@@ -64,4 +64,14 @@ verdict "unfreezing an account that is not frozen changes nothing"
 ! in_db_files "'Your kessai account'"
 verdict "the queued mail is sealed"
 
+# Both changes are audit entries naming the CLI as the actor (and the
+# operator in the detail), and the chain verifies.
+[ "$(row "SELECT group_concat(kind) FROM security_events WHERE actor = 'admin-cli'")" = \
+    "merchant_created,account_frozen,account_unfrozen" ] &&
+    has "$(row "SELECT detail FROM security_events WHERE kind = 'account_frozen'")" '"set_by":"cli:ana"'
+verdict "freeze and unfreeze are audit entries of admin-cli, with the operator"
+k audit verify
+[ "$RC" = 0 ] && has "$OUT" "audit verify: ok (3 entries)"
+verdict "audit verify is ok"
+
 t_done

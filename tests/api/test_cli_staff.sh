@@ -304,4 +304,12 @@ k ledger verify
 [ "$RC" = 0 ]
 verdict "ledger verify is still ok"
 
+# Every change above is an audit entry of admin-cli, and the chain verifies.
+k audit search --actor admin-cli --action staff_created --json
+[ "$RC" = 0 ] && [ "$(j "$OUT" '$.entries[0].actor')" = admin-cli ] && [ "$(j "$OUT" '$.entries[0].outcome')" = success ]
+verdict "staff accounts created are audit entries of admin-cli"
+k audit verify
+[ "$RC" = 0 ] && has "$OUT" "audit verify: ok"
+verdict "audit verify is ok"
+
 t_done

@@ -761,6 +761,22 @@ json_t *ac_cli_json(const struct ac_server *s, const char *args)
     return j;
 }
 
+void ac_assert_audit_intact(const struct ac_server *s)
+{
+    char db[700], out[700], cmd[800];
+    tu_path(db, sizeof db, s->data, "kessai.db");
+    if (access(db, F_OK) != 0)
+        return;
+    tu_path(out, sizeof out, s->root, "audit-verify.out");
+    snprintf(cmd, sizeof cmd, "audit verify >'%s' 2>&1", out);
+    int rc = ac_cli(s, cmd);
+    if (rc != 0) {
+        char *text = tu_slurp(out, NULL);
+        fail_msg("kessai audit verify exited with %d:\n%s", rc, text ? text : "");
+    }
+    remove(out);
+}
+
 void ac_make_terminal(struct ac_server *s, const char *store_id, struct ac_terminal *t)
 {
     char args[200];

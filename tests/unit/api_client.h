@@ -79,6 +79,10 @@ void ac_server_cleanup(struct ac_server *s);
 int ac_cli(const struct ac_server *s, const char *args);
 /* Run `kessai ARGS --json` (it must succeed) and parse its one line. */
 json_t *ac_cli_json(const struct ac_server *s, const char *args);
+/* `kessai audit verify` passes on the data directory (if it has a
+ * database): whatever kessaid's connections and the CLI appended forms one
+ * intact chain.  Fails the test with verify's output otherwise. */
+void ac_assert_audit_intact(const struct ac_server *s);
 
 /* A POS terminal made with the CLI; its secret (remembered as a secret of
  * the run) signs requests with pos_sign. */

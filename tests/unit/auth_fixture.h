@@ -77,7 +77,7 @@ static inline struct af *af_new(void)
     assert_non_null(f);
     f->dir = tu_tempdir();
     f->st = tu_open_store(f->dir);
-    randombytes_buf(f->mk, sizeof f->mk);
+    tu_master_key(f->dir, f->mk); /* the key of the audit log's MACs too */
     config_defaults(&f->cfg);
     assert_int_equal(maildir_open(&f->md, f->dir), ERR_OK);
     f->sender = maildir_sender(&f->md);

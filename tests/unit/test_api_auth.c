@@ -16,7 +16,8 @@
  * Every secret the test handles is remembered; the last test stops the
  * server and checks that none of them appears in the data directory
  * (outside the mailbox, which holds mail in the clear by design) or in the
- * server's log, and that `kessai ledger verify` passes.
+ * server's log, and that `kessai ledger verify` and `kessai audit verify`
+ * pass.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1666,6 +1667,10 @@ static void test_no_secret_at_rest_or_in_the_log(void **state)
         kessai[l - 1] = '\0'; /* …/kessaid -> …/kessai */
     }
     snprintf(cmd, sizeof cmd, "'%s' --data-dir '%s' ledger verify >/dev/null 2>&1", kessai, f->data);
+    assert_int_equal(system(cmd), 0);
+    /* and every security event of the run, appended by kessaid's many
+     * connections, is one intact audit chain */
+    snprintf(cmd, sizeof cmd, "'%s' --data-dir '%s' audit verify >/dev/null 2>&1", kessai, f->data);
     assert_int_equal(system(cmd), 0);
 }
 

@@ -239,10 +239,12 @@ static int fx_up(void **state)
 static int fx_down(void **state)
 {
     struct fx *f = *state;
-    /* The books balance, checked by the operator's own tool. */
+    /* The books balance, checked by the operator's own tool; so does the
+     * audit log kessaid and the CLI wrote to. */
     assert_int_equal(ac_cli(&f->s, "ledger verify >/dev/null"), 0);
     assert_int_equal(ac_server_stop(&f->s), 0);
     ac_assert_no_secrets(&f->s);
+    ac_assert_audit_intact(&f->s);
     ac_server_cleanup(&f->s);
     free(f);
     return 0;

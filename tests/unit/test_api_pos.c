@@ -74,6 +74,8 @@ static int fx_up(void **state)
 static int fx_down(void **state)
 {
     struct fx *f = *state;
+    ac_server_stop(&f->s);
+    ac_assert_audit_intact(&f->s);
     ac_server_cleanup(&f->s);
     free(f);
     return 0;

@@ -166,6 +166,8 @@ static int fx_up(void **state)
 static int fx_down(void **state)
 {
     struct ac_server *s = *state;
+    ac_server_stop(s);
+    ac_assert_audit_intact(s);
     ac_server_cleanup(s);
     free(s);
     return 0;

@@ -80,7 +80,7 @@ static void switches_start_off(void **state)
 static void topups_switch_stops_every_topup_on_every_node(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "card fraud wave, back at 18:00", "cli:ana", NOW),
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "card fraud wave, back at 18:00", "cli:ana", NOW),
                      ERR_OK);
     /* Seen at once by the other connection: no cache anywhere. */
     struct killswitch k;
@@ -93,7 +93,7 @@ static void topups_switch_stops_every_topup_on_every_node(void **state)
     assert_int_equal(k.set_ms, NOW);
     assert_int_equal(killswitch_check(f->other, card_topups, NULL), ERR_SUSPENDED);
     /* Off again: everything works, on both. */
-    assert_int_equal(killswitch_set(f->other, KILLSWITCH_TOPUPS, false, NULL, "cli:bo", NOW + 1000), ERR_OK);
+    assert_int_equal(killswitch_set(f->other, "admin-cli", KILLSWITCH_TOPUPS, false, NULL, "cli:bo", NOW + 1000), ERR_OK);
     assert_int_equal(killswitch_check(f->st, topups_only, &k), ERR_OK);
     assert_int_equal(killswitch_check(f->st, card_topups, &k), ERR_OK);
 
@@ -111,7 +111,7 @@ static void topups_switch_stops_every_topup_on_every_node(void **state)
 static void card_topups_switch_leaves_cash_alone(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_CARD_TOPUPS, true, "acquirer outage", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, true, "acquirer outage", "cli:ana", NOW), ERR_OK);
     struct killswitch k;
     /* A cash top-up checks "topups" only: it goes on. */
     assert_int_equal(killswitch_check(f->other, topups_only, &k), ERR_OK);
@@ -120,13 +120,13 @@ static void card_topups_switch_leaves_cash_alone(void **state)
     assert_string_equal(k.reason, "acquirer outage");
 
     /* Both on: the first one listed is reported. */
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "all stop", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "all stop", "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check(f->other, card_topups, &k), ERR_SUSPENDED);
     assert_string_equal(k.name, "topups");
     assert_string_equal(k.reason, "all stop");
     assert_int_equal(n_switches(f->st), 2);
     /* Setting a switch again replaces its reason; still one row each. */
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "all stop until 18:00", "cli:bo", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "all stop until 18:00", "cli:bo", NOW), ERR_OK);
     assert_int_equal(killswitch_check(f->st, topups_only, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "all stop until 18:00");
     assert_int_equal(n_switches(f->st), 2);
@@ -135,7 +135,7 @@ static void card_topups_switch_leaves_cash_alone(void **state)
 static void check_runs_inside_the_callers_transaction(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_TOPUPS, true, "maintenance", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "maintenance", "cli:ana", NOW), ERR_OK);
     assert_int_equal(f->other->ops->begin(f->other), ERR_OK);
     struct killswitch k;
     assert_int_equal(killswitch_check(f->other, card_topups, &k), ERR_SUSPENDED);
@@ -150,26 +150,26 @@ static void payments_switch_has_scopes(void **state)
     const int64_t mer = 7, str = 70, other_str = 71, other_mer = 8;
     struct killswitch k;
     assert_int_equal(killswitch_check_scoped(f->st, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_OK);
-    assert_int_equal(killswitch_set(f->st, "payments@str_0000000000026", true, "till broken", "cli:ana", NOW),
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@str_0000000000026", true, "till broken", "cli:ana", NOW),
                      ERR_OK); /* str_…26 is store 70 */
     memset(&k, 0, sizeof k);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "till broken");
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, NULL), ERR_OK);
-    assert_int_equal(killswitch_set(f->st, "payments@mer_0000000000007", true, "merchant audit", "cli:ana", NOW),
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@mer_0000000000007", true, "merchant audit", "cli:ana", NOW),
                      ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "merchant audit");
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, NULL), ERR_OK);
     /* The global switch wins, with its own reason. */
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_PAYMENTS, true, "everyone", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_PAYMENTS, true, "everyone", "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "everyone");
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "everyone");
     /* Off one by one: the others stay. */
-    assert_int_equal(killswitch_set(f->st, KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", NOW), ERR_OK);
-    assert_int_equal(killswitch_set(f->st, "payments@mer_0000000000007", false, NULL, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@mer_0000000000007", false, NULL, "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, NULL), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, NULL), ERR_SUSPENDED);
     /* Top-ups never noticed. */
@@ -183,46 +183,46 @@ static void bad_input_changes_nothing(void **state)
     memset(long_reason, 'x', sizeof long_reason);
     long_reason[KILLSWITCH_REASON_MAX + 1] = '\0';
 
-    assert_int_equal(killswitch_set(f->st, "card_links", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "payments@str_0000000000001x", true, "nope", "cli:ana", NOW),
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "card_links", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@str_0000000000001x", true, "nope", "cli:ana", NOW),
                      ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, NULL, true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups'; DROP TABLE killswitches; --", true, "x", "cli:ana", NOW),
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", NULL, true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups'; DROP TABLE killswitches; --", true, "x", "cli:ana", NOW),
                      ERR_INVALID_PARAM);
     /* On needs a reason the operator wrote: 1..200 bytes of text. */
-    assert_int_equal(killswitch_set(f->st, "topups", true, NULL, "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, long_reason, "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "line one\nline two", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "bell\a", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "esc \x1b[31mred", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "del\x7f", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "latin1 caf\xe9", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "overlong \xc0\xaf", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "surrogate \xed\xa0\x80", "cli:ana", NOW),
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, NULL, "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, long_reason, "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "line one\nline two", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "bell\a", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "esc \x1b[31mred", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "del\x7f", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "latin1 caf\xe9", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "overlong \xc0\xaf", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "surrogate \xed\xa0\x80", "cli:ana", NOW),
                      ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "cut \xe3\x81", "cli:ana", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "c1 \xc2\x85", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "cut \xe3\x81", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "c1 \xc2\x85", "cli:ana", NOW), ERR_INVALID_PARAM);
     /* Who switched is always recorded. */
-    assert_int_equal(killswitch_set(f->st, "topups", true, "ok", "", NOW), ERR_INVALID_PARAM);
-    assert_int_equal(killswitch_set(f->st, "topups", true, "ok", NULL, NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "ok", "", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, "ok", NULL, NOW), ERR_INVALID_PARAM);
     assert_int_equal(n_switches(f->st), 0);
     assert_int_equal(killswitch_check(f->st, card_topups, NULL), ERR_OK);
 
     /* The limits themselves are fine, and so is Japanese text. */
     long_reason[KILLSWITCH_REASON_MAX] = '\0';
-    assert_int_equal(killswitch_set(f->st, "topups", true, long_reason, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "topups", true, long_reason, "cli:ana", NOW), ERR_OK);
     struct killswitch k;
     assert_int_equal(killswitch_check(f->st, topups_only, &k), ERR_SUSPENDED);
     assert_int_equal(strlen(k.reason), KILLSWITCH_REASON_MAX);
     const char *ja = "\xe4\xb8\x8d\xe6\xad\xa3\xe5\x88\xa9\xe7\x94\xa8\xe3\x81\xae\xe3\x81\x9f\xe3\x82\x81"
                      "\xe5\x81\x9c\xe6\xad\xa2\xe4\xb8\xad (18:00 \xe5\x86\x8d\xe9\x96\x8b) \xf0\x9f\x9b\x91";
-    assert_int_equal(killswitch_set(f->st, "card_topups", true, ja, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "card_topups", true, ja, "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check(f->st, card_topups + 1, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, ja);
     /* Off needs no reason. */
-    assert_int_equal(killswitch_set(f->st, "card_topups", false, "", "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "card_topups", false, "", "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check(f->st, card_topups + 1, &k), ERR_OK);
 }
 

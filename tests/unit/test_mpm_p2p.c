@@ -355,26 +355,26 @@ static void scan_limits_switches_and_freezes_apply(void **state)
     t->f->cfg.pay_daily_max = 200000;
 
     /* the kill switch, globally and for one store only, with its reason */
-    assert_int_equal(killswitch_set(t->f->st, "payments", true, "fraud wave, back at 18:00", "test", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", "payments", true, "fraud wave, back at 18:00", "test", t->f->now),
                      ERR_OK);
     assert_int_equal(pay(t, &a, t->qr, 100, "k5", NULL, NULL, &sw), ERR_SUSPENDED);
     assert_string_equal(sw.reason, "fraud wave, back at 18:00");
-    assert_int_equal(killswitch_set(t->f->st, "payments", false, NULL, "test", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", "payments", false, NULL, "test", t->f->now), ERR_OK);
     char name[64], sid[IDS_BUF];
     snprintf(name, sizeof name, "payments@%s", ids_format(sid, MERCHANT_STORE_ID_PREFIX, t->store.id));
-    assert_int_equal(killswitch_set(t->f->st, name, true, "this store is closed", "test", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", name, true, "this store is closed", "test", t->f->now), ERR_OK);
     assert_int_equal(pay(t, &a, t->qr, 100, "k5", NULL, NULL, &sw), ERR_SUSPENDED);
     assert_string_equal(sw.reason, "this store is closed");
     char *other = NULL;
     assert_int_equal(mpm_store_payload(t->f->st, t->other.id, &other), ERR_OK);
     assert_int_equal(pay(t, &a, other, 100, "k6", NULL, NULL, NULL), ERR_OK); /* the other store takes payments */
     free(other);
-    assert_int_equal(killswitch_set(t->f->st, name, false, NULL, "test", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", name, false, NULL, "test", t->f->now), ERR_OK);
     assert_int_equal(pay(t, &a, t->qr, 100, "k5", NULL, NULL, NULL), ERR_OK);
 
     /* a frozen account cannot pay; it is on file */
     int64_t before = balance(t, a.wallet);
-    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), a.email, true, "stolen phone", "test"), ERR_OK);
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", a.email, true, "stolen phone", "test"), ERR_OK);
     assert_int_equal(pay(t, &a, t->qr, 100, "k7", NULL, NULL, NULL), ERR_ACCOUNT_FROZEN);
     assert_int_equal(refusals(t, &a, "account_frozen"), 1);
     assert_int_equal(balance(t, a.wallet), before);
@@ -474,7 +474,7 @@ static void every_wrong_recipient_gets_the_same_answer(void **state)
     struct cust a, frozen, enrol_only;
     customer(t, &a, "aiko@example.com", 10000);
     customer(t, &frozen, "frozen@example.com", 0);
-    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), frozen.email, true, "fraud", "test"), ERR_OK);
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", frozen.email, true, "fraud", "test"), ERR_OK);
     /* registered, never verified */
     char code[8];
     af_register(t->f, "unverified@example.com", AF_PASSWORD, code);
@@ -539,12 +539,12 @@ static void transfer_limits_and_the_switch_apply(void **state)
     assert_int_equal(send_to(t, &a, b.email, 1, "", "k4", NULL, NULL), ERR_OK);
 
     /* the "p2p" switch stops transfers only */
-    assert_int_equal(killswitch_set(t->f->st, "p2p", true, "transfers paused", "test", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", "p2p", true, "transfers paused", "test", t->f->now), ERR_OK);
     assert_int_equal(p2p_send(W(t), &a.s, b.email, 1, "", "k5", &(struct payment_receipt){0}, &bad, &sw),
                      ERR_SUSPENDED);
     assert_string_equal(sw.reason, "transfers paused");
     assert_int_equal(pay(t, &a, t->qr, 100, "shop", NULL, NULL, NULL), ERR_OK);
-    assert_int_equal(killswitch_set(t->f->st, "p2p", false, NULL, "test", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", "p2p", false, NULL, "test", t->f->now), ERR_OK);
     assert_int_equal(send_to(t, &a, b.email, 1, "", "k5", NULL, NULL), ERR_OK);
 
     /* the message: up to 100 characters of text */

@@ -856,15 +856,15 @@ static void a_frozen_account_cannot_pay(void **state)
     assert_int_equal(refund(t, &t->term, paid, 1000, false, "rf1", &r, &bad), ERR_OK);
     assert_int_equal(balance(t, &a), 10000);
     /* The customer cannot unfreeze; staff can (and the code still works). */
-    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "nobody@example.com", false, "x", "cli:ana"),
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", "nobody@example.com", false, "x", "cli:ana"),
                      ERR_NOT_FOUND);
-    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), a.email, false, "", "cli:ana"), ERR_INVALID_PARAM);
-    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), a.email, false, "owner called, id checked", "cli:ana"),
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", a.email, false, "", "cli:ana"), ERR_INVALID_PARAM);
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", a.email, false, "owner called, id checked", "cli:ana"),
                      ERR_OK);
     assert_int_equal(af_events(t->f, a.s.customer_id, "account_unfrozen"), 1);
     assert_int_equal(charge(t, &t->term, code, 1000, "f2", &r, &bad), ERR_OK);
     /* Staff freeze ends every session. */
-    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "AIKO@example.com", true, "fraud case 17", "cli:ana"),
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", "AIKO@example.com", true, "fraud case 17", "cli:ana"),
                      ERR_OK);
     assert_int_equal(session_authenticate(af_ctx(t->f), a.g.session_token, a.phone.device_id, &s),
                      ERR_UNAUTHENTICATED);
@@ -885,7 +885,7 @@ static void payments_switch_global_merchant_store(void **state)
 
     /* One store off: that store refuses, its sister store takes the code. */
     snprintf(name, sizeof name, "payments@%s", ids_format(id, MERCHANT_STORE_ID_PREFIX, t->shop.id));
-    assert_int_equal(killswitch_set(t->f->st, name, true, "till maintenance", "cli:ana", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", name, true, "till maintenance", "cli:ana", t->f->now), ERR_OK);
     fresh_nonce(nonce);
     memset(&sw, 0, sizeof sw);
     assert_int_equal(charge_nonce(W(t), &t->term, nonce, code, 100, "", "s1", &r, &bad, &sw), ERR_SUSPENDED);
@@ -894,14 +894,14 @@ static void payments_switch_global_merchant_store(void **state)
     new_code(t, &a, code);
     /* The merchant off: both its stores refuse; another merchant's works. */
     snprintf(name, sizeof name, "payments@%s", ids_format(id, MERCHANT_ID_PREFIX, t->mer.id));
-    assert_int_equal(killswitch_set(t->f->st, name, true, "merchant audit", "cli:ana", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", name, true, "merchant audit", "cli:ana", t->f->now), ERR_OK);
     fresh_nonce(nonce);
     assert_int_equal(charge_nonce(W(t), &t->term2, nonce, code, 100, "", "s3", &r, &bad, &sw), ERR_SUSPENDED);
     assert_string_equal(sw.reason, "merchant audit");
     assert_int_equal(charge(t, &t->far_term, code, 100, "s4", &r, &bad), ERR_OK);
     new_code(t, &a, code);
     /* Everything off. */
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_PAYMENTS, true, "fraud wave", "cli:ana", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_PAYMENTS, true, "fraud wave", "cli:ana", t->f->now),
                      ERR_OK);
     fresh_nonce(nonce);
     assert_int_equal(charge_nonce(W(t), &t->far_term, nonce, code, 100, "", "s5", &r, &bad, &sw), ERR_SUSPENDED);
@@ -912,7 +912,7 @@ static void payments_switch_global_merchant_store(void **state)
     assert_true(r.replayed);
     /* Nothing moved, and the code was not spent by the refusals. */
     assert_int_equal(balance(t, &a), 9800);
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", t->f->now), ERR_OK);
     assert_int_equal(charge(t, &t->far_term, code, 100, "s5", &r, &bad), ERR_OK);
     /* A switched-off store does not count as guessing. */
     int64_t retry = 0;

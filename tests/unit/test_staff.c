@@ -17,6 +17,8 @@
 #include "testutil.h"
 #include "util/email.h"
 
+#define T0_MS 1764200000000LL /* when the audit entries say the staff changes happened */
+
 static void password_policy_has_length_and_dictionary_but_no_composition_rules(void **state)
 {
     (void)state;
@@ -162,7 +164,7 @@ static void the_otpauth_uri_fits_the_longest_address_of_special_characters(void 
     struct staff out;
     const char *bad = NULL;
     char why[256];
-    assert_int_equal(staff_create(st, mk, addr, "support", "violet tuesday gravel lantern", &out, uri, &bad, why,
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, addr, "support", "violet tuesday gravel lantern", &out, uri, &bad, why,
                                   sizeof why),
                      ERR_OK);
     assert_int_equal(b32_seed(uri, back), 0);
@@ -198,25 +200,25 @@ static void staff_need_a_confirmed_second_factor(void **state)
     char uri[TOTP_URI_MAX], why[256];
     const char *bad = NULL;
     const char *pw = "violet tuesday gravel lantern";
-    assert_int_equal(staff_create(st, mk, "Ops.Lead@Kessai.example", "administrator", pw, &s, uri, &bad, why, sizeof why),
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "Ops.Lead@Kessai.example", "administrator", pw, &s, uri, &bad, why, sizeof why),
                      ERR_OK);
     assert_string_equal(s.email, "ops.lead@kessai.example");
     assert_string_equal(staff_status(&s), "pending_2fa");
-    assert_int_equal(staff_create(st, mk, "OPS.LEAD@kessai.example", "support", pw, &s, uri + 0, &bad, why, sizeof why),
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "OPS.LEAD@kessai.example", "support", pw, &s, uri + 0, &bad, why, sizeof why),
                      ERR_CONFLICT);
     char uri2[TOTP_URI_MAX];
-    assert_int_equal(staff_create(st, mk, "x@kessai.example", "janitor", pw, &s, uri2, &bad, why, sizeof why),
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "x@kessai.example", "janitor", pw, &s, uri2, &bad, why, sizeof why),
                      ERR_INVALID_PARAM);
     assert_string_equal(bad, "role");
-    assert_int_equal(staff_create(st, mk, "x@kessai.example", "support", "password1234", &s, uri2, &bad, why, sizeof why),
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "x@kessai.example", "support", "password1234", &s, uri2, &bad, why, sizeof why),
                      ERR_WEAK_PASSWORD);
     assert_string_equal(bad, "password");
-    assert_int_equal(staff_create(st, mk, "not-an-email", "support", pw, &s, uri2, &bad, why, sizeof why),
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "not-an-email", "support", pw, &s, uri2, &bad, why, sizeof why),
                      ERR_INVALID_PARAM);
     assert_string_equal(bad, "email");
 
     /* a failed create wipes the URI it was given: enrol a second account */
-    assert_int_equal(staff_create(st, mk, "fraud@kessai.example", "fraud_analyst", pw, &s, uri, &bad, why, sizeof why),
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "fraud@kessai.example", "fraud_analyst", pw, &s, uri, &bad, why, sizeof why),
                      ERR_OK);
     uint8_t seed[TOTP_SEED_BYTES];
     assert_int_equal(b32_seed(uri, seed), 0);
@@ -224,20 +226,20 @@ static void staff_need_a_confirmed_second_factor(void **state)
     char code[TOTP_DIGITS + 1], wrong[16];
     assert_int_equal(totp_code(seed, now, code), ERR_OK);
     snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
-    assert_int_equal(staff_confirm_totp(st, mk, "fraud@kessai.example", wrong, now), ERR_INVALID_CODE);
-    assert_int_equal(staff_confirm_totp(st, mk, "fraud@kessai.example", code, now), ERR_OK);
-    assert_int_equal(staff_confirm_totp(st, mk, "fraud@kessai.example", code, now), ERR_INVALID_CODE); /* used */
-    assert_int_equal(staff_confirm_totp(st, mk, "nobody@kessai.example", code, now), ERR_STAFF_NOT_FOUND);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", wrong, now), ERR_INVALID_CODE);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now), ERR_OK);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now), ERR_INVALID_CODE); /* used */
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "nobody@kessai.example", code, now), ERR_STAFF_NOT_FOUND);
     /* another master key cannot open the seed: an error, never a pass */
     uint8_t other[MASTERKEY_BYTES];
     randombytes_buf(other, sizeof other);
-    assert_int_equal(staff_confirm_totp(st, other, "fraud@kessai.example", code, now + 60), ERR_INTERNAL);
+    assert_int_equal(staff_confirm_totp(st, other, "admin-cli", "fraud@kessai.example", code, now + 60), ERR_INTERNAL);
 
     struct staff got;
     assert_int_equal(st->ops->staff_get_by_email(st, "fraud@kessai.example", &got), ERR_OK);
     assert_string_equal(staff_status(&got), "active");
     assert_true(auth_password_verify(got.password_hash, pw));
-    assert_int_equal(staff_set_disabled(st, "Fraud@kessai.example", true), ERR_OK);
+    assert_int_equal(staff_set_disabled(st, "admin-cli", "Fraud@kessai.example", true, T0_MS), ERR_OK);
     assert_int_equal(st->ops->staff_get_by_email(st, "fraud@kessai.example", &got), ERR_OK);
     assert_string_equal(staff_status(&got), "disabled");
 

@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/masterkey.h"
 #include "util/money.h"
+#include "util/timeutil.h"
 #include "util/svg.h"
 
 static void money_arithmetic_refuses_overflow(void **state)
@@ -323,6 +324,33 @@ static void log_lines_are_json_and_redact_secrets(void **state)
     free(dir);
 }
 
+/* Times people type: the inverse of time_iso8601, and nothing else. */
+static void iso_times_parse_strictly(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    char buf[TIME_ISO_BUF];
+    const int64_t samples[] = {0, 1, 951782400000LL /* 2000-02-29 */, 1800000000123LL, 4102444799999LL};
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        assert_int_equal(time_parse_iso8601(time_iso8601(buf, samples[i]), &ms), ERR_OK);
+        assert_int_equal(ms, samples[i]);
+    }
+    assert_int_equal(time_parse_iso8601("2027-01-15", &ms), ERR_OK);
+    assert_int_equal(ms, 1800000000000LL - 8 * 3600 * 1000LL);
+    assert_int_equal(time_parse_iso8601("2027-01-15T08:00:00Z", &ms), ERR_OK);
+    assert_int_equal(ms, 1800000000000LL);
+    assert_int_equal(time_parse_iso8601("2024-02-29", &ms), ERR_OK);
+    const char *bad[] = {"", "2027", "2027-1-15", "2027-01-15T08:00Z", "2027-01-15T08:00:00",
+                         "2027-01-15 08:00:00Z", "2027-01-15T08:00:00.1Z", "2027-01-15T08:00:00+09:00",
+                         "2027-13-01", "2027-00-10", "2027-02-29", "1900-02-29", "2027-04-31", "2027-01-00",
+                         "2027-01-15T24:00:00Z", "2027-01-15T08:60:00Z", "2027-01-15T08:00:60Z", "yesterday",
+                         "2027-01-15x", "２０２７-01-15"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (time_parse_iso8601(bad[i], &ms) != ERR_INVALID_PARAM)
+            fail_msg("accepted '%s'", bad[i]);
+    assert_int_equal(time_parse_iso8601(NULL, &ms), ERR_INVALID_PARAM);
+}
+
 static void svg_boxes_are_written_exactly(void **state)
 {
     (void)state;
@@ -368,6 +396,7 @@ int main(void)
         cmocka_unit_test(master_key_is_private_and_seals),
         cmocka_unit_test(log_lines_are_json_and_redact_secrets),
         cmocka_unit_test(svg_boxes_are_written_exactly),
+        cmocka_unit_test(iso_times_parse_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -673,7 +673,7 @@ static void test_kill_switch(void **state)
     struct tw *t = *state;
     struct cust a;
     aiko_with_card(t, &a, VISA_OK);
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, true, "card fraud wave, back at 18:00",
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, true, "card fraud wave, back at 18:00",
                                     "ops@example.com", t->f->now),
                      ERR_OK);
     struct topup_result r;
@@ -690,13 +690,13 @@ static void test_kill_switch(void **state)
     int64_t exp = 0;
     assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
     typed(t, code);
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
                      ERR_OK);
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
                      ERR_OK);
     assert_int_equal(topup_card(W(t), &a.s, a.card.id, 1000, "s1", &r, &bad, &sw), ERR_SUSPENDED);
     assert_string_equal(sw.reason, "maintenance");
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, false, NULL, "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_TOPUPS, false, NULL, "ops@example.com", t->f->now),
                      ERR_OK);
     assert_int_equal(topup_card(W(t), &a.s, a.card.id, 1000, "s1", &r, &bad, &sw), ERR_OK);
     assert_int_equal(balance(t, &a), 1000);
@@ -786,7 +786,7 @@ static void test_cash_topup(void **state)
     assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
     typed(t, code);
     t->f->cfg.topup_balance_cap = 100000;
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, true, "stop", "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "stop", "ops@example.com", t->f->now),
                      ERR_OK);
     assert_int_equal(topup_cash(W(t), &term, code, 1000, "till-6", &again, &bad, &sw), ERR_SUSPENDED);
     assert_int_equal(balance(t, &a), 5000);
@@ -856,7 +856,7 @@ static void test_kill_switch_stops_uncharged_topups(void **state)
     assert_int_equal(topup(t, &a, 4000, "before", &r, NULL), ERR_GATEWAY);
     assert_int_equal(r.t.status, TOPUP_CREATED);
     t->gw.down = false;
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, true, "card fraud wave", "ops@example.com",
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, true, "card fraud wave", "ops@example.com",
                                     t->f->now),
                      ERR_OK);
     memset(&sw, 0, sizeof sw);
@@ -868,12 +868,12 @@ static void test_kill_switch_stops_uncharged_topups(void **state)
     assert_int_equal(balance(t, &a), 0);
 
     /* CREATED and left to the reconciler, with the all-top-ups switch on */
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
                      ERR_OK);
     t->gw.down = true;
     assert_int_equal(topup(t, &a, 3000, "left", &r, NULL), ERR_GATEWAY);
     t->gw.down = false;
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
                      ERR_OK);
     size_t finished = 0;
     assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
@@ -884,13 +884,13 @@ static void test_kill_switch_stops_uncharged_topups(void **state)
     assert_int_equal(balance(t, &a), 0);
 
     /* REQUIRES_ACTION: the code is not even looked at */
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, false, NULL, "ops@example.com", t->f->now), ERR_OK);
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_TOPUPS, false, NULL, "ops@example.com", t->f->now), ERR_OK);
     link_card(t, &a, VISA_3DS_EVERY);
     assert_int_equal(topup(t, &a, 2000, "3ds", &r, NULL), ERR_OK);
     assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
     char otp[16];
     af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, true, "card fraud wave", "ops@example.com",
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, true, "card fraud wave", "ops@example.com",
                                     t->f->now),
                      ERR_OK);
     memset(&sw, 0, sizeof sw);
@@ -901,7 +901,7 @@ static void test_kill_switch_stops_uncharged_topups(void **state)
     assert_int_equal(topup_get(W(t), &a.s, r.t.id, &c), ERR_OK);
     assert_int_equal(c.t.status, TOPUP_FAILED);
     assert_string_equal(c.t.decline_code, "service_suspended");
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_CARD_TOPUPS, false, NULL, "ops@example.com", t->f->now),
                      ERR_OK);
     assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &c, NULL), ERR_TOPUP_NOT_FOUND);
     assert_int_equal(balance(t, &a), 0);
@@ -915,7 +915,7 @@ static void test_kill_switch_stops_uncharged_topups(void **state)
     struct topup row = r.t;
     assert_int_equal(topup_step_authorize(W(t), &row, NULL), ERR_OK);
     assert_int_equal(row.status, TOPUP_AUTHORIZED);
-    assert_int_equal(killswitch_set(t->f->st, KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "maintenance", "ops@example.com", t->f->now),
                      ERR_OK);
     assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
     assert_int_equal(finished, 1);

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
+
+#include "audit/audit.h"
 
 char *tu_tempdir(void)
 {
@@ -60,11 +63,22 @@ char *tu_visa_pan(int n, char out[17])
     return out;
 }
 
+void tu_master_key(const char *dir, uint8_t key[MASTERKEY_BYTES])
+{
+    char path[600];
+    tu_path(path, sizeof path, dir, "master.key");
+    assert_int_equal(masterkey_load_or_create(path, key), ERR_OK);
+}
+
 struct store *tu_open_store(const char *dir)
 {
     char path[600];
     tu_path(path, sizeof path, dir, "kessai.db");
     struct store *st = NULL;
     assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
+    uint8_t key[MASTERKEY_BYTES];
+    tu_master_key(dir, key);
+    assert_int_equal(audit_attach(st, key), ERR_OK);
+    sodium_memzero(key, sizeof key);
     return st;
 }

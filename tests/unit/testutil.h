@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/masterkey.h"
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees
  * the string and removes the tree with tu_rmtree. */
@@ -19,7 +20,11 @@ char *tu_slurp(const char *path, size_t *len);
 /* A Luhn-valid 16-digit visa number "457100<n as 9 digits><check>" into
  * out (distinct cards for distinct n); returns out. */
 char *tu_visa_pan(int n, char out[17]);
-/* Open a migrated SQLite store at dir/kessai.db, or fail the test. */
+/* The master key at dir/master.key, created (0600) if missing, as kessaid
+ * and the CLI do. */
+void tu_master_key(const char *dir, uint8_t key[MASTERKEY_BYTES]);
+/* Open a migrated SQLite store at dir/kessai.db with the audit log's key
+ * of tu_master_key(dir) (audit/audit.h), or fail the test. */
 struct store *tu_open_store(const char *dir);
 
 #endif
