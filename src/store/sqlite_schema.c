@@ -343,6 +343,23 @@ const char *const sq_migrations[] = {
      * B-tree page each) and read by nothing: the history walks the ledger's
      * chain (migration 8), the limits read spend_counters. */
     "DROP INDEX payments_customer;",
+    /* 10 -> 11: the risk engine's decisions (risk/risk.h), each with its
+     * score and reasons (a JSON array), read back per customer, newest
+     * first.  (Written on a branch beside another engineer's 9 -> 10: the
+     * merge puts that one first.) */
+    "CREATE TABLE risk_decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  customer_id INTEGER NOT NULL,"
+    "  device_id INTEGER NOT NULL,"
+    "  store_id INTEGER NOT NULL,"
+    "  amount INTEGER NOT NULL,"
+    "  decision TEXT NOT NULL,"
+    "  score INTEGER NOT NULL,"
+    "  reasons TEXT NOT NULL,"
+    "  ref TEXT NOT NULL);"
+    "CREATE INDEX risk_decisions_customer ON risk_decisions (customer_id, id);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);
