@@ -145,13 +145,13 @@ struct ring_io {
 static void ring_totals_cb(const union risk_payload *p, void *ctx)
 {
     struct ring_io *io = ctx;
-    risk_ring_totals(&p->ring, io->width, io->at, &io->count, &io->sum);
+    risk_ring_totals(&p->counter.ring, io->width, io->at, &io->count, &io->sum);
 }
 
 static void ring_add_cb(union risk_payload *p, void *ctx)
 {
     struct ring_io *io = ctx;
-    risk_ring_add(&p->ring, io->width, io->at, io->amount);
+    risk_ring_add(&p->counter.ring, io->width, io->at, io->amount);
 }
 
 void risk_ring_read(struct risk *r, enum risk_dim dim, int64_t id, int64_t now, int64_t *count, int64_t *sum)

@@ -37,7 +37,7 @@ static bool high_resale(const struct risk *r, const struct risk_event *ev)
 
 static void read_last(const union risk_payload *p, void *ctx)
 {
-    *(struct risk_last *)ctx = p->last;
+    *(struct risk_last *)ctx = p->counter.last;
 }
 
 static void eval(struct risk_call *c)
@@ -48,7 +48,7 @@ static void eval(struct risk_call *c)
         ev->amount < cfg->resale_min_amount || !high_resale(c->r, ev))
         return;
     struct risk_last last = {0};
-    if (!risk_state_read(&c->r->state, DIM_LAST, ev->customer_id, read_last, &last) || last.topup_ms == 0)
+    if (!risk_state_read(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, read_last, &last) || last.topup_ms == 0)
         return;
     int64_t since = ev->at_ms - last.topup_ms;
     if (since >= 0 && since < cfg->resale_window_s * 1000)
@@ -62,9 +62,9 @@ struct topup_io {
 static void note_topup(union risk_payload *p, void *ctx)
 {
     const struct topup_io *t = ctx;
-    if (t->at >= p->last.topup_ms) {
-        p->last.topup_ms = t->at;
-        p->last.topup_amount = t->amount;
+    if (t->at >= p->counter.last.topup_ms) {
+        p->counter.last.topup_ms = t->at;
+        p->counter.last.topup_amount = t->amount;
     }
 }
 
@@ -74,7 +74,7 @@ static void observe(struct risk_call *c, enum risk_outcome outcome)
     if (ev->kind != RISK_TOPUP || outcome != RISK_DONE || ev->customer_id == 0)
         return;
     struct topup_io t = {ev->at_ms, ev->amount};
-    risk_state_update(&c->r->state, DIM_LAST, ev->customer_id, note_topup, &t);
+    risk_state_update(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, note_topup, &t);
 }
 
 const struct risk_rule risk_rule_resale = {eval, observe};

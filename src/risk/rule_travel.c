@@ -1,7 +1,7 @@
 /* rule_travel.c: impossible travel between two stores.
  *
  * A customer's completed payments and cash top-ups at stores leave their
- * last place and time (DIM_LAST).  The next one at a store farther than
+ * last place and time (DIM_VEL_CUSTOMER).  The next one at a store farther than
  * travel_min_km away fires if getting there would have been faster than
  * travel_max_kmh (300 km/h: the Shinkansen), i.e. one of the two was not
  * the customer in person: a copied code, a stolen session.  Distances are
@@ -38,7 +38,7 @@ static double haversine_km(int64_t lat1, int64_t lon1, int64_t lat2, int64_t lon
 
 static void read_last(const union risk_payload *p, void *ctx)
 {
-    *(struct risk_last *)ctx = p->last;
+    *(struct risk_last *)ctx = p->counter.last;
 }
 
 static void eval(struct risk_call *c)
@@ -48,7 +48,7 @@ static void eval(struct risk_call *c)
     if (!risk_kind_in(ev, KINDS) || !ev->has_location || ev->customer_id == 0 || cfg->travel_score == 0)
         return;
     struct risk_last last = {0};
-    if (!risk_state_read(&c->r->state, DIM_LAST, ev->customer_id, read_last, &last) || last.loc_ms == 0)
+    if (!risk_state_read(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, read_last, &last) || last.loc_ms == 0)
         return;
     double km = haversine_km(last.lat_e6, last.lon_e6, ev->lat_e6, ev->lon_e6);
     if (km < (double)cfg->travel_min_km)
@@ -68,10 +68,10 @@ struct place {
 static void note_place(union risk_payload *p, void *ctx)
 {
     const struct place *x = ctx;
-    if (x->at >= p->last.loc_ms) {
-        p->last.loc_ms = x->at;
-        p->last.lat_e6 = x->lat_e6;
-        p->last.lon_e6 = x->lon_e6;
+    if (x->at >= p->counter.last.loc_ms) {
+        p->counter.last.loc_ms = x->at;
+        p->counter.last.lat_e6 = x->lat_e6;
+        p->counter.last.lon_e6 = x->lon_e6;
     }
 }
 
@@ -81,7 +81,7 @@ static void observe(struct risk_call *c, enum risk_outcome outcome)
     if (!risk_kind_in(ev, KINDS) || outcome != RISK_DONE || !ev->has_location || ev->customer_id == 0)
         return;
     struct place x = {ev->at_ms, ev->lat_e6, ev->lon_e6};
-    risk_state_update(&c->r->state, DIM_LAST, ev->customer_id, note_place, &x);
+    risk_state_update(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, note_place, &x);
 }
 
 const struct risk_rule risk_rule_travel = {eval, observe};

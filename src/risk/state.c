@@ -2,7 +2,10 @@
  *
  * RISK_SHARDS shards, each a mutex, a fixed array of slots and an
  * open-addressing index (linear probing) over them, all allocated by
- * risk_state_init.  A key (dimension, id) lives in the shard its hash
+ * risk_state_init.  An index entry holds its slot's number and 32 bits of
+ * its hash: probes compare hashes without touching slots, and a deletion
+ * finds each entry's home without loading its slot (the slots are the
+ * cache misses that cost; bench/README.md).  A key (dimension, id) lives in the shard its hash
  * names; the hash is seeded at random per engine, so ids chosen by a
  * client (the device key comes from its public key) cannot be aimed at one
  * shard or one probe chain.
@@ -26,6 +29,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NIL UINT32_MAX
 
@@ -36,10 +40,15 @@ struct slot {
     union risk_payload p;
 };
 
+struct entry {
+    uint32_t slot; /* 0: empty; else slot number + 1 */
+    uint32_t h;    /* hash >> 6 (the low 6 bits chose the shard) */
+};
+
 struct risk_shard {
     _Alignas(64) pthread_mutex_t mu; /* a cache line of its own: shards do not share lines */
     struct slot *slots;
-    uint32_t *index; /* 0: empty; else slot number + 1 */
+    struct entry *index;
     uint32_t mask;   /* index size - 1 */
     uint32_t cap, used;
     uint32_t head, tail;
@@ -61,9 +70,24 @@ static uint64_t hash(const struct risk_state *s, unsigned dim, int64_t id)
     return risk_mix((uint64_t)id ^ s->seed ^ ((uint64_t)(dim + 1) * UINT64_C(0x9e3779b97f4a7c15)));
 }
 
-static uint32_t home(const struct risk_shard *sh, uint64_t h)
+static uint32_t h32(uint64_t h)
 {
-    return (uint32_t)(h >> 6) & sh->mask; /* the low 6 bits chose the shard */
+    return (uint32_t)(h >> 6); /* the low 6 bits chose the shard */
+}
+
+/* Zeroed memory for the big arrays, straight from the kernel: pages stay
+ * unbacked until a key first writes them, and transparent huge pages are
+ * asked for, since every lookup is a random access (a TLB miss per key
+ * with 4 KiB pages; bench/README.md). */
+static void *region(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+#endif
+    return p;
 }
 
 enum err risk_state_init(struct risk_state *s, uint64_t max_keys)
@@ -82,66 +106,74 @@ enum err risk_state_init(struct risk_state *s, uint64_t max_keys)
     if (s->shards == NULL)
         return ERR_NOMEM;
     memset(s->shards, 0, RISK_SHARDS * sizeof *s->shards);
-    for (size_t i = 0; i < RISK_SHARDS; i++) {
+    s->slots_len = RISK_SHARDS * cap * sizeof(struct slot);
+    s->index_len = RISK_SHARDS * (size_t)isize * sizeof(struct entry);
+    s->slots_mem = region(s->slots_len);
+    s->index_mem = region(s->index_len);
+    size_t i = 0;
+    if (s->slots_mem == NULL || s->index_mem == NULL)
+        goto fail;
+    for (; i < RISK_SHARDS; i++) {
         struct risk_shard *sh = &s->shards[i];
+        if (pthread_mutex_init(&sh->mu, NULL) != 0)
+            goto fail;
         sh->cap = (uint32_t)cap;
         sh->mask = isize - 1;
         sh->head = sh->tail = NIL;
-        sh->slots = calloc(cap, sizeof *sh->slots);
-        sh->index = calloc(isize, sizeof *sh->index);
-        if (sh->slots == NULL || sh->index == NULL || pthread_mutex_init(&sh->mu, NULL) != 0) {
-            free(sh->slots);
-            free(sh->index);
-            for (size_t j = 0; j < i; j++) {
-                pthread_mutex_destroy(&s->shards[j].mu);
-                free(s->shards[j].slots);
-                free(s->shards[j].index);
-            }
-            free(s->shards);
-            s->shards = NULL;
-            return ERR_NOMEM;
-        }
+        sh->slots = (struct slot *)s->slots_mem + i * cap;
+        sh->index = (struct entry *)s->index_mem + i * isize;
     }
     return ERR_OK;
+fail:
+    while (i > 0)
+        pthread_mutex_destroy(&s->shards[--i].mu);
+    if (s->slots_mem)
+        munmap(s->slots_mem, s->slots_len);
+    if (s->index_mem)
+        munmap(s->index_mem, s->index_len);
+    free(s->shards);
+    memset(s, 0, sizeof *s);
+    return ERR_NOMEM;
 }
 
 void risk_state_free(struct risk_state *s)
 {
     if (s->shards == NULL)
         return;
-    for (size_t i = 0; i < RISK_SHARDS; i++) {
+    for (size_t i = 0; i < RISK_SHARDS; i++)
         pthread_mutex_destroy(&s->shards[i].mu);
-        free(s->shards[i].slots);
-        free(s->shards[i].index);
-    }
+    munmap(s->slots_mem, s->slots_len);
+    munmap(s->index_mem, s->index_len);
     free(s->shards);
-    s->shards = NULL;
+    memset(s, 0, sizeof *s);
 }
 
 /* The slot of (dim, id), or NIL; *pos is where its index entry is (or
  * where it would go). */
 static uint32_t find(struct risk_shard *sh, uint64_t h, unsigned dim, int64_t id, uint32_t *pos)
 {
-    for (uint32_t i = home(sh, h);; i = (i + 1) & sh->mask) {
-        uint32_t v = sh->index[i];
-        if (v == 0) {
+    uint32_t hh = h32(h);
+    for (uint32_t i = hh & sh->mask;; i = (i + 1) & sh->mask) {
+        const struct entry *en = &sh->index[i];
+        if (en->slot == 0) {
             *pos = i;
             return NIL;
         }
-        const struct slot *x = &sh->slots[v - 1];
+        if (en->h != hh)
+            continue;
+        const struct slot *x = &sh->slots[en->slot - 1];
         if (x->id == id && x->dim == dim) {
             *pos = i;
-            return v - 1;
+            return en->slot - 1;
         }
     }
 }
 
 /* Backward-shift deletion of index entry i (invariant 3). */
-static void index_delete(const struct risk_state *s, struct risk_shard *sh, uint32_t i)
+static void index_delete(struct risk_shard *sh, uint32_t i)
 {
-    for (uint32_t j = (i + 1) & sh->mask; sh->index[j] != 0; j = (j + 1) & sh->mask) {
-        const struct slot *x = &sh->slots[sh->index[j] - 1];
-        uint32_t k = home(sh, hash(s, x->dim, x->id));
+    for (uint32_t j = (i + 1) & sh->mask; sh->index[j].slot != 0; j = (j + 1) & sh->mask) {
+        uint32_t k = sh->index[j].h & sh->mask;
         /* The entry at j may move back to i unless its home lies in (i, j]. */
         bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
@@ -149,7 +181,7 @@ static void index_delete(const struct risk_state *s, struct risk_shard *sh, uint
             i = j;
         }
     }
-    sh->index[i] = 0;
+    sh->index[i] = (struct entry){0, 0};
 }
 
 static void lru_unlink(struct risk_shard *sh, uint32_t k)
@@ -191,7 +223,7 @@ static uint32_t insert(const struct risk_state *s, struct risk_shard *sh, uint64
         uint32_t opos = 0;
         find(sh, hash(s, old->dim, old->id), old->dim, old->id, &opos);
         lru_unlink(sh, k);
-        index_delete(s, sh, opos);
+        index_delete(sh, opos);
         sh->evictions++;
         /* The deletion may have shifted entries: find the free place again. */
         find(sh, h, dim, id, &pos);
@@ -200,7 +232,7 @@ static uint32_t insert(const struct risk_state *s, struct risk_shard *sh, uint64
     memset(x, 0, sizeof *x);
     x->id = id;
     x->dim = (uint8_t)dim;
-    sh->index[pos] = k + 1;
+    sh->index[pos] = (struct entry){k + 1, h32(h)};
     lru_push_front(sh, k);
     return k;
 }
