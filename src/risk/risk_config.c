@@ -10,10 +10,10 @@ void risk_config_defaults(struct risk_config *c)
     c->hold_score = 80;
     c->deny_score = 120;
     /* About 300 bytes a key, resident only as keys come into use (the
-     * arrays are allocated once, zero pages until written): up to ~300 MB
-     * for the ~150,000 customers active within an hour that fit (each
-     * customer is about 6 keys: the account, the phone twice, the address,
-     * its stores' keys shared with others). */
+     * arrays are mapped once, zero pages until written): up to ~300 MB for
+     * the ~150,000 customers active within a day's windows that fit (a
+     * customer is about 6 keys: the account, the phone twice, cards, the
+     * address and stores shared with others). */
     c->max_keys = 1048576;
     /* Either alone is an ordinary new phone or a forgotten password; both
      * together are the take-over of the wallet this project replaces. */

@@ -6,9 +6,11 @@
  * its bounds there.  What the bounds cannot say (the three decision scores
  * in order, the list of high-resale categories) risk_config_check says.
  *
- * Threshold convention, the same for every rule: a rule fires when the
- * observed value is ABOVE its threshold ("may have 10 payments an hour": the
- * 11th fires).  Windows are in seconds; amounts in yen.
+ * Threshold convention: a rule fires when the observed value is ABOVE its
+ * threshold ("may have 10 payments an hour": the 11th fires); the two
+ * timing rules say otherwise where they do (a purchase WITHIN
+ * resale_window_s of a top-up).  A score of 0 switches its rule off.
+ * Windows are in seconds; amounts in yen.
  */
 #ifndef KESSAI_RISK_RISK_CONFIG_H
 #define KESSAI_RISK_RISK_CONFIG_H
