@@ -225,8 +225,12 @@ static void record_run(long n)
         if (st->ops->begin(st) != ERR_OK)
             exit(1);
         for (long j = i; j < i + 1000 && j < n; j++) {
-            struct risk_event e = {.kind = RISK_PAYMENT, .at_ms = NOW + j, .customer_id = 1 + (int64_t)(next(&seed) % 100000),
-                                   .device_id = 1, .store_id = 1000, .amount = 1200};
+            struct risk_event e = {.kind = RISK_PAYMENT,
+                                   .at_ms = NOW + j,
+                                   .customer_id = 1 + (int64_t)(next(&seed) % 100000),
+                                   .device_id = 1,
+                                   .store_id = 1000,
+                                   .amount = 1200};
             if (risk_record(st, &e, &d, "pay_0000000000001", NULL) != ERR_OK)
                 exit(1);
         }

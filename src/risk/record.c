@@ -21,7 +21,8 @@ enum err risk_reasons_json(const struct risk_decision *d, char *buf, size_t n)
     len = (size_t)w;
     for (size_t i = 0; i < d->n_reasons && i < RISK_REASONS_MAX; i++) {
         const struct risk_reason *x = &d->reasons[i];
-        w = snprintf(buf + len, n - len, "%s{\"rule\":\"%s\",\"value\":%" PRId64 ",\"threshold\":%" PRId64 ",\"score\":%d}",
+        w = snprintf(buf + len, n - len,
+                     "%s{\"rule\":\"%s\",\"value\":%" PRId64 ",\"threshold\":%" PRId64 ",\"score\":%d}",
                      i ? "," : "", x->rule, x->value, x->threshold, x->score);
         if (w < 0 || (size_t)w >= n - len)
             return ERR_OVERFLOW;

@@ -110,8 +110,8 @@ bool risk_state_read(struct risk_state *s, enum risk_dim dim, int64_t id,
 /* Under the key's shard lock: create the key (zeroed payload, evicting the
  * shard's least recently written key when full), mark it written now, and
  * fn(payload, ctx). */
-void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id, void (*fn)(union risk_payload *p, void *ctx),
-                       void *ctx);
+void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id,
+                       void (*fn)(union risk_payload *p, void *ctx), void *ctx);
 void risk_state_stats(struct risk_state *s, struct risk_stats *out);
 
 /* ---- the engine ---- */

@@ -251,8 +251,8 @@ bool risk_state_read(struct risk_state *s, enum risk_dim dim, int64_t id,
     return k != NIL;
 }
 
-void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id, void (*fn)(union risk_payload *p, void *ctx),
-                       void *ctx)
+void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id,
+                       void (*fn)(union risk_payload *p, void *ctx), void *ctx)
 {
     uint64_t h = hash(s, dim, id);
     struct risk_shard *sh = &s->shards[h % RISK_SHARDS];

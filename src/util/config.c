@@ -26,7 +26,8 @@ struct setting {
 /* [risk]: the fields of struct risk_config, keys prefixed "risk_" so that
  * every key (and KESSAI_ name) stays unique. */
 #define RISK_INT(k, lo, hi) {"risk", "risk_" #k, C_INT, offsetof(struct config, risk.k), 0, lo, hi}
-#define RISK_STR(k) {"risk", "risk_" #k, C_STR, offsetof(struct config, risk.k), sizeof(((struct config *)0)->risk.k), 0, 0}
+#define RISK_STR(k)                                                                                                  \
+    {"risk", "risk_" #k, C_STR, offsetof(struct config, risk.k), sizeof(((struct config *)0)->risk.k), 0, 0}
 #define SCORE_MAX 1000      /* one rule's score */
 #define THRESHOLD_MAX 10000 /* a decision's score */
 #define WINDOW(k) RISK_INT(k, 60, RISK_WINDOW_MAX_S)

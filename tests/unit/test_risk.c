@@ -834,7 +834,8 @@ static void many_keys_stay_bounded(void **state)
     assert_int_equal(n, 0);
     /* A busy key survives a flood of new ones: it is written again and again. */
     for (int64_t c = 1; c <= 20000; c++) {
-        done(f, &(struct risk_event){.kind = RISK_P2P, .at_ms = NOW + HOUR / 2, .customer_id = 100000 + c, .amount = 1});
+        done(f, &(struct risk_event){
+                    .kind = RISK_P2P, .at_ms = NOW + HOUR / 2, .customer_id = 100000 + c, .amount = 1});
         if (c % 8 == 0)
             done(f, &(struct risk_event){.kind = RISK_P2P, .at_ms = NOW + HOUR / 2, .customer_id = 7, .amount = 1});
     }
@@ -1201,7 +1202,8 @@ static void warm_up_remembers_the_thief(void **state)
         add_payment(&w, PAYMENT_CPM, w.alice, w.dev_alice, &w.umeda, 0, 700, NOW - 3 * DAY + i * MIN);
     /* The last 45 minutes: ten payments in Tokyo, a card top-up. */
     add_topup(&w, w.alice, w.dev_alice, w.card, TOPUP_SUCCEEDED, "", 30000, NOW - 20 * MIN);
-    add_topup(&w, w.alice, w.dev_alice, w.card, TOPUP_FAILED, "suspended", 30000, NOW - 19 * MIN); /* not an issuer's no */
+    /* refused by a kill switch: not an issuer's no */
+    add_topup(&w, w.alice, w.dev_alice, w.card, TOPUP_FAILED, "suspended", 30000, NOW - 19 * MIN);
     for (int i = 0; i < 10; i++)
         add_payment(&w, PAYMENT_CPM, w.alice, w.dev_alice, &w.tokyo, 0, 1000, NOW - 45 * MIN + i * 4 * MIN);
     /* A card tester: five declined links from one address, declined top-ups. */
