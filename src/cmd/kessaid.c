@@ -171,6 +171,8 @@ static int load_config(const struct flags *f, struct config *cfg)
         goto bad;
     if (f->listen && config_set(cfg, NULL, "listen", f->listen, errbuf) != ERR_OK)
         goto bad;
+    if (config_check(cfg, errbuf) != ERR_OK)
+        goto bad;
     return 0;
 bad:
     say("%s", errbuf);

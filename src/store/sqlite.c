@@ -339,6 +339,9 @@ static const struct store_ops sqlite_ops = {
     .freeze_get = sq_freeze_get,
     .freeze_put = sq_freeze_put,
     .freeze_delete = sq_freeze_delete,
+    .risk_decision_insert = sq_risk_decision_insert,
+    .risk_decision_list = sq_risk_decision_list,
+    .risk_history_scan = sq_risk_history_scan,
 };
 
 static enum err schema_version(struct sqlite_store *s, int *version)

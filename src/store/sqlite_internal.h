@@ -247,6 +247,12 @@ enum err sq_freeze_get(struct store *st, int64_t customer_id, struct freeze *out
 enum err sq_freeze_put(struct store *st, const struct freeze *f);
 enum err sq_freeze_delete(struct store *st, int64_t customer_id);
 
+/* risk decisions and the engine's warm-up history (sqlite_risk.c) */
+enum err sq_risk_decision_insert(struct store *st, struct risk_decision_row *d);
+enum err sq_risk_decision_list(struct store *st, int64_t customer_id, int64_t before_id, size_t max,
+                               struct risk_decision_row *out, size_t *n);
+enum err sq_risk_history_scan(struct store *st, int64_t since_ms, store_risk_history_fn fn, void *ctx);
+
 /* schema (sqlite_schema.c): migrations[i] upgrades version i to i+1. */
 extern const char *const sq_migrations[];
 extern const int sq_schema_version;

@@ -372,6 +372,22 @@ const char *const sq_migrations[] = {
     "  staff_id INTEGER NOT NULL,"
     "  at_ms INTEGER NOT NULL);"
     "CREATE INDEX staff_login_failures_staff ON staff_login_failures (staff_id, at_ms);",
+    /* 11 -> 12: the risk engine's decisions (risk/risk.h), each with its
+     * score and reasons (a JSON array), read back per customer, newest
+     * first. */
+    "CREATE TABLE risk_decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  customer_id INTEGER NOT NULL,"
+    "  device_id INTEGER NOT NULL,"
+    "  store_id INTEGER NOT NULL,"
+    "  amount INTEGER NOT NULL,"
+    "  decision TEXT NOT NULL,"
+    "  score INTEGER NOT NULL,"
+    "  reasons TEXT NOT NULL,"
+    "  ref TEXT NOT NULL);"
+    "CREATE INDEX risk_decisions_customer ON risk_decisions (customer_id, id);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

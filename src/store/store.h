@@ -30,6 +30,7 @@
 #include "notify/types.h"
 #include "ops/staff_types.h"
 #include "util/audit_mac.h"
+#include "risk/risk_types.h"
 #include "util/err.h"
 #include "wallet/wallet_types.h"
 
@@ -37,6 +38,7 @@ struct store;
 
 typedef enum err (*store_account_fn)(void *ctx, const struct ledger_account *a);
 typedef enum err (*store_transfer_fn)(void *ctx, const struct ledger_transfer *t);
+typedef enum err (*store_risk_history_fn)(void *ctx, const struct risk_history_row *row);
 
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
@@ -343,6 +345,18 @@ struct store_ops {
     enum err (*freeze_get)(struct store *st, int64_t customer_id, struct freeze *out); /* ERR_NOT_FOUND */
     enum err (*freeze_put)(struct store *st, const struct freeze *f);                 /* upsert */
     enum err (*freeze_delete)(struct store *st, int64_t customer_id);                 /* ERR_NOT_FOUND */
+
+    /* Risk decisions (risk/risk.h): append-only; insert sets d->id. */
+    enum err (*risk_decision_insert)(struct store *st, struct risk_decision_row *d);
+    /* A customer's decisions, newest first, with id < before_id (0: from the newest). */
+    enum err (*risk_decision_list)(struct store *st, int64_t customer_id, int64_t before_id, size_t max,
+                                   struct risk_decision_row *out, size_t *n);
+    /* What the risk engine replays after a restart (risk_warm), in no
+     * particular order: payments and transfers, succeeded top-ups and those
+     * the card issuer declined, and card-link attempts, each at or after
+     * since_ms.  Stops at the first error fn returns.  Best run inside
+     * begin_read() for one snapshot. */
+    enum err (*risk_history_scan)(struct store *st, int64_t since_ms, store_risk_history_fn fn, void *ctx);
 
     /* Outbox (notify/outbox.h).  insert sets m->id; ERR_CONFLICT on ref. */
     enum err (*outbox_insert)(struct store *st, struct outbox_msg *m);

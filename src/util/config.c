@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/money.h"
 
 enum ctype { C_STR, C_INT };
 
@@ -22,6 +23,14 @@ struct setting {
 
 #define STR(sec, k) {sec, #k, C_STR, offsetof(struct config, k), sizeof(((struct config *)0)->k), 0, 0}
 #define INT(sec, k, lo, hi) {sec, #k, C_INT, offsetof(struct config, k), 0, lo, hi}
+/* [risk]: the fields of struct risk_config, keys prefixed "risk_" so that
+ * every key (and KESSAI_ name) stays unique. */
+#define RISK_INT(k, lo, hi) {"risk", "risk_" #k, C_INT, offsetof(struct config, risk.k), 0, lo, hi}
+#define RISK_STR(k)                                                                                                  \
+    {"risk", "risk_" #k, C_STR, offsetof(struct config, risk.k), sizeof(((struct config *)0)->risk.k), 0, 0}
+#define SCORE_MAX 1000      /* one rule's score */
+#define THRESHOLD_MAX 10000 /* a decision's score */
+#define WINDOW(k) RISK_INT(k, 60, RISK_WINDOW_MAX_S)
 
 static const struct setting settings[] = {
     STR("server", listen),
@@ -59,6 +68,53 @@ static const struct setting settings[] = {
     INT("payments", p2p_daily_max, 1, 1000000000),
     INT("payments", p2p_mfa_threshold, 0, 1000000000),
     INT("payments", void_window_s, 0, 86400),
+    RISK_INT(challenge_score, 1, THRESHOLD_MAX),
+    RISK_INT(hold_score, 1, THRESHOLD_MAX),
+    RISK_INT(deny_score, 1, THRESHOLD_MAX),
+    RISK_INT(max_keys, RISK_MAX_KEYS_MIN, RISK_MAX_KEYS_MAX),
+    RISK_INT(new_device_score, 0, SCORE_MAX),
+    RISK_INT(password_reset_score, 0, SCORE_MAX),
+    RISK_INT(account_new_s, 0, 365 * 86400),
+    RISK_INT(velocity_score, 0, SCORE_MAX),
+    WINDOW(velocity_customer_window_s),
+    RISK_INT(velocity_customer_count, 1, 10000000),
+    RISK_INT(velocity_customer_amount, 1, MONEY_MAX),
+    WINDOW(velocity_device_window_s),
+    RISK_INT(velocity_device_count, 1, 10000000),
+    RISK_INT(velocity_device_amount, 1, MONEY_MAX),
+    WINDOW(velocity_card_window_s),
+    RISK_INT(velocity_card_count, 1, 10000000),
+    RISK_INT(velocity_card_amount, 1, MONEY_MAX),
+    WINDOW(velocity_store_window_s),
+    RISK_INT(velocity_store_count, 1, 10000000),
+    RISK_INT(velocity_store_amount, 1, MONEY_MAX),
+    WINDOW(velocity_terminal_window_s),
+    RISK_INT(velocity_terminal_count, 1, 10000000),
+    RISK_INT(velocity_terminal_amount, 1, MONEY_MAX),
+    RISK_STR(resale_categories),
+    WINDOW(resale_window_s),
+    RISK_INT(resale_min_amount, 0, MONEY_MAX),
+    RISK_INT(resale_score, 0, SCORE_MAX),
+    RISK_INT(travel_max_kmh, 1, 100000),
+    RISK_INT(travel_min_km, 0, 20000),
+    RISK_INT(travel_score, 0, SCORE_MAX),
+    RISK_INT(shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX),
+    WINDOW(shared_device_window_s),
+    RISK_INT(shared_device_score, 0, SCORE_MAX),
+    RISK_INT(shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX),
+    WINDOW(shared_addr_window_s),
+    RISK_INT(shared_addr_score, 0, SCORE_MAX),
+    RISK_INT(card_declines, 0, 1000),
+    WINDOW(card_window_s),
+    RISK_INT(card_cards, 1, RISK_SET_THRESHOLD_MAX),
+    WINDOW(card_cards_window_s),
+    RISK_INT(fan_in_senders, 1, RISK_SET_THRESHOLD_MAX),
+    WINDOW(fan_in_window_s),
+    RISK_INT(fan_in_score, 0, SCORE_MAX),
+    RISK_INT(refund_count, 1, 10000000),
+    RISK_INT(refund_amount, 1, MONEY_MAX),
+    WINDOW(refund_window_s),
+    RISK_INT(refund_score, 0, SCORE_MAX),
 };
 
 void config_defaults(struct config *c)
@@ -99,6 +155,12 @@ void config_defaults(struct config *c)
     c->p2p_daily_max = 50000;
     c->p2p_mfa_threshold = 10000;
     c->void_window_s = 600;
+    risk_config_defaults(&c->risk);
+}
+
+enum err config_check(const struct config *c, char errbuf[CONFIG_ERRBUF])
+{
+    return risk_config_check(&c->risk, errbuf, CONFIG_ERRBUF);
 }
 
 static enum err set_value(struct config *c, const struct setting *s, const char *value, char *errbuf)
@@ -109,6 +171,11 @@ static enum err set_value(struct config *c, const struct setting *s, const char 
         if (len == 0 || len >= s->size) {
             snprintf(errbuf, CONFIG_ERRBUF, "%s: value must be 1 to %zu characters", s->key, s->size - 1);
             return ERR_INVALID_PARAM;
+        }
+        char why[160];
+        if (strcmp(s->key, "risk_resale_categories") == 0 && risk_categories_check(value, why, sizeof why) != ERR_OK) {
+            snprintf(errbuf, CONFIG_ERRBUF, "%s: %s", s->key, why);
+            return ERR_INVALID_PARAM; /* before the copy: a refused value changes nothing */
         }
         memcpy(field, value, len + 1);
         if (strcmp(s->key, "log_level") == 0 && log_level_parse(value) < 0) {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "risk/risk_config.h" /* plain data: the [risk] settings */
 #include "util/err.h"
 
 #define CONFIG_STR 512
@@ -56,9 +57,14 @@ struct config {
     int64_t p2p_daily_max;            /* transfers sent in the day */
     int64_t p2p_mfa_threshold;        /* a transfer above this needs a fresh second factor */
     int64_t void_window_s;            /* a register may void its charge this long after it */
+    /* the risk engine (risk/risk_config.h; section [risk], keys risk_*) */
+    struct risk_config risk;
 };
 
 void config_defaults(struct config *c);
+/* What single settings cannot show: settings that contradict each other
+ * (risk_config_check).  ERR_INVALID_PARAM naming the setting in errbuf. */
+enum err config_check(const struct config *c, char errbuf[CONFIG_ERRBUF]);
 /* Set one key ("listen", "data_dir", …); the section is optional (NULL). */
 enum err config_set(struct config *c, const char *section, const char *key, const char *value,
                     char errbuf[CONFIG_ERRBUF]);

@@ -270,6 +270,13 @@ if [ "$KD_STATUS" -ne 0 ] && grep -q "^kessaid: KESSAI_MAX_BODY_BYTES: max_body_
 else
     not_ok "bad value in the environment: non-zero exit naming the variable" "status $KD_STATUS" "$KD_ERR"
 fi
+printf '[risk]\nrisk_challenge_score = 100\n' >"$T_TMP/risk.ini"
+kd_fail --config "$T_TMP/risk.ini" --data-dir "$T_TMP/bad"
+if [ "$KD_STATUS" -ne 0 ] && grep -q "^kessaid: risk_challenge_score: must not exceed risk_hold_score" <<<"$KD_ERR"; then
+    ok "risk settings that contradict each other: non-zero exit naming one"
+else
+    not_ok "risk settings that contradict each other: non-zero exit naming one" "status $KD_STATUS" "$KD_ERR"
+fi
 kd_fail --config "$T_TMP/missing.ini" --data-dir "$T_TMP/bad"
 if [ "$KD_STATUS" -ne 0 ] && grep -q "^kessaid: cannot open config file $T_TMP/missing.ini" <<<"$KD_ERR"; then
     ok "missing config file: non-zero exit naming it"

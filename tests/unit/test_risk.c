@@ -1,0 +1,1329 @@
+/* test_risk.c: the risk engine (risk/risk.h, docs/risk.md).
+ *
+ * Every rule fires on its pattern and stays quiet on the ordinary traffic
+ * next to it; windows forget on time; memory stays bounded under many keys;
+ * threads evaluating and observing at once lose no count; the [risk]
+ * settings refuse bad values by name; decisions go into the store and come
+ * back; and an engine warmed from the store after a "restart" remembers
+ * what the thief did before it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+
+#include "merchant/merchant.h"
+#include "risk/risk.h"
+#include "risk/risk_internal.h"
+#include "testutil.h"
+#include "util/config.h"
+
+#define NOW 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define MIN (60 * 1000LL)
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+
+/* Stores: three within 2 km of each other in central Tokyo, one 27 km
+ * away, one in Osaka (~400 km), one in Sapporo (~830 km). */
+struct place {
+    int64_t store_id;
+    const char *category;
+    int64_t lat_e6, lon_e6;
+};
+static const struct place TOKYO = {101, "convenience", 35681236, 139767125};
+static const struct place GINZA = {102, "supermarket", 35671989, 139764936};
+static const struct place AKIHABARA = {103, "electronics", 35698353, 139773114};
+static const struct place YOKOHAMA = {104, "convenience", 35465798, 139622313};
+static const struct place UMEDA = {105, "convenience", 34702485, 135495951};
+static const struct place SAPPORO = {106, "convenience", 43068661, 141350755};
+static const struct place TOBACCO = {107, "tobacco", 35682000, 139768000};
+
+struct fx {
+    struct risk_config cfg;
+    struct risk *r;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    risk_config_defaults(&f->cfg);
+    f->cfg.max_keys = 8192; /* the defaults, in less memory */
+    assert_int_equal(risk_new(&f->cfg, &f->r), ERR_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    risk_free(f->r);
+    free(f);
+    return 0;
+}
+
+/* A new engine for f with f->cfg as changed by the test. */
+static void renew(struct fx *f)
+{
+    risk_free(f->r);
+    assert_int_equal(risk_new(&f->cfg, &f->r), ERR_OK);
+}
+
+static struct risk_event pay(int64_t customer, int64_t at, const struct place *p, int64_t amount)
+{
+    return (struct risk_event){.kind = RISK_PAYMENT,
+                               .at_ms = at,
+                               .customer_id = customer,
+                               .device_id = customer * 10,
+                               .device_key = customer * 1000 + 7,
+                               .client_addr = "198.51.100.20",
+                               .store_id = p->store_id,
+                               .terminal_id = p->store_id * 10,
+                               .category = p->category,
+                               .has_location = true,
+                               .lat_e6 = p->lat_e6,
+                               .lon_e6 = p->lon_e6,
+                               .amount = amount};
+}
+
+static struct risk_event topup(int64_t customer, int64_t at, int64_t card_fp, int64_t amount)
+{
+    return (struct risk_event){.kind = RISK_TOPUP,
+                               .at_ms = at,
+                               .customer_id = customer,
+                               .device_id = customer * 10,
+                               .device_key = customer * 1000 + 7,
+                               .client_addr = "198.51.100.20",
+                               .card_fp = card_fp,
+                               .amount = amount};
+}
+
+static struct risk_event login(int64_t customer, int64_t at, int64_t device_key, const char *addr)
+{
+    return (struct risk_event){
+        .kind = RISK_LOGIN, .at_ms = at, .customer_id = customer, .device_key = device_key, .client_addr = addr};
+}
+
+static struct risk_event card_link(int64_t customer, int64_t at, int64_t device_key, const char *addr, int64_t fp)
+{
+    return (struct risk_event){.kind = RISK_CARD_LINK,
+                               .at_ms = at,
+                               .customer_id = customer,
+                               .device_key = device_key,
+                               .client_addr = addr,
+                               .card_fp = fp};
+}
+
+static struct risk_event p2p(int64_t from, int64_t to, int64_t at, int64_t amount, unsigned flags)
+{
+    return (struct risk_event){.kind = RISK_P2P,
+                               .at_ms = at,
+                               .customer_id = from,
+                               .device_key = from * 1000 + 7,
+                               .counterparty_id = to,
+                               .amount = amount,
+                               .flags = flags};
+}
+
+static struct risk_event refund(int64_t store_id, int64_t customer, int64_t at, int64_t amount)
+{
+    return (struct risk_event){.kind = RISK_REFUND,
+                               .at_ms = at,
+                               .customer_id = customer,
+                               .store_id = store_id,
+                               .terminal_id = store_id * 10,
+                               .amount = amount};
+}
+
+static struct risk_decision eval(struct fx *f, const struct risk_event *ev)
+{
+    struct risk_decision d;
+    assert_int_equal(risk_evaluate(f->r, ev, &d), ERR_OK);
+    return d;
+}
+
+static void done(struct fx *f, const struct risk_event *ev)
+{
+    assert_int_equal(risk_observe(f->r, ev, RISK_DONE), ERR_OK);
+}
+
+/* Evaluate, expect allow with no reason at all, then let it happen. */
+static void quiet(struct fx *f, const struct risk_event *ev)
+{
+    struct risk_decision d = eval(f, ev);
+    if (d.n_reasons)
+        fail_msg("%s at %lld: unexpected reason %s (value %lld, threshold %lld)", risk_kind_name(ev->kind),
+                 (long long)((ev->at_ms - NOW) / MIN), d.reasons[0].rule, (long long)d.reasons[0].value,
+                 (long long)d.reasons[0].threshold);
+    assert_int_equal(d.verdict, RISK_ALLOW);
+    assert_int_equal(d.score, 0);
+    done(f, ev);
+}
+
+static const struct risk_reason *reason(const struct risk_decision *d, const char *rule)
+{
+    for (size_t i = 0; i < d->n_reasons; i++)
+        if (strcmp(d->reasons[i].rule, rule) == 0)
+            return &d->reasons[i];
+    return NULL;
+}
+
+/* ---- ordinary traffic ---- */
+
+/* A week of one ordinary customer: a weekly card top-up, three payments a
+ * day at stores up to 2 km apart (the electronics shop among them, for
+ * batteries), a transfer to a friend, a login each morning; and a second
+ * customer, a friend on the same home Wi-Fi, doing the same.  All allow,
+ * no reason. */
+static void ordinary_week_is_allowed(void **state)
+{
+    struct fx *f = *state;
+    const struct place *stores[] = {&TOKYO, &GINZA, &AKIHABARA};
+    for (int day = 0; day < 7; day++) {
+        for (int64_t c = 1; c <= 2; c++) {
+            int64_t t = NOW + day * DAY + 7 * HOUR + c * MIN;
+            quiet(f, &(struct risk_event){.kind = RISK_LOGIN, .at_ms = t, .customer_id = c, .device_key = c * 1000 + 7,
+                                          .client_addr = "198.51.100.20"});
+            if (day == 0) {
+                struct risk_event ev = topup(c, t + MIN, 5550 + c, 10000);
+                quiet(f, &ev);
+            }
+            for (int k = 0; k < 3; k++) {
+                struct risk_event ev = pay(c, t + (2 + 4 * k) * HOUR, stores[(day + k) % 3], 480 + 300 * k);
+                quiet(f, &ev);
+            }
+            if (day == 3) {
+                struct risk_event ev = p2p(c, 3 - c, t + 12 * HOUR, 3000, 0);
+                quiet(f, &ev);
+            }
+        }
+    }
+}
+
+/* ---- new device, password reset ---- */
+
+static void new_device_and_reset_together_challenge(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event ev = pay(1, NOW, &TOKYO, 1000);
+    ev.flags = RISK_F_DEVICE_NEW;
+    struct risk_decision d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_ALLOW); /* a new phone alone: everyday life */
+    assert_int_equal(d.score, 25);
+    assert_non_null(reason(&d, "new_device"));
+
+    ev.flags = RISK_F_PASSWORD_RESET;
+    d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_ALLOW);
+    assert_non_null(reason(&d, "password_reset"));
+    assert_null(reason(&d, "new_device"));
+
+    ev.flags = RISK_F_DEVICE_NEW | RISK_F_PASSWORD_RESET; /* the take-over */
+    d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_CHALLENGE);
+    assert_int_equal(d.score, 50);
+    assert_int_equal(d.n_reasons, 2);
+
+    ev.flags = 0;
+    quiet(f, &ev);
+    /* Refunds are the register's doing: no flag scores them. */
+    struct risk_event rf = refund(TOKYO.store_id, 1, NOW, 500);
+    rf.flags = RISK_F_DEVICE_NEW | RISK_F_PASSWORD_RESET;
+    quiet(f, &rf);
+}
+
+/* ---- velocity ---- */
+
+static void velocity_customer_count_fires_on_the_eleventh(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 10; i++) {
+        struct risk_event ev = pay(1, NOW + i * 5 * MIN, &TOKYO, 300);
+        quiet(f, &ev);
+        /* another customer at the same store, at the same pace but half as often */
+        if (i % 2 == 0) {
+            struct risk_event other = pay(2, NOW + i * 5 * MIN + 1000, &TOKYO, 300);
+            quiet(f, &other);
+        }
+    }
+    struct risk_event ev = pay(1, NOW + 50 * MIN, &TOKYO, 300);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "velocity_customer_count");
+    assert_non_null(x);
+    assert_int_equal(x->value, 11);
+    assert_int_equal(x->threshold, 10);
+    assert_int_equal(x->score, 30);
+    assert_null(reason(&d, "velocity_customer_amount"));
+    assert_int_equal(d.verdict, RISK_ALLOW); /* velocity alone is not enough */
+    struct risk_event other = pay(2, NOW + 50 * MIN, &TOKYO, 300);
+    quiet(f, &other);
+}
+
+static void velocity_customer_amount_fires_over_the_sum(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event a = pay(1, NOW, &AKIHABARA, 60000), b = pay(1, NOW + 10 * MIN, &AKIHABARA, 60000);
+    quiet(f, &a);
+    quiet(f, &b);
+    struct risk_event c = pay(1, NOW + 20 * MIN, &AKIHABARA, 40000);
+    struct risk_decision d = eval(f, &c);
+    const struct risk_reason *x = reason(&d, "velocity_customer_amount");
+    assert_non_null(x);
+    assert_int_equal(x->value, 160000);
+    assert_int_equal(x->threshold, 150000);
+    /* 30,000 fits: 150,000 is allowed, not more */
+    struct risk_event ok = pay(1, NOW + 20 * MIN, &AKIHABARA, 30000);
+    quiet(f, &ok);
+}
+
+/* One phone paying for many accounts: each account's own count is low. */
+static void velocity_device_across_accounts(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.shared_device_score = 0; /* this test is about velocity alone */
+    renew(f);
+    for (int i = 0; i < 15; i++) {
+        struct risk_event ev = pay(1 + i % 5, NOW + i * MIN, &TOKYO, 1000);
+        ev.device_key = 424242;
+        quiet(f, &ev);
+    }
+    struct risk_event ev = pay(6, NOW + 15 * MIN, &TOKYO, 1000);
+    ev.device_key = 424242;
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "velocity_device_count");
+    assert_non_null(x);
+    assert_int_equal(x->value, 16);
+    assert_null(reason(&d, "velocity_customer_count"));
+    /* the same customer on their own phone */
+    ev.device_key = 6007;
+    quiet(f, &ev);
+}
+
+static void velocity_card_topups(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.shared_device_score = 0;
+    renew(f);
+    for (int i = 0; i < 5; i++) {
+        struct risk_event ev = topup(1 + i, NOW + i * HOUR, 777, 5000); /* one card on five accounts */
+        quiet(f, &ev);
+    }
+    struct risk_event ev = topup(9, NOW + 5 * HOUR, 777, 5000);
+    struct risk_decision d = eval(f, &ev);
+    assert_non_null(reason(&d, "velocity_card_count"));
+    assert_null(reason(&d, "velocity_card_amount"));
+    ev.card_fp = 778; /* another card */
+    quiet(f, &ev);
+    /* A day later the card's window has moved on. */
+    struct risk_event later = topup(9, NOW + 30 * HOUR, 777, 5000);
+    quiet(f, &later);
+}
+
+static void velocity_store_and_terminal(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.velocity_terminal_count = 5;
+    f->cfg.velocity_store_count = 8;
+    renew(f);
+    for (int i = 0; i < 5; i++) {
+        struct risk_event ev = pay(10 + i, NOW + i * MIN, &TOKYO, 500);
+        quiet(f, &ev);
+    }
+    struct risk_event ev = pay(20, NOW + 5 * MIN, &TOKYO, 500);
+    struct risk_decision d = eval(f, &ev);
+    assert_non_null(reason(&d, "velocity_terminal_count"));
+    assert_null(reason(&d, "velocity_store_count"));
+    /* the store's second register */
+    ev.terminal_id = TOKYO.store_id * 10 + 1;
+    quiet(f, &ev);
+    for (int i = 0; i < 2; i++) {
+        struct risk_event e2 = pay(30 + i, NOW + 6 * MIN, &TOKYO, 500);
+        e2.terminal_id = TOKYO.store_id * 10 + 1;
+        quiet(f, &e2);
+    }
+    struct risk_event ninth = pay(40, NOW + 7 * MIN, &TOKYO, 500);
+    ninth.terminal_id = TOKYO.store_id * 10 + 2;
+    d = eval(f, &ninth);
+    const struct risk_reason *x = reason(&d, "velocity_store_count");
+    assert_non_null(x);
+    assert_int_equal(x->value, 9);
+    /* the store next door */
+    struct risk_event next_door = pay(40, NOW + 7 * MIN, &GINZA, 500);
+    quiet(f, &next_door);
+}
+
+/* Only what happened counts: a refused payment is not velocity. */
+static void velocity_counts_only_done(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 30; i++) {
+        struct risk_event ev = pay(1, NOW + i * MIN, &TOKYO, 1000);
+        assert_int_equal(risk_observe(f->r, &ev, RISK_FAILED), ERR_OK);
+    }
+    struct risk_event ev = pay(1, NOW + 30 * MIN, &TOKYO, 1000);
+    quiet(f, &ev);
+}
+
+/* ---- windows ---- */
+
+static void window_expires(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 10; i++) {
+        struct risk_event ev = pay(1, NOW + i * 1000, &TOKYO, 100);
+        done(f, &ev);
+    }
+    struct risk_event ev = pay(1, NOW + 30 * MIN, &TOKYO, 100);
+    struct risk_decision d = eval(f, &ev);
+    assert_non_null(reason(&d, "velocity_customer_count")); /* half-way through the hour */
+    ev.at_ms = NOW + 56 * MIN; /* within the last bucket (window - window/16) */
+    d = eval(f, &ev);
+    assert_non_null(reason(&d, "velocity_customer_count"));
+    ev.at_ms = NOW + HOUR + 10 * 1000; /* the window is over */
+    quiet(f, &ev);
+}
+
+static void ring_blur_and_order(void **state)
+{
+    (void)state;
+    struct risk_ring r;
+    memset(&r, 0, sizeof r);
+    int64_t w = risk_ring_width(3600); /* 225 s */
+    assert_int_equal(w, 225000);
+    int64_t t0 = NOW + 17; /* not on a bucket edge */
+    risk_ring_add(&r, w, t0, 10);
+    int64_t n, s;
+    risk_ring_totals(&r, w, t0, &n, &s);
+    assert_int_equal(n, 1);
+    assert_int_equal(s, 10);
+    /* still counted anywhere before window - width */
+    risk_ring_totals(&r, w, t0 + HOUR - w - 1, &n, &s);
+    assert_int_equal(n, 1);
+    /* never counted at or after the window */
+    risk_ring_totals(&r, w, t0 + HOUR, &n, &s);
+    assert_int_equal(n, 0);
+    assert_int_equal(s, 0);
+    /* an event older than the ring is dropped; one inside it is counted */
+    risk_ring_add(&r, w, t0 + 2 * HOUR, 1);
+    risk_ring_add(&r, w, t0 + HOUR - 1, 1000); /* older than the newest's window: dropped */
+    risk_ring_add(&r, w, t0 + 2 * HOUR - 10 * MIN, 5);
+    risk_ring_totals(&r, w, t0 + 2 * HOUR, &n, &s);
+    assert_int_equal(n, 2);
+    assert_int_equal(s, 6);
+    /* a query older than the ring's newest sees only its own window */
+    risk_ring_totals(&r, w, t0 + 2 * HOUR - 20 * MIN, &n, &s);
+    assert_int_equal(n, 0);
+}
+
+static void set_counts_distinct_and_forgets(void **state)
+{
+    (void)state;
+    struct risk_set s;
+    memset(&s, 0, sizeof s);
+    for (int i = 1; i <= 3; i++)
+        risk_set_add(&s, i, NOW + i);
+    risk_set_add(&s, 2, NOW + 10); /* again: still three */
+    assert_int_equal(risk_set_count(&s, HOUR, NOW + 10, 0), 3);
+    assert_int_equal(risk_set_count(&s, HOUR, NOW + 10, 2), 3);
+    assert_int_equal(risk_set_count(&s, HOUR, NOW + 10, 9), 4);
+    assert_int_equal(risk_set_count(&s, HOUR, NOW + HOUR + 5, 0), 1); /* only 2, seen at +10, is in the window */
+    for (int i = 100; i < 140; i++)                                   /* full: the stalest make room */
+        risk_set_add(&s, i, NOW + 1000 + i);
+    assert_int_equal(risk_set_count(&s, HOUR, NOW + 2000, 0), RISK_SET_SIZE);
+    assert_int_equal(risk_set_count(&s, HOUR, NOW + 2000, 139), RISK_SET_SIZE);
+}
+
+/* ---- top-up, then high-resale spending ---- */
+
+static void topup_then_resale_fires(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event t = topup(1, NOW, 5551, 30000);
+    quiet(f, &t);
+    struct risk_event ev = pay(1, NOW + 5 * MIN, &TOBACCO, 20000);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "topup_then_resale");
+    assert_non_null(x);
+    assert_int_equal(x->value, 300);
+    assert_int_equal(x->threshold, 1800);
+    assert_int_equal(d.verdict, RISK_ALLOW); /* alone: 40 */
+    ev.flags = RISK_F_DEVICE_NEW;            /* from the thief's phone: 65 */
+    d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_CHALLENGE);
+    ev.flags = RISK_F_DEVICE_NEW | RISK_F_PASSWORD_RESET; /* after a reset too: 90 */
+    d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_HOLD);
+
+    /* e-cigarette cartridges among the items of a convenience store's charge */
+    struct risk_event conv = pay(1, NOW + 6 * MIN, &TOKYO, 12000);
+    const char *items[] = {"food", "e_cigarette"};
+    conv.item_categories = items;
+    conv.n_items = 2;
+    d = eval(f, &conv);
+    assert_non_null(reason(&d, "topup_then_resale"));
+    /* electronics is listed too (Akihabara) */
+    struct risk_event akiba = pay(1, NOW + 7 * MIN, &AKIHABARA, 9000);
+    d = eval(f, &akiba);
+    assert_non_null(reason(&d, "topup_then_resale"));
+}
+
+static void topup_then_ordinary_spending_is_quiet(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event t = topup(1, NOW, 5551, 30000);
+    quiet(f, &t);
+    struct risk_event pack = pay(1, NOW + 2 * MIN, &TOBACCO, 600); /* a pack of cigarettes */
+    quiet(f, &pack);
+    struct risk_event groceries = pay(1, NOW + 5 * MIN, &GINZA, 8000);
+    quiet(f, &groceries);
+    const char *items[] = {"food", "drinks"};
+    struct risk_event conv = pay(1, NOW + 6 * MIN, &TOKYO, 6000);
+    conv.item_categories = items;
+    conv.n_items = 2;
+    quiet(f, &conv);
+    struct risk_event later = pay(1, NOW + 2 * HOUR, &TOBACCO, 20000); /* long after the top-up */
+    quiet(f, &later);
+    /* Without a top-up at all. */
+    struct risk_event other = pay(2, NOW + 3 * MIN, &TOBACCO, 20000);
+    quiet(f, &other);
+    /* A refused top-up does not count. */
+    struct risk_event t2 = topup(3, NOW, 5553, 30000);
+    assert_int_equal(risk_observe(f->r, &t2, RISK_DECLINED), ERR_OK);
+    struct risk_event after = pay(3, NOW + 3 * MIN, &TOBACCO, 20000);
+    quiet(f, &after);
+}
+
+/* ---- impossible travel ---- */
+
+static void impossible_travel_fires(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event a = pay(1, NOW, &TOKYO, 1000);
+    quiet(f, &a);
+    struct risk_event b = pay(1, NOW + 10 * MIN, &UMEDA, 1000);
+    struct risk_decision d = eval(f, &b);
+    const struct risk_reason *x = reason(&d, "impossible_travel");
+    assert_non_null(x);
+    assert_true(x->value > 2300 && x->value < 2500); /* ~403 km in 10 minutes */
+    assert_int_equal(x->threshold, 300);
+    assert_int_equal(x->score, 60);
+    assert_int_equal(d.verdict, RISK_CHALLENGE);
+    /* At the same instant: the cap, not a division by zero. */
+    b.at_ms = NOW;
+    d = eval(f, &b);
+    assert_int_equal(reason(&d, "impossible_travel")->value, 1000000);
+    /* A cash top-up at a store is a place too. */
+    struct risk_event cash = topup(1, NOW + 10 * MIN, 0, 5000);
+    cash.store_id = SAPPORO.store_id, cash.has_location = true;
+    cash.lat_e6 = SAPPORO.lat_e6, cash.lon_e6 = SAPPORO.lon_e6;
+    d = eval(f, &cash);
+    assert_non_null(reason(&d, "impossible_travel"));
+}
+
+static void possible_travel_is_quiet(void **state)
+{
+    struct fx *f = *state;
+    /* 2 km in 10 minutes (a taxi), three times a day */
+    struct risk_event a = pay(1, NOW, &TOKYO, 1000), b = pay(1, NOW + 10 * MIN, &AKIHABARA, 1000),
+                      c = pay(1, NOW + 20 * MIN, &GINZA, 1000);
+    quiet(f, &a);
+    quiet(f, &b);
+    quiet(f, &c);
+    /* 27 km in one minute: under travel_min_km, clocks and coordinates are not that exact */
+    struct risk_event y = pay(1, NOW + 21 * MIN, &YOKOHAMA, 1000);
+    quiet(f, &y);
+    /* Tokyo to Osaka in three hours: the Shinkansen */
+    struct risk_event o = pay(1, NOW + 21 * MIN + 3 * HOUR, &UMEDA, 1000);
+    quiet(f, &o);
+    /* another customer in Sapporo meanwhile */
+    struct risk_event s = pay(2, NOW + 22 * MIN, &SAPPORO, 1000);
+    quiet(f, &s);
+    /* a transfer has no place */
+    struct risk_event t = p2p(1, 2, NOW + 3 * HOUR + 30 * MIN, 1000, 0);
+    quiet(f, &t);
+}
+
+/* ---- one device or address, many accounts ---- */
+
+static void shared_device_fires(void **state)
+{
+    struct fx *f = *state;
+    /* A phone working through stolen passwords: the failures count too. */
+    for (int64_t c = 1; c <= 3; c++) {
+        struct risk_event ev = login(c, NOW + c * MIN, 9999, NULL);
+        struct risk_decision d = eval(f, &ev);
+        assert_int_equal(d.n_reasons, 0);
+        assert_int_equal(risk_observe(f->r, &ev, c == 2 ? RISK_FAILED : RISK_DONE), ERR_OK);
+    }
+    struct risk_event ev = login(4, NOW + 5 * MIN, 9999, NULL);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "shared_device");
+    assert_non_null(x);
+    assert_int_equal(x->value, 4);
+    assert_int_equal(x->threshold, 3);
+    /* Once the fourth account was tried, every account on it fires, the
+     * first one included. */
+    assert_int_equal(risk_observe(f->r, &ev, RISK_FAILED), ERR_OK);
+    ev.customer_id = 1;
+    d = eval(f, &ev);
+    assert_non_null(reason(&d, "shared_device"));
+    /* the family phone: two accounts */
+    for (int64_t c = 11; c <= 12; c++) {
+        struct risk_event fam = login(c, NOW + c * MIN, 5555, NULL);
+        quiet(f, &fam);
+    }
+    /* a day later the phone's window has moved on */
+    struct risk_event later = login(5, NOW + DAY + 10 * MIN, 9999, NULL);
+    quiet(f, &later);
+}
+
+static void shared_address_groups_ipv6_by_64(void **state)
+{
+    struct fx *f = *state;
+    char addr[64];
+    for (int c = 1; c <= 10; c++) { /* ten accounts behind one /64, each host address different */
+        snprintf(addr, sizeof addr, "2001:db8:aa:bb::%x", c);
+        struct risk_event ev = login(c, NOW + c * 1000, 100 + c, addr);
+        quiet(f, &ev);
+    }
+    struct risk_event ev = login(11, NOW + 20 * 1000, 111, "2001:db8:aa:bb:ffff::1");
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "shared_address");
+    assert_non_null(x);
+    assert_int_equal(x->value, 11);
+    assert_int_equal(x->score, 20);
+    assert_int_equal(d.verdict, RISK_ALLOW); /* weak alone: carriers share addresses */
+    /* the next /64 is someone else */
+    ev.client_addr = "2001:db8:aa:bc::1";
+    quiet(f, &ev);
+    /* IPv4 and IPv4-mapped IPv6 are one address */
+    for (int c = 21; c <= 30; c++) {
+        struct risk_event e4 = login(c, NOW + c * 1000, 100 + c, c % 2 ? "203.0.113.9" : "::ffff:203.0.113.9");
+        quiet(f, &e4);
+    }
+    struct risk_event e4 = login(31, NOW + 40 * 1000, 131, "203.0.113.9");
+    d = eval(f, &e4);
+    assert_non_null(reason(&d, "shared_address"));
+}
+
+static void address_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(risk_addr_key(NULL), 0);
+    assert_int_equal(risk_addr_key(""), 0);
+    assert_int_equal(risk_addr_key("unknown"), 0);
+    assert_int_equal(risk_addr_key("300.1.1.1"), 0);
+    assert_int_not_equal(risk_addr_key("192.0.2.1"), 0);
+    assert_int_equal(risk_addr_key("192.0.2.1"), risk_addr_key("::ffff:192.0.2.1"));
+    assert_int_not_equal(risk_addr_key("192.0.2.1"), risk_addr_key("192.0.2.2"));
+    assert_int_equal(risk_addr_key("2001:db8:1:2::1"), risk_addr_key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+    assert_int_equal(risk_addr_key("2001:db8:1:2::1"), risk_addr_key("2001:db8:1:2::/64")); /* card_attempts */
+    assert_int_not_equal(risk_addr_key("2001:db8:1:2::1"), risk_addr_key("2001:db8:1:3::1"));
+    /* devices and cards */
+    assert_int_equal(risk_device_key(NULL), 0);
+    assert_int_equal(risk_device_key(""), 0);
+    assert_int_equal(risk_device_key("abc"), risk_device_key("abc"));
+    assert_int_not_equal(risk_device_key("abc"), risk_device_key("abd"));
+    uint8_t fp[CARD_FINGERPRINT_BYTES] = {0};
+    assert_int_not_equal(risk_card_fp(fp), 0); /* never "none" */
+    fp[0] = 1;
+    assert_int_equal(risk_card_fp(fp), 1);
+}
+
+/* ---- card testing ---- */
+
+static void card_declines_deny(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.card_cards = 10; /* this test is about declines: many cards is the next one */
+    renew(f);
+    /* One phone, one address, different accounts and cards: a card tester. */
+    for (int i = 0; i < 5; i++) {
+        struct risk_event ev = card_link(1 + i % 2, NOW + i * MIN, 4444, "203.0.113.50", 9000 + i);
+        struct risk_decision d = eval(f, &ev);
+        assert_int_not_equal(d.verdict, RISK_DENY);
+        assert_int_equal(risk_observe(f->r, &ev, RISK_DECLINED), ERR_OK);
+    }
+    struct risk_event ev = card_link(3, NOW + 6 * MIN, 4444, "203.0.113.99", 9100);
+    struct risk_decision d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_DENY);
+    const struct risk_reason *x = reason(&d, "card_declines_device");
+    assert_non_null(x);
+    assert_int_equal(x->value, 5);
+    assert_int_equal(x->threshold, 4);
+    assert_int_equal(x->score, 0); /* a hard rule */
+    assert_null(reason(&d, "card_declines_address"));
+    /* from the same address on another phone */
+    ev = card_link(3, NOW + 6 * MIN, 4445, "203.0.113.50", 9100);
+    d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_DENY);
+    assert_non_null(reason(&d, "card_declines_address"));
+    /* and a card top-up from the tester's phone */
+    struct risk_event t = topup(3, NOW + 7 * MIN, 9100, 5000);
+    t.device_key = 4444;
+    d = eval(f, &t);
+    assert_int_equal(d.verdict, RISK_DENY);
+
+    /* Next to it: a customer whose card was declined once, elsewhere. */
+    struct risk_event own = card_link(50, NOW + 8 * MIN, 5050, "198.51.100.7", 9500);
+    quiet(f, &own);
+    assert_int_equal(risk_observe(f->r, &own, RISK_DECLINED), ERR_OK);
+    own.card_fp = 9501, own.at_ms += MIN;
+    quiet(f, &own);
+    /* A cash top-up names no card: card testing does not apply. */
+    struct risk_event cash = topup(3, NOW + 9 * MIN, 0, 5000);
+    cash.device_key = 4444;
+    quiet(f, &cash);
+    /* An hour later the tester's declines have aged out. */
+    ev = card_link(3, NOW + 2 * HOUR, 4444, "203.0.113.50", 9100);
+    quiet(f, &ev);
+}
+
+static void card_many_cards_deny(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 3; i++) {
+        struct risk_event ev = card_link(1, NOW + i * MIN, 1007, NULL, 700 + i);
+        quiet(f, &ev);
+    }
+    struct risk_event again = card_link(1, NOW + 4 * MIN, 1007, NULL, 701); /* a card already tried */
+    quiet(f, &again);
+    struct risk_event ev = card_link(1, NOW + 5 * MIN, 1007, NULL, 799);
+    struct risk_decision d = eval(f, &ev);
+    assert_int_equal(d.verdict, RISK_DENY);
+    const struct risk_reason *x = reason(&d, "card_many_cards_customer");
+    assert_non_null(x);
+    assert_int_equal(x->value, 4);
+    assert_non_null(reason(&d, "card_many_cards_device"));
+    /* a customer with two cards */
+    struct risk_event a = card_link(2, NOW, 2007, NULL, 800), b = card_link(2, NOW + DAY / 2, 2007, NULL, 801);
+    quiet(f, &a);
+    quiet(f, &b);
+    struct risk_event t = topup(2, NOW + DAY / 2 + MIN, 800, 10000);
+    t.device_key = 2007;
+    quiet(f, &t);
+}
+
+/* ---- P2P fan-in ---- */
+
+static void p2p_fan_in_holds(void **state)
+{
+    struct fx *f = *state;
+    const int64_t mule = 500;
+    for (int64_t c = 1; c <= 3; c++) {
+        struct risk_event ev = p2p(100 + c, mule, NOW + c * HOUR, 20000, RISK_F_ACCOUNT_NEW);
+        quiet(f, &ev);
+    }
+    struct risk_event ev = p2p(104, mule, NOW + 4 * HOUR, 20000, RISK_F_ACCOUNT_NEW);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "p2p_fan_in");
+    assert_non_null(x);
+    assert_int_equal(x->value, 4);
+    assert_int_equal(x->threshold, 3);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* Friends (established accounts) paying the same person back: quiet. */
+    for (int64_t c = 1; c <= 8; c++) {
+        struct risk_event fr = p2p(200 + c, mule, NOW + 5 * HOUR + c * MIN, 2000, 0);
+        quiet(f, &fr);
+    }
+    /* A new account sending to someone else. */
+    struct risk_event other = p2p(105, 600, NOW + 5 * HOUR, 20000, RISK_F_ACCOUNT_NEW);
+    quiet(f, &other);
+}
+
+/* ---- refunds ---- */
+
+static void refunds_at_one_store_hold(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 20; i++) {
+        struct risk_event ev = refund(TOKYO.store_id, 1 + i, NOW + i * MIN, 1000);
+        quiet(f, &ev);
+    }
+    struct risk_event ev = refund(TOKYO.store_id, 99, NOW + 25 * MIN, 1000);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "refunds_store_count");
+    assert_non_null(x);
+    assert_int_equal(x->value, 21);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* the store next door refunds as usual */
+    struct risk_event next = refund(GINZA.store_id, 99, NOW + 25 * MIN, 1000);
+    quiet(f, &next);
+    /* by amount */
+    struct risk_event big = refund(GINZA.store_id, 98, NOW + 26 * MIN, 299000); /* 300,000 with the one before */
+    quiet(f, &big);
+    big.at_ms += MIN, big.amount = 1;
+    d = eval(f, &big);
+    assert_non_null(reason(&d, "refunds_store_amount"));
+    assert_int_equal(d.verdict, RISK_HOLD);
+}
+
+/* A score in the challenge band on a refund holds: nobody is there to confirm. */
+static void verdicts_follow_the_scores(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.refund_score = 50;
+    renew(f);
+    for (int i = 0; i < 20; i++) {
+        struct risk_event ev = refund(TOKYO.store_id, 1, NOW + i * MIN, 10);
+        done(f, &ev);
+    }
+    struct risk_event ev = refund(TOKYO.store_id, 1, NOW + 21 * MIN, 10);
+    struct risk_decision d = eval(f, &ev);
+    assert_int_equal(d.score, 50);
+    assert_int_equal(d.verdict, RISK_HOLD);
+
+    /* Scores add up to deny. */
+    struct risk_event a = pay(1, NOW, &TOKYO, 1000);
+    done(f, &a);
+    struct risk_event b = pay(1, NOW + MIN, &SAPPORO, 1000);
+    b.flags = RISK_F_DEVICE_NEW | RISK_F_PASSWORD_RESET;
+    d = eval(f, &b);
+    assert_int_equal(d.score, 110); /* 25 + 25 + 60 */
+    assert_int_equal(d.verdict, RISK_HOLD);
+    f->cfg.deny_score = 110;
+    renew(f);
+    done(f, &a);
+    d = eval(f, &b);
+    assert_int_equal(d.verdict, RISK_DENY);
+    /* A score of 0 turns a rule off. */
+    f->cfg.travel_score = 0;
+    renew(f);
+    done(f, &a);
+    d = eval(f, &b);
+    assert_null(reason(&d, "impossible_travel"));
+    /* An unknown kind is refused, and scores nothing. */
+    struct risk_event bad = a;
+    bad.kind = (enum risk_kind)42;
+    assert_int_equal(risk_evaluate(f->r, &bad, &d), ERR_INVALID_PARAM);
+    assert_int_equal(d.verdict, RISK_ALLOW);
+    assert_int_equal(risk_observe(f->r, &bad, RISK_DONE), ERR_INVALID_PARAM);
+    assert_int_equal(risk_observe(f->r, &a, (enum risk_outcome)9), ERR_INVALID_PARAM);
+    assert_string_equal(risk_kind_name((enum risk_kind)42), "unknown");
+    assert_string_equal(risk_verdict_name(RISK_HOLD), "hold");
+}
+
+/* ---- bounded memory ---- */
+
+static void many_keys_stay_bounded(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.max_keys = 1024;
+    renew(f);
+    struct risk_stats st;
+    risk_stats(f->r, &st);
+    assert_int_equal(st.capacity, 1024);
+    assert_int_equal(st.keys, 0);
+    /* 20,000 customers, each paying once: one key each (customer velocity) */
+    for (int64_t c = 1; c <= 20000; c++)
+        done(f, &(struct risk_event){.kind = RISK_P2P, .at_ms = NOW + c, .customer_id = c, .amount = 1});
+    risk_stats(f->r, &st);
+    assert_int_equal(st.keys, 1024);
+    assert_int_equal(st.evictions, 20000 - 1024);
+    /* The newest are remembered, the oldest forgotten. */
+    int64_t n, sum;
+    risk_ring_read(f->r, DIM_VEL_CUSTOMER, 20000, NOW + 20000, &n, &sum);
+    assert_int_equal(n, 1);
+    risk_ring_read(f->r, DIM_VEL_CUSTOMER, 1, NOW + 20000, &n, &sum);
+    assert_int_equal(n, 0);
+    /* A busy key survives a flood of new ones: it is written again and again. */
+    for (int64_t c = 1; c <= 20000; c++) {
+        done(f, &(struct risk_event){
+                    .kind = RISK_P2P, .at_ms = NOW + HOUR / 2, .customer_id = 100000 + c, .amount = 1});
+        if (c % 8 == 0)
+            done(f, &(struct risk_event){.kind = RISK_P2P, .at_ms = NOW + HOUR / 2, .customer_id = 7, .amount = 1});
+    }
+    risk_ring_read(f->r, DIM_VEL_CUSTOMER, 7, NOW + HOUR / 2, &n, &sum);
+    assert_int_equal(n, 2500);
+    risk_stats(f->r, &st);
+    assert_int_equal(st.keys, 1024);
+}
+
+/* ---- threads ---- */
+
+#define THREADS 4
+#define PER_THREAD 5000
+
+struct worker {
+    struct risk *r;
+    int idx;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        /* every thread pays for customer 42 at store 1, plus its own customers
+         * spread over many keys so that shards fill and evict */
+        struct risk_event shared = pay(42, NOW + i, &TOKYO, 1);
+        struct risk_event own = pay(1000 + w->idx * PER_THREAD + i, NOW + i, &GINZA, 1);
+        struct risk_decision d;
+        if (risk_evaluate(w->r, &shared, &d) != ERR_OK || risk_observe(w->r, &shared, RISK_DONE) != ERR_OK ||
+            risk_evaluate(w->r, &own, &d) != ERR_OK || risk_observe(w->r, &own, RISK_DONE) != ERR_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void threads_lose_no_count(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.velocity_customer_count = 1;
+    f->cfg.velocity_terminal_count = 1;
+    f->cfg.max_keys = 4096; /* the own customers evict each other; customer 42 is written too often to go */
+    renew(f);
+    pthread_t th[THREADS];
+    struct worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){f->r, i};
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *rv = NULL;
+        pthread_join(th[i], &rv);
+        assert_null(rv);
+    }
+    struct risk_event ev = pay(42, NOW + PER_THREAD, &TOKYO, 1);
+    struct risk_decision d = eval(f, &ev);
+    assert_int_equal(reason(&d, "velocity_customer_count")->value, THREADS * PER_THREAD + 1);
+    assert_int_equal(reason(&d, "velocity_customer_amount") == NULL, true);
+    assert_int_equal(reason(&d, "velocity_terminal_count")->value, THREADS * PER_THREAD + 1);
+    struct risk_stats st;
+    risk_stats(f->r, &st);
+    assert_true(st.keys <= st.capacity);
+    assert_true(st.evictions > 0);
+}
+
+/* ---- settings ---- */
+
+static void settings_parse_and_refuse_by_name(void **state)
+{
+    (void)state;
+    struct config c;
+    char eb[CONFIG_ERRBUF];
+    config_defaults(&c);
+    struct risk_config d;
+    risk_config_defaults(&d);
+    assert_memory_equal(&c.risk, &d, sizeof d);
+    assert_int_equal(config_check(&c, eb), ERR_OK);
+
+    assert_int_equal(config_set(&c, "risk", "risk_travel_max_kmh", "320", eb), ERR_OK);
+    assert_int_equal(c.risk.travel_max_kmh, 320);
+    assert_int_equal(config_set(&c, NULL, "risk_velocity_customer_count", "12", eb), ERR_OK);
+    assert_int_equal(c.risk.velocity_customer_count, 12);
+    assert_int_equal(config_set(&c, "risk", "risk_resale_categories", "tobacco,giftcards", eb), ERR_OK);
+    assert_string_equal(c.risk.resale_categories, "tobacco,giftcards");
+
+    const struct {
+        const char *key, *value;
+    } bad[] = {
+        {"risk_travel_max_kmh", "0"},
+        {"risk_travel_max_kmh", "fast"},
+        {"risk_velocity_customer_window_s", "59"},
+        {"risk_velocity_customer_amount", "-1"},
+        {"risk_shared_device_accounts", "16"}, /* a set of 16 could not see the 17th */
+        {"risk_max_keys", "10"},
+        {"risk_challenge_score", "0"},
+        {"risk_resale_score", "1001"},
+        {"risk_resale_categories", "Tobacco"},
+        {"risk_resale_categories", "tobacco,,gift"},
+        {"risk_resale_categories", "tobacco,"},
+        {"risk_resale_categories", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"},
+        {"risk_resale_categories", "thirty-three-characters-long-name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct config before = c;
+        eb[0] = '\0';
+        assert_int_equal(config_set(&c, "risk", bad[i].key, bad[i].value, eb), ERR_INVALID_PARAM);
+        if (strncmp(eb, bad[i].key, strlen(bad[i].key)) != 0)
+            fail_msg("%s=%s: message does not name the setting: %s", bad[i].key, bad[i].value, eb);
+        assert_memory_equal(&before, &c, sizeof c); /* nothing changed */
+    }
+    assert_int_equal(config_set(&c, "wallet", "risk_travel_max_kmh", "300", eb), ERR_INVALID_PARAM);
+
+    /* Settings that contradict each other: named by config_check, refused by risk_new. */
+    assert_int_equal(config_set(&c, NULL, "risk_challenge_score", "90", eb), ERR_OK);
+    assert_int_equal(config_check(&c, eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "risk_challenge_score"));
+    struct risk *r = NULL;
+    assert_int_equal(risk_new(&c.risk, &r), ERR_INVALID_PARAM);
+    assert_null(r);
+    assert_int_equal(config_set(&c, NULL, "risk_hold_score", "200", eb), ERR_OK);
+    assert_int_equal(config_check(&c, eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "risk_hold_score"));
+    d.velocity_store_window_s = 0; /* filled by hand, past the table */
+    assert_int_equal(risk_new(&d, &r), ERR_INVALID_PARAM);
+
+    /* An INI file with a [risk] section, and the environment on top. */
+    char *dir = tu_tempdir();
+    char path[600];
+    tu_path(path, sizeof path, dir, "kessai.ini");
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("[risk]\nrisk_deny_score = 150\nrisk_resale_categories = tobacco,e_cigarette\n", fp);
+    fclose(fp);
+    config_defaults(&c);
+    assert_int_equal(config_load_file(&c, path, eb), ERR_OK);
+    assert_int_equal(c.risk.deny_score, 150);
+    assert_string_equal(c.risk.resale_categories, "tobacco,e_cigarette");
+    fp = fopen(path, "w");
+    fputs("[risk]\nrisk_fan_in_senders = 99\n", fp);
+    fclose(fp);
+    assert_int_equal(config_load_file(&c, path, eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "risk_fan_in_senders"));
+    setenv("KESSAI_RISK_REFUND_COUNT", "7", 1);
+    assert_int_equal(config_load_env(&c, eb), ERR_OK);
+    assert_int_equal(c.risk.refund_count, 7);
+    setenv("KESSAI_RISK_REFUND_COUNT", "seven", 1);
+    assert_int_equal(config_load_env(&c, eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "KESSAI_RISK_REFUND_COUNT"));
+    unsetenv("KESSAI_RISK_REFUND_COUNT");
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A configured list is what fires. */
+static void resale_categories_are_configurable(void **state)
+{
+    struct fx *f = *state;
+    snprintf(f->cfg.resale_categories, sizeof f->cfg.resale_categories, "supermarket");
+    renew(f);
+    struct risk_event t = topup(1, NOW, 5551, 30000);
+    quiet(f, &t);
+    struct risk_event tob = pay(1, NOW + MIN, &TOBACCO, 20000);
+    quiet(f, &tob);
+    struct risk_event sup = pay(1, NOW + 2 * MIN, &GINZA, 20000);
+    struct risk_decision d = eval(f, &sup);
+    assert_non_null(reason(&d, "topup_then_resale"));
+}
+
+/* ---- decisions in the store ---- */
+
+static void decisions_round_trip(void **state)
+{
+    struct fx *f = *state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    struct risk_event a = pay(1, NOW, &TOKYO, 1000);
+    done(f, &a);
+    struct risk_event b = pay(1, NOW + 10 * MIN, &UMEDA, 2500);
+    b.flags = RISK_F_DEVICE_NEW;
+    struct risk_decision d = eval(f, &b);
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+    assert_int_equal(risk_record(st, &b, &d, "pay_0000000000001", &id1), ERR_OK);
+    struct risk_decision ok = eval(f, &a);
+    assert_int_equal(risk_record(st, &a, &ok, NULL, &id2), ERR_OK);
+    struct risk_event other = pay(2, NOW, &TOKYO, 1000);
+    assert_int_equal(risk_record(st, &other, &ok, "x", &id3), ERR_OK);
+    assert_true(id1 > 0 && id2 > id1 && id3 > id2);
+    char longref[RISK_REF_MAX + 2];
+    memset(longref, 'r', sizeof longref - 1);
+    longref[sizeof longref - 1] = '\0';
+    assert_int_equal(risk_record(st, &a, &ok, longref, NULL), ERR_INVALID_PARAM);
+
+    struct risk_decision_row rows[4];
+    size_t n = 0;
+    assert_int_equal(st->ops->risk_decision_list(st, 1, 0, 4, rows, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].id, id2); /* newest first */
+    assert_string_equal(rows[0].decision, "allow");
+    assert_string_equal(rows[0].reasons, "[]");
+    assert_string_equal(rows[0].ref, "");
+    const struct risk_decision_row *r = &rows[1];
+    assert_int_equal(r->id, id1);
+    assert_int_equal(r->at_ms, NOW + 10 * MIN);
+    assert_string_equal(r->kind, "payment");
+    assert_int_equal(r->customer_id, 1);
+    assert_int_equal(r->device_id, 10);
+    assert_int_equal(r->store_id, UMEDA.store_id);
+    assert_int_equal(r->amount, 2500);
+    assert_string_equal(r->decision, "hold"); /* 25 + 60 */
+    assert_int_equal(r->score, 85);
+    assert_string_equal(r->ref, "pay_0000000000001");
+    json_error_t je;
+    json_t *reasons = json_loads(r->reasons, 0, &je);
+    assert_non_null(reasons);
+    assert_int_equal(json_array_size(reasons), 2);
+    json_t *first = json_array_get(reasons, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "rule")), "new_device");
+    json_t *second = json_array_get(reasons, 1);
+    assert_string_equal(json_string_value(json_object_get(second, "rule")), "impossible_travel");
+    assert_int_equal(json_integer_value(json_object_get(second, "threshold")), 300);
+    assert_int_equal(json_integer_value(json_object_get(second, "score")), 60);
+    assert_true(json_integer_value(json_object_get(second, "value")) > 2000);
+    json_decref(reasons);
+    /* paging */
+    assert_int_equal(st->ops->risk_decision_list(st, 1, id2, 4, rows, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, id1);
+    assert_int_equal(st->ops->risk_decision_list(st, 3, 0, 4, rows, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    /* the JSON never overflows silently */
+    char small[16];
+    assert_int_equal(risk_reasons_json(&d, small, sizeof small), ERR_OVERFLOW);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* ---- warm-up after a restart ---- */
+
+#define PUBKEY_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define PUBKEY_T "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT"
+
+struct world {
+    char *dir;
+    struct store *st;
+    int64_t alice, thief, dev_alice, dev_thief, card;
+    struct merchant_store tokyo, umeda, tobacco;
+    int64_t next_payment;
+};
+
+static int64_t add_customer(struct store *st, const char *email, int64_t created)
+{
+    struct customer c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.email, sizeof c.email, "%s", email);
+    snprintf(c.password_hash, sizeof c.password_hash, "x");
+    c.created_ms = created;
+    assert_int_equal(st->ops->customer_insert(st, &c), ERR_OK);
+    return c.id;
+}
+
+static int64_t add_device(struct store *st, int64_t customer, const char *pk)
+{
+    struct customer_device d;
+    memset(&d, 0, sizeof d);
+    d.customer_id = customer;
+    snprintf(d.public_key, sizeof d.public_key, "%s", pk);
+    snprintf(d.name, sizeof d.name, "phone");
+    d.first_seen_ms = d.last_seen_ms = NOW - 30 * DAY;
+    assert_int_equal(st->ops->device_insert(st, &d), ERR_OK);
+    return d.id;
+}
+
+static void add_payment(struct world *w, int kind, int64_t customer, int64_t device, const struct merchant_store *s,
+                        int64_t counterparty, int64_t amount, int64_t at)
+{
+    struct payment p;
+    memset(&p, 0, sizeof p);
+    p.id = ++w->next_payment;
+    p.kind = kind;
+    p.customer_id = customer;
+    p.device_id = device;
+    if (s) {
+        p.merchant_id = s->merchant_id;
+        p.store_id = s->id;
+        p.terminal_id = 1;
+    }
+    p.counterparty_id = counterparty;
+    p.amount = amount;
+    p.created_ms = at;
+    assert_int_equal(w->st->ops->payment_insert(w->st, &p), ERR_OK);
+}
+
+static void add_topup(struct world *w, int64_t customer, int64_t device, int64_t card, int status,
+                      const char *decline, int64_t amount, int64_t at)
+{
+    static int n;
+    struct topup t;
+    memset(&t, 0, sizeof t);
+    t.customer_id = customer;
+    t.source = TOPUP_CARD;
+    t.status = status;
+    t.amount = amount;
+    t.card_id = card;
+    t.device_id = device;
+    snprintf(t.idem_scope, sizeof t.idem_scope, "usr_x");
+    snprintf(t.idem_key, sizeof t.idem_key, "k%d", ++n);
+    snprintf(t.decline_code, sizeof t.decline_code, "%s", decline);
+    t.created_ms = t.updated_ms = at;
+    assert_int_equal(w->st->ops->topup_insert(w->st, &t), ERR_OK);
+}
+
+static void world_open(struct world *w)
+{
+    memset(w, 0, sizeof *w);
+    w->dir = tu_tempdir();
+    w->st = tu_open_store(w->dir);
+    struct store *st = w->st;
+    w->alice = add_customer(st, "alice@example.com", NOW - 400 * DAY);
+    w->thief = add_customer(st, "mallory@example.com", NOW - 400 * DAY);
+    w->dev_alice = add_device(st, w->alice, PUBKEY_A);
+    w->dev_thief = add_device(st, w->thief, PUBKEY_T);
+    struct merchant m;
+    assert_int_equal(merchant_create(st, "Kessai Mart", &m), ERR_OK);
+    assert_int_equal(merchant_store_create(st, m.id, "Tokyo Station", "1-9-1 Marunouchi, Tokyo", TOKYO.lat_e6,
+                                           TOKYO.lon_e6, "convenience", &w->tokyo),
+                     ERR_OK);
+    assert_int_equal(merchant_store_create(st, m.id, "Umeda", "3-1-1 Umeda, Osaka", UMEDA.lat_e6, UMEDA.lon_e6,
+                                           "convenience", &w->umeda),
+                     ERR_OK);
+    assert_int_equal(merchant_store_create(st, m.id, "Smoke Shop", "1-1 Yaesu, Tokyo", TOBACCO.lat_e6,
+                                           TOBACCO.lon_e6, "tobacco", &w->tobacco),
+                     ERR_OK);
+    struct card k;
+    memset(&k, 0, sizeof k);
+    k.customer_id = w->alice;
+    k.status = CARD_ACTIVE;
+    snprintf(k.token, sizeof k.token, "tok_1");
+    snprintf(k.brand, sizeof k.brand, "visa");
+    snprintf(k.last4, sizeof k.last4, "4242");
+    k.exp_month = 12, k.exp_year = 2030;
+    memset(k.fingerprint, 0x5a, sizeof k.fingerprint);
+    k.created_ms = k.linked_ms = NOW - 30 * DAY;
+    assert_int_equal(st->ops->card_insert(st, &k), ERR_OK);
+    w->card = k.id;
+}
+
+static void world_close(struct world *w)
+{
+    store_close(w->st);
+    tu_rmtree(w->dir);
+    free(w->dir);
+}
+
+/* The thief's hour before the restart, as the store has it, and what the
+ * engine says after warming up from it: the same as an engine that never
+ * stopped. */
+static void warm_up_remembers_the_thief(void **state)
+{
+    struct fx *f = *state;
+    struct world w;
+    world_open(&w);
+    /* Long ago: plenty of old payments, outside every window. */
+    for (int i = 0; i < 40; i++)
+        add_payment(&w, PAYMENT_CPM, w.alice, w.dev_alice, &w.umeda, 0, 700, NOW - 3 * DAY + i * MIN);
+    /* The last 45 minutes: ten payments in Tokyo, a card top-up. */
+    add_topup(&w, w.alice, w.dev_alice, w.card, TOPUP_SUCCEEDED, "", 30000, NOW - 20 * MIN);
+    /* refused by a kill switch: not an issuer's no */
+    add_topup(&w, w.alice, w.dev_alice, w.card, TOPUP_FAILED, "suspended", 30000, NOW - 19 * MIN);
+    for (int i = 0; i < 10; i++)
+        add_payment(&w, PAYMENT_CPM, w.alice, w.dev_alice, &w.tokyo, 0, 1000, NOW - 45 * MIN + i * 4 * MIN);
+    /* A card tester: five declined links from one address, declined top-ups. */
+    for (int i = 0; i < 5; i++) {
+        struct card_attempt a = {.customer_id = w.thief, .device_id = w.dev_thief, .outcome = CARD_ATTEMPT_DECLINED,
+                                 .at_ms = NOW - 30 * MIN + i * MIN};
+        snprintf(a.client_addr, sizeof a.client_addr, "2001:db8:7:7::/64");
+        assert_int_equal(w.st->ops->card_attempt_insert(w.st, &a, 0), ERR_OK);
+    }
+    struct card_attempt ok = {.customer_id = w.alice, .device_id = w.dev_alice, .outcome = CARD_ATTEMPT_OK,
+                              .at_ms = NOW - 20 * MIN};
+    snprintf(ok.client_addr, sizeof ok.client_addr, "198.51.100.20");
+    assert_int_equal(w.st->ops->card_attempt_insert(w.st, &ok, 0), ERR_OK);
+    /* A transfer between the two, from an old account: counts as Alice's money moving. */
+    add_payment(&w, PAYMENT_P2P, w.alice, w.dev_alice, NULL, 0, 100, NOW - 2 * MIN);
+
+    /* "Restart": a fresh engine, warmed from the store. */
+    size_t rows = 0;
+    assert_int_equal(risk_warm(f->r, w.st, NOW, &rows), ERR_OK);
+    /* 11 payments and transfers, 1 top-up (the one a switch refused is not
+     * an issuer's answer), 6 card attempts; the old payments are not read */
+    assert_int_equal(rows, 11 + 1 + 6);
+
+    /* Alice's 13th movement in the hour (a top-up, ten payments, a
+     * transfer, this), in Osaka nine minutes after Tokyo. */
+    struct risk_event ev = pay(w.alice, NOW, &UMEDA, 1000);
+    ev.store_id = w.umeda.id;
+    ev.device_key = risk_device_key(PUBKEY_A);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "velocity_customer_count");
+    assert_non_null(x);
+    assert_int_equal(x->value, 13);
+    assert_null(reason(&d, "velocity_device_count")); /* 13 of 15 */
+    assert_non_null(reason(&d, "impossible_travel"));
+    /* The top-up, then the smoke shop. */
+    struct risk_event smoke = pay(w.alice, NOW, &TOBACCO, 20000);
+    smoke.store_id = w.tobacco.id;
+    d = eval(f, &smoke);
+    assert_non_null(reason(&d, "topup_then_resale"));
+    /* The card tester's address stays denied, on any phone. */
+    struct risk_event link = card_link(w.thief, NOW, 1, "2001:db8:7:7::1234", 31337);
+    d = eval(f, &link);
+    assert_int_equal(d.verdict, RISK_DENY);
+    assert_non_null(reason(&d, "card_declines_address"));
+    assert_non_null(reason(&d, "card_declines_customer"));
+    /* The card's top-up velocity came back with it. */
+    struct risk_event t = topup(w.alice, NOW, 0, 80000);
+    uint8_t fp[CARD_FINGERPRINT_BYTES];
+    memset(fp, 0x5a, sizeof fp);
+    t.card_fp = risk_card_fp(fp);
+    d = eval(f, &t);
+    x = reason(&d, "velocity_card_amount");
+    assert_non_null(x);
+    assert_int_equal(x->value, 110000);
+
+    /* Next to it: a quiet customer stays quiet after the restart. */
+    struct risk_event bob = pay(77, NOW, &TOKYO, 1000);
+    quiet(f, &bob);
+    world_close(&w);
+}
+
+/* Fan-in after a restart: the senders' ages come from their accounts. */
+static void warm_up_remembers_fan_in(void **state)
+{
+    struct fx *f = *state;
+    struct world w;
+    world_open(&w);
+    int64_t mule = add_customer(w.st, "mule@example.com", NOW - 100 * DAY);
+    for (int i = 0; i < 3; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "new%d@example.com", i);
+        int64_t c = add_customer(w.st, email, NOW - 2 * DAY);
+        add_payment(&w, PAYMENT_P2P, c, 0, NULL, mule, 20000, NOW - 5 * HOUR + i * HOUR);
+    }
+    /* An old friend's transfer does not count as a new sender's. */
+    add_payment(&w, PAYMENT_P2P, w.alice, w.dev_alice, NULL, mule, 2000, NOW - HOUR);
+    assert_int_equal(risk_warm(f->r, w.st, NOW, NULL), ERR_OK);
+    struct risk_event ev = p2p(9999, mule, NOW, 20000, RISK_F_ACCOUNT_NEW);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "p2p_fan_in");
+    assert_non_null(x);
+    assert_int_equal(x->value, 4);
+    world_close(&w);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(ordinary_week_is_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_device_and_reset_together_challenge, setup, teardown),
+        cmocka_unit_test_setup_teardown(velocity_customer_count_fires_on_the_eleventh, setup, teardown),
+        cmocka_unit_test_setup_teardown(velocity_customer_amount_fires_over_the_sum, setup, teardown),
+        cmocka_unit_test_setup_teardown(velocity_device_across_accounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(velocity_card_topups, setup, teardown),
+        cmocka_unit_test_setup_teardown(velocity_store_and_terminal, setup, teardown),
+        cmocka_unit_test_setup_teardown(velocity_counts_only_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(window_expires, setup, teardown),
+        cmocka_unit_test(ring_blur_and_order),
+        cmocka_unit_test(set_counts_distinct_and_forgets),
+        cmocka_unit_test_setup_teardown(topup_then_resale_fires, setup, teardown),
+        cmocka_unit_test_setup_teardown(topup_then_ordinary_spending_is_quiet, setup, teardown),
+        cmocka_unit_test_setup_teardown(resale_categories_are_configurable, setup, teardown),
+        cmocka_unit_test_setup_teardown(impossible_travel_fires, setup, teardown),
+        cmocka_unit_test_setup_teardown(possible_travel_is_quiet, setup, teardown),
+        cmocka_unit_test_setup_teardown(shared_device_fires, setup, teardown),
+        cmocka_unit_test_setup_teardown(shared_address_groups_ipv6_by_64, setup, teardown),
+        cmocka_unit_test(address_keys),
+        cmocka_unit_test_setup_teardown(card_declines_deny, setup, teardown),
+        cmocka_unit_test_setup_teardown(card_many_cards_deny, setup, teardown),
+        cmocka_unit_test_setup_teardown(p2p_fan_in_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(refunds_at_one_store_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(verdicts_follow_the_scores, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_keys_stay_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(threads_lose_no_count, setup, teardown),
+        cmocka_unit_test(settings_parse_and_refuse_by_name),
+        cmocka_unit_test_setup_teardown(decisions_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(warm_up_remembers_the_thief, setup, teardown),
+        cmocka_unit_test_setup_teardown(warm_up_remembers_fan_in, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
