@@ -26,6 +26,7 @@ static const struct http_route routes[] = {
     {"POST", "/admin/v1/customers/{id}/freeze", api_admin_customer_freeze_post, JSON},
     {"POST", "/admin/v1/customers/{id}/unfreeze", api_admin_customer_unfreeze_post, JSON},
     {"POST", "/admin/v1/customers/{id}/sign-out", api_admin_customer_sign_out_post, JSON},
+    {"GET", "/admin/v1/audit", api_admin_audit_get, 0},
 
     /* customer identity (docs/customer-auth.md) */
     {"POST", "/v1/registrations", api_registrations_post, JSON},

@@ -15,8 +15,9 @@
 /* Which roles may take each action.  Support helps customers (freezes a
  * stolen account, signs a thief out) but cannot undo a freeze; fraud
  * analysts can; switches stop a service for everyone, so only fraud
- * analysts and administrators hold them.  Finance reads until reversals
- * come. */
+ * analysts and administrators hold them.  The audit log names customers
+ * and what happened to them: not finance's business.  Finance reads until
+ * reversals come. */
 static const struct {
     enum staff_action action;
     const char *roles[5];
@@ -26,6 +27,7 @@ static const struct {
     {STAFF_UNFREEZE, {"fraud_analyst", "administrator", NULL}},
     {STAFF_SIGN_OUT, {"support", "fraud_analyst", "administrator", NULL}},
     {STAFF_KILLSWITCH, {"fraud_analyst", "administrator", NULL}},
+    {STAFF_AUDIT, {"support", "fraud_analyst", "administrator", NULL}},
 };
 
 bool staff_may(const char *role, enum staff_action action)

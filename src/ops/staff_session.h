@@ -49,6 +49,7 @@ enum staff_action {
     STAFF_UNFREEZE,         /* unfreeze one (the customer cannot) */
     STAFF_SIGN_OUT,         /* end every session of a customer */
     STAFF_KILLSWITCH,       /* turn operator switches on and off */
+    STAFF_AUDIT,            /* search the audit log */
 };
 
 bool staff_may(const char *role, enum staff_action action);

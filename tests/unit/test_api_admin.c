@@ -251,6 +251,35 @@ static void roles_and_controls(void **state)
     AC_EXPECT_STATUS(r, 401); /* a staff token is no customer session either */
     ac_resp_free(&r);
 
+    /* the log is searchable by customer, actor, action and time; reading
+     * it is for support, fraud and administrators, not finance */
+    snprintf(path, sizeof path, "/admin/v1/audit?customer=%s&limit=100", c.customer_id);
+    r = ac_call(&s, &ana.u.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    json_t *entries = json_object_get(r.j, "entries");
+    int frozen_by_sam = 0;
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        json_t *en = json_array_get(entries, i);
+        assert_string_equal(json_string_value(json_object_get(en, "customer")), c.customer_id);
+        frozen_by_sam += strcmp(json_string_value(json_object_get(en, "action")), "account_frozen") == 0 &&
+                         strcmp(json_string_value(json_object_get(en, "actor")), sam.id) == 0;
+    }
+    assert_int_equal(frozen_by_sam, 1);
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/admin/v1/audit?actor=%s&action=killswitch_set&since=2026-01-01", sam.id);
+    r = ac_call(&s, &sam.u.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    entries = json_object_get(r.j, "entries");
+    assert_int_equal(json_array_size(entries), 1); /* the switch sam was refused */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 0), "outcome")), "failure");
+    ac_resp_free(&r);
+    assert_int_equal(call_status(&s, &ana.u.who, "GET", "/admin/v1/audit?since=yesterday", NULL, "invalid_param"), 400);
+    assert_int_equal(call_status(&s, &ana.u.who, "GET", "/admin/v1/audit?limit=1000", NULL, "invalid_param"), 400);
+    struct staffer fin;
+    staffer_new(&s, &fin, "fin@kessai.example", "finance");
+    sign_in_ok(&s, &fin);
+    assert_int_equal(call_status(&s, &fin.u.who, "GET", "/admin/v1/audit", NULL, "forbidden"), 403);
+
     /* the refusals are on record, with who tried */
     assert_int_equal(ac_server_stop(&s), 0);
     char db[700];
