@@ -15,6 +15,8 @@
 
 #include "api/auth_common.h"
 #include "api/auth_handlers.h"
+#include "api/gate.h"
+#include "ops/killswitch.h"
 #include "api/jobs.h"
 #include "auth/customer.h"
 #include "http/reply.h"
@@ -46,7 +48,7 @@ static void run_register(struct api_job *job, const struct auth_ctx *a)
 enum http_verdict api_registrations_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
-    if (!api_rate_limit(req, ctx))
+    if (!api_rate_limit(req, ctx) || !api_gate(req, ctx, KILLSWITCH_REGISTRATIONS))
         return HTTP_REPLIED;
     struct register_job *j = calloc(1, sizeof *j);
     if (j == NULL)

@@ -18,6 +18,8 @@
 #include <sodium.h>
 
 #include "api/auth_common.h"
+#include "api/gate.h"
+#include "ops/killswitch.h"
 #include "api/wallet_handlers.h"
 #include "api/wallet_jobs.h"
 #include "http/reply.h"
@@ -125,6 +127,7 @@ enum http_verdict api_cards_post(struct http_request *req, void *app)
         {.name = "cvc", .type = JF_STRING, .target = &cvc, .min_len = 1, .max_len = CVC_FIELD_MAX},
     };
     bool ok = api_wallet_session(req, ctx, SESSION_NEED_FRESH, &j->base.session) &&
+              api_gate(req, ctx, KILLSWITCH_CARD_LINKS) &&
               api_parse(req, body, spec, sizeof spec / sizeof spec[0], NULL);
     if (ok) {
         pan_digits(number, j->number);

@@ -28,7 +28,8 @@
 #include "util/ids.h"
 #include "util/log.h"
 
-static const char *const known[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, KILLSWITCH_PAYMENTS, KILLSWITCH_P2P};
+static const char *const known[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, KILLSWITCH_PAYMENTS,
+                                    KILLSWITCH_P2P,    KILLSWITCH_CARD_LINKS,  KILLSWITCH_REGISTRATIONS};
 
 const char *const *killswitch_names(size_t *n)
 {

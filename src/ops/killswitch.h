@@ -9,8 +9,8 @@
  *   "topups"       every top-up (card and cash)
  *   "card_topups"  top-ups from cards only
  *
- * (The risk and operations issue adds card links, payments, P2P,
- * registrations and per-merchant/per-store scopes.)  Switching is recorded
+ * Issues 5 and 6 add payments (also per merchant or store), P2P, card
+ * links and registrations (below).  Switching is recorded
  * with who and when, in the row and as an entry of the audit log
  * ("killswitch_on" / "killswitch_off", audit/audit.h); the CLI is `kessai
  * admin killswitch on NAME --reason TEXT | off NAME | list`.
@@ -34,6 +34,11 @@
  * (`kessai admin killswitch on payments --merchant mer_… | --store str_…`). */
 #define KILLSWITCH_PAYMENTS "payments"
 #define KILLSWITCH_P2P "p2p"
+/* Issue 6: linking new cards (POST /v1/cards; cards already linked keep
+ * working), and new registrations (POST /v1/registrations).  Checked at the
+ * door, before any work (api/gate.h). */
+#define KILLSWITCH_CARD_LINKS "card_links"
+#define KILLSWITCH_REGISTRATIONS "registrations"
 
 /* Is name a switch this build knows? */
 bool killswitch_known(const char *name);

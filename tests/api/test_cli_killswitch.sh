@@ -9,8 +9,8 @@
 D=$T/data
 
 k admin killswitch list --json
-[ "$RC" = 0 ] && [ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p" ] &&
-    [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0" ]
+[ "$RC" = 0 ] && [ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p,card_links,registrations" ] &&
+    [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0" ]
 verdict "a new data directory: every switch listed, all off"
 [ "$(j "$OUT" '$.killswitches[0].set_by')" = "" ]
 verdict "a switch never set has no set_by"
@@ -23,7 +23,7 @@ usage() { # NAME ARGS...: expect exit 2 and that nothing was switched
     [ "$RC" = 2 ] && has "$ERR" "Try 'kessai admin killswitch"
     verdict "usage error: $name"
 }
-usage "unknown switch" on card_links --reason "x"
+usage "unknown switch" on withdrawals --reason "x"
 usage "switch names are exact" on TOPUPS --reason "x"
 usage "no reason" on topups
 usage "empty reason" on topups --reason ""
@@ -33,13 +33,13 @@ usage "reason of 201 bytes" on topups --reason "$(printf 'x%.0s' $(seq 1 201))"
 usage "reason not UTF-8" on topups --reason "$(printf 'caf\351')"
 usage "no name" on --reason "x"
 usage "off takes no reason" off topups --reason "x"
-usage "unknown switch off" off card_links
+usage "unknown switch off" off withdrawals
 usage "a scope only by option" on "payments@str_0000000000001" --reason "x"
 usage "only payments has scopes" on topups --store str_0000000000001 --reason "x"
 usage "merchant or store, not both" on payments --merchant mer_0000000000001 --store str_0000000000001 --reason "x"
 usage "a malformed store id" on payments --store mer_0000000000001 --reason "x"
 k admin killswitch list --json
-[ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0" ] && [ "$(j "$OUT" '$.killswitches[0].set_by')" = "" ]
+[ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0" ] && [ "$(j "$OUT" '$.killswitches[0].set_by')" = "" ]
 verdict "after the usage errors nothing was switched"
 
 export USER=ana
@@ -67,7 +67,7 @@ k admin killswitch off card_topups
 [ "$RC" = 0 ]
 verdict "off twice is fine"
 k admin killswitch list --json
-one_line "$OUT" && [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0" ]
+one_line "$OUT" && [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0" ]
 verdict "both off again, listed as one line of JSON"
 
 k admin killswitch on payments --store str_0000000000001 --reason "till broken" --json
@@ -77,13 +77,13 @@ k admin killswitch on payments --merchant mer_0000000000001 --reason "audit"
 [ "$RC" = 0 ] && has "$OUT" "payments@mer_0000000000001 on"
 verdict "payments for one merchant"
 k admin killswitch list --json
-[ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p,payments@mer_0000000000001,payments@str_0000000000001" ] &&
-    [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,1,1" ]
+[ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p,card_links,registrations,payments@mer_0000000000001,payments@str_0000000000001" ] &&
+    [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0,1,1" ]
 verdict "list: the scoped switches after the global ones; the global one still off"
 k admin killswitch off payments --store str_0000000000001 --json
 [ "$RC" = 0 ] && [ "$(j "$OUT" '$.on')" = 0 ]
 k admin killswitch list --json
-[ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,1,0" ]
+[ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0,1,0" ]
 verdict "off for the store with the same option; the merchant's stays on"
 
 t_done

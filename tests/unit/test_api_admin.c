@@ -246,6 +246,40 @@ static void roles_and_controls(void **state)
     AC_EXPECT_STATUS(r, 200);
     assert_int_equal(json_array_size(json_object_get(r.j, "killswitches")), 1);
     ac_resp_free(&r);
+    /* new registrations and new card links stop at the door, with the reason */
+    r = ac_call(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/registrations",
+                json_pack("{s:b, s:s}", "on", 1, "reason", "bot sign-up wave"));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    r = ac_call(&s, &c.who, "PUT", "/admin/v1/killswitches/card_links",
+                json_pack("{s:b, s:s}", "on", 1, "reason", "x"));
+    AC_EXPECT_STATUS(r, 401); /* a customer cannot */
+    ac_resp_free(&r);
+    r = ac_call(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/card_links",
+                json_pack("{s:b, s:s}", "on", 1, "reason", "stolen card numbers tested"));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    struct ac_who stranger = ac_new_source(&s);
+    r = ac_call(&s, &stranger, "POST", "/v1/registrations",
+                json_pack("{s:s, s:s}", "email", "new.one@example.com", "password", "a long enough passphrase"));
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_non_null(strstr(r.raw, "bot sign-up wave"));
+    ac_resp_free(&r);
+    ac_login(&s, &c, NULL); /* fresh second factor, as linking asks */
+    r = ac_call(&s, &c.who, "POST", "/v1/cards",
+                json_pack("{s:s, s:i, s:i, s:s}", "number", "4242424242424242", "exp_month", 12, "exp_year", 2030, "cvc",
+                          "123"));
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_non_null(strstr(r.raw, "stolen card numbers tested"));
+    ac_resp_free(&r);
+    r = ac_call(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/registrations", json_pack("{s:b}", "on", 0));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    r = ac_call(&s, &stranger, "POST", "/v1/registrations",
+                json_pack("{s:s, s:s}", "email", "new.one@example.com", "password", "a long enough passphrase"));
+    AC_EXPECT_STATUS(r, 202);
+    ac_resp_free(&r);
+
     r = ac_call_idem(&s, &ana.u.who, "POST", "/v1/topups", "k1", json_pack("{s:s, s:I}", "card_id", "crd_1", "amount",
                                                                             (json_int_t)1000));
     AC_EXPECT_STATUS(r, 401); /* a staff token is no customer session either */
@@ -298,7 +332,7 @@ static void roles_and_controls(void **state)
             done++;
     }
     assert_int_equal(denied, 2);
-    assert_true(done >= 4); /* freeze, unfreeze, sign-out, switch */
+    assert_true(done >= 7); /* freeze, unfreeze, sign-out, four switches */
     store_close(st);
     assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0); /* and the chain holds */
     ac_server_cleanup(&s);

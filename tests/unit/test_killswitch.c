@@ -71,7 +71,9 @@ static void switches_start_off(void **state)
     assert_false(killswitch_known("payments@usr_0000000000001"));
     assert_false(killswitch_known("payments@str_"));
     assert_false(killswitch_known("topups@str_0000000000001")); /* only payments has scopes */
-    assert_false(killswitch_known("card_links"));
+    assert_true(killswitch_known("card_links"));
+    assert_true(killswitch_known("registrations"));
+    assert_false(killswitch_known("withdrawals"));
     assert_false(killswitch_known("TOPUPS"));
     assert_false(killswitch_known(""));
     assert_false(killswitch_known(NULL));
@@ -183,7 +185,7 @@ static void bad_input_changes_nothing(void **state)
     memset(long_reason, 'x', sizeof long_reason);
     long_reason[KILLSWITCH_REASON_MAX + 1] = '\0';
 
-    assert_int_equal(killswitch_set(f->st, "admin-cli", "card_links", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "withdrawals", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
     assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@str_0000000000001x", true, "nope", "cli:ana", NOW),
                      ERR_INVALID_PARAM);
     assert_int_equal(killswitch_set(f->st, "admin-cli", "", true, "nope", "cli:ana", NOW), ERR_INVALID_PARAM);
