@@ -83,6 +83,19 @@ static long call_status(struct ac_server *s, const struct ac_who *w, const char 
     return st;
 }
 
+/* The audit entries of the stopped server's store, oldest first. */
+static size_t load_events(const struct ac_server *s, struct security_event *ev, size_t max)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", s->data);
+    struct store *st = NULL;
+    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
+    size_t n = 0;
+    assert_int_equal(st->ops->security_event_list(st, 0, 0, max, ev, &n), ERR_OK);
+    store_close(st);
+    return n;
+}
+
 /* Password and code together; neither alone, nor a code twice, nor a
  * customer's token; signing out ends the token. */
 static void staff_sign_in_needs_both_factors(void **state)
@@ -160,13 +173,8 @@ static void password_guessing_locks_the_staff_account(void **state)
     AC_EXPECT_ERROR(r, 401, "invalid_credentials");
     ac_resp_free(&r);
     assert_int_equal(ac_server_stop(&s), 0);
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s.data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    struct security_event ev[64];
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, 64, ev, &n), ERR_OK);
+    static struct security_event ev[64];
+    size_t n = load_events(&s, ev, 64);
     int failed = 0, locked = 0;
     for (size_t i = 0; i < n; i++) {
         failed += strcmp(ev[i].kind, "staff_login_failed") == 0;
@@ -174,7 +182,6 @@ static void password_guessing_locks_the_staff_account(void **state)
     }
     assert_int_equal(failed, 6);
     assert_int_equal(locked, 1);
-    store_close(st);
     ac_server_cleanup(&s);
 }
 
@@ -316,13 +323,8 @@ static void roles_and_controls(void **state)
 
     /* the refusals are on record, with who tried */
     assert_int_equal(ac_server_stop(&s), 0);
-    char db[700];
-    snprintf(db, sizeof db, "%s/kessai.db", s.data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(db, &st), ERR_OK);
-    struct security_event ev[128];
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, 128, ev, &n), ERR_OK);
+    static struct security_event ev[128];
+    size_t n = load_events(&s, ev, 128);
     int denied = 0, done = 0;
     for (size_t i = 0; i < n; i++) {
         bool by_sam = strcmp(ev[i].actor, sam.id) == 0, by_ana = strcmp(ev[i].actor, ana.id) == 0;
@@ -333,7 +335,6 @@ static void roles_and_controls(void **state)
     }
     assert_int_equal(denied, 2);
     assert_true(done >= 7); /* freeze, unfreeze, sign-out, four switches */
-    store_close(st);
     assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0); /* and the chain holds */
     ac_server_cleanup(&s);
 }
