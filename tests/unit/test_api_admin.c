@@ -17,8 +17,13 @@
 #include <sodium.h>
 
 #include "api_client.h"
+#include "auth/customer_types.h"
 #include "auth/totp.h"
+#include "ledger/ledger.h"
+#include "ledger/writer.h"
 #include "store/store.h"
+#include "util/ids.h"
+#include "wallet/topup.h"
 #include "testutil.h"
 
 #define STAFF_PASSWORD "copper meadow lantern violet"
@@ -339,6 +344,87 @@ static void roles_and_controls(void **state)
     ac_server_cleanup(&s);
 }
 
+/* Money into c's wallet, written straight into the ledger (the test's own
+ * writer on kessaid's database), as a card top-up would. */
+static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", s->data);
+    struct store *st = NULL, *ws = NULL;
+    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
+    assert_int_equal(store_open_sqlite(path, &ws), ERR_OK);
+    int64_t from = 0, to = 0, cid = 0;
+    assert_int_equal(ledger_system_account(st, "card_receivable", &from), ERR_OK);
+    assert_int_equal(ids_parse(c->customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
+    assert_int_equal(wallet_account(st, cid, &to), ERR_OK);
+    struct ledger_writer *w = NULL;
+    struct ledger_writer_opts o = {.batch_max = 4};
+    assert_int_equal(ledger_writer_start(ws, &o, &w), ERR_OK);
+    struct ledger_transfer x = {.debit_account = from, .credit_account = to, .amount = amount};
+    snprintf(x.key, sizeof x.key, "test-fund-%.40s", c->customer_id);
+    snprintf(x.kind, sizeof x.kind, "topup_card");
+    assert_int_equal(ledger_writer_submit_wait(w, &x, 1, NULL, NULL), ERR_OK);
+    ledger_writer_stop(w);
+    store_close(st);
+}
+
+/* Two kessaid on one database: a switch set through the first stops
+ * top-ups on the second at its very next request (nothing is cached), while
+ * payments there go on. */
+static void a_switch_reaches_the_second_node_at_once(void **state)
+{
+    (void)state;
+    struct ac_server a, b;
+    ac_server_init(&a);
+    ac_server_start(&a, NULL);
+    ac_server_init(&b);
+    snprintf(b.data, sizeof b.data, "%s", a.data);
+    ac_server_start(&b, NULL);
+    struct ac_user c;
+    ac_user_enrolled(&a, &c, "two-nodes");
+    json_t *m = ac_cli_json(&a, "admin merchant create --name 'Kessai Mart'");
+    char args[1400], qrpath[700];
+    snprintf(args, sizeof args,
+             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
+             "--lat 35.671 --lon 139.765 --category convenience",
+             json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    json_t *shop = ac_cli_json(&a, args);
+    tu_path(qrpath, sizeof qrpath, a.root, "qr.txt");
+    snprintf(args, sizeof args, "admin store qr %s > '%s'", json_string_value(json_object_get(shop, "id")), qrpath);
+    json_decref(shop);
+    assert_int_equal(ac_cli(&a, args), 0);
+    char *qr = tu_slurp(qrpath, NULL);
+    qr[strcspn(qr, "\n")] = '\0';
+    fund(&a, &c, 5000);
+    struct staffer ana;
+    staffer_new(&a, &ana, "ana@kessai.example", "fraud_analyst");
+    sign_in_ok(&a, &ana);
+
+    struct ac_resp r = ac_call(&a, &ana.u.who, "PUT", "/admin/v1/killswitches/topups",
+                               json_pack("{s:b, s:s}", "on", 1, "reason", "card fraud wave, back at 18:00"));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    r = ac_call_idem(&b, &c.who, "POST", "/v1/topups", "two-t1",
+                     json_pack("{s:s, s:I}", "card_id", "crd_0000000000001", "amount", (json_int_t)1000));
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_non_null(strstr(r.raw, "card fraud wave, back at 18:00"));
+    ac_resp_free(&r);
+    r = ac_call_idem(&b, &c.who, "POST", "/v1/payments", "two-p1",
+                     json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)500));
+    AC_EXPECT_STATUS(r, 201);
+    assert_int_equal(json_integer_value(json_object_get(r.j, "balance_after")), 4500);
+    ac_resp_free(&r);
+    free(qr);
+
+    assert_int_equal(ac_server_stop(&b), 0);
+    assert_int_equal(ac_server_stop(&a), 0);
+    assert_int_equal(ac_cli(&a, "ledger verify >/dev/null"), 0);
+    assert_int_equal(ac_cli(&a, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&b);
+    ac_server_cleanup(&a);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -347,6 +433,7 @@ int main(void)
         cmocka_unit_test(staff_sign_in_needs_both_factors),
         cmocka_unit_test(password_guessing_locks_the_staff_account),
         cmocka_unit_test(roles_and_controls),
+        cmocka_unit_test(a_switch_reaches_the_second_node_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
