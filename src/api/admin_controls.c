@@ -7,6 +7,8 @@
  *   POST /admin/v1/customers/{id}/freeze {reason}     FREEZE    -> 200 {frozen: true}
  *   POST /admin/v1/customers/{id}/unfreeze {reason}   UNFREEZE  -> 200 {frozen: false}
  *   POST /admin/v1/customers/{id}/sign-out {}         SIGN_OUT  -> 200 {sessions_revoked: n}
+ *   POST /admin/v1/customers/{id}/reset-mfa {reason, identity_check}
+ *                                                     RESET_MFA -> 200 {mfa_reset: true}
  *
  * All fast (a transaction each), on the HTTP thread.  Switches take effect
  * on the next request on every node (ops/killswitch.h); a freeze ends the
@@ -26,6 +28,7 @@
 #include "http/request.h"
 #include "ops/freeze.h"
 #include "ops/killswitch.h"
+#include "ops/mfa_reset.h"
 #include "store/pool.h"
 
 #define REASON_MAX KILLSWITCH_REASON_MAX
@@ -174,6 +177,30 @@ enum http_verdict api_admin_customer_sign_out_post(struct http_request *req, voi
             (void)api_admin_record(&a, &s, c.id, "customer_sign_out", true, json_pack("{s:i}", "sessions", n));
         v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:i}", "sessions_revoked", n))
                         : http_reply_error(req, e, NULL);
+    }
+    store_pool_release(ctx->pool, a.st);
+    return v;
+}
+
+enum http_verdict api_admin_customer_reset_mfa_post(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_RESET_MFA, "mfa_reset", &a, &s))
+        return HTTP_REPLIED;
+    const char *reason = NULL, *check = NULL;
+    struct json_field spec[] = {
+        {.name = "reason", .type = JF_STRING, .target = &reason, .min_len = 1, .max_len = MFA_RESET_TEXT_MAX},
+        {.name = "identity_check", .type = JF_STRING, .target = &check, .min_len = 1, .max_len = MFA_RESET_TEXT_MAX},
+    };
+    struct customer c;
+    enum http_verdict v = HTTP_REPLIED;
+    if (api_parse(req, http_request_json(req), spec, 2, NULL) && path_customer(req, &a, &c)) {
+        char by[IDS_BUF];
+        const char *bad = NULL;
+        enum err e = mfa_reset_by_staff(&a, staff_public_id(s.staff_id, by), c.id, reason, check, &bad);
+        v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:b}", "mfa_reset", 1)) : http_reply_error(req, e, bad);
     }
     store_pool_release(ctx->pool, a.st);
     return v;

@@ -22,6 +22,7 @@ enum http_verdict api_admin_killswitch_put(struct http_request *req, void *app);
 enum http_verdict api_admin_customer_freeze_post(struct http_request *req, void *app);
 enum http_verdict api_admin_customer_unfreeze_post(struct http_request *req, void *app);
 enum http_verdict api_admin_customer_sign_out_post(struct http_request *req, void *app);
+enum http_verdict api_admin_customer_reset_mfa_post(struct http_request *req, void *app);
 
 /* admin_audit.c */
 enum http_verdict api_admin_audit_get(struct http_request *req, void *app);

@@ -26,6 +26,7 @@ static const struct http_route routes[] = {
     {"POST", "/admin/v1/customers/{id}/freeze", api_admin_customer_freeze_post, JSON},
     {"POST", "/admin/v1/customers/{id}/unfreeze", api_admin_customer_unfreeze_post, JSON},
     {"POST", "/admin/v1/customers/{id}/sign-out", api_admin_customer_sign_out_post, JSON},
+    {"POST", "/admin/v1/customers/{id}/reset-mfa", api_admin_customer_reset_mfa_post, JSON},
     {"GET", "/admin/v1/audit", api_admin_audit_get, 0},
 
     /* customer identity (docs/customer-auth.md) */

@@ -28,6 +28,7 @@ static const struct {
     {STAFF_SIGN_OUT, {"support", "fraud_analyst", "administrator", NULL}},
     {STAFF_KILLSWITCH, {"fraud_analyst", "administrator", NULL}},
     {STAFF_AUDIT, {"support", "fraud_analyst", "administrator", NULL}},
+    {STAFF_RESET_MFA, {"support", "fraud_analyst", "administrator", NULL}},
 };
 
 bool staff_may(const char *role, enum staff_action action)

@@ -50,6 +50,7 @@ enum staff_action {
     STAFF_SIGN_OUT,         /* end every session of a customer */
     STAFF_KILLSWITCH,       /* turn operator switches on and off */
     STAFF_AUDIT,            /* search the audit log */
+    STAFF_RESET_MFA,        /* reset a customer's second factor after an identity check */
 };
 
 bool staff_may(const char *role, enum staff_action action);

@@ -344,6 +344,64 @@ static void roles_and_controls(void **state)
     ac_server_cleanup(&s);
 }
 
+/* A customer lost the phone with the authenticator: after an identity
+ * check, support resets the second factor.  The check is required and
+ * recorded; the old seed, sessions and recovery codes are gone; the
+ * customer hears of it. */
+static void support_resets_a_lost_second_factor(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    ac_server_start(&s, NULL);
+    struct staffer sam;
+    staffer_new(&s, &sam, "sam@kessai.example", "support");
+    sign_in_ok(&s, &sam);
+    struct ac_user c;
+    ac_user_enrolled(&s, &c, "lost-phone");
+    char path[256];
+    snprintf(path, sizeof path, "/admin/v1/customers/%s/reset-mfa", c.customer_id);
+    struct ac_resp r = ac_call(&s, &sam.u.who, "POST", path, json_pack("{s:s}", "reason", "lost phone"));
+    AC_EXPECT_ERROR(r, 400, "missing_param"); /* no reset without a recorded identity check */
+    assert_string_equal(ac_err_param(&r), "identity_check");
+    ac_resp_free(&r);
+    assert_int_equal(call_status(&s, &c.who, "GET", "/v1/balance", NULL, NULL), 200);
+    r = ac_call(&s, &sam.u.who, "POST", path,
+                json_pack("{s:s, s:s}", "reason", "lost phone", "identity_check",
+                          "called back on the registered number; date of birth matched"));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+    assert_int_equal(call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
+    free(ac_mail_wait(&s, c.email, "second factor of your kessai account was reset"));
+    snprintf(path, sizeof path, "/admin/v1/audit?customer=%s&action=mfa_reset", c.customer_id);
+    r = ac_call(&s, &sam.u.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    json_t *en = json_array_get(json_object_get(r.j, "entries"), 0);
+    assert_non_null(en);
+    assert_string_equal(json_string_value(json_object_get(en, "actor")), sam.id);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(en, "detail"), "identity_check")),
+                           "date of birth matched"));
+    ac_resp_free(&r);
+    assert_int_equal(ac_server_stop(&s), 0);
+    /* the old seed is gone: a login with it cannot pass (login.c refuses an account without TOTP) */
+    char db[700];
+    snprintf(db, sizeof db, "%s/kessai.db", s.data);
+    struct store *st = NULL;
+    assert_int_equal(store_open_sqlite(db, &st), ERR_OK);
+    int64_t cid = 0;
+    assert_int_equal(ids_parse(c.customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
+    struct customer row;
+    assert_int_equal(st->ops->customer_get(st, cid, &row), ERR_OK);
+    assert_int_equal(row.totp_enrolled, 0);
+    assert_true(row.cooldown_until_ms > 0);
+    int left = -1;
+    assert_int_equal(st->ops->recovery_codes_left(st, cid, &left), ERR_OK);
+    assert_int_equal(left, 0);
+    store_close(st);
+    assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&s);
+}
+
 /* Money into c's wallet, written straight into the ledger (the test's own
  * writer on kessaid's database), as a card top-up would. */
 static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
@@ -434,6 +492,7 @@ int main(void)
         cmocka_unit_test(password_guessing_locks_the_staff_account),
         cmocka_unit_test(roles_and_controls),
         cmocka_unit_test(a_switch_reaches_the_second_node_at_once),
+        cmocka_unit_test(support_resets_a_lost_second_factor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
