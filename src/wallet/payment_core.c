@@ -354,6 +354,11 @@ static bool spend_nonce(struct job *j, enum err e, const char *bad)
 static void on_done(void *ctx, const struct ledger_result *res)
 {
     struct job *j = ctx;
+    /* The windows learn what happened (a few µs; no store). */
+    if (res->err == ERR_OK && !res->replayed)
+        risk_gate_observe(j->o.risk, &j->o.gate, RISK_DONE);
+    else if (res->err != ERR_OK)
+        risk_gate_observe(j->o.risk, &j->o.gate, RISK_FAILED);
     if (res->err == ERR_OK) {
         j->r.replayed = res->replayed;
         if (j->o.p.kind != PAYMENT_P2P)

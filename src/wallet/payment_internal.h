@@ -37,6 +37,7 @@
 #include "util/email.h"
 #include "util/ids.h"
 #include "wallet/payment.h"
+#include "wallet/risk_gate.h"
 
 /* Ledger transfer kinds and the store's account. */
 #define PAYMENT_XFER_PAYMENT "payment" /* CPM and MPM: wallet -> store payable */
@@ -112,6 +113,13 @@ struct payment_order {
     char payee_email[EMAIL_MAX + 1];
     char counterparty[MERCHANT_NAME_MAX + 1];
     char message[PAYMENT_MESSAGE_MAX + 1];
+
+    /* The risk engine's event about this payment (risk_gate.h), observed
+     * as RISK_DONE when the payment commits (not on a replay) and
+     * RISK_FAILED when it is refused, from the completer thread.  risk
+     * NULL: nothing to observe. */
+    struct risk *risk;
+    struct risk_gate gate;
 };
 
 /* The counters of a store payment (CPM, MPM) made at now: the day and the
