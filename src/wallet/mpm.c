@@ -174,7 +174,7 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
         risk_gate_store(&o.gate, &s);
         o.gate.ev.amount = amount;
         if (e == ERR_OK)
-            e = risk_gate_check(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
+            e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
         if (e == ERR_FRESH_MFA_REQUIRED)
             return pay_customer_refused(w, cur, KIND, e, NULL, amount);
         if (e != ERR_OK)

@@ -180,7 +180,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         o.gate.ev.amount = amount;
         o.gate.ev.counterparty_id = r.id;
         if (e == ERR_OK)
-            e = risk_gate_check(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
+            e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
         if (e != ERR_OK) {
             sodium_memzero(&r, sizeof r);
             if (e == ERR_FRESH_MFA_REQUIRED)

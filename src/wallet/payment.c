@@ -322,7 +322,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     risk_gate_items(&o->gate, items);
     o->gate.ev.terminal_id = term->id;
     o->gate.ev.amount = amount;
-    e = risk_gate_check(w, &o->gate, false, false, o->x.key);
+    e = risk_gate_check_payment(w, &o->gate, false, false, o->x.key);
     if (e == ERR_RISK_DENIED || e == ERR_RISK_HELD) {
         (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e);
         goto out;
@@ -479,7 +479,7 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     risk_gate_store(&o->gate, &s);
     o->gate.ev.terminal_id = term->id;
     o->gate.ev.amount = amount;
-    if ((e = risk_gate_check(w, &o->gate, false, false, o->x.key)) != ERR_OK)
+    if ((e = risk_gate_check_payment(w, &o->gate, false, false, o->x.key)) != ERR_OK)
         goto out;
     o->risk = w->risk;
     e = payment_submit(w, o, done, ctx);

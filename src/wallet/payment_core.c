@@ -245,6 +245,8 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
         return ERR_IDEMPOTENCY_CONFLICT;
     if (e != ERR_OK)
         return e;
+    if (j->o.gate.pending && (e = risk_gate_record(st, o->now, &j->o.gate, o->x.key)) != ERR_OK)
+        return e;
     return mail(j, st, after);
 }
 
@@ -266,6 +268,8 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
             return ERR_PAYMENT_NOT_FOUND;
         if (e == ERR_OK)
             e = count(j, st, -x->amount, false); /* what came back may be spent again */
+        if (e == ERR_OK && j->o.gate.pending)
+            e = risk_gate_record(st, o->now, &j->o.gate, o->x.key);
         if (e != ERR_OK)
             return e;
     }

@@ -20,6 +20,9 @@
  *      and voids give the amount back to the counters they name (no limit);
  *   5. inserts the payments row (id = the transfer's id), or adds a refund
  *      or void to it;
+ *   5a. writes the risk engine's decision when it let the payment go on
+ *      but was not allow (gate.pending: a challenge answered, or at the
+ *      register) with its audit entry (risk_gate.h);
  *   6. queues the mail(s) (payment_mail.h), with the balance after.
  * Any refusal undoes the group: the transfer, the counters, everything.
  *

@@ -104,11 +104,10 @@ static const char *action_of(enum risk_verdict v)
     }
 }
 
-enum err risk_gate_record(const struct wallet_ctx *w, struct risk_gate *g, const char *ref)
+enum err risk_gate_record(struct store *st, int64_t now, struct risk_gate *g, const char *ref)
 {
     if (!g->on || g->d.verdict == RISK_ALLOW)
         return ERR_OK;
-    struct store *st = w->a.st;
     /* A ledger key may be longer than a stored ref: its beginning names
      * the flow and the caller, enough to find the request. */
     char short_ref[RISK_REF_MAX + 1];
@@ -127,8 +126,8 @@ enum err risk_gate_record(const struct wallet_ctx *w, struct risk_gate *g, const
     /* The detail names the rules and what they saw, never a secret (the
      * event holds none: device and card are hashes). */
     char actor[IDS_BUF];
-    return audit_record(st, w->a.now, audit_customer_actor(actor, g->ev.customer_id), g->ev.customer_id,
-                        action_of(g->d.verdict), AUDIT_FAILURE, w->a.client_addr, g->ev.device_id,
+    return audit_record(st, now, audit_customer_actor(actor, g->ev.customer_id), g->ev.customer_id,
+                        action_of(g->d.verdict), AUDIT_FAILURE, g->client_addr, g->ev.device_id,
                         json_pack("{s:s, s:s, s:i, s:I, s:I, s:o}", "kind", risk_kind_name(g->ev.kind), "ref",
                                   short_ref, "score", g->d.score, "amount", (json_int_t)g->ev.amount, "decision",
                                   (json_int_t)id, "reasons", why ? why : json_array()));
@@ -154,17 +153,21 @@ enum err risk_gate_decide(const struct wallet_ctx *w, struct risk_gate *g, bool 
     }
 }
 
-enum err risk_gate_check(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh,
-                         const char *ref)
+static enum err check(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh,
+                      const char *ref, bool defer)
 {
     enum err verdict = risk_gate_decide(w, g, can_challenge, fresh);
     if (w->risk == NULL || !g->on || g->d.verdict == RISK_ALLOW)
         return verdict;
+    if (verdict == ERR_OK && defer) {
+        g->pending = true; /* written with the payment, in its group commit */
+        return ERR_OK;
+    }
     /* The row and its audit entry in one transaction: both or neither. */
     struct store *st = w->a.st;
     enum err e = st->ops->begin(st);
     if (e == ERR_OK)
-        e = risk_gate_record(w, g, ref);
+        e = risk_gate_record(st, w->a.now, g, ref);
     if (e == ERR_OK)
         e = st->ops->commit(st);
     else
@@ -176,6 +179,18 @@ enum err risk_gate_check(const struct wallet_ctx *w, struct risk_gate *g, bool c
     if (verdict != ERR_OK)
         risk_gate_observe(w->risk, g, RISK_FAILED);
     return verdict;
+}
+
+enum err risk_gate_check(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh,
+                         const char *ref)
+{
+    return check(w, g, can_challenge, fresh, ref, false);
+}
+
+enum err risk_gate_check_payment(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh,
+                                 const char *ref)
+{
+    return check(w, g, can_challenge, fresh, ref, true);
 }
 
 void risk_gate_observe(struct risk *r, struct risk_gate *g, enum risk_outcome outcome)

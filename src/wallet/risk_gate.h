@@ -19,7 +19,8 @@
  * Every verdict but allow is stored (risk_record) with an audit entry
  * ("risk_challenged", "risk_held", "risk_denied"; actor the customer), in
  * one transaction of its own on w->a.st (none may be open), so that a
- * refusal is on file although nothing of the operation commits.  Allows
+ * refusal is on file although nothing of the operation commits (payments
+ * that go on: with the payment, risk_gate_check_payment).  Allows
  * are not stored: the engine's author measured ~9 µs of writer time per
  * row, and the payments themselves are the record of what was allowed.
  * A refused operation is observed as RISK_FAILED at once (the attempt
@@ -53,6 +54,7 @@ struct risk_gate {
     char items[RISK_GATE_ITEMS_MAX][MERCHANT_CATEGORY_MAX + 1];
     const char *item_ptrs[RISK_GATE_ITEMS_MAX];
     struct risk_decision d; /* risk_gate_check's */
+    bool pending;           /* risk_gate_check_payment: d is to be written with the payment */
 };
 
 /* Start an event of kind about customer_id (0: none) on device_id (0:
@@ -82,14 +84,24 @@ void risk_gate_items(struct risk_gate *g, const char *items_json);
 enum err risk_gate_check(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh,
                          const char *ref);
 
+/* The same for a payment, transfer or refund (payment_core.c): a decision
+ * other than allow that lets it go on (a challenge answered, or at the
+ * register) is not written now but left for the payment's own transaction
+ * (g->pending: the hook writes it with the transfer, in the writer's group
+ * commit), so that no second writer contends for the database and the row
+ * exists exactly when the payment does.  Refusals are written at once, as
+ * by risk_gate_check. */
+enum err risk_gate_check_payment(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh,
+                                 const char *ref);
+
 /* The two halves of risk_gate_check, for a flow that decides inside a
  * transaction of its own (top-ups: the decision commits with the top-up
  * row, or with the refusal's event).  decide: evaluate and map the verdict
  * as above (g->d holds the decision); record: when the verdict is not
  * allow, the decision row and its audit entry in the caller's open
- * transaction (ERR_OK and nothing written for an allow). */
+ * transaction on st at now (ERR_OK and nothing written for an allow). */
 enum err risk_gate_decide(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh);
-enum err risk_gate_record(const struct wallet_ctx *w, struct risk_gate *g, const char *ref);
+enum err risk_gate_record(struct store *st, int64_t now, struct risk_gate *g, const char *ref);
 
 /* Feed the outcome to the engine (risk_observe); a no-op without one.  Safe
  * on any thread; a few µs, so it may run in the ledger writer's completer.

@@ -132,7 +132,7 @@ static enum err risk_decide(const struct wallet_ctx *w, struct risk_gate *rg, bo
         return e;
     char ref[RISK_REF_MAX + 1];
     snprintf(ref, sizeof ref, "topup:%s:%s", scope, idem_key);
-    enum err re = risk_gate_record(w, rg, ref);
+    enum err re = risk_gate_record(w->a.st, w->a.now, rg, ref);
     if (re != ERR_OK)
         return re;
     if (e != ERR_OK)
