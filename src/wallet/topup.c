@@ -30,7 +30,8 @@
  *     deny ERR_RISK_DENIED, hold ERR_RISK_HELD; a challenge wants a fresh
  *     second factor for a card top-up and is recorded and allowed for a
  *     cash top-up (the clerk asked).  A decision other than allow commits
- *     in ADMIT's transaction; the outcome is observed after DRIVE.
+ *     in ADMIT's transaction; the outcome is observed after DRIVE (also
+ *     after a 3-D Secure code finished it: topup_confirm).
  *  4. A challenge left unanswered for longer than it lives no longer holds
  *     money "on its way in": the next top-up of the customer, card or cash,
  *     marks it FAILED.
@@ -271,8 +272,9 @@ static enum err find_or_admit(const struct wallet_ctx *w, struct topup *t, bool 
 
 /* The windows learn how a scored top-up ended (rg is filled only for a new
  * one, not for a retry): credited, declined by the issuer, or failed.  One
- * waiting for 3-D Secure or for its credit is not observed here; after a
- * restart, risk_warm reads it from the store. */
+ * waiting for 3-D Secure is observed when its code finishes it
+ * (confirmed_observed); one waiting for its credit is left to the
+ * reconciler, unobserved (after a restart, risk_warm reads it). */
 static void risk_observed(const struct wallet_ctx *w, struct risk_gate *rg, const struct topup *t, enum err e)
 {
     if (t->status == TOPUP_SUCCEEDED)
@@ -479,6 +481,24 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     return answer(w, out, e);
 }
 
+/* A top-up finished by its 3-D Secure code was scored when it was admitted;
+ * the windows learn now how it ended (the event rebuilt from the row: the
+ * customer, the device, the card, the amount).  Best effort: a read that
+ * fails leaves it to the next risk_warm. */
+static void confirmed_observed(const struct wallet_ctx *w, const struct topup *t, enum err e)
+{
+    if (w->risk == NULL || (t->status != TOPUP_SUCCEEDED && t->status != TOPUP_FAILED))
+        return;
+    struct risk_gate rg;
+    struct card card;
+    if (risk_gate_customer(w, &rg, RISK_TOPUP, t->customer_id, t->device_id) != ERR_OK ||
+        w->a.st->ops->card_get(w->a.st, t->card_id, &card) != ERR_OK)
+        return;
+    rg.ev.card_fp = risk_card_fp(card.fingerprint);
+    rg.ev.amount = t->amount;
+    risk_observed(w, &rg, t, e);
+}
+
 enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,
                        const char *code, struct topup_result *out, struct killswitch *switch_out)
 {
@@ -530,7 +550,9 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
     e = auth_end(&w->a, still && e == ERR_OK, e);
     if (e != ERR_OK)
         return e;
-    return answer(w, out, topup_drive(w, t, &out->balance, switch_out));
+    e = topup_drive(w, t, &out->balance, switch_out);
+    confirmed_observed(w, t, e);
+    return answer(w, out, e);
 }
 
 const char *topup_status_name(int status)

@@ -492,6 +492,31 @@ static void a_topup_then_resale_wants_a_fresh_second_factor(void **state)
     assert_int_equal(store_payments(t, t->tobacco.id), 1);
 }
 
+static void a_topup_confirmed_by_3ds_counts_too(void **state)
+{
+    struct rf *t = *state;
+    /* The same take-over with a card whose issuer asks 3-D Secure for
+     * every top-up: the top-up the code finishes is what the engine learns. */
+    t->f->cfg.new_device_cooldown_s = 24 * 3600;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 0);
+    struct card card;
+    assert_int_equal(link_pan(t, &a, "4000002760003184", &card), ERR_OK);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_card(W(t), &a.s, card.id, 10000, "tpu-3ds", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &r, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    later(t, &a, 6 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, &a), 10000);
+    on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
+}
+
 static void card_testing_from_one_device_is_denied(void **state)
 {
     struct rf *t = *state;
@@ -542,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
         cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(cash_far_from_the_last_store_is_recorded_then_refused, setup, teardown),
     };
