@@ -22,6 +22,7 @@ struct ratelimit;
 struct notify_sender;
 struct notify_wake;
 struct gateway;
+struct risk;
 
 struct api_ctx {
     const struct config *cfg;
@@ -35,6 +36,7 @@ struct api_ctx {
     const struct notify_wake *wake;   /* the background deliverer, for mail left queued on purpose
                                          (auth_ctx.h, notify/deliverer.h); NULL: none */
     struct gateway *gateway;          /* the card processor (wallet/gateway.h) */
+    struct risk *risk;                /* the risk engine, owned by kessaid (risk/risk.h); NULL: no scoring */
     struct auth_workers *wallet_workers; /* card and top-up work: gateway calls, ledger waits (wallet_jobs.h) */
     void (*crash_point)(const char *point); /* test hook for wallet_ctx, NULL in production */
 };

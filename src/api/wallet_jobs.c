@@ -30,6 +30,7 @@ void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st,
     api_auth_ctx(&w->a, ctx, st, req);
     w->gw = ctx->gateway;
     w->writer = ctx->writer;
+    w->risk = ctx->risk;
     w->crash_point = ctx->crash_point;
 }
 

@@ -57,6 +57,7 @@
 #include "http/server.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
+#include "risk/risk.h"
 #include "store/store.h"
 #include "util/audit_mac.h"
 #include "util/config.h"
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
     struct auth_workers *workers = NULL;
     struct auth_workers *wallet_workers = NULL;
     struct gateway *gateway = NULL;
+    struct risk *risk = NULL;
     struct topup_reconciler *reconciler = NULL;
     struct ratelimit *ratelimit = NULL;
     struct maildir mailbox;
@@ -359,6 +361,26 @@ int main(int argc, char **argv)
         goto cleanup;
     }
 
+    /* The risk engine scores every money flow (docs/risk.md).  Warmed from
+     * the store before anyone is served, so a restart does not reset a
+     * thief's counters. */
+    e = risk_new(&cfg.risk, &risk);
+    if (e != ERR_OK) {
+        say("cannot start the risk engine: %s (details in the log)", err_message(e));
+        goto cleanup;
+    }
+    {
+        struct store *ws = store_pool_acquire(pool);
+        size_t warmed = 0;
+        e = risk_warm(risk, ws, time_now_ms(), &warmed);
+        store_pool_release(pool, ws);
+        if (e != ERR_OK) {
+            say("cannot warm the risk engine from the store: %s (details in the log)", err_message(e));
+            goto cleanup;
+        }
+        log_event(LOG_INFO, "risk_warmed", json_pack("{s:I}", "rows", (json_int_t)warmed));
+    }
+
     size_t nroutes = 0;
     const struct http_route *routes = api_routes(&nroutes);
     metrics = http_metrics_new(routes, nroutes);
@@ -389,6 +411,7 @@ int main(int argc, char **argv)
         .mail = &mail,
         .wake = &wake_deliverer,
         .gateway = gateway,
+        .risk = risk,
         .wallet_workers = wallet_workers,
         .crash_point = test_crash_at ? crash_point : NULL,
     };
@@ -459,6 +482,8 @@ int main(int argc, char **argv)
     deliverer = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
     writer = NULL;
+    risk_free(risk); /* after the writer: its completer callbacks observe outcomes */
+    risk = NULL;
     log_event(LOG_INFO, "kessaid_stopped", json_pack("{s:i}", "unfinished_requests", (int)unfinished));
     rc = 0;
 
@@ -474,6 +499,7 @@ cleanup:
     store_close(writer_store);
     store_pool_close(pool);
     gateway_close(gateway);
+    risk_free(risk); /* after the writer and every worker that calls it */
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
     sodium_memzero(audit_key, sizeof audit_key);

@@ -76,18 +76,14 @@ static uint32_t h32(uint64_t h)
 }
 
 /* Zeroed memory for the big arrays, straight from the kernel: pages stay
- * unbacked until a key first writes them, and transparent huge pages are
- * asked for, since every lookup is a random access (a TLB miss per key
- * with 4 KiB pages; bench/README.md). */
+ * unbacked until a key first writes them.  Not MADV_HUGEPAGE, though every
+ * lookup is a random access: with THP defrag "madvise" a first touch may
+ * compact memory synchronously, on a payment's thread, and a fresh kessaid
+ * showed a p99.9 of 300-600 ms for it (bench/README.md). */
 static void *region(size_t len)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
-#endif
-    return p;
+    return p == MAP_FAILED ? NULL : p;
 }
 
 enum err risk_state_init(struct risk_state *s, uint64_t max_keys)

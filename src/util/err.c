@@ -64,6 +64,10 @@ static const struct err_entry table[] = {
     [ERR_INVALID_QR] = {"invalid_qr", 400, "The QR code is not a valid kessai store code, or the store does not take payments."},
     [ERR_RECIPIENT_NOT_FOUND] = {"recipient_not_found", 404, "No customer can receive money at this address or id."},
     [ERR_PAYMENT_NOT_FOUND] = {"payment_not_found", 404, "No such payment."},
+    /* Neither says which rule fired: that would teach a thief where the lines are. */
+    [ERR_RISK_DENIED] = {"risk_denied", 403, "This operation was declined for your account's protection; nothing was moved."},
+    /* 409: the request is fine, the account's state (under review) is what refuses it. */
+    [ERR_RISK_HELD] = {"risk_held", 409, "This operation is held for review; nothing was moved. Please contact support."},
     [ERR_SHUTTING_DOWN] = {"shutting_down", 503, "The server is shutting down; retry on another node or later."},
     [ERR_BUSY] = {"server_busy", 503, "The server is too busy to take this request now; retry shortly."},
     [ERR_STORE] = {"store_error", 500, "A storage error occurred; nothing was changed."},

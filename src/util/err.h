@@ -69,6 +69,9 @@ enum err {
     ERR_INVALID_QR,
     ERR_RECIPIENT_NOT_FOUND,
     ERR_PAYMENT_NOT_FOUND,
+    /* the risk engine (issue 6, docs/risk.md) */
+    ERR_RISK_DENIED,
+    ERR_RISK_HELD,
     /* system */
     ERR_SHUTTING_DOWN,
     ERR_BUSY,

@@ -6,9 +6,14 @@
  *     mail or log line is built from them, except the last four digits.
  *  2. No transaction is open across a gateway call.  A link is three short
  *     transactions around two calls:
+ *        T0 risk_gate_check the risk engine (risk_gate.h): deny or hold
+ *                           refuse (ERR_RISK_DENIED / ERR_RISK_HELD),
+ *                           nothing counted, the issuer not asked; the
+ *                           decision on file
  *        T1 link_admit      blocks and limits, the attempt counted, the
  *                           fingerprint's other accounts checked
- *           tokenize        the issuer checks the card and its CVC
+ *           tokenize        the issuer checks the card and its CVC (its
+ *                           answer is observed by the engine)
  *        T2 link_answered   a decline counted against every source
  *           challenge_start the issuer opens its 3-D Secure challenge
  *        T3 link_store      T1's card count and fingerprint count again
@@ -31,6 +36,7 @@
 #include "auth/txn.h"
 #include "wallet/card_internal.h"
 #include "wallet/card_limits.h"
+#include "wallet/risk_gate.h"
 #include "wallet/wallet_mail.h"
 
 #define EXP_YEARS_AHEAD 50 /* no issuer prints a card valid longer */
@@ -211,11 +217,28 @@ enum err card_link_start(const struct wallet_ctx *w, const struct auth_session *
     if ((e = check_input(w, in, bad)) != ERR_OK)
         return card_refuse(w, cur, e, NULL, *bad);
     secret_hash_str(w->a.master_key, SECRET_CARD_FINGERPRINT, in->number, fp);
-    if ((e = link_admit(w, cur, fp, &src, last4, &attempt_id, bad, retry_after_s)) != ERR_OK)
+    /* The risk engine first (risk_gate.h): card testing spread over
+     * accounts and phones is denied before the issuer is asked, and before
+     * the attempt counts.  The session is fresh (above), so a challenge is
+     * answered already. */
+    struct risk_gate rg;
+    char ref[RISK_REF_MAX + 1], cid[IDS_BUF];
+    if ((e = risk_gate_customer(w, &rg, RISK_CARD_LINK, cur->customer_id, cur->device_id)) != ERR_OK)
         return e;
+    rg.ev.card_fp = risk_card_fp(fp);
+    snprintf(ref, sizeof ref, "card_link:%s", ids_format(cid, CUSTOMER_ID_PREFIX, cur->customer_id));
+    if ((e = risk_gate_check(w, &rg, true, w->a.now < cur->fresh_until_ms, ref)) != ERR_OK)
+        return card_refuse(w, cur, e, last4, NULL);
+    if ((e = link_admit(w, cur, fp, &src, last4, &attempt_id, bad, retry_after_s)) != ERR_OK) {
+        risk_gate_observe(w->risk, &rg, RISK_FAILED);
+        return e;
+    }
     struct gateway_card_input gin = {in->number, in->exp_month, in->exp_year, in->cvc};
     memset(&gc, 0, sizeof gc);
     enum err gw_e = w->gw->ops->tokenize(w->gw, &gin, &gc);
+    /* The windows learn the issuer's answer: declines and distinct cards
+     * are what card testing looks like. */
+    risk_gate_observe(w->risk, &rg, gw_e == ERR_OK ? RISK_DONE : is_decline(gw_e) ? RISK_DECLINED : RISK_FAILED);
     if ((e = link_answered(w, cur, &src, attempt_id, gw_e, gw_e == ERR_OK ? gc.last4 : last4)) != ERR_OK)
         return e;
     memset(&ch, 0, sizeof ch);

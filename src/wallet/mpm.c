@@ -8,6 +8,9 @@
  *           active, the customer not frozen, the "payments" switch off
  *           (globally, for the merchant, for the store), a fresh second
  *           factor above pay_mfa_threshold
+ *   RISK    the risk engine (risk_gate.h): deny ERR_RISK_DENIED, hold
+ *           ERR_RISK_HELD, challenge ERR_FRESH_MFA_REQUIRED unless the
+ *           second factor is fresh (not for a retry either)
  *   SUBMIT  one transfer wallet -> the store's payable with the hook of
  *           payment_internal.h (limits, the payments row, the mail), and
  *           wait for its durable commit
@@ -163,6 +166,20 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
         if (e == ERR_INVALID_QR || e == ERR_ACCOUNT_FROZEN || e == ERR_FRESH_MFA_REQUIRED)
             return pay_customer_refused(w, cur, KIND, e, *bad, amount);
         return e;
+    }
+
+    /* RISK: not for a retry (the ledger answers it with the first receipt). */
+    if (!seen) {
+        e = risk_gate_customer(w, &o.gate, RISK_PAYMENT, cur->customer_id, cur->device_id);
+        risk_gate_store(&o.gate, &s);
+        o.gate.ev.amount = amount;
+        if (e == ERR_OK)
+            e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
+        if (e == ERR_FRESH_MFA_REQUIRED)
+            return pay_customer_refused(w, cur, KIND, e, NULL, amount);
+        if (e != ERR_OK)
+            return e;
+        o.risk = w->risk;
     }
 
     pay_customer_order(&o, w, cur, PAYMENT_MPM, amount, &payer, s.payable_account, PAYMENT_XFER_PAYMENT);

@@ -13,6 +13,9 @@
  *           the amount is above p2p_mfa_threshold or the device (or the
  *           account, after a reset) is in its cool-down: a stolen password
  *           and session alone cannot send the wallet away
+ *   RISK    the risk engine (risk_gate.h), not for a retry: deny
+ *           ERR_RISK_DENIED, hold ERR_RISK_HELD, challenge
+ *           ERR_FRESH_MFA_REQUIRED unless the second factor is fresh
  *   SUBMIT  one transfer wallet -> wallet (kind "p2p") with the hook of
  *           payment_internal.h: the p2p_daily counter (capped at the
  *           new-device limit while the device or account cools down: the
@@ -168,6 +171,23 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         if (e == ERR_RECIPIENT_NOT_FOUND || e == ERR_ACCOUNT_FROZEN || e == ERR_FRESH_MFA_REQUIRED)
             return pay_customer_refused(w, cur, KIND, e, *bad, amount);
         return e;
+    }
+
+    /* The risk engine (risk_gate.h), not for a retry: a challenge wants a
+     * fresh second factor, hold and deny refuse. */
+    if (!seen) {
+        e = risk_gate_customer(w, &o.gate, RISK_P2P, cur->customer_id, cur->device_id);
+        o.gate.ev.amount = amount;
+        o.gate.ev.counterparty_id = r.id;
+        if (e == ERR_OK)
+            e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
+        if (e != ERR_OK) {
+            sodium_memzero(&r, sizeof r);
+            if (e == ERR_FRESH_MFA_REQUIRED)
+                return pay_customer_refused(w, cur, KIND, e, NULL, amount);
+            return e;
+        }
+        o.risk = w->risk;
     }
 
     pay_customer_order(&o, w, cur, PAYMENT_P2P, amount, &payer, to_wallet, PAYMENT_XFER_P2P);

@@ -245,6 +245,8 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
         return ERR_IDEMPOTENCY_CONFLICT;
     if (e != ERR_OK)
         return e;
+    if (j->o.gate.pending && (e = risk_gate_record(st, o->now, &j->o.gate, o->x.key)) != ERR_OK)
+        return e;
     return mail(j, st, after);
 }
 
@@ -266,6 +268,8 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
             return ERR_PAYMENT_NOT_FOUND;
         if (e == ERR_OK)
             e = count(j, st, -x->amount, false); /* what came back may be spent again */
+        if (e == ERR_OK && j->o.gate.pending)
+            e = risk_gate_record(st, o->now, &j->o.gate, o->x.key);
         if (e != ERR_OK)
             return e;
     }
@@ -354,6 +358,11 @@ static bool spend_nonce(struct job *j, enum err e, const char *bad)
 static void on_done(void *ctx, const struct ledger_result *res)
 {
     struct job *j = ctx;
+    /* The windows learn what happened (a few µs; no store). */
+    if (res->err == ERR_OK && !res->replayed)
+        risk_gate_observe(j->o.risk, &j->o.gate, RISK_DONE);
+    else if (res->err != ERR_OK)
+        risk_gate_observe(j->o.risk, &j->o.gate, RISK_FAILED);
     if (res->err == ERR_OK) {
         j->r.replayed = res->replayed;
         if (j->o.p.kind != PAYMENT_P2P)

@@ -20,6 +20,9 @@
  *      and voids give the amount back to the counters they name (no limit);
  *   5. inserts the payments row (id = the transfer's id), or adds a refund
  *      or void to it;
+ *   5a. writes the risk engine's decision when it let the payment go on
+ *      but was not allow (gate.pending: a challenge answered, or at the
+ *      register) with its audit entry (risk_gate.h);
  *   6. queues the mail(s) (payment_mail.h), with the balance after.
  * Any refusal undoes the group: the transfer, the counters, everything.
  *
@@ -37,6 +40,7 @@
 #include "util/email.h"
 #include "util/ids.h"
 #include "wallet/payment.h"
+#include "wallet/risk_gate.h"
 
 /* Ledger transfer kinds and the store's account. */
 #define PAYMENT_XFER_PAYMENT "payment" /* CPM and MPM: wallet -> store payable */
@@ -112,6 +116,13 @@ struct payment_order {
     char payee_email[EMAIL_MAX + 1];
     char counterparty[MERCHANT_NAME_MAX + 1];
     char message[PAYMENT_MESSAGE_MAX + 1];
+
+    /* The risk engine's event about this payment (risk_gate.h), observed
+     * as RISK_DONE when the payment commits (not on a replay) and
+     * RISK_FAILED when it is refused, from the completer thread.  risk
+     * NULL: nothing to observe. */
+    struct risk *risk;
+    struct risk_gate gate;
 };
 
 /* The counters of a store payment (CPM, MPM) made at now: the day and the

@@ -24,7 +24,14 @@
  *     and however concurrently it is sent; the request fingerprint
  *     (req_hash) tells a true retry from a reused key.
  *  3. A refusal changes nothing but the security-event log (limits, second
- *     factor) and expired challenges: no row, no code consumed.
+ *     factor, the risk engine's decision and its audit entry) and expired
+ *     challenges: no row, no code consumed.
+ *  3a. The risk engine scores every new top-up last in ADMIT (risk_gate.h):
+ *     deny ERR_RISK_DENIED, hold ERR_RISK_HELD; a challenge wants a fresh
+ *     second factor for a card top-up and is recorded and allowed for a
+ *     cash top-up (the clerk asked).  A decision other than allow commits
+ *     in ADMIT's transaction; the outcome is observed after DRIVE (also
+ *     after a 3-D Secure code finished it: topup_confirm).
  *  4. A challenge left unanswered for longer than it lives no longer holds
  *     money "on its way in": the next top-up of the customer, card or cash,
  *     marks it FAILED.
@@ -48,6 +55,7 @@
 #include "ops/freeze.h"
 #include "util/idem.h"
 #include "wallet/card_internal.h"
+#include "wallet/risk_gate.h"
 
 /* The request's fingerprint for idempotency: what must be equal for a
  * second request with the same key to be the same request. */
@@ -114,10 +122,29 @@ static enum err check_switches_amount(const struct wallet_ctx *w, int source, in
     return ERR_OK;
 }
 
+/* The risk engine's verdict inside ADMIT's transaction: a decision other
+ * than allow is written there (risk_gate_record); a refusal sets *record
+ * so that the transaction commits it with the refusal's event. */
+static enum err risk_decide(const struct wallet_ctx *w, struct risk_gate *rg, bool can_challenge, bool fresh,
+                            const char *scope, const char *idem_key, bool *record)
+{
+    enum err e = risk_gate_decide(w, rg, can_challenge, fresh);
+    if (!rg->on || rg->d.verdict == RISK_ALLOW)
+        return e;
+    char ref[RISK_REF_MAX + 1];
+    snprintf(ref, sizeof ref, "topup:%s:%s", scope, idem_key);
+    enum err re = risk_gate_record(w->a.st, w->a.now, rg, ref);
+    if (re != ERR_OK)
+        return re;
+    if (e != ERR_OK)
+        *record = true;
+    return e;
+}
+
 /* ADMIT of a new card top-up, inside the transaction: checks, then the row. */
 static enum err admit_card(const struct wallet_ctx *w, const struct auth_session *cur, int64_t card_id,
                            int64_t amount, struct topup *t, const char **bad, struct killswitch *switch_out,
-                           bool *record)
+                           bool *record, struct risk_gate *rg)
 {
     struct store *st = w->a.st;
     enum err e = check_switches_amount(w, TOPUP_CARD, amount, bad, switch_out);
@@ -162,6 +189,15 @@ static enum err admit_card(const struct wallet_ctx *w, const struct auth_session
         *record = true;
         return ERR_FRESH_MFA_REQUIRED;
     }
+    /* Check 6: the risk engine (risk_gate.h); a challenge wants the second
+     * factor a moment ago.  Its decision commits in this transaction, with
+     * the top-up or with the refusal's event. */
+    if ((e = risk_gate_customer(w, rg, RISK_TOPUP, cur->customer_id, cur->device_id)) != ERR_OK)
+        return e;
+    rg->ev.card_fp = risk_card_fp(card.fingerprint);
+    rg->ev.amount = amount;
+    if ((e = risk_decide(w, rg, true, w->a.now < cur->fresh_until_ms, t->idem_scope, t->idem_key, record)) != ERR_OK)
+        return e;
     t->customer_id = cur->customer_id;
     t->source = TOPUP_CARD;
     t->status = TOPUP_CREATED;
@@ -181,13 +217,14 @@ typedef enum err (*admit_fn)(const struct wallet_ctx *w, const void *arg, struct
 struct card_args {
     const struct auth_session *cur;
     int64_t card_id, amount;
+    struct risk_gate *rg; /* filled by ADMIT, observed after */
 };
 
 static enum err admit_card_fn(const struct wallet_ctx *w, const void *arg, struct topup *t, const char **bad,
                               struct killswitch *switch_out, bool *record)
 {
     const struct card_args *a = arg;
-    return admit_card(w, a->cur, a->card_id, a->amount, t, bad, switch_out, record);
+    return admit_card(w, a->cur, a->card_id, a->amount, t, bad, switch_out, record, a->rg);
 }
 
 /* Find the key or admit a new top-up; on ERR_OK *t is the row (new or the
@@ -226,11 +263,28 @@ static enum err find_or_admit(const struct wallet_ctx *w, struct topup *t, bool 
     }
     if (e != ERR_OK && record) {
         /* Keep nothing but the event (and any expired challenge). */
-        const char *reason = e == ERR_FRESH_MFA_REQUIRED ? "fresh_mfa_required" : *bad ? *bad : "limit";
+        const char *reason = e != ERR_LIMIT_EXCEEDED ? err_symbol(e) : *bad ? *bad : "limit";
         enum err re = record_refusal(w, t->customer_id, t->device_id, reason, t->amount);
         return auth_end(&w->a, re == ERR_OK, re == ERR_OK ? e : re);
     }
     return auth_end(&w->a, e == ERR_OK, e);
+}
+
+/* The windows learn how a scored top-up ended (rg is filled only for a new
+ * one, not for a retry): credited, declined by the issuer, or failed.  One
+ * waiting for 3-D Secure is observed when its code finishes it
+ * (confirmed_observed); one waiting for its credit is left to the
+ * reconciler, unobserved (after a restart, risk_warm reads it). */
+static void risk_observed(const struct wallet_ctx *w, struct risk_gate *rg, const struct topup *t, enum err e)
+{
+    if (t->status == TOPUP_SUCCEEDED)
+        risk_gate_observe(w->risk, rg, RISK_DONE);
+    else if (t->status == TOPUP_FAILED)
+        risk_gate_observe(w->risk, rg,
+                          e == ERR_CARD_DECLINED || e == ERR_CARD_INSUFFICIENT_FUNDS || e == ERR_CARD_EXPIRED ||
+                                  e == ERR_INCORRECT_CVC
+                              ? RISK_DECLINED
+                              : RISK_FAILED);
 }
 
 /* Invariant 6: the answer of a request whose row exists, given what
@@ -267,19 +321,26 @@ enum err topup_card(const struct wallet_ctx *w, const struct auth_session *cur, 
     snprintf(t->idem_key, sizeof t->idem_key, "%s", idem_key);
     req_hash("card", card_id, amount, NULL, 0, t->req_hash);
     t->amount = amount; /* for the refusal event */
-    struct card_args args = {cur, card_id, amount};
+    struct risk_gate rg;
+    memset(&rg, 0, sizeof rg);
+    struct card_args args = {cur, card_id, amount, &rg};
     e = find_or_admit(w, t, &out->replayed, admit_card_fn, &args, bad, switch_out);
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        risk_gate_observe(w->risk, &rg, RISK_FAILED); /* scored and refused: the attempt counts */
         return e;
+    }
     if (!out->replayed)
         topup_crash(w, TOPUP_CRASH_CREATED);
-    return answer(w, out, topup_drive(w, t, &out->balance, switch_out));
+    e = topup_drive(w, t, &out->balance, switch_out);
+    risk_observed(w, &rg, t, e);
+    return answer(w, out, e);
 }
 
 struct cash_args {
     const struct merchant_terminal *term;
     const uint8_t *code_hash;
     int64_t amount;
+    struct risk_gate *rg; /* filled by ADMIT, observed after */
 };
 
 static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struct topup *t, const char **bad,
@@ -334,6 +395,18 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
     if (e == ERR_LIMIT_EXCEEDED)
         *record = true;
     if (e != ERR_OK)
+        return e;
+    /* The risk engine (risk_gate.h): the clerk asked, nobody is there to
+     * confirm a challenge, so it is recorded and allowed; hold and deny
+     * refuse with the code unused. */
+    e = risk_gate_customer(w, a->rg, RISK_TOPUP, code.customer_id, code.device_id);
+    sodium_memzero(&c, sizeof c);
+    if (e != ERR_OK)
+        return e;
+    risk_gate_store(a->rg, &shop);
+    a->rg->ev.terminal_id = a->term->id;
+    a->rg->ev.amount = a->amount;
+    if ((e = risk_decide(w, a->rg, false, false, t->idem_scope, t->idem_key, record)) != ERR_OK)
         return e;
     e = st->ops->topup_code_use(st, code.id, w->a.now);
     if (e == ERR_NOT_FOUND) {
@@ -395,11 +468,35 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     snprintf(t->idem_key, sizeof t->idem_key, "%s", idem_key);
     req_hash("cash", term->id, amount, code_hash, sizeof code_hash, t->req_hash);
     t->amount = amount;
-    struct cash_args args = {term, code_hash, amount};
+    struct risk_gate rg;
+    memset(&rg, 0, sizeof rg);
+    struct cash_args args = {term, code_hash, amount, &rg};
     enum err e = find_or_admit(w, t, &out->replayed, admit_cash_fn, &args, bad, switch_out);
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        risk_gate_observe(w->risk, &rg, RISK_FAILED);
         return e;
-    return answer(w, out, topup_drive(w, t, &out->balance, NULL));
+    }
+    e = topup_drive(w, t, &out->balance, NULL);
+    risk_observed(w, &rg, t, e);
+    return answer(w, out, e);
+}
+
+/* A top-up finished by its 3-D Secure code was scored when it was admitted;
+ * the windows learn now how it ended (the event rebuilt from the row: the
+ * customer, the device, the card, the amount).  Best effort: a read that
+ * fails leaves it to the next risk_warm. */
+static void confirmed_observed(const struct wallet_ctx *w, const struct topup *t, enum err e)
+{
+    if (w->risk == NULL || (t->status != TOPUP_SUCCEEDED && t->status != TOPUP_FAILED))
+        return;
+    struct risk_gate rg;
+    struct card card;
+    if (risk_gate_customer(w, &rg, RISK_TOPUP, t->customer_id, t->device_id) != ERR_OK ||
+        w->a.st->ops->card_get(w->a.st, t->card_id, &card) != ERR_OK)
+        return;
+    rg.ev.card_fp = risk_card_fp(card.fingerprint);
+    rg.ev.amount = t->amount;
+    risk_observed(w, &rg, t, e);
 }
 
 enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,
@@ -453,7 +550,9 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
     e = auth_end(&w->a, still && e == ERR_OK, e);
     if (e != ERR_OK)
         return e;
-    return answer(w, out, topup_drive(w, t, &out->balance, switch_out));
+    e = topup_drive(w, t, &out->balance, switch_out);
+    confirmed_observed(w, t, e);
+    return answer(w, out, e);
 }
 
 const char *topup_status_name(int status)

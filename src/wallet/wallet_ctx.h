@@ -17,12 +17,18 @@
 
 #include "auth/auth_ctx.h"
 #include "ledger/writer.h"
+#include "risk/risk.h"
 #include "wallet/gateway.h"
 
 struct wallet_ctx {
     struct auth_ctx a;             /* st, master_key, cfg (topup_* limits), mail, now, client_addr */
     struct gateway *gw;            /* the card processor */
     struct ledger_writer *writer;  /* every credit goes through it */
+    /* kessaid's risk engine (risk/risk.h): every flow that moves money or
+     * links a card asks it first (wallet/risk_gate.h).  NULL: no scoring
+     * (unit-test fixtures, the top-up reconciler, which only finishes what
+     * was already admitted). */
+    struct risk *risk;
     /* Test hook, NULL in production: called at named points of a top-up
      * ("topup_authorized": the gateway said yes, nothing credited yet);
      * kessaid sets it only when KESSAI_TEST_CRASH_AT names the point, and

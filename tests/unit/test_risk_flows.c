@@ -1,0 +1,575 @@
+/* test_risk_flows.c: the risk engine wired into the money flows (issue 6,
+ * docs/risk.md "Wired into the flows"), at the domain level: real store,
+ * the real group-commit ledger writer, a real engine on the fixture's
+ * clock.
+ *
+ * What the attacker meets: a payment in Osaka minutes after one in Tokyo
+ * wants a fresh second factor (and moves nothing without it); at the
+ * register, where nobody can confirm, it is recorded, and refused once its
+ * score reaches hold or deny; refunds turning into cash at one store are
+ * held; new accounts fanning money into one recipient are held.  What the
+ * customer next to them meets: payments at nearby stores go through with
+ * no decision stored.  Every refusal moves nothing, and leaves a decision
+ * row and an audit entry.  The ledger verifies clean after every test
+ * (wf_ledger_stop).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "auth_fixture.h"
+#include "wallet_fixture.h"
+#include "ledger/ledger.h"
+#include "ledger/writer.h"
+#include "merchant/merchant.h"
+#include "merchant/terminal.h"
+#include "pos/sign.h"
+#include "risk/risk.h"
+#include "wallet/card.h"
+#include "wallet/mpm.h"
+#include "wallet/p2p.h"
+#include "wallet/paycode.h"
+#include "wallet/payment.h"
+#include "wallet/topup.h"
+
+#define MIN_MS (60 * INT64_C(1000))
+#define EXP_YEAR 2030
+
+struct cust {
+    char email[64];
+    struct af_phone phone;
+    struct auth_grant g;
+    struct auth_session s;
+    int64_t wallet;
+};
+
+struct rf {
+    struct af *f;
+    struct ledger_writer *writer;
+    struct risk *risk;
+    struct gateway *gw;
+    struct wallet_ctx w;
+    struct merchant m;
+    /* Tokyo Station, Ginza and Akihabara within 2 km; Umeda in Osaka,
+     * ~400 km away; a tobacco shop next to Tokyo Station. */
+    struct merchant_store tokyo, ginza, akiba, umeda, tobacco;
+    struct merchant_terminal t_tokyo, t_umeda;
+    char *qr_tokyo, *qr_ginza, *qr_akiba, *qr_umeda, *qr_tobacco;
+    int64_t card_receivable;
+    int next;
+};
+
+static void engine(struct rf *t)
+{
+    risk_free(t->risk);
+    t->risk = NULL;
+    assert_int_equal(risk_new(&t->f->cfg.risk, &t->risk), ERR_OK);
+}
+
+static void store(struct rf *t, const char *name, int64_t lat, int64_t lon, const char *category,
+                  struct merchant_store *s, char **qr)
+{
+    assert_int_equal(merchant_store_create(t->f->st, t->m.id, name, "1-1-1 Somewhere, Tokyo", lat, lon, category, s),
+                     ERR_OK);
+    assert_int_equal(mpm_store_payload(t->f->st, s->id, qr), ERR_OK);
+}
+
+static int setup(void **state)
+{
+    struct rf *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    t->f = af_new();
+    t->f->cfg.new_device_cooldown_s = 0; /* a fresh phone would add new_device to every score */
+    t->f->cfg.card_new_s = 0;              /* nor the first days' limits of a new card */
+    t->f->cfg.risk.max_keys = 8192;
+    wf_ledger_start(t->f, &t->writer);
+    wf_gateway_open(t->f, &t->gw);
+    engine(t);
+    assert_int_equal(merchant_create(t->f->st, "Kessai Mart", &t->m), ERR_OK);
+    store(t, "Kessai Mart Tokyo Station", 35681236, 139767125, "convenience", &t->tokyo, &t->qr_tokyo);
+    store(t, "Kessai Mart Ginza", 35671989, 139764936, "supermarket", &t->ginza, &t->qr_ginza);
+    store(t, "Kessai Mart Akihabara", 35698353, 139773114, "convenience", &t->akiba, &t->qr_akiba);
+    store(t, "Kessai Mart Umeda", 34702485, 135495951, "convenience", &t->umeda, &t->qr_umeda);
+    store(t, "Marunouchi Tobacco", 35682000, 139768000, "tobacco", &t->tobacco, &t->qr_tobacco);
+    char secret[TERMINAL_SECRET_HEX_BUF];
+    assert_int_equal(terminal_create(t->f->st, t->f->mk, t->tokyo.id, &t->t_tokyo, secret), ERR_OK);
+    assert_int_equal(terminal_create(t->f->st, t->f->mk, t->umeda.id, &t->t_umeda, secret), ERR_OK);
+    assert_int_equal(ledger_system_account(t->f->st, "card_receivable", &t->card_receivable), ERR_OK);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct rf *t = *state;
+    wf_ledger_stop(t->f, t->writer); /* ledger verify: clean */
+    risk_free(t->risk);
+    gateway_close(t->gw);
+    free(t->qr_tokyo);
+    free(t->qr_ginza);
+    free(t->qr_akiba);
+    free(t->qr_umeda);
+    free(t->qr_tobacco);
+    af_free(t->f);
+    free(t);
+    return 0;
+}
+
+/* The context of the next call: the fixture's, with the engine. */
+static const struct wallet_ctx *W(struct rf *t)
+{
+    wf_ctx(&t->w, t->f, t->writer, t->gw);
+    t->w.a.wake = NULL;
+    t->w.risk = t->risk;
+    return &t->w;
+}
+
+static void fund(struct rf *t, struct cust *c, int64_t amount)
+{
+    struct ledger_transfer x;
+    memset(&x, 0, sizeof x);
+    snprintf(x.key, sizeof x.key, "test-fund:%d", ++t->next);
+    x.debit_account = t->card_receivable;
+    x.credit_account = c->wallet;
+    x.amount = amount;
+    snprintf(x.kind, sizeof x.kind, "topup_card");
+    assert_int_equal(ledger_writer_submit_wait(t->writer, &x, 1, NULL, NULL), ERR_OK);
+}
+
+/* A customer with a full, fresh session and `funds` yen. */
+static void customer(struct rf *t, struct cust *c, const char *email, int64_t funds)
+{
+    memset(c, 0, sizeof *c);
+    af_customer_signed_in(t->f, email, c->email, sizeof c->email, &c->phone, &c->g, &c->s);
+    assert_int_equal(wallet_account(t->f->st, c->s.customer_id, &c->wallet), ERR_OK);
+    if (funds > 0)
+        fund(t, c, funds);
+}
+
+/* Time passes (the session stays signed in, its second factor goes stale). */
+static void later(struct rf *t, struct cust *c, int64_t ms)
+{
+    t->f->now += ms;
+    af_auth(t->f, &c->g, &c->s);
+}
+
+/* Sign in again: a fresh second factor. */
+static void refresh(struct rf *t, struct cust *c)
+{
+    assert_int_equal(af_login(t->f, c->email, &c->phone, &c->g), ERR_OK);
+    af_auth(t->f, &c->g, &c->s);
+}
+
+static int64_t balance(struct rf *t, struct cust *c)
+{
+    struct ledger_account a;
+    assert_int_equal(t->f->st->ops->account_get(t->f->st, c->wallet, &a), ERR_OK);
+    return a.credits_posted - a.debits_posted;
+}
+
+static size_t store_payments(struct rf *t, int64_t store_id)
+{
+    struct payment p[16];
+    size_t n = 0;
+    assert_int_equal(t->f->st->ops->payment_list_store(t->f->st, store_id, 0, 16, p, &n), ERR_OK);
+    return n;
+}
+
+/* Store QR. */
+static enum err scan(struct rf *t, struct cust *c, const char *qr, int64_t amount)
+{
+    char key[32];
+    snprintf(key, sizeof key, "scan-%d", ++t->next);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    return mpm_pay(W(t), &c->s, qr, amount, key, &r, &bad, &sw);
+}
+
+static enum err send_to(struct rf *t, struct cust *c, const char *to, int64_t amount)
+{
+    char key[32];
+    snprintf(key, sizeof key, "p2p-%d", ++t->next);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    return p2p_send(W(t), &c->s, to, amount, "", key, &r, &bad, &sw);
+}
+
+/* ---- the register, synchronously ----------------------------------------- */
+
+struct wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    enum err e;
+    struct payment_receipt r;
+};
+
+static void on_done(void *ctx, enum err e, const char *bad, const struct payment_receipt *r)
+{
+    (void)bad;
+    struct wait *wt = ctx;
+    pthread_mutex_lock(&wt->mu);
+    wt->e = e;
+    if (r)
+        wt->r = *r;
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+static enum err await(struct wait *wt, enum err e, struct payment_receipt *r)
+{
+    if (e == ERR_OK) {
+        pthread_mutex_lock(&wt->mu);
+        while (!wt->done)
+            pthread_cond_wait(&wt->cv, &wt->mu);
+        pthread_mutex_unlock(&wt->mu);
+        e = wt->e;
+        if (r && e == ERR_OK)
+            *r = wt->r;
+    }
+    pthread_mutex_destroy(&wt->mu);
+    pthread_cond_destroy(&wt->cv);
+    return e;
+}
+
+static void nonce(char out[POS_NONCE_MAX + 1])
+{
+    uint8_t b[12];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(out, POS_NONCE_MAX + 1, b, sizeof b);
+}
+
+/* c shows a new code at the register term; it charges amount. */
+static enum err charge(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount,
+                       const char *items, struct payment_receipt *r)
+{
+    char code[PAYCODE_DIGITS + 1], n[POS_NONCE_MAX + 1], key[32];
+    int64_t exp = 0;
+    af_auth(t->f, &c->g, &c->s);
+    assert_int_equal(paycode_new(W(t), &c->s, code, &exp), ERR_OK);
+    nonce(n);
+    snprintf(key, sizeof key, "cpm-%d", ++t->next);
+    struct wait wt = {.done = false};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    const char *bad = NULL;
+    struct killswitch sw;
+    enum err e = payment_charge(W(t), term, n, code, amount, items, key, on_done, &wt, &bad, &sw);
+    return await(&wt, e, r);
+}
+
+static enum err refund(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount)
+{
+    char n[POS_NONCE_MAX + 1], key[32];
+    nonce(n);
+    snprintf(key, sizeof key, "rfd-%d", ++t->next);
+    struct wait wt = {.done = false};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    const char *bad = NULL;
+    enum err e = payment_refund(W(t), term, n, payment_id, amount, false, key, on_done, &wt, &bad);
+    return await(&wt, e, NULL);
+}
+
+/* ---- what is on file ------------------------------------------------------ */
+
+/* c's stored decisions, newest first. */
+static size_t decisions(struct rf *t, int64_t customer_id, struct risk_decision_row *out, size_t max)
+{
+    size_t n = 0;
+    assert_int_equal(t->f->st->ops->risk_decision_list(t->f->st, customer_id, 0, max, out, &n), ERR_OK);
+    return n;
+}
+
+/* The newest decision of customer_id is `decision` of `kind` with rule
+ * among its reasons, and an audit entry `action` names that rule. */
+static void on_file(struct rf *t, int64_t customer_id, const char *kind, const char *decision, const char *rule,
+                    const char *action)
+{
+    struct risk_decision_row d[4];
+    assert_true(decisions(t, customer_id, d, 4) >= 1);
+    assert_string_equal(d[0].kind, kind);
+    assert_string_equal(d[0].decision, decision);
+    assert_non_null(strstr(d[0].reasons, rule));
+    char want[80];
+    snprintf(want, sizeof want, "\"rule\":\"%s\"", rule);
+    assert_true(af_events_with(t->f, customer_id, action, want) >= 1);
+}
+
+/* ---- payments -------------------------------------------------------------- */
+
+static void ordinary_payments_at_nearby_stores_are_allowed(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 50000);
+    /* A day in Tokyo: the register, the store QR with a stale session,
+     * stores 1-2 km apart minutes from each other. */
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 480, "", NULL), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_ginza, 1200), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_akiba, 3400), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_tokyo, 700), ERR_OK);
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 300, "", NULL), ERR_OK);
+    assert_int_equal(balance(t, &a), 50000 - 480 - 1200 - 3400 - 700 - 300);
+    /* allows are not stored, and nobody was bothered */
+    struct risk_decision_row d[1];
+    assert_int_equal(decisions(t, a.s.customer_id, d, 1), 0);
+    assert_int_equal(af_events(t->f, a.s.customer_id, "risk_challenged"), 0);
+    /* the engine saw them: risk_observe ran for each */
+    struct risk_stats rs;
+    risk_stats(t->risk, &rs);
+    assert_true(rs.keys > 0);
+}
+
+static void impossible_travel_by_qr_wants_a_fresh_second_factor(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 50000);
+    assert_int_equal(scan(t, &a, t->qr_tokyo, 1000), ERR_OK);
+    /* Osaka, ten minutes later, with the session alone (a copied session):
+     * 400 km in 10 min is 2,400 km/h. */
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_umeda, 1000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, &a), 49000);
+    assert_int_equal(store_payments(t, t->umeda.id), 0);
+    on_file(t, a.s.customer_id, "payment", "challenge", "impossible_travel", "risk_challenged");
+    assert_int_equal(af_events_with(t->f, a.s.customer_id, "payment_refused", "fresh_mfa_required"), 1);
+    /* The owner, who really is in Osaka (a flight), confirms: it goes through. */
+    refresh(t, &a);
+    assert_int_equal(scan(t, &a, t->qr_umeda, 1000), ERR_OK);
+    assert_int_equal(balance(t, &a), 48000);
+    assert_int_equal(store_payments(t, t->umeda.id), 1);
+}
+
+static void impossible_travel_at_the_register(void **state)
+{
+    struct rf *t = *state;
+    struct cust a, b;
+    customer(t, &a, "aiko@example.com", 50000);
+    customer(t, &b, "ben@example.com", 50000);
+
+    /* In the challenge band a register's charge goes through (nobody is
+     * there to confirm yet) and the decision is on file. */
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 1000, "", NULL), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(charge(t, &a, &t->t_umeda, 1000, "", NULL), ERR_OK);
+    assert_int_equal(balance(t, &a), 48000);
+    on_file(t, a.s.customer_id, "payment", "challenge", "impossible_travel", "risk_challenged");
+
+    /* Tuned so that impossible travel alone is a deny: refused, nothing moves. */
+    t->f->cfg.risk.travel_score = t->f->cfg.risk.deny_score;
+    engine(t);
+    assert_int_equal(charge(t, &b, &t->t_tokyo, 1000, "", NULL), ERR_OK);
+    later(t, &b, 10 * MIN_MS);
+    assert_int_equal(charge(t, &b, &t->t_umeda, 1000, "", NULL), ERR_RISK_DENIED);
+    assert_int_equal(balance(t, &b), 49000);
+    assert_int_equal(store_payments(t, t->umeda.id), 1); /* a's */
+    on_file(t, b.s.customer_id, "payment", "deny", "impossible_travel", "risk_denied");
+}
+
+static void refunds_turned_into_cash_are_held(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.risk.refund_count = 2; /* a small store: a third refund within the hour is odd */
+    engine(t);
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 50000);
+    struct payment_receipt r;
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 9000, "", &r), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 1000), ERR_RISK_HELD);
+    assert_int_equal(balance(t, &a), 50000 - 9000 + 2000);
+    on_file(t, a.s.customer_id, "refund", "hold", "refunds_store_count", "risk_held");
+}
+
+static void new_accounts_fanning_into_one_recipient_are_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust mule, s[4];
+    customer(t, &mule, "mule@example.com", 0);
+    char email[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(email, sizeof email, "new%d@example.com", i);
+        customer(t, &s[i], email, 5000);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(send_to(t, &s[i], mule.email, 3000), ERR_OK);
+    /* The fourth new account to send to the same recipient in a day. */
+    assert_int_equal(send_to(t, &s[3], mule.email, 3000), ERR_RISK_HELD);
+    assert_int_equal(balance(t, &s[3]), 5000);
+    assert_int_equal(balance(t, &mule), 9000);
+    on_file(t, s[3].s.customer_id, "p2p", "hold", "p2p_fan_in", "risk_held");
+}
+
+/* ---- cards and top-ups ------------------------------------------------------ */
+
+static enum err link_pan(struct rf *t, struct cust *c, const char *pan, struct card *out)
+{
+    struct card pending;
+    const char *bad = NULL;
+    int64_t retry = 0;
+    struct card_link_input in = {pan, 12, EXP_YEAR, "123"};
+    enum err e = card_link_start(W(t), &c->s, &in, &pending, &bad, &retry);
+    if (e != ERR_OK || out == NULL)
+        return e;
+    char otp[16];
+    af_mail_word(t->f, c->email, "card verification code", "is: ", otp, sizeof otp);
+    e = card_link_confirm(W(t), &c->s, pending.id, otp, out);
+    return e;
+}
+
+static size_t cards_of(struct rf *t, struct cust *c)
+{
+    struct card cards[8];
+    size_t n = 0;
+    assert_int_equal(t->f->st->ops->card_list(t->f->st, c->s.customer_id, 0, 0, 8, cards, &n), ERR_OK);
+    return n;
+}
+
+static enum err card_topup(struct rf *t, struct cust *c, const struct card *card, int64_t amount)
+{
+    char key[32];
+    snprintf(key, sizeof key, "tpu-%d", ++t->next);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    return topup_card(W(t), &c->s, card->id, amount, key, &r, &bad, &sw);
+}
+
+static enum err cash_topup(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount)
+{
+    char code[TOPUP_CODE_DIGITS + 1], key[32];
+    int64_t exp = 0;
+    af_auth(t->f, &c->g, &c->s);
+    assert_int_equal(topup_code_new(W(t), &c->s, code, &exp), ERR_OK);
+    snprintf(key, sizeof key, "till-%d", ++t->next);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    return topup_cash(W(t), term, code, amount, key, &r, &bad, &sw);
+}
+
+static void a_topup_then_resale_wants_a_fresh_second_factor(void **state)
+{
+    struct rf *t = *state;
+    /* The take-over: a thief's own phone (in its new-device cool-down)
+     * tops up from the victim's card and buys what sells again. */
+    t->f->cfg.new_device_cooldown_s = 24 * 3600;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 0);
+    struct card card;
+    assert_int_equal(link_pan(t, &a, "4242424242424242", &card), ERR_OK);
+    assert_int_equal(card_topup(t, &a, &card, 10000), ERR_OK);
+    assert_int_equal(balance(t, &a), 10000);
+    /* Six minutes later, the session's second factor stale: a convenience
+     * store is fine (the new phone alone is 25)... */
+    later(t, &a, 6 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_tokyo, 1000), ERR_OK);
+    /* ...8,000 yen at the tobacco shop next door is challenged (new device
+     * 25 + top-up then resale 40), and nothing moves. */
+    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, &a), 9000);
+    assert_int_equal(store_payments(t, t->tobacco.id), 0);
+    on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
+    assert_int_equal(af_events_with(t->f, a.s.customer_id, "risk_challenged", "\"rule\":\"new_device\""), 1);
+    /* The owner confirms with the second factor: it goes through. */
+    refresh(t, &a);
+    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_OK);
+    assert_int_equal(balance(t, &a), 1000);
+    assert_int_equal(store_payments(t, t->tobacco.id), 1);
+}
+
+static void a_topup_confirmed_by_3ds_counts_too(void **state)
+{
+    struct rf *t = *state;
+    /* The same take-over with a card whose issuer asks 3-D Secure for
+     * every top-up: the top-up the code finishes is what the engine learns. */
+    t->f->cfg.new_device_cooldown_s = 24 * 3600;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 0);
+    struct card card;
+    assert_int_equal(link_pan(t, &a, "4000002760003184", &card), ERR_OK);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_card(W(t), &a.s, card.id, 10000, "tpu-3ds", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &r, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    later(t, &a, 6 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, &a), 10000);
+    on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
+}
+
+static void card_testing_from_one_device_is_denied(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 0);
+    /* Three stolen numbers, each refused by its issuer... */
+    assert_int_equal(link_pan(t, &a, "4000000000009979", NULL), ERR_CARD_DECLINED);
+    assert_int_equal(link_pan(t, &a, "4000000000000069", NULL), ERR_CARD_EXPIRED);
+    assert_int_equal(link_pan(t, &a, "4000000000000127", NULL), ERR_INCORRECT_CVC);
+    /* ...then a fourth card from the same phone: denied before the issuer
+     * is asked, although the store's own limits would still let it try. */
+    assert_int_equal(link_pan(t, &a, "4242424242424242", NULL), ERR_RISK_DENIED);
+    assert_int_equal(cards_of(t, &a), 0);
+    on_file(t, a.s.customer_id, "card_link", "deny", "card_many_cards_device", "risk_denied");
+    /* the refusal is on file as a card-link failure too, naming the code */
+    assert_true(af_events_with(t->f, a.s.customer_id, "card_link_failed", "risk_denied") >= 1);
+}
+
+static void cash_far_from_the_last_store_is_recorded_then_refused(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 20000);
+    assert_int_equal(scan(t, &a, t->qr_tokyo, 1000), ERR_OK);
+    /* Cash at the Umeda register ten minutes after paying in Tokyo: the
+     * clerk asked, nobody can confirm, so it is recorded and goes through. */
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(cash_topup(t, &a, &t->t_umeda, 3000), ERR_OK);
+    assert_int_equal(balance(t, &a), 22000);
+    on_file(t, a.s.customer_id, "topup", "challenge", "impossible_travel", "risk_challenged");
+    /* Where impossible travel is tuned to deny, it is refused and the
+     * code stays unused. */
+    t->f->cfg.risk.travel_score = t->f->cfg.risk.deny_score;
+    engine(t);
+    assert_int_equal(scan(t, &a, t->qr_tokyo, 1000), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(cash_topup(t, &a, &t->t_umeda, 3000), ERR_RISK_DENIED);
+    assert_int_equal(balance(t, &a), 21000);
+    on_file(t, a.s.customer_id, "topup", "deny", "impossible_travel", "risk_denied");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(ordinary_payments_at_nearby_stores_are_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(impossible_travel_by_qr_wants_a_fresh_second_factor, setup, teardown),
+        cmocka_unit_test_setup_teardown(impossible_travel_at_the_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),
+        cmocka_unit_test_setup_teardown(cash_far_from_the_last_store_is_recorded_then_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
