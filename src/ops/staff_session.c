@@ -120,6 +120,10 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
             failed(a, &s, why);
         return ERR_INVALID_CREDENTIALS;
     }
+    /* Failures before a success do not add up to a later lock-out (as for
+     * customers: the counter is of consecutive failures). */
+    if ((e = st->ops->staff_failure_clear(st, s.id)) != ERR_OK)
+        return e;
     uint8_t hash[AUTH_HASH_BYTES];
     secret_new_token(token);
     secret_hash_str(a->master_key, SECRET_STAFF_TOKEN, token, hash);

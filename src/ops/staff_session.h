@@ -10,9 +10,9 @@
  *   session --now > last_seen + STAFF_IDLE_MS or now >= created + STAFF_ABSOLUTE_MS--> EXPIRED
  *   session --staff_logout, account disabled--> REVOKED / refused
  *
- * Guessing: STAFF_LOGIN_FAILURES_MAX failed sign-ins of one address within
- * STAFF_LOCK_MS lock it for the rest of that window (ERR_ACCOUNT_LOCKED),
- * also for the right password; every sign-in, failure and lock-out is an
+ * Guessing: STAFF_LOGIN_FAILURES_MAX consecutive failed sign-ins of one
+ * address within STAFF_LOCK_MS lock it for the rest of that window, also
+ * for the right password (a success clears the count); every sign-in, failure and lock-out is an
  * audit entry (audit/audit.h: staff_login_succeeded, staff_login_failed
  * with the reason, staff_locked; actor "stf_…", or "system" for an address
  * that is nobody's).  An unknown

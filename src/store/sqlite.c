@@ -252,6 +252,7 @@ static const struct store_ops sqlite_ops = {
     .staff_session_revoke = sq_staff_session_revoke,
     .staff_failure_add = sq_staff_failure_add,
     .staff_failure_count = sq_staff_failure_count,
+    .staff_failure_clear = sq_staff_failure_clear,
     .customer_insert = sq_customer_insert,
     .customer_get = sq_customer_get,
     .customer_get_by_email = sq_customer_get_by_email,

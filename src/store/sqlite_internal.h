@@ -118,6 +118,7 @@ enum err sq_staff_session_seen(struct store *st, int64_t id, int64_t now);
 enum err sq_staff_session_revoke(struct store *st, int64_t id, int64_t now);
 enum err sq_staff_failure_add(struct store *st, int64_t staff_id, int64_t now);
 enum err sq_staff_failure_count(struct store *st, int64_t staff_id, int64_t since, int64_t *n);
+enum err sq_staff_failure_clear(struct store *st, int64_t staff_id);
 
 /* Shared helpers of the customer files. */
 /* Copy a BLOB column of exactly n bytes into out; zeros otherwise. */

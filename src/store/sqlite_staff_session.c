@@ -83,3 +83,13 @@ enum err sq_staff_failure_count(struct store *st, int64_t staff_id, int64_t sinc
     sqlite3_bind_int64(q, 2, since);
     return sq_get_one(db, q, ERR_STORE, sq_read_int64, n);
 }
+
+enum err sq_staff_failure_clear(struct store *st, int64_t staff_id)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "DELETE FROM staff_login_failures WHERE staff_id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, staff_id);
+    return sq_step_many(db, q, "staff_failure_clear", NULL);
+}

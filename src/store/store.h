@@ -120,6 +120,7 @@ struct store_ops {
     /* Failed sign-ins of a staff member: one row each; count those since. */
     enum err (*staff_failure_add)(struct store *st, int64_t staff_id, int64_t now);
     enum err (*staff_failure_count)(struct store *st, int64_t staff_id, int64_t since, int64_t *n);
+    enum err (*staff_failure_clear)(struct store *st, int64_t staff_id); /* after a successful sign-in */
 
     /* Customers (auth/customer_types.h).  Every time (created_ms, now, …)
      * comes from the caller, whose clock tests can set. */
