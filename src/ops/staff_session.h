@@ -50,6 +50,7 @@ enum staff_action {
     STAFF_SIGN_OUT,         /* end every session of a customer */
     STAFF_KILLSWITCH,       /* turn operator switches on and off */
     STAFF_AUDIT,            /* search the audit log */
+    STAFF_REVERSE,          /* request, approve and reject fraud reversals (ops/reversal.h) */
 };
 
 bool staff_may(const char *role, enum staff_action action);
