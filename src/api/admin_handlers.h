@@ -27,4 +27,10 @@ enum http_verdict api_admin_customer_reset_mfa_post(struct http_request *req, vo
 /* admin_audit.c */
 enum http_verdict api_admin_audit_get(struct http_request *req, void *app);
 
+/* admin_reversals.c */
+enum http_verdict api_admin_reversals_post(struct http_request *req, void *app);
+enum http_verdict api_admin_reversal_approve_post(struct http_request *req, void *app);
+enum http_verdict api_admin_reversal_reject_post(struct http_request *req, void *app);
+enum http_verdict api_admin_reversals_get(struct http_request *req, void *app);
+
 #endif

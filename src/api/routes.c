@@ -28,6 +28,10 @@ static const struct http_route routes[] = {
     {"POST", "/admin/v1/customers/{id}/sign-out", api_admin_customer_sign_out_post, JSON},
     {"POST", "/admin/v1/customers/{id}/reset-mfa", api_admin_customer_reset_mfa_post, JSON},
     {"GET", "/admin/v1/audit", api_admin_audit_get, 0},
+    {"POST", "/admin/v1/reversals", api_admin_reversals_post, JSON},
+    {"GET", "/admin/v1/reversals", api_admin_reversals_get, 0},
+    {"POST", "/admin/v1/reversals/{id}/approve", api_admin_reversal_approve_post, JSON},
+    {"POST", "/admin/v1/reversals/{id}/reject", api_admin_reversal_reject_post, JSON},
 
     /* customer identity (docs/customer-auth.md) */
     {"POST", "/v1/registrations", api_registrations_post, JSON},

@@ -16,8 +16,9 @@
  * stolen account, signs a thief out) but cannot undo a freeze; fraud
  * analysts can; switches stop a service for everyone, so only fraud
  * analysts and administrators hold them.  The audit log names customers
- * and what happened to them: not finance's business.  Finance reads until
- * reversals come. */
+ * and what happened to them: not finance's business.  Fraud reversals
+ * (ops/reversal.h) are for fraud analysts, finance and administrators, not
+ * support. */
 static const struct {
     enum staff_action action;
     const char *roles[5];
@@ -29,6 +30,7 @@ static const struct {
     {STAFF_KILLSWITCH, {"fraud_analyst", "administrator", NULL}},
     {STAFF_AUDIT, {"support", "fraud_analyst", "administrator", NULL}},
     {STAFF_RESET_MFA, {"support", "fraud_analyst", "administrator", NULL}},
+    {STAFF_REVERSE, {"fraud_analyst", "finance", "administrator", NULL}},
 };
 
 bool staff_may(const char *role, enum staff_action action)

@@ -187,6 +187,14 @@ enum err sq_outbox_insert(struct store *st, struct outbox_msg *m);
 enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
 enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now);
 
+/* fraud reversals (sqlite_reversal.c) */
+enum err sq_reversal_insert(struct store *st, struct reversal *r);
+enum err sq_reversal_get(struct store *st, int64_t id, struct reversal *out);
+enum err sq_reversal_decide(struct store *st, int64_t id, const char *status, int64_t decided_by, int64_t decided_ms,
+                            int64_t transfer_id);
+enum err sq_reversal_list(struct store *st, const char *status, int64_t before_id, size_t max, struct reversal *out,
+                          size_t *n);
+enum err sq_reversal_compensated(struct store *st, int64_t payment_id, int64_t *sum);
 /* operator switches (sqlite_killswitch.c) */
 enum err sq_killswitch_get(struct store *st, const char *name, struct killswitch *out);
 enum err sq_killswitch_put(struct store *st, const struct killswitch *k);

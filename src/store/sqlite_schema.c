@@ -388,6 +388,25 @@ const char *const sq_migrations[] = {
     "  reasons TEXT NOT NULL,"
     "  ref TEXT NOT NULL);"
     "CREATE INDEX risk_decisions_customer ON risk_decisions (customer_id, id);",
+    /* 12 -> 13: fraud reversals (ops/reversal.h): requested by one staff
+     * member, executed at once or after a second one's approval; the
+     * review queue reads the pending ones, and a payment's compensations
+     * are summed (what remains to reverse). */
+    "CREATE TABLE reversals ("
+    "  id INTEGER PRIMARY KEY,"
+    "  payment_id INTEGER NOT NULL,"
+    "  customer_id INTEGER NOT NULL,"
+    "  amount INTEGER NOT NULL,"
+    "  charge_store INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  requested_by INTEGER NOT NULL,"
+    "  decided_by INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL,"
+    "  decided_ms INTEGER NOT NULL DEFAULT 0,"
+    "  transfer_id INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX reversals_status ON reversals (status, id);"
+    "CREATE INDEX reversals_payment ON reversals (payment_id);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -30,6 +30,7 @@
 #include "notify/types.h"
 #include "ops/staff_types.h"
 #include "util/audit_mac.h"
+#include "ops/reversal_types.h"
 #include "risk/risk_types.h"
 #include "util/err.h"
 #include "wallet/wallet_types.h"
@@ -300,6 +301,18 @@ struct store_ops {
     /* Mark used; ERR_NOT_FOUND unless it exists and was unused. */
     enum err (*topup_code_use)(struct store *st, int64_t id, int64_t now);
 
+    /* Fraud reversals (ops/reversal.h).  insert sets id.  decide moves a
+     * pending one to status (ERR_CONFLICT unless it was pending; ERR_NOT_FOUND
+     * if there is none).  list: status "" for all, newest first, ids below
+     * before_id (0: from the newest).  compensated: the sum of the executed
+     * reversals of payment_id paid from the fraud-loss account. */
+    enum err (*reversal_insert)(struct store *st, struct reversal *r);
+    enum err (*reversal_get)(struct store *st, int64_t id, struct reversal *out); /* ERR_NOT_FOUND */
+    enum err (*reversal_decide)(struct store *st, int64_t id, const char *status, int64_t decided_by,
+                                int64_t decided_ms, int64_t transfer_id);
+    enum err (*reversal_list)(struct store *st, const char *status, int64_t before_id, size_t max,
+                              struct reversal *out, size_t *n);
+    enum err (*reversal_compensated)(struct store *st, int64_t payment_id, int64_t *sum);
     /* Operator switches (ops/killswitch.h). */
     enum err (*killswitch_get)(struct store *st, const char *name, struct killswitch *out); /* ERR_NOT_FOUND */
     enum err (*killswitch_put)(struct store *st, const struct killswitch *k);           /* upsert */

@@ -1,0 +1,160 @@
+/* admin_reversals.c: fraud reversals with four eyes (ops/reversal.h):
+ *
+ *   POST /admin/v1/reversals {payment_id, amount, reason, charge_store}
+ *                                              REVERSE -> 201 {reversal} executed
+ *                                                         202 {reversal} pending (above the threshold)
+ *   POST /admin/v1/reversals/{id}/approve {}   REVERSE -> 200 {reversal} executed
+ *        409 conflict unless pending; 403 forbidden "approver" for the requester
+ *   POST /admin/v1/reversals/{id}/reject {reason} REVERSE -> 200 {reversal} rejected
+ *   GET  /admin/v1/reversals?status=pending&before=rev_…&limit=N
+ *                                              REVERSE -> 200 {reversals: [...]} newest first
+ *
+ * Executing waits for the ledger's group commit (a few ms) on the HTTP
+ * thread: staff requests are rare.  The domain writes every audit entry.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/admin_authn.h"
+#include "api/admin_handlers.h"
+#include "api/auth_common.h"
+#include "api/list_params.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "ops/reversal.h"
+#include "store/pool.h"
+#include "wallet/wallet_types.h"
+
+static bool staff(struct http_request *req, struct api_ctx *ctx, const char *name, struct auth_ctx *a,
+                  struct staff_session *s)
+{
+    api_auth_ctx(a, ctx, store_pool_acquire(ctx->pool), req);
+    enum err e = api_admin_authenticate(req, a, STAFF_REVERSE, name, s);
+    if (e == ERR_OK)
+        return true;
+    store_pool_release(ctx->pool, a->st);
+    http_reply_error(req, e, NULL);
+    return false;
+}
+
+static enum http_verdict reply(struct http_request *req, int status, const struct reversal *r)
+{
+    return api_reply_body(req, status, json_pack("{s:o}", "reversal", reversal_json(r)));
+}
+
+enum http_verdict api_admin_reversals_post(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, "reversal_requested", &a, &s))
+        return HTTP_REPLIED;
+    int64_t payment_id = 0, amount = 0;
+    const char *reason = NULL;
+    bool charge_store = false;
+    struct json_field spec[] = {
+        {.name = "payment_id", .type = JF_ID, .target = &payment_id, .id_prefix = PAYMENT_ID_PREFIX},
+        {.name = "amount", .type = JF_INT64, .target = &amount},
+        {.name = "reason", .type = JF_STRING, .target = &reason, .min_len = 1, .max_len = REVERSAL_REASON_MAX},
+        {.name = "charge_store", .type = JF_BOOL, .target = &charge_store},
+    };
+    enum http_verdict v = HTTP_REPLIED;
+    if (api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
+        struct reversal r;
+        const char *bad = NULL;
+        enum err e = reversal_request(&a, ctx->writer, s.staff_id, payment_id, amount, reason, charge_store, &r, &bad);
+        if (e == ERR_OK)
+            v = reply(req, strcmp(r.status, REVERSAL_STATUS_PENDING) == 0 ? 202 : 201, &r);
+        else
+            v = http_reply_error(req, e, bad);
+    }
+    store_pool_release(ctx->pool, a.st);
+    return v;
+}
+
+static enum http_verdict decide(struct http_request *req, void *app, bool approve)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, approve ? "reversal_approved" : "reversal_rejected", &a, &s))
+        return HTTP_REPLIED;
+    const char *reason = NULL;
+    struct json_field spec[] = {
+        {.name = "reason", .type = JF_STRING, .target = &reason, .min_len = 1, .max_len = REVERSAL_REASON_MAX},
+    };
+    int64_t id = 0;
+    enum http_verdict v = HTTP_REPLIED;
+    if (api_parse(req, http_request_json(req), spec, approve ? 0 : 1, NULL) &&
+        api_path_id(req, REVERSAL_ID_PREFIX, ERR_NOT_FOUND, &id)) {
+        struct reversal r;
+        const char *bad = NULL;
+        enum err e = approve ? reversal_approve(&a, ctx->writer, s.staff_id, id, &r, &bad)
+                             : reversal_reject(&a, s.staff_id, id, reason, &r, &bad);
+        if (e == ERR_FORBIDDEN) /* the requester approving their own: on record too */
+            (void)api_admin_record(&a, &s, 0, "reversal_approved", false,
+                                   json_pack("{s:s, s:s}", "error", "forbidden", "param", "approver"));
+        v = e == ERR_OK ? reply(req, 200, &r) : http_reply_error(req, e, bad);
+    }
+    store_pool_release(ctx->pool, a.st);
+    return v;
+}
+
+enum http_verdict api_admin_reversal_approve_post(struct http_request *req, void *app)
+{
+    return decide(req, app, true);
+}
+
+enum http_verdict api_admin_reversal_reject_post(struct http_request *req, void *app)
+{
+    return decide(req, app, false);
+}
+
+enum http_verdict api_admin_reversals_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, "reversal_list", &a, &s))
+        return HTTP_REPLIED;
+    const char *status = http_request_query(req, "status");
+    if (status == NULL)
+        status = "";
+    int64_t before = 0, limit = 50;
+    const char *l = http_request_query(req, "limit");
+    enum err e = ERR_OK;
+    const char *bad = NULL;
+    if (status[0] && strcmp(status, REVERSAL_STATUS_PENDING) != 0 && strcmp(status, REVERSAL_STATUS_EXECUTED) != 0 &&
+        strcmp(status, REVERSAL_STATUS_REJECTED) != 0) {
+        e = ERR_INVALID_PARAM;
+        bad = "status";
+    } else if (l) {
+        char *end = NULL;
+        limit = strtoll(l, &end, 10);
+        if (*l == '\0' || *end != '\0' || limit < 1 || limit > REVERSAL_LIST_MAX) {
+            e = ERR_INVALID_PARAM;
+            bad = "limit";
+        }
+    }
+    const char *b = http_request_query(req, "before");
+    if (e == ERR_OK && b && ids_parse(b, REVERSAL_ID_PREFIX, &before) != ERR_OK) {
+        e = ERR_INVALID_PARAM;
+        bad = "before";
+    }
+    struct reversal *rs = NULL;
+    size_t n = 0;
+    if (e == ERR_OK && (rs = calloc(REVERSAL_LIST_MAX, sizeof *rs)) == NULL)
+        e = ERR_NOMEM;
+    if (e == ERR_OK)
+        e = a.st->ops->reversal_list(a.st, status, before, (size_t)limit, rs, &n);
+    store_pool_release(ctx->pool, a.st);
+    if (e != ERR_OK) {
+        free(rs);
+        return http_reply_error(req, e, bad);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, reversal_json(&rs[i]));
+    free(rs);
+    return api_reply_body(req, 200, json_pack("{s:o}", "reversals", arr));
+}

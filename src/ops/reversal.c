@@ -1,0 +1,342 @@
+/* reversal.c: fraud reversals with four eyes (ops/reversal.h). */
+#include "ops/reversal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit/audit.h"
+#include "auth/txn.h"
+#include "ledger/ledger.h"
+#include "ledger/writer.h"
+#include "notify/outbox.h"
+#include "ops/staff.h"
+#include "ops/staff_session.h"
+#include "util/timeutil.h"
+#include "wallet/topup.h"
+
+#define FRAUD_LOSS_ACCOUNT "fraud_losses"
+#define XFER_KIND "fraud_reversal"
+
+static bool reason_ok(const char *r)
+{
+    if (r == NULL || r[0] == '\0' || strlen(r) > REVERSAL_REASON_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    json_t *s = json_string(r); /* NULL unless valid UTF-8 */
+    json_decref(s);
+    return s != NULL;
+}
+
+static void set_bad(const char **bad, const char *v)
+{
+    if (bad)
+        *bad = v;
+}
+
+/* What remains of payment p to reverse: its amount less refunds, voids,
+ * reversals from the store (all in p->refunded) and compensations. */
+static enum err remaining(struct store *st, const struct payment *p, int64_t *out)
+{
+    int64_t comp = 0;
+    enum err e = st->ops->reversal_compensated(st, p->id, &comp);
+    if (e == ERR_OK)
+        *out = p->amount - p->refunded - comp;
+    return e;
+}
+
+static enum err record(struct store *st, int64_t now, const char *addr, int64_t staff_id, const struct reversal *r,
+                       const char *action, json_t *extra)
+{
+    char by[IDS_BUF], rid[IDS_BUF], pid[IDS_BUF];
+    json_t *d = json_pack("{s:s, s:s, s:I, s:b}", "reversal", ids_format(rid, REVERSAL_ID_PREFIX, r->id), "payment",
+                          ids_format(pid, PAYMENT_ID_PREFIX, r->payment_id), "amount", (json_int_t)r->amount,
+                          "charge_store", r->charge_store);
+    if (d && extra)
+        json_object_update(d, extra);
+    json_decref(extra);
+    return audit_record(st, now, staff_public_id(staff_id, by), r->customer_id, action, AUDIT_SUCCESS, addr, 0, d);
+}
+
+/* ---- executing: the hook, in the transfer's transaction ------------------- */
+
+struct job {
+    struct reversal r;       /* insert: the row to write; approve: its id */
+    bool insert;             /* executed at once: the row is new */
+    int64_t staff_id;        /* who executes it: the requester, or the approver */
+    const uint8_t *master_key;
+    int64_t now;
+    const char *client_addr;
+    const char *bad;
+};
+
+static enum err mail(const struct job *j, struct store *st, int64_t balance)
+{
+    struct customer c;
+    enum err e = st->ops->customer_get(st, j->r.customer_id, &c);
+    if (e != ERR_OK)
+        return e;
+    char body[768], when[TIME_ISO_BUF], pid[IDS_BUF];
+    snprintf(body, sizeof body,
+             "We gave back %lld yen of your payment %s at %s, after our investigation of fraud on your account.\n"
+             "Your balance is now %lld yen.\n\n"
+             "If you have questions, contact support.",
+             (long long)j->r.amount, ids_format(pid, PAYMENT_ID_PREFIX, j->r.payment_id), time_iso8601(when, j->now),
+             (long long)balance);
+    return notify_enqueue(st, j->master_key, j->now, c.email, "Money back to your kessai wallet", body);
+}
+
+static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *x, const struct ledger_balances *after,
+                     size_t n, bool replayed)
+{
+    struct job *j = ctx;
+    j->bad = NULL;
+    if (n != 1)
+        return ERR_INTERNAL;
+    if (replayed)
+        return ERR_CONFLICT; /* this reversal's money moved already */
+    enum err e;
+    if (!j->insert) {
+        struct reversal cur;
+        if ((e = st->ops->reversal_get(st, j->r.id, &cur)) != ERR_OK)
+            return e;
+        if (strcmp(cur.status, REVERSAL_STATUS_PENDING) != 0)
+            return ERR_CONFLICT;
+        j->r = cur;
+    }
+    struct payment p;
+    if ((e = st->ops->payment_get(st, j->r.payment_id, &p)) != ERR_OK)
+        return e == ERR_NOT_FOUND ? ERR_PAYMENT_NOT_FOUND : e;
+    int64_t left = 0;
+    if ((e = remaining(st, &p, &left)) != ERR_OK)
+        return e;
+    if (x->amount != j->r.amount)
+        return ERR_INTERNAL;
+    if (j->r.amount > left) {
+        j->bad = "amount";
+        return ERR_REVERSAL_EXCEEDS_ORIGINAL;
+    }
+    if (j->r.charge_store && (e = st->ops->payment_add_refund(st, p.id, j->r.amount, 0)) != ERR_OK)
+        return e;
+    if (j->insert) {
+        snprintf(j->r.status, sizeof j->r.status, "%s", REVERSAL_STATUS_EXECUTED);
+        j->r.decided_by = j->staff_id;
+        j->r.decided_ms = j->now;
+        j->r.transfer_id = x->id;
+        if ((e = st->ops->reversal_insert(st, &j->r)) != ERR_OK)
+            return e;
+        e = record(st, j->now, j->client_addr, j->staff_id, &j->r, "reversal_requested",
+                   json_pack("{s:s}", "reason", j->r.reason));
+    } else {
+        if ((e = st->ops->reversal_decide(st, j->r.id, REVERSAL_STATUS_EXECUTED, j->staff_id, j->now, x->id)) !=
+            ERR_OK)
+            return e;
+        snprintf(j->r.status, sizeof j->r.status, "%s", REVERSAL_STATUS_EXECUTED);
+        j->r.decided_by = j->staff_id;
+        j->r.decided_ms = j->now;
+        j->r.transfer_id = x->id;
+        e = record(st, j->now, j->client_addr, j->staff_id, &j->r, "reversal_approved", NULL);
+    }
+    if (e == ERR_OK) {
+        char tid[IDS_BUF];
+        e = record(st, j->now, j->client_addr, j->staff_id, &j->r, "reversal_executed",
+                   json_pack("{s:s}", "transfer", ids_format(tid, "txn", x->id)));
+    }
+    if (e == ERR_OK)
+        e = mail(j, st, after->credit);
+    return e;
+}
+
+/* The transfer that gives r's money back (key unique to it). */
+static enum err transfer_for(struct store *st, const struct reversal *r, const struct payment *p, const char *key,
+                             struct ledger_transfer *x)
+{
+    memset(x, 0, sizeof *x);
+    snprintf(x->key, sizeof x->key, "%s", key);
+    snprintf(x->kind, sizeof x->kind, "%s", XFER_KIND);
+    x->amount = r->amount;
+    char pid[IDS_BUF], reason[64];
+    snprintf(reason, sizeof reason, "%s", "fraud reversal");
+    if (r->charge_store) {
+        x->flags = LEDGER_XFER_REVERSAL;
+        x->ref_id = p->id; /* the ledger takes the accounts from the original, swapped */
+    } else {
+        enum err e = ledger_system_account(st, FRAUD_LOSS_ACCOUNT, &x->debit_account);
+        if (e == ERR_OK)
+            e = wallet_account(st, p->customer_id, &x->credit_account);
+        if (e != ERR_OK)
+            return e;
+    }
+    json_t *m = json_pack("{s:s, s:s}", "payment", ids_format(pid, PAYMENT_ID_PREFIX, p->id), "memo", reason);
+    if (m == NULL)
+        return ERR_NOMEM;
+    char *txt = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    if (txt == NULL)
+        return ERR_NOMEM;
+    snprintf(x->metadata, sizeof x->metadata, "%s", txt);
+    free(txt);
+    return ERR_OK;
+}
+
+static const char *ledger_bad(enum err e)
+{
+    return e == ERR_INSUFFICIENT_FUNDS || e == ERR_REVERSAL_EXCEEDS_ORIGINAL || e == ERR_OVERFLOW ? "amount" : NULL;
+}
+
+static enum err execute(const struct auth_ctx *a, struct ledger_writer *w, struct job *j, const struct payment *p,
+                        const char *key, const char **bad)
+{
+    struct ledger_transfer x;
+    enum err e = transfer_for(a->st, &j->r, p, key, &x);
+    if (e != ERR_OK)
+        return e;
+    size_t failed = 0;
+    e = ledger_writer_submit_hooked_wait(w, &x, 1, hook, j, &failed, NULL);
+    if (e != ERR_OK) {
+        set_bad(bad, failed == 1 ? j->bad : ledger_bad(e));
+        return e;
+    }
+    auth_deliver(a); /* the mail is committed: send it now, or ask the deliverer */
+    return ERR_OK;
+}
+
+enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t payment_id,
+                          int64_t amount, const char *reason, bool charge_store, struct reversal *out,
+                          const char **bad)
+{
+    set_bad(bad, NULL);
+    struct store *st = a->st;
+    if (amount <= 0) {
+        set_bad(bad, "amount");
+        return ERR_AMOUNT_INVALID;
+    }
+    if (!reason_ok(reason)) {
+        set_bad(bad, "reason");
+        return ERR_INVALID_PARAM;
+    }
+    struct payment p;
+    enum err e = st->ops->payment_get(st, payment_id, &p);
+    if (e != ERR_OK)
+        return e == ERR_NOT_FOUND ? ERR_PAYMENT_NOT_FOUND : e;
+    int64_t left = 0;
+    if ((e = remaining(st, &p, &left)) != ERR_OK)
+        return e;
+    if (amount > left) {
+        set_bad(bad, "amount");
+        return ERR_REVERSAL_EXCEEDS_ORIGINAL;
+    }
+    struct job j = {.insert = true, .staff_id = staff_id, .master_key = a->master_key, .now = a->now,
+                    .client_addr = a->client_addr};
+    j.r.payment_id = p.id;
+    j.r.customer_id = p.customer_id;
+    j.r.amount = amount;
+    j.r.charge_store = charge_store;
+    snprintf(j.r.reason, sizeof j.r.reason, "%s", reason);
+    snprintf(j.r.status, sizeof j.r.status, "%s", REVERSAL_STATUS_PENDING);
+    j.r.requested_by = staff_id;
+    j.r.created_ms = a->now;
+
+    if (amount <= a->cfg->reversal_approval_threshold) {
+        /* At once: a key of its own (nobody retries a staff request by key). */
+        uint8_t rnd[12];
+        char hex[sizeof rnd * 2 + 1], key[LEDGER_KEY_MAX + 1];
+        randombytes_buf(rnd, sizeof rnd);
+        sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+        snprintf(key, sizeof key, "reversal:new:%s", hex);
+        if ((e = execute(a, w, &j, &p, key, bad)) == ERR_OK)
+            *out = j.r;
+        return e;
+    }
+    if ((e = auth_begin(a)) != ERR_OK)
+        return e;
+    e = st->ops->reversal_insert(st, &j.r);
+    if (e == ERR_OK)
+        e = record(st, a->now, a->client_addr, staff_id, &j.r, "reversal_requested",
+                   json_pack("{s:s, s:b}", "reason", j.r.reason, "needs_approval", 1));
+    e = auth_end(a, e == ERR_OK, e);
+    if (e == ERR_OK)
+        *out = j.r;
+    return e;
+}
+
+enum err reversal_approve(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t id,
+                          struct reversal *out, const char **bad)
+{
+    set_bad(bad, NULL);
+    struct store *st = a->st;
+    struct job j = {.staff_id = staff_id, .master_key = a->master_key, .now = a->now, .client_addr = a->client_addr};
+    enum err e = st->ops->reversal_get(st, id, &j.r);
+    if (e != ERR_OK)
+        return e;
+    if (strcmp(j.r.status, REVERSAL_STATUS_PENDING) != 0)
+        return ERR_CONFLICT;
+    if (j.r.requested_by == staff_id) {
+        set_bad(bad, "approver");
+        return ERR_FORBIDDEN;
+    }
+    struct payment p;
+    if ((e = st->ops->payment_get(st, j.r.payment_id, &p)) != ERR_OK)
+        return e == ERR_NOT_FOUND ? ERR_PAYMENT_NOT_FOUND : e;
+    char rid[IDS_BUF], key[LEDGER_KEY_MAX + 1];
+    snprintf(key, sizeof key, "reversal:%s", ids_format(rid, REVERSAL_ID_PREFIX, id));
+    if ((e = execute(a, w, &j, &p, key, bad)) == ERR_OK)
+        *out = j.r;
+    return e;
+}
+
+enum err reversal_reject(const struct auth_ctx *a, int64_t staff_id, int64_t id, const char *reason,
+                         struct reversal *out, const char **bad)
+{
+    set_bad(bad, NULL);
+    if (!reason_ok(reason)) {
+        set_bad(bad, "reason");
+        return ERR_INVALID_PARAM;
+    }
+    struct store *st = a->st;
+    enum err e = auth_begin(a);
+    if (e != ERR_OK)
+        return e;
+    struct reversal r;
+    e = st->ops->reversal_get(st, id, &r);
+    if (e == ERR_OK)
+        e = st->ops->reversal_decide(st, id, REVERSAL_STATUS_REJECTED, staff_id, a->now, 0);
+    if (e == ERR_OK) {
+        snprintf(r.status, sizeof r.status, "%s", REVERSAL_STATUS_REJECTED);
+        r.decided_by = staff_id;
+        r.decided_ms = a->now;
+        e = record(st, a->now, a->client_addr, staff_id, &r, "reversal_rejected", json_pack("{s:s}", "reason", reason));
+    }
+    e = auth_end(a, e == ERR_OK, e);
+    if (e == ERR_OK)
+        *out = r;
+    return e;
+}
+
+static json_t *id_or_null(const char *prefix, int64_t id)
+{
+    char buf[IDS_BUF];
+    return id ? json_string(ids_format(buf, prefix, id)) : json_null();
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    char buf[TIME_ISO_BUF];
+    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
+}
+
+json_t *reversal_json(const struct reversal *r)
+{
+    char id[IDS_BUF], pid[IDS_BUF], cid[IDS_BUF], by[IDS_BUF];
+    return json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id",
+                     ids_format(id, REVERSAL_ID_PREFIX, r->id), "payment", ids_format(pid, PAYMENT_ID_PREFIX, r->payment_id),
+                     "customer", ids_format(cid, CUSTOMER_ID_PREFIX, r->customer_id), "amount", (json_int_t)r->amount,
+                     "charge_store", r->charge_store, "reason", r->reason, "status", r->status, "requested_by",
+                     ids_format(by, STAFF_ID_PREFIX, r->requested_by), "decided_by",
+                     id_or_null(STAFF_ID_PREFIX, r->decided_by), "created_at", time_or_null(r->created_ms), "decided_at",
+                     time_or_null(r->decided_ms), "transfer", id_or_null("txn", r->transfer_id));
+}

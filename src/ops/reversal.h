@@ -1,0 +1,85 @@
+/* reversal.h: fraud reversals with four eyes (issue 6).
+ *
+ * Staff give a defrauded customer their money back for a payment they made
+ * (a store charge, a store-QR payment or a P2P transfer), for 1..what
+ * remains of it (its amount less refunds, voids and earlier reversals):
+ *
+ *   charge_store = true:  a ledger REVERSAL of the original transfer (like a
+ *                         refund: the store's payable, or the P2P recipient's
+ *                         wallet, gives it back; payment.refunded grows)
+ *   charge_store = false: a plain transfer "fraud_losses" -> the customer's
+ *                         wallet, whose metadata names the original payment
+ *                         and the reversal; the store keeps its money
+ *
+ * States:
+ *
+ *   request, amount <= cfg->reversal_approval_threshold --> EXECUTED (at once)
+ *   request, amount above it                            --> PENDING
+ *   PENDING --approve (another staff member)--> EXECUTED
+ *   PENDING --reject (another staff member, or the requester)--> REJECTED
+ *
+ * Invariants:
+ *  1. Money moves exactly when a row becomes EXECUTED: the row's change
+ *     (insert or pending -> executed), the audit entries and the customer's
+ *     mail are written by the ledger writer's hook in the transaction of the
+ *     transfer (ledger_writer_submit_hooked_wait).  Two approvals racing:
+ *     the second finds the row no longer pending and its group is undone
+ *     (ERR_CONFLICT), or replays the first's transfer key and is refused.
+ *  2. The requester never approves their own (ERR_FORBIDDEN, "approver").
+ *  3. What remains is checked again inside that transaction: reversals and
+ *     refunds together never exceed the payment.
+ *  4. Every step is an audit entry, actor "stf_…", customer the victim:
+ *     reversal_requested, reversal_approved / reversal_rejected,
+ *     reversal_executed.
+ *
+ * Knows nothing of HTTP; runs on the caller's thread (waits for the group
+ * commit: not for the completer thread).
+ */
+#ifndef KESSAI_OPS_REVERSAL_H
+#define KESSAI_OPS_REVERSAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth/auth_ctx.h"
+#include "ops/reversal_types.h"
+#include "util/ids.h"
+
+struct ledger_writer;
+
+#define REVERSAL_LIST_MAX 100
+#define REVERSAL_STATUS_PENDING "pending"
+#define REVERSAL_STATUS_EXECUTED "executed"
+#define REVERSAL_STATUS_REJECTED "rejected"
+
+/* Request a reversal of payment_id by staff_id.  ERR_OK and *out (status
+ * executed or pending).  Refusals: ERR_PAYMENT_NOT_FOUND, ERR_AMOUNT_INVALID
+ * and ERR_REVERSAL_EXCEEDS_ORIGINAL ("amount"), ERR_INVALID_PARAM
+ * ("reason": 1..REVERSAL_REASON_MAX bytes of text), ERR_INSUFFICIENT_FUNDS
+ * (charge_store and the store or recipient no longer holds it); *bad names
+ * the parameter (may be NULL). */
+enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t payment_id,
+                          int64_t amount, const char *reason, bool charge_store, struct reversal *out,
+                          const char **bad);
+
+/* The second pair of eyes: execute pending reversal id.  ERR_NOT_FOUND,
+ * ERR_CONFLICT (not pending), ERR_FORBIDDEN ("approver": the requester),
+ * and the refusals of the money as above. */
+enum err reversal_approve(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t id,
+                          struct reversal *out, const char **bad);
+
+/* Reject pending reversal id (reason 1..REVERSAL_REASON_MAX).  ERR_NOT_FOUND,
+ * ERR_CONFLICT (not pending), ERR_INVALID_PARAM ("reason"). */
+enum err reversal_reject(const struct auth_ctx *a, int64_t staff_id, int64_t id, const char *reason,
+                         struct reversal *out, const char **bad);
+
+/* {"id":"rev_…","payment":"pay_…","customer":"usr_…","amount":N,
+ *  "charge_store":b,"reason":…,"status":…,"requested_by":"stf_…",
+ *  "decided_by":"stf_…"|null,"created_at":ms,"decided_at":ms|null,
+ *  "transfer":"txn_…"|null} */
+json_t *reversal_json(const struct reversal *r);
+
+#endif
