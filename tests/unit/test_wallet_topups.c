@@ -100,12 +100,7 @@ static int teardown(void **state)
     struct tw *t = *state;
     wf_ledger_stop(t->f, t->writer); /* the books balance after every scenario */
     /* No card number, no cash code at rest (the processor's vault too). */
-    const char *files[] = {"kessai.db", "kessai.db-wal", "gateway.db", "gateway.db-wal"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[700];
-        tu_path(path, sizeof path, t->f->dir, files[i]);
-        wf_assert_absent(path, files[i], t->typed, t->ntyped);
-    }
+    wf_assert_nothing_typed_at_rest(t->f, t->typed, t->ntyped);
     for (int i = 0; i < t->ntyped; i++)
         free(t->typed[i]);
     gateway_close(t->real);
