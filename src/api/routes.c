@@ -77,6 +77,11 @@ static const struct http_route routes[] = {
     {"POST", "/v1/payments", api_payments_post, JSON},
     {"POST", "/v1/transfers", api_transfers_post, JSON},
 
+    /* a register's charge waiting for the customer's answer (docs/payments.md) */
+    {"GET", "/v1/pending-charges", api_pending_charges_get, 0},
+    {"POST", "/v1/pending-charges/{id}/approve", api_pending_charge_approve_post, JSON},
+    {"POST", "/v1/pending-charges/{id}/decline", api_pending_charge_decline_post, JSON},
+
     /* freezing one's own account (docs/payments.md) */
     {"POST", "/v1/freeze", api_freeze_post, JSON},
 
