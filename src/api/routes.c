@@ -32,6 +32,9 @@ static const struct http_route routes[] = {
     {"GET", "/admin/v1/reversals", api_admin_reversals_get, 0},
     {"POST", "/admin/v1/reversals/{id}/approve", api_admin_reversal_approve_post, JSON},
     {"POST", "/admin/v1/reversals/{id}/reject", api_admin_reversal_reject_post, JSON},
+    {"GET", "/admin/v1/reviews", api_admin_reviews_get, 0},
+    {"POST", "/admin/v1/reviews/{id}/approve", api_admin_review_approve_post, JSON},
+    {"POST", "/admin/v1/reviews/{id}/reject", api_admin_review_reject_post, JSON},
 
     /* customer identity (docs/customer-auth.md) */
     {"POST", "/v1/registrations", api_registrations_post, JSON},

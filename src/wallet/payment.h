@@ -81,6 +81,9 @@ struct payment_receipt {
     int64_t refund_id;
     int64_t refund_amount;
     int64_t refund_created_ms;
+    /* A store-QR payment or transfer the risk engine held (ERR_RISK_HELD):
+     * the review it waits in (review.h, "rvw_…"); 0 when refused outright. */
+    int64_t held_id;
 };
 
 typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const struct payment_receipt *r);

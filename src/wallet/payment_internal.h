@@ -195,6 +195,16 @@ enum err pending_charge_create(const struct wallet_ctx *w, const struct payment_
  * ledger key, settled if expired.  ERR_NOT_FOUND if none. */
 enum err pending_charge_by_key(const struct wallet_ctx *w, const char *key, struct pending_op *out);
 
+/* Keep a customer's payment or transfer the risk engine held, for staff
+ * (review.h; mpm_pay and p2p_send on ERR_RISK_HELD): o decided as for
+ * payment_submit, device_new the payer's cool-down (the limits at
+ * approval).  The row, the audit entry review_held and the customer's mail
+ * in one transaction on w->a.st.  ERR_OK and *out; a retry under the same
+ * key and request gets the row as it is; another request under the key
+ * ERR_IDEMPOTENCY_CONFLICT. */
+enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, bool device_new,
+                     struct pending_op *out);
+
 /* "pay_…". */
 char *payment_public_id(char buf[IDS_BUF], int64_t id);
 
