@@ -3,7 +3,7 @@
  *
  *   GET  /admin/v1/reviews?status=held|pending|approved|rejected&before=rvw_…&limit=N
  *                                              REVIEW -> 200 {reviews: [...]} newest first
- *   POST /admin/v1/reviews/{id}/approve {}     REVIEW -> 200 {review, payment: "pay_…"} the money moved
+ *   POST /admin/v1/reviews/{id}/approve {}     REVIEW -> 200 {review} approved (review.payment: "pay_…"), the money moved
  *        409 conflict unless held; the money's refusals (422, 403, 503) leave it held
  *   POST /admin/v1/reviews/{id}/reject {reason} REVIEW -> 200 {review} rejected; nothing moves
  *
