@@ -17,7 +17,9 @@
  *              the order to pending_charge.h, which writes the decision with
  *              the waiting charge); cash top-ups and refunds go on with the
  *              decision recorded;
- *   hold       ERR_RISK_HELD (the review queue comes later: refused);
+ *   hold       ERR_RISK_HELD; store-QR payments and transfers then keep the
+ *              operation for staff review (review.h, review_hold), every
+ *              other flow refuses;
  *   deny       ERR_RISK_DENIED.
  * Every verdict but allow is stored (risk_record) with an audit entry
  * ("risk_challenged", "risk_held", "risk_denied"; actor the customer), in
