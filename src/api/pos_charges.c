@@ -21,6 +21,11 @@
  *
  *   201 {"charge":{id, kind, amount, refunded, status, store:{id,name},
  *                  created_at, items}, "balance_after"}
+ *   202 {"charge":{id: "pch_…", status: "pending_confirmation", expires_at, …}}
+ *       the risk engine challenged it: it waits for the customer's answer
+ *       in the app (wallet/pending_charge.h); nothing moved, the code and
+ *       the nonce are spent.  GET /pos/v1/charges/pch_… (or the same
+ *       request again) tells the outcome: succeeded, declined, expired.
  *   201 {"refund":{id, kind, amount, created_at}, "charge":{…}}
  *
  * A retry with the same Idempotency-Key and body, signed again with a new

@@ -218,7 +218,7 @@ static enum err declined(const struct wallet_ctx *w, struct pending_op *p, const
     if (e == ERR_OK)
         e = note(st, w->a.now, audit_customer_actor(actor, p->p.customer_id), w->a.client_addr, p,
                  "pending_charge_declined", AUDIT_SUCCESS, json_pack("{s:s}", "reason", reason));
-    e = auth_end(&w->a, e == ERR_OK, e);
+    e = auth_end_deferred(&w->a, e == ERR_OK, e); /* no mail: nothing to deliver on this thread */
     if (e == ERR_OK)
         observe(w, p, RISK_FAILED);
     enum err r = st->ops->pending_op_get(st, p->id, p);
