@@ -356,6 +356,15 @@ static void *race(void *arg)
     return NULL;
 }
 
+static void *race_decline(void *arg)
+{
+    struct racer *x = arg;
+    struct ac_resp r = answer(x->f, x->u, x->id, "decline", NULL);
+    x->status = r.status;
+    ac_resp_free(&r);
+    return NULL;
+}
+
 static void approvals_racing_pay_once_and_the_balance_is_checked_again(void **state)
 {
     (void)state;
@@ -365,9 +374,10 @@ static void approvals_racing_pay_once_and_the_balance_is_checked_again(void **st
     ac_user_enrolled(&f.s, &c, "racer");
     fund(&f.s, &c, 6000);
 
-    char x[40], y[40];
+    char x[40], y[40], z[40];
     waits(&f, &c, "till-x", 5000, x);
     waits(&f, &c, "till-y", 5000, y); /* both fit the balance now */
+    waits(&f, &c, "till-z", 500, z);
 
     char code[TOTP_DIGITS + 1];
     ac_totp_next(&c, code);
@@ -388,9 +398,19 @@ static void approvals_racing_pay_once_and_the_balance_is_checked_again(void **st
     register_sees(&f, y, "declined");
     assert_int_equal(balance(&f, &c), 1000);
 
+    /* an approval racing a decline: one of them wins, and the money agrees */
+    ac_totp_next(&c, code);
+    struct racer ra = {&f, &c, z, code, 0}, rd = {&f, &c, z, NULL, 0};
+    pthread_create(&t1, NULL, race, &ra);
+    pthread_create(&t2, NULL, race_decline, &rd);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_true((ra.status == 200) != (rd.status == 200));
+    register_sees(&f, z, ra.status == 200 ? "succeeded" : "declined");
+    assert_int_equal(balance(&f, &c), ra.status == 200 ? 500 : 1000);
+
     assert_int_equal(ac_server_stop(&f.s), 0);
-    assert_int_equal(audited(&f.s, "pending_charge_approved"), 1);
-    assert_int_equal(audited(&f.s, "pending_charge_declined"), 1);
+    assert_int_equal(audited(&f.s, "pending_charge_approved") + audited(&f.s, "pending_charge_declined"), 3);
     assert_int_equal(ac_cli(&f.s, "ledger verify >/dev/null"), 0);
     ac_assert_audit_intact(&f.s);
     ac_server_cleanup(&f.s);

@@ -379,6 +379,16 @@ static void impossible_travel_at_the_register(void **state)
     assert_int_equal(balance(t, &a), 49000);
     assert_int_equal(store_payments(t, t->umeda.id), 0);
     on_file(t, a.s.customer_id, "payment", "challenge", "impossible_travel", "risk_challenged");
+    /* The guard the approval's transaction writes under: never at or after
+     * expires_at, even when nobody has read the charge since it expired. */
+    struct store *st = t->f->st;
+    assert_int_equal(st->ops->pending_op_decide(st, t->waits.id, PENDING_AWAITING, PENDING_SUCCEEDED,
+                                                t->waits.expires_ms, 0, 1, "", t->waits.expires_ms),
+                     ERR_CONFLICT);
+    struct pending_op still;
+    assert_int_equal(st->ops->pending_op_get(st, t->waits.id, &still), ERR_OK);
+    assert_string_equal(still.status, PENDING_AWAITING);
+    assert_int_equal(still.p.id, 0);
 
     /* Tuned so that impossible travel alone is a deny: refused, nothing moves. */
     t->f->cfg.risk.travel_score = t->f->cfg.risk.deny_score;
