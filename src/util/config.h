@@ -57,6 +57,7 @@ struct config {
     int64_t p2p_daily_max;            /* transfers sent in the day */
     int64_t p2p_mfa_threshold;        /* a transfer above this needs a fresh second factor */
     int64_t void_window_s;            /* a register may void its charge this long after it */
+    int64_t charge_confirm_timeout_s; /* a challenged register charge waits this long for the customer */
     /* operations (ops/reversal.h) */
     int64_t reversal_approval_threshold; /* a fraud reversal above this (yen) waits for a second staff member */
     /* the risk engine (risk/risk_config.h; section [risk], keys risk_*) */
