@@ -33,4 +33,9 @@ enum http_verdict api_admin_reversal_approve_post(struct http_request *req, void
 enum http_verdict api_admin_reversal_reject_post(struct http_request *req, void *app);
 enum http_verdict api_admin_reversals_get(struct http_request *req, void *app);
 
+/* admin_disputes.c: customers' fraud reports (ops/dispute.h) */
+enum http_verdict api_admin_disputes_get(struct http_request *req, void *app);
+enum http_verdict api_admin_dispute_get(struct http_request *req, void *app);
+enum http_verdict api_admin_dispute_reject_post(struct http_request *req, void *app);
+
 #endif

@@ -69,6 +69,7 @@ static const struct setting settings[] = {
     INT("payments", p2p_mfa_threshold, 0, 1000000000),
     INT("payments", void_window_s, 0, 86400),
     INT("operations", reversal_approval_threshold, 0, 1000000000),
+    INT("operations", dispute_window_days, 1, 3650),
     RISK_INT(challenge_score, 1, THRESHOLD_MAX),
     RISK_INT(hold_score, 1, THRESHOLD_MAX),
     RISK_INT(deny_score, 1, THRESHOLD_MAX),
@@ -157,6 +158,7 @@ void config_defaults(struct config *c)
     c->p2p_mfa_threshold = 10000;
     c->void_window_s = 600;
     c->reversal_approval_threshold = 10000;
+    c->dispute_window_days = 60;
     risk_config_defaults(&c->risk);
 }
 
