@@ -3,7 +3,7 @@
  *
  *   POST /v1/disputes {transaction_id: "txn_…", reason}, Idempotency-Key
  *        -> 201 {dispute} (status open; a retry with the same key and body
- *           returns the same report, again 201)
+ *           returns the same report, again 201, with Idempotent-Replayed: true)
  *   GET  /v1/disputes?before=dsp_…&limit=N  -> 200 {disputes, next_before} newest first
  *   GET  /v1/disputes/{id}                  -> 200 {dispute}
  *
@@ -60,7 +60,10 @@ enum http_verdict api_disputes_post(struct http_request *req, void *app)
     else if (api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
         struct dispute d;
         const char *bad = NULL;
-        e = dispute_file(&a, s.customer_id, s.device_id, txn, reason, key, &d, &bad);
+        bool replayed = false;
+        e = dispute_file(&a, s.customer_id, s.device_id, txn, reason, key, &d, &replayed, &bad);
+        if (e == ERR_OK && replayed)
+            http_reply_header(req, "Idempotent-Replayed", "true");
         v = e == ERR_OK ? api_reply_body(req, 201, json_pack("{s:o}", "dispute", dispute_json(&d, false)))
                         : http_reply_error(req, e, bad);
     }

@@ -151,9 +151,11 @@ static enum err filed(const struct auth_ctx *a, int64_t device_id, struct disput
 }
 
 enum err dispute_file(const struct auth_ctx *a, int64_t customer_id, int64_t device_id, int64_t payment_id,
-                      const char *reason, const char *idem_key, struct dispute *out, const char **bad)
+                      const char *reason, const char *idem_key, struct dispute *out, bool *replayed,
+                      const char **bad)
 {
     set_bad(bad, NULL);
+    *replayed = false;
     if (!dispute_text_ok(reason, DISPUTE_REASON_MAX)) {
         set_bad(bad, "reason");
         return ERR_INVALID_PARAM;
@@ -173,6 +175,7 @@ enum err dispute_file(const struct auth_ctx *a, int64_t customer_id, int64_t dev
     e = auth_end(a, e == ERR_OK, e);
     if (e == ERR_OK) {
         *out = d;
+        *replayed = replay;
         return ERR_OK;
     }
     if (e == ERR_NOT_FOUND || e == ERR_NOT_DISPUTABLE || e == ERR_ALREADY_DISPUTED ||

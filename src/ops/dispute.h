@@ -48,13 +48,14 @@
 
 /* customer_id reports payment_id (its "txn_…" id in the history) with
  * reason (1..DISPUTE_REASON_MAX bytes of text) under idem_key.  ERR_OK and
- * *out (status open; a retry returns the first).  Refusals, *bad naming
+ * *out (status open; a retry returns the first, *replayed true).  Refusals, *bad naming
  * the parameter: ERR_INVALID_PARAM ("reason"), ERR_NOT_FOUND, ERR_NOT_DISPUTABLE
  * (a top-up, a refund, money received; or nothing left to give back),
  * ERR_DISPUTE_WINDOW_CLOSED, ERR_ALREADY_DISPUTED ("transaction_id"),
  * ERR_IDEMPOTENCY_CONFLICT. */
 enum err dispute_file(const struct auth_ctx *a, int64_t customer_id, int64_t device_id, int64_t payment_id,
-                      const char *reason, const char *idem_key, struct dispute *out, const char **bad);
+                      const char *reason, const char *idem_key, struct dispute *out, bool *replayed,
+                      const char **bad);
 
 /* The customer's own report id: ERR_NOT_FOUND for anyone else's. */
 enum err dispute_get_own(struct store *st, int64_t customer_id, int64_t id, struct dispute *out);

@@ -262,6 +262,7 @@ static void disputes_end_to_end(void **state)
     /* a retry with the same key returns the same report; another body is refused */
     char again[64];
     r = file(&s, &c, "rep-1", big, "I was asleep; my phone was stolen the day before");
+    assert_string_equal(r.idempotent_replayed, "true");
     expect_dispute(&r, 201, "open", again);
     assert_string_equal(again, d_big);
     expect_error(file(&s, &c, "rep-1", big, "something else"), 409, "idempotency_conflict", NULL);
