@@ -403,6 +403,37 @@ static void disputes_end_to_end(void **state)
     ac_resp_free(&r);
     assert_int_equal(balance(&s, &c), 46500);
 
+    /* a reversal waiting for approval when its report is closed: approving
+     * it then moves nothing */
+    fund(&s, &b, 20000);
+    char qr2path[700], b_big[64], pay_b[64], d_b[64], rev_b[64];
+    snprintf(qr2path, sizeof qr2path, "%s", qrpath);
+    char *qr2 = tu_slurp(qr2path, NULL);
+    qr2[strcspn(qr2, "\n")] = '\0';
+    pay_store(&s, &b, qr2, 11000, "b-pay-1", b_big);
+    free(qr2);
+    snprintf(pay_b, sizeof pay_b, "pay_%s", b_big + 4);
+    r = file(&s, &b, "b-rep-1", b_big, "my card was used by someone");
+    expect_dispute(&r, 201, "open", d_b);
+    r = ac_call(&s, &ana.u.who, "POST", "/admin/v1/reversals",
+                json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_b, "amount", 11000, "reason",
+                          "pending four eyes", "charge_store", 0, "dispute_id", d_b));
+    AC_EXPECT_STATUS(r, 202);
+    snprintf(rev_b, sizeof rev_b, "%s", json_string_value(json_object_get(json_object_get(r.j, "reversal"), "id")));
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/admin/v1/disputes/%s/reject", d_b);
+    r = ac_call(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "note", "the customer's own purchase"));
+    expect_dispute(&r, 200, "rejected", NULL);
+    int64_t b_before = balance(&s, &b);
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", rev_b);
+    expect_error(ac_call(&s, &bo.u.who, "POST", path, json_object()), 409, "conflict", "dispute_id");
+    assert_int_equal(balance(&s, &b), b_before);
+    expect_own(&s, &b, d_b, "rejected", false);
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/reject", rev_b);
+    r = ac_call(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "reason", "report closed"));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+
     assert_int_equal(ac_server_stop(&s), 0);
     static struct security_event ev[512];
     size_t n = load_events(&s, ev, 512);
@@ -420,7 +451,7 @@ static void disputes_end_to_end(void **state)
     assert_int_equal(filed, 3);
     assert_int_equal(probed, 1);
     assert_int_equal(resolved, 2);
-    assert_int_equal(rejected, 1);
+    assert_int_equal(rejected, 2);
     assert_int_equal(forbidden, 2);
     assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
     assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
