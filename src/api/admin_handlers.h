@@ -37,5 +37,9 @@ enum http_verdict api_admin_reversals_get(struct http_request *req, void *app);
 enum http_verdict api_admin_reviews_get(struct http_request *req, void *app);
 enum http_verdict api_admin_review_approve_post(struct http_request *req, void *app);
 enum http_verdict api_admin_review_reject_post(struct http_request *req, void *app);
+/* admin_disputes.c: customers' fraud reports (ops/dispute.h) */
+enum http_verdict api_admin_disputes_get(struct http_request *req, void *app);
+enum http_verdict api_admin_dispute_get(struct http_request *req, void *app);
+enum http_verdict api_admin_dispute_reject_post(struct http_request *req, void *app);
 
 #endif

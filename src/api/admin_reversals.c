@@ -1,6 +1,6 @@
 /* admin_reversals.c: fraud reversals with four eyes (ops/reversal.h):
  *
- *   POST /admin/v1/reversals {payment_id, amount, reason, charge_store}
+ *   POST /admin/v1/reversals {payment_id, amount, reason, charge_store, dispute_id?}
  *                                              REVERSE -> 201 {reversal} executed
  *                                                         202 {reversal} pending (above the threshold)
  *   POST /admin/v1/reversals/{id}/approve {}   REVERSE -> 200 {reversal} executed
@@ -52,17 +52,20 @@ enum http_verdict api_admin_reversals_post(struct http_request *req, void *app)
     int64_t payment_id = 0, amount = 0;
     const char *reason = NULL;
     bool charge_store = false;
+    int64_t dispute_id = 0;
     struct json_field spec[] = {
         {.name = "payment_id", .type = JF_ID, .target = &payment_id, .id_prefix = PAYMENT_ID_PREFIX},
         {.name = "amount", .type = JF_INT64, .target = &amount},
         {.name = "reason", .type = JF_STRING, .target = &reason, .min_len = 1, .max_len = REVERSAL_REASON_MAX},
         {.name = "charge_store", .type = JF_BOOL, .target = &charge_store},
+        {.name = "dispute_id", .type = JF_ID, .target = &dispute_id, .id_prefix = DISPUTE_ID_PREFIX, .optional = true},
     };
     enum http_verdict v = HTTP_REPLIED;
     if (api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
         struct reversal r;
         const char *bad = NULL;
-        enum err e = reversal_request(&a, ctx->writer, s.staff_id, payment_id, amount, reason, charge_store, &r, &bad);
+        enum err e = reversal_request(&a, ctx->writer, s.staff_id, payment_id, amount, reason, charge_store, dispute_id,
+                                    &r, &bad);
         if (e == ERR_OK)
             v = reply(req, strcmp(r.status, REVERSAL_STATUS_PENDING) == 0 ? 202 : 201, &r);
         else

@@ -3,6 +3,9 @@
  * Login runs Argon2id in every case (unknown address included), so it runs
  * on the workers.  Every failure is the same 401 invalid_credentials, down
  * to the byte: the body comes from the err table and carries no param.  A
+ * login the risk engine refuses is 403 risk_denied, decided before the
+ * password is verified (auth/login_risk.h), so it too is the same answer
+ * whatever was typed.  A
  * source blocked for credential stuffing is refused here, on the HTTP
  * thread, before any hashing is queued (the domain checks again). */
 #include <stdlib.h>
@@ -47,6 +50,7 @@ enum http_verdict api_login_challenge_post(struct http_request *req, void *app)
 struct login_job {
     struct api_job base;
     struct login_input in; /* strings borrowed from the request body */
+    struct risk *risk;     /* the engine (NULL: no scoring) */
 };
 
 static void run_login(struct api_job *job, const struct auth_ctx *a)
@@ -54,7 +58,7 @@ static void run_login(struct api_job *job, const struct auth_ctx *a)
     struct login_job *j = (struct login_job *)job;
     struct auth_grant g;
     int64_t retry_after = 0;
-    enum err e = login_attempt(a, &j->in, &g, &retry_after);
+    enum err e = login_attempt_scored(a, j->risk, &j->in, &g, &retry_after);
     if (e == ERR_OK) {
         json_t *body = api_grant_json(&g, true);
         sodium_memzero(g.session_token, sizeof g.session_token);
@@ -79,6 +83,7 @@ enum http_verdict api_login_post(struct http_request *req, void *app)
     if (j == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
     struct login_input *in = &j->in;
+    j->risk = ctx->risk;
     json_t *device = NULL;
     /* Both second factors are optional here: a login without one is a
      * failed login (401, Argon2id and all), not a malformed request, so

@@ -11,6 +11,8 @@
  *   pay_customer.c  POST /v1/payments (store QR, docs/store-qr.md),
  *               POST /v1/transfers (to another customer); on the wallet
  *               workers
+ *   disputes.c  POST /v1/disputes, GET /v1/disputes, GET /v1/disputes/{id}
+ *               (fraud reports, ops/dispute.h; on the HTTP thread: fast)
  */
 #ifndef KESSAI_API_PAY_HANDLERS_H
 #define KESSAI_API_PAY_HANDLERS_H
@@ -35,5 +37,10 @@ enum http_verdict api_pending_charge_decline_post(struct http_request *req, void
 
 /* freeze.c: POST /v1/freeze (ops/freeze.h; on the HTTP thread: fast). */
 enum http_verdict api_freeze_post(struct http_request *req, void *app);
+
+/* disputes.c: reporting a transaction as not one's own. */
+enum http_verdict api_disputes_post(struct http_request *req, void *app);
+enum http_verdict api_disputes_get(struct http_request *req, void *app);
+enum http_verdict api_dispute_get(struct http_request *req, void *app);
 
 #endif

@@ -35,6 +35,9 @@ static const struct http_route routes[] = {
     {"GET", "/admin/v1/reviews", api_admin_reviews_get, 0},
     {"POST", "/admin/v1/reviews/{id}/approve", api_admin_review_approve_post, JSON},
     {"POST", "/admin/v1/reviews/{id}/reject", api_admin_review_reject_post, JSON},
+    {"GET", "/admin/v1/disputes", api_admin_disputes_get, 0},
+    {"GET", "/admin/v1/disputes/{id}", api_admin_dispute_get, 0},
+    {"POST", "/admin/v1/disputes/{id}/reject", api_admin_dispute_reject_post, JSON},
 
     /* customer identity (docs/customer-auth.md) */
     {"POST", "/v1/registrations", api_registrations_post, JSON},
@@ -87,6 +90,11 @@ static const struct http_route routes[] = {
 
     /* freezing one's own account (docs/payments.md) */
     {"POST", "/v1/freeze", api_freeze_post, JSON},
+
+    /* reporting a transaction as not one's own (docs/payments.md) */
+    {"POST", "/v1/disputes", api_disputes_post, JSON},
+    {"GET", "/v1/disputes", api_disputes_get, 0},
+    {"GET", "/v1/disputes/{id}", api_dispute_get, 0},
 
     /* history and balance (docs/payments.md) */
     {"GET", "/v1/transactions", api_transactions_get, 0},

@@ -12,6 +12,8 @@
  *     factor is consumed only by an attempt that succeeds.
  *  4. A FULL session is created only after password, device proof and second
  *     factor all passed, on an unlocked, verified, enrolled account.
+ *  5. The risk engine is asked before the Argon2id verify (login_risk.h):
+ *     a refusal is the same whatever the password, and costs no hashing.
  */
 #include "auth/login.h"
 
@@ -21,6 +23,7 @@
 #include "auth/auth_mail.h"
 #include "auth/device.h"
 #include "auth/events.h"
+#include "auth/login_risk.h"
 #include "auth/mfa.h"
 #include "auth/throttle.h"
 #include "auth/txn.h"
@@ -54,24 +57,14 @@ static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, s
     return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
 }
 
-enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in, struct auth_grant *out,
-                       int64_t *retry_after_s)
+/* Steps 2-4 of login.h for the account c of the address (found false:
+ * nobody's). */
+static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct login_input *in, bool found,
+                                   struct customer c, struct auth_grant *out)
 {
-    char norm[EMAIL_MAX + 1];
-    struct customer c;
     struct customer_device d;
-    bool found = false, is_new = false;
-    memset(out, 0, sizeof *out);
-    *retry_after_s = 0;
-    enum err e = throttle_check(ctx, in->device_key, retry_after_s);
-    if (e != ERR_OK)
-        return e;
-    if (in->email && email_normalize(in->email, norm) == ERR_OK) {
-        e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
-        if (e != ERR_OK && e != ERR_NOT_FOUND)
-            return e;
-        found = e == ERR_OK;
-    }
+    bool is_new = false;
+    enum err e;
     bool password_ok = auth_password_verify(found ? c.password_hash : DUMMY_HASH, in->password ? in->password : "");
     password_ok = password_ok && found;
 
@@ -131,4 +124,39 @@ enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in,
     if (e != ERR_OK)
         sodium_memzero(out, sizeof *out);
     return e;
+}
+
+enum err login_attempt_scored(const struct auth_ctx *ctx, struct risk *risk, const struct login_input *in,
+                              struct auth_grant *out, int64_t *retry_after_s)
+{
+    char norm[EMAIL_MAX + 1];
+    struct customer c;
+    bool found = false;
+    memset(out, 0, sizeof *out);
+    memset(&c, 0, sizeof c);
+    *retry_after_s = 0;
+    enum err e = throttle_check(ctx, in->device_key, retry_after_s);
+    if (e != ERR_OK)
+        return e;
+    if (in->email && email_normalize(in->email, norm) == ERR_OK) {
+        e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
+        if (e != ERR_OK && e != ERR_NOT_FOUND)
+            return e;
+        found = e == ERR_OK;
+    }
+    /* Before the password is verified: a refusal cannot depend on it. */
+    struct login_risk lr;
+    e = login_risk_check(ctx, risk, found ? &c : NULL, in->email, in->device_key, &lr);
+    if (e == ERR_OK) {
+        e = verify_and_sign_in(ctx, in, found, c, out);
+        login_risk_observe(risk, &lr, e == ERR_OK);
+    }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
+    return e;
+}
+
+enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in, struct auth_grant *out,
+                       int64_t *retry_after_s)
+{
+    return login_attempt_scored(ctx, NULL, in, out, retry_after_s);
 }

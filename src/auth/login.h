@@ -4,6 +4,8 @@
  * so that nothing tells which one failed or whether the address has an account:
  *   1. source blocked for credential stuffing (client address or device key)
  *      -> ERR_RATE_LIMITED with *retry_after_s, before any hashing;
+ *      then (login_attempt_scored) the risk engine: ERR_RISK_DENIED before
+ *      any hashing, whatever the password;
  *   2. Argon2id verify of the password, always: against the stored hash, or a
  *      fixed dummy hash when the address is unknown or malformed;
  *   3. in one transaction: the device proof (challenge consumed whatever
@@ -43,5 +45,14 @@ struct login_input {
  * blocked.  NULL fields of in count as wrong, never crash. */
 enum err login_attempt(const struct auth_ctx *ctx, const struct login_input *in, struct auth_grant *out,
                        int64_t *retry_after_s);
+
+struct risk;
+/* login_attempt, scored by the risk engine risk (NULL: not scored, which
+ * is login_attempt): after step 1 and the account lookup, before step 2
+ * (auth/login_risk.h).  Adds ERR_RISK_DENIED: refused for the account's
+ * protection (deny, or hold), decided without the password, recorded
+ * (risk_denied / risk_held), the same answer whatever was typed. */
+enum err login_attempt_scored(const struct auth_ctx *ctx, struct risk *risk, const struct login_input *in,
+                              struct auth_grant *out, int64_t *retry_after_s);
 
 #endif

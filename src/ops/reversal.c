@@ -12,6 +12,7 @@
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
 #include "notify/outbox.h"
+#include "ops/dispute.h"
 #include "ops/staff.h"
 #include "ops/staff_session.h"
 #include "util/timeutil.h"
@@ -56,6 +57,9 @@ static enum err record(struct store *st, int64_t now, const char *addr, int64_t 
     json_t *d = json_pack("{s:s, s:s, s:I, s:b}", "reversal", ids_format(rid, REVERSAL_ID_PREFIX, r->id), "payment",
                           ids_format(pid, PAYMENT_ID_PREFIX, r->payment_id), "amount", (json_int_t)r->amount,
                           "charge_store", r->charge_store);
+    char did[IDS_BUF];
+    if (d && r->dispute_id)
+        json_object_set_new(d, "dispute", json_string(ids_format(did, DISPUTE_ID_PREFIX, r->dispute_id)));
     if (d && extra)
         json_object_update(d, extra);
     json_decref(extra);
@@ -146,6 +150,15 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
         e = record(st, j->now, j->client_addr, j->staff_id, &j->r, "reversal_executed",
                    json_pack("{s:s}", "transfer", ids_format(tid, "txn", x->id)));
     }
+    if (e == ERR_OK && j->r.dispute_id) {
+        /* the report this reversal answers: resolved with the money */
+        e = dispute_resolve(st, j->master_key, j->now, j->client_addr, j->r.dispute_id, j->staff_id, j->r.id,
+                            j->r.amount);
+        if (e == ERR_CONFLICT || e == ERR_NOT_FOUND) {
+            j->bad = "dispute_id";
+            e = ERR_CONFLICT; /* rejected or resolved meanwhile: no money for it */
+        }
+    }
     if (e == ERR_OK)
         e = mail(j, st, after->credit);
     return e;
@@ -206,8 +219,8 @@ static enum err execute(const struct auth_ctx *a, struct ledger_writer *w, struc
 }
 
 enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t payment_id,
-                          int64_t amount, const char *reason, bool charge_store, struct reversal *out,
-                          const char **bad)
+                          int64_t amount, const char *reason, bool charge_store, int64_t dispute_id,
+                          struct reversal *out, const char **bad)
 {
     set_bad(bad, NULL);
     struct store *st = a->st;
@@ -230,12 +243,17 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
         set_bad(bad, "amount");
         return ERR_REVERSAL_EXCEEDS_ORIGINAL;
     }
+    if (dispute_id && (e = dispute_check_reversal(st, dispute_id, p.id)) != ERR_OK) {
+        set_bad(bad, "dispute_id");
+        return e;
+    }
     struct job j = {.insert = true, .staff_id = staff_id, .master_key = a->master_key, .now = a->now,
                     .client_addr = a->client_addr};
     j.r.payment_id = p.id;
     j.r.customer_id = p.customer_id;
     j.r.amount = amount;
     j.r.charge_store = charge_store;
+    j.r.dispute_id = dispute_id;
     snprintf(j.r.reason, sizeof j.r.reason, "%s", reason);
     snprintf(j.r.status, sizeof j.r.status, "%s", REVERSAL_STATUS_PENDING);
     j.r.requested_by = staff_id;
@@ -332,11 +350,12 @@ static json_t *time_or_null(int64_t ms)
 json_t *reversal_json(const struct reversal *r)
 {
     char id[IDS_BUF], pid[IDS_BUF], cid[IDS_BUF], by[IDS_BUF];
-    return json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
                      ids_format(id, REVERSAL_ID_PREFIX, r->id), "payment", ids_format(pid, PAYMENT_ID_PREFIX, r->payment_id),
                      "customer", ids_format(cid, CUSTOMER_ID_PREFIX, r->customer_id), "amount", (json_int_t)r->amount,
                      "charge_store", r->charge_store, "reason", r->reason, "status", r->status, "requested_by",
                      ids_format(by, STAFF_ID_PREFIX, r->requested_by), "decided_by",
                      id_or_null(STAFF_ID_PREFIX, r->decided_by), "created_at", time_or_null(r->created_ms), "decided_at",
-                     time_or_null(r->decided_ms), "transfer", id_or_null("txn", r->transfer_id));
+                     time_or_null(r->decided_ms), "transfer", id_or_null("txn", r->transfer_id), "dispute",
+                     id_or_null(DISPUTE_ID_PREFIX, r->dispute_id));
 }

@@ -30,7 +30,7 @@
  *     refunds together never exceed the payment.
  *  4. Every step is an audit entry, actor "stf_…", customer the victim:
  *     reversal_requested, reversal_approved / reversal_rejected,
- *     reversal_executed.
+ *     reversal_executed (and dispute_resolved for the report it names).
  *
  * Knows nothing of HTTP; runs on the caller's thread (waits for the group
  * commit: not for the completer thread).
@@ -60,10 +60,14 @@ struct ledger_writer;
  * and ERR_REVERSAL_EXCEEDS_ORIGINAL ("amount"), ERR_INVALID_PARAM
  * ("reason": 1..REVERSAL_REASON_MAX bytes of text), ERR_INSUFFICIENT_FUNDS
  * (charge_store and the store or recipient no longer holds it); *bad names
- * the parameter (may be NULL). */
+ * the parameter (may be NULL).  dispute_id (0: none) names the customer's
+ * report the reversal answers (ops/dispute.h): it must be open and of this
+ * payment (ERR_NOT_FOUND, ERR_INVALID_PARAM, ERR_CONFLICT: "dispute_id"),
+ * and becomes resolved when the money moves; if it was rejected meanwhile,
+ * approving is ERR_CONFLICT ("dispute_id") and moves nothing. */
 enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t payment_id,
-                          int64_t amount, const char *reason, bool charge_store, struct reversal *out,
-                          const char **bad);
+                          int64_t amount, const char *reason, bool charge_store, int64_t dispute_id,
+                          struct reversal *out, const char **bad);
 
 /* The second pair of eyes: execute pending reversal id.  ERR_NOT_FOUND,
  * ERR_CONFLICT (not pending), ERR_FORBIDDEN ("approver": the requester),
@@ -79,7 +83,7 @@ enum err reversal_reject(const struct auth_ctx *a, int64_t staff_id, int64_t id,
 /* {"id":"rev_…","payment":"pay_…","customer":"usr_…","amount":N,
  *  "charge_store":b,"reason":…,"status":…,"requested_by":"stf_…",
  *  "decided_by":"stf_…"|null,"created_at":ms,"decided_at":ms|null,
- *  "transfer":"txn_…"|null} */
+ *  "transfer":"txn_…"|null,"dispute":"dsp_…"|null} */
 json_t *reversal_json(const struct reversal *r);
 
 #endif

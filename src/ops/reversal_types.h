@@ -21,6 +21,7 @@ struct reversal {
     int64_t created_ms;
     int64_t decided_ms;
     int64_t transfer_id; /* the money's transfer once executed, else 0 */
+    int64_t dispute_id;  /* the customer's report it resolves (ops/dispute.h), else 0 */
 };
 
 #endif

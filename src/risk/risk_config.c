@@ -59,6 +59,17 @@ void risk_config_defaults(struct risk_config *c)
     c->shared_addr_accounts = 10;
     c->shared_addr_window_s = 3600;
     c->shared_addr_score = 20;
+    /* Logins: a phone trying a fourth account in a day is working through
+     * a list; an address is refused only at the most a set can see (15),
+     * so that a carrier's shared address still lets its customers in while
+     * a stuffing run slow enough to pass auth/throttle.h (5 failed
+     * addresses in 10 minutes) is stopped within the hour.  The scores are
+     * the deny line: a login has nothing smaller to ask for (the second
+     * factor is always required). */
+    c->login_shared_device_accounts = 3;
+    c->login_shared_device_score = 120;
+    c->login_shared_addr_accounts = 15;
+    c->login_shared_addr_score = 120;
     /* As wallet/card_limits.h: the 5th decline in an hour blocks the source. */
     c->card_declines = 4;
     c->card_window_s = 3600;
@@ -128,6 +139,8 @@ enum err risk_config_check(const struct risk_config *c, char *errbuf, size_t n)
         {"risk_refund_window_s", c->refund_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_shared_device_accounts", c->shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_shared_addr_accounts", c->shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX},
+        {"risk_login_shared_device_accounts", c->login_shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX},
+        {"risk_login_shared_addr_accounts", c->login_shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_card_cards", c->card_cards, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_fan_in_senders", c->fan_in_senders, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_travel_max_kmh", c->travel_max_kmh, 1, 100000},

@@ -75,6 +75,13 @@ struct risk_config {
     int64_t shared_addr_accounts;
     int64_t shared_addr_window_s;
     int64_t shared_addr_score;
+    /* the same rules for a login (same windows), where they mean credential
+     * stuffing: the attempts fail (every login needs the second factor), so
+     * a firing refuses the attempt outright (docs/risk.md) */
+    int64_t login_shared_device_accounts;
+    int64_t login_shared_device_score;
+    int64_t login_shared_addr_accounts;
+    int64_t login_shared_addr_score;
     /* card testing: always deny (a hard rule, no score) */
     int64_t card_declines;  /* declines per customer, device or address in card_window_s */
     int64_t card_window_s;

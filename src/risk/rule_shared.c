@@ -7,6 +7,10 @@
  * counts (a failed login is the signal), not only what succeeded.  The
  * device is the phone (risk_device_key), not the per-account device row.
  * Reason value: distinct accounts in the window, this one included.
+ *
+ * Logins have thresholds and scores of their own (risk_login_shared_*,
+ * same windows): there the pattern is credential stuffing, and the answer
+ * a refusal (docs/risk.md).
  */
 #include "risk/risk_internal.h"
 
@@ -19,17 +23,22 @@ static void eval(struct risk_call *c)
     const struct risk_config *cfg = &c->r->cfg;
     if (!risk_kind_in(ev, KINDS) || ev->customer_id == 0)
         return;
-    if (ev->device_key != 0 && cfg->shared_device_score > 0) {
+    bool login = ev->kind == RISK_LOGIN;
+    int64_t dev_max = login ? cfg->login_shared_device_accounts : cfg->shared_device_accounts;
+    int64_t dev_score = login ? cfg->login_shared_device_score : cfg->shared_device_score;
+    int64_t addr_max = login ? cfg->login_shared_addr_accounts : cfg->shared_addr_accounts;
+    int64_t addr_score = login ? cfg->login_shared_addr_score : cfg->shared_addr_score;
+    if (ev->device_key != 0 && dev_score > 0) {
         int n = risk_set_read(c->r, DIM_ACCTS_DEVICE, ev->device_key, cfg->shared_device_window_s * 1000, ev->at_ms,
                               ev->customer_id);
-        if (n > cfg->shared_device_accounts)
-            risk_fire(c, "shared_device", n, cfg->shared_device_accounts, cfg->shared_device_score, false);
+        if (n > dev_max)
+            risk_fire(c, "shared_device", n, dev_max, dev_score, false);
     }
-    if (c->addr_key != 0 && cfg->shared_addr_score > 0) {
+    if (c->addr_key != 0 && addr_score > 0) {
         int n = risk_set_read(c->r, DIM_ACCTS_ADDR, c->addr_key, cfg->shared_addr_window_s * 1000, ev->at_ms,
                               ev->customer_id);
-        if (n > cfg->shared_addr_accounts)
-            risk_fire(c, "shared_address", n, cfg->shared_addr_accounts, cfg->shared_addr_score, false);
+        if (n > addr_max)
+            risk_fire(c, "shared_address", n, addr_max, addr_score, false);
     }
 }
 

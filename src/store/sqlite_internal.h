@@ -203,6 +203,15 @@ enum err sq_reversal_decide(struct store *st, int64_t id, const char *status, in
 enum err sq_reversal_list(struct store *st, const char *status, int64_t before_id, size_t max, struct reversal *out,
                           size_t *n);
 enum err sq_reversal_compensated(struct store *st, int64_t payment_id, int64_t *sum);
+/* fraud reports (sqlite_dispute.c) */
+enum err sq_dispute_insert(struct store *st, struct dispute *d);
+enum err sq_dispute_get(struct store *st, int64_t id, struct dispute *out);
+enum err sq_dispute_get_by_key(struct store *st, int64_t customer_id, const char *idem_key, struct dispute *out);
+enum err sq_dispute_get_by_payment(struct store *st, int64_t payment_id, struct dispute *out);
+enum err sq_dispute_decide(struct store *st, int64_t id, const char *status, int64_t decided_by, int64_t decided_ms,
+                           const char *note, int64_t reversal_id);
+enum err sq_dispute_list(struct store *st, int64_t customer_id, const char *status, int64_t before_id, size_t max,
+                         struct dispute *out, size_t *n);
 /* operator switches (sqlite_killswitch.c) */
 enum err sq_killswitch_get(struct store *st, const char *name, struct killswitch *out);
 enum err sq_killswitch_put(struct store *st, const struct killswitch *k);

@@ -1,5 +1,5 @@
 /* sqlite_reversal.c: fraud reversals on SQLite (table reversals,
- * migration 13; ops/reversal.h).
+ * migrations 13, 14; ops/reversal.h).
  *
  * A row is written when a reversal is requested (pending) or executed at
  * once; reversal_decide moves it out of pending exactly once (the UPDATE's
@@ -10,7 +10,7 @@
 
 #define RV_COLS                                                                                                      \
     "id, payment_id, customer_id, amount, charge_store, reason, status, requested_by, decided_by, created_ms, "      \
-    "decided_ms, transfer_id"
+    "decided_ms, transfer_id, dispute_id"
 
 static void read_reversal(sqlite3_stmt *q, void *out)
 {
@@ -27,14 +27,15 @@ static void read_reversal(sqlite3_stmt *q, void *out)
     r->created_ms = sqlite3_column_int64(q, 9);
     r->decided_ms = sqlite3_column_int64(q, 10);
     r->transfer_id = sqlite3_column_int64(q, 11);
+    r->dispute_id = sqlite3_column_int64(q, 12);
 }
 
 enum err sq_reversal_insert(struct store *st, struct reversal *r)
 {
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "INSERT INTO reversals (payment_id, customer_id, amount, charge_store, reason, "
-                                 "status, requested_by, decided_by, created_ms, decided_ms, transfer_id) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                 "status, requested_by, decided_by, created_ms, decided_ms, transfer_id, dispute_id) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, r->payment_id);
@@ -48,6 +49,7 @@ enum err sq_reversal_insert(struct store *st, struct reversal *r)
     sqlite3_bind_int64(q, 9, r->created_ms);
     sqlite3_bind_int64(q, 10, r->decided_ms);
     sqlite3_bind_int64(q, 11, r->transfer_id);
+    sqlite3_bind_int64(q, 12, r->dispute_id);
     return sq_step_insert(s, q, ERR_CONFLICT, "reversal_insert", &r->id);
 }
 

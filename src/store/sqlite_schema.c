@@ -436,6 +436,26 @@ const char *const sq_migrations[] = {
     "  reason TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX pending_ops_customer ON pending_ops (customer_id, id);"
     "CREATE INDEX pending_ops_status ON pending_ops (status, id);",
+    /* 14 -> 15: customers' fraud reports (ops/dispute.h): one per payment,
+     * found again by the filing's idempotency key; a reversal names the
+     * report it resolves. */
+    "CREATE TABLE disputes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  customer_id INTEGER NOT NULL,"
+    "  payment_id INTEGER NOT NULL UNIQUE,"
+    "  amount INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  idem_key TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  decided_by INTEGER NOT NULL DEFAULT 0,"
+    "  decided_ms INTEGER NOT NULL DEFAULT 0,"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  reversal_id INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (customer_id, idem_key));"
+    "CREATE INDEX disputes_customer ON disputes (customer_id, id);"
+    "CREATE INDEX disputes_status ON disputes (status, id);"
+    "ALTER TABLE reversals ADD COLUMN dispute_id INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

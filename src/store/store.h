@@ -30,6 +30,7 @@
 #include "notify/types.h"
 #include "ops/staff_types.h"
 #include "util/audit_mac.h"
+#include "ops/dispute_types.h"
 #include "ops/reversal_types.h"
 #include "risk/risk_types.h"
 #include "util/err.h"
@@ -329,6 +330,22 @@ struct store_ops {
                                   int64_t decided_by, int64_t payment_id, const char *reason, int64_t live_at);
     enum err (*pending_op_list)(struct store *st, bool cpm, int64_t customer_id, const char *status,
                                 int64_t before_id, size_t max, struct pending_op *out, size_t *n);
+    /* Fraud reports (ops/dispute.h).  insert sets id; ERR_CONFLICT if the
+     * payment is disputed already or the customer used the key before.
+     * get_by_key: the customer's dispute filed with idem_key (ERR_NOT_FOUND).
+     * get_by_payment: ERR_NOT_FOUND if none.  decide moves an open one to
+     * status (ERR_CONFLICT unless it was open; ERR_NOT_FOUND if none).
+     * list: customer_id 0 for everyone's, status "" for all, newest first,
+     * ids below before_id (0: from the newest). */
+    enum err (*dispute_insert)(struct store *st, struct dispute *d);
+    enum err (*dispute_get)(struct store *st, int64_t id, struct dispute *out); /* ERR_NOT_FOUND */
+    enum err (*dispute_get_by_key)(struct store *st, int64_t customer_id, const char *idem_key,
+                                   struct dispute *out);
+    enum err (*dispute_get_by_payment)(struct store *st, int64_t payment_id, struct dispute *out);
+    enum err (*dispute_decide)(struct store *st, int64_t id, const char *status, int64_t decided_by,
+                               int64_t decided_ms, const char *note, int64_t reversal_id);
+    enum err (*dispute_list)(struct store *st, int64_t customer_id, const char *status, int64_t before_id,
+                             size_t max, struct dispute *out, size_t *n);
     /* Operator switches (ops/killswitch.h). */
     enum err (*killswitch_get)(struct store *st, const char *name, struct killswitch *out); /* ERR_NOT_FOUND */
     enum err (*killswitch_put)(struct store *st, const struct killswitch *k);           /* upsert */

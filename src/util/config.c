@@ -70,6 +70,7 @@ static const struct setting settings[] = {
     INT("payments", void_window_s, 0, 86400),
     INT("payments", charge_confirm_timeout_s, 1, 3600),
     INT("operations", reversal_approval_threshold, 0, 1000000000),
+    INT("operations", dispute_window_days, 1, 3650),
     RISK_INT(challenge_score, 1, THRESHOLD_MAX),
     RISK_INT(hold_score, 1, THRESHOLD_MAX),
     RISK_INT(deny_score, 1, THRESHOLD_MAX),
@@ -106,6 +107,10 @@ static const struct setting settings[] = {
     RISK_INT(shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX),
     WINDOW(shared_addr_window_s),
     RISK_INT(shared_addr_score, 0, SCORE_MAX),
+    RISK_INT(login_shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX),
+    RISK_INT(login_shared_device_score, 0, SCORE_MAX),
+    RISK_INT(login_shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX),
+    RISK_INT(login_shared_addr_score, 0, SCORE_MAX),
     RISK_INT(card_declines, 0, 1000),
     WINDOW(card_window_s),
     RISK_INT(card_cards, 1, RISK_SET_THRESHOLD_MAX),
@@ -159,6 +164,7 @@ void config_defaults(struct config *c)
     c->void_window_s = 600;
     c->charge_confirm_timeout_s = 120;
     c->reversal_approval_threshold = 10000;
+    c->dispute_window_days = 60;
     risk_config_defaults(&c->risk);
 }
 

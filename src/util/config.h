@@ -60,6 +60,7 @@ struct config {
     int64_t charge_confirm_timeout_s; /* a challenged register charge waits this long for the customer */
     /* operations (ops/reversal.h) */
     int64_t reversal_approval_threshold; /* a fraud reversal above this (yen) waits for a second staff member */
+    int64_t dispute_window_days;         /* a customer may report a payment this many days after it (ops/dispute.h) */
     /* the risk engine (risk/risk_config.h; section [risk], keys risk_*) */
     struct risk_config risk;
 };

@@ -68,6 +68,9 @@ static const struct err_entry table[] = {
     [ERR_RISK_DENIED] = {"risk_denied", 403, "This operation was declined for your account's protection; nothing was moved."},
     /* 409: the request is fine, the account's state (under review) is what refuses it. */
     [ERR_RISK_HELD] = {"risk_held", 409, "This operation is held for review; nothing was moved. Please contact support."},
+    [ERR_NOT_DISPUTABLE] = {"not_disputable", 422, "Only a payment or transfer you made can be reported, and not one already given back in full."},
+    [ERR_ALREADY_DISPUTED] = {"already_disputed", 409, "This transaction has already been reported; see its report in your disputes."},
+    [ERR_DISPUTE_WINDOW_CLOSED] = {"dispute_window_closed", 422, "This transaction is too old to be reported here; please contact support."},
     [ERR_SHUTTING_DOWN] = {"shutting_down", 503, "The server is shutting down; retry on another node or later."},
     [ERR_BUSY] = {"server_busy", 503, "The server is too busy to take this request now; retry shortly."},
     [ERR_STORE] = {"store_error", 500, "A storage error occurred; nothing was changed."},

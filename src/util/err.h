@@ -72,6 +72,10 @@ enum err {
     /* the risk engine (issue 6, docs/risk.md) */
     ERR_RISK_DENIED,
     ERR_RISK_HELD,
+    /* fraud reports (issue 6, ops/dispute.h) */
+    ERR_NOT_DISPUTABLE,
+    ERR_ALREADY_DISPUTED,
+    ERR_DISPUTE_WINDOW_CLOSED,
     /* system */
     ERR_SHUTTING_DOWN,
     ERR_BUSY,

@@ -589,10 +589,10 @@ static void shared_address_groups_ipv6_by_64(void **state)
     char addr[64];
     for (int c = 1; c <= 10; c++) { /* ten accounts behind one /64, each host address different */
         snprintf(addr, sizeof addr, "2001:db8:aa:bb::%x", c);
-        struct risk_event ev = login(c, NOW + c * 1000, 100 + c, addr);
+        struct risk_event ev = card_link(c, NOW + c * 1000, 100 + c, addr, 500 + c);
         quiet(f, &ev);
     }
-    struct risk_event ev = login(11, NOW + 20 * 1000, 111, "2001:db8:aa:bb:ffff::1");
+    struct risk_event ev = card_link(11, NOW + 20 * 1000, 111, "2001:db8:aa:bb:ffff::1", 511);
     struct risk_decision d = eval(f, &ev);
     const struct risk_reason *x = reason(&d, "shared_address");
     assert_non_null(x);
@@ -604,12 +604,69 @@ static void shared_address_groups_ipv6_by_64(void **state)
     quiet(f, &ev);
     /* IPv4 and IPv4-mapped IPv6 are one address */
     for (int c = 21; c <= 30; c++) {
-        struct risk_event e4 = login(c, NOW + c * 1000, 100 + c, c % 2 ? "203.0.113.9" : "::ffff:203.0.113.9");
+        struct risk_event e4 = card_link(c, NOW + c * 1000, 100 + c, c % 2 ? "203.0.113.9" : "::ffff:203.0.113.9", 500 + c);
         quiet(f, &e4);
     }
-    struct risk_event e4 = login(31, NOW + 40 * 1000, 131, "203.0.113.9");
+    struct risk_event e4 = card_link(31, NOW + 40 * 1000, 131, "203.0.113.9", 531);
     d = eval(f, &e4);
     assert_non_null(reason(&d, "shared_address"));
+}
+
+/* Logins have thresholds of their own (risk_login_shared_*): there the
+ * pattern is credential stuffing, and a firing is the deny line.  The
+ * other kinds keep theirs. */
+static void login_thresholds_refuse_stuffing(void **state)
+{
+    struct fx *f = *state;
+    /* an address: 15 accounts in the hour pass (a carrier's shared address) */
+    for (int64_t c = 1; c <= 15; c++) {
+        struct risk_event ev = login(c, NOW + c * 1000, 100 + c, "198.51.100.77");
+        quiet(f, &ev);
+    }
+    struct risk_event ev = login(16, NOW + 20 * 1000, 116, "198.51.100.77");
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "shared_address");
+    assert_non_null(x);
+    assert_int_equal(x->value, 16);
+    assert_int_equal(x->threshold, 15);
+    assert_int_equal(x->score, 120);
+    assert_int_equal(d.verdict, RISK_DENY);
+    /* a payment from that address counts it with the everyday threshold and score */
+    struct risk_event p = pay(16, NOW + 21 * 1000, &TOKYO, 500);
+    p.client_addr = "198.51.100.77";
+    d = eval(f, &p);
+    x = reason(&d, "shared_address");
+    assert_non_null(x);
+    assert_int_equal(x->threshold, 10);
+    assert_int_equal(x->score, 20);
+    assert_int_equal(d.verdict, RISK_ALLOW);
+    /* a phone: the fourth account in a day is refused */
+    for (int64_t c = 31; c <= 33; c++) {
+        struct risk_event l = login(c, NOW + c * MIN, 4242, NULL);
+        quiet(f, &l);
+    }
+    struct risk_event l = login(34, NOW + 40 * MIN, 4242, NULL);
+    d = eval(f, &l);
+    assert_int_equal(d.verdict, RISK_DENY);
+    assert_int_equal(reason(&d, "shared_device")->score, 120);
+    /* both are settings */
+    f->cfg.login_shared_addr_accounts = 3;
+    f->cfg.login_shared_device_score = 30;
+    renew(f);
+    for (int64_t c = 1; c <= 3; c++) {
+        struct risk_event a = login(c, NOW + c * 1000, 100 + c, "198.51.100.78");
+        quiet(f, &a);
+    }
+    struct risk_event a = login(4, NOW + 5000, 104, "198.51.100.78");
+    assert_int_equal(eval(f, &a).verdict, RISK_DENY);
+    for (int64_t c = 31; c <= 33; c++) {
+        struct risk_event b = login(c, NOW + c * MIN, 4243, NULL);
+        quiet(f, &b);
+    }
+    struct risk_event b = login(34, NOW + 40 * MIN, 4243, NULL);
+    d = eval(f, &b);
+    assert_int_equal(d.score, 30);
+    assert_int_equal(d.verdict, RISK_ALLOW);
 }
 
 static void address_keys(void **state)
@@ -919,6 +976,8 @@ static void settings_parse_and_refuse_by_name(void **state)
     assert_int_equal(c.risk.velocity_customer_count, 12);
     assert_int_equal(config_set(&c, "risk", "risk_resale_categories", "tobacco,giftcards", eb), ERR_OK);
     assert_string_equal(c.risk.resale_categories, "tobacco,giftcards");
+    assert_int_equal(config_set(&c, "risk", "risk_login_shared_addr_accounts", "12", eb), ERR_OK);
+    assert_int_equal(c.risk.login_shared_addr_accounts, 12);
 
     const struct {
         const char *key, *value;
@@ -928,6 +987,9 @@ static void settings_parse_and_refuse_by_name(void **state)
         {"risk_velocity_customer_window_s", "59"},
         {"risk_velocity_customer_amount", "-1"},
         {"risk_shared_device_accounts", "16"}, /* a set of 16 could not see the 17th */
+        {"risk_login_shared_addr_accounts", "16"},
+        {"risk_login_shared_device_accounts", "0"},
+        {"risk_login_shared_addr_score", "1001"},
         {"risk_max_keys", "10"},
         {"risk_challenge_score", "0"},
         {"risk_resale_score", "1001"},
@@ -1312,6 +1374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(possible_travel_is_quiet, setup, teardown),
         cmocka_unit_test_setup_teardown(shared_device_fires, setup, teardown),
         cmocka_unit_test_setup_teardown(shared_address_groups_ipv6_by_64, setup, teardown),
+        cmocka_unit_test_setup_teardown(login_thresholds_refuse_stuffing, setup, teardown),
         cmocka_unit_test(address_keys),
         cmocka_unit_test_setup_teardown(card_declines_deny, setup, teardown),
         cmocka_unit_test_setup_teardown(card_many_cards_deny, setup, teardown),

@@ -1,0 +1,131 @@
+/* admin_disputes.c: customers' fraud reports for staff (ops/dispute.h):
+ *
+ *   GET  /admin/v1/disputes?status=open&before=dsp_…&limit=N
+ *                                       READ    -> 200 {disputes: [...]} newest first
+ *   GET  /admin/v1/disputes/{id}        READ    -> 200 {dispute}
+ *   POST /admin/v1/disputes/{id}/reject {note}
+ *                                       REVERSE -> 200 {dispute} rejected; 409 unless open
+ *
+ * A report is resolved by a reversal that names it
+ * (POST /admin/v1/reversals {…, dispute_id}, admin_reversals.c).  The
+ * domain writes the audit entries.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/admin_authn.h"
+#include "api/admin_handlers.h"
+#include "api/auth_common.h"
+#include "api/list_params.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "ops/dispute.h"
+#include "store/pool.h"
+
+static bool staff(struct http_request *req, struct api_ctx *ctx, enum staff_action action, const char *name,
+                  struct auth_ctx *a, struct staff_session *s)
+{
+    api_auth_ctx(a, ctx, store_pool_acquire(ctx->pool), req);
+    enum err e = api_admin_authenticate(req, a, action, name, s);
+    if (e == ERR_OK)
+        return true;
+    store_pool_release(ctx->pool, a->st);
+    http_reply_error(req, e, NULL);
+    return false;
+}
+
+static enum http_verdict reply(struct http_request *req, const struct dispute *d)
+{
+    return api_reply_body(req, 200, json_pack("{s:o}", "dispute", dispute_json(d, true)));
+}
+
+enum http_verdict api_admin_disputes_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_READ, "dispute_list", &a, &s))
+        return HTTP_REPLIED;
+    const char *status = http_request_query(req, "status");
+    if (status == NULL)
+        status = "";
+    int64_t before = 0, limit = 50;
+    const char *l = http_request_query(req, "limit");
+    enum err e = ERR_OK;
+    const char *bad = NULL;
+    if (status[0] && strcmp(status, DISPUTE_STATUS_OPEN) != 0 && strcmp(status, DISPUTE_STATUS_RESOLVED) != 0 &&
+        strcmp(status, DISPUTE_STATUS_REJECTED) != 0) {
+        e = ERR_INVALID_PARAM;
+        bad = "status";
+    } else if (l) {
+        char *end = NULL;
+        limit = strtoll(l, &end, 10);
+        if (*l == '\0' || *end != '\0' || limit < 1 || limit > DISPUTE_LIST_MAX) {
+            e = ERR_INVALID_PARAM;
+            bad = "limit";
+        }
+    }
+    const char *b = http_request_query(req, "before");
+    if (e == ERR_OK && b && ids_parse(b, DISPUTE_ID_PREFIX, &before) != ERR_OK) {
+        e = ERR_INVALID_PARAM;
+        bad = "before";
+    }
+    struct dispute *ds = NULL;
+    size_t n = 0;
+    if (e == ERR_OK && (ds = calloc(DISPUTE_LIST_MAX, sizeof *ds)) == NULL)
+        e = ERR_NOMEM;
+    if (e == ERR_OK)
+        e = a.st->ops->dispute_list(a.st, 0, status, before, (size_t)limit, ds, &n);
+    store_pool_release(ctx->pool, a.st);
+    if (e != ERR_OK) {
+        free(ds);
+        return http_reply_error(req, e, bad);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, dispute_json(&ds[i], true));
+    free(ds);
+    return api_reply_body(req, 200, arr ? json_pack("{s:o}", "disputes", arr) : NULL);
+}
+
+enum http_verdict api_admin_dispute_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_READ, "dispute_read", &a, &s))
+        return HTTP_REPLIED;
+    int64_t id = 0;
+    if (!api_path_id(req, DISPUTE_ID_PREFIX, ERR_NOT_FOUND, &id)) {
+        store_pool_release(ctx->pool, a.st);
+        return HTTP_REPLIED;
+    }
+    struct dispute d;
+    enum err e = a.st->ops->dispute_get(a.st, id, &d);
+    store_pool_release(ctx->pool, a.st);
+    return e == ERR_OK ? reply(req, &d) : http_reply_error(req, e, NULL);
+}
+
+enum http_verdict api_admin_dispute_reject_post(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct auth_ctx a;
+    struct staff_session s;
+    if (!staff(req, ctx, STAFF_REVERSE, "dispute_rejected", &a, &s))
+        return HTTP_REPLIED;
+    const char *note = NULL;
+    struct json_field spec[] = {
+        {.name = "note", .type = JF_STRING, .target = &note, .min_len = 1, .max_len = DISPUTE_NOTE_MAX},
+    };
+    int64_t id = 0;
+    enum http_verdict v = HTTP_REPLIED;
+    if (api_parse(req, http_request_json(req), spec, 1, NULL) &&
+        api_path_id(req, DISPUTE_ID_PREFIX, ERR_NOT_FOUND, &id)) {
+        struct dispute d;
+        const char *bad = NULL;
+        enum err e = dispute_reject(&a, s.staff_id, id, note, &d, &bad);
+        v = e == ERR_OK ? reply(req, &d) : http_reply_error(req, e, bad);
+    }
+    store_pool_release(ctx->pool, a.st);
+    return v;
+}
