@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "api_client.h"
+#include "api_staff.h"
 #include "auth/customer_types.h"
 #include "auth/totp.h"
 #include "ledger/ledger.h"
@@ -26,81 +27,6 @@
 #include "wallet/topup.h"
 #include "testutil.h"
 
-#define STAFF_PASSWORD "copper meadow lantern violet"
-
-struct staffer {
-    struct ac_user u; /* email, seed and last TOTP step; who.token is the staff token */
-    char id[32];
-    char token[64];
-};
-
-/* A confirmed staff member made with the CLI, as an operator would. */
-static void staffer_new(struct ac_server *s, struct staffer *m, const char *email, const char *role)
-{
-    memset(m, 0, sizeof *m);
-    snprintf(m->u.email, sizeof m->u.email, "%s", email);
-    m->u.who = ac_new_source(s);
-    char pw[700], args[1400];
-    tu_path(pw, sizeof pw, s->root, "pw.txt");
-    FILE *f = fopen(pw, "w");
-    assert_non_null(f);
-    fputs(STAFF_PASSWORD "\n", f);
-    fclose(f);
-    snprintf(args, sizeof args, "admin staff create --email %s --role %s <'%s'", email, role, pw);
-    json_t *j = ac_cli_json(s, args);
-    ac_seed_from_uri(s, &m->u, json_string_value(json_object_get(j, "otpauth_uri")));
-    snprintf(m->id, sizeof m->id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    snprintf(args, sizeof args, "admin staff confirm --email %s --code %s >/dev/null", email, code);
-    assert_int_equal(ac_cli(s, args), 0);
-}
-
-static struct ac_resp sign_in(struct ac_server *s, struct staffer *m, const char *password, const char *code)
-{
-    struct ac_who anon = m->u.who;
-    anon.token = NULL;
-    return ac_call(s, &anon, "POST", "/admin/v1/sessions",
-                   json_pack("{s:s, s:s, s:s}", "email", m->u.email, "password", password, "totp_code", code));
-}
-
-static void sign_in_ok(struct ac_server *s, struct staffer *m)
-{
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    struct ac_resp r = sign_in(s, m, STAFF_PASSWORD, code);
-    AC_EXPECT_STATUS(r, 201);
-    snprintf(m->token, sizeof m->token, "%s", ac_str(&r, "token"));
-    ac_remember(s, m->token);
-    m->u.who.token = m->token;
-    ac_resp_free(&r);
-}
-
-static long call_status(struct ac_server *s, const struct ac_who *w, const char *method, const char *path,
-                        json_t *body, const char *want_code)
-{
-    struct ac_resp r = ac_call(s, w, method, path, body);
-    long st = r.status;
-    if (want_code && strcmp(ac_err_code(&r), want_code) != 0)
-        fail_msg("%s %s: %s, expected error %s", method, path, r.raw ? r.raw : "", want_code);
-    ac_resp_free(&r);
-    return st;
-}
-
-/* The audit entries of the stopped server's store, oldest first. */
-static size_t load_events(const struct ac_server *s, struct security_event *ev, size_t max)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, max, ev, &n), ERR_OK);
-    store_close(st);
-    return n;
-}
-
 /* Password and code together; neither alone, nor a code twice, nor a
  * customer's token; signing out ends the token. */
 static void staff_sign_in_needs_both_factors(void **state)
@@ -109,28 +35,28 @@ static void staff_sign_in_needs_both_factors(void **state)
     struct ac_server s;
     ac_server_init(&s);
     ac_server_start(&s, NULL);
-    struct staffer ana;
-    staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    struct ac_staffer ana;
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
 
     char code[TOTP_DIGITS + 1];
     ac_totp_next(&ana.u, code);
-    struct ac_resp r = sign_in(&s, &ana, "not the password at all", code);
+    struct ac_resp r = ac_staff_sign_in(&s, &ana, "not the password at all", code);
     AC_EXPECT_ERROR(r, 401, "invalid_credentials");
     ac_resp_free(&r);
-    r = sign_in(&s, &ana, STAFF_PASSWORD, "000000");
+    r = ac_staff_sign_in(&s, &ana, AC_STAFF_PASSWORD, "000000");
     AC_EXPECT_ERROR(r, 401, "invalid_credentials");
     ac_resp_free(&r);
-    struct staffer ghost = ana;
+    struct ac_staffer ghost = ana;
     snprintf(ghost.u.email, sizeof ghost.u.email, "nobody@kessai.example");
-    r = sign_in(&s, &ghost, STAFF_PASSWORD, code);
+    r = ac_staff_sign_in(&s, &ghost, AC_STAFF_PASSWORD, code);
     AC_EXPECT_ERROR(r, 401, "invalid_credentials"); /* an unknown address answers the same */
     ac_resp_free(&r);
     r = ac_call(&s, &ana.u.who, "POST", "/admin/v1/sessions",
-                json_pack("{s:s, s:s}", "email", ana.u.email, "password", STAFF_PASSWORD));
+                json_pack("{s:s, s:s}", "email", ana.u.email, "password", AC_STAFF_PASSWORD));
     AC_EXPECT_ERROR(r, 400, "missing_param"); /* no password-only step to probe */
     ac_resp_free(&r);
 
-    sign_in_ok(&s, &ana);
+    ac_staff_sign_in_ok(&s, &ana);
     r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/me", NULL);
     AC_EXPECT_STATUS(r, 200);
     assert_string_equal(ac_str(&r, "role"), "fraud_analyst");
@@ -139,17 +65,17 @@ static void staff_sign_in_needs_both_factors(void **state)
     /* the code that just signed in is spent: shoulder-surfing it buys nothing */
     ana.u.last_step--;
     ac_totp_next(&ana.u, code);
-    r = sign_in(&s, &ana, STAFF_PASSWORD, code);
+    r = ac_staff_sign_in(&s, &ana, AC_STAFF_PASSWORD, code);
     AC_EXPECT_ERROR(r, 401, "invalid_credentials");
     ac_resp_free(&r);
 
     /* a customer's session is no staff session */
     struct ac_user c;
     ac_user_enrolled(&s, &c, "cust");
-    assert_int_equal(call_status(&s, &c.who, "GET", "/admin/v1/me", NULL, "unauthenticated"), 401);
+    assert_int_equal(ac_call_status(&s, &c.who, "GET", "/admin/v1/me", NULL, "unauthenticated"), 401);
 
-    assert_int_equal(call_status(&s, &ana.u.who, "DELETE", "/admin/v1/sessions/current", NULL, NULL), 204);
-    assert_int_equal(call_status(&s, &ana.u.who, "GET", "/admin/v1/me", NULL, "unauthenticated"), 401);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "DELETE", "/admin/v1/sessions/current", NULL, NULL), 204);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "GET", "/admin/v1/me", NULL, "unauthenticated"), 401);
     ac_assert_no_secrets(&s);
     ac_server_cleanup(&s);
 }
@@ -163,31 +89,31 @@ static void password_guessing_locks_the_staff_account(void **state)
     struct ac_server s;
     ac_server_init(&s);
     ac_server_start(&s, NULL);
-    struct staffer bo;
-    staffer_new(&s, &bo, "bo@kessai.example", "administrator");
+    struct ac_staffer bo;
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "administrator");
     /* four mistakes, then the right password: a success clears the count */
     for (int i = 0; i < 4; i++) {
-        struct ac_resp r = sign_in(&s, &bo, "a wrong password typed", "123456");
+        struct ac_resp r = ac_staff_sign_in(&s, &bo, "a wrong password typed", "123456");
         AC_EXPECT_ERROR(r, 401, "invalid_credentials");
         ac_resp_free(&r);
     }
-    sign_in_ok(&s, &bo);
+    ac_staff_sign_in_ok(&s, &bo);
     for (int i = 0; i < 5; i++) {
         char guess[48];
         snprintf(guess, sizeof guess, "guess number %d of many", i);
         bo.u.who = ac_new_source(&s); /* from many addresses: the per-address limit is not what stops it */
-        struct ac_resp r = sign_in(&s, &bo, guess, "123456");
+        struct ac_resp r = ac_staff_sign_in(&s, &bo, guess, "123456");
         AC_EXPECT_ERROR(r, 401, "invalid_credentials");
         ac_resp_free(&r);
     }
     char code[TOTP_DIGITS + 1];
     ac_totp_next(&bo.u, code);
-    struct ac_resp r = sign_in(&s, &bo, STAFF_PASSWORD, code);
+    struct ac_resp r = ac_staff_sign_in(&s, &bo, AC_STAFF_PASSWORD, code);
     AC_EXPECT_ERROR(r, 401, "invalid_credentials");
     ac_resp_free(&r);
     assert_int_equal(ac_server_stop(&s), 0);
     static struct security_event ev[64];
-    size_t n = load_events(&s, ev, 64);
+    size_t n = ac_load_events(&s, ev, 64);
     int failed = 0, locked = 0;
     for (size_t i = 0; i < n; i++) {
         failed += strcmp(ev[i].kind, "staff_login_failed") == 0;
@@ -207,33 +133,33 @@ static void roles_and_controls(void **state)
     struct ac_server s;
     ac_server_init(&s);
     ac_server_start(&s, NULL);
-    struct staffer sam, ana;
-    staffer_new(&s, &sam, "sam@kessai.example", "support");
-    staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
-    sign_in_ok(&s, &sam);
-    sign_in_ok(&s, &ana);
+    struct ac_staffer sam, ana;
+    ac_staffer_new(&s, &sam, "sam@kessai.example", "support");
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&s, &sam);
+    ac_staff_sign_in_ok(&s, &ana);
     struct ac_user c;
     ac_user_enrolled(&s, &c, "victim");
     char path[256];
 
     /* support: no switches, no unfreeze */
-    assert_int_equal(call_status(&s, &sam.u.who, "PUT", "/admin/v1/killswitches/topups",
+    assert_int_equal(ac_call_status(&s, &sam.u.who, "PUT", "/admin/v1/killswitches/topups",
                                  json_pack("{s:b, s:s}", "on", 1, "reason", "card testing wave"), "forbidden"),
                      403);
     snprintf(path, sizeof path, "/admin/v1/customers/%s/freeze", c.customer_id);
-    assert_int_equal(call_status(&s, &sam.u.who, "POST", path, json_pack("{s:s}", "reason", "reported stolen phone"),
+    assert_int_equal(ac_call_status(&s, &sam.u.who, "POST", path, json_pack("{s:s}", "reason", "reported stolen phone"),
                                  NULL),
                      200);
     /* the freeze ended the customer's sessions (a thief's with them), and
      * the customer hears of it */
-    assert_int_equal(call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
+    assert_int_equal(ac_call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
     free(ac_mail_wait(&s, c.email, "was frozen"));
     ac_login(&s, &c, NULL);
     snprintf(path, sizeof path, "/admin/v1/customers/%s/unfreeze", c.customer_id);
-    assert_int_equal(call_status(&s, &sam.u.who, "POST", path, json_pack("{s:s}", "reason", "owner called"),
+    assert_int_equal(ac_call_status(&s, &sam.u.who, "POST", path, json_pack("{s:s}", "reason", "owner called"),
                                  "forbidden"),
                      403);
-    assert_int_equal(call_status(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "reason", "owner verified by phone"),
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "reason", "owner verified by phone"),
                                  NULL),
                      200);
     free(ac_mail_wait(&s, c.email, "unfrozen"));
@@ -243,16 +169,16 @@ static void roles_and_controls(void **state)
     AC_EXPECT_STATUS(r, 200);
     assert_true(json_integer_value(json_object_get(r.j, "sessions_revoked")) >= 1);
     ac_resp_free(&r);
-    assert_int_equal(call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
-    assert_int_equal(call_status(&s, &ana.u.who, "POST", "/admin/v1/customers/usr_999999/freeze",
+    assert_int_equal(ac_call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "POST", "/admin/v1/customers/usr_999999/freeze",
                                  json_pack("{s:s}", "reason", "x"), "not_found"),
                      404);
 
     /* a fraud analyst stops card top-ups; the reason reaches callers */
-    assert_int_equal(call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/card_topups",
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/card_topups",
                                  json_pack("{s:b}", "on", 1), "missing_param"),
                      400);
-    assert_int_equal(call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/no_such_switch",
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/no_such_switch",
                                  json_pack("{s:b, s:s}", "on", 1, "reason", "x"), "not_found"),
                      404);
     r = ac_call(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/card_topups",
@@ -327,17 +253,17 @@ static void roles_and_controls(void **state)
     assert_int_equal(json_array_size(entries), 1); /* the switch sam was refused */
     assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 0), "outcome")), "failure");
     ac_resp_free(&r);
-    assert_int_equal(call_status(&s, &ana.u.who, "GET", "/admin/v1/audit?since=yesterday", NULL, "invalid_param"), 400);
-    assert_int_equal(call_status(&s, &ana.u.who, "GET", "/admin/v1/audit?limit=1000", NULL, "invalid_param"), 400);
-    struct staffer fin;
-    staffer_new(&s, &fin, "fin@kessai.example", "finance");
-    sign_in_ok(&s, &fin);
-    assert_int_equal(call_status(&s, &fin.u.who, "GET", "/admin/v1/audit", NULL, "forbidden"), 403);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "GET", "/admin/v1/audit?since=yesterday", NULL, "invalid_param"), 400);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "GET", "/admin/v1/audit?limit=1000", NULL, "invalid_param"), 400);
+    struct ac_staffer fin;
+    ac_staffer_new(&s, &fin, "fin@kessai.example", "finance");
+    ac_staff_sign_in_ok(&s, &fin);
+    assert_int_equal(ac_call_status(&s, &fin.u.who, "GET", "/admin/v1/audit", NULL, "forbidden"), 403);
 
     /* the refusals are on record, with who tried */
     assert_int_equal(ac_server_stop(&s), 0);
     static struct security_event ev[128];
-    size_t n = load_events(&s, ev, 128);
+    size_t n = ac_load_events(&s, ev, 128);
     int denied = 0, done = 0;
     for (size_t i = 0; i < n; i++) {
         bool by_sam = strcmp(ev[i].actor, sam.id) == 0, by_ana = strcmp(ev[i].actor, ana.id) == 0;
@@ -362,9 +288,9 @@ static void support_resets_a_lost_second_factor(void **state)
     struct ac_server s;
     ac_server_init(&s);
     ac_server_start(&s, NULL);
-    struct staffer sam;
-    staffer_new(&s, &sam, "sam@kessai.example", "support");
-    sign_in_ok(&s, &sam);
+    struct ac_staffer sam;
+    ac_staffer_new(&s, &sam, "sam@kessai.example", "support");
+    ac_staff_sign_in_ok(&s, &sam);
     struct ac_user c;
     ac_user_enrolled(&s, &c, "lost-phone");
     char path[256];
@@ -373,13 +299,13 @@ static void support_resets_a_lost_second_factor(void **state)
     AC_EXPECT_ERROR(r, 400, "missing_param"); /* no reset without a recorded identity check */
     assert_string_equal(ac_err_param(&r), "identity_check");
     ac_resp_free(&r);
-    assert_int_equal(call_status(&s, &c.who, "GET", "/v1/balance", NULL, NULL), 200);
+    assert_int_equal(ac_call_status(&s, &c.who, "GET", "/v1/balance", NULL, NULL), 200);
     r = ac_call(&s, &sam.u.who, "POST", path,
                 json_pack("{s:s, s:s}", "reason", "lost phone", "identity_check",
                           "called back on the registered number; date of birth matched"));
     AC_EXPECT_STATUS(r, 200);
     ac_resp_free(&r);
-    assert_int_equal(call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
+    assert_int_equal(ac_call_status(&s, &c.who, "GET", "/v1/balance", NULL, "unauthenticated"), 401);
     free(ac_mail_wait(&s, c.email, "second factor of your kessai account was reset"));
     snprintf(path, sizeof path, "/admin/v1/audit?customer=%s&action=mfa_reset", c.customer_id);
     r = ac_call(&s, &sam.u.who, "GET", path, NULL);
@@ -410,30 +336,6 @@ static void support_resets_a_lost_second_factor(void **state)
     ac_server_cleanup(&s);
 }
 
-/* Money into c's wallet, written straight into the ledger (the test's own
- * writer on kessaid's database), as a card top-up would. */
-static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL, *ws = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    assert_int_equal(store_open_sqlite(path, &ws), ERR_OK);
-    int64_t from = 0, to = 0, cid = 0;
-    assert_int_equal(ledger_system_account(st, "card_receivable", &from), ERR_OK);
-    assert_int_equal(ids_parse(c->customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
-    assert_int_equal(wallet_account(st, cid, &to), ERR_OK);
-    struct ledger_writer *w = NULL;
-    struct ledger_writer_opts o = {.batch_max = 4};
-    assert_int_equal(ledger_writer_start(ws, &o, &w), ERR_OK);
-    struct ledger_transfer x = {.debit_account = from, .credit_account = to, .amount = amount};
-    snprintf(x.key, sizeof x.key, "test-fund-%.40s", c->customer_id);
-    snprintf(x.kind, sizeof x.kind, "topup_card");
-    assert_int_equal(ledger_writer_submit_wait(w, &x, 1, NULL, NULL), ERR_OK);
-    ledger_writer_stop(w);
-    store_close(st);
-}
-
 /* Two kessaid on one database: a switch set through the first stops
  * top-ups on the second at its very next request (nothing is cached), while
  * payments there go on. */
@@ -462,10 +364,10 @@ static void a_switch_reaches_the_second_node_at_once(void **state)
     assert_int_equal(ac_cli(&a, args), 0);
     char *qr = tu_slurp(qrpath, NULL);
     qr[strcspn(qr, "\n")] = '\0';
-    fund(&a, &c, 5000);
-    struct staffer ana;
-    staffer_new(&a, &ana, "ana@kessai.example", "fraud_analyst");
-    sign_in_ok(&a, &ana);
+    ac_fund(&a, &c, 5000);
+    struct ac_staffer ana;
+    ac_staffer_new(&a, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&a, &ana);
 
     struct ac_resp r = ac_call(&a, &ana.u.who, "PUT", "/admin/v1/killswitches/topups",
                                json_pack("{s:b, s:s}", "on", 1, "reason", "card fraud wave, back at 18:00"));

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "api_client.h"
+#include "api_staff.h"
 #include "auth/customer_types.h"
 #include "auth/totp.h"
 #include "ledger/ledger.h"
@@ -33,103 +34,6 @@
 #include "wallet/topup.h"
 #include "testutil.h"
 
-#define STAFF_PASSWORD "copper meadow lantern violet"
-
-struct staffer {
-    struct ac_user u; /* email, seed and last TOTP step; who.token is the staff token */
-    char id[32];
-    char token[64];
-};
-
-/* A confirmed staff member made with the CLI, as an operator would. */
-static void staffer_new(struct ac_server *s, struct staffer *m, const char *email, const char *role)
-{
-    memset(m, 0, sizeof *m);
-    snprintf(m->u.email, sizeof m->u.email, "%s", email);
-    m->u.who = ac_new_source(s);
-    char pw[700], args[1400];
-    tu_path(pw, sizeof pw, s->root, "pw.txt");
-    FILE *f = fopen(pw, "w");
-    assert_non_null(f);
-    fputs(STAFF_PASSWORD "\n", f);
-    fclose(f);
-    snprintf(args, sizeof args, "admin staff create --email %s --role %s <'%s'", email, role, pw);
-    json_t *j = ac_cli_json(s, args);
-    ac_seed_from_uri(s, &m->u, json_string_value(json_object_get(j, "otpauth_uri")));
-    snprintf(m->id, sizeof m->id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    snprintf(args, sizeof args, "admin staff confirm --email %s --code %s >/dev/null", email, code);
-    assert_int_equal(ac_cli(s, args), 0);
-}
-
-static struct ac_resp sign_in(struct ac_server *s, struct staffer *m, const char *password, const char *code)
-{
-    struct ac_who anon = m->u.who;
-    anon.token = NULL;
-    return ac_call(s, &anon, "POST", "/admin/v1/sessions",
-                   json_pack("{s:s, s:s, s:s}", "email", m->u.email, "password", password, "totp_code", code));
-}
-
-static void sign_in_ok(struct ac_server *s, struct staffer *m)
-{
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    struct ac_resp r = sign_in(s, m, STAFF_PASSWORD, code);
-    AC_EXPECT_STATUS(r, 201);
-    snprintf(m->token, sizeof m->token, "%s", ac_str(&r, "token"));
-    ac_remember(s, m->token);
-    m->u.who.token = m->token;
-    ac_resp_free(&r);
-}
-
-/* The audit entries of the stopped server's store, oldest first. */
-static size_t load_events(const struct ac_server *s, struct security_event *ev, size_t max)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, max, ev, &n), ERR_OK);
-    store_close(st);
-    return n;
-}
-
-/* Money into c's wallet, written straight into the ledger (the test's own
- * writer on kessaid's database), as a card top-up would. */
-static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL, *ws = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    assert_int_equal(store_open_sqlite(path, &ws), ERR_OK);
-    int64_t from = 0, to = 0, cid = 0;
-    assert_int_equal(ledger_system_account(st, "card_receivable", &from), ERR_OK);
-    assert_int_equal(ids_parse(c->customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
-    assert_int_equal(wallet_account(st, cid, &to), ERR_OK);
-    struct ledger_writer *w = NULL;
-    struct ledger_writer_opts o = {.batch_max = 4};
-    assert_int_equal(ledger_writer_start(ws, &o, &w), ERR_OK);
-    struct ledger_transfer x = {.debit_account = from, .credit_account = to, .amount = amount};
-    snprintf(x.key, sizeof x.key, "test-fund-%.40s", c->customer_id);
-    snprintf(x.kind, sizeof x.kind, "topup_card");
-    assert_int_equal(ledger_writer_submit_wait(w, &x, 1, NULL, NULL), ERR_OK);
-    ledger_writer_stop(w);
-    store_close(st);
-}
-
-
-static int64_t balance(struct ac_server *s, const struct ac_user *c)
-{
-    struct ac_resp r = ac_call(s, &c->who, "GET", "/v1/balance", NULL);
-    AC_EXPECT_STATUS(r, 200);
-    int64_t b = json_integer_value(json_object_get(r.j, "balance"));
-    ac_resp_free(&r);
-    return b;
-}
 
 /* The transaction id ("txn_…") of a payment id ("pay_…"): the same number. */
 static void txn_of(const char *pay, char out[64])
@@ -230,7 +134,7 @@ static void disputes_end_to_end(void **state)
     assert_int_equal(ac_cli(&s, args), 0);
     char *qr = tu_slurp(qrpath, NULL);
     qr[strcspn(qr, "\n")] = '\0';
-    fund(&s, &c, 50000);
+    ac_fund(&s, &c, 50000);
 
     char big[64], small[64], kept[64], old[64], sent[64], topup[64];
     pay_store(&s, &c, qr, 12000, "thief-1", big);
@@ -252,7 +156,7 @@ static void disputes_end_to_end(void **state)
             snprintf(topup, sizeof topup, "%s", json_string_value(json_object_get(json_array_get(txs, i), "id")));
     ac_resp_free(&r);
     assert_true(topup[0] != '\0');
-    assert_int_equal(balance(&s, &c), 31500);
+    assert_int_equal(ac_balance(&s, &c), 31500);
 
     /* the victim reports the thief's payments */
     char d_big[64], d_small[64], d_kept[64];
@@ -311,13 +215,13 @@ static void disputes_end_to_end(void **state)
     assert_true(json_is_string(json_object_get(r.j, "next_before")));
     ac_resp_free(&r);
 
-    struct staffer sam, ana, bo;
-    staffer_new(&s, &sam, "sam@kessai.example", "support");
-    staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
-    staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
-    sign_in_ok(&s, &sam);
-    sign_in_ok(&s, &ana);
-    sign_in_ok(&s, &bo);
+    struct ac_staffer sam, ana, bo;
+    ac_staffer_new(&s, &sam, "sam@kessai.example", "support");
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&s, &sam);
+    ac_staff_sign_in_ok(&s, &ana);
+    ac_staff_sign_in_ok(&s, &bo);
 
     /* support reads the queue, but neither reverses nor rejects */
     r = ac_call(&s, &sam.u.who, "GET", "/admin/v1/disputes?status=open", NULL);
@@ -355,12 +259,12 @@ static void disputes_end_to_end(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "reversal"), "dispute")), d_big);
     ac_resp_free(&r);
     expect_own(&s, &c, d_big, "open", false);
-    assert_int_equal(balance(&s, &c), 31500);
+    assert_int_equal(ac_balance(&s, &c), 31500);
     snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", rev);
     r = ac_call(&s, &bo.u.who, "POST", path, json_object());
     AC_EXPECT_STATUS(r, 200);
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &c), 43500);
+    assert_int_equal(ac_balance(&s, &c), 43500);
     expect_own(&s, &c, d_big, "resolved", true);
     free(ac_mail_wait(&s, c.email, "Your fraud report is resolved"));
     snprintf(path, sizeof path, "/admin/v1/disputes/%s", d_big);
@@ -382,7 +286,7 @@ static void disputes_end_to_end(void **state)
                           "same thief", "charge_store", 0, "dispute_id", d_small));
     AC_EXPECT_STATUS(r, 201);
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &c), 46500);
+    assert_int_equal(ac_balance(&s, &c), 46500);
     expect_own(&s, &c, d_small, "resolved", true);
 
     /* the last one was the customer's own purchase: closed without money */
@@ -401,11 +305,11 @@ static void disputes_end_to_end(void **state)
     AC_EXPECT_STATUS(r, 200);
     assert_int_equal(json_array_size(json_object_get(r.j, "disputes")), 0);
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &c), 46500);
+    assert_int_equal(ac_balance(&s, &c), 46500);
 
     /* a reversal waiting for approval when its report is closed: approving
      * it then moves nothing */
-    fund(&s, &b, 20000);
+    ac_fund(&s, &b, 20000);
     char qr2path[700], b_big[64], pay_b[64], d_b[64], rev_b[64];
     snprintf(qr2path, sizeof qr2path, "%s", qrpath);
     char *qr2 = tu_slurp(qr2path, NULL);
@@ -424,10 +328,10 @@ static void disputes_end_to_end(void **state)
     snprintf(path, sizeof path, "/admin/v1/disputes/%s/reject", d_b);
     r = ac_call(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "note", "the customer's own purchase"));
     expect_dispute(&r, 200, "rejected", NULL);
-    int64_t b_before = balance(&s, &b);
+    int64_t b_before = ac_balance(&s, &b);
     snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", rev_b);
     expect_error(ac_call(&s, &bo.u.who, "POST", path, json_object()), 409, "conflict", "dispute_id");
-    assert_int_equal(balance(&s, &b), b_before);
+    assert_int_equal(ac_balance(&s, &b), b_before);
     expect_own(&s, &b, d_b, "rejected", false);
     snprintf(path, sizeof path, "/admin/v1/reversals/%s/reject", rev_b);
     r = ac_call(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "reason", "report closed"));
@@ -436,7 +340,7 @@ static void disputes_end_to_end(void **state)
 
     assert_int_equal(ac_server_stop(&s), 0);
     static struct security_event ev[512];
-    size_t n = load_events(&s, ev, 512);
+    size_t n = ac_load_events(&s, ev, 512);
     int filed = 0, probed = 0, resolved = 0, rejected = 0, forbidden = 0;
     for (size_t i = 0; i < n; i++) {
         bool ok = strcmp(ev[i].outcome, "success") == 0;

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "api_client.h"
+#include "api_staff.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
 #include "merchant/merchant.h"
@@ -71,30 +72,6 @@ static void fx_init(struct fx *f, const char *timeout_s)
     snprintf(timeout, sizeof timeout, "KESSAI_CHARGE_CONFIRM_TIMEOUT_S=%s", timeout_s);
     ac_server_start(&f->s, (const char *[]){"KESSAI_RISK_NEW_DEVICE_SCORE=60", timeout, NULL});
     f->pos = ac_new_source(&f->s);
-}
-
-/* Money into c's wallet, written straight into the ledger (the test's own
- * writer on kessaid's database), as a card top-up would. */
-static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL, *ws = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    assert_int_equal(store_open_sqlite(path, &ws), ERR_OK);
-    int64_t from = 0, to = 0, cid = 0;
-    assert_int_equal(ledger_system_account(st, "card_receivable", &from), ERR_OK);
-    assert_int_equal(ids_parse(c->customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
-    assert_int_equal(wallet_account(st, cid, &to), ERR_OK);
-    struct ledger_writer *w = NULL;
-    struct ledger_writer_opts o = {.batch_max = 4};
-    assert_int_equal(ledger_writer_start(ws, &o, &w), ERR_OK);
-    struct ledger_transfer x = {.debit_account = from, .credit_account = to, .amount = amount};
-    snprintf(x.key, sizeof x.key, "test-fund-%.40s", c->customer_id);
-    snprintf(x.kind, sizeof x.kind, "topup_card");
-    assert_int_equal(ledger_writer_submit_wait(w, &x, 1, NULL, NULL), ERR_OK);
-    ledger_writer_stop(w);
-    store_close(st);
 }
 
 static int64_t balance(struct fx *f, struct ac_user *u)
@@ -237,7 +214,7 @@ static void a_challenged_charge_pays_once_when_the_customer_approves(void **stat
     struct ac_user a, b;
     ac_user_enrolled(&f.s, &a, "payer");
     ac_user_enrolled(&f.s, &b, "other");
-    fund(&f.s, &a, 10000);
+    ac_fund(&f.s, &a, 10000);
 
     char code[CODE_DIGITS + 1], id[40];
     paycode(&f, &a, code);
@@ -372,7 +349,7 @@ static void approvals_racing_pay_once_and_the_balance_is_checked_again(void **st
     fx_init(&f, "120");
     struct ac_user c;
     ac_user_enrolled(&f.s, &c, "racer");
-    fund(&f.s, &c, 6000);
+    ac_fund(&f.s, &c, 6000);
 
     char x[40], y[40], z[40];
     waits(&f, &c, "till-x", 5000, x);
@@ -423,7 +400,7 @@ static void a_charge_nobody_answers_expires_and_moves_nothing(void **state)
     fx_init(&f, "1");
     struct ac_user a;
     ac_user_enrolled(&f.s, &a, "away");
-    fund(&f.s, &a, 3000);
+    ac_fund(&f.s, &a, 3000);
     char code[CODE_DIGITS + 1], id[40];
     paycode(&f, &a, code);
     struct ac_resp r = charge(&f, "till-z", code, 700);

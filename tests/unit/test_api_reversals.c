@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "api_client.h"
+#include "api_staff.h"
 #include "auth/customer_types.h"
 #include "auth/totp.h"
 #include "ledger/ledger.h"
@@ -29,114 +30,6 @@
 #include "wallet/topup.h"
 #include "testutil.h"
 
-#define STAFF_PASSWORD "copper meadow lantern violet"
-
-struct staffer {
-    struct ac_user u; /* email, seed and last TOTP step; who.token is the staff token */
-    char id[32];
-    char token[64];
-};
-
-/* A confirmed staff member made with the CLI, as an operator would. */
-static void staffer_new(struct ac_server *s, struct staffer *m, const char *email, const char *role)
-{
-    memset(m, 0, sizeof *m);
-    snprintf(m->u.email, sizeof m->u.email, "%s", email);
-    m->u.who = ac_new_source(s);
-    char pw[700], args[1400];
-    tu_path(pw, sizeof pw, s->root, "pw.txt");
-    FILE *f = fopen(pw, "w");
-    assert_non_null(f);
-    fputs(STAFF_PASSWORD "\n", f);
-    fclose(f);
-    snprintf(args, sizeof args, "admin staff create --email %s --role %s <'%s'", email, role, pw);
-    json_t *j = ac_cli_json(s, args);
-    ac_seed_from_uri(s, &m->u, json_string_value(json_object_get(j, "otpauth_uri")));
-    snprintf(m->id, sizeof m->id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    snprintf(args, sizeof args, "admin staff confirm --email %s --code %s >/dev/null", email, code);
-    assert_int_equal(ac_cli(s, args), 0);
-}
-
-static struct ac_resp sign_in(struct ac_server *s, struct staffer *m, const char *password, const char *code)
-{
-    struct ac_who anon = m->u.who;
-    anon.token = NULL;
-    return ac_call(s, &anon, "POST", "/admin/v1/sessions",
-                   json_pack("{s:s, s:s, s:s}", "email", m->u.email, "password", password, "totp_code", code));
-}
-
-static void sign_in_ok(struct ac_server *s, struct staffer *m)
-{
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    struct ac_resp r = sign_in(s, m, STAFF_PASSWORD, code);
-    AC_EXPECT_STATUS(r, 201);
-    snprintf(m->token, sizeof m->token, "%s", ac_str(&r, "token"));
-    ac_remember(s, m->token);
-    m->u.who.token = m->token;
-    ac_resp_free(&r);
-}
-
-static long call_status(struct ac_server *s, const struct ac_who *w, const char *method, const char *path,
-                        json_t *body, const char *want_code)
-{
-    struct ac_resp r = ac_call(s, w, method, path, body);
-    long st = r.status;
-    if (want_code && strcmp(ac_err_code(&r), want_code) != 0)
-        fail_msg("%s %s: %s, expected error %s", method, path, r.raw ? r.raw : "", want_code);
-    ac_resp_free(&r);
-    return st;
-}
-
-/* The audit entries of the stopped server's store, oldest first. */
-static size_t load_events(const struct ac_server *s, struct security_event *ev, size_t max)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, max, ev, &n), ERR_OK);
-    store_close(st);
-    return n;
-}
-
-/* Money into c's wallet, written straight into the ledger (the test's own
- * writer on kessaid's database), as a card top-up would. */
-static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL, *ws = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    assert_int_equal(store_open_sqlite(path, &ws), ERR_OK);
-    int64_t from = 0, to = 0, cid = 0;
-    assert_int_equal(ledger_system_account(st, "card_receivable", &from), ERR_OK);
-    assert_int_equal(ids_parse(c->customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
-    assert_int_equal(wallet_account(st, cid, &to), ERR_OK);
-    struct ledger_writer *w = NULL;
-    struct ledger_writer_opts o = {.batch_max = 4};
-    assert_int_equal(ledger_writer_start(ws, &o, &w), ERR_OK);
-    struct ledger_transfer x = {.debit_account = from, .credit_account = to, .amount = amount};
-    snprintf(x.key, sizeof x.key, "test-fund-%.40s", c->customer_id);
-    snprintf(x.kind, sizeof x.kind, "topup_card");
-    assert_int_equal(ledger_writer_submit_wait(w, &x, 1, NULL, NULL), ERR_OK);
-    ledger_writer_stop(w);
-    store_close(st);
-}
-
-
-static int64_t balance(struct ac_server *s, const struct ac_user *c)
-{
-    struct ac_resp r = ac_call(s, &c->who, "GET", "/v1/balance", NULL);
-    AC_EXPECT_STATUS(r, 200);
-    int64_t b = json_integer_value(json_object_get(r.j, "balance"));
-    ac_resp_free(&r);
-    return b;
-}
 
 /* The store's payable balance, read from kessaid's database. */
 static int64_t store_balance(const struct ac_server *s, const char *store_id)
@@ -155,7 +48,7 @@ static int64_t store_balance(const struct ac_server *s, const char *store_id)
     return ledger_balance(&a);
 }
 
-static struct ac_resp reverse(struct ac_server *s, struct staffer *m, const char *pay, int64_t amount, bool charge_store)
+static struct ac_resp reverse(struct ac_server *s, struct ac_staffer *m, const char *pay, int64_t amount, bool charge_store)
 {
     return ac_call(s, &m->u.who, "POST", "/admin/v1/reversals",
                    json_pack("{s:s, s:I, s:s, s:b}", "payment_id", pay, "amount", (json_int_t)amount, "reason",
@@ -196,7 +89,7 @@ static void reversals_with_four_eyes(void **state)
     assert_int_equal(ac_cli(&s, args), 0);
     char *qr = tu_slurp(qrpath, NULL);
     qr[strcspn(qr, "\n")] = '\0';
-    fund(&s, &c, 50000);
+    ac_fund(&s, &c, 50000);
     /* the thief, in the victim's session, pays at the store */
     struct ac_resp r = ac_call_idem(&s, &c.who, "POST", "/v1/payments", "thief-1",
                                     json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)19000));
@@ -205,36 +98,36 @@ static void reversals_with_four_eyes(void **state)
     snprintf(pay, sizeof pay, "%s", json_string_value(json_object_get(json_object_get(r.j, "payment"), "id")));
     ac_resp_free(&r);
     free(qr);
-    assert_int_equal(balance(&s, &c), 31000);
+    assert_int_equal(ac_balance(&s, &c), 31000);
     assert_int_equal(store_balance(&s, store_id), 19000);
 
-    struct staffer sam, ana, bo, fin;
-    staffer_new(&s, &sam, "sam@kessai.example", "support");
-    staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
-    staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
-    staffer_new(&s, &fin, "fin@kessai.example", "finance");
-    sign_in_ok(&s, &sam);
-    sign_in_ok(&s, &ana);
-    sign_in_ok(&s, &bo);
-    sign_in_ok(&s, &fin);
+    struct ac_staffer sam, ana, bo, fin;
+    ac_staffer_new(&s, &sam, "sam@kessai.example", "support");
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
+    ac_staffer_new(&s, &fin, "fin@kessai.example", "finance");
+    ac_staff_sign_in_ok(&s, &sam);
+    ac_staff_sign_in_ok(&s, &ana);
+    ac_staff_sign_in_ok(&s, &bo);
+    ac_staff_sign_in_ok(&s, &fin);
 
     /* support may not reverse, nor read the queue */
     r = reverse(&s, &sam, pay, 1000, false);
     AC_EXPECT_ERROR(r, 403, "forbidden");
     ac_resp_free(&r);
-    assert_int_equal(call_status(&s, &sam.u.who, "GET", "/admin/v1/reversals?status=pending", NULL, "forbidden"), 403);
-    assert_int_equal(balance(&s, &c), 31000);
+    assert_int_equal(ac_call_status(&s, &sam.u.who, "GET", "/admin/v1/reversals?status=pending", NULL, "forbidden"), 403);
+    assert_int_equal(ac_balance(&s, &c), 31000);
 
     /* small, from the fraud-loss account: at once, the store keeps its money */
     r = reverse(&s, &ana, pay, 2000, false);
     expect_reversal(&r, 201, "executed", NULL);
-    assert_int_equal(balance(&s, &c), 33000);
+    assert_int_equal(ac_balance(&s, &c), 33000);
     assert_int_equal(store_balance(&s, store_id), 19000);
     free(ac_mail_wait(&s, c.email, "2000 yen"));
     /* small, charged to the store: it gives it back */
     r = reverse(&s, &fin, pay, 3000, true);
     expect_reversal(&r, 201, "executed", NULL);
-    assert_int_equal(balance(&s, &c), 36000);
+    assert_int_equal(ac_balance(&s, &c), 36000);
     assert_int_equal(store_balance(&s, store_id), 16000);
 
     /* 14000 remains: no more than that */
@@ -252,7 +145,7 @@ static void reversals_with_four_eyes(void **state)
     expect_reversal(&r, 202, "pending", big);
     r = reverse(&s, &ana, pay, 13000, false);
     expect_reversal(&r, 202, "pending", other);
-    assert_int_equal(balance(&s, &c), 36000);
+    assert_int_equal(ac_balance(&s, &c), 36000);
     assert_int_equal(store_balance(&s, store_id), 16000);
     r = ac_call(&s, &fin.u.who, "GET", "/admin/v1/reversals?status=pending", NULL);
     AC_EXPECT_STATUS(r, 200);
@@ -265,29 +158,29 @@ static void reversals_with_four_eyes(void **state)
     AC_EXPECT_ERROR(r, 403, "forbidden");
     assert_string_equal(ac_err_param(&r), "approver");
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &c), 36000);
-    assert_int_equal(call_status(&s, &sam.u.who, "POST", path, json_object(), "forbidden"), 403);
+    assert_int_equal(ac_balance(&s, &c), 36000);
+    assert_int_equal(ac_call_status(&s, &sam.u.who, "POST", path, json_object(), "forbidden"), 403);
     /* a second analyst's approval executes it, once */
     r = ac_call(&s, &bo.u.who, "POST", path, json_object());
     expect_reversal(&r, 200, "executed", NULL);
-    assert_int_equal(balance(&s, &c), 48000);
+    assert_int_equal(ac_balance(&s, &c), 48000);
     assert_int_equal(store_balance(&s, store_id), 4000);
-    assert_int_equal(call_status(&s, &bo.u.who, "POST", path, json_object(), "conflict"), 409);
-    assert_int_equal(call_status(&s, &fin.u.who, "POST", path, json_object(), "conflict"), 409);
-    assert_int_equal(balance(&s, &c), 48000);
+    assert_int_equal(ac_call_status(&s, &bo.u.who, "POST", path, json_object(), "conflict"), 409);
+    assert_int_equal(ac_call_status(&s, &fin.u.who, "POST", path, json_object(), "conflict"), 409);
+    assert_int_equal(ac_balance(&s, &c), 48000);
     free(ac_mail_wait(&s, c.email, "12000 yen"));
 
     /* the other one no longer fits what remains (2000): approving it fails
      * and moves nothing; its requester withdraws it */
     snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", other);
-    assert_int_equal(call_status(&s, &bo.u.who, "POST", path, json_object(), "reversal_exceeds_original"), 422);
-    assert_int_equal(balance(&s, &c), 48000);
+    assert_int_equal(ac_call_status(&s, &bo.u.who, "POST", path, json_object(), "reversal_exceeds_original"), 422);
+    assert_int_equal(ac_balance(&s, &c), 48000);
     snprintf(path, sizeof path, "/admin/v1/reversals/%s/reject", other);
-    assert_int_equal(call_status(&s, &ana.u.who, "POST", path, json_object(), "missing_param"), 400);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "POST", path, json_object(), "missing_param"), 400);
     r = ac_call(&s, &ana.u.who, "POST", path, json_pack("{s:s}", "reason", "duplicate of the approved one"));
     expect_reversal(&r, 200, "rejected", NULL);
     snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", other);
-    assert_int_equal(call_status(&s, &bo.u.who, "POST", path, json_object(), "conflict"), 409);
+    assert_int_equal(ac_call_status(&s, &bo.u.who, "POST", path, json_object(), "conflict"), 409);
     r = ac_call(&s, &fin.u.who, "GET", "/admin/v1/reversals?status=pending", NULL);
     AC_EXPECT_STATUS(r, 200);
     assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 0);
@@ -296,11 +189,11 @@ static void reversals_with_four_eyes(void **state)
     AC_EXPECT_STATUS(r, 200);
     assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 4);
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &c), 48000);
+    assert_int_equal(ac_balance(&s, &c), 48000);
 
     assert_int_equal(ac_server_stop(&s), 0);
     static struct security_event ev[256];
-    size_t n = load_events(&s, ev, 256);
+    size_t n = ac_load_events(&s, ev, 256);
     int requested = 0, approved = 0, refused = 0, rejected = 0, executed = 0;
     char victim_actor[64];
     snprintf(victim_actor, sizeof victim_actor, "%s", c.customer_id);

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "api_client.h"
+#include "api_staff.h"
 #include "auth/customer_types.h"
 #include "auth/totp.h"
 #include "ledger/ledger.h"
@@ -35,75 +36,11 @@
 #include "wallet/topup.h"
 #include "testutil.h"
 
-#define STAFF_PASSWORD "copper meadow lantern violet"
-
-struct staffer {
-    struct ac_user u;
-    char id[32];
-    char token[64];
-};
-
-static void staffer_new(struct ac_server *s, struct staffer *m, const char *email, const char *role)
+/* A staff member made with the CLI, signed in. */
+static void staffer_signed_in(struct ac_server *s, struct ac_staffer *m, const char *email, const char *role)
 {
-    memset(m, 0, sizeof *m);
-    snprintf(m->u.email, sizeof m->u.email, "%s", email);
-    m->u.who = ac_new_source(s);
-    char pw[700], args[1400];
-    tu_path(pw, sizeof pw, s->root, "pw.txt");
-    FILE *f = fopen(pw, "w");
-    assert_non_null(f);
-    fputs(STAFF_PASSWORD "\n", f);
-    fclose(f);
-    snprintf(args, sizeof args, "admin staff create --email %s --role %s <'%s'", email, role, pw);
-    json_t *j = ac_cli_json(s, args);
-    ac_seed_from_uri(s, &m->u, json_string_value(json_object_get(j, "otpauth_uri")));
-    snprintf(m->id, sizeof m->id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    char code[TOTP_DIGITS + 1];
-    ac_totp_next(&m->u, code);
-    snprintf(args, sizeof args, "admin staff confirm --email %s --code %s >/dev/null", email, code);
-    assert_int_equal(ac_cli(s, args), 0);
-    ac_totp_next(&m->u, code);
-    struct ac_who anon = m->u.who;
-    anon.token = NULL;
-    struct ac_resp r = ac_call(s, &anon, "POST", "/admin/v1/sessions",
-                               json_pack("{s:s, s:s, s:s}", "email", email, "password", STAFF_PASSWORD, "totp_code", code));
-    AC_EXPECT_STATUS(r, 201);
-    snprintf(m->token, sizeof m->token, "%s", ac_str(&r, "token"));
-    ac_remember(s, m->token);
-    m->u.who.token = m->token;
-    ac_resp_free(&r);
-}
-
-static void fund(const struct ac_server *s, const struct ac_user *c, int64_t amount)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL, *ws = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    assert_int_equal(store_open_sqlite(path, &ws), ERR_OK);
-    int64_t from = 0, to = 0, cid = 0;
-    assert_int_equal(ledger_system_account(st, "card_receivable", &from), ERR_OK);
-    assert_int_equal(ids_parse(c->customer_id, CUSTOMER_ID_PREFIX, &cid), ERR_OK);
-    assert_int_equal(wallet_account(st, cid, &to), ERR_OK);
-    struct ledger_writer *w = NULL;
-    struct ledger_writer_opts o = {.batch_max = 4};
-    assert_int_equal(ledger_writer_start(ws, &o, &w), ERR_OK);
-    struct ledger_transfer x = {.debit_account = from, .credit_account = to, .amount = amount};
-    snprintf(x.key, sizeof x.key, "test-fund-%.40s", c->customer_id);
-    snprintf(x.kind, sizeof x.kind, "topup_card");
-    assert_int_equal(ledger_writer_submit_wait(w, &x, 1, NULL, NULL), ERR_OK);
-    ledger_writer_stop(w);
-    store_close(st);
-}
-
-static int64_t balance(struct ac_server *s, const struct ac_user *c)
-{
-    struct ac_resp r = ac_call(s, &c->who, "GET", "/v1/balance", NULL);
-    AC_EXPECT_STATUS(r, 200);
-    int64_t b = json_integer_value(json_object_get(r.j, "balance"));
-    ac_resp_free(&r);
-    return b;
+    ac_staffer_new(s, m, email, role);
+    ac_staff_sign_in_ok(s, m);
 }
 
 /* The customer's request is held: its review's id. */
@@ -124,7 +61,7 @@ static struct ac_resp transfer(struct ac_server *s, struct ac_user *from, const 
                         json_pack("{s:s, s:I}", "to", to->email, "amount", (json_int_t)amount));
 }
 
-static struct ac_resp decide(struct ac_server *s, struct staffer *m, const char *id, const char *what,
+static struct ac_resp decide(struct ac_server *s, struct ac_staffer *m, const char *id, const char *what,
                              const char *reason)
 {
     char path[128];
@@ -200,7 +137,7 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     struct ac_user a, b;
     ac_user_enrolled(&s, &a, "sender");
     ac_user_enrolled(&s, &b, "receiver");
-    fund(&s, &a, 20000);
+    ac_fund(&s, &a, 20000);
 
     /* held, not refused: 202, nothing moves, the customer hears of it */
     char t1[40], t2[40], p1[40];
@@ -217,8 +154,8 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
                      json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)1000));
     held(&r, "payment", p1);
     free(qr);
-    assert_int_equal(balance(&s, &a), 20000);
-    assert_int_equal(balance(&s, &b), 0);
+    assert_int_equal(ac_balance(&s, &a), 20000);
+    assert_int_equal(ac_balance(&s, &b), 0);
 
     /* at the register nobody can wait for a review: still refused */
     struct ac_who pos = ac_new_source(&s);
@@ -231,12 +168,12 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     r = pos_charge(&s, &pos, &till, code, 500);
     AC_EXPECT_ERROR(r, 409, "risk_held");
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &a), 20000);
+    assert_int_equal(ac_balance(&s, &a), 20000);
 
-    struct staffer sam, ana, adm;
-    staffer_new(&s, &sam, "sam@kessai.example", "support");
-    staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
-    staffer_new(&s, &adm, "adm@kessai.example", "administrator");
+    struct ac_staffer sam, ana, adm;
+    staffer_signed_in(&s, &sam, "sam@kessai.example", "support");
+    staffer_signed_in(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    staffer_signed_in(&s, &adm, "adm@kessai.example", "administrator");
 
     /* support may neither read nor decide the queue */
     r = ac_call(&s, &sam.u.who, "GET", "/admin/v1/reviews?status=pending", NULL);
@@ -245,7 +182,7 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     r = decide(&s, &sam, t1, "approve", NULL);
     AC_EXPECT_ERROR(r, 403, "forbidden");
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &a), 20000);
+    assert_int_equal(ac_balance(&s, &a), 20000);
 
     r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/reviews?status=pending", NULL);
     AC_EXPECT_STATUS(r, 200);
@@ -258,22 +195,22 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     /* approved: the money moves, once */
     r = decide(&s, &ana, t1, "approve", NULL);
     expect_review(&r, 200, "approved");
-    assert_int_equal(balance(&s, &a), 17000);
-    assert_int_equal(balance(&s, &b), 3000);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
     r = decide(&s, &ana, t1, "approve", NULL);
     AC_EXPECT_ERROR(r, 409, "conflict");
     ac_resp_free(&r);
     r = decide(&s, &adm, t1, "reject", "too late");
     AC_EXPECT_ERROR(r, 409, "conflict");
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &a), 17000);
-    assert_int_equal(balance(&s, &b), 3000);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
     /* the customer's retry now gets the transfer that was made */
     r = transfer(&s, &a, &b, "t-1", 3000);
     AC_EXPECT_STATUS(r, 201);
     assert_string_equal(r.idempotent_replayed, "true");
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &a), 17000);
 
     /* rejected: nothing moves, the customer is told */
     r = decide(&s, &ana, t2, "reject", NULL);
@@ -285,13 +222,13 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     r = decide(&s, &adm, t2, "approve", NULL);
     AC_EXPECT_ERROR(r, 409, "conflict");
     ac_resp_free(&r);
-    assert_int_equal(balance(&s, &a), 17000);
-    assert_int_equal(balance(&s, &b), 3000);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
 
     /* an administrator approves the store payment */
     r = decide(&s, &adm, p1, "approve", NULL);
     expect_review(&r, 200, "approved");
-    assert_int_equal(balance(&s, &a), 16000);
+    assert_int_equal(ac_balance(&s, &a), 16000);
     r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/reviews?status=held", NULL);
     AC_EXPECT_STATUS(r, 200);
     assert_int_equal(json_array_size(json_object_get(r.j, "reviews")), 0);
