@@ -46,40 +46,23 @@ enum http_verdict api_admin_disputes_get(struct http_request *req, void *app)
     struct staff_session s;
     if (!staff(req, ctx, STAFF_READ, "dispute_list", &a, &s))
         return HTTP_REPLIED;
-    const char *status = http_request_query(req, "status");
-    if (status == NULL)
-        status = "";
-    int64_t before = 0, limit = 50;
-    const char *l = http_request_query(req, "limit");
+    static const char *const statuses[] = {DISPUTE_STATUS_OPEN, DISPUTE_STATUS_RESOLVED, DISPUTE_STATUS_REJECTED, NULL};
+    struct api_list_query q;
+    if (!api_list_query(req, statuses, DISPUTE_ID_PREFIX, DISPUTE_LIST_MAX, &q)) {
+        store_pool_release(ctx->pool, a.st);
+        return HTTP_REPLIED;
+    }
     enum err e = ERR_OK;
-    const char *bad = NULL;
-    if (status[0] && strcmp(status, DISPUTE_STATUS_OPEN) != 0 && strcmp(status, DISPUTE_STATUS_RESOLVED) != 0 &&
-        strcmp(status, DISPUTE_STATUS_REJECTED) != 0) {
-        e = ERR_INVALID_PARAM;
-        bad = "status";
-    } else if (l) {
-        char *end = NULL;
-        limit = strtoll(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || limit < 1 || limit > DISPUTE_LIST_MAX) {
-            e = ERR_INVALID_PARAM;
-            bad = "limit";
-        }
-    }
-    const char *b = http_request_query(req, "before");
-    if (e == ERR_OK && b && ids_parse(b, DISPUTE_ID_PREFIX, &before) != ERR_OK) {
-        e = ERR_INVALID_PARAM;
-        bad = "before";
-    }
     struct dispute *ds = NULL;
     size_t n = 0;
     if (e == ERR_OK && (ds = calloc(DISPUTE_LIST_MAX, sizeof *ds)) == NULL)
         e = ERR_NOMEM;
     if (e == ERR_OK)
-        e = a.st->ops->dispute_list(a.st, 0, status, before, (size_t)limit, ds, &n);
+        e = a.st->ops->dispute_list(a.st, 0, q.status, q.before, q.limit, ds, &n);
     store_pool_release(ctx->pool, a.st);
     if (e != ERR_OK) {
         free(ds);
-        return http_reply_error(req, e, bad);
+        return http_reply_error(req, e, NULL);
     }
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)

@@ -120,40 +120,24 @@ enum http_verdict api_admin_reversals_get(struct http_request *req, void *app)
     struct staff_session s;
     if (!staff(req, ctx, "reversal_list", &a, &s))
         return HTTP_REPLIED;
-    const char *status = http_request_query(req, "status");
-    if (status == NULL)
-        status = "";
-    int64_t before = 0, limit = 50;
-    const char *l = http_request_query(req, "limit");
+    static const char *const statuses[] = {REVERSAL_STATUS_PENDING, REVERSAL_STATUS_EXECUTED, REVERSAL_STATUS_REJECTED,
+                                           NULL};
+    struct api_list_query q;
+    if (!api_list_query(req, statuses, REVERSAL_ID_PREFIX, REVERSAL_LIST_MAX, &q)) {
+        store_pool_release(ctx->pool, a.st);
+        return HTTP_REPLIED;
+    }
     enum err e = ERR_OK;
-    const char *bad = NULL;
-    if (status[0] && strcmp(status, REVERSAL_STATUS_PENDING) != 0 && strcmp(status, REVERSAL_STATUS_EXECUTED) != 0 &&
-        strcmp(status, REVERSAL_STATUS_REJECTED) != 0) {
-        e = ERR_INVALID_PARAM;
-        bad = "status";
-    } else if (l) {
-        char *end = NULL;
-        limit = strtoll(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || limit < 1 || limit > REVERSAL_LIST_MAX) {
-            e = ERR_INVALID_PARAM;
-            bad = "limit";
-        }
-    }
-    const char *b = http_request_query(req, "before");
-    if (e == ERR_OK && b && ids_parse(b, REVERSAL_ID_PREFIX, &before) != ERR_OK) {
-        e = ERR_INVALID_PARAM;
-        bad = "before";
-    }
     struct reversal *rs = NULL;
     size_t n = 0;
     if (e == ERR_OK && (rs = calloc(REVERSAL_LIST_MAX, sizeof *rs)) == NULL)
         e = ERR_NOMEM;
     if (e == ERR_OK)
-        e = a.st->ops->reversal_list(a.st, status, before, (size_t)limit, rs, &n);
+        e = a.st->ops->reversal_list(a.st, q.status, q.before, q.limit, rs, &n);
     store_pool_release(ctx->pool, a.st);
     if (e != ERR_OK) {
         free(rs);
-        return http_reply_error(req, e, bad);
+        return http_reply_error(req, e, NULL);
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)

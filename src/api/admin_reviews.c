@@ -85,29 +85,18 @@ enum http_verdict api_admin_reviews_get(struct http_request *req, void *app)
     struct staff_session s;
     if (!staff(req, ctx, "review_list", &w, &s))
         return HTTP_REPLIED;
-    const char *status = http_request_query(req, "status");
-    int64_t before = 0, limit = 50;
-    const char *l = http_request_query(req, "limit");
+    struct api_list_query q; /* the status is review_list's to check */
+    if (!api_list_query(req, NULL, PENDING_REVIEW_ID_PREFIX, REVIEW_LIST_MAX, &q)) {
+        store_pool_release(ctx->pool, w.a.st);
+        return HTTP_REPLIED;
+    }
     enum err e = ERR_OK;
     const char *bad = NULL;
-    if (l) {
-        char *end = NULL;
-        limit = strtoll(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || limit < 1 || limit > REVIEW_LIST_MAX) {
-            e = ERR_INVALID_PARAM;
-            bad = "limit";
-        }
-    }
-    const char *b = http_request_query(req, "before");
-    if (e == ERR_OK && b && ids_parse(b, PENDING_REVIEW_ID_PREFIX, &before) != ERR_OK) {
-        e = ERR_INVALID_PARAM;
-        bad = "before";
-    }
     struct pending_op *ps = NULL;
     size_t n = 0;
     if (e == ERR_OK && (ps = calloc(REVIEW_LIST_MAX, sizeof *ps)) == NULL)
         e = ERR_NOMEM;
-    if (e == ERR_OK && (e = review_list(&w, status, before, (size_t)limit, ps, &n)) == ERR_INVALID_PARAM)
+    if (e == ERR_OK && (e = review_list(&w, q.status, q.before, q.limit, ps, &n)) == ERR_INVALID_PARAM)
         bad = "status";
     store_pool_release(ctx->pool, w.a.st);
     if (e != ERR_OK) {

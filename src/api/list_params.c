@@ -1,5 +1,8 @@
 #include "api/list_params.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "http/reply.h"
 #include "http/request.h"
 #include "util/ids.h"
@@ -19,6 +22,32 @@ bool api_before_cursor(struct http_request *req, const char *prefix, int64_t *be
         return true;
     http_reply_error(req, ERR_INVALID_PARAM, "before");
     return false;
+}
+
+bool api_list_query(struct http_request *req, const char *const *statuses, const char *prefix, size_t max,
+                    struct api_list_query *q)
+{
+    *q = (struct api_list_query){.status = http_request_query(req, "status"), .limit = 50};
+    if (q->status == NULL)
+        q->status = "";
+    bool known = statuses == NULL || q->status[0] == '\0';
+    for (const char *const *st = statuses; !known && *st; st++)
+        known = strcmp(*st, q->status) == 0;
+    if (!known) {
+        http_reply_error(req, ERR_INVALID_PARAM, "status");
+        return false;
+    }
+    const char *l = http_request_query(req, "limit");
+    if (l) {
+        char *end = NULL;
+        long long v = strtoll(l, &end, 10);
+        if (*l == '\0' || *end != '\0' || v < 1 || (unsigned long long)v > max) {
+            http_reply_error(req, ERR_INVALID_PARAM, "limit");
+            return false;
+        }
+        q->limit = (size_t)v;
+    }
+    return api_before_cursor(req, prefix, &q->before);
 }
 
 enum http_verdict api_reply_body(struct http_request *req, int status, json_t *body)

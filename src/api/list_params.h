@@ -25,6 +25,20 @@ bool api_path_id(struct http_request *req, const char *prefix, enum err not_foun
  * when absent).  Malformed: 400 invalid_param "before" and false. */
 bool api_before_cursor(struct http_request *req, const char *prefix, int64_t *before);
 
+/* The query of a staff list: ?status=…&before=<prefix>_…&limit=N. */
+struct api_list_query {
+    const char *status; /* "" when absent */
+    int64_t before;     /* 0 when absent */
+    size_t limit;       /* 50 when absent */
+};
+
+/* Parse it into *q: status one of the NULL-terminated statuses (statuses
+ * NULL: any, left to the caller), limit 1..max, before as
+ * api_before_cursor.  Malformed: 400 invalid_param naming the parameter,
+ * and false. */
+bool api_list_query(struct http_request *req, const char *const *statuses, const char *prefix, size_t max,
+                    struct api_list_query *q);
+
 /* 200/201 with body, or 500 out_of_memory when body is NULL (a failed
  * build).  Takes body. */
 enum http_verdict api_reply_body(struct http_request *req, int status, json_t *body);

@@ -189,6 +189,21 @@ static void reversals_with_four_eyes(void **state)
     AC_EXPECT_STATUS(r, 200);
     assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 4);
     ac_resp_free(&r);
+    r = ac_call(&s, &fin.u.who, "GET", "/admin/v1/reversals?limit=2", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 2);
+    ac_resp_free(&r);
+    /* A query that does not parse is refused, naming the parameter. */
+    const char *bad[][2] = {{"status=done", "status"}, {"limit=0", "limit"}, {"limit=101", "limit"},
+                            {"limit=5x", "limit"}, {"before=pay_0000000000001", "before"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[100];
+        snprintf(path, sizeof path, "/admin/v1/reversals?%s", bad[i][0]);
+        r = ac_call(&s, &fin.u.who, "GET", path, NULL);
+        AC_EXPECT_ERROR(r, 400, "invalid_param");
+        assert_string_equal(ac_err_param(&r), bad[i][1]);
+        ac_resp_free(&r);
+    }
     assert_int_equal(ac_balance(&s, &c), 48000);
 
     assert_int_equal(ac_server_stop(&s), 0);

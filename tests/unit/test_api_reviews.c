@@ -190,6 +190,11 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     ac_resp_free(&r);
     r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/reviews?status=nonsense", NULL);
     AC_EXPECT_ERROR(r, 400, "invalid_param");
+    assert_string_equal(ac_err_param(&r), "status");
+    ac_resp_free(&r);
+    r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/reviews?limit=0", NULL);
+    AC_EXPECT_ERROR(r, 400, "invalid_param");
+    assert_string_equal(ac_err_param(&r), "limit");
     ac_resp_free(&r);
 
     /* approved: the money moves, once */
