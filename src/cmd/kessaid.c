@@ -327,7 +327,7 @@ int main(int argc, char **argv)
     struct store *deliverer_store = NULL;
     e = store_open_sqlite_audited(path, audit_key, &deliverer_store);
     if (e == ERR_OK)
-        e = notify_deliverer_start(deliverer_store, master_key, &mail, MAIL_RETRY_MS, &deliverer);
+        e = notify_deliverer_start(deliverer_store, master_key, &mail, NULL, MAIL_RETRY_MS, &deliverer);
     if (e != ERR_OK) {
         store_close(deliverer_store);
         say("cannot start the mail retry thread: %s", err_message(e));

@@ -12,6 +12,7 @@ struct notify_deliverer {
     struct store *st;
     const uint8_t *master_key;
     const struct notify_sender *sender;
+    struct notify_retry retry;
     int64_t interval_ms;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -41,7 +42,7 @@ static void *deliverer_main(void *arg)
         d->woken = false; /* wakes from now on ask for the next round */
         pthread_mutex_unlock(&d->mu);
         /* Failures are logged by the outbox; the next round retries. */
-        notify_deliver_pending(d->st, d->master_key, d->sender, time_now_ms(), NULL);
+        notify_deliver_pending_retry(d->st, d->master_key, d->sender, &d->retry, time_now_ms(), NULL);
         pthread_mutex_lock(&d->mu);
     }
     pthread_mutex_unlock(&d->mu);
@@ -49,13 +50,14 @@ static void *deliverer_main(void *arg)
 }
 
 enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
-                                const struct notify_sender *sender, int64_t interval_ms,
-                                struct notify_deliverer **out)
+                                const struct notify_sender *sender, const struct notify_retry *retry,
+                                int64_t interval_ms, struct notify_deliverer **out)
 {
     struct notify_deliverer *d = calloc(1, sizeof *d);
     if (d == NULL)
         return ERR_NOMEM;
     *d = (struct notify_deliverer){.st = st, .master_key = master_key, .sender = sender,
+                                   .retry = retry ? *retry : NOTIFY_RETRY_DEFAULT,
                                    .interval_ms = interval_ms > 0 ? interval_ms : 1000};
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -184,8 +184,22 @@ enum err sq_security_event_search(struct store *st, const struct security_event_
 
 /* outbox (sqlite_notify.c) */
 enum err sq_outbox_insert(struct store *st, struct outbox_msg *m);
-enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
+enum err sq_outbox_pending(struct store *st, int64_t after_id, int64_t now, size_t max, struct outbox_msg *out,
+                           size_t *n);
 enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now);
+enum err sq_outbox_mark_failed(struct store *st, int64_t id, int attempts, int64_t next_ms, int64_t failed_ms);
+
+/* merchant webhooks (sqlite_webhook.c) */
+enum err sq_webhook_endpoint_insert(struct store *st, struct webhook_endpoint *w);
+enum err sq_webhook_endpoint_set_secret(struct store *st, int64_t id, const uint8_t sealed[WEBHOOK_SEALED_LEN]);
+enum err sq_webhook_endpoint_get(struct store *st, int64_t id, struct webhook_endpoint *out);
+enum err sq_webhook_endpoint_list(struct store *st, int64_t merchant_id, bool with_removed, int64_t after_id,
+                                  size_t max, struct webhook_endpoint *out, size_t *n);
+enum err sq_webhook_endpoint_remove(struct store *st, int64_t id, int64_t now);
+enum err sq_webhook_delivery_insert(struct store *st, struct webhook_delivery *d);
+enum err sq_webhook_delivery_pending(struct store *st, int64_t after_id, int64_t now, size_t max,
+                                     struct webhook_delivery *out, size_t *n);
+enum err sq_webhook_delivery_update(struct store *st, const struct webhook_delivery *d);
 
 /* fraud reversals (sqlite_reversal.c) */
 enum err sq_reversal_insert(struct store *st, struct reversal *r);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,12 +84,14 @@ static void failed_mail_is_retried_in_the_background_once(void **state)
     assert_int_equal(st->ops->begin(st), ERR_OK);
     assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "Your code", "123456"), ERR_OK);
     assert_int_equal(st->ops->commit(st), ERR_OK);
-    /* the request's own delivery fails: the message stays queued */
-    assert_int_not_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), NULL), ERR_OK);
+    /* the request's own delivery fails: the message stays queued, due
+     * again after a (here short) back-off */
+    const struct notify_retry fast = {10, 10, 20, INT64_C(86400000)};
+    assert_int_not_equal(notify_deliver_pending_retry(st, mk, &sender, &fast, time_now_ms(), NULL), ERR_OK);
     assert_int_equal(sent(&f), 0);
 
     struct notify_deliverer *d = NULL;
-    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 20, &d), ERR_OK);
+    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, &fast, 20, &d), ERR_OK);
     for (int i = 0; i < 250 && sent(&f) == 0; i++)
         usleep(20000);
     usleep(100000); /* several more rounds: none may send it again */
@@ -144,7 +147,7 @@ static void stop_is_prompt_with_a_long_interval(void **state)
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct notify_sender sender = {flaky_send, &f, NULL};
     struct notify_deliverer *d = NULL;
-    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 3600 * 1000, &d), ERR_OK);
+    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, NULL, 3600 * 1000, &d), ERR_OK);
     int64_t t0 = time_mono_ns();
     notify_deliverer_stop(d);
     /* not a timing assertion on speed: only that stop does not wait out the hour */
@@ -155,10 +158,12 @@ static void stop_is_prompt_with_a_long_interval(void **state)
 
 /* Regression: when the store failed to list pending mail, the count of
  * delivered messages wrapped around to SIZE_MAX. */
-static enum err failing_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n)
+static enum err failing_pending(struct store *st, int64_t after_id, int64_t now, size_t max, struct outbox_msg *out,
+                               size_t *n)
 {
     (void)st;
     (void)after_id;
+    (void)now;
     (void)max;
     (void)out;
     *n = 0;
@@ -215,22 +220,24 @@ static void one_undeliverable_message_does_not_hold_back_the_rest(void **state)
     enqueue(st, mk, "first@example.jp");
     enqueue(st, mk, "rejected@example.jp");
     enqueue(st, mk, "third@example.jp");
+    int64_t t0 = time_now_ms();
     size_t n = 99;
-    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_IO);
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, t0, &n), ERR_IO);
     assert_int_equal(n, 2);
     assert_int_equal(sent(&f), 2);
     assert_string_equal(f.last_to, "third@example.jp");
-    /* The failed one stays queued and is tried again, alone, each round. */
-    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_IO);
+    /* The failed one stays queued and is tried again, alone, once its
+     * back-off is over (30 s after the first failure). */
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, t0 + 30000, &n), ERR_IO);
     assert_int_equal(n, 0);
     assert_int_equal(f.refused, 2);
     assert_int_equal(sent(&f), 2);
     /* Once the server takes it, it goes, exactly once. */
     f.refuse_to = NULL;
-    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, t0 + 90000, &n), ERR_OK);
     assert_int_equal(n, 1);
     assert_string_equal(f.last_to, "rejected@example.jp");
-    assert_int_equal(notify_deliver_pending(st, mk, &sender, time_now_ms(), &n), ERR_OK);
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, t0 + 200000, &n), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(sent(&f), 3);
     store_close(st);
@@ -274,7 +281,7 @@ static void a_wake_delivers_without_waiting_for_the_interval(void **state)
     struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct notify_sender sender = {flaky_send, &f, NULL};
     struct notify_deliverer *d = NULL;
-    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, 3600 * 1000, &d), ERR_OK);
+    assert_int_equal(notify_deliverer_start(tu_open_store(dir), mk, &sender, NULL, 3600 * 1000, &d), ERR_OK);
     struct notify_wake w = notify_deliverer_waker(d);
     for (int round = 1; round <= 3; round++) {
         enqueue(st, mk, "hanako@example.jp");
@@ -321,6 +328,92 @@ static void a_maildir_message_declares_utf8(void **state)
     free(dir);
 }
 
+/* stderr (the log) into dir/log.txt while a step runs. */
+struct capture {
+    int saved;
+    FILE *f;
+    char path[600];
+};
+
+static void capture_start(struct capture *c, const char *dir)
+{
+    tu_path(c->path, sizeof c->path, dir, "log.txt");
+    fflush(stderr);
+    c->saved = dup(2);
+    c->f = fopen(c->path, "w");
+    assert_non_null(c->f);
+    dup2(fileno(c->f), 2);
+}
+
+static char *capture_stop(struct capture *c)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    fclose(c->f);
+    char *text = tu_slurp(c->path, NULL);
+    assert_non_null(text);
+    return text;
+}
+
+/* The schedule itself: 30 s doubling, capped at an hour. */
+static void the_back_off_doubles_up_to_its_cap(void **state)
+{
+    (void)state;
+    const struct notify_retry r = NOTIFY_RETRY_DEFAULT;
+    assert_int_equal(notify_retry_delay(&r, 1), 30000);
+    assert_int_equal(notify_retry_delay(&r, 2), 60000);
+    assert_int_equal(notify_retry_delay(&r, 3), 120000);
+    assert_int_equal(notify_retry_delay(&r, 8), 3600000);
+    assert_int_equal(notify_retry_delay(&r, 1000), 3600000);
+    assert_false(notify_retry_dead(&r, 19, 0, 1000));
+    assert_true(notify_retry_dead(&r, 20, 0, 1000));
+    assert_true(notify_retry_dead(&r, 1, 0, 3 * INT64_C(86400000)));
+}
+
+/* A mail server that refuses everything is not hammered: between the
+ * growing waits nothing is tried, and after max_attempts the message is
+ * given up, logged by its ref and never its content. */
+static void a_dead_receiver_is_not_hammered_and_the_message_is_given_up(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct flaky f = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_to = "gone@example.jp"};
+    struct notify_sender sender = {flaky_send, &f, NULL};
+    const struct notify_retry r = {1000, 4000, 5, INT64_C(86400000)};
+    enqueue(st, mk, "gone@example.jp");
+    int64_t t = time_now_ms(), waits[] = {1000, 2000, 4000, 4000};
+    size_t n = 0;
+    struct capture cap;
+    capture_start(&cap, dir);
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        assert_int_equal(notify_deliver_pending_retry(st, mk, &sender, &r, t, &n), ERR_IO);
+        assert_int_equal(f.refused, attempt);
+        if (attempt == 5)
+            break;
+        /* just before the wait is over: nothing is tried */
+        assert_int_equal(notify_deliver_pending_retry(st, mk, &sender, &r, t + waits[attempt - 1] - 1, &n), ERR_OK);
+        assert_int_equal(f.refused, attempt);
+        t += waits[attempt - 1];
+    }
+    /* given up: never tried again, however late */
+    assert_int_equal(notify_deliver_pending_retry(st, mk, &sender, &r, t + INT64_C(86400000), &n), ERR_OK);
+    assert_int_equal(f.refused, 5);
+    char *log = capture_stop(&cap);
+    assert_non_null(strstr(log, "outbox_message_dead"));
+    assert_null(strstr(log, "gone@example.jp"));
+    free(log);
+    struct outbox_msg m;
+    assert_int_equal(st->ops->outbox_pending(st, 0, INT64_MAX, 1, &m, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -334,6 +427,8 @@ int main(void)
         cmocka_unit_test(a_batch_full_of_failures_is_walked_past),
         cmocka_unit_test(a_wake_delivers_without_waiting_for_the_interval),
         cmocka_unit_test(a_maildir_message_declares_utf8),
+        cmocka_unit_test(the_back_off_doubles_up_to_its_cap),
+        cmocka_unit_test(a_dead_receiver_is_not_hammered_and_the_message_is_given_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
