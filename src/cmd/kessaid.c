@@ -10,15 +10,16 @@
  *   parse flags -> load config -> prepare DIR (0700) -> master key (DIR/master.key)
  *     -> store DIR/kessai.db + ledger_init -> ledger writer (own connection)
  *     -> handler connection pool -> mailbox DIR/mail + deliver queued mail
- *     -> mail retry thread (own connection) -> auth workers (own connections)
+ *     -> mail retry thread and webhook thread (own connections)
+ *     -> auth workers (own connections)
  *     -> card gateway (test processor, DIR/test-acquirer.db) -> wallet workers
  *     -> ledger writer -> top-up reconciliation of everything unfinished (a
  *        crash between the gateway and the ledger is finished here, before
  *        serving) -> top-up reconciler thread (every 60 s, own connection)
  *     -> HTTP server -> [sigwait SIGTERM|SIGINT]
  *     -> http_server_stop (drain, bounded) -> wallet and auth workers stop
- *        (running jobs finish, queued ones are cancelled) -> reconciler and
- *        mail retry threads stop
+ *        (running jobs finish, queued ones are cancelled) -> reconciler,
+ *        mail retry and webhook threads stop
  *     -> ledger_writer_stop (flushes) -> gateway closed
  *     -> close pool -> exit 0
  *
@@ -43,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <liboath/oath.h>
 #include <sodium.h>
 
@@ -52,6 +54,7 @@
 #include "notify/deliverer.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
+#include "notify/webhook.h"
 #include "store/pool.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -75,6 +78,9 @@
 /* How often the mail thread delivers what is queued when nothing wakes it
  * sooner: mail that failed to go out after its commit is retried then. */
 #define MAIL_RETRY_MS 5000
+/* How often the webhook thread looks for due deliveries when nothing wakes
+ * it: retries whose back-off is over, and events another node queued. */
+#define WEBHOOK_ROUND_MS 1000
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -218,6 +224,33 @@ static unsigned cores_or(int64_t configured)
 
 static unsigned worker_threads(const struct config *cfg) { return cores_or(cfg->threads); }
 
+/* The webhook thread's round (notify/webhook.h); failures are logged there. */
+struct webhook_round {
+    const uint8_t *master_key;
+    struct webhook_poster poster;
+    struct notify_retry retry;
+};
+
+static void webhook_round(void *ctx, struct store *st, int64_t now)
+{
+    const struct webhook_round *r = ctx;
+    (void)webhook_deliver_pending(st, r->master_key, &r->poster, &r->retry, now, NULL);
+}
+
+/* A commit that queued mail may have queued webhook events too (payments):
+ * one wake asks both threads for a round. */
+struct notify_threads {
+    struct notify_deliverer *mail;
+    struct notify_deliverer *webhooks;
+};
+
+static void wake_notify_threads(void *ctx)
+{
+    const struct notify_threads *t = ctx;
+    notify_deliverer_wake(t->mail);
+    notify_deliverer_wake(t->webhooks);
+}
+
 /* Mail queued before a crash (committed, not yet delivered) goes out now. */
 static void deliver_queued_mail(struct store_pool *pool, const uint8_t *master_key,
                                 const struct notify_sender *sender)
@@ -271,6 +304,10 @@ int main(int argc, char **argv)
     struct maildir mailbox;
     struct notify_sender mail = {0};
     struct notify_deliverer *deliverer = NULL;
+    struct notify_deliverer *webhook_deliverer = NULL;
+    struct webhook_round hooks = {.master_key = master_key, .poster = webhook_curl_poster(),
+                                  .retry = NOTIFY_RETRY_DEFAULT};
+    struct notify_threads notify_threads = {0};
     struct notify_wake wake_deliverer = {0};
     struct http_metrics *metrics = NULL;
     struct http_server *srv = NULL;
@@ -286,8 +323,9 @@ int main(int argc, char **argv)
         say("listen: expected HOST:PORT, got '%s'", cfg.listen);
         return EXIT_USAGE;
     }
-    if (sodium_init() < 0 || oath_init() != OATH_OK) {
-        say("libsodium or liboath failed to initialise");
+    /* Before any thread: curl_global_init is not thread-safe. */
+    if (sodium_init() < 0 || oath_init() != OATH_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        say("libsodium, liboath or libcurl failed to initialise");
         return EXIT_RUNTIME;
     }
     if (prepare_data_dir(cfg.data_dir) != 0)
@@ -333,7 +371,18 @@ int main(int argc, char **argv)
         say("cannot start the mail retry thread: %s", err_message(e));
         goto cleanup;
     }
-    wake_deliverer = notify_deliverer_waker(deliverer);
+    struct store *webhook_store = NULL;
+    e = store_open_sqlite_audited(path, audit_key, &webhook_store);
+    if (e == ERR_OK)
+        e = notify_deliverer_start_round(webhook_store, webhook_round, &hooks, "webhooks", WEBHOOK_ROUND_MS,
+                                         &webhook_deliverer);
+    if (e != ERR_OK) {
+        store_close(webhook_store);
+        say("cannot start the webhook thread: %s", err_message(e));
+        goto cleanup;
+    }
+    notify_threads = (struct notify_threads){.mail = deliverer, .webhooks = webhook_deliverer};
+    wake_deliverer = (struct notify_wake){.wake = wake_notify_threads, .ctx = &notify_threads};
     unsigned auth_threads = cores_or(cfg.auth_workers);
     e = auth_workers_start(path, audit_key, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
@@ -480,6 +529,8 @@ int main(int argc, char **argv)
     reconciler = NULL;
     notify_deliverer_stop(deliverer);
     deliverer = NULL;
+    notify_deliverer_stop(webhook_deliverer);
+    webhook_deliverer = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
     writer = NULL;
     risk_free(risk); /* after the writer: its completer callbacks observe outcomes */
@@ -493,6 +544,7 @@ cleanup:
     auth_workers_stop(workers);
     topup_reconciler_stop(reconciler);
     notify_deliverer_stop(deliverer);
+    notify_deliverer_stop(webhook_deliverer);
     ratelimit_free(ratelimit);
     if (writer)
         ledger_writer_stop(writer);
@@ -504,5 +556,6 @@ cleanup:
     sodium_memzero(master_key, sizeof master_key);
     sodium_memzero(audit_key, sizeof audit_key);
     oath_done();
+    curl_global_cleanup();
     return rc;
 }

@@ -42,6 +42,12 @@ struct notify_wake {
 enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, const struct notify_retry *retry,
                                 int64_t interval_ms, struct notify_deliverer **out);
+/* A thread of the same kind running round(ctx, st, now) instead (the
+ * webhook deliverer: webhook.h); name is the thread's name (15 characters
+ * shown).  round logs its own failures. */
+typedef void (*notify_round_fn)(void *ctx, struct store *st, int64_t now);
+enum err notify_deliverer_start_round(struct store *st, notify_round_fn round, void *ctx, const char *name,
+                                      int64_t interval_ms, struct notify_deliverer **out);
 /* Ask d for a round now (NULL-safe, thread-safe).  Wakes that come while a
  * round runs cause one more round, not one each. */
 void notify_deliverer_wake(struct notify_deliverer *d);

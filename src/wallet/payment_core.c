@@ -12,9 +12,10 @@
  * Invariants:
  *  1. A payment row exists exactly when its transfer does: both are written
  *     in one savepoint of one transaction, with the code's consumption, the
- *     spending counters, the POS nonce and the mail.  So "ok" to a register
- *     means the money moved, the code is spent and the customer will hear
- *     of it — and a refusal means none of these happened.
+ *     spending counters, the POS nonce, the mail and the merchant's webhook
+ *     events.  So "ok" to a register means the money moved, the code is
+ *     spent and the customer (and the merchant's systems) will hear of it
+ *     — and a refusal means none of these happened.
  *  2. refunded never exceeds amount: the ledger refuses a reversal above
  *     what remains of its original (apply.c), in the same transaction as
  *     payment_add_refund.
@@ -36,6 +37,7 @@
 #include "notify/outbox.h"
 #include "util/log.h"
 #include "wallet/payment_mail.h"
+#include "wallet/payment_webhook.h"
 
 char *payment_public_id(char buf[IDS_BUF], int64_t id) { return ids_format(buf, PAYMENT_ID_PREFIX, id); }
 
@@ -247,6 +249,8 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
         return e;
     if (j->o.gate.pending && (e = risk_gate_record(st, o->now, &j->o.gate, o->x.key)) != ERR_OK)
         return e;
+    if ((e = payment_webhook_paid(st, o->now, &j->r.p, o->counterparty)) != ERR_OK)
+        return e;
     return mail(j, st, after);
 }
 
@@ -277,6 +281,9 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
     if (e == ERR_NOT_FOUND)
         return ERR_PAYMENT_NOT_FOUND;
     if (e != ERR_OK || replayed)
+        return e;
+    e = payment_webhook_reversed(st, o->now, &j->r.p, o->counterparty, x->id, x->amount, x->created_ms, is_void);
+    if (e != ERR_OK)
         return e;
     return mail(j, st, after);
 }
