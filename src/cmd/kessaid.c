@@ -54,6 +54,7 @@
 #include "notify/deliverer.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
+#include "notify/smtp.h"
 #include "notify/webhook.h"
 #include "store/pool.h"
 #include "http/metrics.h"
@@ -302,6 +303,7 @@ int main(int argc, char **argv)
     struct topup_reconciler *reconciler = NULL;
     struct ratelimit *ratelimit = NULL;
     struct maildir mailbox;
+    struct smtp smtp;
     struct notify_sender mail = {0};
     struct notify_deliverer *deliverer = NULL;
     struct notify_deliverer *webhook_deliverer = NULL;
@@ -361,6 +363,15 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     mail = maildir_sender(&mailbox);
+    if (cfg.smtp_url[0]) {
+        /* A relay takes the customers' mail instead of DATA_DIR/mail. */
+        if (smtp_open(&smtp, cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password) != ERR_OK) {
+            say("[mail] smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT] and smtp_from an address");
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        mail = smtp_sender(&smtp);
+    }
     deliver_queued_mail(pool, master_key, &mail);
     struct store *deliverer_store = NULL;
     e = store_open_sqlite_audited(path, audit_key, &deliverer_store);
@@ -555,6 +566,8 @@ cleanup:
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
     sodium_memzero(audit_key, sizeof audit_key);
+    sodium_memzero(&smtp, sizeof smtp);
+    sodium_memzero(cfg.smtp_password, sizeof cfg.smtp_password);
     oath_done();
     curl_global_cleanup();
     return rc;

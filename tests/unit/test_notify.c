@@ -1,6 +1,7 @@
 /* test_notify.c: queued mail that failed to go out is retried in the
- * background, exactly once per message; one message that fails does not
- * hold back the others; a wake delivers at once. */
+ * background, exactly once per message, after a growing back-off, and given
+ * up in the end; one message that fails does not hold back the others; a
+ * wake delivers at once; the SMTP sender talks to a relay. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +14,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sodium.h>
 
 #include "notify/deliverer.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
+#include "notify/smtp.h"
 #include "testutil.h"
 #include "util/timeutil.h"
 
@@ -414,6 +421,145 @@ static void a_dead_receiver_is_not_hammered_and_the_message_is_given_up(void **s
     free(dir);
 }
 
+/* ---- SMTP ------------------------------------------------------------------ */
+
+/* A one-connection SMTP server on loopback that accepts one message (or
+ * refuses the recipient) and keeps what came after DATA. */
+struct fake_smtp {
+    int lfd;
+    uint16_t port;
+    bool refuse;
+    char data[4096];
+    char rcpt[256];
+    pthread_t thread;
+};
+
+static bool smtp_line(int fd, char *buf, size_t n)
+{
+    size_t i = 0;
+    while (i + 1 < n) {
+        char c;
+        if (read(fd, &c, 1) != 1)
+            return false;
+        buf[i++] = c;
+        if (c == '\n')
+            break;
+    }
+    buf[i] = '\0';
+    return true;
+}
+
+static void say_smtp(int fd, const char *s) { assert_true(write(fd, s, strlen(s)) == (ssize_t)strlen(s)); }
+
+static void *fake_smtp_main(void *arg)
+{
+    struct fake_smtp *f = arg;
+    int fd = accept(f->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    char line[1024];
+    say_smtp(fd, "220 fake ESMTP\r\n");
+    while (smtp_line(fd, line, sizeof line)) {
+        if (strncasecmp(line, "EHLO", 4) == 0 || strncasecmp(line, "HELO", 4) == 0) {
+            say_smtp(fd, "250 fake\r\n");
+        } else if (strncasecmp(line, "MAIL FROM", 9) == 0) {
+            say_smtp(fd, "250 ok\r\n");
+        } else if (strncasecmp(line, "RCPT TO", 7) == 0) {
+            snprintf(f->rcpt, sizeof f->rcpt, "%.200s", line);
+            say_smtp(fd, f->refuse ? "550 no such user\r\n" : "250 ok\r\n");
+        } else if (strncasecmp(line, "DATA", 4) == 0) {
+            say_smtp(fd, "354 go on\r\n");
+            size_t used = 0;
+            while (smtp_line(fd, line, sizeof line) && strcmp(line, ".\r\n") != 0) {
+                size_t l = strlen(line);
+                if (used + l < sizeof f->data) {
+                    memcpy(f->data + used, line, l + 1);
+                    used += l;
+                }
+            }
+            say_smtp(fd, "250 queued\r\n");
+        } else if (strncasecmp(line, "QUIT", 4) == 0) {
+            say_smtp(fd, "221 bye\r\n");
+            break;
+        } else {
+            say_smtp(fd, "250 ok\r\n");
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static void fake_smtp_start(struct fake_smtp *f, bool refuse)
+{
+    memset(f, 0, sizeof *f);
+    f->refuse = refuse;
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &len), 0);
+    f->port = ntohs(a.sin_port);
+    assert_int_equal(listen(f->lfd, 1), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, fake_smtp_main, f), 0);
+}
+
+static void fake_smtp_stop(struct fake_smtp *f)
+{
+    pthread_join(f->thread, NULL);
+    close(f->lfd);
+}
+
+/* The SMTP sender hands a queued message to a relay: the customer's
+ * address as recipient, a UTF-8 body with CRLF lines, the outbox ref as
+ * Message-ID; a relay that refuses leaves it queued for a retry. */
+static void mail_goes_out_through_an_smtp_relay(void **state)
+{
+    (void)state;
+    assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+    struct smtp s;
+    assert_int_equal(smtp_open(&s, "ftp://127.0.0.1", "kessai@example.jp", "", ""), ERR_INVALID_PARAM);
+    assert_int_equal(smtp_open(&s, "smtp://127.0.0.1", "Kessai <kessai@example.jp>", "", ""), ERR_INVALID_PARAM);
+    assert_int_equal(smtp_open(&s, "smtp://", "kessai@example.jp", "", ""), ERR_INVALID_PARAM);
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(notify_enqueue(st, mk, time_now_ms(), "hanako@example.jp", "You paid with your kessai wallet",
+                                    "You paid 480 yen.\nYour balance is now 520 yen."),
+                     ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+
+    struct fake_smtp f;
+    fake_smtp_start(&f, true);
+    char url[64];
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%u", (unsigned)f.port);
+    assert_int_equal(smtp_open(&s, url, "kessai@example.jp", "", ""), ERR_OK);
+    struct notify_sender sender = smtp_sender(&s);
+    int64_t t = time_now_ms();
+    size_t n = 9;
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, t, &n), ERR_IO);
+    assert_int_equal(n, 0);
+    fake_smtp_stop(&f);
+
+    fake_smtp_start(&f, false);
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%u", (unsigned)f.port);
+    assert_int_equal(smtp_open(&s, url, "kessai@example.jp", "", ""), ERR_OK);
+    assert_int_equal(notify_deliver_pending(st, mk, &sender, t + 30000, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    fake_smtp_stop(&f);
+    assert_non_null(strstr(f.rcpt, "<hanako@example.jp>"));
+    assert_non_null(strstr(f.data, "From: <kessai@example.jp>\r\nTo: <hanako@example.jp>\r\n"
+                                   "Subject: You paid with your kessai wallet\r\nMessage-ID: <"));
+    assert_non_null(strstr(f.data, "charset=UTF-8\r\n"));
+    assert_non_null(strstr(f.data, "\r\n\r\nYou paid 480 yen.\r\nYour balance is now 520 yen.\r\n"));
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+    curl_global_cleanup();
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -429,6 +575,7 @@ int main(void)
         cmocka_unit_test(a_maildir_message_declares_utf8),
         cmocka_unit_test(the_back_off_doubles_up_to_its_cap),
         cmocka_unit_test(a_dead_receiver_is_not_hammered_and_the_message_is_given_up),
+        cmocka_unit_test(mail_goes_out_through_an_smtp_relay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
