@@ -52,6 +52,7 @@
 #include "api/ratelimit.h"
 #include "api/workers.h"
 #include "notify/deliverer.h"
+#include "notify/feed.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
 #include "notify/smtp.h"
@@ -82,6 +83,12 @@
 /* How often the webhook thread looks for due deliveries when nothing wakes
  * it: retries whose back-off is over, and events another node queued. */
 #define WEBHOOK_ROUND_MS 1000
+/* Customers' live feeds (GET /v1/events): at most this many open at once on
+ * a node; how often the store is looked at for events other nodes wrote;
+ * the keep-alive comment's period. */
+#define FEEDS_MAX 1000
+#define FEED_POLL_MS 1000
+#define FEED_KEEPALIVE_MS 15000
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -243,6 +250,7 @@ static void webhook_round(void *ctx, struct store *st, int64_t now)
 struct notify_threads {
     struct notify_deliverer *mail;
     struct notify_deliverer *webhooks;
+    struct feed_hub *feeds;
 };
 
 static void wake_notify_threads(void *ctx)
@@ -250,6 +258,7 @@ static void wake_notify_threads(void *ctx)
     const struct notify_threads *t = ctx;
     notify_deliverer_wake(t->mail);
     notify_deliverer_wake(t->webhooks);
+    feed_hub_wake(t->feeds);
 }
 
 /* Mail queued before a crash (committed, not yet delivered) goes out now. */
@@ -307,6 +316,7 @@ int main(int argc, char **argv)
     struct notify_sender mail = {0};
     struct notify_deliverer *deliverer = NULL;
     struct notify_deliverer *webhook_deliverer = NULL;
+    struct feed_hub *feeds = NULL;
     struct webhook_round hooks = {.master_key = master_key, .poster = webhook_curl_poster(),
                                   .retry = NOTIFY_RETRY_DEFAULT};
     struct notify_threads notify_threads = {0};
@@ -392,7 +402,16 @@ int main(int argc, char **argv)
         say("cannot start the webhook thread: %s", err_message(e));
         goto cleanup;
     }
-    notify_threads = (struct notify_threads){.mail = deliverer, .webhooks = webhook_deliverer};
+    struct store *feed_store = NULL;
+    e = store_open_sqlite_audited(path, audit_key, &feed_store);
+    if (e == ERR_OK)
+        e = feed_hub_start(feed_store, FEEDS_MAX, FEED_POLL_MS, FEED_KEEPALIVE_MS, &feeds);
+    if (e != ERR_OK) {
+        store_close(feed_store);
+        say("cannot start the live-feed thread: %s", err_message(e));
+        goto cleanup;
+    }
+    notify_threads = (struct notify_threads){.mail = deliverer, .webhooks = webhook_deliverer, .feeds = feeds};
     wake_deliverer = (struct notify_wake){.wake = wake_notify_threads, .ctx = &notify_threads};
     unsigned auth_threads = cores_or(cfg.auth_workers);
     e = auth_workers_start(path, audit_key, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
@@ -474,6 +493,7 @@ int main(int argc, char **argv)
         .risk = risk,
         .wallet_workers = wallet_workers,
         .crash_point = test_crash_at ? crash_point : NULL,
+        .feeds = feeds,
     };
 
     /* Top-ups a crash left half-way are finished before anyone can ask
@@ -542,6 +562,8 @@ int main(int argc, char **argv)
     deliverer = NULL;
     notify_deliverer_stop(webhook_deliverer);
     webhook_deliverer = NULL;
+    feed_hub_stop(feeds); /* after the server: no feed is open any more */
+    feeds = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
     writer = NULL;
     risk_free(risk); /* after the writer: its completer callbacks observe outcomes */
@@ -556,6 +578,7 @@ cleanup:
     topup_reconciler_stop(reconciler);
     notify_deliverer_stop(deliverer);
     notify_deliverer_stop(webhook_deliverer);
+    feed_hub_stop(feeds);
     ratelimit_free(ratelimit);
     if (writer)
         ledger_writer_stop(writer);

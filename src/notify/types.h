@@ -64,4 +64,16 @@ struct webhook_delivery {
     int last_status; /* HTTP status of the last attempt (0: no answer) */
 };
 
+#define FEED_TYPE_MAX 31
+#define FEED_BODY_MAX 1500
+
+/* One event of a customer's live feed (customer_events, notify/feed.h). */
+struct feed_event {
+    int64_t id;
+    int64_t customer_id;
+    char type[FEED_TYPE_MAX + 1];
+    char body[FEED_BODY_MAX + 1]; /* the JSON "data" of the event */
+    int64_t created_ms;
+};
+
 #endif

@@ -441,7 +441,17 @@ const char *const sq_migrations[] = {
     "  failed_ms INTEGER NOT NULL DEFAULT 0,"
     "  last_status INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE (endpoint_id, event_id));"
-    "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (id) WHERE sent_ms = 0 AND failed_ms = 0;",
+    "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (id) WHERE sent_ms = 0 AND failed_ms = 0;"
+    /* Customers' live feed (notify/feed.h, GET /v1/events): each event
+     * written in the transaction of what it announces, read by every node
+     * after the last id it sent. */
+    "CREATE TABLE customer_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  customer_id INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE INDEX customer_events_customer ON customer_events (customer_id, id);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

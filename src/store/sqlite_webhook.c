@@ -1,4 +1,5 @@
-/* sqlite_webhook.c: merchant webhook endpoints and their deliveries on SQLite. */
+/* sqlite_webhook.c: merchant webhook endpoints and their deliveries, and
+ * customers' live-feed events, on SQLite. */
 #include <string.h>
 
 #include "store/sqlite_internal.h"
@@ -151,4 +152,59 @@ enum err sq_webhook_delivery_update(struct store *st, const struct webhook_deliv
     sqlite3_bind_int(q, 5, d->last_status);
     sqlite3_bind_int64(q, 6, d->id);
     return sq_step_update(db, q, ERR_NOT_FOUND, "webhook_delivery_update");
+}
+
+/* ---- customers' live feed (notify/feed.h) -------------------------------- */
+
+static void read_feed_event(sqlite3_stmt *q, void *out)
+{
+    struct feed_event *e = out;
+    memset(e, 0, sizeof *e);
+    e->id = sqlite3_column_int64(q, 0);
+    e->customer_id = sqlite3_column_int64(q, 1);
+    sq_text(q, 2, e->type, sizeof e->type);
+    sq_text(q, 3, e->body, sizeof e->body);
+    e->created_ms = sqlite3_column_int64(q, 4);
+}
+
+enum err sq_feed_event_insert(struct store *st, struct feed_event *e)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q =
+        sq_stmt(db, "INSERT INTO customer_events (customer_id, type, body, created_ms) VALUES (?, ?, ?, ?)");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, e->customer_id);
+    sqlite3_bind_text(q, 2, e->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, e->body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, e->created_ms);
+    return sq_step_insert(db, q, ERR_STORE, "feed_event_insert", &e->id);
+}
+
+enum err sq_feed_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
+                            struct feed_event *out, size_t *n)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT id, customer_id, type, body, created_ms FROM customer_events "
+                                  "WHERE customer_id = ? AND id > ? ORDER BY id LIMIT ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, customer_id);
+    sqlite3_bind_int64(q, 2, after_id);
+    sqlite3_bind_int64(q, 3, sq_limit(max));
+    return sq_get_many(db, q, read_feed_event, out, sizeof *out, max, n);
+}
+
+enum err sq_feed_event_last(struct store *st, int64_t customer_id, int64_t *id)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = customer_id > 0 ? sq_stmt(db, "SELECT coalesce(max(id), 0) FROM customer_events WHERE "
+                                                    "customer_id = ?")
+                                      : sq_stmt(db, "SELECT coalesce(max(id), 0) FROM customer_events");
+    if (q == NULL)
+        return ERR_STORE;
+    if (customer_id > 0)
+        sqlite3_bind_int64(q, 1, customer_id);
+    *id = 0;
+    return sq_get_one(db, q, ERR_STORE, sq_read_int64, id);
 }

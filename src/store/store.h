@@ -403,6 +403,14 @@ struct store_ops {
     /* The outcome of an attempt: attempts, next_ms, sent_ms, failed_ms and
      * last_status of d.  ERR_NOT_FOUND if it was sent meanwhile. */
     enum err (*webhook_delivery_update)(struct store *st, const struct webhook_delivery *d);
+
+    /* Customers' live feed (notify/feed.h).  insert sets e->id. */
+    enum err (*feed_event_insert)(struct store *st, struct feed_event *e);
+    /* A customer's events with id > after_id, oldest first. */
+    enum err (*feed_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
+                                struct feed_event *out, size_t *n);
+    /* The newest event id of one customer (customer_id > 0) or of all (0); 0 if none. */
+    enum err (*feed_event_last)(struct store *st, int64_t customer_id, int64_t *id);
 };
 
 struct store {

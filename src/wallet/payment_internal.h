@@ -23,8 +23,9 @@
  *   5a. writes the risk engine's decision when it let the payment go on
  *      but was not allow (gate.pending: a challenge answered, or at the
  *      register) with its audit entry (risk_gate.h);
- *   6. queues the merchant's webhook events (payment_webhook.h) and the
- *      mail(s) (payment_mail.h), with the balance after.
+ *   6. queues the merchant's webhook events (payment_webhook.h), the
+ *      customers' live-feed events (payment_feed.h) and the mail(s)
+ *      (payment_mail.h), with the balance after.
  * Any refusal undoes the group: the transfer, the counters, everything.
  *
  * Not for use outside src/wallet/ and the tests.
