@@ -2,7 +2,7 @@
  * against a real kessaid (docs/notifications.md).
  *
  * A client thread holds the feed open (libcurl, a server-sent-events
- * stream) while the test pays at the register: the payment arrives on the
+ * stream) while the test tops up and pays at the register: each arrives on the
  * feed with its amount and an id; a reconnect with Last-Event-ID gets
  * what happened meanwhile and nothing before; another customer's payments
  * never appear; without a session the feed is refused; a payment made
@@ -262,7 +262,13 @@ static void a_payment_arrives_on_the_feed_and_a_reconnect_resumes(void **state)
     struct feed a;
     feed_open(&a, &f->s, &f->u, NULL);
     feed_wait(&a, ": connected");
-    /* what happened before the feed opened is not replayed: the top-up */
+    /* what happened before the feed opened is not replayed (the first
+     * top-up); a cash top-up now arrives */
+    assert_false(feed_has(&a, "topup.credited"));
+    fund(f, &f->u, 1000);
+    feed_wait(&a, "event: topup.credited");
+    assert_true(feed_has(&a, "\"amount\":1000"));
+    assert_true(feed_has(&a, "\"balance_after\":6000"));
     char p1[40];
     pay(f, &f->u, 480, p1);
     feed_wait(&a, p1);
@@ -270,7 +276,7 @@ static void a_payment_arrives_on_the_feed_and_a_reconnect_resumes(void **state)
     json_t *ev = feed_event(&a, p1, id1);
     assert_string_equal(json_string_value(json_object_get(ev, "type")), "payment.debited");
     assert_int_equal(json_integer_value(json_object_get(ev, "amount")), 480);
-    assert_int_equal(json_integer_value(json_object_get(ev, "balance_after")), 4520);
+    assert_int_equal(json_integer_value(json_object_get(ev, "balance_after")), 5520);
     assert_string_equal(json_string_value(json_object_get(ev, "store")), "Tokyo Station");
     assert_int_equal(strncmp(id1, "cev_", 4), 0);
     json_decref(ev);
@@ -301,9 +307,11 @@ static void a_payment_arrives_on_the_feed_and_a_reconnect_resumes(void **state)
     assert_false(feed_has(&b, pv));
     feed_close(&b);
 
-    /* the other customer's feed from an early id (the first event is u's): only its own payment */
+    /* the other customer's feed from the first event on: only its own
+     * (its top-up, its payment) */
     struct feed c;
     feed_open(&c, &f->s, &f->v, "cev_0000000000001");
+    feed_wait(&c, "event: topup.credited");
     feed_wait(&c, pv);
     assert_false(feed_has(&c, p1));
     assert_false(feed_has(&c, p2));
