@@ -15,13 +15,14 @@
 /* Text waiting for one feed; events that do not fit wait in the store for
  * the next round (the feed's last id stays before them). */
 #define SUB_BUF 16384
-/* Events read per feed per round. */
-#define READ_MAX 32
+/* Events read per query. */
+#define READ_MAX 64
 static const char keepalive_text[] = ": keep-alive\n\n";
 
 struct feed_sub {
     int64_t customer_id;
     int64_t last_id; /* the newest event put in buf */
+    bool backlog;    /* behind the hub's reads: catches up with its own reads first */
     feed_wake_fn wake;
     void *wake_ctx;
     char buf[SUB_BUF];
@@ -38,7 +39,7 @@ struct feed_hub {
     pthread_cond_t cv;  /* CLOCK_MONOTONIC */
     bool stopping, woken;
     struct feed_sub *subs;
-    int64_t seen_last; /* the store's newest event id at the last round */
+    int64_t seen_last; /* every event up to this id was handed to the open feeds */
     struct feed_event *events; /* READ_MAX, the thread's */
 };
 
@@ -73,25 +74,68 @@ cleanup:
     return r;
 }
 
-/* Append the feed's new events that fit.  Caller holds h->mu. */
-static bool fill(struct feed_hub *h, struct feed_sub *s)
+/* Append e to s if it is s's and new to it; false if it does not fit. */
+static bool append(struct feed_sub *s, const struct feed_event *e)
+{
+    if (e->customer_id != s->customer_id || e->id <= s->last_id)
+        return true;
+    char id[IDS_BUF], text[FEED_BODY_MAX + 128];
+    int w = snprintf(text, sizeof text, "id: %s\nevent: %s\ndata: %s\n\n", ids_format(id, FEED_EVENT_ID_PREFIX, e->id),
+                     e->type, e->body);
+    if (w < 0 || (size_t)w >= sizeof text || s->len + (size_t)w > SUB_BUF)
+        return false;
+    memcpy(s->buf + s->len, text, (size_t)w);
+    s->len += (size_t)w;
+    s->last_id = e->id;
+    return true;
+}
+
+/* A feed behind the hub (new, with a Last-Event-ID, or whose buffer was
+ * full): its own events after its last id, until it is level with the
+ * hub.  Caller holds h->mu.  Whether text was added. */
+static bool catch_up(struct feed_hub *h, struct feed_sub *s)
 {
     size_t n = 0;
-    bool added = false;
+    size_t before = s->len;
     if (h->st->ops->feed_event_list(h->st, s->customer_id, s->last_id, READ_MAX, h->events, &n) != ERR_OK)
         return false; /* logged by the store; the next round tries again */
-    for (size_t i = 0; i < n; i++) {
-        char id[IDS_BUF], text[FEED_BODY_MAX + 128];
-        int w = snprintf(text, sizeof text, "id: %s\nevent: %s\ndata: %s\n\n",
-                         ids_format(id, FEED_EVENT_ID_PREFIX, h->events[i].id), h->events[i].type, h->events[i].body);
-        if (w < 0 || (size_t)w >= sizeof text || s->len + (size_t)w > SUB_BUF)
-            break;
-        memcpy(s->buf + s->len, text, (size_t)w);
-        s->len += (size_t)w;
-        s->last_id = h->events[i].id;
-        added = true;
+    size_t i = 0;
+    while (i < n && append(s, &h->events[i]))
+        i++;
+    if (i == n && n < READ_MAX)
+        s->backlog = false; /* nothing more of its own in the store */
+    if (!s->backlog && s->last_id < h->seen_last)
+        s->last_id = h->seen_last; /* what the hub hands out from now on is newer */
+    return s->len > before;
+}
+
+/* One round: the feeds that are behind catch up; then every event newer
+ * than the hub's mark is read once (one indexed query, whatever the number
+ * of feeds) and handed to the feeds of its customer.  Caller holds h->mu.
+ * Each feed that got text is woken. */
+static void round_locked(struct feed_hub *h)
+{
+    for (struct feed_sub *s = h->subs; s; s = s->next)
+        if (s->backlog && catch_up(h, s))
+            s->wake(s->wake_ctx);
+    for (;;) {
+        size_t n = 0;
+        if (h->st->ops->feed_event_list_all(h->st, h->seen_last, READ_MAX, h->events, &n) != ERR_OK || n == 0)
+            return;
+        for (struct feed_sub *s = h->subs; s; s = s->next) {
+            if (s->backlog)
+                continue;
+            size_t before = s->len;
+            for (size_t i = 0; i < n && !s->backlog; i++)
+                if (!append(s, &h->events[i]))
+                    s->backlog = true; /* full: the rest comes from the store once it drained */
+            if (s->len > before)
+                s->wake(s->wake_ctx);
+        }
+        h->seen_last = h->events[n - 1].id;
+        if (n < READ_MAX)
+            return;
     }
-    return added;
 }
 
 static void keepalive(struct feed_sub *s)
@@ -127,25 +171,17 @@ static void *hub_main(void *arg)
             ;
         if (h->stopping)
             break;
-        bool woken = h->woken;
         h->woken = false;
-        /* Another node's commits show as a newer last id; this node's wake
-         * the thread.  Either way every open feed is looked at (a handful
-         * of indexed reads per second). */
-        int64_t last = 0;
-        bool moved = h->st->ops->feed_event_last(h->st, 0, &last) == ERR_OK && last != h->seen_last;
-        if (moved)
-            h->seen_last = last;
+        /* A look at the store each time (this node's commits wake the
+         * thread; other nodes' show up within poll_ms). */
+        round_locked(h);
         int64_t now_ms = time_mono_ns() / 1000000;
-        bool beat = now_ms >= next_keepalive;
-        if (beat)
+        if (now_ms >= next_keepalive) {
             next_keepalive = now_ms + h->keepalive_ms;
-        for (struct feed_sub *s = h->subs; s; s = s->next) {
-            bool more = (woken || moved) && fill(h, s);
-            if (beat)
+            for (struct feed_sub *s = h->subs; s; s = s->next) {
                 keepalive(s);
-            if (more || beat)
                 s->wake(s->wake_ctx);
+            }
         }
     }
     pthread_mutex_unlock(&h->mu);
@@ -219,7 +255,8 @@ enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t aft
     struct feed_sub *s = calloc(1, sizeof *s);
     if (s == NULL)
         return ERR_NOMEM;
-    *s = (struct feed_sub){.customer_id = customer_id, .last_id = after_id, .wake = wake, .wake_ctx = wake_ctx};
+    *s = (struct feed_sub){.customer_id = customer_id, .last_id = after_id, .backlog = true, .wake = wake,
+                           .wake_ctx = wake_ctx};
     /* A comment first: the client sees the stream open at once, and knows
      * how soon to reconnect. */
     static const char hello[] = "retry: 2000\n: connected\n\n";

@@ -330,6 +330,7 @@ static const struct store_ops sqlite_ops = {
     .webhook_delivery_update = sq_webhook_delivery_update,
     .feed_event_insert = sq_feed_event_insert,
     .feed_event_list = sq_feed_event_list,
+    .feed_event_list_all = sq_feed_event_list_all,
     .feed_event_last = sq_feed_event_last,
     .reversal_insert = sq_reversal_insert,
     .reversal_get = sq_reversal_get,

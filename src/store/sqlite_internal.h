@@ -203,6 +203,7 @@ enum err sq_webhook_delivery_update(struct store *st, const struct webhook_deliv
 enum err sq_feed_event_insert(struct store *st, struct feed_event *e);
 enum err sq_feed_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
                             struct feed_event *out, size_t *n);
+enum err sq_feed_event_list_all(struct store *st, int64_t after_id, size_t max, struct feed_event *out, size_t *n);
 enum err sq_feed_event_last(struct store *st, int64_t customer_id, int64_t *id);
 
 /* fraud reversals (sqlite_reversal.c) */

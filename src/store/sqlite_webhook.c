@@ -195,6 +195,18 @@ enum err sq_feed_event_list(struct store *st, int64_t customer_id, int64_t after
     return sq_get_many(db, q, read_feed_event, out, sizeof *out, max, n);
 }
 
+enum err sq_feed_event_list_all(struct store *st, int64_t after_id, size_t max, struct feed_event *out, size_t *n)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT id, customer_id, type, body, created_ms FROM customer_events "
+                                  "WHERE id > ? ORDER BY id LIMIT ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, after_id);
+    sqlite3_bind_int64(q, 2, sq_limit(max));
+    return sq_get_many(db, q, read_feed_event, out, sizeof *out, max, n);
+}
+
 enum err sq_feed_event_last(struct store *st, int64_t customer_id, int64_t *id)
 {
     struct sqlite_store *db = sq(st);

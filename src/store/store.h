@@ -409,6 +409,9 @@ struct store_ops {
     /* A customer's events with id > after_id, oldest first. */
     enum err (*feed_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
                                 struct feed_event *out, size_t *n);
+    /* Every customer's events with id > after_id, oldest first. */
+    enum err (*feed_event_list_all)(struct store *st, int64_t after_id, size_t max, struct feed_event *out,
+                                    size_t *n);
     /* The newest event id of one customer (customer_id > 0) or of all (0); 0 if none. */
     enum err (*feed_event_last)(struct store *st, int64_t customer_id, int64_t *id);
 };

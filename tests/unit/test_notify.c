@@ -3,6 +3,7 @@
  * up in the end; one message that fails does not hold back the others; a
  * wake delivers at once; the SMTP sender talks to a relay. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include <sodium.h>
 
 #include "notify/deliverer.h"
+#include "notify/feed.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
 #include "notify/smtp.h"
@@ -560,6 +562,77 @@ static void mail_goes_out_through_an_smtp_relay(void **state)
     curl_global_cleanup();
 }
 
+/* ---- the live feed's hub ------------------------------------------------------ */
+
+static void count_wake(void *ctx) { atomic_fetch_add((atomic_int *)ctx, 1); }
+
+/* More events than a feed's buffer holds, for two customers, interleaved:
+ * the feed gets each of its customer's events once, in order, as it reads
+ * (the rest waits in the store), and never the other customer's. */
+static void a_slow_feed_gets_every_event_once_in_order(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    struct feed_hub *h = NULL;
+    assert_int_equal(feed_hub_start(tu_open_store(dir), 4, 10, 3600000, &h), ERR_OK);
+    atomic_int wakes = 0;
+    struct feed_sub *sub = NULL;
+    assert_int_equal(feed_hub_subscribe(h, 7, 0, count_wake, &wakes, &sub), ERR_OK);
+    /* the bound: four open feeds at most */
+    struct feed_sub *more[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(feed_hub_subscribe(h, 100 + i, 0, count_wake, &wakes, &more[i]), ERR_OK);
+    struct feed_sub *extra = NULL;
+    assert_int_equal(feed_hub_subscribe(h, 200, 0, count_wake, &wakes, &extra), ERR_BUSY);
+    for (int i = 0; i < 3; i++)
+        feed_hub_unsubscribe(h, more[i]);
+
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    for (int i = 1; i <= 300; i++) {
+        json_t *d = json_pack("{s:i, s:s}", "n", i, "pad", "................................................................");
+        assert_int_equal(feed_queue(st, time_now_ms(), 7, "payment.debited", d), ERR_OK);
+        assert_int_equal(feed_queue(st, time_now_ms(), 8, "payment.debited", d), ERR_OK);
+        json_decref(d);
+    }
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    feed_hub_wake(h);
+    static char all[200000];
+    size_t len = 0;
+    bool closed = false;
+    for (int i = 0; i < 3000 && strstr(all, "\"n\":300,") == NULL; i++) {
+        char buf[4096];
+        size_t n = feed_sub_read(h, sub, buf, sizeof buf - 1, &closed);
+        assert_true(len + n < sizeof all);
+        memcpy(all + len, buf, n);
+        len += n;
+        all[len] = '\0';
+        if (n == 0)
+            usleep(10000);
+    }
+    assert_true(atomic_load(&wakes) > 0);
+    /* 1..300 of customer 7, each once, in order */
+    const char *p = all;
+    for (int i = 1; i <= 300; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "\"n\":%d,", i);
+        const char *q = strstr(p, want);
+        if (q == NULL)
+            fail_msg("event %d missing or out of order", i);
+        p = q + strlen(want);
+        if (strstr(p, want) != NULL)
+            fail_msg("event %d came twice", i);
+    }
+    /* customer 8's events were events 2, 4, … of the table: none is here */
+    assert_null(strstr(all, "id: cev_0000000000002\n"));
+    assert_non_null(strstr(all, "id: cev_0000000000001\n"));
+    feed_hub_unsubscribe(h, sub);
+    feed_hub_stop(h);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -576,6 +649,7 @@ int main(void)
         cmocka_unit_test(the_back_off_doubles_up_to_its_cap),
         cmocka_unit_test(a_dead_receiver_is_not_hammered_and_the_message_is_given_up),
         cmocka_unit_test(mail_goes_out_through_an_smtp_relay),
+        cmocka_unit_test(a_slow_feed_gets_every_event_once_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
