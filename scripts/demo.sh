@@ -5,13 +5,15 @@
 #
 # Data directory: $KESSAI_DATA_DIR, else ./var.  On the first run it seeds,
 # through the kessai CLI: one merchant "Kessai Mart" with three stores
-# (Tokyo, Osaka, Sapporo) and two POS terminals each.  A terminal's secret is
-# shown only once, so the script keeps them in DIR/demo-terminals.txt (mode
-# 0600) for signing POS requests later.  Every step looks before it creates,
+# (Tokyo, Osaka, Sapporo) and two POS terminals each, and two staff members
+# (an administrator and a fraud analyst).  A terminal's secret and a staff
+# member's credentials are shown only once, so the script keeps them in
+# DIR/demo-terminals.txt and DIR/demo-staff.txt (mode 0600).  Every step looks before it creates,
 # so running it again, or after an interrupted run, adds only what is missing.
 #
-# Needs bash, sqlite3 (to read the CLI's --json output) and curl (optional,
-# for the hint lines); `make demo` installs them with scripts/deps.sh.
+# Needs bash, sqlite3 (to read the CLI's --json output), oathtool (the staff's
+# first TOTP code) and curl (optional, for the hint lines); `make demo`
+# installs them with scripts/deps.sh.
 set -euo pipefail
 
 BUILD=${1:?usage: scripts/demo.sh BUILD_DIR}
@@ -26,7 +28,9 @@ TERMINALS_PER_STORE=2
 for b in "$KESSAI" "$KESSAID"; do
     [ -x "$b" ] || { echo "demo: $b not found; run 'make demo' (it builds first)" >&2; exit 1; }
 done
-command -v sqlite3 >/dev/null || { echo "demo: sqlite3 is needed (scripts/deps.sh installs it)" >&2; exit 1; }
+for t in sqlite3 oathtool; do
+    command -v $t >/dev/null || { echo "demo: $t is needed (scripts/deps.sh installs it)" >&2; exit 1; }
+done
 
 # The data directory, its database and the secrets file are private.
 umask 077
@@ -115,6 +119,32 @@ done
 kept=$(awk -F'\t' -v r="$revoked" 'BEGIN { split(r, a, " "); for (i in a) gone[a[i]] = 1 } !($2 in gone)' "$SECRETS")
 printf '%s\n' "$kept" >"$SECRETS"
 
+# Two staff members, so that the admin API (docs/admin-api.md) can be
+# tried, four eyes included: an administrator and a fraud analyst, each
+# with a random password and an active TOTP second factor.  Like the
+# terminal secrets, their credentials are shown once by the CLI, so they
+# are kept in a private file (and never echoed here).
+STAFF_FILE=$DIR/demo-staff.txt
+staff_emails=$(json_rows "$(kessai admin staff list --json)" '$.staff' email)
+for who in admin:administrator analyst:fraud_analyst; do
+    email="${who%%:*}@kessai.example"
+    role=${who#*:}
+    grep -qx "$email" <<<"$staff_emails" && continue
+    [ -e "$STAFF_FILE" ] || {
+        echo "# kessai demo: staff sign-in.  Tab-separated: email role password otpauth_uri"
+        echo "# The TOTP code for POST /admin/v1/sessions: oathtool --totp -b SECRET (the URI's secret)."
+    } >"$STAFF_FILE"
+    password="demo $(head -c 15 /dev/urandom | base64 | tr '+/' '-_')"
+    out=$(kessai admin staff create --email "$email" --role "$role" --json <<<"$password" 2>"$errs") ||
+        { cat "$errs" >&2; exit 1; }
+    uri=$(json_get "$out" '$.otpauth_uri')
+    secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' <<<"$uri")
+    kessai admin staff confirm --email "$email" --code "$(oathtool --totp -b "$secret")" >/dev/null 2>"$errs" ||
+        { cat "$errs" >&2; exit 1; }
+    printf '%s\t%s\t%s\t%s\n' "$email" "$role" "$password" "$uri" >>"$STAFF_FILE"
+    seeded=1
+done
+
 rm -f "$errs"
 trap - EXIT
 
@@ -131,6 +161,7 @@ echo "kessai demo"
 hint "data directory:   $DIR" "($state)"
 hint "merchant:         $merchant" "$MERCHANT, ${#STORES[@]} stores"
 hint "terminal secrets: $SECRETS" "($terminals terminals; mode 0600, for signing POS requests)"
+hint "staff sign-in:    $STAFF_FILE" "(an administrator and a fraud analyst; mode 0600)"
 echo
 echo "Open or call, while it runs:"
 hint "$url/healthz" "liveness"
@@ -145,6 +176,7 @@ hint "docs/customer-auth.md" "the customer API: verify, TOTP, device login"
 hint "docs/test-cards.md" "test cards to link (3-D Secure code arrives in the mailbox)"
 hint "$KESSAI --data-dir $DIR admin store qr STORE_ID" "a store's EMVCo QR payload (pay with POST /v1/payments)"
 hint "docs/payments.md, docs/pos-signing.md" "paying at a register: signed POS requests"
+hint "docs/admin-api.md" "staff: sign in at $url/admin/v1/sessions, kill switches, freezes, audit"
 echo
 echo "Starting kessaid on $url; Ctrl-C stops it cleanly."
 echo

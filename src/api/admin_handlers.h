@@ -33,4 +33,9 @@ enum http_verdict api_admin_reversal_approve_post(struct http_request *req, void
 enum http_verdict api_admin_reversal_reject_post(struct http_request *req, void *app);
 enum http_verdict api_admin_reversals_get(struct http_request *req, void *app);
 
+/* admin_reviews.c: the review queue of held payments and transfers (wallet/review.h) */
+enum http_verdict api_admin_reviews_get(struct http_request *req, void *app);
+enum http_verdict api_admin_review_approve_post(struct http_request *req, void *app);
+enum http_verdict api_admin_review_reject_post(struct http_request *req, void *app);
+
 #endif

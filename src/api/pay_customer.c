@@ -17,7 +17,9 @@
  * with the operator's reason.  A QR that is not a kessai store's, or names
  * an unknown or inactive store, is 400 invalid_qr (param qr_payload); a
  * recipient who cannot receive, for whatever reason, 404
- * recipient_not_found (param to).
+ * recipient_not_found (param to).  A payment or transfer the risk engine
+ * holds is kept for staff review: 202 {payment|transfer: {id: "rvw_…",
+ * status: "held", amount, created_at}}, nothing moved (wallet/review.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@
 #include "wallet/emvco.h"
 #include "wallet/mpm.h"
 #include "wallet/p2p.h"
+#include "wallet/review.h"
 
 #define REPLAYED_HEADER "Idempotent-Replayed"
 #define QR_PAYLOAD_MAX_BYTES (EMVCO_MAX * 4) /* 512 characters of up to 4 bytes */
@@ -56,6 +59,25 @@ static bool accept(struct http_request *req, struct api_ctx *ctx, struct auth_se
         return false;
     }
     memcpy(key, k, strlen(k) + 1);
+    return true;
+}
+
+/* Held for review (wallet/review.h): 202 {what: {id: "rvw_…", status:
+ * "held", amount, created_at}}; nothing moved.  A retry of a held request
+ * answers its review as it stands (200 once decided: "rejected"; an
+ * approved one is the payment's own 201). */
+static bool complete_held(struct http_request *req, const struct wallet_ctx *w, const struct payment_receipt *r,
+                          const char *what)
+{
+    struct pending_op p;
+    if (r->held_id == 0 || review_get(w, r->held_id, &p) != ERR_OK)
+        return false;
+    json_t *body = json_pack("{s:{s:o, s:s, s:I, s:o}}", what, "id", api_id_json(PENDING_REVIEW_ID_PREFIX, p.id),
+                             "status", p.status, "amount", (json_int_t)p.p.amount, "created_at",
+                             api_time_json(p.p.created_ms));
+    if (body == NULL)
+        return false;
+    http_complete_json(req, strcmp(p.status, PENDING_HELD) == 0 ? 202 : 200, body);
     return true;
 }
 
@@ -98,6 +120,8 @@ static void run_payment(struct api_wallet_job *job, const struct wallet_ctx *w)
     const char *bad = NULL;
     memset(&sw, 0, sizeof sw);
     enum err e = mpm_pay(w, &job->session, j->qr_payload, j->amount, j->key, &r, &bad, &sw);
+    if (e == ERR_RISK_HELD && complete_held(job->req, w, &r, "payment"))
+        return;
     if (e != ERR_OK) {
         complete_error(job->req, e, bad, &sw);
         return;
@@ -148,6 +172,8 @@ static void run_transfer(struct api_wallet_job *job, const struct wallet_ctx *w)
     const char *bad = NULL;
     memset(&sw, 0, sizeof sw);
     enum err e = p2p_send(w, &job->session, j->to, j->amount, j->message, j->key, &r, &bad, &sw);
+    if (e == ERR_RISK_HELD && complete_held(job->req, w, &r, "transfer"))
+        return;
     if (e != ERR_OK) {
         complete_error(job->req, e, bad, &sw);
         return;

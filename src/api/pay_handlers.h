@@ -29,6 +29,12 @@ enum http_verdict api_paycode_offline_key_post(struct http_request *req, void *a
 enum http_verdict api_payments_post(struct http_request *req, void *app);
 enum http_verdict api_transfers_post(struct http_request *req, void *app);
 
+/* pending_charges.c: the customer answers a register's charge the risk
+ * engine made wait (wallet/pending_charge.h). */
+enum http_verdict api_pending_charges_get(struct http_request *req, void *app);
+enum http_verdict api_pending_charge_approve_post(struct http_request *req, void *app);
+enum http_verdict api_pending_charge_decline_post(struct http_request *req, void *app);
+
 /* freeze.c: POST /v1/freeze (ops/freeze.h; on the HTTP thread: fast). */
 enum http_verdict api_freeze_post(struct http_request *req, void *app);
 

@@ -21,6 +21,11 @@
  *
  *   201 {"charge":{id, kind, amount, refunded, status, store:{id,name},
  *                  created_at, items}, "balance_after"}
+ *   202 {"charge":{id: "pch_…", status: "pending_confirmation", expires_at, …}}
+ *       the risk engine challenged it: it waits for the customer's answer
+ *       in the app (wallet/pending_charge.h); nothing moved, the code and
+ *       the nonce are spent.  GET /pos/v1/charges/pch_… (or the same
+ *       request again) tells the outcome: succeeded, declined, expired.
  *   201 {"refund":{id, kind, amount, created_at}, "charge":{…}}
  *
  * A retry with the same Idempotency-Key and body, signed again with a new
@@ -37,6 +42,7 @@
 
 #include "api/auth_common.h"
 #include "api/idempotency.h"
+#include "api/list_params.h"
 #include "api/pos_auth.h"
 #include "api/pos_handlers.h"
 #include "api/wallet_jobs.h"
@@ -49,6 +55,7 @@
 #include "util/ids.h"
 #include "util/money.h"
 #include "wallet/payment.h"
+#include "wallet/pending_charge.h"
 
 #define CODE_FIELD_MAX 32     /* 18 digits, with the spaces people type (dropped before the code is read) */
 #define ITEMS_MAX 50
@@ -166,6 +173,19 @@ static enum http_verdict refuse_spent(struct http_request *req, const struct wal
     if (n != ERR_OK)
         return http_reply_error(req, n, NULL);
     return refuse(req, w, term, e, bad, sw);
+}
+
+/* A charge waiting for the customer (wallet/pending_charge.h): 202 while
+ * it waits, 200 once decided (a retry after the answer: declined or
+ * expired; a succeeded one is answered as its payment, 201). */
+static enum http_verdict reply_waiting(struct http_request *req, struct store *st, const struct pending_op *p,
+                                       bool read)
+{
+    struct merchant_store s;
+    if (st->ops->mstore_get(st, p->p.store_id, &s) != ERR_OK)
+        s.name[0] = '\0';
+    int status = !read && strcmp(p->status, PENDING_AWAITING) == 0 ? 202 : 200;
+    return api_reply_body(req, status, json_pack("{s:o}", "charge", pending_charge_json(p, s.name)));
 }
 
 /* ---- POST /pos/v1/charges -------------------------------------------------- */
@@ -288,8 +308,11 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     api_wallet_ctx(&w, ctx, st, req);
     struct killswitch sw;
     memset(&sw, 0, sizeof sw);
-    e = payment_charge(&w, &term, nonce, code, amount, items, key, charge_done, req, &bad, &sw);
-    if (e == ERR_OK)
+    struct pending_op waits;
+    e = payment_charge(&w, &term, nonce, code, amount, items, key, charge_done, req, &bad, &sw, &waits);
+    if (e == ERR_OK && waits.id != 0)
+        v = reply_waiting(req, st, &waits, false);
+    else if (e == ERR_OK)
         v = HTTP_SUSPENDED; /* charge_done answers; req may already be gone */
     else
         v = refuse_spent(req, &w, &term, nonce, e, bad, &sw);
@@ -355,6 +378,16 @@ enum http_verdict api_pos_charge_get(struct http_request *req, void *app)
     int64_t id = 0;
     struct store *st = store_pool_acquire(ctx->pool);
     enum err e = api_pos_authenticate(req, ctx, st, &term);
+    if (e == ERR_OK && ids_parse(http_request_param(req, "id"), PENDING_CHARGE_ID_PREFIX, &id) == ERR_OK) {
+        /* a charge that waits (or waited) for its customer */
+        struct wallet_ctx w;
+        struct pending_op waits;
+        api_wallet_ctx(&w, ctx, st, req);
+        e = pending_charge_get_for_terminal(&w, &term, id, &waits);
+        enum http_verdict v = e == ERR_OK ? reply_waiting(req, st, &waits, true) : HTTP_REPLIED;
+        store_pool_release(ctx->pool, st);
+        return e == ERR_OK ? v : http_reply_error(req, e, NULL);
+    }
     if (e == ERR_OK && ids_parse(http_request_param(req, "id"), PAYMENT_ID_PREFIX, &id) != ERR_OK)
         e = ERR_PAYMENT_NOT_FOUND;
     if (e == ERR_OK) {

@@ -32,6 +32,9 @@ static const struct http_route routes[] = {
     {"GET", "/admin/v1/reversals", api_admin_reversals_get, 0},
     {"POST", "/admin/v1/reversals/{id}/approve", api_admin_reversal_approve_post, JSON},
     {"POST", "/admin/v1/reversals/{id}/reject", api_admin_reversal_reject_post, JSON},
+    {"GET", "/admin/v1/reviews", api_admin_reviews_get, 0},
+    {"POST", "/admin/v1/reviews/{id}/approve", api_admin_review_approve_post, JSON},
+    {"POST", "/admin/v1/reviews/{id}/reject", api_admin_review_reject_post, JSON},
 
     /* customer identity (docs/customer-auth.md) */
     {"POST", "/v1/registrations", api_registrations_post, JSON},
@@ -76,6 +79,11 @@ static const struct http_route routes[] = {
     /* paying a store by its QR, sending money to another customer (docs/store-qr.md) */
     {"POST", "/v1/payments", api_payments_post, JSON},
     {"POST", "/v1/transfers", api_transfers_post, JSON},
+
+    /* a register's charge waiting for the customer's answer (docs/payments.md) */
+    {"GET", "/v1/pending-charges", api_pending_charges_get, 0},
+    {"POST", "/v1/pending-charges/{id}/approve", api_pending_charge_approve_post, JSON},
+    {"POST", "/v1/pending-charges/{id}/decline", api_pending_charge_decline_post, JSON},
 
     /* freezing one's own account (docs/payments.md) */
     {"POST", "/v1/freeze", api_freeze_post, JSON},

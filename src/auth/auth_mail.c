@@ -97,6 +97,27 @@ enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to)
     return auth_mail_send(ctx, to, "Your kessai password was changed", body);
 }
 
+enum err auth_mail_recovery_codes_replaced(const struct auth_ctx *ctx, const char *to)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "A new set of recovery codes for your kessai account was made from %s; the old codes no longer work.\n\n"
+             "If this was not you, reset your password now and contact support.",
+             auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "New recovery codes for your kessai account", body);
+}
+
+enum err auth_mail_recovery_code_used(const struct auth_ctx *ctx, const char *to, int left)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "A recovery code of your kessai account was used from %s instead of your authenticator; "
+             "%d codes are left.\n\n"
+             "If this was not you, reset your password now and contact support.",
+             auth_mail_addr_text(ctx), left);
+    return auth_mail_send(ctx, to, "A recovery code of your kessai account was used", body);
+}
+
 enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to)
 {
     char body[512];

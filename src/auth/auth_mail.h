@@ -29,6 +29,11 @@ enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t un
 enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token);
 enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to);
+/* Second-factor changes the customer must hear about: a new set of
+ * recovery codes (the old set void), and a recovery code used to sign in or
+ * confirm (left: how many remain). */
+enum err auth_mail_recovery_codes_replaced(const struct auth_ctx *ctx, const char *to);
+enum err auth_mail_recovery_code_used(const struct auth_ctx *ctx, const char *to, int left);
 /* Change of address (auth/email_change.h): the code to the new address;
  * the notices to the address on file, before and after the change. */
 enum err auth_mail_email_change_code(const struct auth_ctx *ctx, const char *to, const char *code);

@@ -17,6 +17,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "auth/auth_mail.h"
 #include "auth/events.h"
 #include "auth/secret_hash.h"
 #include "auth/txn.h"
@@ -177,6 +178,9 @@ enum err mfa_recovery_regenerate(const struct auth_ctx *ctx, const struct auth_s
     if ((e = auth_begin(ctx)) != ERR_OK)
         return e;
     e = new_recovery_codes(ctx, cur->customer_id, codes);
+    struct customer c;
+    if (e == ERR_OK && (e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c)) == ERR_OK)
+        e = auth_mail_recovery_codes_replaced(ctx, c.email);
     e = auth_end(ctx, e == ERR_OK, e);
     if (e != ERR_OK)
         wipe_codes(codes);
@@ -203,7 +207,14 @@ enum err mfa_check_second_factor(const struct auth_ctx *ctx, struct customer *c,
     secret_hash_str(ctx->master_key, SECRET_RECOVERY_CODE, canon, h);
     sodium_memzero(canon, sizeof canon);
     enum err e = ctx->st->ops->recovery_code_use(ctx->st, c->id, h, ctx->now);
-    return e == ERR_NOT_FOUND ? ERR_INVALID_CODE : e;
+    if (e == ERR_NOT_FOUND)
+        return ERR_INVALID_CODE;
+    /* Used in the caller's transaction: the mail goes exactly when the code
+     * is spent. */
+    int left = 0;
+    if (e == ERR_OK)
+        e = ctx->st->ops->recovery_codes_left(ctx->st, c->id, &left);
+    return e == ERR_OK ? auth_mail_recovery_code_used(ctx, c->email, left) : e;
 }
 
 enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, const char *totp_code,

@@ -44,7 +44,8 @@ enum err mfa_totp_begin(const struct auth_ctx *ctx, const struct auth_session *c
 enum err mfa_totp_confirm(const struct auth_ctx *ctx, const struct auth_session *cur, const char *code,
                           char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF]);
 
-/* POST /v1/mfa/recovery-codes: a new set (old ones void). Needs full + fresh. */
+/* POST /v1/mfa/recovery-codes: a new set (old ones void; the customer is
+ * mailed). Needs full + fresh. */
 enum err mfa_recovery_regenerate(const struct auth_ctx *ctx, const struct auth_session *cur,
                                  char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF]);
 
@@ -60,8 +61,9 @@ enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, 
 /* For login and reset, inside the caller's transaction: check a second
  * factor of customer c (exactly one of totp_code / recovery_code non-NULL)
  * and, on ERR_OK, consume it (c->totp_last_step is advanced in c and in the
- * store; a recovery code is marked used).  ERR_INVALID_CODE for anything
- * wrong, including no TOTP enrolled. */
+ * store; a recovery code is marked used and the customer mailed, with how
+ * many are left).  ERR_INVALID_CODE for anything wrong, including no TOTP
+ * enrolled. */
 enum err mfa_check_second_factor(const struct auth_ctx *ctx, struct customer *c, const char *totp_code,
                                  const char *recovery_code);
 

@@ -63,7 +63,7 @@ static int unknown_name(const struct cli_ctx *x)
 }
 
 /* The stored name: NAME, or "payments@mer_…" / "payments@str_…" with
- * --merchant / --store (only payments has scopes). */
+ * --merchant / --store (only those killswitch_scoped allows). */
 static int scoped_name(struct cli_ctx *x, char out[KILLSWITCH_NAME_MAX + 1])
 {
     int64_t mer = 0, sto = 0;
@@ -74,9 +74,9 @@ static int scoped_name(struct cli_ctx *x, char out[KILLSWITCH_NAME_MAX + 1])
         return rc;
     if (mer && sto)
         return cli_usage_error(x->cmd, "give --merchant or --store, not both");
-    if ((mer || sto) && strcmp(x->pos, KILLSWITCH_PAYMENTS) != 0)
-        return cli_usage_error(x->cmd, "only the '%s' switch can be set for one merchant or store",
-                               KILLSWITCH_PAYMENTS);
+    if ((mer || sto) && !killswitch_scoped(x->pos))
+        return cli_usage_error(x->cmd, "only the '%s' and '%s' switches can be set for one merchant or store",
+                               KILLSWITCH_PAYMENTS, KILLSWITCH_TOPUPS);
     char id[IDS_BUF];
     if (mer)
         snprintf(out, KILLSWITCH_NAME_MAX + 1, "%s@%s", x->pos, ids_format(id, MERCHANT_ID_PREFIX, mer));

@@ -37,16 +37,25 @@ const char *const *killswitch_names(size_t *n)
     return known;
 }
 
-/* "payments@mer_…" or "payments@str_…" with a well-formed id: the one
- * switch that has scopes (killswitch.h). */
+/* "payments@mer_…", "topups@str_…" and the like, with a well-formed id:
+ * the switches that have scopes (killswitch_scoped, killswitch.h). */
 static bool scoped_known(const char *name)
 {
-    size_t base = strlen(KILLSWITCH_PAYMENTS);
-    if (strncmp(name, KILLSWITCH_PAYMENTS "@", base + 1) != 0)
+    const char *at = strchr(name, '@');
+    if (at == NULL)
+        return false;
+    char base[KILLSWITCH_NAME_MAX + 1];
+    snprintf(base, sizeof base, "%.*s", (int)(at - name), name);
+    if (!killswitch_scoped(base))
         return false;
     int64_t id;
-    return ids_parse(name + base + 1, MERCHANT_ID_PREFIX, &id) == ERR_OK ||
-           ids_parse(name + base + 1, MERCHANT_STORE_ID_PREFIX, &id) == ERR_OK;
+    return ids_parse(at + 1, MERCHANT_ID_PREFIX, &id) == ERR_OK ||
+           ids_parse(at + 1, MERCHANT_STORE_ID_PREFIX, &id) == ERR_OK;
+}
+
+bool killswitch_scoped(const char *name)
+{
+    return strcmp(name, KILLSWITCH_PAYMENTS) == 0 || strcmp(name, KILLSWITCH_TOPUPS) == 0;
 }
 
 bool killswitch_known(const char *name)

@@ -9,8 +9,9 @@
  *   "topups"       every top-up (card and cash)
  *   "card_topups"  top-ups from cards only
  *
- * Issues 5 and 6 add payments (also per merchant or store), P2P, card
- * links and registrations (below).  Switching is recorded
+ * Issues 5 and 6 add payments, P2P, card links and registrations (below);
+ * payments and top-ups may also be set for one merchant or store
+ * (killswitch_scoped).  Switching is recorded
  * with who and when, in the row and as an entry of the audit log
  * ("killswitch_on" / "killswitch_off", audit/audit.h); the CLI is `kessai
  * admin killswitch on NAME --reason TEXT | off NAME | list`.
@@ -40,6 +41,11 @@
 #define KILLSWITCH_CARD_LINKS "card_links"
 #define KILLSWITCH_REGISTRATIONS "registrations"
 
+/* Can name be set for one merchant or store ("NAME@mer_…", "NAME@str_…")?
+ * Those that stop what happens at a store's register: payments, and
+ * top-ups (cash paid in at a register; a card top-up has no store, so only
+ * the global "topups" and "card_topups" stop it). */
+bool killswitch_scoped(const char *name);
 /* Is name a switch this build knows? */
 bool killswitch_known(const char *name);
 /* Every name this build knows, in a fixed order (*n of them). */

@@ -18,7 +18,8 @@
  * analysts and administrators hold them.  The audit log names customers
  * and what happened to them: not finance's business.  Fraud reversals
  * (ops/reversal.h) are for fraud analysts, finance and administrators, not
- * support. */
+ * support.  The review queue of held payments (wallet/review.h) is a fraud
+ * decision: fraud analysts and administrators. */
 static const struct {
     enum staff_action action;
     const char *roles[5];
@@ -31,6 +32,7 @@ static const struct {
     {STAFF_AUDIT, {"support", "fraud_analyst", "administrator", NULL}},
     {STAFF_RESET_MFA, {"support", "fraud_analyst", "administrator", NULL}},
     {STAFF_REVERSE, {"fraud_analyst", "finance", "administrator", NULL}},
+    {STAFF_REVIEW, {"fraud_analyst", "administrator", NULL}},
 };
 
 bool staff_may(const char *role, enum staff_action action)

@@ -52,6 +52,7 @@ enum staff_action {
     STAFF_AUDIT,            /* search the audit log */
     STAFF_RESET_MFA,        /* reset a customer's second factor after an identity check */
     STAFF_REVERSE,          /* request, approve and reject fraud reversals (ops/reversal.h) */
+    STAFF_REVIEW,           /* approve or reject held payments and transfers (wallet/review.h) */
 };
 
 bool staff_may(const char *role, enum staff_action action);

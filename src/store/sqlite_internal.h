@@ -206,6 +206,14 @@ enum err sq_feed_event_list(struct store *st, int64_t customer_id, int64_t after
 enum err sq_feed_event_list_all(struct store *st, int64_t after_id, size_t max, struct feed_event *out, size_t *n);
 enum err sq_feed_event_last(struct store *st, int64_t customer_id, int64_t *id);
 
+/* operations waiting before they move money (sqlite_pending.c) */
+enum err sq_pending_op_insert(struct store *st, struct pending_op *p);
+enum err sq_pending_op_get(struct store *st, int64_t id, struct pending_op *out);
+enum err sq_pending_op_get_by_key(struct store *st, const char *key, struct pending_op *out);
+enum err sq_pending_op_decide(struct store *st, int64_t id, const char *from, const char *to, int64_t decided_ms,
+                              int64_t decided_by, int64_t payment_id, const char *reason, int64_t live_at);
+enum err sq_pending_op_list(struct store *st, bool cpm, int64_t customer_id, const char *status, int64_t before_id,
+                            size_t max, struct pending_op *out, size_t *n);
 /* fraud reversals (sqlite_reversal.c) */
 enum err sq_reversal_insert(struct store *st, struct reversal *r);
 enum err sq_reversal_get(struct store *st, int64_t id, struct reversal *out);

@@ -98,37 +98,31 @@ static void read_store(sqlite3_stmt *q, int col, struct risk_history_row *h)
     " LEFT JOIN customers c ON c.id = " t ".customer_id LEFT JOIN devices d ON d.id = " t ".device_id"
 #define STORE_COLS "s.id IS NOT NULL, coalesce(s.category, ''), coalesce(s.lat_e6, 0), coalesce(s.lon_e6, 0)"
 
-static enum err scan_payments(struct sqlite_store *s, int64_t since_ms, store_risk_history_fn fn, void *ctx)
+/* What a row reader makes of the row it was given. */
+enum row_verdict { ROW_USE, ROW_SKIP, ROW_STOP };
+
+/* A table walked by id downwards: rows newer than since_ms are used, and
+ * the walk stops once they are older by more than SCAN_SLACK_MS. */
+static enum row_verdict by_id_window(const struct risk_history_row *h, int64_t since_ms)
 {
-    sqlite3_stmt *q = sq_stmt(s, "SELECT p.created_ms, p.customer_id, coalesce(c.created_ms, 0), p.device_id, "
-                                 "coalesce(d.public_key, ''), p.kind, p.store_id, p.terminal_id, p.amount, "
-                                 "p.counterparty_id, " STORE_COLS " FROM payments p" COMMON_JOINS("p")
-                                 " LEFT JOIN stores s ON s.id = p.store_id AND p.store_id != 0 ORDER BY p.id DESC");
-    if (q == NULL)
-        return ERR_STORE;
-    enum err e = ERR_OK;
-    int rc = SQLITE_DONE;
-    while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct risk_history_row h;
-        memset(&h, 0, sizeof h);
-        read_common(q, &h);
-        if (h.at_ms < since_ms - SCAN_SLACK_MS)
-            break;
-        if (h.at_ms < since_ms)
-            continue;
-        h.kind = sqlite3_column_int(q, 5) == PAYMENT_P2P ? RISK_P2P : RISK_PAYMENT;
-        h.outcome = RISK_DONE;
-        h.store_id = sqlite3_column_int64(q, 6);
-        h.terminal_id = sqlite3_column_int64(q, 7);
-        h.amount = sqlite3_column_int64(q, 8);
-        h.counterparty_id = sqlite3_column_int64(q, 9);
-        read_store(q, 10, &h);
-        e = fn(ctx, &h);
-    }
-    if (e == ERR_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = sq_fail(s, "risk_history_payments");
-    sq_done(q);
-    return e;
+    if (h->at_ms < since_ms - SCAN_SLACK_MS)
+        return ROW_STOP;
+    return h->at_ms < since_ms ? ROW_SKIP : ROW_USE;
+}
+
+static enum row_verdict read_payment(sqlite3_stmt *q, int64_t since_ms, struct risk_history_row *h)
+{
+    enum row_verdict v = by_id_window(h, since_ms);
+    if (v != ROW_USE)
+        return v;
+    h->kind = sqlite3_column_int(q, 5) == PAYMENT_P2P ? RISK_P2P : RISK_PAYMENT;
+    h->outcome = RISK_DONE;
+    h->store_id = sqlite3_column_int64(q, 6);
+    h->terminal_id = sqlite3_column_int64(q, 7);
+    h->amount = sqlite3_column_int64(q, 8);
+    h->counterparty_id = sqlite3_column_int64(q, 9);
+    read_store(q, 10, h);
+    return ROW_USE;
 }
 
 /* A failed top-up counts as a card decline when the issuer said no. */
@@ -141,75 +135,66 @@ static bool issuer_declined(const char *code)
     return false;
 }
 
-static enum err scan_topups(struct sqlite_store *s, int64_t since_ms, store_risk_history_fn fn, void *ctx)
+static enum row_verdict read_topup(sqlite3_stmt *q, int64_t since_ms, struct risk_history_row *h)
 {
-    sqlite3_stmt *q = sq_stmt(s, "SELECT t.created_ms, t.customer_id, coalesce(c.created_ms, 0), t.device_id, "
-                                 "coalesce(d.public_key, ''), t.status, t.decline_code, t.store_id, t.terminal_id, "
-                                 "t.amount, k.fingerprint, " STORE_COLS " FROM topups t" COMMON_JOINS("t")
-                                 " LEFT JOIN cards k ON k.id = t.card_id AND t.card_id != 0"
-                                 " LEFT JOIN stores s ON s.id = t.store_id AND t.store_id != 0"
-                                 " WHERE t.status IN (4, 5) ORDER BY t.id DESC"); /* SUCCEEDED, FAILED */
-    if (q == NULL)
-        return ERR_STORE;
-    enum err e = ERR_OK;
-    int rc = SQLITE_DONE;
-    while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct risk_history_row h;
-        memset(&h, 0, sizeof h);
-        read_common(q, &h);
-        if (h.at_ms < since_ms - SCAN_SLACK_MS)
-            break;
-        if (h.at_ms < since_ms)
-            continue;
-        char decline[DECLINE_CODE_MAX + 1];
-        sq_text(q, 6, decline, sizeof decline);
-        if (sqlite3_column_int(q, 5) == TOPUP_SUCCEEDED)
-            h.outcome = RISK_DONE;
-        else if (issuer_declined(decline))
-            h.outcome = RISK_DECLINED;
-        else
-            continue; /* refused by kessai itself: not an issuer's answer */
-        h.kind = RISK_TOPUP;
-        h.store_id = sqlite3_column_int64(q, 7);
-        h.terminal_id = sqlite3_column_int64(q, 8);
-        h.amount = sqlite3_column_int64(q, 9);
-        if (sqlite3_column_bytes(q, 10) == CARD_FINGERPRINT_BYTES) {
-            h.has_card = true;
-            memcpy(h.card_fingerprint, sqlite3_column_blob(q, 10), CARD_FINGERPRINT_BYTES);
-        }
-        read_store(q, 11, &h);
-        e = fn(ctx, &h);
+    enum row_verdict v = by_id_window(h, since_ms);
+    if (v != ROW_USE)
+        return v;
+    char decline[DECLINE_CODE_MAX + 1];
+    sq_text(q, 6, decline, sizeof decline);
+    if (sqlite3_column_int(q, 5) == TOPUP_SUCCEEDED)
+        h->outcome = RISK_DONE;
+    else if (issuer_declined(decline))
+        h->outcome = RISK_DECLINED;
+    else
+        return ROW_SKIP; /* refused by kessai itself: not an issuer's answer */
+    h->kind = RISK_TOPUP;
+    h->store_id = sqlite3_column_int64(q, 7);
+    h->terminal_id = sqlite3_column_int64(q, 8);
+    h->amount = sqlite3_column_int64(q, 9);
+    if (sqlite3_column_bytes(q, 10) == CARD_FINGERPRINT_BYTES) {
+        h->has_card = true;
+        memcpy(h->card_fingerprint, sqlite3_column_blob(q, 10), CARD_FINGERPRINT_BYTES);
     }
-    if (e == ERR_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = sq_fail(s, "risk_history_topups");
-    sq_done(q);
-    return e;
+    read_store(q, 11, h);
+    return ROW_USE;
 }
 
-static enum err scan_card_attempts(struct sqlite_store *s, int64_t since_ms, store_risk_history_fn fn, void *ctx)
+/* Card attempts are selected by time in SQL (card_attempts_age). */
+static enum row_verdict read_card_attempt(sqlite3_stmt *q, int64_t since_ms, struct risk_history_row *h)
 {
-    sqlite3_stmt *q = sq_stmt(s, "SELECT a.at_ms, a.customer_id, coalesce(c.created_ms, 0), a.device_id, "
-                                 "coalesce(d.public_key, ''), a.outcome, a.client_addr FROM card_attempts a"
-                                 COMMON_JOINS("a") " WHERE a.at_ms >= ?");
+    (void)since_ms;
+    int outcome = sqlite3_column_int(q, 5);
+    h->kind = RISK_CARD_LINK;
+    h->outcome = outcome == CARD_ATTEMPT_DECLINED || outcome == CARD_ATTEMPT_CVC ? RISK_DECLINED
+                 : outcome == CARD_ATTEMPT_OK                                    ? RISK_DONE
+                                                                                 : RISK_FAILED;
+    sq_text(q, 6, h->client_addr, sizeof h->client_addr);
+    return ROW_USE;
+}
+
+/* Step q (prepared, bound) to its end or the reader's ROW_STOP, handing fn
+ * every row the reader uses; what names the query in a failure. */
+static enum err scan(struct sqlite_store *s, sqlite3_stmt *q, const char *what, int64_t since_ms,
+                     enum row_verdict (*read)(sqlite3_stmt *, int64_t, struct risk_history_row *),
+                     store_risk_history_fn fn, void *ctx)
+{
     if (q == NULL)
         return ERR_STORE;
-    sqlite3_bind_int64(q, 1, since_ms);
     enum err e = ERR_OK;
     int rc = SQLITE_DONE;
     while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct risk_history_row h;
         memset(&h, 0, sizeof h);
         read_common(q, &h);
-        int outcome = sqlite3_column_int(q, 5);
-        h.kind = RISK_CARD_LINK;
-        h.outcome = outcome == CARD_ATTEMPT_DECLINED || outcome == CARD_ATTEMPT_CVC ? RISK_DECLINED
-                    : outcome == CARD_ATTEMPT_OK                                    ? RISK_DONE
-                                                                                    : RISK_FAILED;
-        sq_text(q, 6, h.client_addr, sizeof h.client_addr);
-        e = fn(ctx, &h);
+        enum row_verdict v = read(q, since_ms, &h);
+        if (v == ROW_STOP)
+            break;
+        if (v == ROW_USE)
+            e = fn(ctx, &h);
     }
     if (e == ERR_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = sq_fail(s, "risk_history_card_attempts");
+        e = sq_fail(s, what);
     sq_done(q);
     return e;
 }
@@ -217,10 +202,26 @@ static enum err scan_card_attempts(struct sqlite_store *s, int64_t since_ms, sto
 enum err sq_risk_history_scan(struct store *st, int64_t since_ms, store_risk_history_fn fn, void *ctx)
 {
     struct sqlite_store *s = sq(st);
-    enum err e = scan_payments(s, since_ms, fn, ctx);
-    if (e == ERR_OK)
-        e = scan_topups(s, since_ms, fn, ctx);
-    if (e == ERR_OK)
-        e = scan_card_attempts(s, since_ms, fn, ctx);
-    return e;
+    sqlite3_stmt *q = sq_stmt(s, "SELECT p.created_ms, p.customer_id, coalesce(c.created_ms, 0), p.device_id, "
+                                 "coalesce(d.public_key, ''), p.kind, p.store_id, p.terminal_id, p.amount, "
+                                 "p.counterparty_id, " STORE_COLS " FROM payments p" COMMON_JOINS("p")
+                                 " LEFT JOIN stores s ON s.id = p.store_id AND p.store_id != 0 ORDER BY p.id DESC");
+    enum err e = scan(s, q, "risk_history_payments", since_ms, read_payment, fn, ctx);
+    if (e != ERR_OK)
+        return e;
+    q = sq_stmt(s, "SELECT t.created_ms, t.customer_id, coalesce(c.created_ms, 0), t.device_id, "
+                   "coalesce(d.public_key, ''), t.status, t.decline_code, t.store_id, t.terminal_id, "
+                   "t.amount, k.fingerprint, " STORE_COLS " FROM topups t" COMMON_JOINS("t")
+                   " LEFT JOIN cards k ON k.id = t.card_id AND t.card_id != 0"
+                   " LEFT JOIN stores s ON s.id = t.store_id AND t.store_id != 0"
+                   " WHERE t.status IN (4, 5) ORDER BY t.id DESC"); /* SUCCEEDED, FAILED */
+    e = scan(s, q, "risk_history_topups", since_ms, read_topup, fn, ctx);
+    if (e != ERR_OK)
+        return e;
+    q = sq_stmt(s, "SELECT a.at_ms, a.customer_id, coalesce(c.created_ms, 0), a.device_id, "
+                   "coalesce(d.public_key, ''), a.outcome, a.client_addr FROM card_attempts a"
+                   COMMON_JOINS("a") " WHERE a.at_ms >= ?");
+    if (q != NULL)
+        sqlite3_bind_int64(q, 1, since_ms);
+    return scan(s, q, "risk_history_card_attempts", since_ms, read_card_attempt, fn, ctx);
 }

@@ -407,7 +407,36 @@ const char *const sq_migrations[] = {
     "  transfer_id INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX reversals_status ON reversals (status, id);"
     "CREATE INDEX reversals_payment ON reversals (payment_id);",
-    /* 13 -> 14: notifications (docs/notifications.md).  The outbox retries
+    /* 13 -> 14: operations waiting before they move money
+     * (wallet/pending_types.h): register charges the risk engine
+     * challenged, until the customer answers or they expire, and
+     * customer payments and transfers it held for staff review.  The key
+     * is the payment's own ledger key: one row per request. */
+    "CREATE TABLE pending_ops ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  xfer_key TEXT NOT NULL UNIQUE,"
+    "  customer_id INTEGER NOT NULL,"
+    "  device_id INTEGER NOT NULL,"
+    "  merchant_id INTEGER NOT NULL,"
+    "  store_id INTEGER NOT NULL,"
+    "  terminal_id INTEGER NOT NULL,"
+    "  counterparty_id INTEGER NOT NULL,"
+    "  amount INTEGER NOT NULL,"
+    "  offline INTEGER NOT NULL,"
+    "  items TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  device_new INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  decided_ms INTEGER NOT NULL DEFAULT 0,"
+    "  decided_by INTEGER NOT NULL DEFAULT 0,"
+    "  payment_id INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX pending_ops_customer ON pending_ops (customer_id, id);"
+    "CREATE INDEX pending_ops_status ON pending_ops (status, id);",
+    /* 14 -> 15: notifications (docs/notifications.md).  The outbox retries
      * with back-off (notify/retry.h): attempts so far, not before next_ms,
      * given up at failed_ms; the pending index holds only what is still
      * to go. */

@@ -33,6 +33,7 @@
 #include "ops/reversal_types.h"
 #include "risk/risk_types.h"
 #include "util/err.h"
+#include "wallet/pending_types.h"
 #include "wallet/wallet_types.h"
 
 struct store;
@@ -313,6 +314,21 @@ struct store_ops {
     enum err (*reversal_list)(struct store *st, const char *status, int64_t before_id, size_t max,
                               struct reversal *out, size_t *n);
     enum err (*reversal_compensated)(struct store *st, int64_t payment_id, int64_t *sum);
+    /* Operations waiting before they move money (wallet/pending_types.h).
+     * insert sets id; ERR_CONFLICT when xfer_key exists.  decide moves the
+     * row from status `from` to `to` with decided_ms, decided_by, p.id =
+     * payment_id and reason, exactly once: ERR_CONFLICT unless it was in
+     * `from` (and, live_at != 0, expires_ms > live_at); ERR_NOT_FOUND if
+     * there is none.  list: charges (cpm true: kind PAYMENT_CPM) or held
+     * ones (cpm false), of customer_id (0: anyone's), in status ("" any),
+     * newest first, ids below before_id (0: from the newest). */
+    enum err (*pending_op_insert)(struct store *st, struct pending_op *p);
+    enum err (*pending_op_get)(struct store *st, int64_t id, struct pending_op *out);            /* ERR_NOT_FOUND */
+    enum err (*pending_op_get_by_key)(struct store *st, const char *key, struct pending_op *out); /* ERR_NOT_FOUND */
+    enum err (*pending_op_decide)(struct store *st, int64_t id, const char *from, const char *to, int64_t decided_ms,
+                                  int64_t decided_by, int64_t payment_id, const char *reason, int64_t live_at);
+    enum err (*pending_op_list)(struct store *st, bool cpm, int64_t customer_id, const char *status,
+                                int64_t before_id, size_t max, struct pending_op *out, size_t *n);
     /* Operator switches (ops/killswitch.h). */
     enum err (*killswitch_get)(struct store *st, const char *name, struct killswitch *out); /* ERR_NOT_FOUND */
     enum err (*killswitch_put)(struct store *st, const struct killswitch *k);           /* upsert */

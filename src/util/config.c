@@ -68,6 +68,7 @@ static const struct setting settings[] = {
     INT("payments", p2p_daily_max, 1, 1000000000),
     INT("payments", p2p_mfa_threshold, 0, 1000000000),
     INT("payments", void_window_s, 0, 86400),
+    INT("payments", charge_confirm_timeout_s, 1, 3600),
     STR("mail", smtp_url),
     STR("mail", smtp_from),
     STR("mail", smtp_user),
@@ -160,6 +161,7 @@ void config_defaults(struct config *c)
     c->p2p_daily_max = 50000;
     c->p2p_mfa_threshold = 10000;
     c->void_window_s = 600;
+    c->charge_confirm_timeout_s = 120;
     c->reversal_approval_threshold = 10000;
     risk_config_defaults(&c->risk);
 }

@@ -9,8 +9,9 @@
  *           (globally, for the merchant, for the store), a fresh second
  *           factor above pay_mfa_threshold
  *   RISK    the risk engine (risk_gate.h): deny ERR_RISK_DENIED, hold
- *           ERR_RISK_HELD, challenge ERR_FRESH_MFA_REQUIRED unless the
- *           second factor is fresh (not for a retry either)
+ *           ERR_RISK_HELD with the payment kept for staff review
+ *           (review.h: out->held_id), challenge ERR_FRESH_MFA_REQUIRED
+ *           unless the second factor is fresh (not for a retry either)
  *   SUBMIT  one transfer wallet -> the store's payable with the hook of
  *           payment_internal.h (limits, the payments row, the mail), and
  *           wait for its durable commit
@@ -169,6 +170,7 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
     }
 
     /* RISK: not for a retry (the ledger answers it with the first receipt). */
+    bool held = false;
     if (!seen) {
         e = risk_gate_customer(w, &o.gate, RISK_PAYMENT, cur->customer_id, cur->device_id);
         risk_gate_store(&o.gate, &s);
@@ -177,7 +179,8 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
             e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
         if (e == ERR_FRESH_MFA_REQUIRED)
             return pay_customer_refused(w, cur, KIND, e, NULL, amount);
-        if (e != ERR_OK)
+        held = e == ERR_RISK_HELD;
+        if (e != ERR_OK && !held)
             return e;
         o.risk = w->risk;
     }
@@ -189,6 +192,15 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.counterparty, sizeof o.counterparty, "%s", s.name);
 
+    if (held) {
+        /* Kept for staff (review.h): nothing moves now. */
+        struct pending_op r;
+        e = review_hold(w, &o, payer.device_new, &r);
+        if (e == ERR_IDEMPOTENCY_CONFLICT)
+            *bad = "Idempotency-Key";
+        out->held_id = e == ERR_OK ? r.id : 0;
+        return e == ERR_OK ? ERR_RISK_HELD : e;
+    }
     e = payment_submit_wait(w, &o, out, bad);
     if (e == ERR_LIMIT_EXCEEDED)
         return pay_customer_refused(w, cur, KIND, e, *bad, amount);

@@ -7,6 +7,8 @@
  * ERR_INVALID_QR "qr_payload"), then paid like a charge (payment.h: same
  * limits, freeze and kill-switch checks, same one-transaction commit), and
  * the store's terminals see it in their feed (GET /pos/v1/payments).
+ * A payment the risk engine holds is kept for staff review (review.h):
+ * ERR_RISK_HELD with out->held_id set ("rvw_…"); nothing moved.
  */
 #ifndef KESSAI_WALLET_MPM_H
 #define KESSAI_WALLET_MPM_H

@@ -103,7 +103,7 @@ static enum err check_sender(const struct wallet_ctx *w, const struct auth_sessi
 
 /* {"from":"usr_…","to":"usr_…"[,"message":"…"]}: what both histories show,
  * and part of the ledger's request fingerprint (a retry must say the same). */
-static enum err metadata(int64_t from, int64_t to, const char *message, char out[LEDGER_META_MAX + 1])
+enum err p2p_metadata(int64_t from, int64_t to, const char *message, char out[LEDGER_META_MAX + 1])
 {
     char f[IDS_BUF], t[IDS_BUF];
     json_t *m = json_pack("{s:s, s:s}", "from", ids_format(f, CUSTOMER_ID_PREFIX, from), "to",
@@ -160,7 +160,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     if (e == ERR_OK && !seen)
         e = check_sender(w, cur, amount, payer.device_new, sw);
     if (e == ERR_OK)
-        e = metadata(cur->customer_id, r.id, message, o.x.metadata);
+        e = p2p_metadata(cur->customer_id, r.id, message, o.x.metadata);
     if (e == ERR_OK)
         e = wallet_account(st, r.id, &to_wallet); /* made on the first credit: maybe now */
     if (e != ERR_OK) {
@@ -174,14 +174,17 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     }
 
     /* The risk engine (risk_gate.h), not for a retry: a challenge wants a
-     * fresh second factor, hold and deny refuse. */
+     * fresh second factor, deny refuses, hold keeps the transfer for staff
+     * (review.h). */
+    bool held = false;
     if (!seen) {
         e = risk_gate_customer(w, &o.gate, RISK_P2P, cur->customer_id, cur->device_id);
         o.gate.ev.amount = amount;
         o.gate.ev.counterparty_id = r.id;
         if (e == ERR_OK)
             e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
-        if (e != ERR_OK) {
+        held = e == ERR_RISK_HELD;
+        if (e != ERR_OK && !held) {
             sodium_memzero(&r, sizeof r);
             if (e == ERR_FRESH_MFA_REQUIRED)
                 return pay_customer_refused(w, cur, KIND, e, NULL, amount);
@@ -199,6 +202,14 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     snprintf(o.message, sizeof o.message, "%s", message);
     sodium_memzero(&r, sizeof r);
 
+    if (held) {
+        struct pending_op h;
+        e = review_hold(w, &o, payer.device_new, &h);
+        if (e == ERR_IDEMPOTENCY_CONFLICT)
+            *bad = "Idempotency-Key";
+        out->held_id = e == ERR_OK ? h.id : 0;
+        return e == ERR_OK ? ERR_RISK_HELD : e;
+    }
     e = payment_submit_wait(w, &o, out, bad);
     if (e == ERR_LIMIT_EXCEEDED)
         return pay_customer_refused(w, cur, KIND, e, *bad, amount);

@@ -9,6 +9,8 @@
  * p2p_max and p2p_daily_max (pay_new_device_daily_max while the device or
  * the account cools down), the "p2p" kill switch; both customers are
  * mailed at once.  message: 0..100 characters of text, shown to both.
+ * A transfer the risk engine holds is kept for staff review (review.h):
+ * ERR_RISK_HELD with out->held_id set ("rvw_…"); nothing moved.
  */
 #ifndef KESSAI_WALLET_P2P_H
 #define KESSAI_WALLET_P2P_H

@@ -72,4 +72,9 @@ enum err pay_customer_refused(const struct wallet_ctx *w, const struct auth_sess
  * within the session's freshness. */
 bool pay_customer_fresh(const struct wallet_ctx *w, const struct auth_session *cur);
 
+/* p2p.c: a transfer's metadata {"from":"usr_…","to":"usr_…"[,"message":"…"]}
+ * (compact, keys in that order: part of the ledger's request fingerprint,
+ * so a held transfer made later builds the same text as the request). */
+enum err p2p_metadata(int64_t from, int64_t to, const char *message, char out[LEDGER_META_MAX + 1]);
+
 #endif

@@ -22,8 +22,9 @@
  *   4. offline codes: amount <= offline_pay_max;
  *   5. the customer is not frozen; has a wallet with the amount;
  *   6. the risk engine (risk_gate.h): deny and hold refuse (ERR_RISK_DENIED,
- *      ERR_RISK_HELD); a challenge is recorded and allowed (no customer at
- *      the register to confirm it yet);
+ *      ERR_RISK_HELD); a challenge makes the charge wait for the customer's
+ *      answer in the app (pending_charge.h: the code is spent, nothing
+ *      moves, the register is answered with the waiting charge);
  *   7. submit: the code's consumption, the limits, the row, the nonce and
  *      the mail commit with the transfer or not at all; the engine
  *      observes the outcome from the completer.
@@ -56,6 +57,7 @@
 #include "ops/killswitch.h"
 #include "util/idem.h"
 #include "util/log.h"
+#include "wallet/pending_charge.h"
 
 static void set_bad(const char **bad, const char *v)
 {
@@ -195,6 +197,38 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
     return e;
 }
 
+/* A retry of a charge that waits (or waited) for its customer
+ * (pending_charge.h): the waiting charge is the answer, and this
+ * request's nonce is spent (its own autocommit insert: the answer is
+ * decided here).  true: it is (*pending filled, *e ERR_OK) or the lookup
+ * failed (*e); false: the key never waited. */
+static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
+                            const char *key, int64_t amount, const char *items, const char **bad, enum err *e,
+                            struct pending_op *pending)
+{
+    enum err k = pending_charge_by_key(w, key, pending);
+    if (k == ERR_NOT_FOUND) {
+        pending->id = 0;
+        return false;
+    }
+    set_bad(bad, NULL);
+    if (k == ERR_OK && (pending->p.terminal_id != term->id || pending->p.amount != amount ||
+                        strcmp(pending->p.items, items) != 0)) {
+        set_bad(bad, "Idempotency-Key");
+        k = ERR_IDEMPOTENCY_CONFLICT;
+    }
+    if (k == ERR_OK) {
+        int64_t purge_before = w->a.now - (2 * POS_MAX_SKEW_S + 1) * 1000LL; /* as pos_verify's window */
+        k = w->a.st->ops->pos_nonce_insert(w->a.st, term->key_id, nonce, w->a.now, purge_before);
+        if (k == ERR_CONFLICT)
+            k = ERR_INVALID_SIGNATURE;
+    }
+    if (k != ERR_OK)
+        pending->id = 0;
+    *e = k;
+    return true;
+}
+
 /* A refusal may be a retry's: the register lost the answer to a charge
  * that went through and sends it again, and what now refuses it (the code
  * spent, a switch turned on, the balance or the freeze since) says nothing
@@ -204,12 +238,12 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
  * not, *e unchanged. */
 static bool replayed_if_paid(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                              const char *key, int64_t amount, const char *items, payment_done_fn done, void *ctx,
-                             const char **bad, enum err *e)
+                             const char **bad, enum err *e, struct pending_op *pending)
 {
     struct ledger_transfer t;
     enum err k = w->a.st->ops->transfer_get_by_key(w->a.st, key, &t);
     if (k == ERR_TRANSFER_NOT_FOUND)
-        return false;
+        return waited_if_asked(w, term, nonce, key, amount, items, bad, e, pending);
     set_bad(bad, NULL);
     *e = k == ERR_OK ? replay_charge(w, term, nonce, &t, amount, items, done, ctx, bad) : k;
     return true;
@@ -242,10 +276,12 @@ static enum err charge_checks(const struct wallet_ctx *w, const struct merchant_
 
 enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                         const char *code, int64_t amount, const char *items_json, const char *idem_key,
-                        payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw)
+                        payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw,
+                        struct pending_op *pending)
 {
     struct store *st = w->a.st;
     set_bad(bad, NULL);
+    pending->id = 0;
     const char *items = items_json ? items_json : "";
     if (!idem_key_valid(idem_key)) {
         set_bad(bad, "Idempotency-Key");
@@ -274,7 +310,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     if (e == ERR_OK)
         e = paycode_resolve(w, code, &o->hit);
     if (e == ERR_INVALID_CODE || retry_may_help) {
-        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e))
+        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending))
             goto out;
         if (e == ERR_INVALID_CODE) {
             guessed(w, term, code);
@@ -304,7 +340,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         }
     }
     if (e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN || e == ERR_INSUFFICIENT_FUNDS) {
-        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e);
+        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending);
         goto out;
     }
     if (e != ERR_OK || (e = payer_email(st, o->hit.customer_id, o->payer_email)) != ERR_OK)
@@ -312,10 +348,9 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     if ((e = payment_store_metadata(&s, o->x.metadata)) != ERR_OK)
         goto out;
 
-    /* 6. the risk engine.  The register asked; no customer is in the loop
-     * to confirm a challenge until the pending-charge flow exists, so a
-     * challenge is recorded and allowed (docs/risk.md).  Hold and deny
-     * refuse, unless the key paid already (a retry gets its receipt). */
+    /* 6. the risk engine.  Hold and deny refuse, unless the key paid
+     * already (a retry gets its receipt); a challenge makes the charge wait
+     * for the customer (below). */
     if ((e = risk_gate_customer(w, &o->gate, RISK_PAYMENT, o->hit.customer_id, o->hit.device_id)) != ERR_OK)
         goto out;
     risk_gate_store(&o->gate, &s);
@@ -324,7 +359,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     o->gate.ev.amount = amount;
     e = risk_gate_check_payment(w, &o->gate, false, false, o->x.key);
     if (e == ERR_RISK_DENIED || e == ERR_RISK_HELD) {
-        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e);
+        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending);
         goto out;
     }
     if (e != ERR_OK)
@@ -353,6 +388,18 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
     payment_limits_pay(w->a.cfg, o, w->a.now, o->hit.device_new, o->hit.offline);
     snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name);
+    if (o->gate.on && o->gate.d.verdict == RISK_CHALLENGE) {
+        /* The customer confirms in the app; nothing moves now, the code
+         * is spent (pending_charge.h). */
+        e = pending_charge_create(w, o, pending);
+        if (e != ERR_OK)
+            pending->id = 0;
+        if (e == ERR_INVALID_CODE)
+            set_bad(bad, "code");
+        if (e == ERR_IDEMPOTENCY_CONFLICT)
+            set_bad(bad, "Idempotency-Key");
+        goto out;
+    }
     e = payment_submit(w, o, done, ctx);
 out:
     sodium_memzero(o, sizeof *o);

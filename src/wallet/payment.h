@@ -65,6 +65,7 @@
 
 #include "merchant/types.h"
 #include "wallet/paycode.h"
+#include "wallet/pending_types.h"
 #include "wallet/wallet_ctx.h"
 
 #define PAYMENT_FEED_MAX 100
@@ -80,6 +81,9 @@ struct payment_receipt {
     int64_t refund_id;
     int64_t refund_amount;
     int64_t refund_created_ms;
+    /* A store-QR payment or transfer the risk engine held (ERR_RISK_HELD):
+     * the review it waits in (review.h, "rvw_…"); 0 when refused outright. */
+    int64_t held_id;
 };
 
 typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const struct payment_receipt *r);
@@ -90,10 +94,16 @@ typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const st
  * the signature check raced it).  Resolves the code (paycode_resolve) and
  * checks as above, then submits: ERR_OK means done() will be called;
  * anything else is the answer now (done() is not called).  items_json is
- * the validated compact items array ("" if none). */
+ * the validated compact items array ("" if none).
+ * A charge the risk engine challenges waits for the customer instead
+ * (pending_charge.h): ERR_OK with pending->id != 0 means it waits (or a
+ * retry of one that waits or waited: *pending as it is now), the code is
+ * spent, nothing moved, and done() is not called.  pending->id 0 with
+ * ERR_OK: done() will be called. */
 enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                         const char *code, int64_t amount, const char *items_json, const char *idem_key,
-                        payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw);
+                        payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw,
+                        struct pending_op *pending);
 
 /* POST /pos/v1/charges/{id}/refunds {amount} and POST /pos/v1/charges/{id}/void:
  * only a terminal of the payment's merchant (else ERR_PAYMENT_NOT_FOUND: it is not

@@ -34,7 +34,9 @@
 
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "notify/outbox.h"
+#include "ops/staff.h"
 #include "util/log.h"
 #include "wallet/payment_mail.h"
 #include "wallet/payment_feed.h"
@@ -215,12 +217,40 @@ static enum err mail(struct job *j, struct store *st, const struct ledger_balanc
     return e;
 }
 
+/* Step 5b: the waiting row, once (its guard is the UPDATE's status). */
+static enum err pending_made(struct job *j, struct store *st, int64_t payment_id)
+{
+    const struct payment_order *o = &j->o;
+    enum err e = st->ops->pending_op_decide(st, o->pending.id, o->pending.from, o->pending.to, o->now,
+                                            o->pending.staff_id, payment_id, "", o->pending.live_at);
+    if (e == ERR_NOT_FOUND)
+        e = ERR_CONFLICT;
+    if (e != ERR_OK) {
+        if (e == ERR_CONFLICT)
+            j->bad = "status";
+        return e;
+    }
+    char actor[IDS_BUF], oid[IDS_BUF], pid[IDS_BUF];
+    if (o->pending.staff_id != 0)
+        ids_format(actor, STAFF_ID_PREFIX, o->pending.staff_id);
+    else
+        audit_customer_actor(actor, o->p.customer_id);
+    ids_format(oid, o->p.kind == PAYMENT_CPM ? PENDING_CHARGE_ID_PREFIX : PENDING_REVIEW_ID_PREFIX, o->pending.id);
+    return audit_record(st, o->now, actor, o->p.customer_id, o->pending.action, AUDIT_SUCCESS, "", 0,
+                        json_pack("{s:s, s:s, s:I}", "pending", oid, "payment",
+                                  ids_format(pid, PAYMENT_ID_PREFIX, payment_id), "amount", (json_int_t)o->x.amount));
+}
+
 static enum err hook_pay(struct job *j, struct store *st, const struct ledger_transfer *x,
                          const struct ledger_balances *after, bool replayed)
 {
     const struct payment_order *o = &j->o;
     enum err e;
     j->r.balance_after = after->debit;
+    if (replayed && o->pending.id != 0) {
+        j->bad = "status";
+        return ERR_CONFLICT; /* its key paid already: it was made */
+    }
     if (replayed) {
         e = st->ops->payment_get(st, x->id, &j->r.p);
         if (e == ERR_NOT_FOUND)
@@ -249,6 +279,8 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
     if (e != ERR_OK)
         return e;
     if (j->o.gate.pending && (e = risk_gate_record(st, o->now, &j->o.gate, o->x.key)) != ERR_OK)
+        return e;
+    if (o->pending.id != 0 && (e = pending_made(j, st, x->id)) != ERR_OK)
         return e;
     if ((e = payment_webhook_paid(st, o->now, &j->r.p, o->counterparty)) != ERR_OK)
         return e;

@@ -23,6 +23,9 @@
  *   5a. writes the risk engine's decision when it let the payment go on
  *      but was not allow (gate.pending: a challenge answered, or at the
  *      register) with its audit entry (risk_gate.h);
+ *   5b. a payment that waited (a challenged charge the customer approved,
+ *      a held one staff approved: order.pending) moves its row out of
+ *      waiting, exactly once, with its audit entry;
  *   6. queues the merchant's webhook events (payment_webhook.h), the
  *      customers' live-feed events (payment_feed.h) and the mail(s)
  *      (payment_mail.h), with the balance after.
@@ -42,6 +45,7 @@
 #include "util/email.h"
 #include "util/ids.h"
 #include "wallet/payment.h"
+#include "wallet/pending_types.h"
 #include "wallet/risk_gate.h"
 
 /* Ledger transfer kinds and the store's account. */
@@ -125,6 +129,19 @@ struct payment_order {
      * NULL: nothing to observe. */
     struct risk *risk;
     struct risk_gate gate;
+
+    /* A payment that waited (wallet/pending_types.h) and is made now: the
+     * hook moves its row from `from` to `to` (payment id, decided_by =
+     * staff_id, live_at: a charge's approval must come before it expires)
+     * and appends the audit entry `action` (actor: the staff member, else
+     * the customer), in the transfer's transaction: ERR_CONFLICT (nothing
+     * moves) when the row was decided meanwhile.  pending.id 0: none. */
+    struct {
+        int64_t id;
+        const char *from, *to, *action; /* static */
+        int64_t staff_id;
+        int64_t live_at;
+    } pending;
 };
 
 /* The counters of a store payment (CPM, MPM) made at now: the day and the
@@ -166,6 +183,29 @@ enum err payment_store_metadata(const struct merchant_store *s, char out[LEDGER_
  * instead: never truncated, so two long keys with a common beginning stay
  * two payments. */
 void payment_transfer_key(char out[LEDGER_KEY_MAX + 1], const char *kind, const char *scope, const char *idem_key);
+
+/* The charge waits for the customer (pending_charge.h; payment_charge on a
+ * challenge): o fully decided as for payment_submit, its code consumed,
+ * its nonce recorded, the row, the decision (o->gate), the audit entries
+ * and the mail written in one transaction on w->a.st.  ERR_OK and *out;
+ * ERR_INVALID_CODE (the code spent meanwhile), ERR_INVALID_SIGNATURE (the
+ * nonce seen), ERR_IDEMPOTENCY_CONFLICT (the key waits already with a
+ * different request), or the store's error.  A row under the same key and
+ * request (a retry that raced) is answered as it is. */
+enum err pending_charge_create(const struct wallet_ctx *w, const struct payment_order *o, struct pending_op *out);
+/* A retry of the register's request: the charge waiting (or waited) under
+ * ledger key, settled if expired.  ERR_NOT_FOUND if none. */
+enum err pending_charge_by_key(const struct wallet_ctx *w, const char *key, struct pending_op *out);
+
+/* Keep a customer's payment or transfer the risk engine held, for staff
+ * (review.h; mpm_pay and p2p_send on ERR_RISK_HELD): o decided as for
+ * payment_submit, device_new the payer's cool-down (the limits at
+ * approval).  The row, the audit entry review_held and the customer's mail
+ * in one transaction on w->a.st.  ERR_OK and *out; a retry under the same
+ * key and request gets the row as it is; another request under the key
+ * ERR_IDEMPOTENCY_CONFLICT. */
+enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, bool device_new,
+                     struct pending_op *out);
 
 /* "pay_…". */
 char *payment_public_id(char buf[IDS_BUF], int64_t id);

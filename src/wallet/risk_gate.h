@@ -11,10 +11,15 @@
  *   allow      ERR_OK;
  *   challenge  customer-initiated flows (can_challenge): ERR_OK when the
  *              session's second factor is fresh, else ERR_FRESH_MFA_REQUIRED;
- *              register-initiated flows (POS charge, refund): ERR_OK — no
- *              customer is there to confirm until the pending-charge flow
- *              exists; the decision is still recorded;
- *   hold       ERR_RISK_HELD (the review queue comes later: refused);
+ *              register-initiated flows: ERR_OK, and the flow decides — a POS
+ *              charge then waits for the customer's answer in the app
+ *              (payment_charge sees g->d.verdict == RISK_CHALLENGE and hands
+ *              the order to pending_charge.h, which writes the decision with
+ *              the waiting charge); cash top-ups and refunds go on with the
+ *              decision recorded;
+ *   hold       ERR_RISK_HELD; store-QR payments and transfers then keep the
+ *              operation for staff review (review.h, review_hold), every
+ *              other flow refuses;
  *   deny       ERR_RISK_DENIED.
  * Every verdict but allow is stored (risk_record) with an audit entry
  * ("risk_challenged", "risk_held", "risk_denied"; actor the customer), in

@@ -53,6 +53,7 @@
 #include "auth/txn.h"
 #include "merchant/terminal.h"
 #include "ops/freeze.h"
+#include "ops/killswitch.h"
 #include "util/idem.h"
 #include "wallet/card_internal.h"
 #include "wallet/risk_gate.h"
@@ -357,6 +358,8 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
     e = st->ops->mstore_get(st, a->term->store_id, &shop);
     if (e == ERR_OK && !shop.active)
         e = ERR_STORE_NOT_FOUND;
+    if (e == ERR_OK)
+        e = killswitch_check_scoped(st, KILLSWITCH_TOPUPS, shop.merchant_id, shop.id, switch_out);
     if (e != ERR_OK)
         return e;
     /* Unknown, used, expired, or made on a device since removed: all the

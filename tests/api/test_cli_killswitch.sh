@@ -35,7 +35,7 @@ usage "no name" on --reason "x"
 usage "off takes no reason" off topups --reason "x"
 usage "unknown switch off" off withdrawals
 usage "a scope only by option" on "payments@str_0000000000001" --reason "x"
-usage "only payments has scopes" on topups --store str_0000000000001 --reason "x"
+usage "only payments and top-ups have scopes" on p2p --store str_0000000000001 --reason "x"
 usage "merchant or store, not both" on payments --merchant mer_0000000000001 --store str_0000000000001 --reason "x"
 usage "a malformed store id" on payments --store mer_0000000000001 --reason "x"
 k admin killswitch list --json

@@ -370,8 +370,10 @@ static inline int af_occurs(const char *buf, size_t len, const char *secret)
     for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), secret, sl)) != NULL; p++) {
         if (!digits)
             return 1;
-        int before = p > buf && p[-1] >= '0' && p[-1] <= '9';
-        int after = (size_t)(p - buf) + sl < len && p[sl] >= '0' && p[sl] <= '9';
+        /* A number inside a longer run of letters and digits (a hex hash,
+         * an id, a longer number) is not that number written down. */
+        int before = p > buf && isalnum((unsigned char)p[-1]);
+        int after = (size_t)(p - buf) + sl < len && isalnum((unsigned char)p[sl]);
         if (!before && !after)
             return 1;
     }

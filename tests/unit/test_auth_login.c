@@ -296,6 +296,11 @@ static void recovery_code_logs_in_once(void **state)
     assert_int_equal(af_login_ex(f, "a@example.jp", "not my password at all", &p, NULL, codes[5], true, NULL),
                      ERR_INVALID_CREDENTIALS);
     assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &p, NULL, codes[5], true, NULL), ERR_OK);
+    /* The owner hears of each code used, and of none that was refused. */
+    char body[2048];
+    assert_int_equal(af_mail_count(f, "a@example.jp", "A recovery code of your kessai account was used"), 2);
+    assert_int_equal(af_mail(f, "a@example.jp", "recovery code", true, body, sizeof body), 1);
+    assert_true(strstr(body, "9 codes are left") || strstr(body, "8 codes are left"));
     af_free(f);
 }
 

@@ -497,6 +497,11 @@ static void recovery_codes_are_single_use_and_regeneration_voids_the_old_set(voi
     struct customer_profile prof;
     assert_int_equal(customer_profile(af_ctx(f), &s, &prof), ERR_OK);
     assert_int_equal(prof.recovery_codes_left, 8);
+    /* Each use is a second-factor change the customer hears about. */
+    char body[2048];
+    assert_int_equal(af_mail_count(f, "f@example.jp", "A recovery code of your kessai account was used"), 2);
+    assert_int_equal(af_mail(f, "f@example.jp", "recovery code", true, body, sizeof body), 1);
+    assert_non_null(strstr(body, "codes are left"));
 
     /* Regenerating needs a fresh second factor. */
     f->now += AUTH_FRESH_MFA_MS + 1000;
@@ -504,7 +509,9 @@ static void recovery_codes_are_single_use_and_regeneration_voids_the_old_set(voi
     assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, fresh_codes), ERR_FRESH_MFA_REQUIRED);
     assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, codes[2], &fresh), ERR_OK);
     af_auth(f, &g, &s);
+    assert_int_equal(af_mail_count(f, "f@example.jp", "New recovery codes"), 0);
     assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, fresh_codes), ERR_OK);
+    assert_int_equal(af_mail_count(f, "f@example.jp", "New recovery codes"), 1);
     for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
         af_secret(f, fresh_codes[i]);
     assert_int_equal(mfa_verify(af_ctx(f), &s, NULL, codes[3], &fresh), ERR_INVALID_CODE);

@@ -70,7 +70,11 @@ static void switches_start_off(void **state)
     assert_true(killswitch_known("payments@str_0000000000001"));
     assert_false(killswitch_known("payments@usr_0000000000001"));
     assert_false(killswitch_known("payments@str_"));
-    assert_false(killswitch_known("topups@str_0000000000001")); /* only payments has scopes */
+    assert_true(killswitch_known("topups@str_0000000000001")); /* cash at one store's registers */
+    assert_true(killswitch_known("topups@mer_0000000000001"));
+    assert_false(killswitch_known("card_topups@str_0000000000001")); /* a card top-up has no store */
+    assert_false(killswitch_known("p2p@mer_0000000000001"));
+    assert_false(killswitch_known("@str_0000000000001"));
     assert_true(killswitch_known("card_links"));
     assert_true(killswitch_known("registrations"));
     assert_false(killswitch_known("withdrawals"));

@@ -209,8 +209,10 @@ static enum err charge_nonce(const struct wallet_ctx *w, const struct merchant_t
     pthread_cond_init(&wt.cv, NULL);
     const char *b = NULL;
     struct killswitch k;
+    struct pending_op waits;
     enum err e = payment_charge(w, term, nonce, code, amount, items, key, on_done, &wt, bad ? bad : &b,
-                                sw ? sw : &k);
+                                sw ? sw : &k, &waits);
+    assert_int_equal(waits.id, 0); /* no engine here: nothing waits */
     return await(&wt, e, bad, r);
 }
 

@@ -100,12 +100,7 @@ static int teardown(void **state)
     struct tw *t = *state;
     wf_ledger_stop(t->f, t->writer); /* the books balance after every scenario */
     /* No card number, no cash code at rest (the processor's vault too). */
-    const char *files[] = {"kessai.db", "kessai.db-wal", "gateway.db", "gateway.db-wal"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[700];
-        tu_path(path, sizeof path, t->f->dir, files[i]);
-        wf_assert_absent(path, files[i], t->typed, t->ntyped);
-    }
+    wf_assert_nothing_typed_at_rest(t->f, t->typed, t->ntyped);
     for (int i = 0; i < t->ntyped; i++)
         free(t->typed[i]);
     gateway_close(t->real);
@@ -1099,6 +1094,52 @@ static void test_inactive_store_takes_no_cash(void **state)
     assert_int_equal(balance(t, &a), 1000);
 }
 
+/* "topups@str_…" stops cash at that store's registers only, with the
+ * operator's reason; the code stays good, and the store next door (of the
+ * same merchant) takes it.  "topups@mer_…" stops every store of the
+ * merchant. */
+static void test_topups_switched_off_for_one_store(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    struct merchant_store shop, next_door;
+    struct merchant_terminal term, term2;
+    store_and_terminal(t, &shop, &term);
+    char secret[TERMINAL_SECRET_HEX_BUF];
+    assert_int_equal(merchant_store_create(t->f->st, shop.merchant_id, "Kessai Mart Yaesu", "1-1 Yaesu, Tokyo",
+                                           35680000, 139770000, "convenience", &next_door),
+                     ERR_OK);
+    assert_int_equal(terminal_create(t->f->st, t->f->mk, next_door.id, &term2, secret), ERR_OK);
+    char code[TOPUP_CODE_DIGITS + 1], name[KILLSWITCH_NAME_MAX + 1], id[IDS_BUF];
+    int64_t exp = 0;
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    snprintf(name, sizeof name, "topups@%s", ids_format(id, MERCHANT_STORE_ID_PREFIX, shop.id));
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", name, true, "till short of change", "ops@example.com",
+                                    t->f->now),
+                     ERR_OK);
+    assert_int_equal(topup_cash(W(t), &term, code, 1000, "till-1", &r, &bad, &sw), ERR_SUSPENDED);
+    assert_string_equal(sw.name, name);
+    assert_string_equal(sw.reason, "till short of change");
+    assert_int_equal(balance(t, &a), 0);
+    assert_int_equal(topup_cash(W(t), &term2, code, 1000, "till-2", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(balance(t, &a), 1000);
+
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    snprintf(name, sizeof name, "topups@%s", ids_format(id, MERCHANT_ID_PREFIX, shop.merchant_id));
+    assert_int_equal(killswitch_set(t->f->st, "admin-cli", name, true, "merchant audit", "ops@example.com",
+                                    t->f->now),
+                     ERR_OK);
+    assert_int_equal(topup_cash(W(t), &term2, code, 1000, "till-3", &r, &bad, &sw), ERR_SUSPENDED);
+    assert_string_equal(sw.reason, "merchant audit");
+    assert_int_equal(balance(t, &a), 1000);
+}
+
 /* The clerk types the code in groups: the spaces are dropped.  Anything
  * else that is not a digit is still refused. */
 static void test_cash_code_typed_with_spaces(void **state)
@@ -1417,6 +1458,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconciler_gives_up_on_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_session_stops_topups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inactive_store_takes_no_cash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topups_switched_off_for_one_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cash_code_typed_with_spaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_challenge_freed_by_cash, setup, teardown),
     };
