@@ -3,8 +3,8 @@
 # `make check` and `make demo` first install what is missing (scripts/deps.sh).
 
 MODE ?= release
-PKGS := libmicrohttpd jansson libsodium sqlite3 inih liboath pwquality libqrencode
-TEST_PKGS := cmocka libcurl
+PKGS := libmicrohttpd jansson libsodium sqlite3 inih liboath pwquality libqrencode libcurl
+TEST_PKGS := cmocka libcrypto
 
 WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 ifeq ($(MODE),asan)

@@ -23,6 +23,7 @@ struct notify_sender;
 struct notify_wake;
 struct gateway;
 struct risk;
+struct feed_hub;
 
 struct api_ctx {
     const struct config *cfg;
@@ -39,6 +40,7 @@ struct api_ctx {
     struct risk *risk;                /* the risk engine, owned by kessaid (risk/risk.h); NULL: no scoring */
     struct auth_workers *wallet_workers; /* card and top-up work: gateway calls, ledger waits (wallet_jobs.h) */
     void (*crash_point)(const char *point); /* test hook for wallet_ctx, NULL in production */
+    struct feed_hub *feeds;                 /* customers' live feeds (notify/feed.h); NULL: none */
 };
 
 /* kessaid's one route table (routes.c). */

@@ -20,6 +20,8 @@
 #include "http/router.h"
 
 enum http_verdict api_transactions_get(struct http_request *req, void *app);
+/* events.c: GET /v1/events, the live feed (server-sent events) */
+enum http_verdict api_events_get(struct http_request *req, void *app);
 enum http_verdict api_transaction_get(struct http_request *req, void *app);
 enum http_verdict api_balance_get(struct http_request *req, void *app);
 

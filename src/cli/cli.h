@@ -16,6 +16,7 @@
  *   merchant_cmd.c  admin merchant / admin store
  *   store_qr_cmd.c  admin store qr (the store's EMVCo QR payload and its SVG)
  *   terminal_cmd.c  admin terminal
+ *   webhook_cmd.c   admin webhook (a merchant's signed webhooks)
  *   staff_cmd.c     admin staff (and its alias admin create-staff)
  *   killswitch_cmd.c  admin killswitch (operator switches)
  *   customer_cmd.c  admin customer freeze / unfreeze
@@ -36,8 +37,8 @@
  * lock instead of failing).  Output is meant for people by default and for
  * scripts with --json (one JSON object on one line of stdout).  No secret is
  * ever printed except, once, a new terminal's HMAC secret (`admin terminal
- * create`) and a new staff account's TOTP enrolment URI (`admin staff
- * create`).  Passwords are never printed, echoed or logged.
+ * create`), a new webhook's signing secret (`admin webhook add`) and a new
+ * staff account's TOTP enrolment URI (`admin staff create`).  Passwords are never printed, echoed or logged.
  *
  * Every function below that returns int returns an exit status
  * (CLI_EXIT_*); one that fails has already said why on stderr, so its
@@ -225,6 +226,9 @@ int cli_run_store_qr(struct cli_ctx *x);
 int cli_run_terminal_create(struct cli_ctx *x);
 int cli_run_terminal_list(struct cli_ctx *x);
 int cli_run_terminal_revoke(struct cli_ctx *x);
+int cli_run_webhook_add(struct cli_ctx *x);
+int cli_run_webhook_list(struct cli_ctx *x);
+int cli_run_webhook_remove(struct cli_ctx *x);
 int cli_run_staff_create(struct cli_ctx *x);
 int cli_run_staff_confirm(struct cli_ctx *x);
 int cli_run_staff_list(struct cli_ctx *x);

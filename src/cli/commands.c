@@ -187,6 +187,39 @@ const struct cli_cmd cli_commands[] = {
         .run = cli_run_terminal_revoke,
     },
     {
+        .words = {"admin", "webhook", "add"},
+        .summary = "add a merchant's webhook endpoint; shows its signing secret once",
+        .details = "Register an endpoint that receives the merchant's events as signed POSTs\n"
+                   "(docs/webhooks.md).  --events is a comma-separated list of\n"
+                   "payment.succeeded, refund.succeeded and charge.voided.  The URL must be\n"
+                   "https://, or http:// to 127.0.0.1, [::1] or localhost (tests, demos).  Prints\n"
+                   "the webhook's id and its signing secret (whsec_ + 64 hex digits), shown this\n"
+                   "once: kessai stores it only sealed with DIR/master.key.  With --json the\n"
+                   "secret is the \"secret\" field.",
+        .opts = {{"--merchant", "ID", "the merchant (mer_…)", 1},
+                 {"--url", "URL", "where events are POSTed", 1},
+                 {"--events", "LIST", "the event types to send, comma-separated", 1},
+                 JSON_OPT},
+        .run = cli_run_webhook_add,
+    },
+    {
+        .words = {"admin", "webhook", "list"},
+        .summary = "list webhook endpoints (never their secrets)",
+        .details = "List webhook endpoints in id order, of one merchant or of all, removed ones\n"
+                   "included.  Secrets are never shown.",
+        .opts = {{"--merchant", "ID", "only the webhooks of this merchant (mer_…)", 0}, PAGE_OPTS("whk"), JSON_OPT},
+        .run = cli_run_webhook_list,
+    },
+    {
+        .words = {"admin", "webhook", "remove"},
+        .positional = "WEBHOOK_ID",
+        .summary = "remove a webhook endpoint for good",
+        .details = "Remove a webhook endpoint: nothing more is sent to it, and deliveries still\n"
+                   "queued for it are given up.  This cannot be undone; add a new one instead.",
+        .opts = {JSON_OPT},
+        .run = cli_run_webhook_remove,
+    },
+    {
         .words = {"admin", "staff", "create"},
         .summary = "create a staff account; shows its TOTP enrolment URI once",
         .details = STAFF_CREATE_DETAILS,

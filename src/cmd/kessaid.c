@@ -10,15 +10,16 @@
  *   parse flags -> load config -> prepare DIR (0700) -> master key (DIR/master.key)
  *     -> store DIR/kessai.db + ledger_init -> ledger writer (own connection)
  *     -> handler connection pool -> mailbox DIR/mail + deliver queued mail
- *     -> mail retry thread (own connection) -> auth workers (own connections)
+ *     -> mail retry thread and webhook thread (own connections)
+ *     -> auth workers (own connections)
  *     -> card gateway (test processor, DIR/test-acquirer.db) -> wallet workers
  *     -> ledger writer -> top-up reconciliation of everything unfinished (a
  *        crash between the gateway and the ledger is finished here, before
  *        serving) -> top-up reconciler thread (every 60 s, own connection)
  *     -> HTTP server -> [sigwait SIGTERM|SIGINT]
  *     -> http_server_stop (drain, bounded) -> wallet and auth workers stop
- *        (running jobs finish, queued ones are cancelled) -> reconciler and
- *        mail retry threads stop
+ *        (running jobs finish, queued ones are cancelled) -> reconciler,
+ *        mail retry and webhook threads stop
  *     -> ledger_writer_stop (flushes) -> gateway closed
  *     -> close pool -> exit 0
  *
@@ -43,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <liboath/oath.h>
 #include <sodium.h>
 
@@ -50,8 +52,11 @@
 #include "api/ratelimit.h"
 #include "api/workers.h"
 #include "notify/deliverer.h"
+#include "notify/feed.h"
 #include "notify/maildir.h"
 #include "notify/outbox.h"
+#include "notify/smtp.h"
+#include "notify/webhook.h"
 #include "store/pool.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -75,6 +80,15 @@
 /* How often the mail thread delivers what is queued when nothing wakes it
  * sooner: mail that failed to go out after its commit is retried then. */
 #define MAIL_RETRY_MS 5000
+/* How often the webhook thread looks for due deliveries when nothing wakes
+ * it: retries whose back-off is over, and events another node queued. */
+#define WEBHOOK_ROUND_MS 1000
+/* Customers' live feeds (GET /v1/events): at most this many open at once on
+ * a node; how often the store is looked at for events other nodes wrote;
+ * the keep-alive comment's period. */
+#define FEEDS_MAX 1000
+#define FEED_POLL_MS 1000
+#define FEED_KEEPALIVE_MS 15000
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -218,6 +232,35 @@ static unsigned cores_or(int64_t configured)
 
 static unsigned worker_threads(const struct config *cfg) { return cores_or(cfg->threads); }
 
+/* The webhook thread's round (notify/webhook.h); failures are logged there. */
+struct webhook_round {
+    const uint8_t *master_key;
+    struct webhook_poster poster;
+    struct notify_retry retry;
+};
+
+static void webhook_round(void *ctx, struct store *st, int64_t now)
+{
+    const struct webhook_round *r = ctx;
+    (void)webhook_deliver_pending(st, r->master_key, &r->poster, &r->retry, now, NULL);
+}
+
+/* A commit that queued mail may have queued webhook events too (payments):
+ * one wake asks both threads for a round. */
+struct notify_threads {
+    struct notify_deliverer *mail;
+    struct notify_deliverer *webhooks;
+    struct feed_hub *feeds;
+};
+
+static void wake_notify_threads(void *ctx)
+{
+    const struct notify_threads *t = ctx;
+    notify_deliverer_wake(t->mail);
+    notify_deliverer_wake(t->webhooks);
+    feed_hub_wake(t->feeds);
+}
+
 /* Mail queued before a crash (committed, not yet delivered) goes out now. */
 static void deliver_queued_mail(struct store_pool *pool, const uint8_t *master_key,
                                 const struct notify_sender *sender)
@@ -269,8 +312,14 @@ int main(int argc, char **argv)
     struct topup_reconciler *reconciler = NULL;
     struct ratelimit *ratelimit = NULL;
     struct maildir mailbox;
+    struct smtp smtp;
     struct notify_sender mail = {0};
     struct notify_deliverer *deliverer = NULL;
+    struct notify_deliverer *webhook_deliverer = NULL;
+    struct feed_hub *feeds = NULL;
+    struct webhook_round hooks = {.master_key = master_key, .poster = webhook_curl_poster(),
+                                  .retry = NOTIFY_RETRY_DEFAULT};
+    struct notify_threads notify_threads = {0};
     struct notify_wake wake_deliverer = {0};
     struct http_metrics *metrics = NULL;
     struct http_server *srv = NULL;
@@ -286,8 +335,9 @@ int main(int argc, char **argv)
         say("listen: expected HOST:PORT, got '%s'", cfg.listen);
         return EXIT_USAGE;
     }
-    if (sodium_init() < 0 || oath_init() != OATH_OK) {
-        say("libsodium or liboath failed to initialise");
+    /* Before any thread: curl_global_init is not thread-safe. */
+    if (sodium_init() < 0 || oath_init() != OATH_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        say("libsodium, liboath or libcurl failed to initialise");
         return EXIT_RUNTIME;
     }
     if (prepare_data_dir(cfg.data_dir) != 0)
@@ -323,17 +373,46 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     mail = maildir_sender(&mailbox);
+    if (cfg.smtp_url[0]) {
+        /* A relay takes the customers' mail instead of DATA_DIR/mail. */
+        if (smtp_open(&smtp, cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password) != ERR_OK) {
+            say("[mail] smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT] and smtp_from an address");
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        mail = smtp_sender(&smtp);
+    }
     deliver_queued_mail(pool, master_key, &mail);
     struct store *deliverer_store = NULL;
     e = store_open_sqlite_audited(path, audit_key, &deliverer_store);
     if (e == ERR_OK)
-        e = notify_deliverer_start(deliverer_store, master_key, &mail, MAIL_RETRY_MS, &deliverer);
+        e = notify_deliverer_start(deliverer_store, master_key, &mail, NULL, MAIL_RETRY_MS, &deliverer);
     if (e != ERR_OK) {
         store_close(deliverer_store);
         say("cannot start the mail retry thread: %s", err_message(e));
         goto cleanup;
     }
-    wake_deliverer = notify_deliverer_waker(deliverer);
+    struct store *webhook_store = NULL;
+    e = store_open_sqlite_audited(path, audit_key, &webhook_store);
+    if (e == ERR_OK)
+        e = notify_deliverer_start_round(webhook_store, webhook_round, &hooks, "webhooks", WEBHOOK_ROUND_MS,
+                                         &webhook_deliverer);
+    if (e != ERR_OK) {
+        store_close(webhook_store);
+        say("cannot start the webhook thread: %s", err_message(e));
+        goto cleanup;
+    }
+    struct store *feed_store = NULL;
+    e = store_open_sqlite_audited(path, audit_key, &feed_store);
+    if (e == ERR_OK)
+        e = feed_hub_start(feed_store, FEEDS_MAX, FEED_POLL_MS, FEED_KEEPALIVE_MS, &feeds);
+    if (e != ERR_OK) {
+        store_close(feed_store);
+        say("cannot start the live-feed thread: %s", err_message(e));
+        goto cleanup;
+    }
+    notify_threads = (struct notify_threads){.mail = deliverer, .webhooks = webhook_deliverer, .feeds = feeds};
+    wake_deliverer = (struct notify_wake){.wake = wake_notify_threads, .ctx = &notify_threads};
     unsigned auth_threads = cores_or(cfg.auth_workers);
     e = auth_workers_start(path, audit_key, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
@@ -414,6 +493,7 @@ int main(int argc, char **argv)
         .risk = risk,
         .wallet_workers = wallet_workers,
         .crash_point = test_crash_at ? crash_point : NULL,
+        .feeds = feeds,
     };
 
     /* Top-ups a crash left half-way are finished before anyone can ask
@@ -480,6 +560,10 @@ int main(int argc, char **argv)
     reconciler = NULL;
     notify_deliverer_stop(deliverer);
     deliverer = NULL;
+    notify_deliverer_stop(webhook_deliverer);
+    webhook_deliverer = NULL;
+    feed_hub_stop(feeds); /* after the server: no feed is open any more */
+    feeds = NULL;
     ledger_writer_stop(writer); /* commits what is queued and runs every callback */
     writer = NULL;
     risk_free(risk); /* after the writer: its completer callbacks observe outcomes */
@@ -493,6 +577,8 @@ cleanup:
     auth_workers_stop(workers);
     topup_reconciler_stop(reconciler);
     notify_deliverer_stop(deliverer);
+    notify_deliverer_stop(webhook_deliverer);
+    feed_hub_stop(feeds);
     ratelimit_free(ratelimit);
     if (writer)
         ledger_writer_stop(writer);
@@ -503,6 +589,9 @@ cleanup:
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
     sodium_memzero(audit_key, sizeof audit_key);
+    sodium_memzero(&smtp, sizeof smtp);
+    sodium_memzero(cfg.smtp_password, sizeof cfg.smtp_password);
     oath_done();
+    curl_global_cleanup();
     return rc;
 }

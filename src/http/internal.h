@@ -56,6 +56,7 @@ struct http_reply {
     const char *content_type; /* static string */
     size_t nheaders;
     char *headers[HTTP_REPLY_HEADERS_MAX][2]; /* malloc'd name, value */
+    struct http_stream *stream;               /* a streamed body (stream.h) instead of body */
 };
 
 struct http_request {
@@ -108,6 +109,7 @@ struct http_server {
     bool stopping; /* draining: requests arriving now get 503 */
     bool forcing;  /* grace over: no handler may start any more */
     struct http_request *pending; /* requests whose completer has not finished */
+    struct http_stream *streams;  /* open streamed replies (stream.c) */
 };
 
 /* request.c */
@@ -124,6 +126,13 @@ void http_reply_error_body(enum err e, const char *param, char **body, size_t *l
 /* Hand the stored reply to MHD with the common headers; req->state must make
  * queueing legal.  Returns MHD's verdict. */
 enum MHD_Result http_reply_queue(struct http_request *req);
+
+/* stream.c */
+struct http_stream;
+/* MHD's response for a streamed reply (NULL, the source closed, if out of memory). */
+struct MHD_Response *http_stream_response(struct http_stream *s);
+/* End every open stream (server stop); caller holds no lock. */
+void http_streams_end_all(struct http_server *srv);
 
 /* suspend.c */
 /* Run the handler of a routed request whose body is complete. */

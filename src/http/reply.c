@@ -193,8 +193,10 @@ enum MHD_Result http_reply_queue(struct http_request *req)
     /* MHD owns the buffer from here and frees it with wipe_free once sent:
      * a reply may carry a session token or recovery codes. */
     struct MHD_Response *resp =
-        r->body ? MHD_create_response_from_buffer_with_free_callback(r->len, r->body, wipe_free)
-                : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+        r->stream ? http_stream_response(r->stream)
+        : r->body ? MHD_create_response_from_buffer_with_free_callback(r->len, r->body, wipe_free)
+                  : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    r->stream = NULL; /* the response owns it now (or it was released) */
     if (resp == NULL)
         return MHD_NO; /* MHD closes the connection; nothing else can be said */
     r->body = NULL;

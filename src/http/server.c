@@ -377,6 +377,9 @@ size_t http_server_stop(struct http_server *srv, int grace_ms)
     srv->stopping = true;
     pthread_mutex_unlock(&srv->mu);
     MHD_socket quiesced = MHD_quiesce_daemon(srv->daemon);
+    /* Streams (live feeds) never finish on their own: end them now so they
+     * do not hold the drain for its whole grace period. */
+    http_streams_end_all(srv);
 
     struct timespec deadline = deadline_in(grace_ms > 0 ? grace_ms : 0);
     pthread_mutex_lock(&srv->mu);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -12,6 +13,10 @@ struct notify_deliverer {
     struct store *st;
     const uint8_t *master_key;
     const struct notify_sender *sender;
+    struct notify_retry retry;
+    notify_round_fn round; /* NULL: deliver the mail outbox */
+    void *round_ctx;
+    char name[16];
     int64_t interval_ms;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -23,7 +28,7 @@ struct notify_deliverer {
 static void *deliverer_main(void *arg)
 {
     struct notify_deliverer *d = arg;
-    pthread_setname_np(pthread_self(), "mail-retry");
+    pthread_setname_np(pthread_self(), d->name);
     pthread_mutex_lock(&d->mu);
     while (!d->stopping) {
         struct timespec until;
@@ -41,22 +46,18 @@ static void *deliverer_main(void *arg)
         d->woken = false; /* wakes from now on ask for the next round */
         pthread_mutex_unlock(&d->mu);
         /* Failures are logged by the outbox; the next round retries. */
-        notify_deliver_pending(d->st, d->master_key, d->sender, time_now_ms(), NULL);
+        if (d->round)
+            d->round(d->round_ctx, d->st, time_now_ms());
+        else
+            notify_deliver_pending_retry(d->st, d->master_key, d->sender, &d->retry, time_now_ms(), NULL);
         pthread_mutex_lock(&d->mu);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
 }
 
-enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
-                                const struct notify_sender *sender, int64_t interval_ms,
-                                struct notify_deliverer **out)
+static enum err start(struct notify_deliverer *d, struct notify_deliverer **out)
 {
-    struct notify_deliverer *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return ERR_NOMEM;
-    *d = (struct notify_deliverer){.st = st, .master_key = master_key, .sender = sender,
-                                   .interval_ms = interval_ms > 0 ? interval_ms : 1000};
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -71,6 +72,32 @@ enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTE
     }
     *out = d;
     return ERR_OK;
+}
+
+enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
+                                const struct notify_sender *sender, const struct notify_retry *retry,
+                                int64_t interval_ms, struct notify_deliverer **out)
+{
+    struct notify_deliverer *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return ERR_NOMEM;
+    *d = (struct notify_deliverer){.st = st, .master_key = master_key, .sender = sender,
+                                   .retry = retry ? *retry : NOTIFY_RETRY_DEFAULT,
+                                   .interval_ms = interval_ms > 0 ? interval_ms : 1000};
+    snprintf(d->name, sizeof d->name, "mail-retry");
+    return start(d, out);
+}
+
+enum err notify_deliverer_start_round(struct store *st, notify_round_fn round, void *ctx, const char *name,
+                                      int64_t interval_ms, struct notify_deliverer **out)
+{
+    struct notify_deliverer *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return ERR_NOMEM;
+    *d = (struct notify_deliverer){.st = st, .round = round, .round_ctx = ctx,
+                                   .interval_ms = interval_ms > 0 ? interval_ms : 1000};
+    snprintf(d->name, sizeof d->name, "%s", name); /* the kernel keeps 15 characters */
+    return start(d, out);
 }
 
 void notify_deliverer_wake(struct notify_deliverer *d)

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "notify/retry.h"
 #include "notify/sender.h"
 #include "store/store.h"
 #include "util/masterkey.h"
@@ -35,11 +36,18 @@ struct notify_wake {
 };
 
 /* Start the thread; it takes ownership of st.  master_key and sender must
- * outlive it.  ERR_INTERNAL if the thread cannot start (st stays the
+ * outlive it; retry (copied; NULL: NOTIFY_RETRY_DEFAULT) is the back-off of
+ * failed messages.  ERR_INTERNAL if the thread cannot start (st stays the
  * caller's). */
 enum err notify_deliverer_start(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
-                                const struct notify_sender *sender, int64_t interval_ms,
-                                struct notify_deliverer **out);
+                                const struct notify_sender *sender, const struct notify_retry *retry,
+                                int64_t interval_ms, struct notify_deliverer **out);
+/* A thread of the same kind running round(ctx, st, now) instead (the
+ * webhook deliverer: webhook.h); name is the thread's name (15 characters
+ * shown).  round logs its own failures. */
+typedef void (*notify_round_fn)(void *ctx, struct store *st, int64_t now);
+enum err notify_deliverer_start_round(struct store *st, notify_round_fn round, void *ctx, const char *name,
+                                      int64_t interval_ms, struct notify_deliverer **out);
 /* Ask d for a round now (NULL-safe, thread-safe).  Wakes that come while a
  * round runs cause one more round, not one each. */
 void notify_deliverer_wake(struct notify_deliverer *d);

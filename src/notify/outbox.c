@@ -96,62 +96,104 @@ cleanup:
     return e;
 }
 
-/* One failed message, logged (never its content) so that a stuck message
+/* One failed attempt, logged (never the content) so that a stuck message
  * shows: its ref names the maildir file it would become, and how long it
- * has been queued tells a passing hiccup from a message that never goes. */
-static void log_failure(const struct outbox_msg *m, enum err e, int64_t now)
+ * has been queued tells a passing hiccup from a message that never goes.
+ * A message given up is an error: somebody was not told something. */
+static void log_failure(const struct outbox_msg *m, enum err e, int64_t now, bool dead, int64_t next_ms)
 {
-    log_event(LOG_WARN, "outbox_message_failed",
-              json_pack("{s:s, s:s, s:I}", "ref", m->ref, "code", err_symbol(e), "queued_ms",
-                        (json_int_t)(now - m->created_ms)));
+    if (dead)
+        log_event(LOG_ERROR, "outbox_message_dead",
+                  json_pack("{s:s, s:s, s:i, s:I}", "ref", m->ref, "code", err_symbol(e), "attempts", m->attempts + 1,
+                            "queued_ms", (json_int_t)(now - m->created_ms)));
+    else
+        log_event(LOG_WARN, "outbox_message_failed",
+                  json_pack("{s:s, s:s, s:i, s:I, s:I}", "ref", m->ref, "code", err_symbol(e), "attempts",
+                            m->attempts + 1, "queued_ms", (json_int_t)(now - m->created_ms), "retry_in_ms",
+                            (json_int_t)(next_ms - now)));
+}
+
+struct failed_attempt {
+    int64_t id;
+    int attempts;
+    int64_t next_ms, failed_ms;
+};
+
+/* Mark what was sent and record each failed attempt, in one transaction. */
+static enum err record_round(struct store *st, const int64_t *ok_ids, size_t ok, const struct failed_attempt *fails,
+                             size_t nfails, int64_t now)
+{
+    enum err c = st->ops->begin(st);
+    for (size_t i = 0; c == ERR_OK && i < ok; i++) {
+        c = st->ops->outbox_mark_sent(st, ok_ids[i], now);
+        if (c == ERR_NOT_FOUND)
+            c = ERR_OK; /* another deliverer marked it first */
+    }
+    for (size_t i = 0; c == ERR_OK && i < nfails; i++) {
+        c = st->ops->outbox_mark_failed(st, fails[i].id, fails[i].attempts, fails[i].next_ms, fails[i].failed_ms);
+        if (c == ERR_NOT_FOUND)
+            c = ERR_OK; /* another deliverer sent it meanwhile */
+    }
+    if (c == ERR_OK)
+        c = st->ops->commit(st);
+    if (c != ERR_OK)
+        st->ops->rollback(st);
+    return c;
 }
 
 enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t now, size_t *delivered)
 {
+    const struct notify_retry r = NOTIFY_RETRY_DEFAULT;
+    return notify_deliver_pending_retry(st, master_key, sender, &r, now, delivered);
+}
+
+enum err notify_deliver_pending_retry(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
+                                      const struct notify_sender *sender, const struct notify_retry *retry,
+                                      int64_t now, size_t *delivered)
+{
     struct outbox_msg *batch = calloc(DELIVER_BATCH, sizeof *batch);
     int64_t *ok_ids = calloc(DELIVER_BATCH, sizeof *ok_ids);
+    struct failed_attempt *fails = calloc(DELIVER_BATCH, sizeof *fails);
     size_t sent = 0, n = 0;
-    enum err e = batch && ok_ids ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
+    enum err e = batch && ok_ids && fails ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
     /* Sending happens outside any transaction: a sender that syncs files
      * must never hold the write lock that every payment's commit needs.
      * Two deliverers (two nodes, or a request delivering its own mail
      * while the mail thread runs) may therefore send a message twice; the
      * sender is idempotent per id (sender.h), so that is harmless.  Only
-     * marking a batch sent takes the lock, briefly, after the sender made
-     * the batch durable.  A message that fails stays queued and the walk
-     * goes on past it (after), so one undeliverable message never holds
-     * back the rest. */
+     * recording the round takes the lock, briefly, after the sender made
+     * the batch durable.  A message that fails waits out its back-off
+     * (retry.h) and the walk goes on past it (after), so one undeliverable
+     * message never holds back the rest. */
     int64_t after = 0;
     for (bool more = e == ERR_OK; more;) {
-        size_t ok = 0;
-        e = st->ops->outbox_pending(st, after, DELIVER_BATCH, batch, &n);
+        size_t ok = 0, nfails = 0;
+        e = st->ops->outbox_pending(st, after, now, DELIVER_BATCH, batch, &n);
         for (size_t i = 0; e == ERR_OK && i < n; i++) {
             after = batch[i].id;
             enum err d = deliver_one(master_key, sender, &batch[i]);
             if (d == ERR_OK) {
                 ok_ids[ok++] = batch[i].id;
-            } else {
-                log_failure(&batch[i], d, now);
-                if (failed == ERR_OK)
-                    failed = d;
+                continue;
             }
+            struct failed_attempt *f = &fails[nfails++];
+            f->id = batch[i].id;
+            f->attempts = batch[i].attempts + 1;
+            bool dead = notify_retry_dead(retry, f->attempts, batch[i].created_ms, now);
+            f->next_ms = now + notify_retry_delay(retry, f->attempts);
+            f->failed_ms = dead ? (now > 0 ? now : 1) : 0;
+            log_failure(&batch[i], d, now, dead, f->next_ms);
+            if (failed == ERR_OK)
+                failed = d;
         }
         if (e == ERR_OK && ok > 0 && sender->flush && (e = sender->flush(sender->ctx)) != ERR_OK)
             ok = 0; /* nothing is known to be durable: all stay queued */
-        if (ok > 0) {
-            /* Mark what was sent even when reading failed midway: those
+        if (ok > 0 || nfails > 0) {
+            /* Record what was sent even when reading failed midway: those
              * files exist. */
-            enum err c = st->ops->begin(st);
-            for (size_t i = 0; c == ERR_OK && i < ok; i++) {
-                c = st->ops->outbox_mark_sent(st, ok_ids[i], now);
-                if (c == ERR_NOT_FOUND)
-                    c = ERR_OK; /* another deliverer marked it first */
-            }
-            if (c == ERR_OK)
-                c = st->ops->commit(st);
+            enum err c = record_round(st, ok_ids, ok, fails, nfails, now);
             if (c != ERR_OK) {
-                st->ops->rollback(st);
                 if (e == ERR_OK)
                     e = c;
             } else {
@@ -168,5 +210,6 @@ enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTE
         *delivered = sent;
     free(batch);
     free(ok_ids);
+    free(fails);
     return e;
 }

@@ -184,8 +184,27 @@ enum err sq_security_event_search(struct store *st, const struct security_event_
 
 /* outbox (sqlite_notify.c) */
 enum err sq_outbox_insert(struct store *st, struct outbox_msg *m);
-enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
+enum err sq_outbox_pending(struct store *st, int64_t after_id, int64_t now, size_t max, struct outbox_msg *out,
+                           size_t *n);
 enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now);
+enum err sq_outbox_mark_failed(struct store *st, int64_t id, int attempts, int64_t next_ms, int64_t failed_ms);
+
+/* merchant webhooks (sqlite_webhook.c) */
+enum err sq_webhook_endpoint_insert(struct store *st, struct webhook_endpoint *w);
+enum err sq_webhook_endpoint_set_secret(struct store *st, int64_t id, const uint8_t sealed[WEBHOOK_SEALED_LEN]);
+enum err sq_webhook_endpoint_get(struct store *st, int64_t id, struct webhook_endpoint *out);
+enum err sq_webhook_endpoint_list(struct store *st, int64_t merchant_id, bool with_removed, int64_t after_id,
+                                  size_t max, struct webhook_endpoint *out, size_t *n);
+enum err sq_webhook_endpoint_remove(struct store *st, int64_t id, int64_t now);
+enum err sq_webhook_delivery_insert(struct store *st, struct webhook_delivery *d);
+enum err sq_webhook_delivery_pending(struct store *st, int64_t after_id, int64_t now, size_t max,
+                                     struct webhook_delivery *out, size_t *n);
+enum err sq_webhook_delivery_update(struct store *st, const struct webhook_delivery *d);
+enum err sq_feed_event_insert(struct store *st, struct feed_event *e);
+enum err sq_feed_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
+                            struct feed_event *out, size_t *n);
+enum err sq_feed_event_list_all(struct store *st, int64_t after_id, size_t max, struct feed_event *out, size_t *n);
+enum err sq_feed_event_last(struct store *st, int64_t customer_id, int64_t *id);
 
 /* operations waiting before they move money (sqlite_pending.c) */
 enum err sq_pending_op_insert(struct store *st, struct pending_op *p);

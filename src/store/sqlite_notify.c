@@ -19,6 +19,9 @@ static void read_outbox(sqlite3_stmt *q, void *out)
     }
     m->created_ms = sqlite3_column_int64(q, 3);
     m->sent_ms = sqlite3_column_int64(q, 4);
+    m->attempts = sqlite3_column_int(q, 5);
+    m->next_ms = sqlite3_column_int64(q, 6);
+    m->failed_ms = sqlite3_column_int64(q, 7);
 }
 
 enum err sq_outbox_insert(struct store *st, struct outbox_msg *m)
@@ -34,15 +37,21 @@ enum err sq_outbox_insert(struct store *st, struct outbox_msg *m)
     return sq_step_insert(db, q, ERR_STORE, "outbox_insert", &m->id);
 }
 
-enum err sq_outbox_pending(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n)
+enum err sq_outbox_pending(struct store *st, int64_t after_id, int64_t now, size_t max, struct outbox_msg *out,
+                           size_t *n)
 {
     struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "SELECT id, ref, sealed, created_ms, sent_ms FROM outbox "
-                                  "WHERE sent_ms = 0 AND id > ? ORDER BY id LIMIT ?");
+    /* The partial index outbox_pending holds only what is still to go, so
+     * sent and given-up mail costs nothing here; messages waiting out
+     * their back-off are skipped by the filter. */
+    sqlite3_stmt *q = sq_stmt(db, "SELECT id, ref, sealed, created_ms, sent_ms, attempts, next_ms, failed_ms "
+                                  "FROM outbox WHERE sent_ms = 0 AND failed_ms = 0 AND id > ? AND next_ms <= ? "
+                                  "ORDER BY id LIMIT ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, after_id);
-    sqlite3_bind_int64(q, 2, sq_limit(max));
+    sqlite3_bind_int64(q, 2, now);
+    sqlite3_bind_int64(q, 3, sq_limit(max));
     return sq_get_many(db, q, read_outbox, out, sizeof *out, max, n);
 }
 
@@ -55,4 +64,18 @@ enum err sq_outbox_mark_sent(struct store *st, int64_t id, int64_t now)
     sqlite3_bind_int64(q, 1, now > 0 ? now : 1);
     sqlite3_bind_int64(q, 2, id);
     return sq_step_update(db, q, ERR_NOT_FOUND, "outbox_mark_sent");
+}
+
+enum err sq_outbox_mark_failed(struct store *st, int64_t id, int attempts, int64_t next_ms, int64_t failed_ms)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q =
+        sq_stmt(db, "UPDATE outbox SET attempts = ?, next_ms = ?, failed_ms = ? WHERE id = ? AND sent_ms = 0");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int(q, 1, attempts);
+    sqlite3_bind_int64(q, 2, next_ms);
+    sqlite3_bind_int64(q, 3, failed_ms);
+    sqlite3_bind_int64(q, 4, id);
+    return sq_step_update(db, q, ERR_NOT_FOUND, "outbox_mark_failed");
 }

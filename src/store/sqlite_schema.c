@@ -456,6 +456,51 @@ const char *const sq_migrations[] = {
     "CREATE INDEX disputes_customer ON disputes (customer_id, id);"
     "CREATE INDEX disputes_status ON disputes (status, id);"
     "ALTER TABLE reversals ADD COLUMN dispute_id INTEGER NOT NULL DEFAULT 0;",
+    /* 15 -> 16: notifications (docs/notifications.md).  The outbox retries
+     * with back-off (notify/retry.h): attempts so far, not before next_ms,
+     * given up at failed_ms; the pending index holds only what is still
+     * to go. */
+    "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN next_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN failed_ms INTEGER NOT NULL DEFAULT 0;"
+    "DROP INDEX outbox_pending;"
+    "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_ms = 0 AND failed_ms = 0;"
+    /* Merchant webhooks (notify/webhook.h): endpoints with their secret
+     * sealed under the master key, and one delivery per event and
+     * endpoint, queued in the payment's transaction, retried like mail. */
+    "CREATE TABLE webhook_endpoints ("
+    "  id INTEGER PRIMARY KEY,"
+    "  merchant_id INTEGER NOT NULL REFERENCES merchants (id),"
+    "  url TEXT NOT NULL,"
+    "  events TEXT NOT NULL,"
+    "  secret_sealed BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  removed_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant_id, id);"
+    "CREATE TABLE webhook_deliveries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints (id),"
+    "  event_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_ms INTEGER NOT NULL DEFAULT 0,"
+    "  sent_ms INTEGER NOT NULL DEFAULT 0,"
+    "  failed_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_status INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (endpoint_id, event_id));"
+    "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (id) WHERE sent_ms = 0 AND failed_ms = 0;"
+    /* Customers' live feed (notify/feed.h, GET /v1/events): each event
+     * written in the transaction of what it announces, read by every node
+     * after the last id it sent. */
+    "CREATE TABLE customer_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  customer_id INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE INDEX customer_events_customer ON customer_events (customer_id, id);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -407,9 +407,46 @@ struct store_ops {
 
     /* Outbox (notify/outbox.h).  insert sets m->id; ERR_CONFLICT on ref. */
     enum err (*outbox_insert)(struct store *st, struct outbox_msg *m);
-    /* Unsent messages in id order after after_id. */
-    enum err (*outbox_pending)(struct store *st, int64_t after_id, size_t max, struct outbox_msg *out, size_t *n);
+    /* Unsent messages, not given up, due at now (next_ms <= now), in id
+     * order after after_id. */
+    enum err (*outbox_pending)(struct store *st, int64_t after_id, int64_t now, size_t max, struct outbox_msg *out,
+                               size_t *n);
     enum err (*outbox_mark_sent)(struct store *st, int64_t id, int64_t now); /* ERR_NOT_FOUND */
+    /* A failed attempt of an unsent message: its count, when it is due
+     * again, and failed_ms > 0 when it is given up.  ERR_NOT_FOUND if it
+     * was sent meanwhile (by another deliverer). */
+    enum err (*outbox_mark_failed)(struct store *st, int64_t id, int attempts, int64_t next_ms, int64_t failed_ms);
+
+    /* Merchant webhooks (notify/webhook.h).  insert sets w->id (the sealed
+     * secret is set after, under its id: set_secret). */
+    enum err (*webhook_endpoint_insert)(struct store *st, struct webhook_endpoint *w);
+    enum err (*webhook_endpoint_set_secret)(struct store *st, int64_t id,
+                                            const uint8_t sealed[WEBHOOK_SEALED_LEN]); /* ERR_NOT_FOUND */
+    enum err (*webhook_endpoint_get)(struct store *st, int64_t id, struct webhook_endpoint *out); /* ERR_NOT_FOUND */
+    /* Endpoints with id > after_id, of one merchant (merchant_id > 0) or
+     * of all; removed ones too when with_removed. */
+    enum err (*webhook_endpoint_list)(struct store *st, int64_t merchant_id, bool with_removed, int64_t after_id,
+                                      size_t max, struct webhook_endpoint *out, size_t *n);
+    enum err (*webhook_endpoint_remove)(struct store *st, int64_t id, int64_t now); /* ERR_NOT_FOUND if none or removed */
+    /* insert sets d->id; ERR_CONFLICT if the endpoint has the event already. */
+    enum err (*webhook_delivery_insert)(struct store *st, struct webhook_delivery *d);
+    /* Unsent deliveries, not given up, due at now, in id order after after_id. */
+    enum err (*webhook_delivery_pending)(struct store *st, int64_t after_id, int64_t now, size_t max,
+                                         struct webhook_delivery *out, size_t *n);
+    /* The outcome of an attempt: attempts, next_ms, sent_ms, failed_ms and
+     * last_status of d.  ERR_NOT_FOUND if it was sent meanwhile. */
+    enum err (*webhook_delivery_update)(struct store *st, const struct webhook_delivery *d);
+
+    /* Customers' live feed (notify/feed.h).  insert sets e->id. */
+    enum err (*feed_event_insert)(struct store *st, struct feed_event *e);
+    /* A customer's events with id > after_id, oldest first. */
+    enum err (*feed_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
+                                struct feed_event *out, size_t *n);
+    /* Every customer's events with id > after_id, oldest first. */
+    enum err (*feed_event_list_all)(struct store *st, int64_t after_id, size_t max, struct feed_event *out,
+                                    size_t *n);
+    /* The newest event id of one customer (customer_id > 0) or of all (0); 0 if none. */
+    enum err (*feed_event_last)(struct store *st, int64_t customer_id, int64_t *id);
 };
 
 struct store {

@@ -58,6 +58,11 @@ struct config {
     int64_t p2p_mfa_threshold;        /* a transfer above this needs a fresh second factor */
     int64_t void_window_s;            /* a register may void its charge this long after it */
     int64_t charge_confirm_timeout_s; /* a challenged register charge waits this long for the customer */
+    /* mail (notify/smtp.h): smtp_url "" delivers into DATA_DIR/mail (maildir) */
+    char smtp_url[256];      /* smtp://host[:port] (STARTTLS) or smtps://host[:port] */
+    char smtp_from[256];     /* the sender address of every message */
+    char smtp_user[256];     /* "" : no authentication */
+    char smtp_password[256]; /* better given as KESSAI_SMTP_PASSWORD than in the file */
     /* operations (ops/reversal.h) */
     int64_t reversal_approval_threshold; /* a fraud reversal above this (yen) waits for a second staff member */
     int64_t dispute_window_days;         /* a customer may report a payment this many days after it (ops/dispute.h) */

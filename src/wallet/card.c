@@ -20,6 +20,7 @@
 
 #include "auth/txn.h"
 #include "wallet/card_internal.h"
+#include "wallet/wallet_feed.h"
 #include "wallet/wallet_mail.h"
 
 bool card_digits(const char *s, size_t min, size_t max)
@@ -162,6 +163,8 @@ static enum err confirm_answered(const struct wallet_ctx *w, const struct auth_s
             e = st->ops->customer_get(st, cur->customer_id, &c);
         if (e == ERR_OK)
             e = wallet_mail_card_linked(&w->a, c.email, out->brand, out->last4);
+        if (e == ERR_OK)
+            e = wallet_feed_card_linked(st, w->a.now, out);
         if (e == ERR_OK)
             e = card_record(w, cur, SEC_CARD_LINKED, SEC_SUCCESS, card_detail_json(out));
     } else if (gw_e == ERR_INVALID_CODE) {

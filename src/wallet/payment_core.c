@@ -12,9 +12,10 @@
  * Invariants:
  *  1. A payment row exists exactly when its transfer does: both are written
  *     in one savepoint of one transaction, with the code's consumption, the
- *     spending counters, the POS nonce and the mail.  So "ok" to a register
- *     means the money moved, the code is spent and the customer will hear
- *     of it — and a refusal means none of these happened.
+ *     spending counters, the POS nonce, the mail, the merchant's webhook
+ *     events and the customers' live-feed events.  So "ok" to a register means the money moved, the code is
+ *     spent and the customer (and the merchant's systems) will hear of it
+ *     — and a refusal means none of these happened.
  *  2. refunded never exceeds amount: the ledger refuses a reversal above
  *     what remains of its original (apply.c), in the same transaction as
  *     payment_add_refund.
@@ -38,6 +39,8 @@
 #include "ops/staff.h"
 #include "util/log.h"
 #include "wallet/payment_mail.h"
+#include "wallet/payment_feed.h"
+#include "wallet/payment_webhook.h"
 
 char *payment_public_id(char buf[IDS_BUF], int64_t id) { return ids_format(buf, PAYMENT_ID_PREFIX, id); }
 
@@ -279,6 +282,12 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
         return e;
     if (o->pending.id != 0 && (e = pending_made(j, st, x->id)) != ERR_OK)
         return e;
+    if ((e = payment_webhook_paid(st, o->now, &j->r.p, o->counterparty)) != ERR_OK)
+        return e;
+    e = payment_feed_paid(st, o->now, &j->r.p, o->p.kind == PAYMENT_P2P ? o->payee_email : o->counterparty,
+                          o->payer_email, after->debit, after->credit);
+    if (e != ERR_OK)
+        return e;
     return mail(j, st, after);
 }
 
@@ -309,6 +318,11 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
     if (e == ERR_NOT_FOUND)
         return ERR_PAYMENT_NOT_FOUND;
     if (e != ERR_OK || replayed)
+        return e;
+    e = payment_webhook_reversed(st, o->now, &j->r.p, o->counterparty, x->id, x->amount, x->created_ms, is_void);
+    if (e == ERR_OK)
+        e = payment_feed_refunded(st, o->now, &j->r.p, o->counterparty, x->amount, is_void, after->credit);
+    if (e != ERR_OK)
         return e;
     return mail(j, st, after);
 }

@@ -26,7 +26,9 @@
  *   5b. a payment that waited (a challenged charge the customer approved,
  *      a held one staff approved: order.pending) moves its row out of
  *      waiting, exactly once, with its audit entry;
- *   6. queues the mail(s) (payment_mail.h), with the balance after.
+ *   6. queues the merchant's webhook events (payment_webhook.h), the
+ *      customers' live-feed events (payment_feed.h) and the mail(s)
+ *      (payment_mail.h), with the balance after.
  * Any refusal undoes the group: the transfer, the counters, everything.
  *
  * Not for use outside src/wallet/ and the tests.

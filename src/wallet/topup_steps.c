@@ -38,6 +38,7 @@
 #include "ledger/ledger.h"
 #include "ops/killswitch.h"
 #include "util/log.h"
+#include "wallet/wallet_feed.h"
 #include "wallet/wallet_mail.h"
 
 char *topup_public_id(char buf[IDS_BUF], int64_t id) { return ids_format(buf, TOPUP_ID_PREFIX, id); }
@@ -262,6 +263,8 @@ static enum err credit_hook(void *ctx, struct store *st, const struct ledger_tra
         h->a.st = st;
         source_text(st, &h->row, source, sizeof source);
         e = wallet_mail_topup_succeeded(&h->a, to, h->row.amount, source, h->balance);
+        if (e == ERR_OK)
+            e = wallet_feed_topup_credited(st, h->a.now, &h->row, source, h->balance);
     }
     h->marked = e == ERR_OK;
     return e;

@@ -546,12 +546,15 @@ static void outbox_seals_mail_and_delivers_after_commit_and_retries(void **state
     assert_int_equal(n, 0);
     assert_int_equal(tries, 1);
     assert_int_equal(af_mail_total(f), 0);
-    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now, &n), ERR_OK);
+    /* not retried before its back-off (30 s after the failure) is over */
+    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now + 29999, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now + 30000, &n), ERR_OK);
     assert_int_equal(n, 1);
     char body[256];
     assert_int_equal(af_mail(f, "g@example.jp", "Hello", true, body, sizeof body), 1);
     assert_string_equal(body, "code 918273645 inside\n");
-    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now, &n), ERR_OK);
+    assert_int_equal(notify_deliver_pending(f->st, f->mk, &f->sender, f->now + 60000, &n), ERR_OK);
     assert_int_equal(n, 0); /* sent once */
     af_assert_no_secrets_at_rest(f);
     af_free(f);
