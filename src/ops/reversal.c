@@ -71,6 +71,7 @@ static enum err record(struct store *st, int64_t now, const char *addr, int64_t 
 struct job {
     struct reversal r;       /* insert: the row to write; approve: its id */
     bool insert;             /* executed at once: the row is new */
+    int64_t alone_max;       /* insert: what may go back of the payment without approval */
     int64_t staff_id;        /* who executes it: the requester, or the approver */
     const uint8_t *master_key;
     int64_t now;
@@ -123,6 +124,17 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
     if (j->r.amount > left) {
         j->bad = "amount";
         return ERR_REVERSAL_EXCEEDS_ORIGINAL;
+    }
+    if (j->insert) {
+        /* Again in the transaction: a request racing another of the same
+         * payment does not slip past four eyes. */
+        int64_t alone = 0;
+        if ((e = st->ops->reversal_unapproved(st, p.id, &alone)) != ERR_OK)
+            return e;
+        if (j->r.amount > j->alone_max - alone) {
+            j->bad = "amount";
+            return ERR_CONFLICT;
+        }
     }
     if (j->r.charge_store && (e = st->ops->payment_add_refund(st, p.id, j->r.amount, 0)) != ERR_OK)
         return e;
@@ -247,8 +259,13 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
         set_bad(bad, "dispute_id");
         return e;
     }
-    struct job j = {.insert = true, .staff_id = staff_id, .master_key = a->master_key, .now = a->now,
-                    .client_addr = a->client_addr};
+    /* Four eyes apply to what goes back of one payment without approval,
+     * not to each request: ten small ones are one large one. */
+    int64_t alone = 0;
+    if ((e = st->ops->reversal_unapproved(st, p.id, &alone)) != ERR_OK)
+        return e;
+    struct job j = {.insert = true, .alone_max = a->cfg->reversal_approval_threshold, .staff_id = staff_id,
+                    .master_key = a->master_key, .now = a->now, .client_addr = a->client_addr};
     j.r.payment_id = p.id;
     j.r.customer_id = p.customer_id;
     j.r.amount = amount;
@@ -259,7 +276,7 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
     j.r.requested_by = staff_id;
     j.r.created_ms = a->now;
 
-    if (amount <= a->cfg->reversal_approval_threshold) {
+    if (amount <= a->cfg->reversal_approval_threshold - alone) {
         /* At once: a key of its own (nobody retries a staff request by key). */
         uint8_t rnd[12];
         char hex[sizeof rnd * 2 + 1], key[LEDGER_KEY_MAX + 1];

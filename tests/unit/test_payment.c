@@ -1053,6 +1053,43 @@ static void a_refund_never_repays_what_a_reversal_gave_back(void **state)
     assert_int_equal(balance(t, &a), 10000);
 }
 
+/* Four eyes cannot be dodged by splitting: up to the threshold of one
+ * payment goes back at once, in one reversal or in several; beyond, each
+ * waits for a second staff member. */
+static void a_reversal_split_in_small_ones_still_needs_four_eyes(void **state)
+{
+    struct tp *t = *state;
+    t->f->cfg.reversal_approval_threshold = 10000;
+    struct cust a;
+    char code[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 50000, code);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 30000, "c1", &r, &bad), ERR_OK);
+    struct reversal rv;
+    const int64_t staff = 1;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 5000, "account taken over", i == 1, 0,
+                                          &rv, &bad),
+                         ERR_OK);
+        assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
+    }
+    assert_int_equal(balance(t, &a), 30000);
+    /* 10,000 went back without a second pair of eyes: the next yen waits */
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 1, "account taken over", false, 0, &rv, &bad),
+                     ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_PENDING);
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, staff + 1, r.p.id, 5000, "account taken over", true, 0,
+                                      &rv, &bad),
+                     ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_PENDING);
+    assert_int_equal(balance(t, &a), 30000);
+    /* approved by another: it moves */
+    assert_int_equal(reversal_approve(&W(t)->a, t->writer, staff, rv.id, &rv, &bad), ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
+    assert_int_equal(balance(t, &a), 35000);
+}
+
 static void void_within_the_window_only(void **state)
 {
     struct tp *t = *state;
@@ -1193,6 +1230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_racing_never_exceed_the_payment, setup, teardown),
         cmocka_unit_test_setup_teardown(void_within_the_window_only, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refund_never_repays_what_a_reversal_gave_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reversal_split_in_small_ones_still_needs_four_eyes, setup, teardown),
         cmocka_unit_test_setup_teardown(the_feed_shows_a_stores_payments, setup, teardown),
         cmocka_unit_test_setup_teardown(a_guessing_register_is_stopped_and_flagged, setup, teardown),
     };
