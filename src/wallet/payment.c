@@ -320,6 +320,11 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     }
     if (e != ERR_OK)
         goto out;
+    /* A retry showing a fresh code: a key that paid gets its receipt, a key
+     * that waited gets that charge as it is (declined stays declined),
+     * whatever the engine would say now; the fresh code stays unspent. */
+    if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending))
+        goto out;
 
     /* 4-5. offline limit, freeze, wallet.  A code can still resolve after
      * its key paid (an offline code: its use is seen only by the ledger's
