@@ -112,6 +112,14 @@ enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, 
     return e;
 }
 
+enum err review_kept(struct store *st, const char *key, bool *kept)
+{
+    struct pending_op p;
+    enum err e = st->ops->pending_op_get_by_key(st, key, &p);
+    *kept = e == ERR_OK && p.p.kind != PAYMENT_CPM;
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
 /* ---- staff ----------------------------------------------------------------- */
 
 enum err review_get(const struct wallet_ctx *w, int64_t id, struct pending_op *out)

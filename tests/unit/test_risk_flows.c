@@ -36,6 +36,7 @@
 #include "wallet/paycode.h"
 #include "wallet/payment.h"
 #include "wallet/pending_charge.h"
+#include "wallet/review.h"
 #include "wallet/topup.h"
 
 #define MIN_MS (60 * INT64_C(1000))
@@ -474,6 +475,46 @@ static void new_accounts_fanning_into_one_recipient_are_held(void **state)
     on_file(t, s[3].s.customer_id, "p2p", "hold", "p2p_fan_in", "risk_held");
 }
 
+/* The customer's retry of a held transfer is answered with its review as
+ * it stands: one staff rejected does not go through when sent again under
+ * its key once the engine would let it. */
+static void a_rejected_review_stays_rejected_when_the_customer_retries(void **state)
+{
+    struct rf *t = *state;
+    struct cust mule, s[4];
+    customer(t, &mule, "mule@example.com", 0);
+    char email[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(email, sizeof email, "new%d@example.com", i);
+        customer(t, &s[i], email, 5000);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(send_to(t, &s[i], mule.email, 3000), ERR_OK);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(p2p_send(W(t), &s[3].s, mule.email, 3000, "", "gift-1", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t id = r.held_id;
+    assert_true(id > 0);
+    struct pending_op p;
+    assert_int_equal(review_reject(W(t), 1, id, "money mule pattern", &p, &bad), ERR_OK);
+    assert_string_equal(p.status, PENDING_REJECTED);
+    /* days later the fan-in window is over: a new transfer would go */
+    t->f->now += 3 * 24 * 60 * MIN_MS;
+    refresh(t, &s[3]);
+    assert_int_equal(p2p_send(W(t), &s[3].s, mule.email, 3000, "", "gift-1", &r, &bad, &sw), ERR_RISK_HELD);
+    assert_int_equal(r.held_id, id);
+    assert_int_equal(review_get(W(t), id, &p), ERR_OK);
+    assert_string_equal(p.status, PENDING_REJECTED);
+    assert_int_equal(balance(t, &s[3]), 5000);
+    assert_int_equal(balance(t, &mule), 9000);
+    /* the same key for another transfer is a conflict */
+    assert_int_equal(p2p_send(W(t), &s[3].s, mule.email, 2000, "", "gift-1", &r, &bad, &sw),
+                     ERR_IDEMPOTENCY_CONFLICT);
+    assert_int_equal(send_to(t, &s[3], mule.email, 3000), ERR_OK);
+    assert_int_equal(balance(t, &s[3]), 2000);
+}
+
 /* ---- cards and top-ups ------------------------------------------------------ */
 
 static enum err link_pan(struct rf *t, struct cust *c, const char *pan, struct card *out)
@@ -625,6 +666,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(impossible_travel_by_qr_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(impossible_travel_at_the_register, setup, teardown),
         cmocka_unit_test_setup_teardown(a_declined_charge_stays_declined_when_the_register_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_rejected_review_stays_rejected_when_the_customer_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
