@@ -11,6 +11,7 @@
 #include "ops/staff.h"
 #include "ops/staff_session.h"
 #include "util/idem.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "wallet/history.h"
 #include "wallet/wallet_types.h"
@@ -25,17 +26,7 @@ static void set_bad(const char **bad, const char *v)
         *bad = v;
 }
 
-bool dispute_text_ok(const char *s, size_t max)
-{
-    if (s == NULL || s[0] == '\0' || strlen(s) > max)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *j = json_string(s); /* NULL unless valid UTF-8 */
-    json_decref(j);
-    return j != NULL;
-}
+bool dispute_text_ok(const char *s, size_t max) { return json_text_ok(s, max); }
 
 /* Did transfer id move customer_id's wallet at all (a top-up, a refund,
  * money received)?  Then it is theirs to see, but not a debit to report. */

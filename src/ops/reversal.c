@@ -15,23 +15,14 @@
 #include "ops/dispute.h"
 #include "ops/staff.h"
 #include "ops/staff_session.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "wallet/topup.h"
 
 #define FRAUD_LOSS_ACCOUNT "fraud_losses"
 #define XFER_KIND "fraud_reversal"
 
-static bool reason_ok(const char *r)
-{
-    if (r == NULL || r[0] == '\0' || strlen(r) > REVERSAL_REASON_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *s = json_string(r); /* NULL unless valid UTF-8 */
-    json_decref(s);
-    return s != NULL;
-}
+static bool reason_ok(const char *r) { return json_text_ok(r, REVERSAL_REASON_MAX); }
 
 static void set_bad(const char **bad, const char *v)
 {

@@ -51,6 +51,10 @@ enum err json_parse_object(const char *buf, size_t len, json_t **out);
 enum err json_parse_fields(json_t *obj, const struct json_field *spec, size_t n, bool reject_unknown,
                            const char **bad_param);
 
+/* A line of text a person typed for others to read (a reason, a note):
+ * 1..max bytes of valid UTF-8 without control characters. */
+bool json_text_ok(const char *s, size_t max);
+
 /* Compact serialisation (malloc'd, caller frees), NULL on failure. */
 char *json_dump_compact(const json_t *v);
 

@@ -17,6 +17,7 @@
 #include "ops/staff.h"
 #include "ops/staff_session.h"
 #include "util/email.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "wallet/pay_customer_internal.h"
 #include "wallet/payment_internal.h"
@@ -256,17 +257,7 @@ enum err review_approve(const struct wallet_ctx *w, int64_t staff_id, int64_t id
     return e != ERR_OK ? e : g;
 }
 
-static bool reason_ok(const char *r)
-{
-    if (r == NULL || r[0] == '\0' || strlen(r) > PENDING_REASON_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *s = json_string(r); /* NULL unless valid UTF-8 */
-    json_decref(s);
-    return s != NULL;
-}
+static bool reason_ok(const char *r) { return json_text_ok(r, PENDING_REASON_MAX); }
 
 enum err review_reject(const struct wallet_ctx *w, int64_t staff_id, int64_t id, const char *reason,
                        struct pending_op *out, const char **bad)
