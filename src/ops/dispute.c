@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "audit/audit.h"
 #include "auth/txn.h"
 #include "notify/outbox.h"
@@ -115,9 +117,12 @@ static enum err mail(struct store *st, const uint8_t *master_key, int64_t now, i
 {
     struct customer c;
     enum err e = st->ops->customer_get(st, customer_id, &c);
+    char to[EMAIL_MAX + 1];
+    snprintf(to, sizeof to, "%s", e == ERR_OK ? c.email : "");
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e != ERR_OK)
         return e;
-    return notify_enqueue(st, master_key, now, c.email, subject, body);
+    return notify_enqueue(st, master_key, now, to, subject, body);
 }
 
 static enum err filed(const struct auth_ctx *a, int64_t device_id, struct dispute *d)

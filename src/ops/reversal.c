@@ -74,6 +74,9 @@ static enum err mail(const struct job *j, struct store *st, int64_t balance)
 {
     struct customer c;
     enum err e = st->ops->customer_get(st, j->r.customer_id, &c);
+    char to[EMAIL_MAX + 1];
+    snprintf(to, sizeof to, "%s", e == ERR_OK ? c.email : "");
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e != ERR_OK)
         return e;
     char body[768], when[TIME_ISO_BUF], pid[IDS_BUF];
@@ -83,7 +86,7 @@ static enum err mail(const struct job *j, struct store *st, int64_t balance)
              "If you have questions, contact support.",
              (long long)j->r.amount, ids_format(pid, PAYMENT_ID_PREFIX, j->r.payment_id), time_iso8601(when, j->now),
              (long long)balance);
-    return notify_enqueue(st, j->master_key, j->now, c.email, "Money back to your kessai wallet", body);
+    return notify_enqueue(st, j->master_key, j->now, to, "Money back to your kessai wallet", body);
 }
 
 static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *x, const struct ledger_balances *after,
