@@ -273,18 +273,6 @@ enum err dispute_resolve(struct store *st, const uint8_t *master_key, int64_t no
     return mail(st, master_key, now, d.customer_id, "Your fraud report is resolved", body);
 }
 
-static json_t *id_or_null(const char *prefix, int64_t id)
-{
-    char buf[IDS_BUF];
-    return id ? json_string(ids_format(buf, prefix, id)) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[TIME_ISO_BUF];
-    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
-}
-
 json_t *dispute_json(const struct dispute *d, bool staff)
 {
     char id[IDS_BUF], tid[IDS_BUF], pid[IDS_BUF];
@@ -292,14 +280,14 @@ json_t *dispute_json(const struct dispute *d, bool staff)
                           ids_format(id, DISPUTE_ID_PREFIX, d->id), "transaction_id",
                           ids_format(tid, HISTORY_ID_PREFIX, d->payment_id), "payment_id",
                           ids_format(pid, PAYMENT_ID_PREFIX, d->payment_id), "amount", (json_int_t)d->amount, "reason",
-                          d->reason, "status", d->status, "created_at", time_or_null(d->created_ms), "decided_at",
-                          time_or_null(d->decided_ms), "note", d->note[0] ? json_string(d->note) : json_null(),
-                          "reversal", id_or_null(REVERSAL_ID_PREFIX, d->reversal_id));
+                          d->reason, "status", d->status, "created_at", json_time_or_null(d->created_ms), "decided_at",
+                          json_time_or_null(d->decided_ms), "note", d->note[0] ? json_string(d->note) : json_null(),
+                          "reversal", json_id_or_null(REVERSAL_ID_PREFIX, d->reversal_id));
     if (o && staff) {
         char cid[IDS_BUF];
         if (json_object_set_new(o, "customer", json_string(ids_format(cid, CUSTOMER_ID_PREFIX, d->customer_id))) !=
                 0 ||
-            json_object_set_new(o, "decided_by", id_or_null(STAFF_ID_PREFIX, d->decided_by)) != 0) {
+            json_object_set_new(o, "decided_by", json_id_or_null(STAFF_ID_PREFIX, d->decided_by)) != 0) {
             json_decref(o);
             return NULL;
         }

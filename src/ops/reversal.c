@@ -346,18 +346,6 @@ enum err reversal_reject(const struct auth_ctx *a, int64_t staff_id, int64_t id,
     return e;
 }
 
-static json_t *id_or_null(const char *prefix, int64_t id)
-{
-    char buf[IDS_BUF];
-    return id ? json_string(ids_format(buf, prefix, id)) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[TIME_ISO_BUF];
-    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
-}
-
 json_t *reversal_json(const struct reversal *r)
 {
     char id[IDS_BUF], pid[IDS_BUF], cid[IDS_BUF], by[IDS_BUF];
@@ -366,7 +354,7 @@ json_t *reversal_json(const struct reversal *r)
                      "customer", ids_format(cid, CUSTOMER_ID_PREFIX, r->customer_id), "amount", (json_int_t)r->amount,
                      "charge_store", r->charge_store, "reason", r->reason, "status", r->status, "requested_by",
                      ids_format(by, STAFF_ID_PREFIX, r->requested_by), "decided_by",
-                     id_or_null(STAFF_ID_PREFIX, r->decided_by), "created_at", time_or_null(r->created_ms), "decided_at",
-                     time_or_null(r->decided_ms), "transfer", id_or_null("txn", r->transfer_id), "dispute",
-                     id_or_null(DISPUTE_ID_PREFIX, r->dispute_id));
+                     json_id_or_null(STAFF_ID_PREFIX, r->decided_by), "created_at", json_time_or_null(r->created_ms),
+                     "decided_at", json_time_or_null(r->decided_ms), "transfer", json_id_or_null("txn", r->transfer_id),
+                     "dispute", json_id_or_null(DISPUTE_ID_PREFIX, r->dispute_id));
 }

@@ -4,6 +4,7 @@
 
 #include "util/ids.h"
 #include "util/money.h"
+#include "util/timeutil.h"
 
 #define MAX_DEPTH 32
 #define DEFAULT_MAX_STRING 1024
@@ -155,4 +156,16 @@ bool json_text_ok(const char *s, size_t max)
     json_t *j = json_string(s); /* NULL unless valid UTF-8 */
     json_decref(j);
     return j != NULL;
+}
+
+json_t *json_id_or_null(const char *prefix, int64_t id)
+{
+    char buf[IDS_BUF];
+    return id > 0 ? json_string(ids_format(buf, prefix, id)) : json_null();
+}
+
+json_t *json_time_or_null(int64_t ms)
+{
+    char buf[TIME_ISO_BUF];
+    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
 }
