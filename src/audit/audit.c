@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/timeutil.h"
 
 enum err audit_attach(struct store *st, const uint8_t master_key[MASTERKEY_BYTES])
@@ -55,13 +56,6 @@ enum err audit_record(struct store *st, int64_t now, const char *actor, int64_t 
     return st->ops->security_event_insert(st, &ev);
 }
 
-/* An id of the given prefix, or null for 0. */
-static json_t *id_or_null(const char *prefix, int64_t id)
-{
-    char buf[IDS_BUF];
-    return id > 0 ? json_string(ids_format(buf, prefix, id)) : json_null();
-}
-
 json_t *audit_entry_json(const struct security_event *e)
 {
     char at[TIME_ISO_BUF], hex[2 * AUDIT_MAC_BYTES + 1];
@@ -74,7 +68,7 @@ json_t *audit_entry_json(const struct security_event *e)
                        : json_null();
     return json_pack("{s:I, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "at",
                      time_iso8601(at, e->at_ms), "actor", e->actor, "customer",
-                     id_or_null(CUSTOMER_ID_PREFIX, e->customer_id), "action", e->kind, "outcome", e->outcome,
-                     "client_addr", e->client_addr, "device", id_or_null(DEVICE_ID_PREFIX, e->device_id), "detail",
+                     json_id_or_null(CUSTOMER_ID_PREFIX, e->customer_id), "action", e->kind, "outcome", e->outcome,
+                     "client_addr", e->client_addr, "device", json_id_or_null(DEVICE_ID_PREFIX, e->device_id), "detail",
                      detail ? detail : json_null(), "hash", hash ? hash : json_null());
 }

@@ -181,6 +181,7 @@ enum err mfa_recovery_regenerate(const struct auth_ctx *ctx, const struct auth_s
     struct customer c;
     if (e == ERR_OK && (e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c)) == ERR_OK)
         e = auth_mail_recovery_codes_replaced(ctx, c.email);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     e = auth_end(ctx, e == ERR_OK, e);
     if (e != ERR_OK)
         wipe_codes(codes);

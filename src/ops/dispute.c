@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "audit/audit.h"
 #include "auth/txn.h"
 #include "notify/outbox.h"
@@ -11,6 +13,7 @@
 #include "ops/staff.h"
 #include "ops/staff_session.h"
 #include "util/idem.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "wallet/history.h"
 #include "wallet/wallet_types.h"
@@ -25,17 +28,7 @@ static void set_bad(const char **bad, const char *v)
         *bad = v;
 }
 
-bool dispute_text_ok(const char *s, size_t max)
-{
-    if (s == NULL || s[0] == '\0' || strlen(s) > max)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *j = json_string(s); /* NULL unless valid UTF-8 */
-    json_decref(j);
-    return j != NULL;
-}
+bool dispute_text_ok(const char *s, size_t max) { return json_text_ok(s, max); }
 
 /* Did transfer id move customer_id's wallet at all (a top-up, a refund,
  * money received)?  Then it is theirs to see, but not a debit to report. */
@@ -124,9 +117,12 @@ static enum err mail(struct store *st, const uint8_t *master_key, int64_t now, i
 {
     struct customer c;
     enum err e = st->ops->customer_get(st, customer_id, &c);
+    char to[EMAIL_MAX + 1];
+    snprintf(to, sizeof to, "%s", e == ERR_OK ? c.email : "");
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e != ERR_OK)
         return e;
-    return notify_enqueue(st, master_key, now, c.email, subject, body);
+    return notify_enqueue(st, master_key, now, to, subject, body);
 }
 
 static enum err filed(const struct auth_ctx *a, int64_t device_id, struct dispute *d)
@@ -277,18 +273,6 @@ enum err dispute_resolve(struct store *st, const uint8_t *master_key, int64_t no
     return mail(st, master_key, now, d.customer_id, "Your fraud report is resolved", body);
 }
 
-static json_t *id_or_null(const char *prefix, int64_t id)
-{
-    char buf[IDS_BUF];
-    return id ? json_string(ids_format(buf, prefix, id)) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[TIME_ISO_BUF];
-    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
-}
-
 json_t *dispute_json(const struct dispute *d, bool staff)
 {
     char id[IDS_BUF], tid[IDS_BUF], pid[IDS_BUF];
@@ -296,14 +280,14 @@ json_t *dispute_json(const struct dispute *d, bool staff)
                           ids_format(id, DISPUTE_ID_PREFIX, d->id), "transaction_id",
                           ids_format(tid, HISTORY_ID_PREFIX, d->payment_id), "payment_id",
                           ids_format(pid, PAYMENT_ID_PREFIX, d->payment_id), "amount", (json_int_t)d->amount, "reason",
-                          d->reason, "status", d->status, "created_at", time_or_null(d->created_ms), "decided_at",
-                          time_or_null(d->decided_ms), "note", d->note[0] ? json_string(d->note) : json_null(),
-                          "reversal", id_or_null(REVERSAL_ID_PREFIX, d->reversal_id));
+                          d->reason, "status", d->status, "created_at", json_time_or_null(d->created_ms), "decided_at",
+                          json_time_or_null(d->decided_ms), "note", d->note[0] ? json_string(d->note) : json_null(),
+                          "reversal", json_id_or_null(REVERSAL_ID_PREFIX, d->reversal_id));
     if (o && staff) {
         char cid[IDS_BUF];
         if (json_object_set_new(o, "customer", json_string(ids_format(cid, CUSTOMER_ID_PREFIX, d->customer_id))) !=
                 0 ||
-            json_object_set_new(o, "decided_by", id_or_null(STAFF_ID_PREFIX, d->decided_by)) != 0) {
+            json_object_set_new(o, "decided_by", json_id_or_null(STAFF_ID_PREFIX, d->decided_by)) != 0) {
             json_decref(o);
             return NULL;
         }

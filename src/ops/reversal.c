@@ -15,23 +15,14 @@
 #include "ops/dispute.h"
 #include "ops/staff.h"
 #include "ops/staff_session.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "wallet/topup.h"
 
 #define FRAUD_LOSS_ACCOUNT "fraud_losses"
 #define XFER_KIND "fraud_reversal"
 
-static bool reason_ok(const char *r)
-{
-    if (r == NULL || r[0] == '\0' || strlen(r) > REVERSAL_REASON_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *s = json_string(r); /* NULL unless valid UTF-8 */
-    json_decref(s);
-    return s != NULL;
-}
+static bool reason_ok(const char *r) { return json_text_ok(r, REVERSAL_REASON_MAX); }
 
 static void set_bad(const char **bad, const char *v)
 {
@@ -71,6 +62,7 @@ static enum err record(struct store *st, int64_t now, const char *addr, int64_t 
 struct job {
     struct reversal r;       /* insert: the row to write; approve: its id */
     bool insert;             /* executed at once: the row is new */
+    int64_t alone_max;       /* insert: what may go back of the payment without approval */
     int64_t staff_id;        /* who executes it: the requester, or the approver */
     const uint8_t *master_key;
     int64_t now;
@@ -82,6 +74,9 @@ static enum err mail(const struct job *j, struct store *st, int64_t balance)
 {
     struct customer c;
     enum err e = st->ops->customer_get(st, j->r.customer_id, &c);
+    char to[EMAIL_MAX + 1];
+    snprintf(to, sizeof to, "%s", e == ERR_OK ? c.email : "");
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e != ERR_OK)
         return e;
     char body[768], when[TIME_ISO_BUF], pid[IDS_BUF];
@@ -91,7 +86,7 @@ static enum err mail(const struct job *j, struct store *st, int64_t balance)
              "If you have questions, contact support.",
              (long long)j->r.amount, ids_format(pid, PAYMENT_ID_PREFIX, j->r.payment_id), time_iso8601(when, j->now),
              (long long)balance);
-    return notify_enqueue(st, j->master_key, j->now, c.email, "Money back to your kessai wallet", body);
+    return notify_enqueue(st, j->master_key, j->now, to, "Money back to your kessai wallet", body);
 }
 
 static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *x, const struct ledger_balances *after,
@@ -123,6 +118,17 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
     if (j->r.amount > left) {
         j->bad = "amount";
         return ERR_REVERSAL_EXCEEDS_ORIGINAL;
+    }
+    if (j->insert) {
+        /* Again in the transaction: a request racing another of the same
+         * payment does not slip past four eyes. */
+        int64_t alone = 0;
+        if ((e = st->ops->reversal_unapproved(st, p.id, &alone)) != ERR_OK)
+            return e;
+        if (j->r.amount > j->alone_max - alone) {
+            j->bad = "amount";
+            return ERR_CONFLICT;
+        }
     }
     if (j->r.charge_store && (e = st->ops->payment_add_refund(st, p.id, j->r.amount, 0)) != ERR_OK)
         return e;
@@ -247,8 +253,13 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
         set_bad(bad, "dispute_id");
         return e;
     }
-    struct job j = {.insert = true, .staff_id = staff_id, .master_key = a->master_key, .now = a->now,
-                    .client_addr = a->client_addr};
+    /* Four eyes apply to what goes back of one payment without approval,
+     * not to each request: ten small ones are one large one. */
+    int64_t alone = 0;
+    if ((e = st->ops->reversal_unapproved(st, p.id, &alone)) != ERR_OK)
+        return e;
+    struct job j = {.insert = true, .alone_max = a->cfg->reversal_approval_threshold, .staff_id = staff_id,
+                    .master_key = a->master_key, .now = a->now, .client_addr = a->client_addr};
     j.r.payment_id = p.id;
     j.r.customer_id = p.customer_id;
     j.r.amount = amount;
@@ -259,7 +270,7 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
     j.r.requested_by = staff_id;
     j.r.created_ms = a->now;
 
-    if (amount <= a->cfg->reversal_approval_threshold) {
+    if (amount <= a->cfg->reversal_approval_threshold - alone) {
         /* At once: a key of its own (nobody retries a staff request by key). */
         uint8_t rnd[12];
         char hex[sizeof rnd * 2 + 1], key[LEDGER_KEY_MAX + 1];
@@ -335,18 +346,6 @@ enum err reversal_reject(const struct auth_ctx *a, int64_t staff_id, int64_t id,
     return e;
 }
 
-static json_t *id_or_null(const char *prefix, int64_t id)
-{
-    char buf[IDS_BUF];
-    return id ? json_string(ids_format(buf, prefix, id)) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[TIME_ISO_BUF];
-    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
-}
-
 json_t *reversal_json(const struct reversal *r)
 {
     char id[IDS_BUF], pid[IDS_BUF], cid[IDS_BUF], by[IDS_BUF];
@@ -355,7 +354,7 @@ json_t *reversal_json(const struct reversal *r)
                      "customer", ids_format(cid, CUSTOMER_ID_PREFIX, r->customer_id), "amount", (json_int_t)r->amount,
                      "charge_store", r->charge_store, "reason", r->reason, "status", r->status, "requested_by",
                      ids_format(by, STAFF_ID_PREFIX, r->requested_by), "decided_by",
-                     id_or_null(STAFF_ID_PREFIX, r->decided_by), "created_at", time_or_null(r->created_ms), "decided_at",
-                     time_or_null(r->decided_ms), "transfer", id_or_null("txn", r->transfer_id), "dispute",
-                     id_or_null(DISPUTE_ID_PREFIX, r->dispute_id));
+                     json_id_or_null(STAFF_ID_PREFIX, r->decided_by), "created_at", json_time_or_null(r->created_ms),
+                     "decided_at", json_time_or_null(r->decided_ms), "transfer", json_id_or_null("txn", r->transfer_id),
+                     "dispute", json_id_or_null(DISPUTE_ID_PREFIX, r->dispute_id));
 }

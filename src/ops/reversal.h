@@ -13,8 +13,9 @@
  *
  * States:
  *
- *   request, amount <= cfg->reversal_approval_threshold --> EXECUTED (at once)
- *   request, amount above it                            --> PENDING
+ *   request, amount + what went back of the payment at once before
+ *            <= cfg->reversal_approval_threshold          --> EXECUTED (at once)
+ *   request, above it (split or not)                      --> PENDING
  *   PENDING --approve (another staff member)--> EXECUTED
  *   PENDING --reject (another staff member, or the requester)--> REJECTED
  *

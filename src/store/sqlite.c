@@ -337,6 +337,7 @@ static const struct store_ops sqlite_ops = {
     .reversal_decide = sq_reversal_decide,
     .reversal_list = sq_reversal_list,
     .reversal_compensated = sq_reversal_compensated,
+    .reversal_unapproved = sq_reversal_unapproved,
     .pending_op_insert = sq_pending_op_insert,
     .pending_op_get = sq_pending_op_get,
     .pending_op_get_by_key = sq_pending_op_get_by_key,

@@ -222,6 +222,7 @@ enum err sq_reversal_decide(struct store *st, int64_t id, const char *status, in
 enum err sq_reversal_list(struct store *st, const char *status, int64_t before_id, size_t max, struct reversal *out,
                           size_t *n);
 enum err sq_reversal_compensated(struct store *st, int64_t payment_id, int64_t *sum);
+enum err sq_reversal_unapproved(struct store *st, int64_t payment_id, int64_t *sum);
 /* fraud reports (sqlite_dispute.c) */
 enum err sq_dispute_insert(struct store *st, struct dispute *d);
 enum err sq_dispute_get(struct store *st, int64_t id, struct dispute *out);

@@ -110,3 +110,15 @@ enum err sq_reversal_compensated(struct store *st, int64_t payment_id, int64_t *
     *sum = 0;
     return sq_get_one(s, q, ERR_STORE, sq_read_int64, sum);
 }
+
+enum err sq_reversal_unapproved(struct store *st, int64_t payment_id, int64_t *sum)
+{
+    struct sqlite_store *s = sq(st);
+    sqlite3_stmt *q = sq_stmt(s, "SELECT coalesce(sum(amount), 0) FROM reversals "
+                                 "WHERE payment_id = ? AND status = 'executed' AND decided_by = requested_by");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, payment_id);
+    *sum = 0;
+    return sq_get_one(s, q, ERR_STORE, sq_read_int64, sum);
+}

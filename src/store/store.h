@@ -315,6 +315,9 @@ struct store_ops {
     enum err (*reversal_list)(struct store *st, const char *status, int64_t before_id, size_t max,
                               struct reversal *out, size_t *n);
     enum err (*reversal_compensated)(struct store *st, int64_t payment_id, int64_t *sum);
+    /* The sum of the executed reversals of payment_id nobody approved
+     * (executed at once: decided_by = requested_by). */
+    enum err (*reversal_unapproved)(struct store *st, int64_t payment_id, int64_t *sum);
     /* Operations waiting before they move money (wallet/pending_types.h).
      * insert sets id; ERR_CONFLICT when xfer_key exists.  decide moves the
      * row from status `from` to `to` with decided_ms, decided_by, p.id =

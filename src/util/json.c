@@ -4,6 +4,7 @@
 
 #include "util/ids.h"
 #include "util/money.h"
+#include "util/timeutil.h"
 
 #define MAX_DEPTH 32
 #define DEFAULT_MAX_STRING 1024
@@ -143,4 +144,28 @@ enum err json_parse_fields(json_t *obj, const struct json_field *spec, size_t n,
 char *json_dump_compact(const json_t *v)
 {
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+bool json_text_ok(const char *s, size_t max)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) > max)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    json_t *j = json_string(s); /* NULL unless valid UTF-8 */
+    json_decref(j);
+    return j != NULL;
+}
+
+json_t *json_id_or_null(const char *prefix, int64_t id)
+{
+    char buf[IDS_BUF];
+    return id > 0 ? json_string(ids_format(buf, prefix, id)) : json_null();
+}
+
+json_t *json_time_or_null(int64_t ms)
+{
+    char buf[TIME_ISO_BUF];
+    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
 }

@@ -151,10 +151,12 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
 
     struct store *st = w->a.st;
     struct merchant_store s;
-    bool seen = false;
+    bool seen = false, held = false;
     e = decode(st, qr_payload, &s);
     if (e == ERR_OK)
         e = pay_customer_seen(st, o.x.key, &seen);
+    if (e == ERR_OK && !seen)
+        e = review_kept(st, o.x.key, &held); /* a retry of a held request: its review answers */
     if (e == ERR_OK && !seen)
         e = check(w, cur, &s, amount, sw);
     struct pay_payer payer;
@@ -170,8 +172,7 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
     }
 
     /* RISK: not for a retry (the ledger answers it with the first receipt). */
-    bool held = false;
-    if (!seen) {
+    if (!seen && !held) {
         e = risk_gate_customer(w, &o.gate, RISK_PAYMENT, cur->customer_id, cur->device_id);
         risk_gate_store(&o.gate, &s);
         o.gate.ev.amount = amount;

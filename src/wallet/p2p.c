@@ -148,11 +148,13 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     struct store *st = w->a.st;
     struct customer r;
     struct pay_payer payer;
-    bool seen = false;
+    bool seen = false, held = false;
     int64_t to_wallet = 0;
     e = find_recipient(st, to, &r);
     if (e == ERR_OK)
         e = pay_customer_seen(st, o.x.key, &seen);
+    if (e == ERR_OK && !seen)
+        e = review_kept(st, o.x.key, &held); /* a retry of a held request: its review answers */
     if (e == ERR_OK && !seen)
         e = recipient_ok(st, cur, &r);
     if (e == ERR_OK)
@@ -176,8 +178,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     /* The risk engine (risk_gate.h), not for a retry: a challenge wants a
      * fresh second factor, deny refuses, hold keeps the transfer for staff
      * (review.h). */
-    bool held = false;
-    if (!seen) {
+    if (!seen && !held) {
         e = risk_gate_customer(w, &o.gate, RISK_P2P, cur->customer_id, cur->device_id);
         o.gate.ev.amount = amount;
         o.gate.ev.counterparty_id = r.id;

@@ -320,6 +320,11 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     }
     if (e != ERR_OK)
         goto out;
+    /* A retry showing a fresh code: a key that paid gets its receipt, a key
+     * that waited gets that charge as it is (declined stays declined),
+     * whatever the engine would say now; the fresh code stays unspent. */
+    if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending))
+        goto out;
 
     /* 4-5. offline limit, freeze, wallet.  A code can still resolve after
      * its key paid (an offline code: its use is seen only by the ledger's
@@ -492,7 +497,13 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     if ((e = closed) != ERR_OK)
         goto out; /* not a retry: nothing new at a closed store */
 
-    int64_t remaining = o->p.amount - o->p.refunded;
+    /* What nobody gave back yet: a fraud reversal the fraud-loss account
+     * paid is not in refunded (the store kept its money), but the customer
+     * has it back all the same. */
+    int64_t comp = 0;
+    if ((e = st->ops->reversal_compensated(st, o->p.id, &comp)) != ERR_OK)
+        goto out;
+    int64_t remaining = o->p.amount - o->p.refunded - comp;
     if (is_void) {
         if (w->a.now - o->p.created_ms > w->a.cfg->void_window_s * 1000) {
             set_bad(bad, "void_window");

@@ -18,7 +18,9 @@
  *     — and a refusal means none of these happened.
  *  2. refunded never exceeds amount: the ledger refuses a reversal above
  *     what remains of its original (apply.c), in the same transaction as
- *     payment_add_refund.
+ *     payment_add_refund; and refunded plus what fraud reversals paid from
+ *     the fraud-loss account (ops/reversal.h) never exceeds it either (the
+ *     hook checks, in that transaction).
  *  3. A retry (the same transfer key and request) changes nothing but the
  *     new request's nonce and answers with the stored payment.
  *  4. The hook runs on the single writer thread: a handful of prepared
@@ -304,6 +306,22 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
     if (x->ref_id != o->p.id)
         return ERR_IDEMPOTENCY_CONFLICT;
     if (!replayed) {
+        /* The ledger bounds reversals of the original; a fraud reversal
+         * from the fraud-loss account is not one, so it is checked here,
+         * in the transaction (ops/reversal.c checks the other way). */
+        struct payment cur;
+        int64_t comp = 0;
+        e = st->ops->payment_get(st, o->p.id, &cur);
+        if (e == ERR_NOT_FOUND)
+            return ERR_PAYMENT_NOT_FOUND;
+        if (e == ERR_OK)
+            e = st->ops->reversal_compensated(st, o->p.id, &comp);
+        if (e != ERR_OK)
+            return e;
+        if (x->amount > cur.amount - cur.refunded - comp) {
+            j->bad = "amount";
+            return ERR_REVERSAL_EXCEEDS_ORIGINAL;
+        }
         e = st->ops->payment_add_refund(st, o->p.id, x->amount, is_void);
         if (e == ERR_NOT_FOUND)
             return ERR_PAYMENT_NOT_FOUND;

@@ -206,6 +206,10 @@ enum err pending_charge_by_key(const struct wallet_ctx *w, const char *key, stru
  * ERR_IDEMPOTENCY_CONFLICT. */
 enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, bool device_new,
                      struct pending_op *out);
+/* Was the request under ledger key kept for review (held, approved or
+ * rejected)?  Then its retry is answered with that review (review_hold
+ * finds the row), whatever the engine would say now. */
+enum err review_kept(struct store *st, const char *key, bool *kept);
 
 /* "pay_…". */
 char *payment_public_id(char buf[IDS_BUF], int64_t id);

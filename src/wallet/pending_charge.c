@@ -205,6 +205,20 @@ enum err pending_charge_list(const struct wallet_ctx *w, const struct auth_sessi
 
 /* ---- the customer answers -------------------------------------------------- */
 
+/* An answer to a charge that is not the customer's (another's, or none):
+ * refused as unknown, and on record as theirs, so someone working through
+ * ids shows in the audit log. */
+static void not_theirs(const struct wallet_ctx *w, const struct auth_session *cur, int64_t id, const char *answer)
+{
+    char actor[IDS_BUF], pid[IDS_BUF];
+    enum err e = audit_record(w->a.st, w->a.now, audit_customer_actor(actor, cur->customer_id), cur->customer_id,
+                              "pending_charge_refused", AUDIT_FAILURE, w->a.client_addr, cur->device_id,
+                              json_pack("{s:s, s:s, s:s}", "pending", ids_format(pid, PENDING_CHARGE_ID_PREFIX, id),
+                                        "answer", answer, "error", err_symbol(ERR_PAYMENT_NOT_FOUND)));
+    if (e != ERR_OK)
+        log_event(LOG_ERROR, "audit_failed", json_pack("{s:s}", "error", err_symbol(e)));
+}
+
 /* Waiting -> declined (by the customer, or because the money refused the
  * approval: reason names why), with its audit entry. */
 static enum err declined(const struct wallet_ctx *w, struct pending_op *p, const char *reason)
@@ -230,6 +244,8 @@ enum err pending_charge_decline(const struct wallet_ctx *w, const struct auth_se
 {
     set_bad(bad, NULL);
     enum err e = customers(w, cur, id, out);
+    if (e == ERR_PAYMENT_NOT_FOUND)
+        not_theirs(w, cur, id, "decline");
     if (e == ERR_OK && !is_waiting(out))
         e = ERR_CONFLICT;
     if (e == ERR_OK)
@@ -308,6 +324,8 @@ enum err pending_charge_approve(const struct wallet_ctx *w, const struct auth_se
         sw = &ignored;
     memset(sw, 0, sizeof *sw);
     enum err e = customers(w, cur, id, out);
+    if (e == ERR_PAYMENT_NOT_FOUND)
+        not_theirs(w, cur, id, "approve");
     if (e != ERR_OK)
         return e;
     if (!is_waiting(out)) {

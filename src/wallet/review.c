@@ -17,6 +17,7 @@
 #include "ops/staff.h"
 #include "ops/staff_session.h"
 #include "util/email.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "wallet/pay_customer_internal.h"
 #include "wallet/payment_internal.h"
@@ -110,6 +111,14 @@ enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, 
     if (e == ERR_OK)
         *out = cur;
     return e;
+}
+
+enum err review_kept(struct store *st, const char *key, bool *kept)
+{
+    struct pending_op p;
+    enum err e = st->ops->pending_op_get_by_key(st, key, &p);
+    *kept = e == ERR_OK && p.p.kind != PAYMENT_CPM;
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
 /* ---- staff ----------------------------------------------------------------- */
@@ -248,17 +257,7 @@ enum err review_approve(const struct wallet_ctx *w, int64_t staff_id, int64_t id
     return e != ERR_OK ? e : g;
 }
 
-static bool reason_ok(const char *r)
-{
-    if (r == NULL || r[0] == '\0' || strlen(r) > PENDING_REASON_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *s = json_string(r); /* NULL unless valid UTF-8 */
-    json_decref(s);
-    return s != NULL;
-}
+static bool reason_ok(const char *r) { return json_text_ok(r, PENDING_REASON_MAX); }
 
 enum err review_reject(const struct wallet_ctx *w, int64_t staff_id, int64_t id, const char *reason,
                        struct pending_op *out, const char **bad)
@@ -297,18 +296,6 @@ enum err review_reject(const struct wallet_ctx *w, int64_t staff_id, int64_t id,
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static json_t *id_or_null(const char *prefix, int64_t id)
-{
-    char buf[IDS_BUF];
-    return id ? json_string(ids_format(buf, prefix, id)) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[TIME_ISO_BUF];
-    return ms ? json_string(time_iso8601(buf, ms)) : json_null();
-}
-
 json_t *review_json(const struct pending_op *p)
 {
     char id[IDS_BUF], cid[IDS_BUF];
@@ -316,10 +303,10 @@ json_t *review_json(const struct pending_op *p)
     return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
                      ids_format(id, PENDING_REVIEW_ID_PREFIX, p->id), "kind", kind_name(p->p.kind), "status",
                      p->status, "customer", ids_format(cid, CUSTOMER_ID_PREFIX, p->p.customer_id), "amount",
-                     (json_int_t)p->p.amount, "store", id_or_null(MERCHANT_STORE_ID_PREFIX, p2p ? 0 : p->p.store_id),
-                     "to", id_or_null(CUSTOMER_ID_PREFIX, p2p ? p->p.counterparty_id : 0), "message", p->message,
-                     "created_at", time_or_null(p->p.created_ms), "decided_at", time_or_null(p->decided_ms),
-                     "decided_by", id_or_null(STAFF_ID_PREFIX, p->decided_by), "payment",
-                     id_or_null(PAYMENT_ID_PREFIX, p->p.id), "reason",
+                     (json_int_t)p->p.amount, "store",
+                     json_id_or_null(MERCHANT_STORE_ID_PREFIX, p2p ? 0 : p->p.store_id), "to", json_id_or_null(CUSTOMER_ID_PREFIX, p2p ? p->p.counterparty_id : 0), "message", p->message,
+                     "created_at", json_time_or_null(p->p.created_ms), "decided_at", json_time_or_null(p->decided_ms),
+                     "decided_by", json_id_or_null(STAFF_ID_PREFIX, p->decided_by), "payment",
+                     json_id_or_null(PAYMENT_ID_PREFIX, p->p.id), "reason",
                      p->reason[0] ? json_string(p->reason) : json_null());
 }

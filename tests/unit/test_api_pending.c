@@ -307,6 +307,8 @@ static void a_challenged_charge_pays_once_when_the_customer_approves(void **stat
     assert_int_equal(audited(&f.s, "pending_charge_created"), 2);
     assert_int_equal(audited(&f.s, "pending_charge_approved"), 1);
     assert_int_equal(audited(&f.s, "pending_charge_declined"), 1);
+    /* the other customer's tries are on record, as theirs */
+    assert_int_equal(audited(&f.s, "pending_charge_refused"), 2);
     assert_true(audited(&f.s, "risk_challenged") >= 2);
     assert_true(audited(&f.s, "mfa_failed") >= 1);
     assert_int_equal(ac_cli(&f.s, "ledger verify >/dev/null"), 0);

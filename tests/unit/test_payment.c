@@ -28,6 +28,7 @@
 #include "merchant/terminal.h"
 #include "ops/freeze.h"
 #include "ops/killswitch.h"
+#include "ops/reversal.h"
 #include "wallet/paycode.h"
 #include "wallet/payment.h"
 #include "wallet/payment_internal.h"
@@ -1020,6 +1021,75 @@ static void refunds_racing_never_exceed_the_payment(void **state)
     assert_int_equal(balance(t, &a), 10000);
 }
 
+/* A fraud victim the fraud-loss account paid back (a reversal that does not
+ * charge the store) is not paid back again by the store's refund: what
+ * remains to refund is what nobody gave back yet. */
+static void a_refund_never_repays_what_a_reversal_gave_back(void **state)
+{
+    struct tp *t = *state;
+    t->f->cfg.reversal_approval_threshold = 10000;
+    t->f->cfg.void_window_s = 600;
+    struct cust a;
+    char code[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 10000, code);
+    struct payment_receipt r, rf;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 3000, "c1", &r, &bad), ERR_OK);
+    struct reversal rv;
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, 1, r.p.id, 2000, "account taken over", false, 0, &rv,
+                                      &bad),
+                     ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
+    assert_int_equal(balance(t, &a), 9000);
+    /* 1,000 remains: the store cannot give back more */
+    assert_int_equal(refund(t, &t->term, r.p.id, 1001, false, "r1", &rf, &bad), ERR_REVERSAL_EXCEEDS_ORIGINAL);
+    assert_string_equal(bad, "amount");
+    assert_int_equal(balance(t, &a), 9000);
+    /* a void gives back only what remains */
+    assert_int_equal(refund(t, &t->term, r.p.id, 0, true, "v1", &rf, &bad), ERR_OK);
+    assert_int_equal(rf.refund_amount, 1000);
+    assert_int_equal(balance(t, &a), 10000);
+    assert_int_equal(refund(t, &t->term, r.p.id, 1, false, "r2", &rf, &bad), ERR_REVERSAL_EXCEEDS_ORIGINAL);
+    assert_int_equal(balance(t, &a), 10000);
+}
+
+/* Four eyes cannot be dodged by splitting: up to the threshold of one
+ * payment goes back at once, in one reversal or in several; beyond, each
+ * waits for a second staff member. */
+static void a_reversal_split_in_small_ones_still_needs_four_eyes(void **state)
+{
+    struct tp *t = *state;
+    t->f->cfg.reversal_approval_threshold = 10000;
+    struct cust a;
+    char code[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 50000, code);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 30000, "c1", &r, &bad), ERR_OK);
+    struct reversal rv;
+    const int64_t staff = 1;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 5000, "account taken over", i == 1, 0,
+                                          &rv, &bad),
+                         ERR_OK);
+        assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
+    }
+    assert_int_equal(balance(t, &a), 30000);
+    /* 10,000 went back without a second pair of eyes: the next yen waits */
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 1, "account taken over", false, 0, &rv, &bad),
+                     ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_PENDING);
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, staff + 1, r.p.id, 5000, "account taken over", true, 0,
+                                      &rv, &bad),
+                     ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_PENDING);
+    assert_int_equal(balance(t, &a), 30000);
+    /* approved by another: it moves */
+    assert_int_equal(reversal_approve(&W(t)->a, t->writer, staff, rv.id, &rv, &bad), ERR_OK);
+    assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
+    assert_int_equal(balance(t, &a), 35000);
+}
+
 static void void_within_the_window_only(void **state)
 {
     struct tp *t = *state;
@@ -1159,6 +1229,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_partial_and_full, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_racing_never_exceed_the_payment, setup, teardown),
         cmocka_unit_test_setup_teardown(void_within_the_window_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refund_never_repays_what_a_reversal_gave_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reversal_split_in_small_ones_still_needs_four_eyes, setup, teardown),
         cmocka_unit_test_setup_teardown(the_feed_shows_a_stores_payments, setup, teardown),
         cmocka_unit_test_setup_teardown(a_guessing_register_is_stopped_and_flagged, setup, teardown),
     };

@@ -35,6 +35,8 @@
 #include "wallet/p2p.h"
 #include "wallet/paycode.h"
 #include "wallet/payment.h"
+#include "wallet/pending_charge.h"
+#include "wallet/review.h"
 #include "wallet/topup.h"
 
 #define MIN_MS (60 * INT64_C(1000))
@@ -248,16 +250,15 @@ static void nonce(char out[POS_NONCE_MAX + 1])
     sodium_bin2hex(out, POS_NONCE_MAX + 1, b, sizeof b);
 }
 
-/* c shows a new code at the register term; it charges amount. */
-static enum err charge(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount,
-                       const char *items, struct payment_receipt *r)
+/* c shows a new code at the register term; it charges amount under key. */
+static enum err charge_key(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount,
+                           const char *items, const char *key, struct payment_receipt *r)
 {
-    char code[PAYCODE_DIGITS + 1], n[POS_NONCE_MAX + 1], key[32];
+    char code[PAYCODE_DIGITS + 1], n[POS_NONCE_MAX + 1];
     int64_t exp = 0;
     af_auth(t->f, &c->g, &c->s);
     assert_int_equal(paycode_new(W(t), &c->s, code, &exp), ERR_OK);
     nonce(n);
-    snprintf(key, sizeof key, "cpm-%d", ++t->next);
     struct wait wt = {.done = false};
     pthread_mutex_init(&wt.mu, NULL);
     pthread_cond_init(&wt.cv, NULL);
@@ -272,6 +273,15 @@ static enum err charge(struct rf *t, struct cust *c, const struct merchant_termi
         return ERR_IN_PROGRESS;
     }
     return await(&wt, e, r);
+}
+
+/* The same under a key of its own. */
+static enum err charge(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount,
+                       const char *items, struct payment_receipt *r)
+{
+    char key[32];
+    snprintf(key, sizeof key, "cpm-%d", ++t->next);
+    return charge_key(t, c, term, amount, items, key, r);
 }
 
 static enum err refund(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount)
@@ -401,6 +411,35 @@ static void impossible_travel_at_the_register(void **state)
     on_file(t, b.s.customer_id, "payment", "deny", "impossible_travel", "risk_denied");
 }
 
+/* The register's retry of a charge that waited is answered with that
+ * charge, whatever code it shows and whatever the engine says now: a
+ * charge the customer declined does not pay when the register sends it
+ * again with a fresh code once the engine would let it through. */
+static void a_declined_charge_stays_declined_when_the_register_retries(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 50000);
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 1000, "", NULL), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(charge_key(t, &a, &t->t_umeda, 1000, "", "till-umeda", NULL), ERR_IN_PROGRESS);
+    int64_t id = t->waits.id;
+    struct pending_op p;
+    assert_int_equal(pending_charge_decline(W(t), &a.s, id, &p, NULL), ERR_OK);
+    assert_string_equal(p.status, PENDING_DECLINED);
+    /* a day later nothing is impossible about Osaka */
+    t->f->now += 24 * 60 * MIN_MS;
+    refresh(t, &a);
+    assert_int_equal(charge_key(t, &a, &t->t_umeda, 1000, "", "till-umeda", NULL), ERR_IN_PROGRESS);
+    assert_int_equal(t->waits.id, id);
+    assert_string_equal(t->waits.status, PENDING_DECLINED);
+    assert_int_equal(balance(t, &a), 49000);
+    assert_int_equal(store_payments(t, t->umeda.id), 0);
+    /* a new request (a new key) is a new charge */
+    assert_int_equal(charge(t, &a, &t->t_umeda, 1000, "", NULL), ERR_OK);
+    assert_int_equal(balance(t, &a), 48000);
+}
+
 static void refunds_turned_into_cash_are_held(void **state)
 {
     struct rf *t = *state;
@@ -434,6 +473,46 @@ static void new_accounts_fanning_into_one_recipient_are_held(void **state)
     assert_int_equal(balance(t, &s[3]), 5000);
     assert_int_equal(balance(t, &mule), 9000);
     on_file(t, s[3].s.customer_id, "p2p", "hold", "p2p_fan_in", "risk_held");
+}
+
+/* The customer's retry of a held transfer is answered with its review as
+ * it stands: one staff rejected does not go through when sent again under
+ * its key once the engine would let it. */
+static void a_rejected_review_stays_rejected_when_the_customer_retries(void **state)
+{
+    struct rf *t = *state;
+    struct cust mule, s[4];
+    customer(t, &mule, "mule@example.com", 0);
+    char email[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(email, sizeof email, "new%d@example.com", i);
+        customer(t, &s[i], email, 5000);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(send_to(t, &s[i], mule.email, 3000), ERR_OK);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(p2p_send(W(t), &s[3].s, mule.email, 3000, "", "gift-1", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t id = r.held_id;
+    assert_true(id > 0);
+    struct pending_op p;
+    assert_int_equal(review_reject(W(t), 1, id, "money mule pattern", &p, &bad), ERR_OK);
+    assert_string_equal(p.status, PENDING_REJECTED);
+    /* days later the fan-in window is over: a new transfer would go */
+    t->f->now += 3 * 24 * 60 * MIN_MS;
+    refresh(t, &s[3]);
+    assert_int_equal(p2p_send(W(t), &s[3].s, mule.email, 3000, "", "gift-1", &r, &bad, &sw), ERR_RISK_HELD);
+    assert_int_equal(r.held_id, id);
+    assert_int_equal(review_get(W(t), id, &p), ERR_OK);
+    assert_string_equal(p.status, PENDING_REJECTED);
+    assert_int_equal(balance(t, &s[3]), 5000);
+    assert_int_equal(balance(t, &mule), 9000);
+    /* the same key for another transfer is a conflict */
+    assert_int_equal(p2p_send(W(t), &s[3].s, mule.email, 2000, "", "gift-1", &r, &bad, &sw),
+                     ERR_IDEMPOTENCY_CONFLICT);
+    assert_int_equal(send_to(t, &s[3], mule.email, 3000), ERR_OK);
+    assert_int_equal(balance(t, &s[3]), 2000);
 }
 
 /* ---- cards and top-ups ------------------------------------------------------ */
@@ -586,6 +665,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ordinary_payments_at_nearby_stores_are_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(impossible_travel_by_qr_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(impossible_travel_at_the_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_declined_charge_stays_declined_when_the_register_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_rejected_review_stays_rejected_when_the_customer_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),

@@ -123,6 +123,40 @@ static void json_parse_object_rejects_bad_documents(void **state)
     json_decref(o);
 }
 
+/* What staff and customers type for others to read: one line, readable. */
+static void json_text_ok_takes_a_readable_line_only(void **state)
+{
+    (void)state;
+    assert_true(json_text_ok("account taken over", 200));
+    assert_true(json_text_ok("\xe4\xb8\x8d\xe6\xad\xa3\xe5\x88\xa9\xe7\x94\xa8", 200)); /* 不正利用 */
+    assert_true(json_text_ok("abc", 3));
+    assert_false(json_text_ok("abcd", 3));
+    assert_false(json_text_ok("", 200));
+    assert_false(json_text_ok(NULL, 200));
+    assert_false(json_text_ok("two\nlines", 200));
+    assert_false(json_text_ok("tab\there", 200));
+    assert_false(json_text_ok("del\x7f", 200));
+    assert_false(json_text_ok("bad \xc3\x28 utf-8", 200));
+}
+
+/* What is not there yet reads null, not "x_0" or 1970. */
+static void json_id_and_time_or_null(void **state)
+{
+    (void)state;
+    json_t *j = json_id_or_null("stf", 0);
+    assert_true(json_is_null(j));
+    json_decref(j);
+    j = json_id_or_null("stf", 42);
+    assert_int_equal(strncmp(json_string_value(j), "stf_", 4), 0);
+    json_decref(j);
+    j = json_time_or_null(0);
+    assert_true(json_is_null(j));
+    json_decref(j);
+    j = json_time_or_null(INT64_C(1700000000000));
+    assert_string_equal(json_string_value(j), "2023-11-14T22:13:20.000Z");
+    json_decref(j);
+}
+
 static void json_field_spec_names_the_bad_field(void **state)
 {
     (void)state;
@@ -386,6 +420,8 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(money_arithmetic_refuses_overflow),
+        cmocka_unit_test(json_text_ok_takes_a_readable_line_only),
+        cmocka_unit_test(json_id_and_time_or_null),
         cmocka_unit_test(money_parse_is_strict),
         cmocka_unit_test(money_format_yen_and_email_mask),
         cmocka_unit_test(ids_round_trip_and_reject_garbage),
