@@ -11,7 +11,7 @@
 #include "sim/sim.h"
 
 const struct sim_scenario_ops *const sim_scenarios[] = {
-    &sim_scn_credential_stuffing,
+    &sim_scn_credential_stuffing, &sim_scn_session_theft, &sim_scn_paycode_theft, &sim_scn_reset_hijack,
 };
 const size_t sim_nscenarios = sizeof sim_scenarios / sizeof sim_scenarios[0];
 
@@ -50,6 +50,8 @@ void sim_attack_cash_out(struct sim_world *w, struct sim_attack *a, struct sim_c
     /* 2. Resellable goods at a store far from the victim's home, with a
      * one-time code from the thief's phone. */
     int store = sim_store_pick(w, victim->city, true, resale);
+    if (store < 0)
+        store = sim_store_pick(w, victim->city, true, NULL);
     if (store >= 0) {
         int64_t amount = victim->expected > 9000 ? 9000 : victim->expected;
         if (amount > 0) {

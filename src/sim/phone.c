@@ -12,6 +12,17 @@
 
 #include "sim/sim.h"
 
+/* The server keeps a second factor fresh for 300 s; the app counts a
+ * little less, for the time requests travel. */
+#define FRESH_S 280
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void sim_phone_new(struct sim_world *w, struct sim_phone *p)
 {
     memset(p, 0, sizeof *p);
@@ -78,6 +89,7 @@ static void take_session(struct sim_phone *p, const struct sim_resp *r)
     snprintf(p->token, sizeof p->token, "%s", sim_resp_str(r, "session_token"));
     snprintf(p->device_id, sizeof p->device_id, "%s", sim_resp_str(r, "device_id"));
     p->new_device = json_is_true(json_object_get(r->j, "new_device"));
+    p->fresh_until = 0; /* a new session: no second-factor check yet */
 }
 
 static json_t *device_json(const struct sim_phone *p)
@@ -147,6 +159,7 @@ bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t
         FAIL("totp confirm: %d %s", r.status, r.code);
     if (*sim_resp_str(&r, "session_token"))
         take_session(&c->phone, &r);
+    c->phone.fresh_until = mono_s() + FRESH_S;
     sim_resp_free(&r);
     sim_call_as(w, "me", c, &c->phone, "GET", "/v1/me", NULL, false, &r);
     if (r.status != 200)
@@ -182,7 +195,14 @@ bool sim_mfa(struct sim_world *w, struct sim_customer *c)
                 &r);
     bool ok = r.status == 200;
     sim_resp_free(&r);
+    if (ok)
+        c->phone.fresh_until = mono_s() + FRESH_S;
     return ok;
+}
+
+bool sim_mfa_if_stale(struct sim_world *w, struct sim_customer *c)
+{
+    return mono_s() < c->phone.fresh_until || sim_mfa(w, c);
 }
 
 bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_resp *r)

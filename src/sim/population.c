@@ -132,7 +132,7 @@ static void topup(struct sim_world *w, struct sim_customer *c, int64_t want)
     if (amount < 1000)
         return; /* the app shows that nothing more may be topped up today */
     if (c->phone.new_device)
-        sim_mfa(w, c);
+        sim_mfa_if_stale(w, c);
     app_money(w, c, "topup", "/v1/topups", json_pack("{s:s, s:I}", "card_id", c->card_id, "amount", (json_int_t)amount),
               201, &r);
     if (r.status == 201) {
@@ -160,7 +160,8 @@ bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx)
     sim_password(w, c->password, sizeof c->password);
     sim_new_src(w, c->src);
     sim_phone_new(w, &c->phone);
-    c->city = (int)sim_rng_below(&w->rng, sim_ncities);
+    /* Customers live where the chain has stores. */
+    c->city = w->ns ? w->s[sim_rng_below(&w->rng, w->ns)].city : 0;
     for (int k = 0; k < 3; k++)
         c->friends[k] = -1;
     char why[128];
@@ -267,6 +268,21 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
     struct sim_customer *c = &w->c[ev->actor];
     struct sim_resp r;
     memset(&r, 0, sizeof r);
+    if (c->signed_out) {
+        /* A defence ended the session (a thief used its token): the app's
+         * next call is refused and the customer signs in again.  Friction,
+         * counted as a challenge. */
+        sim_call_as(w, "wallet", c, &c->phone, "GET", "/v1/wallet", NULL, false, &r);
+        if (r.status == 401) {
+            w->legit.legit_ops++;
+            w->legit.legit_challenged++;
+            sim_resp_free(&r);
+            sim_login(w, c, &c->phone, &r);
+            sim_legit_outcome(w, &r, 200);
+        }
+        sim_resp_free(&r);
+        c->signed_out = false;
+    }
     switch ((enum act)ev->arg) {
     case ACT_CPM:
     case ACT_MPM: {
@@ -304,7 +320,7 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
         if (f < 0 || !w->c[f].onboarded || c->expected < amount)
             return;
         if (c->phone.new_device)
-            sim_mfa(w, c); /* the app asks for the code before sending from a new phone */
+            sim_mfa_if_stale(w, c); /* the app asks for the code before sending from a new phone */
         app_money(w, c, "p2p", "/v1/transfers", json_pack("{s:s, s:I}", "to", w->c[f].email, "amount", (json_int_t)amount),
                   201, &r);
         if (r.status == 201) {

@@ -272,6 +272,22 @@ static void reconcile(struct sim_world *w)
                              (json_int_t)actual, "first_mismatch", first);
 }
 
+/* Messages the population received (codes, receipts, alerts): their
+ * addresses are c<index>.<tag>@example.jp. */
+static uint64_t legit_mail(struct sim_world *w)
+{
+    char tail[64];
+    snprintf(tail, sizeof tail, ".%s@example.jp", w->tag);
+    size_t tl = strlen(tail);
+    uint64_t n = 0;
+    for (size_t i = 0; i < w->mail.n; i++) {
+        const char *to = w->mail.m[i].to;
+        size_t len = strlen(to);
+        n += to[0] == 'c' && len > tl && strcmp(to + len - tl, tail) == 0;
+    }
+    return n;
+}
+
 /* ---- the run ---- */
 
 static int setup(struct sim_world *w, struct bench_server *own)
@@ -352,6 +368,7 @@ int sim_run(const struct sim_opts *o)
         w->now = w->horizon;
         progress(w, done, done);
         sim_mailbox_poll(&w->mail);
+        w->legit.notifications = legit_mail(w);
         for (size_t i = 0; i < w->natk; i++)
             if (w->atk[i].ops->finish)
                 w->atk[i].ops->finish(w, &w->atk[i]);

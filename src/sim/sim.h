@@ -127,6 +127,7 @@ struct sim_phone {
     char token[64];
     bool new_device; /* the server said so at sign-in: the app asks for the second factor before money moves */
     char src[SIM_SRC_MAX]; /* a thief's phone calls from its own address ("": the customer's) */
+    double fresh_until;    /* monotonic seconds: the session's second factor is fresh until then */
 };
 
 /* A city: customers live there and pay in its stores. */
@@ -170,6 +171,7 @@ struct sim_customer {
     bool onboarded;
     bool attacker;          /* an account the attackers made (mules) */
     bool reuses_password;   /* the 2019 leak has this customer's real password */
+    bool signed_out;        /* a defence ended the session: the app signs in again on its next call */
     int64_t expected;       /* balance, from every acknowledged movement */
     struct sim_paid paid[4];
     size_t npaid;
@@ -313,6 +315,9 @@ bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t
 bool sim_login(struct sim_world *w, struct sim_customer *c, struct sim_phone *p, struct sim_resp *r);
 /* POST /v1/mfa/verify with the next TOTP code. */
 bool sim_mfa(struct sim_world *w, struct sim_customer *c);
+/* The same unless the second factor is still fresh (the app knows when
+ * it last asked): before money moves from a phone in its cool-down. */
+bool sim_mfa_if_stale(struct sim_world *w, struct sim_customer *c);
 /* Forgotten password: reset by mail + TOTP, then sign in again. */
 bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_resp *r);
 /* A password the policy takes, from the run's PRNG. */
@@ -323,6 +328,13 @@ bool sim_stores_create(struct sim_world *w);
 /* A signed register request; body may be NULL (GET). */
 void sim_pos_call(struct sim_world *w, const char *op, const struct sim_store *s, const char *method,
                   const char *path, json_t *body, const char *idem, struct sim_resp *out);
+/* The Authorization (and Idempotency-Key) header lines of a signed
+ * register request with this exact body (NULL: none). */
+void sim_pos_headers(struct sim_world *w, const struct sim_store *s, const char *method, const char *path,
+                     const char *body, const char *idem, char *out, size_t n);
+/* One more register at store `at` (made with `kessai admin terminal
+ * create`): *out is a copy of the store with that register's keys. */
+bool sim_terminal_create(struct sim_world *w, const struct sim_store *at, struct sim_store *out);
 /* A store in city (or, far = true, at least 300 km from it), of a category
  * in cats (NULL: any). */
 int sim_store_pick(struct sim_world *w, int city, bool far, const char *const *cats);

@@ -102,25 +102,48 @@ bool sim_stores_create(struct sim_world *w)
     return true;
 }
 
-void sim_pos_call(struct sim_world *w, const char *op, const struct sim_store *s, const char *method,
-                  const char *path, json_t *body, const char *idem, struct sim_resp *out)
+void sim_pos_headers(struct sim_world *w, const struct sim_store *s, const char *method, const char *path,
+                     const char *body, const char *idem, char *out, size_t n)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    char nonce[40], sig[POS_SIG_HEX_LEN + 1], headers[512];
+    char nonce[40], sig[POS_SIG_HEX_LEN + 1];
     snprintf(nonce, sizeof nonce, "sim%s%016llx", w->tag, (unsigned long long)++w->nonce);
     int64_t ts = (int64_t)time(NULL);
     size_t pl = strcspn(path, "?");
     char bare[256];
     snprintf(bare, sizeof bare, "%.*s", (int)pl, path);
-    pos_sign(s->secret, method, bare, ts, nonce, text ? text : "", text ? strlen(text) : 0, sig);
-    int n = snprintf(headers, sizeof headers,
-                     "Authorization: " POS_SIG_SCHEME " key_id=%s,ts=%lld,nonce=%s,sig=%s\r\n", s->key_id,
+    pos_sign(s->secret, method, bare, ts, nonce, body ? body : "", body ? strlen(body) : 0, sig);
+    int k = snprintf(out, n, "Authorization: " POS_SIG_SCHEME " key_id=%s,ts=%lld,nonce=%s,sig=%s\r\n", s->key_id,
                      (long long)ts, nonce, sig);
-    if (idem)
-        snprintf(headers + n, sizeof headers - (size_t)n, "Idempotency-Key: %s\r\n", idem);
+    if (idem && k > 0 && (size_t)k < n)
+        snprintf(out + k, n - (size_t)k, "Idempotency-Key: %s\r\n", idem);
+}
+
+void sim_pos_call(struct sim_world *w, const char *op, const struct sim_store *s, const char *method,
+                  const char *path, json_t *body, const char *idem, struct sim_resp *out)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char headers[512];
+    sim_pos_headers(w, s, method, path, text, idem, headers, sizeof headers);
     sim_call_raw(w, op, s->src, method, path, headers, text, out);
     free(text);
+}
+
+bool sim_terminal_create(struct sim_world *w, const struct sim_store *at, struct sim_store *out)
+{
+    *out = *at;
+    out->qr = NULL;
+    json_t *j = sim_admin(w, (const char *[]){"admin", "terminal", "create", "--store", at->id, NULL});
+    if (j == NULL)
+        return false;
+    snprintf(out->term_id, sizeof out->term_id, "%s", str_of(j, "id"));
+    snprintf(out->key_id, sizeof out->key_id, "%s", str_of(j, "key_id"));
+    const char *hex = str_of(j, "secret");
+    size_t n = 0;
+    int rc = sodium_hex2bin(out->secret, sizeof out->secret, hex, strlen(hex), NULL, &n, NULL);
+    json_decref(j);
+    sim_new_src(w, out->src);
+    return rc == 0 && n == sizeof out->secret;
 }
 
 int sim_store_pick(struct sim_world *w, int city, bool far, const char *const *cats)
