@@ -30,6 +30,9 @@ void sim_mailbox_free(struct sim_mailbox *mb)
         free(mb->m[i].text);
     }
     free(mb->m);
+    for (size_t i = 0; i < mb->cap_seen; i++)
+        free(mb->seen[i]);
+    free(mb->seen);
     memset(mb, 0, sizeof *mb);
 }
 
@@ -75,6 +78,45 @@ static char *header(const char *text, const char *name)
     return strdup("");
 }
 
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Remember name; false if it was seen before (kessaid delivers at least
+ * once: a message sent again overwrites its own file name). */
+static bool first_sight(struct sim_mailbox *mb, const char *name)
+{
+    if (2 * (mb->nseen + 1) > mb->cap_seen) {
+        size_t cap = mb->cap_seen ? mb->cap_seen * 2 : 1024;
+        char **t = calloc(cap, sizeof *t);
+        if (t == NULL)
+            return true;
+        for (size_t i = 0; i < mb->cap_seen; i++)
+            if (mb->seen[i]) {
+                size_t k = name_hash(mb->seen[i]) & (cap - 1);
+                while (t[k])
+                    k = (k + 1) & (cap - 1);
+                t[k] = mb->seen[i];
+            }
+        free(mb->seen);
+        mb->seen = t;
+        mb->cap_seen = cap;
+    }
+    size_t k = name_hash(name) & (mb->cap_seen - 1);
+    while (mb->seen[k]) {
+        if (strcmp(mb->seen[k], name) == 0)
+            return false;
+        k = (k + 1) & (mb->cap_seen - 1);
+    }
+    mb->seen[k] = strdup(name);
+    mb->nseen++;
+    return true;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -113,8 +155,9 @@ void sim_mailbox_poll(struct sim_mailbox *mb)
         snprintf(from, sizeof from, "%s/%s", dnew, names[i]);
         snprintf(to, sizeof to, "%s/%s:2,S", dcur, names[i]);
         char *text = slurp(from);
+        bool fresh = text && first_sight(mb, names[i]);
         free(names[i]);
-        if (text == NULL || rename(from, to) != 0) {
+        if (text == NULL || rename(from, to) != 0 || !fresh) {
             free(text);
             continue;
         }

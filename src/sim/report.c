@@ -105,7 +105,6 @@ json_t *sim_report_json(const struct sim_world *w)
         const struct sim_stats *a = &w->atk[i].st;
         run.gain += a->gain;
         run.attempts += a->attempts;
-        run.notifications += a->notifications;
         const char *k;
         json_t *v;
         json_object_foreach(a->stopped_by, k, v) sim_count(run.stopped_by, k, (uint64_t)json_integer_value(v));

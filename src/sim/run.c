@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,21 @@ static void reconcile(struct sim_world *w)
                              (json_int_t)actual, "first_mismatch", first);
 }
 
+/* Mail is delivered moments after the request that queued it (for
+ * unauthenticated calls by kessaid's mail thread): wait until nothing new
+ * has come for a second (at most 10 s), so that the counts are complete. */
+static void settle_mail(struct sim_world *w)
+{
+    size_t seen = SIZE_MAX;
+    int quiet = 0;
+    for (int i = 0; i < 100 && quiet < 10; i++) {
+        sim_mailbox_poll(&w->mail);
+        quiet = w->mail.n == seen ? quiet + 1 : 0;
+        seen = w->mail.n;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+}
+
 /* Messages the population received (codes, receipts, alerts): their
  * addresses are c<index>.<tag>@example.jp. */
 static uint64_t legit_mail(struct sim_world *w)
@@ -352,6 +368,7 @@ int sim_run(const struct sim_opts *o)
             }
         sim_population_onboard(w);
         sim_population_plan(w);
+        settle_mail(w); /* attacks count the alerts that come after this */
         for (size_t i = 0; i < w->natk; i++)
             w->atk[i].ops->plan(w, &w->atk[i]);
         size_t total = w->nev, done = 0;
@@ -367,7 +384,7 @@ int sim_run(const struct sim_opts *o)
         }
         w->now = w->horizon;
         progress(w, done, done);
-        sim_mailbox_poll(&w->mail);
+        settle_mail(w);
         w->legit.notifications = legit_mail(w);
         for (size_t i = 0; i < w->natk; i++)
             if (w->atk[i].ops->finish)

@@ -98,6 +98,8 @@ struct sim_mailbox {
     char dir[600]; /* DATA_DIR/mail */
     struct sim_mail *m;
     size_t n, cap;
+    char **seen;   /* file names read (open addressing): a message delivered twice is one message */
+    size_t nseen, cap_seen;
 };
 
 void sim_mailbox_init(struct sim_mailbox *mb, const char *data_dir);
