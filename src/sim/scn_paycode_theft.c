@@ -99,8 +99,10 @@ static void shoulder_surf(struct sim_world *w, struct sim_attack *a, struct sim_
     sim_pos_headers(w, &w->s[home], "POST", "/pos/v1/charges", body, idem, headers, sizeof headers);
     sim_call_raw(w, "pos_charge", w->s[home].src, "POST", "/pos/v1/charges", headers, body, &r);
     sim_legit_outcome(w, &r, 201);
-    if (r.status == 201)
+    if (r.status == 201) {
         c->expected -= 500;
+        w->legit.legit_moved += 500;
+    }
     sim_resp_free(&r);
     /* The captured request, again, from the man in the middle. */
     char mitm[SIM_SRC_MAX];

@@ -86,8 +86,9 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
                     ":guessed_token"))
             sim_attack_reached(a, "password_reset_by_attacker");
     }
-    /* 3. The real token, read from the victim's breached mailbox; no second factor. */
-    a->st.attempts++;
+    /* 3. The real token, read from the victim's breached mailbox; no second
+     * factor.  (Asking for the reset is not the attempt: it mails the
+     * victim, as it should.) */
     struct sim_resp r;
     sim_call(w, "attack_reset", src, "POST", "/v1/password-reset", NULL, json_pack("{s:s}", "email", c->email), &r);
     sim_resp_free(&r);
