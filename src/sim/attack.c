@@ -93,7 +93,7 @@ uint64_t sim_attack_alerts(struct sim_world *w, size_t from_mail, const bool *vi
     sim_mailbox_poll(&w->mail);
     uint64_t n = 0;
     for (size_t i = from_mail; i < w->mail.n; i++) {
-        const struct sim_mail *m = &w->mail.m[i];
+        const struct sim_mail *m = w->mail.m[i];
         bool alert = false;
         for (const char *const *s = alerts; *s && !alert; s++)
             alert = strstr(m->subject, *s) != NULL;

@@ -23,11 +23,12 @@ void sim_mailbox_init(struct sim_mailbox *mb, const char *data_dir)
 void sim_mailbox_free(struct sim_mailbox *mb)
 {
     for (size_t i = 0; i < mb->n; i++) {
-        free(mb->m[i].to);
-        free(mb->m[i].subject);
-        if (mb->m[i].text)
-            sodium_memzero(mb->m[i].text, strlen(mb->m[i].text));
-        free(mb->m[i].text);
+        free(mb->m[i]->to);
+        free(mb->m[i]->subject);
+        if (mb->m[i]->text)
+            sodium_memzero(mb->m[i]->text, strlen(mb->m[i]->text));
+        free(mb->m[i]->text);
+        free(mb->m[i]);
     }
     free(mb->m);
     for (size_t i = 0; i < mb->cap_seen; i++)
@@ -122,7 +123,18 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void poll_locked(struct sim_mailbox *mb);
+
 void sim_mailbox_poll(struct sim_mailbox *mb)
+{
+    if (mb->lock)
+        pthread_mutex_lock(mb->lock);
+    poll_locked(mb);
+    if (mb->lock)
+        pthread_mutex_unlock(mb->lock);
+}
+
+static void poll_locked(struct sim_mailbox *mb)
 {
     char dnew[700], dcur[700];
     snprintf(dnew, sizeof dnew, "%s/new", mb->dir);
@@ -163,7 +175,7 @@ void sim_mailbox_poll(struct sim_mailbox *mb)
         }
         if (mb->n == mb->cap) {
             size_t c2 = mb->cap ? mb->cap * 2 : 256;
-            struct sim_mail *p = realloc(mb->m, c2 * sizeof *p);
+            struct sim_mail **p = realloc(mb->m, c2 * sizeof *p);
             if (p == NULL) {
                 free(text);
                 continue;
@@ -171,7 +183,12 @@ void sim_mailbox_poll(struct sim_mailbox *mb)
             mb->m = p;
             mb->cap = c2;
         }
-        struct sim_mail *m = &mb->m[mb->n++];
+        struct sim_mail *m = calloc(1, sizeof *m);
+        if (m == NULL) {
+            free(text);
+            continue;
+        }
+        mb->m[mb->n++] = m;
         m->to = header(text, "To: ");
         for (char *p = m->to; *p; p++)
             *p = (char)tolower((unsigned char)*p);
@@ -185,14 +202,21 @@ void sim_mailbox_poll(struct sim_mailbox *mb)
 const struct sim_mail *sim_mailbox_take(struct sim_mailbox *mb, const char *to, const char *subject)
 {
     for (int round = 0; round < 1000; round++) {
-        sim_mailbox_poll(mb);
-        for (size_t i = 0; i < mb->n; i++) {
-            struct sim_mail *m = &mb->m[i];
+        if (mb->lock)
+            pthread_mutex_lock(mb->lock);
+        poll_locked(mb);
+        struct sim_mail *found = NULL;
+        for (size_t i = 0; i < mb->n && found == NULL; i++) {
+            struct sim_mail *m = mb->m[i];
             if (!m->taken && strcmp(m->to, to) == 0 && strstr(m->subject, subject)) {
                 m->taken = true;
-                return m;
+                found = m;
             }
         }
+        if (mb->lock)
+            pthread_mutex_unlock(mb->lock);
+        if (found)
+            return found;
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     return NULL;
@@ -202,7 +226,7 @@ size_t sim_mailbox_count(struct sim_mailbox *mb, const char *to)
 {
     size_t n = 0;
     for (size_t i = 0; i < mb->n; i++)
-        n += strcmp(mb->m[i].to, to) == 0;
+        n += strcmp(mb->m[i]->to, to) == 0;
     return n;
 }
 

@@ -14,6 +14,8 @@
  * operation is a false decline: legit_refused.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +37,30 @@ bool sim_is_challenge(const struct sim_resp *r)
 
 void sim_legit_outcome(struct sim_world *w, const struct sim_resp *r, int ok_status)
 {
+    pthread_mutex_lock(&w->lock);
     w->legit.legit_ops++;
-    if (r->status == ok_status)
-        return;
-    if (sim_is_challenge(r)) {
+    if (r->status == ok_status) {
+    } else if (sim_is_challenge(r)) {
         w->legit.legit_challenged++;
-        return;
+    } else {
+        w->legit.legit_refused++;
+        char check[96];
+        sim_check_name(r, check, sizeof check);
+        sim_count(w->legit.legit_refusals, check, 1);
     }
-    w->legit.legit_refused++;
-    char check[96];
-    sim_check_name(r, check, sizeof check);
-    sim_count(w->legit.legit_refusals, check, 1);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void moved(struct sim_world *w, int64_t yen)
+{
+    pthread_mutex_lock(&w->lock);
+    w->legit.legit_moved += yen;
+    pthread_mutex_unlock(&w->lock);
 }
 
 /* A Luhn-valid 16-digit Visa-like number no test card behaviour claims
  * ("49…"), distinct per customer. */
-static void card_number(struct sim_world *w, size_t i, char out[17])
+static void card_number(struct sim_world *w, size_t i, char out[20])
 {
     snprintf(out, 17, "49%07zu%06" PRIu64, i % 10000000, sim_rng_below(&w->rng, 1000000));
     int sum = 0;
@@ -67,13 +77,11 @@ static void card_number(struct sim_world *w, size_t i, char out[17])
     out[16] = '\0';
 }
 
-static bool link_card(struct sim_world *w, struct sim_customer *c, size_t i)
+static bool link_card(struct sim_world *w, struct sim_customer *c)
 {
-    char number[17];
-    card_number(w, i, number);
     struct sim_resp r;
     sim_call_as(w, "card_link", c, &c->phone, "POST", "/v1/cards",
-                json_pack("{s:s, s:i, s:i, s:s}", "number", number, "exp_month", 12, "exp_year", 2032, "cvc", "123"),
+                json_pack("{s:s, s:i, s:i, s:s}", "number", c->card, "exp_month", 12, "exp_year", 2032, "cvc", "123"),
                 false, &r);
     sim_legit_outcome(w, &r, 202);
     json_t *id = sim_resp_get(&r, "card.id");
@@ -137,18 +145,20 @@ static void topup(struct sim_world *w, struct sim_customer *c, int64_t want)
               201, &r);
     if (r.status == 201) {
         c->expected += amount;
-        w->legit.legit_moved += amount;
+        moved(w, amount);
     }
     sim_resp_free(&r);
 }
 
-bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx)
+/* Everything about a new account the PRNG decides, drawn in order before
+ * any request: sign-ups may then run on several threads. */
+static size_t prepare_account(struct sim_world *w, bool attacker)
 {
     if (w->nc == w->cap_c) {
         size_t cap = w->cap_c ? w->cap_c * 2 : 256;
         struct sim_customer *p = realloc(w->c, cap * sizeof *p);
         if (p == NULL)
-            return false;
+            return SIZE_MAX;
         w->c = p;
         w->cap_c = cap;
     }
@@ -164,41 +174,83 @@ bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx)
     c->city = w->ns ? w->s[sim_rng_below(&w->rng, w->ns)].city : 0;
     for (int k = 0; k < 3; k++)
         c->friends[k] = -1;
+    card_number(w, i, c->card);
+    c->first_topup = sim_rng_range(&w->rng, 3, 10) * 1000;
+    c->reuses_password = !attacker && sim_rng_chance(&w->rng, 0.1);
+    return i;
+}
+
+static bool sign_up(struct sim_world *w, size_t i)
+{
+    struct sim_customer *c = &w->c[i];
     char why[128];
-    struct sim_resp dummy = {.status = 201};
+    struct sim_resp r = {.status = 201};
     if (!sim_register(w, c, why, sizeof why)) {
-        if (!attacker) {
-            /* Signing up is a legitimate operation too. */
-            struct sim_resp r = {.status = 400};
-            snprintf(r.code, sizeof r.code, "signup_failed");
-            sim_legit_outcome(w, &r, 201);
-        }
+        r.status = 400;
+        snprintf(r.code, sizeof r.code, "signup_failed");
         if (w->o->progress)
             fprintf(stderr, "\nkessai: simulate: %s could not sign up: %s\n", c->email, why);
-        *idx = i;
-        return false;
     }
-    if (!attacker)
-        sim_legit_outcome(w, &dummy, 201);
-    c->onboarded = true;
-    *idx = i;
-    return true;
+    if (!c->attacker)
+        sim_legit_outcome(w, &r, 201); /* signing up is a legitimate operation too */
+    c->onboarded = r.status == 201;
+    return c->onboarded;
+}
+
+bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx)
+{
+    *idx = prepare_account(w, attacker);
+    return *idx != SIZE_MAX && sign_up(w, *idx);
+}
+
+#define SIGNUP_THREADS 8
+
+struct signup_pool {
+    struct sim_world *w;
+    size_t next, end, done;
+};
+
+static void *signup_worker(void *arg)
+{
+    struct signup_pool *p = arg;
+    struct sim_world *w = p->w;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        size_t i = p->next < p->end ? p->next++ : SIZE_MAX;
+        pthread_mutex_unlock(&w->lock);
+        if (i == SIZE_MAX)
+            return NULL;
+        struct sim_customer *c = &w->c[i];
+        if (sign_up(w, i) && link_card(w, c))
+            topup(w, c, c->first_topup);
+        pthread_mutex_lock(&w->lock);
+        size_t done = ++p->done;
+        if (w->o->progress && (done % 10 == 0 || done == p->end))
+            fprintf(stderr, "\rcustomers signed up: %zu/%zu   ", done, p->end);
+        pthread_mutex_unlock(&w->lock);
+    }
 }
 
 void sim_population_onboard(struct sim_world *w)
 {
-    for (size_t n = 0; n < (size_t)w->o->customers; n++) {
-        size_t i;
-        if (!sim_make_account(w, false, &i))
-            continue;
-        struct sim_customer *c = &w->c[i];
-        c->reuses_password = sim_rng_chance(&w->rng, 0.1);
-        if (link_card(w, c, i))
-            topup(w, c, sim_rng_range(&w->rng, 3, 10) * 1000);
-        if (w->o->progress && (n % 10 == 9 || n + 1 == (size_t)w->o->customers))
-            fprintf(stderr, "\rcustomers signed up: %zu/%" PRId64 "   ", n + 1, w->o->customers);
-    }
+    for (size_t n = 0; n < (size_t)w->o->customers; n++)
+        if (prepare_account(w, false) == SIZE_MAX)
+            break;
     w->nlegit = w->nc;
+    /* Each customer's sign-up is its own conversation with the server (its
+     * own address, mailbox and phone): they run side by side, as many
+     * people sign up at once, and what each gets does not depend on the
+     * order. */
+    struct signup_pool pool = {.w = w, .next = 0, .end = w->nlegit};
+    pthread_t t[SIGNUP_THREADS];
+    size_t nt = 0;
+    for (; nt < SIGNUP_THREADS; nt++)
+        if (pthread_create(&t[nt], NULL, signup_worker, &pool) != 0)
+            break;
+    if (nt == 0)
+        signup_worker(&pool);
+    for (size_t k = 0; k < nt; k++)
+        pthread_join(t[k], NULL);
     /* Friends: three others each (possibly not signed up: then skipped). */
     for (size_t i = 0; i < w->nlegit && w->nlegit > 1; i++)
         for (int k = 0; k < 3; k++) {
@@ -300,7 +352,7 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
             json_t *id = sim_resp_get(&r, "charge.id");
             if (r.status == 201 && json_is_string(id)) {
                 remember_payment(c, json_string_value(id), store, amount);
-                w->legit.legit_moved += amount;
+                moved(w, amount);
             }
         } else {
             app_money(w, c, "mpm_pay", "/v1/payments",
@@ -309,7 +361,7 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
             if (r.status == 201 && json_is_string(id)) {
                 c->expected -= amount;
                 remember_payment(c, json_string_value(id), store, amount);
-                w->legit.legit_moved += amount;
+                moved(w, amount);
             }
         }
         break;
@@ -326,7 +378,7 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
         if (r.status == 201) {
             c->expected -= amount;
             w->c[f].expected += amount;
-            w->legit.legit_moved += amount;
+            moved(w, amount);
         }
         break;
     }
@@ -347,7 +399,7 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
         sim_legit_outcome(w, &r, 201);
         if (r.status == 201) {
             c->expected += amount;
-            w->legit.legit_moved += amount;
+            moved(w, amount);
         }
         p->refunded = true;
         break;

@@ -82,10 +82,12 @@ void sim_call_raw(struct sim_world *w, const char *op, const char *src, const ch
                   const char *headers, const char *body, struct sim_resp *out)
 {
     sim_http_call(&w->http, src, method, path, headers, body, out);
-    w->requests++;
     if (out->status == 0)
         snprintf(out->code, sizeof out->code, "connection_failed");
+    pthread_mutex_lock(&w->lock);
+    w->requests++;
     sim_lat_add(w, op, out->us);
+    pthread_mutex_unlock(&w->lock);
 }
 
 void sim_call(struct sim_world *w, const char *op, const char *src, const char *method, const char *path,
@@ -297,7 +299,7 @@ static uint64_t legit_mail(struct sim_world *w)
     size_t tl = strlen(tail);
     uint64_t n = 0;
     for (size_t i = 0; i < w->mail.n; i++) {
-        const char *to = w->mail.m[i].to;
+        const char *to = w->mail.m[i]->to;
         size_t len = strlen(to);
         n += to[0] == 'c' && len > tl && strcmp(to + len - tl, tail) == 0;
     }
@@ -328,6 +330,7 @@ static int setup(struct sim_world *w, struct bench_server *own)
     }
     w->http.loopback = (ntohl(w->http.addr.sin_addr.s_addr) >> 24) == 127;
     sim_mailbox_init(&w->mail, w->data_dir);
+    w->mail.lock = &w->lock;
     sim_mailbox_poll(&w->mail);
     return 0;
 }
@@ -346,6 +349,7 @@ int sim_run(const struct sim_opts *o)
     if (w == NULL)
         return 2;
     w->o = o;
+    pthread_mutex_init(&w->lock, NULL);
     sim_rng_seed(&w->rng, o->seed);
     w->horizon = (double)o->minutes * 60;
     sim_stats_init(&w->legit, o->scenario);
@@ -442,6 +446,7 @@ int sim_run(const struct sim_opts *o)
         free(w->lat[i].us);
     sim_mailbox_free(&w->mail);
     json_decref(w->reconcile);
+    pthread_mutex_destroy(&w->lock);
     free(w->verify_text[0]);
     free(w->verify_text[1]);
     free(w);

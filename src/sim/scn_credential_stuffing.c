@@ -102,22 +102,26 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
     snprintf(thief.src, sizeof thief.src, "%s", ev->arg ? s->careless : s->src);
     a->st.attempts++;
     char challenge[128], sig[128], totp[8];
+    /* Drawn first: what the PRNG gives must not depend on the server's
+     * timing (which request of a blocked bot the bucket refuses). */
+    snprintf(totp, sizeof totp, "%06u", (unsigned)sim_rng_below(&w->rng, 1000000));
+    if (p->real_password)
+        sim_attack_reached(a, "password_right");
     if (!sim_device_proof(w, thief.src, &thief, challenge, sig)) {
+        /* The per-address bucket or the stuffing block: either is the
+         * source being stopped, counted as one check. */
         struct sim_resp r = {.status = 429};
         snprintf(r.code, sizeof r.code, "rate_limited");
-        sim_attack_stopped(a, &r, ":login_challenge");
+        sim_attack_stopped(a, &r, NULL);
         sim_phone_wipe(&thief);
         return;
     }
-    snprintf(totp, sizeof totp, "%06u", (unsigned)sim_rng_below(&w->rng, 1000000));
     struct sim_resp r;
     sim_call(w, "attack_login", thief.src, "POST", "/v1/login", NULL,
              json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "email", p->email, "password", p->password, "device",
                        "public_key", thief.pk_b64, "name", "phone", "challenge", challenge, "signature", sig,
                        "totp_code", totp),
              &r);
-    if (p->real_password)
-        sim_attack_reached(a, "password_right");
     if (r.status == 200 && p->customer >= 0) {
         sim_attack_reached(a, "signed_in");
         snprintf(thief.token, sizeof thief.token, "%s", sim_resp_str(&r, "session_token"));

@@ -89,6 +89,10 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
     /* 3. The real token, read from the victim's breached mailbox; no second
      * factor.  (Asking for the reset is not the attempt: it mails the
      * victim, as it should.) */
+    char totp[8], rec[16];
+    snprintf(totp, sizeof totp, "%06u", (unsigned)sim_rng_below(&w->rng, 1000000));
+    snprintf(rec, sizeof rec, "%05u-%05u", (unsigned)sim_rng_below(&w->rng, 100000),
+             (unsigned)sim_rng_below(&w->rng, 100000));
     struct sim_resp r;
     sim_call(w, "attack_reset", src, "POST", "/v1/password-reset", NULL, json_pack("{s:s}", "email", c->email), &r);
     sim_resp_free(&r);
@@ -99,10 +103,6 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
         return;
     }
     sim_attack_reached(a, "reset_token_stolen_from_mailbox");
-    char totp[8], rec[16];
-    snprintf(totp, sizeof totp, "%06u", (unsigned)sim_rng_below(&w->rng, 1000000));
-    snprintf(rec, sizeof rec, "%05u-%05u", (unsigned)sim_rng_below(&w->rng, 100000),
-             (unsigned)sim_rng_below(&w->rng, 100000));
     bool done = attempt(w, a, src, "/v1/password-reset/complete",
                         json_pack("{s:s, s:s}", "token", token, "new_password", pw), 204, ":no_second_factor") ||
                 attempt(w, a, src, "/v1/password-reset/complete",

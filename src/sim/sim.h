@@ -30,6 +30,7 @@
 #define KESSAI_SIM_SIM_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,10 +97,11 @@ struct sim_mail {
 
 struct sim_mailbox {
     char dir[600]; /* DATA_DIR/mail */
-    struct sim_mail *m;
+    struct sim_mail **m; /* each message allocated once: a pointer stays valid as the index grows */
     size_t n, cap;
     char **seen;   /* file names read (open addressing): a message delivered twice is one message */
     size_t nseen, cap_seen;
+    pthread_mutex_t *lock; /* held while the index changes (sign-ups run on several threads) */
 };
 
 void sim_mailbox_init(struct sim_mailbox *mb, const char *data_dir);
@@ -174,6 +176,8 @@ struct sim_customer {
     bool attacker;          /* an account the attackers made (mules) */
     bool reuses_password;   /* the 2019 leak has this customer's real password */
     bool signed_out;        /* a defence ended the session: the app signs in again on its next call */
+    char card[20];          /* the test card's number (drawn before sign-up) */
+    int64_t first_topup;
     int64_t expected;       /* balance, from every acknowledged movement */
     struct sim_paid paid[4];
     size_t npaid;
@@ -275,6 +279,9 @@ struct sim_world {
     char *verify_text[2];
     json_t *reconcile;
     double wall_s;
+    /* Sign-ups run on several threads (each customer's own conversation);
+     * this guards what they share: counters, latencies, the mailbox. */
+    pthread_mutex_t lock;
 };
 
 /* The cities of the map (cities.c is in stores.c). */
@@ -351,7 +358,7 @@ void sim_pay_cpm(struct sim_world *w, struct sim_customer *c, struct sim_phone *
                  const char *op_code, const char *op_charge, struct sim_resp *r);
 /* A legitimate operation's outcome. */
 void sim_legit_outcome(struct sim_world *w, const struct sim_resp *r, int ok_status);
-/* A new account made through the API (for mules and card testers). */
+/* A new account made through the API (for attackers' own accounts). */
 bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx);
 
 /* scenarios: the table, in the order `mix` runs them. */
