@@ -229,6 +229,7 @@ bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_
     }
     snprintf(c->password, sizeof c->password, "%s", pw);
     sodium_memzero(pw, sizeof pw);
-    sim_resp_free(r);
-    return sim_login(w, c, &c->phone, r);
+    /* Every session ended: the app signs in again when next opened. */
+    c->signed_out = c->reset_signed_out = true;
+    return true;
 }

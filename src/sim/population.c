@@ -321,19 +321,25 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
     struct sim_resp r;
     memset(&r, 0, sizeof r);
     if (c->signed_out) {
-        /* A defence ended the session (a thief used its token): the app's
-         * next call is refused and the customer signs in again.  Friction,
-         * counted as a challenge. */
-        sim_call_as(w, "wallet", c, &c->phone, "GET", "/v1/wallet", NULL, false, &r);
-        if (r.status == 401) {
-            w->legit.legit_ops++;
-            w->legit.legit_challenged++;
-            sim_resp_free(&r);
+        /* The session ended: after the customer's own reset the app knows
+         * and signs in; after a defence ended it (a thief used its token)
+         * the app's next call is refused first, friction counted as a
+         * challenge. */
+        if (c->reset_signed_out) {
             sim_login(w, c, &c->phone, &r);
             sim_legit_outcome(w, &r, 200);
+        } else {
+            sim_call_as(w, "wallet", c, &c->phone, "GET", "/v1/wallet", NULL, false, &r);
+            if (r.status == 401) {
+                w->legit.legit_ops++;
+                w->legit.legit_challenged++;
+                sim_resp_free(&r);
+                sim_login(w, c, &c->phone, &r);
+                sim_legit_outcome(w, &r, 200);
+            }
         }
         sim_resp_free(&r);
-        c->signed_out = false;
+        c->signed_out = c->reset_signed_out = false;
     }
     switch ((enum act)ev->arg) {
     case ACT_CPM:
@@ -422,7 +428,7 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
     }
     case ACT_RESET: {
         sim_reset_password(w, c, &r);
-        sim_legit_outcome(w, &r, 200);
+        sim_legit_outcome(w, &r, 204);
         break;
     }
     case ACT_N:

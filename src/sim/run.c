@@ -335,6 +335,17 @@ static int setup(struct sim_world *w, struct bench_server *own)
     return 0;
 }
 
+/* Where the wall time goes, with KESSAI_SIM_PHASES set. */
+static void phase(const struct sim_world *w, const char *what)
+{
+    if (getenv("KESSAI_SIM_PHASES") == NULL)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    fprintf(stderr, "phase %s: %.1f s, %" PRIu64 " requests\n", what, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9,
+            w->requests);
+}
+
 static void progress(const struct sim_world *w, size_t done, size_t total)
 {
     if (!w->o->progress)
@@ -371,6 +382,7 @@ int sim_run(const struct sim_opts *o)
                 sim_stats_init(&a->st, a->ops->name);
             }
         sim_population_onboard(w);
+        phase(w, "onboarded");
         sim_population_plan(w);
         settle_mail(w); /* attacks count the alerts that come after this */
         for (size_t i = 0; i < w->natk; i++)
@@ -388,12 +400,14 @@ int sim_run(const struct sim_opts *o)
         }
         w->now = w->horizon;
         progress(w, done, done);
+        phase(w, "clock ran out");
         settle_mail(w);
         w->legit.notifications = legit_mail(w);
         for (size_t i = 0; i < w->natk; i++)
             if (w->atk[i].ops->finish)
                 w->atk[i].ops->finish(w, &w->atk[i]);
         reconcile(w);
+        phase(w, "reconciled");
     }
     if (o->progress)
         fputc('\n', stderr);

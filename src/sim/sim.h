@@ -175,7 +175,8 @@ struct sim_customer {
     bool onboarded;
     bool attacker;          /* an account the attackers made (mules) */
     bool reuses_password;   /* the 2019 leak has this customer's real password */
-    bool signed_out;        /* a defence ended the session: the app signs in again on its next call */
+    bool signed_out;        /* the session ended: the app signs in again on its next call */
+    bool reset_signed_out;  /* ... because of the customer's own password reset (the app knows) */
     char card[20];          /* the test card's number (drawn before sign-up) */
     int64_t first_topup;
     int64_t expected;       /* balance, from every acknowledged movement */
@@ -327,7 +328,8 @@ bool sim_mfa(struct sim_world *w, struct sim_customer *c);
 /* The same unless the second factor is still fresh (the app knows when
  * it last asked): before money moves from a phone in its cool-down. */
 bool sim_mfa_if_stale(struct sim_world *w, struct sim_customer *c);
-/* Forgotten password: reset by mail + TOTP, then sign in again. */
+/* Forgotten password: reset by mail + TOTP (the answer in *r: 204); the
+ * app signs in again when next used (c->signed_out). */
 bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_resp *r);
 /* A password the policy takes, from the run's PRNG. */
 void sim_password(struct sim_world *w, char *out, size_t n);
