@@ -11,7 +11,7 @@
 #include "sim/sim.h"
 
 const struct sim_scenario_ops *const sim_scenarios[] = {
-    &sim_scn_credential_stuffing, &sim_scn_session_theft, &sim_scn_paycode_theft, &sim_scn_reset_hijack,
+    &sim_scn_credential_stuffing, &sim_scn_session_theft, &sim_scn_paycode_theft, &sim_scn_reset_hijack, &sim_scn_card_testing,
 };
 const size_t sim_nscenarios = sizeof sim_scenarios / sizeof sim_scenarios[0];
 

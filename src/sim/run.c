@@ -246,6 +246,8 @@ static void reconcile(struct sim_world *w)
         sim_call_as(w, "wallet", c, &c->phone, "GET", "/v1/wallet", NULL, false, &r);
         if (r.status == 401) {
             /* The session ended (a thief's mismatch revoked it, a reset): sign in again. */
+            if (getenv("KESSAI_SIM_PHASES"))
+                fprintf(stderr, "reconcile: %s signed out (%s)\n", c->email, r.code);
             sim_resp_free(&r);
             struct sim_resp lr;
             sim_login(w, c, &c->phone, &lr);
@@ -402,6 +404,7 @@ int sim_run(const struct sim_opts *o)
         progress(w, done, done);
         phase(w, "clock ran out");
         settle_mail(w);
+        phase(w, "mail settled");
         w->legit.notifications = legit_mail(w);
         for (size_t i = 0; i < w->natk; i++)
             if (w->atk[i].ops->finish)

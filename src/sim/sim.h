@@ -367,7 +367,7 @@ bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx);
 extern const struct sim_scenario_ops *const sim_scenarios[];
 extern const size_t sim_nscenarios;
 extern const struct sim_scenario_ops sim_scn_credential_stuffing, sim_scn_session_theft, sim_scn_paycode_theft,
-    sim_scn_reset_hijack;
+    sim_scn_reset_hijack, sim_scn_card_testing;
 
 /* attack.c */
 /* Count r's refusal (with an optional suffix naming the check more

@@ -45,7 +45,7 @@ targets() {
 }
 
 D=$T/data
-for s in credential-stuffing session-theft paycode-theft reset-hijack; do
+for s in credential-stuffing session-theft paycode-theft reset-hijack card-testing; do
     sim "$s" --scenario "$s" "${SMALL[@]}" --seed 3
     targets "$s"
     [ "$(j "$REP" '$.scenarios[0].attack_attempts')" -gt 0 ] &&
@@ -74,6 +74,11 @@ REP=$(cat "$T/reset-hijack.json")
     [ "$(j "$REP" '$.scenarios[0].stopped_by."invalid_code:second_factor"')" = "$(j "$REP" '$.scenarios[0].reached.reset_token_stolen_from_mailbox')" ] &&
     [ "$(j "$REP" '$.scenarios[0].notifications')" -gt 0 ]
 verdict "reset-hijack: no reset to another address, none without the second factor, and the victims were told"
+REP=$(cat "$T/card-testing.json")
+[ "$(j "$REP" '$.scenarios[0].stopped_by.incorrect_cvc')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by.rate_limited')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.stolen_card_linked')" = "" ]
+verdict "card-testing: wrong CVCs are declined, then the account and the phone are blocked; no stolen card links"
 
 # Everything at once, with the data directory kept to compare the report
 # with the books.
@@ -82,8 +87,8 @@ targets mix
 DIR=$(sed -n 's/^kessai: bench: kept //p' "$T/err")
 [ -n "$DIR" ] && [ -f "$DIR/kessai.db" ]
 verdict "mix: the data directory is kept on request"
-[ "$(jlen "$REP" '$.scenarios')" = 5 ] &&
-    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack" ]
+[ "$(jlen "$REP" '$.scenarios')" = 6 ] &&
+    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing" ]
 verdict "mix: one entry for the run and one per attack"
 moved=$(sqlite3 "$DIR/kessai.db" "SELECT coalesce(sum(amount), 0) FROM transfers WHERE state = 1")
 wallets=$(sqlite3 "$DIR/kessai.db" "SELECT sum(credits_posted - debits_posted) FROM accounts WHERE kind = 'wallet'")
