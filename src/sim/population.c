@@ -28,9 +28,9 @@ static const int act_weight[ACT_N] = {40, 26, 10, 8, 10, 4, 2};
 #define ACTS_PER_CUSTOMER_MINUTE 0.35
 #define ACTS_MAX 8 /* stays under the risk engine's per-customer velocity (10 in 1 h) */
 
-bool sim_is_challenge(const struct sim_resp *r);
-
-bool sim_is_challenge(const struct sim_resp *r)
+/* A refusal the app answers with an extra step (the second factor), or a
+ * 202 pending answer: friction, not a decline. */
+static bool is_challenge(const struct sim_resp *r)
 {
     return r->status == 202 || strcmp(r->code, "fresh_mfa_required") == 0 || strcmp(r->code, "mfa_required") == 0;
 }
@@ -40,7 +40,7 @@ void sim_legit_outcome(struct sim_world *w, const struct sim_resp *r, int ok_sta
     pthread_mutex_lock(&w->lock);
     w->legit.legit_ops++;
     if (r->status == ok_status) {
-    } else if (sim_is_challenge(r)) {
+    } else if (is_challenge(r)) {
         w->legit.legit_challenged++;
     } else {
         w->legit.legit_refused++;
