@@ -201,7 +201,8 @@ static void poll_locked(struct sim_mailbox *mb)
 
 const struct sim_mail *sim_mailbox_take(struct sim_mailbox *mb, const char *to, const char *subject)
 {
-    for (int round = 0; round < 1000; round++) {
+    /* Up to 30 s: on a loaded machine the mail thread may lag. */
+    for (int round = 0; round < 3000; round++) {
         if (mb->lock)
             pthread_mutex_lock(mb->lock);
         poll_locked(mb);

@@ -130,40 +130,40 @@ bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t
     sim_call(w, "register", c->src, "POST", "/v1/registrations", NULL,
              json_pack("{s:s, s:s}", "email", c->email, "password", c->password), &r);
     if (r.status != 202)
-        FAIL("register: %d %s", r.status, r.code);
+        FAIL("register:%s", r.code[0] ? r.code : "http");
     sim_resp_free(&r);
     const struct sim_mail *m = sim_mailbox_take(&w->mail, c->email, "verification code");
     char code[8], challenge[128], sig[128];
     if (m == NULL || !sim_mail_digits(m, 6, code))
-        FAIL("no verification code mailed");
+        FAIL("no_verification_mail");
     if (!sim_device_proof(w, c->src, &c->phone, challenge, sig))
-        FAIL("login challenge refused");
+        FAIL("login_challenge_refused");
     sim_call(w, "register_verify", c->src, "POST", "/v1/registrations/verify", NULL,
              json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "email", c->email, "password", c->password, "code", code,
                        "device", device_json(&c->phone), "challenge", challenge, "signature", sig),
              &r);
     if (r.status != 201)
-        FAIL("verify: %d %s", r.status, r.code);
+        FAIL("verify:%s", r.code[0] ? r.code : "http");
     take_session(&c->phone, &r);
     c->phone.new_device = true; /* the first phone starts its cool-down too */
     sim_resp_free(&r);
     sim_call_as(w, "totp_enrol", c, &c->phone, "POST", "/v1/mfa/totp", json_object(), false, &r);
     if (r.status != 200 || !seed_from_uri(c, sim_resp_str(&r, "otpauth_uri")))
-        FAIL("totp enrol: %d %s", r.status, r.code);
+        FAIL("totp_enrol:%s", r.code[0] ? r.code : "http");
     sim_resp_free(&r);
     char totp[8];
     sim_totp_next(c, totp);
     sim_call_as(w, "totp_confirm", c, &c->phone, "POST", "/v1/mfa/totp/confirm", json_pack("{s:s}", "code", totp),
                 false, &r);
     if (r.status != 200)
-        FAIL("totp confirm: %d %s", r.status, r.code);
+        FAIL("totp_confirm:%s", r.code[0] ? r.code : "http");
     if (*sim_resp_str(&r, "session_token"))
         take_session(&c->phone, &r);
     c->phone.fresh_until = mono_s() + FRESH_S;
     sim_resp_free(&r);
     sim_call_as(w, "me", c, &c->phone, "GET", "/v1/me", NULL, false, &r);
     if (r.status != 200)
-        FAIL("me: %d %s", r.status, r.code);
+        FAIL("me:%s", r.code[0] ? r.code : "http");
     snprintf(c->user_id, sizeof c->user_id, "%s", sim_resp_str(&r, "id"));
     sim_resp_free(&r);
     return true;

@@ -187,7 +187,7 @@ static bool sign_up(struct sim_world *w, size_t i)
     struct sim_resp r = {.status = 201};
     if (!sim_register(w, c, why, sizeof why)) {
         r.status = 400;
-        snprintf(r.code, sizeof r.code, "signup_failed");
+        snprintf(r.code, sizeof r.code, "signup_failed:%.40s", why);
         if (w->o->progress)
             fprintf(stderr, "\nkessai: simulate: %s could not sign up: %s\n", c->email, why);
     }

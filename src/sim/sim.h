@@ -109,7 +109,7 @@ void sim_mailbox_free(struct sim_mailbox *mb);
 /* Move whatever arrived in new/ into the index (and cur/). */
 void sim_mailbox_poll(struct sim_mailbox *mb);
 /* The oldest message to `to` whose subject contains `subject` and that was
- * not taken yet, waiting up to 10 s for it; it is marked taken.  NULL if
+ * not taken yet, waiting up to 30 s for it; it is marked taken.  NULL if
  * none came. */
 const struct sim_mail *sim_mailbox_take(struct sim_mailbox *mb, const char *to, const char *subject);
 /* Messages to `to` so far. */
@@ -319,7 +319,8 @@ void sim_totp_next(struct sim_customer *c, char out[TOTP_DIGITS + 1]);
 bool sim_device_proof(struct sim_world *w, const char *src, const struct sim_phone *p, char challenge[128],
                       char sig[128]);
 /* Register, verify the address (the code from the mailbox), enrol TOTP: the
- * customer's phone holds a full session.  false with *r_out's refusal. */
+ * customer's phone holds a full session.  false with the failing step and
+ * its error code in why ("verify:invalid_code"). */
 bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t why_n);
 /* Sign in from phone p (password + TOTP); true with p's session. */
 bool sim_login(struct sim_world *w, struct sim_customer *c, struct sim_phone *p, struct sim_resp *r);
