@@ -162,6 +162,8 @@ bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t
                 false, &r);
     if (r.status != 200)
         FAIL("totp_confirm:%s", r.code[0] ? r.code : "http");
+    const char *rc = json_string_value(json_array_get(json_object_get(r.j, "recovery_codes"), 0));
+    snprintf(c->recovery, sizeof c->recovery, "%s", rc ? rc : "");
     if (*sim_resp_str(&r, "session_token"))
         take_session(&c->phone, &r);
     c->phone.fresh_until = mono_s() + FRESH_S;
@@ -185,6 +187,23 @@ bool sim_login(struct sim_world *w, struct sim_customer *c, struct sim_phone *p,
              json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "email", c->email, "password", c->password, "device",
                        device_json(p), "challenge", challenge, "signature", sig, "totp_code", code),
              r);
+    if (r->status != 200)
+        return false;
+    take_session(p, r);
+    return true;
+}
+
+bool sim_login_recovery(struct sim_world *w, struct sim_customer *c, struct sim_phone *p, struct sim_resp *r)
+{
+    char challenge[128], sig[128];
+    memset(r, 0, sizeof *r);
+    if (c->recovery[0] == '\0' || !sim_device_proof(w, c->src, p, challenge, sig))
+        return false;
+    sim_call(w, "login", c->src, "POST", "/v1/login", NULL,
+             json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "email", c->email, "password", c->password, "device",
+                       device_json(p), "challenge", challenge, "signature", sig, "recovery_code", c->recovery),
+             r);
+    sodium_memzero(c->recovery, sizeof c->recovery); /* used */
     if (r->status != 200)
         return false;
     take_session(p, r);

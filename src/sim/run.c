@@ -246,11 +246,12 @@ static void reconcile(struct sim_world *w)
         sim_call_as(w, "wallet", c, &c->phone, "GET", "/v1/wallet", NULL, false, &r);
         if (r.status == 401) {
             /* The session ended (a thief's mismatch revoked it, a reset): sign in again. */
-            if (getenv("KESSAI_SIM_PHASES"))
-                fprintf(stderr, "reconcile: %s signed out (%s)\n", c->email, r.code);
             sim_resp_free(&r);
             struct sim_resp lr;
-            sim_login(w, c, &c->phone, &lr);
+            if (!sim_login_recovery(w, c, &c->phone, &lr)) {
+                sim_resp_free(&lr);
+                sim_login(w, c, &c->phone, &lr);
+            }
             sim_resp_free(&lr);
             sim_call_as(w, "wallet", c, &c->phone, "GET", "/v1/wallet", NULL, false, &r);
         }

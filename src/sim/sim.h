@@ -178,6 +178,7 @@ struct sim_customer {
     bool signed_out;        /* the session ended: the app signs in again on its next call */
     bool reset_signed_out;  /* ... because of the customer's own password reset (the app knows) */
     char card[20];          /* the test card's number (drawn before sign-up) */
+    char recovery[24];      /* one of the recovery codes shown at enrolment, kept by the customer */
     int64_t first_topup;
     int64_t expected;       /* balance, from every acknowledged movement */
     struct sim_paid paid[4];
@@ -324,6 +325,10 @@ bool sim_device_proof(struct sim_world *w, const char *src, const struct sim_pho
 bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t why_n);
 /* Sign in from phone p (password + TOTP); true with p's session. */
 bool sim_login(struct sim_world *w, struct sim_customer *c, struct sim_phone *p, struct sim_resp *r);
+/* The same with the kept recovery code instead of TOTP (used once: the
+ * reconciliation signs a signed-out customer in without waiting for the
+ * next TOTP step). */
+bool sim_login_recovery(struct sim_world *w, struct sim_customer *c, struct sim_phone *p, struct sim_resp *r);
 /* POST /v1/mfa/verify with the next TOTP code. */
 bool sim_mfa(struct sim_world *w, struct sim_customer *c);
 /* The same unless the second factor is still fresh (the app knows when
