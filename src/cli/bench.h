@@ -3,7 +3,8 @@
  *   bench_charges.c  the command: options, the run, the report, the check
  *   bench_seed.c     customers, sessions, funded wallets and terminals,
  *                    written straight into the store (no Argon2, no TOTP)
- *   bench_server.c   starting and stopping a kessaid of its own
+ *   bench_server.c   starting and stopping a kessaid of its own (also
+ *                    kessai simulate's, src/sim/run.c)
  *   bench_http.c     a minimal keep-alive HTTP/1.1 client on non-blocking
  *                    sockets (one request in flight per connection)
  *   bench_load.c     the load: codes issued and charged, on every

@@ -23,6 +23,7 @@
  *   audit_cmd.c     audit verify / audit search (the tamper-evident audit log)
  *   password_input.c  reading a new password from standard input or a tty
  *   bench_*.c       bench charges (the load generator; bench.h)
+ *   simulate_cmd.c  simulate (traffic and attack replay; src/sim/sim.h)
  *
  * Every command is one row of cli_commands: parsing, help and usage errors
  * are driven by that table, so a new command is a row and a function.
@@ -238,6 +239,7 @@ int cli_run_killswitch_on(struct cli_ctx *x);
 int cli_run_killswitch_off(struct cli_ctx *x);
 int cli_run_killswitch_list(struct cli_ctx *x);
 int cli_run_bench_charges(struct cli_ctx *x);
+int cli_run_simulate(struct cli_ctx *x);
 int cli_run_customer_freeze(struct cli_ctx *x);
 int cli_run_customer_unfreeze(struct cli_ctx *x);
 int cli_run_audit_verify(struct cli_ctx *x);

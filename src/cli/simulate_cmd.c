@@ -1,0 +1,91 @@
+/* simulate_cmd.c: `kessai simulate` (src/sim/sim.h does the work): the
+ * options, the URL, the choice of scenario. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "sim/sim.h"
+
+static int parse_int(const struct cli_ctx *x, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out)
+{
+    const char *v = cli_opt(x, name);
+    *out = def;
+    if (v == NULL)
+        return CLI_EXIT_OK;
+    char *end = NULL;
+    long long n = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < lo || n > hi)
+        return cli_usage_error(x->cmd, "%s must be a whole number from %" PRId64 " to %" PRId64, name, lo, hi);
+    *out = n;
+    return CLI_EXIT_OK;
+}
+
+/* "http://HOST:PORT", nothing after. */
+static int parse_url(const struct cli_ctx *x, const char *url, struct sockaddr_in *addr)
+{
+    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+    char host[256];
+    unsigned port = 0;
+    int used = 0;
+    if (p == NULL || sscanf(p, "%255[^:/]:%u%n", host, &port, &used) != 2 || p[used] != '\0' || port == 0 ||
+        port > 65535)
+        return cli_usage_error(x->cmd, "--url must look like http://127.0.0.1:8080 (no path, no TLS)");
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
+        return cli_usage_error(x->cmd, "--url: cannot resolve %s", host);
+    *addr = *(struct sockaddr_in *)res->ai_addr;
+    addr->sin_port = htons((uint16_t)port);
+    freeaddrinfo(res);
+    return CLI_EXIT_OK;
+}
+
+static bool known_scenario(const char *name)
+{
+    if (strcmp(name, "mix") == 0 || strcmp(name, "legit") == 0)
+        return true;
+    for (size_t i = 0; i < sim_nscenarios; i++)
+        if (strcmp(name, sim_scenarios[i]->name) == 0)
+            return true;
+    return false;
+}
+
+int cli_run_simulate(struct cli_ctx *x)
+{
+    struct sim_opts o = {.scenario = cli_opt(x, "--scenario"), .url = cli_opt(x, "--url"),
+                         .json_path = cli_opt(x, "--json"), .html_path = cli_opt(x, "--html")};
+    int64_t seed = 0;
+    int rc = parse_int(x, "--customers", 2, 1000000, 2000, &o.customers);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_int(x, "--stores", 1, 100000, 200, &o.stores);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_int(x, "--minutes", 1, 1440, 10, &o.minutes);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_int(x, "--seed", 0, INT64_MAX, 1, &seed);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    o.seed = (uint64_t)seed;
+    if (!known_scenario(o.scenario)) {
+        char list[512] = "legit, mix";
+        for (size_t i = 0; i < sim_nscenarios; i++) {
+            size_t n = strlen(list);
+            snprintf(list + n, sizeof list - n, ", %s", sim_scenarios[i]->name);
+        }
+        return cli_usage_error(x->cmd, "unknown scenario %s (one of: %s)", o.scenario, list);
+    }
+    if (o.url) {
+        rc = parse_url(x, o.url, &o.url_addr);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+        /* That kessaid's data directory: the customers' mailboxes and
+         * `kessai admin` for the stores. */
+        o.data_dir = x->data_dir;
+    }
+    o.progress = isatty(2) == 1;
+    int r = sim_run(&o);
+    return r == 0 ? CLI_EXIT_OK : r == 1 ? CLI_EXIT_FAIL : CLI_EXIT_FAIL;
+}

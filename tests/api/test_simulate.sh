@@ -1,0 +1,121 @@
+#!/bin/bash
+# test_simulate.sh: `kessai simulate` (docs/simulate.md) in a small, fast
+# configuration: every attack scenario alone and all of them mixed into
+# the everyday traffic.  Each run fails the suite if an attacker gained a
+# yen, if more than 0.5% of legitimate operations were refused, if any
+# wallet differs from what the simulation expects, or if ledger verify or
+# audit verify fails.  Then the report's figures are checked against the
+# books of the kept data directory, and one seed must give one report.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+
+SMALL=(--customers 25 --stores 5 --minutes 2)
+
+# sim NAME ARGS...: run a simulation; its JSON report in $T/NAME.json.
+sim() {
+    local name=$1
+    shift
+    LAST_CMD="kessai simulate $*"
+    "$KESSAI" simulate "$@" --json "$T/$name.json" >"$T/out" 2>"$T/err"
+    RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+    REP=$(cat "$T/$name.json" 2>/dev/null)
+}
+
+# targets NAME: the report's promises for a run.
+targets() {
+    local name=$1
+    [ "$RC" = 0 ] && json_valid "$REP"
+    verdict "$name: the run ends with exit status 0 and a JSON report"
+    [ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios')
+                           WHERE json_extract(value, '\$.attacker_gain_yen') != 0")" = 0 ]
+    verdict "$name: attackers gained nothing, in every scenario"
+    local ops refused
+    ops=$(j "$REP" '$.scenarios[0].legit_operations')
+    refused=$(j "$REP" '$.scenarios[0].legit_refused')
+    [ "$ops" -ge 100 ] && [ $((refused * 1000)) -le $((ops * 5)) ]
+    verdict "$name: legitimate operations ($ops) refused at most 0.5% ($refused)"
+    [ "$(j "$REP" '$.ledger_verify')" = ok ] && [ "$(j "$REP" '$.audit_verify')" = ok ]
+    verdict "$name: ledger verify and audit verify are clean"
+    [ "$(j "$REP" '$.reconcile.mismatches')" = 0 ] && [ "$(j "$REP" '$.reconcile.wallets_checked')" -ge 20 ]
+    verdict "$name: every wallet holds what the simulation expects"
+    [ "$(j "$REP" '$.targets_met')" = 1 ] && has "$OUT" "targets met"
+    verdict "$name: the report says the targets were met"
+}
+
+D=$T/data
+for s in credential-stuffing session-theft paycode-theft reset-hijack card-testing; do
+    sim "$s" --scenario "$s" "${SMALL[@]}" --seed 3
+    targets "$s"
+    [ "$(j "$REP" '$.scenarios[0].attack_attempts')" -gt 0 ] &&
+        [ "$(sqlite3 :memory: "SELECT sum(value) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')")" \
+            = "$(j "$REP" '$.scenarios[0].attack_attempts')" ]
+    verdict "$s: every attempt is counted against the check that stopped it"
+done
+
+# What stopped whom: the defences the scenarios are about.
+REP=$(cat "$T/credential-stuffing.json")
+[ "$(j "$REP" '$.scenarios[0].stopped_by."invalid_credentials:second_factor"')" -gt 0 ]
+verdict "credential-stuffing: real leaked passwords were stopped by the second factor"
+[ "$(j "$REP" '$.scenarios[0].stopped_by.rate_limited')" -ge 5 ]
+verdict "credential-stuffing: the careless bot's address is blocked"
+[ "$(j "$REP" '$.scenarios[0].reached.signed_in')" = "" ]
+verdict "credential-stuffing: no sign-in got through"
+REP=$(cat "$T/session-theft.json")
+[ "$(j "$REP" '$.scenarios[0].stopped_by."unauthenticated:revoked_session"')" = "$(j "$REP" '$.scenarios[0].reached.token_stolen')" ]
+verdict "session-theft: the first wrong use revoked every stolen session, the victim's device id came too late"
+REP=$(cat "$T/paycode-theft.json")
+[ "$(j "$REP" '$.scenarios[0].stopped_by."rate_limited:guessed_code"')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."invalid_code:photographed_code"')" -gt 0 ]
+verdict "paycode-theft: a used code pays no more, and a guessing register is blocked"
+REP=$(cat "$T/reset-hijack.json")
+[ "$(j "$REP" '$.scenarios[0].stopped_by."unknown_param:redirect_field"')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."invalid_code:second_factor"')" = "$(j "$REP" '$.scenarios[0].reached.reset_token_stolen_from_mailbox')" ] &&
+    [ "$(j "$REP" '$.scenarios[0].notifications')" -gt 0 ]
+verdict "reset-hijack: no reset to another address, none without the second factor, and the victims were told"
+REP=$(cat "$T/card-testing.json")
+[ "$(j "$REP" '$.scenarios[0].stopped_by.incorrect_cvc')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by.rate_limited')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.stolen_card_linked')" = "" ]
+verdict "card-testing: wrong CVCs are declined, then the account and the phone are blocked; no stolen card links"
+
+# Everything at once, with the data directory kept to compare the report
+# with the books.
+KESSAI_KEEP_BENCH_DIR=1 sim mix --scenario mix "${SMALL[@]}" --seed 5 --html "$T/mix.html"
+targets mix
+DIR=$(sed -n 's/^kessai: bench: kept //p' "$T/err")
+[ -n "$DIR" ] && [ -f "$DIR/kessai.db" ]
+verdict "mix: the data directory is kept on request"
+[ "$(jlen "$REP" '$.scenarios')" = 6 ] &&
+    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing" ]
+verdict "mix: one entry for the run and one per attack"
+moved=$(sqlite3 "$DIR/kessai.db" "SELECT coalesce(sum(amount), 0) FROM transfers WHERE state = 1")
+wallets=$(sqlite3 "$DIR/kessai.db" "SELECT sum(credits_posted - debits_posted) FROM accounts WHERE kind = 'wallet'")
+[ "$moved" = "$(j "$REP" '$.scenarios[0].legit_moved_yen')" ] && [ "$moved" -gt 0 ]
+verdict "mix: the yen the report says customers moved ($moved) is what the ledger's transfers add up to"
+[ "$wallets" = "$(j "$REP" '$.reconcile.expected_total_yen')" ]
+verdict "mix: the wallets in the books hold what the report expects ($wallets yen)"
+grep -q "<svg" "$T/mix.html" && ! grep -qiE "<script|src=\"http|href=\"http" "$T/mix.html"
+verdict "mix: the HTML report is one page with inline SVG charts and no external reference"
+rm -rf "$DIR"
+
+# One seed, one report (latencies and wall time apart).
+sim mix2 --scenario mix "${SMALL[@]}" --seed 5
+[ "$RC" = 0 ] && diff <(sed '/^  "timing"/,$d' "$T/mix.json") <(sed '/^  "timing"/,$d' "$T/mix2.json") >"$T/diff"
+verdict "the same seed gives the same report"
+! diff -q <(sed '/^  "timing"/,$d' "$T/mix.json") <(sed '/^  "timing"/,$d' "$T/session-theft.json") >/dev/null
+verdict "another seed gives another run"
+
+# Usage errors.
+k simulate --scenario nonsense
+[ "$RC" = 2 ] && has "$ERR" "unknown scenario"
+verdict "an unknown scenario is a usage error"
+k simulate --scenario mix --customers 0
+[ "$RC" = 2 ]
+verdict "--customers 0 is a usage error"
+k simulate --scenario mix --url ftp://x
+[ "$RC" = 2 ] && has "$ERR" "--url"
+verdict "a malformed --url is a usage error"
+
+t_done
