@@ -257,8 +257,9 @@ static int setup(struct cli_ctx *x, const struct bench_args *a, struct bench_ser
     /* The limits are the deployment's to choose; the benchmark's customers
      * pay far more often than people do (each about twice a second), so
      * the daily and monthly caps would end the run and the risk engine's
-     * velocity rules would rightly hold it: both are lifted, the engine
-     * still scores every charge.  No access log line per request: at these
+     * velocity rules (counts and amounts) would rightly challenge it, the
+     * charges then waiting for customers who never answer: both are
+     * lifted, the engine still scores every charge.  No access log line per request: at these
      * rates it is a disk of its own. */
     static const char *const base[] = {"KESSAI_PAY_DAILY_MAX=1000000000",
                                        "KESSAI_PAY_MONTHLY_MAX=1000000000",
@@ -266,6 +267,10 @@ static int setup(struct cli_ctx *x, const struct bench_args *a, struct bench_ser
                                        "KESSAI_RISK_VELOCITY_DEVICE_COUNT=10000000",
                                        "KESSAI_RISK_VELOCITY_TERMINAL_COUNT=10000000",
                                        "KESSAI_RISK_VELOCITY_STORE_COUNT=10000000",
+                                       "KESSAI_RISK_VELOCITY_CUSTOMER_AMOUNT=10000000000",
+                                       "KESSAI_RISK_VELOCITY_DEVICE_AMOUNT=10000000000",
+                                       "KESSAI_RISK_VELOCITY_TERMINAL_AMOUNT=10000000000",
+                                       "KESSAI_RISK_VELOCITY_STORE_AMOUNT=10000000000",
                                        "KESSAI_LOG_LEVEL=warn"};
     const char *env[sizeof base / sizeof base[0] + SETTINGS_MAX + 1];
     size_t n = 0;
