@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -110,8 +111,13 @@ enum err bench_server_start(struct bench_server *s, const char *const *env)
         fprintf(stderr, "kessai: bench: cannot prepare kessaid (port, environment or log)\n");
         return ERR_INTERNAL;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* If this program dies (a crash, a kill) its kessaid must not run
+         * on, holding a port and a data directory nobody will remove. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(127);
         int devnull = open("/dev/null", O_RDWR);
         dup2(devnull, 0);
         dup2(devnull, 1);
