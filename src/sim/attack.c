@@ -107,3 +107,31 @@ uint64_t sim_attack_alerts(struct sim_world *w, size_t from_mail, const bool *vi
     }
     return n;
 }
+
+bool sim_victims_pick(struct sim_world *w, struct sim_attack *a, struct sim_victims *v)
+{
+    size_t want = w->nlegit / 50 > 3 ? w->nlegit / 50 : 3;
+    *v = (struct sim_victims){.idx = calloc(want, sizeof *v->idx), .flag = calloc(w->nlegit + 1, sizeof *v->flag)};
+    if (v->idx == NULL || v->flag == NULL)
+        return false;
+    for (size_t k = 0; k < want * 4 && v->n < want; k++) {
+        uint32_t i = (uint32_t)sim_rng_below(&w->rng, w->nlegit);
+        if (!w->c[i].onboarded || v->flag[i])
+            continue;
+        v->flag[i] = true;
+        v->idx[v->n] = i;
+        sim_push(w, (double)sim_rng_below(&w->rng, (uint64_t)(w->horizon * 1000)) / 1000.0, SIM_EV_ATTACK, a->index,
+                 (uint32_t)v->n++, 0);
+    }
+    v->mail_from = w->mail.n;
+    return true;
+}
+
+void sim_victims_done(struct sim_world *w, struct sim_attack *a, struct sim_victims *v)
+{
+    if (v->flag)
+        a->st.notifications = sim_attack_alerts(w, v->mail_from, v->flag);
+    free(v->idx);
+    free(v->flag);
+    *v = (struct sim_victims){0};
+}

@@ -21,38 +21,23 @@
 #define GUESSES 14 /* more than the 10 bad codes that block a register */
 
 struct pt {
-    uint32_t *victim;
-    size_t n;
+    struct sim_victims v;
     struct sim_store stolen; /* a register stolen from store 0 */
     bool have_stolen;
-    size_t mail_from;
-    bool *flag;
 };
 
 static void plan(struct sim_world *w, struct sim_attack *a)
 {
     struct pt *s = calloc(1, sizeof *s);
     a->state = s;
-    size_t want = w->nlegit / 50 > 3 ? w->nlegit / 50 : 3;
-    s->victim = calloc(want, sizeof *s->victim);
-    s->flag = calloc(w->nlegit + 1, sizeof *s->flag);
-    if (s->victim == NULL || s->flag == NULL)
+    if (!sim_victims_pick(w, a, &s->v))
         return;
-    for (size_t k = 0; k < want * 4 && s->n < want; k++) {
-        uint32_t i = (uint32_t)sim_rng_below(&w->rng, w->nlegit);
-        if (!w->c[i].onboarded || s->flag[i])
-            continue;
-        s->flag[i] = true;
-        s->victim[s->n] = i;
-        sim_push(w, (double)sim_rng_below(&w->rng, (uint64_t)(w->horizon * 1000)) / 1000.0, SIM_EV_ATTACK, a->index,
-                 (uint32_t)s->n++, 0);
-    }
     s->have_stolen = w->ns > 0 && sim_terminal_create(w, &w->s[0], &s->stolen);
     if (s->have_stolen) {
         sim_push(w, w->horizon * 0.3, SIM_EV_ATTACK, a->index, 0, 1); /* the guessing register */
         sim_push(w, w->horizon * 0.6, SIM_EV_ATTACK, a->index, 0, 2); /* the forger */
     }
-    s->mail_from = w->mail.n;
+    s->v.mail_from = w->mail.n;
 }
 
 static void luhn_close(char *d, size_t n)
@@ -192,8 +177,8 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
         guess_codes(w, a, s);
     else if (ev->arg == 2)
         forge(w, a, s);
-    else if (ev->actor < s->n)
-        shoulder_surf(w, a, &w->c[s->victim[ev->actor]]);
+    else if (ev->actor < s->v.n)
+        shoulder_surf(w, a, &w->c[s->v.idx[ev->actor]]);
 }
 
 static void finish(struct sim_world *w, struct sim_attack *a)
@@ -201,11 +186,8 @@ static void finish(struct sim_world *w, struct sim_attack *a)
     struct pt *s = a->state;
     if (s == NULL)
         return;
-    if (s->flag)
-        a->st.notifications = sim_attack_alerts(w, s->mail_from, s->flag);
+    sim_victims_done(w, a, &s->v);
     sodium_memzero(&s->stolen, sizeof s->stolen);
-    free(s->victim);
-    free(s->flag);
     free(s);
     a->state = NULL;
 }

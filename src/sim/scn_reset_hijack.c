@@ -16,31 +16,14 @@
 #define TOKEN_GUESSES 5
 
 struct rh {
-    uint32_t *victim;
-    size_t n;
-    size_t mail_from;
-    bool *flag;
+    struct sim_victims v;
 };
 
 static void plan(struct sim_world *w, struct sim_attack *a)
 {
     struct rh *s = calloc(1, sizeof *s);
     a->state = s;
-    size_t want = w->nlegit / 50 > 3 ? w->nlegit / 50 : 3;
-    s->victim = calloc(want, sizeof *s->victim);
-    s->flag = calloc(w->nlegit + 1, sizeof *s->flag);
-    if (s->victim == NULL || s->flag == NULL)
-        return;
-    for (size_t k = 0; k < want * 4 && s->n < want; k++) {
-        uint32_t i = (uint32_t)sim_rng_below(&w->rng, w->nlegit);
-        if (!w->c[i].onboarded || s->flag[i])
-            continue;
-        s->flag[i] = true;
-        s->victim[s->n] = i;
-        sim_push(w, (double)sim_rng_below(&w->rng, (uint64_t)(w->horizon * 1000)) / 1000.0, SIM_EV_ATTACK, a->index,
-                 (uint32_t)s->n++, 0);
-    }
-    s->mail_from = w->mail.n;
+    (void)sim_victims_pick(w, a, &s->v); /* none on failure: nothing happens */
 }
 
 /* One request of the attack: true if the server did what was asked. */
@@ -60,9 +43,9 @@ static bool attempt(struct sim_world *w, struct sim_attack *a, const char *src, 
 static void step(struct sim_world *w, struct sim_attack *a, const struct sim_event *ev)
 {
     struct rh *s = a->state;
-    if (s == NULL || ev->actor >= s->n)
+    if (s == NULL || ev->actor >= s->v.n)
         return;
-    struct sim_customer *c = &w->c[s->victim[ev->actor]];
+    struct sim_customer *c = &w->c[s->v.idx[ev->actor]];
     char src[SIM_SRC_MAX], evil[96], pw[48];
     sim_new_src(w, src);
     snprintf(evil, sizeof evil, "thief%u.%s@example.net", ev->actor, w->tag);
@@ -125,10 +108,7 @@ static void finish(struct sim_world *w, struct sim_attack *a)
     struct rh *s = a->state;
     if (s == NULL)
         return;
-    if (s->flag)
-        a->st.notifications = sim_attack_alerts(w, s->mail_from, s->flag);
-    free(s->victim);
-    free(s->flag);
+    sim_victims_done(w, a, &s->v);
     free(s);
     a->state = NULL;
 }

@@ -388,6 +388,21 @@ void sim_attack_cash_out(struct sim_world *w, struct sim_attack *a, struct sim_c
  * index from_mail on, to the customers flagged in victim[w->nc]. */
 uint64_t sim_attack_alerts(struct sim_world *w, size_t from_mail, const bool *victim);
 
+/* The victims of an attack on onboarded customers: about one in fifty (at
+ * least 3), each given one SIM_EV_ATTACK event (actor: its index in idx) at
+ * a random time.  flag[i] marks customer i; mail_from is the mailbox's end
+ * when they were picked (their alerts are the mail after it). */
+struct sim_victims {
+    uint32_t *idx;
+    size_t n;
+    bool *flag;
+    size_t mail_from;
+};
+/* Pick them (false: out of memory, none picked). */
+bool sim_victims_pick(struct sim_world *w, struct sim_attack *a, struct sim_victims *v);
+/* Count the victims' alerts into a->st.notifications and free. */
+void sim_victims_done(struct sim_world *w, struct sim_attack *a, struct sim_victims *v);
+
 /* report.c */
 void sim_stats_init(struct sim_stats *s, const char *name);
 void sim_stats_free(struct sim_stats *s);
