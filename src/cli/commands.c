@@ -385,6 +385,8 @@ const struct cli_cmd cli_commands[] = {
                  {"--stores", "M", "stores, each with one register (default 200)", 0},
                  {"--minutes", "T", "simulated minutes of everyday traffic (default 10)", 0},
                  {"--seed", "S", "the run's random seed (default 1)", 0},
+                 {"--offline-share", "PCT", "percent of customers who sometimes pay offline (default 25)", 0},
+                 {"--start-hour", "H", "local hour the simulated clock starts at (default 10)", 0},
                  {"--url", "URL", "a running kessaid, e.g. http://127.0.0.1:8080 (same machine, --data-dir)", 0},
                  {"--json", "FILE", "also write the report as JSON to FILE", 0},
                  {"--html", "FILE", "also write the report as one self-contained HTML page to FILE", 0}},
