@@ -93,8 +93,15 @@ void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int
     sim_pos_call(w, "offline_charge", &w->s[store], "POST", "/pos/v1/charges",
                  json_pack("{s:s, s:I}", "code", code, "amount", (json_int_t)amount), idem, r);
     sodium_memzero(code, sizeof code);
+    w->offline.attempts++;
     if (r->status == 201) {
         c->expected -= amount;
         c->offline_spent += amount;
+        w->offline.paid++;
+        w->offline.yen += amount;
+    } else if (r->status == 202) {
+        w->offline.challenged++;
+    } else {
+        w->offline.refused++;
     }
 }

@@ -352,8 +352,10 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
     case ACT_MPM: {
         int store = sim_store_pick(w, c->city, false, NULL);
         int64_t amount = price(w, 3000);
-        if (store < 0)
+        if (store < 0) {
+            w->closed_skips++; /* every store near home is closed: another time */
             return;
+        }
         if (c->expected < amount) {
             topup(w, c, 5000);
             return;
@@ -406,8 +408,12 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
         for (size_t k = 0; k < c->npaid && p == NULL; k++)
             if (!c->paid[k].refunded)
                 p = &c->paid[k];
-        if (p == NULL || !sim_store_open(w, &w->s[p->store]))
-            return; /* a closed store refunds nothing: the customer comes back another time */
+        if (p == NULL)
+            return;
+        if (!sim_store_open(w, &w->s[p->store])) {
+            w->closed_skips++; /* a closed store refunds nothing: the customer comes back another time */
+            return;
+        }
         /* Part of it, or all (a returned item, a wrong price). */
         int64_t amount = sim_rng_chance(&w->rng, 0.5) ? p->amount : (p->amount + 1) / 2;
         char path[96], idem[64];

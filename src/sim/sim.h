@@ -294,6 +294,13 @@ struct sim_world {
     char *verify_text[2];
     json_t *reconcile;
     double wall_s;
+    /* Offline-code payments of the population: register charges tried,
+     * paid (201), challenged (202), refused; yen paid. */
+    struct {
+        uint64_t attempts, paid, challenged, refused;
+        int64_t yen;
+    } offline;
+    uint64_t closed_skips;  /* a customer's visit or refund that found every store it would use closed */
     /* Sign-ups run on several threads (each customer's own conversation);
      * this guards what they share: counters, latencies, the mailbox. */
     pthread_mutex_t lock;
