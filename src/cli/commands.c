@@ -363,8 +363,8 @@ const struct cli_cmd cli_commands[] = {
         .summary = "replay a retail chain's customers and attackers over the HTTP APIs; report the money",
         .details = "Drive kessai the way a chain's customers, stores and attackers would, over the\n"
                    "real HTTP APIs only: customers sign up (e-mail code, TOTP), link test cards\n"
-                   "with 3-D Secure, top up, pay near home with one-time codes and store QR codes,\n"
-                   "send money to friends, get refunds, change phones and reset passwords, while\n"
+                   "with 3-D Secure, top up, pay near home at open stores with one-time codes,\n"
+                   "offline codes (no signal) and store QR codes, send money to friends, get refunds, change phones and reset passwords, while\n"
                    "the scenario's attackers do their worst.  Stores, registers and store QR codes\n"
                    "are made with the `kessai admin` commands.  Then every wallet is compared with\n"
                    "what the simulation expects, and (own kessaid) ledger verify and audit verify\n"

@@ -2,9 +2,11 @@
  *
  * Before the clock starts every customer signs up (e-mail verification,
  * TOTP), links a test card with 3-D Secure and tops up.  Then, over the
- * simulated minutes, each does a few of the everyday things: pay near home
- * with a one-time code at the register (CPM) or by scanning the store's QR
- * (MPM), send money to a friend, ask a store for a refund, top up again,
+ * simulated minutes, each does a few of the everyday things: pay near home,
+ * at a store open at that time of day, with a one-time code at the register
+ * (CPM; for a share of the customers sometimes an offline code their phone
+ * derives without signal, offline.c) or by scanning the store's QR (MPM),
+ * send money to a friend, ask a store for a refund, top up again,
  * move to a new phone, forget the password and reset it.  The app behaves
  * as docs/customer-auth.md asks of a client: it confirms the second factor
  * before moving money from a phone in its new-device cool-down, checks the
