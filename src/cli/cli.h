@@ -60,7 +60,7 @@
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
 #define CLI_MAX_WORDS 3
-#define CLI_MAX_OPTS 8
+#define CLI_MAX_OPTS 10
 #define CLI_NAME_BUF 64 /* "admin terminal create" and the like */
 
 /* ------------------------------------------------------------ entry point */

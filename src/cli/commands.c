@@ -363,8 +363,8 @@ const struct cli_cmd cli_commands[] = {
         .summary = "replay a retail chain's customers and attackers over the HTTP APIs; report the money",
         .details = "Drive kessai the way a chain's customers, stores and attackers would, over the\n"
                    "real HTTP APIs only: customers sign up (e-mail code, TOTP), link test cards\n"
-                   "with 3-D Secure, top up, pay near home with one-time codes and store QR codes,\n"
-                   "send money to friends, get refunds, change phones and reset passwords, while\n"
+                   "with 3-D Secure, top up, pay near home at open stores with one-time codes,\n"
+                   "offline codes (no signal) and store QR codes, send money to friends, get refunds, change phones and reset passwords, while\n"
                    "the scenario's attackers do their worst.  Stores, registers and store QR codes\n"
                    "are made with the `kessai admin` commands.  Then every wallet is compared with\n"
                    "what the simulation expects, and (own kessaid) ledger verify and audit verify\n"
@@ -385,6 +385,8 @@ const struct cli_cmd cli_commands[] = {
                  {"--stores", "M", "stores, each with one register (default 200)", 0},
                  {"--minutes", "T", "simulated minutes of everyday traffic (default 10)", 0},
                  {"--seed", "S", "the run's random seed (default 1)", 0},
+                 {"--offline-share", "PCT", "percent of customers who sometimes pay offline (default 25)", 0},
+                 {"--start-hour", "H", "local hour the simulated clock starts at (default 10)", 0},
                  {"--url", "URL", "a running kessaid, e.g. http://127.0.0.1:8080 (same machine, --data-dir)", 0},
                  {"--json", "FILE", "also write the report as JSON to FILE", 0},
                  {"--html", "FILE", "also write the report as one self-contained HTML page to FILE", 0}},

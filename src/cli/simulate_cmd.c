@@ -66,6 +66,10 @@ int cli_run_simulate(struct cli_ctx *x)
         rc = parse_int(x, "--minutes", 1, 1440, 10, &o.minutes);
     if (rc == CLI_EXIT_OK)
         rc = parse_int(x, "--seed", 0, INT64_MAX, 1, &seed);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_int(x, "--offline-share", 0, 100, 25, &o.offline_share);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_int(x, "--start-hour", 0, 23, 10, &o.start_hour);
     if (rc != CLI_EXIT_OK)
         return rc;
     o.seed = (uint64_t)seed;

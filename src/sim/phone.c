@@ -253,7 +253,10 @@ bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_
     }
     snprintf(c->password, sizeof c->password, "%s", pw);
     sodium_memzero(pw, sizeof pw);
-    /* Every session ended: the app signs in again when next opened. */
+    /* Every session ended: the app signs in again when next opened.  The
+     * reset revoked the offline key too: the phone forgets it. */
+    c->phone.has_offline = false;
+    sodium_memzero(c->phone.offline_key, sizeof c->phone.offline_key);
     c->signed_out = c->reset_signed_out = true;
     return true;
 }

@@ -2,9 +2,11 @@
  *
  * Before the clock starts every customer signs up (e-mail verification,
  * TOTP), links a test card with 3-D Secure and tops up.  Then, over the
- * simulated minutes, each does a few of the everyday things: pay near home
- * with a one-time code at the register (CPM) or by scanning the store's QR
- * (MPM), send money to a friend, ask a store for a refund, top up again,
+ * simulated minutes, each does a few of the everyday things: pay near home,
+ * at a store open at that time of day, with a one-time code at the register
+ * (CPM; for a share of the customers sometimes an offline code their phone
+ * derives without signal, offline.c) or by scanning the store's QR (MPM),
+ * send money to a friend, ask a store for a refund, top up again,
  * move to a new phone, forget the password and reset it.  The app behaves
  * as docs/customer-auth.md asks of a client: it confirms the second factor
  * before moving money from a phone in its new-device cool-down, checks the
@@ -177,6 +179,7 @@ static size_t prepare_account(struct sim_world *w, bool attacker)
     card_number(w, i, c->card);
     c->first_topup = sim_rng_range(&w->rng, 3, 10) * 1000;
     c->reuses_password = !attacker && sim_rng_chance(&w->rng, 0.1);
+    c->offline = !attacker && sim_rng_below(&w->rng, 100) < (uint64_t)w->o->offline_share;
     return i;
 }
 
@@ -221,8 +224,13 @@ static void *signup_worker(void *arg)
         if (i == SIZE_MAX)
             return NULL;
         struct sim_customer *c = &w->c[i];
-        if (sign_up(w, i) && link_card(w, c))
-            topup(w, c, c->first_topup);
+        if (sign_up(w, i)) {
+            if (link_card(w, c))
+                topup(w, c, c->first_topup);
+            /* The app of a customer who pays without signal keeps an offline key. */
+            if (c->offline)
+                sim_offline_key(w, c);
+        }
         pthread_mutex_lock(&w->lock);
         size_t done = ++p->done;
         if (w->o->progress && (done % 10 == 0 || done == p->end))
@@ -346,14 +354,23 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
     case ACT_MPM: {
         int store = sim_store_pick(w, c->city, false, NULL);
         int64_t amount = price(w, 3000);
-        if (store < 0)
+        if (store < 0) {
+            w->closed_skips++; /* every store near home is closed: another time */
             return;
+        }
         if (c->expected < amount) {
             topup(w, c, 5000);
             return;
         }
+        /* Without signal (a basement shop) the phone shows an offline code,
+         * within the offline limits the app knows. */
+        bool offline = ev->arg == ACT_CPM && c->offline && sim_rng_chance(&w->rng, 0.5) && c->phone.has_offline &&
+                       amount <= SIM_OFFLINE_PAY_MAX && c->offline_spent + amount <= SIM_OFFLINE_DAILY_MAX;
         if (ev->arg == ACT_CPM) {
-            sim_pay_cpm(w, c, &c->phone, store, amount, "paycode", "pos_charge", &r);
+            if (offline)
+                sim_pay_offline(w, c, store, amount, &r);
+            else
+                sim_pay_cpm(w, c, &c->phone, store, amount, "paycode", "pos_charge", &r);
             sim_legit_outcome(w, &r, 201);
             json_t *id = sim_resp_get(&r, "charge.id");
             if (r.status == 201 && json_is_string(id)) {
@@ -395,6 +412,10 @@ void sim_population_step(struct sim_world *w, const struct sim_event *ev)
                 p = &c->paid[k];
         if (p == NULL)
             return;
+        if (!sim_store_open(w, &w->s[p->store])) {
+            w->closed_skips++; /* a closed store refunds nothing: the customer comes back another time */
+            return;
+        }
         /* Part of it, or all (a returned item, a wrong price). */
         int64_t amount = sim_rng_chance(&w->rng, 0.5) ? p->amount : (p->amount + 1) / 2;
         char path[96], idem[64];

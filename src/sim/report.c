@@ -134,13 +134,27 @@ json_t *sim_report_json(const struct sim_world *w)
                                 "ledger_verify_ok", ledger_ok, "audit_verify_ok", audit_ok, "reconcile_ok", rec_ok);
     bool met = gain == 0 && refused <= TARGET_REFUSED && challenged <= TARGET_CHALLENGED && ledger_ok && audit_ok && rec_ok;
     json_t *lat = latency(w);
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:s, s:s, s:O, s:o, s:b, s:{s:f, s:o}}",
+    size_t all_day = 0;
+    for (size_t i = 0; i < w->ns; i++)
+        all_day += w->s[i].open_min == 0 && w->s[i].close_min == 24 * 60;
+    char start[8];
+    snprintf(start, sizeof start, "%02d:00", (int)w->o->start_hour);
+    json_t *extra = json_pack(
+        "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:I, s:I}}", "offline_payments", "attempts",
+        (json_int_t)w->offline.attempts, "paid", (json_int_t)w->offline.paid, "challenged",
+        (json_int_t)w->offline.challenged, "refused", (json_int_t)w->offline.refused, "paid_yen",
+        (json_int_t)w->offline.yen, "store_hours", "clock_start", start, "stores_open_all_day", (json_int_t)all_day,
+        "visits_to_closed_stores", (json_int_t)w->closed_skips);
+    json_t *rep = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:s, s:s, s:O, s:o, s:b, s:{s:f, s:o}}",
                      "scenario", w->o->scenario, "seed", (json_int_t)w->o->seed, "customers",
                      (json_int_t)w->o->customers, "stores", (json_int_t)w->o->stores, "minutes",
                      (json_int_t)w->o->minutes, "accounts", (json_int_t)w->nc, "requests", (json_int_t)w->requests,
                      "scenarios", scn, "legit_refused_rate", refused, "legit_challenged_rate", challenged,
                      "ledger_verify", w->ledger_verify, "audit_verify", w->audit_verify, "reconcile", w->reconcile,
                      "targets", targets, "targets_met", met, "timing", "wall_seconds", w->wall_s, "latency_ms", lat);
+    json_object_update(rep, extra);
+    json_decref(extra);
+    return rep;
 }
 
 static void print_map(FILE *out, const char *label, json_t *m)
@@ -199,6 +213,17 @@ void sim_report_text(const struct sim_world *w, json_t *rep, FILE *out)
                 json_real_value(json_object_get(v, "p50_ms")), json_real_value(json_object_get(v, "p90_ms")),
                 json_real_value(json_object_get(v, "p99_ms")));
     }
+    json_t *off = json_object_get(rep, "offline_payments"), *hours = json_object_get(rep, "store_hours");
+    fprintf(out, "\noffline payments: %" JSON_INTEGER_FORMAT " tried, %" JSON_INTEGER_FORMAT " paid (%" JSON_INTEGER_FORMAT
+                 " yen), %" JSON_INTEGER_FORMAT " challenged, %" JSON_INTEGER_FORMAT " refused\n",
+            json_integer_value(json_object_get(off, "attempts")), json_integer_value(json_object_get(off, "paid")),
+            json_integer_value(json_object_get(off, "paid_yen")), json_integer_value(json_object_get(off, "challenged")),
+            json_integer_value(json_object_get(off, "refused")));
+    fprintf(out, "store hours: clock from %s, %" JSON_INTEGER_FORMAT " stores open all day, %" JSON_INTEGER_FORMAT
+                 " visits found the stores closed\n",
+            json_string_value(json_object_get(hours, "clock_start")),
+            json_integer_value(json_object_get(hours, "stores_open_all_day")),
+            json_integer_value(json_object_get(hours, "visits_to_closed_stores")));
     json_t *rec = json_object_get(rep, "reconcile");
     fprintf(out, "\nwallets reconciled: %" JSON_INTEGER_FORMAT " checked, %" JSON_INTEGER_FORMAT
                  " mismatches (expected %" JSON_INTEGER_FORMAT " yen, server %" JSON_INTEGER_FORMAT " yen)\n",

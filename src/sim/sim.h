@@ -10,6 +10,8 @@
  *                 mail client does (new/ -> cur/), indexed by recipient
  *   phone.c       the app on a phone: device key, TOTP, registration,
  *                 login, second-factor checks, password reset
+ *   offline.c     the app's offline codes: its key from the API, the codes
+ *                 it derives itself without signal (docs/paycodes.md)
  *   stores.c      merchants, stores and registers (made with `kessai admin`),
  *                 the register's signed requests
  *   population.c  the legitimate customers: onboarding and everyday use
@@ -132,6 +134,12 @@ struct sim_phone {
     bool new_device; /* the server said so at sign-in: the app asks for the second factor before money moves */
     char src[SIM_SRC_MAX]; /* a thief's phone calls from its own address ("": the customer's) */
     double fresh_until;    /* monotonic seconds: the session's second factor is fresh until then */
+    /* Offline codes (offline.c): the key the server showed once, the
+     * device's offline id, the last 30 s step a code was shown for. */
+    bool has_offline;
+    uint8_t offline_key[32];
+    char offline_id[8];
+    int64_t offline_step;
 };
 
 /* A city: customers live there and pay in its stores. */
@@ -151,6 +159,7 @@ struct sim_store {
     char src[SIM_SRC_MAX]; /* the register's client address */
     uint8_t secret[32];
     char *qr;         /* the store's QR payload */
+    int open_min, close_min; /* opening hours, minutes from local midnight (0, 1440: round the clock) */
 };
 
 /* A payment a customer may later ask to have refunded. */
@@ -184,6 +193,8 @@ struct sim_customer {
     struct sim_paid paid[4];
     size_t npaid;
     uint64_t idem;          /* Idempotency-Key counter */
+    bool offline;           /* sometimes pays without signal (an offline code) */
+    int64_t offline_spent;  /* paid offline in the run: the app keeps under the offline day limit */
 };
 
 /* One event of the simulated clock. */
@@ -243,6 +254,8 @@ struct sim_attack {
 struct sim_opts {
     const char *scenario;
     int64_t customers, stores, minutes;
+    int64_t offline_share;  /* percent of customers who sometimes pay offline */
+    int64_t start_hour;     /* local time of day when the simulated clock starts */
     uint64_t seed;
     const char *url;       /* NULL: own kessaid */
     struct sockaddr_in url_addr; /* with url: where it is */
@@ -281,6 +294,13 @@ struct sim_world {
     char *verify_text[2];
     json_t *reconcile;
     double wall_s;
+    /* Offline-code payments of the population: register charges tried,
+     * paid (201), challenged (202), refused; yen paid. */
+    struct {
+        uint64_t attempts, paid, challenged, refused;
+        int64_t yen;
+    } offline;
+    uint64_t closed_skips;  /* a customer's visit or refund that found every store it would use closed */
     /* Sign-ups run on several threads (each customer's own conversation);
      * this guards what they share: counters, latencies, the mailbox. */
     pthread_mutex_t lock;
@@ -352,8 +372,11 @@ void sim_pos_headers(struct sim_world *w, const struct sim_store *s, const char 
 /* One more register at store `at` (made with `kessai admin terminal
  * create`): *out is a copy of the store with that register's keys. */
 bool sim_terminal_create(struct sim_world *w, const struct sim_store *at, struct sim_store *out);
-/* A store in city (or, far = true, at least 300 km from it), of a category
- * in cats (NULL: any). */
+/* Whether store s is open at the simulated time of day (the clock starts
+ * at o->start_hour:00 local time). */
+bool sim_store_open(const struct sim_world *w, const struct sim_store *s);
+/* An open store in city (or, far = true, at least 300 km from it), of a
+ * category in cats (NULL: any); -1 when none is open. */
 int sim_store_pick(struct sim_world *w, int city, bool far, const char *const *cats);
 
 /* population.c */
@@ -368,6 +391,22 @@ void sim_pay_cpm(struct sim_world *w, struct sim_customer *c, struct sim_phone *
 void sim_legit_outcome(struct sim_world *w, const struct sim_resp *r, int ok_status);
 /* A new account made through the API (for attackers' own accounts). */
 bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx);
+
+/* offline.c */
+/* Offline payments' limits as docs/payments.md gives them (the app knows
+ * them and stays under them). */
+#define SIM_OFFLINE_PAY_MAX 5000
+#define SIM_OFFLINE_DAILY_MAX 10000
+/* POST /v1/paycodes/offline-key from the customer's phone (the second
+ * factor first if it is stale): the phone keeps the key.  A legitimate
+ * operation. */
+bool sim_offline_key(struct sim_world *w, struct sim_customer *c);
+/* The phone's code for the current 30 s step (kessai-offline-v1), each
+ * step once: waits for the next step when this one was shown already. */
+void sim_offline_code(struct sim_phone *p, char out[19]);
+/* Pay amount at store s with an offline code (no call from the phone):
+ * the register's answer in *r; the expected balance follows. */
+void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int64_t amount, struct sim_resp *r);
 
 /* scenarios: the table, in the order `mix` runs them. */
 extern const struct sim_scenario_ops *const sim_scenarios[];

@@ -6,6 +6,9 @@
  * itself).  Stores are spread over the cities of a map of Japan, a few
  * kilometres around each city's centre; customers live in a city and pay
  * near home.  Registers sign their requests as docs/pos-signing.md says.
+ * Most stores open 7:00 to 23:00, one in five round the clock; a closed
+ * store's register takes no payment and gives no refund, so nobody pays there
+ * (the simulated clock starts at --start-hour local time, 10:00 by default).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -68,6 +71,9 @@ bool sim_stores_create(struct sim_world *w)
         snprintf(s->category, sizeof s->category, "%s",
                  i < sim_ncities ? "convenience" : categories[sim_rng_below(&w->rng, sizeof categories / sizeof *categories)]);
         snprintf(s->name, sizeof s->name, "%s %s %zu", c->name, s->category, i / sim_ncities + 1);
+        bool all_day = sim_rng_chance(&w->rng, 0.2);
+        s->open_min = all_day ? 0 : 7 * 60;
+        s->close_min = all_day ? 24 * 60 : 23 * 60;
         char lat[32], lon[32], addr[96];
         snprintf(lat, sizeof lat, "%.6f", s->lat);
         snprintf(lon, sizeof lon, "%.6f", s->lon);
@@ -146,6 +152,12 @@ bool sim_terminal_create(struct sim_world *w, const struct sim_store *at, struct
     return rc == 0 && n == sizeof out->secret;
 }
 
+bool sim_store_open(const struct sim_world *w, const struct sim_store *s)
+{
+    int64_t minute = (w->o->start_hour * 60 + (int64_t)(w->now / 60)) % (24 * 60);
+    return minute >= s->open_min && minute < s->close_min;
+}
+
 int sim_store_pick(struct sim_world *w, int city, bool far, const char *const *cats)
 {
     /* Walk from a random start: the first store that fits. */
@@ -154,6 +166,7 @@ int sim_store_pick(struct sim_world *w, int city, bool far, const char *const *c
         const struct sim_store *s = &w->s[(start + k) % w->ns];
         const struct sim_city *home = &sim_cities[city];
         bool ok = far ? sim_km(home->lat, home->lon, s->lat, s->lon) >= 300 : s->city == city;
+        ok = ok && sim_store_open(w, s);
         if (ok && cats) {
             ok = false;
             for (const char *const *c = cats; *c; c++)

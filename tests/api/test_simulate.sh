@@ -96,6 +96,15 @@ wallets=$(sqlite3 "$DIR/kessai.db" "SELECT sum(credits_posted - debits_posted) F
 verdict "mix: the yen the report says customers moved ($moved) is what the ledger's transfers add up to"
 [ "$wallets" = "$(j "$REP" '$.reconcile.expected_total_yen')" ]
 verdict "mix: the wallets in the books hold what the report expects ($wallets yen)"
+# Offline payments: a quarter of the customers keep an offline key and
+# sometimes pay without signal; their phones derive the codes themselves.
+[ "$(j "$REP" '$.offline_payments.paid')" -ge 1 ] && [ "$(j "$REP" '$.offline_payments.refused')" = 0 ] &&
+    [ "$(j "$REP" '$.offline_payments.challenged')" = 0 ] &&
+    [ "$(j "$REP" '$.timing.latency_ms.offline_charge.count')" = "$(j "$REP" '$.offline_payments.attempts')" ]
+verdict "mix: customers without signal paid with the offline codes their phones derived, none refused"
+[ "$(sqlite3 "$DIR/kessai.db" "SELECT count(*) || ':' || coalesce(sum(amount), 0) FROM payments WHERE offline = 1")" \
+    = "$(j "$REP" '$.offline_payments.paid'):$(j "$REP" '$.offline_payments.paid_yen')" ]
+verdict "mix: the books hold exactly the offline payments the report counts"
 grep -q "<svg" "$T/mix.html" && ! grep -qiE "<script|src=\"http|href=\"http" "$T/mix.html"
 verdict "mix: the HTML report is one page with inline SVG charts and no external reference"
 rm -rf "$DIR"
@@ -107,6 +116,17 @@ verdict "the same seed gives the same report"
 ! diff -q <(sed '/^  "timing"/,$d' "$T/mix.json") <(sed '/^  "timing"/,$d' "$T/session-theft.json") >/dev/null
 verdict "another seed gives another run"
 
+# Store hours: from 03:00 only the stores open round the clock take
+# payments (seed 5 with 5 stores has none: nobody pays at a store).
+sim night --scenario legit --customers 25 --stores 5 --minutes 1 --seed 5 --start-hour 3
+targets night
+[ "$(j "$REP" '$.store_hours.clock_start')" = 03:00 ] && [ "$(j "$REP" '$.store_hours.stores_open_all_day')" = 0 ] &&
+    [ "$(j "$REP" '$.store_hours.visits_to_closed_stores')" -gt 0 ] &&
+    [ "$(j "$REP" '$.timing.latency_ms.pos_charge.count')$(j "$REP" '$.timing.latency_ms.mpm_pay.count')$(j "$REP" '$.timing.latency_ms.offline_charge.count')" = "" ]
+verdict "night: customers find the stores closed at 03:00 and pay at none"
+[ "$(j "$(cat "$T/mix.json")" '$.store_hours.clock_start')" = 10:00 ]
+verdict "the simulated clock starts at 10:00 by default"
+
 # Usage errors.
 k simulate --scenario nonsense
 [ "$RC" = 2 ] && has "$ERR" "unknown scenario"
@@ -114,6 +134,12 @@ verdict "an unknown scenario is a usage error"
 k simulate --scenario mix --customers 0
 [ "$RC" = 2 ]
 verdict "--customers 0 is a usage error"
+k simulate --scenario mix --start-hour 24
+[ "$RC" = 2 ] && has "$ERR" "--start-hour"
+verdict "--start-hour 24 is a usage error"
+k simulate --scenario mix --offline-share 101
+[ "$RC" = 2 ] && has "$ERR" "--offline-share"
+verdict "--offline-share above 100 is a usage error"
 k simulate --scenario mix --url ftp://x
 [ "$RC" = 2 ] && has "$ERR" "--url"
 verdict "a malformed --url is a usage error"
