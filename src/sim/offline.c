@@ -72,11 +72,16 @@ static void derive(const struct sim_phone *p, int64_t step, char out[19])
 
 void sim_offline_code(struct sim_phone *p, char out[19])
 {
-    /* The code of the current step, as the app shows it; a step whose code
-     * paid already pays no more, so a second payment waits for the next. */
+    /* The code of the current step, as the app shows it.  A step whose
+     * code paid already pays no more, so a second payment within the step
+     * shows the next step's code, which the server takes too (it accepts
+     * one step either side): only a third within the same step waits.  The
+     * simulated clock runs far faster than the server's, and waiting blocks
+     * the whole event loop. */
     for (;;) {
-        int64_t step = (int64_t)time(NULL) / STEP_S;
-        if (step > p->offline_step) {
+        int64_t now = (int64_t)time(NULL) / STEP_S;
+        int64_t step = p->offline_step + 1 > now ? p->offline_step + 1 : now;
+        if (step <= now + 1) {
             derive(p, step, out);
             p->offline_step = step;
             return;
