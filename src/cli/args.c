@@ -5,6 +5,7 @@
  * command too.  Anything the row does not name is a usage error, so a typo
  * never silently becomes a default. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,5 +115,19 @@ int cli_parse_args(struct cli_ctx *x, int argc, char **argv)
     if (c->positional && x->pos == NULL)
         return cli_usage_error(c, "missing %s", c->positional);
     x->json = opt_index(c, "--json") >= 0 && cli_opt(x, "--json") != NULL;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_opt_int(const struct cli_ctx *x, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out)
+{
+    const char *v = cli_opt(x, name);
+    *out = def;
+    if (v == NULL)
+        return CLI_EXIT_OK;
+    char *end = NULL;
+    long long n = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < lo || n > hi)
+        return cli_usage_error(x->cmd, "%s must be a whole number from %" PRId64 " to %" PRId64, name, lo, hi);
+    *out = n;
     return CLI_EXIT_OK;
 }

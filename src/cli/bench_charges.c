@@ -76,20 +76,6 @@ static int parse_set(const struct cli_ctx *x, struct bench_args *a)
     return CLI_EXIT_OK;
 }
 
-static int parse_int(const struct cli_ctx *x, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out)
-{
-    const char *v = cli_opt(x, name);
-    *out = def;
-    if (v == NULL)
-        return CLI_EXIT_OK;
-    char *end = NULL;
-    long long n = strtoll(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < lo || n > hi)
-        return cli_usage_error(x->cmd, "%s must be a whole number from %" PRId64 " to %" PRId64, name, lo, hi);
-    *out = n;
-    return CLI_EXIT_OK;
-}
-
 /* "http://HOST:PORT" (HOST an IPv4 address or a name), nothing after. */
 static int parse_url(const struct cli_ctx *x, const char *url, struct sockaddr_in *addr)
 {
@@ -297,13 +283,13 @@ static int setup(struct cli_ctx *x, const struct bench_args *a, struct bench_ser
 int cli_run_bench_charges(struct cli_ctx *x)
 {
     struct bench_args a = {.url = cli_opt(x, "--url")};
-    int rc = parse_int(x, "--seconds", 1, 3600, DEFAULT_SECONDS, &a.seconds);
+    int rc = cli_parse_opt_int(x, "--seconds", 1, 3600, DEFAULT_SECONDS, &a.seconds);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--connections", 1, 10000, DEFAULT_CONNECTIONS, &a.connections);
+        rc = cli_parse_opt_int(x, "--connections", 1, 10000, DEFAULT_CONNECTIONS, &a.connections);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--customers", 1, 10000000, DEFAULT_CUSTOMERS, &a.customers);
+        rc = cli_parse_opt_int(x, "--customers", 1, 10000000, DEFAULT_CUSTOMERS, &a.customers);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--terminals", 1, 10000, a.connections < 64 ? a.connections : 64, &a.terminals);
+        rc = cli_parse_opt_int(x, "--terminals", 1, 10000, a.connections < 64 ? a.connections : 64, &a.terminals);
     if (rc == CLI_EXIT_OK)
         rc = parse_set(x, &a);
     struct sockaddr_in addr = {0};

@@ -128,6 +128,9 @@ const char *cli_opt(const struct cli_ctx *x, const char *name);
 int cli_parse_id(const struct cli_ctx *x, const char *what, const char *s, const char *prefix, int64_t *out);
 /* The same for an optional id option: *out stays 0 when it is absent. */
 int cli_parse_opt_id(const struct cli_ctx *x, const char *name, const char *prefix, int64_t *out);
+/* Optional whole-number option name in lo..hi into *out (def when absent);
+ * usage error otherwise. */
+int cli_parse_opt_int(const struct cli_ctx *x, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out);
 /* --limit N (1..CLI_LIST_LIMIT_MAX); *limit is 0 when absent (no limit). */
 int cli_parse_limit(const struct cli_ctx *x, size_t *limit);
 

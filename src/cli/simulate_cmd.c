@@ -11,20 +11,6 @@
 #include "cli/cli.h"
 #include "sim/sim.h"
 
-static int parse_int(const struct cli_ctx *x, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out)
-{
-    const char *v = cli_opt(x, name);
-    *out = def;
-    if (v == NULL)
-        return CLI_EXIT_OK;
-    char *end = NULL;
-    long long n = strtoll(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < lo || n > hi)
-        return cli_usage_error(x->cmd, "%s must be a whole number from %" PRId64 " to %" PRId64, name, lo, hi);
-    *out = n;
-    return CLI_EXIT_OK;
-}
-
 /* "http://HOST:PORT", nothing after. */
 static int parse_url(const struct cli_ctx *x, const char *url, struct sockaddr_in *addr)
 {
@@ -59,17 +45,17 @@ int cli_run_simulate(struct cli_ctx *x)
     struct sim_opts o = {.scenario = cli_opt(x, "--scenario"), .url = cli_opt(x, "--url"),
                          .json_path = cli_opt(x, "--json"), .html_path = cli_opt(x, "--html")};
     int64_t seed = 0;
-    int rc = parse_int(x, "--customers", 2, 1000000, 2000, &o.customers);
+    int rc = cli_parse_opt_int(x, "--customers", 2, 1000000, 2000, &o.customers);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--stores", 1, 100000, 200, &o.stores);
+        rc = cli_parse_opt_int(x, "--stores", 1, 100000, 200, &o.stores);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--minutes", 1, 1440, 10, &o.minutes);
+        rc = cli_parse_opt_int(x, "--minutes", 1, 1440, 10, &o.minutes);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--seed", 0, INT64_MAX, 1, &seed);
+        rc = cli_parse_opt_int(x, "--seed", 0, INT64_MAX, 1, &seed);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--offline-share", 0, 100, 25, &o.offline_share);
+        rc = cli_parse_opt_int(x, "--offline-share", 0, 100, 25, &o.offline_share);
     if (rc == CLI_EXIT_OK)
-        rc = parse_int(x, "--start-hour", 0, 23, 10, &o.start_hour);
+        rc = cli_parse_opt_int(x, "--start-hour", 0, 23, 10, &o.start_hour);
     if (rc != CLI_EXIT_OK)
         return rc;
     o.seed = (uint64_t)seed;
