@@ -406,6 +406,13 @@ bool sim_offline_key(struct sim_world *w, struct sim_customer *c);
 /* The phone's code for the current 30 s step (kessai-offline-v1), each
  * step once: waits for the next step when this one was shown already. */
 void sim_offline_code(struct sim_phone *p, char out[19]);
+/* sim_offline_code without the clock: the code for now_step (the wall
+ * clock's 30 s step), or for the step after when now_step's was shown
+ * already; false (out untouched) when both were: the app waits. */
+bool sim_offline_next(struct sim_phone *p, int64_t now_step, char out[19]);
+/* The code of key and offline_id (7 digits and a NUL) for step, as
+ * docs/paycodes.md derives it: 18 digits and a NUL in out. */
+void sim_offline_derive(const uint8_t key[32], const char offline_id[8], int64_t step, char out[19]);
 /* Pay amount at store s with an offline code (no call from the phone):
  * the register's answer in *r; the expected balance follows. */
 void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int64_t amount, struct sim_resp *r);

@@ -338,6 +338,7 @@ static const struct store_ops sqlite_ops = {
     .reversal_list = sq_reversal_list,
     .reversal_compensated = sq_reversal_compensated,
     .reversal_unapproved = sq_reversal_unapproved,
+    .reversal_staff_unapproved = sq_reversal_staff_unapproved,
     .pending_op_insert = sq_pending_op_insert,
     .pending_op_get = sq_pending_op_get,
     .pending_op_get_by_key = sq_pending_op_get_by_key,

@@ -223,6 +223,7 @@ enum err sq_reversal_list(struct store *st, const char *status, int64_t before_i
                           size_t *n);
 enum err sq_reversal_compensated(struct store *st, int64_t payment_id, int64_t *sum);
 enum err sq_reversal_unapproved(struct store *st, int64_t payment_id, int64_t *sum);
+enum err sq_reversal_staff_unapproved(struct store *st, int64_t staff_id, int64_t since_ms, int64_t *sum);
 /* fraud reports (sqlite_dispute.c) */
 enum err sq_dispute_insert(struct store *st, struct dispute *d);
 enum err sq_dispute_get(struct store *st, int64_t id, struct dispute *out);

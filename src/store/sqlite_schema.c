@@ -501,6 +501,9 @@ const char *const sq_migrations[] = {
     "  body TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL);"
     "CREATE INDEX customer_events_customer ON customer_events (customer_id, id);",
+    /* 16 -> 17: what one staff member gave back alone in the last 24 h,
+     * over every payment (ops/reversal.h, reversal_staff_unapproved_daily). */
+    "CREATE INDEX reversals_staff ON reversals (requested_by, created_ms);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -318,6 +318,9 @@ struct store_ops {
     /* The sum of the executed reversals of payment_id nobody approved
      * (executed at once: decided_by = requested_by). */
     enum err (*reversal_unapproved)(struct store *st, int64_t payment_id, int64_t *sum);
+    /* The same over every payment, for the reversals staff_id requested
+     * (and so executed alone) at or after since_ms. */
+    enum err (*reversal_staff_unapproved)(struct store *st, int64_t staff_id, int64_t since_ms, int64_t *sum);
     /* Operations waiting before they move money (wallet/pending_types.h).
      * insert sets id; ERR_CONFLICT when xfer_key exists.  decide moves the
      * row from status `from` to `to` with decided_ms, decided_by, p.id =

@@ -74,6 +74,7 @@ static const struct setting settings[] = {
     STR("mail", smtp_user),
     STR("mail", smtp_password),
     INT("operations", reversal_approval_threshold, 0, 1000000000),
+    INT("operations", reversal_staff_unapproved_daily, 0, 1000000000),
     INT("operations", dispute_window_days, 1, 3650),
     RISK_INT(challenge_score, 1, THRESHOLD_MAX),
     RISK_INT(hold_score, 1, THRESHOLD_MAX),
@@ -168,6 +169,7 @@ void config_defaults(struct config *c)
     c->void_window_s = 600;
     c->charge_confirm_timeout_s = 120;
     c->reversal_approval_threshold = 10000;
+    c->reversal_staff_unapproved_daily = 30000;
     c->dispute_window_days = 60;
     risk_config_defaults(&c->risk);
 }
