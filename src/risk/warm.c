@@ -2,7 +2,9 @@
  *
  * The engine's memory is a cache of the store's recent history: completed
  * payments and transfers (velocity, impossible travel, high-resale after a
- * top-up, fan-in), top-ups (velocity, card testing, the "last top-up") and
+ * top-up, fan-in, a mule's inflow and outflow: the recipient's age comes
+ * with the row), top-ups (velocity, card testing, the "last top-up", a new
+ * account's own money) and
  * card-link attempts (card testing).  Replaying them through risk_observe
  * gives the same windows as if the process had never stopped, for every
  * rule whose input the store keeps.  Not replayed: refunds (the store
