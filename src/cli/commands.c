@@ -372,7 +372,7 @@ const struct cli_cmd cli_commands[] = {
                    "Exit status 0 when every target held (attackers gained nothing, at most 0.5%\n"
                    "of legitimate operations refused and 2% challenged, the books check out), 1\n"
                    "otherwise.  Scenarios: legit, credential-stuffing, session-theft,\n"
-                   "paycode-theft, reset-hijack, card-testing, mix (every attack at once).\n"
+                   "paycode-theft, reset-hijack, card-testing, mules, mix (every attack at once).\n"
                    "\n"
                    "Without --url it starts its own kessaid on a temporary data directory under\n"
                    "$TMPDIR (else /var/tmp) and a free port, and removes both afterwards (kept if\n"

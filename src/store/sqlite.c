@@ -365,6 +365,7 @@ static const struct store_ops sqlite_ops = {
     .payment_insert = sq_payment_insert,
     .payment_get = sq_payment_get,
     .payment_add_refund = sq_payment_add_refund,
+    .payment_p2p_sent = sq_payment_p2p_sent,
     .payment_list_store = sq_payment_list_store,
     .spend_add = sq_spend_add,
     .spend_get = sq_spend_get,

@@ -127,6 +127,12 @@ static const struct setting settings[] = {
     RISK_INT(refund_amount, 1, MONEY_MAX),
     WINDOW(refund_window_s),
     RISK_INT(refund_score, 0, SCORE_MAX),
+    RISK_INT(new_payee_amount, 1, MONEY_MAX),
+    RISK_INT(new_payee_score, 0, SCORE_MAX),
+    WINDOW(mule_window_s),
+    RISK_INT(mule_min_inflow, 1, MONEY_MAX),
+    RISK_INT(mule_share, 0, 100),
+    RISK_INT(mule_score, 0, SCORE_MAX),
 };
 
 void config_defaults(struct config *c)

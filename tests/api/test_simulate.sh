@@ -54,6 +54,25 @@ for s in credential-stuffing session-theft paycode-theft reset-hijack card-testi
     verdict "$s: every attempt is counted against the check that stopped it"
 done
 
+# Mules: scam victims' transfers into chains of fresh accounts.  Every
+# request of the ring ends in a check or a stage (none of them a cash-out),
+# and the risk rules named are those staff read in the audit log.
+sim mules --scenario mules "${SMALL[@]}" --seed 4
+targets mules
+counted=$(sqlite3 :memory: "SELECT coalesce(json_extract(r, '\$.reached.victim_sent'), 0)
+                              + coalesce(json_extract(r, '\$.reached.forwarded'), 0)
+                              + (SELECT coalesce(sum(value), 0) FROM json_each(r, '\$.stopped_by'))
+                            FROM (SELECT json_extract($(lit "$REP"), '\$.scenarios[0]') AS r)")
+[ "$(j "$REP" '$.scenarios[0].attack_attempts')" -gt 0 ] && [ "$counted" = "$(j "$REP" '$.scenarios[0].attack_attempts')" ]
+verdict "mules: every request of the ring is counted against a check or a stage it reached"
+[ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
+                       WHERE key LIKE '%p2p_new_payee%'")" -gt 0 ] &&
+    [ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
+                           WHERE key LIKE '%mule_pass_through%'")" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.bought_resale_goods_cpm')" = "" ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.cashed_out_p2p')" = "" ]
+verdict "mules: the large transfer and the mule passing money on are held by their rules; nothing is cashed out"
+
 # What stopped whom: the defences the scenarios are about.
 REP=$(cat "$T/credential-stuffing.json")
 [ "$(j "$REP" '$.scenarios[0].stopped_by."invalid_credentials:second_factor"')" -gt 0 ]
@@ -91,13 +110,14 @@ targets mix
 DIR=$(sed -n 's/^kessai: bench: kept //p' "$T/err")
 [ -n "$DIR" ] && [ -f "$DIR/kessai.db" ]
 verdict "mix: the data directory is kept on request"
-[ "$(jlen "$REP" '$.scenarios')" = 6 ] &&
-    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing" ]
+[ "$(jlen "$REP" '$.scenarios')" = 7 ] &&
+    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing,mules" ]
 verdict "mix: one entry for the run and one per attack"
 moved=$(sqlite3 "$DIR/kessai.db" "SELECT coalesce(sum(amount), 0) FROM transfers WHERE state = 1")
 wallets=$(sqlite3 "$DIR/kessai.db" "SELECT sum(credits_posted - debits_posted) FROM accounts WHERE kind = 'wallet'")
-[ "$moved" = "$(j "$REP" '$.scenarios[0].legit_moved_yen')" ] && [ "$moved" -gt 0 ]
-verdict "mix: the yen the report says customers moved ($moved) is what the ledger's transfers add up to"
+[ "$moved" = $(($(j "$REP" '$.scenarios[0].legit_moved_yen') + $(j "$REP" '$.scenarios[0].attack_moved_yen'))) ] &&
+    [ "$moved" -gt 0 ]
+verdict "mix: the yen the report says customers and the scams' victims moved ($moved) is what the ledger's transfers add up to"
 [ "$wallets" = "$(j "$REP" '$.reconcile.expected_total_yen')" ]
 verdict "mix: the wallets in the books hold what the report expects ($wallets yen)"
 # Offline payments: a quarter of the customers keep an offline key and
