@@ -96,6 +96,13 @@ struct risk_config {
     int64_t refund_amount;
     int64_t refund_window_s;
     int64_t refund_score;
+    /* a refund of high-resale goods (resale_categories, at least
+     * resale_min_amount) soon after the charge; the store refunding the
+     * same payer again */
+    int64_t refund_fast_s;
+    int64_t refund_fast_score;
+    int64_t refund_payer_window_s;
+    int64_t refund_payer_score;
 };
 
 /* The defaults of docs/risk.md: ordinary customers (a few payments a day at

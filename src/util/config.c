@@ -126,6 +126,10 @@ static const struct setting settings[] = {
     RISK_INT(refund_amount, 1, MONEY_MAX),
     WINDOW(refund_window_s),
     RISK_INT(refund_score, 0, SCORE_MAX),
+    WINDOW(refund_fast_s),
+    RISK_INT(refund_fast_score, 0, SCORE_MAX),
+    WINDOW(refund_payer_window_s),
+    RISK_INT(refund_payer_score, 0, SCORE_MAX),
 };
 
 void config_defaults(struct config *c)
