@@ -229,6 +229,8 @@ struct sim_stats {
     json_t *legit_refusals;     /* code -> count, for the report */
     uint64_t notifications;
     int64_t legit_moved;        /* yen moved by legitimate operations that succeeded */
+    int64_t attack_moved;       /* yen moved by an attack's requests that succeeded (its own accounts'
+                                 * top-ups and purchases, the refunds it caused; gain among them) */
 };
 
 struct sim_attack;
@@ -413,6 +415,7 @@ extern const struct sim_scenario_ops *const sim_scenarios[];
 extern const size_t sim_nscenarios;
 extern const struct sim_scenario_ops sim_scn_credential_stuffing, sim_scn_session_theft, sim_scn_paycode_theft,
     sim_scn_reset_hijack, sim_scn_card_testing;
+extern const struct sim_scenario_ops sim_scn_insider_refunds;
 
 /* attack.c */
 /* Count r's refusal (with an optional suffix naming the check more
