@@ -172,9 +172,11 @@ static void plan(struct sim_world *w, struct sim_attack *a)
 {
     struct ir *s = calloc(1, sizeof *s);
     a->state = s;
-    if (s == NULL || w->ns == 0)
+    if (s == NULL)
         return;
     s->victim = -1;
+    if (w->ns == 0)
+        return;
     s->home = pick_home(w, &s->items);
     s->have_till = sim_terminal_create(w, &w->s[s->home], &s->till);
     s->have_foreign = make_foreign(w, &w->s[s->home], &s->foreign);
