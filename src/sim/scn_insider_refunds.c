@@ -9,8 +9,9 @@
  *                 refund goes to the payer only; a plain one reaches the
  *                 payer, never the ring (no gain; the payer's balance
  *                 follows);
- *   over-refund   more than the charge, and the whole charge again under a
- *                 second Idempotency-Key: bounded by what remains;
+ *   over-refund   more than the charge, and the whole charge twice at the
+ *                 same instant under two Idempotency-Keys: bounded by what
+ *                 remains;
  *   foreign       a charge of another merchant's store: not the clerk's
  *                 merchant's to see or refund;
  *   cycling       the scheme: an accomplice buys gift cards at the clerk's
@@ -31,6 +32,7 @@
  * hourly refund limits bound it.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +268,29 @@ static struct sim_paid *legit_charge(struct sim_world *w, struct ir *s, int *who
     return any; /* the clerk's register refunds any store's charge of the merchant */
 }
 
+/* One of two register requests sent at once. */
+struct twin {
+    struct sim_world *w;
+    const char *src, *path, *body;
+    char headers[512];
+    struct sim_resp r;
+};
+
+static void *twin_run(void *arg)
+{
+    struct twin *t = arg;
+    sim_call_raw(t->w, "attack_refund", t->src, "POST", t->path, t->headers, t->body, &t->r);
+    return NULL;
+}
+
+static char *amount_body(int64_t amount)
+{
+    json_t *j = json_pack("{s:I}", "amount", (json_int_t)amount);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return text;
+}
+
 static void redirect(struct sim_world *w, struct sim_attack *a, struct ir *s)
 {
     int who = -1;
@@ -308,29 +333,47 @@ static void redirect(struct sim_world *w, struct sim_attack *a, struct ir *s)
     }
     sim_attack_stopped(a, &r, ":over_refund");
     sim_resp_free(&r);
-    /* A plain refund: it reaches the payer, never the ring. */
-    a->st.attempts++;
-    till_reverse(w, &s->till, p->id, json_pack("{s:I}", "amount", (json_int_t)p->amount), false, &r);
-    bool paid = r.status == 201;
-    if (paid) {
-        sim_count(a->st.stopped_by, "refund_to_payer_only", 1);
-        moved(a, c, p->amount);
-        p->refunded = true;
-    } else {
-        stopped_by_rules(w, a, c, &r, "plain_refund");
+    /* A plain refund of the whole charge, sent twice at the same instant
+     * under two keys from two connections: one reaches the payer (never
+     * the ring), the other finds nothing left. */
+    struct twin t[2];
+    char path[96], *body = amount_body(p->amount);
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/refunds", p->id);
+    for (int k = 0; k < 2; k++) {
+        char idem[64];
+        snprintf(idem, sizeof idem, "clerk-%s-%" PRIu64, w->tag, ++w->nonce);
+        t[k] = (struct twin){.w = w, .src = s->till.src, .path = path, .body = body};
+        sim_pos_headers(w, &s->till, "POST", path, body, idem, t[k].headers, sizeof t[k].headers);
     }
-    sim_resp_free(&r);
-    /* The same refund again under a second key. */
-    a->st.attempts++;
-    till_reverse(w, &s->till, p->id, json_pack("{s:I}", "amount", (json_int_t)p->amount), false, &r);
-    if (r.status == 201) {
-        sim_attack_reached(a, "refunded_twice");
-        moved(a, c, p->amount);
-        p->refunded = true;
-    } else {
-        sim_attack_stopped(a, &r, paid ? ":second_key" : ":second_key_after_hold");
+    pthread_t th[2];
+    bool threaded[2];
+    for (int k = 0; k < 2; k++)
+        threaded[k] = pthread_create(&th[k], NULL, twin_run, &t[k]) == 0;
+    for (int k = 0; k < 2; k++) {
+        if (threaded[k])
+            pthread_join(th[k], NULL);
+        else
+            twin_run(&t[k]); /* no thread: one after the other, still two keys */
     }
-    sim_resp_free(&r);
+    free(body);
+    int paid = 0;
+    for (int k = 0; k < 2; k++) {
+        a->st.attempts++;
+        if (t[k].r.status == 201 && paid++ == 0) {
+            sim_count(a->st.stopped_by, "refund_to_payer_only", 1);
+            moved(a, c, p->amount);
+            p->refunded = true;
+        } else if (t[k].r.status == 201) {
+            sim_attack_reached(a, "refunded_twice");
+            moved(a, c, p->amount);
+        }
+    }
+    /* Named after both answers, so that the order they came in changes nothing. */
+    for (int k = 0; k < 2; k++) {
+        if (t[k].r.status != 201)
+            stopped_by_rules(w, a, c, &t[k].r, paid ? "second_key_at_once" : "plain_refund");
+        sim_resp_free(&t[k].r);
+    }
 }
 
 /* ---- stage: cycling ---- */

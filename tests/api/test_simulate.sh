@@ -87,9 +87,11 @@ REP=$(cat "$T/insider-refunds.json")
     [ "$(j "$REP" '$.scenarios[0].stopped_by."unknown_param:redirect"')" = 3 ] &&
     [ "$(j "$REP" '$.scenarios[0].stopped_by."payment_not_found:foreign_charge"')" = 1 ] &&
     [ "$(j "$REP" '$.scenarios[0].stopped_by."reversal_exceeds_original:over_refund"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."reversal_exceeds_original:second_key_at_once"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by.refund_to_payer_only')" = 1 ] &&
     [ "$(j "$REP" '$.scenarios[0].reached.resale_goods_bought')" -ge 3 ] &&
     [ "$(j "$REP" '$.scenarios[0].reached.refund_paid_out')" = "" ]
-verdict "insider-refunds: gift cards given back at once are held (with the repeat payer: denied), refunds go to the payer only, within what remains, and only for the merchant's own charges"
+verdict "insider-refunds: gift cards given back at once are held (with the repeat payer: denied), refunds go to the payer only, within what remains (one of two sent at once), and only for the merchant's own charges"
 
 # Everything at once, with the data directory kept to compare the report
 # with the books.
