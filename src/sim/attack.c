@@ -87,7 +87,7 @@ void sim_attack_cash_out(struct sim_world *w, struct sim_attack *a, struct sim_c
 }
 
 static const char *const alerts[] = {"locked", "New sign-in", "Reset your", "password was", "e-mail address was",
-                                     "change of your", "Someone tried", NULL};
+                                     "change of your", "Someone tried", "is being added", NULL};
 
 uint64_t sim_attack_alerts(struct sim_world *w, size_t from_mail, const bool *victim)
 {

@@ -202,7 +202,12 @@ static void poll_locked(struct sim_mailbox *mb)
 const struct sim_mail *sim_mailbox_take(struct sim_mailbox *mb, const char *to, const char *subject)
 {
     /* Up to 30 s: on a loaded machine the mail thread may lag. */
-    for (int round = 0; round < 3000; round++) {
+    return sim_mailbox_take_within(mb, to, subject, 30000);
+}
+
+const struct sim_mail *sim_mailbox_take_within(struct sim_mailbox *mb, const char *to, const char *subject, int ms)
+{
+    for (int round = 0; round < ms / 10; round++) {
         if (mb->lock)
             pthread_mutex_lock(mb->lock);
         poll_locked(mb);

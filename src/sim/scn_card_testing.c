@@ -1,12 +1,13 @@
 /* scn_card_testing.c: the 2018 incident (sim.h): stolen card numbers
- * (with their expiry, without the CVC) tried on fresh accounts the
- * attackers sign up themselves, guessing the CVC, the same card on several
- * accounts, each account on a phone and address of its own (a phone farm),
- * plus one careless tester running every card from one phone.  Where a
- * guess is right, the issuer's 3-D Secure code goes to the account's
- * address (the attacker's own, docs/test-cards.md), the card links, the
- * attacker tops up from it and buys resellable goods: yen that left the
- * cardholder's control.
+ * (with their expiry; most without the CVC, one in three with it, from a
+ * phishing page) tried on fresh accounts the attackers sign up themselves,
+ * guessing the CVC, the same card on several accounts, each account on a
+ * phone and address of its own (a phone farm), plus one careless tester
+ * running every card from one phone.  Where the CVC is right, the issuer
+ * sends its 3-D Secure code to its cardholder, the victim, not to the
+ * attacker's account (docs/test-cards.md): the attacker guesses it.  Had a
+ * card linked, the attacker would top up from it and buy resellable goods:
+ * yen that left the cardholder's control.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,12 +25,17 @@ struct ct {
     size_t *account;    /* attacker accounts, ACCOUNTS_PER_CARD per card, then the careless one */
     size_t naccounts;
     uint16_t *cvc;      /* guesses, drawn in advance */
+    size_t mail_from;   /* the mailbox index when the attack was planned */
 };
 
 static void plan(struct sim_world *w, struct sim_attack *a)
 {
     struct ct *s = calloc(1, sizeof *s);
     a->state = s;
+    if (s == NULL)
+        return;
+    sim_mailbox_poll(&w->mail);
+    s->mail_from = w->mail.n;
     size_t want = w->nlegit / 100 > 3 ? w->nlegit / 100 : 3;
     s->card_of = calloc(want, sizeof *s->card_of);
     s->account = calloc(want * ACCOUNTS_PER_CARD + 1, sizeof *s->account);
@@ -48,6 +54,11 @@ static void plan(struct sim_world *w, struct sim_attack *a)
     }
     for (size_t k = 0; k < s->naccounts * s->ncards * GUESSES_PER_TRY; k++)
         s->cvc[k] = (uint16_t)sim_rng_below(&w->rng, 1000);
+    /* Phished cards come with their CVC (the population's cards take 123):
+     * the attacker types it first. */
+    for (size_t acct = 0; acct < s->naccounts; acct++)
+        for (size_t k = 0; k < s->ncards; k += 3)
+            s->cvc[(acct * s->ncards + k) * GUESSES_PER_TRY] = 123;
     /* Account k tries card k / ACCOUNTS_PER_CARD; the last (careless) one
      * tries every card. */
     for (size_t k = 0; k < s->naccounts; k++)
@@ -73,18 +84,31 @@ static bool try_card(struct sim_world *w, struct sim_attack *a, struct sim_custo
             sim_attack_reached(a, "cvc_guessed");
             snprintf(x->card_id, sizeof x->card_id, "%s", json_string_value(id));
             sim_resp_free(&r);
-            const struct sim_mail *m = sim_mailbox_take(&w->mail, x->email, "card verification code");
+            /* The issuer's code goes to its cardholder, the victim
+             * (docs/test-cards.md): the attacker's mailbox stays empty, so
+             * the attacker guesses, three tries. */
+            const struct sim_mail *m = sim_mailbox_take_within(&w->mail, x->email, "card verification code", 2000);
             char code[8], path[96];
-            if (m == NULL || !sim_mail_digits(m, 6, code))
-                return false;
             snprintf(path, sizeof path, "/v1/cards/%s/3ds", x->card_id);
-            sim_call_as(w, "attack_card_3ds", x, &x->phone, "POST", path, json_pack("{s:s}", "code", code), false, &r);
-            bool ok = r.status == 200;
-            if (ok)
-                sim_attack_reached(a, "stolen_card_linked");
-            else
-                sim_attack_stopped(a, &r, ":3ds");
-            sim_resp_free(&r);
+            bool ok = false;
+            for (int t = 0; t < 3 && !ok; t++) {
+                if (m == NULL || !sim_mail_digits(m, 6, code))
+                    snprintf(code, sizeof code, "%06u", (unsigned)sim_rng_below(&w->rng, 1000000));
+                else
+                    sim_attack_reached(a, "3ds_code_received");
+                a->st.attempts += t > 0;
+                sim_call_as(w, "attack_card_3ds", x, &x->phone, "POST", path, json_pack("{s:s}", "code", code), false,
+                            &r);
+                ok = r.status == 200;
+                if (ok)
+                    sim_attack_reached(a, "stolen_card_linked");
+                else
+                    sim_attack_stopped(a, &r, ":3ds");
+                bool over = r.status != 400; /* invalid_code leaves tries; anything else ends the check */
+                sim_resp_free(&r);
+                if (over)
+                    break;
+            }
             return ok;
         }
         sim_attack_stopped(a, &r, NULL);
@@ -142,10 +166,17 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
 
 static void finish(struct sim_world *w, struct sim_attack *a)
 {
-    (void)w;
     struct ct *s = a->state;
     if (s == NULL)
         return;
+    /* The cardholders warned by their issuer (the card's 3-D Secure code). */
+    bool *victim = calloc(w->nlegit + 1, sizeof *victim);
+    if (victim != NULL) {
+        for (size_t k = 0; k < s->ncards; k++)
+            victim[s->card_of[k]] = true;
+        a->st.notifications = sim_attack_alerts(w, s->mail_from, victim);
+        free(victim);
+    }
     free(s->card_of);
     free(s->account);
     free(s->cvc);

@@ -114,6 +114,8 @@ void sim_mailbox_poll(struct sim_mailbox *mb);
  * not taken yet, waiting up to 30 s for it; it is marked taken.  NULL if
  * none came. */
 const struct sim_mail *sim_mailbox_take(struct sim_mailbox *mb, const char *to, const char *subject);
+/* The same, waiting at most ms milliseconds. */
+const struct sim_mail *sim_mailbox_take_within(struct sim_mailbox *mb, const char *to, const char *subject, int ms);
 /* Messages to `to` so far. */
 size_t sim_mailbox_count(struct sim_mailbox *mb, const char *to);
 /* The first run of exactly `digits` digits in the body; false if none. */

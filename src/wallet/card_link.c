@@ -189,9 +189,11 @@ static enum err link_store(const struct wallet_ctx *w, const struct auth_session
         out->created_ms = w->a.now;
         e = st->ops->card_insert(st, out);
     }
-    /* A real processor's issuer reaches the cardholder itself (gateway.h). */
+    /* A real processor's issuer reaches the cardholder itself (gateway.h);
+     * the test one may name a holder other than this account. */
     if (e == ERR_OK && ch->otp[0] != '\0')
-        e = wallet_mail_card_challenge(&w->a, c.email, out->last4, ch->otp);
+        e = ch->otp_to[0] != '\0' ? wallet_mail_card_challenge_holder(&w->a, ch->otp_to, out->last4, ch->otp)
+                                   : wallet_mail_card_challenge(&w->a, c.email, out->last4, ch->otp);
     if (e == ERR_OK)
         e = card_record(w, cur, SEC_CARD_LINK_STARTED, SEC_SUCCESS, card_detail_json(out));
     return auth_end(&w->a, e == ERR_OK, e);
@@ -242,8 +244,16 @@ enum err card_link_start(const struct wallet_ctx *w, const struct auth_session *
     if ((e = link_answered(w, cur, &src, attempt_id, gw_e, gw_e == ERR_OK ? gc.last4 : last4)) != ERR_OK)
         return e;
     memset(&ch, 0, sizeof ch);
+    /* The issuer is told the account's verified address, as 3-D Secure 2
+     * tells it the cardholder's; it still sends its code to its holder. */
+    struct customer c;
+    if ((e = w->a.st->ops->customer_get(w->a.st, cur->customer_id, &c)) != ERR_OK)
+        return e;
+    char email[EMAIL_MAX + 1];
+    snprintf(email, sizeof email, "%s", c.email);
+    sodium_memzero(&c, sizeof c);
     /* The token was just made: any error is the processor's. */
-    if (w->gw->ops->challenge_start(w->gw, gc.token, &ch) != ERR_OK)
+    if (w->gw->ops->challenge_start(w->gw, gc.token, email, &ch) != ERR_OK)
         return card_refuse(w, cur, ERR_GATEWAY, gc.last4, NULL);
     e = link_store(w, cur, attempt_id, &gc, fp, &ch, out, bad);
     sodium_memzero(&ch, sizeof ch);

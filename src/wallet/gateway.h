@@ -12,12 +12,16 @@
  * after a crash (wallet/topup.h, reconciliation).
  *
  * 3-D Secure: the issuer authenticates the cardholder with a one-time code.
- * challenge_start() opens a challenge and names it; the test processor also
- * hands back the code its simulated issuer "sends" (gateway_challenge.otp),
- * which the caller delivers through the outbox to the customer's verified
- * address; a real processor leaves otp empty and the issuer reaches the
- * cardholder itself.  A challenge allows GATEWAY_CHALLENGE_TRIES wrong codes
- * and lives GATEWAY_CHALLENGE_TTL_MS.
+ * challenge_start() opens a challenge and names it, given the account's
+ * verified address (3-D Secure 2 hands the issuer the cardholder's e-mail);
+ * the test processor also hands back the code its simulated issuer "sends"
+ * (gateway_challenge.otp) and where (otp_to), which the caller delivers
+ * through the outbox; a real processor leaves otp empty and the issuer
+ * reaches the cardholder itself.  The code goes to the card's holder as the
+ * issuer knows them, not necessarily to the address given: that is what
+ * stops a thief who has a card's number and CVC from linking it.  A
+ * challenge allows GATEWAY_CHALLENGE_TRIES wrong codes and lives
+ * GATEWAY_CHALLENGE_TTL_MS.
  *
  * Result codes (enum err): ERR_OK; declines ERR_CARD_DECLINED (stolen, lost,
  * do-not-honour: the caller is not told which), ERR_CARD_INSUFFICIENT_FUNDS,
@@ -43,6 +47,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/email.h"
 #include "util/err.h"
 #include "wallet/wallet_types.h"
 
@@ -71,6 +76,10 @@ struct gateway_card {
 struct gateway_challenge {
     char ref[GATEWAY_REF_MAX + 1]; /* names the challenge in challenge_verify */
     char otp[GATEWAY_OTP_MAX + 1]; /* test processor only: the code to deliver; "" otherwise */
+    /* test processor only: where its issuer sends the code.  "" means the
+     * address given to challenge_start; otherwise the card's holder, who
+     * is someone else (docs/test-cards.md). */
+    char otp_to[EMAIL_MAX + 1];
 };
 
 enum gateway_auth_status {
@@ -91,8 +100,10 @@ struct gateway_ops {
     /* Check the card with its issuer (CVV included, no money) and return a
      * token.  Declines as listed above. */
     enum err (*tokenize)(struct gateway *g, const struct gateway_card_input *in, struct gateway_card *out);
-    /* Open a 3-D Secure challenge for linking token to a wallet. */
-    enum err (*challenge_start)(struct gateway *g, const char *token, struct gateway_challenge *out);
+    /* Open a 3-D Secure challenge for linking token to the wallet of the
+     * account whose verified address is email. */
+    enum err (*challenge_start)(struct gateway *g, const char *token, const char *email,
+                                struct gateway_challenge *out);
     /* Check a code: ERR_OK (authenticated; the challenge is spent),
      * ERR_INVALID_CODE (tries left), ERR_AUTHENTICATION_FAILED (no tries
      * left or expired; spent), ERR_NOT_FOUND. */

@@ -5,7 +5,16 @@
  * challenges, authorizations and refunds live in its own SQLite file
  * (gateway_test_db.h), so its answers survive a kessaid crash as a remote
  * processor's would.  The PAN and CVC are looked at in tokenize() and
- * forgotten: only the behaviour they selected is kept with the token.
+ * forgotten: only the behaviour they selected is kept with the token, and,
+ * for a number that is not a published test card, the PAN keyed-hashed with
+ * the processor's own key (test-acquirer.key beside its file).
+ *
+ * Card holders: a real issuer sends its 3-D Secure code to its cardholder's
+ * phone, whoever asks to link the card.  This one learns its holder the first
+ * time the card passes 3-D Secure (the address the link was asked for); from
+ * then on a link of that card from an account with another address mails the
+ * code to the holder (gateway_challenge.otp_to).  The published numbers
+ * (4242 4242 4242 4242, …) are shared by every developer and have no holder.
  *
  * Authorization life (one row per idempotency key):
  *
@@ -43,6 +52,7 @@
 #include <sodium.h>
 
 #include "util/idem.h"
+#include "util/masterkey.h"
 #include "util/ids.h"
 #include "util/money.h"
 #include "util/timeutil.h"
@@ -50,6 +60,10 @@
 #include "wallet/gateway_test_db.h"
 
 #define OTP_DIGITS 6
+
+/* Published numbers that simply work (docs/test-cards.md): shared, so no holder. */
+static const char *const shared_cards[] = {"4242424242424242", "5555555555554444", "3530111333300000",
+                                           "378282246310005"};
 
 /* What a test card does (docs/test-cards.md); the name is what the vault keeps. */
 enum behaviour {
@@ -88,6 +102,7 @@ struct test_gateway {
     struct gateway base;
     pthread_mutex_t lock;
     struct gtdb *db;
+    uint8_t card_key[MASTERKEY_BYTES]; /* keys the PAN hashes that name a card's holder */
     int64_t (*now_ms)(void *ctx);
     void *clock_ctx;
 };
@@ -109,6 +124,18 @@ static enum behaviour behaviour_of_pan(const char *pan)
         if (strcmp(pan, test_cards[i].pan) == 0)
             return test_cards[i].b;
     return B_OK;
+}
+
+/* A published test card: shared by everyone, no holder. */
+static bool published(const char *pan)
+{
+    for (size_t i = 0; i < sizeof shared_cards / sizeof shared_cards[0]; i++)
+        if (strcmp(pan, shared_cards[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof test_cards / sizeof test_cards[0]; i++)
+        if (strcmp(pan, test_cards[i].pan) == 0)
+            return true;
+    return false;
 }
 
 static enum behaviour behaviour_by_name(const char *name)
@@ -194,6 +221,11 @@ static enum err tg_tokenize(struct gateway *g, const struct gateway_card_input *
     size_t n = strlen(in->pan);
     memcpy(row.last4, in->pan + n - 4, 4);
     row.last4[4] = '\0';
+    if (!published(in->pan)) {
+        row.has_card_key = true;
+        crypto_generichash(row.card_key, sizeof row.card_key, (const unsigned char *)in->pan, n, t->card_key,
+                           sizeof t->card_key);
+    }
 
     pthread_mutex_lock(&t->lock);
     enum err e = gtdb_token_insert(t->db, &row);
@@ -210,16 +242,18 @@ static enum err tg_tokenize(struct gateway *g, const struct gateway_card_input *
 
 /* ---- 3-D Secure ---- */
 
-/* Open a challenge on token (for auth_ref, or "" for a card link) and insert
- * it; out gets its ref and the code the simulated issuer sends.  Lock held. */
-static enum err challenge_open(struct test_gateway *t, const char *token, const char *auth_ref, int64_t now,
-                               struct gateway_challenge *out)
+/* Open a challenge on token (for auth_ref, or "" for a card link asked for
+ * by the account at email) and insert it; out gets its ref and the code the
+ * simulated issuer sends.  Lock held. */
+static enum err challenge_open(struct test_gateway *t, const char *token, const char *auth_ref, const char *email,
+                               int64_t now, struct gateway_challenge *out)
 {
     struct gtdb_challenge c = {.state = GTDB_CH_OPEN, .expires_ms = now + GATEWAY_CHALLENGE_TTL_MS, .created_ms = now};
     char id[IDS_BUF];
     snprintf(c.ref, sizeof c.ref, "%s", ids_random(id, "tds"));
     snprintf(c.token, sizeof c.token, "%s", token);
     snprintf(c.auth_ref, sizeof c.auth_ref, "%s", auth_ref);
+    snprintf(c.email, sizeof c.email, "%s", email);
     char otp[OTP_DIGITS + 1];
     snprintf(otp, sizeof otp, "%06u", (unsigned)randombytes_uniform(1000000));
     randombytes_buf(c.salt, sizeof c.salt);
@@ -233,21 +267,41 @@ static enum err challenge_open(struct test_gateway *t, const char *token, const 
     return e;
 }
 
-static enum err tg_challenge_start(struct gateway *g, const char *token, struct gateway_challenge *out)
+static enum err tg_challenge_start(struct gateway *g, const char *token, const char *email,
+                                   struct gateway_challenge *out)
 {
     struct test_gateway *t = tg(g);
-    if (out == NULL)
+    if (out == NULL || !bounded(email, EMAIL_MAX))
         return ERR_INVALID_PARAM;
     memset(out, 0, sizeof *out);
     if (!bounded(token, CARD_TOKEN_MAX))
         return ERR_NOT_FOUND;
     pthread_mutex_lock(&t->lock);
     struct gtdb_token tok;
+    char holder[EMAIL_MAX + 1] = "";
     enum err e = gtdb_token_get(t->db, token, &tok);
+    if (e == ERR_OK && tok.has_card_key && (e = gtdb_holder_get(t->db, tok.card_key, holder)) == ERR_NOT_FOUND)
+        e = ERR_OK; /* no holder yet: whoever passes first is it */
     if (e == ERR_OK)
-        e = challenge_open(t, token, "", t->now_ms(t->clock_ctx), out);
+        e = challenge_open(t, token, "", email, t->now_ms(t->clock_ctx), out);
+    /* Addresses are kept as given, lower case (util/email.h). */
+    if (e == ERR_OK && holder[0] != '\0' && strcmp(holder, email) != 0)
+        snprintf(out->otp_to, sizeof out->otp_to, "%s", holder);
     pthread_mutex_unlock(&t->lock);
     return gw_err(e);
+}
+
+/* A card link's challenge passed: its address is the card's holder from now
+ * on, unless the card has one.  Lock held, inside a transaction. */
+static enum err learn_holder(struct test_gateway *t, const struct gtdb_challenge *c, int64_t now)
+{
+    if (c->auth_ref[0] != '\0' || c->email[0] == '\0')
+        return ERR_OK;
+    struct gtdb_token tok;
+    enum err e = gtdb_token_get(t->db, c->token, &tok);
+    if (e != ERR_OK)
+        return e == ERR_NOT_FOUND ? ERR_STORE : e;
+    return tok.has_card_key ? gtdb_holder_set(t->db, tok.card_key, c->email, now) : ERR_OK;
 }
 
 /* A requires_action authorization follows its challenge: succeeded makes it
@@ -330,6 +384,8 @@ static enum err tg_challenge_verify(struct gateway *g, const char *challenge_ref
             struct gtdb_auth a;
             if (e == ERR_OK && c.auth_ref[0] != '\0' && (e = gtdb_auth_by_ref(t->db, c.auth_ref, &a)) == ERR_OK)
                 e = resolve_action(t, &a, now);
+            if (e == ERR_OK && c.state == GTDB_CH_SUCCEEDED)
+                e = learn_holder(t, &c, now);
         }
     }
     if (e == ERR_OK)
@@ -386,7 +442,7 @@ static enum err auth_create(struct test_gateway *t, const char *token, int64_t a
         a->decline = ERR_CARD_INSUFFICIENT_FUNDS;
     } else if (b == B_3DS_EVERY || b == B_3DS_FAILS) {
         snprintf(a->status, sizeof a->status, "requires_action");
-        e = challenge_open(t, token, a->ref, now, ch);
+        e = challenge_open(t, token, a->ref, "", now, ch);
         if (e != ERR_OK)
             return e;
         snprintf(a->challenge_ref, sizeof a->challenge_ref, "%s", ch->ref);
@@ -521,6 +577,7 @@ static void tg_close(struct gateway *g)
     struct test_gateway *t = tg(g);
     gtdb_close(t->db);
     pthread_mutex_destroy(&t->lock);
+    sodium_memzero(t->card_key, sizeof t->card_key);
     free(t);
 }
 
@@ -544,8 +601,15 @@ enum err gateway_test_open_clock(const char *path, int64_t (*now_ms)(void *ctx),
     struct test_gateway *t = calloc(1, sizeof *t);
     if (t == NULL)
         return ERR_NOMEM;
-    enum err e = gtdb_open(path, &t->db);
+    /* The key lives beside the file, never in it (gateway_test_db.h). */
+    char key_path[4096];
+    enum err e = (size_t)snprintf(key_path, sizeof key_path, "%s.key", path) < sizeof key_path ? ERR_OK : ERR_STORE;
+    if (e == ERR_OK && masterkey_load_or_create(key_path, t->card_key) != ERR_OK)
+        e = ERR_STORE;
+    if (e == ERR_OK)
+        e = gtdb_open(path, &t->db);
     if (e != ERR_OK) {
+        sodium_memzero(t->card_key, sizeof t->card_key);
         free(t);
         return e == ERR_NOMEM ? e : ERR_STORE;
     }

@@ -8,7 +8,7 @@
 #include "util/log.h"
 #include "wallet/gateway_test_db.h"
 
-#define STMT_CACHE 16
+#define STMT_CACHE 24
 
 struct gtdb {
     sqlite3 *db;
@@ -23,18 +23,26 @@ struct gtdb {
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
     " token TEXT PRIMARY KEY, behaviour TEXT NOT NULL, brand TEXT NOT NULL, last4 TEXT NOT NULL,"
-    " exp_month INTEGER NOT NULL, exp_year INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+    " exp_month INTEGER NOT NULL, exp_year INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    " card_key BLOB);"
     "CREATE TABLE IF NOT EXISTS challenges ("
     " ref TEXT PRIMARY KEY, token TEXT NOT NULL, auth_ref TEXT NOT NULL, salt BLOB NOT NULL,"
     " code_hash BLOB NOT NULL, wrong INTEGER NOT NULL, state INTEGER NOT NULL,"
-    " expires_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+    " expires_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, email TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS holders ("
+    " card_key BLOB PRIMARY KEY, email TEXT NOT NULL, created_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS authorizations ("
     " ref TEXT PRIMARY KEY, idem_key TEXT NOT NULL UNIQUE, token TEXT NOT NULL, amount INTEGER NOT NULL,"
     " status TEXT NOT NULL, decline TEXT NOT NULL, challenge_ref TEXT NOT NULL,"
     " captured INTEGER NOT NULL, refunded INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS refunds ("
     " idem_key TEXT PRIMARY KEY, auth_ref TEXT NOT NULL, amount INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/* A file written by a build before card holders (user_version 1) gets their
+ * columns; its tokens have no PAN key, so they have no holder. */
+static const char upgrade_1[] = "ALTER TABLE tokens ADD COLUMN card_key BLOB;"
+                                "ALTER TABLE challenges ADD COLUMN email TEXT NOT NULL DEFAULT '';";
 
 static enum err fail(struct gtdb *db, const char *what)
 {
@@ -122,6 +130,17 @@ static enum err err_from_symbol(const char *s)
     return ERR_CARD_DECLINED; /* a decline whose reason this build does not know */
 }
 
+/* PRAGMA user_version (0 for a new file or on failure). */
+static int user_version(struct gtdb *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 enum err gtdb_open(const char *path, struct gtdb **out)
 {
     struct gtdb *db = calloc(1, sizeof *db);
@@ -135,6 +154,8 @@ enum err gtdb_open(const char *path, struct gtdb **out)
     }
     sqlite3_busy_timeout(db->db, 10000);
     e = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "pragmas");
+    if (e == ERR_OK && user_version(db) == 1)
+        e = exec(db, upgrade_1, "upgrade");
     if (e == ERR_OK)
         e = exec(db, schema, "schema");
     if (e != ERR_OK)
@@ -176,8 +197,8 @@ void gtdb_rollback(struct gtdb *db)
 
 enum err gtdb_token_insert(struct gtdb *db, const struct gtdb_token *t)
 {
-    sqlite3_stmt *st = stmt(db, "INSERT INTO tokens (token, behaviour, brand, last4, exp_month, exp_year, created_ms)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = stmt(db, "INSERT INTO tokens (token, behaviour, brand, last4, exp_month, exp_year, created_ms,"
+                                " card_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL)
         return ERR_STORE;
     bind_text(st, 1, t->token);
@@ -187,12 +208,14 @@ enum err gtdb_token_insert(struct gtdb *db, const struct gtdb_token *t)
     sqlite3_bind_int(st, 5, t->exp_month);
     sqlite3_bind_int(st, 6, t->exp_year);
     sqlite3_bind_int64(st, 7, t->created_ms);
+    if (t->has_card_key)
+        sqlite3_bind_blob(st, 8, t->card_key, sizeof t->card_key, SQLITE_STATIC);
     return step_done(db, st, "token_insert");
 }
 
 enum err gtdb_token_get(struct gtdb *db, const char *token, struct gtdb_token *out)
 {
-    sqlite3_stmt *st = stmt(db, "SELECT token, behaviour, brand, last4, exp_month, exp_year, created_ms"
+    sqlite3_stmt *st = stmt(db, "SELECT token, behaviour, brand, last4, exp_month, exp_year, created_ms, card_key"
                                 " FROM tokens WHERE token = ?");
     if (st == NULL)
         return ERR_STORE;
@@ -207,8 +230,37 @@ enum err gtdb_token_get(struct gtdb *db, const char *token, struct gtdb_token *o
     out->exp_month = sqlite3_column_int(st, 4);
     out->exp_year = sqlite3_column_int(st, 5);
     out->created_ms = sqlite3_column_int64(st, 6);
+    out->has_card_key = sqlite3_column_bytes(st, 7) == (int)sizeof out->card_key;
+    col_blob(st, 7, out->card_key, sizeof out->card_key);
     sqlite3_reset(st);
     return ERR_OK;
+}
+
+/* ---- card holders ---- */
+
+enum err gtdb_holder_get(struct gtdb *db, const uint8_t card_key[GTDB_HASH_BYTES], char email[EMAIL_MAX + 1])
+{
+    sqlite3_stmt *st = stmt(db, "SELECT email FROM holders WHERE card_key = ?");
+    if (st == NULL)
+        return ERR_STORE;
+    sqlite3_bind_blob(st, 1, card_key, GTDB_HASH_BYTES, SQLITE_STATIC);
+    enum err e = step_row(db, st, "holder_get");
+    if (e != ERR_OK)
+        return e;
+    col_text(st, 0, email, EMAIL_MAX + 1);
+    sqlite3_reset(st);
+    return ERR_OK;
+}
+
+enum err gtdb_holder_set(struct gtdb *db, const uint8_t card_key[GTDB_HASH_BYTES], const char *email, int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt(db, "INSERT OR IGNORE INTO holders (card_key, email, created_ms) VALUES (?, ?, ?)");
+    if (st == NULL)
+        return ERR_STORE;
+    sqlite3_bind_blob(st, 1, card_key, GTDB_HASH_BYTES, SQLITE_STATIC);
+    bind_text(st, 2, email);
+    sqlite3_bind_int64(st, 3, now_ms);
+    return step_done(db, st, "holder_set");
 }
 
 /* ---- 3-D Secure challenges ---- */
@@ -216,7 +268,7 @@ enum err gtdb_token_get(struct gtdb *db, const char *token, struct gtdb_token *o
 enum err gtdb_challenge_insert(struct gtdb *db, const struct gtdb_challenge *c)
 {
     sqlite3_stmt *st = stmt(db, "INSERT INTO challenges (ref, token, auth_ref, salt, code_hash, wrong, state,"
-                                " expires_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                " expires_ms, created_ms, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL)
         return ERR_STORE;
     bind_text(st, 1, c->ref);
@@ -228,13 +280,14 @@ enum err gtdb_challenge_insert(struct gtdb *db, const struct gtdb_challenge *c)
     sqlite3_bind_int(st, 7, c->state);
     sqlite3_bind_int64(st, 8, c->expires_ms);
     sqlite3_bind_int64(st, 9, c->created_ms);
+    bind_text(st, 10, c->email);
     return step_done(db, st, "challenge_insert");
 }
 
 enum err gtdb_challenge_get(struct gtdb *db, const char *ref, struct gtdb_challenge *out)
 {
-    sqlite3_stmt *st = stmt(db, "SELECT ref, token, auth_ref, salt, code_hash, wrong, state, expires_ms, created_ms"
-                                " FROM challenges WHERE ref = ?");
+    sqlite3_stmt *st = stmt(db, "SELECT ref, token, auth_ref, salt, code_hash, wrong, state, expires_ms, created_ms,"
+                                " email FROM challenges WHERE ref = ?");
     if (st == NULL)
         return ERR_STORE;
     bind_text(st, 1, ref);
@@ -250,6 +303,7 @@ enum err gtdb_challenge_get(struct gtdb *db, const char *ref, struct gtdb_challe
     out->state = sqlite3_column_int(st, 6);
     out->expires_ms = sqlite3_column_int64(st, 7);
     out->created_ms = sqlite3_column_int64(st, 8);
+    col_text(st, 9, out->email, sizeof out->email);
     sqlite3_reset(st);
     return ERR_OK;
 }

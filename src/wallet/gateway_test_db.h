@@ -7,8 +7,11 @@
  * which is what lets top-up reconciliation ask again with the same key.
  *
  * Invariants:
- *   1. No PAN or CVC, in any form: a token row keeps the behaviour the test
- *      card selects, the brand, the last four digits and the expiry.
+ *   1. No PAN or CVC in the clear: a token row keeps the behaviour the test
+ *      card selects, the brand, the last four digits, the expiry and, for a
+ *      number that is not one of the published test cards, the PAN's
+ *      BLAKE2b keyed with the processor's own key (a file beside this one,
+ *      never in it), which is how its issuer knows a card's holder.
  *   2. A 3-D Secure code is kept only as BLAKE2b keyed with a random
  *      per-challenge salt.
  *   3. Errors are stored by err_symbol, not by enum value, so a file stays
@@ -21,6 +24,7 @@
 #ifndef KESSAI_WALLET_GATEWAY_TEST_DB_H
 #define KESSAI_WALLET_GATEWAY_TEST_DB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -40,6 +44,8 @@ struct gtdb_token {
     char last4[5];
     int exp_month;
     int exp_year;
+    bool has_card_key; /* false for the published test cards: they have no one holder */
+    uint8_t card_key[GTDB_HASH_BYTES];
     int64_t created_ms;
 };
 
@@ -50,6 +56,7 @@ struct gtdb_challenge {
     char ref[GATEWAY_REF_MAX + 1];
     char token[CARD_TOKEN_MAX + 1];
     char auth_ref[GATEWAY_REF_MAX + 1]; /* the authorization it authenticates; "" for a card link */
+    char email[EMAIL_MAX + 1];          /* the address the link was asked for ("" for an authorization) */
     uint8_t salt[GTDB_SALT_BYTES];
     uint8_t code_hash[GTDB_HASH_BYTES];
     int wrong; /* wrong codes so far */
@@ -90,6 +97,11 @@ void gtdb_rollback(struct gtdb *db);
 
 enum err gtdb_token_insert(struct gtdb *db, const struct gtdb_token *t);
 enum err gtdb_token_get(struct gtdb *db, const char *token, struct gtdb_token *out);
+
+/* The issuer's cardholder of the card with this key: the address of the
+ * first account that passed 3-D Secure with it.  holder_set keeps the first. */
+enum err gtdb_holder_get(struct gtdb *db, const uint8_t card_key[GTDB_HASH_BYTES], char email[EMAIL_MAX + 1]);
+enum err gtdb_holder_set(struct gtdb *db, const uint8_t card_key[GTDB_HASH_BYTES], const char *email, int64_t now_ms);
 
 enum err gtdb_challenge_insert(struct gtdb *db, const struct gtdb_challenge *c);
 enum err gtdb_challenge_get(struct gtdb *db, const char *ref, struct gtdb_challenge *out);

@@ -20,6 +20,19 @@ enum err wallet_mail_card_challenge(const struct auth_ctx *ctx, const char *to, 
     return auth_mail_send(ctx, to, "Your card verification code", body);
 }
 
+enum err wallet_mail_card_challenge_holder(const struct auth_ctx *ctx, const char *to, const char *last4,
+                                          const char *otp)
+{
+    char body[768];
+    snprintf(body, sizeof body,
+             "Someone is adding your card ending in %s to a kessai wallet registered to another e-mail address.\n\n"
+             "If that is you, your card issuer's verification code is: %s (valid for %d minutes).\n\n"
+             "If it is not you, do not give this code to anyone, whoever asks for it: without it the card cannot\n"
+             "be added.  Someone may know your card's number and security code; ask your card issuer for a new card.",
+             last4, otp, GATEWAY_CHALLENGE_TTL_MS / 60000);
+    return auth_mail_send(ctx, to, "Your card is being added to a kessai wallet", body);
+}
+
 /* A card linked or removed: "Your <brand> card ending in <last4> <what> your
  * kessai wallet at <when>, from <address>.\n<rest>". */
 static enum err card_notice(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4,

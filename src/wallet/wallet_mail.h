@@ -17,6 +17,10 @@
 
 /* The issuer's 3-D Secure code for linking the card ending in last4. */
 enum err wallet_mail_card_challenge(const struct auth_ctx *ctx, const char *to, const char *last4, const char *otp);
+/* The same code when the card's issuer knows another holder (gateway.h
+ * otp_to): it goes to them, with a warning instead of the account's details. */
+enum err wallet_mail_card_challenge_holder(const struct auth_ctx *ctx, const char *to, const char *last4,
+                                          const char *otp);
 enum err wallet_mail_card_linked(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4);
 enum err wallet_mail_card_removed(const struct auth_ctx *ctx, const char *to, const char *brand, const char *last4);
 /* source: what paid, as the customer should read it, e.g. "your visa card

@@ -79,6 +79,10 @@ REP=$(cat "$T/card-testing.json")
     [ "$(j "$REP" '$.scenarios[0].stopped_by.rate_limited')" -gt 0 ] &&
     [ "$(j "$REP" '$.scenarios[0].reached.stolen_card_linked')" = "" ]
 verdict "card-testing: wrong CVCs are declined, then the account and the phone are blocked; no stolen card links"
+[ "$(j "$REP" '$.scenarios[0].reached.cvc_guessed')" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached."3ds_code_received"')" = "" ] &&
+    [ "$(j "$REP" '$.scenarios[0].notifications')" -gt 0 ]
+verdict "card-testing: with the right CVC the 3-D Secure code went to the cardholder, who was warned, not to the attacker"
 
 REP=$(cat "$T/insider-refunds.json")
 [ "$(sqlite3 :memory: "SELECT coalesce(sum(value), 0) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')

@@ -42,9 +42,10 @@ static inline enum err gw_wrap_tokenize(struct gateway *g, const struct gateway_
         usleep((useconds_t)w->tokenize_delay_ms * 1000);
     return w->inner->ops->tokenize(w->inner, in, out);
 }
-static inline enum err gw_wrap_challenge_start(struct gateway *g, const char *token, struct gateway_challenge *out)
+static inline enum err gw_wrap_challenge_start(struct gateway *g, const char *token, const char *email,
+                                               struct gateway_challenge *out)
 {
-    return gw_wrap_inner(g)->ops->challenge_start(gw_wrap_inner(g), token, out);
+    return gw_wrap_inner(g)->ops->challenge_start(gw_wrap_inner(g), token, email, out);
 }
 static inline enum err gw_wrap_challenge_verify(struct gateway *g, const char *ref, const char *code)
 {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "api_client.h"
+#include "api_staff.h"
 
 #define VISA_OK "4242424242424242"
 #define MC_OK "5555555555554444"
@@ -50,13 +51,18 @@ static int fx_down(void **state)
     return 0;
 }
 
+static struct ac_resp post_card_on(struct ac_server *s, struct ac_user *u, const char *number, const char *cvc)
+{
+    ac_remember(s, number);
+    if (strlen(cvc) >= 4)
+        ac_remember(s, cvc);
+    return ac_call(s, &u->who, "POST", "/v1/cards",
+                   json_pack("{s:s, s:i, s:i, s:s}", "number", number, "exp_month", 12, "exp_year", 2035, "cvc", cvc));
+}
+
 static struct ac_resp post_card(struct fx *f, struct ac_user *u, const char *number, const char *cvc)
 {
-    ac_remember(&f->s, number);
-    if (strlen(cvc) >= 4)
-        ac_remember(&f->s, cvc);
-    return ac_call(&f->s, &u->who, "POST", "/v1/cards",
-                   json_pack("{s:s, s:i, s:i, s:s}", "number", number, "exp_month", 12, "exp_year", 2035, "cvc", cvc));
+    return post_card_on(&f->s, u, number, cvc);
 }
 
 static const char *card_field(const struct ac_resp *r, const char *key)
@@ -216,6 +222,83 @@ static void test_no_card_data_at_rest(void **state)
     ac_assert_no_secrets(&f->s);
 }
 
+/* A thief with a card's number, expiry and CVC (skimmed, or from a leak),
+ * on an account of their own: the issuer sends its 3-D Secure code to its
+ * cardholder, the thief's guesses fail, the card never becomes usable, and
+ * both the warning and the failure are on record. */
+static void test_stolen_card_code_goes_to_its_holder(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    struct ac_user owner, thief;
+    char id[64], path[128], otp[8];
+    ac_server_init(&s);
+    ac_server_start(&s, NULL);
+    ac_user_enrolled(&s, &owner, "owner");
+    ac_user_enrolled(&s, &thief, "thief");
+    const char *own_card = "4111 1111 1111 1111"; /* not a published test card: it has one holder */
+
+    /* The owner links her card: the code comes to her. */
+    struct ac_resp r = post_card_on(&s, &owner, own_card, "123");
+    AC_EXPECT_STATUS(r, 202);
+    snprintf(path, sizeof path, "/v1/cards/%s/3ds", card_field(&r, "id"));
+    ac_resp_free(&r);
+    char *mail = ac_mail_wait(&s, owner.email, "verification code to link the card");
+    assert_true(ac_find_digits(mail, 6, otp));
+    free(mail);
+    ac_remember(&s, otp);
+    r = ac_call(&s, &owner.who, "POST", path, json_pack("{s:s}", "code", otp));
+    AC_EXPECT_STATUS(r, 200);
+    ac_resp_free(&r);
+
+    /* The thief: number and CVC right, so the issuer opens its check... */
+    r = post_card_on(&s, &thief, own_card, "123");
+    AC_EXPECT_STATUS(r, 202);
+    snprintf(id, sizeof id, "%s", card_field(&r, "id"));
+    ac_resp_free(&r);
+    /* ...and sends the code to its cardholder, with a warning. */
+    mail = ac_mail_wait(&s, owner.email, "Someone is adding your card ending in 1111");
+    assert_true(ac_find_digits(mail, 6, otp));
+    assert_non_null(strstr(mail, "do not give this code to anyone"));
+    assert_null(strstr(mail, thief.email));
+    free(mail);
+    ac_remember(&s, otp);
+    assert_int_equal(ac_mail_count(&s, thief.email, "code to link the card"), 0);
+    /* Three guesses, and the check is over; the right code is refused after. */
+    snprintf(path, sizeof path, "/v1/cards/%s/3ds", id);
+    const char *guesses[] = {"111111", "222222", "333333"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(guesses[i], otp) == 0)
+            continue; /* one in a million: the guess would be right */
+        r = ac_call(&s, &thief.who, "POST", path, json_pack("{s:s}", "code", guesses[i]));
+        assert_true(r.status == 400 || r.status == 402 || r.status == 403);
+        ac_resp_free(&r);
+    }
+    r = ac_call(&s, &thief.who, "POST", path, json_pack("{s:s}", "code", otp));
+    assert_true(r.status >= 400 && r.status < 500);
+    ac_resp_free(&r);
+    r = ac_call(&s, &thief.who, "GET", "/v1/cards", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    json_t *cards = json_object_get(r.j, "cards");
+    for (size_t i = 0; i < json_array_size(cards); i++)
+        assert_string_not_equal(json_string_value(json_object_get(json_array_get(cards, i), "status")), "active");
+    ac_resp_free(&r);
+    r = ac_call(&s, &thief.who, "POST", "/v1/topups", json_pack("{s:s, s:i}", "card_id", id, "amount", 1000));
+    assert_true(r.status >= 400 && r.status < 500);
+    ac_resp_free(&r);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    static struct security_event ev[256];
+    size_t n = ac_load_events(&s, ev, 256);
+    int failed = 0;
+    for (size_t i = 0; i < n; i++)
+        failed += strcmp(ev[i].kind, "card_link_failed") == 0 && strcmp(ev[i].actor, thief.customer_id) == 0 &&
+                  strstr(ev[i].detail, "authentication_failed") != NULL;
+    assert_int_equal(failed, 1);
+    assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -226,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_cvc_guessing_gets_429),
         cmocka_unit_test(test_no_card_data_at_rest),
+        cmocka_unit_test(test_stolen_card_code_goes_to_its_holder),
     };
     int failed = cmocka_run_group_tests_name("api_cards", tests, fx_up, fx_down);
     oath_done();

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -32,6 +33,7 @@
 #define TDS_EVERY "4000002760003184"
 #define TDS_FAILS "4000008400001629"
 #define PROC_ERROR "4000000000000119"
+#define UNLISTED "4111111111111111" /* works like VISA, but is somebody's own card */
 
 /* The processor's clock: 2030-06-15T00:00:00Z unless a test moves it. */
 struct clock {
@@ -199,7 +201,7 @@ static void success_cards_tokenize_authorize_and_capture(void **state)
         assert_int_equal(c.exp_month, 12);
         assert_int_equal(c.exp_year, 2032);
         struct gateway_challenge ch;
-        assert_int_equal(f->g->ops->challenge_start(f->g, c.token, &ch), ERR_OK);
+        assert_int_equal(f->g->ops->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
         assert_memory_equal(ch.ref, "tds_", 4);
         assert_int_equal(strlen(ch.otp), 6);
         assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
@@ -268,7 +270,7 @@ static void insufficient_funds_and_processor_error_cards_fail_at_authorize(void 
     /* insufficient funds: links fine, every payment is declined, and the
      * decline is what the same key answers again */
     token_of(f, NO_FUNDS, &c);
-    assert_int_equal(f->g->ops->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(f->g->ops->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
     assert_int_equal(authorize(f, c.token, 1000, "k-funds", &a), ERR_CARD_INSUFFICIENT_FUNDS);
     assert_int_equal(authorize(f, c.token, 1000, "k-funds", &a), ERR_CARD_INSUFFICIENT_FUNDS);
@@ -278,7 +280,7 @@ static void insufficient_funds_and_processor_error_cards_fail_at_authorize(void 
     /* processor error: links fine, authorize always fails and records
      * nothing (so even a different amount under the key is no conflict) */
     token_of(f, PROC_ERROR, &c);
-    assert_int_equal(f->g->ops->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(f->g->ops->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
     assert_int_equal(authorize(f, c.token, 1000, "k-err", &a), ERR_GATEWAY);
     assert_int_equal(authorize(f, c.token, 1000, "k-err", &a), ERR_GATEWAY);
@@ -418,7 +420,7 @@ static void three_d_secure_always_fails_for_its_card(void **state)
     struct gateway_challenge ch;
     token_of(f, TDS_FAILS, &c);
     /* linking: a code is sent, but not even that code is accepted */
-    assert_int_equal(o->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(o->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     assert_int_equal(strlen(ch.otp), 6);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_INVALID_CODE);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_INVALID_CODE);
@@ -447,7 +449,7 @@ static void challenges_allow_three_tries_and_expire(void **state)
 
     /* an attacker guessing: two wrong codes leave one try, the third ends it,
      * and then even the right code is refused */
-    assert_int_equal(o->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(o->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     const char *bad = wrong_code(ch.otp);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, bad), ERR_INVALID_CODE);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, bad), ERR_INVALID_CODE);
@@ -455,16 +457,16 @@ static void challenges_allow_three_tries_and_expire(void **state)
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_AUTHENTICATION_FAILED);
 
     /* malformed codes cost a try like any wrong code */
-    assert_int_equal(o->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(o->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, NULL), ERR_INVALID_CODE);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, "12345a"), ERR_INVALID_CODE);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK); /* the last try is right */
 
     /* a minute before the time-out the code works; at the time-out it does not */
-    assert_int_equal(o->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(o->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     f->clock.now += GATEWAY_CHALLENGE_TTL_MS - 60000;
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
-    assert_int_equal(o->challenge_start(f->g, c.token, &ch), ERR_OK);
+    assert_int_equal(o->challenge_start(f->g, c.token, "a@example.com", &ch), ERR_OK);
     f->clock.now += GATEWAY_CHALLENGE_TTL_MS;
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_AUTHENTICATION_FAILED);
     assert_int_equal(o->challenge_verify(f->g, ch.ref, ch.otp), ERR_AUTHENTICATION_FAILED);
@@ -476,9 +478,9 @@ static void challenges_allow_three_tries_and_expire(void **state)
     assert_int_equal(o->challenge_verify(f->g, "tds_nosuch", ch.otp), ERR_NOT_FOUND);
     assert_int_equal(o->challenge_verify(f->g, NULL, ch.otp), ERR_NOT_FOUND);
     assert_int_equal(o->challenge_verify(f->g, long_ref, ch.otp), ERR_NOT_FOUND);
-    assert_int_equal(o->challenge_start(f->g, "tok_nosuch", &ch), ERR_NOT_FOUND);
-    assert_int_equal(o->challenge_start(f->g, NULL, &ch), ERR_NOT_FOUND);
-    assert_int_equal(o->challenge_start(f->g, long_ref, &ch), ERR_NOT_FOUND);
+    assert_int_equal(o->challenge_start(f->g, "tok_nosuch", "a@example.com", &ch), ERR_NOT_FOUND);
+    assert_int_equal(o->challenge_start(f->g, NULL, "a@example.com", &ch), ERR_NOT_FOUND);
+    assert_int_equal(o->challenge_start(f->g, long_ref, "a@example.com", &ch), ERR_NOT_FOUND);
 
     /* a payment whose challenge expired unanswered is declined */
     struct gateway_card t;
@@ -561,7 +563,7 @@ static void the_vault_never_holds_a_card_number_or_cvc(void **state)
     (void)state;
     struct fx *f = fx_new();
     static const char *const pans[] = {VISA,     MASTERCARD, JCB,       AMEX,      STOLEN,    EXPIRED,
-                                       CVC_FAIL, NO_FUNDS,   TDS_EVERY, TDS_FAILS, PROC_ERROR};
+                                       CVC_FAIL, NO_FUNDS,   TDS_EVERY, TDS_FAILS, PROC_ERROR, UNLISTED};
     size_t n = sizeof pans / sizeof pans[0];
     for (size_t i = 0; i < n; i++) {
         struct gateway_card c;
@@ -604,6 +606,121 @@ static void the_vault_never_holds_a_card_number_or_cvc(void **state)
     assert_true(cols > 10);
     sqlite3_finalize(st);
     sqlite3_close(db);
+    fx_free(f);
+}
+
+/* ---- card holders ---- */
+
+/* Open a link challenge for pan from the account at email; *ch answered. */
+static void link_from(struct fx *f, const char *pan, const char *email, struct gateway_challenge *ch)
+{
+    struct gateway_card c;
+    token_of(f, pan, &c);
+    assert_int_equal(f->g->ops->challenge_start(f->g, c.token, email, ch), ERR_OK);
+    assert_int_equal(strlen(ch->otp), 6);
+}
+
+static void the_issuer_sends_its_code_to_the_cards_holder(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct gateway_challenge ch;
+    /* The first account to pass 3-D Secure with the card is its holder. */
+    link_from(f, UNLISTED, "hanako@example.com", &ch);
+    assert_string_equal(ch.otp_to, "");
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    /* A thief with the number and the CVC, on an account of their own: the
+     * code goes to the holder, and the thief's guesses fail. */
+    link_from(f, UNLISTED, "thief@example.net", &ch);
+    assert_string_equal(ch.otp_to, "hanako@example.com");
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, wrong_code(ch.otp)), ERR_INVALID_CODE);
+    /* The holder herself, linking again (a new phone): to her own address. */
+    link_from(f, UNLISTED, "hanako@example.com", &ch);
+    assert_string_equal(ch.otp_to, "");
+    /* The issuer remembers across a restart. */
+    fx_reopen(f);
+    link_from(f, UNLISTED, "thief@example.net", &ch);
+    assert_string_equal(ch.otp_to, "hanako@example.com");
+    /* If the holder gives the code away, the link passes; she stays the holder. */
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    link_from(f, UNLISTED, "other@example.org", &ch);
+    assert_string_equal(ch.otp_to, "hanako@example.com");
+    fx_free(f);
+}
+
+static void only_a_passed_challenge_makes_a_holder(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct gateway_challenge ch;
+    /* Three wrong codes: no holder learned. */
+    link_from(f, UNLISTED, "first@example.com", &ch);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, wrong_code(ch.otp)), ERR_INVALID_CODE);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, wrong_code(ch.otp)), ERR_INVALID_CODE);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, wrong_code(ch.otp)), ERR_AUTHENTICATION_FAILED);
+    link_from(f, UNLISTED, "second@example.com", &ch);
+    assert_string_equal(ch.otp_to, "");
+    /* A payment's challenge never makes one either (its card was linked). */
+    struct gateway_card c;
+    struct gateway_auth a;
+    token_of(f, TDS_EVERY, &c);
+    assert_int_equal(authorize(f, c.token, 1000, "k-3ds", &a), ERR_OK);
+    assert_string_equal(a.challenge.otp_to, "");
+    fx_free(f);
+}
+
+static void published_cards_have_no_holder(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct gateway_challenge ch;
+    /* Every developer types 4242 4242 4242 4242: each gets their own code. */
+    link_from(f, VISA, "dev1@example.com", &ch);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    link_from(f, VISA, "dev2@example.com", &ch);
+    assert_string_equal(ch.otp_to, "");
+    link_from(f, NO_FUNDS, "dev1@example.com", &ch);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    link_from(f, NO_FUNDS, "dev2@example.com", &ch);
+    assert_string_equal(ch.otp_to, "");
+    assert_int_equal(f->g->ops->challenge_start(f->g, "tok_x", NULL, &ch), ERR_INVALID_PARAM);
+    fx_free(f);
+}
+
+static void a_file_from_before_holders_is_upgraded(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    gateway_close(f->g);
+    f->g = NULL;
+    /* The schema as user_version 1 wrote it, with a linked card. */
+    unlink(f->path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE tokens (token TEXT PRIMARY KEY, behaviour TEXT NOT NULL, brand TEXT NOT NULL,"
+                     " last4 TEXT NOT NULL, exp_month INTEGER NOT NULL, exp_year INTEGER NOT NULL,"
+                     " created_ms INTEGER NOT NULL);"
+                     "CREATE TABLE challenges (ref TEXT PRIMARY KEY, token TEXT NOT NULL, auth_ref TEXT NOT NULL,"
+                     " salt BLOB NOT NULL, code_hash BLOB NOT NULL, wrong INTEGER NOT NULL, state INTEGER NOT NULL,"
+                     " expires_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+                     "INSERT INTO tokens VALUES ('tok_old', 'ok', 'visa', '1111', 12, 2032, 0);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(gateway_test_open_clock(f->path, clock_now, &f->clock, &f->g), ERR_OK);
+    /* The old token still works (no holder: it was made without a key)... */
+    struct gateway_challenge ch;
+    assert_int_equal(f->g->ops->challenge_start(f->g, "tok_old", "a@example.com", &ch), ERR_OK);
+    assert_string_equal(ch.otp_to, "");
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    /* ...and new links learn holders. */
+    link_from(f, UNLISTED, "hanako@example.com", &ch);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    link_from(f, UNLISTED, "thief@example.net", &ch);
+    assert_string_equal(ch.otp_to, "hanako@example.com");
     fx_free(f);
 }
 
@@ -677,6 +794,10 @@ int main(void)
         cmocka_unit_test(a_card_that_expires_after_linking_is_declined),
         cmocka_unit_test(state_survives_close_and_reopen),
         cmocka_unit_test(the_vault_never_holds_a_card_number_or_cvc),
+        cmocka_unit_test(the_issuer_sends_its_code_to_the_cards_holder),
+        cmocka_unit_test(only_a_passed_challenge_makes_a_holder),
+        cmocka_unit_test(published_cards_have_no_holder),
+        cmocka_unit_test(a_file_from_before_holders_is_upgraded),
         cmocka_unit_test(concurrent_callers_share_one_authorization_per_key),
         cmocka_unit_test(opening_an_unusable_path_fails_cleanly),
     };
