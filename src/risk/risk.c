@@ -27,6 +27,7 @@ static const struct risk_rule *const rules[] = {
     &risk_rule_card_testing, &risk_rule_identity, &risk_rule_velocity, &risk_rule_resale,
     &risk_rule_travel,       &risk_rule_shared,   &risk_rule_fan_in,   &risk_rule_refunds,
     &risk_rule_new_payee,    &risk_rule_mule,
+    &risk_rule_refund_fast,  &risk_rule_refund_payer,
 };
 
 static void parse_categories(struct risk *r)

@@ -78,6 +78,12 @@ struct risk_event {
     int64_t amount;          /* yen; 0 for logins and links */
     int64_t counterparty_id; /* P2P: the recipient */
     unsigned flags;          /* enum risk_flag */
+    /* Refunds: the payment given back, and the store's last refund or void
+     * to the same payer for another payment (0: none within the window; the
+     * caller reads it from the store, so it survives a restart). */
+    int64_t ref_at_ms;
+    int64_t ref_amount;
+    int64_t payer_refunded_ms;
 };
 
 struct risk_reason {

@@ -98,6 +98,15 @@ void risk_config_defaults(struct risk_config *c)
     c->mule_min_inflow = 10000;
     c->mule_share = 50;
     c->mule_score = 80;
+    /* A clerk's accomplice keeps the gift cards and gets the money back: a
+     * genuine return of them is rare within a day (gift cards and tobacco
+     * are not returned at all) and one of cheap goods stays quiet. */
+    c->refund_fast_s = 86400;
+    c->refund_fast_score = 80;
+    /* Returning twice to one store within a month is rare; cycling the
+     * same money through one accomplice is the scheme. */
+    c->refund_payer_window_s = 30 * 86400;
+    c->refund_payer_score = 80;
 }
 
 static int category_char(char ch)
@@ -155,6 +164,8 @@ enum err risk_config_check(const struct risk_config *c, char *errbuf, size_t n)
         {"risk_refund_window_s", c->refund_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_mule_window_s", c->mule_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_mule_share", c->mule_share, 0, 100},
+        {"risk_refund_fast_s", c->refund_fast_s, 1, RISK_WINDOW_MAX_S},
+        {"risk_refund_payer_window_s", c->refund_payer_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_shared_device_accounts", c->shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_shared_addr_accounts", c->shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_login_shared_device_accounts", c->login_shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX},

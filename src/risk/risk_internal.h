@@ -184,5 +184,9 @@ extern const struct risk_rule risk_rule_fan_in;       /* P2P money mule */
 extern const struct risk_rule risk_rule_refunds;      /* many refunds at one store */
 extern const struct risk_rule risk_rule_new_payee;    /* a large first transfer to a new account */
 extern const struct risk_rule risk_rule_mule;         /* a new account passing P2P money on */
+extern const struct risk_rule risk_rule_refund_fast;  /* resale goods given back soon after */
+extern const struct risk_rule risk_rule_refund_payer; /* the same payer refunded again */
+/* Is category, or one of ev's items' categories, a high-resale one (rule_resale.c)? */
+bool risk_high_resale(const struct risk *r, const struct risk_event *ev);
 
 #endif

@@ -90,7 +90,7 @@ static json_t *entry(const struct sim_stats *s, const char *summary)
                      "legit_refused", (json_int_t)s->legit_refused, "legit_challenged",
                      (json_int_t)s->legit_challenged, "legit_refusals", s->legit_refusals, "notifications",
                      (json_int_t)s->notifications, "legit_moved_yen", (json_int_t)s->legit_moved, "attack_moved_yen",
-                     (json_int_t)s->moved);
+                     (json_int_t)s->attack_moved);
 }
 
 json_t *sim_report_json(const struct sim_world *w)
@@ -106,7 +106,7 @@ json_t *sim_report_json(const struct sim_world *w)
         const struct sim_stats *a = &w->atk[i].st;
         run.gain += a->gain;
         run.attempts += a->attempts;
-        run.moved += a->moved;
+        run.attack_moved += a->attack_moved;
         const char *k;
         json_t *v;
         json_object_foreach(a->stopped_by, k, v) sim_count(run.stopped_by, k, (uint64_t)json_integer_value(v));

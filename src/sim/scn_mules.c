@@ -198,7 +198,7 @@ static void victim_sends(struct sim_world *w, struct sim_attack *a, struct ring 
                     json_pack("{s:s, s:I}", "card_id", c->card_id, "amount", (json_int_t)missing), true, &r);
         if (r.status == 201) {
             c->expected += missing;
-            a->st.moved += missing;
+            a->st.attack_moved += missing;
             sim_attack_reached(a, "victim_topped_up");
         }
         sim_resp_free(&r);
@@ -210,7 +210,7 @@ static void victim_sends(struct sim_world *w, struct sim_attack *a, struct ring 
     a->st.attempts++;
     send_p2p(w, c, &w->c[g->mule[0]], amount, &r);
     if (outcome(w, a, c, &r, 201, "victim_sent"))
-        a->st.moved += amount;
+        a->st.attack_moved += amount;
     sim_resp_free(&r);
 }
 
@@ -231,7 +231,7 @@ static void cash_out(struct sim_world *w, struct sim_attack *a, struct ring *g, 
         sim_pay_cpm(w, m, &m->phone, store, amount, "mules_paycode", "mules_charge", &r);
         if (outcome(w, a, m, &r, 201, "bought_resale_goods_cpm")) {
             a->st.gain += amount;
-            a->st.moved += amount;
+            a->st.attack_moved += amount;
         }
         sim_resp_free(&r);
     }
@@ -244,7 +244,7 @@ static void cash_out(struct sim_world *w, struct sim_attack *a, struct ring *g, 
         if (outcome(w, a, m, &r, 201, "bought_resale_goods_mpm")) {
             m->expected -= amount;
             a->st.gain += amount;
-            a->st.moved += amount;
+            a->st.attack_moved += amount;
         }
         sim_resp_free(&r);
     }
@@ -254,7 +254,7 @@ static void cash_out(struct sim_world *w, struct sim_attack *a, struct ring *g, 
         send_p2p(w, m, &w->c[g->exit], amount, &r);
         if (outcome(w, a, m, &r, 201, "cashed_out_p2p")) {
             a->st.gain += amount;
-            a->st.moved += amount;
+            a->st.attack_moved += amount;
         }
         sim_resp_free(&r);
     }
@@ -288,7 +288,7 @@ static void step(struct sim_world *w, struct sim_attack *a, const struct sim_eve
     a->st.attempts++;
     send_p2p(w, m, &w->c[g->mule[stage]], amount, &r);
     if (outcome(w, a, m, &r, 201, "forwarded"))
-        a->st.moved += amount;
+        a->st.attack_moved += amount;
     sim_resp_free(&r);
 }
 

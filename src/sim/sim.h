@@ -231,7 +231,9 @@ struct sim_stats {
     json_t *legit_refusals;     /* code -> count, for the report */
     uint64_t notifications;
     int64_t legit_moved;        /* yen moved by legitimate operations that succeeded */
-    int64_t moved;              /* yen the attack's own requests moved (a scam victim's transfer, a mule's) */
+    int64_t attack_moved;       /* yen moved by an attack's requests that succeeded (its own accounts'
+                                 * top-ups and purchases, a scam victim's transfer, a mule's, the
+                                 * refunds it caused; gain among them) */
 };
 
 struct sim_attack;
@@ -422,7 +424,7 @@ void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int
 extern const struct sim_scenario_ops *const sim_scenarios[];
 extern const size_t sim_nscenarios;
 extern const struct sim_scenario_ops sim_scn_credential_stuffing, sim_scn_session_theft, sim_scn_paycode_theft,
-    sim_scn_reset_hijack, sim_scn_card_testing, sim_scn_mules;
+    sim_scn_reset_hijack, sim_scn_card_testing, sim_scn_mules, sim_scn_insider_refunds;
 
 /* attack.c */
 /* Count r's refusal (with an optional suffix naming the check more

@@ -133,6 +133,10 @@ static const struct setting settings[] = {
     RISK_INT(mule_min_inflow, 1, MONEY_MAX),
     RISK_INT(mule_share, 0, 100),
     RISK_INT(mule_score, 0, SCORE_MAX),
+    WINDOW(refund_fast_s),
+    RISK_INT(refund_fast_score, 0, SCORE_MAX),
+    WINDOW(refund_payer_window_s),
+    RISK_INT(refund_payer_score, 0, SCORE_MAX),
 };
 
 void config_defaults(struct config *c)

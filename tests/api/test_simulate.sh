@@ -45,7 +45,7 @@ targets() {
 }
 
 D=$T/data
-for s in credential-stuffing session-theft paycode-theft reset-hijack card-testing; do
+for s in credential-stuffing session-theft paycode-theft reset-hijack card-testing insider-refunds; do
     sim "$s" --scenario "$s" "${SMALL[@]}" --seed 3
     targets "$s"
     [ "$(j "$REP" '$.scenarios[0].attack_attempts')" -gt 0 ] &&
@@ -103,6 +103,19 @@ verdict "card-testing: wrong CVCs are declined, then the account and the phone a
     [ "$(j "$REP" '$.scenarios[0].notifications')" -gt 0 ]
 verdict "card-testing: with the right CVC the 3-D Secure code went to the cardholder, who was warned, not to the attacker"
 
+REP=$(cat "$T/insider-refunds.json")
+[ "$(sqlite3 :memory: "SELECT coalesce(sum(value), 0) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
+                       WHERE key LIKE 'risk_held:cycle_%:refund_resale_fast'")" -ge 3 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."risk_denied:cycle_void:refund_resale_fast+refund_repeat_payer"')" -ge 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."unknown_param:redirect"')" = 3 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."payment_not_found:foreign_charge"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."reversal_exceeds_original:over_refund"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."reversal_exceeds_original:second_key_at_once"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by.refund_to_payer_only')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.resale_goods_bought')" -ge 3 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.refund_paid_out')" = "" ]
+verdict "insider-refunds: gift cards given back at once are held (with the repeat payer: denied), refunds go to the payer only, within what remains (one of two sent at once), and only for the merchant's own charges"
+
 # Everything at once, with the data directory kept to compare the report
 # with the books.
 KESSAI_KEEP_BENCH_DIR=1 sim mix --scenario mix "${SMALL[@]}" --seed 5 --html "$T/mix.html"
@@ -110,14 +123,14 @@ targets mix
 DIR=$(sed -n 's/^kessai: bench: kept //p' "$T/err")
 [ -n "$DIR" ] && [ -f "$DIR/kessai.db" ]
 verdict "mix: the data directory is kept on request"
-[ "$(jlen "$REP" '$.scenarios')" = 7 ] &&
-    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing,mules" ]
+[ "$(jlen "$REP" '$.scenarios')" = 8 ] &&
+    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing,mules,insider-refunds" ]
 verdict "mix: one entry for the run and one per attack"
 moved=$(sqlite3 "$DIR/kessai.db" "SELECT coalesce(sum(amount), 0) FROM transfers WHERE state = 1")
 wallets=$(sqlite3 "$DIR/kessai.db" "SELECT sum(credits_posted - debits_posted) FROM accounts WHERE kind = 'wallet'")
 [ "$moved" = $(($(j "$REP" '$.scenarios[0].legit_moved_yen') + $(j "$REP" '$.scenarios[0].attack_moved_yen'))) ] &&
     [ "$moved" -gt 0 ]
-verdict "mix: the yen the report says customers and the scams' victims moved ($moved) is what the ledger's transfers add up to"
+verdict "mix: the yen the report says customers and attackers (and the scams' victims) moved ($moved) is what the ledger's transfers add up to"
 [ "$wallets" = "$(j "$REP" '$.reconcile.expected_total_yen')" ]
 verdict "mix: the wallets in the books hold what the report expects ($wallets yen)"
 # Offline payments: a quarter of the customers keep an offline key and

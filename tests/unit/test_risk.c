@@ -916,6 +916,80 @@ static void refunds_at_one_store_hold(void **state)
     assert_int_equal(d.verdict, RISK_HOLD);
 }
 
+/* A clerk's accomplice buys gift cards, keeps them, and the clerk gives the
+ * money back minutes later (insider-refunds). */
+static void resale_goods_refunded_at_once_hold(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event ev = refund(AKIHABARA.store_id, 7, NOW + 5 * MIN, 9000);
+    ev.category = AKIHABARA.category;
+    ev.ref_at_ms = NOW;
+    ev.ref_amount = 9000;
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "refund_resale_fast");
+    assert_non_null(x);
+    assert_int_equal(x->value, 300);
+    assert_int_equal(x->threshold, 86400);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* a void is the same money back */
+    ev.amount = 4000; /* part of it: still the goods of the whole charge */
+    assert_int_equal(eval(f, &ev).verdict, RISK_HOLD);
+    /* gift cards as items of a convenience store's charge */
+    const char *items[] = {"food", "giftcards"};
+    struct risk_event konbini = refund(TOKYO.store_id, 7, NOW + 5 * MIN, 9000);
+    konbini.category = TOKYO.category;
+    konbini.ref_at_ms = NOW;
+    konbini.ref_amount = 9000;
+    konbini.item_categories = items;
+    konbini.n_items = 2;
+    d = eval(f, &konbini);
+    assert_non_null(reason(&d, "refund_resale_fast"));
+    /* what genuine customers return: cheap goods, ordinary goods, a
+     * television a few days later */
+    struct risk_event cheap = ev;
+    cheap.ref_amount = cheap.amount = 4990;
+    quiet(f, &cheap);
+    konbini.n_items = 1;
+    quiet(f, &konbini);
+    struct risk_event later = ev;
+    later.at_ms = NOW + 3 * DAY;
+    quiet(f, &later);
+    /* nothing known of the payment (no ref_at_ms): nothing to say */
+    struct risk_event unknown = ev;
+    unknown.ref_at_ms = 0;
+    quiet(f, &unknown);
+    /* switched off */
+    f->cfg.refund_fast_score = 0;
+    renew(f);
+    quiet(f, &ev);
+}
+
+/* The store refunds the same payer again (another payment) within the
+ * window: the ring's second cycle, whatever the goods. */
+static void the_same_payer_refunded_again_holds(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event ev = refund(TOKYO.store_id, 7, NOW + 10 * DAY, 3000);
+    ev.category = TOKYO.category;
+    ev.ref_at_ms = NOW + 10 * DAY - 5 * MIN;
+    ev.ref_amount = 3000;
+    quiet(f, &ev); /* the first refund: any genuine return */
+    ev.payer_refunded_ms = NOW + 9 * DAY;
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "refund_repeat_payer");
+    assert_non_null(x);
+    assert_int_equal(x->value, 86400);
+    assert_int_equal(x->threshold, 30 * 86400);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* a month and more later: a customer returning things now and then */
+    ev.payer_refunded_ms = NOW + 10 * DAY - 31 * DAY;
+    quiet(f, &ev);
+    f->cfg.refund_payer_score = 0;
+    renew(f);
+    ev.payer_refunded_ms = NOW + 9 * DAY;
+    quiet(f, &ev);
+}
+
 /* A score in the challenge band on a refund holds: nobody is there to confirm. */
 static void verdicts_follow_the_scores(void **state)
 {
@@ -1073,6 +1147,10 @@ static void settings_parse_and_refuse_by_name(void **state)
     assert_string_equal(c.risk.resale_categories, "tobacco,giftcards");
     assert_int_equal(config_set(&c, "risk", "risk_login_shared_addr_accounts", "12", eb), ERR_OK);
     assert_int_equal(c.risk.login_shared_addr_accounts, 12);
+    assert_int_equal(config_set(&c, "risk", "risk_refund_fast_s", "3600", eb), ERR_OK);
+    assert_int_equal(c.risk.refund_fast_s, 3600);
+    assert_int_equal(config_set(&c, "risk", "risk_refund_payer_window_s", "2592000", eb), ERR_OK);
+    assert_int_equal(c.risk.refund_payer_window_s, 2592000);
 
     const struct {
         const char *key, *value;
@@ -1096,6 +1174,9 @@ static void settings_parse_and_refuse_by_name(void **state)
         {"risk_resale_categories", "tobacco,"},
         {"risk_resale_categories", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"},
         {"risk_resale_categories", "thirty-three-characters-long-name"},
+        {"risk_refund_payer_window_s", "2592001"}, /* more than 30 days */
+        {"risk_refund_fast_s", "59"},
+        {"risk_refund_fast_score", "-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct config before = c;
@@ -1514,6 +1595,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(mule_pass_through_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(mule_quiet_for_ordinary_new_customers, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_at_one_store_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(resale_goods_refunded_at_once_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(verdicts_follow_the_scores, setup, teardown),
         cmocka_unit_test_setup_teardown(many_keys_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(threads_lose_no_count, setup, teardown),

@@ -286,7 +286,8 @@ static enum err charge(struct rf *t, struct cust *c, const struct merchant_termi
     return charge_key(t, c, term, amount, items, key, r);
 }
 
-static enum err refund(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount)
+static enum err reverse(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount,
+                        bool is_void)
 {
     char n[POS_NONCE_MAX + 1], key[32];
     nonce(n);
@@ -295,8 +296,13 @@ static enum err refund(struct rf *t, const struct merchant_terminal *term, int64
     pthread_mutex_init(&wt.mu, NULL);
     pthread_cond_init(&wt.cv, NULL);
     const char *bad = NULL;
-    enum err e = payment_refund(W(t), term, n, payment_id, amount, false, key, on_done, &wt, &bad);
+    enum err e = payment_refund(W(t), term, n, payment_id, amount, is_void, key, on_done, &wt, &bad);
     return await(&wt, e, NULL);
+}
+
+static enum err refund(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount)
+{
+    return reverse(t, term, payment_id, amount, false);
 }
 
 /* ---- what is on file ------------------------------------------------------ */
@@ -456,6 +462,58 @@ static void refunds_turned_into_cash_are_held(void **state)
     assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 1000), ERR_RISK_HELD);
     assert_int_equal(balance(t, &a), 50000 - 9000 + 2000);
     on_file(t, a.s.customer_id, "refund", "hold", "refunds_store_count", "risk_held");
+}
+
+/* insider-refunds: the clerk's accomplice buys gift cards, keeps them, and
+ * the clerk gives the money back minutes later, as a refund or a void. */
+static void resale_goods_given_back_at_once_are_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust x, a;
+    customer(t, &x, "accomplice@example.com", 30000);
+    customer(t, &a, "aiko@example.com", 30000);
+    const char *gift = "[{\"category\":\"giftcards\",\"amount\":9000}]";
+    struct payment_receipt r;
+    assert_int_equal(charge(t, &x, &t->t_tokyo, 9000, gift, &r), ERR_OK);
+    later(t, &x, 5 * MIN_MS);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 9000), ERR_RISK_HELD);
+    assert_int_equal(reverse(t, &t->t_tokyo, r.p.id, 0, true), ERR_RISK_HELD);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 4500), ERR_RISK_HELD); /* in parts: the same goods */
+    /* nothing moved; the decision and the audit entry name the rule */
+    assert_int_equal(balance(t, &x), 21000);
+    struct payment p;
+    assert_int_equal(t->f->st->ops->payment_get(t->f->st, r.p.id, &p), ERR_OK);
+    assert_int_equal(p.refunded, 0);
+    on_file(t, x.s.customer_id, "refund", "hold", "refund_resale_fast", "risk_held");
+    /* the customer next to them returns a drink */
+    const char *drink = "[{\"category\":\"drinks\",\"amount\":300}]";
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 300, drink, &r), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 300), ERR_OK);
+    assert_int_equal(balance(t, &a), 30000);
+}
+
+/* The ring's cycles with goods the resale rule does not see: the first
+ * refund is any genuine return, the second to the same payer at the store
+ * is held; another payment's second partial refund is not a second payer
+ * refund. */
+static void the_same_payer_refunded_again_is_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust x;
+    customer(t, &x, "accomplice@example.com", 30000);
+    struct payment_receipt r1, r2;
+    assert_int_equal(charge(t, &x, &t->t_tokyo, 3000, "", &r1), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r1.p.id, 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r1.p.id, 2000), ERR_OK); /* the rest of the same payment */
+    assert_int_equal(charge(t, &x, &t->t_tokyo, 3000, "", &r2), ERR_OK);
+    assert_int_equal(reverse(t, &t->t_tokyo, r2.p.id, 0, true), ERR_RISK_HELD);
+    assert_int_equal(refund(t, &t->t_tokyo, r2.p.id, 3000), ERR_RISK_HELD);
+    assert_int_equal(balance(t, &x), 27000);
+    on_file(t, x.s.customer_id, "refund", "hold", "refund_repeat_payer", "risk_held");
+    /* a month and a day later it is a customer returning things now and then */
+    t->f->now += 31 * 24 * 60 * MIN_MS;
+    assert_int_equal(refund(t, &t->t_tokyo, r2.p.id, 3000), ERR_OK);
+    assert_int_equal(balance(t, &x), 30000);
 }
 
 static void new_accounts_fanning_into_one_recipient_are_held(void **state)
@@ -741,6 +799,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_declined_charge_stays_declined_when_the_register_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(a_rejected_review_stays_rejected_when_the_customer_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(resale_goods_given_back_at_once_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(smurfed_money_passed_on_is_held, setup, teardown),
