@@ -1472,12 +1472,14 @@ static void warm_up_remembers_the_mule(void **state)
     assert_int_equal(x->value, 54);
     /* The store knows who paid whom: a first transfer, a repeat. */
     bool sent = true;
-    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, &sent), ERR_OK);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, 500, &sent), ERR_OK);
     assert_false(sent);
     add_payment(&w, PAYMENT_P2P, w.alice, w.dev_alice, NULL, mule, 500, NOW);
-    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, &sent), ERR_OK);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, 500, &sent), ERR_OK);
     assert_true(sent);
-    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, mule, w.alice, &sent), ERR_OK);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, 501, &sent), ERR_OK);
+    assert_false(sent); /* a smaller transfer does not count */
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, mule, w.alice, 500, &sent), ERR_OK);
     assert_false(sent); /* the other way round is another first */
     world_close(&w);
 }

@@ -523,6 +523,23 @@ static void a_scam_transfer_to_a_new_account_is_held(void **state)
     assert_int_equal(store_payments(t, t->tokyo.id), 0);
 }
 
+/* The scammer's script: "first send 100 yen to check the account, then
+ * the rest".  A small transfer does not make the payee one the victim has
+ * paid before: the 30,000 that follows waits for staff all the same, and
+ * nothing of it moves. */
+static void a_small_first_transfer_does_not_clear_the_scam_one(void **state)
+{
+    struct rf *t = *state;
+    struct cust victim, mule;
+    customer(t, &victim, "victim@example.com", 60000);
+    customer(t, &mule, "mule@example.com", 0);
+    assert_int_equal(send_to(t, &victim, mule.email, 100), ERR_OK);
+    assert_int_equal(send_to(t, &victim, mule.email, 30000), ERR_RISK_HELD);
+    on_file(t, victim.s.customer_id, "p2p", "hold", "p2p_new_payee", "risk_held");
+    assert_int_equal(balance(t, &victim), 59900);
+    assert_int_equal(balance(t, &mule), 100);
+}
+
 /* Smurfing: three victims each send 8,000 yen (under every per-transfer
  * threshold).  The mule may spend 10,000 of the 24,000 (41%); the next
  * 3,000 by P2P, by QR or at the register is held. */
@@ -743,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_small_first_transfer_does_not_clear_the_scam_one, setup, teardown),
         cmocka_unit_test_setup_teardown(smurfed_money_passed_on_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
