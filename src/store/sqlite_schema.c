@@ -504,6 +504,11 @@ const char *const sq_migrations[] = {
     /* 16 -> 17: what one staff member gave back alone in the last 24 h,
      * over every payment (ops/reversal.h, reversal_staff_unapproved_daily). */
     "CREATE INDEX reversals_staff ON reversals (requested_by, created_ms);",
+    /* 17 -> 18: whether a sender paid a recipient before (risk,
+     * p2p_new_payee: every transfer to a new account asks).  Partial, so
+     * store payments (most rows) write nothing to it (see 8 -> 9); 3 is
+     * PAYMENT_P2P, a literal so the planner can use it. */
+    "CREATE INDEX payments_p2p_pair ON payments (customer_id, counterparty_id) WHERE kind = 3;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);
