@@ -57,7 +57,7 @@ enum risk_flag {
     RISK_F_PASSWORD_RESET = 1 << 1, /* the password was reset recently (the reset cool-down) */
     RISK_F_ACCOUNT_NEW = 1 << 2,    /* the account is younger than account_new_s (risk_account_is_new) */
     RISK_F_PAYEE_NEW = 1 << 3,      /* P2P: the recipient's account is new (risk_account_is_new) */
-    RISK_F_PAYEE_FIRST = 1 << 4,    /* P2P: the sender never sent the recipient money before */
+    RISK_F_PAYEE_FIRST = 1 << 4,    /* P2P: the sender never sent the recipient new_payee_amount in one transfer */
 };
 
 struct risk_event {

@@ -6,10 +6,12 @@
  * factor, so nothing at login can see it.  What the victim cannot change
  * is where the money goes: an account opened days ago that they never
  * paid before.  A transfer of at least new_payee_amount whose recipient is
- * new (RISK_F_PAYEE_NEW) and that the sender never sent money to before
- * (RISK_F_PAYEE_FIRST; the caller asks the store) fires.  Friends settling
- * a bill send a few thousand yen, and a second transfer to someone paid
- * before stays quiet.  Like topup_then_resale the threshold is "at least"
+ * new (RISK_F_PAYEE_NEW) and that the sender never sent as much before in
+ * one transfer (RISK_F_PAYEE_FIRST; the caller asks the store) fires: a
+ * small transfer first ("send 100 yen to check the account") clears
+ * nothing.  Friends settling a bill send a few thousand yen, and a second
+ * large transfer to someone paid as much before (a first one staff let
+ * through) stays quiet.  Like topup_then_resale the threshold is "at least"
  * (the amount a scammer names is round).  Reason value: the amount. The
  * engine keeps no state for it.
  */

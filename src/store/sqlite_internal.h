@@ -285,7 +285,7 @@ enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step
 enum err sq_payment_insert(struct store *st, const struct payment *p);
 enum err sq_payment_get(struct store *st, int64_t id, struct payment *out);
 enum err sq_payment_add_refund(struct store *st, int64_t id, int64_t amount, int is_void);
-enum err sq_payment_p2p_sent(struct store *st, int64_t from, int64_t to, bool *sent);
+enum err sq_payment_p2p_sent(struct store *st, int64_t from, int64_t to, int64_t min_amount, bool *sent);
 enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                struct payment *out, size_t *n);
 enum err sq_payment_refund_at(struct store *st, int64_t id, int64_t at_ms);

@@ -511,6 +511,11 @@ const char *const sq_migrations[] = {
     "ALTER TABLE payments ADD COLUMN refunded_ms INTEGER NOT NULL DEFAULT 0;"
     "UPDATE payments SET refunded_ms = coalesce((SELECT max(t.created_ms) FROM transfers t "
     "  WHERE t.ref_id = payments.id AND t.kind IN ('refund', 'void')), 0) WHERE refunded > 0;",
+    /* 18 -> 19: whether a sender paid a recipient before (risk,
+     * p2p_new_payee: every transfer to a new account asks).  Partial, so
+     * store payments (most rows) write nothing to it (see 8 -> 9); 3 is
+     * PAYMENT_P2P, a literal so the planner can use it. */
+    "CREATE INDEX payments_p2p_pair ON payments (customer_id, counterparty_id) WHERE kind = 3;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

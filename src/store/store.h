@@ -385,9 +385,10 @@ struct store_ops {
     enum err (*payment_get)(struct store *st, int64_t id, struct payment *out); /* ERR_NOT_FOUND */
     /* Add amount to refunded (and set voided when void); the ledger has already bounded it. */
     enum err (*payment_add_refund)(struct store *st, int64_t id, int64_t amount, int is_void); /* ERR_NOT_FOUND */
-    /* Whether customer `from` ever sent `to` money by P2P (risk: a first
-     * transfer to a new account); *sent false when never. */
-    enum err (*payment_p2p_sent)(struct store *st, int64_t from, int64_t to, bool *sent);
+    /* Whether customer `from` ever sent `to` at least min_amount yen in one
+     * P2P transfer (what of it was given back not counted): risk, a first
+     * large transfer to a new account; *sent false when never. */
+    enum err (*payment_p2p_sent)(struct store *st, int64_t from, int64_t to, int64_t min_amount, bool *sent);
     /* A store's payments with id > after_id, oldest first (the POS feed). */
     enum err (*payment_list_store)(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                    struct payment *out, size_t *n);

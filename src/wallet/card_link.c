@@ -145,14 +145,14 @@ static enum err link_answered(const struct wallet_ctx *w, const struct auth_sess
     return e == ERR_OK ? result : e;
 }
 
-/* T3: store the card PENDING and deliver the issuer's code (step 7). */
+/* T3: store the card PENDING and deliver the issuer's code (step 7) to
+ * email, the address the issuer was told, or to the holder it named. */
 static enum err link_store(const struct wallet_ctx *w, const struct auth_session *cur, int64_t attempt_id,
                            const struct gateway_card *gc, const uint8_t *fp, const struct gateway_challenge *ch,
-                           struct card *out, const char **bad)
+                           const char *email, struct card *out, const char **bad)
 {
     struct store *st = w->a.st;
     struct card others[CARD_MAX_ACTIVE];
-    struct customer c;
     size_t n = 0;
     enum err e = auth_begin(&w->a);
     if (e != ERR_OK)
@@ -173,8 +173,6 @@ static enum err link_store(const struct wallet_ctx *w, const struct auth_session
             r = card_record_failed(w, cur, e, gc->last4, *bad);
         return auth_end(&w->a, r == ERR_OK, r == ERR_OK ? e : r);
     }
-    if (e == ERR_OK)
-        e = st->ops->customer_get(st, cur->customer_id, &c);
     if (e == ERR_OK) {
         memset(out, 0, sizeof *out);
         out->customer_id = cur->customer_id;
@@ -190,10 +188,12 @@ static enum err link_store(const struct wallet_ctx *w, const struct auth_session
         e = st->ops->card_insert(st, out);
     }
     /* A real processor's issuer reaches the cardholder itself (gateway.h);
-     * the test one may name a holder other than this account. */
+     * the test one may name a holder other than this account.  Not the
+     * account's address read again: changed meanwhile, it is one the
+     * issuer never saw. */
     if (e == ERR_OK && ch->otp[0] != '\0')
         e = ch->otp_to[0] != '\0' ? wallet_mail_card_challenge_holder(&w->a, ch->otp_to, out->last4, ch->otp)
-                                   : wallet_mail_card_challenge(&w->a, c.email, out->last4, ch->otp);
+                                   : wallet_mail_card_challenge(&w->a, email, out->last4, ch->otp);
     if (e == ERR_OK)
         e = card_record(w, cur, SEC_CARD_LINK_STARTED, SEC_SUCCESS, card_detail_json(out));
     return auth_end(&w->a, e == ERR_OK, e);
@@ -255,7 +255,7 @@ enum err card_link_start(const struct wallet_ctx *w, const struct auth_session *
     /* The token was just made: any error is the processor's. */
     if (w->gw->ops->challenge_start(w->gw, gc.token, email, &ch) != ERR_OK)
         return card_refuse(w, cur, ERR_GATEWAY, gc.last4, NULL);
-    e = link_store(w, cur, attempt_id, &gc, fp, &ch, out, bad);
+    e = link_store(w, cur, attempt_id, &gc, fp, &ch, email, out, bad);
     sodium_memzero(&ch, sizeof ch);
     if (e != ERR_OK)
         memset(out, 0, sizeof *out);

@@ -154,12 +154,23 @@ enum err gtdb_open(const char *path, struct gtdb **out)
     }
     sqlite3_busy_timeout(db->db, 10000);
     e = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "pragmas");
+    /* One transaction: an upgrade stopped half-way (a crash, a full disk)
+     * leaves the file as it was, to be upgraded at the next start, never
+     * with one column added and user_version still 1 (which no later
+     * start could get past).  The version is read inside it, so two
+     * processes opening an old file do not both upgrade it. */
+    if (e == ERR_OK)
+        e = gtdb_begin(db);
     if (e == ERR_OK && user_version(db) == 1)
         e = exec(db, upgrade_1, "upgrade");
     if (e == ERR_OK)
         e = exec(db, schema, "schema");
-    if (e != ERR_OK)
+    if (e == ERR_OK)
+        e = gtdb_commit(db);
+    if (e != ERR_OK) {
+        gtdb_rollback(db);
         goto fail;
+    }
     *out = db;
     return ERR_OK;
 fail:

@@ -309,7 +309,27 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
 static bool final_refusal(enum err e)
 {
     return e == ERR_INSUFFICIENT_FUNDS || e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN || e == ERR_SUSPENDED ||
-           e == ERR_STORE_NOT_FOUND;
+           e == ERR_STORE_NOT_FOUND || e == ERR_RISK_HELD || e == ERR_RISK_DENIED;
+}
+
+/* The engine judged the charge when it started to wait, on the windows of
+ * then; what happened since counts too: a mule has a charge wait, has the
+ * money sent, then approves (mule_pass_through).  The second factor was
+ * just given, so a challenge is answered; a hold or deny refuses, its
+ * decision and audit entry written as any refusal's (the caller declines
+ * the charge, which the engine observes as failed). */
+static enum err judged_again(const struct wallet_ctx *w, struct payment_order *o)
+{
+    if (o->risk == NULL || !o->gate.on)
+        return ERR_OK;
+    enum err v = risk_gate_decide(w, &o->gate, false, true);
+    if (v != ERR_RISK_HELD && v != ERR_RISK_DENIED)
+        return v;
+    enum err e = auth_begin(&w->a);
+    if (e == ERR_OK)
+        e = risk_gate_record(w->a.st, w->a.now, &o->gate, o->x.key);
+    e = auth_end(&w->a, e == ERR_OK, e);
+    return e != ERR_OK ? e : v;
 }
 
 enum err pending_charge_approve(const struct wallet_ctx *w, const struct auth_session *cur, int64_t id,
@@ -354,6 +374,8 @@ enum err pending_charge_approve(const struct wallet_ctx *w, const struct auth_se
         e = ERR_NOMEM;
     if (e == ERR_OK)
         e = order_of(w, out, &s, o);
+    if (e == ERR_OK)
+        e = judged_again(w, o);
     if (e == ERR_OK)
         e = payment_submit_wait(w, o, r, bad);
     if (o) {

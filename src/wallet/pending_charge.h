@@ -7,7 +7,8 @@
  *   PENDING_CONFIRMATION --pending_charge_approve (second factor, before
  *        expires_ms; the money moves)--> SUCCEEDED
  *   PENDING_CONFIRMATION --pending_charge_decline, or an approval the
- *        money then refuses (balance, limits, freeze, switch)--> DECLINED
+ *        money then refuses (balance, limits, freeze, switch, the risk
+ *        engine judging it again)--> DECLINED
  *   PENDING_CONFIRMATION --now >= expires_ms, seen by any read--> EXPIRED
  *
  * Invariants:
@@ -67,12 +68,15 @@ enum err pending_charge_list(const struct wallet_ctx *w, const struct auth_sessi
  * checked as POST /v1/mfa/verify checks it (mfa_verify: a wrong or reused
  * code is ERR_INVALID_CODE, recorded, and the fifth in a row revokes the
  * session), then the payment is made as a charge is (freeze, switches,
- * limits and balance checked again now).  ERR_OK: *out SUCCEEDED and *r the
+ * limits and balance checked again now, and the risk engine: its windows
+ * may have changed while the charge waited, e.g. money arrived for a mule
+ * to pass on; the second factor answers a challenge).  ERR_OK: *out SUCCEEDED and *r the
  * receipt.  ERR_PAYMENT_NOT_FOUND (not the customer's), ERR_CONFLICT
  * ("status": decided or expired already; *out as it is), ERR_INVALID_CODE
  * ("totp_code"); a refusal of the money (ERR_INSUFFICIENT_FUNDS "amount",
  * ERR_LIMIT_EXCEEDED, ERR_ACCOUNT_FROZEN, ERR_SUSPENDED with *sw,
- * ERR_STORE_NOT_FOUND) also declines the charge: the register learns it
+ * ERR_STORE_NOT_FOUND, ERR_RISK_HELD / ERR_RISK_DENIED with the decision
+ * and its audit entry written) also declines the charge: the register learns it
  * failed. */
 enum err pending_charge_approve(const struct wallet_ctx *w, const struct auth_session *cur, int64_t id,
                                 const char *totp_code, struct pending_op *out, struct payment_receipt *r,

@@ -72,7 +72,11 @@ enum err risk_gate_payee(const struct wallet_ctx *w, struct risk_gate *g, int64_
         return ERR_OK;
     g->ev.flags |= RISK_F_PAYEE_NEW;
     bool sent = true;
-    enum err e = w->a.st->ops->payment_p2p_sent(w->a.st, g->ev.customer_id, payee_id, &sent);
+    /* Only a transfer as large as the rule's makes a payee one paid
+     * before: "first send 100 yen to check the account" is a scammer's
+     * line, and would otherwise clear the large one that follows. */
+    enum err e = w->a.st->ops->payment_p2p_sent(w->a.st, g->ev.customer_id, payee_id,
+                                                w->a.cfg->risk.new_payee_amount, &sent);
     if (e == ERR_OK && !sent)
         g->ev.flags |= RISK_F_PAYEE_FIRST;
     return e;

@@ -74,7 +74,8 @@ enum err risk_gate_customer(const struct wallet_ctx *w, struct risk_gate *g, enu
 
 /* The recipient of a transfer: counterparty_id, RISK_F_PAYEE_NEW (its
  * account is new) and, for a new one, RISK_F_PAYEE_FIRST (the sender
- * never sent it money: one indexed read).  A no-op without an engine.
+ * never sent it as much as risk_new_payee_amount in one transfer: one
+ * indexed read).  A no-op without an engine.
  * ERR_STORE on a failed read. */
 enum err risk_gate_payee(const struct wallet_ctx *w, struct risk_gate *g, int64_t payee_id, int64_t payee_created_ms);
 

@@ -8,6 +8,9 @@
  *                        processor (a slow issuer: concurrent requests all
  *                        get past admission before any is answered)
  *   tokenized            tokenize calls so far (under mu)
+ *   opened, opened_ctx   called after each challenge_start the processor
+ *                        answered (something changing meanwhile, e.g. the
+ *                        account's address)
  *
  * Thread-safe as the processor is, as long as down and tokenize_delay_ms
  * are set while no call runs. */
@@ -27,6 +30,8 @@ struct gw_wrap {
     int tokenize_delay_ms;
     pthread_mutex_t mu;
     int tokenized;
+    void (*opened)(void *ctx);
+    void *opened_ctx;
 };
 
 static inline struct gateway *gw_wrap_inner(struct gateway *g) { return ((struct gw_wrap *)g)->inner; }
@@ -45,7 +50,11 @@ static inline enum err gw_wrap_tokenize(struct gateway *g, const struct gateway_
 static inline enum err gw_wrap_challenge_start(struct gateway *g, const char *token, const char *email,
                                                struct gateway_challenge *out)
 {
-    return gw_wrap_inner(g)->ops->challenge_start(gw_wrap_inner(g), token, email, out);
+    struct gw_wrap *w = (struct gw_wrap *)g;
+    enum err e = w->inner->ops->challenge_start(w->inner, token, email, out);
+    if (e == ERR_OK && w->opened)
+        w->opened(w->opened_ctx);
+    return e;
 }
 static inline enum err gw_wrap_challenge_verify(struct gateway *g, const char *ref, const char *code)
 {

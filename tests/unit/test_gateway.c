@@ -724,6 +724,55 @@ static void a_file_from_before_holders_is_upgraded(void **state)
     fx_free(f);
 }
 
+/* An upgrade that stops half-way (here: a table missing, as a crash or a
+ * full disk would stop it) changes nothing, so that once the cause is
+ * gone the next start upgrades the file; a half-upgraded file would stop
+ * kessaid from starting for good ("duplicate column"). */
+static void a_failed_upgrade_leaves_the_file_as_it_was(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    gateway_close(f->g);
+    f->g = NULL;
+    unlink(f->path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE tokens (token TEXT PRIMARY KEY, behaviour TEXT NOT NULL, brand TEXT NOT NULL,"
+                     " last4 TEXT NOT NULL, exp_month INTEGER NOT NULL, exp_year INTEGER NOT NULL,"
+                     " created_ms INTEGER NOT NULL);"
+                     "INSERT INTO tokens VALUES ('tok_old', 'ok', 'visa', '1111', 12, 2032, 0);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    /* The second step fails: no challenges table to alter. */
+    assert_int_equal(gateway_test_open_clock(f->path, clock_now, &f->clock, &f->g), ERR_STORE);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('tokens') WHERE name = 'card_key'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0); /* the first step undone */
+    sqlite3_finalize(st);
+    /* The cause gone, the next start upgrades. */
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE challenges (ref TEXT PRIMARY KEY, token TEXT NOT NULL,"
+                                  " auth_ref TEXT NOT NULL, salt BLOB NOT NULL, code_hash BLOB NOT NULL,"
+                                  " wrong INTEGER NOT NULL, state INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+                                  " created_ms INTEGER NOT NULL);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(gateway_test_open_clock(f->path, clock_now, &f->clock, &f->g), ERR_OK);
+    struct gateway_challenge ch;
+    assert_int_equal(f->g->ops->challenge_start(f->g, "tok_old", "a@example.com", &ch), ERR_OK);
+    assert_int_equal(f->g->ops->challenge_verify(f->g, ch.ref, ch.otp), ERR_OK);
+    fx_free(f);
+}
+
 /* ---- threads ---- */
 
 #define THREADS 8
@@ -798,6 +847,7 @@ int main(void)
         cmocka_unit_test(only_a_passed_challenge_makes_a_holder),
         cmocka_unit_test(published_cards_have_no_holder),
         cmocka_unit_test(a_file_from_before_holders_is_upgraded),
+        cmocka_unit_test(a_failed_upgrade_leaves_the_file_as_it_was),
         cmocka_unit_test(concurrent_callers_share_one_authorization_per_key),
         cmocka_unit_test(opening_an_unusable_path_fails_cleanly),
     };

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "merchant/merchant.h"
 #include "risk/risk.h"
@@ -1553,13 +1554,47 @@ static void warm_up_remembers_the_mule(void **state)
     assert_int_equal(x->value, 54);
     /* The store knows who paid whom: a first transfer, a repeat. */
     bool sent = true;
-    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, &sent), ERR_OK);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, 500, &sent), ERR_OK);
     assert_false(sent);
     add_payment(&w, PAYMENT_P2P, w.alice, w.dev_alice, NULL, mule, 500, NOW);
-    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, &sent), ERR_OK);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, 500, &sent), ERR_OK);
     assert_true(sent);
-    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, mule, w.alice, &sent), ERR_OK);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, 501, &sent), ERR_OK);
+    assert_false(sent); /* a smaller transfer does not count */
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, mule, w.alice, 500, &sent), ERR_OK);
     assert_false(sent); /* the other way round is another first */
+    world_close(&w);
+}
+
+/* Every transfer to a new account asks whether its sender paid the
+ * recipient before: that must be an index lookup, not a walk of every
+ * payment ever made (at a million payments a transfer would wait seconds,
+ * inside the review approval's transaction too). */
+static void the_first_transfer_lookup_is_indexed(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w);
+    char path[600];
+    tu_path(path, sizeof path, w.dir, "kessai.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    /* The statement of sq_payment_p2p_sent (src/store/sqlite_payment.c). */
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "EXPLAIN QUERY PLAN SELECT 1 FROM payments WHERE customer_id = ? AND kind = 3 "
+                                        "AND counterparty_id = ? AND amount - refunded >= ? LIMIT 1",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    char plan[512] = "";
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        size_t n = strlen(plan);
+        snprintf(plan + n, sizeof plan - n, "%s;", (const char *)sqlite3_column_text(q, 3));
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    assert_null(strstr(plan, "SCAN"));
+    assert_non_null(strstr(plan, "USING INDEX"));
     world_close(&w);
 }
 
@@ -1605,6 +1640,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(warm_up_remembers_the_thief, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_fan_in, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_the_mule, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_first_transfer_lookup_is_indexed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

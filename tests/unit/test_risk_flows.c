@@ -581,6 +581,23 @@ static void a_scam_transfer_to_a_new_account_is_held(void **state)
     assert_int_equal(store_payments(t, t->tokyo.id), 0);
 }
 
+/* The scammer's script: "first send 100 yen to check the account, then
+ * the rest".  A small transfer does not make the payee one the victim has
+ * paid before: the 30,000 that follows waits for staff all the same, and
+ * nothing of it moves. */
+static void a_small_first_transfer_does_not_clear_the_scam_one(void **state)
+{
+    struct rf *t = *state;
+    struct cust victim, mule;
+    customer(t, &victim, "victim@example.com", 60000);
+    customer(t, &mule, "mule@example.com", 0);
+    assert_int_equal(send_to(t, &victim, mule.email, 100), ERR_OK);
+    assert_int_equal(send_to(t, &victim, mule.email, 30000), ERR_RISK_HELD);
+    on_file(t, victim.s.customer_id, "p2p", "hold", "p2p_new_payee", "risk_held");
+    assert_int_equal(balance(t, &victim), 59900);
+    assert_int_equal(balance(t, &mule), 100);
+}
+
 /* Smurfing: three victims each send 8,000 yen (under every per-transfer
  * threshold).  The mule may spend 10,000 of the 24,000 (41%); the next
  * 3,000 by P2P, by QR or at the register is held. */
@@ -604,6 +621,46 @@ static void smurfed_money_passed_on_is_held(void **state)
     assert_int_equal(charge(t, &mule, &t->t_tokyo, 3000, "", &r), ERR_RISK_HELD);
     assert_int_equal(balance(t, &mule), 14000);
     assert_int_equal(balance(t, &out), 0);
+}
+
+/* A mule gets a register charge to wait (in the challenge band: two stores
+ * 400 km apart ten minutes apart) before the money arrives, then has it
+ * sent (smurfed, 3 x 8,000) and approves the waiting charge in the app.
+ * The engine judged the charge before any inflow; at the approval it
+ * judges it again: the pass-through on top of the travel is a deny, the
+ * charge declined, nothing moves. */
+static void a_waiting_charge_approved_after_the_inflow_is_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust mule, v[3];
+    char email[64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(email, sizeof email, "victim%d@example.com", i);
+        customer(t, &v[i], email, 10000);
+    }
+    customer(t, &mule, "mule@example.com", 21000);
+    assert_int_equal(charge(t, &mule, &t->t_tokyo, 1000, "", NULL), ERR_OK);
+    later(t, &mule, 10 * MIN_MS);
+    assert_int_equal(charge(t, &mule, &t->t_umeda, 20000, "", NULL), ERR_IN_PROGRESS);
+    int64_t id = t->waits.id;
+    for (int i = 0; i < 3; i++) {
+        af_auth(t->f, &v[i].g, &v[i].s);
+        assert_int_equal(send_to(t, &v[i], mule.email, 8000), ERR_OK);
+    }
+    assert_int_equal(balance(t, &mule), 20000 + 24000);
+    char totp[TOTP_DIGITS + 1];
+    af_totp(t->f, &mule.phone, totp);
+    struct pending_op p;
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(pending_charge_approve(W(t), &mule.s, id, totp, &p, &r, &bad, &sw), ERR_RISK_DENIED);
+    on_file(t, mule.s.customer_id, "payment", "deny", "mule_pass_through", "risk_denied");
+    assert_int_equal(balance(t, &mule), 44000);
+    assert_int_equal(store_payments(t, t->umeda.id), 0);
+    struct pending_op now;
+    assert_int_equal(t->f->st->ops->pending_op_get(t->f->st, id, &now), ERR_OK);
+    assert_string_equal(now.status, PENDING_DECLINED);
 }
 
 /* The customer's retry of a held transfer is answered with its review as
@@ -803,7 +860,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_small_first_transfer_does_not_clear_the_scam_one, setup, teardown),
         cmocka_unit_test_setup_teardown(smurfed_money_passed_on_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_charge_approved_after_the_inflow_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
         cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),

@@ -756,6 +756,45 @@ static void test_someone_elses_card(void **state)
     assert_int_equal(out.status, CARD_ACTIVE);
 }
 
+/* What changes the account's address in the store (for the hook below). */
+struct readdress {
+    struct store *st;
+    int64_t customer_id;
+    const char *to;
+};
+
+static void readdress(void *ctx)
+{
+    struct readdress *r = ctx;
+    assert_int_equal(r->st->ops->customer_set_email(r->st, r->customer_id, r->to), ERR_OK);
+}
+
+/* The issuer is told an address when its challenge opens and sends its
+ * code there (or to the card's holder).  The account's address changing
+ * while the issuer answers (an e-mail change confirmed by whoever holds the
+ * session) must not redirect that code to the new address, which the
+ * issuer never saw. */
+static void test_the_code_goes_where_the_issuer_was_told(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    struct card c;
+    customer(t, &a, "aiko@example.com");
+    struct gw_wrap gw;
+    gw_wrap_init(&gw, t->gw);
+    struct readdress r = {t->f->st, a.s.customer_id, "mallory@example.net"};
+    gw.opened = readdress;
+    gw.opened_ctx = &r;
+    typed(t, "4111111111111111");
+    struct card_link_input in = {"4111111111111111", 12, EXP_YEAR, CVC_OK};
+    const char *bad = NULL;
+    int64_t retry = 0;
+    assert_int_equal(card_link_start(wf_ctx(&t->w, t->f, NULL, &gw.base), &a.s, &in, &c, &bad, &retry), ERR_OK);
+    pthread_mutex_destroy(&gw.mu);
+    assert_int_equal(af_mail_count(t->f, "mallory@example.net", "card verification code"), 0);
+    assert_int_equal(af_mail_count(t->f, a.email, "card verification code"), 1);
+}
+
 static void test_revoked_session_cannot_link(void **state)
 {
     struct tw *t = *state;
@@ -787,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sixth_attempt_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_card_on_a_third_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_someone_elses_card, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_code_goes_where_the_issuer_was_told, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_session_cannot_link, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
