@@ -70,18 +70,20 @@ static void derive(const struct sim_phone *p, int64_t step, char out[19])
     sodium_memzero(mac, sizeof mac);
 }
 
-void sim_offline_code(struct sim_phone *p, char out[19])
+void sim_offline_code(struct sim_world *w, struct sim_phone *p, char out[19])
 {
     /* The code of the current step, as the app shows it.  A step whose
      * code paid already pays no more, so a second payment within the step
      * shows the next step's code, which the server takes too (it accepts
-     * one step either side): only a third within the same step waits.  The
-     * simulated clock runs far faster than the server's, and waiting blocks
-     * the whole event loop. */
+     * one step either side).  With --url a third within the same step
+     * waits for the real clock; on the simulated clock the run holds the
+     * customer back instead (sim_phone_ready), so nothing waits. */
     for (;;) {
-        int64_t now = (int64_t)time(NULL) / STEP_S;
+        int64_t now = sim_clock_ms(w) / 1000 / STEP_S;
         int64_t step = p->offline_step + 1 > now ? p->offline_step + 1 : now;
-        if (step <= now + 1) {
+        if (step <= now + 1 || w->clock) {
+            if (step > now + 1)
+                step = p->offline_step; /* shown already: refused, as it would be */
             derive(p, step, out);
             p->offline_step = step;
             return;
@@ -93,7 +95,7 @@ void sim_offline_code(struct sim_phone *p, char out[19])
 void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int64_t amount, struct sim_resp *r)
 {
     char code[19], idem[64];
-    sim_offline_code(&c->phone, code);
+    sim_offline_code(w, &c->phone, code);
     snprintf(idem, sizeof idem, "off-%s-%" PRIu64, w->tag, ++w->nonce);
     sim_pos_call(w, "offline_charge", &w->s[store], "POST", "/pos/v1/charges",
                  json_pack("{s:s, s:I}", "code", code, "amount", (json_int_t)amount), idem, r);
