@@ -20,10 +20,11 @@
  *   run.c         the world, the event loop over simulated time, the checks
  *
  * Determinism: every choice comes from the run's PRNG, events run one at a
- * time in (simulated time, sequence) order, and nothing depends on the
- * wall clock but what the server itself decides with it (TOTP steps, code
- * lifetimes), which the simulated people respect.  So one seed gives the
- * same report, latencies apart.
+ * time in (simulated time, sequence) order, and the wall clock is the
+ * simulated one: the own kessaid reads it from a clock file the run moves
+ * to each event's time (KESSAI_CLOCK_FILE, util/timeutil.h), and the phones
+ * compute their codes from it.  So one seed gives the same report,
+ * latencies apart, at any size (with --url the server's real clock rules).
  *
  * Secrets (passwords, TOTP seeds, tokens, terminal secrets) live in this
  * process's memory only and are wiped before it exits.
