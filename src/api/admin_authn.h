@@ -18,10 +18,18 @@
 #include "ops/staff_session.h"
 
 struct http_request;
+struct api_ctx;
 
 /* ERR_OK and *out, or the error to reply with. */
 enum err api_admin_authenticate(struct http_request *req, const struct auth_ctx *a, enum staff_action action,
                                 const char *action_name, struct staff_session *out);
+
+/* The request's staff member, allowed to take action (recorded as
+ * action_name when refused): true with a and s ready (a->st from ctx's
+ * pool: the caller releases it), false with the error reply stored and
+ * nothing held. */
+bool api_admin_staff(struct http_request *req, struct api_ctx *ctx, enum staff_action action,
+                     const char *action_name, struct auth_ctx *a, struct staff_session *s);
 
 /* Record what the staff member did (or tried) as an audit entry whose
  * actor is the staff id (audit/audit.h), about customer_id (0: none).

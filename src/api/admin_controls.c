@@ -33,20 +33,6 @@
 
 #define REASON_MAX KILLSWITCH_REASON_MAX
 
-/* The request's staff member, allowed to take action: true with a and s
- * ready (a->st from the pool: release it), false with the reply stored. */
-static bool staff(struct http_request *req, struct api_ctx *ctx, enum staff_action action, const char *name,
-                  struct auth_ctx *a, struct staff_session *s)
-{
-    api_auth_ctx(a, ctx, store_pool_acquire(ctx->pool), req);
-    enum err e = api_admin_authenticate(req, a, action, name, s);
-    if (e == ERR_OK)
-        return true;
-    store_pool_release(ctx->pool, a->st);
-    http_reply_error(req, e, NULL);
-    return false;
-}
-
 static json_t *killswitch_json(const struct killswitch *k)
 {
     return json_pack("{s:s, s:b, s:s, s:s, s:o}", "name", k->name, "on", k->on, "reason", k->reason, "set_by",
@@ -58,7 +44,7 @@ enum http_verdict api_admin_killswitches_get(struct http_request *req, void *app
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_READ, "killswitch_list", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_READ, "killswitch_list", &a, &s))
         return HTTP_REPLIED;
     struct killswitch ks[64];
     size_t n = 0;
@@ -77,7 +63,7 @@ enum http_verdict api_admin_killswitch_put(struct http_request *req, void *app)
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_KILLSWITCH, "killswitch_set", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_KILLSWITCH, "killswitch_set", &a, &s))
         return HTTP_REPLIED;
     const char *name = http_request_param(req, "name");
     bool on = false;
@@ -132,7 +118,7 @@ static enum http_verdict set_frozen(struct http_request *req, void *app, bool fr
     struct auth_ctx a;
     struct staff_session s;
     const char *action = frozen ? "account_freeze" : "account_unfreeze";
-    if (!staff(req, ctx, frozen ? STAFF_FREEZE : STAFF_UNFREEZE, action, &a, &s))
+    if (!api_admin_staff(req, ctx, frozen ? STAFF_FREEZE : STAFF_UNFREEZE, action, &a, &s))
         return HTTP_REPLIED;
     const char *reason = NULL;
     struct json_field spec[] = {
@@ -166,7 +152,7 @@ enum http_verdict api_admin_customer_sign_out_post(struct http_request *req, voi
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_SIGN_OUT, "customer_sign_out", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_SIGN_OUT, "customer_sign_out", &a, &s))
         return HTTP_REPLIED;
     struct customer c;
     enum http_verdict v = HTTP_REPLIED;
@@ -187,7 +173,7 @@ enum http_verdict api_admin_customer_reset_mfa_post(struct http_request *req, vo
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_RESET_MFA, "mfa_reset", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_RESET_MFA, "mfa_reset", &a, &s))
         return HTTP_REPLIED;
     const char *reason = NULL, *check = NULL;
     struct json_field spec[] = {

@@ -22,18 +22,6 @@
 #include "ops/dispute.h"
 #include "store/pool.h"
 
-static bool staff(struct http_request *req, struct api_ctx *ctx, enum staff_action action, const char *name,
-                  struct auth_ctx *a, struct staff_session *s)
-{
-    api_auth_ctx(a, ctx, store_pool_acquire(ctx->pool), req);
-    enum err e = api_admin_authenticate(req, a, action, name, s);
-    if (e == ERR_OK)
-        return true;
-    store_pool_release(ctx->pool, a->st);
-    http_reply_error(req, e, NULL);
-    return false;
-}
-
 static enum http_verdict reply(struct http_request *req, const struct dispute *d)
 {
     return api_reply_body(req, 200, json_pack("{s:o}", "dispute", dispute_json(d, true)));
@@ -44,7 +32,7 @@ enum http_verdict api_admin_disputes_get(struct http_request *req, void *app)
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_READ, "dispute_list", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_READ, "dispute_list", &a, &s))
         return HTTP_REPLIED;
     static const char *const statuses[] = {DISPUTE_STATUS_OPEN, DISPUTE_STATUS_RESOLVED, DISPUTE_STATUS_REJECTED, NULL};
     struct api_list_query q;
@@ -76,7 +64,7 @@ enum http_verdict api_admin_dispute_get(struct http_request *req, void *app)
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_READ, "dispute_read", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_READ, "dispute_read", &a, &s))
         return HTTP_REPLIED;
     int64_t id = 0;
     if (!api_path_id(req, DISPUTE_ID_PREFIX, ERR_NOT_FOUND, &id)) {
@@ -94,7 +82,7 @@ enum http_verdict api_admin_dispute_reject_post(struct http_request *req, void *
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, STAFF_REVERSE, "dispute_rejected", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_REVERSE, "dispute_rejected", &a, &s))
         return HTTP_REPLIED;
     const char *note = NULL;
     struct json_field spec[] = {

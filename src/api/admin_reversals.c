@@ -25,18 +25,6 @@
 #include "store/pool.h"
 #include "wallet/wallet_types.h"
 
-static bool staff(struct http_request *req, struct api_ctx *ctx, const char *name, struct auth_ctx *a,
-                  struct staff_session *s)
-{
-    api_auth_ctx(a, ctx, store_pool_acquire(ctx->pool), req);
-    enum err e = api_admin_authenticate(req, a, STAFF_REVERSE, name, s);
-    if (e == ERR_OK)
-        return true;
-    store_pool_release(ctx->pool, a->st);
-    http_reply_error(req, e, NULL);
-    return false;
-}
-
 static enum http_verdict reply(struct http_request *req, int status, const struct reversal *r)
 {
     return api_reply_body(req, status, json_pack("{s:o}", "reversal", reversal_json(r)));
@@ -47,7 +35,7 @@ enum http_verdict api_admin_reversals_post(struct http_request *req, void *app)
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, "reversal_requested", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_REVERSE, "reversal_requested", &a, &s))
         return HTTP_REPLIED;
     int64_t payment_id = 0, amount = 0;
     const char *reason = NULL;
@@ -80,7 +68,7 @@ static enum http_verdict decide(struct http_request *req, void *app, bool approv
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, approve ? "reversal_approved" : "reversal_rejected", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_REVERSE, approve ? "reversal_approved" : "reversal_rejected", &a, &s))
         return HTTP_REPLIED;
     const char *reason = NULL;
     struct json_field spec[] = {
@@ -118,7 +106,7 @@ enum http_verdict api_admin_reversals_get(struct http_request *req, void *app)
     struct api_ctx *ctx = app;
     struct auth_ctx a;
     struct staff_session s;
-    if (!staff(req, ctx, "reversal_list", &a, &s))
+    if (!api_admin_staff(req, ctx, STAFF_REVERSE, "reversal_list", &a, &s))
         return HTTP_REPLIED;
     static const char *const statuses[] = {REVERSAL_STATUS_PENDING, REVERSAL_STATUS_EXECUTED, REVERSAL_STATUS_REJECTED,
                                            NULL};

@@ -71,21 +71,6 @@ enum http_verdict api_disputes_post(struct http_request *req, void *app)
     return v;
 }
 
-/* "limit": absent is the default; else 1..DISPUTE_LIST_MAX in decimal. */
-static bool parse_limit(const char *q, size_t *out)
-{
-    if (q == NULL) {
-        *out = DISPUTE_LIST_DEFAULT;
-        return true;
-    }
-    char *end = NULL;
-    long v = strtol(q, &end, 10);
-    if (*q < '0' || *q > '9' || *end != '\0' || v < 1 || v > DISPUTE_LIST_MAX)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
 enum http_verdict api_disputes_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
@@ -98,13 +83,10 @@ enum http_verdict api_disputes_get(struct http_request *req, void *app)
     struct dispute *list = NULL;
     size_t n = 0;
     enum err e = ERR_OK;
-    if (!api_before_cursor(req, DISPUTE_ID_PREFIX, &before)) {
+    if (!api_before_cursor(req, DISPUTE_ID_PREFIX, &before) ||
+        !api_limit(req, DISPUTE_LIST_DEFAULT, DISPUTE_LIST_MAX, &limit)) {
         store_pool_release(ctx->pool, a.st);
         return HTTP_REPLIED;
-    }
-    if (!parse_limit(http_request_query(req, "limit"), &limit)) {
-        store_pool_release(ctx->pool, a.st);
-        return http_reply_error(req, ERR_INVALID_PARAM, "limit");
     }
     if ((list = calloc(limit, sizeof *list)) == NULL)
         e = ERR_NOMEM;

@@ -28,29 +28,6 @@
 
 #define HISTORY_DEFAULT_LIMIT 20
 
-/* "limit": absent is the default; else 1..HISTORY_PAGE_MAX in plain decimal
- * digits (no sign, no spaces, no leading zeros beyond "0"). */
-static bool parse_limit(const char *q, size_t *out)
-{
-    if (q == NULL) {
-        *out = HISTORY_DEFAULT_LIMIT;
-        return true;
-    }
-    size_t len = strlen(q);
-    if (len == 0 || len > 3 || (len > 1 && q[0] == '0'))
-        return false;
-    size_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (q[i] < '0' || q[i] > '9')
-            return false;
-        v = v * 10 + (size_t)(q[i] - '0');
-    }
-    if (v < 1 || v > HISTORY_PAGE_MAX)
-        return false;
-    *out = v;
-    return true;
-}
-
 static json_t *entry_json(const struct history_entry *h)
 {
     json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:o}", "id", api_id_json(HISTORY_ID_PREFIX, h->id), "kind", h->kind,
@@ -75,8 +52,8 @@ enum http_verdict api_transactions_get(struct http_request *req, void *app)
     if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &s) || !api_before_cursor(req, HISTORY_ID_PREFIX, &before))
         return HTTP_REPLIED;
     size_t limit = 0;
-    if (!parse_limit(http_request_query(req, "limit"), &limit))
-        return http_reply_error(req, ERR_INVALID_PARAM, "limit");
+    if (!api_limit(req, HISTORY_DEFAULT_LIMIT, HISTORY_PAGE_MAX, &limit))
+        return HTTP_REPLIED;
     struct history_entry *list = calloc(limit, sizeof *list);
     if (list == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);

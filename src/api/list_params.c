@@ -24,6 +24,26 @@ bool api_before_cursor(struct http_request *req, const char *prefix, int64_t *be
     return false;
 }
 
+bool api_limit(struct http_request *req, size_t def, size_t max, size_t *limit)
+{
+    const char *l = http_request_query(req, "limit");
+    *limit = def;
+    if (l == NULL)
+        return true;
+    /* Plain decimal digits, no leading zero: strtoull alone would take a
+     * sign and leading blanks.  Twenty digits overflow before max does. */
+    size_t digits = strspn(l, "0123456789");
+    unsigned long long v = 0;
+    if (digits > 0 && digits < 20 && l[digits] == '\0' && l[0] != '0')
+        v = strtoull(l, NULL, 10);
+    if (v < 1 || v > max) {
+        http_reply_error(req, ERR_INVALID_PARAM, "limit");
+        return false;
+    }
+    *limit = (size_t)v;
+    return true;
+}
+
 bool api_list_query(struct http_request *req, const char *const *statuses, const char *prefix, size_t max,
                     struct api_list_query *q)
 {
@@ -37,17 +57,7 @@ bool api_list_query(struct http_request *req, const char *const *statuses, const
         http_reply_error(req, ERR_INVALID_PARAM, "status");
         return false;
     }
-    const char *l = http_request_query(req, "limit");
-    if (l) {
-        char *end = NULL;
-        long long v = strtoll(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || v < 1 || (unsigned long long)v > max) {
-            http_reply_error(req, ERR_INVALID_PARAM, "limit");
-            return false;
-        }
-        q->limit = (size_t)v;
-    }
-    return api_before_cursor(req, prefix, &q->before);
+    return api_limit(req, q->limit, max, &q->limit) && api_before_cursor(req, prefix, &q->before);
 }
 
 enum http_verdict api_reply_body(struct http_request *req, int status, json_t *body)

@@ -66,7 +66,7 @@ static bool awaits_enrolment(const struct customer *c)
 enum err customer_register(const struct auth_ctx *ctx, const char *email, const char *password, const char **bad,
                            char *reason, size_t n)
 {
-    struct customer c = {0};
+    struct customer c = {0}, old;
     char hash[AUTH_PASSWORD_HASH_MAX];
     *bad = NULL;
     if (email == NULL || email_normalize(email, c.email) != ERR_OK) {
@@ -79,10 +79,9 @@ enum err customer_register(const struct auth_ctx *ctx, const char *email, const 
         return e;
     }
     if ((e = auth_password_hash(password, hash)) != ERR_OK)
-        return e;
+        goto cleanup;
     if ((e = auth_begin(ctx)) != ERR_OK)
         goto cleanup;
-    struct customer old;
     e = ctx->st->ops->customer_get_by_email(ctx->st, c.email, &old);
     if (e == ERR_NOT_FOUND) {
         memcpy(c.password_hash, hash, sizeof c.password_hash);
@@ -115,7 +114,10 @@ enum err customer_register(const struct auth_ctx *ctx, const char *email, const 
     }
     e = auth_end_deferred(ctx, e == ERR_OK, e);
 cleanup:
+    /* The new hash went into c or old as well. */
     sodium_memzero(hash, sizeof hash);
+    sodium_memzero(&c, sizeof c);
+    sodium_memzero(&old, sizeof old);
     return e;
 }
 
@@ -176,12 +178,12 @@ static enum err verify_fail(const struct auth_ctx *ctx, const struct verify_inpu
     return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CODE : e);
 }
 
-enum err customer_verify_email(const struct auth_ctx *ctx, const struct verify_input *in, struct auth_grant *out,
-                               const char **bad)
+/* customer_verify_email on the caller's c, which the caller wipes. */
+static enum err verify_email(const struct auth_ctx *ctx, const struct verify_input *in, struct auth_grant *out,
+                             const char **bad, struct customer *c)
 {
-    char norm[EMAIL_MAX + 1], verified[AUTH_PASSWORD_HASH_MAX];
+    char norm[EMAIL_MAX + 1];
     uint8_t pk[32];
-    struct customer c;
     struct customer_device d;
     struct email_code ec;
     bool found = false, is_new = false, exists = false, match = false;
@@ -195,7 +197,7 @@ enum err customer_verify_email(const struct auth_ctx *ctx, const struct verify_i
         *bad = "device.name";
     if (*bad)
         return ERR_INVALID_PARAM;
-    enum err e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
+    enum err e = ctx->st->ops->customer_get_by_email(ctx->st, norm, c);
     if (e != ERR_OK && e != ERR_NOT_FOUND)
         return e;
     found = e == ERR_OK;
@@ -203,10 +205,8 @@ enum err customer_verify_email(const struct auth_ctx *ctx, const struct verify_i
      * across it): for an unknown address against the dummy hash, so the
      * time taken does not tell whether the address has an account. */
     bool password_ok =
-        auth_password_verify(found ? c.password_hash : AUTH_PASSWORD_DUMMY_HASH, in->password ? in->password : "");
+        auth_password_verify(found ? c->password_hash : AUTH_PASSWORD_DUMMY_HASH, in->password ? in->password : "");
     password_ok = password_ok && found;
-    if (found)
-        memcpy(verified, c.password_hash, sizeof verified);
 
     if ((e = auth_begin(ctx)) != ERR_OK)
         return e;
@@ -218,63 +218,76 @@ enum err customer_verify_email(const struct auth_ctx *ctx, const struct verify_i
      * password during the Argon2id, and a verify against the hash it
      * replaced proves nothing. */
     if (found) {
-        e = ctx->st->ops->customer_get(ctx->st, c.id, &c);
+        /* c is unchanged since the verify: its hash is the one verified. */
+        char verified[AUTH_PASSWORD_HASH_MAX];
+        memcpy(verified, c->password_hash, sizeof verified);
+        e = ctx->st->ops->customer_get(ctx->st, c->id, c);
+        password_ok = password_ok && e == ERR_OK && strcmp(verified, c->password_hash) == 0;
+        sodium_memzero(verified, sizeof verified);
         if (e != ERR_OK && e != ERR_NOT_FOUND)
             return auth_end_deferred(ctx, false, e);
         found = e == ERR_OK;
-        password_ok = password_ok && found && strcmp(verified, c.password_hash) == 0;
     }
-    sodium_memzero(verified, sizeof verified);
     /* Unknown address or enrolled account: no code can match.  Still one
      * event and a commit, as for a wrong code, so that neither the answer
      * nor the work tells that an account is waiting for verification. */
     if (!found)
         return verify_fail(ctx, in, 0, "unknown_email");
-    if (!awaits_enrolment(&c))
-        return verify_fail(ctx, in, c.id, "totp_enrolled");
-    if ((e = match_code(ctx, c.id, in->code, &exists, &match, &ec)) != ERR_OK)
+    if (!awaits_enrolment(c))
+        return verify_fail(ctx, in, c->id, "totp_enrolled");
+    if ((e = match_code(ctx, c->id, in->code, &exists, &match, &ec)) != ERR_OK)
         return auth_end_deferred(ctx, false, e);
     if (!(match && password_ok && proof == ERR_OK)) {
         if (exists && (e = count_try(ctx, &ec)) != ERR_OK)
             return auth_end_deferred(ctx, false, e);
-        return verify_fail(ctx, in, c.id,
+        return verify_fail(ctx, in, c->id,
                            !exists  ? "no_code"
                            : !match ? "wrong_code"
                            : !password_ok ? "wrong_password"
                                           : "device_proof");
     }
 
-    bool resumed = c.email_verified != 0;
-    e = ctx->st->ops->email_code_delete(ctx->st, c.id);
+    bool resumed = c->email_verified != 0;
+    e = ctx->st->ops->email_code_delete(ctx->st, c->id);
     if (e == ERR_OK && !resumed) {
-        c.email_verified = 1;
-        e = ctx->st->ops->customer_update(ctx->st, &c);
+        c->email_verified = 1;
+        e = ctx->st->ops->customer_update(ctx->st, c);
     }
     /* A first device is registered with the account itself, so no "new
      * sign-in" mail; it still starts in the new-device cool-down.  When an
      * unfinished enrolment is resumed the address was verified before, so
      * a device new to the account is announced there as on login. */
     if (e == ERR_OK)
-        e = device_register(ctx, c.id, in->device_key, in->device_name, &d, &is_new);
+        e = device_register(ctx, c->id, in->device_key, in->device_name, &d, &is_new);
     if (e == ERR_OK && resumed && is_new)
-        e = auth_mail_new_device(ctx, c.email, d.name);
+        e = auth_mail_new_device(ctx, c->email, d.name);
     if (e == ERR_OK && resumed && is_new)
-        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_NEW_DEVICE, SEC_SUCCESS, ctx->client_addr, d.id,
+        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_NEW_DEVICE, SEC_SUCCESS, ctx->client_addr, d.id,
                              json_pack("{s:s, s:I}", "name", d.name, "new_until_ms", (json_int_t)d.new_until_ms));
     /* An earlier enrol session (lost, or on a phone no longer in the
      * owner's hands) must not go on to enrol TOTP beside the new one. */
     int ended = 0;
     if (e == ERR_OK && resumed)
-        e = ctx->st->ops->session_revoke_many(ctx->st, c.id, 0, 0, ctx->now, &ended);
+        e = ctx->st->ops->session_revoke_many(ctx->st, c->id, 0, 0, ctx->now, &ended);
     if (e == ERR_OK)
-        e = session_create(ctx, c.id, d.id, SESSION_SCOPE_ENROL, out);
+        e = session_create(ctx, c->id, d.id, SESSION_SCOPE_ENROL, out);
     if (e == ERR_OK)
-        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_EMAIL_VERIFIED, SEC_SUCCESS, ctx->client_addr, d.id,
+        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_EMAIL_VERIFIED, SEC_SUCCESS, ctx->client_addr, d.id,
                              resumed ? json_pack("{s:s, s:i}", "reason", "enrolment_resumed", "sessions_ended", ended)
                                      : NULL);
     e = auth_end_deferred(ctx, e == ERR_OK, e);
     if (e != ERR_OK)
         sodium_memzero(out, sizeof *out);
+    return e;
+}
+
+enum err customer_verify_email(const struct auth_ctx *ctx, const struct verify_input *in, struct auth_grant *out,
+                               const char **bad)
+{
+    struct customer c;
+    memset(&c, 0, sizeof c);
+    enum err e = verify_email(ctx, in, out, bad, &c);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return e;
 }
 

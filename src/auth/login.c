@@ -57,15 +57,16 @@ static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, s
     return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
 }
 
-/* Steps 2-4 of login.h for the account c of the address (found false:
- * nobody's). */
+/* Steps 2-4 of login.h for the account *c of the address (found false:
+ * nobody's).  *c is the caller's, re-read here and wiped by the caller:
+ * no copy of its password hash or sealed seed is left on this frame. */
 static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct login_input *in, bool found,
-                                   struct customer c, struct auth_grant *out)
+                                   struct customer *c, struct auth_grant *out)
 {
     struct customer_device d;
     bool is_new = false;
     enum err e;
-    bool password_ok = auth_password_verify(found ? c.password_hash : DUMMY_HASH, in->password ? in->password : "");
+    bool password_ok = auth_password_verify(found ? c->password_hash : DUMMY_HASH, in->password ? in->password : "");
     password_ok = password_ok && found;
 
     if ((e = auth_begin(ctx)) != ERR_OK)
@@ -78,45 +79,48 @@ static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct logi
      * Argon2id): a verify against the hash it replaced proves nothing. */
     if (found) {
         char verified[AUTH_PASSWORD_HASH_MAX];
-        memcpy(verified, c.password_hash, sizeof verified);
-        if ((e = ctx->st->ops->customer_get(ctx->st, c.id, &c)) != ERR_OK)
+        memcpy(verified, c->password_hash, sizeof verified);
+        e = ctx->st->ops->customer_get(ctx->st, c->id, c);
+        bool same = e == ERR_OK && strcmp(verified, c->password_hash) == 0;
+        sodium_memzero(verified, sizeof verified);
+        if (e != ERR_OK)
             return auth_end_deferred(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_CREDENTIALS : e);
-        if (strcmp(verified, c.password_hash) != 0)
+        if (!same)
             password_ok = false;
     }
     if (!found)
         return fail(ctx, in, NULL, "unknown_email");
-    if (throttle_account_locked(ctx, &c))
-        return fail(ctx, in, &c, "locked");
+    if (throttle_account_locked(ctx, c))
+        return fail(ctx, in, c, "locked");
     if (!password_ok)
-        return fail(ctx, in, &c, "wrong_password");
+        return fail(ctx, in, c, "wrong_password");
     if (proof != ERR_OK)
-        return fail(ctx, in, &c, "device_proof");
-    if (!c.email_verified)
-        return fail(ctx, in, &c, "email_unverified");
-    if (!c.totp_enrolled)
-        return fail(ctx, in, &c, "totp_not_enrolled");
-    e = mfa_check_second_factor(ctx, &c, in->totp_code, in->recovery_code);
+        return fail(ctx, in, c, "device_proof");
+    if (!c->email_verified)
+        return fail(ctx, in, c, "email_unverified");
+    if (!c->totp_enrolled)
+        return fail(ctx, in, c, "totp_not_enrolled");
+    e = mfa_check_second_factor(ctx, c, in->totp_code, in->recovery_code);
     if (e == ERR_INVALID_CODE)
-        return fail(ctx, in, &c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
+        return fail(ctx, in, c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
     if (e != ERR_OK)
         return auth_end_deferred(ctx, false, e);
 
-    c.failed_logins = 0;
-    e = ctx->st->ops->customer_update(ctx->st, &c);
+    c->failed_logins = 0;
+    e = ctx->st->ops->customer_update(ctx->st, c);
     const char *name = device_name_valid(in->device_name) ? in->device_name : UNNAMED_DEVICE;
     if (e == ERR_OK)
-        e = device_register(ctx, c.id, in->device_key, name, &d, &is_new);
+        e = device_register(ctx, c->id, in->device_key, name, &d, &is_new);
     if (e == ERR_OK && is_new)
-        e = auth_mail_new_device(ctx, c.email, d.name);
+        e = auth_mail_new_device(ctx, c->email, d.name);
     if (e == ERR_OK && is_new)
-        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_NEW_DEVICE, SEC_SUCCESS, ctx->client_addr, d.id,
+        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_NEW_DEVICE, SEC_SUCCESS, ctx->client_addr, d.id,
                              json_pack("{s:s, s:I}", "name", d.name, "new_until_ms", (json_int_t)d.new_until_ms));
     if (e == ERR_OK)
-        e = session_create(ctx, c.id, d.id, SESSION_SCOPE_FULL, out);
+        e = session_create(ctx, c->id, d.id, SESSION_SCOPE_FULL, out);
     if (e == ERR_OK) {
         out->new_device = is_new;
-        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_LOGIN_SUCCEEDED, SEC_SUCCESS, ctx->client_addr, d.id,
+        e = sec_event_record(ctx->st, ctx->now, c->id, SEC_LOGIN_SUCCEEDED, SEC_SUCCESS, ctx->client_addr, d.id,
                              json_pack("{s:s, s:b}", "second_factor", in->totp_code ? "totp" : "recovery_code",
                                        "new_device", is_new));
     }
@@ -140,15 +144,17 @@ enum err login_attempt_scored(const struct auth_ctx *ctx, struct risk *risk, con
         return e;
     if (in->email && email_normalize(in->email, norm) == ERR_OK) {
         e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
-        if (e != ERR_OK && e != ERR_NOT_FOUND)
+        if (e != ERR_OK && e != ERR_NOT_FOUND) {
+            sodium_memzero(&c, sizeof c); /* whatever a failed read left in it */
             return e;
+        }
         found = e == ERR_OK;
     }
     /* Before the password is verified: a refusal cannot depend on it. */
     struct login_risk lr;
     e = login_risk_check(ctx, risk, found ? &c : NULL, in->email, in->device_key, &lr);
     if (e == ERR_OK) {
-        e = verify_and_sign_in(ctx, in, found, c, out);
+        e = verify_and_sign_in(ctx, in, found, &c, out);
         login_risk_observe(risk, &lr, e == ERR_OK);
     }
     sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */

@@ -203,8 +203,10 @@ enum err mfa_check_second_factor(const struct auth_ctx *ctx, struct customer *c,
     }
     char canon[13];
     uint8_t h[AUTH_HASH_BYTES];
-    if (mfa_recovery_canon(recovery_code, canon) != ERR_OK)
+    if (mfa_recovery_canon(recovery_code, canon) != ERR_OK) {
+        sodium_memzero(canon, sizeof canon); /* what it took of the code before it stopped */
         return ERR_INVALID_CODE;
+    }
     secret_hash_str(ctx->master_key, SECRET_RECOVERY_CODE, canon, h);
     sodium_memzero(canon, sizeof canon);
     enum err e = ctx->st->ops->recovery_code_use(ctx->st, c->id, h, ctx->now);

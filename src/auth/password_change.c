@@ -65,8 +65,10 @@ enum err password_change(const struct auth_ctx *ctx, const struct auth_session *
     enum err e = session_require(cur, SESSION_NEED_FRESH, ctx->now);
     if (e != ERR_OK)
         return e;
-    if ((e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c)) != ERR_OK)
-        return e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e;
+    if ((e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c)) != ERR_OK) {
+        e = e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e;
+        goto cleanup;
+    }
     /* Invariant 1: verified whether or not the account is locked. */
     bool right = current != NULL && auth_password_verify(c.password_hash, current);
     memcpy(verified, c.password_hash, sizeof verified);
@@ -75,9 +77,9 @@ enum err password_change(const struct auth_ctx *ctx, const struct auth_session *
         /* The current password is right: a weak new one is the owner's
          * mistake, refused without counting anything. */
         if ((e = auth_password_policy(new_password ? new_password : "", c.email, reason, n)) != ERR_OK)
-            return e;
+            goto cleanup;
         if ((e = auth_password_hash(new_password, hash)) != ERR_OK)
-            return e;
+            goto cleanup;
         hashed = true;
     }
     if ((e = auth_begin(ctx)) != ERR_OK)
@@ -118,6 +120,9 @@ enum err password_change(const struct auth_ctx *ctx, const struct auth_session *
                              cur->device_id, json_pack("{s:i}", "sessions_ended", ended));
     e = auth_end(ctx, e == ERR_OK, e);
 cleanup:
+    /* Every copy of a hash: the new one, the verified one, c's. */
     sodium_memzero(hash, sizeof hash);
+    sodium_memzero(verified, sizeof verified);
+    sodium_memzero(&c, sizeof c);
     return e;
 }

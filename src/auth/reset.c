@@ -80,10 +80,12 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
         e = ctx->st->ops->customer_get(ctx->st, t.customer_id, &c);
     if (e == ERR_OK)
         e = auth_password_policy(new_password ? new_password : "", c.email, reason, n);
-    if (e != ERR_OK)
-        return e == ERR_NOT_FOUND ? ERR_INVALID_TOKEN : e;
+    if (e != ERR_OK) {
+        e = e == ERR_NOT_FOUND ? ERR_INVALID_TOKEN : e;
+        goto cleanup;
+    }
     if ((e = auth_password_hash(new_password, hash)) != ERR_OK)
-        return e;
+        goto cleanup;
     if ((e = auth_begin(ctx)) != ERR_OK)
         goto cleanup;
     /* Again under the write lock: a concurrent completion may have won. */
@@ -129,6 +131,8 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
                                        totp_code ? "totp" : "recovery_code"));
     e = auth_end(ctx, e == ERR_OK, e);
 cleanup:
+    /* The new hash went into c as well. */
     sodium_memzero(hash, sizeof hash);
+    sodium_memzero(&c, sizeof c);
     return e;
 }

@@ -4,8 +4,10 @@
  * takes no value; each option at most once; --data-dir is accepted after the
  * command too.  Anything the row does not name is a usage error, so a typo
  * never silently becomes a default. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,5 +131,27 @@ int cli_parse_opt_int(const struct cli_ctx *x, const char *name, int64_t lo, int
     if (*v == '\0' || *end != '\0' || n < lo || n > hi)
         return cli_usage_error(x->cmd, "%s must be a whole number from %" PRId64 " to %" PRId64, name, lo, hi);
     *out = n;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_url(const struct cli_ctx *x, const char *url, int unresolved_exit, struct sockaddr_in *addr)
+{
+    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+    char host[256];
+    unsigned port = 0;
+    int used = 0;
+    if (p == NULL || sscanf(p, "%255[^:/]:%u%n", host, &port, &used) != 2 || p[used] != '\0' || port == 0 ||
+        port > 65535)
+        return cli_usage_error(x->cmd, "--url must look like http://127.0.0.1:8080 (no path, no TLS)");
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
+        if (res)
+            freeaddrinfo(res);
+        return unresolved_exit == CLI_EXIT_USAGE ? cli_usage_error(x->cmd, "--url: cannot resolve %s", host)
+                                                 : cli_failure("--url: cannot resolve %s", host);
+    }
+    *addr = *(struct sockaddr_in *)res->ai_addr;
+    addr->sin_port = htons((uint16_t)port);
+    freeaddrinfo(res);
     return CLI_EXIT_OK;
 }

@@ -23,7 +23,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +72,6 @@ static int parse_set(const struct cli_ctx *x, struct bench_args *a)
             return cli_usage_error(x->cmd, "--set takes up to %d words KESSAI_NAME=VALUE", SETTINGS_MAX);
         a->set[a->nset++] = w;
     }
-    return CLI_EXIT_OK;
-}
-
-/* "http://HOST:PORT" (HOST an IPv4 address or a name), nothing after. */
-static int parse_url(const struct cli_ctx *x, const char *url, struct sockaddr_in *addr)
-{
-    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
-    char host[256];
-    unsigned port = 0;
-    int used = 0;
-    if (p == NULL || sscanf(p, "%255[^:/]:%u%n", host, &port, &used) != 2 || p[used] != '\0' || port == 0 ||
-        port > 65535)
-        return cli_usage_error(x->cmd, "--url must look like http://127.0.0.1:8080 (no path, no TLS)");
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
-        return cli_failure("cannot resolve %s", host);
-    *addr = *(struct sockaddr_in *)res->ai_addr;
-    addr->sin_port = htons((uint16_t)port);
-    freeaddrinfo(res);
     return CLI_EXIT_OK;
 }
 
@@ -294,7 +274,7 @@ int cli_run_bench_charges(struct cli_ctx *x)
         rc = parse_set(x, &a);
     struct sockaddr_in addr = {0};
     if (rc == CLI_EXIT_OK && a.url)
-        rc = parse_url(x, a.url, &addr);
+        rc = cli_parse_url(x, a.url, CLI_EXIT_FAIL, &addr);
     if (rc != CLI_EXIT_OK)
         return rc;
 

@@ -83,6 +83,7 @@ struct cli_opt {
 };
 
 struct cli_ctx;
+struct sockaddr_in;
 
 struct cli_cmd {
     const char *words[CLI_MAX_WORDS]; /* NULL-terminated when shorter */
@@ -131,6 +132,11 @@ int cli_parse_opt_id(const struct cli_ctx *x, const char *name, const char *pref
 /* Optional whole-number option name in lo..hi into *out (def when absent);
  * usage error otherwise. */
 int cli_parse_opt_int(const struct cli_ctx *x, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out);
+/* --url "http://HOST:PORT" (HOST an IPv4 address or a name), nothing
+ * after, into *addr.  Malformed: usage error.  A HOST that does not
+ * resolve returns unresolved_exit (CLI_EXIT_USAGE or CLI_EXIT_FAIL, as
+ * the command documents), having said why. */
+int cli_parse_url(const struct cli_ctx *x, const char *url, int unresolved_exit, struct sockaddr_in *addr);
 /* --limit N (1..CLI_LIST_LIMIT_MAX); *limit is 0 when absent (no limit). */
 int cli_parse_limit(const struct cli_ctx *x, size_t *limit);
 

@@ -1,8 +1,6 @@
 /* simulate_cmd.c: `kessai simulate` (src/sim/sim.h does the work): the
  * options, the URL, the choice of scenario. */
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,25 +8,6 @@
 
 #include "cli/cli.h"
 #include "sim/sim.h"
-
-/* "http://HOST:PORT", nothing after. */
-static int parse_url(const struct cli_ctx *x, const char *url, struct sockaddr_in *addr)
-{
-    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
-    char host[256];
-    unsigned port = 0;
-    int used = 0;
-    if (p == NULL || sscanf(p, "%255[^:/]:%u%n", host, &port, &used) != 2 || p[used] != '\0' || port == 0 ||
-        port > 65535)
-        return cli_usage_error(x->cmd, "--url must look like http://127.0.0.1:8080 (no path, no TLS)");
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
-        return cli_usage_error(x->cmd, "--url: cannot resolve %s", host);
-    *addr = *(struct sockaddr_in *)res->ai_addr;
-    addr->sin_port = htons((uint16_t)port);
-    freeaddrinfo(res);
-    return CLI_EXIT_OK;
-}
 
 static bool known_scenario(const char *name)
 {
@@ -68,7 +47,7 @@ int cli_run_simulate(struct cli_ctx *x)
         return cli_usage_error(x->cmd, "unknown scenario %s (one of: %s)", o.scenario, list);
     }
     if (o.url) {
-        rc = parse_url(x, o.url, &o.url_addr);
+        rc = cli_parse_url(x, o.url, CLI_EXIT_USAGE, &o.url_addr);
         if (rc != CLI_EXIT_OK)
             return rc;
         /* That kessaid's data directory: the customers' mailboxes and

@@ -21,6 +21,8 @@
 
 #define FRAUD_LOSS_ACCOUNT "fraud_losses"
 #define XFER_KIND "fraud_reversal"
+/* The staff member's own cap looks back this far (a rolling day). */
+#define STAFF_WINDOW_MS (INT64_C(24) * 3600 * 1000)
 
 static bool reason_ok(const char *r) { return json_text_ok(r, REVERSAL_REASON_MAX); }
 
@@ -63,6 +65,7 @@ struct job {
     struct reversal r;       /* insert: the row to write; approve: its id */
     bool insert;             /* executed at once: the row is new */
     int64_t alone_max;       /* insert: what may go back of the payment without approval */
+    int64_t staff_max;       /* insert: what the requester may give back alone in STAFF_WINDOW_MS */
     int64_t staff_id;        /* who executes it: the requester, or the approver */
     const uint8_t *master_key;
     int64_t now;
@@ -126,6 +129,13 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
         if ((e = st->ops->reversal_unapproved(st, p.id, &alone)) != ERR_OK)
             return e;
         if (j->r.amount > j->alone_max - alone) {
+            j->bad = "amount";
+            return ERR_CONFLICT;
+        }
+        /* ... nor one racing the same staff member's request of another. */
+        if ((e = st->ops->reversal_staff_unapproved(st, j->staff_id, j->now - STAFF_WINDOW_MS, &alone)) != ERR_OK)
+            return e;
+        if (j->r.amount > j->staff_max - alone) {
             j->bad = "amount";
             return ERR_CONFLICT;
         }
@@ -254,11 +264,19 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
         return e;
     }
     /* Four eyes apply to what goes back of one payment without approval,
-     * not to each request: ten small ones are one large one. */
-    int64_t alone = 0;
+     * not to each request: ten small ones are one large one.  And to what
+     * one staff member gives back alone over all payments in a day: ten
+     * small ones on ten payments are one large one too. */
+    int64_t alone = 0, staff_alone = 0;
     if ((e = st->ops->reversal_unapproved(st, p.id, &alone)) != ERR_OK)
         return e;
-    struct job j = {.insert = true, .alone_max = a->cfg->reversal_approval_threshold, .staff_id = staff_id,
+    if ((e = st->ops->reversal_staff_unapproved(st, staff_id, a->now - STAFF_WINDOW_MS, &staff_alone)) != ERR_OK)
+        return e;
+    const char *because = amount > a->cfg->reversal_approval_threshold - alone               ? "payment_threshold"
+                          : amount > a->cfg->reversal_staff_unapproved_daily - staff_alone ? "staff_daily"
+                                                                                             : NULL;
+    struct job j = {.insert = true, .alone_max = a->cfg->reversal_approval_threshold,
+                    .staff_max = a->cfg->reversal_staff_unapproved_daily, .staff_id = staff_id,
                     .master_key = a->master_key, .now = a->now, .client_addr = a->client_addr};
     j.r.payment_id = p.id;
     j.r.customer_id = p.customer_id;
@@ -270,7 +288,7 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
     j.r.requested_by = staff_id;
     j.r.created_ms = a->now;
 
-    if (amount <= a->cfg->reversal_approval_threshold - alone) {
+    if (because == NULL) {
         /* At once: a key of its own (nobody retries a staff request by key). */
         uint8_t rnd[12];
         char hex[sizeof rnd * 2 + 1], key[LEDGER_KEY_MAX + 1];
@@ -286,7 +304,8 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
     e = st->ops->reversal_insert(st, &j.r);
     if (e == ERR_OK)
         e = record(st, a->now, a->client_addr, staff_id, &j.r, "reversal_requested",
-                   json_pack("{s:s, s:b}", "reason", j.r.reason, "needs_approval", 1));
+                   json_pack("{s:s, s:b, s:s, s:I}", "reason", j.r.reason, "needs_approval", 1, "approval_because",
+                             because, "staff_unapproved_24h", (json_int_t)staff_alone));
     e = auth_end(a, e == ERR_OK, e);
     if (e == ERR_OK)
         *out = j.r;

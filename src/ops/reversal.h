@@ -14,8 +14,13 @@
  * States:
  *
  *   request, amount + what went back of the payment at once before
- *            <= cfg->reversal_approval_threshold          --> EXECUTED (at once)
- *   request, above it (split or not)                      --> PENDING
+ *            <= cfg->reversal_approval_threshold, and
+ *            amount + what the requester gave back at once in the last
+ *            24 h, over all payments,
+ *            <= cfg->reversal_staff_unapproved_daily      --> EXECUTED (at once)
+ *   request, above either (split or not)                  --> PENDING
+ *            (the audit entry says which: approval_because
+ *            "payment_threshold" or "staff_daily")
  *   PENDING --approve (another staff member)--> EXECUTED
  *   PENDING --reject (another staff member, or the requester)--> REJECTED
  *
@@ -29,7 +34,10 @@
  *  2. The requester never approves their own (ERR_FORBIDDEN, "approver").
  *  3. What remains is checked again inside that transaction: reversals and
  *     refunds together never exceed the payment.
- *  4. Every step is an audit entry, actor "stf_…", customer the victim:
+ *  4. No staff member gives back more than reversal_staff_unapproved_daily
+ *     alone in 24 hours, however the requests are spread over payments:
+ *     checked again in the transfer's transaction, like 3.
+ *  5. Every step is an audit entry, actor "stf_…", customer the victim:
  *     reversal_requested, reversal_approved / reversal_rejected,
  *     reversal_executed (and dispute_resolved for the report it names).
  *

@@ -26,6 +26,8 @@
 static const struct risk_rule *const rules[] = {
     &risk_rule_card_testing, &risk_rule_identity, &risk_rule_velocity, &risk_rule_resale,
     &risk_rule_travel,       &risk_rule_shared,   &risk_rule_fan_in,   &risk_rule_refunds,
+    &risk_rule_new_payee,    &risk_rule_mule,
+    &risk_rule_refund_fast,  &risk_rule_refund_payer,
 };
 
 static void parse_categories(struct risk *r)
@@ -69,6 +71,9 @@ enum err risk_new(const struct risk_config *cfg, struct risk **out)
     r->width_ms[DIM_DECL_DEVICE] = risk_ring_width(cfg->card_window_s);
     r->width_ms[DIM_DECL_ADDR] = risk_ring_width(cfg->card_window_s);
     r->width_ms[DIM_REFUND_STORE] = risk_ring_width(cfg->refund_window_s);
+    r->width_ms[DIM_MULE_IN] = risk_ring_width(cfg->mule_window_s);
+    r->width_ms[DIM_MULE_OUT] = risk_ring_width(cfg->mule_window_s);
+    r->width_ms[DIM_MULE_OWN] = risk_ring_width(cfg->mule_window_s);
     parse_categories(r);
     *out = r;
     return ERR_OK;

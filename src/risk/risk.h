@@ -56,6 +56,8 @@ enum risk_flag {
     RISK_F_DEVICE_NEW = 1 << 0,     /* the device is in its new-device cool-down */
     RISK_F_PASSWORD_RESET = 1 << 1, /* the password was reset recently (the reset cool-down) */
     RISK_F_ACCOUNT_NEW = 1 << 2,    /* the account is younger than account_new_s (risk_account_is_new) */
+    RISK_F_PAYEE_NEW = 1 << 3,      /* P2P: the recipient's account is new (risk_account_is_new) */
+    RISK_F_PAYEE_FIRST = 1 << 4,    /* P2P: the sender never sent the recipient money before */
 };
 
 struct risk_event {
@@ -76,6 +78,12 @@ struct risk_event {
     int64_t amount;          /* yen; 0 for logins and links */
     int64_t counterparty_id; /* P2P: the recipient */
     unsigned flags;          /* enum risk_flag */
+    /* Refunds: the payment given back, and the store's last refund or void
+     * to the same payer for another payment (0: none within the window; the
+     * caller reads it from the store, so it survives a restart). */
+    int64_t ref_at_ms;
+    int64_t ref_amount;
+    int64_t payer_refunded_ms;
 };
 
 struct risk_reason {

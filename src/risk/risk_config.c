@@ -82,6 +82,31 @@ void risk_config_defaults(struct risk_config *c)
     c->refund_amount = 300000;
     c->refund_window_s = 3600;
     c->refund_score = 80;
+    /* An authorised-push-payment scam: the victim, talked into it, sends
+     * with their own phone and second factor to an account opened for the
+     * purpose.  Friends send each other a few thousand yen; a first
+     * transfer of 10,000 or more to a days-old account waits for review. */
+    c->new_payee_amount = 10000;
+    c->new_payee_score = 80;
+    /* A mule passes the money on within hours (before the victim reports
+     * it); a window of a day is not escaped by waiting an hour.  The
+     * inflow threshold is the large-transfer amount above: a sum held when
+     * sent in one piece is held too when it arrives in pieces (smurfing)
+     * and more than half of it (beyond the account's own top-ups) leaves
+     * again within the day. */
+    c->mule_window_s = 86400;
+    c->mule_min_inflow = 10000;
+    c->mule_share = 50;
+    c->mule_score = 80;
+    /* A clerk's accomplice keeps the gift cards and gets the money back: a
+     * genuine return of them is rare within a day (gift cards and tobacco
+     * are not returned at all) and one of cheap goods stays quiet. */
+    c->refund_fast_s = 86400;
+    c->refund_fast_score = 80;
+    /* Returning twice to one store within a month is rare; cycling the
+     * same money through one accomplice is the scheme. */
+    c->refund_payer_window_s = 30 * 86400;
+    c->refund_payer_score = 80;
 }
 
 static int category_char(char ch)
@@ -137,6 +162,10 @@ enum err risk_config_check(const struct risk_config *c, char *errbuf, size_t n)
         {"risk_card_cards_window_s", c->card_cards_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_fan_in_window_s", c->fan_in_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_refund_window_s", c->refund_window_s, 1, RISK_WINDOW_MAX_S},
+        {"risk_mule_window_s", c->mule_window_s, 1, RISK_WINDOW_MAX_S},
+        {"risk_mule_share", c->mule_share, 0, 100},
+        {"risk_refund_fast_s", c->refund_fast_s, 1, RISK_WINDOW_MAX_S},
+        {"risk_refund_payer_window_s", c->refund_payer_window_s, 1, RISK_WINDOW_MAX_S},
         {"risk_shared_device_accounts", c->shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_shared_addr_accounts", c->shared_addr_accounts, 1, RISK_SET_THRESHOLD_MAX},
         {"risk_login_shared_device_accounts", c->login_shared_device_accounts, 1, RISK_SET_THRESHOLD_MAX},

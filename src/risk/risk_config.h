@@ -96,6 +96,21 @@ struct risk_config {
     int64_t refund_amount;
     int64_t refund_window_s;
     int64_t refund_score;
+    /* P2P: a large first transfer to a new account (a scam's payee) */
+    int64_t new_payee_amount; /* at least this fires */
+    int64_t new_payee_score;
+    /* a new account passing on what it received by P2P (a money mule) */
+    int64_t mule_window_s;
+    int64_t mule_min_inflow; /* P2P received in the window, at least */
+    int64_t mule_share;      /* percent of it the account may send or spend (net of its own top-ups) */
+    int64_t mule_score;
+    /* a refund of high-resale goods (resale_categories, at least
+     * resale_min_amount) soon after the charge; the store refunding the
+     * same payer again */
+    int64_t refund_fast_s;
+    int64_t refund_fast_score;
+    int64_t refund_payer_window_s;
+    int64_t refund_payer_score;
 };
 
 /* The defaults of docs/risk.md: ordinary customers (a few payments a day at

@@ -34,6 +34,9 @@ enum risk_dim {
     DIM_CARDS_DEVICE,   /* set: … on the phone */
     DIM_FAN_IN,         /* set: new accounts that sent the customer money */
     DIM_REFUND_STORE,   /* ring: the store's refunds */
+    DIM_MULE_IN,        /* ring: P2P a new account received */
+    DIM_MULE_OUT,       /* ring: what a new account sent by P2P and spent at stores */
+    DIM_MULE_OWN,       /* ring: a new account's own top-ups */
     DIM_COUNT
 };
 
@@ -179,5 +182,11 @@ extern const struct risk_rule risk_rule_shared;       /* one device or address, 
 extern const struct risk_rule risk_rule_card_testing; /* declines, many cards */
 extern const struct risk_rule risk_rule_fan_in;       /* P2P money mule */
 extern const struct risk_rule risk_rule_refunds;      /* many refunds at one store */
+extern const struct risk_rule risk_rule_new_payee;    /* a large first transfer to a new account */
+extern const struct risk_rule risk_rule_mule;         /* a new account passing P2P money on */
+extern const struct risk_rule risk_rule_refund_fast;  /* resale goods given back soon after */
+extern const struct risk_rule risk_rule_refund_payer; /* the same payer refunded again */
+/* Is category, or one of ev's items' categories, a high-resale one (rule_resale.c)? */
+bool risk_high_resale(const struct risk *r, const struct risk_event *ev);
 
 #endif

@@ -82,6 +82,7 @@ struct risk_history_row {
     int64_t lat_e6, lon_e6;
     int64_t amount;
     int64_t counterparty_id;
+    int64_t counterparty_created_ms; /* P2P: the recipient's account; 0 if unknown */
 };
 
 #endif

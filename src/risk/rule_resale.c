@@ -25,7 +25,7 @@ static bool listed(const struct risk *r, const char *category)
     return false;
 }
 
-static bool high_resale(const struct risk *r, const struct risk_event *ev)
+bool risk_high_resale(const struct risk *r, const struct risk_event *ev)
 {
     if (listed(r, ev->category))
         return true;
@@ -45,7 +45,7 @@ static void eval(struct risk_call *c)
     const struct risk_event *ev = c->ev;
     const struct risk_config *cfg = &c->r->cfg;
     if (ev->kind != RISK_PAYMENT || ev->customer_id == 0 || cfg->resale_score == 0 ||
-        ev->amount < cfg->resale_min_amount || !high_resale(c->r, ev))
+        ev->amount < cfg->resale_min_amount || !risk_high_resale(c->r, ev))
         return;
     struct risk_last last = {0};
     if (!risk_state_read(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, read_last, &last) || last.topup_ms == 0)

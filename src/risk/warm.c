@@ -2,7 +2,9 @@
  *
  * The engine's memory is a cache of the store's recent history: completed
  * payments and transfers (velocity, impossible travel, high-resale after a
- * top-up, fan-in), top-ups (velocity, card testing, the "last top-up") and
+ * top-up, fan-in, a mule's inflow and outflow: the recipient's age comes
+ * with the row), top-ups (velocity, card testing, the "last top-up", a new
+ * account's own money) and
  * card-link attempts (card testing).  Replaying them through risk_observe
  * gives the same windows as if the process had never stopped, for every
  * rule whose input the store keeps.  Not replayed: refunds (the store
@@ -21,7 +23,7 @@ static int64_t longest_window_s(const struct risk_config *c)
         c->velocity_customer_window_s, c->velocity_device_window_s, c->velocity_card_window_s,
         c->velocity_store_window_s,    c->velocity_terminal_window_s, c->resale_window_s,
         c->shared_device_window_s,     c->shared_addr_window_s,     c->card_window_s,
-        c->card_cards_window_s,        c->fan_in_window_s,
+        c->card_cards_window_s,        c->fan_in_window_s,          c->mule_window_s,
     };
     int64_t m = 0;
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
@@ -57,6 +59,8 @@ static enum err replay(void *ctx, const struct risk_history_row *h)
     };
     if (h->customer_created_ms > 0 && risk_account_is_new(&w->r->cfg, h->customer_created_ms, h->at_ms))
         ev.flags |= RISK_F_ACCOUNT_NEW;
+    if (h->counterparty_created_ms > 0 && risk_account_is_new(&w->r->cfg, h->counterparty_created_ms, h->at_ms))
+        ev.flags |= RISK_F_PAYEE_NEW;
     w->rows++;
     /* A row of a kind or outcome the engine does not know is skipped, not
      * an error: the store may know more than this program. */

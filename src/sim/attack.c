@@ -12,6 +12,8 @@
 
 const struct sim_scenario_ops *const sim_scenarios[] = {
     &sim_scn_credential_stuffing, &sim_scn_session_theft, &sim_scn_paycode_theft, &sim_scn_reset_hijack, &sim_scn_card_testing,
+    &sim_scn_mules,
+    &sim_scn_insider_refunds,
 };
 const size_t sim_nscenarios = sizeof sim_scenarios / sizeof sim_scenarios[0];
 

@@ -46,17 +46,17 @@ bool sim_offline_key(struct sim_world *w, struct sim_customer *c)
     return ok;
 }
 
-static void derive(const struct sim_phone *p, int64_t step, char out[19])
+void sim_offline_derive(const uint8_t key[32], const char offline_id[8], int64_t step, char out[19])
 {
     uint8_t msg[sizeof MAC_PREFIX - 1 + 8], mac[crypto_auth_hmacsha256_BYTES];
     memcpy(msg, MAC_PREFIX, sizeof MAC_PREFIX - 1);
     for (int i = 0; i < 8; i++)
         msg[sizeof MAC_PREFIX - 1 + (size_t)i] = (uint8_t)((uint64_t)step >> (56 - 8 * i));
-    crypto_auth_hmacsha256(mac, msg, sizeof msg, p->offline_key);
+    crypto_auth_hmacsha256(mac, msg, sizeof msg, key);
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = v << 8 | mac[i];
-    snprintf(out, 19, "9%.7s%09" PRIu64, p->offline_id, v % UINT64_C(1000000000));
+    snprintf(out, 19, "9%.7s%09" PRIu64, offline_id, v % UINT64_C(1000000000));
     /* Luhn over the 17-digit payload: double every other digit from the right, the last one first. */
     int sum = 0;
     for (int i = 16, k = 0; i >= 0; i--, k++) {
@@ -70,22 +70,31 @@ static void derive(const struct sim_phone *p, int64_t step, char out[19])
     sodium_memzero(mac, sizeof mac);
 }
 
+bool sim_offline_next(struct sim_phone *p, int64_t now_step, char out[19])
+{
+    /* A step whose code paid already pays no more, so a second payment
+     * within the step shows the next step's code, which the server takes
+     * too (it accepts one step either side): only a third within the same
+     * step has to wait. */
+    int64_t step = p->offline_step + 1 > now_step ? p->offline_step + 1 : now_step;
+    if (step > now_step + 1)
+        return false;
+    sim_offline_derive(p->offline_key, p->offline_id, step, out);
+    p->offline_step = step;
+    return true;
+}
+
 void sim_offline_code(struct sim_world *w, struct sim_phone *p, char out[19])
 {
-    /* The code of the current step, as the app shows it.  A step whose
-     * code paid already pays no more, so a second payment within the step
-     * shows the next step's code, which the server takes too (it accepts
-     * one step either side).  With --url a third within the same step
-     * waits for the real clock; on the simulated clock the run holds the
-     * customer back instead (sim_phone_ready), so nothing waits. */
+    /* With --url a third code within one step waits for the real clock.
+     * On the simulated clock nothing waits: the run holds the customer
+     * back until its phone has a step (sim_phone_ready); failing that, the
+     * used step's code again, refused as it would be. */
     for (;;) {
-        int64_t now = sim_clock_ms(w) / 1000 / STEP_S;
-        int64_t step = p->offline_step + 1 > now ? p->offline_step + 1 : now;
-        if (step <= now + 1 || w->clock) {
-            if (step > now + 1)
-                step = p->offline_step; /* shown already: refused, as it would be */
-            derive(p, step, out);
-            p->offline_step = step;
+        if (sim_offline_next(p, sim_clock_ms(w) / 1000 / STEP_S, out))
+            return;
+        if (w->clock) {
+            sim_offline_derive(p->offline_key, p->offline_id, p->offline_step, out);
             return;
         }
         nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);

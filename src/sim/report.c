@@ -84,12 +84,13 @@ static json_t *latency(const struct sim_world *w)
 
 static json_t *entry(const struct sim_stats *s, const char *summary)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:O, s:O, s:I, s:I, s:I, s:O, s:I, s:I}", "name", s->name, "summary",
+    return json_pack("{s:s, s:s, s:I, s:I, s:O, s:O, s:I, s:I, s:I, s:O, s:I, s:I, s:I}", "name", s->name, "summary",
                      summary, "attacker_gain_yen", (json_int_t)s->gain, "attack_attempts", (json_int_t)s->attempts,
                      "stopped_by", s->stopped_by, "reached", s->reached, "legit_operations", (json_int_t)s->legit_ops,
                      "legit_refused", (json_int_t)s->legit_refused, "legit_challenged",
                      (json_int_t)s->legit_challenged, "legit_refusals", s->legit_refusals, "notifications",
-                     (json_int_t)s->notifications, "legit_moved_yen", (json_int_t)s->legit_moved);
+                     (json_int_t)s->notifications, "legit_moved_yen", (json_int_t)s->legit_moved, "attack_moved_yen",
+                     (json_int_t)s->attack_moved);
 }
 
 json_t *sim_report_json(const struct sim_world *w)
@@ -105,6 +106,7 @@ json_t *sim_report_json(const struct sim_world *w)
         const struct sim_stats *a = &w->atk[i].st;
         run.gain += a->gain;
         run.attempts += a->attempts;
+        run.attack_moved += a->attack_moved;
         const char *k;
         json_t *v;
         json_object_foreach(a->stopped_by, k, v) sim_count(run.stopped_by, k, (uint64_t)json_integer_value(v));

@@ -232,6 +232,9 @@ struct sim_stats {
     json_t *legit_refusals;     /* code -> count, for the report */
     uint64_t notifications;
     int64_t legit_moved;        /* yen moved by legitimate operations that succeeded */
+    int64_t attack_moved;       /* yen moved by an attack's requests that succeeded (its own accounts'
+                                 * top-ups and purchases, a scam victim's transfer, a mule's, the
+                                 * refunds it caused; gain among them) */
 };
 
 struct sim_attack;
@@ -425,6 +428,13 @@ bool sim_offline_key(struct sim_world *w, struct sim_customer *c);
  * the simulated clock, is the used one again (sim_phone_ready keeps that
  * from happening). */
 void sim_offline_code(struct sim_world *w, struct sim_phone *p, char out[19]);
+/* sim_offline_code without the clock: the code for now_step (the wall
+ * clock's 30 s step), or for the step after when now_step's was shown
+ * already; false (out untouched) when both were: the app waits. */
+bool sim_offline_next(struct sim_phone *p, int64_t now_step, char out[19]);
+/* The code of key and offline_id (7 digits and a NUL) for step, as
+ * docs/paycodes.md derives it: 18 digits and a NUL in out. */
+void sim_offline_derive(const uint8_t key[32], const char offline_id[8], int64_t step, char out[19]);
 /* Pay amount at store s with an offline code (no call from the phone):
  * the register's answer in *r; the expected balance follows. */
 void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int64_t amount, struct sim_resp *r);
@@ -433,7 +443,7 @@ void sim_pay_offline(struct sim_world *w, struct sim_customer *c, int store, int
 extern const struct sim_scenario_ops *const sim_scenarios[];
 extern const size_t sim_nscenarios;
 extern const struct sim_scenario_ops sim_scn_credential_stuffing, sim_scn_session_theft, sim_scn_paycode_theft,
-    sim_scn_reset_hijack, sim_scn_card_testing;
+    sim_scn_reset_hijack, sim_scn_card_testing, sim_scn_mules, sim_scn_insider_refunds;
 
 /* attack.c */
 /* Count r's refusal (with an optional suffix naming the check more

@@ -223,6 +223,7 @@ enum err sq_reversal_list(struct store *st, const char *status, int64_t before_i
                           size_t *n);
 enum err sq_reversal_compensated(struct store *st, int64_t payment_id, int64_t *sum);
 enum err sq_reversal_unapproved(struct store *st, int64_t payment_id, int64_t *sum);
+enum err sq_reversal_staff_unapproved(struct store *st, int64_t staff_id, int64_t since_ms, int64_t *sum);
 /* fraud reports (sqlite_dispute.c) */
 enum err sq_dispute_insert(struct store *st, struct dispute *d);
 enum err sq_dispute_get(struct store *st, int64_t id, struct dispute *out);
@@ -284,8 +285,12 @@ enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step
 enum err sq_payment_insert(struct store *st, const struct payment *p);
 enum err sq_payment_get(struct store *st, int64_t id, struct payment *out);
 enum err sq_payment_add_refund(struct store *st, int64_t id, int64_t amount, int is_void);
+enum err sq_payment_p2p_sent(struct store *st, int64_t from, int64_t to, bool *sent);
 enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                struct payment *out, size_t *n);
+enum err sq_payment_refund_at(struct store *st, int64_t id, int64_t at_ms);
+enum err sq_payment_last_refund(struct store *st, int64_t customer_id, int64_t store_id, int64_t except_payment_id,
+                                int64_t since_ms, int64_t *at_ms);
 enum err sq_spend_add(struct store *st, int64_t customer_id, const char *period, int64_t amount, int64_t limit,
                       bool *ok);
 enum err sq_spend_get(struct store *st, int64_t customer_id, const char *period, int64_t *total);

@@ -83,6 +83,28 @@ enum err sq_payment_add_refund(struct store *st, int64_t id, int64_t amount, int
     return sq_step_update(db, q, ERR_NOT_FOUND, "payment_add_refund");
 }
 
+/* Through payments_customer (customer_id, id): the sender's own payments. */
+enum err sq_payment_p2p_sent(struct store *st, int64_t from, int64_t to, bool *sent)
+{
+    struct sqlite_store *db = sq(st);
+    *sent = false;
+    sqlite3_stmt *q = sq_stmt(db, "SELECT 1 FROM payments WHERE customer_id = ? AND kind = ? AND counterparty_id = ? "
+                                  "LIMIT 1");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int(q, 2, PAYMENT_P2P);
+    sqlite3_bind_int64(q, 3, to);
+    int rc = sqlite3_step(q);
+    enum err e = ERR_OK;
+    if (rc == SQLITE_ROW)
+        *sent = true;
+    else if (rc != SQLITE_DONE)
+        e = sq_fail(db, "payment_p2p_sent");
+    sq_done(q);
+    return e;
+}
+
 enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                struct payment *out, size_t *n)
 {
@@ -95,6 +117,35 @@ enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after
     sqlite3_bind_int64(q, 2, after_id);
     sqlite3_bind_int64(q, 3, sq_limit(max));
     return sq_get_many(db, q, read_payment, out, sizeof *out, max, n);
+}
+
+enum err sq_payment_refund_at(struct store *st, int64_t id, int64_t at_ms)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE payments SET refunded_ms = max(refunded_ms, ?) WHERE id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, at_ms);
+    sqlite3_bind_int64(q, 2, id);
+    return sq_step_update(db, q, ERR_NOT_FOUND, "payment_refund_at");
+}
+
+enum err sq_payment_last_refund(struct store *st, int64_t customer_id, int64_t store_id, int64_t except_payment_id,
+                                int64_t since_ms, int64_t *at_ms)
+{
+    struct sqlite_store *db = sq(st);
+    /* The customer's payments (payments_customer): a handful of rows. */
+    sqlite3_stmt *q = sq_stmt(db, "SELECT coalesce(max(refunded_ms), 0) FROM payments "
+                                  "WHERE customer_id = ?1 AND store_id = ?2 AND id <> ?3 "
+                                  "AND refunded_ms > 0 AND refunded_ms >= ?4");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, customer_id);
+    sqlite3_bind_int64(q, 2, store_id);
+    sqlite3_bind_int64(q, 3, except_payment_id);
+    sqlite3_bind_int64(q, 4, since_ms);
+    *at_ms = 0;
+    return sq_get_one(db, q, ERR_STORE, sq_read_int64, at_ms);
 }
 
 enum err sq_spend_add(struct store *st, int64_t customer_id, const char *period, int64_t amount, int64_t limit,

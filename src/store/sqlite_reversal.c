@@ -1,5 +1,5 @@
 /* sqlite_reversal.c: fraud reversals on SQLite (table reversals,
- * migrations 13, 14; ops/reversal.h).
+ * migrations 13, 14, 17; ops/reversal.h).
  *
  * A row is written when a reversal is requested (pending) or executed at
  * once; reversal_decide moves it out of pending exactly once (the UPDATE's
@@ -119,6 +119,22 @@ enum err sq_reversal_unapproved(struct store *st, int64_t payment_id, int64_t *s
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, payment_id);
+    *sum = 0;
+    return sq_get_one(s, q, ERR_STORE, sq_read_int64, sum);
+}
+
+enum err sq_reversal_staff_unapproved(struct store *st, int64_t staff_id, int64_t since_ms, int64_t *sum)
+{
+    struct sqlite_store *s = sq(st);
+    /* reversals_staff (migration 17) holds (requested_by, created_ms): an
+     * executed-at-once row was created when it was decided. */
+    sqlite3_stmt *q = sq_stmt(s, "SELECT coalesce(sum(amount), 0) FROM reversals "
+                                 "WHERE requested_by = ?1 AND created_ms >= ?2 AND status = 'executed' "
+                                 "AND decided_by = requested_by");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, staff_id);
+    sqlite3_bind_int64(q, 2, since_ms);
     *sum = 0;
     return sq_get_one(s, q, ERR_STORE, sq_read_int64, sum);
 }

@@ -122,6 +122,7 @@ static enum row_verdict read_payment(sqlite3_stmt *q, int64_t since_ms, struct r
     h->amount = sqlite3_column_int64(q, 8);
     h->counterparty_id = sqlite3_column_int64(q, 9);
     read_store(q, 10, h);
+    h->counterparty_created_ms = sqlite3_column_int64(q, 14);
     return ROW_USE;
 }
 
@@ -204,8 +205,10 @@ enum err sq_risk_history_scan(struct store *st, int64_t since_ms, store_risk_his
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "SELECT p.created_ms, p.customer_id, coalesce(c.created_ms, 0), p.device_id, "
                                  "coalesce(d.public_key, ''), p.kind, p.store_id, p.terminal_id, p.amount, "
-                                 "p.counterparty_id, " STORE_COLS " FROM payments p" COMMON_JOINS("p")
-                                 " LEFT JOIN stores s ON s.id = p.store_id AND p.store_id != 0 ORDER BY p.id DESC");
+                                 "p.counterparty_id, " STORE_COLS ", coalesce(r.created_ms, 0) FROM payments p"
+                                 COMMON_JOINS("p") " LEFT JOIN stores s ON s.id = p.store_id AND p.store_id != 0"
+                                 " LEFT JOIN customers r ON r.id = p.counterparty_id AND p.counterparty_id != 0"
+                                 " ORDER BY p.id DESC");
     enum err e = scan(s, q, "risk_history_payments", since_ms, read_payment, fn, ctx);
     if (e != ERR_OK)
         return e;

@@ -501,6 +501,16 @@ const char *const sq_migrations[] = {
     "  body TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL);"
     "CREATE INDEX customer_events_customer ON customer_events (customer_id, id);",
+    /* 16 -> 17: what one staff member gave back alone in the last 24 h,
+     * over every payment (ops/reversal.h, reversal_staff_unapproved_daily). */
+    "CREATE INDEX reversals_staff ON reversals (requested_by, created_ms);",
+    /* 17 -> 18: when a register last gave a payment's money back (refund
+     * or void), on the payment's own clock, for the risk rule
+     * refund_repeat_payer ("the store refunded this payer before");
+     * existing reversals from their transfers. */
+    "ALTER TABLE payments ADD COLUMN refunded_ms INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE payments SET refunded_ms = coalesce((SELECT max(t.created_ms) FROM transfers t "
+    "  WHERE t.ref_id = payments.id AND t.kind IN ('refund', 'void')), 0) WHERE refunded > 0;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

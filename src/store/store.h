@@ -318,6 +318,9 @@ struct store_ops {
     /* The sum of the executed reversals of payment_id nobody approved
      * (executed at once: decided_by = requested_by). */
     enum err (*reversal_unapproved)(struct store *st, int64_t payment_id, int64_t *sum);
+    /* The same over every payment, for the reversals staff_id requested
+     * (and so executed alone) at or after since_ms. */
+    enum err (*reversal_staff_unapproved)(struct store *st, int64_t staff_id, int64_t since_ms, int64_t *sum);
     /* Operations waiting before they move money (wallet/pending_types.h).
      * insert sets id; ERR_CONFLICT when xfer_key exists.  decide moves the
      * row from status `from` to `to` with decided_ms, decided_by, p.id =
@@ -382,9 +385,20 @@ struct store_ops {
     enum err (*payment_get)(struct store *st, int64_t id, struct payment *out); /* ERR_NOT_FOUND */
     /* Add amount to refunded (and set voided when void); the ledger has already bounded it. */
     enum err (*payment_add_refund)(struct store *st, int64_t id, int64_t amount, int is_void); /* ERR_NOT_FOUND */
+    /* Whether customer `from` ever sent `to` money by P2P (risk: a first
+     * transfer to a new account); *sent false when never. */
+    enum err (*payment_p2p_sent)(struct store *st, int64_t from, int64_t to, bool *sent);
     /* A store's payments with id > after_id, oldest first (the POS feed). */
     enum err (*payment_list_store)(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                    struct payment *out, size_t *n);
+    /* A register's refund or void of payment id at at_ms (in the reversal's
+     * transaction, the caller's clock); ERR_NOT_FOUND.  last_refund: when
+     * store_id last so gave customer_id money back at or after since_ms,
+     * for a payment other than except_payment_id; *at_ms 0 if it did not
+     * (the risk rule refund_repeat_payer). */
+    enum err (*payment_refund_at)(struct store *st, int64_t id, int64_t at_ms);
+    enum err (*payment_last_refund)(struct store *st, int64_t customer_id, int64_t store_id,
+                                    int64_t except_payment_id, int64_t since_ms, int64_t *at_ms);
     /* Spending counters: add amount to (customer, period) if the new total
      * stays <= limit; *ok false (nothing added) otherwise. */
     enum err (*spend_add)(struct store *st, int64_t customer_id, const char *period, int64_t amount, int64_t limit,

@@ -74,6 +74,7 @@ static const struct setting settings[] = {
     STR("mail", smtp_user),
     STR("mail", smtp_password),
     INT("operations", reversal_approval_threshold, 0, 1000000000),
+    INT("operations", reversal_staff_unapproved_daily, 0, 1000000000),
     INT("operations", dispute_window_days, 1, 3650),
     RISK_INT(challenge_score, 1, THRESHOLD_MAX),
     RISK_INT(hold_score, 1, THRESHOLD_MAX),
@@ -126,6 +127,16 @@ static const struct setting settings[] = {
     RISK_INT(refund_amount, 1, MONEY_MAX),
     WINDOW(refund_window_s),
     RISK_INT(refund_score, 0, SCORE_MAX),
+    RISK_INT(new_payee_amount, 1, MONEY_MAX),
+    RISK_INT(new_payee_score, 0, SCORE_MAX),
+    WINDOW(mule_window_s),
+    RISK_INT(mule_min_inflow, 1, MONEY_MAX),
+    RISK_INT(mule_share, 0, 100),
+    RISK_INT(mule_score, 0, SCORE_MAX),
+    WINDOW(refund_fast_s),
+    RISK_INT(refund_fast_score, 0, SCORE_MAX),
+    WINDOW(refund_payer_window_s),
+    RISK_INT(refund_payer_score, 0, SCORE_MAX),
 };
 
 void config_defaults(struct config *c)
@@ -168,6 +179,7 @@ void config_defaults(struct config *c)
     c->void_window_s = 600;
     c->charge_confirm_timeout_s = 120;
     c->reversal_approval_threshold = 10000;
+    c->reversal_staff_unapproved_daily = 30000;
     c->dispute_window_days = 60;
     risk_config_defaults(&c->risk);
 }

@@ -65,6 +65,9 @@ struct config {
     char smtp_password[256]; /* better given as KESSAI_SMTP_PASSWORD than in the file */
     /* operations (ops/reversal.h) */
     int64_t reversal_approval_threshold; /* a fraud reversal above this (yen) waits for a second staff member */
+    /* what one staff member may give back without a second one in 24 h,
+     * over all payments (yen): past it every reversal waits for approval */
+    int64_t reversal_staff_unapproved_daily;
     int64_t dispute_window_days;         /* a customer may report a payment this many days after it (ops/dispute.h) */
     /* the risk engine (risk/risk_config.h; section [risk], keys risk_*) */
     struct risk_config risk;

@@ -183,6 +183,8 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         o.gate.ev.amount = amount;
         o.gate.ev.counterparty_id = r.id;
         if (e == ERR_OK)
+            e = risk_gate_payee(w, &o.gate, r.id, r.created_ms);
+        if (e == ERR_OK)
             e = risk_gate_check_payment(w, &o.gate, true, pay_customer_fresh(w, cur), o.x.key);
         held = e == ERR_RISK_HELD;
         if (e != ERR_OK && !held) {

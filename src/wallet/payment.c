@@ -529,14 +529,25 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     o->x.ref_id = o->p.id;
     snprintf(o->x.kind, sizeof o->x.kind, "%s", is_void ? PAYMENT_XFER_VOID : PAYMENT_XFER_REFUND);
     payment_limits_refund(o, &o->p);
-    /* The risk engine: refunds turning into cash at one store.  The engine
-     * itself holds a refund in the challenge band (no customer asked for
-     * it); a challenge that reaches here anyway is recorded and allowed. */
+    /* The risk engine: refunds turning into cash at one store, resale goods
+     * given back at once, the same payer refunded again (voids too: a void
+     * moves the same money as a refund).  The engine itself holds a refund
+     * in the challenge band (no customer asked for it); a challenge that
+     * reaches here anyway is recorded and allowed. */
     if ((e = risk_gate_customer(w, &o->gate, RISK_REFUND, o->p.customer_id, 0)) != ERR_OK)
         goto out;
     risk_gate_store(&o->gate, &s);
+    risk_gate_items(&o->gate, o->p.items);
     o->gate.ev.terminal_id = term->id;
     o->gate.ev.amount = amount;
+    o->gate.ev.ref_at_ms = o->p.created_ms;
+    o->gate.ev.ref_amount = o->p.amount;
+    if (o->gate.on) {
+        int64_t since = w->a.now - w->a.cfg->risk.refund_payer_window_s * 1000;
+        if ((e = st->ops->payment_last_refund(st, o->p.customer_id, o->p.store_id, o->p.id, since,
+                                              &o->gate.ev.payer_refunded_ms)) != ERR_OK)
+            goto out;
+    }
     if ((e = risk_gate_check_payment(w, &o->gate, false, false, o->x.key)) != ERR_OK)
         goto out;
     o->risk = w->risk;

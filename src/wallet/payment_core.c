@@ -323,6 +323,8 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
             return ERR_REVERSAL_EXCEEDS_ORIGINAL;
         }
         e = st->ops->payment_add_refund(st, o->p.id, x->amount, is_void);
+        if (e == ERR_OK)
+            e = st->ops->payment_refund_at(st, o->p.id, o->now);
         if (e == ERR_NOT_FOUND)
             return ERR_PAYMENT_NOT_FOUND;
         if (e == ERR_OK)

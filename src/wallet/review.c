@@ -154,7 +154,7 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
 {
     struct store *st = w->a.st;
     memset(o, 0, sizeof *o);
-    int64_t wallet = 0;
+    int64_t wallet = 0, payee_created_ms = 0;
     enum err e = freeze_check(st, p->p.customer_id);
     if (e == ERR_OK)
         e = wallet_account(st, p->p.customer_id, &wallet);
@@ -176,8 +176,10 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
             return e;
         struct customer r;
         e = st->ops->customer_get(st, p->p.counterparty_id, &r);
-        if (e == ERR_OK)
+        if (e == ERR_OK) {
             snprintf(o->payee_email, sizeof o->payee_email, "%s", r.email);
+            payee_created_ms = r.created_ms;
+        }
         sodium_memzero(&r, sizeof r);
         if (e == ERR_OK && freeze_check(st, p->p.counterparty_id) == ERR_ACCOUNT_FROZEN)
             e = ERR_RECIPIENT_NOT_FOUND;
@@ -215,6 +217,11 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
                                       p->p.customer_id, p->p.device_id) == ERR_OK) {
         o->gate.ev.amount = p->p.amount;
         o->gate.ev.counterparty_id = p->p.counterparty_id;
+        /* A new recipient's inflow counts once the money moves
+         * (mule_pass_through); the read failing, the flags stay off: the
+         * transfer is staff's decision already, only the window misses it. */
+        if (p->p.kind == PAYMENT_P2P && risk_gate_payee(w, &o->gate, p->p.counterparty_id, payee_created_ms) != ERR_OK)
+            o->gate.ev.flags &= ~(unsigned)(RISK_F_PAYEE_NEW | RISK_F_PAYEE_FIRST);
         o->risk = w->risk;
     }
     o->pending.id = p->id;

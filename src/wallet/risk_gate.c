@@ -63,6 +63,21 @@ enum err risk_gate_customer(const struct wallet_ctx *w, struct risk_gate *g, enu
     return e;
 }
 
+enum err risk_gate_payee(const struct wallet_ctx *w, struct risk_gate *g, int64_t payee_id, int64_t payee_created_ms)
+{
+    if (!g->on)
+        return ERR_OK;
+    g->ev.counterparty_id = payee_id;
+    if (!risk_account_is_new(&w->a.cfg->risk, payee_created_ms, w->a.now))
+        return ERR_OK;
+    g->ev.flags |= RISK_F_PAYEE_NEW;
+    bool sent = true;
+    enum err e = w->a.st->ops->payment_p2p_sent(w->a.st, g->ev.customer_id, payee_id, &sent);
+    if (e == ERR_OK && !sent)
+        g->ev.flags |= RISK_F_PAYEE_FIRST;
+    return e;
+}
+
 void risk_gate_store(struct risk_gate *g, const struct merchant_store *s)
 {
     g->ev.store_id = s->id;

@@ -72,6 +72,12 @@ struct risk_gate {
 enum err risk_gate_customer(const struct wallet_ctx *w, struct risk_gate *g, enum risk_kind kind,
                             int64_t customer_id, int64_t device_id);
 
+/* The recipient of a transfer: counterparty_id, RISK_F_PAYEE_NEW (its
+ * account is new) and, for a new one, RISK_F_PAYEE_FIRST (the sender
+ * never sent it money: one indexed read).  A no-op without an engine.
+ * ERR_STORE on a failed read. */
+enum err risk_gate_payee(const struct wallet_ctx *w, struct risk_gate *g, int64_t payee_id, int64_t payee_created_ms);
+
 /* The store of a payment, refund or cash top-up: id, category, place. */
 void risk_gate_store(struct risk_gate *g, const struct merchant_store *s);
 

@@ -46,7 +46,7 @@ targets() {
 }
 
 D=$T/data
-for s in credential-stuffing session-theft paycode-theft reset-hijack card-testing; do
+for s in credential-stuffing session-theft paycode-theft reset-hijack card-testing insider-refunds; do
     sim "$s" --scenario "$s" "${SMALL[@]}" --seed 3
     targets "$s"
     [ "$(j "$REP" '$.scenarios[0].attack_attempts')" -gt 0 ] &&
@@ -54,6 +54,25 @@ for s in credential-stuffing session-theft paycode-theft reset-hijack card-testi
             = "$(j "$REP" '$.scenarios[0].attack_attempts')" ]
     verdict "$s: every attempt is counted against the check that stopped it"
 done
+
+# Mules: scam victims' transfers into chains of fresh accounts.  Every
+# request of the ring ends in a check or a stage (none of them a cash-out),
+# and the risk rules named are those staff read in the audit log.
+sim mules --scenario mules "${SMALL[@]}" --seed 4
+targets mules
+counted=$(sqlite3 :memory: "SELECT coalesce(json_extract(r, '\$.reached.victim_sent'), 0)
+                              + coalesce(json_extract(r, '\$.reached.forwarded'), 0)
+                              + (SELECT coalesce(sum(value), 0) FROM json_each(r, '\$.stopped_by'))
+                            FROM (SELECT json_extract($(lit "$REP"), '\$.scenarios[0]') AS r)")
+[ "$(j "$REP" '$.scenarios[0].attack_attempts')" -gt 0 ] && [ "$counted" = "$(j "$REP" '$.scenarios[0].attack_attempts')" ]
+verdict "mules: every request of the ring is counted against a check or a stage it reached"
+[ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
+                       WHERE key LIKE '%p2p_new_payee%'")" -gt 0 ] &&
+    [ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
+                           WHERE key LIKE '%mule_pass_through%'")" -gt 0 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.bought_resale_goods_cpm')" = "" ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.cashed_out_p2p')" = "" ]
+verdict "mules: the large transfer and the mule passing money on are held by their rules; nothing is cashed out"
 
 # What stopped whom: the defences the scenarios are about.
 REP=$(cat "$T/credential-stuffing.json")
@@ -85,6 +104,19 @@ verdict "card-testing: wrong CVCs are declined, then the account and the phone a
     [ "$(j "$REP" '$.scenarios[0].notifications')" -gt 0 ]
 verdict "card-testing: with the right CVC the 3-D Secure code went to the cardholder, who was warned, not to the attacker"
 
+REP=$(cat "$T/insider-refunds.json")
+[ "$(sqlite3 :memory: "SELECT coalesce(sum(value), 0) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
+                       WHERE key LIKE 'risk_held:cycle_%:refund_resale_fast'")" -ge 3 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."risk_denied:cycle_void:refund_resale_fast+refund_repeat_payer"')" -ge 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."unknown_param:redirect"')" = 3 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."payment_not_found:foreign_charge"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."reversal_exceeds_original:over_refund"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by."reversal_exceeds_original:second_key_at_once"')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].stopped_by.refund_to_payer_only')" = 1 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.resale_goods_bought')" -ge 3 ] &&
+    [ "$(j "$REP" '$.scenarios[0].reached.refund_paid_out')" = "" ]
+verdict "insider-refunds: gift cards given back at once are held (with the repeat payer: denied), refunds go to the payer only, within what remains (one of two sent at once), and only for the merchant's own charges"
+
 # Everything at once, with the data directory kept to compare the report
 # with the books.
 KESSAI_KEEP_BENCH_DIR=1 sim mix --scenario mix "${SMALL[@]}" --seed 5 --html "$T/mix.html"
@@ -92,13 +124,14 @@ targets mix
 DIR=$(sed -n 's/^kessai: bench: kept //p' "$T/err")
 [ -n "$DIR" ] && [ -f "$DIR/kessai.db" ]
 verdict "mix: the data directory is kept on request"
-[ "$(jlen "$REP" '$.scenarios')" = 6 ] &&
-    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing" ]
+[ "$(jlen "$REP" '$.scenarios')" = 8 ] &&
+    [ "$(jcol "$REP" '$.scenarios' name)" = "mix,credential-stuffing,session-theft,paycode-theft,reset-hijack,card-testing,mules,insider-refunds" ]
 verdict "mix: one entry for the run and one per attack"
 moved=$(sqlite3 "$DIR/kessai.db" "SELECT coalesce(sum(amount), 0) FROM transfers WHERE state = 1")
 wallets=$(sqlite3 "$DIR/kessai.db" "SELECT sum(credits_posted - debits_posted) FROM accounts WHERE kind = 'wallet'")
-[ "$moved" = "$(j "$REP" '$.scenarios[0].legit_moved_yen')" ] && [ "$moved" -gt 0 ]
-verdict "mix: the yen the report says customers moved ($moved) is what the ledger's transfers add up to"
+[ "$moved" = $(($(j "$REP" '$.scenarios[0].legit_moved_yen') + $(j "$REP" '$.scenarios[0].attack_moved_yen'))) ] &&
+    [ "$moved" -gt 0 ]
+verdict "mix: the yen the report says customers and attackers (and the scams' victims) moved ($moved) is what the ledger's transfers add up to"
 [ "$wallets" = "$(j "$REP" '$.reconcile.expected_total_yen')" ]
 verdict "mix: the wallets in the books hold what the report expects ($wallets yen)"
 # Offline payments: a quarter of the customers keep an offline key and

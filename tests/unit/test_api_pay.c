@@ -34,7 +34,9 @@
 #include <time.h>
 
 #include "api_client.h"
+#include "auth/customer_types.h"
 #include "pos/sign.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define CODE_DIGITS 18
@@ -205,7 +207,7 @@ static size_t log_count(struct fx *f, const char *needle)
 
 /* ---- fixture --------------------------------------------------------------- */
 
-static int fx_up(void **state)
+static int fx_start(void **state, const char *risk_env)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -224,9 +226,12 @@ static int fx_up(void **state)
     ac_make_terminal(&f->s, f->store_b, &f->t2);
     ac_make_terminal(&f->s, f->store_far, &f->far);
     /* The customers' phones are new devices for the whole test: keep the
-     * lower new-device limits out of the way of what is tested here. */
+     * lower new-device limits out of the way of what is tested here; so is
+     * the risk rule that holds a store's second refund to one payer within
+     * a month (refund_repeat_payer: test_risk_flows.c), since these tests
+     * refund and void one customer's payments at one store again and again. */
     ac_server_start(&f->s, (const char *[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000",
-                                            "KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+                                            "KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", risk_env, NULL});
     ac_user_enrolled(&f->s, &f->u, "payer");
     ac_user_enrolled(&f->s, &f->v, "other");
     f->pos = ac_new_source(&f->s);
@@ -235,6 +240,13 @@ static int fx_up(void **state)
     *state = f;
     return 0;
 }
+
+static int fx_up(void **state) { return fx_start(state, "KESSAI_RISK_REFUND_PAYER_SCORE=0"); }
+
+/* The insider's test: every refund rule on; the cash top-up the fixture
+ * gives is no thief's top-up (topup_then_resale would make the gift cards
+ * wait for the customer's answer in the app). */
+static int fx_up_insider(void **state) { return fx_start(state, "KESSAI_RISK_RESALE_SCORE=0"); }
 
 static int fx_down(void **state)
 {
@@ -713,6 +725,88 @@ static void test_a_guessing_register_is_throttled(void **state)
     ac_resp_free(&r);
 }
 
+/* security events of kind whose detail names rule */
+static int audited(struct fx *f, const char *kind, const char *rule)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", f->s.data);
+    struct store *st = NULL;
+    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
+    static struct security_event ev[256];
+    size_t n = 0;
+    assert_int_equal(st->ops->security_event_list(st, 0, 0, 256, ev, &n), ERR_OK);
+    store_close(st);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += strcmp(ev[i].kind, kind) == 0 && strstr(ev[i].detail, rule) != NULL;
+    return k;
+}
+
+/* insider-refunds from the register's side: a clerk gives an accomplice's
+ * gift cards' money back minutes after the sale, as a refund or a void, and
+ * then cycles ordinary goods through the same accomplice.  Each is 409
+ * risk_held with a message the clerk can act on; nothing moves; each is
+ * audited with the rule that held it. */
+static void test_an_insiders_refunds_to_an_accomplice_are_held(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f, &f->u);
+    char code[CODE_DIGITS + 1], key[40], body[400], id[40], path[128];
+    paycode(f, &f->u, code);
+    new_key(key);
+    charge_body(body, sizeof body, code, 9000, "[{\"category\":\"giftcards\",\"amount\":9000}]");
+    struct ac_resp r = pos(f, &f->t1, "POST", "/pos/v1/charges", key, body);
+    AC_EXPECT_STATUS(r, 201);
+    snprintf(id, sizeof id, "%s", cstr(&r, "id"));
+    ac_resp_free(&r);
+    new_key(key);
+    r = refund(f, &f->t1, id, key, 9000);
+    AC_EXPECT_ERROR(r, 409, "risk_held");
+    assert_non_null(strstr(r.raw, "held for review; nothing was moved"));
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/void", id);
+    new_key(key);
+    r = pos(f, &f->t1, "POST", path, key, "{}");
+    AC_EXPECT_ERROR(r, 409, "risk_held");
+    ac_resp_free(&r);
+    /* the other register of the chain: the same */
+    new_key(key);
+    r = refund(f, &f->t2, id, key, 9000);
+    AC_EXPECT_ERROR(r, 409, "risk_held");
+    ac_resp_free(&r);
+    snprintf(path, sizeof path, "/pos/v1/charges/%s", id);
+    r = pos(f, &f->t1, "GET", path, NULL, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(cint(&r, "refunded"), 0);
+    assert_string_equal(cstr(&r, "status"), "succeeded");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 9000);
+
+    /* Ordinary goods: the first return is any customer's; the second to
+     * the same payer at the store within the month is held. */
+    char a[40], b[40];
+    paid(f, &f->u, &f->t1, 2000, a);
+    paid(f, &f->u, &f->t1, 2000, b);
+    new_key(key);
+    r = refund(f, &f->t1, a, key, 2000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    new_key(key);
+    r = refund(f, &f->t1, b, key, 2000);
+    AC_EXPECT_ERROR(r, 409, "risk_held");
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), b0 - 9000 - 2000);
+    /* another customer's return at the same store goes through */
+    char c[40];
+    paid(f, &f->v, &f->t1, 1000, c);
+    new_key(key);
+    r = refund(f, &f->t1, c, key, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(audited(f, "risk_held", "refund_resale_fast"), 3);
+    assert_int_equal(audited(f, "risk_held", "refund_repeat_payer"), 1);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -726,6 +820,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nobody_else_sees_or_refunds_a_payment, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_switches_and_freezes_act_at_once, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_a_guessing_register_is_throttled, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_an_insiders_refunds_to_an_accomplice_are_held, fx_up_insider, fx_down),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oath_done();

@@ -3,8 +3,9 @@
  * staff give the money back: support may not; a small reversal executes at
  * once (from the fraud-loss account, or taken back from the store); a large
  * one waits for a second staff member, never the requester, and executes
- * once; nothing beyond what remains of the payment; the ledger and the
- * audit chain stay whole. */
+ * once; nothing beyond what remains of the payment; one staff member
+ * splitting returns over many payments ends in approval too; the ledger
+ * and the audit chain stay whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -48,6 +49,38 @@ static int64_t store_balance(const struct ac_server *s, const char *store_id)
     return ledger_balance(&a);
 }
 
+/* A merchant with one store; its QR payload (the caller frees it) and id. */
+static char *shop(struct ac_server *s, char store_id[64])
+{
+    json_t *m = ac_cli_json(s, "admin merchant create --name 'Kessai Mart'");
+    char args[1400], qrpath[700];
+    snprintf(args, sizeof args,
+             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
+             "--lat 35.671 --lon 139.765 --category convenience",
+             json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    json_t *st = ac_cli_json(s, args);
+    snprintf(store_id, 64, "%s", json_string_value(json_object_get(st, "id")));
+    json_decref(st);
+    tu_path(qrpath, sizeof qrpath, s->root, "qr.txt");
+    snprintf(args, sizeof args, "admin store qr %s > '%s'", store_id, qrpath);
+    assert_int_equal(ac_cli(s, args), 0);
+    char *qr = tu_slurp(qrpath, NULL);
+    qr[strcspn(qr, "\n")] = '\0';
+    return qr;
+}
+
+/* c pays amount at the store of qr (idempotency key key): the payment's id. */
+static void pay_at(struct ac_server *s, struct ac_user *c, const char *qr, int64_t amount, const char *key,
+                   char pay[64])
+{
+    struct ac_resp r = ac_call_idem(s, &c->who, "POST", "/v1/payments", key,
+                                    json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)amount));
+    AC_EXPECT_STATUS(r, 201);
+    snprintf(pay, 64, "%s", json_string_value(json_object_get(json_object_get(r.j, "payment"), "id")));
+    ac_resp_free(&r);
+}
+
 static struct ac_resp reverse(struct ac_server *s, struct ac_staffer *m, const char *pay, int64_t amount, bool charge_store)
 {
     return ac_call(s, &m->u.who, "POST", "/admin/v1/reversals",
@@ -74,29 +107,11 @@ static void reversals_with_four_eyes(void **state)
     ac_server_start(&s, NULL); /* reversal_approval_threshold: 10000 */
     struct ac_user c;
     ac_user_enrolled(&s, &c, "victim");
-    json_t *m = ac_cli_json(&s, "admin merchant create --name 'Kessai Mart'");
-    char args[1400], qrpath[700], store_id[64];
-    snprintf(args, sizeof args,
-             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
-             "--lat 35.671 --lon 139.765 --category convenience",
-             json_string_value(json_object_get(m, "id")));
-    json_decref(m);
-    json_t *shop = ac_cli_json(&s, args);
-    snprintf(store_id, sizeof store_id, "%s", json_string_value(json_object_get(shop, "id")));
-    json_decref(shop);
-    tu_path(qrpath, sizeof qrpath, s.root, "qr.txt");
-    snprintf(args, sizeof args, "admin store qr %s > '%s'", store_id, qrpath);
-    assert_int_equal(ac_cli(&s, args), 0);
-    char *qr = tu_slurp(qrpath, NULL);
-    qr[strcspn(qr, "\n")] = '\0';
+    char store_id[64], pay[64];
+    char *qr = shop(&s, store_id);
     ac_fund(&s, &c, 50000);
     /* the thief, in the victim's session, pays at the store */
-    struct ac_resp r = ac_call_idem(&s, &c.who, "POST", "/v1/payments", "thief-1",
-                                    json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)19000));
-    AC_EXPECT_STATUS(r, 201);
-    char pay[64];
-    snprintf(pay, sizeof pay, "%s", json_string_value(json_object_get(json_object_get(r.j, "payment"), "id")));
-    ac_resp_free(&r);
+    pay_at(&s, &c, qr, 19000, "thief-1", pay);
     free(qr);
     assert_int_equal(ac_balance(&s, &c), 31000);
     assert_int_equal(store_balance(&s, store_id), 19000);
@@ -112,7 +127,7 @@ static void reversals_with_four_eyes(void **state)
     ac_staff_sign_in_ok(&s, &fin);
 
     /* support may not reverse, nor read the queue */
-    r = reverse(&s, &sam, pay, 1000, false);
+    struct ac_resp r = reverse(&s, &sam, pay, 1000, false);
     AC_EXPECT_ERROR(r, 403, "forbidden");
     ac_resp_free(&r);
     assert_int_equal(ac_call_status(&s, &sam.u.who, "GET", "/admin/v1/reversals?status=pending", NULL, "forbidden"), 403);
@@ -232,12 +247,112 @@ static void reversals_with_four_eyes(void **state)
     ac_server_cleanup(&s);
 }
 
+/* The attacker is a staff member (or holds one's session) and splits the
+ * returns over many payments, each under reversal_approval_threshold
+ * (10000): past reversal_staff_unapproved_daily (30000 by default) in a
+ * day, every further one waits for a second staff member, whatever the
+ * payment, and the audit log says why.  Other staff keep their own
+ * allowance. */
+static void splitting_over_payments_ends_in_approval(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    /* the customer's phone is new: its lower day limit would stop the buying */
+    ac_server_start(&s, (const char *[]){"KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    struct ac_user c;
+    ac_user_enrolled(&s, &c, "mule");
+    char store_id[64], pay[5][64], key[32];
+    char *qr = shop(&s, store_id);
+    ac_fund(&s, &c, 50000);
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "buy-%d", i);
+        pay_at(&s, &c, qr, 9000, key, pay[i]);
+    }
+    free(qr);
+    assert_int_equal(ac_balance(&s, &c), 5000);
+
+    struct ac_staffer eve, bo;
+    ac_staffer_new(&s, &eve, "eve@kessai.example", "fraud_analyst");
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&s, &eve);
+    ac_staff_sign_in_ok(&s, &bo);
+
+    /* 9000 + 9000 + 9000 + 3000: at the allowance, each at once */
+    struct ac_resp r;
+    for (int i = 0; i < 3; i++) {
+        r = reverse(&s, &eve, pay[i], 9000, false);
+        expect_reversal(&r, 201, "executed", NULL);
+    }
+    r = reverse(&s, &eve, pay[3], 3000, false);
+    expect_reversal(&r, 201, "executed", NULL);
+    assert_int_equal(ac_balance(&s, &c), 35000);
+    /* one yen more, on a payment with nothing given back yet: waits */
+    char held[64], held2[64], path[256];
+    r = reverse(&s, &eve, pay[4], 1, false);
+    expect_reversal(&r, 202, "pending", held);
+    r = reverse(&s, &eve, pay[4], 6000, true);
+    expect_reversal(&r, 202, "pending", held2);
+    assert_int_equal(ac_balance(&s, &c), 35000);
+    /* nor can eve wave her own through */
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", held2);
+    r = ac_call(&s, &eve.u.who, "POST", path, json_object());
+    AC_EXPECT_ERROR(r, 403, "forbidden");
+    assert_string_equal(ac_err_param(&r), "approver");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &c), 35000);
+    /* a second pair of eyes: bo approves one, rejects the other */
+    r = ac_call(&s, &bo.u.who, "POST", path, json_object());
+    expect_reversal(&r, 200, "executed", NULL);
+    assert_int_equal(ac_balance(&s, &c), 41000);
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/reject", held);
+    r = ac_call(&s, &bo.u.who, "POST", path, json_pack("{s:s}", "reason", "one yen: a probe"));
+    expect_reversal(&r, 200, "rejected", NULL);
+    /* what bo approved is not eve's allowance back: she still waits */
+    r = reverse(&s, &eve, pay[3], 1000, false);
+    expect_reversal(&r, 202, "pending", NULL);
+    /* bo's own allowance is untouched by eve's */
+    r = reverse(&s, &bo, pay[3], 2000, false);
+    expect_reversal(&r, 201, "executed", NULL);
+    assert_int_equal(ac_balance(&s, &c), 43000);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    static struct security_event ev[256];
+    size_t n = ac_load_events(&s, ev, 256);
+    int by_eve = 0, held_by_cap = 0, refused = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ev[i].kind, "reversal_requested") == 0 && strcmp(ev[i].actor, eve.id) == 0) {
+            by_eve++;
+            json_t *d = json_loads(ev[i].detail, 0, NULL);
+            assert_non_null(d);
+            json_t *because = json_object_get(d, "approval_because");
+            if (because) {
+                assert_true(json_is_true(json_object_get(d, "needs_approval")));
+                assert_string_equal(json_string_value(because), "staff_daily");
+                assert_int_equal(json_integer_value(json_object_get(d, "staff_unapproved_24h")), 30000);
+                assert_true(ev[i].customer_id > 0); /* about the customer, like every reversal entry */
+                held_by_cap++;
+            }
+            json_decref(d);
+        }
+        refused += strcmp(ev[i].kind, "reversal_approved") == 0 && strcmp(ev[i].outcome, "failure") == 0 &&
+                   strcmp(ev[i].actor, eve.id) == 0;
+    }
+    assert_int_equal(by_eve, 7);
+    assert_int_equal(held_by_cap, 3);
+    assert_true(refused >= 1);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reversals_with_four_eyes),
+        cmocka_unit_test(splitting_over_payments_ends_in_approval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

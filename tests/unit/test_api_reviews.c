@@ -253,6 +253,93 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     ac_server_cleanup(&s);
 }
 
+/* Audit entries of kind whose detail contains needle. */
+static int audited_with(const struct ac_server *s, const char *kind, const char *needle)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", s->data);
+    struct store *st = NULL;
+    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
+    static struct security_event ev[512];
+    size_t n = 0;
+    assert_int_equal(st->ops->security_event_list(st, 0, 0, 512, ev, &n), ERR_OK);
+    store_close(st);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += strcmp(ev[i].kind, kind) == 0 && strstr(ev[i].detail, needle) != NULL;
+    return k;
+}
+
+/* An authorised-push-payment scam over HTTP, with the default settings:
+ * the victim (their own phone, a fresh second factor) sends 30,000 yen to
+ * an account opened minutes ago.  202 held, nothing moves, the victim is
+ * mailed, staff find the rule in the audit log.  A friend's 3,000 goes.
+ * Approved (the victim insists), the money arrives; the account passing
+ * it on is then held (mule_pass_through), and denied when the transfer is
+ * also a large first one.  The phones are past their new-device cool-down
+ * (its limits would cap the sums first). */
+static void a_scam_transfer_waits_and_the_mule_is_held(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    /* Phones past their cool-down: the new-device limits would cap the sums. */
+    ac_server_start(&s, (const char *[]){"KESSAI_NEW_DEVICE_COOLDOWN_S=0", NULL});
+    struct ac_user victim, mule, friend;
+    ac_user_enrolled(&s, &victim, "victim");
+    ac_user_enrolled(&s, &mule, "mule");
+    ac_user_enrolled(&s, &friend, "friend");
+    ac_fund(&s, &victim, 40000);
+
+    char scam[40];
+    struct ac_resp r = transfer(&s, &victim, &mule, "scam-1", 30000);
+    held(&r, "transfer", scam);
+    free(ac_mail_wait(&s, victim.email, "held for a check"));
+    assert_int_equal(ac_balance(&s, &victim), 40000);
+    assert_int_equal(ac_balance(&s, &mule), 0);
+    r = transfer(&s, &victim, &friend, "dinner", 3000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+
+    struct ac_staffer ana;
+    staffer_signed_in(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    char path[200];
+    snprintf(path, sizeof path, "/admin/v1/audit?customer=%s&action=risk_held", victim.customer_id);
+    r = ac_call(&s, &ana.u.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    char *text = json_dumps(r.j, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"rule\":\"p2p_new_payee\""));
+    free(text);
+    ac_resp_free(&r);
+    r = decide(&s, &ana, scam, "approve", NULL);
+    expect_review(&r, 200, "approved");
+    assert_int_equal(ac_balance(&s, &mule), 30000);
+
+    /* The mule: 9,000 on (30%) goes; the next 9,000 (60%) waits. */
+    r = transfer(&s, &mule, &friend, "m-1", 9000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    char passed[40];
+    r = transfer(&s, &mule, &friend, "m-2", 9000);
+    held(&r, "transfer", passed);
+    /* All the rest to a fresh account: a large first transfer too: denied. */
+    struct ac_user next;
+    ac_user_enrolled(&s, &next, "next");
+    r = transfer(&s, &mule, &next, "m-3", 21000);
+    AC_EXPECT_ERROR(r, 403, "risk_denied");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &mule), 21000);
+    assert_int_equal(ac_balance(&s, &next), 0);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    assert_int_equal(audited_with(&s, "risk_held", "p2p_new_payee"), 1);
+    assert_int_equal(audited_with(&s, "risk_held", "mule_pass_through"), 1);
+    assert_int_equal(audited_with(&s, "risk_denied", "mule_pass_through"), 1);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    ac_assert_audit_intact(&s);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -260,6 +347,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(held_payments_wait_for_a_fraud_analyst),
+        cmocka_unit_test(a_scam_transfer_waits_and_the_mule_is_held),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oath_done();

@@ -794,6 +794,101 @@ static void p2p_fan_in_holds(void **state)
     quiet(f, &other);
 }
 
+/* ---- authorised-push-payment scams and mules ---- */
+
+/* A victim talked into sending 30,000 yen to an account opened days ago
+ * that they never paid: held.  Under the amount, a payee paid before, or
+ * an established payee: quiet. */
+static void p2p_new_payee_holds(void **state)
+{
+    struct fx *f = *state;
+    const unsigned scam = RISK_F_PAYEE_NEW | RISK_F_PAYEE_FIRST;
+    struct risk_event ev = p2p(1, 500, NOW, 30000, scam);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "p2p_new_payee");
+    assert_non_null(x);
+    assert_int_equal(x->value, 30000);
+    assert_int_equal(x->threshold, 10000);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    ev.amount = 10000; /* "at least": a round sum fires */
+    d = eval(f, &ev);
+    assert_non_null(reason(&d, "p2p_new_payee"));
+    struct risk_event small = p2p(2, 500, NOW, 9999, scam);
+    quiet(f, &small);
+    struct risk_event again = p2p(3, 500, NOW, 30000, RISK_F_PAYEE_NEW); /* paid before */
+    quiet(f, &again);
+    struct risk_event old = p2p(4, 600, NOW, 30000, RISK_F_PAYEE_FIRST); /* an established payee */
+    quiet(f, &old);
+    f->cfg.new_payee_score = 0; /* switched off */
+    renew(f);
+    struct risk_event off = p2p(1, 500, NOW, 30000, scam);
+    quiet(f, &off);
+}
+
+/* Smurfing: three victims each send a mule 8,000 yen (under every
+ * per-transfer threshold).  The mule spends 10,000 (41% of 24,000), then
+ * tries to send 3,000 on (54%): held, and a purchase would be too. */
+static void mule_pass_through_holds(void **state)
+{
+    struct fx *f = *state;
+    const int64_t mule = 500;
+    for (int64_t v = 1; v <= 3; v++) {
+        struct risk_event in = p2p(v, mule, NOW + v * MIN, 8000, RISK_F_PAYEE_NEW | RISK_F_PAYEE_FIRST);
+        quiet(f, &in);
+    }
+    struct risk_event spend = pay(mule, NOW + 10 * MIN, &AKIHABARA, 10000);
+    spend.flags = RISK_F_ACCOUNT_NEW;
+    quiet(f, &spend);
+    struct risk_event on = p2p(mule, 900, NOW + 20 * MIN, 3000, RISK_F_ACCOUNT_NEW);
+    struct risk_decision d = eval(f, &on);
+    const struct risk_reason *x = reason(&d, "mule_pass_through");
+    assert_non_null(x);
+    assert_int_equal(x->value, 54);
+    assert_int_equal(x->threshold, 50);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    struct risk_event buy = pay(mule, NOW + 20 * MIN, &GINZA, 3000);
+    buy.flags = RISK_F_ACCOUNT_NEW;
+    d = eval(f, &buy);
+    assert_non_null(reason(&d, "mule_pass_through"));
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* A day later the inflow is forgotten. */
+    on.at_ms = NOW + DAY + 20 * MIN;
+    quiet(f, &on);
+}
+
+/* New customers next to the mule: friends' transfers under the inflow
+ * threshold; a larger gift spent together with the customer's own top-up;
+ * an established account passing money on.  All quiet. */
+static void mule_quiet_for_ordinary_new_customers(void **state)
+{
+    struct fx *f = *state;
+    const unsigned is_new = RISK_F_ACCOUNT_NEW;
+    /* Friends send 3 x 3,000: all of it spent. */
+    for (int64_t v = 1; v <= 3; v++) {
+        struct risk_event in = p2p(10 + v, 600, NOW + v * MIN, 3000, RISK_F_PAYEE_NEW | is_new);
+        quiet(f, &in);
+    }
+    struct risk_event spend = pay(600, NOW + 10 * MIN, &TOKYO, 9000);
+    spend.flags = is_new;
+    quiet(f, &spend);
+    /* 25,000 from a parent, 30,000 topped up from the own card, 40,000 spent. */
+    struct risk_event gift = p2p(20, 700, NOW, 25000, RISK_F_PAYEE_NEW);
+    quiet(f, &gift);
+    struct risk_event t = topup(700, NOW + MIN, 4242, 30000);
+    t.flags = is_new;
+    quiet(f, &t);
+    for (int k = 0; k < 4; k++) {
+        struct risk_event p = pay(700, NOW + (2 + k) * MIN, &GINZA, 10000);
+        p.flags = is_new;
+        quiet(f, &p);
+    }
+    /* An established account receives 50,000 and sends it all on. */
+    struct risk_event big = p2p(21, 800, NOW, 50000, 0);
+    quiet(f, &big);
+    struct risk_event out = p2p(800, 21, NOW + MIN, 50000, 0);
+    quiet(f, &out);
+}
+
 /* ---- refunds ---- */
 
 static void refunds_at_one_store_hold(void **state)
@@ -819,6 +914,80 @@ static void refunds_at_one_store_hold(void **state)
     d = eval(f, &big);
     assert_non_null(reason(&d, "refunds_store_amount"));
     assert_int_equal(d.verdict, RISK_HOLD);
+}
+
+/* A clerk's accomplice buys gift cards, keeps them, and the clerk gives the
+ * money back minutes later (insider-refunds). */
+static void resale_goods_refunded_at_once_hold(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event ev = refund(AKIHABARA.store_id, 7, NOW + 5 * MIN, 9000);
+    ev.category = AKIHABARA.category;
+    ev.ref_at_ms = NOW;
+    ev.ref_amount = 9000;
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "refund_resale_fast");
+    assert_non_null(x);
+    assert_int_equal(x->value, 300);
+    assert_int_equal(x->threshold, 86400);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* a void is the same money back */
+    ev.amount = 4000; /* part of it: still the goods of the whole charge */
+    assert_int_equal(eval(f, &ev).verdict, RISK_HOLD);
+    /* gift cards as items of a convenience store's charge */
+    const char *items[] = {"food", "giftcards"};
+    struct risk_event konbini = refund(TOKYO.store_id, 7, NOW + 5 * MIN, 9000);
+    konbini.category = TOKYO.category;
+    konbini.ref_at_ms = NOW;
+    konbini.ref_amount = 9000;
+    konbini.item_categories = items;
+    konbini.n_items = 2;
+    d = eval(f, &konbini);
+    assert_non_null(reason(&d, "refund_resale_fast"));
+    /* what genuine customers return: cheap goods, ordinary goods, a
+     * television a few days later */
+    struct risk_event cheap = ev;
+    cheap.ref_amount = cheap.amount = 4990;
+    quiet(f, &cheap);
+    konbini.n_items = 1;
+    quiet(f, &konbini);
+    struct risk_event later = ev;
+    later.at_ms = NOW + 3 * DAY;
+    quiet(f, &later);
+    /* nothing known of the payment (no ref_at_ms): nothing to say */
+    struct risk_event unknown = ev;
+    unknown.ref_at_ms = 0;
+    quiet(f, &unknown);
+    /* switched off */
+    f->cfg.refund_fast_score = 0;
+    renew(f);
+    quiet(f, &ev);
+}
+
+/* The store refunds the same payer again (another payment) within the
+ * window: the ring's second cycle, whatever the goods. */
+static void the_same_payer_refunded_again_holds(void **state)
+{
+    struct fx *f = *state;
+    struct risk_event ev = refund(TOKYO.store_id, 7, NOW + 10 * DAY, 3000);
+    ev.category = TOKYO.category;
+    ev.ref_at_ms = NOW + 10 * DAY - 5 * MIN;
+    ev.ref_amount = 3000;
+    quiet(f, &ev); /* the first refund: any genuine return */
+    ev.payer_refunded_ms = NOW + 9 * DAY;
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "refund_repeat_payer");
+    assert_non_null(x);
+    assert_int_equal(x->value, 86400);
+    assert_int_equal(x->threshold, 30 * 86400);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    /* a month and more later: a customer returning things now and then */
+    ev.payer_refunded_ms = NOW + 10 * DAY - 31 * DAY;
+    quiet(f, &ev);
+    f->cfg.refund_payer_score = 0;
+    renew(f);
+    ev.payer_refunded_ms = NOW + 9 * DAY;
+    quiet(f, &ev);
 }
 
 /* A score in the challenge band on a refund holds: nobody is there to confirm. */
@@ -978,6 +1147,10 @@ static void settings_parse_and_refuse_by_name(void **state)
     assert_string_equal(c.risk.resale_categories, "tobacco,giftcards");
     assert_int_equal(config_set(&c, "risk", "risk_login_shared_addr_accounts", "12", eb), ERR_OK);
     assert_int_equal(c.risk.login_shared_addr_accounts, 12);
+    assert_int_equal(config_set(&c, "risk", "risk_refund_fast_s", "3600", eb), ERR_OK);
+    assert_int_equal(c.risk.refund_fast_s, 3600);
+    assert_int_equal(config_set(&c, "risk", "risk_refund_payer_window_s", "2592000", eb), ERR_OK);
+    assert_int_equal(c.risk.refund_payer_window_s, 2592000);
 
     const struct {
         const char *key, *value;
@@ -993,11 +1166,17 @@ static void settings_parse_and_refuse_by_name(void **state)
         {"risk_max_keys", "10"},
         {"risk_challenge_score", "0"},
         {"risk_resale_score", "1001"},
+        {"risk_mule_share", "101"},
+        {"risk_mule_window_s", "59"},
+        {"risk_new_payee_amount", "0"},
         {"risk_resale_categories", "Tobacco"},
         {"risk_resale_categories", "tobacco,,gift"},
         {"risk_resale_categories", "tobacco,"},
         {"risk_resale_categories", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"},
         {"risk_resale_categories", "thirty-three-characters-long-name"},
+        {"risk_refund_payer_window_s", "2592001"}, /* more than 30 days */
+        {"risk_refund_fast_s", "59"},
+        {"risk_refund_fast_score", "-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct config before = c;
@@ -1351,6 +1530,39 @@ static void warm_up_remembers_fan_in(void **state)
     world_close(&w);
 }
 
+/* A mule's day after a restart: the victims' transfers and the mule's
+ * spending come back from the store, the recipient's age from its account. */
+static void warm_up_remembers_the_mule(void **state)
+{
+    struct fx *f = *state;
+    struct world w;
+    world_open(&w);
+    int64_t mule = add_customer(w.st, "mule@example.com", NOW - 2 * DAY);
+    for (int i = 0; i < 3; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "victim%d@example.com", i);
+        int64_t v = add_customer(w.st, email, NOW - 300 * DAY);
+        add_payment(&w, PAYMENT_P2P, v, 0, NULL, mule, 8000, NOW - 5 * HOUR + i * HOUR);
+    }
+    add_payment(&w, PAYMENT_CPM, mule, 0, &w.tokyo, 0, 10000, NOW - HOUR);
+    assert_int_equal(risk_warm(f->r, w.st, NOW, NULL), ERR_OK);
+    struct risk_event ev = p2p(mule, w.alice, NOW, 3000, RISK_F_ACCOUNT_NEW);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "mule_pass_through");
+    assert_non_null(x);
+    assert_int_equal(x->value, 54);
+    /* The store knows who paid whom: a first transfer, a repeat. */
+    bool sent = true;
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, &sent), ERR_OK);
+    assert_false(sent);
+    add_payment(&w, PAYMENT_P2P, w.alice, w.dev_alice, NULL, mule, 500, NOW);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, w.alice, mule, &sent), ERR_OK);
+    assert_true(sent);
+    assert_int_equal(w.st->ops->payment_p2p_sent(w.st, mule, w.alice, &sent), ERR_OK);
+    assert_false(sent); /* the other way round is another first */
+    world_close(&w);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1379,7 +1591,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(card_declines_deny, setup, teardown),
         cmocka_unit_test_setup_teardown(card_many_cards_deny, setup, teardown),
         cmocka_unit_test_setup_teardown(p2p_fan_in_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(p2p_new_payee_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(mule_pass_through_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(mule_quiet_for_ordinary_new_customers, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_at_one_store_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(resale_goods_refunded_at_once_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(verdicts_follow_the_scores, setup, teardown),
         cmocka_unit_test_setup_teardown(many_keys_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(threads_lose_no_count, setup, teardown),
@@ -1387,6 +1604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(decisions_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_the_thief, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_fan_in, setup, teardown),
+        cmocka_unit_test_setup_teardown(warm_up_remembers_the_mule, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
  * wants a fresh second factor (and moves nothing without it); at the
  * register it waits for the customer's answer in the app (nothing moves),
  * and is refused once its score reaches hold or deny; refunds turning into cash at one store are
- * held; new accounts fanning money into one recipient are held.  What the
+ * held; new accounts fanning money into one recipient are held; a scam's
+ * large first transfer to a new account, and a mule passing money on, are
+ * held.  What the
  * customer next to them meets: payments at nearby stores go through with
  * no decision stored.  Every refusal moves nothing, and leaves a decision
  * row and an audit entry.  The ledger verifies clean after every test
@@ -284,7 +286,8 @@ static enum err charge(struct rf *t, struct cust *c, const struct merchant_termi
     return charge_key(t, c, term, amount, items, key, r);
 }
 
-static enum err refund(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount)
+static enum err reverse(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount,
+                        bool is_void)
 {
     char n[POS_NONCE_MAX + 1], key[32];
     nonce(n);
@@ -293,8 +296,13 @@ static enum err refund(struct rf *t, const struct merchant_terminal *term, int64
     pthread_mutex_init(&wt.mu, NULL);
     pthread_cond_init(&wt.cv, NULL);
     const char *bad = NULL;
-    enum err e = payment_refund(W(t), term, n, payment_id, amount, false, key, on_done, &wt, &bad);
+    enum err e = payment_refund(W(t), term, n, payment_id, amount, is_void, key, on_done, &wt, &bad);
     return await(&wt, e, NULL);
+}
+
+static enum err refund(struct rf *t, const struct merchant_terminal *term, int64_t payment_id, int64_t amount)
+{
+    return reverse(t, term, payment_id, amount, false);
 }
 
 /* ---- what is on file ------------------------------------------------------ */
@@ -456,6 +464,58 @@ static void refunds_turned_into_cash_are_held(void **state)
     on_file(t, a.s.customer_id, "refund", "hold", "refunds_store_count", "risk_held");
 }
 
+/* insider-refunds: the clerk's accomplice buys gift cards, keeps them, and
+ * the clerk gives the money back minutes later, as a refund or a void. */
+static void resale_goods_given_back_at_once_are_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust x, a;
+    customer(t, &x, "accomplice@example.com", 30000);
+    customer(t, &a, "aiko@example.com", 30000);
+    const char *gift = "[{\"category\":\"giftcards\",\"amount\":9000}]";
+    struct payment_receipt r;
+    assert_int_equal(charge(t, &x, &t->t_tokyo, 9000, gift, &r), ERR_OK);
+    later(t, &x, 5 * MIN_MS);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 9000), ERR_RISK_HELD);
+    assert_int_equal(reverse(t, &t->t_tokyo, r.p.id, 0, true), ERR_RISK_HELD);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 4500), ERR_RISK_HELD); /* in parts: the same goods */
+    /* nothing moved; the decision and the audit entry name the rule */
+    assert_int_equal(balance(t, &x), 21000);
+    struct payment p;
+    assert_int_equal(t->f->st->ops->payment_get(t->f->st, r.p.id, &p), ERR_OK);
+    assert_int_equal(p.refunded, 0);
+    on_file(t, x.s.customer_id, "refund", "hold", "refund_resale_fast", "risk_held");
+    /* the customer next to them returns a drink */
+    const char *drink = "[{\"category\":\"drinks\",\"amount\":300}]";
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 300, drink, &r), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r.p.id, 300), ERR_OK);
+    assert_int_equal(balance(t, &a), 30000);
+}
+
+/* The ring's cycles with goods the resale rule does not see: the first
+ * refund is any genuine return, the second to the same payer at the store
+ * is held; another payment's second partial refund is not a second payer
+ * refund. */
+static void the_same_payer_refunded_again_is_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust x;
+    customer(t, &x, "accomplice@example.com", 30000);
+    struct payment_receipt r1, r2;
+    assert_int_equal(charge(t, &x, &t->t_tokyo, 3000, "", &r1), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r1.p.id, 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, r1.p.id, 2000), ERR_OK); /* the rest of the same payment */
+    assert_int_equal(charge(t, &x, &t->t_tokyo, 3000, "", &r2), ERR_OK);
+    assert_int_equal(reverse(t, &t->t_tokyo, r2.p.id, 0, true), ERR_RISK_HELD);
+    assert_int_equal(refund(t, &t->t_tokyo, r2.p.id, 3000), ERR_RISK_HELD);
+    assert_int_equal(balance(t, &x), 27000);
+    on_file(t, x.s.customer_id, "refund", "hold", "refund_repeat_payer", "risk_held");
+    /* a month and a day later it is a customer returning things now and then */
+    t->f->now += 31 * 24 * 60 * MIN_MS;
+    assert_int_equal(refund(t, &t->t_tokyo, r2.p.id, 3000), ERR_OK);
+    assert_int_equal(balance(t, &x), 30000);
+}
+
 static void new_accounts_fanning_into_one_recipient_are_held(void **state)
 {
     struct rf *t = *state;
@@ -473,6 +533,77 @@ static void new_accounts_fanning_into_one_recipient_are_held(void **state)
     assert_int_equal(balance(t, &s[3]), 5000);
     assert_int_equal(balance(t, &mule), 9000);
     on_file(t, s[3].s.customer_id, "p2p", "hold", "p2p_fan_in", "risk_held");
+}
+
+/* An authorised-push-payment scam: the victim, with their own phone and a
+ * fresh second factor, sends 30,000 yen to an account opened for it.  The
+ * transfer waits for staff, nothing moves, and the decision and its audit
+ * entry name the rule.  Approved by staff (the victim insists), the money
+ * arrives; the mule passing it on is then held too (mule_pass_through): at
+ * the register refused, by QR and P2P kept for review. */
+static void a_scam_transfer_to_a_new_account_is_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust victim, mule, friend;
+    customer(t, &victim, "victim@example.com", 60000);
+    customer(t, &mule, "mule@example.com", 0);
+    customer(t, &friend, "friend@example.com", 0);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 30000, "", "scam-1", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t id = r.held_id;
+    assert_true(id > 0);
+    assert_int_equal(balance(t, &victim), 60000);
+    assert_int_equal(balance(t, &mule), 0);
+    on_file(t, victim.s.customer_id, "p2p", "hold", "p2p_new_payee", "risk_held");
+    struct pending_op p;
+    assert_int_equal(review_get(W(t), id, &p), ERR_OK);
+    assert_string_equal(p.status, PENDING_HELD);
+    /* A friend's few thousand yen to a new account goes. */
+    assert_int_equal(send_to(t, &victim, friend.email, 3000), ERR_OK);
+
+    assert_int_equal(review_approve(W(t), 1, id, &p, &r, &bad, &sw), ERR_OK);
+    assert_int_equal(balance(t, &mule), 30000);
+    /* The second transfer to a payee paid before is no first transfer. */
+    assert_int_equal(send_to(t, &victim, mule.email, 10000), ERR_OK);
+    assert_int_equal(balance(t, &mule), 40000);
+
+    /* The mule cashes out: 25,000 is more than half of the 40,000 it got. */
+    assert_int_equal(charge(t, &mule, &t->t_tokyo, 25000, "", &r), ERR_RISK_HELD);
+    on_file(t, mule.s.customer_id, "payment", "hold", "mule_pass_through", "risk_held");
+    assert_int_equal(scan(t, &mule, t->qr_akiba, 25000), ERR_RISK_HELD);
+    assert_int_equal(send_to(t, &mule, friend.email, 9000), ERR_OK); /* 22% */
+    assert_int_equal(send_to(t, &mule, friend.email, 9000), ERR_OK); /* 45% */
+    assert_int_equal(send_to(t, &mule, friend.email, 9000), ERR_RISK_HELD);
+    on_file(t, mule.s.customer_id, "p2p", "hold", "mule_pass_through", "risk_held");
+    assert_int_equal(balance(t, &mule), 22000);
+    assert_int_equal(store_payments(t, t->tokyo.id), 0);
+}
+
+/* Smurfing: three victims each send 8,000 yen (under every per-transfer
+ * threshold).  The mule may spend 10,000 of the 24,000 (41%); the next
+ * 3,000 by P2P, by QR or at the register is held. */
+static void smurfed_money_passed_on_is_held(void **state)
+{
+    struct rf *t = *state;
+    struct cust mule, out, v[3];
+    customer(t, &mule, "mule@example.com", 0);
+    customer(t, &out, "out@example.com", 0);
+    char email[64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(email, sizeof email, "victim%d@example.com", i);
+        customer(t, &v[i], email, 10000);
+        assert_int_equal(send_to(t, &v[i], mule.email, 8000), ERR_OK);
+    }
+    assert_int_equal(scan(t, &mule, t->qr_ginza, 10000), ERR_OK);
+    assert_int_equal(send_to(t, &mule, out.email, 3000), ERR_RISK_HELD);
+    on_file(t, mule.s.customer_id, "p2p", "hold", "mule_pass_through", "risk_held");
+    assert_int_equal(scan(t, &mule, t->qr_akiba, 3000), ERR_RISK_HELD);
+    struct payment_receipt r;
+    assert_int_equal(charge(t, &mule, &t->t_tokyo, 3000, "", &r), ERR_RISK_HELD);
+    assert_int_equal(balance(t, &mule), 14000);
+    assert_int_equal(balance(t, &out), 0);
 }
 
 /* The customer's retry of a held transfer is answered with its review as
@@ -668,7 +799,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_declined_charge_stays_declined_when_the_register_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(a_rejected_review_stays_rejected_when_the_customer_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(resale_goods_given_back_at_once_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(smurfed_money_passed_on_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
         cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),
