@@ -14,7 +14,7 @@
 bool api_rate_limit(struct http_request *req, struct api_ctx *ctx)
 {
     int64_t retry_after = 0;
-    if (ratelimit_take(ctx->ratelimit, http_request_client_addr(req), time_mono_ns() / 1000000, &retry_after))
+    if (ratelimit_take(ctx->ratelimit, http_request_client_addr(req), time_window_ms(), &retry_after))
         return true;
     http_reply_retry_after(req, retry_after);
     http_reply_error(req, ERR_RATE_LIMITED, NULL);

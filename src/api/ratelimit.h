@@ -49,7 +49,8 @@ enum err ratelimit_new(const struct ratelimit_opts *o, struct ratelimit **out);
 void ratelimit_free(struct ratelimit *rl); /* NULL-safe */
 
 /* Take a token for addr (numeric, as http_request_client_addr gives it) at
- * now_ms, a monotonic clock in milliseconds.  true: allowed.  false: refused,
+ * now_ms, a clock in milliseconds that never goes back (time_window_ms: the
+ * monotonic one, or a simulator's clock file).  true: allowed.  false: refused,
  * and *retry_after_s (>= 1) is when the next token will be there. */
 bool ratelimit_take(struct ratelimit *rl, const char *addr, int64_t now_ms, int64_t *retry_after_s);
 

@@ -2,8 +2,10 @@
  * (cli.h states its contract). */
 #include <liboath/oath.h>
 #include <sodium.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
+#include "util/timeutil.h"
 #include "util/wipe.h"
 
 int main(int argc, char **argv)
@@ -16,6 +18,13 @@ int main(int argc, char **argv)
         return cli_failure("cannot initialise libsodium");
     if (oath_init() != OATH_OK)
         return cli_failure("cannot initialise liboath");
+    /* The commands `kessai simulate` runs on its own kessaid's data keep
+     * that server's clock (KESSAI_CLOCK_FILE, as kessaid: simulator and
+     * tests only). */
+    const char *clock_env = getenv("KESSAI_CLOCK_FILE");
+    char why[600];
+    if (clock_env && *clock_env && time_clock_file_use(clock_env, why, sizeof why) != ERR_OK)
+        return cli_failure("%s", why);
     int rc = cli_main(argc, argv);
     oath_done();
     return rc;

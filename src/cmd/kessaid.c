@@ -33,6 +33,12 @@
  * nothing is credited yet), kessaid exits at once with status 77 when a
  * top-up reaches it, without cleanup, as if the machine had died there.
  * The reconciliation at the next start must then finish that top-up once.
+ *
+ * Simulator and test hook: with KESSAI_CLOCK_FILE=PATH the wall clock
+ * (every time_now_ms(): windows, code lifetimes, TOTP steps, stored times)
+ * is read from that file, which `kessai simulate` moves along its simulated
+ * clock (util/timeutil.h says what the file must be; anything else is
+ * refused at start-up).  Monotonic time (time-outs, latencies) stays real.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -123,7 +129,9 @@ static const char usage[] =
     "flags override the environment, which overrides the file.\n"
     "\n"
     "Tests only: KESSAI_TEST_CRASH_AT=POINT makes kessaid exit at once (status 77)\n"
-    "when a top-up reaches POINT (topup_created, topup_authorized, topup_credited).\n";
+    "when a top-up reaches POINT (topup_created, topup_authorized, topup_credited).\n"
+    "Simulator and tests only: KESSAI_CLOCK_FILE=PATH reads the wall clock from PATH\n"
+    "(8 bytes: a little-endian int64 of Unix ms; owned by this user, mode 0600).\n";
 
 struct flags {
     const char *config;
@@ -329,6 +337,15 @@ int main(int argc, char **argv)
     if (load_config(&flags, &cfg) != 0)
         return EXIT_USAGE;
     log_set_level((enum log_level)log_level_parse(cfg.log_level));
+    /* Before any thread: every thread reads the clock it sets. */
+    const char *clock_env = getenv("KESSAI_CLOCK_FILE");
+    if (clock_env && *clock_env) {
+        char why[600];
+        if (time_clock_file_use(clock_env, why, sizeof why) != ERR_OK) {
+            say("%s", why);
+            return EXIT_RUNTIME;
+        }
+    }
     char host[CONFIG_STR];
     uint16_t port = 0;
     if (config_listen_addr(&cfg, host, sizeof host, &port) != ERR_OK) {

@@ -16,12 +16,8 @@
  * little less, for the time requests travel. */
 #define FRESH_S 280
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* The clock the server keeps the second factor fresh by, in seconds. */
+static double clock_s(const struct sim_world *w) { return (double)sim_clock_ms(w) / 1000.0; }
 
 void sim_phone_new(struct sim_world *w, struct sim_phone *p)
 {
@@ -51,17 +47,24 @@ void sim_password(struct sim_world *w, char *out, size_t n)
     snprintf(out, n, "%s-%s-%s-%02d", words[a], words[b], words[c], (int)sim_rng_below(&w->rng, 100));
 }
 
-void sim_totp_next(struct sim_customer *c, char out[TOTP_DIGITS + 1])
+void sim_totp_next(struct sim_world *w, struct sim_customer *c, char out[TOTP_DIGITS + 1])
 {
     /* The server takes the current step +-1 and each step once: the
-     * smallest usable step after the last one, clear of a boundary that
-     * could pass while the request travels; wait when all are used. */
+     * smallest usable step after the last one.  On the real clock (--url)
+     * clear of a boundary that could pass while the request travels, and
+     * waiting when all are used; the simulated clock stands still while a
+     * request travels, and the run gives the customer's action a time
+     * when its codes are there (sim_phone_ready). */
+    bool real = w->clock == NULL;
     for (;;) {
-        int64_t now = (int64_t)time(NULL);
+        int64_t now = sim_clock_ms(w) / 1000;
         int64_t cur = now / TOTP_STEP_SECONDS, into = now % TOTP_STEP_SECONDS;
-        int64_t lo = into >= TOTP_STEP_SECONDS - 3 ? cur : cur - 1;
+        int64_t lo = real && into >= TOTP_STEP_SECONDS - 3 ? cur : cur - 1;
         int64_t step = c->last_step + 1 > lo ? c->last_step + 1 : lo;
-        if (step <= cur + 1 && !(step == cur + 1 && into < 1)) {
+        bool usable = step <= cur + 1 && !(real && step == cur + 1 && into < 1);
+        if (usable || !real) {
+            if (!usable)
+                step = c->last_step; /* every usable step is spent: the used one, refused as it would be */
             if (totp_code(c->seed, step * TOTP_STEP_SECONDS, out) != ERR_OK)
                 out[0] = '\0';
             c->last_step = step;
@@ -69,6 +72,18 @@ void sim_totp_next(struct sim_customer *c, char out[TOTP_DIGITS + 1])
         }
         nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
     }
+}
+
+double sim_phone_ready(const struct sim_world *w, const struct sim_customer *c)
+{
+    /* Two TOTP steps free (a sign-in and a challenge) once the current
+     * step is past the last one used; an offline step free once the step
+     * after the current one is past the last shown. */
+    int64_t at = c->last_step + 1;
+    if (c->phone.has_offline && c->phone.offline_step > at)
+        at = c->phone.offline_step;
+    double t = (double)(at * TOTP_STEP_SECONDS * 1000 - w->clock_epoch_ms) / 1000.0;
+    return t > w->now ? t : w->now;
 }
 
 bool sim_device_proof(struct sim_world *w, const char *src, const struct sim_phone *p, char challenge[128],
@@ -157,7 +172,7 @@ bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t
         FAIL("totp_enrol:%s", r.code[0] ? r.code : "http");
     sim_resp_free(&r);
     char totp[8];
-    sim_totp_next(c, totp);
+    sim_totp_next(w, c, totp);
     sim_call_as(w, "totp_confirm", c, &c->phone, "POST", "/v1/mfa/totp/confirm", json_pack("{s:s}", "code", totp),
                 false, &r);
     if (r.status != 200)
@@ -166,7 +181,7 @@ bool sim_register(struct sim_world *w, struct sim_customer *c, char *why, size_t
     snprintf(c->recovery, sizeof c->recovery, "%s", rc ? rc : "");
     if (*sim_resp_str(&r, "session_token"))
         take_session(&c->phone, &r);
-    c->phone.fresh_until = mono_s() + FRESH_S;
+    c->phone.fresh_until = clock_s(w) + FRESH_S;
     sim_resp_free(&r);
     sim_call_as(w, "me", c, &c->phone, "GET", "/v1/me", NULL, false, &r);
     if (r.status != 200)
@@ -182,7 +197,7 @@ bool sim_login(struct sim_world *w, struct sim_customer *c, struct sim_phone *p,
     memset(r, 0, sizeof *r);
     if (!sim_device_proof(w, c->src, p, challenge, sig))
         return false;
-    sim_totp_next(c, code);
+    sim_totp_next(w, c, code);
     sim_call(w, "login", c->src, "POST", "/v1/login", NULL,
              json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "email", c->email, "password", c->password, "device",
                        device_json(p), "challenge", challenge, "signature", sig, "totp_code", code),
@@ -213,20 +228,20 @@ bool sim_login_recovery(struct sim_world *w, struct sim_customer *c, struct sim_
 bool sim_mfa(struct sim_world *w, struct sim_customer *c)
 {
     char code[8];
-    sim_totp_next(c, code);
+    sim_totp_next(w, c, code);
     struct sim_resp r;
     sim_call_as(w, "mfa_verify", c, &c->phone, "POST", "/v1/mfa/verify", json_pack("{s:s}", "totp_code", code), false,
                 &r);
     bool ok = r.status == 200;
     sim_resp_free(&r);
     if (ok)
-        c->phone.fresh_until = mono_s() + FRESH_S;
+        c->phone.fresh_until = clock_s(w) + FRESH_S;
     return ok;
 }
 
 bool sim_mfa_if_stale(struct sim_world *w, struct sim_customer *c)
 {
-    return mono_s() < c->phone.fresh_until || sim_mfa(w, c);
+    return clock_s(w) < c->phone.fresh_until || sim_mfa(w, c);
 }
 
 bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_resp *r)
@@ -243,7 +258,7 @@ bool sim_reset_password(struct sim_world *w, struct sim_customer *c, struct sim_
     }
     char pw[48];
     sim_password(w, pw, sizeof pw);
-    sim_totp_next(c, code);
+    sim_totp_next(w, c, code);
     sim_call(w, "reset_complete", c->src, "POST", "/v1/password-reset/complete", NULL,
              json_pack("{s:s, s:s, s:s}", "token", token, "new_password", pw, "totp_code", code), r);
     sodium_memzero(token, sizeof token);

@@ -3,6 +3,7 @@
  * simulated time, the reconciliation of every balance against the
  * server's, `kessai ledger verify` and `kessai audit verify`, the report. */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,12 +12,61 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/bench.h"
 #include "sim/sim.h"
+#include "util/timeutil.h"
+
+extern char **environ;
+
+/* ---- the clock ---- */
+
+/* Simulated second 0 with its own kessaid: a fixed Monday, at --start-hour
+ * in Japan (UTC+9, where the stores' hours and the server's days are), so
+ * that every stored time, ISO timestamps included, repeats from run to run. */
+#define CLOCK_DAY "2026-01-05"
+#define JST_OFFSET_MS (9 * TIME_HOUR_MS)
+
+int64_t sim_clock_ms(const struct sim_world *w)
+{
+    if (w->clock)
+        return w->clock_epoch_ms + (int64_t)(w->now * 1000 + 0.5); /* now >= 0 */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Move the server's clock to the simulated time (never back: w->now only grows). */
+static void clock_tick(struct sim_world *w)
+{
+    if (w->clock)
+        __atomic_store_n(w->clock, (int64_t)htole64((uint64_t)sim_clock_ms(w)), __ATOMIC_RELEASE);
+}
+
+/* The clock file (0600, in the server's data directory), mapped; its path in path. */
+static bool clock_create(struct sim_world *w, const char *dir, char *path, size_t n)
+{
+    int64_t day = 0;
+    if (time_parse_iso8601(CLOCK_DAY, &day) != ERR_OK)
+        return false;
+    w->clock_epoch_ms = day - JST_OFFSET_MS + w->o->start_hour * TIME_HOUR_MS;
+    snprintf(path, n, "%s/sim-clock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return false;
+    uint64_t le = htole64((uint64_t)w->clock_epoch_ms);
+    bool ok = write(fd, &le, sizeof le) == (ssize_t)sizeof le;
+    void *m = ok ? mmap(NULL, sizeof le, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (m == MAP_FAILED)
+        return false;
+    w->clock = m;
+    return true;
+}
 
 /* ---- events: a binary heap on (t, seq) ---- */
 
@@ -156,7 +206,20 @@ static int run_cli(struct sim_world *w, const char *const *args, char **out)
         dup2(fds[1], 1);
         if (devnull >= 0)
             dup2(devnull, 2);
-        execv(w->self, (char *const *)argv);
+        if (w->clock) {
+            /* The commands keep the server's clock: the stores' times and
+             * the verifications see the times kessaid stored. */
+            char *env[512];
+            size_t e = 0;
+            for (char **p = environ; *p && e < 510; p++)
+                if (strncmp(*p, "KESSAI_CLOCK_FILE=", 18) != 0)
+                    env[e++] = *p;
+            env[e++] = w->clock_env;
+            env[e] = NULL;
+            execve(w->self, (char *const *)argv, env);
+        } else {
+            execv(w->self, (char *const *)argv);
+        }
         _exit(127);
     }
     close(fds[1]);
@@ -322,7 +385,15 @@ static int setup(struct sim_world *w, struct bench_server *own)
             return 2;
         snprintf(w->data_dir, sizeof w->data_dir, "%s", own->dir);
         snprintf(w->tag, sizeof w->tag, "s");
-        if (bench_server_start(own, (const char *const[]){"KESSAI_LOG_LEVEL=warn", NULL}) != ERR_OK)
+        /* Its wall clock is the simulated one (util/timeutil.h): the same
+         * seed gives the same windows, code steps and stored times. */
+        char path[sizeof own->dir + 16];
+        if (!clock_create(w, own->dir, path, sizeof path)) {
+            fprintf(stderr, "kessai: simulate: cannot create the clock file in %s\n", own->dir);
+            return 2;
+        }
+        snprintf(w->clock_env, sizeof w->clock_env, "KESSAI_CLOCK_FILE=%s", path);
+        if (bench_server_start(own, (const char *const[]){"KESSAI_LOG_LEVEL=warn", w->clock_env, NULL}) != ERR_OK)
             return 2;
         w->http.addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(own->port),
                                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -393,7 +464,20 @@ int sim_run(const struct sim_opts *o)
         size_t total = w->nev, done = 0;
         struct sim_event ev;
         while (pop(w, &ev)) {
-            w->now = ev.t;
+            if (ev.t > w->now)
+                w->now = ev.t;
+            if (ev.kind == SIM_EV_LEGIT && w->clock) {
+                /* A customer whose phone has spent its codes of these
+                 * steps (it pays or signs in often) acts when they are
+                 * there, as its owner would wait. */
+                double ready = sim_phone_ready(w, &w->c[ev.actor]);
+                if (ready > w->now) {
+                    sim_push(w, ready, ev.kind, ev.scn, ev.actor, ev.arg);
+                    w->postponed++;
+                    continue;
+                }
+            }
+            clock_tick(w);
             if (ev.kind == SIM_EV_LEGIT)
                 sim_population_step(w, &ev);
             else if (ev.scn < w->natk)
@@ -401,9 +485,13 @@ int sim_run(const struct sim_opts *o)
             if (++done % 50 == 0)
                 progress(w, done, total > done ? total : done);
         }
-        w->now = w->horizon;
+        if (w->horizon > w->now)
+            w->now = w->horizon;
+        clock_tick(w);
         progress(w, done, done);
         phase(w, "clock ran out");
+        if (getenv("KESSAI_SIM_PHASES") && w->clock)
+            fprintf(stderr, "actions held for their phone's codes: %" PRIu64 "\n", w->postponed);
         settle_mail(w);
         phase(w, "mail settled");
         w->legit.notifications = legit_mail(w);
@@ -447,6 +535,8 @@ int sim_run(const struct sim_opts *o)
         json_decref(rep);
     }
     bench_server_cleanup(&own);
+    if (w->clock)
+        munmap(w->clock, sizeof *w->clock);
     /* Wipe and free. */
     for (size_t i = 0; i < w->nc; i++)
         sodium_memzero(&w->c[i], sizeof w->c[i]);

@@ -410,7 +410,7 @@ static bool pay_cpm_at(struct sim_world *w, struct sim_customer *c, const struct
         snprintf(pch, sizeof pch, "%s", str_of(json_object_get(r.j, "charge"), "id"));
         sim_resp_free(&r);
         snprintf(path, sizeof path, "/v1/pending-charges/%s/approve", pch);
-        sim_totp_next(c, totp);
+        sim_totp_next(w, c, totp);
         sim_call_as(w, "attack_approve", c, &c->phone, "POST", path, json_pack("{s:s}", "totp_code", totp), false,
                     &r);
         sodium_memzero(totp, sizeof totp);

@@ -20,10 +20,11 @@
  *   run.c         the world, the event loop over simulated time, the checks
  *
  * Determinism: every choice comes from the run's PRNG, events run one at a
- * time in (simulated time, sequence) order, and nothing depends on the
- * wall clock but what the server itself decides with it (TOTP steps, code
- * lifetimes), which the simulated people respect.  So one seed gives the
- * same report, latencies apart.
+ * time in (simulated time, sequence) order, and the wall clock is the
+ * simulated one: the own kessaid reads it from a clock file the run moves
+ * to each event's time (KESSAI_CLOCK_FILE, util/timeutil.h), and the phones
+ * compute their codes from it.  So one seed gives the same report,
+ * latencies apart, at any size (with --url the server's real clock rules).
  *
  * Secrets (passwords, TOTP seeds, tokens, terminal secrets) live in this
  * process's memory only and are wiped before it exits.
@@ -135,7 +136,7 @@ struct sim_phone {
     char token[64];
     bool new_device; /* the server said so at sign-in: the app asks for the second factor before money moves */
     char src[SIM_SRC_MAX]; /* a thief's phone calls from its own address ("": the customer's) */
-    double fresh_until;    /* monotonic seconds: the session's second factor is fresh until then */
+    double fresh_until;    /* sim_clock_ms() seconds: the session's second factor is fresh until then */
     /* Offline codes (offline.c): the key the server showed once, the
      * device's offline id, the last 30 s step a code was shown for. */
     bool has_offline;
@@ -286,6 +287,13 @@ struct sim_world {
     size_t nev, cap_ev;
     uint32_t next_seq;
     double now;             /* simulated seconds */
+    /* Own kessaid: the clock file it reads its wall clock from (mapped
+     * here read-write, moved to each event's time), and the Unix ms of
+     * simulated second 0.  NULL with --url: the real clock. */
+    int64_t *clock;
+    int64_t clock_epoch_ms;
+    char clock_env[640];    /* "KESSAI_CLOCK_FILE=…" for kessaid and the commands */
+    uint64_t postponed;     /* customers' actions held until their phone had the codes */
     double horizon;
     struct sim_attack atk[8];
     size_t natk;
@@ -317,6 +325,9 @@ extern const size_t sim_ncities;
 double sim_km(double lat1, double lon1, double lat2, double lon2);
 
 /* run.c */
+/* The server's wall clock as the simulation sees it, in Unix ms: the
+ * simulated clock with its own kessaid, the real one with --url. */
+int64_t sim_clock_ms(const struct sim_world *w);
 void sim_push(struct sim_world *w, double t, uint16_t kind, uint16_t scn, uint32_t actor, uint32_t arg);
 /* A fresh loopback source address (a new client address). */
 void sim_new_src(struct sim_world *w, char out[SIM_SRC_MAX]);
@@ -339,8 +350,13 @@ json_t *sim_admin(struct sim_world *w, const char *const *args);
 /* phone.c */
 void sim_phone_new(struct sim_world *w, struct sim_phone *p);
 void sim_phone_wipe(struct sim_phone *p);
-/* The next TOTP code the server will take (waits for the clock if it must). */
-void sim_totp_next(struct sim_customer *c, char out[TOTP_DIGITS + 1]);
+/* The next TOTP code the server will take (with --url, waits for the real
+ * clock if it must; on the simulated clock it never waits: run.c holds a
+ * customer's action back until its phone has the codes, sim_phone_ready). */
+void sim_totp_next(struct sim_world *w, struct sim_customer *c, char out[TOTP_DIGITS + 1]);
+/* On the simulated clock: the simulated second from which c's phone has
+ * two TOTP steps and one offline step unused (<= w->now: now). */
+double sim_phone_ready(const struct sim_world *w, const struct sim_customer *c);
 /* A signed login challenge from src with phone p: challenge, signature. */
 bool sim_device_proof(struct sim_world *w, const char *src, const struct sim_phone *p, char challenge[128],
                       char sig[128]);
@@ -407,8 +423,11 @@ bool sim_make_account(struct sim_world *w, bool attacker, size_t *idx);
  * operation. */
 bool sim_offline_key(struct sim_world *w, struct sim_customer *c);
 /* The phone's code for the current 30 s step (kessai-offline-v1), each
- * step once: waits for the next step when this one was shown already. */
-void sim_offline_code(struct sim_phone *p, char out[19]);
+ * step once: the next step's when this one was shown already (the server
+ * takes one step either side); a third in one step waits (--url) or, on
+ * the simulated clock, is the used one again (sim_phone_ready keeps that
+ * from happening). */
+void sim_offline_code(struct sim_world *w, struct sim_phone *p, char out[19]);
 /* sim_offline_code without the clock: the code for now_step (the wall
  * clock's 30 s step), or for the step after when now_step's was shown
  * already; false (out untouched) when both were: the app waits. */

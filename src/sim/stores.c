@@ -113,7 +113,7 @@ void sim_pos_headers(struct sim_world *w, const struct sim_store *s, const char 
 {
     char nonce[40], sig[POS_SIG_HEX_LEN + 1];
     snprintf(nonce, sizeof nonce, "sim%s%016llx", w->tag, (unsigned long long)++w->nonce);
-    int64_t ts = (int64_t)time(NULL);
+    int64_t ts = sim_clock_ms(w) / 1000; /* the server's clock: a register's is set by it */
     size_t pl = strcspn(path, "?");
     char bare[256];
     snprintf(bare, sizeof bare, "%.*s", (int)pl, path);

@@ -1,12 +1,31 @@
 #include "util/timeutil.h"
 
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The clock file's mapping, set once at start-up before any thread exists
+ * and never changed after (state the process owns from start-up): NULL
+ * means the real clock. */
+static const _Atomic int64_t *clock_file;
+
+static int64_t clock_file_ms(void)
+{
+    return (int64_t)le64toh((uint64_t)atomic_load_explicit(clock_file, memory_order_acquire));
+}
 
 int64_t time_now_ms(void)
 {
+    if (clock_file)
+        return clock_file_ms();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -17,6 +36,42 @@ int64_t time_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t time_window_ms(void) { return clock_file ? clock_file_ms() : time_mono_ns() / 1000000; }
+
+enum err time_clock_file_use(const char *path, char *why, size_t why_n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(why, why_n, "cannot open clock file %s: %s", path, strerror(errno));
+        return ERR_INVALID_PARAM;
+    }
+    struct stat st;
+    const char *bad = NULL;
+    if (fstat(fd, &st) != 0)
+        bad = "cannot be examined";
+    else if (!S_ISREG(st.st_mode))
+        bad = "is not a regular file";
+    else if (st.st_size != (off_t)sizeof(int64_t))
+        bad = "is not 8 bytes (a little-endian int64 of Unix milliseconds)";
+    else if (st.st_uid != geteuid())
+        bad = "is not owned by this user";
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        bad = "is writable by group or others";
+    if (bad) {
+        close(fd);
+        snprintf(why, why_n, "clock file %s %s", path, bad);
+        return ERR_INVALID_PARAM;
+    }
+    void *m = mmap(NULL, sizeof(int64_t), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd); /* the mapping keeps the file */
+    if (m == MAP_FAILED) {
+        snprintf(why, why_n, "cannot map clock file %s: %s", path, strerror(errno));
+        return ERR_INVALID_PARAM;
+    }
+    clock_file = m;
+    return ERR_OK;
 }
 
 char *time_iso8601(char buf[TIME_ISO_BUF], int64_t ms)

@@ -3,6 +3,7 @@
 #ifndef KESSAI_UTIL_TIMEUTIL_H
 #define KESSAI_UTIL_TIMEUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -13,9 +14,24 @@
 #define TIME_HOUR_MS (3600 * INT64_C(1000))
 #define TIME_DAY_MS (24 * TIME_HOUR_MS)
 
+/* The wall clock: CLOCK_REALTIME, or the clock file's time once
+ * time_clock_file_use() succeeded. */
 int64_t time_now_ms(void);
 /* Monotonic nanoseconds, for latencies and time-outs only. */
 int64_t time_mono_ns(void);
+/* For windows that decide an outcome (the per-address rate limit): the
+ * monotonic clock in ms, or the clock file's time once one is in use. */
+int64_t time_window_ms(void);
+
+/* A clock file, for the simulator and tests only (KESSAI_CLOCK_FILE): 8
+ * bytes, a little-endian int64 of Unix milliseconds, which another process
+ * (`kessai simulate`) moves.  Mapped read-only, read with an atomic load by
+ * every time_now_ms() from then on; this process's only time that is not
+ * its own.  Call once, before any thread.  Refused (ERR_INVALID_PARAM,
+ * the reason in why) when the file is missing, not a regular file, not 8
+ * bytes, not owned by this process's user, or writable by group or others:
+ * a clock someone else can move would replay one-time codes. */
+enum err time_clock_file_use(const char *path, char *why, size_t why_n);
 /* "2026-11-26T23:03:00.123Z".  Returns buf. */
 char *time_iso8601(char buf[TIME_ISO_BUF], int64_t ms);
 /* The inverse, strictly, for times people type (UTC only):

@@ -285,4 +285,61 @@ else
 fi
 check "refused starts created nothing" test ! -e "$T_TMP/bad"
 
+# ---- clock file (simulator and tests only) -----------------------------------------------
+# KESSAI_CLOCK_FILE: the wall clock read from an 8-byte little-endian int64
+# of Unix ms.  One that someone else could move (to replay a one-time code)
+# is refused before anything starts.
+clock_write() { # FILE MS: the clock's 8 bytes, in place (kessaid maps the file)
+    perl -e 'print pack("q<", $ARGV[0])' "$2" | dd of="$1" conv=notrunc status=none
+}
+CLK="$T_TMP/clock"
+KESSAI_CLOCK_FILE="$T_TMP/no-clock" kd_fail --data-dir "$T_TMP/clk-bad" --listen "127.0.0.1:$(free_port)"
+if [ "$KD_STATUS" -ne 0 ] && grep -q "^kessaid: cannot open clock file $T_TMP/no-clock: No such file" <<<"$KD_ERR"; then
+    ok "missing clock file: kessaid refuses to start, naming it"
+else
+    not_ok "missing clock file: kessaid refuses to start, naming it" "status $KD_STATUS" "$KD_ERR"
+fi
+clock_write "$CLK" 1893553445000
+chmod 620 "$CLK"
+KESSAI_CLOCK_FILE="$CLK" kd_fail --data-dir "$T_TMP/clk-bad" --listen "127.0.0.1:$(free_port)"
+if [ "$KD_STATUS" -ne 0 ] && [ "$KD_ERR" = "kessaid: clock file $CLK is writable by group or others" ]; then
+    ok "group-writable clock file (someone else could move it): refused at start-up"
+else
+    not_ok "group-writable clock file (someone else could move it): refused at start-up" "status $KD_STATUS" "$KD_ERR"
+fi
+chmod 602 "$CLK"
+KESSAI_CLOCK_FILE="$CLK" kd_fail --data-dir "$T_TMP/clk-bad" --listen "127.0.0.1:$(free_port)"
+check "world-writable clock file: refused at start-up" \
+    grep -q "^kessaid: clock file $CLK is writable by group or others$" <<<"$KD_ERR"
+printf 'abcd' >"$T_TMP/clock4"
+chmod 600 "$T_TMP/clock4"
+KESSAI_CLOCK_FILE="$T_TMP/clock4" kd_fail --data-dir "$T_TMP/clk-bad" --listen "127.0.0.1:$(free_port)"
+check "clock file of the wrong size: refused at start-up" \
+    grep -q "^kessaid: clock file $T_TMP/clock4 is not 8 bytes" <<<"$KD_ERR"
+check "refused clock files created nothing" test ! -e "$T_TMP/clk-bad"
+
+chmod 600 "$CLK"
+T1=1893553445000 # 2030-01-02T03:04:05.000Z
+T2=1893553505250 # a minute and 250 ms later
+if KESSAI_CLOCK_FILE="$CLK" kd_start "$T_TMP/clk"; then
+    check "with a clock file, kessaid's log times are the file's" \
+        grep -q '"ts":"2030-01-02T03:04:05.000Z","level":"info","event":"kessaid_listening"' "$KD_LOG"
+    req POST "$KD_URL/v1/registrations" -H 'Content-Type: application/json' \
+        --data '{"email":"clock1@example.jp","password":"violet-harbour-teapot-42"}'
+    R1=$R_STATUS
+    clock_write "$CLK" "$T2"
+    req POST "$KD_URL/v1/registrations" -H 'Content-Type: application/json' \
+        --data '{"email":"clock2@example.jp","password":"violet-harbour-teapot-42"}'
+    STORED=$(sqlite3 "$T_TMP/clk/kessai.db" "SELECT group_concat(created_ms, ',') FROM (SELECT created_ms FROM customers ORDER BY id)")
+    if [ "$R1" = 202 ] && [ "$R_STATUS" = 202 ] && [ "$STORED" = "$T1,$T2" ]; then
+        ok "with a clock file, stored times follow it as it moves (customers.created_ms)"
+    else
+        not_ok "with a clock file, stored times follow it as it moves (customers.created_ms)" \
+            "status $R1 $R_STATUS stored $STORED"
+    fi
+    kd_stop
+else
+    not_ok "kessaid starts with a private clock file" "$(tail -n 3 "$T_TMP/clk.log")"
+fi
+
 t_done

@@ -5,7 +5,8 @@
 # yen, if more than 0.5% of legitimate operations were refused, if any
 # wallet differs from what the simulation expects, or if ledger verify or
 # audit verify fails.  Then the report's figures are checked against the
-# books of the kept data directory, and one seed must give one report.
+# books of the kept data directory (their times are the simulated clock's), and
+# one seed must give one report, on a small and on a medium run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cli_lib.sh"
 
@@ -144,12 +145,32 @@ verdict "mix: customers without signal paid with the offline codes their phones 
 verdict "mix: the books hold exactly the offline payments the report counts"
 grep -q "<svg" "$T/mix.html" && ! grep -qiE "<script|src=\"http|href=\"http" "$T/mix.html"
 verdict "mix: the HTML report is one page with inline SVG charts and no external reference"
+# kessaid kept the simulated clock (the clock file): every customer and
+# transfer is stamped between 2026-01-05 10:00 Japan time (01:00 UTC, second
+# 0) and the end of the 2 simulated minutes, whatever the machine's date.
+T0=1767574800000
+span=$(sqlite3 "$DIR/kessai.db" "SELECT min(m) || ',' || max(m) FROM (SELECT created_ms AS m FROM customers
+                                  UNION ALL SELECT created_ms FROM transfers)")
+[ "${span%,*}" = "$T0" ] && [ "${span#*,}" -gt "$T0" ] && [ "${span#*,}" -le $((T0 + 120000)) ] &&
+    [ "$(stat -c %a "$DIR/sim-clock")" = 600 ]
+verdict "mix: the server's times are the simulated clock's (first and last: $span)"
 rm -rf "$DIR"
 
 # One seed, one report (latencies and wall time apart).
 sim mix2 --scenario mix "${SMALL[@]}" --seed 5
 [ "$RC" = 0 ] && diff <(sed '/^  "timing"/,$d' "$T/mix.json") <(sed '/^  "timing"/,$d' "$T/mix2.json") >"$T/diff"
 verdict "the same seed gives the same report"
+# A medium run, whose real minutes and simulated minutes part far enough
+# for the server's real clock to change the report (two runs of it on a
+# real-clock kessaid sent 6,334 and 6,333 requests): with the simulated
+# clock, one seed gives one report there too.
+MEDIUM=(--customers 400 --stores 40 --minutes 5 --seed 3)
+sim med1 --scenario mix "${MEDIUM[@]}"
+RC1=$RC
+sim med2 --scenario mix "${MEDIUM[@]}"
+[ "$RC1" = 0 ] && [ "$RC" = 0 ] &&
+    diff <(sed '/^  "timing"/,$d' "$T/med1.json") <(sed '/^  "timing"/,$d' "$T/med2.json") >"$T/diff"
+verdict "a medium run (400 customers, 5 simulated minutes) gives the same report twice"
 ! diff -q <(sed '/^  "timing"/,$d' "$T/mix.json") <(sed '/^  "timing"/,$d' "$T/session-theft.json") >/dev/null
 verdict "another seed gives another run"
 

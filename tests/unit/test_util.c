@@ -385,6 +385,62 @@ static void iso_times_parse_strictly(void **state)
     assert_int_equal(time_parse_iso8601(NULL, &ms), ERR_INVALID_PARAM);
 }
 
+/* A clock file (simulator and tests only) someone else could move would
+ * replay one-time codes: only a private 8-byte file is taken, and then it
+ * is the wall clock.  Runs last: it changes this process's clock. */
+static void write_clock(const char *path, int64_t ms, mode_t mode)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 8; i++)
+        fputc((int)(((uint64_t)ms >> (8 * i)) & 0xff), f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void clock_file_is_private_and_followed(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    char path[512], why[600];
+    snprintf(path, sizeof path, "%s/clock", dir);
+    int64_t before = time_now_ms();
+    assert_int_equal(time_clock_file_use(path, why, sizeof why), ERR_INVALID_PARAM);
+    assert_non_null(strstr(why, "cannot open clock file"));
+    write_clock(path, 1893553445000LL, 0620);
+    assert_int_equal(time_clock_file_use(path, why, sizeof why), ERR_INVALID_PARAM);
+    assert_non_null(strstr(why, "is writable by group or others"));
+    write_clock(path, 1893553445000LL, 0602);
+    assert_int_equal(time_clock_file_use(path, why, sizeof why), ERR_INVALID_PARAM);
+    if (geteuid() == 0) {
+        write_clock(path, 1893553445000LL, 0600);
+        assert_int_equal(chown(path, 12345, 12345), 0);
+        assert_int_equal(time_clock_file_use(path, why, sizeof why), ERR_INVALID_PARAM);
+        assert_non_null(strstr(why, "is not owned by this user"));
+        assert_int_equal(unlink(path), 0);
+    }
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("abcd", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(time_clock_file_use(path, why, sizeof why), ERR_INVALID_PARAM);
+    assert_non_null(strstr(why, "is not 8 bytes"));
+    /* Every refusal left the real clock. */
+    assert_true(time_now_ms() >= before);
+    assert_true(time_now_ms() != 1893553445000LL);
+    write_clock(path, 1893553445000LL, 0600);
+    assert_int_equal(time_clock_file_use(path, why, sizeof why), ERR_OK);
+    assert_int_equal(time_now_ms(), 1893553445000LL);
+    assert_int_equal(time_window_ms(), 1893553445000LL);
+    char iso[TIME_ISO_BUF];
+    assert_string_equal(time_iso8601(iso, time_now_ms()), "2030-01-02T03:04:05.000Z");
+    write_clock(path, 1893553505250LL, 0600); /* moved in place: the mapping sees it */
+    assert_int_equal(time_now_ms(), 1893553505250LL);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void svg_boxes_are_written_exactly(void **state)
 {
     (void)state;
@@ -433,6 +489,7 @@ int main(void)
         cmocka_unit_test(log_lines_are_json_and_redact_secrets),
         cmocka_unit_test(svg_boxes_are_written_exactly),
         cmocka_unit_test(iso_times_parse_strictly),
+        cmocka_unit_test(clock_file_is_private_and_followed), /* last: it sets the clock */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
