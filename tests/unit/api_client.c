@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -91,6 +92,9 @@ void ac_server_start(struct ac_server *s, const char *const *env)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* A test that fails mid-way exits without stopping its server:
+         * the server goes with it instead of outliving the suite. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         /* The caller's KESSAI_* settings would leak into the server. */
         extern char **environ;
         for (char **e = environ; *e;) {
