@@ -137,12 +137,15 @@ int cli_parse_opt_int(const struct cli_ctx *x, const char *name, int64_t lo, int
 int cli_parse_url(const struct cli_ctx *x, const char *url, int unresolved_exit, struct sockaddr_in *addr)
 {
     const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+    const char *colon = p ? strchr(p, ':') : NULL;
     char host[256];
-    unsigned port = 0;
-    int used = 0;
-    if (p == NULL || sscanf(p, "%255[^:/]:%u%n", host, &port, &used) != 2 || p[used] != '\0' || port == 0 ||
-        port > 65535)
+    size_t hlen = colon ? (size_t)(colon - p) : 0, digits = colon ? strspn(colon + 1, "0123456789") : 0;
+    /* The port as plain digits: sscanf's %u took "+80", " 80" and wrapped "-1". */
+    unsigned port = digits >= 1 && digits <= 5 && colon[1 + digits] == '\0' ? (unsigned)atoi(colon + 1) : 0;
+    if (hlen == 0 || hlen >= sizeof host || memchr(p, '/', hlen) != NULL || port == 0 || port > 65535)
         return cli_usage_error(x->cmd, "--url must look like http://127.0.0.1:8080 (no path, no TLS)");
+    memcpy(host, p, hlen);
+    host[hlen] = '\0';
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
         if (res)

@@ -200,6 +200,13 @@ k simulate --scenario mix --offline-share 101
 verdict "--offline-share above 100 is a usage error"
 k simulate --scenario mix --url ftp://x
 [ "$RC" = 2 ] && has "$ERR" "--url"
-verdict "a malformed --url is a usage error"
+ok_bad=1
+for u in "http://127.0.0.1:+80" "http://127.0.0.1: 80" "http://127.0.0.1:-4294901761" "http://127.0.0.1:0" \
+    "http://127.0.0.1:65536" "http://127.0.0.1:80/path" "http://:80" "http://127.0.0.1"; do
+    k simulate --scenario mix --url "$u"
+    { [ "$RC" = 2 ] && has "$ERR" "--url"; } || ok_bad=0
+done
+[ "$ok_bad" = 1 ]
+verdict "a malformed --url is a usage error (other schemes, signs, spaces, ports out of range, paths)"
 
 t_done
