@@ -687,29 +687,39 @@ static void published_cards_have_no_holder(void **state)
     fx_free(f);
 }
 
+/* The schema as user_version 1 wrote it (before card holders), with a
+ * linked card, in place of f's file; without its challenges table when
+ * broken (an upgrade that must fail half-way). */
+#define V1_CHALLENGES                                                                                             \
+    "CREATE TABLE challenges (ref TEXT PRIMARY KEY, token TEXT NOT NULL, auth_ref TEXT NOT NULL,"                 \
+    " salt BLOB NOT NULL, code_hash BLOB NOT NULL, wrong INTEGER NOT NULL, state INTEGER NOT NULL,"               \
+    " expires_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+
+static void fx_write_v1(struct fx *f, bool broken)
+{
+    gateway_close(f->g);
+    f->g = NULL;
+    unlink(f->path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE tokens (token TEXT PRIMARY KEY, behaviour TEXT NOT NULL,"
+                                  " brand TEXT NOT NULL, last4 TEXT NOT NULL, exp_month INTEGER NOT NULL,"
+                                  " exp_year INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+                                  "INSERT INTO tokens VALUES ('tok_old', 'ok', 'visa', '1111', 12, 2032, 0);"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    if (!broken)
+        assert_int_equal(sqlite3_exec(db, V1_CHALLENGES, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static void a_file_from_before_holders_is_upgraded(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    gateway_close(f->g);
-    f->g = NULL;
-    /* The schema as user_version 1 wrote it, with a linked card. */
-    unlink(f->path);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TABLE tokens (token TEXT PRIMARY KEY, behaviour TEXT NOT NULL, brand TEXT NOT NULL,"
-                     " last4 TEXT NOT NULL, exp_month INTEGER NOT NULL, exp_year INTEGER NOT NULL,"
-                     " created_ms INTEGER NOT NULL);"
-                     "CREATE TABLE challenges (ref TEXT PRIMARY KEY, token TEXT NOT NULL, auth_ref TEXT NOT NULL,"
-                     " salt BLOB NOT NULL, code_hash BLOB NOT NULL, wrong INTEGER NOT NULL, state INTEGER NOT NULL,"
-                     " expires_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
-                     "INSERT INTO tokens VALUES ('tok_old', 'ok', 'visa', '1111', 12, 2032, 0);"
-                     "PRAGMA user_version = 1;",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    fx_write_v1(f, false);
     assert_int_equal(gateway_test_open_clock(f->path, clock_now, &f->clock, &f->g), ERR_OK);
     /* The old token still works (no holder: it was made without a key)... */
     struct gateway_challenge ch;
@@ -732,21 +742,8 @@ static void a_failed_upgrade_leaves_the_file_as_it_was(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    gateway_close(f->g);
-    f->g = NULL;
-    unlink(f->path);
+    fx_write_v1(f, true);
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TABLE tokens (token TEXT PRIMARY KEY, behaviour TEXT NOT NULL, brand TEXT NOT NULL,"
-                     " last4 TEXT NOT NULL, exp_month INTEGER NOT NULL, exp_year INTEGER NOT NULL,"
-                     " created_ms INTEGER NOT NULL);"
-                     "INSERT INTO tokens VALUES ('tok_old', 'ok', 'visa', '1111', 12, 2032, 0);"
-                     "PRAGMA user_version = 1;",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
     /* The second step fails: no challenges table to alter. */
     assert_int_equal(gateway_test_open_clock(f->path, clock_now, &f->clock, &f->g), ERR_STORE);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -758,13 +755,7 @@ static void a_failed_upgrade_leaves_the_file_as_it_was(void **state)
     assert_int_equal(sqlite3_column_int(st, 0), 0); /* the first step undone */
     sqlite3_finalize(st);
     /* The cause gone, the next start upgrades. */
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE challenges (ref TEXT PRIMARY KEY, token TEXT NOT NULL,"
-                                  " auth_ref TEXT NOT NULL, salt BLOB NOT NULL, code_hash BLOB NOT NULL,"
-                                  " wrong INTEGER NOT NULL, state INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
-                                  " created_ms INTEGER NOT NULL);",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, V1_CHALLENGES, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(gateway_test_open_clock(f->path, clock_now, &f->clock, &f->g), ERR_OK);
     struct gateway_challenge ch;
