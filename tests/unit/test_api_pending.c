@@ -190,14 +190,8 @@ static size_t pending_listed(struct fx *f, struct ac_user *u, const char *id)
 
 static int audited(const struct ac_server *s, const char *kind)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
     static struct security_event ev[512];
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, 512, ev, &n), ERR_OK);
-    store_close(st);
+    size_t n = ac_load_events(s, ev, 512);
     int k = 0;
     for (size_t i = 0; i < n; i++)
         k += strcmp(ev[i].kind, kind) == 0;

@@ -95,14 +95,8 @@ static struct ac_resp pos_charge(struct ac_server *s, const struct ac_who *pos, 
 
 static int audited(const struct ac_server *s, const char *kind, const char *actor, bool ok)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
     static struct security_event ev[512];
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, 512, ev, &n), ERR_OK);
-    store_close(st);
+    size_t n = ac_load_events(s, ev, 512);
     int k = 0;
     for (size_t i = 0; i < n; i++)
         k += strcmp(ev[i].kind, kind) == 0 && (actor == NULL || strncmp(ev[i].actor, actor, strlen(actor)) == 0) &&
@@ -256,14 +250,8 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
 /* Audit entries of kind whose detail contains needle. */
 static int audited_with(const struct ac_server *s, const char *kind, const char *needle)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
     static struct security_event ev[512];
-    size_t n = 0;
-    assert_int_equal(st->ops->security_event_list(st, 0, 0, 512, ev, &n), ERR_OK);
-    store_close(st);
+    size_t n = ac_load_events(s, ev, 512);
     int k = 0;
     for (size_t i = 0; i < n; i++)
         k += strcmp(ev[i].kind, kind) == 0 && strstr(ev[i].detail, needle) != NULL;
