@@ -113,3 +113,23 @@ int64_t ac_balance(struct ac_server *s, const struct ac_user *c)
     ac_resp_free(&r);
     return b;
 }
+
+char *ac_shop(struct ac_server *s, char store_id[64])
+{
+    json_t *m = ac_cli_json(s, "admin merchant create --name 'Kessai Mart'");
+    char args[1400], qrpath[700];
+    snprintf(args, sizeof args,
+             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
+             "--lat 35.671 --lon 139.765 --category convenience",
+             json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    json_t *st = ac_cli_json(s, args);
+    snprintf(store_id, 64, "%s", json_string_value(json_object_get(st, "id")));
+    json_decref(st);
+    tu_path(qrpath, sizeof qrpath, s->root, "qr.txt");
+    snprintf(args, sizeof args, "admin store qr %s > '%s'", store_id, qrpath);
+    assert_int_equal(ac_cli(s, args), 0);
+    char *qr = tu_slurp(qrpath, NULL);
+    qr[strcspn(qr, "\n")] = '\0';
+    return qr;
+}

@@ -41,6 +41,9 @@ size_t ac_load_events(const struct ac_server *s, struct security_event *ev, size
 /* amount yen into c's wallet, written straight into the ledger (the test's
  * own writer on kessaid's database) as a card top-up would. */
 void ac_fund(const struct ac_server *s, const struct ac_user *c, int64_t amount);
+/* A merchant with one store (Ginza, convenience), made with `kessai admin`:
+ * the store's QR payload (the caller frees it); its id in store_id. */
+char *ac_shop(struct ac_server *s, char store_id[64]);
 /* GET /v1/balance as c. */
 int64_t ac_balance(struct ac_server *s, const struct ac_user *c);
 

@@ -350,20 +350,8 @@ static void a_switch_reaches_the_second_node_at_once(void **state)
     ac_server_start(&b, NULL);
     struct ac_user c;
     ac_user_enrolled(&a, &c, "two-nodes");
-    json_t *m = ac_cli_json(&a, "admin merchant create --name 'Kessai Mart'");
-    char args[1400], qrpath[700];
-    snprintf(args, sizeof args,
-             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
-             "--lat 35.671 --lon 139.765 --category convenience",
-             json_string_value(json_object_get(m, "id")));
-    json_decref(m);
-    json_t *shop = ac_cli_json(&a, args);
-    tu_path(qrpath, sizeof qrpath, a.root, "qr.txt");
-    snprintf(args, sizeof args, "admin store qr %s > '%s'", json_string_value(json_object_get(shop, "id")), qrpath);
-    json_decref(shop);
-    assert_int_equal(ac_cli(&a, args), 0);
-    char *qr = tu_slurp(qrpath, NULL);
-    qr[strcspn(qr, "\n")] = '\0';
+    char store_id[64];
+    char *qr = ac_shop(&a, store_id);
     ac_fund(&a, &c, 5000);
     struct ac_staffer ana;
     ac_staffer_new(&a, &ana, "ana@kessai.example", "fraud_analyst");

@@ -119,21 +119,8 @@ static void disputes_end_to_end(void **state)
     struct ac_user c, b;
     ac_user_enrolled(&s, &c, "victim");
     ac_user_enrolled(&s, &b, "other");
-    json_t *m = ac_cli_json(&s, "admin merchant create --name 'Kessai Mart'");
-    char args[1400], qrpath[700], store_id[64];
-    snprintf(args, sizeof args,
-             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
-             "--lat 35.671 --lon 139.765 --category convenience",
-             json_string_value(json_object_get(m, "id")));
-    json_decref(m);
-    json_t *shop = ac_cli_json(&s, args);
-    snprintf(store_id, sizeof store_id, "%s", json_string_value(json_object_get(shop, "id")));
-    json_decref(shop);
-    tu_path(qrpath, sizeof qrpath, s.root, "qr.txt");
-    snprintf(args, sizeof args, "admin store qr %s > '%s'", store_id, qrpath);
-    assert_int_equal(ac_cli(&s, args), 0);
-    char *qr = tu_slurp(qrpath, NULL);
-    qr[strcspn(qr, "\n")] = '\0';
+    char store_id[64];
+    char *qr = ac_shop(&s, store_id);
     ac_fund(&s, &c, 50000);
 
     char big[64], small[64], kept[64], old[64], sent[64], topup[64];
@@ -141,7 +128,6 @@ static void disputes_end_to_end(void **state)
     pay_store(&s, &c, qr, 3000, "thief-2", small);
     pay_store(&s, &c, qr, 2000, "own-1", kept);
     pay_store(&s, &c, qr, 1000, "own-2", old);
-    free(qr);
     struct ac_resp r = ac_call_idem(&s, &c.who, "POST", "/v1/transfers", "gift-1",
                                     json_pack("{s:s, s:i}", "to", b.customer_id, "amount", 500));
     AC_EXPECT_STATUS(r, 201);
@@ -327,12 +313,9 @@ static void disputes_end_to_end(void **state)
     /* a reversal waiting for approval when its report is closed: approving
      * it then moves nothing */
     ac_fund(&s, &b, 20000);
-    char qr2path[700], b_big[64], pay_b[64], d_b[64], rev_b[64];
-    snprintf(qr2path, sizeof qr2path, "%s", qrpath);
-    char *qr2 = tu_slurp(qr2path, NULL);
-    qr2[strcspn(qr2, "\n")] = '\0';
-    pay_store(&s, &b, qr2, 11000, "b-pay-1", b_big);
-    free(qr2);
+    char b_big[64], pay_b[64], d_b[64], rev_b[64];
+    pay_store(&s, &b, qr, 11000, "b-pay-1", b_big);
+    free(qr);
     snprintf(pay_b, sizeof pay_b, "pay_%s", b_big + 4);
     r = file(&s, &b, "b-rep-1", b_big, "my card was used by someone");
     expect_dispute(&r, 201, "open", d_b);

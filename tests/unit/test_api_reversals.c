@@ -49,27 +49,6 @@ static int64_t store_balance(const struct ac_server *s, const char *store_id)
     return ledger_balance(&a);
 }
 
-/* A merchant with one store; its QR payload (the caller frees it) and id. */
-static char *shop(struct ac_server *s, char store_id[64])
-{
-    json_t *m = ac_cli_json(s, "admin merchant create --name 'Kessai Mart'");
-    char args[1400], qrpath[700];
-    snprintf(args, sizeof args,
-             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
-             "--lat 35.671 --lon 139.765 --category convenience",
-             json_string_value(json_object_get(m, "id")));
-    json_decref(m);
-    json_t *st = ac_cli_json(s, args);
-    snprintf(store_id, 64, "%s", json_string_value(json_object_get(st, "id")));
-    json_decref(st);
-    tu_path(qrpath, sizeof qrpath, s->root, "qr.txt");
-    snprintf(args, sizeof args, "admin store qr %s > '%s'", store_id, qrpath);
-    assert_int_equal(ac_cli(s, args), 0);
-    char *qr = tu_slurp(qrpath, NULL);
-    qr[strcspn(qr, "\n")] = '\0';
-    return qr;
-}
-
 /* c pays amount at the store of qr (idempotency key key): the payment's id. */
 static void pay_at(struct ac_server *s, struct ac_user *c, const char *qr, int64_t amount, const char *key,
                    char pay[64])
@@ -108,7 +87,7 @@ static void reversals_with_four_eyes(void **state)
     struct ac_user c;
     ac_user_enrolled(&s, &c, "victim");
     char store_id[64], pay[64];
-    char *qr = shop(&s, store_id);
+    char *qr = ac_shop(&s, store_id);
     ac_fund(&s, &c, 50000);
     /* the thief, in the victim's session, pays at the store */
     pay_at(&s, &c, qr, 19000, "thief-1", pay);
@@ -263,7 +242,7 @@ static void splitting_over_payments_ends_in_approval(void **state)
     struct ac_user c;
     ac_user_enrolled(&s, &c, "mule");
     char store_id[64], pay[5][64], key[32];
-    char *qr = shop(&s, store_id);
+    char *qr = ac_shop(&s, store_id);
     ac_fund(&s, &c, 50000);
     for (int i = 0; i < 5; i++) {
         snprintf(key, sizeof key, "buy-%d", i);

@@ -109,21 +109,8 @@ static void held_payments_wait_for_a_fraud_analyst(void **state)
     (void)state;
     struct ac_server s;
     ac_server_init(&s);
-    json_t *m = ac_cli_json(&s, "admin merchant create --name 'Kessai Mart'");
-    char args[1400], qrpath[700], store_id[64];
-    snprintf(args, sizeof args,
-             "admin store create --merchant %s --name 'Kessai Mart Ginza' --address '4-6-16 Ginza, Chuo-ku, Tokyo' "
-             "--lat 35.671 --lon 139.765 --category convenience",
-             json_string_value(json_object_get(m, "id")));
-    json_decref(m);
-    json_t *shop = ac_cli_json(&s, args);
-    snprintf(store_id, sizeof store_id, "%s", json_string_value(json_object_get(shop, "id")));
-    json_decref(shop);
-    tu_path(qrpath, sizeof qrpath, s.root, "qr.txt");
-    snprintf(args, sizeof args, "admin store qr %s > '%s'", store_id, qrpath);
-    assert_int_equal(ac_cli(&s, args), 0);
-    char *qr = tu_slurp(qrpath, NULL);
-    qr[strcspn(qr, "\n")] = '\0';
+    char store_id[64];
+    char *qr = ac_shop(&s, store_id);
     struct ac_terminal till;
     ac_make_terminal(&s, store_id, &till);
     ac_server_start(&s, (const char *[]){"KESSAI_RISK_NEW_DEVICE_SCORE=90", NULL});
