@@ -275,8 +275,11 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     json_t *arr = NULL;
     enum http_verdict v = HTTP_REPLIED;
 
-    /* AUTH, KEY, PARSE */
+    /* AUTH, KEY, PARSE.  The dozen reads up to the charge's submission
+     * share one snapshot (store.h; a write on the way ends it); a failure
+     * to open it only costs speed. */
     struct store *st = store_pool_acquire(ctx->pool);
+    (void)st->ops->snapshot_begin(st);
     enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
     if (e != ERR_OK) {
         v = http_reply_error(req, e, NULL);

@@ -15,6 +15,7 @@ bool api_wallet_session(struct http_request *req, struct api_ctx *ctx, enum sess
                         struct auth_session *out)
 {
     struct store *st = store_pool_acquire(ctx->pool);
+    (void)st->ops->snapshot_begin(st); /* one read transaction (store.h); release ends it */
     struct auth_ctx a;
     api_auth_ctx(&a, ctx, st, req);
     enum err e = api_authenticate(req, &a, need, out);

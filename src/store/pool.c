@@ -50,6 +50,7 @@ struct store *store_pool_acquire(struct store_pool *p)
 
 void store_pool_release(struct store_pool *p, struct store *st)
 {
+    st->ops->snapshot_end(st); /* the next request must not read an old snapshot */
     pthread_mutex_lock(&p->mu);
     p->free_list[p->nfree++] = st;
     pthread_cond_signal(&p->freed);

@@ -22,6 +22,7 @@ struct store_pool;
 enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_pool **out);
 /* Waits while every connection is borrowed; never fails. */
 struct store *store_pool_acquire(struct store_pool *p);
+/* Ends a snapshot st still has open (store.h snapshot_begin). */
 void store_pool_release(struct store_pool *p, struct store *st);
 /* All connections must have been returned.  NULL-safe. */
 void store_pool_close(struct store_pool *p);

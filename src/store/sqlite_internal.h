@@ -22,6 +22,7 @@ struct sqlite_store {
     sqlite3_stmt *stmt[SQ_MAX_STMTS];
     int nstmt;
     int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
+    bool snapshot;        /* a snapshot_begin() read transaction is open */
     /* When this connection last purged each table of short-lived rows
      * (sq_purge). */
     int64_t purged_ms[SQ_PURGE_TABLES];

@@ -53,6 +53,17 @@ struct store_ops {
     /* A read-only snapshot: every read until commit()/rollback() sees the
      * same committed state, while writers go on (used by ledger_verify). */
     enum err (*begin_read)(struct store *st);
+    /* The point reads that follow, outside any transaction, share one
+     * snapshot until snapshot_end(), or until begin()/begin_read() on st,
+     * which end it first (so code that writes inside needs no care).  One
+     * read transaction for a request's dozen reads instead of one each: on
+     * SQLite each costs more than its read, and after any commit by another
+     * connection each drops the connection's page cache.  Reads see nothing
+     * committed after the first of them: never wait for the ledger writer
+     * and then read its result inside one.  A no-op inside a transaction.
+     * snapshot_end() is safe to call when none is open. */
+    enum err (*snapshot_begin)(struct store *st);
+    void (*snapshot_end)(struct store *st);
     enum err (*commit)(struct store *st);
     enum err (*rollback)(struct store *st);
     enum err (*savepoint)(struct store *st);

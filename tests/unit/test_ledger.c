@@ -14,6 +14,7 @@
 
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
+#include "store/pool.h"
 #include "store/sqlite_internal.h"
 #include "testutil.h"
 
@@ -731,6 +732,72 @@ static void two_writers_on_one_store_do_not_lose_updates(void **state)
     assert_int_equal(balance(f, f->wallet[1]), 100);
 }
 
+/* snapshot_begin (store.h): a request's reads see one state while the
+ * writer commits; a write on the way ends the snapshot (so it sees and
+ * keeps the newest state), inside a transaction it is a no-op that never
+ * commits the caller's work, and a pooled connection handed back never
+ * keeps one for the next request. */
+static void a_snapshot_holds_until_a_write_or_its_end(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = f->st;
+    fund(f, 0, 100, "before");
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 100);
+    fund(f, 0, 5, "during"); /* the writer commits meanwhile */
+    assert_int_equal(balance(f, f->wallet[0]), 100);
+    assert_false(transfer_exists(f, "during"));
+    st->ops->snapshot_end(st);
+    assert_int_equal(balance(f, f->wallet[0]), 105);
+    st->ops->snapshot_end(st); /* none open: harmless */
+
+    /* a write inside: begin() ends the snapshot first, reads are fresh */
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 105);
+    fund(f, 0, 7, "before-write");
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 112);
+    int64_t kept = 0;
+    assert_int_equal(ledger_account_create(st, "usr_kept", "wallet", LEDGER_ACCT_DEBITS_LE_CREDITS, &kept), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    st->ops->snapshot_end(st); /* already ended by begin(): no stray COMMIT */
+
+    /* a write outside any transaction, after the writer committed: it
+     * ends the snapshot too (in it, SQLite would refuse the write lock) */
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 112);
+    fund(f, 0, 1, "before-bare-write");
+    assert_int_equal(ledger_account_create(st, "usr_bare", "wallet", LEDGER_ACCT_DEBITS_LE_CREDITS, &kept), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 113);
+
+    /* inside a transaction: no snapshot of its own, the caller's work stays the caller's */
+    int64_t acct = 0;
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(ledger_account_create(st, "usr_rolledback", "wallet", LEDGER_ACCT_DEBITS_LE_CREDITS, &acct),
+                     ERR_OK);
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    st->ops->snapshot_end(st);
+    assert_int_equal(st->ops->rollback(st), ERR_OK);
+    struct ledger_account a;
+    assert_int_equal(st->ops->account_get(st, acct, &a), ERR_ACCOUNT_NOT_FOUND);
+
+    /* a pooled connection comes back without the snapshot its last user left open */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/kessai.db", f->dir);
+    struct store_pool *pool = NULL;
+    assert_int_equal(store_pool_open_sqlite(path, 1, NULL, &pool), ERR_OK);
+    struct store *p = store_pool_acquire(pool);
+    assert_int_equal(p->ops->snapshot_begin(p), ERR_OK);
+    assert_int_equal(p->ops->account_get(p, f->wallet[0], &a), ERR_OK);
+    store_pool_release(pool, p);
+    fund(f, 0, 1, "after-release");
+    p = store_pool_acquire(pool);
+    assert_int_equal(p->ops->account_get(p, f->wallet[0], &a), ERR_OK);
+    assert_int_equal(ledger_balance(&a), 114);
+    store_pool_release(pool, p);
+    store_pool_close(pool);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -747,6 +814,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failing_group_does_not_fail_its_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_transfers_keep_balances_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(two_writers_on_one_store_do_not_lose_updates, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_snapshot_holds_until_a_write_or_its_end, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_corrupted_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_broken_history_chain, setup, teardown),
