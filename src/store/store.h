@@ -54,8 +54,9 @@ struct store_ops {
      * same committed state, while writers go on (used by ledger_verify). */
     enum err (*begin_read)(struct store *st);
     /* The point reads that follow, outside any transaction, share one
-     * snapshot until snapshot_end(), or until begin()/begin_read() on st,
-     * which end it first (so code that writes inside needs no care).  One
+     * snapshot until snapshot_end(), or until st writes (begin(),
+     * begin_read(), or a write outside a transaction end it first, so code
+     * that writes inside needs no care).  One
      * read transaction for a request's dozen reads instead of one each: on
      * SQLite each costs more than its read, and after any commit by another
      * connection each drops the connection's page cache.  Reads see nothing
