@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,12 +156,19 @@ static bool sync_dir(const char *dir)
 }
 
 /* The whole round or nothing: a file that is not in new/ and synced was
- * not delivered, and every message of the round stays queued. */
+ * not delivered, and every message of the round stays queued.  The name
+ * is the first message's ref and a random part: two deliverers may send
+ * rounds that start with the same message at the same time (outbox.c),
+ * and neither may write into the other's file in tmp/ nor replace it in
+ * new/ (the other round may hold messages this one does not). */
 static enum err write_round(struct mailspool *m, const struct buf *b, const char *first_id)
 {
-    char tmp[PATH_MAX + 128], dst[PATH_MAX + 128], dnew[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s/tmp/%s.mbox", m->dir, first_id);
-    snprintf(dst, sizeof dst, "%s/new/%s.mbox", m->dir, first_id);
+    char tmp[PATH_MAX + 160], dst[PATH_MAX + 160], dnew[PATH_MAX + 8], rnd[17];
+    uint8_t r[8];
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(rnd, sizeof rnd, r, sizeof r);
+    snprintf(tmp, sizeof tmp, "%s/tmp/%.64s-%s.mbox", m->dir, first_id, rnd);
+    snprintf(dst, sizeof dst, "%s/new/%.64s-%s.mbox", m->dir, first_id, rnd);
     snprintf(dnew, sizeof dnew, "%s/new", m->dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool ok = fd >= 0 && write_all(fd, b->p, b->len) && fdatasync(fd) == 0;

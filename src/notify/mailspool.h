@@ -2,7 +2,8 @@
  * delivery round.
  *
  * DATA_DIR/mail/{tmp,new,cur}/.  A round's messages (sender.h) become one
- * file, new/<ref of its first message>.mbox, in mboxrd format: each message
+ * file, new/<ref of its first message>-<16 random hex>.mbox (the random
+ * part keeps two rounds that start alike apart), in mboxrd format: each message
  * starts with a "From " line; a body line that starts with ">*From " gets
  * one more '>'.  It is written to tmp/, fdatasync'd, renamed into new/ and
  * the directory fsync'd, so a reader never sees a partial file and the
