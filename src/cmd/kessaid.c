@@ -59,7 +59,7 @@
 #include "api/workers.h"
 #include "notify/deliverer.h"
 #include "notify/feed.h"
-#include "notify/maildir.h"
+#include "notify/mailspool.h"
 #include "notify/outbox.h"
 #include "notify/smtp.h"
 #include "notify/webhook.h"
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
     struct risk *risk = NULL;
     struct topup_reconciler *reconciler = NULL;
     struct ratelimit *ratelimit = NULL;
-    struct maildir mailbox;
+    struct mailspool mailbox;
     struct smtp smtp;
     struct notify_sender mail = {0};
     struct notify_deliverer *deliverer = NULL;
@@ -385,11 +385,11 @@ int main(int argc, char **argv)
         goto cleanup;
     }
 
-    if (maildir_open(&mailbox, cfg.data_dir) != ERR_OK) {
+    if (mailspool_open(&mailbox, cfg.data_dir) != ERR_OK) {
         say("cannot create the mailbox %s/mail", cfg.data_dir);
         goto cleanup;
     }
-    mail = maildir_sender(&mailbox);
+    mail = mailspool_sender(&mailbox);
     if (cfg.smtp_url[0]) {
         /* A relay takes the customers' mail instead of DATA_DIR/mail. */
         if (smtp_open(&smtp, cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password) != ERR_OK) {

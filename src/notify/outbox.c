@@ -63,41 +63,44 @@ cleanup:
     return e;
 }
 
-/* Open m and hand it to the sender. */
-static enum err deliver_one(const uint8_t master_key[MASTERKEY_BYTES], const struct notify_sender *sender,
-                            const struct outbox_msg *m)
+/* Open m into *plain (malloc'd: the caller wipes and frees it, also on
+ * failure) and point out's parts into it. */
+static enum err open_msg(const uint8_t master_key[MASTERKEY_BYTES], const struct outbox_msg *m, char **plain,
+                         struct notify_message *out)
 {
+    *plain = NULL;
     if (m->sealed_len <= MASTERKEY_SEAL_OVERHEAD)
         return ERR_INTERNAL;
     size_t len = m->sealed_len - MASTERKEY_SEAL_OVERHEAD;
-    char *plain = malloc(len + 1);
-    if (plain == NULL)
+    char *p = calloc(1, len + 1);
+    if (p == NULL)
         return ERR_NOMEM;
+    *plain = p;
     char ad[64];
     outbox_ad(ad, sizeof ad, m->ref);
-    enum err e = masterkey_open(master_key, m->sealed, m->sealed_len, ad, (uint8_t *)plain);
-    if (e != ERR_OK) {
-        e = ERR_INTERNAL; /* wrong master key or a tampered row */
-        goto cleanup;
-    }
-    plain[len] = '\0';
+    if (masterkey_open(master_key, m->sealed, m->sealed_len, ad, (uint8_t *)p) != ERR_OK)
+        return ERR_INTERNAL; /* wrong master key or a tampered row */
     /* to '\0' subject '\0' body '\0', as notify_enqueue wrote it. */
-    const char *to = plain, *end = plain + len;
+    const char *to = p, *end = p + len;
     const char *subject = to + strlen(to) + 1;
     const char *body = subject < end ? subject + strlen(subject) + 1 : end;
-    if (body >= end) {
-        e = ERR_INTERNAL;
-        goto cleanup;
+    if (body >= end)
+        return ERR_INTERNAL;
+    *out = (struct notify_message){m->ref, to, subject, body};
+    return ERR_OK;
+}
+
+/* plain as open_msg made it for m (it holds NULs: wipe by length). */
+static void free_plain(char *plain, const struct outbox_msg *m)
+{
+    if (plain) {
+        sodium_memzero(plain, m->sealed_len - MASTERKEY_SEAL_OVERHEAD + 1);
+        free(plain);
     }
-    e = sender->send(sender->ctx, m->ref, to, subject, body);
-cleanup:
-    sodium_memzero(plain, len + 1);
-    free(plain);
-    return e;
 }
 
 /* One failed attempt, logged (never the content) so that a stuck message
- * shows: its ref names the maildir file it would become, and how long it
+ * shows: its ref is the message's Message-ID, and how long it
  * has been queued tells a passing hiccup from a message that never goes.
  * A message given up is an error: somebody was not told something. */
 static void log_failure(const struct outbox_msg *m, enum err e, int64_t now, bool dead, int64_t next_ms)
@@ -141,6 +144,21 @@ static enum err record_round(struct store *st, const int64_t *ok_ids, size_t ok,
     return c;
 }
 
+/* m's attempt failed with d: its next try (or its end) into f, logged;
+ * *first keeps the round's first failure. */
+static void fail(struct failed_attempt *f, const struct outbox_msg *m, enum err d, const struct notify_retry *retry,
+                 int64_t now, enum err *first)
+{
+    f->id = m->id;
+    f->attempts = m->attempts + 1;
+    bool dead = notify_retry_dead(retry, f->attempts, m->created_ms, now);
+    f->next_ms = now + notify_retry_delay(retry, f->attempts);
+    f->failed_ms = dead ? (now > 0 ? now : 1) : 0;
+    log_failure(m, d, now, dead, f->next_ms);
+    if (*first == ERR_OK)
+        *first = d;
+}
+
 enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t now, size_t *delivered)
 {
@@ -155,43 +173,50 @@ enum err notify_deliver_pending_retry(struct store *st, const uint8_t master_key
     struct outbox_msg *batch = calloc(DELIVER_BATCH, sizeof *batch);
     int64_t *ok_ids = calloc(DELIVER_BATCH, sizeof *ok_ids);
     struct failed_attempt *fails = calloc(DELIVER_BATCH, sizeof *fails);
+    char **plain = calloc(DELIVER_BATCH, sizeof *plain);
+    struct notify_message *msgs = calloc(DELIVER_BATCH, sizeof *msgs);
+    size_t *of = calloc(DELIVER_BATCH, sizeof *of); /* msgs[k] is batch[of[k]] */
+    enum err *result = calloc(DELIVER_BATCH, sizeof *result);
     size_t sent = 0, n = 0;
-    enum err e = batch && ok_ids && fails ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
+    enum err e = batch && ok_ids && fails && plain && msgs && of && result ? ERR_OK : ERR_NOMEM, failed = ERR_OK;
     /* Sending happens outside any transaction: a sender that syncs files
      * must never hold the write lock that every payment's commit needs.
      * Two deliverers (two nodes, or a request delivering its own mail
      * while the mail thread runs) may therefore send a message twice; the
      * sender is idempotent per id (sender.h), so that is harmless.  Only
      * recording the round takes the lock, briefly, after the sender made
-     * the batch durable.  A message that fails waits out its back-off
-     * (retry.h) and the walk goes on past it (after), so one undeliverable
-     * message never holds back the rest. */
+     * it durable.  A message that fails waits out its back-off (retry.h)
+     * and the walk goes on past it (after), so one undeliverable message
+     * never holds back the rest. */
     int64_t after = 0;
     for (bool more = e == ERR_OK; more;) {
-        size_t ok = 0, nfails = 0;
+        size_t ok = 0, nfails = 0, nmsgs = 0;
         e = st->ops->outbox_pending(st, after, now, DELIVER_BATCH, batch, &n);
         for (size_t i = 0; e == ERR_OK && i < n; i++) {
             after = batch[i].id;
-            enum err d = deliver_one(master_key, sender, &batch[i]);
-            if (d == ERR_OK) {
-                ok_ids[ok++] = batch[i].id;
-                continue;
-            }
-            struct failed_attempt *f = &fails[nfails++];
-            f->id = batch[i].id;
-            f->attempts = batch[i].attempts + 1;
-            bool dead = notify_retry_dead(retry, f->attempts, batch[i].created_ms, now);
-            f->next_ms = now + notify_retry_delay(retry, f->attempts);
-            f->failed_ms = dead ? (now > 0 ? now : 1) : 0;
-            log_failure(&batch[i], d, now, dead, f->next_ms);
-            if (failed == ERR_OK)
-                failed = d;
+            result[nmsgs] = open_msg(master_key, &batch[i], &plain[i], &msgs[nmsgs]);
+            of[nmsgs] = i;
+            if (result[nmsgs] == ERR_OK)
+                nmsgs++;
+            else
+                fail(&fails[nfails++], &batch[i], result[nmsgs], retry, now, &failed);
         }
-        if (e == ERR_OK && ok > 0 && sender->flush && (e = sender->flush(sender->ctx)) != ERR_OK)
-            ok = 0; /* nothing is known to be durable: all stay queued */
+        if (nmsgs > 0)
+            sender->send(sender->ctx, msgs, nmsgs, result);
+        for (size_t k = 0; k < nmsgs; k++) {
+            const struct outbox_msg *m = &batch[of[k]];
+            if (result[k] == ERR_OK)
+                ok_ids[ok++] = m->id;
+            else
+                fail(&fails[nfails++], m, result[k], retry, now, &failed);
+        }
+        for (size_t i = 0; i < n; i++) {
+            free_plain(plain[i], &batch[i]);
+            plain[i] = NULL;
+        }
         if (ok > 0 || nfails > 0) {
             /* Record what was sent even when reading failed midway: those
-             * files exist. */
+             * messages were handed over. */
             enum err c = record_round(st, ok_ids, ok, fails, nfails, now);
             if (c != ERR_OK) {
                 if (e == ERR_OK)
@@ -211,5 +236,9 @@ enum err notify_deliver_pending_retry(struct store *st, const uint8_t master_key
     free(batch);
     free(ok_ids);
     free(fails);
+    free(plain);
+    free(msgs);
+    free(of);
+    free(result);
     return e;
 }

@@ -42,7 +42,7 @@ enum err notify_enqueue(struct store *st, const uint8_t master_key[MASTERKEY_BYT
  * message went, else the first failure; a store error stops the round and
  * is returned (what was sent before it is kept).  Messages are sent with no
  * transaction open (the write lock is taken only to mark a batch sent,
- * after sender->flush), so delivery never stalls the ledger writer; two
+ * after the sender made the round durable), so delivery never stalls the ledger writer; two
  * concurrent deliverers may send a message twice (at least once). */
 enum err notify_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                 const struct notify_sender *sender, int64_t now, size_t *delivered);

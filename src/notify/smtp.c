@@ -105,9 +105,8 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
     return k;
 }
 
-static enum err smtp_send(void *ctx, const char *id, const char *to, const char *subject, const char *body)
+static enum err smtp_send_one(struct smtp *s, const char *id, const char *to, const char *subject, const char *body)
 {
-    struct smtp *s = ctx;
     char date[64], from[SMTP_STR + 2], rcpt[300];
     time_t now = time(NULL);
     struct tm tm;
@@ -154,4 +153,12 @@ cleanup:
     return e;
 }
 
-struct notify_sender smtp_sender(struct smtp *s) { return (struct notify_sender){smtp_send, s, NULL}; }
+/* One transaction per message: the relay accepts or refuses each on its
+ * own, and one refused address must not hold back the others. */
+static void smtp_send(void *ctx, const struct notify_message *msgs, size_t n, enum err *result)
+{
+    for (size_t i = 0; i < n; i++)
+        result[i] = smtp_send_one(ctx, msgs[i].id, msgs[i].to, msgs[i].subject, msgs[i].body);
+}
+
+struct notify_sender smtp_sender(struct smtp *s) { return (struct notify_sender){smtp_send, s}; }

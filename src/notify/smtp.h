@@ -1,4 +1,4 @@
-/* smtp.h: the SMTP sender (libcurl), used by kessaid instead of the maildir
+/* smtp.h: the SMTP sender (libcurl), used by kessaid instead of the mail spool
  * when [mail] smtp_url is set (docs/notifications.md).
  *
  * One SMTP transaction per message: MAIL FROM smtp_from, RCPT TO the
@@ -6,7 +6,7 @@
  * <ref@kessai.invalid>" (the outbox ref: a message delivered twice is
  * recognisably the same one) and a UTF-8 text body, lines ending CRLF.  A
  * 2xx after DATA is a durable hand-over (the relay queued it), so the
- * sender has no flush.  TLS is required (smtps://, or STARTTLS on smtp://)
+ * message is sent once it is accepted.  TLS is required (smtps://, or STARTTLS on smtp://)
  * unless the server is on loopback (a local relay, the tests); the
  * password is sent only over TLS or to loopback, and never logged.
  */

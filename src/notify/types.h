@@ -11,7 +11,7 @@
 #define NOTIFY_TO_MAX 254
 #define NOTIFY_SUBJECT_MAX 200
 #define NOTIFY_BODY_MAX 3000
-#define NOTIFY_REF_LEN 32 /* 16 bytes in hex (time, 80 random bits): unique, names the maildir file */
+#define NOTIFY_REF_LEN 32 /* 16 bytes in hex (time, 80 random bits): unique, the Message-ID */
 /* Sealed message: to '\0' subject '\0' body, sealed with the master key. */
 #define NOTIFY_SEALED_MAX (NOTIFY_TO_MAX + NOTIFY_SUBJECT_MAX + NOTIFY_BODY_MAX + 3 + MASTERKEY_SEAL_OVERHEAD)
 

@@ -1,8 +1,11 @@
 /* mailbox.c: the customers' mailboxes (sim.h).  kessaid's built-in sender
- * writes each message to DATA_DIR/mail/new/; a simulated phone reads its
- * own customer's mail there as a mail client would, moving what it read
- * to cur/, so that new/ stays short however long the run.  Messages are
- * indexed in memory by recipient. */
+ * writes each delivery round as one mbox file in DATA_DIR/mail/new/
+ * (notify/mailspool.h); a simulated phone reads its own customer's mail
+ * there as a mail client would, splitting each file with mailspool_split
+ * and moving the file to cur/ once read, so that new/ stays short however
+ * long the run.  Messages are indexed in memory by recipient, each once:
+ * delivery is at least once, and a round sent again lands in a second file
+ * with the same Message-IDs. */
 #include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "notify/mailspool.h"
 #include "sim/sim.h"
 
 void sim_mailbox_init(struct sim_mailbox *mb, const char *data_dir)
@@ -87,8 +91,8 @@ static size_t name_hash(const char *s)
     return h;
 }
 
-/* Remember name; false if it was seen before (kessaid delivers at least
- * once: a message sent again overwrites its own file name). */
+/* Remember a message's Message-ID; false if it was seen before (kessaid
+ * delivers at least once).  A message without one is always new. */
 static bool first_sight(struct sim_mailbox *mb, const char *name)
 {
     if (2 * (mb->nseen + 1) > mb->cap_seen) {
@@ -107,6 +111,8 @@ static bool first_sight(struct sim_mailbox *mb, const char *name)
         mb->seen = t;
         mb->cap_seen = cap;
     }
+    if (name[0] == '\0')
+        return true;
     size_t k = name_hash(name) & (mb->cap_seen - 1);
     while (mb->seen[k]) {
         if (strcmp(mb->seen[k], name) == 0)
@@ -116,6 +122,41 @@ static bool first_sight(struct sim_mailbox *mb, const char *name)
     mb->seen[k] = strdup(name);
     mb->nseen++;
     return true;
+}
+
+/* One message of a spool file into the index, unless it was seen before. */
+static void index_message(struct sim_mailbox *mb, const char *msg)
+{
+    char *id = header(msg, "Message-ID: ");
+    bool fresh = id && first_sight(mb, id);
+    free(id);
+    if (!fresh)
+        return;
+    if (mb->n == mb->cap) {
+        size_t c2 = mb->cap ? mb->cap * 2 : 256;
+        struct sim_mail **p = realloc(mb->m, c2 * sizeof *p);
+        if (p == NULL)
+            return;
+        mb->m = p;
+        mb->cap = c2;
+    }
+    struct sim_mail *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return;
+    m->to = header(msg, "To: ");
+    m->subject = header(msg, "Subject: ");
+    m->text = strdup(msg);
+    if (m->to == NULL || m->subject == NULL || m->text == NULL) {
+        free(m->to);
+        free(m->subject);
+        free(m->text);
+        free(m);
+        return;
+    }
+    for (char *p = m->to; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    m->taken = false;
+    mb->m[mb->n++] = m;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -156,45 +197,34 @@ static void poll_locked(struct sim_mailbox *mb)
                 break;
             names = p;
         }
-        names[nn++] = strdup(e->d_name);
+        if ((names[nn] = strdup(e->d_name)) != NULL)
+            nn++;
     }
     closedir(d);
-    /* Names are outbox refs: sort for a fixed order within one poll. */
+    /* Names start with the round's first outbox ref: sort for a fixed
+     * order within one poll (and messages in file order). */
     if (nn > 1)
         qsort(names, nn, sizeof *names, cmp_name);
     for (size_t i = 0; i < nn; i++) {
         char from[1000], to[1000];
         snprintf(from, sizeof from, "%s/%s", dnew, names[i]);
         snprintf(to, sizeof to, "%s/%s:2,S", dcur, names[i]);
-        char *text = slurp(from);
-        bool fresh = text && first_sight(mb, names[i]);
         free(names[i]);
-        if (text == NULL || rename(from, to) != 0 || !fresh) {
-            free(text);
+        char *text = slurp(from);
+        char **msgs = NULL;
+        size_t n = text ? mailspool_split(text, &msgs) : 0;
+        if (text)
+            sodium_memzero(text, strlen(text));
+        free(text);
+        /* n == 0: out of memory (kessaid writes no file without a
+         * message): the file stays in new/ for the next poll. */
+        if (n == 0 || rename(from, to) != 0) {
+            mailspool_free(msgs, n);
             continue;
         }
-        if (mb->n == mb->cap) {
-            size_t c2 = mb->cap ? mb->cap * 2 : 256;
-            struct sim_mail **p = realloc(mb->m, c2 * sizeof *p);
-            if (p == NULL) {
-                free(text);
-                continue;
-            }
-            mb->m = p;
-            mb->cap = c2;
-        }
-        struct sim_mail *m = calloc(1, sizeof *m);
-        if (m == NULL) {
-            free(text);
-            continue;
-        }
-        mb->m[mb->n++] = m;
-        m->to = header(text, "To: ");
-        for (char *p = m->to; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        m->subject = header(text, "Subject: ");
-        m->text = text;
-        m->taken = false;
+        for (size_t k = 0; k < n; k++)
+            index_message(mb, msgs[k]);
+        mailspool_free(msgs, n);
     }
     free(names);
 }

@@ -6,8 +6,8 @@
  *   http.c        a blocking HTTP/1.1 client, one connection per request,
  *                 from a chosen loopback source address (a client address
  *                 per customer or attacker, as in real life)
- *   mailbox.c     the customers' mailboxes: kessaid's maildir, read as a
- *                 mail client does (new/ -> cur/), indexed by recipient
+ *   mailbox.c     the customers' mailboxes: kessaid's mail spool, read as
+ *                 a mail client does (new/ -> cur/), indexed by recipient
  *   phone.c       the app on a phone: device key, TOTP, registration,
  *                 login, second-factor checks, password reset
  *   offline.c     the app's offline codes: its key from the API, the codes
@@ -102,7 +102,7 @@ struct sim_mailbox {
     char dir[600]; /* DATA_DIR/mail */
     struct sim_mail **m; /* each message allocated once: a pointer stays valid as the index grows */
     size_t n, cap;
-    char **seen;   /* file names read (open addressing): a message delivered twice is one message */
+    char **seen;   /* Message-IDs read (open addressing): a message delivered twice is one message */
     size_t nseen, cap_seen;
     pthread_mutex_t *lock; /* held while the index changes (sign-ups run on several threads) */
 };

@@ -58,7 +58,7 @@ struct config {
     int64_t p2p_mfa_threshold;        /* a transfer above this needs a fresh second factor */
     int64_t void_window_s;            /* a register may void its charge this long after it */
     int64_t charge_confirm_timeout_s; /* a challenged register charge waits this long for the customer */
-    /* mail (notify/smtp.h): smtp_url "" delivers into DATA_DIR/mail (maildir) */
+    /* mail (notify/smtp.h): smtp_url "" delivers into DATA_DIR/mail (notify/mailspool.h) */
     char smtp_url[256];      /* smtp://host[:port] (STARTTLS) or smtps://host[:port] */
     char smtp_from[256];     /* the sender address of every message */
     char smtp_user[256];     /* "" : no authentication */

@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inbox.h"
 #include "testutil.h"
 
-#define AC_MAX_MAILS 1024
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -344,90 +344,21 @@ const char *ac_err_param(const struct ac_resp *r)
 
 /* ---- the mailbox ----------------------------------------------------------- */
 
-struct mail {
-    int64_t mtime_ns; /* names are random: age comes from the file */
-    char *text;
-};
-
-static size_t mail_all(const struct ac_server *s, struct mail *out, size_t max)
+static bool mail_matches(const struct inbox_msg *m, const char *to, const char *needle)
 {
-    char dir[700];
-    snprintf(dir, sizeof dir, "%s/mail/new", s->data);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < max) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1000];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "rb");
-        if (fp == NULL)
-            continue;
-        char *buf = calloc(1, 65536);
-        assert_non_null(buf);
-        size_t len = fread(buf, 1, 65535, fp);
-        buf[len] = '\0';
-        fclose(fp);
-        struct stat st;
-        out[n].mtime_ns = stat(path, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
-        out[n].text = buf;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static void mail_free(struct mail *m, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(m[i].text);
-}
-
-/* The To: address of a message ("" if none), lower-cased. */
-static void mail_to(const char *text, char *out, size_t n)
-{
-    out[0] = '\0';
-    const char *p = text;
-    while (p && *p) {
-        if (strncasecmp(p, "To:", 3) == 0) {
-            p += 3;
-            while (*p == ' ')
-                p++;
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\r\n"), p);
-            for (char *c = out; *c; c++)
-                *c = (char)tolower((unsigned char)*c);
-            return;
-        }
-        if (*p == '\n' || (*p == '\r' && p[1] == '\n'))
-            return; /* end of headers */
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-}
-
-static bool mail_matches(const char *text, const char *to, const char *needle)
-{
-    char addr[300];
-    mail_to(text, addr, sizeof addr);
-    return (to == NULL || strcmp(addr, to) == 0) && (needle == NULL || strcasestr(text, needle) != NULL);
+    return (to == NULL || strcmp(m->to, to) == 0) && (needle == NULL || strcasestr(m->text, needle) != NULL);
 }
 
 char *ac_mail_find(const struct ac_server *s, const char *to, const char *needle)
 {
-    struct mail *m = calloc(AC_MAX_MAILS, sizeof *m);
-    assert_non_null(m);
-    size_t n = mail_all(s, m, AC_MAX_MAILS);
-    const struct mail *best = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (mail_matches(m[i].text, to, needle) && (best == NULL || m[i].mtime_ns >= best->mtime_ns))
-            best = &m[i];
+    struct inbox box;
+    inbox_load_data(&box, s->data);
+    const struct inbox_msg *best = NULL;
+    for (size_t i = 0; i < box.n; i++) /* oldest first: the last match is the newest */
+        if (mail_matches(&box.m[i], to, needle))
+            best = &box.m[i];
     char *copy = best ? strdup(best->text) : NULL;
-    mail_free(m, n);
-    free(m);
+    inbox_free(&box);
     return copy;
 }
 
@@ -445,29 +376,18 @@ char *ac_mail_wait(const struct ac_server *s, const char *to, const char *needle
 
 size_t ac_mail_count(const struct ac_server *s, const char *to, const char *needle)
 {
-    struct mail *m = calloc(AC_MAX_MAILS, sizeof *m);
-    assert_non_null(m);
-    size_t n = mail_all(s, m, AC_MAX_MAILS), count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (mail_matches(m[i].text, to, needle))
-            count++;
-    mail_free(m, n);
-    free(m);
+    struct inbox box;
+    inbox_load_data(&box, s->data);
+    size_t count = 0;
+    for (size_t i = 0; i < box.n; i++)
+        count += mail_matches(&box.m[i], to, needle);
+    inbox_free(&box);
     return count;
-}
-
-static const char *mail_body(const char *text)
-{
-    const char *b = strstr(text, "\n\n");
-    const char *crlf = strstr(text, "\r\n\r\n");
-    if (crlf && (b == NULL || crlf < b))
-        return crlf + 4;
-    return b ? b + 2 : text;
 }
 
 bool ac_find_digits(const char *mail, int digits, char *out)
 {
-    const char *body = mail_body(mail);
+    const char *body = inbox_body(mail);
     for (const char *p = body; *p; p++) {
         if (!isdigit((unsigned char)*p) || (p > body && isdigit((unsigned char)p[-1])))
             continue;

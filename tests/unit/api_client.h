@@ -27,7 +27,7 @@
  *
  * Secrets: ac_remember() keeps every secret a test handled (passwords,
  * tokens, codes, card numbers); ac_assert_no_secrets() (after a stop) greps
- * the data directory (but the maildir, which holds mail in the clear by
+ * the data directory (but the mailbox, which holds mail in the clear by
  * design) and the log for each of them.
  *
  * Needs curl_global_init, sodium_init and oath_init in main().
@@ -151,10 +151,11 @@ const char *ac_err_param(const struct ac_resp *r);
             fail_msg("line %d: error %s, expected %s", __LINE__, (r).raw ? (r).raw : "", (want_code));            \
     } while (0)
 
-/* ---- the mailbox (DATA_DIR/mail/new) --------------------------------------- */
+/* ---- the mailbox (DATA_DIR/mail/new, read with inbox.h) --------------------- */
 
 /* The newest message to `to` (lower case) whose text contains needle
- * (case-insensitive; NULL: any), as a malloc'd copy, or NULL. */
+ * (case-insensitive; NULL: any), as a malloc'd copy (headers and body), or
+ * NULL.  Each message counts once, however often it was delivered. */
 char *ac_mail_find(const struct ac_server *s, const char *to, const char *needle);
 /* The same, waiting up to 5 s for it to arrive; fails the test if it does not. */
 char *ac_mail_wait(const struct ac_server *s, const char *to, const char *needle);
@@ -189,7 +190,7 @@ void ac_device_new(struct ac_device *d, const char *name);
 /* A fresh user (random address tagged `tag`, AC_PASSWORD, new device key,
  * own source address); nothing is sent. */
 void ac_user_new(struct ac_server *s, struct ac_user *u, const char *tag);
-/* Register, verify the address (code from the maildir) with the device
+/* Register, verify the address (code from the mailbox) with the device
  * proof, enrol TOTP and confirm it: u holds a FULL session whose second
  * factor is fresh (300 s), and u->customer_id is set. */
 void ac_user_enrolled(struct ac_server *s, struct ac_user *u, const char *tag);

@@ -1,6 +1,6 @@
 /* auth_fixture.h: shared by the test_auth_*.c files (header-only, so it is
  * not linked into every other test): a real SQLite store in a temporary
- * directory, a master key, the maildir as the customers' mailbox, simulated
+ * directory, a master key, the mail spool as the customers' mailbox, simulated
  * phones (Ed25519 keys, TOTP apps) and an injected clock.
  * Include after <cmocka.h>. */
 #ifndef KESSAI_TESTS_AUTH_FIXTURE_H
@@ -22,8 +22,9 @@
 #include "auth/mfa.h"
 #include "auth/reset.h"
 #include "auth/session.h"
-#include "notify/maildir.h"
+#include "notify/mailspool.h"
 #include "notify/outbox.h"
+#include "inbox.h"
 #include "testutil.h"
 #include "util/config.h"
 #include "util/ids.h"
@@ -31,13 +32,14 @@
 #define AF_T0 1800000000000LL /* 2027-01-15, ms */
 #define AF_PASSWORD "violet tuesday gravel lantern"
 #define AF_MAX_SECRETS 256
+#define AF_MAX_TAKEN 256
 
 struct af {
     char *dir;
     struct store *st;
     uint8_t mk[MASTERKEY_BYTES];
     struct config cfg;
-    struct maildir md;
+    struct mailspool md;
     struct notify_sender sender;
     struct notify_wake wake; /* what kessaid's mail thread does, at once: af_deliver */
     struct auth_ctx ctx;
@@ -46,6 +48,10 @@ struct af {
     /* Every secret a test saw, checked against the database bytes. */
     char *secrets[AF_MAX_SECRETS];
     int nsecrets;
+    /* Message-IDs of the mail a test took (af_mail): a spool file holds a
+     * whole round, so taking a message cannot remove its file. */
+    char taken[AF_MAX_TAKEN][80];
+    int ntaken;
 };
 
 struct af_phone {
@@ -79,8 +85,8 @@ static inline struct af *af_new(void)
     f->st = tu_open_store(f->dir);
     tu_master_key(f->dir, f->mk); /* the key of the audit log's MACs too */
     config_defaults(&f->cfg);
-    assert_int_equal(maildir_open(&f->md, f->dir), ERR_OK);
-    f->sender = maildir_sender(&f->md);
+    assert_int_equal(mailspool_open(&f->md, f->dir), ERR_OK);
+    f->sender = mailspool_sender(&f->md);
     f->wake = (struct notify_wake){af_deliver, f};
     f->now = AF_T0;
     f->addr = "198.51.100.7";
@@ -131,47 +137,39 @@ static inline void af_totp(struct af *f, const struct af_phone *p, char code[TOT
     af_secret(f, code);
 }
 
-/* ---- the mailbox (DATA_DIR/mail/new) ---- */
+/* ---- the mailbox (DATA_DIR/mail/new, read with inbox.h) ---- */
 
-/* Read messages to `to` whose subject contains `subject`; n of them.  With
- * take, the first match's body goes into body[bn] and the file is removed
- * (so the next take finds the next message). */
+static inline bool af_was_taken(const struct af *f, const char *id)
+{
+    for (int i = 0; i < f->ntaken; i++)
+        if (strcmp(f->taken[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* Messages to `to` whose subject contains `subject` and that no test took;
+ * n of them.  With take, the oldest match's body goes into body[bn] and it
+ * counts as taken from then on (so the next take finds the next message). */
 static inline int af_mail(struct af *f, const char *to, const char *subject, bool take, char *body, size_t bn)
 {
-    char dir[4200], path[4600], buf[8192];
+    char dir[4200];
     snprintf(dir, sizeof dir, "%s/new", f->md.dir);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
+    struct inbox box;
+    inbox_load(&box, dir);
     int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        FILE *fp = fopen(path, "r");
-        assert_non_null(fp);
-        size_t len = fread(buf, 1, sizeof buf - 1, fp);
-        fclose(fp);
-        buf[len] = '\0';
-        char want_to[400];
-        snprintf(want_to, sizeof want_to, "To: %s\nSubject: ", to);
-        if (strncmp(buf, want_to, strlen(want_to)) != 0)
-            continue;
-        const char *subj = buf + strlen(want_to);
-        const char *eol = strchr(subj, '\n');
-        assert_non_null(eol);
-        if (strstr(subj, subject) == NULL || strstr(subj, subject) > eol)
+    for (size_t i = 0; i < box.n; i++) {
+        const struct inbox_msg *m = &box.m[i];
+        if (strcmp(m->to, to) != 0 || strstr(m->subject, subject) == NULL || af_was_taken(f, m->id))
             continue;
         n++;
         if (take) {
-            const char *b = strstr(buf, "\n\n");
-            assert_non_null(b);
-            snprintf(body, bn, "%s", b + 2);
-            unlink(path);
+            assert_true(m->id[0] != '\0' && f->ntaken < AF_MAX_TAKEN);
+            snprintf(f->taken[f->ntaken++], sizeof f->taken[0], "%s", m->id);
+            snprintf(body, bn, "%s", inbox_body(m->text));
             break;
         }
     }
-    closedir(d);
+    inbox_free(&box);
     return n;
 }
 
@@ -180,22 +178,21 @@ static inline int af_mail_count(struct af *f, const char *to, const char *subjec
     return af_mail(f, to, subject, false, NULL, 0);
 }
 
-/* Every message in the mailbox, to anyone. */
+/* Every message in the mailbox that no test took, to anyone. */
 static inline int af_mail_total(struct af *f)
 {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/new", f->md.dir);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
+    struct inbox box;
+    inbox_load(&box, dir);
     int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
+    for (size_t i = 0; i < box.n; i++)
+        n += !af_was_taken(f, box.m[i].id);
+    inbox_free(&box);
     return n;
 }
 
-/* Take the newest-matching mail and copy the word after `marker` in it. */
+/* Take the oldest matching mail (af_mail) and copy the word after `marker` in it. */
 static inline void af_mail_word(struct af *f, const char *to, const char *subject, const char *marker, char *out,
                                 size_t n)
 {

@@ -4,8 +4,8 @@
  * build/asan/kessaid) on 127.0.0.1 at a free port with a fresh data
  * directory, and talks to it as the wallet app and as an attacker would:
  * libcurl for HTTP, libsodium for the phone's Ed25519 device key, auth/totp.h
- * as the authenticator app (seeded from the otpauth URI), and the maildir
- * DATA_DIR/mail/new/ as the customer's mailbox, where verification codes,
+ * as the authenticator app (seeded from the otpauth URI), and the spool
+ * files in DATA_DIR/mail/new/ (inbox.h) as the customer's mailbox, where verification codes,
  * reset tokens and alerts arrive.  docs/customer-auth.md is the contract.
  *
  * The per-address rate limit (burst 20) would make one client address run
@@ -46,13 +46,13 @@
 #include <unistd.h>
 
 #include "auth/totp.h"
+#include "inbox.h"
 #include "store/store.h"
 #include "testutil.h"
 
 #define PASSWORD "violet-harbour-teapot-91"
 #define NEW_PASSWORD "quiet-granite-lantern-37"
 #define MAX_SECRETS 512
-#define MAX_MAILS 512
 
 /* ---- the server --------------------------------------------------------- */
 
@@ -329,11 +329,6 @@ static const char *err_code(const struct resp *r)
 
 /* ---- the mailbox -------------------------------------------------------- */
 
-struct mail {
-    int64_t mtime_ns; /* names are random: age comes from the file */
-    char *text;       /* whole file */
-};
-
 /* Login, registration and the other answers to callers who have not signed
  * in leave their mail to kessaid's mail thread (auth_ctx.h), so it lands
  * just after the answer.  Wait until the server's outbox holds nothing
@@ -360,80 +355,17 @@ static void mail_settle(struct fx *f)
     store_close(st);
 }
 
-/* Every message in DATA_DIR/mail/new, in directory order, once the outbox
- * has settled. */
-static size_t mail_all(struct fx *f, struct mail *out, size_t max)
-{
-    mail_settle(f);
-    char dir[700];
-    snprintf(dir, sizeof dir, "%s/mail/new", f->data);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < max) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1000];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "rb");
-        if (fp == NULL)
-            continue;
-        char *buf = calloc(1, 65536);
-        size_t len = fread(buf, 1, 65535, fp);
-        buf[len] = '\0';
-        fclose(fp);
-        struct stat st;
-        out[n].mtime_ns = stat(path, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
-        out[n].text = buf;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static void mail_free(struct mail *m, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(m[i].text);
-}
-
-/* The To: address of a message ("" if none), lower-cased. */
-static void mail_to(const char *text, char *out, size_t n)
-{
-    out[0] = '\0';
-    const char *p = text;
-    while (p && *p) {
-        if (strncasecmp(p, "To:", 3) == 0) {
-            p += 3;
-            while (*p == ' ')
-                p++;
-            size_t len = strcspn(p, "\r\n");
-            snprintf(out, n, "%.*s", (int)len, p);
-            for (char *c = out; *c; c++)
-                *c = (char)tolower((unsigned char)*c);
-            return;
-        }
-        if (*p == '\n' || (*p == '\r' && p[1] == '\n'))
-            return; /* end of headers */
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-}
-
+/* Messages to `to` (NULL: to anyone) once the outbox has settled, each
+ * once (inbox.h). */
 static size_t mail_count_to(struct fx *f, const char *to)
 {
-    static struct mail m[MAX_MAILS];
-    size_t n = mail_all(f, m, MAX_MAILS), count = 0;
-    for (size_t i = 0; i < n; i++) {
-        char addr[300];
-        mail_to(m[i].text, addr, sizeof addr);
-        if (to == NULL || strcmp(addr, to) == 0)
-            count++;
-    }
-    mail_free(m, n);
+    mail_settle(f);
+    struct inbox box;
+    inbox_load_data(&box, f->data);
+    size_t count = 0;
+    for (size_t i = 0; i < box.n; i++)
+        count += to == NULL || strcmp(box.m[i].to, to) == 0;
+    inbox_free(&box);
     return count;
 }
 
@@ -452,36 +384,22 @@ static size_t mail_wait_count(struct fx *f, const char *to, size_t want)
  * malloc'd copy of the newest one, or NULL. */
 static char *mail_find(struct fx *f, const char *to, const char *needle)
 {
-    static struct mail m[MAX_MAILS];
-    size_t n = mail_all(f, m, MAX_MAILS);
-    const struct mail *best = NULL;
-    for (size_t i = 0; i < n; i++) {
-        char addr[300];
-        mail_to(m[i].text, addr, sizeof addr);
-        if (strcmp(addr, to) != 0 || (needle && strcasestr(m[i].text, needle) == NULL))
-            continue;
-        if (best == NULL || m[i].mtime_ns > best->mtime_ns)
-            best = &m[i];
-    }
+    mail_settle(f);
+    struct inbox box;
+    inbox_load_data(&box, f->data);
+    const struct inbox_msg *best = NULL;
+    for (size_t i = 0; i < box.n; i++) /* oldest first */
+        if (strcmp(box.m[i].to, to) == 0 && (needle == NULL || strcasestr(box.m[i].text, needle) != NULL))
+            best = &box.m[i];
     char *copy = best ? strdup(best->text) : NULL;
-    mail_free(m, n);
+    inbox_free(&box);
     return copy;
-}
-
-/* The body (after the blank line). */
-static const char *mail_body(const char *text)
-{
-    const char *b = strstr(text, "\n\n");
-    const char *crlf = strstr(text, "\r\n\r\n");
-    if (crlf && (b == NULL || crlf < b))
-        return crlf + 4;
-    return b ? b + 2 : text;
 }
 
 /* The first run of exactly `digits` digits in the body. */
 static bool find_digits(const char *text, int digits, char *out)
 {
-    for (const char *p = mail_body(text); *p; p++) {
+    for (const char *p = inbox_body(text); *p; p++) {
         if (!isdigit((unsigned char)*p) || (p > text && isdigit((unsigned char)p[-1])))
             continue;
         int len = 0;
@@ -499,7 +417,7 @@ static bool find_digits(const char *text, int digits, char *out)
 /* The first run of 43 base64url characters (a 32-byte token) in the body. */
 static bool find_token(const char *text, char out[44])
 {
-    for (const char *p = mail_body(text); *p; p++) {
+    for (const char *p = inbox_body(text); *p; p++) {
         size_t len = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
         if (len == 43) {
             memcpy(out, p, 43);
@@ -1530,8 +1448,8 @@ static void test_email_change(void **state)
     remember(f, code);
     mail = mail_find(f, old, "was requested");
     assert_non_null(mail);
-    assert_non_null(strstr(mail_body(mail), new_addr));
-    assert_null(strstr(mail_body(mail), code));
+    assert_non_null(strstr(inbox_body(mail), new_addr));
+    assert_null(strstr(inbox_body(mail), code));
     free(mail);
     assert_int_equal(mail_count_to(f, "attacker@evil.example"), 0);
 
@@ -1561,7 +1479,7 @@ static void test_email_change(void **state)
     /* the old address is told (the real owner learns of a takeover) */
     mail = mail_find(f, old, "was changed");
     assert_non_null(mail);
-    assert_non_null(strstr(mail_body(mail), new_addr));
+    assert_non_null(strstr(inbox_body(mail), new_addr));
     free(mail);
 
     /* the old address no longer signs in; the new one does */

@@ -4,7 +4,7 @@
  * build/asan/kessaid) with a fresh data directory (api_client.h) and talks
  * to it as the wallet app and as a thief would: a customer registers,
  * enrols TOTP, links a test card with the issuer's 3-D Secure code from the
- * maildir, tops up and reads the wallet; the ledger is then read straight
+ * mailbox, tops up and reads the wallet; the ledger is then read straight
  * from the SQLite store and checked with `kessai ledger verify`.
  *
  * Scenarios that need their own settings run their own kessaid:
@@ -16,7 +16,7 @@
  *    retry is answered "succeeded" without a second credit.
  * Every server is stopped at the end of its scenario and its data
  * directory and log are searched for the card numbers, codes and tokens
- * the test handled: none may be there (the maildir aside, which holds mail
+ * the test handled: none may be there (the mailbox aside, which holds mail
  * in the clear by design).
  */
 #include <setjmp.h>

@@ -522,11 +522,13 @@ static void recovery_codes_are_single_use_and_regeneration_voids_the_old_set(voi
     af_free(f);
 }
 
-static enum err failing_send(void *ctx, const char *id, const char *to, const char *subject, const char *body)
+static void failing_send(void *ctx, const struct notify_message *msgs, size_t n, enum err *result)
 {
-    (void)id, (void)to, (void)subject, (void)body;
-    ++*(int *)ctx;
-    return ERR_IO;
+    (void)msgs;
+    for (size_t i = 0; i < n; i++) {
+        ++*(int *)ctx;
+        result[i] = ERR_IO;
+    }
 }
 
 static void outbox_seals_mail_and_delivers_after_commit_and_retries(void **state)
@@ -534,7 +536,7 @@ static void outbox_seals_mail_and_delivers_after_commit_and_retries(void **state
     (void)state;
     struct af *f = af_new();
     int tries = 0;
-    struct notify_sender broken = {failing_send, &tries, NULL};
+    struct notify_sender broken = {failing_send, &tries};
     assert_int_equal(f->st->ops->begin(f->st), ERR_OK);
     assert_int_equal(notify_enqueue(f->st, f->mk, f->now, "g@example.jp", "Hello", "code 918273645 inside"), ERR_OK);
     assert_int_equal(notify_enqueue(f->st, f->mk, f->now, "g@example.jp", "Bad\nBcc: x@evil", "x"), ERR_INVALID_PARAM);

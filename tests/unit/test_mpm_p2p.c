@@ -1,6 +1,6 @@
 /* test_mpm_p2p.c: paying by the store's QR (wallet/mpm.h) and sending money
  * to another customer (wallet/p2p.h) at the domain level, on a real store,
- * the real group-commit ledger writer with the payment hook, the maildir as
+ * the real group-commit ledger writer with the payment hook, the mail spool as
  * the customers' mailbox and an injected clock.
  *
  * What a customer would notice: a scan pays the store it names, once,

@@ -1,5 +1,5 @@
 /* test_payment.c: paying at the register (wallet/payment.h) at the domain
- * level: a real store, a real group-commit ledger writer, the maildir as
+ * level: a real store, a real group-commit ledger writer, the mail spool as
  * the customers' mailbox and an injected clock.
  *
  * What a customer (or a thief, or a dishonest register) would notice: a

@@ -1,6 +1,6 @@
 /* test_wallet_cards.c: linking cards (wallet/card.h) at the domain level,
  * from the customer's side and from the card tester's, on a real store,
- * the built-in test processor (on the same injected clock) and the maildir
+ * the built-in test processor (on the same injected clock) and the mail spool
  * as the customers' mailbox.
  *
  * Each limit of card.h is shown to bite: the attack fails, the refusal is

@@ -1,6 +1,6 @@
 /* test_wallet_topups.c: top-ups (wallet/topup.h) at the domain level, on a
  * real store, a real group-commit ledger writer, the built-in test
- * processor (on the same injected clock) and the maildir as the customers'
+ * processor (on the same injected clock) and the mail spool as the customers'
  * mailbox.
  *
  * What a customer would notice: money arrives once, whatever the retries,
