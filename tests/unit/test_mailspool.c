@@ -111,6 +111,20 @@ static const struct notify_message ROUND[] = {
      "A new phone signed in.\n\nIf it was not you, reset your password."},
 };
 
+/* text (a spool file) holds exactly msgs[0..n), as a mail reader sees them. */
+static void splits_back(const char *text, const struct notify_message *msgs, size_t n)
+{
+    char **got = NULL;
+    size_t k = mailspool_split(text, &got);
+    assert_int_equal(k, n);
+    for (size_t i = 0; i < n; i++) {
+        char want[1024];
+        expected(want, sizeof want, &msgs[i]);
+        assert_string_equal(got[i], want);
+    }
+    mailspool_free(got, k);
+}
+
 /* A round of three messages is one file, named for its first message; a
  * mail reader sees a mbox ("From " line first) and mailspool_split gives
  * each message back exactly: address, subject, UTF-8 declared, the outbox
@@ -131,15 +145,7 @@ static void a_round_is_one_mbox_file_that_splits_back_exactly(void **state)
     /* the envelope's date is the queue time in the ref (0x0190a1b2c3d4 ms) */
     const char *envelope = "From kessai@kessai.invalid Thu Jul 11 12:09:25 2024\n";
     assert_int_equal(strncmp(text, envelope, strlen(envelope)), 0);
-    char **msgs = NULL;
-    size_t n = mailspool_split(text, &msgs);
-    assert_int_equal(n, 3);
-    for (size_t i = 0; i < 3; i++) {
-        char want[1024];
-        expected(want, sizeof want, &ROUND[i]);
-        assert_string_equal(msgs[i], want);
-    }
-    mailspool_free(msgs, n);
+    splits_back(text, ROUND, 3);
     free(text);
     spool_close(&sp);
 }
@@ -162,15 +168,7 @@ static void from_lines_in_a_body_survive_the_round_trip(void **state)
     assert_int_equal(files(&sp, "new", names), 1);
     char *text = read_new(&sp, names[0]);
     assert_non_null(strstr(text, "\n\n>From here\n>>From there\n>>>From everywhere\nFrom\nFromage is cheese\n\n>From the store\n"));
-    char **msgs = NULL;
-    size_t n = mailspool_split(text, &msgs);
-    assert_int_equal(n, 2);
-    for (size_t i = 0; i < 2; i++) {
-        char want[1024];
-        expected(want, sizeof want, &msgs_in[i]);
-        assert_string_equal(msgs[i], want);
-    }
-    mailspool_free(msgs, n);
+    splits_back(text, msgs_in, 2);
     free(text);
     spool_close(&sp);
 }
