@@ -212,7 +212,14 @@ static enum err sq_commit(struct store *st)
     sq(st)->snapshot = false;
     return step_cached(sq(st), "COMMIT", "commit");
 }
-static enum err sq_savepoint(struct store *st) { return step_cached(sq(st), "SAVEPOINT sp", "savepoint"); }
+/* SQLite counts SAVEPOINT as read-only, so ready() would not end a snapshot
+ * for it, and the first write after it would commit the savepoint along
+ * with the snapshot: end it here, as begin() does. */
+static enum err sq_savepoint(struct store *st)
+{
+    sq_snapshot_end(st);
+    return step_cached(sq(st), "SAVEPOINT sp", "savepoint");
+}
 static enum err sq_release(struct store *st) { return step_cached(sq(st), "RELEASE sp", "release"); }
 
 static enum err sq_rollback(struct store *st)

@@ -55,7 +55,7 @@ struct store_ops {
     enum err (*begin_read)(struct store *st);
     /* The point reads that follow, outside any transaction, share one
      * snapshot until snapshot_end(), or until st writes (begin(),
-     * begin_read(), or a write outside a transaction end it first, so code
+     * begin_read(), savepoint(), or a write outside a transaction end it first, so code
      * that writes inside needs no care).  One
      * read transaction for a request's dozen reads instead of one each: on
      * SQLite each costs more than its read, and after any commit by another

@@ -798,6 +798,29 @@ static void a_snapshot_holds_until_a_write_or_its_end(void **state)
     store_pool_close(pool);
 }
 
+/* store.h promises that code writing inside a snapshot "needs no care":
+ * a savepoint opened there must still undo what was written after it.
+ * SQLite counts SAVEPOINT as read-only, so the write that follows used to
+ * commit the snapshot's read transaction and the savepoint with it: the
+ * write stayed, and ROLLBACK TO failed. */
+static void a_savepoint_in_a_snapshot_still_rolls_back(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = f->st;
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(balance(f, f->wallet[0]), 0);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    int64_t acct = 0;
+    assert_int_equal(ledger_account_create(st, "usr_undone", "wallet", LEDGER_ACCT_DEBITS_LE_CREDITS, &acct), ERR_OK);
+    assert_int_equal(st->ops->rollback_savepoint(st), ERR_OK);
+    struct ledger_account a;
+    assert_int_equal(st->ops->account_get(st, acct, &a), ERR_ACCOUNT_NOT_FOUND);
+    st->ops->snapshot_end(st);
+    /* and the connection is usable as before */
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -815,6 +838,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_transfers_keep_balances_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(two_writers_on_one_store_do_not_lose_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(a_snapshot_holds_until_a_write_or_its_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_savepoint_in_a_snapshot_still_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_corrupted_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_broken_history_chain, setup, teardown),
