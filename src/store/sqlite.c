@@ -499,7 +499,8 @@ enum err store_open_sqlite(const char *path, struct store **out)
      * briefly; wait for it rather than fail. */
     sqlite3_busy_timeout(s->db, 10000);
     /* Checkpoints every 10,000 pages (40 MB of WAL) rather than SQLite's
-     * 1,000: the ledger writer runs them after its commits, and most WAL
+     * 1,000: whichever connection's commit crosses the mark runs one (in
+     * practice the ledger writer, which makes most commits), and most WAL
      * frames are the same few pages written again and again (the newest
      * leaves of the append-mostly tables), which a checkpoint copies once
      * however often they were written: 13 % less writer time per charge
