@@ -25,25 +25,35 @@ struct notify_deliverer {
     bool woken; /* a round was asked for since the last one began */
 };
 
+bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stopping, bool *woken,
+                       int64_t interval_ms, int64_t *last_round_ns)
+{
+    struct timespec until = time_mono_after_ms(interval_ms);
+    while (!*stopping && !*woken && pthread_cond_timedwait(cv, mu, &until) == 0)
+        ;
+    /* Wakes within the gap are kept (woken stays set). */
+    int64_t since_ms = (time_mono_ns() - *last_round_ns) / 1000000;
+    if (since_ms < NOTIFY_ROUND_GAP_MS) {
+        until = time_mono_after_ms(NOTIFY_ROUND_GAP_MS - since_ms);
+        while (!*stopping && pthread_cond_timedwait(cv, mu, &until) == 0)
+            ;
+    }
+    if (*stopping)
+        return false;
+    *woken = false; /* wakes from now on ask for the next round */
+    *last_round_ns = time_mono_ns();
+    return true;
+}
+
 static void *deliverer_main(void *arg)
 {
     struct notify_deliverer *d = arg;
     pthread_setname_np(pthread_self(), d->name);
+    int64_t last_round_ns = 0;
     pthread_mutex_lock(&d->mu);
     while (!d->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += d->interval_ms / 1000;
-        until.tv_nsec += (d->interval_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        while (!d->stopping && !d->woken && pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
-            ;
-        if (d->stopping)
+        if (!notify_round_wait(&d->cv, &d->mu, &d->stopping, &d->woken, d->interval_ms, &last_round_ns))
             break;
-        d->woken = false; /* wakes from now on ask for the next round */
         pthread_mutex_unlock(&d->mu);
         /* Failures are logged by the outbox; the next round retries. */
         if (d->round)

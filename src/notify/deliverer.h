@@ -14,10 +14,15 @@
  *      ^                                    |   (wakes meanwhile: one more round)
  *      +------------------------------------+
  *   WAITING/DELIVERING --notify_deliverer_stop--> STOPPED (after the round)
+ *
+ * Rounds start at least NOTIFY_ROUND_GAP_MS apart: under load every commit
+ * wakes the thread, and one round then serves all the commits of a gap.
  */
 #ifndef KESSAI_NOTIFY_DELIVERER_H
 #define KESSAI_NOTIFY_DELIVERER_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "notify/retry.h"
@@ -26,6 +31,18 @@
 #include "util/masterkey.h"
 
 struct notify_deliverer;
+
+/* The least time between the starts of two rounds: the most a
+ * notification waits longer for it. */
+#define NOTIFY_ROUND_GAP_MS 10
+
+/* For the threads that run rounds when woken (these deliverers, the live
+ * feed: feed.h), with mu held: wait until *woken or interval_ms passed,
+ * then until NOTIFY_ROUND_GAP_MS after *last_round_ns (0 at first).  true
+ * with *woken cleared and *last_round_ns set: run a round; false once
+ * *stopping. */
+bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stopping, bool *woken,
+                       int64_t interval_ms, int64_t *last_round_ns);
 
 /* Asking for a delivery round soon, for code that must not deliver itself
  * (auth_ctx.h).  wake(ctx) is cheap, never blocks on delivery and may be

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "notify/deliverer.h"
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -146,32 +147,15 @@ static void keepalive(struct feed_sub *s)
     }
 }
 
-static struct timespec after_ms(int64_t ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000;
-    if (t.tv_nsec >= 1000000000) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000;
-    }
-    return t;
-}
-
 static void *hub_main(void *arg)
 {
     struct feed_hub *h = arg;
     pthread_setname_np(pthread_self(), "live-feed");
-    int64_t next_keepalive = time_mono_ns() / 1000000 + h->keepalive_ms;
+    int64_t next_keepalive = time_mono_ns() / 1000000 + h->keepalive_ms, last_round_ns = 0;
     pthread_mutex_lock(&h->mu);
     while (!h->stopping) {
-        struct timespec until = after_ms(h->poll_ms);
-        while (!h->stopping && !h->woken && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0)
-            ;
-        if (h->stopping)
+        if (!notify_round_wait(&h->cv, &h->mu, &h->stopping, &h->woken, h->poll_ms, &last_round_ns))
             break;
-        h->woken = false;
         /* A look at the store each time (this node's commits wake the
          * thread; other nodes' show up within poll_ms). */
         round_locked(h);

@@ -6,7 +6,8 @@
  * it.  A hub per kessaid (one thread, its own store connection) keeps the
  * open feeds: each has a customer and the last event id it was given, and
  * a small buffer of server-sent-events text.  The thread fills the buffers
- *  - at once when woken (a commit on this node queued events),
+ *  - at once when woken (a commit on this node queued events), but rounds
+ *    at least NOTIFY_ROUND_GAP_MS apart (deliverer.h),
  *  - every poll_ms when the store's newest event id moved (another node),
  *  - with a comment line every keepalive_ms (so proxies and clients see the
  *    connection alive),

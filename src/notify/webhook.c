@@ -174,7 +174,7 @@ void webhook_sign(const char *secret, int64_t t, const char *body, char out[WEBH
 }
 
 enum err webhook_queue(struct store *st, int64_t now, int64_t merchant_id, const char *type, const char *event_id,
-                       json_t *data)
+                       webhook_data_fn data, const void *arg)
 {
     struct webhook_endpoint *eps = calloc(ENDPOINTS_MAX, sizeof *eps);
     struct webhook_delivery *d = calloc(1, sizeof *d);
@@ -188,8 +188,8 @@ enum err webhook_queue(struct store *st, int64_t now, int64_t merchant_id, const
         any = any || subscribed(eps[i].events, type);
     if (e != ERR_OK || !any)
         goto cleanup;
-    json_t *ev = json_pack("{s:s, s:s, s:I, s:O}", "id", event_id, "type", type, "created", (json_int_t)(now / 1000),
-                           "data", data);
+    json_t *ev = json_pack("{s:s, s:s, s:I, s:o}", "id", event_id, "type", type, "created", (json_int_t)(now / 1000),
+                           "data", data(arg));
     body = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(ev);
     if (body == NULL) {

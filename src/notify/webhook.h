@@ -81,11 +81,14 @@ enum err webhook_endpoint_secret(const uint8_t master_key[MASTERKEY_BYTES], cons
 void webhook_sign(const char *secret, int64_t t, const char *body, char out[WEBHOOK_SIGNATURE_BUF]);
 
 /* Queue event event_id of type for every active endpoint of merchant_id
- * subscribed to it, in the caller's transaction.  data (borrowed) is the
- * event's "data" object.  ERR_OK when no endpoint wants it; an event
- * already queued for an endpoint is not queued twice. */
+ * subscribed to it, in the caller's transaction.  data(arg) builds the
+ * event's "data" object (a new reference; NULL: ERR_NOMEM), only once some
+ * endpoint wants the event: most merchants have none, and a payment's
+ * commit should not pay for a body nobody gets.  ERR_OK when no endpoint
+ * wants it; an event already queued for an endpoint is not queued twice. */
+typedef json_t *(*webhook_data_fn)(const void *arg);
 enum err webhook_queue(struct store *st, int64_t now, int64_t merchant_id, const char *type, const char *event_id,
-                       json_t *data);
+                       webhook_data_fn data, const void *arg);
 
 /* How a delivery leaves: POST body to url with the signature and event id
  * headers.  *status gets the HTTP status (0: no answer).  ERR_OK on 2xx. */

@@ -38,6 +38,12 @@ int64_t time_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+struct timespec time_mono_after_ms(int64_t ms)
+{
+    int64_t ns = time_mono_ns() + ms * 1000000;
+    return (struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+}
+
 int64_t time_window_ms(void) { return clock_file ? clock_file_ms() : time_mono_ns() / 1000000; }
 
 enum err time_clock_file_use(const char *path, char *why, size_t why_n)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util/err.h"
 
@@ -19,6 +20,9 @@
 int64_t time_now_ms(void);
 /* Monotonic nanoseconds, for latencies and time-outs only. */
 int64_t time_mono_ns(void);
+/* The monotonic time ms from now, as the deadline of a
+ * pthread_cond_timedwait on a CLOCK_MONOTONIC condition variable. */
+struct timespec time_mono_after_ms(int64_t ms);
 /* For windows that decide an outcome (the per-address rate limit): the
  * monotonic clock in ms, or the clock file's time once one is in use. */
 int64_t time_window_ms(void);

@@ -29,34 +29,51 @@ static json_t *charge_json(const struct payment *p, const char *store_name)
                      time_iso8601(at, p->created_ms), "items", items);
 }
 
-static enum err queue(struct store *st, int64_t now, int64_t merchant_id, const char *type, int64_t transfer_id,
-                      json_t *data)
+/* What an event is about, for its data builder (webhook_data_fn). */
+struct event_of {
+    const struct payment *p;
+    const char *store_name;
+    int64_t refund_id, amount, created_ms; /* reversals only */
+    bool is_void;
+};
+
+static json_t *paid_data(const void *arg)
 {
-    if (data == NULL)
-        return ERR_NOMEM;
+    const struct event_of *a = arg;
+    return json_pack("{s:o}", "charge", charge_json(a->p, a->store_name));
+}
+
+static json_t *reversed_data(const void *arg)
+{
+    const struct event_of *a = arg;
+    char rid[IDS_BUF], at[TIME_ISO_BUF];
+    return json_pack("{s:{s:s, s:s, s:I, s:s}, s:o}", "refund", "id",
+                     ids_format(rid, PAYMENT_REFUND_ID_PREFIX, a->refund_id), "kind", a->is_void ? "void" : "refund",
+                     "amount", (json_int_t)a->amount, "created_at", time_iso8601(at, a->created_ms), "charge",
+                     charge_json(a->p, a->store_name));
+}
+
+static enum err queue(struct store *st, int64_t now, const char *type, int64_t event_id, webhook_data_fn data,
+                      const struct event_of *a)
+{
+    if (a->p->kind == PAYMENT_P2P || a->p->merchant_id <= 0)
+        return ERR_OK;
     char evt[IDS_BUF];
-    enum err e = webhook_queue(st, now, merchant_id, type, ids_format(evt, WEBHOOK_EVENT_ID_PREFIX, transfer_id), data);
-    json_decref(data);
-    return e;
+    return webhook_queue(st, now, a->p->merchant_id, type, ids_format(evt, WEBHOOK_EVENT_ID_PREFIX, event_id), data,
+                         a);
 }
 
 enum err payment_webhook_paid(struct store *st, int64_t now, const struct payment *p, const char *store_name)
 {
-    if (p->kind == PAYMENT_P2P || p->merchant_id <= 0)
-        return ERR_OK;
-    return queue(st, now, p->merchant_id, WEBHOOK_PAYMENT_SUCCEEDED, p->id,
-                 json_pack("{s:o}", "charge", charge_json(p, store_name)));
+    const struct event_of a = {.p = p, .store_name = store_name};
+    return queue(st, now, WEBHOOK_PAYMENT_SUCCEEDED, p->id, paid_data, &a);
 }
 
 enum err payment_webhook_reversed(struct store *st, int64_t now, const struct payment *p, const char *store_name,
                                   int64_t refund_id, int64_t amount, int64_t created_ms, bool is_void)
 {
-    if (p->kind == PAYMENT_P2P || p->merchant_id <= 0)
-        return ERR_OK;
-    char rid[IDS_BUF], at[TIME_ISO_BUF];
-    return queue(st, now, p->merchant_id, is_void ? WEBHOOK_CHARGE_VOIDED : WEBHOOK_REFUND_SUCCEEDED, refund_id,
-                 json_pack("{s:{s:s, s:s, s:I, s:s}, s:o}", "refund", "id",
-                           ids_format(rid, PAYMENT_REFUND_ID_PREFIX, refund_id), "kind", is_void ? "void" : "refund",
-                           "amount", (json_int_t)amount, "created_at", time_iso8601(at, created_ms), "charge",
-                           charge_json(p, store_name)));
+    const struct event_of a = {
+        .p = p, .store_name = store_name, .refund_id = refund_id, .amount = amount, .created_ms = created_ms,
+        .is_void = is_void};
+    return queue(st, now, is_void ? WEBHOOK_CHARGE_VOIDED : WEBHOOK_REFUND_SUCCEEDED, refund_id, reversed_data, &a);
 }

@@ -25,14 +25,7 @@ static void *reconciler_main(void *arg)
     pthread_setname_np(pthread_self(), "topup-reconcile");
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += r->interval_ms / 1000;
-        until.tv_nsec += (r->interval_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = time_mono_after_ms(r->interval_ms);
         while (!r->stopping && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
             ;
         if (r->stopping)
