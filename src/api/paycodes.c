@@ -48,6 +48,25 @@ static void free_secret(char *s)
 
 /* ---- POST /v1/paycodes ------------------------------------------------------ */
 
+/* The reply's text.  The images are most of it, and jansson writes a
+ * string one character at a time (a fifth of the completer's time per
+ * code): they are drawn with nothing JSON escapes (util/svg.h), so they go
+ * in as they are, after what jansson wrote for the rest.  NULL: no memory. */
+static char *issued_text(const char *code, int64_t expires_ms, const char *qr, const char *bar)
+{
+    json_t *head = json_pack("{s:s, s:o}", "code", code, "expires_at", api_time_json(expires_ms));
+    char *h = head ? json_dumps(head, JSON_COMPACT) : NULL; /* {…} */
+    json_decref(head);
+    if (h == NULL)
+        return NULL;
+    size_t hn = strlen(h) - 1, n = hn + strlen(qr) + strlen(bar) + 64;
+    char *text = malloc(n);
+    if (text)
+        snprintf(text, n, "%.*s,\"qr_svg\":\"%s\",\"barcode_svg\":\"%s\"}", (int)hn, h, qr, bar);
+    free_secret(h);
+    return text;
+}
+
 /* On the writer's completer thread, once the code is durable. */
 static void paycode_issued(void *ctx, enum err e, const char *code, int64_t expires_ms)
 {
@@ -57,18 +76,12 @@ static void paycode_issued(void *ctx, enum err e, const char *code, int64_t expi
         e = paycode_qr_svg(code, &qr);
     if (e == ERR_OK)
         e = paycode_barcode_svg(code, &bar);
-    /* The images are ASCII we drew: not checked as UTF-8 again (a pass
-     * over a few kilobytes per code). */
-    json_t *body = e == ERR_OK ? json_pack("{s:s, s:o, s:o, s:o}", "code", code, "expires_at",
-                                           api_time_json(expires_ms), "qr_svg", json_string_nocheck(qr),
-                                           "barcode_svg", json_string_nocheck(bar))
-                               : NULL;
+    if (e != ERR_OK)
+        http_complete_error(req, e, NULL);
+    else
+        http_complete_json_text(req, 201, issued_text(code, expires_ms, qr, bar));
     free_secret(qr);
     free_secret(bar);
-    if (body == NULL)
-        http_complete_error(req, e != ERR_OK ? e : ERR_NOMEM, NULL);
-    else
-        http_complete_json(req, 201, body);
 }
 
 enum http_verdict api_paycodes_post(struct http_request *req, void *app)

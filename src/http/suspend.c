@@ -79,6 +79,11 @@ void http_complete_json(struct http_request *req, int status, json_t *body)
         body = json_object();
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    http_complete_json_text(req, status, text);
+}
+
+void http_complete_json_text(struct http_request *req, int status, char *text)
+{
     size_t len;
     if (text == NULL) {
         status = err_http_status(ERR_NOMEM);

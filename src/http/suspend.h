@@ -44,6 +44,9 @@ struct http_request;
 
 /* Takes the reference to body. */
 void http_complete_json(struct http_request *req, int status, json_t *body);
+/* A body already written as JSON text (malloc'd, taken: wiped and freed
+ * with the reply; NULL: 500 out of memory). */
+void http_complete_json_text(struct http_request *req, int status, char *text);
 void http_complete_error(struct http_request *req, enum err e, const char *param);
 /* The error with the operator's "reason" (reply.h: http_reply_error_reason). */
 void http_complete_error_reason(struct http_request *req, enum err e, const char *param, const char *reason);

@@ -1,6 +1,7 @@
 #include "notify/deliverer.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +23,14 @@ struct notify_deliverer {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC, so clock changes don't stall it */
     bool stopping;
-    bool woken; /* a round was asked for since the last one began */
+    atomic_bool woken; /* a round was asked for since the last one began */
 };
 
-bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stopping, bool *woken,
+bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stopping, atomic_bool *woken,
                        int64_t interval_ms, int64_t *last_round_ns)
 {
     struct timespec until = time_mono_after_ms(interval_ms);
-    while (!*stopping && !*woken && pthread_cond_timedwait(cv, mu, &until) == 0)
+    while (!*stopping && !atomic_load(woken) && pthread_cond_timedwait(cv, mu, &until) == 0)
         ;
     /* Wakes within the gap are kept (woken stays set). */
     int64_t since_ms = (time_mono_ns() - *last_round_ns) / 1000000;
@@ -40,9 +41,21 @@ bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stop
     }
     if (*stopping)
         return false;
-    *woken = false; /* wakes from now on ask for the next round */
+    atomic_store(woken, false); /* wakes from now on ask for the next round */
     *last_round_ns = time_mono_ns();
     return true;
+}
+
+void notify_round_ask(pthread_cond_t *cv, pthread_mutex_t *mu, atomic_bool *woken)
+{
+    /* Once asked, a round is coming: later wakes (one per commit) need
+     * neither the lock, which the live feed holds through its rounds, nor
+     * a signal. */
+    if (atomic_exchange(woken, true))
+        return;
+    pthread_mutex_lock(mu);
+    pthread_cond_signal(cv);
+    pthread_mutex_unlock(mu);
 }
 
 static void *deliverer_main(void *arg)
@@ -114,10 +127,7 @@ void notify_deliverer_wake(struct notify_deliverer *d)
 {
     if (d == NULL)
         return;
-    pthread_mutex_lock(&d->mu);
-    d->woken = true;
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
+    notify_round_ask(&d->cv, &d->mu, &d->woken);
 }
 
 static void wake_fn(void *ctx) { notify_deliverer_wake(ctx); }

@@ -22,6 +22,7 @@
 #define KESSAI_NOTIFY_DELIVERER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,12 +38,14 @@ struct notify_deliverer;
 #define NOTIFY_ROUND_GAP_MS 10
 
 /* For the threads that run rounds when woken (these deliverers, the live
- * feed: feed.h), with mu held: wait until *woken or interval_ms passed,
- * then until NOTIFY_ROUND_GAP_MS after *last_round_ns (0 at first).  true
- * with *woken cleared and *last_round_ns set: run a round; false once
- * *stopping. */
-bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stopping, bool *woken,
+ * feed: feed.h).  notify_round_wait, with mu held: wait until *woken or
+ * interval_ms passed, then until NOTIFY_ROUND_GAP_MS after *last_round_ns
+ * (0 at first); true with *woken cleared and *last_round_ns set: run a
+ * round; false once *stopping.  notify_round_ask, from any thread without
+ * mu: ask for a round (cheap once one is asked for). */
+bool notify_round_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *stopping, atomic_bool *woken,
                        int64_t interval_ms, int64_t *last_round_ns);
+void notify_round_ask(pthread_cond_t *cv, pthread_mutex_t *mu, atomic_bool *woken);
 
 /* Asking for a delivery round soon, for code that must not deliver itself
  * (auth_ctx.h).  wake(ctx) is cheap, never blocks on delivery and may be

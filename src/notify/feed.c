@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ struct feed_hub {
     pthread_t thread;
     pthread_mutex_t mu; /* the list and every feed's buffer */
     pthread_cond_t cv;  /* CLOCK_MONOTONIC */
-    bool stopping, woken;
+    bool stopping;
+    atomic_bool woken;
     struct feed_sub *subs;
     int64_t seen_last; /* every event up to this id was handed to the open feeds */
     struct feed_event *events; /* READ_MAX, the thread's */
@@ -227,10 +229,7 @@ void feed_hub_wake(struct feed_hub *h)
 {
     if (h == NULL)
         return;
-    pthread_mutex_lock(&h->mu);
-    h->woken = true;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    notify_round_ask(&h->cv, &h->mu, &h->woken);
 }
 
 enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t after_id, feed_wake_fn wake,
@@ -254,7 +253,7 @@ enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t aft
             h->subs->prev = s;
         h->subs = s;
         h->nfeeds++;
-        h->woken = true; /* the backlog after after_id goes out at once */
+        atomic_store(&h->woken, true); /* the backlog after after_id goes out at once */
         pthread_cond_signal(&h->cv);
     }
     pthread_mutex_unlock(&h->mu);

@@ -62,15 +62,15 @@ static void put_int(struct svg *s, int v)
 void svg_open(struct svg *s, int width, int height)
 {
     *s = (struct svg){0};
-    put(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ");
+    put(s, "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 ");
     put_int(s, width);
     put(s, " ");
     put_int(s, height);
-    put(s, "\" shape-rendering=\"crispEdges\"><rect width=\"");
+    put(s, "' shape-rendering='crispEdges'><rect width='");
     put_int(s, width);
-    put(s, "\" height=\"");
+    put(s, "' height='");
     put_int(s, height);
-    put(s, "\" fill=\"#fff\"/><path fill=\"#000\" d=\"");
+    put(s, "' fill='#fff'/><path fill='#000' d='");
 }
 
 void svg_box(struct svg *s, int x, int y, int w, int h)
@@ -91,7 +91,7 @@ void svg_box(struct svg *s, int x, int y, int w, int h)
 enum err svg_close(struct svg *s, char **out)
 {
     *out = NULL;
-    put(s, "\"/></svg>");
+    put(s, "'/></svg>");
     if (s->failed || !reserve(s, 1))
         return ERR_NOMEM;
     s->buf[s->len] = '\0';

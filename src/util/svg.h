@@ -6,6 +6,10 @@
  * itself.  The image may encode a secret (a payment or top-up code), so a
  * buffer that grows is wiped before it is freed, and svg_abandon wipes too.
  *
+ * The document holds nothing a JSON string must escape (printable ASCII,
+ * attributes in single quotes, no backslash), so a reply can carry it as
+ * it is (api/paycodes.c).
+ *
  * Usage: svg_open, any number of svg_box, then svg_close (or svg_abandon).
  * Errors are remembered and reported once by svg_close.  Pure; any thread.
  */

@@ -673,7 +673,7 @@ static void decode_barcode(const char *svg, char *out, size_t n)
 {
     double x[128], w[128];
     int bars = 0;
-    const char *p = strstr(svg, "<path fill=\"#000\" d=\"");
+    const char *p = strstr(svg, "<path fill='#000' d='");
     assert_non_null(p);
     /* one box per bar: M x y h width v height h -width z */
     while ((p = strchr(p, 'M')) != NULL) {
@@ -731,9 +731,9 @@ static void the_code_renders_as_qr_and_code_128(void **state)
         char *qr = NULL, *bar = NULL;
         assert_int_equal(paycode_qr_svg(code, &qr), ERR_OK);
         assert_int_equal(paycode_barcode_svg(code, &bar), ERR_OK);
-        assert_int_equal(strncmp(qr, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39), 0);
+        assert_int_equal(strncmp(qr, "<svg xmlns='http://www.w3.org/2000/svg'", 39), 0);
         assert_non_null(strstr(qr, "<path"));
-        assert_int_equal(strncmp(bar, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39), 0);
+        assert_int_equal(strncmp(bar, "<svg xmlns='http://www.w3.org/2000/svg'", 39), 0);
         assert_non_null(strstr(bar, "</svg>"));
         char back[64];
         decode_barcode(bar, back, sizeof back);
