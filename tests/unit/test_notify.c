@@ -299,6 +299,73 @@ static void a_wake_delivers_without_waiting_for_the_interval(void **state)
     free(dir);
 }
 
+/* The notification threads' round protocol (deliverer.h), on a thread of
+ * its own: an ask is never lost, asks that come together make one round,
+ * and two rounds never start closer than NOTIFY_ROUND_GAP_MS. */
+struct rounds {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+    atomic_bool woken;
+    atomic_int n;
+    int64_t start_ns[8];
+};
+
+static void *rounds_main(void *arg)
+{
+    struct rounds *r = arg;
+    int64_t last = 0;
+    pthread_mutex_lock(&r->mu);
+    while (notify_round_wait(&r->cv, &r->mu, &r->stopping, &r->woken, 3600 * 1000, &last)) {
+        int k = atomic_load(&r->n);
+        if (k < 8)
+            r->start_ns[k] = last;
+        atomic_fetch_add(&r->n, 1);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void wait_rounds(struct rounds *r, int n)
+{
+    /* bounded (10 s) and fine-grained: the next asks must come well
+     * within the gap */
+    for (int i = 0; i < 100000 && atomic_load(&r->n) < n; i++)
+        usleep(100);
+    assert_true(atomic_load(&r->n) >= n);
+}
+
+static void asks_are_never_lost_and_rounds_keep_their_gap(void **state)
+{
+    (void)state;
+    static struct rounds r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, rounds_main, &r), 0);
+    /* the interval is an hour: only the asks can start these rounds */
+    notify_round_ask(&r.cv, &r.mu, &r.woken);
+    wait_rounds(&r, 1);
+    for (int i = 0; i < 100; i++)
+        notify_round_ask(&r.cv, &r.mu, &r.woken);
+    wait_rounds(&r, 2);
+    assert_true(r.start_ns[1] - r.start_ns[0] >= NOTIFY_ROUND_GAP_MS * INT64_C(1000000));
+    assert_true(atomic_load(&r.n) < 50); /* a hundred asks, a few rounds */
+    /* stopping ends the wait, in the gap or not */
+    int before = atomic_load(&r.n);
+    notify_round_ask(&r.cv, &r.mu, &r.woken);
+    pthread_mutex_lock(&r.mu);
+    r.stopping = true;
+    pthread_cond_signal(&r.cv);
+    pthread_mutex_unlock(&r.mu);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(atomic_load(&r.n) <= before + 1);
+    pthread_cond_destroy(&r.cv);
+}
+
 /* stderr (the log) into dir/log.txt while a step runs. */
 struct capture {
     int saved;
@@ -607,6 +674,7 @@ int main(void)
         cmocka_unit_test(one_undeliverable_message_does_not_hold_back_the_rest),
         cmocka_unit_test(a_batch_full_of_failures_is_walked_past),
         cmocka_unit_test(a_wake_delivers_without_waiting_for_the_interval),
+        cmocka_unit_test(asks_are_never_lost_and_rounds_keep_their_gap),
         cmocka_unit_test(the_back_off_doubles_up_to_its_cap),
         cmocka_unit_test(a_dead_receiver_is_not_hammered_and_the_message_is_given_up),
         cmocka_unit_test(mail_goes_out_through_an_smtp_relay),
