@@ -303,6 +303,17 @@ enum err config_load_env(struct config *c, char errbuf[CONFIG_ERRBUF])
     return ERR_OK;
 }
 
+size_t config_setting_count(void) { return sizeof settings / sizeof settings[0]; }
+
+const char *config_setting_name(size_t i, const char **section)
+{
+    if (i >= config_setting_count())
+        return NULL;
+    if (section)
+        *section = settings[i].section;
+    return settings[i].key;
+}
+
 enum err config_listen_addr(const struct config *c, char *host, size_t hostlen, uint16_t *port)
 {
     const char *colon = strrchr(c->listen, ':');

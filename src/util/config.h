@@ -84,6 +84,12 @@ enum err config_set(struct config *c, const char *section, const char *key, cons
 enum err config_load_file(struct config *c, const char *path, char errbuf[CONFIG_ERRBUF]);
 /* Apply every KESSAI_* variable that names a known key. */
 enum err config_load_env(struct config *c, char errbuf[CONFIG_ERRBUF]);
+/* The settings table, for whoever must list every setting (the test that
+ * keeps docs/configuration.md complete): config_setting_count() rows, row i
+ * (< count) has key config_setting_name(i, &section); section may be NULL.
+ * NULL for i out of range.  The strings are static. */
+size_t config_setting_count(void);
+const char *config_setting_name(size_t i, const char **section);
 /* Split c->listen into host (buffer of hostlen) and port. */
 enum err config_listen_addr(const struct config *c, char *host, size_t hostlen, uint16_t *port);
 

@@ -290,6 +290,85 @@ static void config_layers_and_bounds(void **state)
     free(dir);
 }
 
+/* A document of the repository (KESSAI_ROOT, or the working directory). */
+static char *read_repo_doc(const char *name)
+{
+    const char *root = getenv("KESSAI_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root && *root ? root : ".", name);
+    char *text = tu_slurp(path, NULL);
+    if (text == NULL)
+        fail_msg("cannot open %s (set KESSAI_ROOT to the repository)", path);
+    return text;
+}
+
+static int mentions(const char *doc, const char *key)
+{
+    char quoted[128];
+    snprintf(quoted, sizeof quoted, "`%s`", key);
+    return strstr(doc, quoted) != NULL;
+}
+
+/* An operator learns the settings from docs/configuration.md (the [risk]
+ * ones may be in docs/risk.md instead): every key of the settings table
+ * must appear there as `key`, and every row of configuration.md's tables
+ * ("| `key` |" under a "## [section]" heading) must be a key of that
+ * section, so the document can neither miss a setting nor describe one
+ * that does not exist. */
+static void every_setting_is_documented_and_nothing_else(void **state)
+{
+    (void)state;
+    char *conf = read_repo_doc("docs/configuration.md");
+    char *risk = read_repo_doc("docs/risk.md");
+    size_t n = config_setting_count();
+    assert_true(n > 0);
+    assert_null(config_setting_name(n, NULL));
+    char missing[2048] = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *section = NULL;
+        const char *key = config_setting_name(i, &section);
+        assert_non_null(key);
+        assert_non_null(section);
+        int is_risk = strcmp(section, "risk") == 0 || strncmp(key, "risk_", 5) == 0;
+        if (!mentions(conf, key) && !(is_risk && mentions(risk, key)))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " [%s] %s", section, key);
+    }
+    if (missing[0])
+        fail_msg("settings not documented in docs/configuration.md%s:%s", " (or docs/risk.md for [risk])",
+                 missing);
+
+    char heading[64] = "";
+    size_t rows = 0;
+    for (char *line = strtok(conf, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "## [", 4) == 0) {
+            const char *end = strchr(line + 4, ']');
+            assert_non_null(end);
+            snprintf(heading, sizeof heading, "%.*s", (int)(end - line - 4), line + 4);
+            continue;
+        }
+        if (strncmp(line, "## ", 3) == 0)
+            heading[0] = '\0';
+        if (strncmp(line, "| `", 3) != 0)
+            continue;
+        const char *end = strchr(line + 3, '`');
+        assert_non_null(end);
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(end - line - 3), line + 3);
+        const char *section = NULL;
+        size_t i = 0;
+        while (i < n && strcmp(config_setting_name(i, &section), key) != 0)
+            i++;
+        if (i == n)
+            fail_msg("docs/configuration.md documents `%s`, which src/util/config.c does not have", key);
+        if (strcmp(section, heading) != 0)
+            fail_msg("docs/configuration.md puts `%s` under [%s]; it belongs in [%s]", key, heading, section);
+        rows++;
+    }
+    assert_true(rows > 0);
+    free(conf);
+    free(risk);
+}
+
 static void master_key_is_private_and_seals(void **state)
 {
     (void)state;
@@ -488,6 +567,7 @@ int main(void)
         cmocka_unit_test(json_field_spec_names_the_bad_field),
         cmocka_unit_test(error_table_covers_every_code),
         cmocka_unit_test(config_layers_and_bounds),
+        cmocka_unit_test(every_setting_is_documented_and_nothing_else),
         cmocka_unit_test(master_key_is_private_and_seals),
         cmocka_unit_test(log_lines_are_json_and_redact_secrets),
         cmocka_unit_test(svg_boxes_are_written_exactly),
