@@ -32,6 +32,8 @@ struct setting {
 #define THRESHOLD_MAX 10000 /* a decision's score */
 #define WINDOW(k) RISK_INT(k, 60, RISK_WINDOW_MAX_S)
 
+/* A new row needs its line in docs/configuration.md (the table of its
+ * section; [risk]: docs/risk.md), or test_util fails. */
 static const struct setting settings[] = {
     STR("server", listen),
     STR("server", data_dir),

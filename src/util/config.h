@@ -5,7 +5,9 @@
  * Every setting is one row of the table in config.c with its section, key,
  * type and bounds; the environment name is KESSAI_ + the key in capitals
  * (data_dir -> KESSAI_DATA_DIR).  A value out of bounds or of the wrong type
- * is an error naming the setting, never silently clamped.
+ * is an error naming the setting, never silently clamped.  Every row is
+ * documented for operators in docs/configuration.md ([risk]: docs/risk.md);
+ * tests/unit/test_util.c fails when one is not.
  */
 #ifndef KESSAI_UTIL_CONFIG_H
 #define KESSAI_UTIL_CONFIG_H
