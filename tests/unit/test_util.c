@@ -382,6 +382,41 @@ static void every_setting_is_documented_and_nothing_else(void **state)
         fail_msg("%s", why);
 }
 
+/* The worked example of docs/configuration.md (its indented lines between
+ * "## A worked example" and "started as") is a file kessaid accepts. */
+static void documented_example_config_loads(void **state)
+{
+    (void)state;
+    char *conf = read_repo_doc("docs/configuration.md");
+    char *dir = tu_tempdir(), path[600];
+    tu_path(path, sizeof path, dir, "example.ini");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    int in_example = 0;
+    size_t lines = 0;
+    for (char *line = strtok(conf, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "## ", 3) == 0)
+            in_example = strcmp(line, "## A worked example") == 0;
+        else if (strncmp(line, "started as", 10) == 0)
+            in_example = 0;
+        else if (in_example && strncmp(line, "    ", 4) == 0 && ++lines)
+            fprintf(f, "%s\n", line + 4);
+    }
+    fclose(f);
+    free(conf);
+    struct config c;
+    char eb[CONFIG_ERRBUF] = "";
+    config_defaults(&c);
+    enum err e = config_load_file(&c, path, eb);
+    tu_rmtree(dir);
+    free(dir);
+    assert_true(lines > 5);
+    if (e != ERR_OK)
+        fail_msg("the worked example of docs/configuration.md is refused: %s", eb);
+    assert_int_equal(config_check(&c, eb), ERR_OK);
+    assert_int_equal(c.void_window_s, 300); /* read, not merely skipped */
+}
+
 static void master_key_is_private_and_seals(void **state)
 {
     (void)state;
@@ -581,6 +616,7 @@ int main(void)
         cmocka_unit_test(error_table_covers_every_code),
         cmocka_unit_test(config_layers_and_bounds),
         cmocka_unit_test(every_setting_is_documented_and_nothing_else),
+        cmocka_unit_test(documented_example_config_loads),
         cmocka_unit_test(master_key_is_private_and_seals),
         cmocka_unit_test(log_lines_are_json_and_redact_secrets),
         cmocka_unit_test(svg_boxes_are_written_exactly),
