@@ -164,8 +164,8 @@ static enum err settle(const struct wallet_ctx *w, struct pending_op *p, bool *e
         return e;
     other_side_of(st, p, who, sizeof who);
     snprintf(body, sizeof body,
-             "Your %s of %lld yen%s, held for a check on %s, was not made: it was not decided in time and has "
-             "lapsed.\n"
+             "Your held %s of %lld yen%s (held for a check on %s) has lapsed: it was not decided in time, so "
+             "it was not made.\n"
              "Nothing was taken; your balance is unchanged. If you still want to make it, send it again.",
              p->p.kind == PAYMENT_P2P ? "transfer" : "payment", (long long)p->p.amount, who,
              time_iso8601(held_at, p->p.created_ms));
