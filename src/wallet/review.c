@@ -175,7 +175,7 @@ static enum err settle(const struct wallet_ctx *w, struct pending_op *p, bool *e
     bool mine = e == ERR_OK;
     char until[TIME_ISO_BUF];
     if (e == ERR_OK)
-        e = note(st, w->a.now, AUDIT_ACTOR_SYSTEM, w->a.client_addr, p, "review_expired", AUDIT_FAILURE,
+        e = note(st, w->a.now, AUDIT_ACTOR_SYSTEM, "", p, "review_expired", AUDIT_FAILURE,
                  json_pack("{s:s}", "expired_at", time_iso8601(until, p->expires_ms)));
     if (e == ERR_OK)
         e = notify_enqueue(st, w->a.master_key, w->a.now, email, "Your held payment has lapsed", body);
@@ -199,16 +199,21 @@ enum err review_sweep(const struct wallet_ctx *w, size_t *expired)
         return ERR_NOMEM;
     size_t n = 0;
     enum err e = w->a.st->ops->pending_op_lapsed(w->a.st, PENDING_HELD, w->a.now, REVIEW_SWEEP_BATCH, ps, &n);
+    /* One that cannot be settled now (its payer unreadable) must not keep
+     * the others waiting: the first failure is returned after the rest. */
+    enum err first = e;
     for (size_t i = 0; e == ERR_OK && i < n; i++) {
         bool mine = false;
         if (ps[i].p.kind == PAYMENT_CPM)
             continue; /* a register's charge: pending_charge settles its own */
-        e = settle(w, &ps[i], &mine);
-        if (e == ERR_OK && mine && expired)
+        enum err one = settle(w, &ps[i], &mine);
+        if (one == ERR_OK && mine && expired)
             (*expired)++;
+        if (first == ERR_OK)
+            first = one;
     }
     free(ps);
-    return e;
+    return first;
 }
 
 /* ---- staff ----------------------------------------------------------------- */
