@@ -520,7 +520,8 @@ const char *const sq_migrations[] = {
      * expires_ms, 0 for them until now, becomes the moment they lapse;
      * those already held get the default review_hold_expiry_s (24 h) from
      * when they were held.  The sweep finds lapsed ones by status and time. */
-    "UPDATE pending_ops SET expires_ms = created_ms + 86400000 WHERE status = 'held' AND expires_ms = 0;"
+    "UPDATE pending_ops SET expires_ms = created_ms + 86400000 "
+    "  WHERE status = 'held' AND expires_ms = 0;"
     "CREATE INDEX pending_ops_lapse ON pending_ops (status, expires_ms);",
 };
 
