@@ -19,7 +19,8 @@
  * recipient who cannot receive, for whatever reason, 404
  * recipient_not_found (param to).  A payment or transfer the risk engine
  * holds is kept for staff review: 202 {payment|transfer: {id: "rvw_…",
- * status: "held", amount, created_at}}, nothing moved (wallet/review.h).
+ * status: "held", amount, created_at, expires_at}}, nothing moved
+ * (wallet/review.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "ops/killswitch.h"
 #include "store/pool.h"
 #include "util/email.h"
+#include "util/json.h"
 #include "wallet/emvco.h"
 #include "wallet/mpm.h"
 #include "wallet/p2p.h"
@@ -63,18 +65,19 @@ static bool accept(struct http_request *req, struct api_ctx *ctx, struct auth_se
 }
 
 /* Held for review (wallet/review.h): 202 {what: {id: "rvw_…", status:
- * "held", amount, created_at}}; nothing moved.  A retry of a held request
- * answers its review as it stands (200 once decided: "rejected"; an
- * approved one is the payment's own 201). */
+ * "held", amount, created_at, expires_at}}; nothing moved.  A retry of a
+ * held request answers its review as it stands (200 once decided:
+ * "rejected", or "expired" once it lapsed; an approved one is the
+ * payment's own 201). */
 static bool complete_held(struct http_request *req, const struct wallet_ctx *w, const struct payment_receipt *r,
                           const char *what)
 {
     struct pending_op p;
     if (r->held_id == 0 || review_get(w, r->held_id, &p) != ERR_OK)
         return false;
-    json_t *body = json_pack("{s:{s:o, s:s, s:I, s:o}}", what, "id", api_id_json(PENDING_REVIEW_ID_PREFIX, p.id),
+    json_t *body = json_pack("{s:{s:o, s:s, s:I, s:o, s:o}}", what, "id", api_id_json(PENDING_REVIEW_ID_PREFIX, p.id),
                              "status", p.status, "amount", (json_int_t)p.p.amount, "created_at",
-                             api_time_json(p.p.created_ms));
+                             api_time_json(p.p.created_ms), "expires_at", json_time_or_null(p.expires_ms));
     if (body == NULL)
         return false;
     http_complete_json(req, strcmp(p.status, PENDING_HELD) == 0 ? 202 : 200, body);

@@ -16,10 +16,12 @@
  *     -> ledger writer -> top-up reconciliation of everything unfinished (a
  *        crash between the gateway and the ledger is finished here, before
  *        serving) -> top-up reconciler thread (every 60 s, own connection)
+ *     -> review sweeper thread (held payments that lapsed: every
+ *        review_sweep_interval_s, own connection)
  *     -> HTTP server -> [sigwait SIGTERM|SIGINT]
  *     -> http_server_stop (drain, bounded) -> wallet and auth workers stop
  *        (running jobs finish, queued ones are cancelled) -> reconciler,
- *        mail retry and webhook threads stop
+ *        review sweeper, mail retry and webhook threads stop
  *     -> ledger_writer_stop (flushes) -> gateway closed
  *     -> close pool -> exit 0
  *
@@ -78,6 +80,7 @@
 #include "util/wipe.h"
 #include "wallet/gateway.h"
 #include "wallet/topup.h"
+#include "wallet/review_sweeper.h"
 #include "wallet/topup_reconciler.h"
 
 /* How long in-flight requests get to finish after SIGTERM.  Below the 30 s
@@ -320,6 +323,7 @@ int main(int argc, char **argv)
     struct gateway *gateway = NULL;
     struct risk *risk = NULL;
     struct topup_reconciler *reconciler = NULL;
+    struct review_sweeper *sweeper = NULL;
     struct ratelimit *ratelimit = NULL;
     struct mailspool mailbox;
     struct smtp smtp;
@@ -541,6 +545,16 @@ int main(int argc, char **argv)
         say("cannot start the top-up reconciler: %s", err_message(e));
         goto cleanup;
     }
+    /* Held payments lapse whether or not anyone looks (wallet/review.h). */
+    struct store *sweeper_store = NULL;
+    e = store_open_sqlite_audited(path, audit_key, &sweeper_store);
+    if (e == ERR_OK)
+        e = review_sweeper_start(sweeper_store, &wtmpl, cfg.review_sweep_interval_s * 1000, &sweeper);
+    if (e != ERR_OK) {
+        store_close(sweeper_store);
+        say("cannot start the review sweeper: %s", err_message(e));
+        goto cleanup;
+    }
     struct http_server_config hc = {
         .host = host,
         .port = port,
@@ -577,6 +591,8 @@ int main(int argc, char **argv)
     workers = NULL;
     topup_reconciler_stop(reconciler); /* before the writer and the gateway it uses */
     reconciler = NULL;
+    review_sweeper_stop(sweeper); /* before the writer */
+    sweeper = NULL;
     notify_deliverer_stop(deliverer);
     deliverer = NULL;
     notify_deliverer_stop(webhook_deliverer);
@@ -595,6 +611,7 @@ cleanup:
     auth_workers_stop(wallet_workers);
     auth_workers_stop(workers);
     topup_reconciler_stop(reconciler);
+    review_sweeper_stop(sweeper);
     notify_deliverer_stop(deliverer);
     notify_deliverer_stop(webhook_deliverer);
     feed_hub_stop(feeds);

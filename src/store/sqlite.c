@@ -401,6 +401,7 @@ static const struct store_ops sqlite_ops = {
     .pending_op_get_by_key = sq_pending_op_get_by_key,
     .pending_op_decide = sq_pending_op_decide,
     .pending_op_list = sq_pending_op_list,
+    .pending_op_lapsed = sq_pending_op_lapsed,
     .dispute_insert = sq_dispute_insert,
     .dispute_get = sq_dispute_get,
     .dispute_get_by_key = sq_dispute_get_by_key,

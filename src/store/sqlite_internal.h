@@ -214,7 +214,9 @@ enum err sq_pending_op_get_by_key(struct store *st, const char *key, struct pend
 enum err sq_pending_op_decide(struct store *st, int64_t id, const char *from, const char *to, int64_t decided_ms,
                               int64_t decided_by, int64_t payment_id, const char *reason, int64_t live_at);
 enum err sq_pending_op_list(struct store *st, bool cpm, int64_t customer_id, const char *status, int64_t before_id,
-                            size_t max, struct pending_op *out, size_t *n);
+                            int64_t now, size_t max, struct pending_op *out, size_t *n);
+enum err sq_pending_op_lapsed(struct store *st, const char *status, int64_t now, size_t max, struct pending_op *out,
+                              size_t *n);
 /* fraud reversals (sqlite_reversal.c) */
 enum err sq_reversal_insert(struct store *st, struct reversal *r);
 enum err sq_reversal_get(struct store *st, int64_t id, struct reversal *out);

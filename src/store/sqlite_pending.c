@@ -3,8 +3,9 @@
  *
  * pending_op_decide moves a row out of its waiting state exactly once: the
  * UPDATE's "AND status = ?" (and, for a charge being approved, "AND
- * expires_ms > ?") is the guard, in the transaction that moves the money
- * or records the refusal.
+ * expires_ms > ?": a charge being approved, a held one approved or
+ * rejected) is the guard, in the transaction that moves the money or
+ * records the refusal.
  */
 #include "store/sqlite_internal.h"
 
@@ -116,12 +117,18 @@ enum err sq_pending_op_decide(struct store *st, int64_t id, const char *from, co
     return e == ERR_OK ? ERR_CONFLICT : e;
 }
 
+/* The status a reader sees at ?7 (0: as stored): a waiting row past its
+ * expires_ms is expired, whether or not anyone has recorded it yet. */
+#define PO_STATUS_AT                                                                                                 \
+    "(CASE WHEN ?7 > 0 AND status IN ('" PENDING_HELD "', '" PENDING_AWAITING "') AND expires_ms <= ?7 "           \
+    "THEN '" PENDING_EXPIRED "' ELSE status END)"
+
 enum err sq_pending_op_list(struct store *st, bool cpm, int64_t customer_id, const char *status, int64_t before_id,
-                            size_t max, struct pending_op *out, size_t *n)
+                            int64_t now, size_t max, struct pending_op *out, size_t *n)
 {
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "SELECT " PO_COLS " FROM pending_ops WHERE ((?1 = 1) = (kind = ?2)) "
-                                 "AND (?3 = 0 OR customer_id = ?3) AND (?4 = '' OR status = ?4) "
+                                 "AND (?3 = 0 OR customer_id = ?3) AND (?4 = '' OR " PO_STATUS_AT " = ?4) "
                                  "AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6");
     if (q == NULL)
         return ERR_STORE;
@@ -131,5 +138,20 @@ enum err sq_pending_op_list(struct store *st, bool cpm, int64_t customer_id, con
     sqlite3_bind_text(q, 4, status ? status : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, before_id);
     sqlite3_bind_int64(q, 6, sq_limit(max));
+    sqlite3_bind_int64(q, 7, now);
+    return sq_get_many(s, q, read_op, out, sizeof *out, max, n);
+}
+
+enum err sq_pending_op_lapsed(struct store *st, const char *status, int64_t now, size_t max, struct pending_op *out,
+                              size_t *n)
+{
+    struct sqlite_store *s = sq(st);
+    sqlite3_stmt *q = sq_stmt(s, "SELECT " PO_COLS " FROM pending_ops WHERE status = ? AND expires_ms > 0 "
+                                 "AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_text(q, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    sqlite3_bind_int64(q, 3, sq_limit(max));
     return sq_get_many(s, q, read_op, out, sizeof *out, max, n);
 }

@@ -516,6 +516,13 @@ const char *const sq_migrations[] = {
      * store payments (most rows) write nothing to it (see 8 -> 9); 3 is
      * PAYMENT_P2P, a literal so the planner can use it. */
     "CREATE INDEX payments_p2p_pair ON payments (customer_id, counterparty_id) WHERE kind = 3;",
+    /* 19 -> 20: held payments and transfers lapse (wallet/review.h):
+     * expires_ms, 0 for them until now, becomes the moment they lapse;
+     * those already held get the default review_hold_expiry_s (24 h) from
+     * when they were held.  The sweep finds lapsed ones by status and time. */
+    "UPDATE pending_ops SET expires_ms = created_ms + 86400000 "
+    "  WHERE status = 'held' AND expires_ms = 0;"
+    "CREATE INDEX pending_ops_lapse ON pending_ops (status, expires_ms);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -340,14 +340,20 @@ struct store_ops {
      * `from` (and, live_at != 0, expires_ms > live_at); ERR_NOT_FOUND if
      * there is none.  list: charges (cpm true: kind PAYMENT_CPM) or held
      * ones (cpm false), of customer_id (0: anyone's), in status ("" any),
-     * newest first, ids below before_id (0: from the newest). */
+     * newest first, ids below before_id (0: from the newest); now != 0: the
+     * status as of now (a waiting row, held or pending_confirmation, at or
+     * past its expires_ms counts as expired; the row itself is unchanged).
+     * lapsed: rows in status whose expires_ms (not 0) is at or before now,
+     * soonest lapsed first, up to max. */
     enum err (*pending_op_insert)(struct store *st, struct pending_op *p);
     enum err (*pending_op_get)(struct store *st, int64_t id, struct pending_op *out);            /* ERR_NOT_FOUND */
     enum err (*pending_op_get_by_key)(struct store *st, const char *key, struct pending_op *out); /* ERR_NOT_FOUND */
     enum err (*pending_op_decide)(struct store *st, int64_t id, const char *from, const char *to, int64_t decided_ms,
                                   int64_t decided_by, int64_t payment_id, const char *reason, int64_t live_at);
     enum err (*pending_op_list)(struct store *st, bool cpm, int64_t customer_id, const char *status,
-                                int64_t before_id, size_t max, struct pending_op *out, size_t *n);
+                                int64_t before_id, int64_t now, size_t max, struct pending_op *out, size_t *n);
+    enum err (*pending_op_lapsed)(struct store *st, const char *status, int64_t now, size_t max,
+                                  struct pending_op *out, size_t *n);
     /* Fraud reports (ops/dispute.h).  insert sets id; ERR_CONFLICT if the
      * payment is disputed already or the customer used the key before.
      * get_by_key: the customer's dispute filed with idem_key (ERR_NOT_FOUND).

@@ -78,6 +78,8 @@ static const struct setting settings[] = {
     INT("operations", reversal_approval_threshold, 0, 1000000000),
     INT("operations", reversal_staff_unapproved_daily, 0, 1000000000),
     INT("operations", dispute_window_days, 1, 3650),
+    INT("risk", review_hold_expiry_s, 60, 30 * 86400),
+    INT("risk", review_sweep_interval_s, 1, 3600),
     RISK_INT(challenge_score, 1, THRESHOLD_MAX),
     RISK_INT(hold_score, 1, THRESHOLD_MAX),
     RISK_INT(deny_score, 1, THRESHOLD_MAX),
@@ -183,6 +185,8 @@ void config_defaults(struct config *c)
     c->reversal_approval_threshold = 10000;
     c->reversal_staff_unapproved_daily = 30000;
     c->dispute_window_days = 60;
+    c->review_hold_expiry_s = 86400;
+    c->review_sweep_interval_s = 60;
     risk_config_defaults(&c->risk);
 }
 

@@ -71,6 +71,10 @@ struct config {
      * over all payments (yen): past it every reversal waits for approval */
     int64_t reversal_staff_unapproved_daily;
     int64_t dispute_window_days;         /* a customer may report a payment this many days after it (ops/dispute.h) */
+    /* the review queue (wallet/review.h; section [risk], no risk_ prefix:
+     * not a rule's threshold) */
+    int64_t review_hold_expiry_s;    /* a held payment or transfer lapses this long after it was held */
+    int64_t review_sweep_interval_s; /* how often kessaid expires lapsed ones and mails their customers */
     /* the risk engine (risk/risk_config.h; section [risk], keys risk_*) */
     struct risk_config risk;
 };

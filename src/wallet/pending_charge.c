@@ -197,7 +197,7 @@ enum err pending_charge_list(const struct wallet_ctx *w, const struct auth_sessi
     *n = 0;
     if (max > PENDING_CHARGE_LIST_MAX)
         max = PENDING_CHARGE_LIST_MAX;
-    enum err e = w->a.st->ops->pending_op_list(w->a.st, true, cur->customer_id, "", 0, max, out, n);
+    enum err e = w->a.st->ops->pending_op_list(w->a.st, true, cur->customer_id, "", 0, 0, max, out, n);
     for (size_t i = 0; e == ERR_OK && i < *n; i++)
         e = settle(w, &out[i]);
     return e;

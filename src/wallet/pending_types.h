@@ -6,7 +6,7 @@
  *     pending_confirmation -> succeeded | declined | expired
  *   a customer's store-QR payment or transfer it held for review (kind
  *   PAYMENT_MPM or PAYMENT_P2P):
- *     held -> approved (executed) | rejected
+ *     held -> approved (executed) | rejected | expired
  *
  * The row carries everything the payment needs to be made later, once:
  * its ledger key (the one the payment would have had at once, so a retry
@@ -44,7 +44,7 @@ struct pending_op {
      * created_ms (when it was asked).  id: the payment once made. */
     struct payment p;
     int device_new;   /* the payer's device (or account) cooled down when asked: the lower limits */
-    int64_t expires_ms; /* charges: no approval at or after this; held ones: 0 */
+    int64_t expires_ms; /* no approval at or after this (charges and held ones alike) */
     int64_t decided_ms;
     int64_t decided_by; /* held ones: the staff member; else 0 */
     char message[PENDING_MESSAGE_MAX + 1];  /* P2P */

@@ -32,7 +32,7 @@ static void set_bad(const char **bad, const char *v)
 static const char *kind_name(int kind) { return kind == PAYMENT_P2P ? "p2p" : "mpm"; }
 
 static enum err note(struct store *st, int64_t now, const char *actor, const char *addr, const struct pending_op *p,
-                     const char *action, json_t *extra)
+                     const char *action, enum audit_outcome outcome, json_t *extra)
 {
     char id[IDS_BUF];
     json_t *d = json_pack("{s:s, s:s, s:I}", "review", ids_format(id, PENDING_REVIEW_ID_PREFIX, p->id), "kind",
@@ -40,7 +40,7 @@ static enum err note(struct store *st, int64_t now, const char *actor, const cha
     if (d && extra)
         json_object_update(d, extra);
     json_decref(extra);
-    return audit_record(st, now, actor, p->p.customer_id, action, AUDIT_SUCCESS, addr, 0, d);
+    return audit_record(st, now, actor, p->p.customer_id, action, outcome, addr, 0, d);
 }
 
 static enum err payer_email(struct store *st, int64_t customer_id, char out[EMAIL_MAX + 1])
@@ -77,15 +77,18 @@ enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, 
     out->p = o->p;
     out->p.id = 0;
     out->device_new = device_new;
+    out->expires_ms = w->a.now + w->a.cfg->review_hold_expiry_s * 1000;
     snprintf(out->message, sizeof out->message, "%s", o->message);
-    char who[EMAIL_MAX + MERCHANT_NAME_MAX + 2], body[1024], actor[IDS_BUF];
+    char who[EMAIL_MAX + MERCHANT_NAME_MAX + 2], body[1024], actor[IDS_BUF], until[TIME_ISO_BUF];
     other_side(o, who, sizeof who);
     snprintf(body, sizeof body,
              "Your %s of %lld yen to %s is held for a check by our fraud team, for your account's protection.\n"
-             "Nothing has been paid. You will hear from us when it is decided; you need not send it again.\n\n"
+             "Nothing has been paid. You will hear from us when it is decided; you need not send it again.\n"
+             "If it is not decided by %s, it lapses and nothing is paid.\n\n"
              "If you did not ask for this, freeze your account in the app, change your password and contact "
              "support.",
-             o->p.kind == PAYMENT_P2P ? "transfer" : "payment", (long long)o->p.amount, who);
+             o->p.kind == PAYMENT_P2P ? "transfer" : "payment", (long long)o->p.amount, who,
+             time_iso8601(until, out->expires_ms));
 
     enum err e = auth_begin(&w->a);
     if (e != ERR_OK)
@@ -94,7 +97,7 @@ enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, 
     bool taken = e == ERR_CONFLICT;
     if (e == ERR_OK)
         e = note(st, w->a.now, audit_customer_actor(actor, o->p.customer_id), w->a.client_addr, out, "review_held",
-                 NULL);
+                 AUDIT_SUCCESS, NULL);
     if (e == ERR_OK)
         e = notify_enqueue(st, w->a.master_key, w->a.now, o->payer_email, "Your payment is held for a check", body);
     e = auth_end(&w->a, e == ERR_OK, e);
@@ -121,6 +124,98 @@ enum err review_kept(struct store *st, const char *key, bool *kept)
     return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
+/* ---- expiry, decided by whoever looks first ------------------------------- */
+
+/* What the lapse mail calls the other side: the store's name, or the
+ * recipient's masked address ("" if it cannot be read: the mail goes
+ * without it). */
+static void other_side_of(struct store *st, const struct pending_op *p, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (p->p.kind == PAYMENT_P2P) {
+        struct customer c;
+        if (st->ops->customer_get(st, p->p.counterparty_id, &c) == ERR_OK) {
+            char masked[EMAIL_MASKED_MAX + 1];
+            email_mask(c.email, masked);
+            snprintf(out, n, " to %s", masked);
+        }
+        sodium_memzero(&c, sizeof c);
+    } else {
+        struct merchant_store s;
+        if (st->ops->mstore_get(st, p->p.store_id, &s) == ERR_OK)
+            snprintf(out, n, " to %s", s.name);
+    }
+}
+
+/* Held and past expires_ms: expired, once (the UPDATE's "status = 'held'"
+ * guard: a racing approval, rejection or other reader decides first or
+ * not at all), with the audit entry review_expired (actor "system") and
+ * the customer's mail in the same transaction; then *p as it is now. */
+static enum err settle(const struct wallet_ctx *w, struct pending_op *p, bool *expired)
+{
+    if (expired)
+        *expired = false;
+    if (strcmp(p->status, PENDING_HELD) != 0 || p->expires_ms == 0 || w->a.now < p->expires_ms)
+        return ERR_OK;
+    struct store *st = w->a.st;
+    char email[EMAIL_MAX + 1], who[EMAIL_MAX + MERCHANT_NAME_MAX + 8], body[768], held_at[TIME_ISO_BUF];
+    enum err e = payer_email(st, p->p.customer_id, email);
+    if (e != ERR_OK)
+        return e;
+    other_side_of(st, p, who, sizeof who);
+    snprintf(body, sizeof body,
+             "Your held %s of %lld yen%s (held for a check on %s) has lapsed: it was not decided in time, so "
+             "it was not made.\n"
+             "Nothing was taken; your balance is unchanged. If you still want to make it, send it again.",
+             p->p.kind == PAYMENT_P2P ? "transfer" : "payment", (long long)p->p.amount, who,
+             time_iso8601(held_at, p->p.created_ms));
+    if ((e = auth_begin(&w->a)) != ERR_OK)
+        return e;
+    e = st->ops->pending_op_decide(st, p->id, PENDING_HELD, PENDING_EXPIRED, w->a.now, 0, 0, "timeout", 0);
+    bool mine = e == ERR_OK;
+    char until[TIME_ISO_BUF];
+    if (e == ERR_OK)
+        e = note(st, w->a.now, AUDIT_ACTOR_SYSTEM, "", p, "review_expired", AUDIT_FAILURE,
+                 json_pack("{s:s}", "expired_at", time_iso8601(until, p->expires_ms)));
+    if (e == ERR_OK)
+        e = notify_enqueue(st, w->a.master_key, w->a.now, email, "Your held payment has lapsed", body);
+    e = auth_end(&w->a, e == ERR_OK, e);
+    sodium_memzero(email, sizeof email);
+    if (e == ERR_CONFLICT)
+        e = ERR_OK; /* decided meanwhile: approved, rejected, or expired by another reader */
+    if (e != ERR_OK)
+        return e;
+    if (expired)
+        *expired = mine;
+    return st->ops->pending_op_get(st, p->id, p);
+}
+
+enum err review_sweep(const struct wallet_ctx *w, size_t *expired)
+{
+    if (expired)
+        *expired = 0;
+    struct pending_op *ps = calloc(REVIEW_SWEEP_BATCH, sizeof *ps);
+    if (ps == NULL)
+        return ERR_NOMEM;
+    size_t n = 0;
+    enum err e = w->a.st->ops->pending_op_lapsed(w->a.st, PENDING_HELD, w->a.now, REVIEW_SWEEP_BATCH, ps, &n);
+    /* One that cannot be settled now (its payer unreadable) must not keep
+     * the others waiting: the first failure is returned after the rest. */
+    enum err first = e;
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        bool mine = false;
+        if (ps[i].p.kind == PAYMENT_CPM)
+            continue; /* a register's charge: pending_charge settles its own */
+        enum err one = settle(w, &ps[i], &mine);
+        if (one == ERR_OK && mine && expired)
+            (*expired)++;
+        if (first == ERR_OK)
+            first = one;
+    }
+    free(ps);
+    return first;
+}
+
 /* ---- staff ----------------------------------------------------------------- */
 
 enum err review_get(const struct wallet_ctx *w, int64_t id, struct pending_op *out)
@@ -128,7 +223,7 @@ enum err review_get(const struct wallet_ctx *w, int64_t id, struct pending_op *o
     enum err e = w->a.st->ops->pending_op_get(w->a.st, id, out);
     if (e == ERR_OK && out->p.kind == PAYMENT_CPM)
         return ERR_NOT_FOUND; /* a register's charge is not a review */
-    return e;
+    return e == ERR_OK ? settle(w, out, NULL) : e;
 }
 
 enum err review_list(const struct wallet_ctx *w, const char *status, int64_t before_id, size_t max,
@@ -140,11 +235,16 @@ enum err review_list(const struct wallet_ctx *w, const char *status, int64_t bef
     if (strcmp(status, "pending") == 0)
         status = PENDING_HELD;
     if (status[0] && strcmp(status, PENDING_HELD) != 0 && strcmp(status, PENDING_APPROVED) != 0 &&
-        strcmp(status, PENDING_REJECTED) != 0)
+        strcmp(status, PENDING_REJECTED) != 0 && strcmp(status, PENDING_EXPIRED) != 0)
         return ERR_INVALID_PARAM;
     if (max > REVIEW_LIST_MAX)
         max = REVIEW_LIST_MAX;
-    return w->a.st->ops->pending_op_list(w->a.st, false, 0, status, before_id, max, out, n);
+    /* Filtered on the status as of now (a lapsed one is expired, not
+     * held), then each lapsed one recorded as such (its mail with it). */
+    enum err e = w->a.st->ops->pending_op_list(w->a.st, false, 0, status, before_id, w->a.now, max, out, n);
+    for (size_t i = 0; e == ERR_OK && i < *n; i++)
+        e = settle(w, &out[i], NULL);
+    return e;
 }
 
 /* The order that makes p now, as mpm_pay or p2p_send would have: the same
@@ -229,6 +329,7 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
     o->pending.to = PENDING_APPROVED;
     o->pending.action = "review_approved";
     o->pending.staff_id = staff_id;
+    o->pending.live_at = w->a.now; /* the guard: not at or after expires_ms, even if nobody expired it yet */
     return ERR_OK;
 }
 
@@ -260,7 +361,7 @@ enum err review_approve(const struct wallet_ctx *w, int64_t staff_id, int64_t id
         set_bad(bad, "amount");
     if (e == ERR_CONFLICT)
         set_bad(bad, "status");
-    enum err g = w->a.st->ops->pending_op_get(w->a.st, id, out);
+    enum err g = review_get(w, id, out); /* one that lapsed meanwhile is recorded expired */
     return e != ERR_OK ? e : g;
 }
 
@@ -288,16 +389,18 @@ enum err review_reject(const struct wallet_ctx *w, int64_t staff_id, int64_t id,
              out->p.kind == PAYMENT_P2P ? "transfer" : "payment", (long long)out->p.amount);
     if ((e = auth_begin(&w->a)) != ERR_OK)
         return e;
-    e = st->ops->pending_op_decide(st, id, PENDING_HELD, PENDING_REJECTED, w->a.now, staff_id, 0, reason, 0);
+    /* A lapsed one is expired, not rejected (its own mail says so). */
+    e = st->ops->pending_op_decide(st, id, PENDING_HELD, PENDING_REJECTED, w->a.now, staff_id, 0, reason,
+                                   out->expires_ms ? w->a.now : 0);
     if (e == ERR_OK)
         e = note(st, w->a.now, staff_public_id(staff_id, by), w->a.client_addr, out, "review_rejected",
-                 json_pack("{s:s}", "reason", reason));
+                 AUDIT_SUCCESS, json_pack("{s:s}", "reason", reason));
     if (e == ERR_OK)
         e = notify_enqueue(st, w->a.master_key, w->a.now, email, "Your held payment was not made", body);
     e = auth_end(&w->a, e == ERR_OK, e);
     if (e == ERR_CONFLICT)
         set_bad(bad, "status");
-    enum err g = st->ops->pending_op_get(st, id, out);
+    enum err g = review_get(w, id, out);
     return e != ERR_OK ? e : g;
 }
 
@@ -307,12 +410,13 @@ json_t *review_json(const struct pending_op *p)
 {
     char id[IDS_BUF], cid[IDS_BUF];
     bool p2p = p->p.kind == PAYMENT_P2P;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
                      ids_format(id, PENDING_REVIEW_ID_PREFIX, p->id), "kind", kind_name(p->p.kind), "status",
                      p->status, "customer", ids_format(cid, CUSTOMER_ID_PREFIX, p->p.customer_id), "amount",
                      (json_int_t)p->p.amount, "store",
                      json_id_or_null(MERCHANT_STORE_ID_PREFIX, p2p ? 0 : p->p.store_id), "to", json_id_or_null(CUSTOMER_ID_PREFIX, p2p ? p->p.counterparty_id : 0), "message", p->message,
-                     "created_at", json_time_or_null(p->p.created_ms), "decided_at", json_time_or_null(p->decided_ms),
+                     "created_at", json_time_or_null(p->p.created_ms), "expires_at",
+                     json_time_or_null(p->expires_ms), "decided_at", json_time_or_null(p->decided_ms),
                      "decided_by", json_id_or_null(STAFF_ID_PREFIX, p->decided_by), "payment",
                      json_id_or_null(PAYMENT_ID_PREFIX, p->p.id), "reason",
                      p->reason[0] ? json_string(p->reason) : json_null());

@@ -7,9 +7,14 @@
  * nothing moves; support may neither read nor decide the queue (403, on
  * record); a register's charge with a hold verdict is still refused (409
  * risk_held: nobody can wait at the till).  The ledger and the audit chain
- * stay whole. */
+ * stay whole.  A held one lapses review_hold_expiry_s after it was held
+ * (the server's clock moved with KESSAI_CLOCK_FILE): never approved late,
+ * its customer mailed once, listed as expired. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -315,6 +321,209 @@ static void a_scam_transfer_waits_and_the_mule_is_held(void **state)
     ac_server_cleanup(&s);
 }
 
+/* ---- the server's clock, moved by the test (KESSAI_CLOCK_FILE) ---------- */
+
+/* The file holds real time plus offset_ms, rewritten every 10 ms by a
+ * thread, so that TOTP steps and sessions go on as usual until the test
+ * moves the clock on. */
+struct test_clock {
+    char path[700];
+    int fd;
+    _Atomic int64_t offset_ms;
+    atomic_bool stop;
+    pthread_t thread;
+};
+
+static void clock_write(struct test_clock *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + atomic_load(&c->offset_ms);
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)((uint64_t)ms >> (8 * i)); /* little-endian, as timeutil.h says */
+    assert_int_equal(pwrite(c->fd, b, sizeof b, 0), (ssize_t)sizeof b);
+}
+
+static void *clock_main(void *arg)
+{
+    struct test_clock *c = arg;
+    while (!atomic_load(&c->stop)) {
+        clock_write(c);
+        usleep(10000);
+    }
+    return NULL;
+}
+
+static void clock_start(struct test_clock *c, const struct ac_server *s)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->path, sizeof c->path, "%s/clock", s->root);
+    c->fd = open(c->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    assert_true(c->fd >= 0);
+    clock_write(c);
+    assert_int_equal(pthread_create(&c->thread, NULL, clock_main, c), 0);
+}
+
+/* The server's time moves on by ms (at once: written before returning). */
+static void clock_advance(struct test_clock *c, int64_t ms)
+{
+    atomic_fetch_add(&c->offset_ms, ms);
+    clock_write(c);
+}
+
+static void clock_stop(struct test_clock *c)
+{
+    atomic_store(&c->stop, true);
+    pthread_join(c->thread, NULL);
+    close(c->fd);
+}
+
+/* Until to has count mails containing needle (the sweeper runs every
+ * second); then exactly count. */
+static void mails_reach(struct ac_server *s, const char *to, const char *needle, size_t count)
+{
+    for (int i = 0; i < 200 && ac_mail_count(s, to, needle) < count; i++)
+        usleep(50000);
+    assert_int_equal(ac_mail_count(s, to, needle), count);
+}
+
+static json_t *listed(struct ac_server *s, struct ac_staffer *m, const char *status)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/admin/v1/reviews?status=%s", status);
+    struct ac_resp r = ac_call(s, &m->u.who, "GET", path, NULL);
+    AC_EXPECT_STATUS(r, 200);
+    json_t *arr = json_incref(json_object_get(r.j, "reviews"));
+    ac_resp_free(&r);
+    return arr;
+}
+
+/* The customer's retry of a lapsed request: 200 with the review, expired. */
+static void retry_is_lapsed(struct ac_resp *r, const char *what, const char *id)
+{
+    AC_EXPECT_STATUS(*r, 200);
+    json_t *o = json_object_get(r->j, what);
+    assert_string_equal(json_string_value(json_object_get(o, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "expired");
+    ac_resp_free(r);
+}
+
+/* review_hold_expiry_s 60: a held transfer approved in time pays once;
+ * past the deadline an approval or rejection is 409 conflict and moves
+ * nothing; the sweep records every lapsed one as expired, mails its
+ * customer once ("has lapsed") and writes review_expired (actor system),
+ * whether or not anyone looked; status=expired lists them, status=held
+ * only live ones, with expires_at; the customer's retry under the same
+ * Idempotency-Key gets the lapsed review (200 expired), not a new
+ * payment.  Later sweeps mail nothing more. */
+static void held_payments_lapse_when_nobody_decides_in_time(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    char store_id[64];
+    char *qr = ac_shop(&s, store_id);
+    struct test_clock clk;
+    clock_start(&clk, &s);
+    char clock_env[800];
+    snprintf(clock_env, sizeof clock_env, "KESSAI_CLOCK_FILE=%s", clk.path);
+    ac_server_start(&s, (const char *[]){"KESSAI_RISK_NEW_DEVICE_SCORE=90", "KESSAI_REVIEW_HOLD_EXPIRY_S=60",
+                                         "KESSAI_REVIEW_SWEEP_INTERVAL_S=1", clock_env, NULL});
+
+    struct ac_user a, b;
+    ac_user_enrolled(&s, &a, "sender");
+    ac_user_enrolled(&s, &b, "receiver");
+    ac_fund(&s, &a, 20000);
+    struct ac_staffer ana;
+    staffer_signed_in(&s, &ana, "ana@kessai.example", "fraud_analyst");
+
+    /* decided in time: pays, once */
+    char t1[40], t2[40], p1[40];
+    struct ac_resp r = transfer(&s, &a, &b, "t-1", 3000);
+    AC_EXPECT_STATUS(r, 202);
+    assert_non_null(json_string_value(json_object_get(json_object_get(r.j, "transfer"), "expires_at")));
+    held(&r, "transfer", t1);
+    free(ac_mail_wait(&s, a.email, "If it is not decided by"));
+    r = decide(&s, &ana, t1, "approve", NULL);
+    expect_review(&r, 200, "approved");
+    r = decide(&s, &ana, t1, "approve", NULL);
+    AC_EXPECT_ERROR(r, 409, "conflict");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
+
+    /* two more held; the queue shows when each lapses */
+    r = transfer(&s, &a, &b, "t-2", 4000);
+    held(&r, "transfer", t2);
+    r = ac_call_idem(&s, &a.who, "POST", "/v1/payments", "q-1",
+                     json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)1000));
+    held(&r, "payment", p1);
+    json_t *live = listed(&s, &ana, "held");
+    assert_int_equal(json_array_size(live), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_non_null(json_string_value(json_object_get(json_array_get(live, i), "expires_at")));
+    json_decref(live);
+
+    /* a minute and a bit later nobody has decided them: they lapse */
+    clock_advance(&clk, 61 * 1000);
+    r = decide(&s, &ana, t2, "approve", NULL);
+    AC_EXPECT_ERROR(r, 409, "conflict");
+    assert_string_equal(ac_err_param(&r), "status");
+    ac_resp_free(&r);
+    r = decide(&s, &ana, p1, "reject", "too late to matter");
+    AC_EXPECT_ERROR(r, 409, "conflict");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
+    /* each customer hears once, whoever recorded it (the approval's read or the sweep) */
+    mails_reach(&s, a.email, "held transfer of 4000 yen", 1);
+    mails_reach(&s, a.email, "held payment of 1000 yen", 1);
+    json_t *gone = listed(&s, &ana, "expired");
+    assert_int_equal(json_array_size(gone), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gone, 0), "id")), p1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gone, 1), "id")), t2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gone, 0), "status")), "expired");
+    json_decref(gone);
+    live = listed(&s, &ana, "held");
+    assert_int_equal(json_array_size(live), 0);
+    json_decref(live);
+
+    /* the customer's retries: the lapsed review, nothing new */
+    r = transfer(&s, &a, &b, "t-2", 4000);
+    retry_is_lapsed(&r, "transfer", t2);
+    r = ac_call_idem(&s, &a.who, "POST", "/v1/payments", "q-1",
+                     json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)1000));
+    retry_is_lapsed(&r, "payment", p1);
+    free(qr);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
+
+    /* one nobody reads at all: the sweep alone expires it; by the time its
+     * mail is in, later sweeps have run over the first two: still one each */
+    char t3[40];
+    r = transfer(&s, &a, &b, "t-3", 2000);
+    held(&r, "transfer", t3);
+    clock_advance(&clk, 61 * 1000);
+    mails_reach(&s, a.email, "held transfer of 2000 yen", 1);
+    assert_int_equal(ac_mail_count(&s, a.email, "has lapsed"), 3);
+    r = decide(&s, &ana, t3, "approve", NULL);
+    AC_EXPECT_ERROR(r, 409, "conflict");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &a), 17000);
+    assert_int_equal(ac_balance(&s, &b), 3000);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    clock_stop(&clk);
+    assert_int_equal(audited(&s, "review_expired", "system", false), 3);
+    assert_int_equal(audited(&s, "review_approved", ana.id, true), 1);
+    assert_int_equal(ac_mail_count(&s, a.email, "has lapsed"), 3);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    ac_assert_audit_intact(&s);
+    ac_assert_no_secrets(&s);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -323,6 +532,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(held_payments_wait_for_a_fraud_analyst),
         cmocka_unit_test(a_scam_transfer_waits_and_the_mule_is_held),
+        cmocka_unit_test(held_payments_lapse_when_nobody_decides_in_time),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oath_done();

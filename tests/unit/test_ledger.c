@@ -708,6 +708,62 @@ static void migration_8_links_existing_transfers(void **state)
     free(dir);
 }
 
+/* A store from before held reviews lapsed (wallet/review.h): a review held
+ * then (expires_ms 0) gets the default 24 h from when it was held, so it
+ * can still be approved until then and lapses after; nothing else moves. */
+static void migration_gives_reviews_held_before_it_a_deadline(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    char path[600];
+    tu_path(path, sizeof path, dir, "kessai.db");
+    int mine = -1;
+    for (int v = 0; v < sq_schema_version; v++)
+        if (strstr(sq_migrations[v], "pending_ops_lapse"))
+            mine = v;
+    assert_true(mine > 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    exec_ok(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    for (int v = 0; v < mine; v++)
+        exec_ok(db, sq_migrations[v]);
+    char sql[1200];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO schema_version VALUES (%d);"
+             "INSERT INTO pending_ops (id, kind, status, xfer_key, customer_id, device_id, merchant_id, store_id,"
+             " terminal_id, counterparty_id, amount, offline, items, message, device_new, created_ms, expires_ms)"
+             " VALUES (1, 3, 'held', 'p2p:usr_1:a', 1, 1, 0, 0, 0, 2, 500, 0, '', '', 0, 1000, 0),"
+             " (2, 3, 'rejected', 'p2p:usr_1:b', 1, 1, 0, 0, 0, 2, 500, 0, '', '', 0, 2000, 0),"
+             " (3, 1, 'pending_confirmation', 'cpm:trm_1:c', 1, 1, 1, 1, 1, 0, 500, 0, '', '', 0, 3000, 123000);",
+             mine);
+    exec_ok(db, sql);
+    sqlite3_close(db);
+
+    struct store *st = tu_open_store(dir);
+    struct pending_op p;
+    assert_int_equal(st->ops->pending_op_get(st, 1, &p), ERR_OK);
+    assert_int_equal(p.expires_ms, 1000 + 86400000);
+    assert_string_equal(p.status, "held");
+    assert_int_equal(st->ops->pending_op_get(st, 2, &p), ERR_OK);
+    assert_int_equal(p.expires_ms, 0); /* decided: stays as it was */
+    assert_int_equal(st->ops->pending_op_get(st, 3, &p), ERR_OK);
+    assert_int_equal(p.expires_ms, 123000);
+    /* approvable before the deadline, not at it */
+    assert_int_equal(st->ops->pending_op_decide(st, 1, "held", "approved", 0, 1, 0, "", 1000 + 86400000),
+                     ERR_CONFLICT);
+    struct pending_op lapsed[4];
+    size_t n = 0;
+    assert_int_equal(st->ops->pending_op_lapsed(st, "held", 1000 + 86400000, 4, lapsed, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(st->ops->pending_op_lapsed(st, "held", 1000 + 86400000 - 1, 4, lapsed, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(st->ops->pending_op_decide(st, 1, "held", "approved", 0, 1, 0, "", 1000 + 86400000 - 1),
+                     ERR_OK);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void two_writers_on_one_store_do_not_lose_updates(void **state)
 {
     /* Each writer caches account totals between batches; a second writer
@@ -843,6 +899,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_broken_history_chain, setup, teardown),
         cmocka_unit_test(migration_8_links_existing_transfers),
+        cmocka_unit_test(migration_gives_reviews_held_before_it_a_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

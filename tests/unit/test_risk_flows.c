@@ -703,6 +703,119 @@ static void a_rejected_review_stays_rejected_when_the_customer_retries(void **st
     assert_int_equal(balance(t, &s[3]), 2000);
 }
 
+/* A held transfer lapses review_hold_expiry_s after it was held (review.h):
+ * approved a moment before, it pays once; at the deadline no approval
+ * pays, even one racing the expiry before anyone recorded it (the
+ * writer's guard); whoever looks first records it expired, once, with one
+ * mail and the audit entry; the sweep does it for those nobody reads; the
+ * customer's retry gets the lapsed review, not a new transfer. */
+static void a_held_transfer_lapses_and_never_pays_late(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.review_hold_expiry_s = 3600;
+    struct cust victim, mule, other;
+    customer(t, &victim, "victim@example.com", 90000);
+    customer(t, &mule, "mule@example.com", 0);
+    customer(t, &other, "other@example.com", 0);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    struct pending_op p;
+    struct store *st = t->f->st;
+
+    /* approved one ms before the deadline: pays, once */
+    assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 30000, "", "late-0", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t in_time = r.held_id;
+    assert_int_equal(review_get(W(t), in_time, &p), ERR_OK);
+    assert_int_equal(p.expires_ms, t->f->now + 3600 * 1000);
+    int64_t t0 = t->f->now;
+    t->f->now = p.expires_ms - 1;
+    assert_int_equal(review_approve(W(t), 1, in_time, &p, &r, &bad, &sw), ERR_OK);
+    assert_string_equal(p.status, PENDING_APPROVED);
+    assert_int_equal(balance(t, &mule), 30000);
+    assert_int_equal(review_approve(W(t), 1, in_time, &p, &r, &bad, &sw), ERR_CONFLICT);
+    assert_int_equal(balance(t, &mule), 30000);
+
+    /* two more held, an hour apart */
+    t->f->now = t0 + 10 * MIN_MS;
+    refresh(t, &victim);
+    assert_int_equal(p2p_send(W(t), &victim.s, other.email, 30000, "", "late-1", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t lapsing = r.held_id;
+    assert_true(lapsing > 0);
+    struct pending_op held1;
+    assert_int_equal(st->ops->pending_op_get(st, lapsing, &held1), ERR_OK);
+    assert_int_equal(held1.expires_ms, t->f->now + 3600 * 1000);
+    t->f->now += 60 * MIN_MS;
+    refresh(t, &victim);
+    customer(t, &mule, "mule2@example.com", 0);
+    assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 20000, "", "late-2", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t unread = r.held_id;
+    assert_true(unread > 0);
+    int64_t before = balance(t, &victim);
+
+    /* The race: an approval whose transaction runs at the deadline, before
+     * anyone recorded the expiry, is refused by the guard it writes under. */
+    assert_int_equal(st->ops->pending_op_decide(st, lapsing, PENDING_HELD, PENDING_APPROVED, held1.expires_ms, 1, 0,
+                                                "", held1.expires_ms),
+                     ERR_CONFLICT);
+    assert_int_equal(st->ops->pending_op_get(st, lapsing, &p), ERR_OK);
+    assert_string_equal(p.status, PENDING_HELD);
+    /* at the deadline: the approval is refused and records the lapse */
+    t->f->now = held1.expires_ms;
+    assert_int_equal(review_approve(W(t), 1, lapsing, &p, &r, &bad, &sw), ERR_CONFLICT);
+    assert_string_equal(bad, "status");
+    assert_string_equal(p.status, PENDING_EXPIRED);
+    assert_int_equal(p.p.id, 0);
+    assert_int_equal(review_reject(W(t), 1, lapsing, "too late", &p, &bad), ERR_CONFLICT);
+    assert_string_equal(p.status, PENDING_EXPIRED);
+    assert_int_equal(balance(t, &victim), before);
+    assert_int_equal(balance(t, &other), 0);
+    af_deliver(t->f);
+    assert_int_equal(af_mail_count(t->f, victim.email, "has lapsed"), 1);
+    assert_int_equal(af_events(t->f, victim.s.customer_id, "review_expired"), 1);
+
+    /* the lists as of now; the other one is still live */
+    struct pending_op ps[8];
+    size_t n = 0;
+    assert_int_equal(review_list(W(t), PENDING_HELD, 0, 8, ps, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ps[0].id, unread);
+    assert_true(ps[0].expires_ms > t->f->now);
+    /* the sweep: nothing more to do now */
+    size_t swept = 99;
+    assert_int_equal(review_sweep(W(t), &swept), ERR_OK);
+    assert_int_equal(swept, 0);
+
+    /* past the second deadline, nobody reads: the sweep expires it, once */
+    t->f->now = ps[0].expires_ms + 1;
+    assert_int_equal(st->ops->pending_op_list(st, false, 0, PENDING_EXPIRED, 0, t->f->now, 8, ps, &n), ERR_OK);
+    assert_int_equal(n, 2); /* lapsed counts as expired before it is recorded */
+    assert_int_equal(review_sweep(W(t), &swept), ERR_OK);
+    assert_int_equal(swept, 1);
+    assert_int_equal(review_sweep(W(t), &swept), ERR_OK);
+    assert_int_equal(swept, 0);
+    assert_int_equal(review_get(W(t), unread, &p), ERR_OK);
+    assert_string_equal(p.status, PENDING_EXPIRED);
+    assert_int_equal(review_list(W(t), PENDING_EXPIRED, 0, 8, ps, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(review_list(W(t), PENDING_HELD, 0, 8, ps, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    af_deliver(t->f);
+    assert_int_equal(af_mail_count(t->f, victim.email, "has lapsed"), 2);
+    assert_int_equal(af_events(t->f, victim.s.customer_id, "review_expired"), 2);
+
+    /* the customer's retry gets the lapsed review, not a new transfer */
+    refresh(t, &victim);
+    assert_int_equal(p2p_send(W(t), &victim.s, other.email, 30000, "", "late-1", &r, &bad, &sw), ERR_RISK_HELD);
+    assert_int_equal(r.held_id, lapsing);
+    assert_int_equal(review_get(W(t), lapsing, &p), ERR_OK);
+    assert_string_equal(p.status, PENDING_EXPIRED);
+    assert_int_equal(balance(t, &victim), before);
+    assert_int_equal(balance(t, &other), 0);
+    af_deliver(t->f);
+    assert_int_equal(af_mail_count(t->f, victim.email, "has lapsed"), 2);
+}
+
 /* ---- cards and top-ups ------------------------------------------------------ */
 
 static enum err link_pan(struct rf *t, struct cust *c, const char *pan, struct card *out)
@@ -855,6 +968,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(impossible_travel_at_the_register, setup, teardown),
         cmocka_unit_test_setup_teardown(a_declined_charge_stays_declined_when_the_register_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(a_rejected_review_stays_rejected_when_the_customer_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_held_transfer_lapses_and_never_pays_late, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(resale_goods_given_back_at_once_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),

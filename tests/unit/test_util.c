@@ -248,6 +248,16 @@ static void config_layers_and_bounds(void **state)
     assert_int_equal(config_set(&c, NULL, "no_such_thing", "1", eb), ERR_INVALID_PARAM);
     assert_int_equal(config_set(&c, "ledger", "listen", "x:1", eb), ERR_INVALID_PARAM); /* wrong section */
     assert_int_equal(config_set(&c, NULL, "log_level", "loud", eb), ERR_INVALID_PARAM);
+    /* the review queue's: held payments lapse after a day unless set
+     * otherwise, never sooner than a minute */
+    assert_int_equal(c.review_hold_expiry_s, 86400);
+    assert_int_equal(c.review_sweep_interval_s, 60);
+    assert_int_equal(config_set(&c, "risk", "review_hold_expiry_s", "59", eb), ERR_INVALID_PARAM);
+    assert_non_null(strstr(eb, "review_hold_expiry_s"));
+    assert_int_equal(config_set(&c, "risk", "review_hold_expiry_s", "3600", eb), ERR_OK);
+    assert_int_equal(c.review_hold_expiry_s, 3600);
+    assert_int_equal(config_set(&c, "risk", "review_sweep_interval_s", "0", eb), ERR_INVALID_PARAM);
+    assert_int_equal(config_set(&c, "server", "review_hold_expiry_s", "3600", eb), ERR_INVALID_PARAM);
 
     char *dir = tu_tempdir(), path[600];
     tu_path(path, sizeof path, dir, "k.ini");
