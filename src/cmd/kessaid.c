@@ -80,8 +80,8 @@
 #include "util/wipe.h"
 #include "wallet/gateway.h"
 #include "wallet/topup.h"
-#include "wallet/review_sweeper.h"
-#include "wallet/topup_reconciler.h"
+#include "wallet/periodic.h"
+#include "wallet/review.h"
 
 /* How long in-flight requests get to finish after SIGTERM.  Below the 30 s
  * systemd and Kubernetes wait before SIGKILL, with room for the writer to flush. */
@@ -274,6 +274,41 @@ static void wake_notify_threads(void *ctx)
     feed_hub_wake(t->feeds);
 }
 
+/* The periodic threads' rounds (wallet/periodic.h); each logs its failures. */
+static void reconcile_round(void *ctx, const struct wallet_ctx *w)
+{
+    (void)ctx;
+    (void)topup_reconcile(w, w->a.now - RECONCILE_MIN_AGE_MS, NULL); /* logs its own failures */
+}
+
+/* Batches until one finds fewer than a batch (or fails). */
+static void sweep_round(void *ctx, const struct wallet_ctx *w)
+{
+    (void)ctx;
+    size_t n = REVIEW_SWEEP_BATCH;
+    enum err e = ERR_OK;
+    while (e == ERR_OK && n == REVIEW_SWEEP_BATCH)
+        e = review_sweep(w, &n);
+    if (e != ERR_OK)
+        log_event(LOG_WARN, "review_sweep_failed", json_pack("{s:s}", "error", err_symbol(e)));
+}
+
+/* A periodic thread on a store connection of its own; false (said why)
+ * if it cannot start. */
+static bool start_periodic(const char *path, const uint8_t *audit_key, const struct wallet_ctx *tmpl,
+                           const char *name, int64_t interval_ms, periodic_round_fn round, struct periodic **out)
+{
+    struct store *st = NULL;
+    enum err e = store_open_sqlite_audited(path, audit_key, &st);
+    if (e == ERR_OK)
+        e = periodic_start(st, tmpl, name, interval_ms, round, NULL, out);
+    if (e != ERR_OK) {
+        store_close(st);
+        say("cannot start the %s thread: %s", name, err_message(e));
+    }
+    return e == ERR_OK;
+}
+
 /* Mail queued before a crash (committed, not yet delivered) goes out now. */
 static void deliver_queued_mail(struct store_pool *pool, const uint8_t *master_key,
                                 const struct notify_sender *sender)
@@ -322,8 +357,7 @@ int main(int argc, char **argv)
     struct auth_workers *wallet_workers = NULL;
     struct gateway *gateway = NULL;
     struct risk *risk = NULL;
-    struct topup_reconciler *reconciler = NULL;
-    struct review_sweeper *sweeper = NULL;
+    struct periodic *reconciler = NULL, *sweeper = NULL;
     struct ratelimit *ratelimit = NULL;
     struct mailspool mailbox;
     struct smtp smtp;
@@ -535,26 +569,13 @@ int main(int argc, char **argv)
     store_pool_release(pool, rs);
     if (e != ERR_OK)
         log_event(LOG_WARN, "topup_reconcile_failed", json_pack("{s:s}", "error", err_message(e)));
-    struct store *reconciler_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, &reconciler_store);
-    if (e == ERR_OK)
-        e = topup_reconciler_start(reconciler_store, &wtmpl, RECONCILE_INTERVAL_MS, RECONCILE_MIN_AGE_MS,
-                                   &reconciler);
-    if (e != ERR_OK) {
-        store_close(reconciler_store);
-        say("cannot start the top-up reconciler: %s", err_message(e));
+    if (!start_periodic(path, audit_key, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS, reconcile_round,
+                        &reconciler))
         goto cleanup;
-    }
     /* Held payments lapse whether or not anyone looks (wallet/review.h). */
-    struct store *sweeper_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, &sweeper_store);
-    if (e == ERR_OK)
-        e = review_sweeper_start(sweeper_store, &wtmpl, cfg.review_sweep_interval_s * 1000, &sweeper);
-    if (e != ERR_OK) {
-        store_close(sweeper_store);
-        say("cannot start the review sweeper: %s", err_message(e));
+    if (!start_periodic(path, audit_key, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000, sweep_round,
+                        &sweeper))
         goto cleanup;
-    }
     struct http_server_config hc = {
         .host = host,
         .port = port,
@@ -589,9 +610,9 @@ int main(int argc, char **argv)
     wallet_workers = NULL;
     auth_workers_stop(workers);
     workers = NULL;
-    topup_reconciler_stop(reconciler); /* before the writer and the gateway it uses */
+    periodic_stop(reconciler); /* before the writer and the gateway it uses */
     reconciler = NULL;
-    review_sweeper_stop(sweeper); /* before the writer */
+    periodic_stop(sweeper); /* before the writer */
     sweeper = NULL;
     notify_deliverer_stop(deliverer);
     deliverer = NULL;
@@ -610,8 +631,8 @@ cleanup:
     http_server_stop(srv, 0);
     auth_workers_stop(wallet_workers);
     auth_workers_stop(workers);
-    topup_reconciler_stop(reconciler);
-    review_sweeper_stop(sweeper);
+    periodic_stop(reconciler);
+    periodic_stop(sweeper);
     notify_deliverer_stop(deliverer);
     notify_deliverer_stop(webhook_deliverer);
     feed_hub_stop(feeds);

@@ -287,11 +287,7 @@ enum err http_server_start(const struct http_server_config *cfg, const struct ht
     srv->metrics = metrics;
     srv->listen_fd = -1;
     pthread_mutex_init(&srv->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&srv->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    time_mono_cond_init(&srv->idle);
 
     int family = 0;
     enum err e = http_listen(cfg->host, cfg->port, &srv->listen_fd, &srv->port, &family, errbuf, HTTP_ERRBUF);

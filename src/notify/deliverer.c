@@ -81,11 +81,7 @@ static void *deliverer_main(void *arg)
 
 static enum err start(struct notify_deliverer *d, struct notify_deliverer **out)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    time_mono_cond_init(&d->cv);
     pthread_mutex_init(&d->mu, NULL);
     if (pthread_create(&d->thread, NULL, deliverer_main, d) != 0) {
         pthread_cond_destroy(&d->cv);

@@ -187,11 +187,7 @@ enum err feed_hub_start(struct store *st, size_t max_feeds, int64_t poll_ms, int
     *h = (struct feed_hub){.st = st, .max_feeds = max_feeds, .poll_ms = poll_ms > 0 ? poll_ms : 1000,
                            .keepalive_ms = keepalive_ms > 0 ? keepalive_ms : 15000, .events = ev};
     (void)st->ops->feed_event_last(st, 0, &h->seen_last);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    time_mono_cond_init(&h->cv);
     pthread_mutex_init(&h->mu, NULL);
     if (pthread_create(&h->thread, NULL, hub_main, h) != 0) {
         pthread_cond_destroy(&h->cv);

@@ -44,6 +44,15 @@ struct timespec time_mono_after_ms(int64_t ms)
     return (struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
 }
 
+void time_mono_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 int64_t time_window_ms(void) { return clock_file ? clock_file_ms() : time_mono_ns() / 1000000; }
 
 enum err time_clock_file_use(const char *path, char *why, size_t why_n)

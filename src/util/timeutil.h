@@ -3,6 +3,7 @@
 #ifndef KESSAI_UTIL_TIMEUTIL_H
 #define KESSAI_UTIL_TIMEUTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -23,6 +24,10 @@ int64_t time_mono_ns(void);
 /* The monotonic time ms from now, as the deadline of a
  * pthread_cond_timedwait on a CLOCK_MONOTONIC condition variable. */
 struct timespec time_mono_after_ms(int64_t ms);
+/* A condition variable whose timed waits read the monotonic clock (so a
+ * change of the wall clock neither stalls nor hurries them), for deadlines
+ * from time_mono_after_ms. */
+void time_mono_cond_init(pthread_cond_t *cv);
 /* For windows that decide an outcome (the per-address rate limit): the
  * monotonic clock in ms, or the clock file's time once one is in use. */
 int64_t time_window_ms(void);

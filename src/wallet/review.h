@@ -38,7 +38,7 @@
  *  4. Expiry needs no one to look, and whoever looks first decides it:
  *     every read here (review_get, review_list, the customer's retry)
  *     records a lapsed one as EXPIRED, and review_sweep (kessaid's
- *     review_sweeper thread) does so for those nobody reads.  Either way
+ *     periodic thread, periodic.h) does so for those nobody reads.  Either way
  *     once ("AND status = 'held'"), with its audit entry and the
  *     customer's one mail in the same transaction.
  *

@@ -339,11 +339,7 @@ static void asks_are_never_lost_and_rounds_keep_their_gap(void **state)
 {
     (void)state;
     static struct rounds r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    time_mono_cond_init(&r.cv);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, rounds_main, &r), 0);
     /* the interval is an hour: only the asks can start these rounds */
