@@ -88,10 +88,13 @@ enum http_verdict api_paycodes_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct auth_session s;
-    if (!accept(req, ctx, SESSION_NEED_FULL, &s))
-        return HTTP_REPLIED;
     struct wallet_ctx w;
-    api_wallet_acquire(&w, ctx, req);
+    if (!api_wallet_session_acquire(req, ctx, SESSION_NEED_FULL, &s, &w))
+        return HTTP_REPLIED;
+    if (!api_parse(req, http_request_json(req), NULL, 0, NULL)) {
+        api_wallet_release(&w, ctx);
+        return HTTP_REPLIED;
+    }
     enum err e = paycode_issue(&w, &s, paycode_issued, req);
     api_wallet_release(&w, ctx);
     /* ERR_OK: paycode_issued answers (req may be gone already). */

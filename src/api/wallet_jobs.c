@@ -11,20 +11,6 @@
 #include "store/pool.h"
 #include "util/wipe.h"
 
-bool api_wallet_session(struct http_request *req, struct api_ctx *ctx, enum session_need need,
-                        struct auth_session *out)
-{
-    struct store *st = store_pool_acquire(ctx->pool);
-    (void)st->ops->snapshot_begin(st); /* one read transaction (store.h); release ends it */
-    struct auth_ctx a;
-    api_auth_ctx(&a, ctx, st, req);
-    enum err e = api_authenticate(req, &a, need, out);
-    store_pool_release(ctx->pool, st);
-    if (e == ERR_OK)
-        return true;
-    http_reply_error(req, e, NULL);
-    return false;
-}
 
 void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req)
 {
@@ -43,6 +29,29 @@ void api_wallet_acquire(struct wallet_ctx *w, struct api_ctx *ctx, const struct 
 void api_wallet_release(struct wallet_ctx *w, struct api_ctx *ctx)
 {
     store_pool_release(ctx->pool, w->a.st);
+}
+
+bool api_wallet_session_acquire(struct http_request *req, struct api_ctx *ctx, enum session_need need,
+                                struct auth_session *out, struct wallet_ctx *w)
+{
+    api_wallet_acquire(w, ctx, req);
+    (void)w->a.st->ops->snapshot_begin(w->a.st); /* one read transaction (store.h); release ends it */
+    enum err e = api_authenticate(req, &w->a, need, out);
+    if (e == ERR_OK)
+        return true;
+    api_wallet_release(w, ctx);
+    http_reply_error(req, e, NULL);
+    return false;
+}
+
+bool api_wallet_session(struct http_request *req, struct api_ctx *ctx, enum session_need need,
+                        struct auth_session *out)
+{
+    struct wallet_ctx w;
+    if (!api_wallet_session_acquire(req, ctx, need, out, &w))
+        return false;
+    api_wallet_release(&w, ctx);
+    return true;
 }
 
 static void trampoline(void *arg, struct store *st)

@@ -49,6 +49,13 @@ void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st,
 void api_wallet_acquire(struct wallet_ctx *w, struct api_ctx *ctx, const struct http_request *req);
 void api_wallet_release(struct wallet_ctx *w, struct api_ctx *ctx);
 
+/* api_wallet_session and api_wallet_acquire in one: the session's reads and
+ * the handler's that follow share one snapshot (store.h snapshot_begin).
+ * true: w holds the connection (api_wallet_release); false: the error reply
+ * is stored and nothing is held. */
+bool api_wallet_session_acquire(struct http_request *req, struct api_ctx *ctx, enum session_need need,
+                                struct auth_session *out, struct wallet_ctx *w);
+
 /* Takes job.  HTTP_SUSPENDED, or HTTP_REPLIED with the refusal stored. */
 enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
                                         api_wallet_run_fn run);

@@ -173,11 +173,18 @@ static enum err step_cached(struct sqlite_store *s, const char *sql, const char 
     return rc == SQLITE_DONE ? ERR_OK : sq_fail(s, what);
 }
 
+/* The snapshot is over (ended, or a transaction took its place). */
+static void snapshot_forget(struct sqlite_store *s)
+{
+    s->snapshot = false;
+    sodium_memzero(&s->memo, sizeof s->memo);
+}
+
 static void snapshot_end(struct sqlite_store *s)
 {
     if (!s->snapshot)
         return;
-    s->snapshot = false;
+    snapshot_forget(s);
     /* Nothing was written in it: a failed COMMIT leaves nothing to keep. */
     if (step_cached(s, "COMMIT", "snapshot_end") != ERR_OK && !sqlite3_get_autocommit(s->db))
         (void)step_cached(s, "ROLLBACK", "snapshot_end");
@@ -209,7 +216,7 @@ static enum err sq_begin_read(struct store *st)
 }
 static enum err sq_commit(struct store *st)
 {
-    sq(st)->snapshot = false;
+    snapshot_forget(sq(st));
     return step_cached(sq(st), "COMMIT", "commit");
 }
 /* SQLite counts SAVEPOINT as read-only, so ready() would not end a snapshot
@@ -224,7 +231,7 @@ static enum err sq_release(struct store *st) { return step_cached(sq(st), "RELEA
 
 static enum err sq_rollback(struct store *st)
 {
-    sq(st)->snapshot = false;
+    snapshot_forget(sq(st));
     /* After some errors SQLite has already rolled back; that is not a failure. */
     if (sqlite3_get_autocommit(sq(st)->db))
         return ERR_OK;
@@ -259,6 +266,7 @@ static void sq_close(struct store *st)
     for (int i = 0; i < s->nstmt; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
+    snapshot_forget(s);
     sodium_memzero(s->audit_key, sizeof s->audit_key);
     free(s);
 }

@@ -75,11 +75,20 @@ enum err sq_customer_insert(struct store *st, struct customer *c)
 enum err sq_customer_get(struct store *st, int64_t id, struct customer *out)
 {
     struct sqlite_store *db = sq(st);
+    if (db->snapshot && db->memo.customer_ok && db->memo.customer.id == id) {
+        *out = db->memo.customer;
+        return ERR_OK;
+    }
     sqlite3_stmt *q = sq_stmt(db, "SELECT " CUSTOMER_COLS " FROM customers WHERE id = ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return sq_get_one(db, q, ERR_NOT_FOUND, read_customer, out);
+    enum err e = sq_get_one(db, q, ERR_NOT_FOUND, read_customer, out);
+    if (e == ERR_OK && db->snapshot) {
+        db->memo.customer = *out;
+        db->memo.customer_ok = true;
+    }
+    return e;
 }
 
 enum err sq_customer_get_by_email(struct store *st, const char *email, struct customer *out)
@@ -292,11 +301,20 @@ enum err sq_device_insert(struct store *st, struct customer_device *d)
 enum err sq_device_get(struct store *st, int64_t id, struct customer_device *out)
 {
     struct sqlite_store *db = sq(st);
+    if (db->snapshot && db->memo.device_ok && db->memo.device.id == id) {
+        *out = db->memo.device;
+        return ERR_OK;
+    }
     sqlite3_stmt *q = sq_stmt(db, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
-    return sq_get_one(db, q, ERR_NOT_FOUND, read_device, out);
+    enum err e = sq_get_one(db, q, ERR_NOT_FOUND, read_device, out);
+    if (e == ERR_OK && db->snapshot) {
+        db->memo.device = *out;
+        db->memo.device_ok = true;
+    }
+    return e;
 }
 
 enum err sq_device_find(struct store *st, int64_t customer_id, const char *public_key, struct customer_device *out)

@@ -8,6 +8,8 @@
 
 #include <sqlite3.h>
 
+#include "auth/customer_types.h"
+#include "merchant/types.h"
 #include "store/store.h"
 
 #define SQ_MAX_STMTS 256 /* every SQL text of every op, prepared once per connection */
@@ -23,6 +25,16 @@ struct sqlite_store {
     int nstmt;
     int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
     bool snapshot;        /* a snapshot_begin() read transaction is open */
+    /* Rows read inside that snapshot, kept until it ends (sq_memo_*): it
+     * cannot change under them, and one request reads its customer, device
+     * and terminal several times (session, code, risk, receipt).  Wiped when
+     * the snapshot ends: the customer row holds the password hash. */
+    struct {
+        bool customer_ok, device_ok, terminal_ok;
+        struct customer customer;
+        struct customer_device device;
+        struct merchant_terminal terminal;
+    } memo;
     /* When this connection last purged each table of short-lived rows
      * (sq_purge). */
     int64_t purged_ms[SQ_PURGE_TABLES];

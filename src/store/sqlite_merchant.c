@@ -201,11 +201,20 @@ enum err sq_terminal_insert(struct store *st, struct merchant_terminal *t)
 enum err sq_terminal_get_by_key_id(struct store *st, const char *key_id, struct merchant_terminal *out)
 {
     struct sqlite_store *s = sq(st);
+    if (s->snapshot && s->memo.terminal_ok && strcmp(s->memo.terminal.key_id, key_id) == 0) {
+        *out = s->memo.terminal;
+        return ERR_OK;
+    }
     sqlite3_stmt *q = sq_stmt(s, "SELECT " TERMINAL_COLS " FROM terminals WHERE key_id = ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
-    return sq_get_one(s, q, ERR_TERMINAL_NOT_FOUND, read_terminal, out);
+    enum err e = sq_get_one(s, q, ERR_TERMINAL_NOT_FOUND, read_terminal, out);
+    if (e == ERR_OK && s->snapshot) {
+        s->memo.terminal = *out;
+        s->memo.terminal_ok = true;
+    }
+    return e;
 }
 
 enum err sq_terminal_list(struct store *st, int64_t store_id, int64_t after_id, size_t max,

@@ -62,7 +62,10 @@ struct store_ops {
      * connection each drops the connection's page cache.  Reads see nothing
      * committed after the first of them: never wait for the ledger writer
      * and then read its result inside one.  A no-op inside a transaction.
-     * snapshot_end() is safe to call when none is open. */
+     * snapshot_end() is safe to call when none is open.  The customer,
+     * device and terminal rows read in a snapshot are kept until it ends
+     * (a request reads each several times): later reads of the same row
+     * cost nothing and see what the snapshot saw. */
     enum err (*snapshot_begin)(struct store *st);
     void (*snapshot_end)(struct store *st);
     enum err (*commit)(struct store *st);

@@ -1,7 +1,10 @@
 /* luhn.c: see luhn.h. */
 #include "util/luhn.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 int luhn_check_digit(const char *payload, size_t n)
 {
@@ -25,4 +28,17 @@ bool luhn_valid(const char *s)
     if (n < 2 || strspn(s, "0123456789") != n)
         return false;
     return luhn_check_digit(s, n - 1) == s[n - 1] - '0';
+}
+
+void luhn_random_digits(char *out, size_t n)
+{
+    while (n > 0) {
+        char eight[9];
+        size_t k = n < 8 ? n : 8;
+        snprintf(eight, sizeof eight, "%08u", (unsigned)randombytes_uniform(100000000)); /* uniform: no bias */
+        memcpy(out, eight, k);
+        sodium_memzero(eight, sizeof eight);
+        out += k;
+        n -= k;
+    }
 }

@@ -13,5 +13,10 @@
 int luhn_check_digit(const char *payload, size_t n);
 /* s is 2 or more ASCII digits (nothing else) passing the check. */
 bool luhn_valid(const char *s);
+/* Fill out[0..n-1] with uniformly random ASCII digits from libsodium's
+ * CSPRNG (no NUL added), the random part of such a code.  One draw per 8
+ * digits: each draw is a getrandom(2) system call, and a draw per digit
+ * was a twentieth of the HTTP threads' time at the register. */
+void luhn_random_digits(char *out, size_t n);
 
 #endif

@@ -43,8 +43,7 @@ static void code_hash(const struct wallet_ctx *w, const char *code, uint8_t out[
 static void new_code(char code[PAYCODE_DIGITS + 1])
 {
     code[0] = PAYCODE_ONLINE_PREFIX;
-    for (size_t i = 1; i < PAYCODE_DIGITS - 1; i++)
-        code[i] = (char)('0' + randombytes_uniform(10));
+    luhn_random_digits(code + 1, PAYCODE_DIGITS - 2);
     code[PAYCODE_DIGITS - 1] = (char)('0' + luhn_check_digit(code, PAYCODE_DIGITS - 1));
     code[PAYCODE_DIGITS] = '\0';
 }

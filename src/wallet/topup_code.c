@@ -34,8 +34,7 @@ void topup_code_hash(const struct wallet_ctx *w, const char *code, uint8_t out[3
 
 static void new_code(char code[TOPUP_CODE_DIGITS + 1])
 {
-    for (size_t i = 0; i < TOPUP_CODE_DIGITS - 1; i++)
-        code[i] = (char)('0' + randombytes_uniform(10));
+    luhn_random_digits(code, TOPUP_CODE_DIGITS - 1);
     code[TOPUP_CODE_DIGITS - 1] = (char)('0' + luhn_check_digit(code, TOPUP_CODE_DIGITS - 1));
     code[TOPUP_CODE_DIGITS] = '\0';
 }

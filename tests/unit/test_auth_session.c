@@ -46,6 +46,60 @@ static void sessions_expire_when_idle_and_at_the_absolute_limit(void **state)
     af_free(f);
 }
 
+/* A request's reads share one snapshot, and the store keeps the customer
+ * and device rows it read there until the snapshot ends (a request reads
+ * them several times).  Kept rows never outlive their snapshot: a change
+ * made on the same connection shows at once, one made elsewhere from the
+ * next snapshot on, and a removed device is refused. */
+static void rows_kept_for_a_snapshot_are_never_stale_after_it(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    struct store *st = f->st, *other = tu_open_store(f->dir);
+    struct customer c;
+    struct customer_device d;
+
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(st->ops->customer_get(st, g.customer_id, &c), ERR_OK);
+    assert_int_equal(c.failed_logins, 0);
+    assert_int_equal(st->ops->device_get(st, g.device_id, &d), ERR_OK);
+    assert_int_equal(d.removed_ms, 0);
+    assert_int_equal(st->ops->customer_get(st, g.customer_id + 1000, &c), ERR_NOT_FOUND);
+    assert_int_equal(st->ops->device_get(st, g.device_id + 1000, &d), ERR_NOT_FOUND);
+    /* elsewhere: the device is removed, a login fails */
+    assert_int_equal(other->ops->device_remove(other, g.device_id, f->now), ERR_OK);
+    assert_int_equal(other->ops->customer_get(other, g.customer_id, &c), ERR_OK);
+    c.failed_logins = 3;
+    assert_int_equal(other->ops->customer_update(other, &c), ERR_OK);
+    assert_int_equal(st->ops->customer_get(st, g.customer_id, &c), ERR_OK);
+    assert_int_equal(c.failed_logins, 0); /* the snapshot's state */
+    st->ops->snapshot_end(st);
+
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(st->ops->device_get(st, g.device_id, &d), ERR_OK);
+    assert_true(d.removed_ms != 0);
+    assert_int_equal(st->ops->customer_get(st, g.customer_id, &c), ERR_OK);
+    assert_int_equal(c.failed_logins, 3);
+    /* here: a write inside the snapshot ends it, the next read is fresh */
+    c.failed_logins = 4;
+    assert_int_equal(st->ops->customer_update(st, &c), ERR_OK);
+    assert_int_equal(st->ops->customer_get(st, g.customer_id, &c), ERR_OK);
+    assert_int_equal(c.failed_logins, 4);
+    st->ops->snapshot_end(st);
+
+    /* the removed phone's session is refused */
+    struct auth_session s;
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, p.device_id, &s), ERR_UNAUTHENTICATED);
+    st->ops->snapshot_end(st);
+    store_close(other);
+    af_free(f);
+}
+
 static void a_token_from_another_device_is_refused_recorded_and_revoked(void **state)
 {
     (void)state;
@@ -453,6 +507,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sessions_expire_when_idle_and_at_the_absolute_limit),
+        cmocka_unit_test(rows_kept_for_a_snapshot_are_never_stale_after_it),
         cmocka_unit_test(a_token_from_another_device_is_refused_recorded_and_revoked),
         cmocka_unit_test(customers_list_and_revoke_their_own_sessions),
         cmocka_unit_test(sensitive_operations_need_a_fresh_second_factor),

@@ -404,6 +404,42 @@ static void revoked_terminals_stay_revoked(void **state)
     assert_int_equal(back.id, t.id);
 }
 
+/* A request reads its terminal once per snapshot (the store keeps the row
+ * until the snapshot ends), yet a revocation is never missed: revoked on
+ * the request's own connection it shows at once, revoked by another
+ * kessaid thread it shows from the next request's snapshot on. */
+static void a_revocation_shows_through_a_snapshot_kept_row(void **state)
+{
+    struct fx *f = *state;
+    struct merchant_store s = new_store(f, new_merchant(f, "M"), "S");
+    struct merchant_terminal t, a, u;
+    char hex[TERMINAL_SECRET_HEX_BUF];
+    assert_int_equal(terminal_create(f->st, f->key, s.id, &t, hex), ERR_OK);
+    assert_int_equal(terminal_create(f->st, f->key, s.id, &u, hex), ERR_OK);
+    struct store *other = tu_open_store(f->dir);
+
+    assert_int_equal(f->st->ops->snapshot_begin(f->st), ERR_OK);
+    assert_int_equal(terminal_get_by_key_id(f->st, t.key_id, &a), ERR_OK);
+    assert_false(a.revoked);
+    assert_int_equal(terminal_get_by_key_id(f->st, u.key_id, &a), ERR_OK); /* another key: its own row */
+    assert_int_equal(a.id, u.id);
+    assert_int_equal(terminal_revoke(other, t.id), ERR_OK);
+    assert_int_equal(terminal_get_by_key_id(f->st, t.key_id, &a), ERR_OK);
+    assert_false(a.revoked); /* the snapshot's state, as before any row was kept */
+    f->st->ops->snapshot_end(f->st);
+    assert_int_equal(f->st->ops->snapshot_begin(f->st), ERR_OK);
+    assert_int_equal(terminal_get_by_key_id(f->st, t.key_id, &a), ERR_OK);
+    assert_true(a.revoked);
+    /* revoked on this very connection inside the snapshot */
+    assert_int_equal(terminal_get_by_key_id(f->st, u.key_id, &a), ERR_OK);
+    assert_false(a.revoked);
+    assert_int_equal(terminal_revoke(f->st, u.id), ERR_OK);
+    assert_int_equal(terminal_get_by_key_id(f->st, u.key_id, &a), ERR_OK);
+    assert_true(a.revoked);
+    f->st->ops->snapshot_end(f->st);
+    store_close(other);
+}
+
 static void terminals_need_a_store_and_are_paged(void **state)
 {
     struct fx *f = *state;
@@ -608,6 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stores_activate_and_deactivate, setup, teardown),
         cmocka_unit_test_setup_teardown(terminal_secret_opens_only_with_its_key_id_and_master_key, setup, teardown),
         cmocka_unit_test_setup_teardown(revoked_terminals_stay_revoked, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_revocation_shows_through_a_snapshot_kept_row, setup, teardown),
         cmocka_unit_test_setup_teardown(terminals_need_a_store_and_are_paged, setup, teardown),
         cmocka_unit_test_setup_teardown(secrets_never_reach_the_database_in_the_clear, setup, teardown),
         cmocka_unit_test(coordinates_parse_exactly),

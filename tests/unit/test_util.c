@@ -19,10 +19,37 @@
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/luhn.h"
 #include "util/masterkey.h"
 #include "util/money.h"
 #include "util/timeutil.h"
 #include "util/svg.h"
+
+/* Every position of a code's random part takes every digit about equally
+ * often (19 digits: two whole draws of 8 and a part), and nothing past the
+ * n asked for is written. */
+static void random_code_digits_are_uniform_and_stay_in_bounds(void **state)
+{
+    (void)state;
+    enum { N = 19, DRAWS = 20000 };
+    static unsigned count[N][10];
+    memset(count, 0, sizeof count);
+    for (int d = 0; d < DRAWS; d++) {
+        char buf[N + 1];
+        buf[N] = 'x';
+        luhn_random_digits(buf, N);
+        assert_int_equal(buf[N], 'x');
+        for (int i = 0; i < N; i++) {
+            assert_true(buf[i] >= '0' && buf[i] <= '9');
+            count[i][buf[i] - '0']++;
+        }
+    }
+    /* 2,000 expected in each cell, standard deviation 42: 1,750..2,250 is
+     * six of them (a sound generator fails this about once in 10^7 runs). */
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < 10; k++)
+            assert_in_range(count[i][k], 1750, 2250);
+}
 
 static void money_arithmetic_refuses_overflow(void **state)
 {
@@ -616,6 +643,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(money_arithmetic_refuses_overflow),
+        cmocka_unit_test(random_code_digits_are_uniform_and_stay_in_bounds),
         cmocka_unit_test(json_text_ok_takes_a_readable_line_only),
         cmocka_unit_test(json_id_and_time_or_null),
         cmocka_unit_test(money_parse_is_strict),
