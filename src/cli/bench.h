@@ -9,6 +9,7 @@
  *                    sockets (one request in flight per connection)
  *   bench_load.c     the load: codes issued and charged, on every
  *                    connection at once, from one epoll thread
+ *   bench_cpu.c      the CPU time a process's threads used, by thread name
  *
  * A benchmark may seed the store directly; nothing else may (the
  * simulator of issue 7 goes through the API).  Secrets the seeding makes
@@ -157,6 +158,31 @@ struct bench_load_opts {
     int64_t amount_min, amount_max;
     uint64_t run_id; /* makes Idempotency-Keys unique across runs */
 };
+
+/* ---- CPU time (bench_cpu.c) ---- */
+
+/* Per charge, CPU time is steadier than charges/s on a shared machine, and
+ * by thread it says where the time goes (bench/README.md). */
+#define BENCH_CPU_NAMES 32
+
+struct bench_cpu_name {
+    char name[16];  /* the thread's name (pthread_setname_np), at most 15 bytes */
+    double seconds; /* user + system, summed over the threads of that name */
+};
+
+struct bench_cpu {
+    size_t n;
+    struct bench_cpu_name by_name[BENCH_CPU_NAMES];
+};
+
+/* The CPU time every live thread of process pid has used so far, summed by
+ * thread name (/proc/PID/task/TID/stat).  ERR_NOT_FOUND if pid is gone. */
+enum err bench_cpu_read(pid_t pid, struct bench_cpu *out);
+/* What each name used from before to after (names only in after count from
+ * zero), largest first. */
+void bench_cpu_diff(const struct bench_cpu *before, const struct bench_cpu *after, struct bench_cpu *out);
+/* The sum over every name. */
+double bench_cpu_total(const struct bench_cpu *c);
 
 /* Run the load until opts->seconds have passed, then let every flow in
  * flight finish (up to 30 s more).  ERR_OK with *st filled (free with

@@ -12,7 +12,9 @@
  *   CHECK   every acknowledged charge is in the ledger under its transfer
  *           key "cpm:trm_…:<Idempotency-Key>", with the receipt's id, the
  *           amount and the customer's wallet; then `ledger verify`
- *   REPORT  charges/s, latency percentiles, errors, the check
+ *   REPORT  charges/s, latency percentiles, errors, the check, and the
+ *           CPU time per acknowledged charge of this generator and (own
+ *           kessaid) of kessaid's threads, over the whole load
  *
  * Exit status 0 only if charges were acknowledged and the check holds;
  * errors under load (refusals, 5xx) are reported, not fatal: they are part
@@ -148,8 +150,40 @@ static enum err check_ledger(const char *db, const struct bench_seed *seed, cons
     return e;
 }
 
+/* CPU time over the load, per acknowledged charge. */
+struct cpu {
+    bool kessaid_known; /* own kessaid only: with --url its pid is not ours to know */
+    struct bench_cpu kessaid;
+    double generator;
+};
+
+static double per_charge_us(double seconds, const struct bench_stats *st)
+{
+    return st->nacks ? seconds * 1e6 / (double)st->nacks : 0;
+}
+
+/* "kessaid 412 µs (MHD-worker 150, ledger-writer 130, ledger-done 110, other 22); generator 28 µs" */
+static void print_cpu(const struct cpu *u, const struct bench_stats *st)
+{
+    printf("  CPU/charge     ");
+    if (u->kessaid_known) {
+        printf("kessaid %.0f µs (", per_charge_us(bench_cpu_total(&u->kessaid), st));
+        double other = 0;
+        for (size_t i = 0; i < u->kessaid.n; i++) {
+            if (i < 3)
+                printf("%s%s %.0f", i ? ", " : "", u->kessaid.by_name[i].name,
+                       per_charge_us(u->kessaid.by_name[i].seconds, st));
+            else
+                other += u->kessaid.by_name[i].seconds;
+        }
+        printf(", other %.0f); ", per_charge_us(other, st));
+    }
+    printf("this generator %.0f µs\n", per_charge_us(u->generator, st));
+}
+
 static void report_text(const struct bench_args *a, const char *where, const struct bench_stats *st,
-                        const struct pcts *ch, const struct pcts *cd, const struct pcts *fl, const struct check *c)
+                        const struct pcts *ch, const struct pcts *cd, const struct pcts *fl, const struct check *c,
+                        const struct cpu *u)
 {
     printf("kessai bench charges: %" PRId64 " connections, %" PRId64 " customers, %" PRId64
            " terminals, %" PRId64 " s, %s\n",
@@ -167,17 +201,30 @@ static void report_text(const struct bench_args *a, const char *where, const str
            c->found, st->nacks, c->missing, c->wrong,
            c->verify_err != ERR_OK ? "could not run" : c->rep.violations ? "FAILED" : "ok", c->rep.accounts,
            c->rep.transfers);
+    print_cpu(u, st);
 }
 
 /* Microseconds, as integers: JSON readers get exact figures, not binary fractions. */
 static json_int_t us(double ms) { return (json_int_t)llround(ms * 1000.0); }
 
+static json_t *cpu_json(const struct cpu *u, const struct bench_stats *st)
+{
+    json_t *threads = json_object();
+    for (size_t i = 0; u->kessaid_known && i < u->kessaid.n; i++)
+        json_object_set_new(threads, u->kessaid.by_name[i].name,
+                            json_integer(llround(per_charge_us(u->kessaid.by_name[i].seconds, st))));
+    return json_pack("{s:o, s:o, s:I}", "kessaid",
+                     u->kessaid_known ? json_integer(llround(per_charge_us(bench_cpu_total(&u->kessaid), st)))
+                                      : json_null(),
+                     "kessaid_threads", threads, "generator", (json_int_t)llround(per_charge_us(u->generator, st)));
+}
+
 static int report_json(const struct bench_args *a, const struct bench_stats *st, const struct pcts *ch,
-                       const struct pcts *cd, const struct pcts *fl, const struct check *c)
+                       const struct pcts *cd, const struct pcts *fl, const struct check *c, const struct cpu *u)
 {
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:s, "
-        "s:{s:I, s:I, s:I, s:b}}",
+        "s:{s:I, s:I, s:I, s:b}, s:o}",
         "connections", (json_int_t)a->connections, "customers", (json_int_t)a->customers, "terminals",
         (json_int_t)a->terminals, "seconds", (json_int_t)a->seconds, "charges_per_s",
         (json_int_t)llround((double)st->charges / st->seconds), "charges", (json_int_t)st->charges, "codes_per_s",
@@ -186,7 +233,7 @@ static int report_json(const struct bench_args *a, const struct bench_stats *st,
         "p50", us(fl->p50), "p99", us(fl->p99), "p999", us(fl->p999), "errors", (json_int_t)st->errors,
         "first_error", st->first_error, "check", "acknowledged", (json_int_t)st->nacks, "in_ledger",
         (json_int_t)c->found, "violations", (json_int_t)c->rep.violations, "verify_ok",
-        c->verify_err == ERR_OK && c->rep.violations == 0);
+        c->verify_err == ERR_OK && c->rep.violations == 0, "cpu_us_per_charge", cpu_json(u, st));
     return cli_print_json(j);
 }
 
@@ -299,7 +346,16 @@ int cli_run_bench_charges(struct cli_ctx *x)
                                  .amount_max = AMOUNT_MAX,
                                  .run_id = (uint64_t)randombytes_random()};
     struct bench_stats st;
+    struct cpu u = {.kessaid_known = !a.url};
+    struct bench_cpu k0, g0, now;
+    u.kessaid_known = u.kessaid_known && bench_cpu_read(own.pid, &k0) == ERR_OK;
+    (void)bench_cpu_read(getpid(), &g0);
     enum err e = bench_load_run(&lo, &seed, &st);
+    u.kessaid_known = u.kessaid_known && bench_cpu_read(own.pid, &now) == ERR_OK;
+    if (u.kessaid_known)
+        bench_cpu_diff(&k0, &now, &u.kessaid);
+    if (bench_cpu_read(getpid(), &now) == ERR_OK)
+        u.generator = bench_cpu_total(&now) - bench_cpu_total(&g0);
     if (!a.url) {
         int status = bench_server_stop(&own);
         if (status != 0)
@@ -313,9 +369,9 @@ int cli_run_bench_charges(struct cli_ctx *x)
         struct pcts ch = percentiles(st.charge_us, st.ncharge_us), cd = percentiles(st.code_us, st.ncode_us),
                     fl = percentiles(st.flow_us, st.nflow_us);
         if (x->json)
-            report_json(&a, &st, &ch, &cd, &fl, &c);
+            report_json(&a, &st, &ch, &cd, &fl, &c, &u);
         else
-            report_text(&a, where, &st, &ch, &cd, &fl, &c);
+            report_text(&a, where, &st, &ch, &cd, &fl, &c, &u);
     }
     bool ok = e == ERR_OK && c.missing == 0 && c.wrong == 0 && c.verify_err == ERR_OK && c.rep.violations == 0 &&
               st.nacks > 0;

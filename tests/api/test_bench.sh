@@ -1,0 +1,71 @@
+#!/bin/bash
+# test_bench.sh: `kessai bench charges` (bench/README.md) end to end, small:
+# with its own kessaid and against a running one (--url).  Not a speed
+# test: no figure is asserted, only that charges were acknowledged, that the
+# benchmark found every one of them in the ledger, that it reports where
+# the CPU went, and that it cleans up after itself.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+
+D=$T/data
+export TMPDIR=$T/tmp # the own kessaid's data directory goes here
+mkdir -p "$TMPDIR"
+
+# all_in_ledger: the JSON report in $OUT shows a clean check.
+all_in_ledger() {
+    local acked
+    acked=$(j "$OUT" '$.check.acknowledged')
+    [ "$(j "$OUT" '$.charges')" -gt 0 ] && [ "$acked" -gt 0 ] &&
+        [ "$(j "$OUT" '$.check.in_ledger')" = "$acked" ] && [ "$(j "$OUT" '$.check.violations')" = 0 ] &&
+        [ "$(j "$OUT" '$.check.verify_ok')" = 1 ]
+}
+
+k bench charges --seconds 2 --connections 4 --customers 20 --json
+[ "$RC" = 0 ] && json_valid "$OUT" && one_line "$OUT"
+verdict "own kessaid: exit status 0 and one line of JSON"
+all_in_ledger && [ "$(j "$OUT" '$.errors')" = 0 ]
+verdict "own kessaid: every acknowledged charge is in the ledger, ledger verify clean, no errors"
+[ "$(j "$OUT" '$.cpu_us_per_charge.kessaid')" -gt 0 ] &&
+    [ "$(j "$OUT" '$.cpu_us_per_charge.kessaid_threads."ledger-writer"')" -gt 0 ] &&
+    [ "$(j "$OUT" '$.cpu_us_per_charge.kessaid_threads."MHD-worker"')" -gt 0 ] &&
+    [ "$(j "$OUT" '$.cpu_us_per_charge.generator')" -ge 0 ]
+verdict "own kessaid: CPU per charge of kessaid, by thread, and of the generator"
+[ -z "$(ls -A "$TMPDIR")" ]
+verdict "own kessaid: its data directory is removed afterwards"
+
+k bench charges --seconds 1 --connections 2 --customers 5
+[ "$RC" = 0 ] && has "$OUT" "charges/s" && has "$OUT" "ledger verify: ok" && has "$OUT" "CPU/charge     kessaid" &&
+    has "$OUT" "ledger-writer"
+verdict "own kessaid, text: charges/s, the check and the CPU line"
+
+# A running kessaid (--url): seeded while it serves, its store checked.  Its
+# limits are the deployment's: lifted here as the own kessaid's are.
+D=$T/live
+mkdir -p "$D"
+KESSAI_PAY_DAILY_MAX=1000000000 KESSAI_RISK_VELOCITY_CUSTOMER_COUNT=10000000 \
+    KESSAI_RISK_VELOCITY_DEVICE_COUNT=10000000 KESSAI_RISK_VELOCITY_TERMINAL_COUNT=10000000 \
+    KESSAI_RISK_VELOCITY_STORE_COUNT=10000000 KESSAI_RISK_VELOCITY_TERMINAL_AMOUNT=10000000000 \
+    KESSAI_RISK_VELOCITY_STORE_AMOUNT=10000000000 kd_start "$D"
+check "a kessaid to load is running" kill -0 "$KD_PID"
+k bench charges --url "$KD_URL" --seconds 1 --connections 2 --customers 10 --json
+[ "$RC" = 0 ] && all_in_ledger
+verdict "--url: every acknowledged charge is in the running kessaid's ledger"
+[ "$(j "$OUT" '$.cpu_us_per_charge.kessaid')" = "" ] && [ "$(j "$OUT" '$.cpu_us_per_charge.generator')" -ge 0 ]
+verdict "--url: kessaid's CPU is not claimed (not our process), the generator's is"
+kd_stop
+[ "$KD_STATUS" = 0 ]
+verdict "--url: the loaded kessaid stops cleanly"
+
+# Usage and set-up errors: a clear message, nothing run.
+k bench charges --seconds 0
+[ "$RC" = 2 ] && has "$ERR" "--seconds"
+verdict "usage error: --seconds 0"
+k bench charges --url "http://127.0.0.1:$KD_PORT" --set "KESSAI_THREADS=2"
+[ "$RC" = 2 ] && has "$ERR" "not with --url"
+verdict "usage error: --set is for the own kessaid only"
+D=$T/nothing-here
+k bench charges --url "http://127.0.0.1:$KD_PORT" --seconds 1
+[ "$RC" = 1 ] && has "$ERR" "needs the data directory"
+verdict "--url without that kessaid's data directory is refused"
+
+t_done
