@@ -11,7 +11,6 @@
 #include "store/pool.h"
 #include "util/wipe.h"
 
-
 void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st, const struct http_request *req)
 {
     api_auth_ctx(&w->a, ctx, st, req);

@@ -197,6 +197,7 @@ static enum err sq_snapshot_begin(struct store *st)
     struct sqlite_store *s = sq(st);
     if (s->snapshot || !sqlite3_get_autocommit(s->db))
         return ERR_OK;
+    snapshot_forget(s); /* nothing kept from before may be served in it */
     enum err e = step_cached(s, "BEGIN DEFERRED", "snapshot_begin");
     s->snapshot = e == ERR_OK;
     return e;

@@ -75,7 +75,7 @@ enum err sq_customer_insert(struct store *st, struct customer *c)
 enum err sq_customer_get(struct store *st, int64_t id, struct customer *out)
 {
     struct sqlite_store *db = sq(st);
-    if (db->snapshot && db->memo.customer_ok && db->memo.customer.id == id) {
+    if (sq_memo_live(db) && db->memo.customer_ok && db->memo.customer.id == id) {
         *out = db->memo.customer;
         return ERR_OK;
     }
@@ -84,7 +84,7 @@ enum err sq_customer_get(struct store *st, int64_t id, struct customer *out)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
     enum err e = sq_get_one(db, q, ERR_NOT_FOUND, read_customer, out);
-    if (e == ERR_OK && db->snapshot) {
+    if (e == ERR_OK && sq_memo_live(db)) {
         db->memo.customer = *out;
         db->memo.customer_ok = true;
     }
@@ -301,7 +301,7 @@ enum err sq_device_insert(struct store *st, struct customer_device *d)
 enum err sq_device_get(struct store *st, int64_t id, struct customer_device *out)
 {
     struct sqlite_store *db = sq(st);
-    if (db->snapshot && db->memo.device_ok && db->memo.device.id == id) {
+    if (sq_memo_live(db) && db->memo.device_ok && db->memo.device.id == id) {
         *out = db->memo.device;
         return ERR_OK;
     }
@@ -310,7 +310,7 @@ enum err sq_device_get(struct store *st, int64_t id, struct customer_device *out
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
     enum err e = sq_get_one(db, q, ERR_NOT_FOUND, read_device, out);
-    if (e == ERR_OK && db->snapshot) {
+    if (e == ERR_OK && sq_memo_live(db)) {
         db->memo.device = *out;
         db->memo.device_ok = true;
     }

@@ -25,10 +25,11 @@ struct sqlite_store {
     int nstmt;
     int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
     bool snapshot;        /* a snapshot_begin() read transaction is open */
-    /* Rows read inside that snapshot, kept until it ends (sq_memo_*): it
-     * cannot change under them, and one request reads its customer, device
-     * and terminal several times (session, code, risk, receipt).  Wiped when
-     * the snapshot ends: the customer row holds the password hash. */
+    /* Rows read inside that snapshot, kept until it ends (sq_memo_live):
+     * it cannot change under them, and one request reads its customer,
+     * device and terminal several times (session, code, risk, receipt).
+     * Wiped when the snapshot begins and ends: the customer row holds the
+     * password hash. */
     struct {
         bool customer_ok, device_ok, terminal_ok;
         struct customer customer;
@@ -45,6 +46,14 @@ struct sqlite_store {
 };
 
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
+
+/* Rows may be kept (memo) and served: a snapshot is open and SQLite has not
+ * ended its read transaction behind our back (it rolls back on some I/O
+ * errors). */
+static inline bool sq_memo_live(const struct sqlite_store *s)
+{
+    return s->snapshot && !sqlite3_get_autocommit(s->db);
+}
 
 /* Tables whose rows outlive their use and are deleted in bulk: a row past
  * its time is inert (every reader checks the time), so deleting it may

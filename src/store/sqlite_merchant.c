@@ -201,7 +201,7 @@ enum err sq_terminal_insert(struct store *st, struct merchant_terminal *t)
 enum err sq_terminal_get_by_key_id(struct store *st, const char *key_id, struct merchant_terminal *out)
 {
     struct sqlite_store *s = sq(st);
-    if (s->snapshot && s->memo.terminal_ok && strcmp(s->memo.terminal.key_id, key_id) == 0) {
+    if (sq_memo_live(s) && s->memo.terminal_ok && strcmp(s->memo.terminal.key_id, key_id) == 0) {
         *out = s->memo.terminal;
         return ERR_OK;
     }
@@ -210,7 +210,7 @@ enum err sq_terminal_get_by_key_id(struct store *st, const char *key_id, struct 
         return ERR_STORE;
     sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
     enum err e = sq_get_one(s, q, ERR_TERMINAL_NOT_FOUND, read_terminal, out);
-    if (e == ERR_OK && s->snapshot) {
+    if (e == ERR_OK && sq_memo_live(s)) {
         s->memo.terminal = *out;
         s->memo.terminal_ok = true;
     }

@@ -1,7 +1,7 @@
 /* luhn.c: see luhn.h. */
 #include "util/luhn.h"
 
-#include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -33,12 +33,10 @@ bool luhn_valid(const char *s)
 void luhn_random_digits(char *out, size_t n)
 {
     while (n > 0) {
-        char eight[9];
-        size_t k = n < 8 ? n : 8;
-        snprintf(eight, sizeof eight, "%08u", (unsigned)randombytes_uniform(100000000)); /* uniform: no bias */
-        memcpy(out, eight, k);
-        sodium_memzero(eight, sizeof eight);
-        out += k;
-        n -= k;
+        uint32_t r = randombytes_uniform(100000000); /* 8 digits, uniform: no modulo bias */
+        for (size_t k = 0; k < 8 && n > 0; k++, n--) {
+            *out++ = (char)('0' + r % 10);
+            r /= 10;
+        }
     }
 }

@@ -108,7 +108,10 @@ static void issue_committed(void *ctx, const struct ledger_result *r)
 }
 
 /* The session's device, active and the customer's: else ERR_UNAUTHENTICATED
- * (the session authenticated, but its device has just been removed). */
+ * (the session authenticated, but its device has just been removed).  On
+ * the HTTP path this reads in the session's snapshot, so it sees what
+ * authentication saw; a device removed after that is caught when the code
+ * is used (paycode_hit_device). */
 static enum err require_device(const struct wallet_ctx *w, const struct auth_session *cur)
 {
     struct customer_device d;

@@ -91,6 +91,15 @@ static void rows_kept_for_a_snapshot_are_never_stale_after_it(void **state)
     assert_int_equal(c.failed_logins, 4);
     st->ops->snapshot_end(st);
 
+    /* read outside any snapshot, changed elsewhere: the next snapshot reads it anew */
+    assert_int_equal(st->ops->customer_get(st, g.customer_id, &c), ERR_OK);
+    c.failed_logins = 5;
+    assert_int_equal(other->ops->customer_update(other, &c), ERR_OK);
+    assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
+    assert_int_equal(st->ops->customer_get(st, g.customer_id, &c), ERR_OK);
+    assert_int_equal(c.failed_logins, 5);
+    st->ops->snapshot_end(st);
+
     /* the removed phone's session is refused */
     struct auth_session s;
     assert_int_equal(st->ops->snapshot_begin(st), ERR_OK);
