@@ -31,9 +31,11 @@ static int looks_secret(const char *key)
     return 0;
 }
 
+bool log_enabled(enum log_level level) { return level >= threshold; }
+
 void log_event(enum log_level level, const char *event, json_t *fields)
 {
-    if (level < threshold) {
+    if (!log_enabled(level)) {
         json_decref(fields);
         return;
     }

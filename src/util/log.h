@@ -12,6 +12,8 @@
 #ifndef KESSAI_UTIL_LOG_H
 #define KESSAI_UTIL_LOG_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -19,6 +21,9 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(enum log_level min);
 /* Parse "debug" | "info" | "warn" | "error"; -1 if unknown. */
 int log_level_parse(const char *s);
+/* Whether a line of this level would be written: for a caller whose fields
+ * cost something to build (the access log, once per request). */
+bool log_enabled(enum log_level level);
 /* Write one line.  fields may be NULL; it is consumed (decref'd) either way. */
 void log_event(enum log_level level, const char *event, json_t *fields);
 

@@ -499,6 +499,12 @@ static void log_lines_are_json_and_redact_secrets(void **state)
     log_event(LOG_INFO, "test_event", json_pack("{s:s, s:s, s:i}", "password", "hunter2hunter2", "terminal_secret",
                                                 "abc123", "amount", 500));
     log_event(LOG_DEBUG, "hidden_event", NULL); /* below the default threshold */
+    assert_false(log_enabled(LOG_DEBUG)); /* so a caller may skip building its fields */
+    assert_true(log_enabled(LOG_INFO) && log_enabled(LOG_ERROR));
+    log_set_level(LOG_WARN);
+    assert_false(log_enabled(LOG_INFO));
+    log_event(LOG_INFO, "hidden_too", NULL);
+    log_set_level(LOG_INFO);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
