@@ -171,12 +171,11 @@ static void print_cpu(const struct cpu *u, const struct bench_stats *st)
         double other = 0;
         for (size_t i = 0; i < u->kessaid.n; i++) {
             if (i < 3)
-                printf("%s%s %.0f", i ? ", " : "", u->kessaid.by_name[i].name,
-                       per_charge_us(u->kessaid.by_name[i].seconds, st));
+                printf("%s %.0f, ", u->kessaid.by_name[i].name, per_charge_us(u->kessaid.by_name[i].seconds, st));
             else
                 other += u->kessaid.by_name[i].seconds;
         }
-        printf(", other %.0f); ", per_charge_us(other, st));
+        printf("other %.0f); ", per_charge_us(other, st));
     }
     printf("this generator %.0f µs\n", per_charge_us(u->generator, st));
 }
