@@ -4,7 +4,7 @@
 
 MODE ?= release
 PKGS := libmicrohttpd jansson libsodium sqlite3 inih liboath pwquality libqrencode libcurl
-TEST_PKGS := cmocka libcrypto
+TEST_PKGS := cmocka libcrypto zbar
 
 WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 ifeq ($(MODE),asan)

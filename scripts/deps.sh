@@ -8,7 +8,7 @@ PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev libinih-dev
 liboath-dev libpwquality-dev cracklib-runtime libqrencode-dev libzint-dev
-libcmocka-dev libcurl4-openssl-dev libssl-dev
+libcmocka-dev libcurl4-openssl-dev libssl-dev libzbar-dev
 sqlite3 curl oathtool
 "
 

@@ -2,6 +2,8 @@
 #include "util/qr_svg.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include <qrencode.h>
 #include <sodium.h>
@@ -9,15 +11,52 @@
 #include "util/svg.h"
 
 #define QUIET 4
+/* Any of the eight masks is a valid symbol that every decoder reads
+ * (ISO/IEC 18004 7.8); the encoder's search only picks the one with the
+ * lowest penalty score (fewest long runs and blocks).  Mask 0 is the
+ * checkerboard, the most even of them. */
+#define DIGITS_MASK 0
+
+/* libqrencode's encoder for a given mask.  Exported by the library but
+ * not declared in qrencode.h, so bound weakly: where it is missing the
+ * code falls back to the full search, which is correct, only slower. */
+extern QRcode *QRcode_encodeMask(QRinput *input, int mask) __attribute__((weak));
+
+static bool all_digits(const char *text)
+{
+    if (*text == '\0')
+        return false;
+    for (const char *p = text; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+/* A code of digits in numeric mode with one fixed mask: the search over
+ * the eight masks was 40 of the 44 µs of an 18-digit code, and a payment
+ * code is drawn for every payment. */
+static QRcode *encode_digits(const char *digits)
+{
+    QRinput *in = QRinput_new2(0, QR_ECLEVEL_M);
+    if (in == NULL)
+        return NULL;
+    QRcode *qr = NULL;
+    if (QRinput_append(in, QR_MODE_NUM, (int)strlen(digits), (const unsigned char *)digits) == 0)
+        qr = QRcode_encodeMask(in, DIGITS_MASK);
+    QRinput_free(in);
+    return qr;
+}
 
 enum err qr_svg(const char *text, char **out)
 {
     *out = NULL;
     errno = 0;
-    /* Mode hint 8-bit, but runs of digits go in numeric mode (3.3 bits a
-     * digit, not 8): an 18-digit code fits version 1, whose mask search is
-     * half the work of version 2's. */
-    QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    /* Otherwise mode hint 8-bit, but runs of digits go in numeric mode
+     * (3.3 bits a digit, not 8), error correction M either way: an 18-digit
+     * code fits version 1. */
+    QRcode *qr = QRcode_encodeMask != NULL && all_digits(text)
+                     ? encode_digits(text)
+                     : QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     if (qr == NULL)
         return errno == ENOMEM ? ERR_NOMEM : ERR_INVALID_PARAM;
     int w = qr->width, side = w + 2 * QUIET;

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "api_client.h"
+#include "qr_read.h"
 #include "util/luhn.h"
 #include "wallet/paycode.h"
 
@@ -68,6 +69,9 @@ static void a_code_with_its_images(void **state)
             snprintf(first, sizeof first, "%s", code);
         assert_non_null(ac_str(&r, "expires_at"));
         assert_true(is_svg(ac_str(&r, "qr_svg")));
+        char scanned[32];
+        assert_true(qr_read_svg(ac_str(&r, "qr_svg"), scanned, sizeof scanned));
+        assert_string_equal(scanned, code);
         assert_true(is_svg(ac_str(&r, "barcode_svg")));
         assert_non_null(strstr(ac_str(&r, "barcode_svg"), "<path fill='#000' d='M"));
         assert_int_equal(json_object_size(r.j), 4);

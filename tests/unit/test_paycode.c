@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "auth_fixture.h"
+#include "qr_read.h"
 #include "wallet_fixture.h"
 #include "auth/password_change.h"
 #include "ledger/ledger.h"
@@ -737,6 +738,8 @@ static void the_code_renders_as_qr_and_code_128(void **state)
         assert_non_null(strstr(bar, "</svg>"));
         char back[64];
         decode_barcode(bar, back, sizeof back);
+        assert_string_equal(back, code);
+        assert_true(qr_read_svg(qr, back, sizeof back));
         assert_string_equal(back, code);
         free(qr);
         free(bar);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "qr_read.h"
 #include "testutil.h"
 #include "util/config.h"
 #include "util/email.h"
@@ -23,6 +24,7 @@
 #include "util/masterkey.h"
 #include "util/money.h"
 #include "util/timeutil.h"
+#include "util/qr_svg.h"
 #include "util/svg.h"
 
 /* Every position of a code's random part takes every digit about equally
@@ -643,6 +645,40 @@ static void svg_boxes_are_written_exactly(void **state)
     assert_null(s.buf);
 }
 
+static void read_back(const char *text)
+{
+    char *svg = NULL, back[256];
+    assert_int_equal(qr_svg(text, &svg), ERR_OK);
+    assert_true(qr_read_svg(svg, back, sizeof back));
+    assert_string_equal(back, text);
+    free(svg);
+}
+
+/* A register's scanner reads every code back: payment and top-up codes
+ * (digits, drawn with one fixed mask) and a TOTP enrolment URI (any text,
+ * drawn after the search for the best mask). */
+static void qr_codes_read_back_as_a_scanner_reads_them(void **state)
+{
+    (void)state;
+    char code[19];
+    for (int i = 0; i < 200; i++) {
+        luhn_random_digits(code, 18);
+        code[18] = '\0';
+        read_back(code);
+    }
+    char *svg = NULL;
+    assert_int_equal(qr_svg("904123455069641332", &svg), ERR_OK);
+    /* version 1 (21 modules) and the 4-module quiet zone */
+    assert_non_null(strstr(svg, "viewBox='0 0 29 29'"));
+    free(svg);
+    read_back("0");
+    read_back("000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000");
+    read_back("otpauth://totp/kessai:aiko%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=kessai");
+    read_back("12345 678"); /* not all digits: the search path */
+    assert_int_equal(qr_svg("", &svg), ERR_INVALID_PARAM);
+    assert_null(svg);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -664,6 +700,7 @@ int main(void)
         cmocka_unit_test(master_key_is_private_and_seals),
         cmocka_unit_test(log_lines_are_json_and_redact_secrets),
         cmocka_unit_test(svg_boxes_are_written_exactly),
+        cmocka_unit_test(qr_codes_read_back_as_a_scanner_reads_them),
         cmocka_unit_test(iso_times_parse_strictly),
         cmocka_unit_test(clock_file_is_private_and_followed), /* last: it sets the clock */
     };
