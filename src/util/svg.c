@@ -12,7 +12,7 @@ static bool reserve(struct svg *s, size_t more)
         return false;
     if (s->len + more < s->cap)
         return true;
-    size_t cap = s->cap ? s->cap : 1024;
+    size_t cap = s->cap ? s->cap : 4096; /* a payment code's QR code without growing */
     while (cap <= s->len + more)
         cap *= 2;
     /* Not realloc: the old block would be freed with the secret in it. */
@@ -41,8 +41,9 @@ static void put(struct svg *s, const char *text)
     }
 }
 
-/* A decimal integer; coordinates are small, but any int is written right. */
-static void put_int(struct svg *s, int v)
+/* A decimal integer at p; returns the end.  Coordinates are small, but
+ * any int is written right. */
+static char *int_at(char *p, int v)
 {
     char tmp[16];
     size_t n = 0;
@@ -53,10 +54,19 @@ static void put_int(struct svg *s, int v)
     } while (u);
     if (v < 0)
         tmp[n++] = '-';
-    if (!reserve(s, n))
-        return;
     while (n)
-        s->buf[s->len++] = tmp[--n];
+        *p++ = tmp[--n];
+    return p;
+}
+
+static void put_int(struct svg *s, int v)
+{
+    char tmp[16];
+    size_t n = (size_t)(int_at(tmp, v) - tmp);
+    if (reserve(s, n)) {
+        memcpy(s->buf + s->len, tmp, n);
+        s->len += n;
+    }
 }
 
 void svg_open(struct svg *s, int width, int height)
@@ -73,19 +83,28 @@ void svg_open(struct svg *s, int width, int height)
     put(s, "' fill='#fff'/><path fill='#000' d='");
 }
 
+/* One reserve a box, not one a token: a QR code is ~150 boxes, drawn for
+ * every payment code. */
 void svg_box(struct svg *s, int x, int y, int w, int h)
 {
-    put(s, "M");
-    put_int(s, x);
-    put(s, " ");
-    put_int(s, y);
-    put(s, "h");
-    put_int(s, w);
-    put(s, "v");
-    put_int(s, h);
-    put(s, "h-");
-    put_int(s, w);
-    put(s, "z");
+    char box[8 + 5 * 11], *p = box; /* "M h v h- z" and five ints of up to 11 characters */
+    *p++ = 'M';
+    p = int_at(p, x);
+    *p++ = ' ';
+    p = int_at(p, y);
+    *p++ = 'h';
+    p = int_at(p, w);
+    *p++ = 'v';
+    p = int_at(p, h);
+    *p++ = 'h';
+    *p++ = '-';
+    p = int_at(p, w);
+    *p++ = 'z';
+    size_t n = (size_t)(p - box);
+    if (reserve(s, n)) {
+        memcpy(s->buf + s->len, box, n);
+        s->len += n;
+    }
 }
 
 enum err svg_close(struct svg *s, char **out)
