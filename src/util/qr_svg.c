@@ -13,8 +13,8 @@
 #define QUIET 4
 /* Any of the eight masks is a valid symbol that every decoder reads
  * (ISO/IEC 18004 7.8); the encoder's search only picks the one with the
- * lowest penalty score (fewest long runs and blocks).  Mask 0 is the
- * checkerboard, the most even of them. */
+ * lowest penalty score (fewest long runs and blocks).  Mask 0: the
+ * checkerboard.  The tests scan such codes back (tests/unit/qr_read.h). */
 #define DIGITS_MASK 0
 
 /* libqrencode's encoder for a given mask.  Exported by the library but
