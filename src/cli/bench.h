@@ -10,6 +10,7 @@
  *   bench_load.c     the load: codes issued and charged, on every
  *                    connection at once, from one epoll thread
  *   bench_cpu.c      the CPU time a process's threads used, by thread name
+ *   bench_commits.c  the ledger writer's commits, from kessaid's GET /metrics
  *
  * A benchmark may seed the store directly; nothing else may (the
  * simulator of issue 7 goes through the API).  Secrets the seeding makes
@@ -183,6 +184,25 @@ enum err bench_cpu_read(pid_t pid, struct bench_cpu *out);
 void bench_cpu_diff(const struct bench_cpu *before, const struct bench_cpu *after, struct bench_cpu *out);
 /* The sum over every name. */
 double bench_cpu_total(const struct bench_cpu *c);
+
+/* ---- The writer's commits (bench_commits.c) ---- */
+
+/* How the load was grouped into durable commits: what every commit's fixed
+ * costs are spread over (bench/README.md).  kessaid's own counters, so
+ * they hold with --url too. */
+struct bench_commits {
+    double commits;   /* durable commits */
+    double groups;    /* requests committed (a charge, a code, …) */
+    double transfers; /* ledger transfers in them */
+    double seconds;   /* spent applying and committing */
+};
+
+/* The counters so far, from GET /metrics at addr.  ERR_NOT_FOUND if the
+ * page could not be read or lacks one of them. */
+enum err bench_commits_read(const struct sockaddr_in *addr, struct bench_commits *out);
+/* after - before. */
+void bench_commits_diff(const struct bench_commits *before, const struct bench_commits *after,
+                        struct bench_commits *out);
 
 /* Run the load until opts->seconds have passed, then let every flow in
  * flight finish (up to 30 s more).  ERR_OK with *st filled (free with

@@ -12,9 +12,10 @@
  *   CHECK   every acknowledged charge is in the ledger under its transfer
  *           key "cpm:trm_…:<Idempotency-Key>", with the receipt's id, the
  *           amount and the customer's wallet; then `ledger verify`
- *   REPORT  charges/s, latency percentiles, errors, the check, and the
- *           CPU time per acknowledged charge of this generator and (own
- *           kessaid) of kessaid's threads, over the whole load
+ *   REPORT  charges/s, latency percentiles, errors, the check, the CPU
+ *           time per acknowledged charge of this generator and (own
+ *           kessaid) of kessaid's threads, and how the writer grouped the
+ *           load into commits (kessaid's GET /metrics), over the whole load
  *
  * Exit status 0 only if charges were acknowledged and the check holds;
  * errors under load (refusals, 5xx) are reported, not fatal: they are part
@@ -150,11 +151,14 @@ static enum err check_ledger(const char *db, const struct bench_seed *seed, cons
     return e;
 }
 
-/* CPU time over the load, per acknowledged charge. */
+/* CPU time over the load, per acknowledged charge, and the writer's
+ * commits over the load. */
 struct cpu {
     bool kessaid_known; /* own kessaid only: with --url its pid is not ours to know */
     struct bench_cpu kessaid;
     double generator;
+    bool commits_known; /* kessaid's /metrics answered before and after */
+    struct bench_commits commits;
 };
 
 static double per_charge_us(double seconds, const struct bench_stats *st)
@@ -180,6 +184,16 @@ static void print_cpu(const struct cpu *u, const struct bench_stats *st)
     printf("this generator %.0f µs\n", per_charge_us(u->generator, st));
 }
 
+/* "commits        118/s, 76.1 requests (38.0 transfers) a commit, 7.7 ms each" */
+static void print_commits(const struct cpu *u, const struct bench_stats *st)
+{
+    const struct bench_commits *c = &u->commits;
+    if (!u->commits_known || c->commits <= 0)
+        return;
+    printf("  commits        %.0f/s, %.1f requests (%.1f transfers) a commit, %.2f ms each   (ledger writer)\n",
+           c->commits / st->seconds, c->groups / c->commits, c->transfers / c->commits, c->seconds * 1e3 / c->commits);
+}
+
 static void report_text(const struct bench_args *a, const char *where, const struct bench_stats *st,
                         const struct pcts *ch, const struct pcts *cd, const struct pcts *fl, const struct check *c,
                         const struct cpu *u)
@@ -201,6 +215,7 @@ static void report_text(const struct bench_args *a, const char *where, const str
            c->verify_err != ERR_OK ? "could not run" : c->rep.violations ? "FAILED" : "ok", c->rep.accounts,
            c->rep.transfers);
     print_cpu(u, st);
+    print_commits(u, st);
 }
 
 /* Microseconds, as integers: JSON readers get exact figures, not binary fractions. */
@@ -218,12 +233,24 @@ static json_t *cpu_json(const struct cpu *u, const struct bench_stats *st)
                      "kessaid_threads", threads, "generator", (json_int_t)llround(per_charge_us(u->generator, st)));
 }
 
+/* Counts as integers (readers divide), the time per commit in µs. */
+static json_t *commits_json(const struct cpu *u, const struct bench_stats *st)
+{
+    const struct bench_commits *c = &u->commits;
+    if (!u->commits_known || c->commits <= 0)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "commits", (json_int_t)llround(c->commits), "requests",
+                     (json_int_t)llround(c->groups), "transfers", (json_int_t)llround(c->transfers), "per_s",
+                     (json_int_t)llround(c->commits / st->seconds), "us_each",
+                     (json_int_t)llround(c->seconds * 1e6 / c->commits));
+}
+
 static int report_json(const struct bench_args *a, const struct bench_stats *st, const struct pcts *ch,
                        const struct pcts *cd, const struct pcts *fl, const struct check *c, const struct cpu *u)
 {
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:s, "
-        "s:{s:I, s:I, s:I, s:b}, s:o}",
+        "s:{s:I, s:I, s:I, s:b}, s:o, s:o}",
         "connections", (json_int_t)a->connections, "customers", (json_int_t)a->customers, "terminals",
         (json_int_t)a->terminals, "seconds", (json_int_t)a->seconds, "charges_per_s",
         (json_int_t)llround((double)st->charges / st->seconds), "charges", (json_int_t)st->charges, "codes_per_s",
@@ -232,7 +259,8 @@ static int report_json(const struct bench_args *a, const struct bench_stats *st,
         "p50", us(fl->p50), "p99", us(fl->p99), "p999", us(fl->p999), "errors", (json_int_t)st->errors,
         "first_error", st->first_error, "check", "acknowledged", (json_int_t)st->nacks, "in_ledger",
         (json_int_t)c->found, "violations", (json_int_t)c->rep.violations, "verify_ok",
-        c->verify_err == ERR_OK && c->rep.violations == 0, "cpu_us_per_charge", cpu_json(u, st));
+        c->verify_err == ERR_OK && c->rep.violations == 0, "cpu_us_per_charge", cpu_json(u, st),
+        "commits", commits_json(u, st));
     return cli_print_json(j);
 }
 
@@ -347,10 +375,15 @@ int cli_run_bench_charges(struct cli_ctx *x)
     struct bench_stats st;
     struct cpu u = {.kessaid_known = !a.url};
     struct bench_cpu k0, g0, now;
+    struct bench_commits c0, c1;
+    u.commits_known = bench_commits_read(&addr, &c0) == ERR_OK;
     u.kessaid_known = u.kessaid_known && bench_cpu_read(own.pid, &k0) == ERR_OK;
     (void)bench_cpu_read(getpid(), &g0);
     enum err e = bench_load_run(&lo, &seed, &st);
     u.kessaid_known = u.kessaid_known && bench_cpu_read(own.pid, &now) == ERR_OK;
+    u.commits_known = u.commits_known && bench_commits_read(&addr, &c1) == ERR_OK;
+    if (u.commits_known)
+        bench_commits_diff(&c0, &c1, &u.commits);
     if (u.kessaid_known)
         bench_cpu_diff(&k0, &now, &u.kessaid);
     if (bench_cpu_read(getpid(), &now) == ERR_OK)

@@ -3,7 +3,8 @@
 # with its own kessaid and against a running one (--url).  Not a speed
 # test: no figure is asserted, only that charges were acknowledged, that the
 # benchmark found every one of them in the ledger, that it reports where
-# the CPU went, and that it cleans up after itself.
+# the CPU went and how the writer grouped the load into commits, and that
+# it cleans up after itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cli_lib.sh"
 
@@ -30,13 +31,23 @@ verdict "own kessaid: every acknowledged charge is in the ledger, ledger verify 
     [ "$(j "$OUT" '$.cpu_us_per_charge.kessaid_threads."MHD-worker"')" -gt 0 ] &&
     [ "$(j "$OUT" '$.cpu_us_per_charge.generator')" -ge 0 ]
 verdict "own kessaid: CPU per charge of kessaid, by thread, and of the generator"
+# commits_cover_charges: the JSON report in $OUT counts commits holding at
+# least every acknowledged charge (each a request and a transfer).
+commits_cover_charges() {
+    local charges
+    charges=$(j "$OUT" '$.charges')
+    [ "$(j "$OUT" '$.commits.commits')" -gt 0 ] && [ "$(j "$OUT" '$.commits.requests')" -ge "$charges" ] &&
+        [ "$(j "$OUT" '$.commits.transfers')" -ge "$charges" ] && [ "$(j "$OUT" '$.commits.us_each')" -gt 0 ]
+}
+commits_cover_charges
+verdict "own kessaid: the writer's commits over the load hold every acknowledged charge"
 [ -z "$(ls -A "$TMPDIR")" ]
 verdict "own kessaid: its data directory is removed afterwards"
 
 k bench charges --seconds 1 --connections 2 --customers 5
 [ "$RC" = 0 ] && has "$OUT" "charges/s" && has "$OUT" "ledger verify: ok" && has "$OUT" "CPU/charge     kessaid" &&
-    has "$OUT" "ledger-writer"
-verdict "own kessaid, text: charges/s, the check and the CPU line"
+    has "$OUT" "ledger-writer" && has "$OUT" "transfers) a commit"
+verdict "own kessaid, text: charges/s, the check, the CPU line and the commits line"
 
 # A running kessaid (--url): seeded while it serves, its store checked.  Its
 # limits are the deployment's: lifted here as the own kessaid's are.
@@ -52,6 +63,8 @@ k bench charges --url "$KD_URL" --seconds 1 --connections 2 --customers 10 --jso
 verdict "--url: every acknowledged charge is in the running kessaid's ledger"
 [ "$(j "$OUT" '$.cpu_us_per_charge.kessaid')" = "" ] && [ "$(j "$OUT" '$.cpu_us_per_charge.generator')" -ge 0 ]
 verdict "--url: kessaid's CPU is not claimed (not our process), the generator's is"
+commits_cover_charges
+verdict "--url: the running kessaid's commits are read from its /metrics"
 kd_stop
 [ "$KD_STATUS" = 0 ]
 verdict "--url: the loaded kessaid stops cleanly"
