@@ -49,15 +49,12 @@ struct feed_hub {
 enum err feed_queue(struct store *st, int64_t now, int64_t customer_id, const char *type, json_t *data)
 {
     struct feed_event *e = calloc(1, sizeof *e);
-    if (e == NULL)
-        return ERR_NOMEM;
     char at[TIME_ISO_BUF];
-    json_t *o = json_deep_copy(data);
     enum err r = ERR_NOMEM;
-    if (o == NULL || json_object_set_new(o, "type", json_string(type)) != 0 ||
-        json_object_set_new(o, "created_at", json_string(time_iso8601(at, now))) != 0)
+    if (e == NULL || data == NULL || json_object_set_new(data, "type", json_string(type)) != 0 ||
+        json_object_set_new(data, "created_at", json_string(time_iso8601(at, now))) != 0)
         goto cleanup;
-    char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *body = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (body == NULL)
         goto cleanup;
     if (strlen(body) > FEED_BODY_MAX || strlen(type) > FEED_TYPE_MAX) {
@@ -72,7 +69,7 @@ enum err feed_queue(struct store *st, int64_t now, int64_t customer_id, const ch
     free(body);
     r = st->ops->feed_event_insert(st, e);
 cleanup:
-    json_decref(o);
+    json_decref(data);
     free(e);
     return r;
 }

@@ -34,9 +34,10 @@
 
 #define FEED_EVENT_ID_PREFIX "cev"
 
-/* Write an event for customer_id in the caller's transaction; data
- * (borrowed) is its JSON object (type and created_at are added).
- * ERR_INVALID_PARAM if it is too large (FEED_BODY_MAX). */
+/* Write an event for customer_id in the caller's transaction; data is its
+ * JSON object, taken over (type and created_at are added to it; NULL, as
+ * a failed json_pack returns: ERR_NOMEM).  ERR_INVALID_PARAM if it is too
+ * large (FEED_BODY_MAX). */
 enum err feed_queue(struct store *st, int64_t now, int64_t customer_id, const char *type, json_t *data);
 
 struct feed_hub;

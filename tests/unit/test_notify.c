@@ -616,9 +616,8 @@ static void a_slow_feed_gets_every_event_once_in_order(void **state)
     assert_int_equal(st->ops->begin(st), ERR_OK);
     for (int i = 1; i <= 300; i++) {
         json_t *d = json_pack("{s:i, s:s}", "n", i, "pad", "................................................................");
-        assert_int_equal(feed_queue(st, time_now_ms(), 7, "payment.debited", d), ERR_OK);
+        assert_int_equal(feed_queue(st, time_now_ms(), 7, "payment.debited", json_incref(d)), ERR_OK);
         assert_int_equal(feed_queue(st, time_now_ms(), 8, "payment.debited", d), ERR_OK);
-        json_decref(d);
     }
     assert_int_equal(st->ops->commit(st), ERR_OK);
     feed_hub_wake(h);
