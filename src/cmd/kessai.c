@@ -1,5 +1,6 @@
 /* kessai.c: main() of the kessai command line; the CLI itself is src/cli/
  * (cli.h states its contract). */
+#include <curl/curl.h>
 #include <liboath/oath.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@ int main(int argc, char **argv)
         return cli_failure("cannot initialise libsodium");
     if (oath_init() != OATH_OK)
         return cli_failure("cannot initialise liboath");
+    /* Before any thread (bench, simulate): curl_global_init is not thread-safe. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return cli_failure("cannot initialise libcurl");
     /* The commands `kessai simulate` runs on its own kessaid's data keep
      * that server's clock (KESSAI_CLOCK_FILE, as kessaid: simulator and
      * tests only). */
@@ -26,6 +30,7 @@ int main(int argc, char **argv)
     if (clock_env && *clock_env && time_clock_file_use(clock_env, why, sizeof why) != ERR_OK)
         return cli_failure("%s", why);
     int rc = cli_main(argc, argv);
+    curl_global_cleanup();
     oath_done();
     return rc;
 }

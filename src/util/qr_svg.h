@@ -5,7 +5,8 @@
  * Encoding is libqrencode's (byte mode, with digits in numeric mode; error
  * correction M).  A text of digits only (a payment or top-up code, drawn
  * for every payment) takes one fixed mask instead of the search for the
- * best of eight, ten times cheaper and read by every decoder all the same.
+ * best of eight: ten times cheaper, a valid symbol, but not always the
+ * easiest to read (qr_svg.c).
  * The drawing (util/svg.h) is one <path> of dark modules, merged into
  * horizontal runs, with the 4-module quiet zone the standard asks for.
  * The SVG carries the secret it encodes: it is a reply body, never logged
