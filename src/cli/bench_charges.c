@@ -151,13 +151,13 @@ static enum err check_ledger(const char *db, const struct bench_seed *seed, cons
     return e;
 }
 
-/* CPU time over the load, per acknowledged charge, and the writer's
- * commits over the load. */
-struct cpu {
+/* What was measured over the load beside it: CPU time (reported per
+ * acknowledged charge) and the writer's commits. */
+struct measures {
     bool kessaid_known; /* own kessaid only: with --url its pid is not ours to know */
     struct bench_cpu kessaid;
     double generator;
-    bool commits_known; /* kessaid's /metrics answered before and after */
+    bool commits_known; /* kessaid's /metrics answered before and after, and it committed */
     struct bench_commits commits;
 };
 
@@ -167,7 +167,7 @@ static double per_charge_us(double seconds, const struct bench_stats *st)
 }
 
 /* "kessaid 412 µs (MHD-worker 150, ledger-writer 130, ledger-done 110, other 22); generator 28 µs" */
-static void print_cpu(const struct cpu *u, const struct bench_stats *st)
+static void print_cpu(const struct measures *u, const struct bench_stats *st)
 {
     printf("  CPU/charge     ");
     if (u->kessaid_known) {
@@ -185,10 +185,10 @@ static void print_cpu(const struct cpu *u, const struct bench_stats *st)
 }
 
 /* "commits        118/s, 76.1 requests (38.0 transfers) a commit, 7.7 ms each" */
-static void print_commits(const struct cpu *u, const struct bench_stats *st)
+static void print_commits(const struct measures *u, const struct bench_stats *st)
 {
     const struct bench_commits *c = &u->commits;
-    if (!u->commits_known || c->commits <= 0)
+    if (!u->commits_known)
         return;
     printf("  commits        %.0f/s, %.1f requests (%.1f transfers) a commit, %.2f ms each   (ledger writer)\n",
            c->commits / st->seconds, c->groups / c->commits, c->transfers / c->commits, c->seconds * 1e3 / c->commits);
@@ -196,7 +196,7 @@ static void print_commits(const struct cpu *u, const struct bench_stats *st)
 
 static void report_text(const struct bench_args *a, const char *where, const struct bench_stats *st,
                         const struct pcts *ch, const struct pcts *cd, const struct pcts *fl, const struct check *c,
-                        const struct cpu *u)
+                        const struct measures *u)
 {
     printf("kessai bench charges: %" PRId64 " connections, %" PRId64 " customers, %" PRId64
            " terminals, %" PRId64 " s, %s\n",
@@ -221,7 +221,7 @@ static void report_text(const struct bench_args *a, const char *where, const str
 /* Microseconds, as integers: JSON readers get exact figures, not binary fractions. */
 static json_int_t us(double ms) { return (json_int_t)llround(ms * 1000.0); }
 
-static json_t *cpu_json(const struct cpu *u, const struct bench_stats *st)
+static json_t *cpu_json(const struct measures *u, const struct bench_stats *st)
 {
     json_t *threads = json_object();
     for (size_t i = 0; u->kessaid_known && i < u->kessaid.n; i++)
@@ -234,10 +234,10 @@ static json_t *cpu_json(const struct cpu *u, const struct bench_stats *st)
 }
 
 /* Counts as integers (readers divide), the time per commit in µs. */
-static json_t *commits_json(const struct cpu *u, const struct bench_stats *st)
+static json_t *commits_json(const struct measures *u, const struct bench_stats *st)
 {
     const struct bench_commits *c = &u->commits;
-    if (!u->commits_known || c->commits <= 0)
+    if (!u->commits_known)
         return json_null();
     return json_pack("{s:I, s:I, s:I, s:I, s:I}", "commits", (json_int_t)llround(c->commits), "requests",
                      (json_int_t)llround(c->groups), "transfers", (json_int_t)llround(c->transfers), "per_s",
@@ -246,7 +246,7 @@ static json_t *commits_json(const struct cpu *u, const struct bench_stats *st)
 }
 
 static int report_json(const struct bench_args *a, const struct bench_stats *st, const struct pcts *ch,
-                       const struct pcts *cd, const struct pcts *fl, const struct check *c, const struct cpu *u)
+                       const struct pcts *cd, const struct pcts *fl, const struct check *c, const struct measures *u)
 {
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:s, "
@@ -373,7 +373,7 @@ int cli_run_bench_charges(struct cli_ctx *x)
                                  .amount_max = AMOUNT_MAX,
                                  .run_id = (uint64_t)randombytes_random()};
     struct bench_stats st;
-    struct cpu u = {.kessaid_known = !a.url};
+    struct measures u = {.kessaid_known = !a.url};
     struct bench_cpu k0, g0, now;
     struct bench_commits c0, c1;
     u.commits_known = bench_commits_read(&addr, &c0) == ERR_OK;
@@ -384,6 +384,7 @@ int cli_run_bench_charges(struct cli_ctx *x)
     u.commits_known = u.commits_known && bench_commits_read(&addr, &c1) == ERR_OK;
     if (u.commits_known)
         bench_commits_diff(&c0, &c1, &u.commits);
+    u.commits_known = u.commits_known && u.commits.commits > 0;
     if (u.kessaid_known)
         bench_cpu_diff(&k0, &now, &u.kessaid);
     if (bench_cpu_read(getpid(), &now) == ERR_OK)
