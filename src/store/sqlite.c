@@ -8,6 +8,7 @@
  *  3. Migrations run in one IMMEDIATE transaction each; a database whose
  *     schema is newer than this program is refused, never written.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -492,8 +493,20 @@ static enum err migrate(struct sqlite_store *s)
     return e;
 }
 
+/* SQLite's memory statistics put one process-wide mutex around every
+ * allocation of every connection; nothing here reads them, and with an HTTP
+ * thread per core and the ledger writer all allocating, that mutex is
+ * contended (bench/README.md, tenth session).  Must run before SQLite is
+ * first used, hence once, here. */
+static void sqlite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum err store_open_sqlite(const char *path, struct store **out)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure);
     struct sqlite_store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return ERR_NOMEM;
