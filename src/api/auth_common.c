@@ -47,6 +47,7 @@ void api_auth_ctx(struct auth_ctx *a, const struct api_ctx *ctx, struct store *s
         .now = time_now_ms(),
         .client_addr = http_request_client_addr(req),
         .wake = ctx->wake,
+        .writer = ctx->writer,
     };
 }
 

@@ -35,6 +35,7 @@
 
 #include <stdint.h>
 
+#include "ledger/writer.h"
 #include "notify/deliverer.h"
 #include "notify/sender.h"
 #include "store/store.h"
@@ -51,6 +52,8 @@ struct auth_ctx {
     const char *client_addr;          /* textual IP address of the client, "" if unknown, never NULL */
     const struct notify_wake *wake;   /* NULL, or asks the background deliverer for a round
                                          (notify/deliverer.h) */
+    struct ledger_writer *writer;     /* NULL, or carries a session's last-seen write in its
+                                         group commit (session.h) */
 };
 
 #endif

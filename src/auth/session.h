@@ -65,7 +65,9 @@ struct auth_session {
 };
 
 /* Resolve a bearer token presented with a device id ("dev_…"; NULL or ""
- * counts as a mismatch) at ctx->now, and mark the session as seen.
+ * counts as a mismatch) at ctx->now, and mark the session as seen (at
+ * most once a minute; through ctx->writer's next group commit, not waited
+ * for, when ctx->writer is set, else committed before the return).
  * ERR_UNAUTHENTICATED if the token is unknown, expired (idle or absolute),
  * revoked, its device was removed, or the device id differs (this last case
  * also records session_device_mismatch and revokes the session, committed

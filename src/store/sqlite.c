@@ -348,6 +348,7 @@ static const struct store_ops sqlite_ops = {
     .session_get = sq_session_get,
     .session_get_by_token = sq_session_get_by_token,
     .session_update = sq_session_update,
+    .session_seen = sq_session_seen,
     .session_list_live = sq_session_list_live,
     .session_revoke_many = sq_session_revoke_many,
     .challenge_insert = sq_challenge_insert,

@@ -182,6 +182,7 @@ enum err sq_session_insert(struct store *st, struct customer_session *s);
 enum err sq_session_get(struct store *st, int64_t id, struct customer_session *out);
 enum err sq_session_get_by_token(struct store *st, const uint8_t token_hash[AUTH_HASH_BYTES], struct customer_session *out);
 enum err sq_session_update(struct store *st, const struct customer_session *s);
+enum err sq_session_seen(struct store *st, int64_t id, int64_t now);
 enum err sq_session_list_live(struct store *st, int64_t customer_id, int64_t now, int64_t seen_after, size_t max, struct customer_session *out, size_t *n);
 enum err sq_session_revoke_many(struct store *st, int64_t customer_id, int64_t device_id, int64_t except_id, int64_t now, int *n);
 enum err sq_challenge_insert(struct store *st, const uint8_t hash[AUTH_HASH_BYTES], int64_t expires_ms, int64_t now);

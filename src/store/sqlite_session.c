@@ -85,6 +85,17 @@ enum err sq_session_update(struct store *st, const struct customer_session *s)
     return sq_step_update(db, q, ERR_NOT_FOUND, "session_update");
 }
 
+enum err sq_session_seen(struct store *st, int64_t id, int64_t now)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE sessions SET last_seen_ms = max(last_seen_ms, ?) WHERE id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int64(q, 2, id);
+    return sq_step_many(db, q, "session_seen", NULL);
+}
+
 enum err sq_session_list_live(struct store *st, int64_t customer_id, int64_t now, int64_t seen_after, size_t max,
                               struct customer_session *out, size_t *n)
 {

@@ -199,6 +199,9 @@ struct store_ops {
                                      struct customer_session *out); /* ERR_NOT_FOUND */
     /* Overwrite scope, last_seen_ms, mfa_at_ms, mfa_failures, revoked_ms of s->id. */
     enum err (*session_update)(struct store *st, const struct customer_session *s); /* ERR_NOT_FOUND */
+    /* last_seen_ms = max(last_seen_ms, now) and nothing else, so it can
+     * never undo a revocation; ERR_OK also when the row is gone. */
+    enum err (*session_seen)(struct store *st, int64_t id, int64_t now);
     /* Unrevoked sessions of a customer with absolute_ms > now and
      * last_seen_ms > seen_after, newest first. */
     enum err (*session_list_live)(struct store *st, int64_t customer_id, int64_t now, int64_t seen_after,

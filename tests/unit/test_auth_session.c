@@ -10,6 +10,7 @@
 #include "auth_fixture.h"
 #include "auth/password_change.h"
 #include "auth/throttle.h"
+#include "ledger/writer.h"
 
 static void sessions_expire_when_idle_and_at_the_absolute_limit(void **state)
 {
@@ -43,6 +44,55 @@ static void sessions_expire_when_idle_and_at_the_absolute_limit(void **state)
     char forged[SESSION_TOKEN_BUF];
     secret_new_token(forged);
     assert_int_equal(session_authenticate(af_ctx(f), forged, p.device_id, &s), ERR_UNAUTHENTICATED);
+    af_free(f);
+}
+
+/* In kessaid a request does not wait for its session's last-seen write:
+ * it rides the ledger writer's next group commit.  The session still
+ * stays alive while used, and the touch writes nothing but a later
+ * last_seen_ms, so it can neither undo a revocation nor move time back. */
+static void a_touch_through_the_ledger_writer_keeps_the_session_alive(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    struct customer_session row;
+    char did[IDS_BUF];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "a@example.jp", &p, &g), ERR_OK);
+    ids_format(did, DEVICE_ID_PREFIX, g.device_id);
+    int64_t idle = f->cfg.session_idle_s * 1000;
+
+    struct ledger_writer *w = NULL;
+    struct ledger_writer_opts o = {.batch_max = 64};
+    assert_int_equal(ledger_writer_start(tu_open_store(f->dir), &o, &w), ERR_OK);
+    f->now += idle - 1000;
+    struct auth_ctx via_writer = *af_ctx(f);
+    via_writer.writer = w;
+    assert_int_equal(session_authenticate(&via_writer, g.session_token, did, &s), ERR_OK);
+    assert_int_equal(s.last_seen_ms, f->now);
+    ledger_writer_stop(w); /* commits what is queued */
+    assert_int_equal(f->st->ops->session_get(f->st, g.session_id, &row), ERR_OK);
+    assert_int_equal(row.last_seen_ms, f->now);
+    /* Without that touch the session would have idled out by now. */
+    f->now += idle - 1000;
+    af_auth(f, &g, &s);
+
+    /* Never backwards; a revoked session stays revoked. */
+    assert_int_equal(f->st->ops->session_seen(f->st, g.session_id, f->now - idle), ERR_OK);
+    assert_int_equal(f->st->ops->session_get(f->st, g.session_id, &row), ERR_OK);
+    assert_int_equal(row.last_seen_ms, f->now);
+    int n = 0;
+    assert_int_equal(f->st->ops->session_revoke_many(f->st, g.customer_id, 0, 0, f->now, &n), ERR_OK);
+    assert_true(n > 0);
+    assert_int_equal(f->st->ops->session_seen(f->st, g.session_id, f->now + 1000), ERR_OK);
+    assert_int_equal(f->st->ops->session_get(f->st, g.session_id, &row), ERR_OK);
+    assert_int_equal(row.revoked_ms, f->now);
+    f->now += 1000;
+    assert_int_equal(session_authenticate(af_ctx(f), g.session_token, did, &s), ERR_UNAUTHENTICATED);
     af_free(f);
 }
 
@@ -516,6 +566,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sessions_expire_when_idle_and_at_the_absolute_limit),
+        cmocka_unit_test(a_touch_through_the_ledger_writer_keeps_the_session_alive),
         cmocka_unit_test(rows_kept_for_a_snapshot_are_never_stale_after_it),
         cmocka_unit_test(a_token_from_another_device_is_refused_recorded_and_revoked),
         cmocka_unit_test(customers_list_and_revoke_their_own_sessions),
