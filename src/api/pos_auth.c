@@ -1,10 +1,29 @@
 /* pos_auth.c: see pos_auth.h. */
 #include "api/pos_auth.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/reply.h"
 #include "http/request.h"
+#include "http/suspend.h"
+#include "ledger/writer.h"
 #include "pos/sign.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+
+/* The key id is public (it names the terminal, proves nothing); the field
+ * is not called "key_id" because the logger redacts anything named like a
+ * key.  kid may be NULL (the header did not parse). */
+static void log_refused(const struct http_request *req, enum err e, const char *why, const char *kid)
+{
+    json_t *f = json_pack("{s:s, s:s, s:s}", "request_id", http_request_id(req), "client",
+                          http_request_client_addr(req), "reason", why ? why : "unknown");
+    if (f && kid)
+        json_object_set_new(f, "terminal_kid", json_string(kid));
+    log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
+}
 
 /* Verify (recording the nonce unless nonce is given), logging a refusal. */
 static enum err authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,
@@ -20,15 +39,8 @@ static enum err authenticate(struct http_request *req, struct api_ctx *ctx, stru
                                         len, header, time_now_ms(), term, &why);
     if (e == ERR_OK)
         return ERR_OK;
-    /* The key id is public (it names the terminal, proves nothing); the
-     * field is not called "key_id" because the logger redacts anything
-     * named like a key. */
     struct pos_auth_header h;
-    json_t *f = json_pack("{s:s, s:s, s:s}", "request_id", http_request_id(req), "client",
-                          http_request_client_addr(req), "reason", why ? why : "unknown");
-    if (f && pos_auth_parse(header, &h) == ERR_OK)
-        json_object_set_new(f, "terminal_kid", json_string(h.key_id));
-    log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
+    log_refused(req, e, why, pos_auth_parse(header, &h) == ERR_OK ? h.key_id : NULL);
     return e;
 }
 
@@ -42,4 +54,69 @@ enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx 
                                        struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1])
 {
     return authenticate(req, ctx, st, term, nonce);
+}
+
+/* ---- a read's nonce, through the ledger writer ------------------------------ */
+
+/* One answer waiting for its nonce's commit: lives until answered(). */
+struct held {
+    struct http_request *req;
+    char key_id[TERMINAL_KEY_ID_MAX + 1];
+    char nonce[POS_NONCE_MAX + 1];
+    int64_t now;
+    enum err e;
+    const char *bad;
+    int status;
+    json_t *body;
+};
+
+static enum err record(void *ctx, struct store *st, const struct ledger_transfer *x,
+                       const struct ledger_balances *after, size_t n, bool replayed)
+{
+    (void)x;
+    (void)after;
+    (void)n;
+    (void)replayed;
+    const struct held *h = ctx;
+    return pos_nonce_record(st, h->key_id, h->nonce, h->now);
+}
+
+/* On the writer's completer thread. */
+static void answered(void *ctx, const struct ledger_result *r)
+{
+    struct held *h = ctx;
+    if (r->err == ERR_INVALID_SIGNATURE)
+        log_refused(h->req, r->err, "replayed_nonce", h->key_id);
+    if (r->err != ERR_OK)
+        http_complete_error(h->req, r->err, NULL);
+    else if (h->e != ERR_OK)
+        http_complete_error(h->req, h->e, h->bad);
+    else if (h->body == NULL)
+        http_complete_error(h->req, ERR_NOMEM, NULL);
+    else {
+        http_complete_json(h->req, h->status, h->body);
+        h->body = NULL;
+    }
+    json_decref(h->body);
+    free(h);
+}
+
+enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
+                                 const char *nonce, enum err e, const char *bad, int status, json_t *body)
+{
+    struct held *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        json_decref(body);
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    }
+    *h = (struct held){.req = req, .now = time_now_ms(), .e = e, .bad = bad, .status = status, .body = body};
+    snprintf(h->key_id, sizeof h->key_id, "%s", term->key_id);
+    snprintf(h->nonce, sizeof h->nonce, "%s", nonce);
+    static const struct ledger_transfer none; /* not read with n = 0, but never NULL */
+    enum err s = ledger_writer_submit_hooked(ctx->writer, &none, 0, record, h, answered, h);
+    if (s == ERR_OK)
+        return HTTP_SUSPENDED; /* answered() replies; req may be gone already */
+    json_decref(body);
+    free(h);
+    return http_reply_error(req, s, NULL);
 }

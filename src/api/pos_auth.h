@@ -10,13 +10,20 @@
  * secret or the body.
  *
  * Headers are read on the handler thread (request.h): call it from the
- * handler, never from a completer.  The nonce is recorded on st (autocommit:
- * st must have no transaction open), so a replay is refused by every node.
+ * handler, never from a completer.  The nonce is recorded in the shared
+ * store, so a replay is refused by every node: by api_pos_authenticate on
+ * st itself (autocommit: st must have no transaction open), or, for the
+ * reads, through the ledger writer's group commit (api_pos_answer), so
+ * that a terminal polling for its payments never makes an HTTP thread wait
+ * for a commit of its own.
  */
 #ifndef KESSAI_API_POS_AUTH_H
 #define KESSAI_API_POS_AUTH_H
 
+#include <jansson.h>
+
 #include "api/api.h"
+#include "http/router.h"
 #include "merchant/types.h"
 #include "pos/sign.h"
 #include "store/store.h"
@@ -34,5 +41,15 @@ enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, str
  * record it with the payment in the ledger writer's commit. */
 enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx *ctx, struct store *st,
                                        struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1]);
+
+/* The answer to a read (GET) authenticated by api_pos_authenticate_deferred:
+ * its nonce goes to the ledger writer's next group commit, and the answer
+ * prepared here waits for it: status and body (taken; NULL is 500) when e
+ * is ERR_OK, else the error e (param bad).  A nonce spent meanwhile (a
+ * replay racing its original) is 401 invalid_signature instead, logged as
+ * pos_auth_refused.  Returns HTTP_SUSPENDED, or HTTP_REPLIED with the
+ * error stored when the writer took nothing. */
+enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
+                                 const char *nonce, enum err e, const char *bad, int status, json_t *body);
 
 #endif

@@ -166,10 +166,7 @@ static enum http_verdict refuse_spent(struct http_request *req, const struct wal
                                       const struct merchant_terminal *term, const char *nonce, enum err e,
                                       const char *bad, const struct killswitch *sw)
 {
-    int64_t purge_before = w->a.now - (2 * POS_MAX_SKEW_S + 1) * 1000LL; /* as pos_verify's window */
-    enum err n = w->a.st->ops->pos_nonce_insert(w->a.st, term->key_id, nonce, w->a.now, purge_before);
-    if (n == ERR_CONFLICT)
-        return http_reply_error(req, ERR_INVALID_SIGNATURE, NULL);
+    enum err n = pos_nonce_record(w->a.st, term->key_id, nonce, w->a.now);
     if (n != ERR_OK)
         return http_reply_error(req, n, NULL);
     return refuse(req, w, term, e, bad, sw);
@@ -178,14 +175,18 @@ static enum http_verdict refuse_spent(struct http_request *req, const struct wal
 /* A charge waiting for the customer (wallet/pending_charge.h): 202 while
  * it waits, 200 once decided (a retry after the answer: declined or
  * expired; a succeeded one is answered as its payment, 201). */
-static enum http_verdict reply_waiting(struct http_request *req, struct store *st, const struct pending_op *p,
-                                       bool read)
+static json_t *waiting_json(struct store *st, const struct pending_op *p)
 {
     struct merchant_store s;
     if (st->ops->mstore_get(st, p->p.store_id, &s) != ERR_OK)
         s.name[0] = '\0';
-    int status = !read && strcmp(p->status, PENDING_AWAITING) == 0 ? 202 : 200;
-    return api_reply_body(req, status, json_pack("{s:o}", "charge", pending_charge_json(p, s.name)));
+    return json_pack("{s:o}", "charge", pending_charge_json(p, s.name));
+}
+
+static enum http_verdict reply_waiting(struct http_request *req, struct store *st, const struct pending_op *p)
+{
+    int status = strcmp(p->status, PENDING_AWAITING) == 0 ? 202 : 200;
+    return api_reply_body(req, status, waiting_json(st, p));
 }
 
 /* ---- POST /pos/v1/charges -------------------------------------------------- */
@@ -314,7 +315,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     struct pending_op waits;
     e = payment_charge(&w, &term, nonce, code, amount, items, key, charge_done, req, &bad, &sw, &waits);
     if (e == ERR_OK && waits.id != 0)
-        v = reply_waiting(req, st, &waits, false);
+        v = reply_waiting(req, st, &waits);
     else if (e == ERR_OK)
         v = HTTP_SUSPENDED; /* charge_done answers; req may already be gone */
     else
@@ -372,72 +373,74 @@ enum http_verdict api_pos_charge_void_post(struct http_request *req, void *app) 
 
 /* ---- reading --------------------------------------------------------------- */
 
+/* The charge named by the path, as the terminal may see it: *body, or the
+ * error. */
+static enum err read_charge(struct http_request *req, struct api_ctx *ctx, struct store *st,
+                            const struct merchant_terminal *term, json_t **body)
+{
+    struct wallet_ctx w;
+    int64_t id = 0;
+    api_wallet_ctx(&w, ctx, st, req);
+    if (ids_parse(http_request_param(req, "id"), PENDING_CHARGE_ID_PREFIX, &id) == ERR_OK) {
+        /* a charge that waits (or waited) for its customer */
+        struct pending_op waits;
+        enum err e = pending_charge_get_for_terminal(&w, term, id, &waits);
+        if (e == ERR_OK)
+            *body = waiting_json(st, &waits);
+        return e;
+    }
+    struct payment p;
+    struct merchant_store s;
+    enum err e = ids_parse(http_request_param(req, "id"), PAYMENT_ID_PREFIX, &id) == ERR_OK ? ERR_OK
+                                                                                            : ERR_PAYMENT_NOT_FOUND;
+    if (e == ERR_OK)
+        e = payment_get_for_terminal(&w, term, id, &p);
+    if (e == ERR_OK)
+        e = st->ops->mstore_get(st, p.store_id, &s);
+    if (e == ERR_OK)
+        *body = json_pack("{s:o}", "charge", charge_json(&p, s.name));
+    return e;
+}
+
 enum http_verdict api_pos_charge_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
     struct merchant_terminal term;
-    struct payment p;
-    struct merchant_store s;
-    int64_t id = 0;
+    char nonce[POS_NONCE_MAX + 1];
+    json_t *body = NULL;
     struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate(req, ctx, st, &term);
-    if (e == ERR_OK && ids_parse(http_request_param(req, "id"), PENDING_CHARGE_ID_PREFIX, &id) == ERR_OK) {
-        /* a charge that waits (or waited) for its customer */
-        struct wallet_ctx w;
-        struct pending_op waits;
-        api_wallet_ctx(&w, ctx, st, req);
-        e = pending_charge_get_for_terminal(&w, &term, id, &waits);
-        enum http_verdict v = e == ERR_OK ? reply_waiting(req, st, &waits, true) : HTTP_REPLIED;
+    enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
+    if (e != ERR_OK) {
         store_pool_release(ctx->pool, st);
-        return e == ERR_OK ? v : http_reply_error(req, e, NULL);
-    }
-    if (e == ERR_OK && ids_parse(http_request_param(req, "id"), PAYMENT_ID_PREFIX, &id) != ERR_OK)
-        e = ERR_PAYMENT_NOT_FOUND;
-    if (e == ERR_OK) {
-        struct wallet_ctx w;
-        api_wallet_ctx(&w, ctx, st, req);
-        e = payment_get_for_terminal(&w, &term, id, &p);
-    }
-    if (e == ERR_OK)
-        e = st->ops->mstore_get(st, p.store_id, &s);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK)
         return http_reply_error(req, e, NULL);
-    json_t *body = json_pack("{s:o}", "charge", charge_json(&p, s.name));
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    }
+    e = read_charge(req, ctx, st, &term, &body);
+    store_pool_release(ctx->pool, st);
+    return api_pos_answer(req, ctx, &term, nonce, e, NULL, 200, body);
 }
 
-enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
+/* The store's payments after ?since=, as *body; else the error (*bad the
+ * parameter at fault). */
+static enum err read_payments(struct http_request *req, struct api_ctx *ctx, struct store *st,
+                              const struct merchant_terminal *term, json_t **body, const char **bad)
 {
-    struct api_ctx *ctx = app;
-    struct merchant_terminal term;
     struct merchant_store s;
     int64_t since = 0;
     size_t n = 0;
-    struct payment *ps = NULL;
-    struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate(req, ctx, st, &term);
-    const char *q = e == ERR_OK ? http_request_query(req, "since") : NULL;
-    const char *bad = NULL;
-    if (e == ERR_OK && q != NULL && ids_parse(q, PAYMENT_ID_PREFIX, &since) != ERR_OK) {
-        e = ERR_INVALID_PARAM;
-        bad = "since";
+    const char *q = http_request_query(req, "since");
+    if (q != NULL && ids_parse(q, PAYMENT_ID_PREFIX, &since) != ERR_OK) {
+        *bad = "since";
+        return ERR_INVALID_PARAM;
     }
-    if (e == ERR_OK && (ps = calloc(PAYMENT_FEED_MAX, sizeof *ps)) == NULL)
-        e = ERR_NOMEM;
-    if (e == ERR_OK) {
-        struct wallet_ctx w;
-        api_wallet_ctx(&w, ctx, st, req);
-        e = payment_feed(&w, &term, since, ps, PAYMENT_FEED_MAX, &n);
-    }
+    struct payment *ps = calloc(PAYMENT_FEED_MAX, sizeof *ps);
+    if (ps == NULL)
+        return ERR_NOMEM;
+    struct wallet_ctx w;
+    api_wallet_ctx(&w, ctx, st, req);
+    enum err e = payment_feed(&w, term, since, ps, PAYMENT_FEED_MAX, &n);
     if (e == ERR_OK)
-        e = st->ops->mstore_get(st, term.store_id, &s);
-    store_pool_release(ctx->pool, st);
-    if (e != ERR_OK) {
-        free(ps);
-        return http_reply_error(req, e, bad);
-    }
-    json_t *arr = json_array();
+        e = st->ops->mstore_get(st, term->store_id, &s);
+    json_t *arr = e == ERR_OK ? json_array() : NULL;
     for (size_t i = 0; arr && i < n; i++)
         if (json_array_append_new(arr, charge_json(&ps[i], s.name)) != 0) {
             json_decref(arr);
@@ -446,8 +449,26 @@ enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
     /* next_since: where to ask from next time (unchanged when nothing new). */
     int64_t next = n ? ps[n - 1].id : since;
     free(ps);
-    json_t *body = arr ? json_pack("{s:o, s:o}", "payments", arr, "next_since",
-                                   next ? api_id_json(PAYMENT_ID_PREFIX, next) : json_null())
-                       : NULL;
-    return body ? http_reply_json(req, 200, body) : http_reply_error(req, ERR_NOMEM, NULL);
+    if (arr)
+        *body = json_pack("{s:o, s:o}", "payments", arr, "next_since",
+                          next ? api_id_json(PAYMENT_ID_PREFIX, next) : json_null());
+    return e;
+}
+
+enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
+{
+    struct api_ctx *ctx = app;
+    struct merchant_terminal term;
+    char nonce[POS_NONCE_MAX + 1];
+    json_t *body = NULL;
+    const char *bad = NULL;
+    struct store *st = store_pool_acquire(ctx->pool);
+    enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
+    if (e != ERR_OK) {
+        store_pool_release(ctx->pool, st);
+        return http_reply_error(req, e, NULL);
+    }
+    e = read_payments(req, ctx, st, &term, &body, &bad);
+    store_pool_release(ctx->pool, st);
+    return api_pos_answer(req, ctx, &term, nonce, e, bad, 200, body);
 }

@@ -175,13 +175,10 @@ static enum err verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTE
         *term = t;
         return ERR_OK;
     }
-    /* Kept one second beyond the window so that rounding ts to whole
-     * seconds can never open a gap for a replay. */
-    int64_t purge_before = now_ms - (2 * POS_MAX_SKEW_S + 1) * 1000;
-    e = st->ops->pos_nonce_insert(st, h.key_id, h.nonce, now_ms, purge_before);
-    if (e == ERR_CONFLICT) {
+    e = pos_nonce_record(st, h.key_id, h.nonce, now_ms);
+    if (e == ERR_INVALID_SIGNATURE) {
         *why = "replayed_nonce";
-        return ERR_INVALID_SIGNATURE;
+        return e;
     }
     if (e != ERR_OK) {
         *why = "store_error";
@@ -212,4 +209,13 @@ enum err pos_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                     struct merchant_terminal *term)
 {
     return pos_verify_why(st, master_key, method, path, body, body_len, auth_header, now_ms, term, NULL);
+}
+
+enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms)
+{
+    /* Kept one second beyond the window so that rounding ts to whole
+     * seconds can never open a gap for a replay. */
+    int64_t purge_before = now_ms - (2 * POS_MAX_SKEW_S + 1) * 1000LL;
+    enum err e = st->ops->pos_nonce_insert(st, key_id, nonce, now_ms, purge_before);
+    return e == ERR_CONFLICT ? ERR_INVALID_SIGNATURE : e;
 }

@@ -73,7 +73,7 @@ enum err pos_verify_why(struct store *st, const uint8_t master_key[MASTERKEY_BYT
                         int64_t now_ms, struct merchant_terminal *term, const char **why);
 
 /* The same checks without recording the nonce: it is copied to nonce, and
- * the caller MUST record it (pos_nonce_insert, the same window) in the
+ * the caller MUST record it (pos_nonce_record) in the
  * transaction that acts on the request, refusing the request if it was
  * seen — a charge records it with its payment (wallet/payment.h), so no
  * statement of its own is spent on it, and a replay still cannot act
@@ -82,5 +82,10 @@ enum err pos_verify_deferred(struct store *st, const uint8_t master_key[MASTERKE
                              const char *path, const void *body, size_t body_len, const char *auth_header,
                              int64_t now_ms, struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1],
                              const char **why);
+
+/* Record a verified request's nonce at now_ms (pos_nonce_insert, dropping
+ * those past the window): ERR_INVALID_SIGNATURE if the terminal used it
+ * already, else ERR_OK or the store's error. */
+enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms);
 
 #endif

@@ -218,10 +218,7 @@ static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_te
         k = ERR_IDEMPOTENCY_CONFLICT;
     }
     if (k == ERR_OK) {
-        int64_t purge_before = w->a.now - (2 * POS_MAX_SKEW_S + 1) * 1000LL; /* as pos_verify's window */
-        k = w->a.st->ops->pos_nonce_insert(w->a.st, term->key_id, nonce, w->a.now, purge_before);
-        if (k == ERR_CONFLICT)
-            k = ERR_INVALID_SIGNATURE;
+        k = pos_nonce_record(w->a.st, term->key_id, nonce, w->a.now);
     }
     if (k != ERR_OK)
         pending->id = 0;

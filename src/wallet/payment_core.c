@@ -169,10 +169,7 @@ static enum err record_nonce(struct store *st, const struct payment_order *o)
 {
     if (o->nonce[0] == '\0')
         return ERR_OK;
-    /* The same window as pos_verify's own record (pos/sign.h). */
-    int64_t purge_before = o->now - (2 * POS_MAX_SKEW_S + 1) * 1000LL;
-    enum err e = st->ops->pos_nonce_insert(st, o->nonce_key_id, o->nonce, o->now, purge_before);
-    return e == ERR_CONFLICT ? ERR_INVALID_SIGNATURE : e;
+    return pos_nonce_record(st, o->nonce_key_id, o->nonce, o->now);
 }
 
 /* Steps 4 (limits): every counter or none (the savepoint undoes the others). */

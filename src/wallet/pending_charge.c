@@ -97,10 +97,7 @@ enum err pending_charge_create(const struct wallet_ctx *w, const struct payment_
     if (e != ERR_OK)
         return e;
     if (o->nonce[0]) {
-        int64_t purge_before = w->a.now - (2 * POS_MAX_SKEW_S + 1) * 1000LL; /* as pos_verify's window */
-        e = st->ops->pos_nonce_insert(st, o->nonce_key_id, o->nonce, w->a.now, purge_before);
-        if (e == ERR_CONFLICT)
-            e = ERR_INVALID_SIGNATURE;
+        e = pos_nonce_record(st, o->nonce_key_id, o->nonce, w->a.now);
     }
     if (e == ERR_OK)
         e = paycode_consume(st, &o->hit, w->a.now);

@@ -342,6 +342,19 @@ const char *ac_err_param(const struct ac_resp *r)
     return c ? c : "";
 }
 
+size_t ac_log_count(const struct ac_server *s, const char *needle)
+{
+    FILE *fp = fopen(s->logpath, "r");
+    assert_non_null(fp);
+    char line[4096];
+    size_t n = 0;
+    while (fgets(line, sizeof line, fp))
+        if (strstr(line, needle))
+            n++;
+    fclose(fp);
+    return n;
+}
+
 /* ---- the mailbox ----------------------------------------------------------- */
 
 static bool mail_matches(const struct inbox_msg *m, const char *to, const char *needle)

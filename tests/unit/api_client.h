@@ -136,6 +136,8 @@ const char *ac_str(const struct ac_resp *r, const char *key);
 const char *ac_err_code(const struct ac_resp *r);
 /* error.param, or "". */
 const char *ac_err_param(const struct ac_resp *r);
+/* How many lines of kessaid's log (s->logpath) contain needle. */
+size_t ac_log_count(const struct ac_server *s, const char *needle);
 
 #define AC_EXPECT_STATUS(r, want)                                                                                  \
     do {                                                                                                           \

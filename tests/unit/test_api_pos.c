@@ -181,19 +181,6 @@ static const char *err_reason(const struct ac_resp *r)
     return s ? s : "";
 }
 
-static size_t log_count(struct fx *f, const char *needle)
-{
-    FILE *fp = fopen(f->s.logpath, "r");
-    assert_non_null(fp);
-    char line[4096];
-    size_t n = 0;
-    while (fgets(line, sizeof line, fp))
-        if (strstr(line, needle))
-            n++;
-    fclose(fp);
-    return n;
-}
-
 /* ---- tests ----------------------------------------------------------------- */
 
 static void test_signed_cash_topup_credits_once(void **state)
@@ -264,7 +251,7 @@ static void test_forged_requests_are_refused_and_logged(void **state)
 {
     struct fx *f = *state;
     int64_t b0 = balance(f);
-    size_t refused0 = log_count(f, "\"pos_auth_refused\"");
+    size_t refused0 = ac_log_count(&f->s, "\"pos_auth_refused\"");
     char code[TOPUP_CODE_DIGITS + 1], key[40], body[128], auth[300], nonce[33];
     new_code(f, code);
     new_key(key);
@@ -340,15 +327,15 @@ static void test_forged_requests_are_refused_and_logged(void **state)
     assert_int_equal(balance(f), b0 + 1000);
 
     /* Each refusal is one warn line with its reason, never the signature. */
-    assert_int_equal(log_count(f, "\"pos_auth_refused\"") - refused0, 11);
-    assert_true(log_count(f, "\"stale_timestamp\"") >= 1);
-    assert_true(log_count(f, "\"future_timestamp\"") >= 1);
-    assert_true(log_count(f, "\"bad_signature\"") >= 3);
-    assert_true(log_count(f, "\"unknown_terminal\"") >= 1);
-    assert_true(log_count(f, "\"missing_header\"") >= 1);
-    assert_true(log_count(f, "\"malformed_header\"") >= 4);
-    assert_true(log_count(f, f->t1.key_id) >= 1);
-    assert_int_equal(log_count(f, forged_sig), 0);
+    assert_int_equal(ac_log_count(&f->s, "\"pos_auth_refused\"") - refused0, 11);
+    assert_true(ac_log_count(&f->s, "\"stale_timestamp\"") >= 1);
+    assert_true(ac_log_count(&f->s, "\"future_timestamp\"") >= 1);
+    assert_true(ac_log_count(&f->s, "\"bad_signature\"") >= 3);
+    assert_true(ac_log_count(&f->s, "\"unknown_terminal\"") >= 1);
+    assert_true(ac_log_count(&f->s, "\"missing_header\"") >= 1);
+    assert_true(ac_log_count(&f->s, "\"malformed_header\"") >= 4);
+    assert_true(ac_log_count(&f->s, f->t1.key_id) >= 1);
+    assert_int_equal(ac_log_count(&f->s, forged_sig), 0);
 }
 
 static void test_revoked_terminal_is_refused_at_once(void **state)
@@ -374,7 +361,7 @@ static void test_revoked_terminal_is_refused_at_once(void **state)
     AC_EXPECT_ERROR(r, 401, "invalid_signature");
     ac_resp_free(&r);
     assert_int_equal(balance(f), b0 + 500);
-    assert_true(log_count(f, "\"revoked_terminal\"") >= 1);
+    assert_true(ac_log_count(&f->s, "\"revoked_terminal\"") >= 1);
     /* The code the thief tried is still good at a real register. */
     new_key(key);
     r = cash(f, &f->t1, key, code, 500);
