@@ -66,6 +66,8 @@ struct held {
     int64_t now;
     enum err e;
     const char *bad;
+    char reason[KILLSWITCH_REASON_MAX + 1];
+    int64_t retry_after_s;
     int status;
     json_t *body;
 };
@@ -89,9 +91,11 @@ static void answered(void *ctx, const struct ledger_result *r)
         log_refused(h->req, r->err, "replayed_nonce", h->key_id);
     if (r->err != ERR_OK)
         http_complete_error(h->req, r->err, NULL);
-    else if (h->e != ERR_OK)
-        http_complete_error(h->req, h->e, h->bad);
-    else if (h->body == NULL)
+    else if (h->e != ERR_OK) {
+        if (h->retry_after_s > 0)
+            (void)http_reply_retry_after(h->req, h->retry_after_s);
+        http_complete_error_reason(h->req, h->e, h->bad, h->reason[0] ? h->reason : NULL);
+    } else if (h->body == NULL)
         http_complete_error(h->req, ERR_NOMEM, NULL);
     else {
         http_complete_json(h->req, h->status, h->body);
@@ -99,6 +103,23 @@ static void answered(void *ctx, const struct ledger_result *r)
     }
     json_decref(h->body);
     free(h);
+}
+
+/* h (malloc'd, its answer filled in) gets its nonce and goes to the writer. */
+static enum http_verdict hold(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
+                              const char *nonce, struct held *h)
+{
+    h->req = req;
+    h->now = time_now_ms();
+    snprintf(h->key_id, sizeof h->key_id, "%s", term->key_id);
+    snprintf(h->nonce, sizeof h->nonce, "%s", nonce);
+    static const struct ledger_transfer none; /* not read with n = 0, but never NULL */
+    enum err s = ledger_writer_submit_hooked(ctx->writer, &none, 0, record, h, answered, h);
+    if (s == ERR_OK)
+        return HTTP_SUSPENDED; /* answered() replies; req may be gone already */
+    json_decref(h->body);
+    free(h);
+    return http_reply_error(req, s, NULL);
 }
 
 enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
@@ -109,14 +130,23 @@ enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, 
         json_decref(body);
         return http_reply_error(req, ERR_NOMEM, NULL);
     }
-    *h = (struct held){.req = req, .now = time_now_ms(), .e = e, .bad = bad, .status = status, .body = body};
-    snprintf(h->key_id, sizeof h->key_id, "%s", term->key_id);
-    snprintf(h->nonce, sizeof h->nonce, "%s", nonce);
-    static const struct ledger_transfer none; /* not read with n = 0, but never NULL */
-    enum err s = ledger_writer_submit_hooked(ctx->writer, &none, 0, record, h, answered, h);
-    if (s == ERR_OK)
-        return HTTP_SUSPENDED; /* answered() replies; req may be gone already */
-    json_decref(body);
-    free(h);
-    return http_reply_error(req, s, NULL);
+    h->e = e;
+    h->bad = bad;
+    h->status = status;
+    h->body = body;
+    return hold(req, ctx, term, nonce, h);
+}
+
+enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
+                                 const char *nonce, enum err e, const char *bad, const char *reason,
+                                 int64_t retry_after_s)
+{
+    struct held *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    h->e = e;
+    h->bad = bad;
+    snprintf(h->reason, sizeof h->reason, "%s", reason ? reason : "");
+    h->retry_after_s = retry_after_s;
+    return hold(req, ctx, term, nonce, h);
 }

@@ -26,6 +26,7 @@
 #include "http/router.h"
 #include "merchant/types.h"
 #include "pos/sign.h"
+#include "wallet/wallet_types.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -51,5 +52,14 @@ enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx 
  * error stored when the writer took nothing. */
 enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, int status, json_t *body);
+
+/* The same for a charge, refund or void refused on the HTTP thread (a spent
+ * code, no money, a kill switch, a throttled terminal…): its nonce is spent
+ * all the same, so the captured request cannot be replayed once the reason
+ * is gone, and the refusal e (param bad; the operator's reason when not
+ * NULL; Retry-After when retry_after_s > 0) waits for that commit. */
+enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
+                                 const char *nonce, enum err e, const char *bad, const char *reason,
+                                 int64_t retry_after_s);
 
 #endif

@@ -14,9 +14,9 @@
  * the request suspends — and REPLY from the writer's completer thread once
  * the payment is durable: the nonce, the code, the limits, the row and the
  * customer's mail commit with the money, in one group commit (payment.h).
- * A refusal spends the nonce too: one decided here records it before the
- * reply (refuse_spent), one decided in the writer's hook in a group of its
- * own before the answer (payment_core.c, spend_nonce).
+ * A refusal spends the nonce too: one decided here in a group of its own
+ * before the answer (refuse_spent), one decided in the writer's hook the
+ * same way (payment_core.c, spend_nonce).
  * No thread waits, so a few HTTP threads carry thousands of charges.
  *
  *   201 {"charge":{id, kind, amount, refunded, status, store:{id,name},
@@ -144,32 +144,21 @@ static void void_done(void *ctx, enum err e, const char *bad, const struct payme
 }
 
 /* A refusal decided on this thread. */
-static enum http_verdict refuse(struct http_request *req, const struct wallet_ctx *w,
-                                const struct merchant_terminal *term, enum err e, const char *bad,
-                                const struct killswitch *sw)
-{
-    if (e == ERR_SUSPENDED)
-        return http_reply_error_reason(req, e, NULL, sw ? sw->reason : NULL);
-    if (e == ERR_RATE_LIMITED) {
-        int64_t retry = 1;
-        (void)payment_terminal_throttle(w, term, &retry);
-        http_reply_retry_after(req, retry);
-    }
-    return http_reply_error(req, e, bad);
-}
-
 /* A refusal decided on this thread spends the request's nonce all the same
- * (an autocommit insert: no transaction is open on st here), so a captured
- * request refused now cannot be replayed once the reason is gone.  A nonce
- * seen already is the replay it is: 401 invalid_signature. */
-static enum http_verdict refuse_spent(struct http_request *req, const struct wallet_ctx *w,
+ * (api_pos_refuse: in the ledger writer's next group commit, the answer
+ * waiting for it), so a captured request refused now cannot be replayed
+ * once the reason is gone.  A nonce seen already is the replay it is: 401
+ * invalid_signature. */
+static enum http_verdict refuse_spent(struct http_request *req, struct api_ctx *ctx, const struct wallet_ctx *w,
                                       const struct merchant_terminal *term, const char *nonce, enum err e,
                                       const char *bad, const struct killswitch *sw)
 {
-    enum err n = pos_nonce_record(w->a.st, term->key_id, nonce, w->a.now);
-    if (n != ERR_OK)
-        return http_reply_error(req, n, NULL);
-    return refuse(req, w, term, e, bad, sw);
+    int64_t retry = 0;
+    if (e == ERR_RATE_LIMITED) {
+        retry = 1;
+        (void)payment_terminal_throttle(w, term, &retry);
+    }
+    return api_pos_refuse(req, ctx, term, nonce, e, bad, e == ERR_SUSPENDED && sw ? sw->reason : NULL, retry);
 }
 
 /* A charge waiting for the customer (wallet/pending_charge.h): 202 while
@@ -319,7 +308,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     else if (e == ERR_OK)
         v = HTTP_SUSPENDED; /* charge_done answers; req may already be gone */
     else
-        v = refuse_spent(req, &w, &term, nonce, e, bad, &sw);
+        v = refuse_spent(req, ctx, &w, &term, nonce, e, bad, &sw);
 out:
     sodium_memzero(code, sizeof code);
     store_pool_release(ctx->pool, st);
@@ -358,7 +347,7 @@ static enum http_verdict reverse(struct http_request *req, struct api_ctx *ctx, 
     struct wallet_ctx w;
     api_wallet_ctx(&w, ctx, st, req);
     e = payment_refund(&w, &term, nonce, id, amount, is_void, key, is_void ? void_done : refund_done, req, &bad);
-    v = e == ERR_OK ? HTTP_SUSPENDED : refuse_spent(req, &w, &term, nonce, e, bad, NULL);
+    v = e == ERR_OK ? HTTP_SUSPENDED : refuse_spent(req, ctx, &w, &term, nonce, e, bad, NULL);
 out:
     store_pool_release(ctx->pool, st);
     return v;
