@@ -56,6 +56,15 @@ enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx 
     return authenticate(req, ctx, st, term, nonce);
 }
 
+enum err api_pos_record_nonce(const struct http_request *req, struct store *st, const struct merchant_terminal *term,
+                              const char *nonce, int64_t now_ms)
+{
+    enum err e = pos_nonce_record(st, term->key_id, nonce, now_ms);
+    if (e != ERR_OK)
+        log_refused(req, e, e == ERR_INVALID_SIGNATURE ? "replayed_nonce" : "store_error", term->key_id);
+    return e;
+}
+
 /* ---- a read's nonce, through the ledger writer ------------------------------ */
 
 /* One answer waiting for its nonce's commit: lives until answered(). */

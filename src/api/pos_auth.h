@@ -43,6 +43,12 @@ enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, str
 enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx *ctx, struct store *st,
                                        struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1]);
 
+/* Record the nonce api_pos_authenticate_deferred returned on st (autocommit:
+ * no transaction open), off the HTTP thread (a wallet job's worker): a
+ * replay is ERR_INVALID_SIGNATURE, logged as pos_auth_refused. */
+enum err api_pos_record_nonce(const struct http_request *req, struct store *st, const struct merchant_terminal *term,
+                              const char *nonce, int64_t now_ms);
+
 /* The answer to a read (GET) authenticated by api_pos_authenticate_deferred:
  * its nonce goes to the ledger writer's next group commit, and the answer
  * prepared here waits for it: status and body (taken; NULL is 500) when e

@@ -4,8 +4,9 @@
  *
  * Phases: AUTH (here, on the HTTP thread: the terminal's signature,
  * pos_auth.h; 401 before anything else is looked at), KEY (Idempotency-Key,
- * scope: the terminal), PARSE ({code, amount}, unknown fields refused), ACT
- * (a wallet job: the ledger's durable commit), REPLY:
+ * scope: the terminal), PARSE ({code, amount}, unknown fields refused; a
+ * malformed request spends no nonce), ACT (a wallet job: the nonce spent,
+ * then the ledger's durable commit), REPLY:
  *
  *   201 {"topup":{"id","status","amount","source":"cash","created_at"},"balance"}
  *
@@ -43,6 +44,7 @@
 struct cash_job {
     struct api_wallet_job base;
     struct merchant_terminal term;
+    char nonce[POS_NONCE_MAX + 1];
     char code[CODE_FIELD_MAX + 1];
     char key[IDEMPOTENCY_KEY_MAX + 1];
     int64_t amount;
@@ -65,7 +67,11 @@ static void run_cash(struct api_wallet_job *job, const struct wallet_ctx *w)
     const char *bad = NULL;
     struct killswitch sw;
     memset(&sw, 0, sizeof sw);
-    enum err e = topup_cash(w, &j->term, j->code, j->amount, j->key, &res, &bad, &sw);
+    /* The nonce is spent here, on the worker, not on the HTTP thread: it
+     * is a commit of its own. */
+    enum err e = api_pos_record_nonce(job->req, w->a.st, &j->term, j->nonce, w->a.now);
+    if (e == ERR_OK)
+        e = topup_cash(w, &j->term, j->code, j->amount, j->key, &res, &bad, &sw);
     sodium_memzero(j->code, sizeof j->code);
     if (e == ERR_SUSPENDED) {
         http_complete_error_reason(job->req, e, NULL, sw.reason);
@@ -103,7 +109,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
 
     /* AUTH */
     struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate(req, ctx, st, &j->term);
+    enum err e = api_pos_authenticate_deferred(req, ctx, st, &j->term, j->nonce);
     store_pool_release(ctx->pool, st);
     if (e != ERR_OK) {
         free(j);
