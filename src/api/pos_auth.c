@@ -12,6 +12,7 @@
 #include "pos/sign.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "wallet/wallet_types.h"
 
 /* The key id is public (it names the terminal, proves nothing); the field
  * is not called "key_id" because the logger redacts anything named like a
@@ -25,35 +26,20 @@ static void log_refused(const struct http_request *req, enum err e, const char *
     log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
 }
 
-/* Verify (recording the nonce unless nonce is given), logging a refusal. */
-static enum err authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,
-                             struct merchant_terminal *term, char *nonce)
+enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,
+                              struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1])
 {
     const char *header = http_request_header(req, "Authorization");
     size_t len = 0;
     const char *body = http_request_body(req, &len);
     const char *why = NULL;
-    enum err e = nonce ? pos_verify_deferred(st, ctx->master_key, http_request_method(req), http_request_path(req),
-                                             body, len, header, time_now_ms(), term, nonce, &why)
-                       : pos_verify_why(st, ctx->master_key, http_request_method(req), http_request_path(req), body,
-                                        len, header, time_now_ms(), term, &why);
-    if (e == ERR_OK)
-        return ERR_OK;
-    struct pos_auth_header h;
-    log_refused(req, e, why, pos_auth_parse(header, &h) == ERR_OK ? h.key_id : NULL);
+    enum err e = pos_verify_deferred(st, ctx->master_key, http_request_method(req), http_request_path(req), body,
+                                     len, header, time_now_ms(), term, nonce, &why);
+    if (e != ERR_OK) {
+        struct pos_auth_header h;
+        log_refused(req, e, why, pos_auth_parse(header, &h) == ERR_OK ? h.key_id : NULL);
+    }
     return e;
-}
-
-enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,
-                              struct merchant_terminal *term)
-{
-    return authenticate(req, ctx, st, term, NULL);
-}
-
-enum err api_pos_authenticate_deferred(struct http_request *req, struct api_ctx *ctx, struct store *st,
-                                       struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1])
-{
-    return authenticate(req, ctx, st, term, nonce);
 }
 
 enum err api_pos_record_nonce(const struct http_request *req, struct store *st, const struct merchant_terminal *term,
@@ -65,7 +51,7 @@ enum err api_pos_record_nonce(const struct http_request *req, struct store *st, 
     return e;
 }
 
-/* ---- a read's nonce, through the ledger writer ------------------------------ */
+/* ---- a nonce spent through the ledger writer, the answer waiting ----------- */
 
 /* One answer waiting for its nonce's commit: lives until answered(). */
 struct held {
@@ -114,10 +100,16 @@ static void answered(void *ctx, const struct ledger_result *r)
     free(h);
 }
 
-/* h (malloc'd, its answer filled in) gets its nonce and goes to the writer. */
+/* The answer a (its body taken) waits for its nonce in the writer. */
 static enum http_verdict hold(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
-                              const char *nonce, struct held *h)
+                              const char *nonce, const struct held *a)
 {
+    struct held *h = malloc(sizeof *h);
+    if (h == NULL) {
+        json_decref(a->body);
+        return http_reply_error(req, ERR_NOMEM, NULL);
+    }
+    *h = *a;
     h->req = req;
     h->now = time_now_ms();
     snprintf(h->key_id, sizeof h->key_id, "%s", term->key_id);
@@ -134,28 +126,15 @@ static enum http_verdict hold(struct http_request *req, struct api_ctx *ctx, con
 enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, int status, json_t *body)
 {
-    struct held *h = calloc(1, sizeof *h);
-    if (h == NULL) {
-        json_decref(body);
-        return http_reply_error(req, ERR_NOMEM, NULL);
-    }
-    h->e = e;
-    h->bad = bad;
-    h->status = status;
-    h->body = body;
-    return hold(req, ctx, term, nonce, h);
+    struct held a = {.e = e, .bad = bad, .status = status, .body = body};
+    return hold(req, ctx, term, nonce, &a);
 }
 
 enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, const char *reason,
                                  int64_t retry_after_s)
 {
-    struct held *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return http_reply_error(req, ERR_NOMEM, NULL);
-    h->e = e;
-    h->bad = bad;
-    snprintf(h->reason, sizeof h->reason, "%s", reason ? reason : "");
-    h->retry_after_s = retry_after_s;
-    return hold(req, ctx, term, nonce, h);
+    struct held a = {.e = e, .bad = bad, .retry_after_s = retry_after_s};
+    snprintf(a.reason, sizeof a.reason, "%s", reason ? reason : "");
+    return hold(req, ctx, term, nonce, &a);
 }

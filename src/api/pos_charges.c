@@ -270,7 +270,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
      * to open it only costs speed. */
     struct store *st = store_pool_acquire(ctx->pool);
     (void)st->ops->snapshot_begin(st);
-    enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
+    enum err e = api_pos_authenticate(req, ctx, st, &term, nonce);
     if (e != ERR_OK) {
         v = http_reply_error(req, e, NULL);
         goto out;
@@ -325,7 +325,7 @@ static enum http_verdict reverse(struct http_request *req, struct api_ctx *ctx, 
     int64_t amount = 0, id = 0;
     enum http_verdict v;
     struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
+    enum err e = api_pos_authenticate(req, ctx, st, &term, nonce);
     if (e != ERR_OK) {
         v = http_reply_error(req, e, NULL);
         goto out;
@@ -398,7 +398,7 @@ enum http_verdict api_pos_charge_get(struct http_request *req, void *app)
     char nonce[POS_NONCE_MAX + 1];
     json_t *body = NULL;
     struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
+    enum err e = api_pos_authenticate(req, ctx, st, &term, nonce);
     if (e != ERR_OK) {
         store_pool_release(ctx->pool, st);
         return http_reply_error(req, e, NULL);
@@ -452,7 +452,7 @@ enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
     json_t *body = NULL;
     const char *bad = NULL;
     struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate_deferred(req, ctx, st, &term, nonce);
+    enum err e = api_pos_authenticate(req, ctx, st, &term, nonce);
     if (e != ERR_OK) {
         store_pool_release(ctx->pool, st);
         return http_reply_error(req, e, NULL);

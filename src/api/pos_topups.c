@@ -109,7 +109,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
 
     /* AUTH */
     struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate_deferred(req, ctx, st, &j->term, j->nonce);
+    enum err e = api_pos_authenticate(req, ctx, st, &j->term, j->nonce);
     store_pool_release(ctx->pool, st);
     if (e != ERR_OK) {
         free(j);
