@@ -365,8 +365,9 @@ enum http_verdict api_pos_charge_void_post(struct http_request *req, void *app) 
 /* The charge named by the path, as the terminal may see it: *body, or the
  * error. */
 static enum err read_charge(struct http_request *req, struct api_ctx *ctx, struct store *st,
-                            const struct merchant_terminal *term, json_t **body)
+                            const struct merchant_terminal *term, json_t **body, const char **bad)
 {
+    (void)bad;
     struct wallet_ctx w;
     int64_t id = 0;
     api_wallet_ctx(&w, ctx, st, req);
@@ -391,22 +392,6 @@ static enum err read_charge(struct http_request *req, struct api_ctx *ctx, struc
     return e;
 }
 
-enum http_verdict api_pos_charge_get(struct http_request *req, void *app)
-{
-    struct api_ctx *ctx = app;
-    struct merchant_terminal term;
-    char nonce[POS_NONCE_MAX + 1];
-    json_t *body = NULL;
-    struct store *st = store_pool_acquire(ctx->pool);
-    enum err e = api_pos_authenticate(req, ctx, st, &term, nonce);
-    if (e != ERR_OK) {
-        store_pool_release(ctx->pool, st);
-        return http_reply_error(req, e, NULL);
-    }
-    e = read_charge(req, ctx, st, &term, &body);
-    store_pool_release(ctx->pool, st);
-    return api_pos_answer(req, ctx, &term, nonce, e, NULL, 200, body);
-}
 
 /* The store's payments after ?since=, as *body; else the error (*bad the
  * parameter at fault). */
@@ -444,9 +429,13 @@ static enum err read_payments(struct http_request *req, struct api_ctx *ctx, str
     return e;
 }
 
-enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
+/* A terminal's read: verified here, read on a pool connection, answered
+ * once its nonce is spent (pos_auth.h). */
+typedef enum err (*pos_read_fn)(struct http_request *req, struct api_ctx *ctx, struct store *st,
+                                const struct merchant_terminal *term, json_t **body, const char **bad);
+
+static enum http_verdict pos_read(struct http_request *req, struct api_ctx *ctx, pos_read_fn read)
 {
-    struct api_ctx *ctx = app;
     struct merchant_terminal term;
     char nonce[POS_NONCE_MAX + 1];
     json_t *body = NULL;
@@ -457,7 +446,17 @@ enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
         store_pool_release(ctx->pool, st);
         return http_reply_error(req, e, NULL);
     }
-    e = read_payments(req, ctx, st, &term, &body, &bad);
+    e = read(req, ctx, st, &term, &body, &bad);
     store_pool_release(ctx->pool, st);
     return api_pos_answer(req, ctx, &term, nonce, e, bad, 200, body);
+}
+
+enum http_verdict api_pos_charge_get(struct http_request *req, void *app)
+{
+    return pos_read(req, app, read_charge);
+}
+
+enum http_verdict api_pos_payments_get(struct http_request *req, void *app)
+{
+    return pos_read(req, app, read_payments);
 }
