@@ -114,8 +114,7 @@ static enum http_verdict hold(struct http_request *req, struct api_ctx *ctx, con
     h->now = time_now_ms();
     snprintf(h->key_id, sizeof h->key_id, "%s", term->key_id);
     snprintf(h->nonce, sizeof h->nonce, "%s", nonce);
-    static const struct ledger_transfer none; /* not read with n = 0, but never NULL */
-    enum err s = ledger_writer_submit_hooked(ctx->writer, &none, 0, record, h, answered, h);
+    enum err s = ledger_writer_submit_hook(ctx->writer, record, h, answered, h);
     if (s == ERR_OK)
         return HTTP_SUSPENDED; /* answered() replies; req may be gone already */
     json_decref(h->body);

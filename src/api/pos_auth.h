@@ -11,15 +11,19 @@
  *
  * The signature is checked on the handler thread (headers are read there,
  * request.h), but the nonce is spent later, in the shared store (so a
- * replay is refused by every node) and never by a commit on the HTTP
- * thread: a charge, refund or void spends it in the transaction that moves
- * the money (wallet/payment.h); a read or a refusal in the ledger writer's
- * next group commit, its answer waiting for it (api_pos_answer,
- * api_pos_refuse); a cash top-up on the wallet worker that credits it
- * (api_pos_record_nonce).  Hundreds of registers polling their store's
- * payments, or one register guessing codes, would otherwise make the HTTP
- * threads commit and fsync hundreds of times a second.  A request refused
- * before it is read (no Idempotency-Key, a malformed body) spends nothing.
+ * replay is refused by every node), and by a commit on the HTTP thread only
+ * where the request commits there anyway (a charge the risk engine holds for
+ * its customer, wallet/pending_charge.h, or a retry of one): a charge,
+ * refund or void spends it in the transaction that moves the money
+ * (wallet/payment.h); a read or a refusal in the ledger writer's next group
+ * commit, its answer waiting for it (api_pos_answer, api_pos_refuse); a cash
+ * top-up on the wallet worker that credits it (api_pos_record_nonce).
+ * Hundreds of registers polling their store's payments, or one register
+ * guessing codes, would otherwise make the HTTP threads commit and fsync
+ * hundreds of times a second.  Every answer after the signature verified
+ * spends the nonce, a missing Idempotency-Key included (the header is not
+ * signed); only a malformed body or path, signed and so malformed in every
+ * replay, spends nothing.
  */
 #ifndef KESSAI_API_POS_AUTH_H
 #define KESSAI_API_POS_AUTH_H

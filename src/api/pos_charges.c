@@ -9,14 +9,16 @@
  *
  * Phases of the POSTs: AUTH (the terminal's signature, pos_auth.h: 401
  * before anything else; the nonce is not recorded yet), KEY, PARSE (unknown
- * fields refused; a malformed request spends no nonce), ACT on this HTTP thread with a pool connection — reads
+ * fields refused), ACT on this HTTP thread with a pool connection — reads
  * and checks only, then the payment is submitted to the ledger writer and
  * the request suspends — and REPLY from the writer's completer thread once
  * the payment is durable: the nonce, the code, the limits, the row and the
  * customer's mail commit with the money, in one group commit (payment.h).
  * A refusal spends the nonce too: one decided here in a group of its own
- * before the answer (refuse_spent), one decided in the writer's hook the
- * same way (payment_core.c, spend_nonce).
+ * before the answer (refuse_spent; a missing Idempotency-Key as well, since
+ * that header is not signed), one decided in the writer's hook the same way
+ * (payment_core.c, spend_nonce).  Only a malformed body or path spends
+ * nothing: both are signed, so the captured request stays malformed.
  * No thread waits, so a few HTTP threads carry thousands of charges.
  *
  *   201 {"charge":{id, kind, amount, refunded, status, store:{id,name},
@@ -143,7 +145,6 @@ static void void_done(void *ctx, enum err e, const char *bad, const struct payme
     reversal_done(ctx, e, bad, r, "void");
 }
 
-/* A refusal decided on this thread. */
 /* A refusal decided on this thread spends the request's nonce all the same
  * (api_pos_refuse: in the ledger writer's next group commit, the answer
  * waiting for it), so a captured request refused now cannot be replayed
@@ -276,7 +277,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
         goto out;
     }
     if ((e = api_idempotency_key(req, &key)) != ERR_OK) {
-        v = http_reply_error(req, e, IDEMPOTENCY_HEADER);
+        v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0);
         goto out;
     }
     struct json_field spec[] = {
@@ -331,7 +332,7 @@ static enum http_verdict reverse(struct http_request *req, struct api_ctx *ctx, 
         goto out;
     }
     if ((e = api_idempotency_key(req, &key)) != ERR_OK) {
-        v = http_reply_error(req, e, IDEMPOTENCY_HEADER);
+        v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0);
         goto out;
     }
     struct json_field spec[] = {{.name = "amount", .type = JF_AMOUNT, .target = &amount}};
@@ -391,7 +392,6 @@ static enum err read_charge(struct http_request *req, struct api_ctx *ctx, struc
         *body = json_pack("{s:o}", "charge", charge_json(&p, s.name));
     return e;
 }
-
 
 /* The store's payments after ?since=, as *body; else the error (*bad the
  * parameter at fault). */

@@ -5,8 +5,9 @@
  * Phases: AUTH (here, on the HTTP thread: the terminal's signature,
  * pos_auth.h; 401 before anything else is looked at), KEY (Idempotency-Key,
  * scope: the terminal), PARSE ({code, amount}, unknown fields refused; a
- * malformed request spends no nonce), ACT (a wallet job: the nonce spent,
- * then the ledger's durable commit), REPLY:
+ * malformed body spends no nonce: it is signed, so the captured request
+ * stays malformed), ACT (a wallet job: the nonce spent, then the ledger's
+ * durable commit), REPLY:
  *
  *   201 {"topup":{"id","status","amount","source":"cash","created_at"},"balance"}
  *
@@ -99,6 +100,18 @@ static void run_cash(struct api_wallet_job *job, const struct wallet_ctx *w)
     http_complete_json(job->req, res.t.status == TOPUP_SUCCEEDED ? 201 : 202, body);
 }
 
+/* A verified request refused before its job runs (no Idempotency-Key, a
+ * full or stopping queue) spends its nonce all the same (api_pos_refuse):
+ * the clerk sends the top-up again under a new nonce, and the refused copy
+ * must not be replayable beside it with a key of the attacker's choosing. */
+static enum http_verdict refuse(struct http_request *req, struct api_ctx *ctx, struct cash_job *j, enum err e,
+                                const char *bad)
+{
+    enum http_verdict v = api_pos_refuse(req, ctx, &j->term, j->nonce, e, bad, NULL, e == ERR_BUSY ? 1 : 0);
+    wipe_free(j);
+    return v;
+}
+
 enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
@@ -121,9 +134,8 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
     const char *key = NULL;
     e = api_idempotency_key(req, &key);
     if (e != ERR_OK) {
-        free(j);
         wipe_json_string(json_object_get(body, "code"));
-        return http_reply_error(req, e, IDEMPOTENCY_HEADER);
+        return refuse(req, ctx, j, e, IDEMPOTENCY_HEADER);
     }
     memcpy(j->key, key, strlen(key) + 1); /* 1..IDEMPOTENCY_KEY_MAX, checked */
 
@@ -141,5 +153,6 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
         free(j);
         return HTTP_REPLIED;
     }
-    return api_wallet_job_submit(req, ctx, &j->base, run_cash);
+    e = api_wallet_job_queue(req, ctx, &j->base, run_cash);
+    return e == ERR_OK ? HTTP_SUSPENDED : refuse(req, ctx, j, e, NULL);
 }

@@ -68,13 +68,19 @@ static void trampoline(void *arg, struct store *st)
     wipe_free(job);
 }
 
-enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
-                                        api_wallet_run_fn run)
+enum err api_wallet_job_queue(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
+                              api_wallet_run_fn run)
 {
     job->ctx = ctx;
     job->req = req;
     job->run = run;
-    enum err e = auth_workers_submit(ctx->wallet_workers, trampoline, job);
+    return auth_workers_submit(ctx->wallet_workers, trampoline, job);
+}
+
+enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
+                                        api_wallet_run_fn run)
+{
+    enum err e = api_wallet_job_queue(req, ctx, job, run);
     if (e == ERR_OK)
         return HTTP_SUSPENDED;
     wipe_free(job);

@@ -59,5 +59,10 @@ bool api_wallet_session_acquire(struct http_request *req, struct api_ctx *ctx, e
 /* Takes job.  HTTP_SUSPENDED, or HTTP_REPLIED with the refusal stored. */
 enum http_verdict api_wallet_job_submit(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
                                         api_wallet_run_fn run);
+/* The same for a caller with its own refusal: ERR_OK (job taken), else
+ * ERR_BUSY or ERR_SHUTTING_DOWN with job still the caller's and nothing
+ * replied. */
+enum err api_wallet_job_queue(struct http_request *req, struct api_ctx *ctx, struct api_wallet_job *job,
+                              api_wallet_run_fn run);
 
 #endif

@@ -263,6 +263,13 @@ enum err ledger_writer_submit_hooked(struct ledger_writer *w, const struct ledge
     return ERR_OK;
 }
 
+enum err ledger_writer_submit_hook(struct ledger_writer *w, ledger_hook_fn hook, void *hook_ctx, ledger_done_fn done,
+                                   void *ctx)
+{
+    static const struct ledger_transfer none; /* not read with n = 0, but copied from: never NULL */
+    return ledger_writer_submit_hooked(w, &none, 0, hook, hook_ctx, done, ctx);
+}
+
 struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;

@@ -75,6 +75,9 @@ enum err ledger_writer_submit(struct ledger_writer *w, const struct ledger_trans
  * the group commit instead of paying for a commit of its own. */
 enum err ledger_writer_submit_hooked(struct ledger_writer *w, const struct ledger_transfer *xfers, size_t n,
                                      ledger_hook_fn hook, void *hook_ctx, ledger_done_fn done, void *ctx);
+/* The group that is the hook alone (n = 0). */
+enum err ledger_writer_submit_hook(struct ledger_writer *w, ledger_hook_fn hook, void *hook_ctx, ledger_done_fn done,
+                                   void *ctx);
 
 /* Blocking wrapper: submit and wait.  On return xfers[] holds the stored
  * transfers (when ERR_OK), *failed_index and *replayed are set (either may be NULL). */

@@ -213,9 +213,11 @@ enum err pos_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
 
 enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms)
 {
-    /* Kept one second beyond the window so that rounding ts to whole
-     * seconds can never open a gap for a replay. */
-    int64_t purge_before = now_ms - (2 * POS_MAX_SKEW_S + 1) * 1000LL;
+    /* A replay verified up to 2 * POS_MAX_SKEW_S after its original must
+     * still find it here when its own commit comes, and that commit may
+     * wait behind the ledger writer's queue or a wallet worker's: the grace
+     * covers the wait (and rounding ts to whole seconds). */
+    int64_t purge_before = now_ms - (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL;
     enum err e = st->ops->pos_nonce_insert(st, key_id, nonce, now_ms, purge_before);
     return e == ERR_CONFLICT ? ERR_INVALID_SIGNATURE : e;
 }

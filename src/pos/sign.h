@@ -19,8 +19,8 @@
  * The server refuses (ERR_INVALID_SIGNATURE, 401, all alike) a missing or
  * malformed header, an unknown or revoked terminal, a wrong signature, a ts
  * more than POS_MAX_SKEW_S away from its clock, and a nonce the terminal
- * has used within the last 2 * POS_MAX_SKEW_S (kept in the store, so every
- * node refuses a replay).  The nonce is recorded only after the signature
+ * has used within the last 2 * POS_MAX_SKEW_S (kept in the store, a
+ * little longer, so every node refuses a replay).  The nonce is recorded only after the signature
  * verified, so unsigned garbage cannot fill the table.
  */
 #ifndef KESSAI_POS_SIGN_H
@@ -35,6 +35,9 @@
 
 #define POS_SIG_SCHEME "KESSAI-HMAC-SHA256"
 #define POS_MAX_SKEW_S 300
+/* How long past 2 * POS_MAX_SKEW_S a nonce is kept: the most a verified
+ * request may wait for the commit that spends its nonce (pos_nonce_record). */
+#define POS_NONCE_GRACE_S 60
 #define POS_NONCE_MIN 16
 #define POS_NONCE_MAX 64
 #define POS_SIG_HEX_LEN 64

@@ -501,7 +501,9 @@ static enum err migrate(struct sqlite_store *s)
  * first used, hence once, here. */
 static void sqlite_configure(void)
 {
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* Refused only if SQLite was used already: then it is merely slower. */
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        log_event(LOG_WARN, "sqlite_memstatus_on", NULL);
 }
 
 enum err store_open_sqlite(const char *path, struct store **out)

@@ -81,15 +81,13 @@ static enum err issue_hook(void *ctx, struct store *st, const struct ledger_tran
 
 static void issue_committed(void *ctx, const struct ledger_result *r);
 
-/* A fresh code for is, submitted: n = 0, the group is the hook alone. */
+/* A fresh code for is, submitted: the group is the hook alone. */
 static enum err issue_submit(struct issue *is)
 {
     new_code(is->code);
     secret_hash(is->master_key, SECRET_PAYCODE, is->code, PAYCODE_DIGITS, is->c.code_hash);
     is->tries++;
-    /* xfers is not read with n = 0, but is never NULL (memcpy's contract). */
-    static const struct ledger_transfer none;
-    return ledger_writer_submit_hooked(is->writer, &none, 0, issue_hook, is, issue_committed, is);
+    return ledger_writer_submit_hook(is->writer, issue_hook, is, issue_committed, is);
 }
 
 /* On the completer thread, once the code's row is durable (or refused). */

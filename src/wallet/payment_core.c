@@ -414,8 +414,7 @@ static bool spend_nonce(struct job *j, enum err e, const char *bad)
         return false;
     j->refused = e;
     j->refused_bad = bad;
-    static const struct ledger_transfer none; /* n = 0: not read */
-    return ledger_writer_submit_hooked(j->writer, &none, 0, nonce_hook, j, nonce_done, j) == ERR_OK;
+    return ledger_writer_submit_hook(j->writer, nonce_hook, j, nonce_done, j) == ERR_OK;
 }
 
 static void on_done(void *ctx, const struct ledger_result *res)

@@ -521,8 +521,42 @@ static void test_a_refused_charge_spends_its_nonce(void **state)
     charge_body(body, sizeof body, spaced, b0 + 1000, NULL);
     r = pos(f, &f->t1, "POST", "/pos/v1/charges", key, body);
     AC_EXPECT_STATUS(r, 201);
+    char id[40], path[96];
+    snprintf(id, sizeof id, "%s", cstr(&r, "id"));
     ac_resp_free(&r);
     assert_int_equal(balance(f, &f->u), 0);
+
+    /* A register that forgot its Idempotency-Key is refused; that header is
+     * not signed, so the captured request replayed with one added is a
+     * replay all the same (a charge's code would stop a second payment, a
+     * refund has no such code). */
+    size_t replays0 = ac_log_count(&f->s, "\"replayed_nonce\"");
+    snprintf(path, sizeof path, "/pos/v1/charges/%s/refunds", id);
+    const char *refund_body = "{\"amount\":400}";
+    new_nonce(nonce);
+    r = pos_ex(f, &f->t1, "POST", path, NULL, refund_body, nonce, now);
+    AC_EXPECT_STATUS(r, 400);
+    assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+    ac_resp_free(&r);
+    new_key(key);
+    r = pos_ex(f, &f->t1, "POST", path, key, refund_body, nonce, now);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    paycode(f, &f->u, code);
+    charge_body(body, sizeof body, code, 100, NULL);
+    new_nonce(nonce);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", NULL, body, nonce, now);
+    AC_EXPECT_STATUS(r, 400);
+    ac_resp_free(&r);
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&f->s, "\"replayed_nonce\"") - replays0, 2);
+    /* The clerk's own retry, signed again, refunds once. */
+    r = refund(f, &f->t1, id, key, 400);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f, &f->u), 400);
 }
 
 static void *race(void *arg)

@@ -429,6 +429,35 @@ static void test_bad_input_is_refused_and_changes_nothing(void **state)
     assert_int_equal(balance(f), b0 + 1000);
 }
 
+/* A register that forgot its Idempotency-Key is refused.  The header is
+ * not signed, so the captured request replayed with a key added is a
+ * replay (401, logged), and the clerk's own retry credits once. */
+static void test_a_request_refused_for_its_key_cannot_be_replayed(void **state)
+{
+    struct fx *f = *state;
+    int64_t b0 = balance(f);
+    size_t replays0 = ac_log_count(&f->s, "\"replayed_nonce\"");
+    char code[TOPUP_CODE_DIGITS + 1], key[40], body[128], auth[300], nonce[33];
+    new_code(f, code);
+    new_key(key);
+    cash_body(body, sizeof body, code, 1000);
+    new_nonce(nonce);
+    sign(&f->t1, f->t1.key_id, (int64_t)time(NULL), nonce, body, auth, sizeof auth);
+    struct ac_resp r = send_cash(f, auth, NULL, body);
+    AC_EXPECT_STATUS(r, 400);
+    assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+    ac_resp_free(&r);
+    r = send_cash(f, auth, key, body);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&f->s, "\"replayed_nonce\"") - replays0, 1);
+    assert_int_equal(balance(f), b0);
+    r = cash(f, &f->t1, key, code, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1000);
+}
+
 /* The clerk types the code in groups of digits: accepted.  A store the
  * operator closed (deactivated while kessaid runs) takes no cash, at once,
  * and the customer's code stays good for when it opens again. */
@@ -599,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_forged_requests_are_refused_and_logged),
         cmocka_unit_test(test_revoked_terminal_is_refused_at_once),
         cmocka_unit_test(test_bad_input_is_refused_and_changes_nothing),
+        cmocka_unit_test(test_a_request_refused_for_its_key_cannot_be_replayed),
         cmocka_unit_test(test_spaced_code_and_closed_store),
         cmocka_unit_test(test_kill_switches_stop_topups_at_once_and_nothing_else),
         /* last: it stops the server */
