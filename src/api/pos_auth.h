@@ -11,19 +11,23 @@
  *
  * The signature is checked on the handler thread (headers are read there,
  * request.h), but the nonce is spent later, in the shared store (so a
- * replay is refused by every node), and by a commit on the HTTP thread only
- * where the request commits there anyway (a charge the risk engine holds for
- * its customer, wallet/pending_charge.h, or a retry of one): a charge,
- * refund or void spends it in the transaction that moves the money
- * (wallet/payment.h); a read or a refusal in the ledger writer's next group
- * commit, its answer waiting for it (api_pos_answer, api_pos_refuse); a cash
- * top-up on the wallet worker that credits it (api_pos_record_nonce).
- * Hundreds of registers polling their store's payments, or one register
- * guessing codes, would otherwise make the HTTP threads commit and fsync
- * hundreds of times a second.  Every answer after the signature verified
- * spends the nonce, a missing Idempotency-Key included (the header is not
- * signed); only a malformed body or path, signed and so malformed in every
- * replay, spends nothing.
+ * replay is refused by every node): a charge, refund or void spends it in
+ * the transaction that moves the money (wallet/payment.h); a read or a
+ * refusal in the ledger writer's next group commit, its answer waiting for
+ * it (api_pos_answer, api_pos_refuse); a cash top-up on the wallet worker
+ * that credits it (api_pos_record_nonce).  Hundreds of registers polling
+ * their store's payments, or one register guessing codes, would otherwise
+ * make the HTTP threads commit and fsync hundreds of times a second.  Only
+ * a charge the risk engine challenges (wallet/pending_charge.h), and a
+ * retry of one, spend it by a commit on the HTTP thread: rare, and the
+ * first commits there anyway.
+ *
+ * Every answer after the signature verified spends the nonce, a missing or
+ * invalid Idempotency-Key included (that header is not signed, so the
+ * captured request replayed with a key added must be a replay).  A
+ * malformed body or path spends nothing: both are signed, so every replay
+ * is as malformed.  Nor does an answer the server could not spend it for
+ * (shutting down, out of memory, a store error: 5xx), docs/pos-signing.md.
  */
 #ifndef KESSAI_API_POS_AUTH_H
 #define KESSAI_API_POS_AUTH_H
@@ -59,10 +63,11 @@ enum err api_pos_record_nonce(const struct http_request *req, struct store *st, 
 enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, int status, json_t *body);
 
-/* The same for a charge, refund or void refused on the HTTP thread (a spent
- * code, no money, a kill switch, a throttled terminal…), so that the
- * captured request cannot be replayed once the reason is gone: the error e
- * (param bad; the operator's reason when not NULL; Retry-After when
+/* The same for a POS request refused on the HTTP thread (no
+ * Idempotency-Key, a spent code, no money, a kill switch, a throttled
+ * terminal, a full queue…), so that the captured request cannot be
+ * replayed with a key added or once the reason is gone: the error e (param
+ * bad; the operator's reason when not NULL; Retry-After when
  * retry_after_s > 0). */
 enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, const char *reason,

@@ -277,6 +277,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
         goto out;
     }
     if ((e = api_idempotency_key(req, &key)) != ERR_OK) {
+        wipe_string(json_object_get(body, "code"));
         v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0);
         goto out;
     }

@@ -125,7 +125,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
     enum err e = api_pos_authenticate(req, ctx, st, &j->term, j->nonce);
     store_pool_release(ctx->pool, st);
     if (e != ERR_OK) {
-        free(j);
+        wipe_free(j);
         wipe_json_string(json_object_get(body, "code"));
         return http_reply_error(req, e, NULL);
     }
@@ -150,7 +150,7 @@ enum http_verdict api_pos_cash_topups_post(struct http_request *req, void *app)
         memcpy(j->code, code, strlen(code) + 1);
     wipe_json_string(json_object_get(body, "code"));
     if (!ok) {
-        free(j);
+        wipe_free(j);
         return HTTP_REPLIED;
     }
     e = api_wallet_job_queue(req, ctx, &j->base, run_cash);

@@ -62,12 +62,12 @@ static enum err touch(const struct auth_ctx *ctx, int64_t id)
             e = ctx->st->ops->session_seen(ctx->st, id, ctx->now);
         return auth_end(ctx, e == ERR_OK, e);
     }
-    struct touch *t = malloc(sizeof *t);
-    if (t == NULL)
-        return ERR_NOMEM;
-    *t = (struct touch){.id = id, .now = ctx->now};
     /* A touch the writer cannot take (stopping, out of memory) is lost as
      * in a crash, and the request goes on. */
+    struct touch *t = malloc(sizeof *t);
+    if (t == NULL)
+        return ERR_OK;
+    *t = (struct touch){.id = id, .now = ctx->now};
     if (ledger_writer_submit_hook(ctx->writer, touch_hook, t, touch_done, t) != ERR_OK)
         free(t);
     return ERR_OK;

@@ -35,8 +35,10 @@
 
 #define POS_SIG_SCHEME "KESSAI-HMAC-SHA256"
 #define POS_MAX_SKEW_S 300
-/* How long past 2 * POS_MAX_SKEW_S a nonce is kept: the most a verified
- * request may wait for the commit that spends its nonce (pos_nonce_record). */
+/* How long past 2 * POS_MAX_SKEW_S a nonce is kept: the wait between a
+ * request's verification and the commit that spends its nonce that a
+ * replay is still refused after (pos_nonce_record).  Not enforced: a
+ * queue stalled longer than this has worse problems than replays. */
 #define POS_NONCE_GRACE_S 60
 #define POS_NONCE_MIN 16
 #define POS_NONCE_MAX 64

@@ -501,7 +501,8 @@ static enum err migrate(struct sqlite_store *s)
  * first used, hence once, here. */
 static void sqlite_configure(void)
 {
-    /* Refused only if SQLite was used already: then it is merely slower. */
+    /* Refused only if SQLite was used already: then it is slower, and
+     * test_ledger's guard on SQLite's allocations fails. */
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
         log_event(LOG_WARN, "sqlite_memstatus_on", NULL);
 }

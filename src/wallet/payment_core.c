@@ -436,8 +436,11 @@ static void on_done(void *ctx, const struct ledger_result *res)
         /* The hook's own refusal names its parameter; the ledger's are
          * about the amount or the key. */
         const char *bad = res->failed_index == res->n && j->bad ? j->bad : ledger_bad(res->err);
-        if (res->err == ERR_INVALID_SIGNATURE)
+        if (res->err == ERR_INVALID_SIGNATURE) { /* a replay: logged as api/pos_auth.c logs its own */
             bad = NULL;
+            log_event(LOG_WARN, "pos_auth_refused",
+                      json_pack("{s:s, s:s}", "reason", "replayed_nonce", "terminal_kid", j->o.nonce_key_id));
+        }
         if (spend_nonce(j, res->err, bad))
             return;
         j->done(j->ctx, res->err, bad, NULL);

@@ -119,7 +119,11 @@ enum err pending_charge_create(const struct wallet_ctx *w, const struct payment_
     if (!taken)
         return e;
     /* The key waits already (a retry that presented a fresh code): that
-     * charge is the answer, and this code stays unspent. */
+     * charge is the answer, and this code stays unspent.  The rollback
+     * took this request's nonce with it: spent now on its own, or a
+     * captured copy could pay with the fresh code under another key. */
+    if (o->nonce[0] && (e = pos_nonce_record(st, o->nonce_key_id, o->nonce, w->a.now)) != ERR_OK)
+        return e;
     struct pending_op cur;
     e = pending_charge_by_key(w, o->x.key, &cur);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !same_request(&cur, o)))
