@@ -84,6 +84,9 @@ enum err bench_server_mkdir(struct bench_server *s);
 enum err bench_server_start(struct bench_server *s, const char *const *env);
 /* SIGTERM, wait; its exit status (-1 if killed by a signal). */
 int bench_server_stop(struct bench_server *s);
+/* Move kessaid's log out of the directory, to DIR.log, and say where (a
+ * run with errors: the log says what kessaid saw of them). */
+void bench_server_keep_log(struct bench_server *s);
 /* Remove the directory (unless KESSAI_KEEP_BENCH_DIR is set). */
 void bench_server_cleanup(struct bench_server *s);
 

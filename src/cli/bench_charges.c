@@ -412,6 +412,8 @@ int cli_run_bench_charges(struct cli_ctx *x)
         cli_failure("the benchmark could not run to the end: %s", err_message(e));
     else if (st.nacks == 0)
         cli_failure("not one charge was acknowledged");
+    if (!a.url && st.errors > 0)
+        bench_server_keep_log(&own);
     bench_stats_free(&st);
     bench_seed_free(&seed);
     bench_server_cleanup(&own);

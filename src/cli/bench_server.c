@@ -177,6 +177,18 @@ static void rm_tree(const char *dir)
         fprintf(stderr, "kessai: bench: could not remove all of %s\n", dir);
 }
 
+void bench_server_keep_log(struct bench_server *s)
+{
+    if (s->dir[0] == '\0' || s->log[0] == '\0')
+        return;
+    char kept[sizeof s->dir + 8];
+    snprintf(kept, sizeof kept, "%s.log", s->dir); /* beside the directory, which goes */
+    if (rename(s->log, kept) == 0) {
+        fprintf(stderr, "kessai: bench: kessaid's log kept in %s\n", kept);
+        snprintf(s->log, sizeof s->log, "%s", kept);
+    }
+}
+
 void bench_server_cleanup(struct bench_server *s)
 {
     if (s->pid > 0)
