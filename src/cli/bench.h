@@ -153,6 +153,7 @@ struct bench_stats {
     struct bench_ack *acks; /* every acknowledged charge, in or after the window */
     size_t nacks;
     char first_error[256];  /* the first unexpected answer, for the report */
+    double first_error_s, last_error_s; /* when, from the window's start */
 };
 
 struct bench_load_opts {

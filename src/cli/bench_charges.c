@@ -206,9 +206,11 @@ static void report_text(const struct bench_args *a, const char *where, const str
     printf("  charge ms      p50 %.2f  p99 %.2f  p99.9 %.2f   (POST /pos/v1/charges)\n", ch->p50, ch->p99, ch->p999);
     printf("  code ms        p50 %.2f  p99 %.2f  p99.9 %.2f   (POST /v1/paycodes)\n", cd->p50, cd->p99, cd->p999);
     printf("  code+charge ms p50 %.2f  p99 %.2f  p99.9 %.2f\n", fl->p50, fl->p99, fl->p999);
-    printf("  errors         %" PRIu64 " (4xx %" PRIu64 ", 5xx %" PRIu64 ", connection %" PRIu64 ")%s%s\n",
-           st->errors, st->status[4], st->status[5], st->status[0], st->first_error[0] ? "; first: " : "",
-           st->first_error);
+    printf("  errors         %" PRIu64 " (4xx %" PRIu64 ", 5xx %" PRIu64 ", connection %" PRIu64 ")", st->errors,
+           st->status[4], st->status[5], st->status[0]);
+    if (st->errors)
+        printf("; at %.1f-%.1f s; first: %s", st->first_error_s, st->last_error_s, st->first_error);
+    printf("\n");
     printf("  check          %zu of %zu acknowledged charges in the ledger by transfer key (%zu missing, %zu "
            "different); ledger verify: %s (%zu accounts, %zu transfers)\n",
            c->found, st->nacks, c->missing, c->wrong,

@@ -93,9 +93,12 @@ static void note_error(struct load *l, struct flow *f, const char *what)
     st->errors++;
     int cls = f->c.status / 100;
     st->status[cls >= 1 && cls <= 5 ? cls : 0]++;
-    if (st->first_error[0] == '\0')
+    st->last_error_s = (double)(now_us() - l->t0) / 1e6;
+    if (st->first_error[0] == '\0') {
+        st->first_error_s = st->last_error_s;
         snprintf(st->first_error, sizeof st->first_error, "%s: status %d %.*s", what, f->c.status,
                  (int)(f->c.body_len > 160 ? 160 : f->c.body_len), f->c.body ? f->c.body : "");
+    }
 }
 
 static void arm(struct load *l, struct flow *f, bool out)
