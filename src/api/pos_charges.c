@@ -56,6 +56,7 @@
 #include "store/pool.h"
 #include "util/ids.h"
 #include "util/money.h"
+#include "util/wipe.h"
 #include "wallet/payment.h"
 #include "wallet/pending_charge.h"
 
@@ -88,13 +89,6 @@ static json_t *charge_json(const struct payment *p, const char *store_name)
                      (json_int_t)p->refunded, "status", status_name(p), "store", "id",
                      api_id_json(MERCHANT_STORE_ID_PREFIX, p->store_id), "name", store_name, "created_at",
                      api_time_json(p->created_ms), "items", items);
-}
-
-/* jansson frees its strings without wiping them. */
-static void wipe_string(json_t *v)
-{
-    if (json_is_string(v))
-        sodium_memzero((char *)json_string_value(v), json_string_length(v));
 }
 
 /* Answer from the completer thread. */
@@ -273,11 +267,12 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     (void)st->ops->snapshot_begin(st);
     enum err e = api_pos_authenticate(req, ctx, st, &term, nonce);
     if (e != ERR_OK) {
+        wipe_json_string(json_object_get(body, "code"));
         v = http_reply_error(req, e, NULL);
         goto out;
     }
     if ((e = api_idempotency_key(req, &key)) != ERR_OK) {
-        wipe_string(json_object_get(body, "code"));
+        wipe_json_string(json_object_get(body, "code"));
         v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0);
         goto out;
     }
@@ -294,7 +289,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
                 code[n++] = *p;
         code[n] = '\0';
     }
-    wipe_string(json_object_get(body, "code"));
+    wipe_json_string(json_object_get(body, "code"));
     if (!ok || !parse_items(req, arr, amount, items))
         goto out;
 

@@ -153,7 +153,7 @@ struct bench_stats {
     struct bench_ack *acks; /* every acknowledged charge, in or after the window */
     size_t nacks;
     char first_error[256];  /* the first unexpected answer, for the report */
-    double first_error_s, last_error_s; /* when, from the window's start */
+    double first_error_s, last_error_s; /* when, from the window's start (after it: the drain) */
 };
 
 struct bench_load_opts {

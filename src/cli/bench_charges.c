@@ -252,7 +252,7 @@ static int report_json(const struct bench_args *a, const struct bench_stats *st,
 {
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:s, "
-        "s:{s:I, s:I, s:I, s:b}, s:o, s:o}",
+        "s:{s:I, s:I, s:I, s:b}, s:o, s:o, s:o}",
         "connections", (json_int_t)a->connections, "customers", (json_int_t)a->customers, "terminals",
         (json_int_t)a->terminals, "seconds", (json_int_t)a->seconds, "charges_per_s",
         (json_int_t)llround((double)st->charges / st->seconds), "charges", (json_int_t)st->charges, "codes_per_s",
@@ -262,7 +262,8 @@ static int report_json(const struct bench_args *a, const struct bench_stats *st,
         "first_error", st->first_error, "check", "acknowledged", (json_int_t)st->nacks, "in_ledger",
         (json_int_t)c->found, "violations", (json_int_t)c->rep.violations, "verify_ok",
         c->verify_err == ERR_OK && c->rep.violations == 0, "cpu_us_per_charge", cpu_json(u, st),
-        "commits", commits_json(u, st));
+        "commits", commits_json(u, st), "errors_at",
+        st->errors ? json_pack("[f, f]", st->first_error_s, st->last_error_s) : json_null());
     return cli_print_json(j);
 }
 
@@ -391,11 +392,9 @@ int cli_run_bench_charges(struct cli_ctx *x)
         bench_cpu_diff(&k0, &now, &u.kessaid);
     if (bench_cpu_read(getpid(), &now) == ERR_OK)
         u.generator = bench_cpu_total(&now) - bench_cpu_total(&g0);
-    if (!a.url) {
-        int status = bench_server_stop(&own);
-        if (status != 0)
-            fprintf(stderr, "kessai: bench: kessaid exited with status %d; see %s\n", status, own.log);
-    }
+    int status = a.url ? 0 : bench_server_stop(&own);
+    if (status != 0)
+        fprintf(stderr, "kessai: bench: kessaid exited with status %d\n", status);
     struct check c;
     memset(&c, 0, sizeof c);
     if (e == ERR_OK) {
@@ -414,7 +413,7 @@ int cli_run_bench_charges(struct cli_ctx *x)
         cli_failure("the benchmark could not run to the end: %s", err_message(e));
     else if (st.nacks == 0)
         cli_failure("not one charge was acknowledged");
-    if (!a.url && st.errors > 0)
+    if (!a.url && (!ok || status != 0 || st.errors > 0))
         bench_server_keep_log(&own);
     bench_stats_free(&st);
     bench_seed_free(&seed);

@@ -179,14 +179,16 @@ static void rm_tree(const char *dir)
 
 void bench_server_keep_log(struct bench_server *s)
 {
-    if (s->dir[0] == '\0' || s->log[0] == '\0')
-        return;
+    if (s->dir[0] == '\0' || s->log[0] == '\0' || getenv("KESSAI_KEEP_BENCH_DIR"))
+        return; /* nothing to keep, or kept with its directory */
     char kept[sizeof s->dir + 8];
     snprintf(kept, sizeof kept, "%s.log", s->dir); /* beside the directory, which goes */
-    if (rename(s->log, kept) == 0) {
-        fprintf(stderr, "kessai: bench: kessaid's log kept in %s\n", kept);
-        snprintf(s->log, sizeof s->log, "%s", kept);
+    if (rename(s->log, kept) != 0) {
+        fprintf(stderr, "kessai: bench: cannot keep kessaid's log as %s: %s\n", kept, strerror(errno));
+        return;
     }
+    fprintf(stderr, "kessai: bench: kessaid's log kept in %s\n", kept);
+    snprintf(s->log, sizeof s->log, "%s", kept);
 }
 
 void bench_server_cleanup(struct bench_server *s)

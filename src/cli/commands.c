@@ -347,7 +347,7 @@ const struct cli_cmd cli_commands[] = {
                    "this program, or $KESSAID) on a free port of 127.0.0.1, with the daily and\n"
                    "monthly payment limits lifted and log level warn; the directory is removed\n"
                    "afterwards (kept if KESSAI_KEEP_BENCH_DIR is set; after a run with errors\n"
-                   "kessaid's log is kept beside it, DIR.log).\n"
+                   "or a failed kessaid, kessaid's log is kept beside it, DIR.log).\n"
                    "\n"
                    "With --url it loads a kessaid that is already running on this machine: DIR\n"
                    "(--data-dir) must be that kessaid's data directory, which is seeded the same\n"

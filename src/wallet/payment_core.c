@@ -436,7 +436,7 @@ static void on_done(void *ctx, const struct ledger_result *res)
         /* The hook's own refusal names its parameter; the ledger's are
          * about the amount or the key. */
         const char *bad = res->failed_index == res->n && j->bad ? j->bad : ledger_bad(res->err);
-        if (res->err == ERR_INVALID_SIGNATURE) { /* a replay: logged as api/pos_auth.c logs its own */
+        if (res->err == ERR_INVALID_SIGNATURE) { /* a replay (no request id here: the writer has none) */
             bad = NULL;
             log_event(LOG_WARN, "pos_auth_refused",
                       json_pack("{s:s, s:s}", "reason", "replayed_nonce", "terminal_kid", j->o.nonce_key_id));

@@ -121,13 +121,14 @@ enum err pending_charge_create(const struct wallet_ctx *w, const struct payment_
     /* The key waits already (a retry that presented a fresh code): that
      * charge is the answer, and this code stays unspent.  The rollback
      * took this request's nonce with it: spent now on its own, or a
-     * captured copy could pay with the fresh code under another key. */
-    if (o->nonce[0] && (e = pos_nonce_record(st, o->nonce_key_id, o->nonce, w->a.now)) != ERR_OK)
-        return e;
+     * captured copy could pay with the fresh code under another key (a
+     * refusal spends it on the caller's way out). */
     struct pending_op cur;
     e = pending_charge_by_key(w, o->x.key, &cur);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !same_request(&cur, o)))
         return ERR_IDEMPOTENCY_CONFLICT;
+    if (e == ERR_OK && o->nonce[0])
+        e = pos_nonce_record(st, o->nonce_key_id, o->nonce, w->a.now);
     if (e == ERR_OK)
         *out = cur;
     return e;
