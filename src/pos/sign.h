@@ -20,8 +20,9 @@
  * malformed header, an unknown or revoked terminal, a wrong signature, a ts
  * more than POS_MAX_SKEW_S away from its clock, and a nonce the terminal
  * has used within the last 2 * POS_MAX_SKEW_S (kept in the store, a
- * little longer, so every node refuses a replay).  The nonce is recorded only after the signature
- * verified, so unsigned garbage cannot fill the table.
+ * little longer, so every node refuses a replay).  The nonce is recorded
+ * only after the signature verified, so unsigned garbage cannot fill the
+ * table.
  */
 #ifndef KESSAI_POS_SIGN_H
 #define KESSAI_POS_SIGN_H
@@ -37,8 +38,9 @@
 #define POS_MAX_SKEW_S 300
 /* How long past 2 * POS_MAX_SKEW_S a nonce is kept: the wait between a
  * request's verification and the commit that spends its nonce that a
- * replay is still refused after (pos_nonce_record).  Not enforced: a
- * queue stalled longer than this has worse problems than replays. */
+ * replay is still refused after (pos_nonce_record).  Assumed, not
+ * enforced: commits take milliseconds, and only a queue stalled for a
+ * minute would outlast it (docs/pos-signing.md). */
 #define POS_NONCE_GRACE_S 60
 #define POS_NONCE_MIN 16
 #define POS_NONCE_MAX 64
@@ -87,6 +89,12 @@ enum err pos_verify_deferred(struct store *st, const uint8_t master_key[MASTERKE
                              const char *path, const void *body, size_t body_len, const char *auth_header,
                              int64_t now_ms, struct merchant_terminal *term, char nonce[POS_NONCE_MAX + 1],
                              const char **why);
+
+/* The one log line of a refused POS request, "pos_auth_refused" (warn for
+ * ERR_INVALID_SIGNATURE, else error): the reason why, the terminal's key id
+ * kid, the request id and the client address, each left out when NULL.
+ * Never the signature, the secret or the body. */
+void pos_log_refused(enum err e, const char *why, const char *kid, const char *request_id, const char *client);
 
 /* Record a verified request's nonce at now_ms (pos_nonce_insert, dropping
  * those past the window): ERR_INVALID_SIGNATURE if the terminal used it

@@ -438,8 +438,7 @@ static void on_done(void *ctx, const struct ledger_result *res)
         const char *bad = res->failed_index == res->n && j->bad ? j->bad : ledger_bad(res->err);
         if (res->err == ERR_INVALID_SIGNATURE) { /* a replay (no request id here: the writer has none) */
             bad = NULL;
-            log_event(LOG_WARN, "pos_auth_refused",
-                      json_pack("{s:s, s:s}", "reason", "replayed_nonce", "terminal_kid", j->o.nonce_key_id));
+            pos_log_refused(res->err, "replayed_nonce", j->o.nonce_key_id, NULL, NULL);
         }
         if (spend_nonce(j, res->err, bad))
             return;
