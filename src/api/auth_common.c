@@ -46,6 +46,7 @@ void api_auth_ctx(struct auth_ctx *a, const struct api_ctx *ctx, struct store *s
         .mail = ctx->mail,
         .now = time_now_ms(),
         .client_addr = http_request_client_addr(req),
+        .request_id = http_request_id(req),
         .wake = ctx->wake,
         .writer = ctx->writer,
     };

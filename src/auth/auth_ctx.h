@@ -54,6 +54,8 @@ struct auth_ctx {
                                          (notify/deliverer.h) */
     struct ledger_writer *writer;     /* NULL, or carries a session's last-seen write in its
                                          group commit (session.h) */
+    const char *request_id;           /* the request's id, for lines logged later on another thread
+                                         (the ledger writer's); NULL if none */
 };
 
 #endif

@@ -153,6 +153,9 @@ struct job {
     const struct config *cfg;
     const struct notify_wake *wake; /* woken after a commit that queued mail; NULL: the submitter delivers */
     struct ledger_writer *writer;   /* for the nonce of a refused request (spend_nonce) */
+    /* Who asked, for a replay's log line (written on the completer thread). */
+    char request_id[IDS_BUF];
+    char client_addr[CLIENT_ADDR_MAX + 1];
     payment_done_fn done;
     void *ctx;
     /* Set by the hook (writer thread), read by on_done (completer thread):
@@ -401,7 +404,7 @@ static void nonce_done(void *ctx, const struct ledger_result *res)
     struct job *j = ctx;
     if (res->err != ERR_OK)
         log_event(LOG_WARN, "pos_nonce_not_recorded",
-                  json_pack("{s:s, s:s}", "key_id", j->o.nonce_key_id, "error", err_symbol(res->err)));
+                  json_pack("{s:s, s:s}", "terminal_kid", j->o.nonce_key_id, "error", err_symbol(res->err)));
     j->done(j->ctx, j->refused, j->refused_bad, NULL);
     finish(j);
 }
@@ -436,9 +439,10 @@ static void on_done(void *ctx, const struct ledger_result *res)
         /* The hook's own refusal names its parameter; the ledger's are
          * about the amount or the key. */
         const char *bad = res->failed_index == res->n && j->bad ? j->bad : ledger_bad(res->err);
-        if (res->err == ERR_INVALID_SIGNATURE) { /* a replay (no request id here: the writer has none) */
+        if (res->err == ERR_INVALID_SIGNATURE) { /* a replay */
             bad = NULL;
-            pos_log_refused(res->err, "replayed_nonce", j->o.nonce_key_id, NULL, NULL);
+            pos_log_refused(res->err, "replayed_nonce", j->o.nonce_key_id, j->request_id[0] ? j->request_id : NULL,
+                            j->client_addr[0] ? j->client_addr : NULL);
         }
         if (spend_nonce(j, res->err, bad))
             return;
@@ -460,6 +464,8 @@ static enum err submit(const struct wallet_ctx *w, const struct payment_order *o
     j->cfg = w->a.cfg;
     j->wake = wake ? w->a.wake : NULL;
     j->writer = w->writer;
+    snprintf(j->request_id, sizeof j->request_id, "%s", w->a.request_id ? w->a.request_id : "");
+    snprintf(j->client_addr, sizeof j->client_addr, "%s", w->a.client_addr ? w->a.client_addr : "");
     j->done = done;
     j->ctx = ctx;
     enum err e = ledger_writer_submit_hooked(w->writer, &j->o.x, 1, hook, j, on_done, j);

@@ -285,8 +285,6 @@ struct ac_resp ac_call_raw(struct ac_server *s, const struct ac_who *w, const ch
     }
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
-        if (!allow_conn_error)
-            fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
         snprintf(r.curl_error, sizeof r.curl_error, "%s", curl_easy_strerror(rc));
         r.status = 0;
     } else {
@@ -294,6 +292,10 @@ struct ac_resp ac_call_raw(struct ac_server *s, const struct ac_who *w, const ch
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    if (rc != CURLE_OK && !allow_conn_error) { /* fail_msg does not return: nothing left to free but the body */
+        free(r.raw);
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    }
     if (r.raw && r.raw[0])
         r.j = json_loads(r.raw, 0, NULL);
     return r;

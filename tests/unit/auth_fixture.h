@@ -107,7 +107,13 @@ static inline void af_free(struct af *f)
 /* The context for the next call, at f->now from f->addr. */
 static inline const struct auth_ctx *af_ctx(struct af *f)
 {
-    f->ctx = (struct auth_ctx){f->st, f->mk, &f->cfg, &f->sender, f->now, f->addr, &f->wake, NULL};
+    f->ctx = (struct auth_ctx){.st = f->st,
+                               .master_key = f->mk,
+                               .cfg = &f->cfg,
+                               .mail = &f->sender,
+                               .now = f->now,
+                               .client_addr = f->addr,
+                               .wake = &f->wake};
     return &f->ctx;
 }
 

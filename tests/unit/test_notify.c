@@ -362,34 +362,6 @@ static void asks_are_never_lost_and_rounds_keep_their_gap(void **state)
     pthread_cond_destroy(&r.cv);
 }
 
-/* stderr (the log) into dir/log.txt while a step runs. */
-struct capture {
-    int saved;
-    FILE *f;
-    char path[600];
-};
-
-static void capture_start(struct capture *c, const char *dir)
-{
-    tu_path(c->path, sizeof c->path, dir, "log.txt");
-    fflush(stderr);
-    c->saved = dup(2);
-    c->f = fopen(c->path, "w");
-    assert_non_null(c->f);
-    dup2(fileno(c->f), 2);
-}
-
-static char *capture_stop(struct capture *c)
-{
-    fflush(stderr);
-    dup2(c->saved, 2);
-    close(c->saved);
-    fclose(c->f);
-    char *text = tu_slurp(c->path, NULL);
-    assert_non_null(text);
-    return text;
-}
-
 /* The schedule itself: 30 s doubling, capped at an hour. */
 static void the_back_off_doubles_up_to_its_cap(void **state)
 {
@@ -421,8 +393,8 @@ static void a_dead_receiver_is_not_hammered_and_the_message_is_given_up(void **s
     enqueue(st, mk, "gone@example.jp");
     int64_t t = time_now_ms(), waits[] = {1000, 2000, 4000, 4000};
     size_t n = 0;
-    struct capture cap;
-    capture_start(&cap, dir);
+    struct tu_capture cap;
+    tu_capture_start(&cap, dir);
     for (int attempt = 1; attempt <= 5; attempt++) {
         assert_int_equal(notify_deliver_pending_retry(st, mk, &sender, &r, t, &n), ERR_IO);
         assert_int_equal(f.refused, attempt);
@@ -436,7 +408,7 @@ static void a_dead_receiver_is_not_hammered_and_the_message_is_given_up(void **s
     /* given up: never tried again, however late */
     assert_int_equal(notify_deliver_pending_retry(st, mk, &sender, &r, t + INT64_C(86400000), &n), ERR_OK);
     assert_int_equal(f.refused, 5);
-    char *log = capture_stop(&cap);
+    char *log = tu_capture_stop(&cap);
     assert_non_null(strstr(log, "outbox_message_dead"));
     assert_null(strstr(log, "gone@example.jp"));
     free(log);

@@ -420,9 +420,23 @@ static void replayed_nonce_is_refused(void **state)
     const char *bad = NULL;
     assert_int_equal(charge_nonce(W(t), &t->term, nonce, code, 1000, "", "till-1", &r, &bad, NULL), ERR_OK);
     /* The very same signed request again (same nonce): refused as a replay,
-     * even though the key would have been replayed harmlessly. */
-    assert_int_equal(charge_nonce(W(t), &t->term, nonce, code, 1000, "", "till-1", &r, &bad, NULL),
+     * even though the key would have been replayed harmlessly; the writer
+     * finds it, and its log line says which request and from where. */
+    struct wallet_ctx w = *W(t);
+    w.a.request_id = "req_replay-under-test";
+    struct tu_capture cap;
+    tu_capture_start(&cap, t->f->dir);
+    assert_int_equal(charge_nonce(&w, &t->term, nonce, code, 1000, "", "till-1", &r, &bad, NULL),
                      ERR_INVALID_SIGNATURE);
+    char *log = tu_capture_stop(&cap);
+    const char *line = strstr(log, "\"pos_auth_refused\"");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "\"reason\":\"replayed_nonce\""));
+    assert_non_null(strstr(line, "\"request_id\":\"req_replay-under-test\""));
+    char client[96];
+    snprintf(client, sizeof client, "\"client\":\"%s\"", w.a.client_addr);
+    assert_true(w.a.client_addr[0] != '\0' && strstr(line, client) != NULL);
+    free(log);
     /* A captured request with a fresh code cannot be replayed into a new
      * charge either. */
     char code2[PAYCODE_DIGITS + 1];
@@ -452,8 +466,9 @@ static void *race(void *arg)
 {
     struct racer *r = arg;
     struct store *st = tu_open_store(r->t->f->dir);
-    struct wallet_ctx w = {.a = {st, r->t->f->mk, &r->t->f->cfg, NULL, r->t->f->now, "198.51.100.9", NULL},
-                           .writer = r->t->writer};
+    struct wallet_ctx w = {
+        .a = {.st = st, .master_key = r->t->f->mk, .cfg = &r->t->f->cfg, .now = r->t->f->now, .client_addr = "198.51.100.9"},
+        .writer = r->t->writer};
     char nonce[POS_NONCE_MAX + 1];
     fresh_nonce(nonce);
     pthread_barrier_wait(r->go);

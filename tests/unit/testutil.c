@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -29,6 +30,27 @@ void tu_rmtree(const char *dir)
 }
 
 void tu_path(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
+
+void tu_capture_start(struct tu_capture *c, const char *dir)
+{
+    tu_path(c->path, sizeof c->path, dir, "log.txt");
+    fflush(stderr);
+    c->saved = dup(2);
+    c->f = fopen(c->path, "w");
+    assert_non_null(c->f);
+    assert_true(c->saved >= 0 && dup2(fileno(c->f), 2) == 2);
+}
+
+char *tu_capture_stop(struct tu_capture *c)
+{
+    fflush(stderr);
+    assert_int_equal(dup2(c->saved, 2), 2);
+    close(c->saved);
+    fclose(c->f);
+    char *text = tu_slurp(c->path, NULL);
+    assert_non_null(text);
+    return text;
+}
 
 char *tu_slurp(const char *path, size_t *len)
 {

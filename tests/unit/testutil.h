@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 #include "util/masterkey.h"
@@ -17,6 +18,15 @@ void tu_path(char *buf, size_t n, const char *dir, const char *name);
 /* The bytes of the file at path, NUL-terminated (*len counts them without
  * the NUL; len may be NULL), or NULL if it cannot be opened.  Caller frees. */
 char *tu_slurp(const char *path, size_t *len);
+/* stderr (the log) into dir/log.txt while a step runs: tu_capture_stop
+ * puts stderr back and returns what was written (caller frees). */
+struct tu_capture {
+    int saved;
+    FILE *f;
+    char path[600];
+};
+void tu_capture_start(struct tu_capture *c, const char *dir);
+char *tu_capture_stop(struct tu_capture *c);
 /* A Luhn-valid 16-digit visa number "457100<n as 9 digits><check>" into
  * out (distinct cards for distinct n); returns out. */
 char *tu_visa_pan(int n, char out[17]);
