@@ -32,7 +32,10 @@ run_one() { # name, command...
     failed=$((failed + nok))
     if [ "$nok" -gt 0 ]; then
         echo "FAIL $name ($ok passed, $nok failed); log follows"
-        sed 's/^/    /' "$log" | tail -n 60
+        # What failed first (a sanitizer's leak report after a failed test
+        # is only its consequence and would push this out of the tail).
+        grep -E -A12 '^not ok [0-9]+' "$log" | sed 's/^/    /' | head -n 40
+        sed 's/^/    /' "$log" | tail -n 40
     else
         echo "ok   $name ($ok passed)"
     fi

@@ -167,18 +167,29 @@ enum err payment_store_metadata(const struct merchant_store *s, char out[LEDGER_
 
 /* ---- charge -------------------------------------------------------------- */
 
+/* Whether a request under a key that paid (or waited) is that request
+ * again: the same terminal, amount and items, and, when its code names a
+ * customer (a fresh code shown for the retry), the same customer; another
+ * customer's code under a reused key must not be answered with the first
+ * customer's receipt while paying nothing. */
+static bool same_charge(const struct payment *p, const struct merchant_terminal *term, int64_t amount,
+                        const char *items, int64_t customer_id)
+{
+    return p->terminal_id == term->id && p->amount == amount && strcmp(p->items, items) == 0 &&
+           (customer_id == 0 || customer_id == p->customer_id);
+}
+
 /* A retry: the key paid already; submit the stored transfer again (the
  * ledger answers "replayed", the hook records the new nonce). */
 static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                               const struct ledger_transfer *t, int64_t amount, const char *items,
-                              payment_done_fn done, void *ctx, const char **bad)
+                              int64_t customer_id, payment_done_fn done, void *ctx, const char **bad)
 {
     struct payment_order *o = calloc(1, sizeof *o);
     if (o == NULL)
         return ERR_NOMEM;
     enum err e = w->a.st->ops->payment_get(w->a.st, t->id, &o->p);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && (o->p.terminal_id != term->id || o->p.amount != amount ||
-                                               strcmp(o->p.items, items) != 0)))
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && !same_charge(&o->p, term, amount, items, customer_id)))
         e = ERR_IDEMPOTENCY_CONFLICT;
     struct merchant_store s;
     if (e == ERR_OK && (e = w->a.st->ops->mstore_get(w->a.st, o->p.store_id, &s)) == ERR_OK)
@@ -203,8 +214,8 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
  * decided here).  true: it is (*pending filled, *e ERR_OK) or the lookup
  * failed (*e); false: the key never waited. */
 static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
-                            const char *key, int64_t amount, const char *items, const char **bad, enum err *e,
-                            struct pending_op *pending)
+                            const char *key, int64_t amount, const char *items, int64_t customer_id,
+                            const char **bad, enum err *e, struct pending_op *pending)
 {
     enum err k = pending_charge_by_key(w, key, pending);
     if (k == ERR_NOT_FOUND) {
@@ -212,8 +223,7 @@ static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_te
         return false;
     }
     set_bad(bad, NULL);
-    if (k == ERR_OK && (pending->p.terminal_id != term->id || pending->p.amount != amount ||
-                        strcmp(pending->p.items, items) != 0)) {
+    if (k == ERR_OK && !same_charge(&pending->p, term, amount, items, customer_id)) {
         set_bad(bad, "Idempotency-Key");
         k = ERR_IDEMPOTENCY_CONFLICT;
     }
@@ -231,18 +241,20 @@ static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_te
  * spent, a switch turned on, the balance or the freeze since) says nothing
  * about the first.  So every refusal, and only a refusal (never the
  * ordinary path), first asks the ledger whether the key already paid.
- * true: it did (or the store failed), and *e is the answer; false: it did
- * not, *e unchanged. */
+ * customer_id: the customer of the code presented, 0 if it resolved to
+ * none.  true: it did (or the store failed), and *e is the answer; false:
+ * it did not, *e unchanged. */
 static bool replayed_if_paid(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
-                             const char *key, int64_t amount, const char *items, payment_done_fn done, void *ctx,
-                             const char **bad, enum err *e, struct pending_op *pending)
+                             const char *key, int64_t amount, const char *items, int64_t customer_id,
+                             payment_done_fn done, void *ctx, const char **bad, enum err *e,
+                             struct pending_op *pending)
 {
     struct ledger_transfer t;
     enum err k = w->a.st->ops->transfer_get_by_key(w->a.st, key, &t);
     if (k == ERR_TRANSFER_NOT_FOUND)
-        return waited_if_asked(w, term, nonce, key, amount, items, bad, e, pending);
+        return waited_if_asked(w, term, nonce, key, amount, items, customer_id, bad, e, pending);
     set_bad(bad, NULL);
-    *e = k == ERR_OK ? replay_charge(w, term, nonce, &t, amount, items, done, ctx, bad) : k;
+    *e = k == ERR_OK ? replay_charge(w, term, nonce, &t, amount, items, customer_id, done, ctx, bad) : k;
     return true;
 }
 
@@ -307,7 +319,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     if (e == ERR_OK)
         e = paycode_resolve(w, code, &o->hit);
     if (e == ERR_INVALID_CODE || retry_may_help) {
-        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending))
+        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, 0, done, ctx, bad, &e, pending))
             goto out;
         if (e == ERR_INVALID_CODE) {
             guessed(w, term, code);
@@ -320,7 +332,8 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     /* A retry showing a fresh code: a key that paid gets its receipt, a key
      * that waited gets that charge as it is (declined stays declined),
      * whatever the engine would say now; the fresh code stays unspent. */
-    if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending))
+    if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, o->hit.customer_id, done, ctx, bad, &e,
+                         pending))
         goto out;
 
     /* 4-5. offline limit, freeze, wallet.  A code can still resolve after
@@ -342,7 +355,8 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         }
     }
     if (e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN || e == ERR_INSUFFICIENT_FUNDS) {
-        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending);
+        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, o->hit.customer_id, done, ctx, bad, &e,
+                               pending);
         goto out;
     }
     if (e != ERR_OK || (e = payer_email(st, o->hit.customer_id, o->payer_email)) != ERR_OK)
@@ -361,7 +375,8 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     o->gate.ev.amount = amount;
     e = risk_gate_check_payment(w, &o->gate, false, false, o->x.key);
     if (e == ERR_RISK_DENIED || e == ERR_RISK_HELD) {
-        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, done, ctx, bad, &e, pending);
+        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, o->hit.customer_id, done, ctx, bad, &e,
+                               pending);
         goto out;
     }
     if (e != ERR_OK)

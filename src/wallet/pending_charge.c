@@ -74,11 +74,11 @@ static enum err mail_asked(const struct wallet_ctx *w, const struct payment_orde
     return notify_enqueue(w->a.st, w->a.master_key, w->a.now, o->payer_email, subject, body);
 }
 
-/* The same request as the waiting row's (a retry)? */
+/* The same request as the waiting row's (a retry, with a code of the same customer)? */
 static bool same_request(const struct pending_op *p, const struct payment_order *o)
 {
     return p->p.kind == PAYMENT_CPM && p->p.terminal_id == o->p.terminal_id && p->p.amount == o->p.amount &&
-           strcmp(p->p.items, o->p.items) == 0;
+           strcmp(p->p.items, o->p.items) == 0 && p->p.customer_id == o->p.customer_id;
 }
 
 enum err pending_charge_create(const struct wallet_ctx *w, const struct payment_order *o, struct pending_op *out)

@@ -233,6 +233,16 @@ static void a_challenged_charge_pays_once_when_the_customer_approves(void **stat
     r = charge(&f, "till-1", code, 1300);
     AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
     ac_resp_free(&r);
+    /* ... or another customer's code under it: not this charge, and that
+     * code stays unspent (it resolves: refused for the empty wallet) */
+    char code_b[CODE_DIGITS + 1];
+    paycode(&f, &b, code_b);
+    r = charge(&f, "till-1", code_b, 1200);
+    AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
+    ac_resp_free(&r);
+    r = charge(&f, "till-b", code_b, 1200);
+    AC_EXPECT_ERROR(r, 422, "insufficient_funds");
+    ac_resp_free(&r);
     register_sees(&f, id, "pending_confirmation");
 
     /* another customer can neither see nor answer it */

@@ -389,6 +389,19 @@ static void retry_returns_the_first_receipt(void **state)
     assert_int_equal(charge(t, &t->term, code2, 500, "till-9", &r2, &bad), ERR_OK);
     assert_false(r2.replayed);
     assert_int_equal(balance(t, &a), 3500);
+    /* Another customer's code under that key (a register that reused it)
+     * is not that request: a conflict, not the first customer's receipt
+     * for nothing; the code stays usable. */
+    struct cust b;
+    char codeb[PAYCODE_DIGITS + 1];
+    ready(t, &b, "bunta@example.com", 2000, codeb);
+    assert_int_equal(charge(t, &t->term, codeb, 1000, "till-1", &r2, &bad), ERR_IDEMPOTENCY_CONFLICT);
+    assert_string_equal(bad, "Idempotency-Key");
+    assert_int_equal(balance(t, &b), 2000);
+    assert_int_equal(charge(t, &t->term, codeb, 1000, "till-b", &r2, &bad), ERR_OK);
+    assert_false(r2.replayed);
+    assert_int_equal(r2.p.customer_id, b.s.customer_id);
+    assert_int_equal(balance(t, &b), 1000);
 
     /* Two keys of the longest kind that differ only at the end are two
      * charges, not a retry of one. */
