@@ -12,7 +12,7 @@
  * durable commit), REPLY.
  *
  * A retry (same key, same body) answers the first payment with the same
- * status and shape, balance_after being the balance now, and the header
+ * status and shape, balance_after the balance right after it, and the header
  * Idempotent-Replayed: true.  A kill switch answers 503 service_suspended
  * with the operator's reason.  A QR that is not a kessai store's, or names
  * an unknown or inactive store, is 400 invalid_qr (param qr_payload); a

@@ -523,6 +523,11 @@ const char *const sq_migrations[] = {
     "UPDATE pending_ops SET expires_ms = created_ms + 86400000 "
     "  WHERE status = 'held' AND expires_ms = 0;"
     "CREATE INDEX pending_ops_lapse ON pending_ops (status, expires_ms);",
+    /* 20 -> 21: the payer's balance right after a payment, so that a retry
+     * under its key answers the first receipt, not today's balance (which
+     * would let a register read a past customer's wallet at will).  NULL
+     * for payments made before. */
+    "ALTER TABLE payments ADD COLUMN balance_after INTEGER;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

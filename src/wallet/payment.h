@@ -74,7 +74,8 @@
 
 struct payment_receipt {
     struct payment p;
-    int64_t balance_after; /* the payer's wallet after it (a replay: now) */
+    int64_t balance_after; /* the payer's wallet right after it (a replay: the same; for a payment
+                              made before migration 21, the wallet now) */
     bool replayed;
     char store_name[MERCHANT_NAME_MAX + 1];
     /* Refunds and voids: the reversal itself (p is the payment after it). */

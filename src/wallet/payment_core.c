@@ -261,6 +261,8 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
             return e;
         if (j->r.p.kind != o->p.kind || strcmp(j->r.p.items, o->p.items) != 0)
             return ERR_IDEMPOTENCY_CONFLICT;
+        if (j->r.p.balance_after >= 0) /* the first receipt's, not the wallet's now */
+            j->r.balance_after = j->r.p.balance_after;
         return ERR_OK;
     }
     if (o->consume && (e = paycode_consume(st, &o->hit, o->now)) != ERR_OK) {
@@ -275,6 +277,7 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
     j->r.p.amount = x->amount;
     j->r.p.refunded = 0;
     j->r.p.voided = 0;
+    j->r.p.balance_after = after->debit;
     e = st->ops->payment_insert(st, &j->r.p);
     if (e == ERR_CONFLICT)
         return ERR_IDEMPOTENCY_CONFLICT;

@@ -178,6 +178,8 @@ struct payment {
     int offline; /* paid with an offline code */
     char items[PAY_ITEMS_MAX + 1];
     int64_t created_ms;
+    int64_t balance_after; /* the payer's wallet right after it, what a replay answers again;
+                              -1 if not kept (paid before migration 21) */
 };
 
 /* A frozen account cannot pay, top up or transfer (ops/freeze.h). */

@@ -389,6 +389,17 @@ static void retry_returns_the_first_receipt(void **state)
     assert_int_equal(charge(t, &t->term, code2, 500, "till-9", &r2, &bad), ERR_OK);
     assert_false(r2.replayed);
     assert_int_equal(balance(t, &a), 3500);
+    /* A retry answers the first receipt's balance, never today's: the
+     * register cannot read the customer's wallet by retrying. */
+    fund(t, &a, 123456);
+    new_code(t, &a, code2);
+    assert_int_equal(charge(t, &t->term, code2, 1000, "till-1", &r2, &bad), ERR_OK);
+    assert_true(r2.replayed);
+    assert_int_equal(r2.balance_after, 4000);
+    assert_int_equal(charge(t, &t->term, "812345678901234567", 1000, "till-1", &r2, &bad), ERR_OK);
+    assert_true(r2.replayed);
+    assert_int_equal(r2.balance_after, 4000);
+    assert_int_equal(balance(t, &a), 3500 + 123456);
     /* Another customer's code under that key (a register that reused it)
      * is not that request: a conflict, not the first customer's receipt
      * for nothing; the code stays usable. */
@@ -418,7 +429,7 @@ static void retry_returns_the_first_receipt(void **state)
     assert_true(r2.p.id != r1.p.id);
     assert_int_equal(charge(t, &t->term, code2, 100, k2, &r2, &bad), ERR_OK);
     assert_true(r2.replayed);
-    assert_int_equal(balance(t, &a), 3300);
+    assert_int_equal(balance(t, &a), 3300 + 123456);
 }
 
 static void replayed_nonce_is_refused(void **state)
