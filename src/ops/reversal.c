@@ -73,23 +73,44 @@ struct job {
     const char *bad;
 };
 
-static enum err mail(const struct job *j, struct store *st, int64_t balance)
+static enum err mail_to(const struct job *j, struct store *st, int64_t customer_id, const char *subject,
+                        const char *body)
 {
     struct customer c;
-    enum err e = st->ops->customer_get(st, j->r.customer_id, &c);
+    enum err e = st->ops->customer_get(st, customer_id, &c);
     char to[EMAIL_MAX + 1];
     snprintf(to, sizeof to, "%s", e == ERR_OK ? c.email : "");
     sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e != ERR_OK)
         return e;
+    return notify_enqueue(st, j->master_key, j->now, to, subject, body);
+}
+
+/* The payer gets the money back.  Taken from the store's payable, it needs
+ * no notice; taken back from the recipient of a transfer, it is a debit of
+ * a customer's wallet, and every debit is notified: the recipient may be
+ * innocent and must learn it to contest it. */
+static enum err mail(const struct job *j, struct store *st, const struct payment *p,
+                     const struct ledger_balances *after)
+{
     char body[768], when[TIME_ISO_BUF], pid[IDS_BUF];
+    ids_format(pid, PAYMENT_ID_PREFIX, j->r.payment_id);
+    time_iso8601(when, j->now);
     snprintf(body, sizeof body,
              "We gave back %lld yen of your payment %s at %s, after our investigation of fraud on your account.\n"
              "Your balance is now %lld yen.\n\n"
              "If you have questions, contact support.",
-             (long long)j->r.amount, ids_format(pid, PAYMENT_ID_PREFIX, j->r.payment_id), time_iso8601(when, j->now),
-             (long long)balance);
-    return notify_enqueue(st, j->master_key, j->now, to, "Money back to your kessai wallet", body);
+             (long long)j->r.amount, pid, when, (long long)after->credit);
+    enum err e = mail_to(j, st, j->r.customer_id, "Money back to your kessai wallet", body);
+    if (e != ERR_OK || !j->r.charge_store || p->kind != PAYMENT_P2P)
+        return e;
+    snprintf(body, sizeof body,
+             "We took back %lld yen of the transfer %s you received, at %s, after an investigation of fraud "
+             "reported by its sender.\n"
+             "Your balance is now %lld yen.\n\n"
+             "If you think this is wrong, contact support.",
+             (long long)j->r.amount, pid, when, (long long)after->debit);
+    return mail_to(j, st, p->counterparty_id, "Money taken back from your kessai wallet", body);
 }
 
 static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *x, const struct ledger_balances *after,
@@ -176,7 +197,7 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
         }
     }
     if (e == ERR_OK)
-        e = mail(j, st, after->credit);
+        e = mail(j, st, &p, after);
     return e;
 }
 

@@ -36,6 +36,7 @@
 #include "merchant/merchant.h"
 #include "ops/freeze.h"
 #include "ops/killswitch.h"
+#include "ops/reversal.h"
 #include "wallet/emvco.h"
 #include "wallet/mpm.h"
 #include "wallet/p2p.h"
@@ -616,6 +617,44 @@ static json_t *pay_body(const char *qr, int64_t amount)
     return json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)amount);
 }
 
+/* A transfer taken back from its recipient after the sender's fraud
+ * report is a debit of the recipient's wallet: the recipient is told, with
+ * the balance left, like the sender who gets the money back. */
+static void a_transfer_taken_back_tells_its_recipient(void **state)
+{
+    struct tx *t = *state;
+    struct cust a, b;
+    customer(t, &a, "aiko@example.com", 10000);
+    customer(t, &b, "bunta@example.com", 500);
+    struct payment_receipt r;
+    assert_int_equal(send_to(t, &a, b.email, 3000, "", "t1", &r, NULL), ERR_OK);
+    char body[4096];
+    while (af_mail(t->f, a.email, "", true, body, sizeof body) > 0) {
+    }
+    while (af_mail(t->f, b.email, "", true, body, sizeof body) > 0) {
+    }
+    struct reversal rv;
+    const char *bad = NULL;
+    assert_int_equal(reversal_request(af_ctx(t->f), t->writer, 1, r.p.id, 2000, "sender reported fraud", true, 0,
+                                      &rv, &bad),
+                     ERR_OK);
+    assert_int_equal(balance(t, b.wallet), 1500);
+    assert_int_equal(balance(t, a.wallet), 9000);
+    assert_int_equal(af_mail(t->f, b.email, "Money taken back from your kessai wallet", true, body, sizeof body), 1);
+    assert_non_null(strstr(body, "We took back 2000 yen"));
+    assert_non_null(strstr(body, "Your balance is now 1500 yen."));
+    assert_int_equal(af_mail(t->f, a.email, "Money back to your kessai wallet", true, body, sizeof body), 1);
+    assert_non_null(strstr(body, "Your balance is now 9000 yen."));
+    /* From the fraud-loss account instead, the recipient keeps the money
+     * and is not written to. */
+    assert_int_equal(reversal_request(af_ctx(t->f), t->writer, 1, r.p.id, 1000, "sender reported fraud", false, 0,
+                                      &rv, &bad),
+                     ERR_OK);
+    assert_int_equal(balance(t, b.wallet), 1500);
+    assert_int_equal(af_mail_count(t->f, b.email, ""), 0);
+    assert_int_equal(af_mail_count(t->f, a.email, "Money back to your kessai wallet"), 1);
+}
+
 static void over_http(void **state)
 {
     (void)state;
@@ -805,6 +844,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_wrong_recipient_gets_the_same_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(transfer_limits_and_the_switch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stolen_session_cannot_send_the_wallet_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_transfer_taken_back_tells_its_recipient, setup, teardown),
         cmocka_unit_test(over_http),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
