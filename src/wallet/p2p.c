@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "auth/customer_types.h"
+#include "ledger/ledger.h"
 #include "merchant/merchant.h"
 #include "ops/freeze.h"
 #include "ops/killswitch.h"
@@ -88,16 +89,21 @@ static enum err recipient_ok(struct store *st, const struct auth_session *cur, c
     return e == ERR_ACCOUNT_FROZEN ? ERR_RECIPIENT_NOT_FOUND : e;
 }
 
-/* CHECK (not for a retry). */
+/* CHECK (not for a retry).  The balance is read here only so that the
+ * answer does not depend on the recipient; the ledger checks it again. */
 static enum err check_sender(const struct wallet_ctx *w, const struct auth_session *cur, int64_t amount,
-                             bool device_new, struct killswitch *sw)
+                             const struct pay_payer *payer, struct killswitch *sw)
 {
     static const char *const switches[] = {KILLSWITCH_P2P, NULL};
     enum err e = freeze_check(w->a.st, cur->customer_id);
     if (e == ERR_OK)
         e = killswitch_check(w->a.st, switches, sw);
-    if (e == ERR_OK && (amount > w->a.cfg->p2p_mfa_threshold || device_new) && !pay_customer_fresh(w, cur))
+    if (e == ERR_OK && (amount > w->a.cfg->p2p_mfa_threshold || payer->device_new) && !pay_customer_fresh(w, cur))
         e = ERR_FRESH_MFA_REQUIRED;
+    struct ledger_account a;
+    if (e == ERR_OK && (e = w->a.st->ops->account_get(w->a.st, payer->wallet, &a)) == ERR_OK &&
+        ledger_available(&a) < amount)
+        e = ERR_INSUFFICIENT_FUNDS;
     return e;
 }
 
@@ -150,17 +156,21 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     struct pay_payer payer;
     bool seen = false, held = false;
     int64_t to_wallet = 0;
-    e = find_recipient(st, to, &r);
-    if (e == ERR_OK)
-        e = pay_customer_seen(st, o.x.key, &seen);
+    /* The sender's own refusals come first: answered before the recipient
+     * is looked at, they cannot tell who has an account or whose is frozen
+     * (those are all 404, and only a sender who could pay gets that far). */
+    memset(&r, 0, sizeof r);
+    e = pay_customer_seen(st, o.x.key, &seen);
     if (e == ERR_OK && !seen)
         e = review_kept(st, o.x.key, &held); /* a retry of a held request: its review answers */
-    if (e == ERR_OK && !seen)
-        e = recipient_ok(st, cur, &r);
     if (e == ERR_OK)
         e = pay_customer_payer(w, cur, &payer);
     if (e == ERR_OK && !seen)
-        e = check_sender(w, cur, amount, payer.device_new, sw);
+        e = check_sender(w, cur, amount, &payer, sw);
+    if (e == ERR_OK)
+        e = find_recipient(st, to, &r);
+    if (e == ERR_OK && !seen)
+        e = recipient_ok(st, cur, &r);
     if (e == ERR_OK)
         e = p2p_metadata(cur->customer_id, r.id, message, o.x.metadata);
     if (e == ERR_OK)

@@ -617,6 +617,39 @@ static json_t *pay_body(const char *qr, int64_t amount)
     return json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)amount);
 }
 
+/* A sender's refusal does not depend on the recipient: probing addresses
+ * (or sequential customer ids) with transfers that cannot go through tells
+ * nothing about who has an account or whose is frozen. */
+static void a_refused_sender_learns_nothing_about_the_recipient(void **state)
+{
+    struct tx *t = *state;
+    struct cust a, b, frozen, broke, poor;
+    customer(t, &a, "aiko@example.com", 100000);
+    customer(t, &b, "bunta@example.com", 0);
+    customer(t, &frozen, "frozen@example.com", 0);
+    customer(t, &broke, "broke@example.com", 0);
+    customer(t, &poor, "poor@example.com", 10);
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", frozen.email, true, "fraud", "test"), ERR_OK);
+    go_stale(t, &a);
+    int64_t above = t->f->cfg.p2p_mfa_threshold + 1;
+    const char *to[] = {"bunta@example.com", "nobody@example.com", "frozen@example.com"};
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "p%zu", i);
+        assert_int_equal(send_to(t, &a, to[i], above, "", key, NULL, NULL), ERR_FRESH_MFA_REQUIRED);
+        snprintf(key, sizeof key, "q%zu", i);
+        assert_int_equal(send_to(t, &broke, to[i], 1, "", key, NULL, NULL), ERR_INSUFFICIENT_FUNDS);
+        assert_int_equal(send_to(t, &poor, to[i], 11, "", key, NULL, NULL), ERR_INSUFFICIENT_FUNDS);
+    }
+    /* A sender who could pay is told the recipient is unknown, the same
+     * for a frozen one. */
+    refresh(t, &a);
+    assert_int_equal(send_to(t, &a, "nobody@example.com", 100, "", "r1", NULL, NULL), ERR_RECIPIENT_NOT_FOUND);
+    assert_int_equal(send_to(t, &a, "frozen@example.com", 100, "", "r2", NULL, NULL), ERR_RECIPIENT_NOT_FOUND);
+    assert_int_equal(balance(t, a.wallet), 100000);
+    assert_int_equal(af_mail_count(t->f, b.email, ""), 0);
+}
+
 /* A transfer taken back from its recipient after the sender's fraud
  * report is a debit of the recipient's wallet: the recipient is told, with
  * the balance left, like the sender who gets the money back. */
@@ -844,6 +877,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_wrong_recipient_gets_the_same_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(transfer_limits_and_the_switch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stolen_session_cannot_send_the_wallet_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refused_sender_learns_nothing_about_the_recipient, setup, teardown),
         cmocka_unit_test_setup_teardown(a_transfer_taken_back_tells_its_recipient, setup, teardown),
         cmocka_unit_test(over_http),
     };
