@@ -17,6 +17,7 @@
 #include "ops/staff_session.h"
 #include "util/json.h"
 #include "util/timeutil.h"
+#include "wallet/payment.h"
 #include "wallet/topup.h"
 
 #define FRAUD_LOSS_ACCOUNT "fraud_losses"
@@ -162,6 +163,8 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
         }
     }
     if (j->r.charge_store && (e = st->ops->payment_add_refund(st, p.id, j->r.amount, 0)) != ERR_OK)
+        return e;
+    if ((e = payment_limits_give_back(st, &p, j->r.amount)) != ERR_OK)
         return e;
     if (j->insert) {
         snprintf(j->r.status, sizeof j->r.status, "%s", REVERSAL_STATUS_EXECUTED);

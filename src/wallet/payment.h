@@ -134,6 +134,12 @@ enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merch
 enum err payment_feed(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t since_id,
                       struct payment *out, size_t max, size_t *n);
 
+/* Give amount of p back to the spending counters p was counted in (limits
+ * of its day and month): what came back to the payer, by a refund, a void
+ * or a fraud reversal (ops/reversal.h), may be spent again.  Inside the
+ * caller's write transaction; a counter never goes below zero. */
+enum err payment_limits_give_back(struct store *st, const struct payment *p, int64_t amount);
+
 /* The generic core the flows above and MPM (mpm.h) and P2P (p2p.h) share:
  * everything decided, submit the transfer with its hook.  Internal to
  * src/wallet; see payment_internal.h. */

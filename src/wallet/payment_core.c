@@ -132,6 +132,21 @@ void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64
         add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_daily_max, "p2p_daily");
 }
 
+enum err payment_limits_give_back(struct store *st, const struct payment *p, int64_t amount)
+{
+    struct payment_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_NOMEM;
+    payment_limits_refund(o, p);
+    enum err e = ERR_OK;
+    for (size_t i = 0; i < o->nlimits && e == ERR_OK; i++) {
+        bool ok = false;
+        e = st->ops->spend_add(st, p->customer_id, o->limits[i].period, -amount, INT64_MAX, &ok);
+    }
+    free(o);
+    return e;
+}
+
 void payment_limits_refund(struct payment_order *o, const struct payment *p)
 {
     o->nlimits = 0;

@@ -1080,6 +1080,9 @@ static void a_refund_never_repays_what_a_reversal_gave_back(void **state)
                      ERR_OK);
     assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
     assert_int_equal(balance(t, &a), 9000);
+    /* what came back may be spent again, as after a refund */
+    assert_int_equal(spent(t, &a, "pay", 'd'), 1000);
+    assert_int_equal(spent(t, &a, "pay", 'm'), 1000);
     /* 1,000 remains: the store cannot give back more */
     assert_int_equal(refund(t, &t->term, r.p.id, 1001, false, "r1", &rf, &bad), ERR_REVERSAL_EXCEEDS_ORIGINAL);
     assert_string_equal(bad, "amount");
@@ -1088,6 +1091,7 @@ static void a_refund_never_repays_what_a_reversal_gave_back(void **state)
     assert_int_equal(refund(t, &t->term, r.p.id, 0, true, "v1", &rf, &bad), ERR_OK);
     assert_int_equal(rf.refund_amount, 1000);
     assert_int_equal(balance(t, &a), 10000);
+    assert_int_equal(spent(t, &a, "pay", 'd'), 0);
     assert_int_equal(refund(t, &t->term, r.p.id, 1, false, "r2", &rf, &bad), ERR_REVERSAL_EXCEEDS_ORIGINAL);
     assert_int_equal(balance(t, &a), 10000);
 }
