@@ -208,7 +208,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
 
     pay_customer_order(&o, w, cur, PAYMENT_P2P, amount, &payer, to_wallet, PAYMENT_XFER_P2P);
     o.p.counterparty_id = r.id;
-    payment_limits_p2p(w->a.cfg, &o, w->a.now, payer.device_new);
+    payment_limits_p2p(w->a.cfg, &o, w->a.now, payer.device_new, pay_customer_fresh(w, cur));
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.payee_email, sizeof o.payee_email, "%s", r.email);
     /* o.counterparty stays "": the mails name payee_email, masked. */
@@ -224,7 +224,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         return e == ERR_OK ? ERR_RISK_HELD : e;
     }
     e = payment_submit_wait(w, &o, out, bad);
-    if (e == ERR_LIMIT_EXCEEDED)
+    if (e == ERR_LIMIT_EXCEEDED || e == ERR_FRESH_MFA_REQUIRED)
         return pay_customer_refused(w, cur, KIND, e, *bad, amount);
     return e;
 }

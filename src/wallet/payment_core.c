@@ -99,6 +99,7 @@ static void add_limit(struct payment_order *o, const char *prefix, char unit, in
     payment_period(l->period, prefix, unit, ms);
     l->max = max;
     l->name = name;
+    l->refusal = ERR_LIMIT_EXCEEDED;
 }
 
 void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
@@ -120,7 +121,8 @@ void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64
         add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', now, cfg->offline_daily_max, "offline_daily");
 }
 
-void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new)
+void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
+                        bool fresh)
 {
     o->nlimits = 0;
     /* The fresh second factor a new device needs is no brake right after
@@ -128,7 +130,12 @@ void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64
      * stay under the new-device limit too. */
     if (device_new && cfg->pay_new_device_daily_max < cfg->p2p_daily_max)
         add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->pay_new_device_daily_max, "new_device");
-    else
+    else if (!fresh && cfg->p2p_mfa_threshold < cfg->p2p_daily_max) {
+        /* In the writer's transaction, so transfers racing each other
+         * cannot together pass it either. */
+        add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_mfa_threshold, NULL);
+        o->limits[o->nlimits - 1].refusal = ERR_FRESH_MFA_REQUIRED;
+    } else
         add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_daily_max, "p2p_daily");
 }
 
@@ -202,7 +209,7 @@ static enum err count(struct job *j, struct store *st, int64_t amount, bool chec
             return e;
         if (!ok) {
             j->bad = o->limits[i].name;
-            return ERR_LIMIT_EXCEEDED;
+            return o->limits[i].refusal;
         }
     }
     return ERR_OK;

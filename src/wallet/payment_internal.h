@@ -77,7 +77,9 @@ struct payment_limit {
     char period[PAYMENT_PERIOD_MAX + 1];
     int64_t max;      /* the new total must stay <= max (refunds: ignored) */
     const char *name; /* static: what *bad names when it bites ("daily", "monthly", "new_device",
-                         "offline_daily", "p2p_daily") */
+                         "offline_daily", "p2p_daily"; NULL for fresh_mfa) */
+    enum err refusal; /* what passing max answers: ERR_LIMIT_EXCEEDED, or ERR_FRESH_MFA_REQUIRED
+                         (transfers without a fresh second factor, payment_limits_p2p) */
 };
 #define PAYMENT_LIMITS_MAX 4
 
@@ -150,8 +152,12 @@ struct payment_order {
 void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
                         bool offline);
 /* The counter of a transfer sent at now: the P2P day, at most
- * pay_new_device_daily_max while the device (or the account) cools down. */
-void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new);
+ * pay_new_device_daily_max while the device (or the account) cools down,
+ * and without a fresh second factor at most p2p_mfa_threshold in all
+ * (ERR_FRESH_MFA_REQUIRED past it): splitting a large transfer into small
+ * ones does not avoid the second factor. */
+void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
+                        bool fresh);
 /* The counters a refund or void of p gives back to (those p was counted in). */
 void payment_limits_refund(struct payment_order *o, const struct payment *p);
 

@@ -295,7 +295,7 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
             return e;
         snprintf(o->x.kind, sizeof o->x.kind, "%s", PAYMENT_XFER_P2P);
         snprintf(o->message, sizeof o->message, "%s", p->message);
-        payment_limits_p2p(w->a.cfg, o, w->a.now, p->device_new != 0);
+        payment_limits_p2p(w->a.cfg, o, w->a.now, p->device_new != 0, true); /* staff approved it */
     } else {
         struct merchant_store s;
         if ((e = st->ops->mstore_get(st, p->p.store_id, &s)) != ERR_OK)

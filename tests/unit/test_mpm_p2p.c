@@ -575,9 +575,16 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
     assert_int_equal(send_to(t, &a, b.email, t->f->cfg.p2p_mfa_threshold, "", "k1", NULL, NULL), ERR_OK);
     assert_int_equal(send_to(t, &a, b.email, above, "", "k2", NULL, &bad), ERR_FRESH_MFA_REQUIRED);
     assert_int_equal(refusals(t, &a, "fresh_mfa_required"), 1);
+    /* nor in pieces: the threshold is the day's total without a fresh
+     * second factor (checked in the transfer's transaction) */
+    assert_int_equal(send_to(t, &a, b.email, 1, "", "k3", NULL, &bad), ERR_FRESH_MFA_REQUIRED);
+    assert_null(bad);
+    assert_int_equal(refusals(t, &a, "fresh_mfa_required"), 2);
+    assert_int_equal(balance(t, b.wallet), t->f->cfg.p2p_mfa_threshold);
     refresh(t, &a);
     assert_int_equal(send_to(t, &a, b.email, above, "", "k2", NULL, NULL), ERR_OK);
-    assert_int_equal(balance(t, b.wallet), t->f->cfg.p2p_mfa_threshold + above);
+    assert_int_equal(send_to(t, &a, b.email, 1, "", "k3", NULL, NULL), ERR_OK);
+    assert_int_equal(balance(t, b.wallet), t->f->cfg.p2p_mfa_threshold + above + 1);
 
     /* a device in its cool-down needs the second factor for any amount
      * (the next day: the transfers above are not counted against it) */
@@ -606,7 +613,7 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
     t->f->now += AUTH_FRESH_MFA_MS + 1000;
     af_auth(t->f, &g, &s);
     assert_int_equal(p2p_send(W(t), &s, b.email, 1, "", "n2", &r, &bad, NULL), ERR_FRESH_MFA_REQUIRED);
-    assert_int_equal(refusals(t, &a, "fresh_mfa_required"), 2);
+    assert_int_equal(refusals(t, &a, "fresh_mfa_required"), 3);
 }
 
 
