@@ -26,8 +26,10 @@
  *
  * Invariants:
  *  1. Money moves exactly when a row becomes EXECUTED: the row's change
- *     (insert or pending -> executed), the audit entries and the customer's
- *     mail are written by the ledger writer's hook in the transaction of the
+ *     (insert or pending -> executed), the audit entries, the customer's
+ *     mail (and a transfer's recipient's, when charge_store takes it back
+ *     from them) and the amount given back to the customer's spending
+ *     counters are written by the ledger writer's hook in the transaction of the
  *     transfer (ledger_writer_submit_hooked_wait).  Two approvals racing:
  *     the second finds the row no longer pending and its group is undone
  *     (ERR_CONFLICT), or replays the first's transfer key and is refused.

@@ -57,7 +57,7 @@ struct config {
     int64_t offline_daily_max;        /* offline-code payments in the day */
     int64_t p2p_max;                  /* one transfer to another customer */
     int64_t p2p_daily_max;            /* transfers sent in the day */
-    int64_t p2p_mfa_threshold;        /* a transfer above this needs a fresh second factor */
+    int64_t p2p_mfa_threshold;        /* the day's transfers above this need a fresh second factor */
     int64_t void_window_s;            /* a register may void its charge this long after it */
     int64_t charge_confirm_timeout_s; /* a challenged register charge waits this long for the customer */
     /* mail (notify/smtp.h): smtp_url "" delivers into DATA_DIR/mail (notify/mailspool.h) */

@@ -4,22 +4,27 @@
  *
  *   PARSE   amount (1..p2p_max), message (0..100 characters of text), `to`
  *           (an e-mail address or "usr_…"; malformed: ERR_INVALID_PARAM)
+ *   CHECK   unless the key already moved money (a retry): the sender is not
+ *           frozen, the "p2p" switch is off, a fresh second factor when
+ *           the amount is above p2p_mfa_threshold or the device (or the
+ *           account, after a reset) is in its cool-down: a stolen password
+ *           and session alone cannot send the wallet away; the balance, and
+ *           the day's total a stale second factor may send, as SUBMIT will
+ *           find them.  All before FIND, so that none of these refusals
+ *           depends on who the recipient is
  *   FIND    the recipient: another customer, verified, with a second
  *           factor, not frozen — else ERR_RECIPIENT_NOT_FOUND, the same
  *           answer for each reason, so the endpoint cannot be used to learn
  *           who has an account or whose account is frozen
- *   CHECK   unless the key already moved money (a retry): the sender is not
- *           frozen, the "p2p" switch is off, and a fresh second factor when
- *           the amount is above p2p_mfa_threshold or the device (or the
- *           account, after a reset) is in its cool-down: a stolen password
- *           and session alone cannot send the wallet away
  *   RISK    the risk engine (risk_gate.h), not for a retry: deny
  *           ERR_RISK_DENIED, hold ERR_RISK_HELD, challenge
  *           ERR_FRESH_MFA_REQUIRED unless the second factor is fresh
  *   SUBMIT  one transfer wallet -> wallet (kind "p2p") with the hook of
  *           payment_internal.h: the p2p_daily counter (capped at the
  *           new-device limit while the device or account cools down: the
- *           login made the second factor fresh), the payments row and a
+ *           login made the second factor fresh; without a fresh second
+ *           factor at p2p_mfa_threshold, ERR_FRESH_MFA_REQUIRED: no
+ *           splitting past it), the payments row and a
  *           mail to each customer, in the same commit
  *
  * The sender's refusals that may be a thief's (unknown recipient, frozen,
@@ -89,10 +94,39 @@ static enum err recipient_ok(struct store *st, const struct auth_session *cur, c
     return e == ERR_ACCOUNT_FROZEN ? ERR_RECIPIENT_NOT_FOUND : e;
 }
 
-/* CHECK (not for a retry).  The balance is read here only so that the
- * answer does not depend on the recipient; the ledger checks it again. */
+/* The balance, and the day's total a stale second factor may send, as
+ * the transfer's commit will find them: read here only so that these
+ * refusals come before the recipient is looked at (the ledger and the
+ * counter check again).  The other day limits stay the commit's: a
+ * transfer the risk engine holds for staff may be approved another day. */
+static enum err check_funds(const struct wallet_ctx *w, const struct auth_session *cur, int64_t amount,
+                            const struct pay_payer *payer)
+{
+    struct store *st = w->a.st;
+    struct ledger_account a;
+    enum err e = st->ops->account_get(st, payer->wallet, &a);
+    if (e != ERR_OK || ledger_available(&a) < amount)
+        return e != ERR_OK ? e : ERR_INSUFFICIENT_FUNDS;
+    struct payment_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_NOMEM;
+    payment_limits_p2p(w->a.cfg, o, w->a.now, payer->device_new, pay_customer_fresh(w, cur));
+    for (size_t i = 0; i < o->nlimits && e == ERR_OK; i++) {
+        int64_t total = 0;
+        if (o->limits[i].refusal != ERR_FRESH_MFA_REQUIRED)
+            continue;
+        e = st->ops->spend_get(st, cur->customer_id, o->limits[i].period, &total);
+        if (e == ERR_OK && total > o->limits[i].max - amount)
+            e = ERR_FRESH_MFA_REQUIRED;
+    }
+    free(o);
+    return e;
+}
+
+/* CHECK (not for a retry; a held request's retry skips the funds: its
+ * review answers). */
 static enum err check_sender(const struct wallet_ctx *w, const struct auth_session *cur, int64_t amount,
-                             const struct pay_payer *payer, struct killswitch *sw)
+                             const struct pay_payer *payer, bool held, struct killswitch *sw)
 {
     static const char *const switches[] = {KILLSWITCH_P2P, NULL};
     enum err e = freeze_check(w->a.st, cur->customer_id);
@@ -100,10 +134,8 @@ static enum err check_sender(const struct wallet_ctx *w, const struct auth_sessi
         e = killswitch_check(w->a.st, switches, sw);
     if (e == ERR_OK && (amount > w->a.cfg->p2p_mfa_threshold || payer->device_new) && !pay_customer_fresh(w, cur))
         e = ERR_FRESH_MFA_REQUIRED;
-    struct ledger_account a;
-    if (e == ERR_OK && (e = w->a.st->ops->account_get(w->a.st, payer->wallet, &a)) == ERR_OK &&
-        ledger_available(&a) < amount)
-        e = ERR_INSUFFICIENT_FUNDS;
+    if (e == ERR_OK && !held)
+        e = check_funds(w, cur, amount, payer);
     return e;
 }
 
@@ -166,7 +198,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     if (e == ERR_OK)
         e = pay_customer_payer(w, cur, &payer);
     if (e == ERR_OK && !seen)
-        e = check_sender(w, cur, amount, &payer, sw);
+        e = check_sender(w, cur, amount, &payer, held, sw);
     if (e == ERR_OK)
         e = find_recipient(st, to, &r);
     if (e == ERR_OK && !seen)

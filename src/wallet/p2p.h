@@ -1,8 +1,8 @@
 /* p2p.h: sending money to another customer.
  *
  * POST /v1/transfers {to, amount, message?} + Idempotency-Key, FULL session
- * (FRESH above p2p_mfa_threshold, and always from a device in its
- * new-device cool-down).  `to` is the recipient's e-mail address or id
+ * (FRESH when the day's transfers with this one pass p2p_mfa_threshold,
+ * and always from a device in its new-device cool-down).  `to` is the recipient's e-mail address or id
  * ("usr_…"); the recipient must be another verified customer with a second
  * factor enrolled, not frozen (else ERR_RECIPIENT_NOT_FOUND "to" — all
  * alike).  One ledger transfer wallet -> wallet (kind "p2p"), limits

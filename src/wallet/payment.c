@@ -316,10 +316,13 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     bool retry_may_help = e == ERR_SUSPENDED || e == ERR_STORE_NOT_FOUND || e == ERR_RATE_LIMITED;
 
     /* 3. the code */
+    int64_t shown = 0; /* a refused retry's code's customer, if it resolves (same_charge) */
     if (e == ERR_OK)
         e = paycode_resolve(w, code, &o->hit);
+    else if (retry_may_help && paycode_resolve(w, code, &o->hit) == ERR_OK)
+        shown = o->hit.customer_id;
     if (e == ERR_INVALID_CODE || retry_may_help) {
-        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, 0, done, ctx, bad, &e, pending))
+        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, shown, done, ctx, bad, &e, pending))
             goto out;
         if (e == ERR_INVALID_CODE) {
             guessed(w, term, code);

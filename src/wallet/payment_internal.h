@@ -16,7 +16,8 @@
  *   3. consumes the code, if any (paycode_consume: ERR_INVALID_CODE when a
  *      concurrent charge consumed it first);
  *   4. adds the amount to every spending counter of the order, each against
- *      its maximum (ERR_LIMIT_EXCEEDED, bad = the limit's name); refunds
+ *      its maximum (the limit's refusal: ERR_LIMIT_EXCEEDED, bad = its
+ *      name, or ERR_FRESH_MFA_REQUIRED, bad NULL); refunds
  *      and voids give the amount back to the counters they name (no limit);
  *   5. inserts the payments row (id = the transfer's id), or adds a refund
  *      or void to it;

@@ -952,6 +952,12 @@ static void payments_switch_global_merchant_store(void **state)
      * still gets its receipt (it must not charge again). */
     assert_int_equal(charge(t, &t->far_term, code, 100, "s4", &r, &bad), ERR_OK);
     assert_true(r.replayed);
+    /* ... but not with another customer's code under that key. */
+    struct cust b;
+    char codeb[PAYCODE_DIGITS + 1];
+    ready(t, &b, "bunta@example.com", 1000, codeb);
+    assert_int_equal(charge(t, &t->far_term, codeb, 100, "s4", &r, &bad), ERR_IDEMPOTENCY_CONFLICT);
+    assert_int_equal(balance(t, &b), 1000);
     /* Nothing moved, and the code was not spent by the refusals. */
     assert_int_equal(balance(t, &a), 9800);
     assert_int_equal(killswitch_set(t->f->st, "admin-cli", KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", t->f->now), ERR_OK);

@@ -581,6 +581,28 @@ static void a_scam_transfer_to_a_new_account_is_held(void **state)
     assert_int_equal(store_payments(t, t->tokyo.id), 0);
 }
 
+/* A retry of a held transfer is answered by its review (the same hold),
+ * even once the balance has fallen below it: it moved nothing. */
+static void a_held_transfers_retry_is_answered_by_its_review(void **state)
+{
+    struct rf *t = *state;
+    struct cust victim, mule, friend;
+    customer(t, &victim, "victim@example.com", 40000);
+    customer(t, &mule, "mule@example.com", 0);
+    customer(t, &friend, "friend@example.com", 0);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 30000, "", "scam-1", &r, &bad, &sw), ERR_RISK_HELD);
+    int64_t id = r.held_id;
+    assert_int_equal(send_to(t, &victim, friend.email, 3000), ERR_OK);
+    assert_int_equal(send_to(t, &victim, friend.email, 9000), ERR_OK);
+    assert_int_equal(balance(t, &victim), 28000);
+    assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 30000, "", "scam-1", &r, &bad, &sw), ERR_RISK_HELD);
+    assert_int_equal(r.held_id, id);
+    assert_int_equal(balance(t, &mule), 0);
+}
+
 /* The scammer's script: "first send 100 yen to check the account, then
  * the rest".  A small transfer does not make the payee one the victim has
  * paid before: the 30,000 that follows waits for staff all the same, and
@@ -974,6 +996,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_held_transfers_retry_is_answered_by_its_review, setup, teardown),
         cmocka_unit_test_setup_teardown(a_small_first_transfer_does_not_clear_the_scam_one, setup, teardown),
         cmocka_unit_test_setup_teardown(smurfed_money_passed_on_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_waiting_charge_approved_after_the_inflow_is_held, setup, teardown),
