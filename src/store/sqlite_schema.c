@@ -528,6 +528,9 @@ const char *const sq_migrations[] = {
      * would let a register read a past customer's wallet at will).  NULL
      * for payments made before. */
     "ALTER TABLE payments ADD COLUMN balance_after INTEGER;",
+    /* 21 -> 22: the same for a top-up: a register retrying an old cash
+     * top-up gets its receipt's balance, not the customer's wallet now. */
+    "ALTER TABLE topups ADD COLUMN balance_after INTEGER;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

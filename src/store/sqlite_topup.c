@@ -7,7 +7,8 @@
 
 #define TOPUP_COLS                                                                                                     \
     "id, customer_id, source, status, amount, card_id, device_id, store_id, terminal_id, idem_scope, idem_key, "      \
-    "req_hash, gateway_ref, challenge_ref, decline_code, captured, transfer_id, created_ms, updated_ms"
+    "req_hash, gateway_ref, challenge_ref, decline_code, captured, transfer_id, created_ms, updated_ms, "            \
+    "balance_after"
 
 static void read_topup(sqlite3_stmt *q, void *out)
 {
@@ -32,6 +33,7 @@ static void read_topup(sqlite3_stmt *q, void *out)
     t->transfer_id = sqlite3_column_int64(q, 16);
     t->created_ms = sqlite3_column_int64(q, 17);
     t->updated_ms = sqlite3_column_int64(q, 18);
+    t->balance_after = sqlite3_column_int64(q, 19); /* NULL: 0, not kept */
 }
 
 enum err sq_topup_insert(struct store *st, struct topup *t)
@@ -89,8 +91,11 @@ enum err sq_topup_get_by_idem(struct store *st, const char *scope, const char *k
 enum err sq_topup_update(struct store *st, const struct topup *t)
 {
     struct sqlite_store *db = sq(st);
+    /* balance_after is written once, by the credit (a copy of the row read
+     * before it must not erase it). */
     sqlite3_stmt *q = sq_stmt(db, "UPDATE topups SET status = ?, gateway_ref = ?, challenge_ref = ?, "
-                                  "decline_code = ?, captured = ?, transfer_id = ?, updated_ms = ? WHERE id = ?");
+                                  "decline_code = ?, captured = ?, transfer_id = ?, updated_ms = ?, "
+                                  "balance_after = coalesce(?, balance_after) WHERE id = ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int(q, 1, t->status);
@@ -100,7 +105,11 @@ enum err sq_topup_update(struct store *st, const struct topup *t)
     sqlite3_bind_int(q, 5, t->captured);
     sqlite3_bind_int64(q, 6, t->transfer_id);
     sqlite3_bind_int64(q, 7, t->updated_ms);
-    sqlite3_bind_int64(q, 8, t->id);
+    if (t->balance_after > 0)
+        sqlite3_bind_int64(q, 8, t->balance_after);
+    else
+        sqlite3_bind_null(q, 8);
+    sqlite3_bind_int64(q, 9, t->id);
     return sq_step_update(db, q, ERR_TOPUP_NOT_FOUND, "topup_update");
 }
 

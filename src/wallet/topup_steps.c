@@ -255,6 +255,7 @@ static enum err credit_hook(void *ctx, struct store *st, const struct ledger_tra
     h->row.status = TOPUP_SUCCEEDED;
     h->row.transfer_id = x[0].id;
     h->row.updated_ms = h->a.now;
+    h->row.balance_after = h->balance;
     e = st->ops->topup_update(st, &h->row);
     char to[EMAIL_MAX + 1], source[MERCHANT_NAME_MAX + 64];
     if (e == ERR_OK)
@@ -274,6 +275,12 @@ enum err topup_step_credit(const struct wallet_ctx *w, struct topup *t, int64_t 
 {
     struct store *st = w->a.st;
     if (t->status != TOPUP_AUTHORIZED) {
+        /* Done before (a retry): the balance its receipt said, never the
+         * wallet now, which a register retrying could read at will. */
+        if (balance && t->status == TOPUP_SUCCEEDED && t->balance_after > 0) {
+            *balance = t->balance_after;
+            return ERR_OK;
+        }
         if (balance)
             return topup_wallet_balance(st, t->customer_id, balance);
         return ERR_OK;

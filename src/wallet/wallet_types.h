@@ -117,6 +117,8 @@ struct topup {
     int64_t transfer_id;                     /* SUCCEEDED: the ledger transfer */
     int64_t created_ms;
     int64_t updated_ms;
+    int64_t balance_after; /* SUCCEEDED: the wallet right after the credit, what a retry answers
+                              again; <= 0 if not kept (credited before migration 22) */
 };
 
 /* A one-time code the customer shows at the register for a cash top-up. */

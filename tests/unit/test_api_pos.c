@@ -201,8 +201,9 @@ static void test_signed_cash_topup_credits_once(void **state)
     assert_string_equal(topup_str(&r, "status"), "succeeded");
     assert_int_equal(topup_int(&r, "amount"), 1000);
     assert_non_null(topup_str(&r, "created_at"));
-    char id[64];
+    char id[64], id_key[40];
     snprintf(id, sizeof id, "%s", topup_str(&r, "id"));
+    snprintf(id_key, sizeof id_key, "%s", key);
     assert_memory_equal(id, "tpu_", 4);
     assert_int_equal(json_integer_value(json_object_get(r.j, "balance")), b0 + 1000);
     /* The receipt names no customer: the clerk has no business with it. */
@@ -245,6 +246,22 @@ static void test_signed_cash_topup_credits_once(void **state)
     AC_EXPECT_ERROR(r, 400, "invalid_code");
     ac_resp_free(&r);
     assert_int_equal(balance(f), b0 + 1000);
+
+    /* Once the wallet has moved on, a retry still answers its receipt's
+     * balance, not the wallet's now: a register cannot read a customer's
+     * balance at will by retrying an old top-up. */
+    char code2[TOPUP_CODE_DIGITS + 1], key2[40];
+    new_code(f, code2);
+    new_key(key2);
+    r = cash(f, &f->t1, key2, code2, 500);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    r = cash(f, &f->t1, id_key, code, 1000);
+    AC_EXPECT_STATUS(r, 201);
+    assert_string_equal(r.idempotent_replayed, "true");
+    assert_int_equal(json_integer_value(json_object_get(r.j, "balance")), b0 + 1000);
+    ac_resp_free(&r);
+    assert_int_equal(balance(f), b0 + 1500);
 }
 
 static void test_forged_requests_are_refused_and_logged(void **state)
