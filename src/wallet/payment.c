@@ -543,7 +543,6 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     o->x.flags = LEDGER_XFER_REVERSAL;
     o->x.ref_id = o->p.id;
     snprintf(o->x.kind, sizeof o->x.kind, "%s", is_void ? PAYMENT_XFER_VOID : PAYMENT_XFER_REFUND);
-    payment_limits_refund(o, &o->p);
     /* The risk engine: refunds turning into cash at one store, resale goods
      * given back at once, the same payer refunded again (voids too: a void
      * moves the same money as a refund).  The engine itself holds a refund

@@ -139,22 +139,8 @@ void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64
         add_limit(o, PAYMENT_PERIOD_P2P, 'd', now, cfg->p2p_daily_max, "p2p_daily");
 }
 
-enum err payment_limits_give_back(struct store *st, const struct payment *p, int64_t amount)
-{
-    struct payment_order *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        return ERR_NOMEM;
-    payment_limits_refund(o, p);
-    enum err e = ERR_OK;
-    for (size_t i = 0; i < o->nlimits && e == ERR_OK; i++) {
-        bool ok = false;
-        e = st->ops->spend_add(st, p->customer_id, o->limits[i].period, -amount, INT64_MAX, &ok);
-    }
-    free(o);
-    return e;
-}
-
-void payment_limits_refund(struct payment_order *o, const struct payment *p)
+/* The counters p was counted in (limits of its day and month). */
+static void limits_of(struct payment_order *o, const struct payment *p)
 {
     o->nlimits = 0;
     if (p->kind == PAYMENT_P2P) {
@@ -166,6 +152,22 @@ void payment_limits_refund(struct payment_order *o, const struct payment *p)
     if (p->offline)
         add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', p->created_ms, INT64_MAX, "offline_daily");
 }
+
+enum err payment_limits_give_back(struct store *st, const struct payment *p, int64_t amount)
+{
+    struct payment_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_NOMEM;
+    limits_of(o, p);
+    enum err e = ERR_OK;
+    for (size_t i = 0; i < o->nlimits && e == ERR_OK; i++) {
+        bool ok = false;
+        e = st->ops->spend_add(st, p->customer_id, o->limits[i].period, -amount, INT64_MAX, &ok);
+    }
+    free(o);
+    return e;
+}
+
 
 /* ---- the hook ------------------------------------------------------------ */
 
@@ -198,13 +200,13 @@ static enum err record_nonce(struct store *st, const struct payment_order *o)
 }
 
 /* Steps 4 (limits): every counter or none (the savepoint undoes the others). */
-static enum err count(struct job *j, struct store *st, int64_t amount, bool check)
+static enum err count(struct job *j, struct store *st, int64_t amount)
 {
     const struct payment_order *o = &j->o;
     for (size_t i = 0; i < o->nlimits; i++) {
         bool ok = false;
         enum err e = st->ops->spend_add(st, o->p.customer_id, o->limits[i].period, amount,
-                                        check ? o->limits[i].max : INT64_MAX, &ok);
+                                        o->limits[i].max, &ok);
         if (e != ERR_OK)
             return e;
         if (!ok) {
@@ -292,7 +294,7 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
             j->bad = "code";
         return e;
     }
-    if ((e = count(j, st, x->amount, true)) != ERR_OK)
+    if ((e = count(j, st, x->amount)) != ERR_OK)
         return e;
     j->r.p = o->p;
     j->r.p.id = x->id;
@@ -353,7 +355,7 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
         if (e == ERR_NOT_FOUND)
             return ERR_PAYMENT_NOT_FOUND;
         if (e == ERR_OK)
-            e = count(j, st, -x->amount, false); /* what came back may be spent again */
+            e = payment_limits_give_back(st, &o->p, x->amount);
         if (e == ERR_OK && j->o.gate.pending)
             e = risk_gate_record(st, o->now, &j->o.gate, o->x.key);
         if (e != ERR_OK)

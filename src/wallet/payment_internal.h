@@ -18,7 +18,8 @@
  *   4. adds the amount to every spending counter of the order, each against
  *      its maximum (the limit's refusal: ERR_LIMIT_EXCEEDED, bad = its
  *      name, or ERR_FRESH_MFA_REQUIRED, bad NULL); refunds
- *      and voids give the amount back to the counters they name (no limit);
+ *      and voids give the amount back to the payment's counters
+ *      (payment_limits_give_back);
  *   5. inserts the payments row (id = the transfer's id), or adds a refund
  *      or void to it;
  *   5a. writes the risk engine's decision when it let the payment go on
@@ -76,7 +77,7 @@ enum payment_op {
 /* One spending counter the payment adds to (or, for refunds, takes from). */
 struct payment_limit {
     char period[PAYMENT_PERIOD_MAX + 1];
-    int64_t max;      /* the new total must stay <= max (refunds: ignored) */
+    int64_t max;      /* the new total must stay <= max */
     const char *name; /* static: what *bad names when it bites ("daily", "monthly", "new_device",
                          "offline_daily", "p2p_daily"; NULL for fresh_mfa) */
     enum err refusal; /* what passing max answers: ERR_LIMIT_EXCEEDED, or ERR_FRESH_MFA_REQUIRED
@@ -159,8 +160,6 @@ void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64
  * ones does not avoid the second factor. */
 void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
                         bool fresh);
-/* The counters a refund or void of p gives back to (those p was counted in). */
-void payment_limits_refund(struct payment_order *o, const struct payment *p);
 
 /* Submit o (copied; the caller may free it at once).  ERR_OK: done() is
  * called exactly once, on the ledger writer's completer thread, with the
