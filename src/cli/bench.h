@@ -152,6 +152,9 @@ struct bench_stats {
     size_t nflow_us;
     struct bench_ack *acks; /* every acknowledged charge, in or after the window */
     size_t nacks;
+    size_t codes_ahead;     /* codes_ahead: codes issued before the window */
+    double codes_ahead_s;   /* and how long that took */
+    double stock_out_s;     /* codes_ahead: when the window ran out of them (0: it did not) */
     char first_error[256];  /* the first unexpected answer, for the report */
     double first_error_s, last_error_s; /* when, from the window's start (after it: the drain) */
 };
@@ -162,6 +165,12 @@ struct bench_load_opts {
     size_t connections;
     int64_t amount_min, amount_max;
     uint64_t run_id; /* makes Idempotency-Keys unique across runs */
+    /* If > 0, issue this many codes before the window (bench_load.c): the
+     * window then charges them in turn, measuring charges alone, and stops
+     * charging when they run out; flow_us stays empty. */
+    size_t codes_ahead;
+    void (*window_start)(void *arg); /* if set, called as the window starts */
+    void *window_arg;
 };
 
 /* ---- CPU time (bench_cpu.c) ---- */

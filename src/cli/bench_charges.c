@@ -6,7 +6,8 @@
  *           --url: the running kessaid's data directory (--data-dir) is
  *           seeded while it serves (same machine)
  *   LOAD    every connection: a code for a customer, then a signed charge
- *           of it (bench_load.c), for --seconds
+ *           of it (bench_load.c), for --seconds; with --codes-ahead every
+ *           code is issued before that window, which then holds only charges
  *   STOP    own kessaid: SIGTERM (in-flight requests finish, the writer
  *           flushes)
  *   CHECK   every acknowledged charge is in the ledger under its transfer
@@ -15,7 +16,7 @@
  *   REPORT  charges/s, latency percentiles, errors, the check, the CPU
  *           time per acknowledged charge of this generator and (own
  *           kessaid) of kessaid's threads, and how the writer grouped the
- *           load into commits (kessaid's GET /metrics), over the whole load
+ *           load into commits (kessaid's GET /metrics), over the window
  *
  * Exit status 0 only if charges were acknowledged and the check holds;
  * errors under load (refusals, 5xx) are reported, not fatal: they are part
@@ -49,10 +50,16 @@
 #define SESSION_S (12 * 3600)
 
 #define SETTINGS_MAX 16
+/* --codes-ahead: a code issued before the window must still be valid (60 s)
+ * when the window's last charge presents it (bench_load.c: at most 30 s
+ * are spent issuing). */
+#define CODES_AHEAD_SECONDS_MAX 20
+#define CODES_AHEAD_MAX 2000000
 
 struct bench_args {
     const char *url;
     int64_t seconds, connections, customers, terminals;
+    int64_t codes_ahead; /* 0: codes issued in the window, one per charge */
     char set_buf[1024];          /* --set, split in place */
     const char *set[SETTINGS_MAX];
     size_t nset;
@@ -154,12 +161,42 @@ static enum err check_ledger(const char *db, const struct bench_seed *seed, cons
 /* What was measured over the load beside it: CPU time (reported per
  * acknowledged charge) and the writer's commits. */
 struct measures {
+    /* where the window started: read by start_measures */
+    pid_t pid;                     /* own kessaid, or 0 */
+    const struct sockaddr_in *addr;
+    struct bench_cpu k0, g0;
+    struct bench_commits c0;
     bool kessaid_known; /* own kessaid only: with --url its pid is not ours to know */
     struct bench_cpu kessaid;
     double generator;
     bool commits_known; /* kessaid's /metrics answered before and after, and it committed */
     struct bench_commits commits;
 };
+
+/* window_start of the load: the counters' values as the window opens. */
+static void start_measures(void *arg)
+{
+    struct measures *u = arg;
+    u->commits_known = bench_commits_read(u->addr, &u->c0) == ERR_OK;
+    u->kessaid_known = u->pid > 0 && bench_cpu_read(u->pid, &u->k0) == ERR_OK;
+    (void)bench_cpu_read(getpid(), &u->g0);
+}
+
+/* The counters' values now, against the window's start. */
+static void end_measures(struct measures *u)
+{
+    struct bench_cpu now;
+    struct bench_commits c1;
+    u->kessaid_known = u->kessaid_known && bench_cpu_read(u->pid, &now) == ERR_OK;
+    if (u->kessaid_known)
+        bench_cpu_diff(&u->k0, &now, &u->kessaid);
+    u->commits_known = u->commits_known && bench_commits_read(u->addr, &c1) == ERR_OK;
+    if (u->commits_known)
+        bench_commits_diff(&u->c0, &c1, &u->commits);
+    u->commits_known = u->commits_known && u->commits.commits > 0;
+    if (bench_cpu_read(getpid(), &now) == ERR_OK)
+        u->generator = bench_cpu_total(&now) - bench_cpu_total(&u->g0);
+}
 
 static double per_charge_us(double seconds, const struct bench_stats *st)
 {
@@ -201,11 +238,21 @@ static void report_text(const struct bench_args *a, const char *where, const str
     printf("kessai bench charges: %" PRId64 " connections, %" PRId64 " customers, %" PRId64
            " terminals, %" PRId64 " s, %s\n",
            a->connections, a->customers, a->terminals, a->seconds, where);
-    printf("  charges/s      %.0f  (%" PRIu64 " durable charges acknowledged in %.1f s; codes issued %.0f/s)\n",
-           (double)st->charges / st->seconds, st->charges, st->seconds, (double)st->codes / st->seconds);
+    printf("  charges/s      %.0f  (%" PRIu64 " durable charges acknowledged in %.1f s; ", (double)st->charges / st->seconds,
+           st->charges, st->seconds);
+    if (a->codes_ahead)
+        printf("their codes issued ahead: %zu in %.1f s, %.0f/s)\n", st->codes_ahead, st->codes_ahead_s,
+               (double)st->codes_ahead / st->codes_ahead_s);
+    else
+        printf("codes issued %.0f/s)\n", (double)st->codes / st->seconds);
+    if (st->stock_out_s > 0)
+        printf("  codes ahead    ran out %.1f s into the window: charges/s is short of what kessaid could do\n",
+               st->stock_out_s);
     printf("  charge ms      p50 %.2f  p99 %.2f  p99.9 %.2f   (POST /pos/v1/charges)\n", ch->p50, ch->p99, ch->p999);
-    printf("  code ms        p50 %.2f  p99 %.2f  p99.9 %.2f   (POST /v1/paycodes)\n", cd->p50, cd->p99, cd->p999);
-    printf("  code+charge ms p50 %.2f  p99 %.2f  p99.9 %.2f\n", fl->p50, fl->p99, fl->p999);
+    printf("  code ms        p50 %.2f  p99 %.2f  p99.9 %.2f   (POST /v1/paycodes%s)\n", cd->p50, cd->p99, cd->p999,
+           a->codes_ahead ? ", ahead" : "");
+    if (!a->codes_ahead)
+        printf("  code+charge ms p50 %.2f  p99 %.2f  p99.9 %.2f\n", fl->p50, fl->p99, fl->p999);
     printf("  errors         %" PRIu64 " (4xx %" PRIu64 ", 5xx %" PRIu64 ", connection %" PRIu64 ")", st->errors,
            st->status[4], st->status[5], st->status[0]);
     if (st->errors)
@@ -252,7 +299,7 @@ static int report_json(const struct bench_args *a, const struct bench_stats *st,
 {
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:s, "
-        "s:{s:I, s:I, s:I, s:b}, s:o, s:o, s:o}",
+        "s:{s:I, s:I, s:I, s:b}, s:o, s:o, s:o, s:o}",
         "connections", (json_int_t)a->connections, "customers", (json_int_t)a->customers, "terminals",
         (json_int_t)a->terminals, "seconds", (json_int_t)a->seconds, "charges_per_s",
         (json_int_t)llround((double)st->charges / st->seconds), "charges", (json_int_t)st->charges, "codes_per_s",
@@ -263,7 +310,11 @@ static int report_json(const struct bench_args *a, const struct bench_stats *st,
         (json_int_t)c->found, "violations", (json_int_t)c->rep.violations, "verify_ok",
         c->verify_err == ERR_OK && c->rep.violations == 0, "cpu_us_per_charge", cpu_json(u, st),
         "commits", commits_json(u, st), "errors_at",
-        st->errors ? json_pack("[f, f]", st->first_error_s, st->last_error_s) : json_null());
+        st->errors ? json_pack("[f, f]", st->first_error_s, st->last_error_s) : json_null(), "codes_ahead",
+        a->codes_ahead ? json_pack("{s:I, s:f, s:o}", "codes", (json_int_t)st->codes_ahead, "seconds",
+                                   st->codes_ahead_s, "ran_out_at",
+                                   st->stock_out_s > 0 ? json_real(st->stock_out_s) : json_null())
+                       : json_null());
     return cli_print_json(j);
 }
 
@@ -349,6 +400,11 @@ int cli_run_bench_charges(struct cli_ctx *x)
         rc = cli_parse_opt_int(x, "--terminals", 1, 10000, a.connections < 64 ? a.connections : 64, &a.terminals);
     if (rc == CLI_EXIT_OK)
         rc = parse_set(x, &a);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_parse_opt_int(x, "--codes-ahead", 1, CODES_AHEAD_MAX, 0, &a.codes_ahead);
+    if (rc == CLI_EXIT_OK && a.codes_ahead && a.seconds > CODES_AHEAD_SECONDS_MAX)
+        rc = cli_usage_error(x->cmd, "--codes-ahead takes --seconds up to %d: a code is valid 60 s",
+                             CODES_AHEAD_SECONDS_MAX);
     struct sockaddr_in addr = {0};
     if (rc == CLI_EXIT_OK && a.url)
         rc = cli_parse_url(x, a.url, CLI_EXIT_FAIL, &addr);
@@ -368,30 +424,22 @@ int cli_run_bench_charges(struct cli_ctx *x)
     snprintf(where, sizeof where, "%s kessaid at %s:%u", a.url ? "the" : "own", inet_ntoa(addr.sin_addr),
              (unsigned)ntohs(addr.sin_port));
 
+    if (a.codes_ahead)
+        fprintf(stderr, "issuing %" PRId64 " codes ahead, then ", a.codes_ahead);
     fprintf(stderr, "charging for %" PRId64 " s on %" PRId64 " connections...\n", a.seconds, a.connections);
     struct bench_load_opts lo = {.addr = addr,
                                  .seconds = (double)a.seconds,
                                  .connections = (size_t)a.connections,
                                  .amount_min = AMOUNT_MIN,
                                  .amount_max = AMOUNT_MAX,
-                                 .run_id = (uint64_t)randombytes_random()};
+                                 .run_id = (uint64_t)randombytes_random(),
+                                 .codes_ahead = (size_t)a.codes_ahead};
     struct bench_stats st;
-    struct measures u = {.kessaid_known = !a.url};
-    struct bench_cpu k0, g0, now;
-    struct bench_commits c0, c1;
-    u.commits_known = bench_commits_read(&addr, &c0) == ERR_OK;
-    u.kessaid_known = u.kessaid_known && bench_cpu_read(own.pid, &k0) == ERR_OK;
-    (void)bench_cpu_read(getpid(), &g0);
+    struct measures u = {.pid = a.url ? 0 : own.pid, .addr = &addr};
+    lo.window_start = start_measures;
+    lo.window_arg = &u;
     enum err e = bench_load_run(&lo, &seed, &st);
-    u.kessaid_known = u.kessaid_known && bench_cpu_read(own.pid, &now) == ERR_OK;
-    u.commits_known = u.commits_known && bench_commits_read(&addr, &c1) == ERR_OK;
-    if (u.commits_known)
-        bench_commits_diff(&c0, &c1, &u.commits);
-    u.commits_known = u.commits_known && u.commits.commits > 0;
-    if (u.kessaid_known)
-        bench_cpu_diff(&k0, &now, &u.kessaid);
-    if (bench_cpu_read(getpid(), &now) == ERR_OK)
-        u.generator = bench_cpu_total(&now) - bench_cpu_total(&g0);
+    end_measures(&u);
     int status = a.url ? 0 : bench_server_stop(&own);
     if (status != 0)
         fprintf(stderr, "kessai: bench: kessaid exited with status %d\n", status);

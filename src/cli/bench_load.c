@@ -10,6 +10,14 @@
  *   any other answer: counted (and the first one kept for the report) --> IDLE
  *   connection lost: counted, reconnected --> IDLE
  *
+ * With codes_ahead, every code is issued first (the same requests, on every
+ * connection, before the window: the STOCK phase) and kept in order; in
+ * the window each flow takes the next one and goes straight to CHARGE, so
+ * the window measures the register's charges alone.  The stock is
+ * codes_ahead codes or what CODES_AHEAD_MAX_US allows, whichever comes
+ * first: with a window of at most 20 s (bench_charges.c) the last charge
+ * presents a code at most 50 s old, inside its 60 s.
+ *
  * All connections are driven from one thread with epoll: on a 2-core
  * machine the generator must leave as much CPU as it can to kessaid.
  * Responses are not parsed as JSON: the code and the payment id are found
@@ -37,6 +45,7 @@
 #define DRAIN_US (30 * 1000000ull)
 #define REQ_MAX 2048
 #define RECONNECT_MAX 100
+#define CODES_AHEAD_MAX_US (30 * 1000000ull)
 
 enum phase { IDLE, CODE, CHARGE };
 
@@ -64,6 +73,13 @@ struct load {
     uint64_t t0, deadline;
     size_t cap_charge, cap_code, cap_flow, cap_acks;
     char host[64];
+    /* codes_ahead: the codes issued before the window, used in order */
+    bool stocking;
+    struct stocked {
+        uint32_t customer;
+        char code[PAYCODE_DIGITS + 1]; /* secret: wiped */
+    } *stock;
+    size_t stock_want, stock_asked, stock_n, stock_next;
 };
 
 static uint64_t now_us(void)
@@ -211,11 +227,39 @@ static bool pay_id(const char *body, size_t len, char *out, size_t n)
 
 static void reconnect(struct load *l, struct flow *f, uint64_t now);
 
+/* A flow of the window with codes_ahead: the next stocked code, charged. */
+static void charge_stocked(struct load *l, struct flow *f, uint64_t now)
+{
+    if (l->stock_next == l->stock_n) {
+        if (l->st->stock_out_s == 0)
+            l->st->stock_out_s = (double)(now - l->t0) / 1e6;
+        return;
+    }
+    struct stocked *k = &l->stock[l->stock_next++];
+    f->customer = k->customer;
+    f->t_code = f->t_charge = now;
+    f->phase = CHARGE;
+    int rc = send_charge(l, f, k->code);
+    sodium_memzero(k->code, sizeof k->code);
+    if (rc != 0)
+        reconnect(l, f, now);
+}
+
 static void start_flow(struct load *l, struct flow *f, uint64_t now)
 {
     f->phase = IDLE;
     if (now >= l->deadline)
         return;
+    if (l->stock != NULL && !l->stocking) {
+        charge_stocked(l, f, now);
+        return;
+    }
+    /* Stocking: no more code requests than codes wanted. */
+    if (l->stocking) {
+        if (l->stock_asked == l->stock_want)
+            return;
+        l->stock_asked++;
+    }
     size_t nc = l->seed->ncustomers;
     f->customer = (uint32_t)((f->index + f->next_customer++ * l->o->connections) % nc);
     f->t_code = now;
@@ -282,6 +326,15 @@ static void on_response(struct load *l, struct flow *f, uint64_t now)
             start_flow(l, f, now);
             return;
         }
+        if (l->stocking) {
+            struct stocked *k = &l->stock[l->stock_n++];
+            k->customer = f->customer;
+            memcpy(k->code, code, sizeof k->code);
+            sodium_memzero(code, sizeof code);
+            bh_done(c);
+            start_flow(l, f, now);
+            return;
+        }
         if (in_window)
             st->codes++;
         bh_done(c);
@@ -298,7 +351,8 @@ static void on_response(struct load *l, struct flow *f, uint64_t now)
               ids_parse(id, PAYMENT_ID_PREFIX, &pay) == ERR_OK;
     if (ok) {
         push_u32(&st->charge_us, &st->ncharge_us, &l->cap_charge, now - f->t_charge);
-        push_u32(&st->flow_us, &st->nflow_us, &l->cap_flow, now - f->t_code);
+        if (l->stock == NULL)
+            push_u32(&st->flow_us, &st->nflow_us, &l->cap_flow, now - f->t_code);
         record_ack(l, f, pay);
         if (in_window)
             st->charges++;
@@ -362,6 +416,48 @@ static size_t busy(const struct load *l)
     return n;
 }
 
+/* Start a flow on every connection and drive them for `window` µs, then
+ * let those in flight finish (up to DRAIN_US). */
+static void run(struct load *l, uint64_t window)
+{
+    l->t0 = now_us();
+    l->deadline = l->t0 + window;
+    for (size_t i = 0; i < l->o->connections; i++)
+        if (l->flows[i].c.fd >= 0)
+            start_flow(l, &l->flows[i], l->t0);
+    struct epoll_event evs[256];
+    for (;;) {
+        uint64_t now = now_us();
+        /* Stocking, nothing in flight means the stock is full. */
+        if ((now >= l->deadline || l->stocking) && busy(l) == 0)
+            break;
+        if (now >= l->deadline + DRAIN_US)
+            break;
+        int n = epoll_wait(l->ep, evs, 256, 100);
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++)
+            on_event(l, evs[i].data.ptr, evs[i].events);
+    }
+}
+
+/* The STOCK phase of codes_ahead.  Refused codes are errors of the run, as
+ * in the window. */
+static enum err stock_codes(struct load *l)
+{
+    struct bench_stats *st = l->st;
+    l->stock_want = l->o->codes_ahead;
+    l->stock = calloc(l->stock_want, sizeof *l->stock);
+    if (l->stock == NULL)
+        return ERR_NOMEM;
+    l->stocking = true;
+    run(l, CODES_AHEAD_MAX_US);
+    l->stocking = false;
+    st->codes_ahead = l->stock_n;
+    st->codes_ahead_s = (double)(now_us() - l->t0) / 1e6;
+    return l->stock_n > 0 ? ERR_OK : ERR_INTERNAL;
+}
+
 enum err bench_load_run(const struct bench_load_opts *opts, const struct bench_seed *seed, struct bench_stats *st)
 {
     memset(st, 0, sizeof *st);
@@ -392,22 +488,11 @@ enum err bench_load_run(const struct bench_load_opts *opts, const struct bench_s
         fprintf(stderr, "kessai: bench: cannot connect to %s: %s\n", l.host, strerror(errno));
         return ERR_INTERNAL;
     }
-    l.t0 = now_us();
-    l.deadline = l.t0 + (uint64_t)(opts->seconds * 1e6);
-    for (size_t i = 0; i < opts->connections; i++)
-        if (l.flows[i].c.fd >= 0)
-            start_flow(&l, &l.flows[i], l.t0);
-
-    struct epoll_event evs[256];
-    for (;;) {
-        uint64_t now = now_us();
-        if (now >= l.deadline && (busy(&l) == 0 || now >= l.deadline + DRAIN_US))
-            break;
-        int n = epoll_wait(l.ep, evs, 256, 100);
-        if (n < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < n; i++)
-            on_event(&l, evs[i].data.ptr, evs[i].events);
+    enum err e = opts->codes_ahead > 0 ? stock_codes(&l) : ERR_OK;
+    if (e == ERR_OK) {
+        if (opts->window_start)
+            opts->window_start(opts->window_arg);
+        run(&l, (uint64_t)(opts->seconds * 1e6));
     }
     st->seconds = opts->seconds;
     size_t stuck = busy(&l);
@@ -417,7 +502,11 @@ enum err bench_load_run(const struct bench_load_opts *opts, const struct bench_s
         bh_close(&l.flows[i].c);
     free(l.flows);
     close(l.ep);
-    return ERR_OK;
+    if (l.stock != NULL) {
+        sodium_memzero(l.stock, l.stock_want * sizeof *l.stock);
+        free(l.stock);
+    }
+    return e;
 }
 
 void bench_stats_free(struct bench_stats *st)

@@ -338,8 +338,13 @@ const struct cli_cmd cli_commands[] = {
                    "and run ledger verify.  Exit status 1 if the check fails or no charge was\n"
                    "acknowledged.  Also printed: the CPU time per acknowledged charge of this\n"
                    "generator and, for its own kessaid, of kessaid by thread (MHD-worker: HTTP;\n"
-                   "ledger-writer; ledger-done: its completer), over the whole load, and how the\n"
+                   "ledger-writer; ledger-done: its completer), over the window, and how the\n"
                    "ledger writer grouped the load into commits (from kessaid's GET /metrics).\n"
+                   "\n"
+                   "With --codes-ahead N the N codes are issued first, and the window then only\n"
+                   "charges them, in turn: it measures the register's charges alone (the codes'\n"
+                   "own rate is reported beside).  A code lives 60 s, so --seconds is at most 20;\n"
+                   "if the codes run out before the window ends, the report says when.\n"
                    "\n"
                    "Without --url it seeds a temporary data directory under $TMPDIR (else\n"
                    "/var/tmp) with customers, sessions, funded wallets and terminals, written\n"
@@ -358,6 +363,7 @@ const struct cli_cmd cli_commands[] = {
                  {"--connections", "C", "keep-alive connections, one request each in flight (default 64)", 0},
                  {"--customers", "N", "customers, used in turn (default 1000)", 0},
                  {"--terminals", "T", "POS terminals signing the charges (default min(C, 64))", 0},
+                 {"--codes-ahead", "N", "issue N codes first; the window then charges them alone (--seconds <= 20)", 0},
                  {"--set", "SETTINGS", "own kessaid: more settings, e.g. \"KESSAI_WALLET_WORKERS=8 KESSAI_THREADS=2\"", 0},
                  JSON_OPT},
         .run = cli_run_bench_charges,

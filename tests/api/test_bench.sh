@@ -49,6 +49,18 @@ k bench charges --seconds 1 --connections 2 --customers 5
     has "$OUT" "ledger-writer" && has "$OUT" "transfers) a commit"
 verdict "own kessaid, text: charges/s, the check, the CPU line and the commits line"
 
+# --codes-ahead: every code first, then the window charges them alone.  40
+# codes on 4 connections run out within the second: the report says so,
+# and no charge was made without one of them.
+k bench charges --codes-ahead 40 --seconds 1 --connections 4 --customers 20 --json
+[ "$RC" = 0 ] && all_in_ledger && [ "$(j "$OUT" '$.errors')" = 0 ] && [ "$(j "$OUT" '$.codes_ahead.codes')" = 40 ]
+verdict "--codes-ahead: 40 codes issued first, every acknowledged charge in the ledger"
+[ "$(j "$OUT" '$.check.acknowledged')" = 40 ] && [ -n "$(j "$OUT" '$.codes_ahead.ran_out_at')" ]
+verdict "--codes-ahead: each code charged once, and the report says when they ran out"
+k bench charges --codes-ahead 10 --seconds 21
+[ "$RC" = 2 ] && has "$ERR" "--codes-ahead"
+verdict "usage error: --codes-ahead with a window longer than a code lives"
+
 # A running kessaid (--url): seeded while it serves, its store checked.  Its
 # limits are the deployment's: lifted here as the own kessaid's are.
 D=$T/live
