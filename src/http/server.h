@@ -1,6 +1,7 @@
 /* server.h: start and stop the HTTP server (libmicrohttpd).
  *
- * The server runs an epoll thread pool inside libmicrohttpd.  For each
+ * The server runs a thread pool inside libmicrohttpd, each thread polling
+ * its connections (poll, not epoll: server.c says why).  For each
  * request it accumulates the body up to max_body_bytes (a larger body, known
  * from Content-Length or found while it streams, is answered 413
  * payload_too_large and no handler runs), routes it (router.h), and calls the

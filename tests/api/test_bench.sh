@@ -57,6 +57,14 @@ k bench charges --codes-ahead 40 --seconds 1 --connections 4 --customers 20 --js
 verdict "--codes-ahead: 40 codes issued first, every acknowledged charge in the ledger"
 [ "$(j "$OUT" '$.check.acknowledged')" = 40 ] && [ -n "$(j "$OUT" '$.codes_ahead.ran_out_at')" ]
 verdict "--codes-ahead: each code charged once, and the report says when they ran out"
+# One HTTP thread, 128 connections asking at once: every code and charge is
+# answered at once.  With libmicrohttpd's epoll loop (src/http/server.c)
+# 128 ready connections made the thread wait out the connection timeout
+# before answering them, and those connections were then closed.
+k bench charges --codes-ahead 20000 --seconds 1 --connections 128 --customers 200 \
+    --set "KESSAI_THREADS=1 KESSAI_CONNECTION_TIMEOUT_S=10" --json
+[ "$RC" = 0 ] && all_in_ledger && [ "$(j "$OUT" '$.errors')" = 0 ] && [ "$(j "$OUT" '$.codes_ahead.codes')" = 20000 ]
+verdict "one HTTP thread, 128 connections at once: no request waits out the connection timeout"
 k bench charges --codes-ahead 10 --seconds 21
 [ "$RC" = 2 ] && has "$ERR" "--codes-ahead"
 verdict "usage error: --codes-ahead with a window longer than a code lives"
