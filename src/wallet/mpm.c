@@ -14,7 +14,9 @@
  *           unless the second factor is fresh (not for a retry either)
  *   SUBMIT  one transfer wallet -> the store's payable with the hook of
  *           payment_internal.h (limits, the payments row, the mail), and
- *           wait for its durable commit
+ *           wait for its durable commit; without a fresh second factor the
+ *           day's store-QR payments stay within pay_mfa_threshold in all
+ *           (payment_limits_qr, ERR_FRESH_MFA_REQUIRED)
  *
  * The payload is only a pointer to a store: the CRC catches a misread, not
  * a forgery (anyone can compute one).  So the store, its name and its
@@ -189,7 +191,7 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
     pay_customer_order(&o, w, cur, PAYMENT_MPM, amount, &payer, s.payable_account, PAYMENT_XFER_PAYMENT);
     o.p.merchant_id = s.merchant_id;
     o.p.store_id = s.id;
-    payment_limits_pay(w->a.cfg, &o, w->a.now, payer.device_new, false);
+    payment_limits_qr(w->a.cfg, &o, w->a.now, payer.device_new, pay_customer_fresh(w, cur));
     memcpy(o.payer_email, payer.email, sizeof o.payer_email);
     snprintf(o.counterparty, sizeof o.counterparty, "%s", s.name);
 
@@ -203,7 +205,7 @@ enum err mpm_pay(const struct wallet_ctx *w, const struct auth_session *cur, con
         return e == ERR_OK ? ERR_RISK_HELD : e;
     }
     e = payment_submit_wait(w, &o, out, bad);
-    if (e == ERR_LIMIT_EXCEEDED)
+    if (e == ERR_LIMIT_EXCEEDED || e == ERR_FRESH_MFA_REQUIRED)
         return pay_customer_refused(w, cur, KIND, e, *bad, amount);
     return e;
 }

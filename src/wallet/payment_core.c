@@ -121,6 +121,17 @@ void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64
         add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', now, cfg->offline_daily_max, "offline_daily");
 }
 
+void payment_limits_qr(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
+                       bool fresh)
+{
+    payment_limits_pay(cfg, o, now, device_new, false);
+    /* Counted with a fresh factor too, as P2P's day is: what passes the
+     * threshold is the day's total, however it was reached. */
+    add_limit(o, PAYMENT_PERIOD_QR, 'd', now, fresh ? INT64_MAX : cfg->pay_mfa_threshold, NULL);
+    if (!fresh)
+        o->limits[o->nlimits - 1].refusal = ERR_FRESH_MFA_REQUIRED;
+}
+
 void payment_limits_p2p(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
                         bool fresh)
 {
@@ -151,6 +162,8 @@ static void limits_of(struct payment_order *o, const struct payment *p)
     add_limit(o, PAYMENT_PERIOD_PAY, 'm', p->created_ms, INT64_MAX, "monthly");
     if (p->offline)
         add_limit(o, PAYMENT_PERIOD_OFFLINE, 'd', p->created_ms, INT64_MAX, "offline_daily");
+    if (p->kind == PAYMENT_MPM)
+        add_limit(o, PAYMENT_PERIOD_QR, 'd', p->created_ms, INT64_MAX, NULL);
 }
 
 enum err payment_limits_give_back(struct store *st, const struct payment *p, int64_t amount)

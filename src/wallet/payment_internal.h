@@ -63,6 +63,7 @@
 #define PAYMENT_PERIOD_PAY "pay"     /* store payments (CPM, MPM), online and offline */
 #define PAYMENT_PERIOD_OFFLINE "off" /* payments with an offline code */
 #define PAYMENT_PERIOD_P2P "p2p"     /* transfers sent */
+#define PAYMENT_PERIOD_QR "qr"       /* store-QR payments (MPM) */
 
 /* The calendar day ('d': YYYYMMDD) or month ('m': YYYYMM) of ms in Japan
  * (UTC+9, no daylight saving): "pay:d:20261127". */
@@ -153,6 +154,13 @@ struct payment_order {
  * the account) cools down; offline codes also the offline day. */
 void payment_limits_pay(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
                         bool offline);
+/* The counters of a store-QR payment (MPM) made at now: those of
+ * payment_limits_pay (online), and the day's store-QR payments, which
+ * without a fresh second factor take at most pay_mfa_threshold in all
+ * (ERR_FRESH_MFA_REQUIRED past it): a stolen session cannot split a large
+ * payment into small ones either. */
+void payment_limits_qr(const struct config *cfg, struct payment_order *o, int64_t now, bool device_new,
+                       bool fresh);
 /* The counter of a transfer sent at now: the P2P day, at most
  * pay_new_device_daily_max while the device (or the account) cools down,
  * and without a fresh second factor at most p2p_mfa_threshold in all

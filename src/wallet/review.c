@@ -309,7 +309,7 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
         o->x.credit_account = s.payable_account;
         snprintf(o->x.kind, sizeof o->x.kind, "%s", PAYMENT_XFER_PAYMENT);
         snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name);
-        payment_limits_pay(w->a.cfg, o, w->a.now, p->device_new != 0, false);
+        payment_limits_qr(w->a.cfg, o, w->a.now, p->device_new != 0, true); /* staff approved it */
     }
     /* The decision (hold) is on file since the request; the engine's
      * windows learn only what was made (RISK_DONE from the completer). */

@@ -40,6 +40,7 @@
 #include "wallet/emvco.h"
 #include "wallet/mpm.h"
 #include "wallet/p2p.h"
+#include "wallet/payment.h"
 #include "wallet/topup.h"
 
 #define DAY_MS (24 * 3600 * INT64_C(1000))
@@ -328,6 +329,46 @@ static void a_large_scan_needs_a_fresh_second_factor(void **state)
     refresh(t, &a);
     assert_int_equal(pay(t, &a, t->qr, above, "k2", NULL, NULL, NULL), ERR_OK);
     assert_int_equal(balance(t, a.wallet), 100000 - t->f->cfg.pay_mfa_threshold - above);
+}
+
+/* The threshold is the day's store-QR total without a fresh second factor:
+ * a thief with a stale session cannot pay 6 x 30,000 instead of 180,000
+ * (review: it could, the check was per payment).  Checked in the
+ * payment's transaction; a refund gives back, as it does to the day's
+ * spending counter. */
+static void a_stolen_session_cannot_split_a_large_scan(void **state)
+{
+    struct tx *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 200000);
+    int64_t third = t->f->cfg.pay_mfa_threshold / 3;
+    const char *bad = NULL;
+    struct payment_receipt r;
+
+    go_stale(t, &a);
+    assert_int_equal(pay(t, &a, t->qr, third, "k1", &r, NULL, NULL), ERR_OK);
+    assert_int_equal(pay(t, &a, t->qr, third, "k2", NULL, NULL, NULL), ERR_OK);
+    assert_int_equal(pay(t, &a, t->qr, t->f->cfg.pay_mfa_threshold - 2 * third, "k3", NULL, NULL, NULL), ERR_OK);
+    assert_int_equal(pay(t, &a, t->qr, 1, "k4", NULL, &bad, NULL), ERR_FRESH_MFA_REQUIRED);
+    assert_null(bad);
+    assert_int_equal(refusals(t, &a, "fresh_mfa_required"), 1);
+    assert_int_equal(balance(t, a.wallet), 200000 - t->f->cfg.pay_mfa_threshold);
+
+    /* money given back (a refund, a void, a reversal) is no longer spent */
+    assert_int_equal(payment_limits_give_back(t->f->st, &r.p, third), ERR_OK);
+    assert_int_equal(pay(t, &a, t->qr, third, "k4", NULL, NULL, NULL), ERR_OK);
+    assert_int_equal(pay(t, &a, t->qr, 1, "k5", NULL, &bad, NULL), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(refusals(t, &a, "fresh_mfa_required"), 2);
+
+    /* the owner confirms: the rest of the day is theirs */
+    refresh(t, &a);
+    assert_int_equal(pay(t, &a, t->qr, 1, "k5", NULL, NULL, NULL), ERR_OK);
+    assert_int_equal(balance(t, a.wallet), 200000 - t->f->cfg.pay_mfa_threshold - third - 1);
+    /* the next day starts at zero (signed in again, and stale again) */
+    t->f->now += DAY_MS;
+    refresh(t, &a);
+    go_stale(t, &a);
+    assert_int_equal(pay(t, &a, t->qr, t->f->cfg.pay_mfa_threshold, "k6", NULL, NULL, NULL), ERR_OK);
 }
 
 static void scan_limits_switches_and_freezes_apply(void **state)
@@ -893,6 +934,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_wrong_recipient_gets_the_same_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(transfer_limits_and_the_switch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stolen_session_cannot_send_the_wallet_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_stolen_session_cannot_split_a_large_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refused_sender_learns_nothing_about_the_recipient, setup, teardown),
         cmocka_unit_test_setup_teardown(a_transfer_taken_back_tells_its_recipient, setup, teardown),
         cmocka_unit_test(over_http),
