@@ -9,9 +9,9 @@
  *           the amount is above p2p_mfa_threshold or the device (or the
  *           account, after a reset) is in its cool-down: a stolen password
  *           and session alone cannot send the wallet away; the balance, and
- *           the day's total a stale second factor may send, as SUBMIT will
- *           find them.  All before FIND, so that none of these refusals
- *           depends on who the recipient is
+ *           the day's counter against each of SUBMIT's limits, as SUBMIT
+ *           will find them.  All before FIND, so that none of these
+ *           refusals depends on who the recipient is
  *   FIND    the recipient: another customer, verified, with a second
  *           factor, not frozen — else ERR_RECIPIENT_NOT_FOUND, the same
  *           answer for each reason, so the endpoint cannot be used to learn
@@ -94,13 +94,14 @@ static enum err recipient_ok(struct store *st, const struct auth_session *cur, c
     return e == ERR_ACCOUNT_FROZEN ? ERR_RECIPIENT_NOT_FOUND : e;
 }
 
-/* The balance, and the day's total a stale second factor may send, as
- * the transfer's commit will find them: read here only so that these
- * refusals come before the recipient is looked at (the ledger and the
- * counter check again).  The other day limits stay the commit's: a
- * transfer the risk engine holds for staff may be approved another day. */
+/* The balance, and the day's counter against each limit, as the
+ * transfer's commit will find them: read here only so that these refusals
+ * come before the recipient is looked at (review: a sender at the day's
+ * limit got 404 for an unknown recipient and 422 for a real one); the
+ * ledger and the counter check again.  *limit: the name of the limit
+ * refused (ERR_LIMIT_EXCEEDED). */
 static enum err check_funds(const struct wallet_ctx *w, const struct auth_session *cur, int64_t amount,
-                            const struct pay_payer *payer)
+                            const struct pay_payer *payer, const char **limit)
 {
     struct store *st = w->a.st;
     struct ledger_account a;
@@ -113,11 +114,11 @@ static enum err check_funds(const struct wallet_ctx *w, const struct auth_sessio
     payment_limits_p2p(w->a.cfg, o, w->a.now, payer->device_new, pay_customer_fresh(w, cur));
     for (size_t i = 0; i < o->nlimits && e == ERR_OK; i++) {
         int64_t total = 0;
-        if (o->limits[i].refusal != ERR_FRESH_MFA_REQUIRED)
-            continue;
         e = st->ops->spend_get(st, cur->customer_id, o->limits[i].period, &total);
-        if (e == ERR_OK && total > o->limits[i].max - amount)
-            e = ERR_FRESH_MFA_REQUIRED;
+        if (e == ERR_OK && total > o->limits[i].max - amount) {
+            e = o->limits[i].refusal;
+            *limit = o->limits[i].name;
+        }
     }
     free(o);
     return e;
@@ -126,7 +127,7 @@ static enum err check_funds(const struct wallet_ctx *w, const struct auth_sessio
 /* CHECK (not for a retry; a held request's retry skips the funds: its
  * review answers). */
 static enum err check_sender(const struct wallet_ctx *w, const struct auth_session *cur, int64_t amount,
-                             const struct pay_payer *payer, bool held, struct killswitch *sw)
+                             const struct pay_payer *payer, bool held, struct killswitch *sw, const char **limit)
 {
     static const char *const switches[] = {KILLSWITCH_P2P, NULL};
     enum err e = freeze_check(w->a.st, cur->customer_id);
@@ -135,7 +136,7 @@ static enum err check_sender(const struct wallet_ctx *w, const struct auth_sessi
     if (e == ERR_OK && (amount > w->a.cfg->p2p_mfa_threshold || payer->device_new) && !pay_customer_fresh(w, cur))
         e = ERR_FRESH_MFA_REQUIRED;
     if (e == ERR_OK && !held)
-        e = check_funds(w, cur, amount, payer);
+        e = check_funds(w, cur, amount, payer, limit);
     return e;
 }
 
@@ -188,6 +189,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     struct pay_payer payer;
     bool seen = false, held = false;
     int64_t to_wallet = 0;
+    const char *limit = NULL;
     /* The sender's own refusals come first: answered before the recipient
      * is looked at, they cannot tell who has an account or whose is frozen
      * (those are all 404, and only a sender who could pay gets that far). */
@@ -198,7 +200,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
     if (e == ERR_OK)
         e = pay_customer_payer(w, cur, &payer);
     if (e == ERR_OK && !seen)
-        e = check_sender(w, cur, amount, &payer, held, sw);
+        e = check_sender(w, cur, amount, &payer, held, sw, &limit);
     if (e == ERR_OK)
         e = find_recipient(st, to, &r);
     if (e == ERR_OK && !seen)
@@ -211,8 +213,10 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         sodium_memzero(&r, sizeof r);
         *bad = e == ERR_INVALID_PARAM || e == ERR_RECIPIENT_NOT_FOUND ? "to"
                : e == ERR_INSUFFICIENT_FUNDS                         ? "amount"
+               : e == ERR_LIMIT_EXCEEDED                             ? limit
                                                                      : NULL;
-        if (e == ERR_RECIPIENT_NOT_FOUND || e == ERR_ACCOUNT_FROZEN || e == ERR_FRESH_MFA_REQUIRED)
+        if (e == ERR_RECIPIENT_NOT_FOUND || e == ERR_ACCOUNT_FROZEN || e == ERR_FRESH_MFA_REQUIRED ||
+            e == ERR_LIMIT_EXCEEDED)
             return pay_customer_refused(w, cur, KIND, e, *bad, amount);
         return e;
     }

@@ -705,6 +705,18 @@ static void a_refused_sender_learns_nothing_about_the_recipient(void **state)
     assert_int_equal(send_to(t, &a, "nobody@example.com", 100, "", "r1", NULL, NULL), ERR_RECIPIENT_NOT_FOUND);
     assert_int_equal(send_to(t, &a, "frozen@example.com", 100, "", "r2", NULL, NULL), ERR_RECIPIENT_NOT_FOUND);
     assert_int_equal(balance(t, a.wallet), 100000 - t->f->cfg.p2p_mfa_threshold);
+    /* Nor the day's limit (review: 404 for an unknown recipient, 422 for a
+     * real one, from a sender who had sent the day's all). */
+    int64_t rest = t->f->cfg.p2p_daily_max - t->f->cfg.p2p_mfa_threshold;
+    assert_int_equal(send_to(t, &a, b.email, rest, "", "rest", NULL, NULL), ERR_OK);
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
+        char key[16];
+        const char *bad = NULL;
+        snprintf(key, sizeof key, "d%zu", i);
+        assert_int_equal(send_to(t, &a, to[i], 1, "", key, NULL, &bad), ERR_LIMIT_EXCEEDED);
+        assert_string_equal(bad, "p2p_daily");
+    }
+    assert_int_equal(refusals(t, &a, "p2p_daily"), 3);
 }
 
 /* A transfer taken back from its recipient after the sender's fraud

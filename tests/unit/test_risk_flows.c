@@ -758,10 +758,11 @@ static void a_held_transfer_lapses_and_never_pays_late(void **state)
     assert_int_equal(review_approve(W(t), 1, in_time, &p, &r, &bad, &sw), ERR_CONFLICT);
     assert_int_equal(balance(t, &mule), 30000);
 
-    /* two more held, an hour apart */
+    /* two more held, an hour apart (within the day's 50,000: a transfer
+     * past the day's limit is refused before it could be held) */
     t->f->now = t0 + 10 * MIN_MS;
     refresh(t, &victim);
-    assert_int_equal(p2p_send(W(t), &victim.s, other.email, 30000, "", "late-1", &r, &bad, &sw), ERR_RISK_HELD);
+    assert_int_equal(p2p_send(W(t), &victim.s, other.email, 20000, "", "late-1", &r, &bad, &sw), ERR_RISK_HELD);
     int64_t lapsing = r.held_id;
     assert_true(lapsing > 0);
     struct pending_op held1;
@@ -828,7 +829,7 @@ static void a_held_transfer_lapses_and_never_pays_late(void **state)
 
     /* the customer's retry gets the lapsed review, not a new transfer */
     refresh(t, &victim);
-    assert_int_equal(p2p_send(W(t), &victim.s, other.email, 30000, "", "late-1", &r, &bad, &sw), ERR_RISK_HELD);
+    assert_int_equal(p2p_send(W(t), &victim.s, other.email, 20000, "", "late-1", &r, &bad, &sw), ERR_RISK_HELD);
     assert_int_equal(r.held_id, lapsing);
     assert_int_equal(review_get(W(t), lapsing, &p), ERR_OK);
     assert_string_equal(p.status, PENDING_EXPIRED);
