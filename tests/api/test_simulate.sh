@@ -69,10 +69,10 @@ verdict "mules: every request of the ring is counted against a check or a stage 
 [ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
                        WHERE key LIKE '%p2p_new_payee%'")" -gt 0 ] &&
     [ "$(sqlite3 :memory: "SELECT count(*) FROM json_each($(lit "$REP"), '\$.scenarios[0].stopped_by')
-                           WHERE key LIKE '%mule_pass_through%'")" -gt 0 ] &&
+                           WHERE key LIKE '%mule_pass_through%' OR key = 'limit_exceeded:new_device'")" -gt 0 ] &&
     [ "$(j "$REP" '$.scenarios[0].reached.bought_resale_goods_cpm')" = "" ] &&
     [ "$(j "$REP" '$.scenarios[0].reached.cashed_out_p2p')" = "" ]
-verdict "mules: the large transfer and the mule passing money on are held by their rules; nothing is cashed out"
+verdict "mules: the large transfer is held, the mule passing money on is held or over its new device's limit; nothing is cashed out"
 
 # What stopped whom: the defences the scenarios are about.
 REP=$(cat "$T/credential-stuffing.json")
