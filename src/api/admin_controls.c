@@ -24,6 +24,7 @@
 #include "api/list_params.h"
 #include "auth/customer_types.h"
 #include "auth/events.h"
+#include "auth/txn.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "ops/freeze.h"
@@ -158,7 +159,14 @@ enum http_verdict api_admin_customer_sign_out_post(struct http_request *req, voi
     enum http_verdict v = HTTP_REPLIED;
     if (api_parse(req, http_request_json(req), NULL, 0, NULL) && path_customer(req, &a, &c)) {
         int n = 0;
-        enum err e = a.st->ops->session_revoke_many(a.st, c.id, 0, 0, a.now, &n);
+        /* The codes the phone holds go with its sessions (wallet/paycode.h). */
+        enum err e = auth_begin(&a);
+        if (e == ERR_OK) {
+            e = a.st->ops->session_revoke_many(a.st, c.id, 0, 0, a.now, &n);
+            if (e == ERR_OK)
+                e = a.st->ops->paycodes_revoke(a.st, c.id, 0, a.now);
+            e = auth_end(&a, e == ERR_OK, e);
+        }
         if (e == ERR_OK)
             (void)api_admin_record(&a, &s, c.id, "customer_sign_out", true, json_pack("{s:i}", "sessions", n));
         v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:i}", "sessions_revoked", n))

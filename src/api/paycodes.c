@@ -116,8 +116,9 @@ static void run_offline_key(struct api_wallet_job *job, const struct wallet_ctx 
      * into its codes. */
     char oid[16];
     snprintf(oid, sizeof oid, "%07" PRId64, offline_id);
-    json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "key", key, "offline_id", oid, "step_seconds", OFFLINE_STEP_S,
-                             "algorithm", OFFLINE_ALGORITHM);
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:o}", "key", key, "offline_id", oid, "step_seconds",
+                             OFFLINE_STEP_S, "algorithm", OFFLINE_ALGORITHM, "expires_at",
+                             api_time_json(w->a.now + PAYCODE_OFFLINE_KEY_LIFETIME_MS));
     sodium_memzero(key, sizeof key);
     if (body == NULL)
         http_complete_error(job->req, ERR_NOMEM, NULL);

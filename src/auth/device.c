@@ -188,9 +188,9 @@ enum err device_remove(const struct auth_ctx *ctx, const struct auth_session *cu
         e = ctx->st->ops->device_remove(ctx->st, device_id, ctx->now);
     if (e == ERR_OK)
         e = ctx->st->ops->session_revoke_many(ctx->st, cur->customer_id, device_id, 0, ctx->now, &ended);
-    /* Its offline-code key dies with it (wallet/paycode.h). */
+    /* Its offline key and unused codes die with it (wallet/paycode.h). */
     if (e == ERR_OK)
-        e = ctx->st->ops->offline_key_revoke(ctx->st, device_id, ctx->now);
+        e = ctx->st->ops->paycodes_revoke(ctx->st, cur->customer_id, device_id, ctx->now);
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, cur->customer_id, SEC_DEVICE_REMOVED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id,

@@ -110,9 +110,10 @@ enum err password_change(const struct auth_ctx *ctx, const struct auth_session *
     e = ctx->st->ops->customer_update(ctx->st, &c);
     if (e == ERR_OK)
         e = ctx->st->ops->session_revoke_many(ctx->st, c.id, 0, cur->id, ctx->now, &ended);
-    /* Offline keys as well, this device's included: it asks for a new one. */
+    /* Offline keys and unused codes as well, this device's included: it
+     * asks for new ones. */
     if (e == ERR_OK)
-        e = ctx->st->ops->offline_key_revoke_customer(ctx->st, c.id, ctx->now);
+        e = ctx->st->ops->paycodes_revoke(ctx->st, c.id, 0, ctx->now);
     if (e == ERR_OK)
         e = auth_mail_password_changed(ctx, c.email);
     if (e == ERR_OK)

@@ -120,9 +120,10 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
     }
     if (e == ERR_OK)
         e = ctx->st->ops->session_revoke_many(ctx->st, c.id, 0, 0, ctx->now, &ended);
-    /* Whoever took the account may hold an offline key: every key goes too. */
+    /* Whoever took the account may hold an offline key or a fresh code:
+     * every one goes too. */
     if (e == ERR_OK)
-        e = ctx->st->ops->offline_key_revoke_customer(ctx->st, c.id, ctx->now);
+        e = ctx->st->ops->paycodes_revoke(ctx->st, c.id, 0, ctx->now);
     if (e == ERR_OK)
         e = auth_mail_reset_completed(ctx, c.email);
     if (e == ERR_OK)

@@ -252,6 +252,11 @@ enum err session_revoke(const struct auth_ctx *ctx, const struct auth_session *c
         s.revoked_ms = ctx->now;
         e = ctx->st->ops->session_update(ctx->st, &s);
     }
+    /* A session revoked is a phone its owner no longer trusts: what it
+     * holds to pay without a session (offline key, a code on screen) must
+     * not outlive it. */
+    if (e == ERR_OK)
+        e = ctx->st->ops->paycodes_revoke(ctx->st, cur->customer_id, s.device_id, ctx->now);
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, cur->customer_id, SEC_SESSION_REVOKED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id,
@@ -268,6 +273,8 @@ enum err session_revoke_all(const struct auth_ctx *ctx, const struct auth_sessio
     if ((e = auth_begin(ctx)) != ERR_OK)
         return e;
     e = ctx->st->ops->session_revoke_many(ctx->st, cur->customer_id, 0, 0, ctx->now, &n);
+    if (e == ERR_OK)
+        e = ctx->st->ops->paycodes_revoke(ctx->st, cur->customer_id, 0, ctx->now);
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, cur->customer_id, SEC_SESSION_REVOKED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id, json_pack("{s:s, s:i}", "scope", "all", "sessions", n));

@@ -97,10 +97,13 @@ struct session_info {
  * most max (extra ones are left out).  Needs a full session. */
 enum err session_list(const struct auth_ctx *ctx, const struct auth_session *cur, struct session_info *out,
                       size_t max, size_t *n);
-/* Revoke one of the customer's own live sessions (the current one too).
+/* Revoke one of the customer's own live sessions (the current one too),
+ * and what its device holds to pay without a session: its offline key and
+ * unused one-time codes (the phone asks for a new key at its next login).
  * ERR_NOT_FOUND if it is not theirs or no longer live.  Needs full. */
 enum err session_revoke(const struct auth_ctx *ctx, const struct auth_session *cur, int64_t session_id);
-/* Revoke every session of the customer, the current one included. Needs full. */
+/* Revoke every session of the customer, the current one included, with
+ * every offline key and unused one-time code. Needs full. */
 enum err session_revoke_all(const struct auth_ctx *ctx, const struct auth_session *cur);
 
 /* For the other auth modules, inside the caller's transaction: create a

@@ -62,7 +62,7 @@ enum err mfa_reset_by_staff(const struct auth_ctx *ctx, const char *actor, int64
     if (e == ERR_OK)
         e = st->ops->session_revoke_many(st, c.id, 0, 0, ctx->now, &sessions);
     if (e == ERR_OK)
-        e = st->ops->offline_key_revoke_customer(st, c.id, ctx->now);
+        e = st->ops->paycodes_revoke(st, c.id, 0, ctx->now);
     if (e == ERR_OK)
         e = audit_record(st, ctx->now, actor, c.id, "mfa_reset", AUDIT_SUCCESS, ctx->client_addr, 0,
                          json_pack("{s:s, s:s, s:i}", "reason", reason, "identity_check", identity_check,

@@ -116,26 +116,28 @@ enum err sq_offline_key_get(struct store *st, int64_t offline_id, struct offline
     return sq_get_one(db, q, ERR_NOT_FOUND, read_offline_key, out);
 }
 
-enum err sq_offline_key_revoke(struct store *st, int64_t device_id, int64_t now)
+/* Two statements of the caller's transaction.  No index on customer_id:
+ * both tables hold only what is alive (a key per device, the last minute's
+ * codes), and revocations are rare next to the charges an index would slow. */
+enum err sq_paycodes_revoke(struct store *st, int64_t customer_id, int64_t device_id, int64_t now)
 {
     struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "UPDATE offline_keys SET revoked_ms = ? WHERE device_id = ? AND revoked_ms = 0");
-    if (q == NULL)
-        return ERR_STORE;
-    sqlite3_bind_int64(q, 1, now);
-    sqlite3_bind_int64(q, 2, device_id);
-    return sq_step_many(db, q, "offline_key_revoke", NULL);
-}
-
-enum err sq_offline_key_revoke_customer(struct store *st, int64_t customer_id, int64_t now)
-{
-    struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "UPDATE offline_keys SET revoked_ms = ? WHERE customer_id = ? AND revoked_ms = 0");
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE offline_keys SET revoked_ms = ?1 WHERE customer_id = ?2 "
+                                  "AND (?3 = 0 OR device_id = ?3) AND revoked_ms = 0");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, now);
     sqlite3_bind_int64(q, 2, customer_id);
-    return sq_step_many(db, q, "offline_key_revoke_customer", NULL);
+    sqlite3_bind_int64(q, 3, device_id);
+    enum err e = sq_step_many(db, q, "offline_key_revoke", NULL);
+    if (e != ERR_OK)
+        return e;
+    q = sq_stmt(db, "DELETE FROM paycodes WHERE customer_id = ?1 AND (?2 = 0 OR device_id = ?2) AND used_ms = 0");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, customer_id);
+    sqlite3_bind_int64(q, 2, device_id);
+    return sq_step_many(db, q, "paycodes_revoke", NULL);
 }
 
 enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step, int64_t now, int64_t purge_before)
@@ -147,12 +149,16 @@ enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step
                           purge_before, "offline_use_purge");
     if (e != ERR_OK)
         return e;
-    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO offline_code_uses (device_id, step, at_ms) VALUES (?, ?, ?)");
+    /* Only while the key lives: one revoked after the code was resolved
+     * (its device removed, its sessions ended) must not pay in this commit. */
+    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO offline_code_uses (device_id, step, at_ms) SELECT ?1, ?2, ?3 "
+                                  "WHERE EXISTS (SELECT 1 FROM offline_keys WHERE device_id = ?1 AND revoked_ms = 0)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, device_id);
     sqlite3_bind_int64(q, 2, step);
     sqlite3_bind_int64(q, 3, now);
     int64_t rowid;
-    return sq_step_insert(db, q, ERR_CONFLICT, "offline_use_insert", &rowid);
+    e = sq_step_insert(db, q, ERR_CONFLICT, "offline_use_insert", &rowid);
+    return e == ERR_OK && sqlite3_changes(db->db) == 0 ? ERR_NOT_FOUND : e;
 }

@@ -396,11 +396,14 @@ struct store_ops {
     /* Offline keys: put replaces the device's key. */
     enum err (*offline_key_put)(struct store *st, const struct offline_key *k); /* ERR_CONFLICT on offline_id */
     enum err (*offline_key_get)(struct store *st, int64_t offline_id, struct offline_key *out); /* ERR_NOT_FOUND */
-    enum err (*offline_key_revoke)(struct store *st, int64_t device_id, int64_t now); /* ERR_OK if none */
-    /* Revoke every key of the customer (recovery, password change); ERR_OK if none. */
-    enum err (*offline_key_revoke_customer)(struct store *st, int64_t customer_id, int64_t now);
-    /* An offline code (device, step) pays at most once: ERR_CONFLICT if used;
-     * insert also deletes rows older than purge_before, from time to time. */
+    /* Nothing the customer's device (device_id 0: any of its devices) was
+     * given pays any more: its offline key is revoked and its unused
+     * one-time codes deleted (a session revoked, the device removed, a
+     * reset); ERR_OK if there were none. */
+    enum err (*paycodes_revoke)(struct store *st, int64_t customer_id, int64_t device_id, int64_t now);
+    /* An offline code (device, step) pays at most once: ERR_CONFLICT if used,
+     * ERR_NOT_FOUND if the device's key was revoked meanwhile; insert also
+     * deletes rows older than purge_before, from time to time. */
     enum err (*offline_use_insert)(struct store *st, int64_t device_id, int64_t step, int64_t now,
                                    int64_t purge_before);
 

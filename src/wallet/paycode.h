@@ -36,8 +36,13 @@
  *  - The offline id is 0..9999999, always written as 7 digits (leading
  *    zeros); the API shows it as that 7-digit string.  A new key gets a new
  *    random id; the old key's row is overwritten (it no longer exists).
- *    Removing the device (device_remove) revokes its key.  Each key issue
- *    is a security event, offline_key_issued.
+ *    Removing the device (device_remove), revoking one of its sessions,
+ *    revoking all sessions, a reset, a password change or a second-factor
+ *    reset revoke its key and delete its unused one-time codes (store
+ *    paycodes_revoke), so neither outlives the session that got it; a key
+ *    revoked between a charge's resolve and its commit makes the commit
+ *    refuse the code.  A key older than PAYCODE_OFFLINE_KEY_LIFETIME_MS
+ *    pays no more.  Each key issue is a security event, offline_key_issued.
  *  - paycode_resolve cannot see that an offline (device, step) was already
  *    used (there is no read op for it): paycode_consume refuses it.  So a
  *    phone pays at most once offline per 30 s step.
@@ -61,6 +66,10 @@
 #define PAYCODE_OFFLINE_PREFIX '9'
 #define OFFLINE_STEP_S 30
 #define OFFLINE_KEY_B64_LEN 43
+/* An offline key pays for 30 days from its issue, then the phone asks for a
+ * new one (it is online often enough): a key copied off a phone, or left on
+ * one no longer used, does not pay for ever. */
+#define PAYCODE_OFFLINE_KEY_LIFETIME_MS (30LL * 24 * 3600 * 1000)
 /* How long a used offline (device, step) is remembered: far past the 90 s
  * a step's code can still be accepted, with room for skewed node clocks. */
 #define PAYCODE_OFFLINE_USE_KEEP_MS (10 * 60 * 1000)
@@ -102,8 +111,17 @@ struct paycode_hit {
 
 /* Resolve a presented code (18 digits, Luhn-valid, known prefix) without
  * consuming it: ERR_OK and *hit, or ERR_INVALID_CODE (malformed, unknown,
- * expired, used, from a removed device or revoked key, outside +-1 step). */
+ * expired, used, from a removed device or a revoked or expired key,
+ * outside +-1 step). */
 enum err paycode_resolve(const struct wallet_ctx *w, const char *code, struct paycode_hit *hit);
+
+/* The customer a one-time code was issued to, live, spent or expired,
+ * while the store keeps its row (until shortly after it expires): how a
+ * charge tells a register's retry of the code that paid from a guess.
+ * Never the proof of anything else.  ERR_OK and *customer_id, or
+ * ERR_INVALID_CODE (offline codes included: a retry's still resolves for
+ * as long as it could pay). */
+enum err paycode_owner(const struct wallet_ctx *w, const char *code, int64_t *customer_id);
 
 /* Inside the payment's transaction: consume what hit names.  ERR_INVALID_CODE
  * if it was consumed meanwhile (the second of two concurrent charges). */

@@ -4,7 +4,8 @@
  *
  *   paycode_offline_key --> ACTIVE --paycode_offline_key again--> REPLACED (row overwritten)
  *                             |
- *                             +--device_remove--> REVOKED (revoked_ms set)
+ *                             +--device_remove, session revoked, reset--> REVOKED (revoked_ms set)
+ *                             +--created + PAYCODE_OFFLINE_KEY_LIFETIME_MS--> EXPIRED (implicit)
  *
  * Invariants:
  *  1. The key is shown once and stored only sealed with the master key
@@ -14,7 +15,7 @@
  *  2. A code is accepted only for the step it was derived for, within +-1
  *     step of the server's clock (the phone's clock may drift by up to 30 s
  *     either way, and a code shown at the end of a step still pays), and
- *     only while its device is active and its key not revoked.
+ *     only while its device is active and its key neither revoked nor past its lifetime.
  *  3. Each (device, step) pays at most once: paycode_consume inserts it in
  *     the payment's transaction under a primary key.
  *
@@ -127,7 +128,8 @@ enum err paycode_resolve_offline(const struct wallet_ctx *w, const char *code, s
         offline_id = offline_id * 10 + (code[i] - '0');
     struct offline_key k;
     enum err e = w->a.st->ops->offline_key_get(w->a.st, offline_id, &k);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && k.revoked_ms != 0))
+    if (e == ERR_NOT_FOUND ||
+        (e == ERR_OK && (k.revoked_ms != 0 || w->a.now >= k.created_ms + PAYCODE_OFFLINE_KEY_LIFETIME_MS)))
         return ERR_INVALID_CODE;
     if (e != ERR_OK)
         return e;

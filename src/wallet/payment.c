@@ -18,7 +18,9 @@
  *      the terminal and ERR_INVALID_CODE answered.  (A retry refused by
  *      step 1, 2, 4 or 5 — a switch turned on since, the balance left
  *      after the first charge of an offline code, which still resolves —
- *      is replayed too.);
+ *      is replayed too.)  Under a key that paid, a code not the payer's
+ *      counts as a bad code as well (same_charge), and a blocked terminal's
+ *      code is not looked up;
  *   4. offline codes: amount <= offline_pay_max;
  *   5. the customer is not frozen; has a wallet with the amount;
  *   6. the risk engine (risk_gate.h): deny and hold refuse (ERR_RISK_DENIED,
@@ -167,29 +169,48 @@ enum err payment_store_metadata(const struct merchant_store *s, char out[LEDGER_
 
 /* ---- charge -------------------------------------------------------------- */
 
+/* What the register presented, for the checks of a retry. */
+struct presented {
+    const struct merchant_terminal *term;
+    const char *nonce, *code, *items;
+    int64_t amount;
+    /* The code's customer: the one it resolves to, or the one a spent or
+     * expired one-time code was issued to (paycode_owner); 0 for none;
+     * CODE_UNSEEN when the code was not looked up (a blocked terminal). */
+    int64_t customer_id;
+};
+#define CODE_UNSEEN (-1)
+
 /* Whether a request under a key that paid (or waited) is that request
  * again: the same terminal, amount and items, and, when its code names a
  * customer (a fresh code shown for the retry), the same customer; another
  * customer's code under a reused key must not be answered with the first
- * customer's receipt while paying nothing. */
-static bool same_charge(const struct payment *p, const struct merchant_terminal *term, int64_t amount,
-                        const char *items, int64_t customer_id)
+ * customer's receipt while paying nothing.
+ *
+ * A code that is not the payer's counts against the terminal as a bad code
+ * (guessed), whatever the answer: else a register could present codes
+ * without limit under a key it once paid with, and tell a live code of
+ * someone else (a conflict) from a dead one (the receipt).  The retry of
+ * the code that paid is its payer's (paycode_owner) and costs nothing. */
+static bool same_charge(const struct wallet_ctx *w, const struct payment *p, const struct presented *req)
 {
-    return p->terminal_id == term->id && p->amount == amount && strcmp(p->items, items) == 0 &&
-           (customer_id == 0 || customer_id == p->customer_id);
+    bool payers = req->customer_id == CODE_UNSEEN || req->customer_id == p->customer_id;
+    if (!payers)
+        guessed(w, req->term, req->code);
+    return p->terminal_id == req->term->id && p->amount == req->amount && strcmp(p->items, req->items) == 0 &&
+           (payers || req->customer_id == 0);
 }
 
 /* A retry: the key paid already; submit the stored transfer again (the
  * ledger answers "replayed", the hook records the new nonce). */
-static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
-                              const struct ledger_transfer *t, int64_t amount, const char *items,
-                              int64_t customer_id, payment_done_fn done, void *ctx, const char **bad)
+static enum err replay_charge(const struct wallet_ctx *w, const struct presented *req, const struct ledger_transfer *t,
+                              payment_done_fn done, void *ctx, const char **bad)
 {
     struct payment_order *o = calloc(1, sizeof *o);
     if (o == NULL)
         return ERR_NOMEM;
     enum err e = w->a.st->ops->payment_get(w->a.st, t->id, &o->p);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && !same_charge(&o->p, term, amount, items, customer_id)))
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && !same_charge(w, &o->p, req)))
         e = ERR_IDEMPOTENCY_CONFLICT;
     struct merchant_store s;
     if (e == ERR_OK && (e = w->a.st->ops->mstore_get(w->a.st, o->p.store_id, &s)) == ERR_OK)
@@ -198,8 +219,8 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
         o->op = PAYMENT_OP_PAY;
         o->now = w->a.now;
         o->x = *t;
-        snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", term->key_id);
-        snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
+        snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", req->term->key_id);
+        snprintf(o->nonce, sizeof o->nonce, "%s", req->nonce);
         e = payment_submit(w, o, done, ctx);
     }
     if (e == ERR_IDEMPOTENCY_CONFLICT)
@@ -213,8 +234,7 @@ static enum err replay_charge(const struct wallet_ctx *w, const struct merchant_
  * request's nonce is spent (its own autocommit insert: the answer is
  * decided here).  true: it is (*pending filled, *e ERR_OK) or the lookup
  * failed (*e); false: the key never waited. */
-static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
-                            const char *key, int64_t amount, const char *items, int64_t customer_id,
+static bool waited_if_asked(const struct wallet_ctx *w, const struct presented *req, const char *key,
                             const char **bad, enum err *e, struct pending_op *pending)
 {
     enum err k = pending_charge_by_key(w, key, pending);
@@ -223,12 +243,12 @@ static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_te
         return false;
     }
     set_bad(bad, NULL);
-    if (k == ERR_OK && !same_charge(&pending->p, term, amount, items, customer_id)) {
+    if (k == ERR_OK && !same_charge(w, &pending->p, req)) {
         set_bad(bad, "Idempotency-Key");
         k = ERR_IDEMPOTENCY_CONFLICT;
     }
     if (k == ERR_OK) {
-        k = pos_nonce_record(w->a.st, term->key_id, nonce, w->a.now);
+        k = pos_nonce_record(w->a.st, req->term->key_id, req->nonce, w->a.now);
     }
     if (k != ERR_OK)
         pending->id = 0;
@@ -241,20 +261,18 @@ static bool waited_if_asked(const struct wallet_ctx *w, const struct merchant_te
  * spent, a switch turned on, the balance or the freeze since) says nothing
  * about the first.  So every refusal, and only a refusal (never the
  * ordinary path), first asks the ledger whether the key already paid.
- * customer_id: the customer of the code presented, 0 if it resolved to
- * none.  true: it did (or the store failed), and *e is the answer; false:
- * it did not, *e unchanged. */
-static bool replayed_if_paid(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
-                             const char *key, int64_t amount, const char *items, int64_t customer_id,
+ * true: it did (or the store failed), and *e is the answer; false: it did
+ * not, *e unchanged. */
+static bool replayed_if_paid(const struct wallet_ctx *w, const struct presented *req, const char *key,
                              payment_done_fn done, void *ctx, const char **bad, enum err *e,
                              struct pending_op *pending)
 {
     struct ledger_transfer t;
     enum err k = w->a.st->ops->transfer_get_by_key(w->a.st, key, &t);
     if (k == ERR_TRANSFER_NOT_FOUND)
-        return waited_if_asked(w, term, nonce, key, amount, items, customer_id, bad, e, pending);
+        return waited_if_asked(w, req, key, bad, e, pending);
     set_bad(bad, NULL);
-    *e = k == ERR_OK ? replay_charge(w, term, nonce, &t, amount, items, customer_id, done, ctx, bad) : k;
+    *e = k == ERR_OK ? replay_charge(w, req, &t, done, ctx, bad) : k;
     return true;
 }
 
@@ -315,14 +333,21 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
      * it): the refusal would make the clerk charge again. */
     bool retry_may_help = e == ERR_SUSPENDED || e == ERR_STORE_NOT_FOUND || e == ERR_RATE_LIMITED;
 
-    /* 3. the code */
-    int64_t shown = 0; /* a refused retry's code's customer, if it resolves (same_charge) */
+    /* 3. the code.  A terminal blocked for guessing learns nothing of it:
+     * not even a retry looks it up (its receipt is the key's alone). */
+    struct presented req = {.term = term, .nonce = nonce, .code = code, .items = items, .amount = amount};
     if (e == ERR_OK)
         e = paycode_resolve(w, code, &o->hit);
+    else if (e == ERR_RATE_LIMITED)
+        req.customer_id = CODE_UNSEEN;
     else if (retry_may_help && paycode_resolve(w, code, &o->hit) == ERR_OK)
-        shown = o->hit.customer_id;
+        req.customer_id = o->hit.customer_id;
+    if (e == ERR_OK)
+        req.customer_id = o->hit.customer_id;
+    else if (req.customer_id == 0 && (e == ERR_INVALID_CODE || retry_may_help))
+        (void)paycode_owner(w, code, &req.customer_id); /* the spent code of a retry; 0 if none */
     if (e == ERR_INVALID_CODE || retry_may_help) {
-        if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, shown, done, ctx, bad, &e, pending))
+        if (replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending))
             goto out;
         if (e == ERR_INVALID_CODE) {
             guessed(w, term, code);
@@ -335,8 +360,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     /* A retry showing a fresh code: a key that paid gets its receipt, a key
      * that waited gets that charge as it is (declined stays declined),
      * whatever the engine would say now; the fresh code stays unspent. */
-    if (replayed_if_paid(w, term, nonce, o->x.key, amount, items, o->hit.customer_id, done, ctx, bad, &e,
-                         pending))
+    if (replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending))
         goto out;
 
     /* 4-5. offline limit, freeze, wallet.  A code can still resolve after
@@ -358,8 +382,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         }
     }
     if (e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN || e == ERR_INSUFFICIENT_FUNDS) {
-        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, o->hit.customer_id, done, ctx, bad, &e,
-                               pending);
+        (void)replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending);
         goto out;
     }
     if (e != ERR_OK || (e = payer_email(st, o->hit.customer_id, o->payer_email)) != ERR_OK)
@@ -378,8 +401,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     o->gate.ev.amount = amount;
     e = risk_gate_check_payment(w, &o->gate, false, false, o->x.key);
     if (e == ERR_RISK_DENIED || e == ERR_RISK_HELD) {
-        (void)replayed_if_paid(w, term, nonce, o->x.key, amount, items, o->hit.customer_id, done, ctx, bad, &e,
-                               pending);
+        (void)replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending);
         goto out;
     }
     if (e != ERR_OK)

@@ -24,6 +24,7 @@
 #include "api_client.h"
 #include "qr_read.h"
 #include "util/luhn.h"
+#include "util/timeutil.h"
 #include "wallet/paycode.h"
 
 static struct ac_server srv;
@@ -136,6 +137,12 @@ static void an_offline_key_once_and_not_for_a_removed_phone(void **state)
     assert_int_equal(strspn(oid, "0123456789"), 7);
     assert_int_equal(json_integer_value(json_object_get(r.j, "step_seconds")), 30);
     assert_string_equal(ac_str(&r, "algorithm"), "kessai-offline-v1");
+    /* it pays for 30 days, and the app is told until when */
+    int64_t expires = 0;
+    assert_non_null(ac_str(&r, "expires_at"));
+    assert_int_equal(time_parse_iso8601(ac_str(&r, "expires_at"), &expires), ERR_OK);
+    int64_t left = expires - (int64_t)time(NULL) * 1000;
+    assert_true(left > PAYCODE_OFFLINE_KEY_LIFETIME_MS - 60000 && left <= PAYCODE_OFFLINE_KEY_LIFETIME_MS + 1000);
     /* the phone can derive a code in the documented format */
     char code[PAYCODE_DIGITS + 1];
     paycode_offline_derive(raw, atoll(oid), (int64_t)time(NULL) / OFFLINE_STEP_S, code);

@@ -588,14 +588,15 @@ static void an_offline_key_dies_with_its_replacement_and_its_device(void **state
     assert_int_equal(paycode_offline_key(W(t), &b.s, b64, &oid), ERR_UNAUTHENTICATED);
     assert_string_equal(b64, "");
 
-    /* a key revoked while its device lives (what device removal does first) */
-    assert_int_equal(t->f->st->ops->offline_key_revoke(t->f->st, a.s.device_id, t->f->now), ERR_OK);
+    /* a key revoked while its device lives (what a session's revocation does) */
+    assert_int_equal(t->f->st->ops->paycodes_revoke(t->f->st, a.s.customer_id, a.s.device_id, t->f->now), ERR_OK);
     paycode_offline_derive(k2, o2, step_now(t), code);
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
 }
 
-/* Recovery and a password change end every offline key of the customer, as
- * they end the sessions: whoever had the account may have enrolled a phone. */
+/* Recovery and a password change end every offline key and unused code of
+ * the customer, as they end the sessions: whoever had the account may have
+ * enrolled a phone or have a code on its screen. */
 static void an_offline_key_dies_with_a_reset_or_a_password_change(void **state)
 {
     struct tp *t = *state;
@@ -606,24 +607,30 @@ static void an_offline_key_dies_with_a_reset_or_a_password_change(void **state)
     int64_t oa, ob;
     offline_key(t, &a, ka, &oa);
     offline_key(t, &b, kb, &ob);
-    char code[PAYCODE_DIGITS + 1], why[256];
+    char code[PAYCODE_DIGITS + 1], why[256], a_once[PAYCODE_DIGITS + 1], b_once[PAYCODE_DIGITS + 1];
     paycode_offline_derive(kb, ob, step_now(t), code);
     af_secret(t->f, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
-    /* a password change from phone a: b's key (and a's own) are dead */
+    new_code(t, &a, a_once, NULL);
+    new_code(t, &b, b_once, NULL);
+    /* a password change from phone a: b's key and one-time code (and a's
+     * own) are dead */
     af_secret(t->f, "a completely new passphrase");
     assert_int_equal(password_change(af_ctx(t->f), &a.s, AF_PASSWORD, "a completely new passphrase", why, sizeof why),
                      ERR_OK);
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, b_once, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, a_once, NULL), ERR_INVALID_CODE);
     paycode_offline_derive(ka, oa, step_now(t), code);
     af_secret(t->f, code);
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
 
-    /* a new key for phone a, then a completed reset kills it too */
+    /* a new key and code for phone a, then a completed reset kills them too */
     offline_key(t, &a, ka, &oa);
     paycode_offline_derive(ka, oa, step_now(t), code);
     af_secret(t->f, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
+    new_code(t, &a, a_once, NULL);
     char token[64], totp[TOTP_DIGITS + 1];
     assert_int_equal(reset_request(af_ctx(t->f), a.email), ERR_OK);
     af_mail_word(t->f, a.email, "Reset", "Reset token: ", token, sizeof token);
@@ -633,6 +640,92 @@ static void an_offline_key_dies_with_a_reset_or_a_password_change(void **state)
                                     sizeof why),
                      ERR_OK);
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, a_once, NULL), ERR_INVALID_CODE);
+}
+
+/* The owner of a stolen phone revokes its session from another one: the
+ * code on the thief's screen and the phone's offline key stop paying at
+ * once, the owner's own phone's do not; signing out everywhere ends them
+ * all. */
+static void a_revoked_session_takes_its_phones_codes_with_it(void **state)
+{
+    struct tp *t = *state;
+    struct cust a, b;
+    customer(t, &a, "aiko@example.com");
+    second_phone(t, &a, &b);
+    uint8_t ka[32], kb[32];
+    int64_t oa, ob;
+    offline_key(t, &a, ka, &oa);
+    offline_key(t, &b, kb, &ob);
+    char a_code[PAYCODE_DIGITS + 1], b_code[PAYCODE_DIGITS + 1], a_off[PAYCODE_DIGITS + 1],
+        b_off[PAYCODE_DIGITS + 1];
+    new_code(t, &a, a_code, NULL);
+    new_code(t, &b, b_code, NULL);
+    paycode_offline_derive(ka, oa, step_now(t), a_off);
+    paycode_offline_derive(kb, ob, step_now(t), b_off);
+    af_secret(t->f, a_off);
+    af_secret(t->f, b_off);
+    assert_int_equal(resolve(t, b_code, NULL), ERR_OK);
+    assert_int_equal(resolve(t, b_off, NULL), ERR_OK);
+
+    assert_int_equal(session_revoke(af_ctx(t->f), &a.s, b.s.id), ERR_OK);
+    assert_int_equal(resolve(t, b_code, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, b_off, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, a_code, NULL), ERR_OK);
+    assert_int_equal(resolve(t, a_off, NULL), ERR_OK);
+
+    assert_int_equal(session_revoke_all(af_ctx(t->f), &a.s), ERR_OK);
+    assert_int_equal(resolve(t, a_code, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, a_off, NULL), ERR_INVALID_CODE);
+}
+
+/* A charge looks the code up, then commits: a device removed in between
+ * (its owner faster than the thief at the register) pays nothing, online
+ * code or offline. */
+static void a_code_resolved_before_its_device_was_removed_does_not_pay(void **state)
+{
+    struct tp *t = *state;
+    struct cust a, b;
+    customer(t, &a, "aiko@example.com");
+    second_phone(t, &a, &b);
+    uint8_t kb[32];
+    int64_t ob;
+    offline_key(t, &b, kb, &ob);
+    char code[PAYCODE_DIGITS + 1], off[PAYCODE_DIGITS + 1];
+    new_code(t, &b, code, NULL);
+    paycode_offline_derive(kb, ob, step_now(t), off);
+    af_secret(t->f, off);
+    struct paycode_hit hc, ho;
+    assert_int_equal(resolve(t, code, &hc), ERR_OK);
+    assert_int_equal(resolve(t, off, &ho), ERR_OK);
+    refresh(t, &a);
+    assert_int_equal(device_remove(af_ctx(t->f), &a.s, b.s.device_id), ERR_OK);
+    assert_int_equal(consume(t, &hc), ERR_INVALID_CODE);
+    assert_int_equal(consume(t, &ho), ERR_INVALID_CODE);
+}
+
+/* A key pays for PAYCODE_OFFLINE_KEY_LIFETIME_MS, not for ever. */
+static void an_offline_key_expires(void **state)
+{
+    struct tp *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    uint8_t key[32];
+    int64_t oid;
+    offline_key(t, &a, key, &oid);
+    char code[PAYCODE_DIGITS + 1];
+    t->f->now += PAYCODE_OFFLINE_KEY_LIFETIME_MS - 1000;
+    paycode_offline_derive(key, oid, step_now(t), code);
+    af_secret(t->f, code);
+    assert_int_equal(resolve(t, code, NULL), ERR_OK);
+    t->f->now += 1000;
+    assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+    /* the phone, signed in again, gets a new key that pays */
+    refresh(t, &a);
+    offline_key(t, &a, key, &oid);
+    paycode_offline_derive(key, oid, step_now(t), code);
+    af_secret(t->f, code);
+    assert_int_equal(resolve(t, code, NULL), ERR_OK);
 }
 
 static void an_offline_key_needs_a_fresh_second_factor(void **state)
@@ -772,6 +865,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_forged_offline_code_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_dies_with_its_replacement_and_its_device, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_dies_with_a_reset_or_a_password_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_revoked_session_takes_its_phones_codes_with_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_code_resolved_before_its_device_was_removed_does_not_pay, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_offline_key_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_needs_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(the_code_renders_as_qr_and_code_128, setup, teardown),
     };

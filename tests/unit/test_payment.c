@@ -29,6 +29,7 @@
 #include "ops/freeze.h"
 #include "ops/killswitch.h"
 #include "ops/reversal.h"
+#include "util/luhn.h"
 #include "wallet/paycode.h"
 #include "wallet/payment.h"
 #include "wallet/payment_internal.h"
@@ -1256,6 +1257,60 @@ static void a_guessing_register_is_stopped_and_flagged(void **state)
     assert_int_equal(balance(t, &a), 9800);
 }
 
+/* A register that paid once under a key must not use that key to try
+ * codes for free: the retries of the code that paid cost nothing, but any
+ * other code counts as a guess (another customer's live code is a
+ * conflict, a dead one gets the receipt), and once blocked the register
+ * gets the same answer whatever code it shows. */
+static void a_key_that_paid_is_no_free_guessing_ground(void **state)
+{
+    struct tp *t = *state;
+    struct cust a, b;
+    char code[PAYCODE_DIGITS + 1], codeb[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 5000, code);
+    ready(t, &b, "bunta@example.com", 5000, codeb);
+    struct payment_receipt r;
+    const char *bad = NULL;
+    int64_t retry = 0;
+    assert_int_equal(charge(t, &t->far_term, code, 100, "k", &r, &bad), ERR_OK);
+    for (int i = 0; i < 2 * PAYMENT_GUESS_CODES; i++) {
+        assert_int_equal(charge(t, &t->far_term, code, 100, "k", &r, &bad), ERR_OK);
+        assert_true(r.replayed);
+    }
+    assert_int_equal(payment_terminal_throttle(W(t), &t->far_term, &retry), ERR_OK);
+
+    /* b's live code under a's key: a conflict, and one guess */
+    assert_int_equal(charge(t, &t->far_term, codeb, 100, "k", &r, &bad), ERR_IDEMPOTENCY_CONFLICT);
+    for (int i = 0; i < PAYMENT_GUESS_CODES - 1; i++) {
+        /* (the retries of the code that paid did not count) */
+        assert_int_equal(payment_terminal_throttle(W(t), &t->far_term, &retry), ERR_OK);
+        char guess[PAYCODE_DIGITS + 1];
+        snprintf(guess, sizeof guess, "8%016d", 271828 + i);
+        guess[PAYCODE_DIGITS - 1] = (char)('0' + luhn_check_digit(guess, PAYCODE_DIGITS - 1));
+        guess[PAYCODE_DIGITS] = '\0';
+        assert_int_equal(charge(t, &t->far_term, guess, 100, "k", &r, &bad), ERR_OK);
+        assert_true(r.replayed);
+        assert_int_equal(r.p.customer_id, a.s.customer_id);
+    }
+    assert_int_equal(payment_terminal_throttle(W(t), &t->far_term, &retry), ERR_RATE_LIMITED);
+    assert_int_equal(af_events(t->f, 0, "terminal_flagged"), 1);
+
+    /* Blocked: b's live code and a made-up one get the same answer, under
+     * the key that paid (its receipt) and under a new one (rate_limited). */
+    assert_int_equal(charge(t, &t->far_term, codeb, 100, "k", &r, &bad), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(r.p.customer_id, a.s.customer_id);
+    assert_int_equal(charge(t, &t->far_term, "812345678901234567", 100, "k", &r, &bad), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(charge(t, &t->far_term, codeb, 100, "k2", &r, &bad), ERR_RATE_LIMITED);
+    assert_int_equal(charge(t, &t->far_term, "812345678901234567", 100, "k2", &r, &bad), ERR_RATE_LIMITED);
+    assert_int_equal(balance(t, &b), 5000);
+    assert_int_equal(balance(t, &a), 4900);
+    /* b's code was never spent: another register takes it */
+    assert_int_equal(charge(t, &t->term, codeb, 100, "b", &r, &bad), ERR_OK);
+    assert_int_equal(balance(t, &b), 4900);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1282,6 +1337,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_reversal_split_in_small_ones_still_needs_four_eyes, setup, teardown),
         cmocka_unit_test_setup_teardown(the_feed_shows_a_stores_payments, setup, teardown),
         cmocka_unit_test_setup_teardown(a_guessing_register_is_stopped_and_flagged, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_key_that_paid_is_no_free_guessing_ground, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
