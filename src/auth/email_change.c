@@ -152,6 +152,9 @@ static enum err switch_address(const struct auth_ctx *ctx, const struct auth_ses
     memcpy(old, c->email, sizeof old);
     memcpy(c->email, ec->new_email, sizeof c->email);
     e = st->ops->session_revoke_many(st, c->id, 0, cur->id, ctx->now, &ended);
+    /* As a password change: every offline key and unused code goes. */
+    if (e == ERR_OK)
+        e = st->ops->paycodes_revoke(st, c->id, 0, ctx->now);
     if (e == ERR_OK)
         e = st->ops->reset_tokens_void(st, c->id);
     /* To the old address: if this was not its owner, they must hear of it,

@@ -32,6 +32,7 @@ enum secret_purpose {
     SECRET_PAYCODE = 10,         /* one-time payment codes (wallet/paycode.h) */
     SECRET_GUESSED_CODE = 11,    /* bad codes a register presented, counted per terminal (wallet/payment.h) */
     SECRET_STAFF_TOKEN = 12,     /* staff session tokens (ops/staff_session.h) */
+    SECRET_PAID_CODE = 13,       /* the code that paid, a tag on its payment (wallet/payment.c) */
 };
 
 void secret_hash(const uint8_t master_key[MASTERKEY_BYTES], enum secret_purpose purpose, const void *data,

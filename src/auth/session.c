@@ -255,7 +255,7 @@ enum err session_revoke(const struct auth_ctx *ctx, const struct auth_session *c
     /* A session revoked is a phone its owner no longer trusts: what it
      * holds to pay without a session (offline key, a code on screen) must
      * not outlive it. */
-    if (e == ERR_OK)
+    if (e == ERR_OK && s.device_id != 0) /* (0 would mean all devices) */
         e = ctx->st->ops->paycodes_revoke(ctx->st, cur->customer_id, s.device_id, ctx->now);
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, cur->customer_id, SEC_SESSION_REVOKED, SEC_SUCCESS, ctx->client_addr,

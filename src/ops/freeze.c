@@ -100,6 +100,10 @@ static enum err freeze_in_txn(const struct auth_ctx *ctx, const char *actor, con
         return e;
     if ((e = st->ops->session_revoke_many(st, c->id, 0, except_session, ctx->now, NULL)) != ERR_OK)
         return e;
+    /* A frozen account pays nothing anyway; but a stolen phone's offline
+     * key would pay again after the unfreeze: it goes, with every code. */
+    if ((e = st->ops->paycodes_revoke(st, c->id, 0, ctx->now)) != ERR_OK)
+        return e;
     json_t *detail = json_pack("{s:s, s:s}", "by", by_customer ? "customer" : "staff", "reason", f.reason);
     if (detail && !by_customer)
         json_object_set_new(detail, "set_by", json_string(f.set_by));

@@ -3,7 +3,8 @@
  * After support has checked who is asking (the check is recorded in words:
  * what was asked and matched), the customer's TOTP seed, any pending
  * enrolment and every recovery code are deleted, every session ends, every
- * offline-payment key is revoked (a thief's phone may hold one), and the
+ * offline-payment key is revoked and every unused payment code deleted (a
+ * thief's phone may hold them), and the
  * account cools down as after a password reset (lower limits).  The
  * customer then enrols anew: the verification step again (password and
  * device proof, POST /v1/registrations/resend + /verify) and a new

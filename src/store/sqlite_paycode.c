@@ -116,19 +116,23 @@ enum err sq_offline_key_get(struct store *st, int64_t offline_id, struct offline
     return sq_get_one(db, q, ERR_NOT_FOUND, read_offline_key, out);
 }
 
-/* Two statements of the caller's transaction.  No index on customer_id:
- * both tables hold only what is alive (a key per device, the last minute's
- * codes), and revocations are rare next to the charges an index would slow. */
+/* Two statements of the caller's transaction.  Keys by device (primary
+ * key) or customer (index); codes by a scan: the table holds only the last
+ * minute's codes, and an index would slow every code issued for the sake
+ * of the rare revocation. */
 enum err sq_paycodes_revoke(struct store *st, int64_t customer_id, int64_t device_id, int64_t now)
 {
     struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "UPDATE offline_keys SET revoked_ms = ?1 WHERE customer_id = ?2 "
-                                  "AND (?3 = 0 OR device_id = ?3) AND revoked_ms = 0");
+    sqlite3_stmt *q = sq_stmt(db, device_id != 0 ? "UPDATE offline_keys SET revoked_ms = ?1 WHERE device_id = ?3 "
+                                                   "AND customer_id = ?2 AND revoked_ms = 0"
+                                                 : "UPDATE offline_keys SET revoked_ms = ?1 WHERE customer_id = ?2 "
+                                                   "AND revoked_ms = 0");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, now);
     sqlite3_bind_int64(q, 2, customer_id);
-    sqlite3_bind_int64(q, 3, device_id);
+    if (device_id != 0)
+        sqlite3_bind_int64(q, 3, device_id);
     enum err e = sq_step_many(db, q, "offline_key_revoke", NULL);
     if (e != ERR_OK)
         return e;

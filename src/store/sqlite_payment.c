@@ -14,7 +14,7 @@
 
 #define PAYMENT_COLS                                                                                                   \
     "id, kind, customer_id, device_id, merchant_id, store_id, terminal_id, counterparty_id, amount, refunded, "      \
-    "voided, offline, items, created_ms, balance_after"
+    "voided, offline, items, created_ms, balance_after, code_tag"
 
 static void read_payment(sqlite3_stmt *q, void *out)
 {
@@ -35,13 +35,14 @@ static void read_payment(sqlite3_stmt *q, void *out)
     sq_text(q, 12, p->items, sizeof p->items);
     p->created_ms = sqlite3_column_int64(q, 13);
     p->balance_after = sqlite3_column_type(q, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 14);
+    p->code_tag = sqlite3_column_int64(q, 15);
 }
 
 enum err sq_payment_insert(struct store *st, const struct payment *p)
 {
     struct sqlite_store *db = sq(st);
     sqlite3_stmt *q = sq_stmt(db, "INSERT INTO payments (" PAYMENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                  "?, ?, ?, ?)");
+                                  "?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, p->id);
@@ -62,6 +63,7 @@ enum err sq_payment_insert(struct store *st, const struct payment *p)
         sqlite3_bind_int64(q, 15, p->balance_after);
     else
         sqlite3_bind_null(q, 15);
+    sqlite3_bind_int64(q, 16, p->code_tag);
     int64_t id;
     return sq_step_insert(db, q, ERR_CONFLICT, "payment_insert", &id);
 }

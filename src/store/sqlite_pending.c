@@ -14,7 +14,7 @@
 #define PO_COLS                                                                                                      \
     "id, kind, status, xfer_key, customer_id, device_id, merchant_id, store_id, terminal_id, counterparty_id, "      \
     "amount, offline, items, message, device_new, created_ms, expires_ms, decided_ms, decided_by, payment_id, "      \
-    "reason"
+    "reason, code_tag"
 
 static void read_op(sqlite3_stmt *q, void *out)
 {
@@ -41,6 +41,7 @@ static void read_op(sqlite3_stmt *q, void *out)
     p->decided_by = sqlite3_column_int64(q, 18);
     p->p.id = sqlite3_column_int64(q, 19);
     sq_text(q, 20, p->reason, sizeof p->reason);
+    p->p.code_tag = sqlite3_column_int64(q, 21);
 }
 
 enum err sq_pending_op_insert(struct store *st, struct pending_op *p)
@@ -48,8 +49,8 @@ enum err sq_pending_op_insert(struct store *st, struct pending_op *p)
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "INSERT INTO pending_ops (kind, status, xfer_key, customer_id, device_id, "
                                  "merchant_id, store_id, terminal_id, counterparty_id, amount, offline, items, "
-                                 "message, device_new, created_ms, expires_ms) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                 "message, device_new, created_ms, expires_ms, code_tag) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int(q, 1, p->p.kind);
@@ -68,6 +69,7 @@ enum err sq_pending_op_insert(struct store *st, struct pending_op *p)
     sqlite3_bind_int(q, 14, p->device_new ? 1 : 0);
     sqlite3_bind_int64(q, 15, p->p.created_ms);
     sqlite3_bind_int64(q, 16, p->expires_ms);
+    sqlite3_bind_int64(q, 17, p->p.code_tag);
     return sq_step_insert(s, q, ERR_CONFLICT, "pending_op_insert", &p->id);
 }
 

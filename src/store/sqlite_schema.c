@@ -531,6 +531,14 @@ const char *const sq_migrations[] = {
     /* 21 -> 22: the same for a top-up: a register retrying an old cash
      * top-up gets its receipt's balance, not the customer's wallet now. */
     "ALTER TABLE topups ADD COLUMN balance_after INTEGER;",
+    /* 22 -> 23: the code that paid, as a tag (8 bytes of its keyed hash),
+     * on a register's payment and on a charge waiting for its customer: a
+     * retry showing that code again is told from a register trying codes
+     * under a key that paid (wallet/payment.c, same_charge).  0 before.
+     * Offline keys by customer: revoking all of a customer's. */
+    "ALTER TABLE payments ADD COLUMN code_tag INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE pending_ops ADD COLUMN code_tag INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX offline_keys_customer ON offline_keys (customer_id);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

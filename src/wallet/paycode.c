@@ -4,8 +4,8 @@
  *   paycode_new --> LIVE --paycode_consume (in the payment's transaction)--> USED
  *                    |
  *                    +--now >= expires_ms (created + 60 s)--> EXPIRED (purged by a later insert)
- *                    +--its device removed, a session of its device revoked, a reset or
- *                       password change--> DELETED (store paycodes_revoke)
+ *                    +--its device removed, a session of its device revoked, a freeze,
+ *                       reset, password change... (paycode.h)--> DELETED (store paycodes_revoke)
  *
  * Invariants:
  *  1. The code exists only in the reply: the store holds its keyed hash
@@ -253,20 +253,6 @@ enum err paycode_resolve(const struct wallet_ctx *w, const char *code, struct pa
     if (e != ERR_OK)
         memset(hit, 0, sizeof *hit);
     return e;
-}
-
-enum err paycode_owner(const struct wallet_ctx *w, const char *code, int64_t *customer_id)
-{
-    if (code == NULL || strnlen(code, PAYCODE_DIGITS + 1) != PAYCODE_DIGITS || !luhn_valid(code) ||
-        code[0] != PAYCODE_ONLINE_PREFIX)
-        return ERR_INVALID_CODE;
-    uint8_t h[32];
-    code_hash(w, code, h);
-    struct paycode c;
-    enum err e = w->a.st->ops->paycode_get(w->a.st, h, &c);
-    if (e == ERR_OK)
-        *customer_id = c.customer_id;
-    return e == ERR_NOT_FOUND ? ERR_INVALID_CODE : e;
 }
 
 enum err paycode_consume(struct store *st, const struct paycode_hit *hit, int64_t now)

@@ -37,8 +37,9 @@
  *    zeros); the API shows it as that 7-digit string.  A new key gets a new
  *    random id; the old key's row is overwritten (it no longer exists).
  *    Removing the device (device_remove), revoking one of its sessions,
- *    revoking all sessions, a reset, a password change or a second-factor
- *    reset revoke its key and delete its unused one-time codes (store
+ *    revoking all sessions or a staff sign-out, a freeze, a reset, a
+ *    password or e-mail change or a second-factor reset revoke its key and
+ *    delete its unused one-time codes (store
  *    paycodes_revoke), so neither outlives the session that got it; a key
  *    revoked between a charge's resolve and its commit makes the commit
  *    refuse the code.  A key older than PAYCODE_OFFLINE_KEY_LIFETIME_MS
@@ -114,14 +115,6 @@ struct paycode_hit {
  * expired, used, from a removed device or a revoked or expired key,
  * outside +-1 step). */
 enum err paycode_resolve(const struct wallet_ctx *w, const char *code, struct paycode_hit *hit);
-
-/* The customer a one-time code was issued to, live, spent or expired,
- * while the store keeps its row (until shortly after it expires): how a
- * charge tells a register's retry of the code that paid from a guess.
- * Never the proof of anything else.  ERR_OK and *customer_id, or
- * ERR_INVALID_CODE (offline codes included: a retry's still resolves for
- * as long as it could pay). */
-enum err paycode_owner(const struct wallet_ctx *w, const char *code, int64_t *customer_id);
 
 /* Inside the payment's transaction: consume what hit names.  ERR_INVALID_CODE
  * if it was consumed meanwhile (the second of two concurrent charges). */

@@ -4,7 +4,7 @@
  *
  *   paycode_offline_key --> ACTIVE --paycode_offline_key again--> REPLACED (row overwritten)
  *                             |
- *                             +--device_remove, session revoked, reset--> REVOKED (revoked_ms set)
+ *                             +--device_remove, session revoked, freeze, reset... (paycode.h)--> REVOKED
  *                             +--created + PAYCODE_OFFLINE_KEY_LIFETIME_MS--> EXPIRED (implicit)
  *
  * Invariants:

@@ -174,12 +174,24 @@ struct presented {
     const struct merchant_terminal *term;
     const char *nonce, *code, *items;
     int64_t amount;
-    /* The code's customer: the one it resolves to, or the one a spent or
-     * expired one-time code was issued to (paycode_owner); 0 for none;
+    /* The customer the code resolves to (a live code); 0 for none;
      * CODE_UNSEEN when the code was not looked up (a blocked terminal). */
     int64_t customer_id;
 };
 #define CODE_UNSEEN (-1)
+
+/* The tag a payment keeps of the code that paid (struct payment): a
+ * keyed hash, so the row names no code; 8 bytes tell one code from
+ * another well enough, and 0 (none) is a 1 in 2^64 draw. */
+static int64_t code_tag(const struct wallet_ctx *w, const char *code)
+{
+    uint8_t h[AUTH_HASH_BYTES];
+    secret_hash_str(w->a.master_key, SECRET_PAID_CODE, code ? code : "", h);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | h[i];
+    return (int64_t)(v >> 1);
+}
 
 /* Whether a request under a key that paid (or waited) is that request
  * again: the same terminal, amount and items, and, when its code names a
@@ -187,14 +199,16 @@ struct presented {
  * customer's code under a reused key must not be answered with the first
  * customer's receipt while paying nothing.
  *
- * A code that is not the payer's counts against the terminal as a bad code
- * (guessed), whatever the answer: else a register could present codes
- * without limit under a key it once paid with, and tell a live code of
- * someone else (a conflict) from a dead one (the receipt).  The retry of
- * the code that paid is its payer's (paycode_owner) and costs nothing. */
+ * A code that is neither the one that paid (its tag) nor a live one of the
+ * payer's counts against the terminal as a bad code (guessed), whatever
+ * the answer: else a register could present codes without limit under a
+ * key it once paid with, and tell a live code of someone else (the
+ * conflict) from a dead one (the receipt).  The retries of the code that
+ * paid cost nothing, however late. */
 static bool same_charge(const struct wallet_ctx *w, const struct payment *p, const struct presented *req)
 {
-    bool payers = req->customer_id == CODE_UNSEEN || req->customer_id == p->customer_id;
+    bool payers = req->customer_id == CODE_UNSEEN || req->customer_id == p->customer_id ||
+                  (p->code_tag != 0 && code_tag(w, req->code) == p->code_tag);
     if (!payers)
         guessed(w, req->term, req->code);
     return p->terminal_id == req->term->id && p->amount == req->amount && strcmp(p->items, req->items) == 0 &&
@@ -344,8 +358,6 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         req.customer_id = o->hit.customer_id;
     if (e == ERR_OK)
         req.customer_id = o->hit.customer_id;
-    else if (req.customer_id == 0 && (e == ERR_INVALID_CODE || retry_may_help))
-        (void)paycode_owner(w, code, &req.customer_id); /* the spent code of a retry; 0 if none */
     if (e == ERR_INVALID_CODE || retry_may_help) {
         if (replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending))
             goto out;
@@ -421,6 +433,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     o->p.offline = o->hit.offline;
     snprintf(o->p.items, sizeof o->p.items, "%s", items);
     o->p.created_ms = w->a.now;
+    o->p.code_tag = code_tag(w, code);
     o->x.debit_account = wallet.id;
     o->x.credit_account = s.payable_account;
     o->x.amount = amount;

@@ -182,6 +182,8 @@ struct payment {
     int64_t created_ms;
     int64_t balance_after; /* the payer's wallet right after it, what a replay answers again;
                               -1 if not kept (paid before migration 21) */
+    int64_t code_tag;      /* CPM: 8 bytes of the keyed hash of the code that paid (a retry's code
+                              is that one); 0 for none */
 };
 
 /* A frozen account cannot pay, top up or transfer (ops/freeze.h). */

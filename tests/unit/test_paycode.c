@@ -21,6 +21,7 @@
 #include "auth_fixture.h"
 #include "qr_read.h"
 #include "wallet_fixture.h"
+#include "auth/email_change.h"
 #include "auth/password_change.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
@@ -594,10 +595,10 @@ static void an_offline_key_dies_with_its_replacement_and_its_device(void **state
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
 }
 
-/* Recovery and a password change end every offline key and unused code of
- * the customer, as they end the sessions: whoever had the account may have
- * enrolled a phone or have a code on its screen. */
-static void an_offline_key_dies_with_a_reset_or_a_password_change(void **state)
+/* Recovery, a password change and an e-mail change end every offline key
+ * and unused code of the customer, as they end the sessions: whoever had
+ * the account may have enrolled a phone or have a code on its screen. */
+static void an_offline_key_dies_with_a_reset_a_password_or_an_email_change(void **state)
 {
     struct tp *t = *state;
     struct cust a, b;
@@ -605,9 +606,24 @@ static void an_offline_key_dies_with_a_reset_or_a_password_change(void **state)
     second_phone(t, &a, &b);
     uint8_t ka[32], kb[32];
     int64_t oa, ob;
+    char code[PAYCODE_DIGITS + 1], why[256], a_once[PAYCODE_DIGITS + 1], b_once[PAYCODE_DIGITS + 1];
+    /* an e-mail change from phone a */
+    offline_key(t, &b, kb, &ob);
+    paycode_offline_derive(kb, ob, step_now(t), code);
+    af_secret(t->f, code);
+    new_code(t, &a, a_once, NULL);
+    char confirm[8];
+    assert_int_equal(email_change_request(af_ctx(t->f), &a.s, "aiko.new@example.com"), ERR_OK);
+    af_mail_word(t->f, "aiko.new@example.com", "Confirm your new", "address is: ", confirm, sizeof confirm);
+    struct customer_profile prof;
+    assert_int_equal(email_change_confirm(af_ctx(t->f), &a.s, confirm, &prof), ERR_OK);
+    assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
+    assert_int_equal(resolve(t, a_once, NULL), ERR_INVALID_CODE);
+    snprintf(a.email, sizeof a.email, "aiko.new@example.com");
+    second_phone(t, &a, &b);
+
     offline_key(t, &a, ka, &oa);
     offline_key(t, &b, kb, &ob);
-    char code[PAYCODE_DIGITS + 1], why[256], a_once[PAYCODE_DIGITS + 1], b_once[PAYCODE_DIGITS + 1];
     paycode_offline_derive(kb, ob, step_now(t), code);
     af_secret(t->f, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
@@ -864,7 +880,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_offline_code_pays_once_per_step, setup, teardown),
         cmocka_unit_test_setup_teardown(a_forged_offline_code_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_dies_with_its_replacement_and_its_device, setup, teardown),
-        cmocka_unit_test_setup_teardown(an_offline_key_dies_with_a_reset_or_a_password_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_offline_key_dies_with_a_reset_a_password_or_an_email_change, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_revoked_session_takes_its_phones_codes_with_it, setup, teardown),
         cmocka_unit_test_setup_teardown(a_code_resolved_before_its_device_was_removed_does_not_pay, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_expires, setup, teardown),
