@@ -303,7 +303,8 @@ enum err sq_paycode_use(struct store *st, int64_t id, int64_t now);
 enum err sq_offline_key_put(struct store *st, const struct offline_key *k);
 enum err sq_offline_key_get(struct store *st, int64_t offline_id, struct offline_key *out);
 enum err sq_paycodes_revoke(struct store *st, int64_t customer_id, int64_t device_id, int64_t now);
-enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step, int64_t now, int64_t purge_before);
+enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t offline_id, int64_t step, int64_t now,
+                               int64_t purge_before);
 
 /* payments, spending counters and freezes (sqlite_payment.c) */
 enum err sq_payment_insert(struct store *st, const struct payment *p);

@@ -144,7 +144,8 @@ enum err sq_paycodes_revoke(struct store *st, int64_t customer_id, int64_t devic
     return sq_step_many(db, q, "paycodes_revoke", NULL);
 }
 
-enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step, int64_t now, int64_t purge_before)
+enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t offline_id, int64_t step, int64_t now,
+                               int64_t purge_before)
 {
     struct sqlite_store *db = sq(st);
     /* No index on at_ms: the table holds only the last few minutes of
@@ -153,15 +154,18 @@ enum err sq_offline_use_insert(struct store *st, int64_t device_id, int64_t step
                           purge_before, "offline_use_purge");
     if (e != ERR_OK)
         return e;
-    /* Only while the key lives: one revoked after the code was resolved
-     * (its device removed, its sessions ended) must not pay in this commit. */
+    /* Only while the key that made the code lives: one revoked or replaced
+     * after the code was resolved (its device removed, its sessions ended)
+     * must not pay in this commit. */
     sqlite3_stmt *q = sq_stmt(db, "INSERT INTO offline_code_uses (device_id, step, at_ms) SELECT ?1, ?2, ?3 "
-                                  "WHERE EXISTS (SELECT 1 FROM offline_keys WHERE device_id = ?1 AND revoked_ms = 0)");
+                                  "WHERE EXISTS (SELECT 1 FROM offline_keys WHERE device_id = ?1 "
+                                  "AND offline_id = ?4 AND revoked_ms = 0)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, device_id);
     sqlite3_bind_int64(q, 2, step);
     sqlite3_bind_int64(q, 3, now);
+    sqlite3_bind_int64(q, 4, offline_id);
     int64_t rowid;
     e = sq_step_insert(db, q, ERR_CONFLICT, "offline_use_insert", &rowid);
     return e == ERR_OK && sqlite3_changes(db->db) == 0 ? ERR_NOT_FOUND : e;

@@ -402,10 +402,11 @@ struct store_ops {
      * reset); ERR_OK if there were none. */
     enum err (*paycodes_revoke)(struct store *st, int64_t customer_id, int64_t device_id, int64_t now);
     /* An offline code (device, step) pays at most once: ERR_CONFLICT if used,
-     * ERR_NOT_FOUND if the device's key was revoked meanwhile; insert also
-     * deletes rows older than purge_before, from time to time. */
-    enum err (*offline_use_insert)(struct store *st, int64_t device_id, int64_t step, int64_t now,
-                                   int64_t purge_before);
+     * ERR_NOT_FOUND if the device's key (offline_id) was revoked or replaced
+     * meanwhile; insert also deletes rows older than purge_before, from time
+     * to time. */
+    enum err (*offline_use_insert)(struct store *st, int64_t device_id, int64_t offline_id, int64_t step,
+                                   int64_t now, int64_t purge_before);
 
     /* Payments (wallet/payment.h): inserted with the ledger transfer whose id they take. */
     enum err (*payment_insert)(struct store *st, const struct payment *p); /* ERR_CONFLICT if the id exists */

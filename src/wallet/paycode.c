@@ -259,7 +259,8 @@ enum err paycode_consume(struct store *st, const struct paycode_hit *hit, int64_
 {
     enum err e;
     if (hit->offline) {
-        e = st->ops->offline_use_insert(st, hit->device_id, hit->offline_step, now, now - PAYCODE_OFFLINE_USE_KEEP_MS);
+        e = st->ops->offline_use_insert(st, hit->device_id, hit->offline_id, hit->offline_step, now,
+                                        now - PAYCODE_OFFLINE_USE_KEEP_MS);
         return e == ERR_CONFLICT || e == ERR_NOT_FOUND ? ERR_INVALID_CODE : e;
     }
     e = st->ops->paycode_use(st, hit->paycode_id, now);

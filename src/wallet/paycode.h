@@ -107,6 +107,7 @@ struct paycode_hit {
     bool offline;
     int64_t paycode_id;   /* online: the row to consume */
     int64_t offline_step; /* offline: the step to record as used */
+    int64_t offline_id;   /* offline: the key that made the code (it must still be the device's) */
     bool device_new;      /* the device is in its new-device cool-down */
 };
 

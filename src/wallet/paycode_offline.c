@@ -157,5 +157,6 @@ enum err paycode_resolve_offline(const struct wallet_ctx *w, const char *code, s
         return e;
     hit->offline = true;
     hit->offline_step = step;
+    hit->offline_id = offline_id;
     return ERR_OK;
 }

@@ -784,10 +784,17 @@ static void test_switches_and_freezes_act_at_once(void **state)
     ac_resp_free(&r);
     assert_int_equal(ac_cli(&f->s, "admin killswitch off payments >/dev/null"), 0);
 
-    /* The owner freezes from the app: the code is refused at the register. */
+    /* The owner freezes from the app: the codes shown before are gone (a
+     * thief's phone may hold one), and a code made since is refused at the
+     * register for the freeze. */
     r = ac_call(&f->s, &f->u.who, "POST", "/v1/freeze", json_pack("{s:s}", "reason", "phone stolen"));
     AC_EXPECT_STATUS(r, 200);
     ac_resp_free(&r);
+    r = charge(f, &f->t1, key, code, 400);
+    AC_EXPECT_ERROR(r, 400, "invalid_code");
+    ac_resp_free(&r);
+    paycode(f, &f->u, code);
+    new_key(key);
     r = charge(f, &f->t1, key, code, 400);
     AC_EXPECT_ERROR(r, 403, "account_frozen");
     ac_resp_free(&r);

@@ -697,8 +697,8 @@ static void a_revoked_session_takes_its_phones_codes_with_it(void **state)
 
 /* A charge looks the code up, then commits: a device removed in between
  * (its owner faster than the thief at the register) pays nothing, online
- * code or offline. */
-static void a_code_resolved_before_its_device_was_removed_does_not_pay(void **state)
+ * code or offline, nor an offline key replaced in between. */
+static void a_code_resolved_before_its_device_or_key_went_does_not_pay(void **state)
 {
     struct tp *t = *state;
     struct cust a, b;
@@ -717,6 +717,16 @@ static void a_code_resolved_before_its_device_was_removed_does_not_pay(void **st
     refresh(t, &a);
     assert_int_equal(device_remove(af_ctx(t->f), &a.s, b.s.device_id), ERR_OK);
     assert_int_equal(consume(t, &hc), ERR_INVALID_CODE);
+    assert_int_equal(consume(t, &ho), ERR_INVALID_CODE);
+
+    /* nor a key replaced in between (the phone asked for a new one) */
+    uint8_t ka[32];
+    int64_t oa;
+    offline_key(t, &a, ka, &oa);
+    paycode_offline_derive(ka, oa, step_now(t), off);
+    af_secret(t->f, off);
+    assert_int_equal(resolve(t, off, &ho), ERR_OK);
+    offline_key(t, &a, ka, &oa);
     assert_int_equal(consume(t, &ho), ERR_INVALID_CODE);
 }
 
@@ -883,7 +893,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_offline_key_dies_with_a_reset_a_password_or_an_email_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_revoked_session_takes_its_phones_codes_with_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_code_resolved_before_its_device_was_removed_does_not_pay, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_code_resolved_before_its_device_or_key_went_does_not_pay, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_needs_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(the_code_renders_as_qr_and_code_128, setup, teardown),
