@@ -160,6 +160,13 @@ static void offline_key(struct tp *t, struct cust *c, uint8_t key[32], int64_t *
 
 static int64_t step_now(struct tp *t) { return t->f->now / STEP_MS; }
 
+/* The phone's offline code of this moment (a secret of the run). */
+static void derive_now(struct tp *t, const uint8_t key[32], int64_t oid, char code[PAYCODE_DIGITS + 1])
+{
+    paycode_offline_derive(key, oid, step_now(t), code);
+    af_secret(t->f, code);
+}
+
 /* ---- one-time codes ------------------------------------------------------------ */
 
 static void a_code_is_18_digits_a_register_can_check(void **state)
@@ -301,8 +308,7 @@ static void two_registers_at_once_pay_once(void **state)
             refresh(t, &a);
             offline_key(t, &a, key, &oid);
             char code[PAYCODE_DIGITS + 1];
-            paycode_offline_derive(key, oid, step_now(t), code);
-            af_secret(t->f, code);
+            derive_now(t, key, oid, code);
             assert_int_equal(resolve(t, code, &hit), ERR_OK);
         }
         struct race r[2];
@@ -530,8 +536,7 @@ static void a_forged_offline_code_is_refused(void **state)
     int64_t oid;
     offline_key(t, &a, key, &oid);
     char code[PAYCODE_DIGITS + 1], bad[PAYCODE_DIGITS + 1];
-    paycode_offline_derive(key, oid, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, key, oid, code);
     /* any one of the 9 derived digits changed, check digit recomputed */
     for (int i = 8; i < PAYCODE_DIGITS - 1; i++) {
         memcpy(bad, code, sizeof bad);
@@ -563,11 +568,9 @@ static void an_offline_key_dies_with_its_replacement_and_its_device(void **state
     char code[PAYCODE_DIGITS + 1];
     /* the first key was replaced: its codes are dead (and if the new id
      * happened to equal the old, the new key does not derive them) */
-    paycode_offline_derive(k1, o1, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, k1, o1, code);
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
-    paycode_offline_derive(k2, o2, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, k2, o2, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
     assert_int_equal(af_events(t->f, a.s.customer_id, "offline_key_issued"), 2);
 
@@ -576,8 +579,7 @@ static void an_offline_key_dies_with_its_replacement_and_its_device(void **state
     uint8_t kb[32];
     int64_t ob;
     offline_key(t, &b, kb, &ob);
-    paycode_offline_derive(kb, ob, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, kb, ob, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
     refresh(t, &a);
     assert_int_equal(device_remove(af_ctx(t->f), &a.s, b.s.device_id), ERR_OK);
@@ -609,8 +611,7 @@ static void an_offline_key_dies_with_a_reset_a_password_or_an_email_change(void 
     char code[PAYCODE_DIGITS + 1], why[256], a_once[PAYCODE_DIGITS + 1], b_once[PAYCODE_DIGITS + 1];
     /* an e-mail change from phone a */
     offline_key(t, &b, kb, &ob);
-    paycode_offline_derive(kb, ob, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, kb, ob, code);
     new_code(t, &a, a_once, NULL);
     char confirm[8];
     assert_int_equal(email_change_request(af_ctx(t->f), &a.s, "aiko.new@example.com"), ERR_OK);
@@ -624,8 +625,7 @@ static void an_offline_key_dies_with_a_reset_a_password_or_an_email_change(void 
 
     offline_key(t, &a, ka, &oa);
     offline_key(t, &b, kb, &ob);
-    paycode_offline_derive(kb, ob, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, kb, ob, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
     new_code(t, &a, a_once, NULL);
     new_code(t, &b, b_once, NULL);
@@ -637,14 +637,12 @@ static void an_offline_key_dies_with_a_reset_a_password_or_an_email_change(void 
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
     assert_int_equal(resolve(t, b_once, NULL), ERR_INVALID_CODE);
     assert_int_equal(resolve(t, a_once, NULL), ERR_INVALID_CODE);
-    paycode_offline_derive(ka, oa, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, ka, oa, code);
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
 
     /* a new key and code for phone a, then a completed reset kills them too */
     offline_key(t, &a, ka, &oa);
-    paycode_offline_derive(ka, oa, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, ka, oa, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
     new_code(t, &a, a_once, NULL);
     char token[64], totp[TOTP_DIGITS + 1];
@@ -709,8 +707,7 @@ static void a_code_resolved_before_its_device_or_key_went_does_not_pay(void **st
     offline_key(t, &b, kb, &ob);
     char code[PAYCODE_DIGITS + 1], off[PAYCODE_DIGITS + 1];
     new_code(t, &b, code, NULL);
-    paycode_offline_derive(kb, ob, step_now(t), off);
-    af_secret(t->f, off);
+    derive_now(t, kb, ob, off);
     struct paycode_hit hc, ho;
     assert_int_equal(resolve(t, code, &hc), ERR_OK);
     assert_int_equal(resolve(t, off, &ho), ERR_OK);
@@ -723,8 +720,7 @@ static void a_code_resolved_before_its_device_or_key_went_does_not_pay(void **st
     uint8_t ka[32];
     int64_t oa;
     offline_key(t, &a, ka, &oa);
-    paycode_offline_derive(ka, oa, step_now(t), off);
-    af_secret(t->f, off);
+    derive_now(t, ka, oa, off);
     assert_int_equal(resolve(t, off, &ho), ERR_OK);
     offline_key(t, &a, ka, &oa);
     assert_int_equal(consume(t, &ho), ERR_INVALID_CODE);
@@ -741,16 +737,14 @@ static void an_offline_key_expires(void **state)
     offline_key(t, &a, key, &oid);
     char code[PAYCODE_DIGITS + 1];
     t->f->now += PAYCODE_OFFLINE_KEY_LIFETIME_MS - 1000;
-    paycode_offline_derive(key, oid, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, key, oid, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
     t->f->now += 1000;
     assert_int_equal(resolve(t, code, NULL), ERR_INVALID_CODE);
     /* the phone, signed in again, gets a new key that pays */
     refresh(t, &a);
     offline_key(t, &a, key, &oid);
-    paycode_offline_derive(key, oid, step_now(t), code);
-    af_secret(t->f, code);
+    derive_now(t, key, oid, code);
     assert_int_equal(resolve(t, code, NULL), ERR_OK);
 }
 
