@@ -7,7 +7,8 @@
  * path.  Hence: asking needs a fresh second factor (like a password change);
  * the new mailbox must prove itself with a code; the address on file is told
  * when the change is asked for and again when it happens; and the change
- * ends every other session.
+ * ends every other session, every offline key and every unused payment
+ * code (as a password change).
  *
  * One pending change per customer (table email_changes):
  *

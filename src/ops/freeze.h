@@ -7,7 +7,9 @@
  * can unfreeze (`kessai admin customer unfreeze EMAIL --reason TEXT`; the
  * admin API comes with issue 6).  Staff can also freeze
  * (`kessai admin customer freeze EMAIL --reason TEXT`).  Freezing also ends
- * every session but the caller's (a thief's sessions die with it).
+ * every session but the caller's (a thief's sessions die with it), and
+ * revokes every offline key and unused payment code (a thief's phone holds
+ * them; wallet/paycode.h issues no key while frozen).
  * Every change is an entry of the audit log (actor: the customer, or the
  * staff member) and is mailed to the customer.
  */

@@ -531,7 +531,7 @@ const char *const sq_migrations[] = {
     /* 21 -> 22: the same for a top-up: a register retrying an old cash
      * top-up gets its receipt's balance, not the customer's wallet now. */
     "ALTER TABLE topups ADD COLUMN balance_after INTEGER;",
-    /* 22 -> 23: the code that paid, as a tag (8 bytes of its keyed hash),
+    /* 22 -> 23: the code that paid, as a tag (63 bits of its keyed hash),
      * on a register's payment and on a charge waiting for its customer: a
      * retry showing that code again is told from a register trying codes
      * under a key that paid (wallet/payment.c, same_charge).  0 before.

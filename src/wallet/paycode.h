@@ -96,7 +96,8 @@ enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur,
 
 /* POST /v1/paycodes/offline-key: a new key for the session's device (any
  * old one is revoked).  key_b64 gets the key (secret: show once).  Needs a
- * FRESH session (ERR_FRESH_MFA_REQUIRED); runs its own transaction. */
+ * FRESH session (ERR_FRESH_MFA_REQUIRED) and an account not frozen
+ * (ERR_ACCOUNT_FROZEN); runs its own transaction. */
 enum err paycode_offline_key(const struct wallet_ctx *w, const struct auth_session *cur,
                              char key_b64[OFFLINE_KEY_B64_LEN + 1], int64_t *offline_id);
 

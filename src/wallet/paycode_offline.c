@@ -31,6 +31,7 @@
 
 #include "auth/events.h"
 #include "auth/txn.h"
+#include "ops/freeze.h"
 #include "util/ids.h"
 #include "util/luhn.h"
 
@@ -93,6 +94,10 @@ enum err paycode_offline_key(const struct wallet_ctx *w, const struct auth_sessi
     e = st->ops->device_get(st, cur->device_id, &d);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && (d.customer_id != cur->customer_id || d.removed_ms != 0)))
         e = ERR_UNAUTHENTICATED;
+    /* The freeze revoked every key; one issued during it (whoever signs in
+     * meanwhile) would outlive the unfreeze. */
+    if (e == ERR_OK)
+        e = freeze_check(st, cur->customer_id);
     if (e == ERR_OK) {
         e = ERR_CONFLICT;
         for (int tries = 0; tries < KEY_TRIES && e == ERR_CONFLICT; tries++) {

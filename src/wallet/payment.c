@@ -181,8 +181,8 @@ struct presented {
 #define CODE_UNSEEN (-1)
 
 /* The tag a payment keeps of the code that paid (struct payment): a
- * keyed hash, so the row names no code; 8 bytes tell one code from
- * another well enough, and 0 (none) is a 1 in 2^64 draw. */
+ * keyed hash, so the row names no code; 63 bits tell one code from
+ * another well enough, and 0 (none) is a 1 in 2^63 draw. */
 static int64_t code_tag(const struct wallet_ctx *w, const char *code)
 {
     uint8_t h[AUTH_HASH_BYTES];

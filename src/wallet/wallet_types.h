@@ -182,7 +182,7 @@ struct payment {
     int64_t created_ms;
     int64_t balance_after; /* the payer's wallet right after it, what a replay answers again;
                               -1 if not kept (paid before migration 21) */
-    int64_t code_tag;      /* CPM: 8 bytes of the keyed hash of the code that paid (a retry's code
+    int64_t code_tag;      /* CPM: 63 bits of the keyed hash of the code that paid (a retry's code
                               is that one); 0 for none */
 };
 

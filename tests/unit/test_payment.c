@@ -849,8 +849,13 @@ static void an_offline_retry_gets_its_receipt(void **state)
     assert_true(r2.replayed);
     assert_int_equal(r2.p.id, r1.p.id);
     /* A new key is refused: the freeze revoked the phone's offline key
-     * (a thief's phone would pay again after the unfreeze otherwise). */
+     * (a thief's phone would pay again after the unfreeze otherwise), and
+     * no key is issued while frozen. */
     assert_int_equal(charge(t, &t->term, code, 3000, "off-2", &r2, &bad), ERR_INVALID_CODE);
+    assert_int_equal(af_login(t->f, a.email, &a.phone, &a.g), ERR_OK);
+    af_auth(t->f, &a.g, &a.s);
+    assert_int_equal(paycode_offline_key(W(t), &a.s, key_b64, &offline_id), ERR_ACCOUNT_FROZEN);
+    assert_string_equal(key_b64, "");
     assert_int_equal(balance(t, &a), 2000);
     assert_int_equal(spent(t, &a, "off", 'd'), 3000);
 }

@@ -983,6 +983,81 @@ static void cash_far_from_the_last_store_is_recorded_then_refused(void **state)
     on_file(t, a.s.customer_id, "topup", "deny", "impossible_travel", "risk_denied");
 }
 
+/* A register's charge of a shown code, answered ERR_IN_PROGRESS when it
+ * waits for the customer (t->waits). */
+static enum err charge_code(struct rf *t, const struct merchant_terminal *term, const char *code, int64_t amount,
+                            const char *key, struct payment_receipt *r)
+{
+    char n[POS_NONCE_MAX + 1];
+    nonce(n);
+    struct wait wt = {.done = false};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    const char *bad = NULL;
+    struct killswitch sw;
+    enum err e = payment_charge(W(t), term, n, code, amount, "", key, on_done, &wt, &bad, &sw, &t->waits);
+    if (e == ERR_OK && t->waits.id != 0) {
+        pthread_mutex_destroy(&wt.mu);
+        pthread_cond_destroy(&wt.cv);
+        return ERR_IN_PROGRESS;
+    }
+    return await(&wt, e, r);
+}
+
+/* The register retries a charge that waited for its customer, long after
+ * the code expired, before and after the customer approved: it gets the
+ * waiting charge, then the receipt, and is never taken for a register
+ * trying codes (the charge keeps a tag of the code that made it). */
+static void a_waiting_charges_code_retried_late_is_no_guess(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 50000);
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 1000, "", NULL), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    char code[PAYCODE_DIGITS + 1];
+    int64_t exp = 0;
+    af_auth(t->f, &a.g, &a.s);
+    assert_int_equal(paycode_new(W(t), &a.s, code, &exp), ERR_OK);
+    af_secret(t->f, code);
+    assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "till", NULL), ERR_IN_PROGRESS);
+    int64_t id = t->waits.id;
+    t->f->now += 61000;
+    int64_t retry = 0;
+    for (int i = 0; i < 2 * PAYMENT_GUESS_CODES; i++) {
+        assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "till", NULL), ERR_IN_PROGRESS);
+        assert_int_equal(t->waits.id, id);
+    }
+    assert_int_equal(payment_terminal_throttle(W(t), &t->t_umeda, &retry), ERR_OK);
+
+    char totp[TOTP_DIGITS + 1];
+    af_totp(t->f, &a.phone, totp);
+    struct pending_op po;
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    af_auth(t->f, &a.g, &a.s);
+    assert_int_equal(pending_charge_approve(W(t), &a.s, id, totp, &po, &r, &bad, &sw), ERR_OK);
+    t->f->now += 10 * MIN_MS;
+    memset(&t->waits, 0, sizeof t->waits);
+    for (int i = 0; i < 2 * PAYMENT_GUESS_CODES; i++) {
+        struct payment_receipt r2;
+        assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "till", &r2), ERR_OK);
+        assert_true(r2.replayed);
+        assert_int_equal(r2.p.id, r.p.id);
+    }
+    /* Had those retries counted (once: the same code), nine bad codes more
+     * would block the register; they do not. */
+    for (int i = 0; i < PAYMENT_GUESS_CODES - 1; i++) {
+        char guess[PAYCODE_DIGITS + 1], key[16];
+        snprintf(guess, sizeof guess, "8%017d", 31337 + i);
+        snprintf(key, sizeof key, "g%d", i);
+        assert_int_equal(charge_code(t, &t->t_umeda, guess, 1000, key, NULL), ERR_INVALID_CODE);
+    }
+    assert_int_equal(payment_terminal_throttle(W(t), &t->t_umeda, &retry), ERR_OK);
+    assert_int_equal(balance(t, &a), 48000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1005,6 +1080,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
         cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(cash_far_from_the_last_store_is_recorded_then_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_charges_code_retried_late_is_no_guess, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
