@@ -38,6 +38,7 @@
 #include "ops/killswitch.h"
 #include "store/pool.h"
 #include "util/wipe.h"
+#include "wallet/payment.h"
 #include "wallet/topup.h"
 
 #define CODE_FIELD_MAX 32 /* 18 digits, with the spaces a clerk types (the domain drops them) */
@@ -85,6 +86,9 @@ static void run_cash(struct api_wallet_job *job, const struct wallet_ctx *w)
             http_reply_header(job->req, "Idempotent-Replayed", "true");
         if (e == ERR_IN_PROGRESS)
             http_reply_retry_after(job->req, 1);
+        int64_t retry = 1;
+        if (e == ERR_RATE_LIMITED && payment_terminal_throttle(w, &j->term, &retry) == ERR_RATE_LIMITED)
+            http_reply_retry_after(job->req, retry);
         http_complete_error(job->req, e, bad);
         return;
     }

@@ -83,10 +83,7 @@ enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merc
     return ERR_RATE_LIMITED;
 }
 
-/* Count one bad code against the terminal, in its own transaction; block
- * it when it crosses the line.  Errors are logged, not returned: the
- * answer to the register is "invalid code" either way. */
-static void guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code)
+void payment_terminal_guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code)
 {
     struct store *st = w->a.st;
     uint8_t h[AUTH_HASH_BYTES];
@@ -210,7 +207,7 @@ static bool same_charge(const struct wallet_ctx *w, const struct payment *p, con
     bool payers = req->customer_id == CODE_UNSEEN || req->customer_id == p->customer_id ||
                   (p->code_tag != 0 && code_tag(w, req->code) == p->code_tag);
     if (!payers)
-        guessed(w, req->term, req->code);
+        payment_terminal_guessed(w, req->term, req->code);
     return p->terminal_id == req->term->id && p->amount == req->amount && strcmp(p->items, req->items) == 0 &&
            (payers || req->customer_id == 0);
 }
@@ -362,7 +359,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         if (replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending))
             goto out;
         if (e == ERR_INVALID_CODE) {
-            guessed(w, term, code);
+            payment_terminal_guessed(w, term, code);
             set_bad(bad, "code");
         }
         goto out;

@@ -116,8 +116,8 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
                         void *ctx, const char **bad);
 
 /* Code guessing at the register: PAYMENT_GUESS_CODES distinct bad codes
- * from one terminal within PAYMENT_GUESS_WINDOW_MS block its charges for
- * PAYMENT_GUESS_BLOCK_MS (payment_charge: ERR_RATE_LIMITED), with a warn
+ * from one terminal within PAYMENT_GUESS_WINDOW_MS block its charges and
+ * cash top-ups for PAYMENT_GUESS_BLOCK_MS (ERR_RATE_LIMITED), with a warn
  * log line "terminal_flagged" and a security event.  This tells whether
  * the terminal is blocked now: ERR_OK, or ERR_RATE_LIMITED and
  * *retry_after_s (>= 1; may be NULL). */
@@ -126,6 +126,11 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
 #define PAYMENT_GUESS_BLOCK_MS (15 * 60 * 1000)
 enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
                                    int64_t *retry_after_s);
+/* Count one bad code a terminal presented (a payment code, or a cash
+ * top-up code: wallet/topup.h) toward that block, in a transaction of its
+ * own; crossing the line blocks and flags the terminal.  Errors are
+ * logged, not returned: the register's answer does not change. */
+void payment_terminal_guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code);
 
 /* GET /pos/v1/charges/{id}: only the payment's merchant (ERR_PAYMENT_NOT_FOUND). */
 enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,

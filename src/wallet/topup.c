@@ -56,6 +56,7 @@
 #include "ops/killswitch.h"
 #include "util/idem.h"
 #include "wallet/card_internal.h"
+#include "wallet/payment.h"
 #include "wallet/risk_gate.h"
 
 /* The request's fingerprint for idempotency: what must be equal for a
@@ -349,7 +350,11 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
 {
     const struct cash_args *a = arg;
     struct store *st = w->a.st;
-    enum err e = check_switches_amount(w, TOPUP_CASH, a->amount, bad, switch_out);
+    /* A register blocked for guessing codes (wallet/payment.h) looks none
+     * up here either. */
+    enum err e = payment_terminal_throttle(w, a->term, NULL);
+    if (e == ERR_OK)
+        e = check_switches_amount(w, TOPUP_CASH, a->amount, bad, switch_out);
     if (e != ERR_OK)
         return e;
     /* A store that is not (or no longer) open takes no money; its code
@@ -464,6 +469,7 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     sodium_memzero(digits, sizeof digits);
     if (!valid) {
         *bad = "code";
+        payment_terminal_guessed(w, term, code);
         return ERR_INVALID_CODE;
     }
     struct topup *t = &out->t;
@@ -475,6 +481,8 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     memset(&rg, 0, sizeof rg);
     struct cash_args args = {term, code_hash, amount, &rg};
     enum err e = find_or_admit(w, t, &out->replayed, admit_cash_fn, &args, bad, switch_out);
+    if (e == ERR_INVALID_CODE)
+        payment_terminal_guessed(w, term, code); /* as a payment code's (wallet/payment.h) */
     if (e != ERR_OK) {
         risk_gate_observe(w->risk, &rg, RISK_FAILED);
         return e;

@@ -32,9 +32,11 @@
 #include "merchant/merchant.h"
 #include "merchant/terminal.h"
 #include "ops/killswitch.h"
+#include "util/luhn.h"
 #include "util/timeutil.h"
 #include "wallet/card.h"
 #include "wallet/gateway_test.h"
+#include "wallet/payment.h"
 #include "wallet/topup.h"
 #include "wallet/topup_internal.h"
 
@@ -787,6 +789,58 @@ static void test_cash_topup(void **state)
     assert_int_equal(balance(t, &a), 5000);
 }
 
+/* A register trying top-up codes is a register guessing codes: the bad
+ * ones count as a payment code's do, the terminal is blocked and flagged,
+ * and while blocked it looks no code up (a real one stays unspent for
+ * another register). */
+static void test_a_register_guessing_topup_codes_is_stopped(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    struct merchant_store shop;
+    struct merchant_terminal term;
+    store_and_terminal(t, &shop, &term);
+    char code[TOPUP_CODE_DIGITS + 1];
+    int64_t exp = 0;
+    assert_int_equal(topup_code_new(W(t), &a.s, code, &exp), ERR_OK);
+    typed(t, code);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    int64_t retry = 0;
+    /* the clerk mistypes one code twice: one bad code, nothing more */
+    char wrong[TOPUP_CODE_DIGITS + 1];
+    memcpy(wrong, code, sizeof wrong);
+    wrong[3] = wrong[3] == '9' ? '0' : (char)(wrong[3] + 1);
+    assert_int_equal(topup_cash(W(t), &term, wrong, 1000, "w1", &r, &bad, &sw), ERR_INVALID_CODE);
+    assert_int_equal(topup_cash(W(t), &term, wrong, 1000, "w2", &r, &bad, &sw), ERR_INVALID_CODE);
+    for (int i = 0; i < PAYMENT_GUESS_CODES - 2; i++) {
+        assert_int_equal(payment_terminal_throttle(W(t), &term, &retry), ERR_OK);
+        /* well-formed (check digit right), unknown */
+        char guess[TOPUP_CODE_DIGITS + 1], key[16];
+        snprintf(guess, sizeof guess, "%018d", (4242 + i) * 10);
+        guess[TOPUP_CODE_DIGITS - 1] = (char)('0' + luhn_check_digit(guess, TOPUP_CODE_DIGITS - 1));
+        assert_true(topup_code_valid(guess));
+        snprintf(key, sizeof key, "g%d", i);
+        assert_int_equal(topup_cash(W(t), &term, guess, 1000, key, &r, &bad, &sw), ERR_INVALID_CODE);
+    }
+    assert_int_equal(payment_terminal_throttle(W(t), &term, &retry), ERR_OK);
+    char last[TOPUP_CODE_DIGITS + 1];
+    snprintf(last, sizeof last, "%018d", 99);
+    assert_int_equal(topup_cash(W(t), &term, last, 1000, "g-last", &r, &bad, &sw), ERR_INVALID_CODE);
+    assert_int_equal(payment_terminal_throttle(W(t), &term, &retry), ERR_RATE_LIMITED);
+    assert_int_equal(af_events(t->f, 0, "terminal_flagged"), 1);
+    /* blocked: the real code is refused like any other, and not spent */
+    assert_int_equal(topup_cash(W(t), &term, code, 1000, "real", &r, &bad, &sw), ERR_RATE_LIMITED);
+    assert_int_equal(balance(t, &a), 0);
+    struct merchant_terminal other;
+    char secret[TERMINAL_SECRET_HEX_BUF];
+    assert_int_equal(terminal_create(t->f->st, t->f->mk, shop.id, &other, secret), ERR_OK);
+    assert_int_equal(topup_cash(W(t), &other, code, 1000, "real", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(balance(t, &a), 1000);
+}
+
 /* The code is consumed and the clerk holds the cash, but the ledger does not
  * take the credit this time: the register is told the top-up stands
  * (AUTHORIZED, to be finished by a retry or the reconciler), not an error
@@ -1444,6 +1498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_removed_card_is_not_charged_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cash_topup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_register_guessing_topup_codes_is_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cash_credit_failure_still_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_at_balance_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_at_daily_limit, setup, teardown),
