@@ -86,9 +86,11 @@ static void run_cash(struct api_wallet_job *job, const struct wallet_ctx *w)
             http_reply_header(job->req, "Idempotent-Replayed", "true");
         if (e == ERR_IN_PROGRESS)
             http_reply_retry_after(job->req, 1);
-        int64_t retry = 1;
-        if (e == ERR_RATE_LIMITED && payment_terminal_throttle(w, &j->term, &retry) == ERR_RATE_LIMITED)
+        if (e == ERR_RATE_LIMITED) {
+            int64_t retry = 1;
+            (void)payment_terminal_throttle(w, &j->term, &retry);
             http_reply_retry_after(job->req, retry);
+        }
         http_complete_error(job->req, e, bad);
         return;
     }

@@ -34,7 +34,8 @@
  * Code guessing: every bad code a terminal presents is recorded (keyed
  * hash, SECRET_GUESSED_CODE) under its key id; PAYMENT_GUESS_CODES
  * distinct bad codes within PAYMENT_GUESS_WINDOW_MS block the terminal's
- * charges for PAYMENT_GUESS_BLOCK_MS (source_blocks, seen by every node),
+ * charges and cash top-ups (whose bad codes count too: wallet/topup.h) for
+ * PAYMENT_GUESS_BLOCK_MS (source_blocks, seen by every node),
  * with a warn log line "terminal_flagged" and a terminal_flagged security
  * event.  A register whose customer's code just expired is one failure;
  * ten different codes in ten minutes is a search.  With 10^16 codes and at

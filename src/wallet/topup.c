@@ -24,8 +24,9 @@
  *     and however concurrently it is sent; the request fingerprint
  *     (req_hash) tells a true retry from a reused key.
  *  3. A refusal changes nothing but the security-event log (limits, second
- *     factor, the risk engine's decision and its audit entry) and expired
- *     challenges: no row, no code consumed.
+ *     factor, the risk engine's decision and its audit entry), expired
+ *     challenges and, for a bad cash top-up code, the terminal's count of
+ *     bad codes (wallet/payment.h): no row, no code consumed.
  *  3a. The risk engine scores every new top-up last in ADMIT (risk_gate.h):
  *     deny ERR_RISK_DENIED, hold ERR_RISK_HELD; a challenge wants a fresh
  *     second factor for a card top-up and is recorded and allowed for a
@@ -451,6 +452,21 @@ static bool code_digits(const char *typed, char out[TOPUP_CODE_DIGITS + 1])
     return topup_code_valid(out);
 }
 
+/* A bad code counts against the terminal as a payment code's does
+ * (wallet/payment.h), as typed without its spaces: the same code typed in
+ * groups or not is one code. */
+static void count_bad_code(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *typed)
+{
+    char s[64];
+    size_t n = 0;
+    for (const char *p = typed; p != NULL && *p != '\0' && n < sizeof s - 1; p++)
+        if (*p != ' ')
+            s[n++] = *p;
+    s[n] = '\0';
+    payment_terminal_guessed(w, term, s);
+    sodium_memzero(s, sizeof s);
+}
+
 enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
                     int64_t amount, const char *idem_key, struct topup_result *out, const char **bad,
                     struct killswitch *switch_out)
@@ -468,8 +484,13 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
         topup_code_hash(w, digits, code_hash);
     sodium_memzero(digits, sizeof digits);
     if (!valid) {
+        /* No retry can match a malformed code: a blocked terminal is told
+         * it is blocked, whatever it shows; else the code counts. */
+        enum err b = payment_terminal_throttle(w, term, NULL);
+        if (b != ERR_OK)
+            return b;
         *bad = "code";
-        payment_terminal_guessed(w, term, code);
+        count_bad_code(w, term, code);
         return ERR_INVALID_CODE;
     }
     struct topup *t = &out->t;
@@ -482,7 +503,7 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
     struct cash_args args = {term, code_hash, amount, &rg};
     enum err e = find_or_admit(w, t, &out->replayed, admit_cash_fn, &args, bad, switch_out);
     if (e == ERR_INVALID_CODE)
-        payment_terminal_guessed(w, term, code); /* as a payment code's (wallet/payment.h) */
+        count_bad_code(w, term, code);
     if (e != ERR_OK) {
         risk_gate_observe(w->risk, &rg, RISK_FAILED);
         return e;

@@ -105,7 +105,8 @@ enum err topup_code_new(const struct wallet_ctx *w, const struct auth_session *c
  * transaction that creates the top-up: unknown, used or expired
  * ERR_INVALID_CODE (param "code"), counted against the terminal as a
  * payment code's would be; a terminal blocked for guessing codes gets
- * ERR_RATE_LIMITED (wallet/payment.h), nothing consumed.  Same limits (but no second factor: the
+ * ERR_RATE_LIMITED (wallet/payment.h), nothing consumed, but a retry under
+ * a key that already topped up still gets its receipt.  Same limits (but no second factor: the
  * customer is at the register with the phone).  Once the code is consumed
  * the answer is ERR_OK: out->t.status SUCCEEDED, or AUTHORIZED when the
  * credit failed for now (a retry with the key or the reconciler finishes

@@ -809,12 +809,15 @@ static void test_a_register_guessing_topup_codes_is_stopped(void **state)
     const char *bad = NULL;
     struct killswitch sw;
     int64_t retry = 0;
-    /* the clerk mistypes one code twice: one bad code, nothing more */
-    char wrong[TOPUP_CODE_DIGITS + 1];
+    /* the clerk mistypes one code three times, once in groups: one bad
+     * code, nothing more */
+    char wrong[TOPUP_CODE_DIGITS + 1], grouped[TOPUP_CODE_DIGITS + 3];
     memcpy(wrong, code, sizeof wrong);
     wrong[3] = wrong[3] == '9' ? '0' : (char)(wrong[3] + 1);
+    snprintf(grouped, sizeof grouped, "%.6s %.6s %.6s", wrong, wrong + 6, wrong + 12);
     assert_int_equal(topup_cash(W(t), &term, wrong, 1000, "w1", &r, &bad, &sw), ERR_INVALID_CODE);
     assert_int_equal(topup_cash(W(t), &term, wrong, 1000, "w2", &r, &bad, &sw), ERR_INVALID_CODE);
+    assert_int_equal(topup_cash(W(t), &term, grouped, 1000, "w3", &r, &bad, &sw), ERR_INVALID_CODE);
     for (int i = 0; i < PAYMENT_GUESS_CODES - 2; i++) {
         assert_int_equal(payment_terminal_throttle(W(t), &term, &retry), ERR_OK);
         /* well-formed (check digit right), unknown */
@@ -831,8 +834,10 @@ static void test_a_register_guessing_topup_codes_is_stopped(void **state)
     assert_int_equal(topup_cash(W(t), &term, last, 1000, "g-last", &r, &bad, &sw), ERR_INVALID_CODE);
     assert_int_equal(payment_terminal_throttle(W(t), &term, &retry), ERR_RATE_LIMITED);
     assert_int_equal(af_events(t->f, 0, "terminal_flagged"), 1);
-    /* blocked: the real code is refused like any other, and not spent */
+    /* blocked: the real code is refused like any other, even a malformed
+     * one, and nothing is spent */
     assert_int_equal(topup_cash(W(t), &term, code, 1000, "real", &r, &bad, &sw), ERR_RATE_LIMITED);
+    assert_int_equal(topup_cash(W(t), &term, wrong, 1000, "w4", &r, &bad, &sw), ERR_RATE_LIMITED);
     assert_int_equal(balance(t, &a), 0);
     struct merchant_terminal other;
     char secret[TERMINAL_SECRET_HEX_BUF];
