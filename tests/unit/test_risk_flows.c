@@ -252,14 +252,11 @@ static void nonce(char out[POS_NONCE_MAX + 1])
     sodium_bin2hex(out, POS_NONCE_MAX + 1, b, sizeof b);
 }
 
-/* c shows a new code at the register term; it charges amount under key. */
-static enum err charge_key(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount,
-                           const char *items, const char *key, struct payment_receipt *r)
+/* The register term charges code for amount under key. */
+static enum err charge_code(struct rf *t, const struct merchant_terminal *term, const char *code, int64_t amount,
+                            const char *items, const char *key, struct payment_receipt *r)
 {
-    char code[PAYCODE_DIGITS + 1], n[POS_NONCE_MAX + 1];
-    int64_t exp = 0;
-    af_auth(t->f, &c->g, &c->s);
-    assert_int_equal(paycode_new(W(t), &c->s, code, &exp), ERR_OK);
+    char n[POS_NONCE_MAX + 1];
     nonce(n);
     struct wait wt = {.done = false};
     pthread_mutex_init(&wt.mu, NULL);
@@ -275,6 +272,17 @@ static enum err charge_key(struct rf *t, struct cust *c, const struct merchant_t
         return ERR_IN_PROGRESS;
     }
     return await(&wt, e, r);
+}
+
+/* c shows a new code at the register term; it charges amount under key. */
+static enum err charge_key(struct rf *t, struct cust *c, const struct merchant_terminal *term, int64_t amount,
+                           const char *items, const char *key, struct payment_receipt *r)
+{
+    char code[PAYCODE_DIGITS + 1];
+    int64_t exp = 0;
+    af_auth(t->f, &c->g, &c->s);
+    assert_int_equal(paycode_new(W(t), &c->s, code, &exp), ERR_OK);
+    return charge_code(t, term, code, amount, items, key, r);
 }
 
 /* The same under a key of its own. */
@@ -983,27 +991,6 @@ static void cash_far_from_the_last_store_is_recorded_then_refused(void **state)
     on_file(t, a.s.customer_id, "topup", "deny", "impossible_travel", "risk_denied");
 }
 
-/* A register's charge of a shown code, answered ERR_IN_PROGRESS when it
- * waits for the customer (t->waits). */
-static enum err charge_code(struct rf *t, const struct merchant_terminal *term, const char *code, int64_t amount,
-                            const char *key, struct payment_receipt *r)
-{
-    char n[POS_NONCE_MAX + 1];
-    nonce(n);
-    struct wait wt = {.done = false};
-    pthread_mutex_init(&wt.mu, NULL);
-    pthread_cond_init(&wt.cv, NULL);
-    const char *bad = NULL;
-    struct killswitch sw;
-    enum err e = payment_charge(W(t), term, n, code, amount, "", key, on_done, &wt, &bad, &sw, &t->waits);
-    if (e == ERR_OK && t->waits.id != 0) {
-        pthread_mutex_destroy(&wt.mu);
-        pthread_cond_destroy(&wt.cv);
-        return ERR_IN_PROGRESS;
-    }
-    return await(&wt, e, r);
-}
-
 /* The register retries a charge that waited for its customer, long after
  * the code expired, before and after the customer approved: it gets the
  * waiting charge, then the receipt, and is never taken for a register
@@ -1020,12 +1007,12 @@ static void a_waiting_charges_code_retried_late_is_no_guess(void **state)
     af_auth(t->f, &a.g, &a.s);
     assert_int_equal(paycode_new(W(t), &a.s, code, &exp), ERR_OK);
     af_secret(t->f, code);
-    assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "till", NULL), ERR_IN_PROGRESS);
+    assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "", "till", NULL), ERR_IN_PROGRESS);
     int64_t id = t->waits.id;
     t->f->now += 61000;
     int64_t retry = 0;
     for (int i = 0; i < 2 * PAYMENT_GUESS_CODES; i++) {
-        assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "till", NULL), ERR_IN_PROGRESS);
+        assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "", "till", NULL), ERR_IN_PROGRESS);
         assert_int_equal(t->waits.id, id);
     }
     assert_int_equal(payment_terminal_throttle(W(t), &t->t_umeda, &retry), ERR_OK);
@@ -1042,7 +1029,7 @@ static void a_waiting_charges_code_retried_late_is_no_guess(void **state)
     memset(&t->waits, 0, sizeof t->waits);
     for (int i = 0; i < 2 * PAYMENT_GUESS_CODES; i++) {
         struct payment_receipt r2;
-        assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "till", &r2), ERR_OK);
+        assert_int_equal(charge_code(t, &t->t_umeda, code, 1000, "", "till", &r2), ERR_OK);
         assert_true(r2.replayed);
         assert_int_equal(r2.p.id, r.p.id);
     }
@@ -1052,7 +1039,7 @@ static void a_waiting_charges_code_retried_late_is_no_guess(void **state)
         char guess[PAYCODE_DIGITS + 1], key[16];
         snprintf(guess, sizeof guess, "8%017d", 31337 + i);
         snprintf(key, sizeof key, "g%d", i);
-        assert_int_equal(charge_code(t, &t->t_umeda, guess, 1000, key, NULL), ERR_INVALID_CODE);
+        assert_int_equal(charge_code(t, &t->t_umeda, guess, 1000, "", key, NULL), ERR_INVALID_CODE);
     }
     assert_int_equal(payment_terminal_throttle(W(t), &t->t_umeda, &retry), ERR_OK);
     assert_int_equal(balance(t, &a), 48000);
