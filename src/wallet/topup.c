@@ -453,18 +453,14 @@ static bool code_digits(const char *typed, char out[TOPUP_CODE_DIGITS + 1])
 }
 
 /* A bad code counts against the terminal as a payment code's does
- * (wallet/payment.h), as typed without its spaces: the same code typed in
- * groups or not is one code. */
+ * (wallet/payment.h), as code_digits reads it (without its spaces, at most
+ * TOPUP_CODE_DIGITS): the same code typed in groups or not is one code. */
 static void count_bad_code(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *typed)
 {
-    char s[64];
-    size_t n = 0;
-    for (const char *p = typed; p != NULL && *p != '\0' && n < sizeof s - 1; p++)
-        if (*p != ' ')
-            s[n++] = *p;
-    s[n] = '\0';
-    payment_terminal_guessed(w, term, s);
-    sodium_memzero(s, sizeof s);
+    char digits[TOPUP_CODE_DIGITS + 1] = {0}; /* code_digits stops short of the NUL on a long one */
+    (void)code_digits(typed, digits);
+    payment_terminal_guessed(w, term, digits);
+    sodium_memzero(digits, sizeof digits);
 }
 
 enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
