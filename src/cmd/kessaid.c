@@ -295,11 +295,12 @@ static void sweep_round(void *ctx, const struct wallet_ctx *w)
 
 /* A periodic thread on a store connection of its own; false (said why)
  * if it cannot start. */
-static bool start_periodic(const char *path, const uint8_t *audit_key, const struct wallet_ctx *tmpl,
-                           const char *name, int64_t interval_ms, periodic_round_fn round, struct periodic **out)
+static bool start_periodic(const char *path, const uint8_t *audit_key, struct store_nonces *nonces,
+                           const struct wallet_ctx *tmpl, const char *name, int64_t interval_ms,
+                           periodic_round_fn round, struct periodic **out)
 {
     struct store *st = NULL;
-    enum err e = store_open_sqlite_audited(path, audit_key, &st);
+    enum err e = store_open_sqlite_audited(path, audit_key, nonces, &st);
     if (e == ERR_OK)
         e = periodic_start(st, tmpl, name, interval_ms, round, NULL, out);
     if (e != ERR_OK) {
@@ -350,6 +351,7 @@ int main(int argc, char **argv)
     /* Every connection gets the audit log's key: any of them may append
      * an entry (audit/audit.h), and one without the key cannot. */
     uint8_t audit_key[AUDIT_KEY_BYTES] = {0};
+    struct store_nonces *nonces = NULL;
     struct store *writer_store = NULL;
     struct ledger_writer *writer = NULL;
     struct store_pool *pool = NULL;
@@ -411,7 +413,9 @@ int main(int argc, char **argv)
     audit_key_derive(master_key, audit_key);
 
     snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
-    enum err e = store_open_sqlite_audited(path, audit_key, &writer_store);
+    enum err e = store_nonces_new(&nonces);
+    if (e == ERR_OK)
+        e = store_open_sqlite_audited(path, audit_key, nonces, &writer_store);
     if (e == ERR_OK)
         e = ledger_init(writer_store);
     if (e != ERR_OK) {
@@ -419,7 +423,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     unsigned threads = worker_threads(&cfg);
-    e = store_pool_open_sqlite(path, threads, audit_key, &pool);
+    e = store_pool_open_sqlite(path, threads, audit_key, nonces, &pool);
     if (e != ERR_OK) {
         say("cannot open the store %s: %s (details in the log)", path, err_message(e));
         goto cleanup;
@@ -441,7 +445,7 @@ int main(int argc, char **argv)
     }
     deliver_queued_mail(pool, master_key, &mail);
     struct store *deliverer_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, &deliverer_store);
+    e = store_open_sqlite_audited(path, audit_key, nonces, &deliverer_store);
     if (e == ERR_OK)
         e = notify_deliverer_start(deliverer_store, master_key, &mail, NULL, MAIL_RETRY_MS, &deliverer);
     if (e != ERR_OK) {
@@ -450,7 +454,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     struct store *webhook_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, &webhook_store);
+    e = store_open_sqlite_audited(path, audit_key, nonces, &webhook_store);
     if (e == ERR_OK)
         e = notify_deliverer_start_round(webhook_store, webhook_round, &hooks, "webhooks", WEBHOOK_ROUND_MS,
                                          &webhook_deliverer);
@@ -460,7 +464,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     struct store *feed_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, &feed_store);
+    e = store_open_sqlite_audited(path, audit_key, nonces, &feed_store);
     if (e == ERR_OK)
         e = feed_hub_start(feed_store, FEEDS_MAX, FEED_POLL_MS, FEED_KEEPALIVE_MS, &feeds);
     if (e != ERR_OK) {
@@ -471,7 +475,7 @@ int main(int argc, char **argv)
     notify_threads = (struct notify_threads){.mail = deliverer, .webhooks = webhook_deliverer, .feeds = feeds};
     wake_deliverer = (struct notify_wake){.wake = wake_notify_threads, .ctx = &notify_threads};
     unsigned auth_threads = cores_or(cfg.auth_workers);
-    e = auth_workers_start(path, audit_key, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
+    e = auth_workers_start(path, audit_key, nonces, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
         say("cannot start the authentication workers: %s", err_message(e));
         goto cleanup;
@@ -484,7 +488,7 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
     unsigned wallet_threads = cores_or(cfg.wallet_workers);
-    e = auth_workers_start(path, audit_key, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
+    e = auth_workers_start(path, audit_key, nonces, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
     if (e != ERR_OK) {
         say("cannot start the wallet workers: %s", err_message(e));
         goto cleanup;
@@ -569,11 +573,11 @@ int main(int argc, char **argv)
     store_pool_release(pool, rs);
     if (e != ERR_OK)
         log_event(LOG_WARN, "topup_reconcile_failed", json_pack("{s:s}", "error", err_message(e)));
-    if (!start_periodic(path, audit_key, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS, reconcile_round,
+    if (!start_periodic(path, audit_key, nonces, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS, reconcile_round,
                         &reconciler))
         goto cleanup;
     /* Held payments lapse whether or not anyone looks (wallet/review.h). */
-    if (!start_periodic(path, audit_key, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000, sweep_round,
+    if (!start_periodic(path, audit_key, nonces, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000, sweep_round,
                         &sweeper))
         goto cleanup;
     struct http_server_config hc = {
@@ -641,6 +645,7 @@ cleanup:
         ledger_writer_stop(writer);
     store_close(writer_store);
     store_pool_close(pool);
+    store_nonces_free(nonces); /* after every connection that shares them */
     gateway_close(gateway);
     risk_free(risk); /* after the writer and every worker that calls it */
     http_metrics_free(metrics);

@@ -207,6 +207,7 @@ static enum err sq_snapshot_begin(struct store *st)
 static enum err sq_begin(struct store *st)
 {
     sq_snapshot_end(st);
+    sq(st)->depth = 0;
     return step_cached(sq(st), "BEGIN IMMEDIATE", "begin");
 }
 
@@ -219,7 +220,10 @@ static enum err sq_begin_read(struct store *st)
 static enum err sq_commit(struct store *st)
 {
     snapshot_forget(sq(st));
-    return step_cached(sq(st), "COMMIT", "commit");
+    enum err e = step_cached(sq(st), "COMMIT", "commit");
+    if (e == ERR_OK)
+        sq_nonces_released(sq(st));
+    return e;
 }
 /* SQLite counts SAVEPOINT as read-only, so ready() would not end a snapshot
  * for it, and the first write after it would commit the savepoint along
@@ -227,9 +231,20 @@ static enum err sq_commit(struct store *st)
 static enum err sq_savepoint(struct store *st)
 {
     sq_snapshot_end(st);
-    return step_cached(sq(st), "SAVEPOINT sp", "savepoint");
+    enum err e = step_cached(sq(st), "SAVEPOINT sp", "savepoint");
+    if (e == ERR_OK)
+        sq(st)->depth++;
+    return e;
 }
-static enum err sq_release(struct store *st) { return step_cached(sq(st), "RELEASE sp", "release"); }
+static enum err sq_release(struct store *st)
+{
+    enum err e = step_cached(sq(st), "RELEASE sp", "release");
+    if (e == ERR_OK) {
+        sq(st)->depth--;
+        sq_nonces_released(sq(st));
+    }
+    return e;
+}
 
 static enum err sq_rollback(struct store *st)
 {
@@ -243,7 +258,10 @@ static enum err sq_rollback(struct store *st)
 static enum err sq_rollback_savepoint(struct store *st)
 {
     enum err e = step_cached(sq(st), "ROLLBACK TO sp", "rollback_savepoint");
-    return e != ERR_OK ? e : sq_release(st);
+    if (e != ERR_OK)
+        return e;
+    sq_nonces_undo(sq(st), sq(st)->depth);
+    return sq_release(st);
 }
 
 static enum err sq_changed_by_others(struct store *st, bool *changed)
@@ -270,6 +288,9 @@ static void sq_close(struct store *st)
     sqlite3_close(s->db);
     snapshot_forget(s);
     sodium_memzero(s->audit_key, sizeof s->audit_key);
+    if (s->own_nonces)
+        store_nonces_free(s->nonces);
+    free(s->claims);
     free(s);
 }
 
@@ -506,6 +527,15 @@ static void sqlite_configure(void)
         log_event(LOG_WARN, "sqlite_memstatus_on", NULL);
 }
 
+/* Every rollback of a whole transaction, asked for or forced by an error
+ * (SQLite calls this for both, and not for ROLLBACK TO). */
+static void rolled_back(void *ctx)
+{
+    struct sqlite_store *s = ctx;
+    sq_nonces_undo(s, 0);
+    s->depth = 0;
+}
+
 enum err store_open_sqlite(const char *path, struct store **out)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -524,6 +554,7 @@ enum err store_open_sqlite(const char *path, struct store **out)
     /* Another connection (the CLI, a second writer) may hold the write lock
      * briefly; wait for it rather than fail. */
     sqlite3_busy_timeout(s->db, 10000);
+    sqlite3_rollback_hook(s->db, rolled_back, s);
     /* Checkpoints every 10,000 pages (40 MB of WAL) rather than SQLite's
      * 1,000: whichever connection's commit crosses the mark runs one (in
      * practice the ledger writer, which makes most commits), and most WAL
@@ -549,12 +580,15 @@ fail:
     return e;
 }
 
-enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store **out)
+enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_nonces *nonces,
+                                   struct store **out)
 {
     struct store *st = NULL;
     enum err e = store_open_sqlite(path, &st);
     if (e == ERR_OK && audit_key != NULL)
         e = st->ops->audit_key_set(st, audit_key);
+    if (e == ERR_OK)
+        sq(st)->nonces = nonces;
     if (e != ERR_OK) {
         store_close(st);
         return e;

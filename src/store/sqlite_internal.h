@@ -6,6 +6,7 @@
 #ifndef KESSAI_STORE_SQLITE_INTERNAL_H
 #define KESSAI_STORE_SQLITE_INTERNAL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "auth/customer_types.h"
@@ -43,7 +44,40 @@ struct sqlite_store {
      * fail until it is set. */
     uint8_t audit_key[AUDIT_KEY_BYTES];
     bool audit_key_set;
+    /* The POS nonces seen (sqlite_pos.c): kessaid's, shared by all its
+     * connections, or (own_nonces) this connection's, made at its first
+     * nonce and freed at close. */
+    struct store_nonces *nonces;
+    bool own_nonces;
+    /* The nonces added by the open transaction, each with the depth of
+     * savepoints it was added at: undone with whatever rolls them back
+     * (sq_nonces_*), or the set would refuse a nonce the database never
+     * kept — a refused charge spends its nonce again on its own. */
+    struct sq_claim {
+        uint64_t tag;
+        int64_t at_ms, seq; /* seq: its row in pos_nonce_log */
+        int depth;
+    } *claims;
+    size_t nclaims, claims_cap;
+    int depth; /* savepoints open */
 };
+
+/* The POS nonces seen in the last minutes (store/seen_set.h), shared by
+ * connections to one database file: the rows of pos_nonce_log up to
+ * cursor, and the ones their open transactions added (sqlite_pos.c). */
+struct store_nonces {
+    pthread_mutex_t mu;
+    struct seen_set *set; /* NULL until the first nonce */
+    int64_t cursor;
+};
+
+/* The transaction hooks of the claims (sqlite.c calls them). */
+/* ROLLBACK TO the innermost savepoint (at depth s->depth) succeeded, or the
+ * whole transaction rolled back (depth 0): forget the nonces added since. */
+void sq_nonces_undo(struct sqlite_store *s, int depth);
+/* The innermost savepoint was released, or the transaction committed
+ * (then autocommit is back and the claims are kept for good). */
+void sq_nonces_released(struct sqlite_store *s);
 
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
 

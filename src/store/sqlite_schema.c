@@ -539,6 +539,16 @@ const char *const sq_migrations[] = {
     "ALTER TABLE payments ADD COLUMN code_tag INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE pending_ops ADD COLUMN code_tag INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX offline_keys_customer ON offline_keys (customer_id);",
+    /* 23 -> 24: POS nonces are checked in memory (sqlite_pos.c), kept from
+     * a log in the order written, so that each insert appends to the last
+     * leaf instead of writing a random one of a unique index. */
+    "CREATE TABLE pos_nonce_log ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL);"
+    "INSERT INTO pos_nonce_log (at_ms, key_id, nonce) SELECT at_ms, key_id, nonce FROM pos_nonces ORDER BY at_ms;"
+    "DROP TABLE pos_nonces;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -382,8 +382,10 @@ struct store_ops {
     enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
 
     /* POS request nonces (pos/sign.h): ERR_CONFLICT if (key_id, nonce) was
-     * seen; insert also deletes rows older than purge_before, from time to
-     * time (in bulk: keeping an inert row longer is harmless). */
+     * seen since purge_before; the insert is undone with the transaction
+     * or savepoint it was made in.  Also deletes rows older than
+     * purge_before, from time to time (in bulk: keeping an inert row longer
+     * is harmless). */
     enum err (*pos_nonce_insert)(struct store *st, const char *key_id, const char *nonce, int64_t now,
                                  int64_t purge_before);
 
@@ -504,9 +506,20 @@ struct store {
  * program knows. */
 enum err store_open_sqlite(const char *path, struct store **out);
 
+/* The POS nonces seen on one SQLite file, in memory (the store logs them
+ * in the order written, which costs no random page as a unique index did,
+ * and each connection's check first reads what others logged since).  One
+ * copy per connection would work, but each holds minutes of nonces: kessaid
+ * makes one for all its connections and frees it after them.  A connection
+ * opened without makes its own at its first nonce.  ERR_NOMEM. */
+struct store_nonces;
+enum err store_nonces_new(struct store_nonces **out);
+void store_nonces_free(struct store_nonces *n); /* NULL-safe */
+
 /* store_open_sqlite, then audit_key_set(audit_key) unless audit_key is
- * NULL: how kessaid opens every connection. */
-enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store **out);
+ * NULL, sharing nonces unless NULL: how kessaid opens every connection. */
+enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_nonces *nonces,
+                                   struct store **out);
 
 /* Convenience: st->ops->close(st), NULL-safe. */
 void store_close(struct store *st);

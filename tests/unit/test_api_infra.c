@@ -256,7 +256,7 @@ static void test_jobs_run_with_a_store_each(void **state)
     struct counter c;
     counter_init(&c);
     struct auth_workers *w = NULL;
-    assert_int_equal(auth_workers_start(path, NULL, 3, 64, &w), ERR_OK);
+    assert_int_equal(auth_workers_start(path, NULL, NULL, 3, 64, &w), ERR_OK);
     for (int i = 0; i < 50; i++)
         assert_int_equal(auth_workers_submit(w, job, arg(&c, false)), ERR_OK);
     for (int i = 0; i < 500 && atomic_load(&c.ran) < 50; i++)
@@ -277,7 +277,7 @@ static void test_full_queue_is_busy_and_stop_cancels_queued(void **state)
     struct counter c;
     counter_init(&c);
     struct auth_workers *w = NULL;
-    assert_int_equal(auth_workers_start(path, NULL, 2, 4, &w), ERR_OK);
+    assert_int_equal(auth_workers_start(path, NULL, NULL, 2, 4, &w), ERR_OK);
     /* two blockers occupy both workers ... */
     assert_int_equal(auth_workers_submit(w, job, arg(&c, true)), ERR_OK);
     assert_int_equal(auth_workers_submit(w, job, arg(&c, true)), ERR_OK);
@@ -305,8 +305,8 @@ static void test_start_failure_leaves_nothing(void **state)
 {
     (void)state;
     struct auth_workers *w = NULL;
-    assert_int_equal(auth_workers_start("/nonexistent/dir/kessai.db", NULL, 2, 4, &w), ERR_STORE);
-    assert_int_equal(auth_workers_start("/tmp/x.db", NULL, 0, 4, &w), ERR_INVALID_PARAM);
+    assert_int_equal(auth_workers_start("/nonexistent/dir/kessai.db", NULL, NULL, 2, 4, &w), ERR_STORE);
+    assert_int_equal(auth_workers_start("/tmp/x.db", NULL, NULL, 0, 4, &w), ERR_INVALID_PARAM);
 }
 
 int main(void)

@@ -855,7 +855,7 @@ static void a_snapshot_holds_until_a_write_or_its_end(void **state)
     char path[4200];
     snprintf(path, sizeof path, "%s/kessai.db", f->dir);
     struct store_pool *pool = NULL;
-    assert_int_equal(store_pool_open_sqlite(path, 1, NULL, &pool), ERR_OK);
+    assert_int_equal(store_pool_open_sqlite(path, 1, NULL, NULL, &pool), ERR_OK);
     struct store *p = store_pool_acquire(pool);
     assert_int_equal(p->ops->snapshot_begin(p), ERR_OK);
     assert_int_equal(p->ops->account_get(p, f->wallet[0], &a), ERR_OK);
