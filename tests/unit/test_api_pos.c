@@ -45,6 +45,10 @@ struct fx {
 
 /* ---- set-up through the CLI ---------------------------------------------- */
 
+/* The customer's phone is a new device for the whole test: keep its lower
+ * daily limit out of the way of what is tested here. */
+static const char *fx_env[] = {"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000", NULL};
+
 static int fx_up(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
@@ -62,9 +66,7 @@ static int fx_up(void **state)
     json_decref(st);
     ac_make_terminal(&f->s, f->store_id, &f->t1);
     ac_make_terminal(&f->s, f->store_id, &f->t2);
-    /* The customer's phone is a new device for the whole test: keep its
-     * lower daily limit out of the way of what is tested here. */
-    ac_server_start(&f->s, (const char *[]){"KESSAI_TOPUP_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    ac_server_start(&f->s, fx_env);
     ac_user_enrolled(&f->s, &f->u, "pos");
     f->pos = ac_new_source(&f->s);
     *state = f;
@@ -131,8 +133,10 @@ static void sign(const struct ac_terminal *t, const char *key_id, int64_t ts, co
              nonce, sig);
 }
 
-/* Send body with the given Authorization line (NULL: none) and key (NULL: none). */
-static struct ac_resp send_cash(struct fx *f, const char *auth_line, const char *idem, const char *body)
+/* Send body to node s with the given Authorization line (NULL: none) and
+ * key (NULL: none). */
+static struct ac_resp send_cash_to(struct fx *f, struct ac_server *s, const char *auth_line, const char *idem,
+                                   const char *body)
 {
     char key_line[128];
     const char *headers[3] = {NULL, NULL, NULL};
@@ -143,7 +147,12 @@ static struct ac_resp send_cash(struct fx *f, const char *auth_line, const char 
         snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", idem);
         headers[h++] = key_line;
     }
-    return ac_call_raw(&f->s, &f->pos, "POST", CASH_PATH, headers, body, false);
+    return ac_call_raw(s, &f->pos, "POST", CASH_PATH, headers, body, false);
+}
+
+static struct ac_resp send_cash(struct fx *f, const char *auth_line, const char *idem, const char *body)
+{
+    return send_cash_to(f, &f->s, auth_line, idem, body);
 }
 
 /* A correctly signed cash top-up by terminal t, now, with a new nonce. */
@@ -475,6 +484,73 @@ static void test_a_request_refused_for_its_key_cannot_be_replayed(void **state)
     assert_int_equal(balance(f), b0 + 1000);
 }
 
+/* A signed top-up, new code, key and nonce; the request's body and
+ * Authorization line are kept for a replay. */
+static void captured_cash(struct fx *f, char body[128], char auth[300])
+{
+    char code[TOPUP_CODE_DIGITS + 1], nonce[33];
+    new_code(f, code);
+    cash_body(body, 128, code, 700);
+    new_nonce(nonce);
+    sign(&f->t1, f->t1.key_id, (int64_t)time(NULL), nonce, body, auth, 300);
+}
+
+/* Each node keeps the nonces it has seen in memory: a request captured at
+ * the register and replayed to a second kessaid on the same database, or
+ * to the first after its restart, is still refused as a replay (401,
+ * logged by the node that refused it) and credits nothing. */
+static void test_a_replay_is_seen_by_another_node_and_after_a_restart(void **state)
+{
+    struct fx *f = *state;
+    struct ac_server b;
+    ac_server_init(&b);
+    snprintf(b.data, sizeof b.data, "%s", f->s.data);
+    ac_server_start(&b, fx_env);
+    int64_t b0 = balance(f);
+    char body_a[128], auth_a[300], key_a[40], body_b[128], auth_b[300], key_b[40];
+
+    /* Paid through the first node, replayed (under another key) to the second. */
+    captured_cash(f, body_a, auth_a);
+    new_key(key_a);
+    struct ac_resp r = send_cash_to(f, &f->s, auth_a, key_a, body_a);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    new_key(key_a);
+    size_t refused = ac_log_count(&b, "\"replayed_nonce\"");
+    r = send_cash_to(f, &b, auth_a, key_a, body_a);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&b, "\"replayed_nonce\"") - refused, 1);
+
+    /* And the other way round. */
+    captured_cash(f, body_b, auth_b);
+    new_key(key_b);
+    r = send_cash_to(f, &b, auth_b, key_b, body_b);
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    new_key(key_b);
+    refused = ac_log_count(&f->s, "\"replayed_nonce\"");
+    r = send_cash_to(f, &f->s, auth_b, key_b, body_b);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&f->s, "\"replayed_nonce\"") - refused, 1);
+    assert_int_equal(ac_server_stop(&b), 0);
+    ac_server_cleanup(&b);
+
+    /* The first node restarted has both back from the database. */
+    assert_int_equal(ac_server_stop(&f->s), 0);
+    ac_server_start(&f->s, fx_env);
+    refused = ac_log_count(&f->s, "\"replayed_nonce\"");
+    r = send_cash_to(f, &f->s, auth_a, key_a, body_a);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    r = send_cash_to(f, &f->s, auth_b, key_b, body_b);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&f->s, "\"replayed_nonce\"") - refused, 2);
+    assert_int_equal(balance(f), b0 + 1400);
+}
+
 /* The clerk types the code in groups of digits: accepted.  A store the
  * operator closed (deactivated while kessaid runs) takes no cash, at once,
  * and the customer's code stays good for when it opens again. */
@@ -646,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_revoked_terminal_is_refused_at_once),
         cmocka_unit_test(test_bad_input_is_refused_and_changes_nothing),
         cmocka_unit_test(test_a_request_refused_for_its_key_cannot_be_replayed),
+        cmocka_unit_test(test_a_replay_is_seen_by_another_node_and_after_a_restart),
         cmocka_unit_test(test_spaced_code_and_closed_store),
         cmocka_unit_test(test_kill_switches_stop_topups_at_once_and_nothing_else),
         /* last: it stops the server */

@@ -474,6 +474,86 @@ static void nonce_is_not_burnt_by_a_bad_signature(void **state)
     assert_int_equal(verify(f, "POST", PATH, BODY, hdr, &why), ERR_OK);
 }
 
+/* The nonce record itself (what a charge calls inside its transaction). */
+static enum err record(struct store *st, const char *nonce, int64_t now_ms)
+{
+    return pos_nonce_record(st, "tk_7m3k9q2x5c8v1b4n6h0j2f5d9g", nonce, now_ms);
+}
+
+/* A charge refused after its nonce was recorded rolls back, and spends the
+ * nonce again on its own (wallet/payment_core.c): what is undone must be
+ * forgotten, what is committed never. */
+static void a_nonce_goes_back_with_the_transaction_that_recorded_it(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = f->st;
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0001", NOW_MS), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0001", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(st->ops->rollback(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0001", NOW_MS), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0001", NOW_MS), ERR_INVALID_SIGNATURE);
+
+    /* A savepoint rolled back takes its nonce and only its nonce; one
+     * released goes with the transaction. */
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0002", NOW_MS), ERR_OK);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0003", NOW_MS), ERR_OK);
+    assert_int_equal(st->ops->rollback_savepoint(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0002", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0003", NOW_MS), ERR_OK);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0004", NOW_MS), ERR_OK);
+    assert_int_equal(st->ops->release_savepoint(st), ERR_OK);
+    assert_int_equal(st->ops->release_savepoint(st), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0002", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(record(st, "undone-nonce-0003", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(record(st, "undone-nonce-0004", NOW_MS), ERR_INVALID_SIGNATURE);
+
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0005", NOW_MS), ERR_OK);
+    assert_int_equal(st->ops->release_savepoint(st), ERR_OK);
+    assert_int_equal(st->ops->rollback(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0005", NOW_MS), ERR_OK);
+}
+
+/* The nonces seen are kept in memory, per process: another connection (as
+ * a second kessaid on the same file would be) and the store opened again
+ * (kessaid restarted) must still refuse them, and a nonce rolled back on
+ * one is free on the other.  Past the window they are forgotten. */
+static void every_connection_and_a_reopened_store_see_a_nonce(void **state)
+{
+    struct fx *f = *state;
+    struct store *other = tu_open_store(f->dir);
+    assert_int_equal(record(f->st, "shared-seen-0001", NOW_MS), ERR_OK);
+    assert_int_equal(record(other, "shared-seen-0001", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(record(other, "shared-seen-0002", NOW_MS + 1), ERR_OK);
+    assert_int_equal(record(f->st, "shared-seen-0002", NOW_MS + 2), ERR_INVALID_SIGNATURE);
+    assert_int_equal(f->st->ops->begin(f->st), ERR_OK);
+    assert_int_equal(record(f->st, "shared-seen-0003", NOW_MS + 3), ERR_OK);
+    assert_int_equal(f->st->ops->rollback(f->st), ERR_OK);
+    assert_int_equal(record(other, "shared-seen-0003", NOW_MS + 4), ERR_OK);
+    assert_int_equal(record(f->st, "shared-seen-0003", NOW_MS + 5), ERR_INVALID_SIGNATURE);
+    store_close(other);
+
+    other = tu_open_store(f->dir);
+    for (int i = 1; i <= 3; i++) {
+        char nonce[32];
+        snprintf(nonce, sizeof nonce, "shared-seen-000%d", i);
+        assert_int_equal(record(other, nonce, NOW_MS + 10), ERR_INVALID_SIGNATURE);
+    }
+    /* Still refused in the window's last second, forgotten well after it
+     * (the window plus the grace, plus one bucket of the set). */
+    const int64_t window_ms = (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL;
+    assert_int_equal(record(other, "shared-seen-0001", NOW_MS + window_ms - 1000), ERR_INVALID_SIGNATURE);
+    assert_int_equal(record(other, "shared-seen-0001", NOW_MS + window_ms + 2 * 60000), ERR_OK);
+    store_close(other);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -490,6 +570,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(replay_is_refused_for_as_long_as_its_ts_is_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_and_revoked_terminals_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(nonce_is_not_burnt_by_a_bad_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_nonce_goes_back_with_the_transaction_that_recorded_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_connection_and_a_reopened_store_see_a_nonce, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,146 @@
+/* test_seen_set.c: the in-memory set behind the POS replay check
+ * (store/seen_set.h): a tag is seen once within its window, forgotten
+ * after it, removable (an undone transaction's nonce), and none is lost
+ * while its table grows or has tags removed from the middle of a run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "store/seen_set.h"
+
+#define KEEP_MS (660 * 1000LL)
+#define T0 1767225600000LL
+
+static struct seen_set *new_set(void)
+{
+    struct seen_set *s = NULL;
+    assert_int_equal(seen_set_new(KEEP_MS, &s), ERR_OK);
+    return s;
+}
+
+static bool add(struct seen_set *s, uint64_t tag, int64_t at)
+{
+    enum err e;
+    bool added = seen_set_add(s, tag, at, &e);
+    assert_int_equal(e, ERR_OK);
+    return added;
+}
+
+static void a_tag_is_seen_once_within_its_window(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    uint64_t t = seen_set_tag(s, "tk_a", "nonce-0001");
+    assert_true(add(s, t, T0));
+    assert_false(add(s, t, T0));
+    assert_false(add(s, t, T0 + KEEP_MS)); /* to the end of the window */
+    assert_false(add(s, t, T0 - 5000));     /* a thread whose clock is behind */
+    /* Forgotten once its bucket is past the window. */
+    assert_true(add(s, t, T0 + KEEP_MS + 2 * SEEN_BUCKET_MS));
+    seen_set_free(s);
+}
+
+static void tags_tell_pairs_and_sets_apart(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set(), *other = new_set();
+    uint64_t ab_c = seen_set_tag(s, "ab", "c");
+    assert_true(ab_c != seen_set_tag(s, "a", "bc"));
+    assert_true(ab_c != seen_set_tag(s, "ab", "d"));
+    assert_true(ab_c == seen_set_tag(s, "ab", "c"));
+    assert_true(ab_c != 0);
+    /* Each set has its own key: no one can pick tags that collide. */
+    assert_true(ab_c != seen_set_tag(other, "ab", "c"));
+    seen_set_free(s);
+    seen_set_free(other);
+}
+
+static void a_removed_tag_can_be_added_again(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    assert_true(add(s, 42, T0));
+    seen_set_remove(s, 42, T0);
+    assert_true(add(s, 42, T0 + 1));
+    assert_false(add(s, 42, T0 + 2));
+    seen_set_remove(s, 7, T0); /* never added: nothing happens */
+    assert_false(add(s, 42, T0 + 3));
+    seen_set_free(s);
+}
+
+/* Tags sharing their low bits share a run of slots: removing from the
+ * middle of the run must leave every other one findable. */
+static void removing_from_a_run_keeps_the_rest(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    enum { N = 40 };
+    for (uint64_t i = 1; i <= N; i++)
+        assert_true(add(s, i << 32 | 5, T0)); /* all at slot 5 */
+    for (uint64_t i = 1; i <= N; i += 3)
+        seen_set_remove(s, i << 32 | 5, T0);
+    for (uint64_t i = 1; i <= N; i++)
+        assert_int_equal(add(s, i << 32 | 5, T0), (i - 1) % 3 == 0);
+    seen_set_free(s);
+}
+
+/* Many tags over many minutes: the tables grow, buckets are reused, and
+ * the set answers exactly like a plain list of what is in the window. */
+static void many_tags_over_many_minutes(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    enum { N = 200000 };
+    uint64_t *tags = calloc(N, sizeof *tags);
+    assert_non_null(tags);
+    const int64_t step = 60; /* ms between adds: 200,000 over 3 h 20 min */
+    for (size_t i = 0; i < N; i++) {
+        randombytes_buf(&tags[i], sizeof tags[i]);
+        tags[i] |= 1;
+        assert_true(add(s, tags[i], T0 + (int64_t)i * step));
+        if (i % 2 == 1) /* every other one undone, in whatever order */
+            seen_set_remove(s, tags[i - 1], T0 + (int64_t)(i - 1) * step);
+    }
+    const int64_t end = T0 + (int64_t)(N - 1) * step;
+    size_t in_window = 0;
+    for (size_t i = 0; i < N; i++) {
+        int64_t at = T0 + (int64_t)i * step;
+        if (at < end - KEEP_MS)
+            continue; /* forgotten or not, either answer is allowed */
+        bool removed = i % 2 == 0 && i + 1 < N;
+        in_window++;
+        assert_int_equal(add(s, tags[i], end), removed);
+    }
+    assert_true(in_window > 10000);
+    free(tags);
+    seen_set_free(s);
+}
+
+static void bad_arguments(void **state)
+{
+    (void)state;
+    struct seen_set *s = NULL;
+    assert_int_equal(seen_set_new(0, &s), ERR_INVALID_PARAM);
+    assert_null(s);
+    seen_set_free(NULL);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_tag_is_seen_once_within_its_window),
+        cmocka_unit_test(tags_tell_pairs_and_sets_apart),
+        cmocka_unit_test(a_removed_tag_can_be_added_again),
+        cmocka_unit_test(removing_from_a_run_keeps_the_rest),
+        cmocka_unit_test(many_tags_over_many_minutes),
+        cmocka_unit_test(bad_arguments),
+    };
+    return cmocka_run_group_tests_name("seen_set", tests, NULL, NULL);
+}
