@@ -523,16 +523,17 @@ static void a_nonce_goes_back_with_the_transaction_that_recorded_it(void **state
     /* A released savepoint's nonce belongs to the one around it: the next
      * savepoint rolled back at the same depth leaves it alone. */
     assert_int_equal(st->ops->begin(st), ERR_OK);
-    assert_int_equal(st->ops->savepoint(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0006", NOW_MS), ERR_OK);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0007", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->release_savepoint(st), ERR_OK);
     assert_int_equal(st->ops->savepoint(st), ERR_OK);
-    assert_int_equal(record(st, "undone-nonce-0007", NOW_MS), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0008", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->rollback_savepoint(st), ERR_OK);
-    assert_int_equal(record(st, "undone-nonce-0006", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(record(st, "undone-nonce-0009", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->commit(st), ERR_OK);
-    assert_int_equal(record(st, "undone-nonce-0006", NOW_MS), ERR_INVALID_SIGNATURE);
-    assert_int_equal(record(st, "undone-nonce-0007", NOW_MS), ERR_OK);
+    assert_int_equal(record(st, "undone-nonce-0007", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(record(st, "undone-nonce-0008", NOW_MS), ERR_OK);
 }
 
 /* The nonces seen are kept in memory, per process: another connection (as
