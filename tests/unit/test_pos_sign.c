@@ -520,16 +520,19 @@ static void a_nonce_goes_back_with_the_transaction_that_recorded_it(void **state
     assert_int_equal(st->ops->rollback(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0005", NOW_MS), ERR_OK);
 
-    /* A released savepoint's nonce belongs to the one around it: the next
-     * savepoint rolled back at the same depth leaves it alone. */
+    /* A released savepoint's nonce belongs to what is around it: a
+     * savepoint rolled back later, deeper, leaves it alone, and the
+     * commit keeps it with the nonces before and after it. */
     assert_int_equal(st->ops->begin(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0006", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->savepoint(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0007", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->release_savepoint(st), ERR_OK);
     assert_int_equal(st->ops->savepoint(st), ERR_OK);
+    assert_int_equal(st->ops->savepoint(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0008", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->rollback_savepoint(st), ERR_OK);
+    assert_int_equal(st->ops->release_savepoint(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0009", NOW_MS), ERR_OK);
     assert_int_equal(st->ops->commit(st), ERR_OK);
     assert_int_equal(record(st, "undone-nonce-0007", NOW_MS), ERR_INVALID_SIGNATURE);
