@@ -26,7 +26,7 @@ static int64_t epoch_of(int64_t ms) { return ms >= 0 ? ms / SEEN_BUCKET_MS : (ms
 
 enum err seen_set_new(int64_t keep_ms, struct seen_set **out)
 {
-    if (keep_ms <= 0)
+    if (keep_ms <= 0 || keep_ms > 86400000)
         return ERR_INVALID_PARAM;
     /* The epochs alive at any time (keep_ms rounded up, plus the current
      * one), one for another thread's clock a bucket ahead, and one so that
@@ -101,19 +101,27 @@ static bool grow(struct bucket *b)
     return true;
 }
 
-bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, enum err *e)
+/* Times past a century either side of the epoch are clamped to it: no
+ * sum or difference of them overflows. */
+#define CENTURY_MS (100LL * 366 * 86400000)
+
+static int64_t clamp(int64_t ms) { return ms < -CENTURY_MS ? -CENTURY_MS : ms > CENTURY_MS ? CENTURY_MS : ms; }
+
+bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms, enum err *e)
 {
     *e = ERR_OK;
-    int64_t lo = epoch_of(at_ms - s->keep_ms), epoch = epoch_of(at_ms);
+    at_ms = clamp(at_ms);
+    since_ms = clamp(since_ms);
+    int64_t lo = epoch_of(since_ms > at_ms - s->keep_ms ? since_ms : at_ms - s->keep_ms), epoch = epoch_of(at_ms);
     for (size_t i = 0; i < s->nb; i++) {
         size_t at;
         const struct bucket *b = &s->b[i];
         if (b->epoch >= lo && b->n > 0 && find(b, tag, &at))
             return false;
     }
+    /* Its slot of the ring may hold a newer epoch (the clock stepped back):
+     * the tag goes there, kept until that one goes. */
     struct bucket *b = &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
-    if (b->epoch > epoch)
-        return true; /* its bucket is gone already: older than anyone asks */
     if (b->epoch < epoch) {
         if (b->slots)
             memset(b->slots, 0, b->cap * sizeof *b->slots);
@@ -134,10 +142,10 @@ bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, enum err *e)
 
 void seen_set_remove(struct seen_set *s, uint64_t tag, int64_t at_ms)
 {
-    int64_t epoch = epoch_of(at_ms);
+    int64_t epoch = epoch_of(clamp(at_ms));
     struct bucket *b = &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
     size_t hole;
-    if (b->epoch != epoch || b->n == 0 || !find(b, tag, &hole))
+    if (b->epoch < epoch || b->n == 0 || !find(b, tag, &hole))
         return;
     /* Backward shift: pull each later tag of the run into the hole unless
      * its home slot lies cyclically in (hole, j], where it must stay. */

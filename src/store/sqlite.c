@@ -163,6 +163,16 @@ static enum err exec(struct sqlite_store *s, const char *sql, const char *what)
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? ERR_OK : sq_fail(s, what);
 }
 
+/* Every rollback of a whole transaction: the rollback hook, for one
+ * forced by an error (SQLite calls it after the write lock is released,
+ * and not for ROLLBACK TO), and before an explicit one or a close. */
+static void rolled_back(void *ctx)
+{
+    struct sqlite_store *s = ctx;
+    sq_nonces_undo(s, 0);
+    s->depth = 0;
+}
+
 /* Run one cached, parameterless statement to completion. */
 static enum err step_cached(struct sqlite_store *s, const char *sql, const char *what)
 {
@@ -207,8 +217,10 @@ static enum err sq_snapshot_begin(struct store *st)
 static enum err sq_begin(struct store *st)
 {
     sq_snapshot_end(st);
-    sq(st)->depth = 0;
-    return step_cached(sq(st), "BEGIN IMMEDIATE", "begin");
+    enum err e = step_cached(sq(st), "BEGIN IMMEDIATE", "begin");
+    if (e == ERR_OK)
+        sq(st)->depth = 0;
+    return e;
 }
 
 /* Deferred: the snapshot is taken by the first read; WAL lets the writer go on. */
@@ -252,6 +264,10 @@ static enum err sq_rollback(struct store *st)
     /* After some errors SQLite has already rolled back; that is not a failure. */
     if (sqlite3_get_autocommit(sq(st)->db))
         return ERR_OK;
+    /* The nonces go first, while this transaction still holds the write
+     * lock: once it is released another process may commit the same nonce,
+     * and a catch-up that found it here still would not keep it. */
+    rolled_back(sq(st));
     return step_cached(sq(st), "ROLLBACK", "rollback");
 }
 
@@ -283,6 +299,7 @@ static enum err sq_changed_by_others(struct store *st, bool *changed)
 static void sq_close(struct store *st)
 {
     struct sqlite_store *s = sq(st);
+    rolled_back(s); /* closing rolls back what is open, without the hook */
     for (int i = 0; i < s->nstmt; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
@@ -525,15 +542,6 @@ static void sqlite_configure(void)
      * test_ledger's guard on SQLite's allocations fails. */
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
         log_event(LOG_WARN, "sqlite_memstatus_on", NULL);
-}
-
-/* Every rollback of a whole transaction, asked for or forced by an error
- * (SQLite calls this for both, and not for ROLLBACK TO). */
-static void rolled_back(void *ctx)
-{
-    struct sqlite_store *s = ctx;
-    sq_nonces_undo(s, 0);
-    s->depth = 0;
 }
 
 enum err store_open_sqlite(const char *path, struct store **out)

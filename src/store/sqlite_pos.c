@@ -59,7 +59,7 @@ void store_nonces_free(struct store_nonces *n)
 static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t mine, int64_t now, int64_t since)
 {
     enum err e = ERR_OK;
-    if (n->set == NULL && (e = seen_set_new(now - since, &n->set)) != ERR_OK)
+    if (n->set == NULL && (e = seen_set_new(SQ_NONCE_KEEP_MAX_MS, &n->set)) != ERR_OK)
         return e;
     int64_t ours = s->nclaims > 0 ? s->claims[0].seq : mine;
     if (ours - 1 <= n->cursor)
@@ -71,10 +71,11 @@ static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t
     sqlite3_bind_int64(q, 2, ours);
     int rc = SQLITE_DONE;
     while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(q, 0);
+        /* A row from a clock ahead of this one counts from now. */
+        int64_t at = sqlite3_column_int64(q, 0) < now ? sqlite3_column_int64(q, 0) : now;
         const char *key_id = (const char *)sqlite3_column_text(q, 1), *nonce = (const char *)sqlite3_column_text(q, 2);
-        if (at >= since && key_id && nonce)
-            seen_set_add(n->set, seen_set_tag(n->set, key_id, nonce), at, &e); /* false: this process's */
+        if (at >= since && key_id && nonce) /* false: this process's */
+            seen_set_add(n->set, seen_set_tag(n->set, key_id, nonce), at, since, &e);
     }
     sq_done(q);
     if (e == ERR_OK && rc != SQLITE_DONE)
@@ -99,7 +100,8 @@ static enum err claim_room(struct sqlite_store *s)
     return ERR_OK;
 }
 
-/* Inside the savepoint: log the nonce, then check and add it. */
+/* Inside the savepoint: log the nonce, then check it against those since
+ * since and add it. */
 static enum err insert(struct sqlite_store *s, const char *key_id, const char *nonce, int64_t now,
                        int64_t since)
 {
@@ -120,7 +122,7 @@ static enum err insert(struct sqlite_store *s, const char *key_id, const char *n
     e = catch_up(s, n, seq, now, since);
     if (e == ERR_OK) {
         tag = seen_set_tag(n->set, key_id, nonce);
-        added = seen_set_add(n->set, tag, now, &e);
+        added = seen_set_add(n->set, tag, now, since, &e);
     }
     pthread_mutex_unlock(&n->mu);
     if (e != ERR_OK || !added)
@@ -133,10 +135,14 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                              int64_t purge_before)
 {
     struct sqlite_store *s = sq(st);
+    /* The rows before the first one still in the window go; one dated
+     * more than half an hour past the cut (a clock that ran ahead) does
+     * not hold the others back. */
     enum err e = sq_purge(s, SQ_PURGE_POS_NONCES, now,
-                          "DELETE FROM pos_nonce_log WHERE seq < "
-                          "(SELECT seq FROM pos_nonce_log WHERE at_ms >= ? ORDER BY seq LIMIT 1)",
+                          "DELETE FROM pos_nonce_log WHERE seq < (SELECT seq FROM pos_nonce_log "
+                          "WHERE at_ms >= ?1 AND at_ms < ?1 + 1800000 ORDER BY seq LIMIT 1)",
                           purge_before, "pos_nonce_purge");
+    int64_t since = purge_before > now - SQ_NONCE_KEEP_MAX_MS ? purge_before : now - SQ_NONCE_KEEP_MAX_MS;
     if (e == ERR_OK && s->nonces == NULL) {
         e = store_nonces_new(&s->nonces);
         s->own_nonces = e == ERR_OK;
@@ -152,7 +158,7 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
         e = st->ops->savepoint(st);
     if (e != ERR_OK)
         return e;
-    e = insert(s, key_id, nonce, now, purge_before);
+    e = insert(s, key_id, nonce, now, since);
     enum err end = e == ERR_OK ? st->ops->release_savepoint(st) : st->ops->rollback_savepoint(st);
     if (end != ERR_OK && own_tx && !sqlite3_get_autocommit(s->db))
         (void)st->ops->rollback(st); /* a failed commit leaves no transaction open */

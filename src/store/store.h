@@ -382,7 +382,8 @@ struct store_ops {
     enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
 
     /* POS request nonces (pos/sign.h): ERR_CONFLICT if (key_id, nonce) was
-     * seen since purge_before; the insert is undone with the transaction
+     * seen since purge_before (up to a minute earlier; at most the last 15
+     * minutes); the insert is undone with the transaction
      * or savepoint it was made in.  Also deletes rows older than
      * purge_before, from time to time (in bulk: keeping an inert row longer
      * is harmless). */

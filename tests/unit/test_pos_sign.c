@@ -572,6 +572,35 @@ static void every_connection_and_a_reopened_store_see_a_nonce(void **state)
     store_close(other);
 }
 
+/* kessaid's connections share one set: what one of them leaves undone
+ * (closed in the middle of a transaction) is free for the others, what it
+ * committed is not; and each caller's window counts. */
+static void connections_sharing_the_nonces(void **state)
+{
+    struct fx *f = *state;
+    char path[600];
+    tu_path(path, sizeof path, f->dir, "kessai.db");
+    struct store_nonces *shared = NULL;
+    assert_int_equal(store_nonces_new(&shared), ERR_OK);
+    struct store *a = NULL, *b = NULL;
+    assert_int_equal(store_open_sqlite_audited(path, NULL, shared, &a), ERR_OK);
+    assert_int_equal(store_open_sqlite_audited(path, NULL, shared, &b), ERR_OK);
+    assert_int_equal(record(a, "sharing-nonce-0001", NOW_MS), ERR_OK);
+    assert_int_equal(record(b, "sharing-nonce-0001", NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(a->ops->begin(a), ERR_OK);
+    assert_int_equal(record(a, "sharing-nonce-0002", NOW_MS), ERR_OK);
+    store_close(a);
+    assert_int_equal(record(b, "sharing-nonce-0002", NOW_MS), ERR_OK);
+
+    /* A window asked for is honoured, whatever the first caller asked. */
+    const char *kid = "tk_7m3k9q2x5c8v1b4n6h0j2f5d9g";
+    assert_int_equal(b->ops->pos_nonce_insert(b, kid, "window-nonce-0101", NOW_MS, NOW_MS - 60000), ERR_OK);
+    assert_int_equal(b->ops->pos_nonce_insert(b, kid, "window-nonce-0101", NOW_MS + 300000, NOW_MS - 1),
+                     ERR_CONFLICT);
+    store_close(b);
+    store_nonces_free(shared);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -590,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(nonce_is_not_burnt_by_a_bad_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(a_nonce_goes_back_with_the_transaction_that_recorded_it, setup, teardown),
         cmocka_unit_test_setup_teardown(every_connection_and_a_reopened_store_see_a_nonce, setup, teardown),
+        cmocka_unit_test_setup_teardown(connections_sharing_the_nonces, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

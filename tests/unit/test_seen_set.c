@@ -23,13 +23,17 @@ static struct seen_set *new_set(void)
     return s;
 }
 
-static bool add(struct seen_set *s, uint64_t tag, int64_t at)
+/* Add tag at `at`, checking against the window since `since`. */
+static bool add_since(struct seen_set *s, uint64_t tag, int64_t at, int64_t since)
 {
     enum err e;
-    bool added = seen_set_add(s, tag, at, &e);
+    bool added = seen_set_add(s, tag, at, since, &e);
     assert_int_equal(e, ERR_OK);
     return added;
 }
+
+/* The same against the whole window the set keeps. */
+static bool add(struct seen_set *s, uint64_t tag, int64_t at) { return add_since(s, tag, at, INT64_MIN); }
 
 static void a_tag_is_seen_once_within_its_window(void **state)
 {
@@ -42,6 +46,43 @@ static void a_tag_is_seen_once_within_its_window(void **state)
     assert_false(add(s, t, T0 - 5000));     /* a thread whose clock is behind */
     /* Forgotten once its bucket is past the window. */
     assert_true(add(s, t, T0 + KEEP_MS + 2 * SEEN_BUCKET_MS));
+    seen_set_free(s);
+}
+
+/* A check's own window, shorter than what the set keeps, counts from its
+ * bucket: seen up to a bucket longer than asked, never shorter. */
+static void a_check_asks_for_its_own_window(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    assert_true(add(s, 9, T0));
+    assert_false(add_since(s, 9, T0 + 60000, T0));
+    assert_false(add_since(s, 9, T0 + 60000, T0 + 1)); /* the same bucket */
+    assert_true(add_since(s, 9, T0 + 3 * SEEN_BUCKET_MS, T0 + 2 * SEEN_BUCKET_MS));
+    seen_set_free(s);
+}
+
+/* The server's clock stepped back by an hour (an NTP correction after it
+ * ran ahead): the ring's slots hold newer minutes, and a nonce recorded
+ * now must still be kept and seen, not dropped. */
+static void a_clock_stepped_back_still_keeps_every_tag(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    for (int64_t m = 0; m < 14; m++) /* every slot holds a minute of the hour ahead */
+        assert_true(add(s, (uint64_t)(1000 + m), T0 + 3600000 + m * SEEN_BUCKET_MS));
+    for (int64_t m = 0; m < 14; m++) {
+        uint64_t t = (uint64_t)(2000 + m);
+        assert_true(add(s, t, T0 + m * SEEN_BUCKET_MS));
+        assert_false(add(s, t, T0 + m * SEEN_BUCKET_MS + 1000));
+        seen_set_remove(s, t, T0 + m * SEEN_BUCKET_MS); /* undone, wherever it went */
+        assert_true(add(s, t, T0 + m * SEEN_BUCKET_MS + 2000));
+        assert_false(add(s, t, T0 + m * SEEN_BUCKET_MS + 3000));
+    }
+    /* Times far out of any real clock's range neither crash nor wrap. */
+    assert_true(add(s, 77, INT64_MAX));
+    assert_false(add(s, 77, INT64_MAX - 1));
+    assert_true(add(s, 78, INT64_MIN));
     seen_set_free(s);
 }
 
@@ -126,6 +167,7 @@ static void bad_arguments(void **state)
     (void)state;
     struct seen_set *s = NULL;
     assert_int_equal(seen_set_new(0, &s), ERR_INVALID_PARAM);
+    assert_int_equal(seen_set_new(INT64_MAX, &s), ERR_INVALID_PARAM);
     assert_null(s);
     seen_set_free(NULL);
 }
@@ -136,6 +178,8 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_tag_is_seen_once_within_its_window),
+        cmocka_unit_test(a_check_asks_for_its_own_window),
+        cmocka_unit_test(a_clock_stepped_back_still_keeps_every_tag),
         cmocka_unit_test(tags_tell_pairs_and_sets_apart),
         cmocka_unit_test(a_removed_tag_can_be_added_again),
         cmocka_unit_test(removing_from_a_run_keeps_the_rest),
