@@ -299,7 +299,7 @@ static enum err sq_changed_by_others(struct store *st, bool *changed)
 static void sq_close(struct store *st)
 {
     struct sqlite_store *s = sq(st);
-    rolled_back(s); /* closing rolls back what is open, without the hook */
+    rolled_back(s); /* closing rolls back what is open; SQLite does not promise the hook then */
     for (int i = 0; i < s->nstmt; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
