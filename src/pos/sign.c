@@ -227,6 +227,9 @@ void pos_log_refused(enum err e, const char *why, const char *kid, const char *r
     log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
 }
 
+_Static_assert((2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL <= STORE_NONCE_WINDOW_MAX_MS,
+               "the store must remember nonces for the whole window");
+
 enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms)
 {
     /* A replay verified up to 2 * POS_MAX_SKEW_S after its original must

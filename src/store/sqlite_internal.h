@@ -71,10 +71,6 @@ struct store_nonces {
     int64_t cursor;
 };
 
-/* The longest window a nonce is checked in (pos_nonce_insert's
- * purge_before, if earlier, counts from here instead). */
-#define SQ_NONCE_KEEP_MAX_MS (15 * 60 * 1000LL)
-
 /* The transaction hooks of the claims (sqlite.c calls them). */
 /* ROLLBACK TO the innermost savepoint (at depth s->depth) succeeded, or the
  * whole transaction rolled back (depth 0): forget the nonces added since. */

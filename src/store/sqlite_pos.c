@@ -59,7 +59,7 @@ void store_nonces_free(struct store_nonces *n)
 static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t mine, int64_t now, int64_t since)
 {
     enum err e = ERR_OK;
-    if (n->set == NULL && (e = seen_set_new(SQ_NONCE_KEEP_MAX_MS, &n->set)) != ERR_OK)
+    if (n->set == NULL && (e = seen_set_new(STORE_NONCE_WINDOW_MAX_MS, &n->set)) != ERR_OK)
         return e;
     int64_t ours = s->nclaims > 0 ? s->claims[0].seq : mine;
     if (ours - 1 <= n->cursor)
@@ -142,7 +142,7 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                           "DELETE FROM pos_nonce_log WHERE seq < (SELECT seq FROM pos_nonce_log "
                           "WHERE at_ms >= ?1 AND at_ms < ?1 + 1800000 ORDER BY seq LIMIT 1)",
                           purge_before, "pos_nonce_purge");
-    int64_t since = purge_before > now - SQ_NONCE_KEEP_MAX_MS ? purge_before : now - SQ_NONCE_KEEP_MAX_MS;
+    int64_t since = purge_before > now - STORE_NONCE_WINDOW_MAX_MS ? purge_before : now - STORE_NONCE_WINDOW_MAX_MS;
     if (e == ERR_OK && s->nonces == NULL) {
         e = store_nonces_new(&s->nonces);
         s->own_nonces = e == ERR_OK;

@@ -382,8 +382,8 @@ struct store_ops {
     enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
 
     /* POS request nonces (pos/sign.h): ERR_CONFLICT if (key_id, nonce) was
-     * seen since purge_before (up to a minute earlier; at most the last 15
-     * minutes); the insert is undone with the transaction
+     * seen since purge_before (up to a minute earlier; at most
+     * STORE_NONCE_WINDOW_MAX_MS back); the insert is undone with the transaction
      * or savepoint it was made in.  Also deletes rows older than
      * purge_before, from time to time (in bulk: keeping an inert row longer
      * is harmless). */
@@ -514,6 +514,8 @@ enum err store_open_sqlite(const char *path, struct store **out);
  * makes one for all its connections and frees it after them.  A connection
  * opened without makes its own at its first nonce.  ERR_NOMEM. */
 struct store_nonces;
+/* How far back a nonce is remembered, at most: what memory is sized for. */
+#define STORE_NONCE_WINDOW_MAX_MS (11 * 60 * 1000LL)
 enum err store_nonces_new(struct store_nonces **out);
 void store_nonces_free(struct store_nonces *n); /* NULL-safe */
 
