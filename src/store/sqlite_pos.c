@@ -19,7 +19,11 @@
  *
  * The set follows the caller's transaction through the claims: a nonce
  * rolled back is forgotten (sqlite.c calls sq_nonces_undo), because the
- * code spends a refused charge's nonce again, on its own.
+ * code spends a refused charge's nonce again, on its own.  It is forgotten
+ * before the ROLLBACK, while the write lock is held; only a rollback forced
+ * by an I/O error is seen after (SQLite's hook), when a second process
+ * could, in that instant, commit the same nonce and have it skipped here
+ * as already seen.
  *
  * Rows older than the signature window can never match a valid request
  * again (its ts would be refused first), so inserts purge them, in bulk
@@ -53,7 +57,7 @@ void store_nonces_free(struct store_nonces *n)
 
 /* Under n->mu, holding the write lock, before this transaction's row mine:
  * add the rows written since the cursor (the first time: the whole log,
- * into a new set keeping now - since), and move the cursor past them.  All
+ * into a new set), and move the cursor past them.  All
  * are committed: this transaction holds the write lock, and its own rows
  * (from its first claim's on) are in the set already. */
 static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t mine, int64_t now, int64_t since)
