@@ -65,6 +65,7 @@
 #include "notify/outbox.h"
 #include "notify/smtp.h"
 #include "notify/webhook.h"
+#include "pos/sign.h"
 #include "store/pool.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -418,6 +419,9 @@ int main(int argc, char **argv)
         e = store_open_sqlite_audited(path, audit_key, nonces, &writer_store);
     if (e == ERR_OK)
         e = ledger_init(writer_store);
+    /* Before the first request, and holding no lock another node waits for. */
+    if (e == ERR_OK)
+        e = pos_nonces_load(writer_store, time_now_ms());
     if (e != ERR_OK) {
         say("cannot open the store %s: %s (details in the log)", path, err_message(e));
         goto cleanup;

@@ -24,6 +24,7 @@
 
 #include "merchant/terminal.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #define TS_DIGITS_MAX 12 /* up to year 33658: no overflow, no silly values */
 
@@ -230,13 +231,25 @@ void pos_log_refused(enum err e, const char *why, const char *kid, const char *r
 _Static_assert((2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL <= STORE_NONCE_WINDOW_MAX_MS,
                "the store must remember nonces for the whole window");
 
+/* A replay verified up to 2 * POS_MAX_SKEW_S after its original must still
+ * find it when its own commit comes, and that commit may wait behind the
+ * ledger writer's queue or a wallet worker's: the grace covers the wait
+ * (and rounding ts to whole seconds). */
+static int64_t window_start(int64_t now_ms) { return now_ms - (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL; }
+
 enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms)
 {
-    /* A replay verified up to 2 * POS_MAX_SKEW_S after its original must
-     * still find it here when its own commit comes, and that commit may
-     * wait behind the ledger writer's queue or a wallet worker's: the grace
-     * covers the wait (and rounding ts to whole seconds). */
-    int64_t purge_before = now_ms - (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL;
-    enum err e = st->ops->pos_nonce_insert(st, key_id, nonce, now_ms, purge_before);
+    enum err e = st->ops->pos_nonce_insert(st, key_id, nonce, now_ms, window_start(now_ms));
     return e == ERR_CONFLICT ? ERR_INVALID_SIGNATURE : e;
+}
+
+enum err pos_nonces_load(struct store *st, int64_t now_ms)
+{
+    size_t n = 0;
+    int64_t t0 = time_now_ms();
+    enum err e = st->ops->pos_nonces_load(st, now_ms, window_start(now_ms), &n);
+    if (e == ERR_OK)
+        log_event(LOG_INFO, "pos_nonces_loaded",
+                  json_pack("{s:I, s:I}", "nonces", (json_int_t)n, "ms", (json_int_t)(time_now_ms() - t0)));
+    return e;
 }

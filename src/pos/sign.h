@@ -101,4 +101,9 @@ void pos_log_refused(enum err e, const char *why, const char *kid, const char *r
  * already, else ERR_OK or the store's error. */
 enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms);
 
+/* At start-up, before any request: read the nonces still in the window
+ * into memory (store.h pos_nonces_load), logging how many and how long it
+ * took ("pos_nonces_loaded").  ERR_STORE or ERR_NOMEM. */
+enum err pos_nonces_load(struct store *st, int64_t now_ms);
+
 #endif

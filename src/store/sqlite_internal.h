@@ -327,6 +327,7 @@ enum err sq_topup_code_get(struct store *st, const uint8_t hash[32], struct topu
 enum err sq_topup_code_use(struct store *st, int64_t id, int64_t now);
 
 /* POS request nonces (sqlite_pos.c) */
+enum err sq_pos_nonces_load(struct store *st, int64_t now, int64_t since, size_t *count);
 enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *nonce, int64_t now,
                              int64_t purge_before);
 

@@ -14,8 +14,9 @@
  * looked (seq > cursor), which includes every other process's.  The
  * cursor only passes rows known to be committed: while the write lock is
  * held, every row before this transaction's first is; this transaction's
- * own rows are passed at its commit (sq_nonces_released).  A process's
- * first nonce reads the whole log (the minutes still in the window).
+ * own rows are passed at its commit (sq_nonces_released).  kessaid reads
+ * the whole log at start-up (pos_nonces_load), outside any transaction;
+ * else a process's first nonce does, holding the write lock.
  *
  * The set follows the caller's transaction through the claims: a nonce
  * rolled back is forgotten (sqlite.c calls sq_nonces_undo), because the
@@ -55,37 +56,74 @@ void store_nonces_free(struct store_nonces *n)
     free(n);
 }
 
-/* Under n->mu, holding the write lock, before this transaction's row mine:
- * add the rows written since the cursor (the first time: the whole log,
- * into a new set), and move the cursor past them.  All
- * are committed: this transaction holds the write lock, and its own rows
- * (from its first claim's on) are in the set already. */
-static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t mine, int64_t now, int64_t since)
+/* Under n->mu, the set made the first time: add the rows after the
+ * cursor and before below that are in the window (since since; a row from
+ * a clock ahead of this one counts from now), and move the cursor past
+ * those read.  The caller knows them committed. */
+static enum err read_log(struct sqlite_store *s, struct store_nonces *n, int64_t below, int64_t now, int64_t since,
+                         size_t *count)
 {
     enum err e = ERR_OK;
     if (n->set == NULL && (e = seen_set_new(STORE_NONCE_WINDOW_MAX_MS, &n->set)) != ERR_OK)
         return e;
-    int64_t ours = s->nclaims > 0 ? s->claims[0].seq : mine;
-    if (ours - 1 <= n->cursor)
-        return ERR_OK; /* nothing new: the usual case */
-    sqlite3_stmt *q = sq_stmt(s, "SELECT at_ms, key_id, nonce FROM pos_nonce_log WHERE seq > ? AND seq < ?");
+    sqlite3_stmt *q = sq_stmt(s, "SELECT seq, at_ms, key_id, nonce FROM pos_nonce_log WHERE seq > ? AND seq < ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, n->cursor);
-    sqlite3_bind_int64(q, 2, ours);
+    sqlite3_bind_int64(q, 2, below);
+    int64_t last = n->cursor;
     int rc = SQLITE_DONE;
     while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        /* A row from a clock ahead of this one counts from now. */
-        int64_t at = sqlite3_column_int64(q, 0) < now ? sqlite3_column_int64(q, 0) : now;
-        const char *key_id = (const char *)sqlite3_column_text(q, 1), *nonce = (const char *)sqlite3_column_text(q, 2);
-        if (at >= since && key_id && nonce) /* false: this process's */
+        last = sqlite3_column_int64(q, 0);
+        int64_t at = sqlite3_column_int64(q, 1) < now ? sqlite3_column_int64(q, 1) : now;
+        const char *key_id = (const char *)sqlite3_column_text(q, 2), *nonce = (const char *)sqlite3_column_text(q, 3);
+        if (at >= since && key_id && nonce) { /* false: this process's */
             seen_set_add(n->set, seen_set_tag(n->set, key_id, nonce), at, since, &e);
+            (*count)++;
+        }
     }
     sq_done(q);
     if (e == ERR_OK && rc != SQLITE_DONE)
-        e = sq_fail(s, "pos_nonce_catch_up");
+        e = sq_fail(s, "pos_nonce_read");
+    if (e == ERR_OK)
+        n->cursor = last;
+    return e;
+}
+
+/* Under n->mu, holding the write lock, before this transaction's row
+ * mine: read the rows written since the cursor (the first time, unless
+ * pos_nonces_load did: the whole log).  All before this transaction's
+ * first are committed, as it holds the write lock, and its own rows (from
+ * its first claim's on) are in the set already. */
+static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t mine, int64_t now, int64_t since)
+{
+    int64_t ours = s->nclaims > 0 ? s->claims[0].seq : mine;
+    if (n->set != NULL && ours - 1 <= n->cursor)
+        return ERR_OK; /* nothing new: the usual case */
+    size_t count = 0;
+    enum err e = read_log(s, n, ours, now, since, &count);
     if (e == ERR_OK)
         n->cursor = ours - 1;
+    return e;
+}
+
+enum err sq_pos_nonces_load(struct store *st, int64_t now, int64_t since, size_t *count)
+{
+    struct sqlite_store *s = sq(st);
+    *count = 0;
+    /* Outside a transaction each read sees committed rows only. */
+    if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
+        return ERR_INVALID_PARAM;
+    enum err e = ERR_OK;
+    if (s->nonces == NULL) {
+        e = store_nonces_new(&s->nonces);
+        s->own_nonces = e == ERR_OK;
+    }
+    if (e != ERR_OK)
+        return e;
+    pthread_mutex_lock(&s->nonces->mu);
+    e = read_log(s, s->nonces, INT64_MAX, now, since, count);
+    pthread_mutex_unlock(&s->nonces->mu);
     return e;
 }
 

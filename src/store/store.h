@@ -389,6 +389,12 @@ struct store_ops {
      * is harmless). */
     enum err (*pos_nonce_insert)(struct store *st, const char *key_id, const char *nonce, int64_t now,
                                  int64_t purge_before);
+    /* Read the nonces recorded since `since` (*count of them) into memory
+     * before the first request, outside any transaction (else
+     * ERR_INVALID_PARAM): then the first insert does not read them all
+     * while it holds the write lock, which other nodes' writers wait for.
+     * Optional: without it, that is what the first insert does. */
+    enum err (*pos_nonces_load)(struct store *st, int64_t now, int64_t since, size_t *count);
 
     /* Payment codes (wallet/paycode.h).  insert sets id and, from time to
      * time, deletes expired codes in bulk (readers check expires_ms). */

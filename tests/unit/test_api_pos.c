@@ -537,9 +537,12 @@ static void test_a_replay_is_seen_by_another_node_and_after_a_restart(void **sta
     assert_int_equal(ac_server_stop(&b), 0);
     ac_server_cleanup(&b);
 
-    /* The first node restarted has both back from the database. */
+    /* The first node restarted has both back from the database, read
+     * before it took a request. */
     assert_int_equal(ac_server_stop(&f->s), 0);
+    size_t loads = ac_log_count(&f->s, "\"pos_nonces_loaded\"");
     ac_server_start(&f->s, fx_env);
+    assert_int_equal(ac_log_count(&f->s, "\"pos_nonces_loaded\"") - loads, 1);
     refused = ac_log_count(&f->s, "\"replayed_nonce\"");
     r = send_cash_to(f, &f->s, auth_a, key_a, body_a);
     AC_EXPECT_ERROR(r, 401, "invalid_signature");

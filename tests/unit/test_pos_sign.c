@@ -601,6 +601,36 @@ static void connections_sharing_the_nonces(void **state)
     store_nonces_free(shared);
 }
 
+/* kessaid reads the nonces of the window at start-up, outside any
+ * transaction (the first request then holds no lock for long): only those
+ * in the window, and those recorded after by another connection are still
+ * caught up on. */
+static void nonces_are_read_back_at_start_up(void **state)
+{
+    struct fx *f = *state;
+    const int64_t window_ms = (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL;
+    assert_int_equal(record(f->st, "startup-nonce-0000", NOW_MS - window_ms - 1000), ERR_OK);
+    assert_int_equal(record(f->st, "startup-nonce-0001", NOW_MS - 1000), ERR_OK);
+    assert_int_equal(record(f->st, "startup-nonce-0002", NOW_MS - 500), ERR_OK);
+
+    struct store *b = tu_open_store(f->dir);
+    size_t n = 99;
+    assert_int_equal(b->ops->begin(b), ERR_OK);
+    assert_int_equal(b->ops->pos_nonces_load(b, NOW_MS, NOW_MS - window_ms, &n), ERR_INVALID_PARAM);
+    assert_int_equal(b->ops->rollback(b), ERR_OK);
+    assert_int_equal(b->ops->pos_nonces_load(b, NOW_MS, NOW_MS - window_ms, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(pos_nonces_load(b, NOW_MS), ERR_OK); /* again: nothing new, nothing lost */
+    assert_int_equal(record(f->st, "startup-nonce-0003", NOW_MS), ERR_OK);
+    for (int i = 1; i <= 3; i++) {
+        char nonce[32];
+        snprintf(nonce, sizeof nonce, "startup-nonce-000%d", i);
+        assert_int_equal(record(b, nonce, NOW_MS + 10), ERR_INVALID_SIGNATURE);
+    }
+    assert_int_equal(record(b, "startup-nonce-0000", NOW_MS + 10), ERR_OK); /* out of the window */
+    store_close(b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -620,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_nonce_goes_back_with_the_transaction_that_recorded_it, setup, teardown),
         cmocka_unit_test_setup_teardown(every_connection_and_a_reopened_store_see_a_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(connections_sharing_the_nonces, setup, teardown),
+        cmocka_unit_test_setup_teardown(nonces_are_read_back_at_start_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
