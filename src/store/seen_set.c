@@ -29,10 +29,10 @@ enum err seen_set_new(int64_t keep_ms, struct seen_set **out)
     if (keep_ms <= 0 || keep_ms > 86400000)
         return ERR_INVALID_PARAM;
     /* The epochs alive at any time (keep_ms rounded up, plus the current
-     * one), one for another thread's clock a bucket ahead, and one so that
-     * the bucket reused for a new epoch is past the keep of a thread a
-     * bucket behind. */
-    size_t nb = (size_t)((keep_ms + SEEN_BUCKET_MS - 1) / SEEN_BUCKET_MS) + 3;
+     * one), those of clocks up to SEEN_AHEAD_MS ahead, and one so that the
+     * slot reused for a new epoch is past the keep of a clock a bucket
+     * behind. */
+    size_t nb = (size_t)((keep_ms + SEEN_AHEAD_MS + SEEN_BUCKET_MS - 1) / SEEN_BUCKET_MS) + 3;
     struct seen_set *s = calloc(1, sizeof *s + nb * sizeof s->b[0]);
     if (s == NULL)
         return ERR_NOMEM;
@@ -101,11 +101,11 @@ static bool grow(struct bucket *b)
     return true;
 }
 
-/* Times past a century either side of the epoch are clamped to it: no
- * sum or difference of them overflows. */
-#define CENTURY_MS (100LL * 366 * 86400000)
+/* Times are clamped to +-2^61 ms (73 million years): no sum or difference
+ * of them and a day overflows. */
+#define FAR_MS (INT64_MAX / 4)
 
-static int64_t clamp(int64_t ms) { return ms < -CENTURY_MS ? -CENTURY_MS : ms > CENTURY_MS ? CENTURY_MS : ms; }
+static int64_t clamp(int64_t ms) { return ms < -FAR_MS ? -FAR_MS : ms > FAR_MS ? FAR_MS : ms; }
 
 bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms, enum err *e)
 {
@@ -119,10 +119,10 @@ bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since
         if (b->epoch >= lo && b->n > 0 && find(b, tag, &at))
             return false;
     }
-    /* Its slot of the ring may hold a newer epoch (the clock stepped back):
-     * the tag goes there, kept until that one goes. */
+    /* Another epoch in its slot is a whole ring away: older, past any
+     * window; or newer, from a clock wrong by more than SEEN_AHEAD_MS. */
     struct bucket *b = &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
-    if (b->epoch < epoch) {
+    if (b->epoch != epoch) {
         if (b->slots)
             memset(b->slots, 0, b->cap * sizeof *b->slots);
         b->n = 0;
@@ -140,12 +140,24 @@ bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since
     return true;
 }
 
+void seen_set_expire(struct seen_set *s, int64_t now_ms)
+{
+    int64_t lo = epoch_of(clamp(now_ms) - s->keep_ms) - 1;
+    for (size_t i = 0; i < s->nb; i++) {
+        struct bucket *b = &s->b[i];
+        if (b->epoch < lo && b->slots) {
+            free(b->slots);
+            *b = (struct bucket){.epoch = INT64_MIN};
+        }
+    }
+}
+
 void seen_set_remove(struct seen_set *s, uint64_t tag, int64_t at_ms)
 {
     int64_t epoch = epoch_of(clamp(at_ms));
     struct bucket *b = &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
     size_t hole;
-    if (b->epoch < epoch || b->n == 0 || !find(b, tag, &hole))
+    if (b->epoch != epoch || b->n == 0 || !find(b, tag, &hole))
         return;
     /* Backward shift: pull each later tag of the run into the hole unless
      * its home slot lies cyclically in (hole, j], where it must stay. */

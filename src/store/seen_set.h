@@ -8,12 +8,15 @@
  * only a log in the order written to rebuild the set from (sqlite_pos.c).
  *
  * Tags live in buckets of SEEN_BUCKET_MS by the time they were added, in
- * a ring of buckets covering keep_ms: a tag is seen by a check whose
- * window starts at since while its bucket is not older than since's (so
- * up to a bucket longer than asked), and forgotten when its bucket is
- * reused, keep_ms and two to three buckets after it was added.  A clock
- * that steps back finds the ring's buckets ahead of it: a tag is then kept
- * in the newer bucket, longer, never dropped.
+ * a ring covering keep_ms and SEEN_AHEAD_MS more: a tag is seen by a check
+ * whose window starts at since while its bucket is not older than since's
+ * (so up to a bucket longer than asked), and forgotten when its slot of
+ * the ring is taken by another minute.  Clocks may disagree (another node,
+ * a clock stepped back) by up to SEEN_AHEAD_MS: a tag added that far ahead
+ * of the others neither takes the slot of one still in the window nor is
+ * lost.  A tag from further ahead (a clock wrong by more) is forgotten
+ * when its slot is next needed, which bounds what a wrong clock can make
+ * the set keep.
  *
  * Not thread-safe: the owner locks (struct store_nonces, sqlite_internal.h).  Tags should be keyed
  * hashes (seen_set_tag): the table probes by their low bits, and a tag an
@@ -28,6 +31,7 @@
 #include "util/err.h"
 
 #define SEEN_BUCKET_MS 60000
+#define SEEN_AHEAD_MS (30 * 60000LL)
 
 struct seen_set;
 
@@ -42,11 +46,15 @@ void seen_set_free(struct seen_set *s);
 uint64_t seen_set_tag(const struct seen_set *s, const char *a, const char *b);
 
 /* Add tag at at_ms unless it was added since since_ms (or at_ms - keep_ms,
- * whichever is later): true if added, false if it was there already.
+ * whichever is later; tags added at later times count too): true if
+ * added, false if it was there already.
  * ERR_NOMEM leaves the set as it was and is reported as *e (then the return
- * is false).  Times are milliseconds of the Unix epoch, at most a century
- * either side of it. */
+ * is false).  Times are milliseconds of the Unix epoch. */
 bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms, enum err *e);
+/* Free the tables of the minutes older than now - keep_ms by this clock
+ * (a bucket's table keeps the size of its busiest minute until then). */
+void seen_set_expire(struct seen_set *s, int64_t now_ms);
+
 /* Forget tag, added at at_ms: an undone add.  No-op if not there. */
 void seen_set_remove(struct seen_set *s, uint64_t tag, int64_t at_ms);
 

@@ -57,9 +57,8 @@ void store_nonces_free(struct store_nonces *n)
 }
 
 /* Under n->mu, the set made the first time: add the rows after the
- * cursor and before below that are in the window (since since; a row from
- * a clock ahead of this one counts from now), and move the cursor past
- * those read.  The caller knows them committed. */
+ * cursor and before below that are in the window (since since), and move
+ * the cursor past those read.  The caller knows them committed. */
 static enum err read_log(struct sqlite_store *s, struct store_nonces *n, int64_t below, int64_t now, int64_t since,
                          size_t *count)
 {
@@ -73,9 +72,12 @@ static enum err read_log(struct sqlite_store *s, struct store_nonces *n, int64_t
     sqlite3_bind_int64(q, 2, below);
     int64_t last = n->cursor;
     int rc = SQLITE_DONE;
+    /* A row from a clock ahead of this one by more than the set allows
+     * counts from the most it allows. */
+    const int64_t latest = now + SEEN_AHEAD_MS;
     while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         last = sqlite3_column_int64(q, 0);
-        int64_t at = sqlite3_column_int64(q, 1) < now ? sqlite3_column_int64(q, 1) : now;
+        int64_t at = sqlite3_column_int64(q, 1) < latest ? sqlite3_column_int64(q, 1) : latest;
         const char *key_id = (const char *)sqlite3_column_text(q, 2), *nonce = (const char *)sqlite3_column_text(q, 3);
         if (at >= since && key_id && nonce) { /* false: this process's */
             seen_set_add(n->set, seen_set_tag(n->set, key_id, nonce), at, since, &e);
@@ -163,6 +165,7 @@ static enum err insert(struct sqlite_store *s, const char *key_id, const char *n
     pthread_mutex_lock(&n->mu);
     e = catch_up(s, n, seq, now, since);
     if (e == ERR_OK) {
+        seen_set_expire(n->set, now);
         tag = seen_set_tag(n->set, key_id, nonce);
         added = seen_set_add(n->set, tag, now, since, &e);
     }
@@ -177,12 +180,13 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                              int64_t purge_before)
 {
     struct sqlite_store *s = sq(st);
-    /* The rows before the first one still in the window go; one dated
-     * more than half an hour past the cut (a clock that ran ahead) does
-     * not hold the others back. */
+    /* The rows before the first one still in the window go, all but the
+     * newest if none is; one from a clock more than an hour ahead of the
+     * cut does not hold the others back. */
     enum err e = sq_purge(s, SQ_PURGE_POS_NONCES, now,
-                          "DELETE FROM pos_nonce_log WHERE seq < (SELECT seq FROM pos_nonce_log "
-                          "WHERE at_ms >= ?1 AND at_ms < ?1 + 1800000 ORDER BY seq LIMIT 1)",
+                          "DELETE FROM pos_nonce_log WHERE seq < coalesce("
+                          "(SELECT seq FROM pos_nonce_log WHERE at_ms >= ?1 AND at_ms < ?1 + 3600000 "
+                          "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM pos_nonce_log))",
                           purge_before, "pos_nonce_purge");
     int64_t since = purge_before > now - STORE_NONCE_WINDOW_MAX_MS ? purge_before : now - STORE_NONCE_WINDOW_MAX_MS;
     if (e == ERR_OK && s->nonces == NULL) {

@@ -393,7 +393,7 @@ struct store_ops {
      * before the first request, outside any transaction (else
      * ERR_INVALID_PARAM): then the first insert does not read them all
      * while it holds the write lock, which other nodes' writers wait for.
-     * Optional: without it, that is what the first insert does. */
+     * Optional to call: without it, that is what the first insert does. */
     enum err (*pos_nonces_load)(struct store *st, int64_t now, int64_t since, size_t *count);
 
     /* Payment codes (wallet/paycode.h).  insert sets id and, from time to

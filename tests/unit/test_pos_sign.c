@@ -594,9 +594,12 @@ static void connections_sharing_the_nonces(void **state)
 
     /* A window asked for is honoured, whatever the first caller asked. */
     const char *kid = "tk_7m3k9q2x5c8v1b4n6h0j2f5d9g";
-    assert_int_equal(b->ops->pos_nonce_insert(b, kid, "window-nonce-0101", NOW_MS, NOW_MS - 60000), ERR_OK);
-    assert_int_equal(b->ops->pos_nonce_insert(b, kid, "window-nonce-0101", NOW_MS + 300000, NOW_MS - 1),
+    struct store *c = NULL;
+    assert_int_equal(store_open_sqlite_audited(path, NULL, NULL, &c), ERR_OK);
+    assert_int_equal(c->ops->pos_nonce_insert(c, kid, "window-nonce-0101", NOW_MS, NOW_MS - 60000), ERR_OK);
+    assert_int_equal(c->ops->pos_nonce_insert(c, kid, "window-nonce-0101", NOW_MS + 300000, NOW_MS - 1),
                      ERR_CONFLICT);
+    store_close(c);
     store_close(b);
     store_nonces_free(shared);
 }
@@ -631,6 +634,32 @@ static void nonces_are_read_back_at_start_up(void **state)
     store_close(b);
 }
 
+/* Clocks that disagree by minutes: a node whose clock runs 5 minutes
+ * ahead, and a kessaid started before its clock was set (20 minutes
+ * behind).  A nonce's time comes from whoever recorded it; each node must
+ * still remember it for the whole window by its own clock. */
+static void nodes_whose_clocks_disagree(void **state)
+{
+    struct fx *f = *state;
+    const int64_t minute = 60000;
+    struct store *slow = tu_open_store(f->dir);
+    assert_int_equal(record(slow, "clock-nonce-0000", NOW_MS), ERR_OK);
+    /* The fast node records at its NOW + 5 min... */
+    assert_int_equal(record(f->st, "clock-nonce-0001", NOW_MS + 5 * minute), ERR_OK);
+    /* ...the slow one reads it soon after, and the replay comes 13 minutes
+     * later (its ts, NOW + 9 min, is valid on both clocks). */
+    assert_int_equal(record(slow, "clock-nonce-0002", NOW_MS + 1000), ERR_OK);
+    assert_int_equal(record(slow, "clock-nonce-0001", NOW_MS + 13 * minute), ERR_INVALID_SIGNATURE);
+    store_close(slow);
+
+    /* Started 20 minutes behind, then set right. */
+    assert_int_equal(record(f->st, "clock-nonce-0003", NOW_MS + 13 * minute), ERR_OK);
+    struct store *late = tu_open_store(f->dir);
+    assert_int_equal(pos_nonces_load(late, NOW_MS - 7 * minute), ERR_OK);
+    assert_int_equal(record(late, "clock-nonce-0003", NOW_MS + 14 * minute), ERR_INVALID_SIGNATURE);
+    store_close(late);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -651,6 +680,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_connection_and_a_reopened_store_see_a_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(connections_sharing_the_nonces, setup, teardown),
         cmocka_unit_test_setup_teardown(nonces_are_read_back_at_start_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(nodes_whose_clocks_disagree, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

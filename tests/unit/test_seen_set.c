@@ -62,27 +62,62 @@ static void a_check_asks_for_its_own_window(void **state)
     seen_set_free(s);
 }
 
-/* The server's clock stepped back by an hour (an NTP correction after it
- * ran ahead): the ring's slots hold newer minutes, and a nonce recorded
- * now must still be kept and seen, not dropped. */
+/* The server's clock stepped back by 20 minutes (an NTP correction after
+ * it ran ahead), or another node's runs 20 minutes ahead: the tags of the
+ * minutes ahead are kept and seen, and so is every tag added now. */
 static void a_clock_stepped_back_still_keeps_every_tag(void **state)
 {
     (void)state;
     struct seen_set *s = new_set();
-    for (int64_t m = 0; m < 14; m++) /* every slot holds a minute of the hour ahead */
-        assert_true(add(s, (uint64_t)(1000 + m), T0 + 3600000 + m * SEEN_BUCKET_MS));
-    for (int64_t m = 0; m < 14; m++) {
+    for (int64_t m = 0; m < 20; m++) /* the 20 minutes ahead */
+        assert_true(add(s, (uint64_t)(1000 + m), T0 + (20 + m) * SEEN_BUCKET_MS));
+    for (int64_t m = 0; m < 20; m++) {
         uint64_t t = (uint64_t)(2000 + m);
         assert_true(add(s, t, T0 + m * SEEN_BUCKET_MS));
         assert_false(add(s, t, T0 + m * SEEN_BUCKET_MS + 1000));
         seen_set_remove(s, t, T0 + m * SEEN_BUCKET_MS); /* undone, wherever it went */
         assert_true(add(s, t, T0 + m * SEEN_BUCKET_MS + 2000));
         assert_false(add(s, t, T0 + m * SEEN_BUCKET_MS + 3000));
+        seen_set_expire(s, T0 + m * SEEN_BUCKET_MS);
+        assert_false(add(s, (uint64_t)(1000 + m), T0 + m * SEEN_BUCKET_MS + 4000));
     }
     /* Times far out of any real clock's range neither crash nor wrap. */
     assert_true(add(s, 77, INT64_MAX));
     assert_false(add(s, 77, INT64_MAX - 1));
     assert_true(add(s, 78, INT64_MIN));
+    seen_set_free(s);
+}
+
+/* A clock a year ahead, once, must not make the set keep a year of tags:
+ * its minute's slot is taken back when it is next needed, and what it held
+ * is forgotten like any tag past the window. */
+static void a_wrong_clock_cannot_make_it_keep_everything(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    const int64_t year = 366 * 86400000LL;
+    assert_true(add(s, 5, T0 + year));
+    for (int64_t sec = 0; sec < 2 * 3600; sec++) { /* two hours, a tag a second */
+        assert_true(add(s, (uint64_t)(100000 + sec), T0 + sec * 1000));
+        seen_set_expire(s, T0 + sec * 1000);
+    }
+    const int64_t end = T0 + 2 * 3600 * 1000;
+    assert_true(add(s, 100000, end));               /* the first hour's are gone */
+    assert_false(add(s, 100000 + 2 * 3600 - 1, end)); /* the last minute's are not */
+    assert_true(add(s, 5, T0 + year + 1000));        /* the year-ahead tag's slot was taken */
+    seen_set_free(s);
+}
+
+/* Expiry frees by the caller's clock, not before the window. */
+static void expiry_keeps_the_window(void **state)
+{
+    (void)state;
+    struct seen_set *s = new_set();
+    assert_true(add(s, 11, T0));
+    seen_set_expire(s, T0 + KEEP_MS);
+    assert_false(add(s, 11, T0 + KEEP_MS));
+    seen_set_expire(s, T0 + KEEP_MS + 2 * SEEN_BUCKET_MS);
+    assert_true(add(s, 11, T0 + KEEP_MS + 2 * SEEN_BUCKET_MS));
     seen_set_free(s);
 }
 
@@ -180,6 +215,8 @@ int main(void)
         cmocka_unit_test(a_tag_is_seen_once_within_its_window),
         cmocka_unit_test(a_check_asks_for_its_own_window),
         cmocka_unit_test(a_clock_stepped_back_still_keeps_every_tag),
+        cmocka_unit_test(a_wrong_clock_cannot_make_it_keep_everything),
+        cmocka_unit_test(expiry_keeps_the_window),
         cmocka_unit_test(tags_tell_pairs_and_sets_apart),
         cmocka_unit_test(a_removed_tag_can_be_added_again),
         cmocka_unit_test(removing_from_a_run_keeps_the_rest),
