@@ -577,12 +577,12 @@ int main(int argc, char **argv)
     store_pool_release(pool, rs);
     if (e != ERR_OK)
         log_event(LOG_WARN, "topup_reconcile_failed", json_pack("{s:s}", "error", err_message(e)));
-    if (!start_periodic(path, audit_key, nonces, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS, reconcile_round,
-                        &reconciler))
+    if (!start_periodic(path, audit_key, nonces, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS,
+                        reconcile_round, &reconciler))
         goto cleanup;
     /* Held payments lapse whether or not anyone looks (wallet/review.h). */
-    if (!start_periodic(path, audit_key, nonces, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000, sweep_round,
-                        &sweeper))
+    if (!start_periodic(path, audit_key, nonces, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000,
+                        sweep_round, &sweeper))
         goto cleanup;
     struct http_server_config hc = {
         .host = host,
