@@ -69,6 +69,12 @@ uint64_t seen_set_tag(const struct seen_set *s, const char *a, const char *b)
     return tag ? tag : 1;
 }
 
+/* The ring's slot of an epoch (negative ones too). */
+static struct bucket *slot(struct seen_set *s, int64_t epoch)
+{
+    return &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
+}
+
 /* Slot of tag in b, or of the empty slot that ends its run. */
 static bool find(const struct bucket *b, uint64_t tag, size_t *at)
 {
@@ -121,7 +127,7 @@ bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since
     }
     /* Another epoch in its slot is a whole ring away: older, past any
      * window; or newer, from a clock wrong by more than SEEN_AHEAD_MS. */
-    struct bucket *b = &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
+    struct bucket *b = slot(s, epoch);
     if (b->epoch != epoch) {
         if (b->slots)
             memset(b->slots, 0, b->cap * sizeof *b->slots);
@@ -155,7 +161,7 @@ void seen_set_expire(struct seen_set *s, int64_t now_ms)
 void seen_set_remove(struct seen_set *s, uint64_t tag, int64_t at_ms)
 {
     int64_t epoch = epoch_of(clamp(at_ms));
-    struct bucket *b = &s->b[(size_t)(epoch % (int64_t)s->nb + (int64_t)s->nb) % s->nb];
+    struct bucket *b = slot(s, epoch);
     size_t hole;
     if (b->epoch != epoch || b->n == 0 || !find(b, tag, &hole))
         return;

@@ -56,6 +56,16 @@ void store_nonces_free(struct store_nonces *n)
     free(n);
 }
 
+/* The nonces s shares, or (none given at open) its own, made now. */
+static enum err nonces_ready(struct sqlite_store *s)
+{
+    if (s->nonces != NULL)
+        return ERR_OK;
+    enum err e = store_nonces_new(&s->nonces);
+    s->own_nonces = e == ERR_OK;
+    return e;
+}
+
 /* Under n->mu, the set made the first time: add the rows after the
  * cursor and before below that are in the window (since since), and move
  * the cursor past those read.  The caller knows them committed. */
@@ -116,11 +126,7 @@ enum err sq_pos_nonces_load(struct store *st, int64_t now, int64_t since, size_t
     /* Outside a transaction each read sees committed rows only. */
     if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
         return ERR_INVALID_PARAM;
-    enum err e = ERR_OK;
-    if (s->nonces == NULL) {
-        e = store_nonces_new(&s->nonces);
-        s->own_nonces = e == ERR_OK;
-    }
+    enum err e = nonces_ready(s);
     if (e != ERR_OK)
         return e;
     pthread_mutex_lock(&s->nonces->mu);
@@ -189,10 +195,8 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                           "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM pos_nonce_log))",
                           purge_before, "pos_nonce_purge");
     int64_t since = purge_before > now - STORE_NONCE_WINDOW_MAX_MS ? purge_before : now - STORE_NONCE_WINDOW_MAX_MS;
-    if (e == ERR_OK && s->nonces == NULL) {
-        e = store_nonces_new(&s->nonces);
-        s->own_nonces = e == ERR_OK;
-    }
+    if (e == ERR_OK)
+        e = nonces_ready(s);
     if (e == ERR_OK)
         e = claim_room(s);
     /* A savepoint of its own, so that a nonce found seen takes its row
