@@ -115,6 +115,15 @@ void pos_sign(const uint8_t secret[TERMINAL_SECRET_BYTES], const char *method, c
     sodium_memzero(&st, sizeof st);
 }
 
+_Static_assert((2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL <= STORE_NONCE_WINDOW_MAX_MS,
+               "the store must remember nonces for the whole window");
+
+/* A replay verified up to 2 * POS_MAX_SKEW_S after its original must still
+ * find it when its own commit comes, and that commit may wait behind the
+ * ledger writer's queue or a wallet worker's: the grace covers the wait
+ * (and rounding ts to whole seconds). */
+static int64_t window_start(int64_t now_ms) { return now_ms - (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL; }
+
 /* Everything pos_verify_why does; the nonce is recorded only when
  * nonce_out is NULL, else copied there for the caller to record. */
 static enum err verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *method,
@@ -169,6 +178,12 @@ static enum err verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTE
     sodium_memzero(want, sizeof want);
     if (!match) {
         *why = "bad_signature";
+        return ERR_INVALID_SIGNATURE;
+    }
+    /* A nonce this node holds already is refused before the caller does
+     * any work for it; the record below (or the caller's) stays the check. */
+    if (st->ops->pos_nonce_seen(st, h.key_id, h.nonce, now_ms, window_start(now_ms))) {
+        *why = "replayed_nonce";
         return ERR_INVALID_SIGNATURE;
     }
     if (nonce_out) {
@@ -227,15 +242,6 @@ void pos_log_refused(enum err e, const char *why, const char *kid, const char *r
         json_object_set_new(f, "terminal_kid", json_string(kid));
     log_event(e == ERR_INVALID_SIGNATURE ? LOG_WARN : LOG_ERROR, "pos_auth_refused", f);
 }
-
-_Static_assert((2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL <= STORE_NONCE_WINDOW_MAX_MS,
-               "the store must remember nonces for the whole window");
-
-/* A replay verified up to 2 * POS_MAX_SKEW_S after its original must still
- * find it when its own commit comes, and that commit may wait behind the
- * ledger writer's queue or a wallet worker's: the grace covers the wait
- * (and rounding ts to whole seconds). */
-static int64_t window_start(int64_t now_ms) { return now_ms - (2 * POS_MAX_SKEW_S + POS_NONCE_GRACE_S) * 1000LL; }
 
 enum err pos_nonce_record(struct store *st, const char *key_id, const char *nonce, int64_t now_ms)
 {

@@ -22,7 +22,10 @@
  * has used within the last 2 * POS_MAX_SKEW_S (kept in the store, a
  * little longer, so every node refuses a replay).  The nonce is recorded
  * only after the signature verified, so unsigned garbage cannot fill the
- * table.
+ * table.  A nonce this process holds already (store.h pos_nonce_seen) is
+ * refused right after the signature, by every verify below, so that a
+ * replay costs its caller no work; one only another node holds is refused
+ * when it is recorded.
  */
 #ifndef KESSAI_POS_SIGN_H
 #define KESSAI_POS_SIGN_H

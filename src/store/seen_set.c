@@ -113,18 +113,27 @@ static bool grow(struct bucket *b)
 
 static int64_t clamp(int64_t ms) { return ms < -FAR_MS ? -FAR_MS : ms > FAR_MS ? FAR_MS : ms; }
 
-bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms, enum err *e)
+bool seen_set_has(const struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms)
 {
-    *e = ERR_OK;
     at_ms = clamp(at_ms);
     since_ms = clamp(since_ms);
-    int64_t lo = epoch_of(since_ms > at_ms - s->keep_ms ? since_ms : at_ms - s->keep_ms), epoch = epoch_of(at_ms);
+    int64_t lo = epoch_of(since_ms > at_ms - s->keep_ms ? since_ms : at_ms - s->keep_ms);
     for (size_t i = 0; i < s->nb; i++) {
         size_t at;
         const struct bucket *b = &s->b[i];
         if (b->epoch >= lo && b->n > 0 && find(b, tag, &at))
-            return false;
+            return true;
     }
+    return false;
+}
+
+bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms, enum err *e)
+{
+    *e = ERR_OK;
+    if (seen_set_has(s, tag, at_ms, since_ms))
+        return false;
+    at_ms = clamp(at_ms);
+    int64_t epoch = epoch_of(at_ms);
     /* Another epoch in its slot is a whole ring away: older, past any
      * window; or newer, from a clock wrong by more than SEEN_AHEAD_MS. */
     struct bucket *b = slot(s, epoch);

@@ -51,6 +51,8 @@ uint64_t seen_set_tag(const struct seen_set *s, const char *a, const char *b);
  * ERR_NOMEM leaves the set as it was and is reported as *e (then the return
  * is false).  Times are milliseconds of the Unix epoch. */
 bool seen_set_add(struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms, enum err *e);
+/* Whether seen_set_add would find tag there (and refuse it). */
+bool seen_set_has(const struct seen_set *s, uint64_t tag, int64_t at_ms, int64_t since_ms);
 /* Free the tables of the minutes older than now - keep_ms by this clock
  * (a bucket's table keeps the size of its busiest minute until then). */
 void seen_set_expire(struct seen_set *s, int64_t now_ms);

@@ -461,6 +461,7 @@ static const struct store_ops sqlite_ops = {
     .killswitch_put = sq_killswitch_put,
     .killswitch_list = sq_killswitch_list,
     .pos_nonce_insert = sq_pos_nonce_insert,
+    .pos_nonce_seen = sq_pos_nonce_seen,
     .pos_nonces_load = sq_pos_nonces_load,
     .paycode_insert = sq_paycode_insert,
     .paycode_get = sq_paycode_get,

@@ -330,6 +330,7 @@ enum err sq_topup_code_use(struct store *st, int64_t id, int64_t now);
 enum err sq_pos_nonces_load(struct store *st, int64_t now, int64_t since, size_t *count);
 enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *nonce, int64_t now,
                              int64_t purge_before);
+bool sq_pos_nonce_seen(struct store *st, const char *key_id, const char *nonce, int64_t now, int64_t purge_before);
 
 /* payment codes and offline keys (sqlite_paycode.c) */
 enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now);

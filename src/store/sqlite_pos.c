@@ -182,6 +182,24 @@ static enum err insert(struct sqlite_store *s, const char *key_id, const char *n
     return ERR_OK;
 }
 
+/* The caller's window, no longer than the store's. */
+static int64_t window_since(int64_t now, int64_t purge_before)
+{
+    return purge_before > now - STORE_NONCE_WINDOW_MAX_MS ? purge_before : now - STORE_NONCE_WINDOW_MAX_MS;
+}
+
+bool sq_pos_nonce_seen(struct store *st, const char *key_id, const char *nonce, int64_t now, int64_t purge_before)
+{
+    struct store_nonces *n = sq(st)->nonces;
+    if (n == NULL)
+        return false;
+    pthread_mutex_lock(&n->mu);
+    bool seen = n->set != NULL &&
+                seen_set_has(n->set, seen_set_tag(n->set, key_id, nonce), now, window_since(now, purge_before));
+    pthread_mutex_unlock(&n->mu);
+    return seen;
+}
+
 enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *nonce, int64_t now,
                              int64_t purge_before)
 {
@@ -194,7 +212,7 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                           "(SELECT seq FROM pos_nonce_log WHERE at_ms >= ?1 AND at_ms < ?1 + 3600000 "
                           "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM pos_nonce_log))",
                           purge_before, "pos_nonce_purge");
-    int64_t since = purge_before > now - STORE_NONCE_WINDOW_MAX_MS ? purge_before : now - STORE_NONCE_WINDOW_MAX_MS;
+    int64_t since = window_since(now, purge_before);
     if (e == ERR_OK)
         e = nonces_ready(s);
     if (e == ERR_OK)

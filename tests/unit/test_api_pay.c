@@ -27,6 +27,7 @@
 #include <liboath/oath.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -835,6 +836,59 @@ static void test_a_guessing_register_is_throttled(void **state)
     ac_resp_free(&r);
 }
 
+/* The bad codes recorded against terminal t: rows, not distinct codes. */
+static int guesses_recorded(struct fx *f, const struct ac_terminal *t)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", f->s.data);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM auth_failures WHERE source_kind = ? AND source = ?",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int(q, 1, AUTH_SOURCE_TERMINAL);
+    sqlite3_bind_text(q, 2, t->key_id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A charge captured on the store's network and replayed is refused before
+ * any work is done for it: its code is not looked up again, so a bad one
+ * is not recorded against the terminal again (each record is a commit),
+ * and each replay is logged.  The clerk's own retry, signed anew, is
+ * still answered. */
+static void test_a_replayed_charge_costs_no_work(void **state)
+{
+    struct fx *f = *state;
+    char key[40], body[256], nonce[33], bad[CODE_DIGITS + 1];
+    snprintf(bad, sizeof bad, "8%017d", 4242);
+    new_key(key);
+    charge_body(body, sizeof body, bad, 100, NULL);
+    new_nonce(nonce);
+    int64_t now = (int64_t)time(NULL);
+    struct ac_resp r = pos_ex(f, &f->t2, "POST", "/pos/v1/charges", key, body, nonce, now);
+    AC_EXPECT_ERROR(r, 400, "invalid_code");
+    ac_resp_free(&r);
+    assert_int_equal(guesses_recorded(f, &f->t2), 1);
+    size_t replays0 = ac_log_count(&f->s, "\"replayed_nonce\"");
+    for (int i = 0; i < 5; i++) {
+        r = pos_ex(f, &f->t2, "POST", "/pos/v1/charges", key, body, nonce, now);
+        AC_EXPECT_ERROR(r, 401, "invalid_signature");
+        ac_resp_free(&r);
+    }
+    assert_int_equal(guesses_recorded(f, &f->t2), 1);
+    assert_int_equal(ac_log_count(&f->s, "\"replayed_nonce\"") - replays0, 5);
+    r = charge(f, &f->t2, key, bad, 100);
+    AC_EXPECT_ERROR(r, 400, "invalid_code");
+    ac_resp_free(&r);
+    assert_int_equal(guesses_recorded(f, &f->t2), 2);
+}
+
 /* security events of kind whose detail names rule */
 static int audited(struct fx *f, const char *kind, const char *rule)
 {
@@ -931,6 +985,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nobody_else_sees_or_refunds_a_payment, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_switches_and_freezes_act_at_once, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_a_guessing_register_is_throttled, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_a_replayed_charge_costs_no_work, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_an_insiders_refunds_to_an_accomplice_are_held, fx_up_insider, fx_down),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -539,6 +539,43 @@ static void a_nonce_goes_back_with_the_transaction_that_recorded_it(void **state
     assert_int_equal(record(st, "undone-nonce-0008", NOW_MS), ERR_OK);
 }
 
+/* What the caller does for a request (a charge: the code, the balance)
+ * happens after the signature is checked and before its nonce is spent:
+ * a nonce this process holds already (recorded, committed or still in an
+ * open transaction) is refused by the check itself, so a replay costs no
+ * work.  One rolled back is free again, and one only another process holds
+ * is left to the record, which stays the check. */
+static void a_nonce_held_here_is_refused_before_any_work(void **state)
+{
+    struct fx *f = *state;
+    struct merchant_terminal t;
+    char hdr[300], nonce[POS_NONCE_MAX + 1];
+    const char *why = "unset";
+    header_for(hdr, sizeof hdr, f->term.key_id, f->secret, "POST", PATH, NOW_MS / 1000, "early-nonce-0001", BODY);
+#define DEFERRED(st) pos_verify_deferred(st, f->key, "POST", PATH, BODY, strlen(BODY), hdr, NOW_MS, &t, nonce, &why)
+    assert_int_equal(DEFERRED(f->st), ERR_OK); /* deferred: nothing spent yet */
+    assert_int_equal(DEFERRED(f->st), ERR_OK);
+    assert_string_equal(nonce, "early-nonce-0001");
+
+    assert_int_equal(f->st->ops->begin(f->st), ERR_OK);
+    assert_int_equal(pos_nonce_record(f->st, f->term.key_id, nonce, NOW_MS), ERR_OK);
+    assert_int_equal(DEFERRED(f->st), ERR_INVALID_SIGNATURE);
+    assert_string_equal(why, "replayed_nonce");
+    assert_int_equal(f->st->ops->rollback(f->st), ERR_OK);
+    assert_int_equal(DEFERRED(f->st), ERR_OK);
+    assert_null(why);
+
+    struct store *other = tu_open_store(f->dir);
+    assert_int_equal(pos_nonce_record(f->st, f->term.key_id, nonce, NOW_MS), ERR_OK);
+    assert_int_equal(DEFERRED(f->st), ERR_INVALID_SIGNATURE);
+    assert_string_equal(why, "replayed_nonce");
+    assert_int_equal(DEFERRED(other), ERR_OK); /* not learned there yet */
+    assert_int_equal(pos_nonce_record(other, f->term.key_id, nonce, NOW_MS), ERR_INVALID_SIGNATURE);
+    assert_int_equal(DEFERRED(other), ERR_INVALID_SIGNATURE);
+#undef DEFERRED
+    store_close(other);
+}
+
 /* The nonces seen are kept in memory, per process: another connection (as
  * a second kessaid on the same file would be) and the store opened again
  * (kessaid restarted) must still refuse them, and a nonce rolled back on
@@ -677,6 +714,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_and_revoked_terminals_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(nonce_is_not_burnt_by_a_bad_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(a_nonce_goes_back_with_the_transaction_that_recorded_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_nonce_held_here_is_refused_before_any_work, setup, teardown),
         cmocka_unit_test_setup_teardown(every_connection_and_a_reopened_store_see_a_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(connections_sharing_the_nonces, setup, teardown),
         cmocka_unit_test_setup_teardown(nonces_are_read_back_at_start_up, setup, teardown),

@@ -40,7 +40,10 @@ static void a_tag_is_seen_once_within_its_window(void **state)
     (void)state;
     struct seen_set *s = new_set();
     uint64_t t = seen_set_tag(s, "tk_a", "nonce-0001");
+    assert_false(seen_set_has(s, t, T0, INT64_MIN)); /* asking adds nothing */
     assert_true(add(s, t, T0));
+    assert_true(seen_set_has(s, t, T0 + 1000, INT64_MIN));
+    assert_false(seen_set_has(s, t, T0 + KEEP_MS + 2 * SEEN_BUCKET_MS, INT64_MIN));
     assert_false(add(s, t, T0));
     assert_false(add(s, t, T0 + KEEP_MS)); /* to the end of the window */
     assert_false(add(s, t, T0 - 5000));     /* a thread whose clock is behind */
