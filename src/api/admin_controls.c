@@ -16,6 +16,7 @@
  * whose actor is the staff member (audit/audit.h): the switch and the
  * freeze write theirs; a sign-out is recorded here.
  */
+#include <sodium.h>
 #include <string.h>
 
 #include "api/admin_authn.h"
@@ -134,6 +135,7 @@ static enum http_verdict set_frozen(struct http_request *req, void *app, bool fr
         v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:b}", "frozen", frozen))
                         : http_reply_error(req, e, e == ERR_INVALID_PARAM ? "reason" : NULL);
     }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     store_pool_release(ctx->pool, a.st);
     return v;
 }
@@ -172,6 +174,7 @@ enum http_verdict api_admin_customer_sign_out_post(struct http_request *req, voi
         v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:i}", "sessions_revoked", n))
                         : http_reply_error(req, e, NULL);
     }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     store_pool_release(ctx->pool, a.st);
     return v;
 }
@@ -196,6 +199,7 @@ enum http_verdict api_admin_customer_reset_mfa_post(struct http_request *req, vo
         enum err e = mfa_reset_by_staff(&a, staff_public_id(s.staff_id, by), c.id, reason, check, &bad);
         v = e == ERR_OK ? api_reply_body(req, 200, json_pack("{s:b}", "mfa_reset", 1)) : http_reply_error(req, e, bad);
     }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     store_pool_release(ctx->pool, a.st);
     return v;
 }

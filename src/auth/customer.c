@@ -133,8 +133,11 @@ enum err customer_resend(const struct auth_ctx *ctx, const char *email)
     e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
     if (e == ERR_OK && awaits_enrolment(&c))
         e = issue_code(ctx, &c);
-    else if (e == ERR_NOT_FOUND || e == ERR_OK)
+    else if (e == ERR_NOT_FOUND || e == ERR_OK) {
+        sodium_memzero(&c, sizeof c);
         return auth_end_deferred(ctx, false, ERR_OK);
+    }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return auth_end_deferred(ctx, e == ERR_OK, e);
 }
 
@@ -298,14 +301,15 @@ enum err customer_profile(const struct auth_ctx *ctx, const struct auth_session 
     enum err e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e == ERR_OK)
         e = ctx->st->ops->recovery_codes_left(ctx->st, c.id, &left);
-    if (e != ERR_OK)
-        return e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e;
-    memset(out, 0, sizeof *out);
-    out->id = c.id;
-    memcpy(out->email, c.email, sizeof out->email);
-    out->email_verified = c.email_verified != 0;
-    out->totp_enrolled = c.totp_enrolled != 0;
-    out->recovery_codes_left = left;
-    out->created_ms = c.created_ms;
-    return ERR_OK;
+    if (e == ERR_OK) {
+        memset(out, 0, sizeof *out);
+        out->id = c.id;
+        memcpy(out->email, c.email, sizeof out->email);
+        out->email_verified = c.email_verified != 0;
+        out->totp_enrolled = c.totp_enrolled != 0;
+        out->recovery_codes_left = left;
+        out->created_ms = c.created_ms;
+    }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
+    return e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e;
 }

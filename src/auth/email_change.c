@@ -41,7 +41,9 @@ enum err email_change_check(const struct auth_ctx *ctx, const struct auth_sessio
         return ERR_INVALID_PARAM;
     if ((e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c)) != ERR_OK)
         return e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e;
-    return strcmp(c.email, norm) == 0 ? ERR_INVALID_PARAM : ERR_OK;
+    e = strcmp(c.email, norm) == 0 ? ERR_INVALID_PARAM : ERR_OK;
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
+    return e;
 }
 
 /* Inside the transaction: store a fresh pending change for c and mail. */
@@ -86,24 +88,30 @@ enum err email_change_request(const struct auth_ctx *ctx, const struct auth_sess
         e = ERR_UNAUTHENTICATED;
     if (e == ERR_OK && strcmp(c.email, norm) == 0)
         e = ERR_INVALID_PARAM;
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        sodium_memzero(&c, sizeof c);
         return auth_end(ctx, false, e);
+    }
     /* Invariant 5: a new request replaces the pending change and its count
      * of tries, so each one must come out of the daily budget.  Spent:
      * nothing is stored or mailed, the pending change (if any) stays as it
      * is, and code_budget_take has recorded code_budget_exhausted.  Taken
      * and free addresses alike (invariant 3). */
     bool granted = false;
-    if ((e = code_budget_take(ctx, c.id, CODE_PURPOSE_EMAIL_CHANGE, &granted)) != ERR_OK || !granted)
+    if ((e = code_budget_take(ctx, c.id, CODE_PURPOSE_EMAIL_CHANGE, &granted)) != ERR_OK || !granted) {
+        sodium_memzero(&c, sizeof c);
         return auth_end(ctx, e == ERR_OK, e);
+    }
     e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &other);
     bool taken = e == ERR_OK;
+    sodium_memzero(&other, sizeof other); /* only whether it exists matters */
     if (e == ERR_OK || e == ERR_NOT_FOUND)
         e = issue(ctx, &c, norm, taken);
     /* The same row for a free and a taken address (invariant 3). */
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_EMAIL_CHANGE_REQUESTED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id, json_pack("{s:s}", "new_email", norm));
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return auth_end(ctx, e == ERR_OK, e);
 }
 
@@ -143,6 +151,7 @@ static enum err switch_address(const struct auth_ctx *ctx, const struct auth_ses
     char old[EMAIL_MAX + 1];
     int ended = 0;
     enum err e = st->ops->customer_get_by_email(st, ec->new_email, &other);
+    sodium_memzero(&other, sizeof other); /* only whether it exists matters */
     if (e == ERR_OK)
         e = ERR_CONFLICT;
     else if (e == ERR_NOT_FOUND)
@@ -182,8 +191,10 @@ enum err email_change_confirm(const struct auth_ctx *ctx, const struct auth_sess
     if (e != ERR_OK)
         return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e);
     e = check_code(ctx, c.id, code, &ec);
-    if (e == ERR_INVALID_CODE)
+    if (e == ERR_INVALID_CODE) {
+        sodium_memzero(&c, sizeof c);
         return auth_end(ctx, true, ERR_INVALID_CODE); /* keep the counted try */
+    }
     if (e == ERR_OK)
         e = switch_address(ctx, cur, &c, &ec);
     if (e == ERR_CONFLICT) {
@@ -191,8 +202,10 @@ enum err email_change_confirm(const struct auth_ctx *ctx, const struct auth_sess
          * already deleted), and that is kept. */
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_EMAIL_CHANGED, SEC_FAILURE, ctx->client_addr,
                              cur->device_id, json_pack("{s:s}", "reason", "address_taken"));
+        sodium_memzero(&c, sizeof c);
         return auth_end(ctx, e == ERR_OK, e == ERR_OK ? ERR_CONFLICT : e);
     }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if ((e = auth_end(ctx, e == ERR_OK, e)) != ERR_OK)
         return e;
     return customer_profile(ctx, cur, out);

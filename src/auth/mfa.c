@@ -107,6 +107,7 @@ enum err mfa_totp_begin(const struct auth_ctx *ctx, const struct auth_session *c
     }
     if (e == ERR_OK)
         e = ctx->st->ops->customer_update(ctx->st, &c);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seeds */
     e = auth_end(ctx, e == ERR_OK, e);
     if (e != ERR_OK)
         sodium_memzero(uri, TOTP_URI_MAX);
@@ -163,6 +164,7 @@ enum err mfa_totp_confirm(const struct auth_ctx *ctx, const struct auth_session 
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_TOTP_ENROLLED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id, NULL);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     e = auth_end(ctx, e == ERR_OK, e);
     if (e != ERR_OK)
         wipe_codes(codes);
@@ -235,11 +237,15 @@ enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, 
         e = ctx->st->ops->session_get(ctx->st, cur->id, &s);
     if (e == ERR_OK && s.revoked_ms != 0)
         e = ERR_UNAUTHENTICATED;
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        sodium_memzero(&c, sizeof c);
         return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e);
+    }
     enum err check = mfa_check_second_factor(ctx, &c, totp_code, recovery_code);
-    if (check != ERR_OK && check != ERR_INVALID_CODE)
+    if (check != ERR_OK && check != ERR_INVALID_CODE) {
+        sodium_memzero(&c, sizeof c);
         return auth_end(ctx, false, check);
+    }
     if (check == ERR_OK) {
         s.mfa_at_ms = ctx->now;
         s.mfa_failures = 0;
@@ -255,6 +261,7 @@ enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, 
     if (e == ERR_OK && s.revoked_ms != 0)
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_SESSION_REVOKED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id, json_pack("{s:s}", "reason", "too_many_mfa_failures"));
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     e = auth_end(ctx, e == ERR_OK, e == ERR_OK ? check : e);
     if (e != ERR_OK)
         *fresh_until = 0;

@@ -32,8 +32,10 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email)
     if (e != ERR_OK)
         return e;
     e = ctx->st->ops->customer_get_by_email(ctx->st, norm, &c);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && !c.email_verified))
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && !c.email_verified)) {
+        sodium_memzero(&c, sizeof c);
         return auth_end_deferred(ctx, false, ERR_OK);
+    }
     if (e == ERR_OK) {
         secret_new_token(token);
         t.customer_id = c.id;
@@ -47,6 +49,7 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email)
     }
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_RESET_REQUESTED, SEC_SUCCESS, ctx->client_addr, 0, NULL);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return auth_end_deferred(ctx, e == ERR_OK, e);
 }
 

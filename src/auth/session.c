@@ -116,9 +116,13 @@ static enum err fill_view(const struct auth_ctx *ctx, const struct customer_sess
 {
     struct customer_device d;
     struct customer c;
+    int64_t cooldown_until_ms = 0;
     enum err e = ctx->st->ops->device_get(ctx->st, s->device_id, &d);
     if (e == ERR_OK)
         e = ctx->st->ops->customer_get(ctx->st, s->customer_id, &c);
+    if (e == ERR_OK)
+        cooldown_until_ms = c.cooldown_until_ms;
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e == ERR_NOT_FOUND)
         return ERR_UNAUTHENTICATED;
     if (e != ERR_OK)
@@ -137,7 +141,7 @@ static enum err fill_view(const struct auth_ctx *ctx, const struct customer_sess
     out->mfa_at_ms = s->mfa_at_ms;
     out->fresh_until_ms = s->mfa_at_ms ? s->mfa_at_ms + AUTH_FRESH_MFA_MS : 0;
     out->device_new_until_ms = d.new_until_ms;
-    out->cooldown_until_ms = c.cooldown_until_ms;
+    out->cooldown_until_ms = cooldown_until_ms;
     return ERR_OK;
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "audit/audit.h"
 #include "auth/events.h"
@@ -129,6 +130,7 @@ enum err freeze_self(const struct auth_ctx *ctx, const struct auth_session *cur,
     if (e == ERR_OK)
         e = freeze_in_txn(ctx, audit_customer_actor(actor, c.id), &c, true, reason, "customer", cur->id,
                           cur->device_id);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return auth_end(ctx, e == ERR_OK, e);
 }
 
@@ -150,13 +152,16 @@ enum err freeze_set_by_staff(const struct auth_ctx *ctx, const char *actor, cons
         e = freeze_in_txn(ctx, actor, &c, false, reason, set_by, 0, 0);
     } else if (e == ERR_OK) {
         e = ctx->st->ops->freeze_delete(ctx->st, c.id);
-        if (e == ERR_NOT_FOUND)
+        if (e == ERR_NOT_FOUND) {
+            sodium_memzero(&c, sizeof c);
             return auth_end(ctx, false, ERR_OK); /* not frozen: nothing to do, nothing to tell */
+        }
         if (e == ERR_OK)
             e = audit_record(ctx->st, ctx->now, actor, c.id, sec_event_name(SEC_ACCOUNT_UNFROZEN), AUDIT_SUCCESS,
                              ctx->client_addr, 0, json_pack("{s:s, s:s}", "by", set_by, "reason", reason));
         if (e == ERR_OK)
             e = mail_unfrozen(ctx, c.email);
     }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return auth_end(ctx, e == ERR_OK, e);
 }

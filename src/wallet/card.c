@@ -15,6 +15,7 @@
  */
 #include "wallet/card.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -163,6 +164,7 @@ static enum err confirm_answered(const struct wallet_ctx *w, const struct auth_s
             e = st->ops->customer_get(st, cur->customer_id, &c);
         if (e == ERR_OK)
             e = wallet_mail_card_linked(&w->a, c.email, out->brand, out->last4);
+        sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
         if (e == ERR_OK)
             e = wallet_feed_card_linked(st, w->a.now, out);
         if (e == ERR_OK)
@@ -254,6 +256,7 @@ enum err card_remove(const struct wallet_ctx *w, const struct auth_session *cur,
         e = st->ops->customer_get(st, cur->customer_id, &who);
     if (e == ERR_OK)
         e = wallet_mail_card_removed(&w->a, who.email, c.brand, c.last4);
+    sodium_memzero(&who, sizeof who); /* its password hash and sealed seed */
     if (e == ERR_OK)
         e = card_record(w, cur, SEC_CARD_REMOVED, SEC_SUCCESS, card_detail_json(&c));
     return auth_end(&w->a, e == ERR_OK, e);

@@ -41,6 +41,7 @@
 #include "wallet/history.h"
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,7 @@ static enum err customer_address(struct store *st, int64_t id, char *out, size_t
         email_mask(c.email, masked);
         copy_utf8(out, n, masked);
     }
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return e;
 }
 

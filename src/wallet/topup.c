@@ -382,6 +382,8 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
         e = ERR_NOT_FOUND;
     if (e == ERR_OK)
         e = st->ops->customer_get(st, code.customer_id, &c);
+    int64_t cooldown_until_ms = e == ERR_OK ? c.cooldown_until_ms : 0;
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     if (e == ERR_NOT_FOUND) {
         *bad = "code";
         return ERR_INVALID_CODE;
@@ -399,7 +401,7 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
                             .device_id = code.device_id,
                             .amount = a->amount,
                             .card = NULL,
-                            .device_new = dev.new_until_ms > w->a.now || c.cooldown_until_ms > w->a.now};
+                            .device_new = dev.new_until_ms > w->a.now || cooldown_until_ms > w->a.now};
     e = topup_check_limits(w, &ask, bad);
     if (e == ERR_LIMIT_EXCEEDED)
         *record = true;
@@ -409,7 +411,6 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
      * confirm a challenge, so it is recorded and allowed; hold and deny
      * refuse with the code unused. */
     e = risk_gate_customer(w, a->rg, RISK_TOPUP, code.customer_id, code.device_id);
-    sodium_memzero(&c, sizeof c);
     if (e != ERR_OK)
         return e;
     risk_gate_store(a->rg, &shop);

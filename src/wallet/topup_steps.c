@@ -128,6 +128,7 @@ static enum err customer_email(struct store *st, int64_t customer_id, char *out,
     enum err e = st->ops->customer_get(st, customer_id, &c);
     if (e == ERR_OK)
         snprintf(out, n, "%s", c.email);
+    sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     return e;
 }
 
