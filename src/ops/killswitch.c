@@ -12,7 +12,7 @@
  *
  * A scoped switch ("payments@mer_…", "payments@str_…") is just another
  * row; killswitch_check_scoped reads the global one and the scopes that
- * apply in one statement (store killswitch_first_on).
+ * apply, a primary-key lookup each.
  *
  * Each change is logged at info (name, set_by, the reason: the operator's
  * own public text), the row keeps who set it last and when, and the audit
@@ -157,19 +157,18 @@ enum err killswitch_set(struct store *st, const char *actor, const char *name, b
 
 enum err killswitch_check(struct store *st, const char *const *names, struct killswitch *out)
 {
-    for (size_t i = 0; names[i] != NULL;) {
-        const char *chunk[STORE_KILLSWITCH_NAMES + 1] = {NULL};
-        for (size_t j = 0; j < STORE_KILLSWITCH_NAMES && names[i] != NULL; j++)
-            chunk[j] = names[i++];
+    for (size_t i = 0; names[i] != NULL; i++) {
         struct killswitch k;
-        enum err e = st->ops->killswitch_first_on(st, chunk, &k);
-        if (e == ERR_OK) {
+        enum err e = st->ops->killswitch_get(st, names[i], &k);
+        if (e == ERR_NOT_FOUND)
+            continue;
+        if (e != ERR_OK)
+            return e;
+        if (k.on) {
             if (out)
                 *out = k;
             return ERR_SUSPENDED;
         }
-        if (e != ERR_NOT_FOUND)
-            return e;
     }
     return ERR_OK;
 }

@@ -458,7 +458,6 @@ static const struct store_ops sqlite_ops = {
     .dispute_decide = sq_dispute_decide,
     .dispute_list = sq_dispute_list,
     .killswitch_get = sq_killswitch_get,
-    .killswitch_first_on = sq_killswitch_first_on,
     .killswitch_put = sq_killswitch_put,
     .killswitch_list = sq_killswitch_list,
     .pos_nonce_insert = sq_pos_nonce_insert,

@@ -294,7 +294,6 @@ enum err sq_dispute_list(struct store *st, int64_t customer_id, const char *stat
                          struct dispute *out, size_t *n);
 /* operator switches (sqlite_killswitch.c) */
 enum err sq_killswitch_get(struct store *st, const char *name, struct killswitch *out);
-enum err sq_killswitch_first_on(struct store *st, const char *const *names, struct killswitch *out);
 enum err sq_killswitch_put(struct store *st, const struct killswitch *k);
 enum err sq_killswitch_list(struct store *st, size_t max, struct killswitch *out, size_t *n);
 

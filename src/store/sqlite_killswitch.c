@@ -2,10 +2,10 @@
  * migration 6).
  *
  * One row per switch ever set; turning a switch off keeps its row (on_ = 0)
- * so the list shows who switched it last and when.  killswitch_first_on is
- * the hot path (every payment and top-up reads it): primary-key lookups on
- * a WITHOUT ROWID table in one statement, no cache, so a switch set by any
- * node is seen by the next request on every node.
+ * so the list shows who switched it last and when.  killswitch_get is the
+ * hot path (every top-up reads it): a primary-key lookup on a WITHOUT ROWID
+ * table, no cache, so a switch set by any node is seen by the next request
+ * on every node.
  */
 #include "store/sqlite_internal.h"
 
@@ -28,19 +28,6 @@ enum err sq_killswitch_get(struct store *st, const char *name, struct killswitch
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    return sq_get_one(s, q, ERR_NOT_FOUND, read_killswitch, out);
-}
-
-enum err sq_killswitch_first_on(struct store *st, const char *const *names, struct killswitch *out)
-{
-    struct sqlite_store *s = sq(st);
-    /* A parameter left unbound is NULL, which no name equals. */
-    sqlite3_stmt *q = sq_stmt(s, "SELECT " KS_COLS " FROM killswitches WHERE on_ = 1 AND name IN (?1, ?2, ?3, ?4) "
-                                 "ORDER BY CASE name WHEN ?1 THEN 1 WHEN ?2 THEN 2 WHEN ?3 THEN 3 ELSE 4 END LIMIT 1");
-    if (q == NULL)
-        return ERR_STORE;
-    for (int i = 0; i < STORE_KILLSWITCH_NAMES && names[i] != NULL; i++)
-        sqlite3_bind_text(q, i + 1, names[i], -1, SQLITE_STATIC);
     return sq_get_one(s, q, ERR_NOT_FOUND, read_killswitch, out);
 }
 

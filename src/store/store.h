@@ -43,9 +43,6 @@ typedef enum err (*store_account_fn)(void *ctx, const struct ledger_account *a);
 typedef enum err (*store_transfer_fn)(void *ctx, const struct ledger_transfer *t);
 typedef enum err (*store_risk_history_fn)(void *ctx, const struct risk_history_row *row);
 
-/* How many names killswitch_first_on takes at once. */
-#define STORE_KILLSWITCH_NAMES 4
-
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
     void (*close)(struct store *st);
@@ -381,9 +378,6 @@ struct store_ops {
                              size_t max, struct dispute *out, size_t *n);
     /* Operator switches (ops/killswitch.h). */
     enum err (*killswitch_get)(struct store *st, const char *name, struct killswitch *out); /* ERR_NOT_FOUND */
-    /* The first of names (up to STORE_KILLSWITCH_NAMES, fewer ending in
-     * NULL) that is on, in one read; ERR_NOT_FOUND if none is. */
-    enum err (*killswitch_first_on)(struct store *st, const char *const *names, struct killswitch *out);
     enum err (*killswitch_put)(struct store *st, const struct killswitch *k);           /* upsert */
     enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
 

@@ -170,11 +170,6 @@ static void payments_switch_has_scopes(void **state)
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "merchant audit");
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, NULL), ERR_OK);
-    /* A list longer than the store reads at once is read whole. */
-    const char *const many[] = {KILLSWITCH_TOPUPS, KILLSWITCH_CARD_TOPUPS, KILLSWITCH_P2P, KILLSWITCH_CARD_LINKS,
-                                KILLSWITCH_REGISTRATIONS, "payments@str_0000000000026", NULL};
-    assert_int_equal(killswitch_check(f->other, many, &k), ERR_SUSPENDED);
-    assert_string_equal(k.reason, "till broken");
     /* The global switch wins, with its own reason. */
     assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_PAYMENTS, true, "everyone", "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, &k), ERR_SUSPENDED);
