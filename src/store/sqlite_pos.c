@@ -193,6 +193,8 @@ bool sq_pos_nonce_seen(struct store *st, const char *key_id, const char *nonce, 
     struct store_nonces *n = sq(st)->nonces;
     if (n == NULL)
         return false;
+    /* Held by an insert at most for its catch-up, a read of the few rows
+     * other nodes wrote since the last. */
     pthread_mutex_lock(&n->mu);
     bool seen = n->set != NULL &&
                 seen_set_has(n->set, seen_set_tag(n->set, key_id, nonce), now, window_since(now, purge_before));

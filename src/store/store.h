@@ -389,12 +389,14 @@ struct store_ops {
      * is harmless). */
     enum err (*pos_nonce_insert)(struct store *st, const char *key_id, const char *nonce, int64_t now,
                                  int64_t purge_before);
-    /* Whether this process holds (key_id, nonce) as seen since
-     * purge_before already (by the rules of pos_nonce_insert), reading
-     * nothing from the store: a refusal that costs no work.  true means the
-     * insert would refuse it, unless the transaction that recorded it rolls
-     * back; false only that it is not known here yet (another node's nonce
-     * is learned by the insert, which stays the check). */
+    /* Whether the nonces in memory (the process's shared set, else this
+     * connection's own) hold (key_id, nonce) as seen since purge_before
+     * already (by the rules of pos_nonce_insert), reading nothing from the
+     * store: a refusal that costs no work.  true means the insert would
+     * refuse it, unless the transaction that recorded it (committed or
+     * still open) rolls back; false only that it is not known here
+     * (another node's nonce is learned by the insert, which stays the
+     * check). */
     bool (*pos_nonce_seen)(struct store *st, const char *key_id, const char *nonce, int64_t now,
                            int64_t purge_before);
     /* Read the nonces recorded since `since` (*count of them) into memory
