@@ -76,13 +76,10 @@ static enum err record(void *ctx, struct store *st, const struct ledger_transfer
         return e;
     /* In a savepoint of its own: the answer does not depend on it. */
     enum err g = st->ops->savepoint(st);
-    if (g == ERR_OK) {
-        g = payment_guess_record(st, &h->guess, h->now);
-        if (g == ERR_OK)
-            g = st->ops->release_savepoint(st);
-        else
-            (void)st->ops->rollback_savepoint(st);
-    }
+    if (g == ERR_OK && (g = payment_guess_record(st, &h->guess, h->now)) == ERR_OK)
+        g = st->ops->release_savepoint(st);
+    else if (g != ERR_OK)
+        (void)st->ops->rollback_savepoint(st);
     if (g != ERR_OK) {
         h->guess.flagged = false;
         log_event(LOG_ERROR, "terminal_guess_record_failed", json_pack("{s:s}", "error", err_symbol(g)));

@@ -90,19 +90,6 @@ struct payment_receipt {
 
 typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const struct payment_receipt *r);
 
-/* One bad code a terminal presented (a payment code, or a cash top-up
- * code: wallet/topup.h), to count toward the guessing block below: its
- * keyed hash, not the code. */
-struct payment_guess {
-    bool set;
-    char key_id[TERMINAL_KEY_ID_MAX + 1];
-    int64_t store_id;
-    uint8_t hash[AUTH_HASH_BYTES];
-    char client_addr[CLIENT_ADDR_MAX + 1];
-    bool flagged; /* set by payment_guess_record: this one crossed the line */
-    int distinct; /* set by payment_guess_record: the distinct bad codes in the window */
-};
-
 /* A register's charge: POST /pos/v1/charges {code, amount, items}.  term is
  * the verified terminal; nonce the POS request's nonce (recorded in the
  * payment's transaction, so a replayed request cannot pay twice even when
@@ -118,6 +105,7 @@ struct payment_guess {
  * A code that does not resolve is ERR_INVALID_CODE with guess->set: the
  * caller counts it (payment_guess_record) in the transaction that spends
  * the request's nonce; guess->set is false otherwise. */
+struct payment_guess;
 enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                         const char *code, int64_t amount, const char *items_json, const char *idem_key,
                         payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw,
@@ -143,7 +131,18 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
 #define PAYMENT_GUESS_BLOCK_MS (15 * 60 * 1000)
 enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
                                    int64_t *retry_after_s);
-/* g for code presented by term, at w's client address. */
+/* One bad code a terminal presented (a payment code, or a cash top-up
+ * code: wallet/topup.h), to count toward that block: its keyed hash, not
+ * the code. */
+struct payment_guess {
+    bool set;
+    char key_id[TERMINAL_KEY_ID_MAX + 1];
+    int64_t store_id;
+    uint8_t hash[AUTH_HASH_BYTES];
+    char client_addr[CLIENT_ADDR_MAX + 1];
+    bool flagged; /* set by payment_guess_record: this one crossed the line */
+    int distinct; /* set by payment_guess_record: the distinct bad codes in the window */
+};
 void payment_guess_of(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
                       struct payment_guess *g);
 /* Count g in the caller's transaction: crossing the line blocks the
