@@ -12,7 +12,6 @@
 #include "pos/sign.h"
 #include "util/log.h"
 #include "util/timeutil.h"
-#include "wallet/payment.h"
 #include "wallet/wallet_types.h"
 
 /* kid may be NULL (the header did not parse). */
@@ -60,7 +59,6 @@ struct held {
     int64_t retry_after_s;
     int status;
     json_t *body;
-    struct payment_guess guess;
 };
 
 static enum err record(void *ctx, struct store *st, const struct ledger_transfer *x,
@@ -70,21 +68,8 @@ static enum err record(void *ctx, struct store *st, const struct ledger_transfer
     (void)after;
     (void)n;
     (void)replayed;
-    struct held *h = ctx;
-    enum err e = pos_nonce_record(st, h->key_id, h->nonce, h->now);
-    if (e != ERR_OK || !h->guess.set)
-        return e;
-    /* In a savepoint of its own: the answer does not depend on it. */
-    enum err g = st->ops->savepoint(st);
-    if (g == ERR_OK && (g = payment_guess_record(st, &h->guess, h->now)) == ERR_OK)
-        g = st->ops->release_savepoint(st);
-    else if (g != ERR_OK)
-        (void)st->ops->rollback_savepoint(st);
-    if (g != ERR_OK) {
-        h->guess.flagged = false;
-        log_event(LOG_ERROR, "terminal_guess_record_failed", json_pack("{s:s}", "error", err_symbol(g)));
-    }
-    return ERR_OK;
+    const struct held *h = ctx;
+    return pos_nonce_record(st, h->key_id, h->nonce, h->now);
 }
 
 /* On the writer's completer thread. */
@@ -93,8 +78,6 @@ static void answered(void *ctx, const struct ledger_result *r)
     struct held *h = ctx;
     if (r->err == ERR_INVALID_SIGNATURE)
         log_refused(h->req, r->err, "replayed_nonce", h->key_id);
-    if (r->err == ERR_OK)
-        payment_guess_log(&h->guess);
     if (r->err != ERR_OK)
         http_complete_error(h->req, r->err, NULL);
     else if (h->e != ERR_OK) {
@@ -142,11 +125,9 @@ enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, 
 
 enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, const char *reason,
-                                 int64_t retry_after_s, const struct payment_guess *guess)
+                                 int64_t retry_after_s)
 {
     struct held a = {.e = e, .bad = bad, .retry_after_s = retry_after_s};
-    if (guess)
-        a.guess = *guess;
     snprintf(a.reason, sizeof a.reason, "%s", reason ? reason : "");
     return hold(req, ctx, term, nonce, &a);
 }

@@ -63,7 +63,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/customer_types.h"
 #include "merchant/types.h"
 #include "wallet/paycode.h"
 #include "wallet/pending_types.h"
@@ -101,15 +100,11 @@ typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const st
  * (pending_charge.h): ERR_OK with pending->id != 0 means it waits (or a
  * retry of one that waits or waited: *pending as it is now), the code is
  * spent, nothing moved, and done() is not called.  pending->id 0 with
- * ERR_OK: done() will be called.
- * A code that does not resolve is ERR_INVALID_CODE with guess->set: the
- * caller counts it (payment_guess_record) in the transaction that spends
- * the request's nonce; guess->set is false otherwise. */
-struct payment_guess;
+ * ERR_OK: done() will be called. */
 enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                         const char *code, int64_t amount, const char *items_json, const char *idem_key,
                         payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw,
-                        struct pending_op *pending, struct payment_guess *guess);
+                        struct pending_op *pending);
 
 /* POST /pos/v1/charges/{id}/refunds {amount} and POST /pos/v1/charges/{id}/void:
  * only a terminal of the payment's merchant (else ERR_PAYMENT_NOT_FOUND: it is not
@@ -131,31 +126,10 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
 #define PAYMENT_GUESS_BLOCK_MS (15 * 60 * 1000)
 enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
                                    int64_t *retry_after_s);
-/* One bad code a terminal presented (a payment code, or a cash top-up
- * code: wallet/topup.h), to count toward that block: its keyed hash, not
- * the code. */
-struct payment_guess {
-    bool set;
-    char key_id[TERMINAL_KEY_ID_MAX + 1];
-    int64_t store_id;
-    uint8_t hash[AUTH_HASH_BYTES];
-    char client_addr[CLIENT_ADDR_MAX + 1];
-    bool flagged; /* set by payment_guess_record: this one crossed the line */
-    int distinct; /* set by payment_guess_record: the distinct bad codes in the window */
-};
-void payment_guess_of(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
-                      struct payment_guess *g);
-/* Count g in the caller's transaction: crossing the line blocks the
- * terminal and records a security event (g->flagged).  The store's error. */
-enum err payment_guess_record(struct store *st, struct payment_guess *g, int64_t now);
-/* Once that transaction committed: the warn line "terminal_flagged" if g
- * crossed the line. */
-void payment_guess_log(const struct payment_guess *g);
-/* Count g in a transaction of its own on w's store (payment_guess_record,
- * then payment_guess_log).  Errors are logged, not returned: the
- * register's answer does not change. */
-void payment_guess_commit(const struct wallet_ctx *w, struct payment_guess *g);
-/* The same for code, presented by term. */
+/* Count one bad code a terminal presented (a payment code, or a cash
+ * top-up code: wallet/topup.h) toward that block, in a transaction of its
+ * own; crossing the line blocks and flags the terminal.  Errors are
+ * logged, not returned: the register's answer does not change. */
 void payment_terminal_guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code);
 
 /* GET /pos/v1/charges/{id}: only the payment's merchant (ERR_PAYMENT_NOT_FOUND). */

@@ -212,13 +212,9 @@ static enum err charge_nonce(const struct wallet_ctx *w, const struct merchant_t
     const char *b = NULL;
     struct killswitch k;
     struct pending_op waits;
-    struct payment_guess guess;
     enum err e = payment_charge(w, term, nonce, code, amount, items, key, on_done, &wt, bad ? bad : &b,
-                                sw ? sw : &k, &waits, &guess);
+                                sw ? sw : &k, &waits);
     assert_int_equal(waits.id, 0); /* no engine here: nothing waits */
-    assert_true(guess.set == (e == ERR_INVALID_CODE) || e == ERR_OK);
-    if (guess.set) /* as the register's refusal does, with its nonce */
-        payment_guess_commit(w, &guess);
     return await(&wt, e, bad, r);
 }
 

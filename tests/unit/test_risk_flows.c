@@ -263,10 +263,7 @@ static enum err charge_code(struct rf *t, const struct merchant_terminal *term, 
     pthread_cond_init(&wt.cv, NULL);
     const char *bad = NULL;
     struct killswitch sw;
-    struct payment_guess guess;
-    enum err e = payment_charge(W(t), term, n, code, amount, items, key, on_done, &wt, &bad, &sw, &t->waits, &guess);
-    if (guess.set) /* as the register's refusal does, with its nonce */
-        payment_guess_commit(W(t), &guess);
+    enum err e = payment_charge(W(t), term, n, code, amount, items, key, on_done, &wt, &bad, &sw, &t->waits);
     if (e == ERR_OK && t->waits.id != 0) {
         /* It waits for the customer (pending_charge.h): done() never comes.
          * The tests read that as ERR_IN_PROGRESS. */
