@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_client.h"
 #include "auth/customer_types.h"
@@ -400,7 +401,8 @@ static void test_retries_replays_and_forgeries(void **state)
     AC_EXPECT_ERROR(r, 401, "invalid_signature");
     ac_resp_free(&r);
     new_nonce(nonce);
-    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now + 301);
+    /* Not 301: the server's clock may have ticked on since now was read. */
+    r = pos_ex(f, &f->t1, "POST", "/pos/v1/charges", key, body, nonce, now + 330);
     AC_EXPECT_ERROR(r, 401, "invalid_signature");
     ac_resp_free(&r);
     struct ac_terminal forged = f->t1;
@@ -836,6 +838,44 @@ static void test_a_guessing_register_is_throttled(void **state)
     ac_resp_free(&r);
 }
 
+/* A stolen register trying codes on many connections at once gets no more
+ * looks than one trying them in turn, but one a kessaid HTTP thread: each
+ * bad code is counted (committed) before its answer and before that
+ * thread takes another request, so the block lands with the tenth.  Every
+ * other try is 429, and the terminal is flagged once. */
+static void test_a_guessing_register_gains_nothing_in_parallel(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 40, GUESS_CODES = 10 /* PAYMENT_GUESS_CODES */ };
+    static char codes[N][CODE_DIGITS + 1];
+    struct racer rs[N];
+    pthread_t th[N];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(codes[i], sizeof codes[i], "8%017d", 90000 + i);
+        rs[i] = (struct racer){.f = f, .t = &f->far, .code = codes[i], .go = &go};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+    }
+    int looked = 0, blocked = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        if (rs[i].status == 400 && strcmp(rs[i].err, "invalid_code") == 0)
+            looked++;
+        else if (rs[i].status == 429)
+            blocked++;
+        else
+            fail_msg("guesser %d: %ld %s", i, rs[i].status, rs[i].err);
+    }
+    pthread_barrier_destroy(&go);
+    long threads = sysconf(_SC_NPROCESSORS_ONLN); /* kessaid's HTTP threads, by default */
+    assert_true(looked >= GUESS_CODES);
+    if (looked > GUESS_CODES + threads)
+        fail_msg("%d codes looked up before the block, more than %d + %ld threads", looked, GUESS_CODES, threads);
+    assert_int_equal(looked + blocked, N);
+    assert_int_equal(ac_log_count(&f->s, "\"terminal_flagged\""), 1);
+}
+
 /* The bad codes recorded against terminal t: rows, not distinct codes. */
 static int guesses_recorded(struct fx *f, const struct ac_terminal *t)
 {
@@ -1012,6 +1052,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nobody_else_sees_or_refunds_a_payment, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_switches_and_freezes_act_at_once, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_a_guessing_register_is_throttled, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(test_a_guessing_register_gains_nothing_in_parallel, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_a_replayed_charge_costs_no_work, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(test_an_insiders_refunds_to_an_accomplice_are_held, fx_up_insider, fx_down),
     };
