@@ -41,6 +41,7 @@ struct api_ctx {
     struct auth_workers *wallet_workers; /* card and top-up work: gateway calls, ledger waits (wallet_jobs.h) */
     void (*crash_point)(const char *point); /* test hook for wallet_ctx, NULL in production */
     struct feed_hub *feeds;                 /* customers' live feeds (notify/feed.h); NULL: none */
+    struct guess_pending *guesses;          /* bad codes in flight (wallet/guess_pending.h); NULL: none */
 };
 
 /* kessaid's one route table (routes.c). */

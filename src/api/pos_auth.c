@@ -12,6 +12,7 @@
 #include "pos/sign.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "wallet/payment.h"
 #include "wallet/wallet_types.h"
 
 /* kid may be NULL (the header did not parse). */
@@ -59,6 +60,8 @@ struct held {
     int64_t retry_after_s;
     int status;
     json_t *body;
+    struct payment_guess guess;   /* a bad code to count after the nonce */
+    struct guess_pending *counted; /* where it is in flight until then */
 };
 
 static enum err record(void *ctx, struct store *st, const struct ledger_transfer *x,
@@ -68,16 +71,36 @@ static enum err record(void *ctx, struct store *st, const struct ledger_transfer
     (void)after;
     (void)n;
     (void)replayed;
-    const struct held *h = ctx;
-    return pos_nonce_record(st, h->key_id, h->nonce, h->now);
+    struct held *h = ctx;
+    enum err e = pos_nonce_record(st, h->key_id, h->nonce, h->now);
+    if (e != ERR_OK || !h->guess.set)
+        return e;
+    /* In a savepoint of its own: the answer does not depend on it. */
+    enum err g = st->ops->savepoint(st);
+    if (g == ERR_OK) {
+        g = payment_guess_record(st, &h->guess, h->now);
+        if (g == ERR_OK)
+            g = st->ops->release_savepoint(st);
+        else
+            (void)st->ops->rollback_savepoint(st);
+    }
+    if (g != ERR_OK) {
+        h->guess.flagged = false;
+        log_event(LOG_ERROR, "terminal_guess_record_failed", json_pack("{s:s}", "error", err_symbol(g)));
+    }
+    return ERR_OK;
 }
 
 /* On the writer's completer thread. */
 static void answered(void *ctx, const struct ledger_result *r)
 {
     struct held *h = ctx;
+    if (h->counted) /* before the answer: the register's next request sees it counted */
+        guess_pending_dec(h->counted, h->key_id);
     if (r->err == ERR_INVALID_SIGNATURE)
         log_refused(h->req, r->err, "replayed_nonce", h->key_id);
+    if (r->err == ERR_OK)
+        payment_guess_log(&h->guess);
     if (r->err != ERR_OK)
         http_complete_error(h->req, r->err, NULL);
     else if (h->e != ERR_OK) {
@@ -108,9 +131,17 @@ static enum http_verdict hold(struct http_request *req, struct api_ctx *ctx, con
     h->now = time_now_ms();
     snprintf(h->key_id, sizeof h->key_id, "%s", term->key_id);
     snprintf(h->nonce, sizeof h->nonce, "%s", nonce);
-    enum err s = ledger_writer_submit_hook(ctx->writer, record, h, answered, h);
-    if (s == ERR_OK)
+    h->counted = NULL;
+    /* In flight before this thread takes another request (guess_pending.h).
+     * Should that or the submission fail, the code goes uncounted, but the
+     * answer is then an error whatever the code was. */
+    enum err s = ERR_OK;
+    if (h->guess.set && ctx->guesses && (s = guess_pending_inc(ctx->guesses, h->key_id)) == ERR_OK)
+        h->counted = ctx->guesses;
+    if (s == ERR_OK && (s = ledger_writer_submit_hook(ctx->writer, record, h, answered, h)) == ERR_OK)
         return HTTP_SUSPENDED; /* answered() replies; req may be gone already */
+    if (h->counted)
+        guess_pending_dec(h->counted, h->key_id);
     json_decref(h->body);
     free(h);
     return http_reply_error(req, s, NULL);
@@ -125,9 +156,11 @@ enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, 
 
 enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, const char *reason,
-                                 int64_t retry_after_s)
+                                 int64_t retry_after_s, const struct payment_guess *guess)
 {
     struct held a = {.e = e, .bad = bad, .retry_after_s = retry_after_s};
+    if (guess)
+        a.guess = *guess;
     snprintf(a.reason, sizeof a.reason, "%s", reason ? reason : "");
     return hold(req, ctx, term, nonce, &a);
 }

@@ -68,9 +68,13 @@ enum http_verdict api_pos_answer(struct http_request *req, struct api_ctx *ctx, 
  * terminal, a full queue…), so that the captured request cannot be
  * replayed with a key added or once the reason is gone: the error e (param
  * bad; the operator's reason when not NULL; Retry-After when
- * retry_after_s > 0). */
+ * retry_after_s > 0).  A bad code (guess, NULL for none) is counted
+ * against the terminal in the same commit, and only if the nonce was
+ * new: a replay counts nothing (wallet/payment.h); until then it is in
+ * flight in ctx->guesses, which the guessing block adds. */
+struct payment_guess;
 enum http_verdict api_pos_refuse(struct http_request *req, struct api_ctx *ctx, const struct merchant_terminal *term,
                                  const char *nonce, enum err e, const char *bad, const char *reason,
-                                 int64_t retry_after_s);
+                                 int64_t retry_after_s, const struct payment_guess *guess);
 
 #endif

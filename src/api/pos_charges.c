@@ -146,14 +146,15 @@ static void void_done(void *ctx, enum err e, const char *bad, const struct payme
  * invalid_signature. */
 static enum http_verdict refuse_spent(struct http_request *req, struct api_ctx *ctx, const struct wallet_ctx *w,
                                       const struct merchant_terminal *term, const char *nonce, enum err e,
-                                      const char *bad, const struct killswitch *sw)
+                                      const char *bad, const struct killswitch *sw, const struct payment_guess *guess)
 {
     int64_t retry = 0;
     if (e == ERR_RATE_LIMITED) {
         retry = 1;
         (void)payment_terminal_throttle(w, term, &retry);
     }
-    return api_pos_refuse(req, ctx, term, nonce, e, bad, e == ERR_SUSPENDED && sw ? sw->reason : NULL, retry);
+    return api_pos_refuse(req, ctx, term, nonce, e, bad, e == ERR_SUSPENDED && sw ? sw->reason : NULL, retry,
+                          guess);
 }
 
 /* A charge waiting for the customer (wallet/pending_charge.h): 202 while
@@ -273,7 +274,7 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     }
     if ((e = api_idempotency_key(req, &key)) != ERR_OK) {
         wipe_json_string(json_object_get(body, "code"));
-        v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0);
+        v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0, NULL);
         goto out;
     }
     struct json_field spec[] = {
@@ -299,13 +300,14 @@ enum http_verdict api_pos_charges_post(struct http_request *req, void *app)
     struct killswitch sw;
     memset(&sw, 0, sizeof sw);
     struct pending_op waits;
-    e = payment_charge(&w, &term, nonce, code, amount, items, key, charge_done, req, &bad, &sw, &waits);
+    struct payment_guess guess;
+    e = payment_charge(&w, &term, nonce, code, amount, items, key, charge_done, req, &bad, &sw, &waits, &guess);
     if (e == ERR_OK && waits.id != 0)
         v = reply_waiting(req, st, &waits);
     else if (e == ERR_OK)
         v = HTTP_SUSPENDED; /* charge_done answers; req may already be gone */
     else
-        v = refuse_spent(req, ctx, &w, &term, nonce, e, bad, &sw);
+        v = refuse_spent(req, ctx, &w, &term, nonce, e, bad, &sw, &guess);
 out:
     sodium_memzero(code, sizeof code);
     store_pool_release(ctx->pool, st);
@@ -328,7 +330,7 @@ static enum http_verdict reverse(struct http_request *req, struct api_ctx *ctx, 
         goto out;
     }
     if ((e = api_idempotency_key(req, &key)) != ERR_OK) {
-        v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0);
+        v = api_pos_refuse(req, ctx, &term, nonce, e, IDEMPOTENCY_HEADER, NULL, 0, NULL);
         goto out;
     }
     struct json_field spec[] = {{.name = "amount", .type = JF_AMOUNT, .target = &amount}};
@@ -344,7 +346,7 @@ static enum http_verdict reverse(struct http_request *req, struct api_ctx *ctx, 
     struct wallet_ctx w;
     api_wallet_ctx(&w, ctx, st, req);
     e = payment_refund(&w, &term, nonce, id, amount, is_void, key, is_void ? void_done : refund_done, req, &bad);
-    v = e == ERR_OK ? HTTP_SUSPENDED : refuse_spent(req, ctx, &w, &term, nonce, e, bad, NULL);
+    v = e == ERR_OK ? HTTP_SUSPENDED : refuse_spent(req, ctx, &w, &term, nonce, e, bad, NULL, NULL);
 out:
     store_pool_release(ctx->pool, st);
     return v;

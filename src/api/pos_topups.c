@@ -113,7 +113,7 @@ static void run_cash(struct api_wallet_job *job, const struct wallet_ctx *w)
 static enum http_verdict refuse(struct http_request *req, struct api_ctx *ctx, struct cash_job *j, enum err e,
                                 const char *bad)
 {
-    enum http_verdict v = api_pos_refuse(req, ctx, &j->term, j->nonce, e, bad, NULL, e == ERR_BUSY ? 1 : 0);
+    enum http_verdict v = api_pos_refuse(req, ctx, &j->term, j->nonce, e, bad, NULL, e == ERR_BUSY ? 1 : 0, NULL);
     wipe_free(j);
     return v;
 }

@@ -17,6 +17,7 @@ void api_wallet_ctx(struct wallet_ctx *w, struct api_ctx *ctx, struct store *st,
     w->gw = ctx->gateway;
     w->writer = ctx->writer;
     w->risk = ctx->risk;
+    w->guesses = ctx->guesses;
     w->crash_point = ctx->crash_point;
 }
 

@@ -67,6 +67,7 @@
 #include "notify/webhook.h"
 #include "pos/sign.h"
 #include "store/pool.h"
+#include "wallet/guess_pending.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "ledger/ledger.h"
@@ -360,6 +361,7 @@ int main(int argc, char **argv)
     struct auth_workers *wallet_workers = NULL;
     struct gateway *gateway = NULL;
     struct risk *risk = NULL;
+    struct guess_pending *guesses = NULL;
     struct periodic *reconciler = NULL, *sweeper = NULL;
     struct ratelimit *ratelimit = NULL;
     struct mailspool mailbox;
@@ -499,6 +501,10 @@ int main(int argc, char **argv)
     }
     const char *crash_env = getenv("KESSAI_TEST_CRASH_AT");
     test_crash_at = crash_env && *crash_env ? crash_env : NULL;
+    if (guess_pending_new(&guesses) != ERR_OK) {
+        say("out of memory");
+        goto cleanup;
+    }
     struct ratelimit_opts rl = {.burst = RATELIMIT_BURST, .per_second = RATELIMIT_PER_SECOND, .slots = RATELIMIT_SLOTS};
     if (ratelimit_new(&rl, &ratelimit) != ERR_OK) {
         say("out of memory");
@@ -559,6 +565,7 @@ int main(int argc, char **argv)
         .wallet_workers = wallet_workers,
         .crash_point = test_crash_at ? crash_point : NULL,
         .feeds = feeds,
+        .guesses = guesses,
     };
 
     /* Top-ups a crash left half-way are finished before anyone can ask
@@ -652,6 +659,7 @@ cleanup:
     store_nonces_free(nonces); /* after every connection that shares them */
     gateway_close(gateway);
     risk_free(risk); /* after the writer and every worker that calls it */
+    guess_pending_free(guesses); /* after the writer, whose callbacks count them down */
     http_metrics_free(metrics);
     sodium_memzero(master_key, sizeof master_key);
     sodium_memzero(audit_key, sizeof audit_key);

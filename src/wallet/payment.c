@@ -32,7 +32,13 @@
  *      observes the outcome from the completer.
  *
  * Code guessing: every bad code a terminal presents is recorded (keyed
- * hash, SECRET_GUESSED_CODE) under its key id; PAYMENT_GUESS_CODES
+ * hash, SECRET_GUESSED_CODE) under its key id — in kessaid a charge's by
+ * its caller, in the ledger writer's group that spends the request's
+ * nonce, so that neither a refusal makes an HTTP thread commit nor a
+ * replay (refused by its nonce) counts, and held as in flight until then
+ * (guess_pending.h) for the block check to add; a retry's foreign code
+ * (same_charge) and a cash top-up's bad code in a transaction of their
+ * own.  PAYMENT_GUESS_CODES
  * distinct bad codes within PAYMENT_GUESS_WINDOW_MS block the terminal's
  * charges and cash top-ups (whose bad codes count too: wallet/topup.h) for
  * PAYMENT_GUESS_BLOCK_MS (source_blocks, seen by every node),
@@ -70,13 +76,35 @@ static void set_bad(const char **bad, const char *v)
 
 /* ---- code guessing ------------------------------------------------------- */
 
+/* Not blocked yet, but the bad codes counted and those still in flight
+ * to be counted (guess_pending.h) reach the block: refused as if blocked,
+ * for a second (the block, or the count falling short, is committed by
+ * then).  Only a terminal with codes in flight pays for the count. */
+static enum err pending_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
+                                 int64_t *retry_after_s)
+{
+    int pending = w->guesses ? guess_pending_count(w->guesses, term->key_id) : 0;
+    if (pending == 0)
+        return ERR_OK;
+    int counted = 0;
+    enum err e = w->a.st->ops->auth_failure_distinct(w->a.st, AUTH_SOURCE_TERMINAL, term->key_id,
+                                                     w->a.now - PAYMENT_GUESS_WINDOW_MS, &counted);
+    if (e != ERR_OK)
+        return e;
+    if (counted + pending < PAYMENT_GUESS_CODES)
+        return ERR_OK;
+    if (retry_after_s)
+        *retry_after_s = 1;
+    return ERR_RATE_LIMITED;
+}
+
 enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
                                    int64_t *retry_after_s)
 {
     int64_t until = 0;
     enum err e = w->a.st->ops->source_block_get(w->a.st, AUTH_SOURCE_TERMINAL, term->key_id, &until);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && until <= w->a.now))
-        return ERR_OK;
+        return pending_throttle(w, term, retry_after_s);
     if (e != ERR_OK)
         return e;
     if (retry_after_s)
@@ -84,48 +112,75 @@ enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merc
     return ERR_RATE_LIMITED;
 }
 
+void payment_guess_of(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
+                      struct payment_guess *g)
+{
+    memset(g, 0, sizeof *g);
+    g->set = true;
+    snprintf(g->key_id, sizeof g->key_id, "%s", term->key_id);
+    g->store_id = term->store_id;
+    secret_hash_str(w->a.master_key, SECRET_GUESSED_CODE, code ? code : "", g->hash);
+    snprintf(g->client_addr, sizeof g->client_addr, "%s", w->a.client_addr);
+}
+
+enum err payment_guess_record(struct store *st, struct payment_guess *g, int64_t now)
+{
+    g->flagged = false;
+    g->distinct = 0;
+    enum err e = st->ops->auth_failure_insert(st, AUTH_SOURCE_TERMINAL, g->key_id, g->hash, now,
+                                              now - PAYMENT_GUESS_WINDOW_MS);
+    if (e == ERR_OK)
+        e = st->ops->auth_failure_distinct(st, AUTH_SOURCE_TERMINAL, g->key_id, now - PAYMENT_GUESS_WINDOW_MS,
+                                           &g->distinct);
+    int64_t until = 0;
+    bool flag = false;
+    if (e == ERR_OK && g->distinct >= PAYMENT_GUESS_CODES) {
+        e = st->ops->source_block_get(st, AUTH_SOURCE_TERMINAL, g->key_id, &until);
+        flag = e == ERR_NOT_FOUND || (e == ERR_OK && until <= now); /* one flag per block */
+        e = e == ERR_NOT_FOUND ? ERR_OK : e;
+    }
+    if (e == ERR_OK && flag) {
+        char sid[IDS_BUF];
+        ids_format(sid, MERCHANT_STORE_ID_PREFIX, g->store_id);
+        e = st->ops->source_block_put(st, AUTH_SOURCE_TERMINAL, g->key_id, now + PAYMENT_GUESS_BLOCK_MS);
+        if (e == ERR_OK)
+            e = sec_event_record(st, now, 0, SEC_TERMINAL_FLAGGED, SEC_FAILURE, g->client_addr, 0,
+                                 json_pack("{s:s, s:s, s:i}", "terminal", g->key_id, "store", sid, "distinct_codes",
+                                           g->distinct));
+    }
+    g->flagged = e == ERR_OK && flag;
+    return e;
+}
+
+void payment_guess_log(const struct payment_guess *g)
+{
+    if (!g->set || !g->flagged)
+        return;
+    char sid[IDS_BUF];
+    ids_format(sid, MERCHANT_STORE_ID_PREFIX, g->store_id);
+    /* The key id names the terminal and proves nothing; "terminal" so the
+     * logger does not redact it as a key. */
+    log_event(LOG_WARN, "terminal_flagged",
+              json_pack("{s:s, s:s, s:i, s:I}", "terminal", g->key_id, "store", sid, "distinct_codes", g->distinct,
+                        "blocked_s", (json_int_t)(PAYMENT_GUESS_BLOCK_MS / 1000)));
+}
+
 void payment_terminal_guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code)
 {
     struct store *st = w->a.st;
-    uint8_t h[AUTH_HASH_BYTES];
-    secret_hash_str(w->a.master_key, SECRET_GUESSED_CODE, code ? code : "", h);
-    int n = 0;
-    int64_t until = 0;
+    struct payment_guess g;
+    payment_guess_of(w, term, code, &g);
     enum err e = st->ops->begin(st);
-    if (e != ERR_OK)
-        goto out;
-    e = st->ops->auth_failure_insert(st, AUTH_SOURCE_TERMINAL, term->key_id, h, w->a.now,
-                                     w->a.now - PAYMENT_GUESS_WINDOW_MS);
-    if (e == ERR_OK)
-        e = st->ops->auth_failure_distinct(st, AUTH_SOURCE_TERMINAL, term->key_id,
-                                           w->a.now - PAYMENT_GUESS_WINDOW_MS, &n);
-    bool flag = false;
-    if (e == ERR_OK && n >= PAYMENT_GUESS_CODES) {
-        e = st->ops->source_block_get(st, AUTH_SOURCE_TERMINAL, term->key_id, &until);
-        flag = e == ERR_NOT_FOUND || (e == ERR_OK && until <= w->a.now); /* one flag per block */
-        e = e == ERR_NOT_FOUND ? ERR_OK : e;
-    }
-    char sid[IDS_BUF];
-    ids_format(sid, MERCHANT_STORE_ID_PREFIX, term->store_id);
-    if (e == ERR_OK && flag) {
-        e = st->ops->source_block_put(st, AUTH_SOURCE_TERMINAL, term->key_id, w->a.now + PAYMENT_GUESS_BLOCK_MS);
+    if (e == ERR_OK) {
+        e = payment_guess_record(st, &g, w->a.now);
         if (e == ERR_OK)
-            e = sec_event_record(st, w->a.now, 0, SEC_TERMINAL_FLAGGED, SEC_FAILURE, w->a.client_addr, 0,
-                                 json_pack("{s:s, s:s, s:i}", "terminal", term->key_id, "store", sid,
-                                           "distinct_codes", n));
+            e = st->ops->commit(st);
+        if (e != ERR_OK)
+            st->ops->rollback(st);
     }
     if (e == ERR_OK)
-        e = st->ops->commit(st);
-    if (e != ERR_OK)
-        st->ops->rollback(st);
-    else if (flag)
-        /* The key id names the terminal and proves nothing; "terminal" so
-         * the logger does not redact it as a key. */
-        log_event(LOG_WARN, "terminal_flagged",
-                  json_pack("{s:s, s:s, s:i, s:I}", "terminal", term->key_id, "store", sid, "distinct_codes", n,
-                            "blocked_s", (json_int_t)(PAYMENT_GUESS_BLOCK_MS / 1000)));
-out:
-    if (e != ERR_OK)
+        payment_guess_log(&g);
+    else
         log_event(LOG_ERROR, "terminal_guess_record_failed", json_pack("{s:s}", "error", err_symbol(e)));
 }
 
@@ -316,11 +371,12 @@ static enum err charge_checks(const struct wallet_ctx *w, const struct merchant_
 enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                         const char *code, int64_t amount, const char *items_json, const char *idem_key,
                         payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw,
-                        struct pending_op *pending)
+                        struct pending_op *pending, struct payment_guess *guess)
 {
     struct store *st = w->a.st;
     set_bad(bad, NULL);
     pending->id = 0;
+    guess->set = false;
     const char *items = items_json ? items_json : "";
     if (!idem_key_valid(idem_key)) {
         set_bad(bad, "Idempotency-Key");
@@ -360,7 +416,10 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         if (replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending))
             goto out;
         if (e == ERR_INVALID_CODE) {
-            payment_terminal_guessed(w, term, code);
+            if (w->guesses)
+                payment_guess_of(w, term, code, guess); /* the caller counts it with the nonce */
+            else
+                payment_terminal_guessed(w, term, code);
             set_bad(bad, "code");
         }
         goto out;

@@ -63,6 +63,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/customer_types.h"
 #include "merchant/types.h"
 #include "wallet/paycode.h"
 #include "wallet/pending_types.h"
@@ -89,6 +90,19 @@ struct payment_receipt {
 
 typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const struct payment_receipt *r);
 
+/* One bad code a terminal presented (a payment code, or a cash top-up
+ * code: wallet/topup.h), to count toward the guessing block below: its
+ * keyed hash, not the code. */
+struct payment_guess {
+    bool set;
+    char key_id[TERMINAL_KEY_ID_MAX + 1];
+    int64_t store_id;
+    uint8_t hash[AUTH_HASH_BYTES];
+    char client_addr[CLIENT_ADDR_MAX + 1];
+    bool flagged; /* set by payment_guess_record: this one crossed the line */
+    int distinct; /* set by payment_guess_record: the distinct bad codes in the window */
+};
+
 /* A register's charge: POST /pos/v1/charges {code, amount, items}.  term is
  * the verified terminal; nonce the POS request's nonce (recorded in the
  * payment's transaction, so a replayed request cannot pay twice even when
@@ -100,11 +114,17 @@ typedef void (*payment_done_fn)(void *ctx, enum err e, const char *bad, const st
  * (pending_charge.h): ERR_OK with pending->id != 0 means it waits (or a
  * retry of one that waits or waited: *pending as it is now), the code is
  * spent, nothing moved, and done() is not called.  pending->id 0 with
- * ERR_OK: done() will be called. */
+ * ERR_OK: done() will be called.
+ * A code that does not resolve is ERR_INVALID_CODE.  With w->guesses
+ * (kessaid) it comes back in *guess (guess->set) for the caller to count
+ * (payment_guess_record) in the transaction that spends the request's
+ * nonce, holding it in w->guesses until then (guess_pending.h: the block
+ * check adds those); without, it is counted at once, in a transaction of
+ * its own.  guess->set is false otherwise. */
 enum err payment_charge(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *nonce,
                         const char *code, int64_t amount, const char *items_json, const char *idem_key,
                         payment_done_fn done, void *ctx, const char **bad, struct killswitch *sw,
-                        struct pending_op *pending);
+                        struct pending_op *pending, struct payment_guess *guess);
 
 /* POST /pos/v1/charges/{id}/refunds {amount} and POST /pos/v1/charges/{id}/void:
  * only a terminal of the payment's merchant (else ERR_PAYMENT_NOT_FOUND: it is not
@@ -119,16 +139,25 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
  * from one terminal within PAYMENT_GUESS_WINDOW_MS block its charges and
  * cash top-ups for PAYMENT_GUESS_BLOCK_MS (ERR_RATE_LIMITED), with a warn
  * log line "terminal_flagged" and a security event.  This tells whether
- * the terminal is blocked now: ERR_OK, or ERR_RATE_LIMITED and
+ * the terminal is blocked now, or would be once the bad codes in flight
+ * (w->guesses) are counted: ERR_OK, or ERR_RATE_LIMITED and
  * *retry_after_s (>= 1; may be NULL). */
 #define PAYMENT_GUESS_CODES 10
 #define PAYMENT_GUESS_WINDOW_MS (10 * 60 * 1000)
 #define PAYMENT_GUESS_BLOCK_MS (15 * 60 * 1000)
 enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
                                    int64_t *retry_after_s);
-/* Count one bad code a terminal presented (a payment code, or a cash
- * top-up code: wallet/topup.h) toward that block, in a transaction of its
- * own; crossing the line blocks and flags the terminal.  Errors are
+/* g for code presented by term, at w's client address. */
+void payment_guess_of(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code,
+                      struct payment_guess *g);
+/* Count g in the caller's transaction: crossing the line blocks the
+ * terminal and records a security event (g->flagged).  The store's error. */
+enum err payment_guess_record(struct store *st, struct payment_guess *g, int64_t now);
+/* Once that transaction committed: the warn line "terminal_flagged" if g
+ * crossed the line. */
+void payment_guess_log(const struct payment_guess *g);
+/* Count code, presented by term, in a transaction of its own
+ * (payment_guess_of, payment_guess_record, payment_guess_log).  Errors are
  * logged, not returned: the register's answer does not change. */
 void payment_terminal_guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code);
 

@@ -19,6 +19,7 @@
 #include "ledger/writer.h"
 #include "risk/risk.h"
 #include "wallet/gateway.h"
+#include "wallet/guess_pending.h"
 
 struct wallet_ctx {
     struct auth_ctx a;             /* st, master_key, cfg (topup_* limits), mail, now, client_addr */
@@ -29,6 +30,11 @@ struct wallet_ctx {
      * (unit-test fixtures, the top-up reconciler, which only finishes what
      * was already admitted). */
     struct risk *risk;
+    /* kessaid's bad codes in flight (wallet/guess_pending.h): with it, a
+     * charge's bad code is handed back for the caller to count with the
+     * request's nonce (payment_charge); NULL (tests, tools): counted at
+     * once, in a transaction of its own. */
+    struct guess_pending *guesses;
     /* Test hook, NULL in production: called at named points of a top-up
      * ("topup_authorized": the gateway said yes, nothing credited yet);
      * kessaid sets it only when KESSAI_TEST_CRASH_AT names the point, and

@@ -80,9 +80,10 @@ static void new_key(char out[40])
     sodium_bin2hex(out + 4, 36, b, sizeof b);
 }
 
-/* A signed POS request; path may carry a query (not signed). */
-static struct ac_resp pos_ex(struct fx *f, const struct ac_terminal *t, const char *method, const char *path,
-                             const char *idem, const char *body, const char *nonce, int64_t ts)
+/* A signed POS request to kessaid srv (the fixture's, or a second node);
+ * path may carry a query (not signed). */
+static struct ac_resp pos_at(struct fx *f, struct ac_server *srv, const struct ac_terminal *t, const char *method,
+                             const char *path, const char *idem, const char *body, const char *nonce, int64_t ts)
 {
     char sig[POS_SIG_HEX_LEN + 1], auth[300], key_line[128], bare[256];
     snprintf(bare, sizeof bare, "%.*s", (int)strcspn(path, "?"), path);
@@ -95,7 +96,13 @@ static struct ac_resp pos_ex(struct fx *f, const struct ac_terminal *t, const ch
         snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", idem);
         headers[1] = key_line;
     }
-    return ac_call_raw(&f->s, &f->pos, method, path, headers, body, false);
+    return ac_call_raw(srv, &f->pos, method, path, headers, body, false);
+}
+
+static struct ac_resp pos_ex(struct fx *f, const struct ac_terminal *t, const char *method, const char *path,
+                             const char *idem, const char *body, const char *nonce, int64_t ts)
+{
+    return pos_at(f, &f->s, t, method, path, idem, body, nonce, ts);
 }
 
 static struct ac_resp pos(struct fx *f, const struct ac_terminal *t, const char *method, const char *path,
@@ -913,16 +920,24 @@ static long long writer_groups(struct fx *f)
  * any work is done for it: its code is not looked up again, so a bad one
  * is not recorded against the terminal again (each record is a commit),
  * and each replay is logged.  A replayed read is refused before it reads
- * or asks the ledger writer to spend its nonce.  The clerk's own retry,
- * signed anew, is still answered. */
+ * or asks the ledger writer to spend its nonce.  Replayed to a second
+ * kessaid, which learns the nonce only when it tries to spend it, the bad
+ * code is counted in that same commit, so not at all.  The clerk's own
+ * retry, signed anew, is still answered. */
 static void test_a_replayed_charge_costs_no_work(void **state)
 {
     struct fx *f = *state;
+    struct ac_server b; /* started first: it does not read the nonce at start-up */
+    ac_server_init(&b);
+    snprintf(b.data, sizeof b.data, "%s", f->s.data);
+    ac_server_start(&b, NULL);
     char key[40], body[256], nonce[33], bad[CODE_DIGITS + 1];
     snprintf(bad, sizeof bad, "8%017d", 4242);
     new_key(key);
     charge_body(body, sizeof body, bad, 100, NULL);
     new_nonce(nonce);
+    char nonce0[33];
+    snprintf(nonce0, sizeof nonce0, "%s", nonce);
     int64_t now = (int64_t)time(NULL);
     struct ac_resp r = pos_ex(f, &f->t2, "POST", "/pos/v1/charges", key, body, nonce, now);
     AC_EXPECT_ERROR(r, 400, "invalid_code");
@@ -950,6 +965,15 @@ static void test_a_replayed_charge_costs_no_work(void **state)
     /* Less than one a replay: leeway for a periodic job's group. */
     assert_true(writer_groups(f) - groups < 5);
     assert_int_equal(ac_log_count(&f->s, "\"replayed_nonce\"") - replays0, 10);
+
+    charge_body(body, sizeof body, bad, 100, NULL);
+    r = pos_at(f, &b, &f->t2, "POST", "/pos/v1/charges", key, body, nonce0, now);
+    AC_EXPECT_ERROR(r, 401, "invalid_signature");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&b, "\"replayed_nonce\""), 1);
+    assert_int_equal(guesses_recorded(f, &f->t2), 1);
+    assert_int_equal(ac_server_stop(&b), 0);
+    ac_server_cleanup(&b);
     r = charge(f, &f->t2, key, bad, 100);
     AC_EXPECT_ERROR(r, 400, "invalid_code");
     ac_resp_free(&r);

@@ -212,9 +212,11 @@ static enum err charge_nonce(const struct wallet_ctx *w, const struct merchant_t
     const char *b = NULL;
     struct killswitch k;
     struct pending_op waits;
+    struct payment_guess guess;
     enum err e = payment_charge(w, term, nonce, code, amount, items, key, on_done, &wt, bad ? bad : &b,
-                                sw ? sw : &k, &waits);
+                                sw ? sw : &k, &waits, &guess);
     assert_int_equal(waits.id, 0); /* no engine here: nothing waits */
+    assert_false(guess.set); /* no w->guesses here: a bad code is counted at once */
     return await(&wt, e, bad, r);
 }
 

@@ -263,7 +263,8 @@ static enum err charge_code(struct rf *t, const struct merchant_terminal *term, 
     pthread_cond_init(&wt.cv, NULL);
     const char *bad = NULL;
     struct killswitch sw;
-    enum err e = payment_charge(W(t), term, n, code, amount, items, key, on_done, &wt, &bad, &sw, &t->waits);
+    struct payment_guess guess; /* no w->guesses here: a bad code is counted at once */
+    enum err e = payment_charge(W(t), term, n, code, amount, items, key, on_done, &wt, &bad, &sw, &t->waits, &guess);
     if (e == ERR_OK && t->waits.id != 0) {
         /* It waits for the customer (pending_charge.h): done() never comes.
          * The tests read that as ERR_IN_PROGRESS. */
