@@ -139,9 +139,11 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
  * from one terminal within PAYMENT_GUESS_WINDOW_MS block its charges and
  * cash top-ups for PAYMENT_GUESS_BLOCK_MS (ERR_RATE_LIMITED), with a warn
  * log line "terminal_flagged" and a security event.  This tells whether
- * the terminal is blocked now, or would be once the bad codes in flight
- * (w->guesses) are counted: ERR_OK, or ERR_RATE_LIMITED and
- * *retry_after_s (>= 1; may be NULL). */
+ * the terminal is blocked now, or the distinct bad codes counted and the
+ * bad codes still in flight to be counted (w->guesses) reach the block:
+ * ERR_OK, or ERR_RATE_LIMITED and *retry_after_s (>= 1; may be NULL).
+ * With codes in flight it ends the request's snapshot to read the counts
+ * as they are now. */
 #define PAYMENT_GUESS_CODES 10
 #define PAYMENT_GUESS_WINDOW_MS (10 * 60 * 1000)
 #define PAYMENT_GUESS_BLOCK_MS (15 * 60 * 1000)

@@ -847,9 +847,9 @@ static void test_a_guessing_register_is_throttled(void **state)
 
 /* A stolen register trying codes on many connections at once gets no more
  * looks than one trying them in turn, but one a kessaid HTTP thread: each
- * bad code is counted (committed) before its answer and before that
- * thread takes another request, so the block lands with the tenth.  Every
- * other try is 429, and the terminal is flagged once. */
+ * bad code is in flight (wallet/guess_pending.h) before that thread takes
+ * another request, and the block check counts those in flight with those
+ * committed.  Every other try is 429, and the terminal is flagged once. */
 static void test_a_guessing_register_gains_nothing_in_parallel(void **state)
 {
     struct fx *f = *state;
@@ -875,6 +875,7 @@ static void test_a_guessing_register_gains_nothing_in_parallel(void **state)
             fail_msg("guesser %d: %ld %s", i, rs[i].status, rs[i].err);
     }
     pthread_barrier_destroy(&go);
+    print_message("%d codes looked up, %d refused\n", looked, blocked);
     long threads = sysconf(_SC_NPROCESSORS_ONLN); /* kessaid's HTTP threads, by default */
     assert_true(looked >= GUESS_CODES);
     if (looked > GUESS_CODES + threads)
