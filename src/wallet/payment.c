@@ -76,21 +76,20 @@ static void set_bad(const char **bad, const char *v)
 
 /* ---- code guessing ------------------------------------------------------- */
 
-/* Not blocked yet, but the bad codes counted and those still in flight
- * to be counted (guess_pending.h) reach the block: refused as if blocked,
- * for a second (the block, or the count falling short, is committed by
- * then).  Only a terminal with codes in flight pays for the count.  The
- * in-flight codes are read first and the store after, outside the
- * request's snapshot (which may predate codes committed since): a code
- * is then seen in flight, or committed, or briefly both, never neither. */
-static enum err pending_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
-                                 int64_t *retry_after_s)
+/* The bad codes still in flight to be counted (guess_pending.h) count
+ * toward the block with those counted: refused as if blocked, for a
+ * second, by when the block or the count falling short shows.  Only a
+ * terminal with codes in flight pays for the count, and reads it outside
+ * the request's snapshot (which may predate codes committed since), the
+ * codes in flight first and the store after: a code is then seen in
+ * flight, or committed, or briefly both, never neither. */
+enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
+                                   int64_t *retry_after_s)
 {
-    int pending = w->guesses ? guess_pending_count(w->guesses, term->key_id) : 0;
-    if (pending == 0)
-        return ERR_OK;
     struct store *st = w->a.st;
-    st->ops->snapshot_end(st);
+    int pending = w->guesses ? guess_pending_count(w->guesses, term->key_id) : 0;
+    if (pending > 0)
+        st->ops->snapshot_end(st);
     int64_t until = 0;
     enum err e = st->ops->source_block_get(st, AUTH_SOURCE_TERMINAL, term->key_id, &until);
     if (e == ERR_OK && until > w->a.now) {
@@ -100,6 +99,8 @@ static enum err pending_throttle(const struct wallet_ctx *w, const struct mercha
     }
     if (e != ERR_OK && e != ERR_NOT_FOUND)
         return e;
+    if (pending == 0)
+        return ERR_OK;
     int counted = 0;
     e = st->ops->auth_failure_distinct(st, AUTH_SOURCE_TERMINAL, term->key_id, w->a.now - PAYMENT_GUESS_WINDOW_MS,
                                        &counted);
@@ -109,20 +110,6 @@ static enum err pending_throttle(const struct wallet_ctx *w, const struct mercha
         return ERR_OK;
     if (retry_after_s)
         *retry_after_s = 1;
-    return ERR_RATE_LIMITED;
-}
-
-enum err payment_terminal_throttle(const struct wallet_ctx *w, const struct merchant_terminal *term,
-                                   int64_t *retry_after_s)
-{
-    int64_t until = 0;
-    enum err e = w->a.st->ops->source_block_get(w->a.st, AUTH_SOURCE_TERMINAL, term->key_id, &until);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && until <= w->a.now))
-        return pending_throttle(w, term, retry_after_s);
-    if (e != ERR_OK)
-        return e;
-    if (retry_after_s)
-        *retry_after_s = (until - w->a.now + 999) / 1000;
     return ERR_RATE_LIMITED;
 }
 
