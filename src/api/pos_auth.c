@@ -133,8 +133,9 @@ static enum http_verdict hold(struct http_request *req, struct api_ctx *ctx, con
     snprintf(h->nonce, sizeof h->nonce, "%s", nonce);
     h->counted = NULL;
     /* In flight before this thread takes another request (guess_pending.h).
-     * Should that or the submission fail, the code goes uncounted, but the
-     * answer is then an error whatever the code was. */
+     * Should that or the submission fail (no memory, shutting down), the
+     * code goes uncounted (the answer is a 5xx): one look past the count,
+     * and only then. */
     enum err s = ERR_OK;
     if (h->guess.set && ctx->guesses && (s = guess_pending_inc(ctx->guesses, h->key_id)) == ERR_OK)
         h->counted = ctx->guesses;
