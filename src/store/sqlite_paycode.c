@@ -3,8 +3,7 @@
  *
  * A one-time code is kept only as its keyed hash, looked up by equality
  * (UNIQUE index); an offline key only sealed.  Consuming is a conditional
- * DELETE (one-time codes; used_ms is set only on rows older kessais spent)
- * or an INSERT whose primary key is (device, step)
+ * UPDATE (one-time codes) or an INSERT whose primary key is (device, step)
  * (offline codes): whichever of two concurrent charges commits second
  * changes no row or hits the key, so a code pays at most once on any number
  * of nodes.  Each insert purges what can never match again, so the tables
@@ -62,10 +61,7 @@ enum err sq_paycode_get(struct store *st, const uint8_t hash[32], struct paycode
 enum err sq_paycode_use(struct store *st, int64_t id, int64_t now)
 {
     struct sqlite_store *db = sq(st);
-    /* Deleted, not marked: a spent code can never match again, and rows of
-     * spent codes would keep the random code_hash index as large as a
-     * minute's codes, each insert a leaf of its own (bench/README.md). */
-    sqlite3_stmt *q = sq_stmt(db, "DELETE FROM paycodes WHERE id = ?2 AND used_ms = 0 AND expires_ms > ?1");
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE paycodes SET used_ms = ? WHERE id = ? AND used_ms = 0 AND expires_ms > ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, now);

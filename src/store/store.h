@@ -410,8 +410,7 @@ struct store_ops {
      * time, deletes expired codes in bulk (readers check expires_ms). */
     enum err (*paycode_insert)(struct store *st, struct paycode *c, int64_t now);
     enum err (*paycode_get)(struct store *st, const uint8_t hash[32], struct paycode *out); /* ERR_NOT_FOUND */
-    /* Spend: the row is deleted; ERR_NOT_FOUND unless it exists, is unused
-     * and expires_ms > now. */
+    /* Mark used; ERR_NOT_FOUND unless it exists, is unused and expires_ms > now. */
     enum err (*paycode_use)(struct store *st, int64_t id, int64_t now);
     /* Offline keys: put replaces the device's key. */
     enum err (*offline_key_put)(struct store *st, const struct offline_key *k); /* ERR_CONFLICT on offline_id */

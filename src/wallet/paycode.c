@@ -1,7 +1,7 @@
 /* paycode.c: the one-time payment code (paycode.h), and resolving and
  * consuming any presented code.
  *
- *   paycode_new --> LIVE --paycode_consume (in the payment's transaction)--> SPENT (row deleted)
+ *   paycode_new --> LIVE --paycode_consume (in the payment's transaction)--> USED
  *                    |
  *                    +--now >= expires_ms (created + 60 s)--> EXPIRED (purged by a later insert)
  *                    +--its device removed, a session of its device revoked, a freeze,
@@ -11,9 +11,9 @@
  *  1. The code exists only in the reply: the store holds its keyed hash
  *     (SECRET_PAYCODE), looked up by equality, so a copy of the database
  *     names no code, and a guess cannot be checked offline.
- *  2. A code pays at most once: consuming is a conditional DELETE in the
+ *  2. A code pays at most once: consuming is a conditional UPDATE in the
  *     payment's own transaction (sqlite_paycode.c), so the second of two
- *     concurrent charges finds it gone and its whole payment is undone.
+ *     concurrent charges finds it used and its whole payment is undone.
  *  3. Issuing rides the ledger writer's group commit (a hook alone,
  *     writer.h): at thousands of codes a second, no code pays for a commit
  *     of its own, and none is handed out before it is durable.  Nothing
