@@ -83,7 +83,7 @@ static void teardown(struct auth_workers *w)
     free(w);
 }
 
-enum err auth_workers_start(const char *db_path, const uint8_t *audit_key, struct store_nonces *nonces,
+enum err auth_workers_start(const char *db_path, const uint8_t *audit_key, struct store_memory *mem,
                             unsigned n, size_t queue_max, struct auth_workers **out)
 {
     if (n == 0 || queue_max == 0)
@@ -101,7 +101,7 @@ enum err auth_workers_start(const char *db_path, const uint8_t *audit_key, struc
         w->n = n;
     for (unsigned i = 0; e == ERR_OK && i < n; i++) {
         w->workers[i].pool = w;
-        e = store_open_sqlite_audited(db_path, audit_key, nonces, &w->workers[i].st);
+        e = store_open_sqlite_audited(db_path, audit_key, mem, &w->workers[i].st);
     }
     for (unsigned i = 0; e == ERR_OK && i < n; i++) {
         if (pthread_create(&w->workers[i].thread, NULL, worker_main, &w->workers[i]) != 0)

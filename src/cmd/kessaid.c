@@ -297,12 +297,12 @@ static void sweep_round(void *ctx, const struct wallet_ctx *w)
 
 /* A periodic thread on a store connection of its own; false (said why)
  * if it cannot start. */
-static bool start_periodic(const char *path, const uint8_t *audit_key, struct store_nonces *nonces,
+static bool start_periodic(const char *path, const uint8_t *audit_key, struct store_memory *mem,
                            const struct wallet_ctx *tmpl, const char *name, int64_t interval_ms,
                            periodic_round_fn round, struct periodic **out)
 {
     struct store *st = NULL;
-    enum err e = store_open_sqlite_audited(path, audit_key, nonces, &st);
+    enum err e = store_open_sqlite_audited(path, audit_key, mem, &st);
     if (e == ERR_OK)
         e = periodic_start(st, tmpl, name, interval_ms, round, NULL, out);
     if (e != ERR_OK) {
@@ -353,7 +353,7 @@ int main(int argc, char **argv)
     /* Every connection gets the audit log's key: any of them may append
      * an entry (audit/audit.h), and one without the key cannot. */
     uint8_t audit_key[AUDIT_KEY_BYTES] = {0};
-    struct store_nonces *nonces = NULL;
+    struct store_memory *mem = NULL;
     struct store *writer_store = NULL;
     struct ledger_writer *writer = NULL;
     struct store_pool *pool = NULL;
@@ -416,9 +416,9 @@ int main(int argc, char **argv)
     audit_key_derive(master_key, audit_key);
 
     snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
-    enum err e = store_nonces_new(&nonces);
+    enum err e = store_memory_new(&mem);
     if (e == ERR_OK)
-        e = store_open_sqlite_audited(path, audit_key, nonces, &writer_store);
+        e = store_open_sqlite_audited(path, audit_key, mem, &writer_store);
     if (e == ERR_OK)
         e = ledger_init(writer_store);
     /* Before the first request, and holding no lock another node waits for. */
@@ -429,7 +429,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     unsigned threads = worker_threads(&cfg);
-    e = store_pool_open_sqlite(path, threads, audit_key, nonces, &pool);
+    e = store_pool_open_sqlite(path, threads, audit_key, mem, &pool);
     if (e != ERR_OK) {
         say("cannot open the store %s: %s (details in the log)", path, err_message(e));
         goto cleanup;
@@ -451,7 +451,7 @@ int main(int argc, char **argv)
     }
     deliver_queued_mail(pool, master_key, &mail);
     struct store *deliverer_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, nonces, &deliverer_store);
+    e = store_open_sqlite_audited(path, audit_key, mem, &deliverer_store);
     if (e == ERR_OK)
         e = notify_deliverer_start(deliverer_store, master_key, &mail, NULL, MAIL_RETRY_MS, &deliverer);
     if (e != ERR_OK) {
@@ -460,7 +460,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     struct store *webhook_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, nonces, &webhook_store);
+    e = store_open_sqlite_audited(path, audit_key, mem, &webhook_store);
     if (e == ERR_OK)
         e = notify_deliverer_start_round(webhook_store, webhook_round, &hooks, "webhooks", WEBHOOK_ROUND_MS,
                                          &webhook_deliverer);
@@ -470,7 +470,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     struct store *feed_store = NULL;
-    e = store_open_sqlite_audited(path, audit_key, nonces, &feed_store);
+    e = store_open_sqlite_audited(path, audit_key, mem, &feed_store);
     if (e == ERR_OK)
         e = feed_hub_start(feed_store, FEEDS_MAX, FEED_POLL_MS, FEED_KEEPALIVE_MS, &feeds);
     if (e != ERR_OK) {
@@ -481,7 +481,7 @@ int main(int argc, char **argv)
     notify_threads = (struct notify_threads){.mail = deliverer, .webhooks = webhook_deliverer, .feeds = feeds};
     wake_deliverer = (struct notify_wake){.wake = wake_notify_threads, .ctx = &notify_threads};
     unsigned auth_threads = cores_or(cfg.auth_workers);
-    e = auth_workers_start(path, audit_key, nonces, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
+    e = auth_workers_start(path, audit_key, mem, auth_threads, AUTH_WORKERS_QUEUE_MAX, &workers);
     if (e != ERR_OK) {
         say("cannot start the authentication workers: %s", err_message(e));
         goto cleanup;
@@ -494,7 +494,7 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/kessai.db", cfg.data_dir);
     unsigned wallet_threads = cores_or(cfg.wallet_workers);
-    e = auth_workers_start(path, audit_key, nonces, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
+    e = auth_workers_start(path, audit_key, mem, wallet_threads, AUTH_WORKERS_QUEUE_MAX, &wallet_workers);
     if (e != ERR_OK) {
         say("cannot start the wallet workers: %s", err_message(e));
         goto cleanup;
@@ -584,11 +584,11 @@ int main(int argc, char **argv)
     store_pool_release(pool, rs);
     if (e != ERR_OK)
         log_event(LOG_WARN, "topup_reconcile_failed", json_pack("{s:s}", "error", err_message(e)));
-    if (!start_periodic(path, audit_key, nonces, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS,
+    if (!start_periodic(path, audit_key, mem, &wtmpl, "topup-reconcile", RECONCILE_INTERVAL_MS,
                         reconcile_round, &reconciler))
         goto cleanup;
     /* Held payments lapse whether or not anyone looks (wallet/review.h). */
-    if (!start_periodic(path, audit_key, nonces, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000,
+    if (!start_periodic(path, audit_key, mem, &wtmpl, "review-sweep", cfg.review_sweep_interval_s * 1000,
                         sweep_round, &sweeper))
         goto cleanup;
     struct http_server_config hc = {
@@ -656,7 +656,7 @@ cleanup:
         ledger_writer_stop(writer);
     store_close(writer_store);
     store_pool_close(pool);
-    store_nonces_free(nonces); /* after every connection that shares them */
+    store_memory_free(mem); /* after every connection that shares them */
     gateway_close(gateway);
     risk_free(risk); /* after the writer and every worker that calls it */
     guess_pending_free(guesses); /* after the writer, whose callbacks count them down */

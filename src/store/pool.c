@@ -11,7 +11,7 @@ struct store_pool {
     struct store **free_list; /* stack of nfree connections */
 };
 
-enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_nonces *nonces,
+enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_memory *mem,
                                 struct store_pool **out)
 {
     if (n == 0)
@@ -25,7 +25,7 @@ enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit
     pthread_cond_init(&p->freed, NULL);
     enum err e = p->all && p->free_list ? ERR_OK : ERR_NOMEM;
     for (size_t i = 0; e == ERR_OK && i < n; i++) {
-        e = store_open_sqlite_audited(path, audit_key, nonces, &p->all[i]);
+        e = store_open_sqlite_audited(path, audit_key, mem, &p->all[i]);
         if (e == ERR_OK) {
             p->free_list[i] = p->all[i];
             p->n = p->nfree = i + 1;

@@ -18,9 +18,9 @@ struct store_pool;
 
 /* Open n (>= 1) SQLite connections to path, each given audit_key (NULL:
  * none; store.h audit_key_set) and sharing nonces (NULL: each its own;
- * store.h store_nonces_new).  ERR_STORE or ERR_NOMEM; on failure nothing
+ * store.h store_memory_new).  ERR_STORE or ERR_NOMEM; on failure nothing
  * stays open. */
-enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_nonces *nonces,
+enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_memory *mem,
                                 struct store_pool **out);
 /* Waits while every connection is borrowed; never fails. */
 struct store *store_pool_acquire(struct store_pool *p);

@@ -18,7 +18,7 @@
  * when its slot is next needed, which bounds what a wrong clock can make
  * the set keep.
  *
- * Not thread-safe: the owner locks (struct store_nonces, sqlite_internal.h).  Tags should be keyed
+ * Not thread-safe: the owner locks (struct store_memory, sqlite_internal.h).  Tags should be keyed
  * hashes (seen_set_tag): the table probes by their low bits, and a tag an
  * attacker could choose would let him fill one run of slots.
  */

@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "store/code_index.h"
+#include "store/seen_set.h"
 #include "store/sqlite_internal.h"
 #include "util/log.h"
 
@@ -158,6 +160,37 @@ enum err sq_step_update(struct sqlite_store *s, sqlite3_stmt *q, enum err not_fo
     return sqlite3_changes(s->db) == 1 ? ERR_OK : not_found;
 }
 
+enum err store_memory_new(struct store_memory **out)
+{
+    struct store_memory *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return ERR_NOMEM;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->codes_mu, NULL);
+    *out = m;
+    return ERR_OK;
+}
+
+void store_memory_free(struct store_memory *m)
+{
+    if (m == NULL)
+        return;
+    seen_set_free(m->set);
+    code_index_free(m->codes);
+    pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->codes_mu);
+    free(m);
+}
+
+enum err sq_memory_ready(struct sqlite_store *s)
+{
+    if (s->mem != NULL)
+        return ERR_OK;
+    enum err e = store_memory_new(&s->mem);
+    s->own_mem = e == ERR_OK;
+    return e;
+}
+
 static enum err exec(struct sqlite_store *s, const char *sql, const char *what)
 {
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? ERR_OK : sq_fail(s, what);
@@ -171,6 +204,7 @@ static void rolled_back(void *ctx)
     struct sqlite_store *s = ctx;
     sq_nonces_undo(s, 0);
     s->depth = 0;
+    s->codes_first = 0;
 }
 
 /* Run one cached, parameterless statement to completion. */
@@ -233,8 +267,10 @@ static enum err sq_commit(struct store *st)
 {
     snapshot_forget(sq(st));
     enum err e = step_cached(sq(st), "COMMIT", "commit");
-    if (e == ERR_OK)
+    if (e == ERR_OK) {
         sq_nonces_released(sq(st));
+        sq(st)->codes_first = 0;
+    }
     return e;
 }
 /* SQLite counts SAVEPOINT as read-only, so ready() would not end a snapshot
@@ -305,8 +341,8 @@ static void sq_close(struct store *st)
     sqlite3_close(s->db);
     snapshot_forget(s);
     sodium_memzero(s->audit_key, sizeof s->audit_key);
-    if (s->own_nonces)
-        store_nonces_free(s->nonces);
+    if (s->own_mem)
+        store_memory_free(s->mem);
     free(s->claims);
     free(s);
 }
@@ -590,7 +626,7 @@ fail:
     return e;
 }
 
-enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_nonces *nonces,
+enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_memory *mem,
                                    struct store **out)
 {
     struct store *st = NULL;
@@ -598,7 +634,7 @@ enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, s
     if (e == ERR_OK && audit_key != NULL)
         e = st->ops->audit_key_set(st, audit_key);
     if (e == ERR_OK)
-        sq(st)->nonces = nonces;
+        sq(st)->mem = mem;
     if (e != ERR_OK) {
         store_close(st);
         return e;

@@ -44,11 +44,13 @@ struct sqlite_store {
      * fail until it is set. */
     uint8_t audit_key[AUDIT_KEY_BYTES];
     bool audit_key_set;
-    /* The POS nonces seen (sqlite_pos.c): kessaid's, shared by all its
-     * connections, or (own_nonces) this connection's, made at its first
-     * nonce and freed at close. */
-    struct store_nonces *nonces;
-    bool own_nonces;
+    /* What the process keeps in memory of the file (store_memory: the POS
+     * nonces seen, sqlite_pos.c; the payment codes' hashes,
+     * sqlite_paycode.c): kessaid's, shared by all its connections, or
+     * (own_mem) this connection's, made at its first use and freed at
+     * close. */
+    struct store_memory *mem;
+    bool own_mem;
     /* The nonces added by the open transaction, each with the depth of
      * savepoints it was added at: undone with whatever rolls them back
      * (sq_nonces_*), or the set would refuse a nonce the database never
@@ -60,16 +62,28 @@ struct sqlite_store {
     } *claims;
     size_t nclaims, claims_cap;
     int depth; /* savepoints open */
+    /* The first paycodes row the open transaction inserted (0: none):
+     * rows from it on may still roll back (sqlite_paycode.c). */
+    int64_t codes_first;
 };
 
-/* The POS nonces seen in the last minutes (store/seen_set.h), shared by
- * connections to one database file: the rows of pos_nonce_log up to
- * cursor, and the ones their open transactions added (sqlite_pos.c). */
-struct store_nonces {
+/* What the connections to one database file share in memory (store.h).
+ * The POS nonces seen in the last minutes (store/seen_set.h): the rows of
+ * pos_nonce_log up to cursor, and the ones their open transactions added
+ * (sqlite_pos.c).  The live payment codes (store/code_index.h): the rows of
+ * paycodes up to codes_cursor, all committed (sqlite_paycode.c). */
+struct store_memory {
     pthread_mutex_t mu;
     struct seen_set *set; /* NULL until the first nonce */
     int64_t cursor;
+    pthread_mutex_t codes_mu;
+    struct code_index *codes; /* NULL until the first code */
+    int64_t codes_cursor;
+    int64_t codes_now; /* the latest created_ms read: what "expired" is judged by */
 };
+
+/* s->mem, or (none given at open) its own, made now.  ERR_NOMEM. */
+enum err sq_memory_ready(struct sqlite_store *s);
 
 /* The transaction hooks of the claims (sqlite.c calls them). */
 /* ROLLBACK TO the innermost savepoint (at depth s->depth) succeeded, or the

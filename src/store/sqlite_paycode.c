@@ -1,16 +1,44 @@
 /* sqlite_paycode.c: payment codes on SQLite (tables paycodes, offline_keys
- * and offline_code_uses, migration 7).
+ * and offline_code_uses, migration 7; paycodes rebuilt by migration 25).
  *
- * A one-time code is kept only as its keyed hash, looked up by equality
- * (UNIQUE index); an offline key only sealed.  Consuming is a conditional
- * UPDATE (one-time codes) or an INSERT whose primary key is (device, step)
- * (offline codes): whichever of two concurrent charges commits second
- * changes no row or hits the key, so a code pays at most once on any number
- * of nodes.  Each insert purges what can never match again, so the tables
- * stay as small as the codes alive.
+ * A one-time code is kept only as its keyed hash; an offline key only
+ * sealed.  Consuming is a conditional UPDATE (one-time codes) or an INSERT
+ * whose primary key is (device, step) (offline codes): whichever of two
+ * concurrent charges commits second changes no row or hits the key, so a
+ * code pays at most once on any number of nodes.  Each insert purges what
+ * can never match again, in bulk (sq_purge), so the tables stay as small as
+ * the codes alive.
+ *
+ * Finding a code by its hash.  A UNIQUE index on the hash cost every code a
+ * random leaf of its B-tree (a fifth of all pages the WAL wrote in the
+ * bench, bench/README.md).  Instead the rows stay in the order written
+ * (AUTOINCREMENT: an id is never given twice, so rows commit in id order)
+ * and each process keeps the hashes in memory (code_index.h, shared in
+ * struct store_memory): before a lookup, the index reads the rows written
+ * after its cursor, by any process, and a lookup then reads the row it
+ * names by id and checks the whole hash, so the row stays the truth (spent,
+ * expired, revoked, gone).
+ *
+ * The cursor passes only committed rows, or a row rolled back would be
+ * skipped when its id is given again.  A connection's own rows from the
+ * first its open transaction inserted (codes_first) may roll back; every
+ * row before them is committed: a read transaction sees only committed
+ * rows, and a write transaction that has inserted holds the write lock.  So
+ * catching up stops at codes_first, and a connection searches its own rows
+ * from there by a scan (a group commit's few codes).
+ *
+ * No two rows may carry one hash (two customers with the same code), which
+ * the UNIQUE index guaranteed: an insert first looks the hash up in the
+ * index, caught up while this transaction holds the write lock (or before
+ * it takes it: SQLite then refuses the write if anyone committed since),
+ * and in its own rows, and answers ERR_CONFLICT as the index did.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "store/code_index.h"
 #include "store/sqlite_internal.h"
 
 static void read_paycode(sqlite3_stmt *q, void *out)
@@ -26,6 +54,103 @@ static void read_paycode(sqlite3_stmt *q, void *out)
     c->used_ms = sqlite3_column_int64(q, 6);
 }
 
+/* Index entries are dropped 10 s after their code expired by the clock of
+ * the latest code written: a lookup's clock may lag that one a little, and
+ * a dropped entry must be of a code no lookup could still take for live. */
+#define CODES_KEEP_MS (10 * 1000LL)
+/* Rows one hash may name in the index: one, unless 64-bit tags collide. */
+#define CODES_PER_TAG 8
+
+static uint64_t tag_of(const uint8_t hash[32])
+{
+    uint64_t t;
+    memcpy(&t, hash, sizeof t);
+    return t;
+}
+
+/* Own rows that may still roll back start here (INT64_MAX: none). */
+static int64_t own_first(struct sqlite_store *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        s->codes_first = 0; /* the transaction ended, however */
+    return s->codes_first ? s->codes_first : INT64_MAX;
+}
+
+/* Under m->codes_mu: the rows after the cursor and before `below` into the
+ * index, the cursor past them. */
+static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t below)
+{
+    if (m->codes == NULL) {
+        enum err e = code_index_new(&m->codes);
+        if (e != ERR_OK)
+            return e;
+    }
+    sqlite3_stmt *q =
+        sq_stmt(s, "SELECT id, code_hash, expires_ms, created_ms FROM paycodes WHERE id > ? AND id < ? ORDER BY id");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, m->codes_cursor);
+    sqlite3_bind_int64(q, 2, below);
+    enum err e = ERR_OK;
+    int rc = SQLITE_DONE;
+    while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint8_t h[32];
+        sq_blob(q, 1, h, sizeof h);
+        int64_t id = sqlite3_column_int64(q, 0), created = sqlite3_column_int64(q, 3);
+        if (created > m->codes_now)
+            m->codes_now = created; /* also in a process that only looks codes up */
+        e = code_index_add(m->codes, tag_of(h), id, sqlite3_column_int64(q, 2), m->codes_now - CODES_KEEP_MS);
+        if (e == ERR_OK)
+            m->codes_cursor = id;
+    }
+    sq_done(q);
+    if (e == ERR_OK && rc != SQLITE_DONE)
+        e = sq_fail(s, "paycode_catch_up");
+    return e;
+}
+
+#define PAYCODE_COLUMNS "SELECT id, customer_id, device_id, code_hash, created_ms, expires_ms, used_ms FROM paycodes "
+
+/* The row with this hash: by the index, else among this transaction's own
+ * rows.  ERR_NOT_FOUND. */
+static enum err find(struct sqlite_store *s, const uint8_t hash[32], struct paycode *out)
+{
+    enum err e = sq_memory_ready(s);
+    if (e != ERR_OK)
+        return e;
+    struct store_memory *m = s->mem;
+    int64_t first = own_first(s), ids[CODES_PER_TAG];
+    size_t n = 0;
+    pthread_mutex_lock(&m->codes_mu);
+    e = catch_up(s, m, first);
+    if (e == ERR_OK)
+        n = code_index_find(m->codes, tag_of(hash), ids, CODES_PER_TAG);
+    pthread_mutex_unlock(&m->codes_mu);
+    if (e != ERR_OK)
+        return e;
+    if (n > CODES_PER_TAG)
+        n = CODES_PER_TAG; /* 64-bit tags colliding eight times: not in this universe */
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *q = sq_stmt(s, PAYCODE_COLUMNS "WHERE id = ?");
+        if (q == NULL)
+            return ERR_STORE;
+        sqlite3_bind_int64(q, 1, ids[i]);
+        e = sq_get_one(s, q, ERR_NOT_FOUND, read_paycode, out);
+        if (e == ERR_OK && sodium_memcmp(out->code_hash, hash, 32) == 0)
+            return ERR_OK;
+        if (e != ERR_OK && e != ERR_NOT_FOUND)
+            return e;
+    }
+    if (first == INT64_MAX)
+        return ERR_NOT_FOUND;
+    sqlite3_stmt *q = sq_stmt(s, PAYCODE_COLUMNS "WHERE id >= ? AND code_hash = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, first);
+    sqlite3_bind_blob(q, 2, hash, 32, SQLITE_STATIC);
+    return sq_get_one(s, q, ERR_NOT_FOUND, read_paycode, out);
+}
+
 enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
 {
     struct sqlite_store *db = sq(st);
@@ -33,6 +158,12 @@ enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
     enum err e = sq_purge(db, SQ_PURGE_PAYCODES, now, "DELETE FROM paycodes WHERE expires_ms <= ?", now,
                           "paycode_purge");
     if (e != ERR_OK)
+        return e;
+    struct paycode same;
+    e = find(db, c->code_hash, &same);
+    if (e == ERR_OK)
+        return ERR_CONFLICT;
+    if (e != ERR_NOT_FOUND)
         return e;
     sqlite3_stmt *q = sq_stmt(db, "INSERT INTO paycodes (customer_id, device_id, code_hash, created_ms, expires_ms, used_ms) "
                     "VALUES (?, ?, ?, ?, ?, ?)");
@@ -44,18 +175,15 @@ enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
     sqlite3_bind_int64(q, 4, c->created_ms);
     sqlite3_bind_int64(q, 5, c->expires_ms);
     sqlite3_bind_int64(q, 6, c->used_ms);
-    return sq_step_insert(db, q, ERR_NOT_FOUND, "paycode_insert", &c->id);
+    e = sq_step_insert(db, q, ERR_NOT_FOUND, "paycode_insert", &c->id);
+    if (e == ERR_OK && !sqlite3_get_autocommit(db->db) && db->codes_first == 0)
+        db->codes_first = c->id;
+    return e;
 }
 
 enum err sq_paycode_get(struct store *st, const uint8_t hash[32], struct paycode *out)
 {
-    struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "SELECT id, customer_id, device_id, code_hash, created_ms, expires_ms, used_ms "
-                                  "FROM paycodes WHERE code_hash = ?");
-    if (q == NULL)
-        return ERR_STORE;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    return sq_get_one(db, q, ERR_NOT_FOUND, read_paycode, out);
+    return find(sq(st), hash, out);
 }
 
 enum err sq_paycode_use(struct store *st, int64_t id, int64_t now)

@@ -1,6 +1,6 @@
 /* sqlite_pos.c: POS request nonces on SQLite.
  *
- * The replay check is a set in memory (struct store_nonces, seen_set.h):
+ * The replay check is a set in memory (struct store_memory, seen_set.h):
  * a nonce is refused if its (key_id, nonce) is there.  The table
  * pos_nonce_log (migration 24) is the truth it is kept from: rows in the
  * order they were written (seq), each insert landing on the B-tree's last
@@ -37,39 +37,11 @@
 #include "store/seen_set.h"
 #include "store/sqlite_internal.h"
 
-enum err store_nonces_new(struct store_nonces **out)
-{
-    struct store_nonces *n = calloc(1, sizeof *n);
-    if (n == NULL)
-        return ERR_NOMEM;
-    pthread_mutex_init(&n->mu, NULL);
-    *out = n;
-    return ERR_OK;
-}
-
-void store_nonces_free(struct store_nonces *n)
-{
-    if (n == NULL)
-        return;
-    seen_set_free(n->set);
-    pthread_mutex_destroy(&n->mu);
-    free(n);
-}
-
-/* The nonces s shares, or (none given at open) its own, made now. */
-static enum err nonces_ready(struct sqlite_store *s)
-{
-    if (s->nonces != NULL)
-        return ERR_OK;
-    enum err e = store_nonces_new(&s->nonces);
-    s->own_nonces = e == ERR_OK;
-    return e;
-}
 
 /* Under n->mu, the set made the first time: add the rows after the
  * cursor and before below that are in the window (since since), and move
  * the cursor past those read.  The caller knows them committed. */
-static enum err read_log(struct sqlite_store *s, struct store_nonces *n, int64_t below, int64_t now, int64_t since,
+static enum err read_log(struct sqlite_store *s, struct store_memory *n, int64_t below, int64_t now, int64_t since,
                          size_t *count)
 {
     enum err e = ERR_OK;
@@ -107,7 +79,7 @@ static enum err read_log(struct sqlite_store *s, struct store_nonces *n, int64_t
  * pos_nonces_load did: the whole log).  All before this transaction's
  * first are committed, as it holds the write lock, and its own rows (from
  * its first claim's on) are in the set already. */
-static enum err catch_up(struct sqlite_store *s, struct store_nonces *n, int64_t mine, int64_t now, int64_t since)
+static enum err catch_up(struct sqlite_store *s, struct store_memory *n, int64_t mine, int64_t now, int64_t since)
 {
     int64_t ours = s->nclaims > 0 ? s->claims[0].seq : mine;
     if (n->set != NULL && ours - 1 <= n->cursor)
@@ -126,12 +98,12 @@ enum err sq_pos_nonces_load(struct store *st, int64_t now, int64_t since, size_t
     /* Outside a transaction each read sees committed rows only. */
     if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
         return ERR_INVALID_PARAM;
-    enum err e = nonces_ready(s);
+    enum err e = sq_memory_ready(s);
     if (e != ERR_OK)
         return e;
-    pthread_mutex_lock(&s->nonces->mu);
-    e = read_log(s, s->nonces, INT64_MAX, now, since, count);
-    pthread_mutex_unlock(&s->nonces->mu);
+    pthread_mutex_lock(&s->mem->mu);
+    e = read_log(s, s->mem, INT64_MAX, now, since, count);
+    pthread_mutex_unlock(&s->mem->mu);
     return e;
 }
 
@@ -165,7 +137,7 @@ static enum err insert(struct sqlite_store *s, const char *key_id, const char *n
     enum err e = sq_step_insert(s, q, ERR_STORE, "pos_nonce_insert", &seq);
     if (e != ERR_OK)
         return e;
-    struct store_nonces *n = s->nonces;
+    struct store_memory *n = s->mem;
     bool added = false;
     uint64_t tag = 0;
     pthread_mutex_lock(&n->mu);
@@ -190,7 +162,7 @@ static int64_t window_since(int64_t now, int64_t purge_before)
 
 bool sq_pos_nonce_seen(struct store *st, const char *key_id, const char *nonce, int64_t now, int64_t purge_before)
 {
-    struct store_nonces *n = sq(st)->nonces;
+    struct store_memory *n = sq(st)->mem;
     if (n == NULL)
         return false;
     /* Held by an insert at most for its catch-up, a read of the few rows
@@ -216,7 +188,7 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
                           purge_before, "pos_nonce_purge");
     int64_t since = window_since(now, purge_before);
     if (e == ERR_OK)
-        e = nonces_ready(s);
+        e = sq_memory_ready(s);
     if (e == ERR_OK)
         e = claim_room(s);
     /* A savepoint of its own, so that a nonce found seen takes its row
@@ -238,16 +210,16 @@ enum err sq_pos_nonce_insert(struct store *st, const char *key_id, const char *n
 void sq_nonces_undo(struct sqlite_store *s, int depth)
 {
     if (s->nclaims == 0)
-        return; /* then s->nonces->set may not exist */
+        return; /* then s->mem->set may not exist */
     size_t keep = 0;
-    pthread_mutex_lock(&s->nonces->mu);
+    pthread_mutex_lock(&s->mem->mu);
     for (size_t i = 0; i < s->nclaims; i++) {
         if (s->claims[i].depth < depth)
             s->claims[keep++] = s->claims[i];
         else
-            seen_set_remove(s->nonces->set, s->claims[i].tag, s->claims[i].at_ms);
+            seen_set_remove(s->mem->set, s->claims[i].tag, s->claims[i].at_ms);
     }
-    pthread_mutex_unlock(&s->nonces->mu);
+    pthread_mutex_unlock(&s->mem->mu);
     s->nclaims = keep;
 }
 
@@ -265,9 +237,9 @@ void sq_nonces_released(struct sqlite_store *s)
     s->depth = 0;
     if (s->nclaims == 0)
         return;
-    pthread_mutex_lock(&s->nonces->mu);
-    if (s->claims[s->nclaims - 1].seq > s->nonces->cursor)
-        s->nonces->cursor = s->claims[s->nclaims - 1].seq;
-    pthread_mutex_unlock(&s->nonces->mu);
+    pthread_mutex_lock(&s->mem->mu);
+    if (s->claims[s->nclaims - 1].seq > s->mem->cursor)
+        s->mem->cursor = s->claims[s->nclaims - 1].seq;
+    pthread_mutex_unlock(&s->mem->mu);
     s->nclaims = 0;
 }

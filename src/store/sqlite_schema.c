@@ -549,6 +549,22 @@ const char *const sq_migrations[] = {
     "  nonce TEXT NOT NULL);"
     "INSERT INTO pos_nonce_log (at_ms, key_id, nonce) SELECT at_ms, key_id, nonce FROM pos_nonces ORDER BY at_ms;"
     "DROP TABLE pos_nonces;",
+    /* 24 -> 25: payment codes are found by their hash in memory
+     * (sqlite_paycode.c), so the UNIQUE index on it goes, with the random
+     * leaf it wrote for every code; ids are never given twice
+     * (AUTOINCREMENT), so rows commit in id order. */
+    "CREATE TABLE paycodes_new ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  customer_id INTEGER NOT NULL REFERENCES customers (id),"
+    "  device_id INTEGER NOT NULL REFERENCES devices (id),"
+    "  code_hash BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  used_ms INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO paycodes_new SELECT id, customer_id, device_id, code_hash, created_ms, expires_ms, used_ms FROM paycodes;"
+    "DROP TABLE paycodes;"
+    "ALTER TABLE paycodes_new RENAME TO paycodes;"
+    "CREATE INDEX paycodes_expiry ON paycodes (expires_ms);",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

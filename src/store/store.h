@@ -523,21 +523,23 @@ struct store {
  * program knows. */
 enum err store_open_sqlite(const char *path, struct store **out);
 
-/* The POS nonces seen on one SQLite file, in memory (the store logs them
- * in the order written, which costs no random page as a unique index did,
- * and each connection's check first reads what others logged since).  One
- * copy per connection would work, but each holds minutes of nonces: kessaid
- * makes one for all its connections and frees it after them.  A connection
- * opened without makes its own at its first nonce.  ERR_NOMEM. */
-struct store_nonces;
+/* What a process keeps in memory of one SQLite file: the POS nonces seen
+ * and the live payment codes' hashes.  The store keeps both tables in the
+ * order written, which costs no random page as a unique index did, and
+ * each connection's check first reads what others wrote since.  One copy
+ * per connection would work, but each holds minutes of nonces and a
+ * minute of codes: kessaid makes one for all its connections and frees it
+ * after them.  A connection opened without makes its own at its first
+ * use.  ERR_NOMEM. */
+struct store_memory;
 /* How far back a nonce is remembered, at most: what memory is sized for. */
 #define STORE_NONCE_WINDOW_MAX_MS (11 * 60 * 1000LL)
-enum err store_nonces_new(struct store_nonces **out);
-void store_nonces_free(struct store_nonces *n); /* NULL-safe */
+enum err store_memory_new(struct store_memory **out);
+void store_memory_free(struct store_memory *n); /* NULL-safe */
 
 /* store_open_sqlite, then audit_key_set(audit_key) unless audit_key is
- * NULL, sharing nonces unless NULL: how kessaid opens every connection. */
-enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_nonces *nonces,
+ * NULL, sharing mem unless NULL: how kessaid opens every connection. */
+enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_memory *mem,
                                    struct store **out);
 
 /* Convenience: st->ops->close(st), NULL-safe. */

@@ -617,8 +617,8 @@ static void connections_sharing_the_nonces(void **state)
     struct fx *f = *state;
     char path[600];
     tu_path(path, sizeof path, f->dir, "kessai.db");
-    struct store_nonces *shared = NULL;
-    assert_int_equal(store_nonces_new(&shared), ERR_OK);
+    struct store_memory *shared = NULL;
+    assert_int_equal(store_memory_new(&shared), ERR_OK);
     struct store *a = NULL, *b = NULL;
     assert_int_equal(store_open_sqlite_audited(path, NULL, shared, &a), ERR_OK);
     assert_int_equal(store_open_sqlite_audited(path, NULL, shared, &b), ERR_OK);
@@ -638,7 +638,7 @@ static void connections_sharing_the_nonces(void **state)
                      ERR_CONFLICT);
     store_close(c);
     store_close(b);
-    store_nonces_free(shared);
+    store_memory_free(shared);
 }
 
 /* kessaid reads the nonces of the window at start-up, outside any
