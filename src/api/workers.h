@@ -38,8 +38,9 @@ struct auth_workers;
 typedef void (*auth_job_fn)(void *arg, struct store *st);
 
 /* Start n (>= 1) workers, each with its own SQLite connection to db_path
- * given audit_key (NULL: none; store.h audit_key_set) and sharing nonces
- * (NULL: each its own; store.h store_memory_new).  ERR_INVALID_PARAM,
+ * given audit_key (NULL: none; store.h audit_key_set) and sharing mem
+ * (the nonces and codes kept in memory; NULL: each its own; store.h
+ * store_memory_new).  ERR_INVALID_PARAM,
  * ERR_STORE (a connection failed), ERR_NOMEM, ERR_INTERNAL (a thread
  * failed); on failure nothing is left running. */
 enum err auth_workers_start(const char *db_path, const uint8_t *audit_key, struct store_memory *mem,

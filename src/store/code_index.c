@@ -51,14 +51,15 @@ static void put(struct slot *slots, size_t cap, struct slot s)
     slots[i] = s;
 }
 
-/* Rebuilt with the live entries, at most half full afterwards. */
+/* Rebuilt with the live entries, at most half full afterwards (and grown
+ * again at three quarters: runs stay a few slots long). */
 static enum err rebuild(struct code_index *ix, int64_t dead_before)
 {
     size_t live = 0;
     for (size_t i = 0; i < ix->cap; i++)
         live += ix->slots[i].tag != 0 && ix->slots[i].expires_ms > dead_before;
     size_t cap = FIRST_CAP;
-    while (cap < 4 * (live + 1))
+    while (cap < 2 * (live + 1))
         cap *= 2;
     struct slot *slots = calloc(cap, sizeof *slots);
     if (slots == NULL)
@@ -75,7 +76,7 @@ static enum err rebuild(struct code_index *ix, int64_t dead_before)
 
 enum err code_index_add(struct code_index *ix, uint64_t tag, int64_t id, int64_t expires_ms, int64_t dead_before)
 {
-    if ((ix->n + 1) * 2 > ix->cap) {
+    if ((ix->n + 1) * 4 > ix->cap * 3) {
         enum err e = rebuild(ix, dead_before);
         if (e != ERR_OK)
             return e;

@@ -17,8 +17,8 @@
 struct store_pool;
 
 /* Open n (>= 1) SQLite connections to path, each given audit_key (NULL:
- * none; store.h audit_key_set) and sharing nonces (NULL: each its own;
- * store.h store_memory_new).  ERR_STORE or ERR_NOMEM; on failure nothing
+ * none; store.h audit_key_set) and sharing mem (the nonces and codes kept
+ * in memory; NULL: each its own; store.h store_memory_new).  ERR_STORE or ERR_NOMEM; on failure nothing
  * stays open. */
 enum err store_pool_open_sqlite(const char *path, size_t n, const uint8_t *audit_key, struct store_memory *mem,
                                 struct store_pool **out);

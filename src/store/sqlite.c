@@ -252,8 +252,10 @@ static enum err sq_begin(struct store *st)
 {
     sq_snapshot_end(st);
     enum err e = step_cached(sq(st), "BEGIN IMMEDIATE", "begin");
-    if (e == ERR_OK)
+    if (e == ERR_OK) {
         sq(st)->depth = 0;
+        sq(st)->codes_first = 0;
+    }
     return e;
 }
 
@@ -290,6 +292,8 @@ static enum err sq_release(struct store *st)
     if (e == ERR_OK) {
         sq(st)->depth--;
         sq_nonces_released(sq(st));
+        if (sqlite3_get_autocommit(sq(st)->db))
+            sq(st)->codes_first = 0; /* that savepoint was the transaction */
     }
     return e;
 }

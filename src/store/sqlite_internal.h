@@ -95,6 +95,13 @@ void sq_nonces_released(struct sqlite_store *s);
 
 static inline struct sqlite_store *sq(struct store *st) { return (struct sqlite_store *)st; }
 
+/* In a transaction holding the write lock (BEGIN IMMEDIATE, or one that
+ * has written). */
+static inline bool sq_writing(const struct sqlite_store *s)
+{
+    return sqlite3_txn_state(s->db, "main") == SQLITE_TXN_WRITE;
+}
+
 /* Rows may be kept (memo) and served: a snapshot is open and SQLite has not
  * ended its read transaction behind our back (it rolls back on some I/O
  * errors). */

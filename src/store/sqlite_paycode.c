@@ -12,7 +12,8 @@
  * Finding a code by its hash.  A UNIQUE index on the hash cost every code a
  * random leaf of its B-tree (a fifth of all pages the WAL wrote in the
  * bench, bench/README.md).  Instead the rows stay in the order written
- * (AUTOINCREMENT: an id is never given twice, so rows commit in id order)
+ * (AUTOINCREMENT: no committed row's id is given again, even after it is
+ * deleted, so rows commit in id order)
  * and each process keeps the hashes in memory (code_index.h, shared in
  * struct store_memory): before a lookup, the index reads the rows written
  * after its cursor, by any process, and a lookup then reads the row it
@@ -40,6 +41,7 @@
 
 #include "store/code_index.h"
 #include "store/sqlite_internal.h"
+#include "util/timeutil.h"
 
 static void read_paycode(sqlite3_stmt *q, void *out)
 {
@@ -54,9 +56,12 @@ static void read_paycode(sqlite3_stmt *q, void *out)
     c->used_ms = sqlite3_column_int64(q, 6);
 }
 
-/* Index entries are dropped 10 s after their code expired by the clock of
- * the latest code written: a lookup's clock may lag that one a little, and
- * a dropped entry must be of a code no lookup could still take for live. */
+/* Index entries are dropped 10 s after their code expired by this
+ * process's clock (the time its latest insert was given, else the wall
+ * clock): a lookup's time may lag that a little, and a dropped entry must
+ * be of a code no lookup could still take for live.  Never another node's
+ * clock, nor the latest time ever seen: a clock ahead, or one stepped
+ * back, would drop live codes. */
 #define CODES_KEEP_MS (10 * 1000LL)
 /* Rows one hash may name in the index: one, unless 64-bit tags collide. */
 #define CODES_PER_TAG 8
@@ -78,15 +83,14 @@ static int64_t own_first(struct sqlite_store *s)
 
 /* Under m->codes_mu: the rows after the cursor and before `below` into the
  * index, the cursor past them. */
-static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t below)
+static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t below, int64_t now)
 {
     if (m->codes == NULL) {
         enum err e = code_index_new(&m->codes);
         if (e != ERR_OK)
             return e;
     }
-    sqlite3_stmt *q =
-        sq_stmt(s, "SELECT id, code_hash, expires_ms, created_ms FROM paycodes WHERE id > ? AND id < ? ORDER BY id");
+    sqlite3_stmt *q = sq_stmt(s, "SELECT id, code_hash, expires_ms FROM paycodes WHERE id > ? AND id < ? ORDER BY id");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, m->codes_cursor);
@@ -96,10 +100,8 @@ static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t
     while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         uint8_t h[32];
         sq_blob(q, 1, h, sizeof h);
-        int64_t id = sqlite3_column_int64(q, 0), created = sqlite3_column_int64(q, 3);
-        if (created > m->codes_now)
-            m->codes_now = created; /* also in a process that only looks codes up */
-        e = code_index_add(m->codes, tag_of(h), id, sqlite3_column_int64(q, 2), m->codes_now - CODES_KEEP_MS);
+        int64_t id = sqlite3_column_int64(q, 0);
+        e = code_index_add(m->codes, tag_of(h), id, sqlite3_column_int64(q, 2), now - CODES_KEEP_MS);
         if (e == ERR_OK)
             m->codes_cursor = id;
     }
@@ -112,8 +114,8 @@ static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t
 #define PAYCODE_COLUMNS "SELECT id, customer_id, device_id, code_hash, created_ms, expires_ms, used_ms FROM paycodes "
 
 /* The row with this hash: by the index, else among this transaction's own
- * rows.  ERR_NOT_FOUND. */
-static enum err find(struct sqlite_store *s, const uint8_t hash[32], struct paycode *out)
+ * rows.  now: an insert's time (0 for a lookup).  ERR_NOT_FOUND. */
+static enum err find(struct sqlite_store *s, const uint8_t hash[32], int64_t now, struct paycode *out)
 {
     enum err e = sq_memory_ready(s);
     if (e != ERR_OK)
@@ -122,7 +124,9 @@ static enum err find(struct sqlite_store *s, const uint8_t hash[32], struct payc
     int64_t first = own_first(s), ids[CODES_PER_TAG];
     size_t n = 0;
     pthread_mutex_lock(&m->codes_mu);
-    e = catch_up(s, m, first);
+    if (now != 0)
+        m->codes_now = now;
+    e = catch_up(s, m, first, m->codes_now ? m->codes_now : time_now_ms());
     if (e == ERR_OK)
         n = code_index_find(m->codes, tag_of(hash), ids, CODES_PER_TAG);
     pthread_mutex_unlock(&m->codes_mu);
@@ -151,16 +155,16 @@ static enum err find(struct sqlite_store *s, const uint8_t hash[32], struct payc
     return sq_get_one(s, q, ERR_NOT_FOUND, read_paycode, out);
 }
 
-enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
+/* The hash's check and the insert, in the caller's write transaction. */
+static enum err insert(struct sqlite_store *db, struct paycode *c, int64_t now)
 {
-    struct sqlite_store *db = sq(st);
     /* Expired codes go in bulk (sq_purge), by the expires_ms index. */
     enum err e = sq_purge(db, SQ_PURGE_PAYCODES, now, "DELETE FROM paycodes WHERE expires_ms <= ?", now,
                           "paycode_purge");
     if (e != ERR_OK)
         return e;
     struct paycode same;
-    e = find(db, c->code_hash, &same);
+    e = find(db, c->code_hash, now, &same);
     if (e == ERR_OK)
         return ERR_CONFLICT;
     if (e != ERR_NOT_FOUND)
@@ -176,14 +180,32 @@ enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
     sqlite3_bind_int64(q, 5, c->expires_ms);
     sqlite3_bind_int64(q, 6, c->used_ms);
     e = sq_step_insert(db, q, ERR_NOT_FOUND, "paycode_insert", &c->id);
-    if (e == ERR_OK && !sqlite3_get_autocommit(db->db) && db->codes_first == 0)
+    if (e == ERR_OK && db->codes_first == 0)
         db->codes_first = c->id;
     return e;
 }
 
+/* Outside a write transaction (a tool, a test) in one of its own: the check
+ * and the insert must not have another process's insert between them. */
+enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now)
+{
+    struct sqlite_store *db = sq(st);
+    if (!sq_writing(db)) {
+        enum err e = st->ops->begin(st);
+        if (e == ERR_OK)
+            e = insert(db, c, now);
+        if (e == ERR_OK)
+            e = st->ops->commit(st);
+        if (e != ERR_OK)
+            st->ops->rollback(st);
+        return e;
+    }
+    return insert(db, c, now);
+}
+
 enum err sq_paycode_get(struct store *st, const uint8_t hash[32], struct paycode *out)
 {
-    return find(sq(st), hash, out);
+    return find(sq(st), hash, 0, out);
 }
 
 enum err sq_paycode_use(struct store *st, int64_t id, int64_t now)

@@ -551,7 +551,7 @@ const char *const sq_migrations[] = {
     "DROP TABLE pos_nonces;",
     /* 24 -> 25: payment codes are found by their hash in memory
      * (sqlite_paycode.c), so the UNIQUE index on it goes, with the random
-     * leaf it wrote for every code; ids are never given twice
+     * leaf it wrote for every code; no committed row's id is given again
      * (AUTOINCREMENT), so rows commit in id order. */
     "CREATE TABLE paycodes_new ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"

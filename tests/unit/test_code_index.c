@@ -24,6 +24,8 @@
 
 #define T0 1767225600000LL
 #define LIVE_MS 60000
+/* Distinct tags spread as keyed hashes are. */
+#define TAG(id) ((uint64_t)(id) * 0x9e3779b97f4a7c15ULL)
 
 /* ---- the index alone ------------------------------------------------------- */
 
@@ -34,10 +36,10 @@ static void the_index_finds_every_row_under_its_tag(void **state)
     assert_int_equal(code_index_new(&ix), ERR_OK);
     /* enough to grow it several times */
     for (int64_t id = 1; id <= 5000; id++)
-        assert_int_equal(code_index_add(ix, (uint64_t)id * 0x9e3779b97f4a7c15ULL, id, T0 + LIVE_MS, T0), ERR_OK);
+        assert_int_equal(code_index_add(ix, TAG(id), id, T0 + LIVE_MS, T0), ERR_OK);
     int64_t ids[4];
     for (int64_t id = 1; id <= 5000; id++) {
-        assert_int_equal(code_index_find(ix, (uint64_t)id * 0x9e3779b97f4a7c15ULL, ids, 4), 1);
+        assert_int_equal(code_index_find(ix, TAG(id), ids, 4), 1);
         assert_int_equal(ids[0], id);
     }
     assert_int_equal(code_index_find(ix, 12345, ids, 4), 0);
@@ -55,16 +57,16 @@ static void the_index_forgets_expired_codes_as_it_grows(void **state)
     struct code_index *ix = NULL;
     assert_int_equal(code_index_new(&ix), ERR_OK);
     for (int64_t id = 1; id <= 3000; id++)
-        assert_int_equal(code_index_add(ix, (uint64_t)id << 20, id, T0 + LIVE_MS, T0), ERR_OK);
+        assert_int_equal(code_index_add(ix, TAG(id), id, T0 + LIVE_MS, T0), ERR_OK);
     assert_int_equal(code_index_size(ix), 3000);
     /* a minute later, the next growth keeps only what is still alive */
     for (int64_t id = 3001; id <= 12000; id++)
-        assert_int_equal(code_index_add(ix, (uint64_t)id << 20, id, T0 + 2 * LIVE_MS, T0 + LIVE_MS), ERR_OK);
+        assert_int_equal(code_index_add(ix, TAG(id), id, T0 + 2 * LIVE_MS, T0 + LIVE_MS), ERR_OK);
     assert_true(code_index_size(ix) <= 9000);
     int64_t ids[1];
-    assert_int_equal(code_index_find(ix, (uint64_t)1 << 20, ids, 1), 0);
+    assert_int_equal(code_index_find(ix, TAG(1), ids, 1), 0);
     for (int64_t id = 3001; id <= 12000; id++)
-        assert_int_equal(code_index_find(ix, (uint64_t)id << 20, ids, 1), 1);
+        assert_int_equal(code_index_find(ix, TAG(id), ids, 1), 1);
     code_index_free(ix);
 }
 
@@ -166,6 +168,90 @@ static void a_code_rolled_back_is_never_found_and_hides_no_other(void **state)
     store_memory_free(mem);
 }
 
+/* The ledger writer issues codes in savepoints of its transaction: one
+ * undone there gives its id up within the transaction, and the others of
+ * the commit are found. */
+static void a_code_undone_by_its_savepoint_hides_no_other(void **state)
+{
+    struct fx *f = *state;
+    struct store_memory *mem = NULL;
+    assert_int_equal(store_memory_new(&mem), ERR_OK);
+    struct store *w = NULL, *r = NULL;
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct paycode one = code(), undone = code(), two = code(), got;
+    assert_int_equal(w->ops->begin(w), ERR_OK);
+    assert_int_equal(w->ops->savepoint(w), ERR_OK);
+    assert_int_equal(w->ops->paycode_insert(w, &one, T0), ERR_OK);
+    assert_int_equal(w->ops->release_savepoint(w), ERR_OK);
+    assert_int_equal(w->ops->savepoint(w), ERR_OK);
+    assert_int_equal(w->ops->paycode_insert(w, &undone, T0), ERR_OK);
+    assert_int_equal(get(w, &two, &got), ERR_NOT_FOUND); /* a lookup in between */
+    assert_int_equal(w->ops->rollback_savepoint(w), ERR_OK);
+    assert_int_equal(w->ops->savepoint(w), ERR_OK);
+    assert_int_equal(w->ops->paycode_insert(w, &two, T0), ERR_OK);
+    assert_int_equal(w->ops->release_savepoint(w), ERR_OK);
+    assert_int_equal(two.id, undone.id);
+    assert_int_equal(w->ops->commit(w), ERR_OK);
+    assert_int_equal(get(r, &one, &got), ERR_OK);
+    assert_int_equal(get(r, &two, &got), ERR_OK);
+    assert_int_equal(got.id, two.id);
+    assert_int_equal(get(r, &undone, &got), ERR_NOT_FOUND);
+    store_close(w);
+    store_close(r);
+    store_memory_free(mem);
+}
+
+/* A code revoked (its row deleted) when it was the newest: the next code
+ * must not take its id, which the index has already read past. */
+static void the_newest_code_revoked_takes_no_id_with_it(void **state)
+{
+    struct fx *f = *state;
+    struct store_memory *mem = NULL;
+    assert_int_equal(store_memory_new(&mem), ERR_OK);
+    struct store *w = NULL, *r = NULL;
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct paycode revoked = code(), next = code(), got;
+    assert_int_equal(w->ops->paycode_insert(w, &revoked, T0), ERR_OK);
+    assert_int_equal(get(r, &revoked, &got), ERR_OK);
+    assert_int_equal(w->ops->begin(w), ERR_OK);
+    assert_int_equal(w->ops->paycodes_revoke(w, 1, 0, T0 + 1), ERR_OK);
+    assert_int_equal(w->ops->commit(w), ERR_OK);
+    assert_int_equal(get(r, &revoked, &got), ERR_NOT_FOUND);
+    assert_int_equal(w->ops->paycode_insert(w, &next, T0 + 2), ERR_OK);
+    assert_true(next.id > revoked.id);
+    assert_int_equal(get(r, &next, &got), ERR_OK);
+    store_close(w);
+    store_close(r);
+    store_memory_free(mem);
+}
+
+/* A request's snapshot from before a code was written does not see it,
+ * however far the shared index has read; its next request does. */
+static void an_older_snapshot_sees_no_newer_code_and_spoils_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct store_memory *mem = NULL;
+    assert_int_equal(store_memory_new(&mem), ERR_OK);
+    struct store *w = NULL, *r = NULL;
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct paycode before = code(), after = code(), got;
+    assert_int_equal(w->ops->paycode_insert(w, &before, T0), ERR_OK);
+    assert_int_equal(r->ops->snapshot_begin(r), ERR_OK);
+    assert_int_equal(get(r, &before, &got), ERR_OK); /* the snapshot is taken */
+    assert_int_equal(w->ops->paycode_insert(w, &after, T0 + 1), ERR_OK);
+    assert_int_equal(get(w, &after, &got), ERR_OK); /* the index is past it */
+    assert_int_equal(get(r, &after, &got), ERR_NOT_FOUND);
+    r->ops->snapshot_end(r);
+    assert_int_equal(get(r, &after, &got), ERR_OK);
+    assert_int_equal(got.id, after.id);
+    store_close(w);
+    store_close(r);
+    store_memory_free(mem);
+}
+
 /* Two customers must never hold the same code: a second row with a hash
  * that a row already has is refused, whoever wrote the first and whether
  * or not it is committed yet. */
@@ -254,6 +340,9 @@ int main(void)
         cmocka_unit_test(the_index_forgets_expired_codes_as_it_grows),
         cmocka_unit_test_setup_teardown(a_code_another_process_wrote_is_found, setup, teardown),
         cmocka_unit_test_setup_teardown(a_code_rolled_back_is_never_found_and_hides_no_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_code_undone_by_its_savepoint_hides_no_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_newest_code_revoked_takes_no_id_with_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_older_snapshot_sees_no_newer_code_and_spoils_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(no_two_rows_carry_one_hash, setup, teardown),
         cmocka_unit_test(codes_written_before_the_migration_are_found),
     };
