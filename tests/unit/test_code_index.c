@@ -118,6 +118,28 @@ static enum err get(struct store *st, const struct paycode *c, struct paycode *o
     return st->ops->paycode_get(st, c->code_hash, out);
 }
 
+/* Two connections of one process, sharing its memory: w writes, r reads. */
+struct pair {
+    struct store_memory *mem;
+    struct store *w, *r;
+};
+
+static struct pair pair_open(const struct fx *f)
+{
+    struct pair p = {0};
+    assert_int_equal(store_memory_new(&p.mem), ERR_OK);
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, p.mem, &p.w), ERR_OK);
+    assert_int_equal(store_open_sqlite_audited(f->path, NULL, p.mem, &p.r), ERR_OK);
+    return p;
+}
+
+static void pair_close(struct pair *p)
+{
+    store_close(p->w);
+    store_close(p->r);
+    store_memory_free(p->mem); /* after the connections that share it */
+}
+
 static void a_code_another_process_wrote_is_found(void **state)
 {
     struct fx *f = *state;
@@ -143,11 +165,8 @@ static void a_code_another_process_wrote_is_found(void **state)
 static void a_code_rolled_back_is_never_found_and_hides_no_other(void **state)
 {
     struct fx *f = *state;
-    struct store_memory *mem = NULL;
-    assert_int_equal(store_memory_new(&mem), ERR_OK);
-    struct store *w = NULL, *r = NULL;
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct pair p = pair_open(f);
+    struct store *w = p.w, *r = p.r;
     struct paycode gone = code(), kept = code(), other = code(), got;
     assert_int_equal(w->ops->begin(w), ERR_OK);
     assert_int_equal(w->ops->paycode_insert(w, &gone, T0), ERR_OK);
@@ -163,9 +182,7 @@ static void a_code_rolled_back_is_never_found_and_hides_no_other(void **state)
     assert_int_equal(got.id, kept.id);
     assert_int_equal(get(r, &gone, &got), ERR_NOT_FOUND);
     assert_int_equal(get(w, &gone, &got), ERR_NOT_FOUND);
-    store_close(w);
-    store_close(r);
-    store_memory_free(mem);
+    pair_close(&p);
 }
 
 /* The ledger writer issues codes in savepoints of its transaction: one
@@ -174,11 +191,8 @@ static void a_code_rolled_back_is_never_found_and_hides_no_other(void **state)
 static void a_code_undone_by_its_savepoint_hides_no_other(void **state)
 {
     struct fx *f = *state;
-    struct store_memory *mem = NULL;
-    assert_int_equal(store_memory_new(&mem), ERR_OK);
-    struct store *w = NULL, *r = NULL;
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct pair p = pair_open(f);
+    struct store *w = p.w, *r = p.r;
     struct paycode one = code(), undone = code(), two = code(), got;
     assert_int_equal(w->ops->begin(w), ERR_OK);
     assert_int_equal(w->ops->savepoint(w), ERR_OK);
@@ -197,9 +211,7 @@ static void a_code_undone_by_its_savepoint_hides_no_other(void **state)
     assert_int_equal(get(r, &two, &got), ERR_OK);
     assert_int_equal(got.id, two.id);
     assert_int_equal(get(r, &undone, &got), ERR_NOT_FOUND);
-    store_close(w);
-    store_close(r);
-    store_memory_free(mem);
+    pair_close(&p);
 }
 
 /* A code revoked (its row deleted) when it was the newest: the next code
@@ -207,11 +219,8 @@ static void a_code_undone_by_its_savepoint_hides_no_other(void **state)
 static void the_newest_code_revoked_takes_no_id_with_it(void **state)
 {
     struct fx *f = *state;
-    struct store_memory *mem = NULL;
-    assert_int_equal(store_memory_new(&mem), ERR_OK);
-    struct store *w = NULL, *r = NULL;
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct pair p = pair_open(f);
+    struct store *w = p.w, *r = p.r;
     struct paycode revoked = code(), next = code(), got;
     assert_int_equal(w->ops->paycode_insert(w, &revoked, T0), ERR_OK);
     assert_int_equal(get(r, &revoked, &got), ERR_OK);
@@ -222,9 +231,7 @@ static void the_newest_code_revoked_takes_no_id_with_it(void **state)
     assert_int_equal(w->ops->paycode_insert(w, &next, T0 + 2), ERR_OK);
     assert_true(next.id > revoked.id);
     assert_int_equal(get(r, &next, &got), ERR_OK);
-    store_close(w);
-    store_close(r);
-    store_memory_free(mem);
+    pair_close(&p);
 }
 
 /* A request's snapshot from before a code was written does not see it,
@@ -232,11 +239,8 @@ static void the_newest_code_revoked_takes_no_id_with_it(void **state)
 static void an_older_snapshot_sees_no_newer_code_and_spoils_nothing(void **state)
 {
     struct fx *f = *state;
-    struct store_memory *mem = NULL;
-    assert_int_equal(store_memory_new(&mem), ERR_OK);
-    struct store *w = NULL, *r = NULL;
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &w), ERR_OK);
-    assert_int_equal(store_open_sqlite_audited(f->path, NULL, mem, &r), ERR_OK);
+    struct pair p = pair_open(f);
+    struct store *w = p.w, *r = p.r;
     struct paycode before = code(), after = code(), got;
     assert_int_equal(w->ops->paycode_insert(w, &before, T0), ERR_OK);
     assert_int_equal(r->ops->snapshot_begin(r), ERR_OK);
@@ -247,9 +251,7 @@ static void an_older_snapshot_sees_no_newer_code_and_spoils_nothing(void **state
     r->ops->snapshot_end(r);
     assert_int_equal(get(r, &after, &got), ERR_OK);
     assert_int_equal(got.id, after.id);
-    store_close(w);
-    store_close(r);
-    store_memory_free(mem);
+    pair_close(&p);
 }
 
 /* Two customers must never hold the same code: a second row with a hash
