@@ -81,6 +81,7 @@
 #include "util/timeutil.h"
 #include "util/wipe.h"
 #include "wallet/gateway.h"
+#include "wallet/paycode.h"
 #include "wallet/topup.h"
 #include "wallet/periodic.h"
 #include "wallet/review.h"
@@ -424,6 +425,8 @@ int main(int argc, char **argv)
     /* Before the first request, and holding no lock another node waits for. */
     if (e == ERR_OK)
         e = pos_nonces_load(writer_store, time_now_ms());
+    if (e == ERR_OK)
+        e = paycode_load(writer_store, time_now_ms());
     if (e != ERR_OK) {
         say("cannot open the store %s: %s (details in the log)", path, err_message(e));
         goto cleanup;

@@ -506,6 +506,7 @@ static const struct store_ops sqlite_ops = {
     .paycode_insert = sq_paycode_insert,
     .paycode_get = sq_paycode_get,
     .paycode_use = sq_paycode_use,
+    .paycodes_load = sq_paycodes_load,
     .offline_key_put = sq_offline_key_put,
     .offline_key_get = sq_offline_key_get,
     .paycodes_revoke = sq_paycodes_revoke,

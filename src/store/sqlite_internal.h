@@ -357,6 +357,7 @@ bool sq_pos_nonce_seen(struct store *st, const char *key_id, const char *nonce, 
 enum err sq_paycode_insert(struct store *st, struct paycode *c, int64_t now);
 enum err sq_paycode_get(struct store *st, const uint8_t hash[32], struct paycode *out);
 enum err sq_paycode_use(struct store *st, int64_t id, int64_t now);
+enum err sq_paycodes_load(struct store *st, int64_t now, size_t *count);
 enum err sq_offline_key_put(struct store *st, const struct offline_key *k);
 enum err sq_offline_key_get(struct store *st, int64_t offline_id, struct offline_key *out);
 enum err sq_paycodes_revoke(struct store *st, int64_t customer_id, int64_t device_id, int64_t now);

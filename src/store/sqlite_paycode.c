@@ -155,6 +155,27 @@ static enum err find(struct sqlite_store *s, const uint8_t hash[32], int64_t now
     return sq_get_one(s, q, ERR_NOT_FOUND, read_paycode, out);
 }
 
+enum err sq_paycodes_load(struct store *st, int64_t now, size_t *count)
+{
+    struct sqlite_store *s = sq(st);
+    *count = 0;
+    /* Outside a transaction each read sees committed rows only. */
+    if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
+        return ERR_INVALID_PARAM;
+    enum err e = sq_memory_ready(s);
+    if (e != ERR_OK)
+        return e;
+    struct store_memory *m = s->mem;
+    pthread_mutex_lock(&m->codes_mu);
+    m->codes_now = now;
+    size_t before = m->codes ? code_index_size(m->codes) : 0;
+    e = catch_up(s, m, INT64_MAX, now);
+    if (e == ERR_OK)
+        *count = code_index_size(m->codes) - before;
+    pthread_mutex_unlock(&m->codes_mu);
+    return e;
+}
+
 /* The hash's check and the insert, in the caller's write transaction. */
 static enum err insert(struct sqlite_store *db, struct paycode *c, int64_t now)
 {

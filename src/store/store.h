@@ -410,6 +410,12 @@ struct store_ops {
      * time, deletes expired codes in bulk (readers check expires_ms). */
     enum err (*paycode_insert)(struct store *st, struct paycode *c, int64_t now);
     enum err (*paycode_get)(struct store *st, const uint8_t hash[32], struct paycode *out); /* ERR_NOT_FOUND */
+    /* Read the codes in the table into memory before the first request,
+     * outside any transaction (else ERR_INVALID_PARAM; *count of them):
+     * then the first code's insert does not read them all while it holds
+     * the write lock, which other nodes' writers wait for.  Optional to
+     * call: without it, that is what the first lookup or insert does. */
+    enum err (*paycodes_load)(struct store *st, int64_t now, size_t *count);
     /* Mark used; ERR_NOT_FOUND unless it exists, is unused and expires_ms > now. */
     enum err (*paycode_use)(struct store *st, int64_t id, int64_t now);
     /* Offline keys: put replaces the device's key. */

@@ -28,7 +28,9 @@
 #include <string.h>
 
 #include "auth/secret_hash.h"
+#include "util/log.h"
 #include "util/luhn.h"
+#include "util/timeutil.h"
 
 /* A hash collision with a live code is a 1 in 10^16 event; retrying beats
  * ever handing two customers the same code. */
@@ -147,6 +149,17 @@ enum err paycode_issue(const struct wallet_ctx *w, const struct auth_session *cu
     e = issue_submit(is);
     if (e != ERR_OK)
         issue_free(is);
+    return e;
+}
+
+enum err paycode_load(struct store *st, int64_t now_ms)
+{
+    size_t n = 0;
+    int64_t t0 = time_now_ms();
+    enum err e = st->ops->paycodes_load(st, now_ms, &n);
+    if (e == ERR_OK)
+        log_event(LOG_INFO, "paycodes_loaded",
+                  json_pack("{s:I, s:I}", "codes", (json_int_t)n, "ms", (json_int_t)(time_now_ms() - t0)));
     return e;
 }
 

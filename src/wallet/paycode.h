@@ -90,6 +90,11 @@ typedef void (*paycode_issued_fn)(void *ctx, enum err e, const char *code, int64
 enum err paycode_issue(const struct wallet_ctx *w, const struct auth_session *cur, paycode_issued_fn done,
                        void *ctx);
 
+/* Read the payment codes in the store into memory (store.h paycodes_load),
+ * logged as paycodes_loaded: kessaid does it at start, before it takes a
+ * request. */
+enum err paycode_load(struct store *st, int64_t now_ms);
+
 /* paycode_issue, waited for (tests, tools; not on the completer thread). */
 enum err paycode_new(const struct wallet_ctx *w, const struct auth_session *cur, char code[PAYCODE_DIGITS + 1],
                      int64_t *expires_ms);

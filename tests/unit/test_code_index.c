@@ -254,6 +254,32 @@ static void an_older_snapshot_sees_no_newer_code_and_spoils_nothing(void **state
     pair_close(&p);
 }
 
+/* kessaid reads the codes in the table at start, outside any transaction,
+ * so that its writer's first code does not read them all while it holds
+ * the write lock. */
+static void codes_are_read_in_at_start(void **state)
+{
+    struct fx *f = *state;
+    struct store *other = tu_open_store(f->dir);
+    struct paycode a = code(), b = code(), got;
+    assert_int_equal(other->ops->paycode_insert(other, &a, T0), ERR_OK);
+    assert_int_equal(other->ops->paycode_insert(other, &b, T0), ERR_OK);
+    struct pair p = pair_open(f);
+    size_t n = 99;
+    assert_int_equal(p.w->ops->begin(p.w), ERR_OK);
+    assert_int_equal(p.w->ops->paycodes_load(p.w, T0, &n), ERR_INVALID_PARAM);
+    assert_int_equal(n, 0);
+    assert_int_equal(p.w->ops->rollback(p.w), ERR_OK);
+    assert_int_equal(p.w->ops->paycodes_load(p.w, T0, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(p.r->ops->paycodes_load(p.r, T0, &n), ERR_OK);
+    assert_int_equal(n, 0); /* the memory is shared: read once */
+    assert_int_equal(get(p.r, &b, &got), ERR_OK);
+    assert_int_equal(got.id, b.id);
+    pair_close(&p);
+    store_close(other);
+}
+
 /* Two customers must never hold the same code: a second row with a hash
  * that a row already has is refused, whoever wrote the first and whether
  * or not it is committed yet. */
@@ -345,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_code_undone_by_its_savepoint_hides_no_other, setup, teardown),
         cmocka_unit_test_setup_teardown(the_newest_code_revoked_takes_no_id_with_it, setup, teardown),
         cmocka_unit_test_setup_teardown(an_older_snapshot_sees_no_newer_code_and_spoils_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(codes_are_read_in_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(no_two_rows_carry_one_hash, setup, teardown),
         cmocka_unit_test(codes_written_before_the_migration_are_found),
     };
