@@ -263,7 +263,7 @@ static void start_flow(struct load *l, struct flow *f, uint64_t now)
      * (connection i's k-th flow: customer i + k * connections) put the
      * flows in flight on neighbouring customers, whose balances, spending
      * counters and feed entries then shared the pages a commit writes:
-     * 15-20 % more charges/s than customers at random (bench/README.md,
+     * 15-28 % more charges/s than customers at random (bench/README.md,
      * eighteenth session). */
     f->customer = randombytes_uniform((uint32_t)l->seed->ncustomers);
     f->t_code = now;

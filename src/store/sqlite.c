@@ -182,6 +182,14 @@ void store_memory_free(struct store_memory *m)
     free(m);
 }
 
+enum err sq_memory_to_load(struct sqlite_store *s)
+{
+    /* Outside a transaction each read sees committed rows only. */
+    if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
+        return ERR_INVALID_PARAM;
+    return sq_memory_ready(s);
+}
+
 enum err sq_memory_ready(struct sqlite_store *s)
 {
     if (s->mem != NULL)

@@ -84,6 +84,10 @@ struct store_memory {
 
 /* s->mem, or (none given at open) its own, made now.  ERR_NOMEM. */
 enum err sq_memory_ready(struct sqlite_store *s);
+/* sq_memory_ready for reading a whole table into it at start: only
+ * outside a transaction (else ERR_INVALID_PARAM), where every row read is
+ * committed. */
+enum err sq_memory_to_load(struct sqlite_store *s);
 
 /* The transaction hooks of the claims (sqlite.c calls them). */
 /* ROLLBACK TO the innermost savepoint (at depth s->depth) succeeded, or the

@@ -82,8 +82,8 @@ static int64_t own_first(struct sqlite_store *s)
 }
 
 /* Under m->codes_mu: the rows after the cursor and before `below` into the
- * index, the cursor past them. */
-static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t below, int64_t now)
+ * index (*added of them, unless NULL), the cursor past them. */
+static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t below, int64_t now, size_t *added)
 {
     if (m->codes == NULL) {
         enum err e = code_index_new(&m->codes);
@@ -102,8 +102,11 @@ static enum err catch_up(struct sqlite_store *s, struct store_memory *m, int64_t
         sq_blob(q, 1, h, sizeof h);
         int64_t id = sqlite3_column_int64(q, 0);
         e = code_index_add(m->codes, tag_of(h), id, sqlite3_column_int64(q, 2), now - CODES_KEEP_MS);
-        if (e == ERR_OK)
+        if (e == ERR_OK) {
             m->codes_cursor = id;
+            if (added)
+                (*added)++;
+        }
     }
     sq_done(q);
     if (e == ERR_OK && rc != SQLITE_DONE)
@@ -126,7 +129,7 @@ static enum err find(struct sqlite_store *s, const uint8_t hash[32], int64_t now
     pthread_mutex_lock(&m->codes_mu);
     if (now != 0)
         m->codes_now = now;
-    e = catch_up(s, m, first, m->codes_now ? m->codes_now : time_now_ms());
+    e = catch_up(s, m, first, m->codes_now ? m->codes_now : time_now_ms(), NULL);
     if (e == ERR_OK)
         n = code_index_find(m->codes, tag_of(hash), ids, CODES_PER_TAG);
     pthread_mutex_unlock(&m->codes_mu);
@@ -159,19 +162,13 @@ enum err sq_paycodes_load(struct store *st, int64_t now, size_t *count)
 {
     struct sqlite_store *s = sq(st);
     *count = 0;
-    /* Outside a transaction each read sees committed rows only. */
-    if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
-        return ERR_INVALID_PARAM;
-    enum err e = sq_memory_ready(s);
+    enum err e = sq_memory_to_load(s);
     if (e != ERR_OK)
         return e;
     struct store_memory *m = s->mem;
     pthread_mutex_lock(&m->codes_mu);
     m->codes_now = now;
-    size_t before = m->codes ? code_index_size(m->codes) : 0;
-    e = catch_up(s, m, INT64_MAX, now);
-    if (e == ERR_OK)
-        *count = code_index_size(m->codes) - before;
+    e = catch_up(s, m, INT64_MAX, now, count);
     pthread_mutex_unlock(&m->codes_mu);
     return e;
 }

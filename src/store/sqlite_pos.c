@@ -95,10 +95,7 @@ enum err sq_pos_nonces_load(struct store *st, int64_t now, int64_t since, size_t
 {
     struct sqlite_store *s = sq(st);
     *count = 0;
-    /* Outside a transaction each read sees committed rows only. */
-    if (!sqlite3_get_autocommit(s->db) && !s->snapshot)
-        return ERR_INVALID_PARAM;
-    enum err e = sq_memory_ready(s);
+    enum err e = sq_memory_to_load(s);
     if (e != ERR_OK)
         return e;
     pthread_mutex_lock(&s->mem->mu);

@@ -77,6 +77,12 @@ struct fx {
     char path[600];
 };
 
+/* The customer (1) and phone (1) every code here belongs to. */
+#define OWNER_SQL                                                                                                    \
+    "INSERT INTO customers (id, email, password_hash, created_ms) VALUES (1, 'aiko@example.com', 'x', 0);"          \
+    "INSERT INTO devices (id, customer_id, public_key, name, first_seen_ms, last_seen_ms, new_until_ms)"            \
+    " VALUES (1, 1, 'k', 'phone', 0, 0, 0);"
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
@@ -85,13 +91,7 @@ static int setup(void **state)
     store_close(tu_open_store(f->dir)); /* the schema */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO customers (id, email, password_hash, created_ms)"
-                                  " VALUES (1, 'aiko@example.com', 'x', 0);"
-                                  "INSERT INTO devices (id, customer_id, public_key, name, first_seen_ms,"
-                                  " last_seen_ms, new_until_ms) VALUES (1, 1, 'k', 'phone', 0, 0, 0);",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, OWNER_SQL, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     *state = f;
     return 0;
@@ -326,12 +326,7 @@ static void codes_written_before_the_migration_are_found(void **state)
         assert_int_equal(sqlite3_exec(db, sq_migrations[v], NULL, NULL, NULL), SQLITE_OK);
     struct paycode old = code();
     char sql[600];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO schema_version VALUES (%d);"
-             "INSERT INTO customers (id, email, password_hash, created_ms) VALUES (1, 'aiko@example.com', 'x', 0);"
-             "INSERT INTO devices (id, customer_id, public_key, name, first_seen_ms, last_seen_ms, new_until_ms)"
-             " VALUES (1, 1, 'k', 'phone', 0, 0, 0);",
-             before);
+    snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d);" OWNER_SQL, before);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_stmt *q = NULL;
     assert_int_equal(sqlite3_prepare_v2(db,
