@@ -71,7 +71,6 @@ enum err email_change_request(const struct auth_ctx *ctx, const struct auth_sess
 {
     char norm[EMAIL_MAX + 1];
     struct customer c, other;
-    struct customer_session s;
     enum err e = email_change_check(ctx, cur, new_email, norm);
     if (e != ERR_OK)
         return e;
@@ -79,9 +78,7 @@ enum err email_change_request(const struct auth_ctx *ctx, const struct auth_sess
         return e;
     /* The handler answers before this runs: the session may have been
      * revoked, or the address changed, in between. */
-    e = ctx->st->ops->session_get(ctx->st, cur->id, &s);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && (s.revoked_ms != 0 || s.customer_id != cur->customer_id)))
-        e = ERR_UNAUTHENTICATED;
+    e = session_still_live(ctx->st, cur->id, cur->customer_id);
     if (e == ERR_OK)
         e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e == ERR_NOT_FOUND)

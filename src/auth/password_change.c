@@ -41,21 +41,6 @@ static enum err refuse(const struct auth_ctx *ctx, const struct auth_session *cu
     return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
 }
 
-/* Inside the transaction: is cur's session still live?  It was read
- * before the Argon2id work (and, over HTTP, before the job waited in the
- * workers' queue): a sign-out everywhere, a removed device or a reset may
- * have ended it since, and an ended session must neither set a password
- * nor end the owner's other sessions. */
-static enum err session_still_live(const struct auth_ctx *ctx, const struct auth_session *cur)
-{
-    struct customer_session live;
-    enum err e = ctx->st->ops->session_get(ctx->st, cur->id, &live);
-    if (e == ERR_NOT_FOUND ||
-        (e == ERR_OK && (live.revoked_ms != 0 || live.customer_id != cur->customer_id || ctx->now >= live.absolute_ms)))
-        return ERR_UNAUTHENTICATED;
-    return e;
-}
-
 enum err password_change(const struct auth_ctx *ctx, const struct auth_session *cur, const char *current,
                          const char *new_password, char *reason, size_t n)
 {
@@ -84,7 +69,10 @@ enum err password_change(const struct auth_ctx *ctx, const struct auth_session *
     }
     if ((e = auth_begin(ctx)) != ERR_OK)
         goto cleanup;
-    e = session_still_live(ctx, cur);
+    /* It was read before the Argon2id work (and, over HTTP, before the job
+     * waited in the workers' queue): an ended session must neither set a
+     * password nor end the owner's other sessions. */
+    e = session_still_live(ctx->st, cur->id, cur->customer_id);
     if (e == ERR_OK)
         e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e != ERR_OK) {

@@ -78,6 +78,15 @@ static bool live(const struct auth_ctx *ctx, const struct customer_session *s)
     return s->revoked_ms == 0 && ctx->now < s->absolute_ms && ctx->now < s->last_seen_ms + auth_idle_ms(ctx);
 }
 
+enum err session_still_live(struct store *st, int64_t session_id, int64_t customer_id)
+{
+    struct customer_session s;
+    enum err e = st->ops->session_get(st, session_id, &s);
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && (s.revoked_ms != 0 || s.customer_id != customer_id)))
+        return ERR_UNAUTHENTICATED;
+    return e;
+}
+
 static int64_t expires_at(const struct auth_ctx *ctx, const struct customer_session *s)
 {
     int64_t idle_end = s->last_seen_ms + auth_idle_ms(ctx);

@@ -80,17 +80,6 @@ enum err card_refuse(const struct wallet_ctx *w, const struct auth_session *cur,
     return e == ERR_OK ? reason : e;
 }
 
-/* The request waited for a worker, maybe for the gateway: the customer may
- * have signed out everywhere meanwhile. */
-enum err card_session_live(const struct wallet_ctx *w, const struct auth_session *cur)
-{
-    struct customer_session s;
-    enum err e = w->a.st->ops->session_get(w->a.st, cur->id, &s);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && (s.revoked_ms != 0 || s.customer_id != cur->customer_id)))
-        return ERR_UNAUTHENTICATED;
-    return e;
-}
-
 static bool stale(const struct wallet_ctx *w, const struct card *c)
 {
     return c->status == CARD_PENDING && w->a.now >= c->created_ms + GATEWAY_CHALLENGE_TTL_MS;

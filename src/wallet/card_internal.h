@@ -1,5 +1,5 @@
-/* card_internal.h: what card.c and card_link.c share (and topup.c:
- * card_session_live).  Not for use outside src/wallet/.  Functions marked
+/* card_internal.h: what card.c, card_link.c and topup.c share.  Not for
+ * use outside src/wallet/.  Functions marked
  * "inside" run in the caller's transaction. */
 #ifndef KESSAI_WALLET_CARD_INTERNAL_H
 #define KESSAI_WALLET_CARD_INTERNAL_H
@@ -27,9 +27,6 @@ enum err card_record_failed(const struct wallet_ctx *w, const struct auth_sessio
  * store's error). */
 enum err card_refuse(const struct wallet_ctx *w, const struct auth_session *cur, enum err reason, const char *last4,
                      const char *param);
-/* Inside (or on its own): ERR_UNAUTHENTICATED if the session ended
- * (revoked) since the handler authenticated it. */
-enum err card_session_live(const struct wallet_ctx *w, const struct auth_session *cur);
 /* Inside: c becomes FAILED (final), recorded as card_link_failed {card…,
  * reason: authentication_failed, cause: "challenge_expired" (our clock) or
  * "issuer" (no tries left, expired or refused at the issuer)}. */

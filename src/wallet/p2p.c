@@ -259,6 +259,7 @@ enum err p2p_send(const struct wallet_ctx *w, const struct auth_session *cur, co
         out->held_id = e == ERR_OK ? h.id : 0;
         return e == ERR_OK ? ERR_RISK_HELD : e;
     }
+    o.session_id = cur->id;
     e = payment_submit_wait(w, &o, out, bad);
     if (e == ERR_LIMIT_EXCEEDED || e == ERR_FRESH_MFA_REQUIRED)
         return pay_customer_refused(w, cur, KIND, e, *bad, amount);

@@ -56,6 +56,7 @@ static void new_code(char code[PAYCODE_DIGITS + 1])
 /* One issue in flight: lives from paycode_issue until its done() returned. */
 struct issue {
     struct paycode c; /* the row the hook inserts */
+    int64_t session_id;
     char code[PAYCODE_DIGITS + 1];
     int64_t now;
     int tries;
@@ -79,7 +80,11 @@ static enum err issue_hook(void *ctx, struct store *st, const struct ledger_tran
     (void)n;
     (void)replayed;
     struct issue *is = ctx;
-    return st->ops->paycode_insert(st, &is->c, is->now);
+    /* The session was checked on the HTTP thread; a revocation committed
+     * since (it deletes the session's unused codes) must not be followed
+     * by a code that outlives it. */
+    enum err e = session_still_live(st, is->session_id, is->c.customer_id);
+    return e == ERR_OK ? st->ops->paycode_insert(st, &is->c, is->now) : e;
 }
 
 static void issue_committed(void *ctx, const struct ledger_result *r);
@@ -140,6 +145,7 @@ enum err paycode_issue(const struct wallet_ctx *w, const struct auth_session *cu
               .device_id = cur->device_id,
               .created_ms = w->a.now,
               .expires_ms = w->a.now + PAYCODE_TTL_MS},
+        .session_id = cur->id,
         .now = w->a.now,
         .master_key = w->a.master_key,
         .writer = w->writer,

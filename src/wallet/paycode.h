@@ -31,7 +31,10 @@
  *    that asked is free meanwhile; paycode_new waits.
  *  - The session's device is checked on every issue (paycode_new and
  *    paycode_offline_key): removed or not the customer's ->
- *    ERR_UNAUTHENTICATED.  At the register, a code whose device has been
+ *    ERR_UNAUTHENTICATED.  So is the session itself, again inside the
+ *    transaction that writes the code or the key (session_still_live): a
+ *    revocation that commits while the request waits is not followed by
+ *    a code or a key that outlives it.  At the register, a code whose device has been
  *    removed since is ERR_INVALID_CODE, online or offline.
  *  - The offline id is 0..9999999, always written as 7 digits (leading
  *    zeros); the API shows it as that 7-digit string.  A new key gets a new

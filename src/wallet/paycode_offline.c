@@ -88,10 +88,14 @@ enum err paycode_offline_key(const struct wallet_ctx *w, const struct auth_sessi
         sodium_memzero(key, sizeof key);
         return e;
     }
-    /* The device must still be the customer's and active (it may have been
-     * removed since the session was checked): read inside the transaction. */
+    /* The session must still be live and its device the customer's and
+     * active (either may have ended since the session was checked: the
+     * request waited for a worker): read inside the transaction, so a key
+     * never outlives a revocation that commits while it is being made. */
     struct customer_device d;
-    e = st->ops->device_get(st, cur->device_id, &d);
+    e = session_still_live(st, cur->id, cur->customer_id);
+    if (e == ERR_OK)
+        e = st->ops->device_get(st, cur->device_id, &d);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && (d.customer_id != cur->customer_id || d.removed_ms != 0)))
         e = ERR_UNAUTHENTICATED;
     /* The freeze revoked every key; one issued during it (whoever signs in

@@ -112,6 +112,14 @@ struct payment_order {
     bool consume;
     struct paycode_hit hit;
 
+    /* PAY: the customer's session that asked (a QR payment, a transfer),
+     * checked again in the transaction: still live (session_still_live),
+     * else ERR_UNAUTHENTICATED, so a payment that waited while its session
+     * was revoked moves no money after.  0: none (a register's charge, a
+     * waiting charge approved, whose second factor checked the session in
+     * its own transaction, a transfer staff released). */
+    int64_t session_id;
+
     /* The POS request's nonce, recorded with the payment ("" if none). */
     char nonce_key_id[TERMINAL_KEY_ID_MAX + 1];
     char nonce[POS_NONCE_MAX + 1];

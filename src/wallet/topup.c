@@ -37,7 +37,7 @@
  *     money "on its way in": the next top-up of the customer, card or cash,
  *     marks it FAILED.
  *  5. The request may have waited for a worker: the session is read again
- *     (card_session_live) before a card top-up or a 3-D Secure code moves
+ *     (session_still_live) before a card top-up or a 3-D Secure code moves
  *     anything, so signing out everywhere stops what is still queued.
  *  6. Once the row exists and the money is reserved (AUTHORIZED: the card
  *     authorized, or the clerk holds the cash), the answer is ERR_OK even
@@ -312,7 +312,7 @@ enum err topup_card(const struct wallet_ctx *w, const struct auth_session *cur, 
     *bad = NULL;
     enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
     if (e == ERR_OK)
-        e = card_session_live(w, cur); /* invariant 5 */
+        e = session_still_live(w->a.st, cur->id, cur->customer_id); /* invariant 5 */
     if (e != ERR_OK)
         return e;
     if (!idem_key_valid(idem_key)) {
@@ -539,7 +539,7 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
     if (len == 0 || len > GATEWAY_OTP_MAX || strspn(code, "0123456789") != len)
         return ERR_INVALID_CODE;
     struct topup *t = &out->t;
-    e = card_session_live(w, cur); /* invariant 5 */
+    e = session_still_live(w->a.st, cur->id, cur->customer_id); /* invariant 5 */
     if (e == ERR_OK)
         e = w->a.st->ops->topup_get(w->a.st, topup_id, t);
     if (e == ERR_OK && (t->customer_id != cur->customer_id || t->status != TOPUP_REQUIRES_ACTION))

@@ -660,6 +660,33 @@ static void a_stolen_session_cannot_send_the_wallet_away(void **state)
 
 /* ---- over HTTP ------------------------------------------------------------- */
 
+/* The owner signs a thief's phone out while the thief's scan or transfer
+ * waits for the writer (authenticated, not yet served): it moves nothing
+ * after the revocation. */
+static void a_session_revoked_while_its_payment_waits_moves_nothing(void **state)
+{
+    struct tx *t = *state;
+    struct cust a, b, thief;
+    customer(t, &a, "aiko@example.com", 10000);
+    customer(t, &b, "bunta@example.com", 0);
+    thief = a;
+    af_phone_new(&thief.phone, "thief");
+    memcpy(thief.phone.seed, a.phone.seed, sizeof a.phone.seed); /* password and a code, this once */
+    assert_int_equal(af_login(t->f, a.email, &thief.phone, &thief.g), ERR_OK);
+    af_auth(t->f, &thief.g, &thief.s);
+    assert_int_equal(session_revoke(af_ctx(t->f), &a.s, thief.s.id), ERR_OK);
+
+    assert_int_equal(pay(t, &thief, t->qr, 700, "q1", NULL, NULL, NULL), ERR_UNAUTHENTICATED);
+    assert_int_equal(send_to(t, &thief, b.email, 700, "", "p1", NULL, NULL), ERR_UNAUTHENTICATED);
+    assert_int_equal(balance(t, a.wallet), 10000);
+    assert_int_equal(balance(t, b.wallet), 0);
+    assert_int_equal(store_payments(t, t->store.id), 0);
+    /* the owner's own session pays */
+    assert_int_equal(pay(t, &a, t->qr, 700, "q1", NULL, NULL, NULL), ERR_OK);
+    assert_int_equal(send_to(t, &a, b.email, 700, "", "p1", NULL, NULL), ERR_OK);
+    assert_int_equal(balance(t, a.wallet), 10000 - 1400);
+}
+
 static json_t *pay_body(const char *qr, int64_t amount)
 {
     return json_pack("{s:s, s:I}", "qr_payload", qr, "amount", (json_int_t)amount);
@@ -947,6 +974,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(transfer_limits_and_the_switch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stolen_session_cannot_send_the_wallet_away, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stolen_session_cannot_split_a_large_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_session_revoked_while_its_payment_waits_moves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refused_sender_learns_nothing_about_the_recipient, setup, teardown),
         cmocka_unit_test_setup_teardown(a_transfer_taken_back_tells_its_recipient, setup, teardown),
         cmocka_unit_test(over_http),

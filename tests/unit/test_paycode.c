@@ -693,6 +693,29 @@ static void a_revoked_session_takes_its_phones_codes_with_it(void **state)
     assert_int_equal(resolve(t, a_off, NULL), ERR_INVALID_CODE);
 }
 
+/* A request authenticates, then waits (a worker, the writer's queue):
+ * its session revoked meanwhile (the owner signing the thief's phone out)
+ * gets neither a code nor an offline key, which would outlive the
+ * revocation that was meant to take them (the key for 30 days). */
+static void a_session_revoked_while_its_code_or_key_is_made_gets_neither(void **state)
+{
+    struct tp *t = *state;
+    struct cust a, thief;
+    customer(t, &a, "aiko@example.com");
+    second_phone(t, &a, &thief);
+    struct auth_session before = thief.s; /* authenticated, not yet served */
+    assert_int_equal(session_revoke(af_ctx(t->f), &a.s, thief.s.id), ERR_OK);
+
+    char code[PAYCODE_DIGITS + 1], b64[OFFLINE_KEY_B64_LEN + 1];
+    int64_t expires = 0, oid = -1;
+    assert_int_equal(paycode_new(W(t), &before, code, &expires), ERR_UNAUTHENTICATED);
+    assert_int_equal(paycode_offline_key(W(t), &before, b64, &oid), ERR_UNAUTHENTICATED);
+    assert_int_equal(oid, -1);
+    assert_string_equal(b64, "");
+    new_code(t, &a, code, NULL); /* the owner's own phone still gets one */
+    assert_int_equal(resolve(t, code, NULL), ERR_OK);
+}
+
 /* A charge looks the code up, then commits: a device removed in between
  * (its owner faster than the thief at the register) pays nothing, online
  * code or offline, nor an offline key replaced in between. */
@@ -887,6 +910,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_offline_key_dies_with_a_reset_a_password_or_an_email_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_revoked_session_takes_its_phones_codes_with_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_session_revoked_while_its_code_or_key_is_made_gets_neither, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_code_resolved_before_its_device_or_key_went_does_not_pay, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(an_offline_key_needs_a_fresh_second_factor, setup, teardown),
