@@ -20,13 +20,25 @@
 #include "notify/feed.h"
 #include "store/pool.h"
 #include "util/ids.h"
+#include "util/timeutil.h"
 
 /* The connection of one feed: the hub wakes it, it pulls from the hub. */
 struct feed_conn {
     struct feed_hub *hub;
     struct feed_sub *sub;
     _Atomic(struct http_stream *) stream; /* NULL until the reply exists: wakes before it are not needed */
+    int64_t session_id, customer_id, absolute_ms; /* the session that opened it */
 };
+
+/* The feed lives as long as the session that opened it: revoked (the
+ * owner signing a thief's phone out, a freeze, a reset) or past its
+ * absolute end, the hub ends it.  A store error ends it too: the client
+ * reconnects, and authenticates again. */
+static bool alive(void *ctx, struct store *st)
+{
+    struct feed_conn *c = ctx;
+    return time_now_ms() < c->absolute_ms && session_still_live(st, c->session_id, c->customer_id) == ERR_OK;
+}
 
 static void wake(void *ctx)
 {
@@ -80,8 +92,11 @@ enum http_verdict api_events_get(struct http_request *req, void *app)
     if (c == NULL)
         return http_reply_error(req, ERR_NOMEM, NULL);
     c->hub = ctx->feeds;
+    c->session_id = s.id;
+    c->customer_id = s.customer_id;
+    c->absolute_ms = s.absolute_ms;
     /* The number of open feeds is bounded: past it, 503 server_busy. */
-    enum err e = feed_hub_subscribe(ctx->feeds, s.customer_id, after, wake, c, &c->sub);
+    enum err e = feed_hub_subscribe(ctx->feeds, s.customer_id, after, wake, alive, c, &c->sub);
     if (e != ERR_OK) {
         free(c);
         return http_reply_error(req, e, NULL);

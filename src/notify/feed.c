@@ -25,7 +25,9 @@ struct feed_sub {
     int64_t customer_id;
     int64_t last_id; /* the newest event put in buf */
     bool backlog;    /* behind the hub's reads: catches up with its own reads first */
+    bool ended;      /* no more text, ever (feed.h) */
     feed_wake_fn wake;
+    feed_alive_fn alive;
     void *wake_ctx;
     char buf[SUB_BUF];
     size_t len;
@@ -90,6 +92,40 @@ static bool append(struct feed_sub *s, const struct feed_event *e)
     return true;
 }
 
+/* End s: what it did not send is dropped, and its reader sees it closed.
+ * Caller holds h->mu. */
+static void end(struct feed_sub *s, const char *reason)
+{
+    s->ended = true;
+    s->len = 0;
+    s->backlog = false;
+    log_event(LOG_INFO, "live_feed_ended",
+              json_pack("{s:I, s:s}", "customer_id", (json_int_t)s->customer_id, "reason", reason));
+    s->wake(s->wake_ctx);
+}
+
+/* Whether s may have more text: not ended, and alive() agrees (else it
+ * ends here).  Caller holds h->mu. */
+static bool serve(struct feed_hub *h, struct feed_sub *s)
+{
+    if (s->ended)
+        return false;
+    if (s->alive && !s->alive(s->wake_ctx, h->st)) {
+        end(s, "session_ended");
+        return false;
+    }
+    return true;
+}
+
+/* Whether events[0..n) hold one for s it has not had. */
+static bool news_for(const struct feed_sub *s, const struct feed_event *events, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (events[i].customer_id == s->customer_id && events[i].id > s->last_id)
+            return true;
+    return false;
+}
+
 /* A feed behind the hub (new, with a Last-Event-ID, or whose buffer was
  * full): its own events after its last id, until it is level with the
  * hub.  Caller holds h->mu.  Whether text was added. */
@@ -99,6 +135,8 @@ static bool catch_up(struct feed_hub *h, struct feed_sub *s)
     size_t before = s->len;
     if (h->st->ops->feed_event_list(h->st, s->customer_id, s->last_id, READ_MAX, h->events, &n) != ERR_OK)
         return false; /* logged by the store; the next round tries again */
+    if (n > 0 && !serve(h, s))
+        return false;
     size_t i = 0;
     while (i < n && append(s, &h->events[i]))
         i++;
@@ -123,7 +161,7 @@ static void round_locked(struct feed_hub *h)
         if (h->st->ops->feed_event_list_all(h->st, h->seen_last, READ_MAX, h->events, &n) != ERR_OK || n == 0)
             return;
         for (struct feed_sub *s = h->subs; s; s = s->next) {
-            if (s->backlog)
+            if (s->backlog || !news_for(s, h->events, n) || !serve(h, s))
                 continue;
             size_t before = s->len;
             for (size_t i = 0; i < n && !s->backlog; i++)
@@ -162,6 +200,8 @@ static void *hub_main(void *arg)
         if (now_ms >= next_keepalive) {
             next_keepalive = now_ms + h->keepalive_ms;
             for (struct feed_sub *s = h->subs; s; s = s->next) {
+                if (!serve(h, s))
+                    continue;
                 keepalive(s);
                 s->wake(s->wake_ctx);
             }
@@ -225,14 +265,29 @@ void feed_hub_wake(struct feed_hub *h)
     notify_round_ask(&h->cv, &h->mu, &h->woken);
 }
 
+/* The oldest of the customer's feeds that are not ended, if it has
+ * FEED_PER_CUSTOMER_MAX of them (the list is newest first).  Caller holds
+ * h->mu. */
+static struct feed_sub *oldest_over_cap(struct feed_hub *h, int64_t customer_id)
+{
+    struct feed_sub *oldest = NULL;
+    int open = 0;
+    for (struct feed_sub *s = h->subs; s; s = s->next)
+        if (s->customer_id == customer_id && !s->ended) {
+            open++;
+            oldest = s;
+        }
+    return open >= FEED_PER_CUSTOMER_MAX ? oldest : NULL;
+}
+
 enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t after_id, feed_wake_fn wake,
-                            void *wake_ctx, struct feed_sub **out)
+                            feed_alive_fn alive, void *ctx, struct feed_sub **out)
 {
     struct feed_sub *s = calloc(1, sizeof *s);
     if (s == NULL)
         return ERR_NOMEM;
     *s = (struct feed_sub){.customer_id = customer_id, .last_id = after_id, .backlog = true, .wake = wake,
-                           .wake_ctx = wake_ctx};
+                           .alive = alive, .wake_ctx = ctx};
     /* A comment first: the client sees the stream open at once, and knows
      * how soon to reconnect. */
     static const char hello[] = "retry: 2000\n: connected\n\n";
@@ -241,6 +296,9 @@ enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t aft
     pthread_mutex_lock(&h->mu);
     enum err e = h->stopping ? ERR_SHUTTING_DOWN : h->nfeeds >= h->max_feeds ? ERR_BUSY : ERR_OK;
     if (e == ERR_OK) {
+        struct feed_sub *oldest = oldest_over_cap(h, customer_id);
+        if (oldest)
+            end(oldest, "replaced");
         s->next = h->subs;
         if (h->subs)
             h->subs->prev = s;
@@ -265,7 +323,7 @@ size_t feed_sub_read(struct feed_hub *h, struct feed_sub *s, char *buf, size_t m
     memcpy(buf, s->buf, n);
     memmove(s->buf, s->buf + n, s->len - n);
     s->len -= n;
-    *closed = h->stopping && s->len == 0;
+    *closed = (h->stopping || s->ended) && s->len == 0;
     pthread_mutex_unlock(&h->mu);
     return n;
 }

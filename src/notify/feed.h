@@ -16,7 +16,15 @@
  *
  *   feed_hub_subscribe --> OPEN (backlog after after_id sent first)
  *   OPEN --events / keep-alive--> text buffered, wake()
- *   OPEN --feed_hub_unsubscribe (connection gone) or hub stop--> CLOSED
+ *   OPEN --alive() false (asked before new text and at each keep-alive),
+ *          or FEED_PER_CUSTOMER_MAX newer feeds of its customer--> ENDED
+ *          (unsent text dropped, wake(); reads as closed)
+ *   OPEN, ENDED --feed_hub_unsubscribe (connection gone) or hub stop--> CLOSED
+ *
+ * Why alive(): a feed outlives the request that opened it, and the session
+ * that request showed may be revoked (the owner signing a thief out); the
+ * thief's feed must not go on telling where the owner pays.  Why the cap:
+ * one customer opening feeds must not take every slot of the node.
  *
  * Text of one event: "id: <cev_…>\nevent: <type>\ndata: <json>\n\n"; the id
  * is what a reconnecting client sends back as Last-Event-ID.
@@ -46,6 +54,14 @@ struct feed_sub;
 /* Called with the hub's lock held, from the hub's thread or a subscriber:
  * new text is waiting.  Must not block nor call back into the hub. */
 typedef void (*feed_wake_fn)(void *ctx);
+/* Called with the hub's lock held, on the hub's thread with its store
+ * connection: may the feed still be served?  Must not call back into the
+ * hub. */
+typedef bool (*feed_alive_fn)(void *ctx, struct store *st);
+
+/* Open feeds a customer may have at once (phones and tabs); a new one
+ * ends the customer's oldest. */
+#define FEED_PER_CUSTOMER_MAX 4
 
 /* Start the hub's thread; it takes ownership of st (closed at stop).
  * max_feeds bounds the open feeds. */
@@ -56,12 +72,14 @@ enum err feed_hub_start(struct store *st, size_t max_feeds, int64_t poll_ms, int
 void feed_hub_stop(struct feed_hub *h);
 /* A commit queued events: a round now (thread-safe, never blocks on the store). */
 void feed_hub_wake(struct feed_hub *h);
-/* Open a feed of customer_id sending the events after after_id.
- * ERR_BUSY when max_feeds are open, ERR_SHUTTING_DOWN after stop began. */
+/* Open a feed of customer_id sending the events after after_id; ctx goes
+ * to wake and alive (NULL: always alive).  ERR_BUSY when max_feeds are
+ * open, ERR_SHUTTING_DOWN after stop began. */
 enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t after_id, feed_wake_fn wake,
-                            void *wake_ctx, struct feed_sub **out);
+                            feed_alive_fn alive, void *ctx, struct feed_sub **out);
 /* Move up to max bytes of waiting text into buf; returns how many (0:
- * nothing now).  *closed is set when the feed will never have more. */
+ * nothing now).  *closed is set when the feed will never have more (ended,
+ * or the hub stopping). */
 size_t feed_sub_read(struct feed_hub *h, struct feed_sub *s, char *buf, size_t max, bool *closed);
 /* Close s (its connection is gone); s is freed. */
 void feed_hub_unsubscribe(struct feed_hub *h, struct feed_sub *s);

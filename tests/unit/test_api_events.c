@@ -7,7 +7,9 @@
  * what happened meanwhile and nothing before; another customer's payments
  * never appear; without a session the feed is refused; a payment made
  * through a second kessaid on the same database reaches a feed held on the
- * first; an open feed does not hold up a shutdown.  Waits are bounded
+ * first; an open feed does not hold up a shutdown; a thief's feed ends when
+ * the owner signs the thief's session out, and a customer's fifth feed
+ * ends the oldest.  Waits are bounded
  * and end as soon as the text is there (no timed assertion).
  */
 #include <setjmp.h>
@@ -46,6 +48,7 @@ struct feed {
     char text[65536];
     size_t len;
     atomic_bool stop;
+    atomic_bool ended; /* the server closed it (or the client hung up) */
     long status;
     char content_type[64];
 };
@@ -101,6 +104,7 @@ static void *feed_main(void *arg)
     pthread_mutex_unlock(&f->mu);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    atomic_store(&f->ended, true);
     return NULL;
 }
 
@@ -132,6 +136,15 @@ static void feed_wait(struct feed *f, const char *needle)
         usleep(10000);
     if (!feed_has(f, needle))
         fail_msg("feed never showed %s; got: %s", needle, f->text);
+}
+
+/* Wait (bounded, over as soon as it is) for the server to end the feed. */
+static void feed_wait_ended(struct feed *f)
+{
+    for (int i = 0; i < 1500 && !atomic_load(&f->ended); i++)
+        usleep(10000);
+    if (!atomic_load(&f->ended))
+        fail_msg("the feed was never ended; got: %s", f->text);
 }
 
 static void feed_close(struct feed *f)
@@ -339,6 +352,63 @@ static void the_feed_needs_a_session_and_a_valid_last_event_id(void **state)
     feed_close(&a);
 }
 
+/* A thief signed in on their own phone (password and a code, this once)
+ * holds the owner's feed open to watch where the owner pays.  The owner
+ * signs that session out: the feed ends, nothing the owner does after it
+ * reaches the thief, and it cannot be opened again.  Nor can one customer
+ * take the node's feeds: a fifth feed ends that customer's oldest. */
+static void a_feed_ends_with_its_session_and_a_customer_holds_few(void **state)
+{
+    struct fx *f = *state;
+    struct ac_user thief = f->u;
+    struct ac_device phone;
+    ac_device_new(&phone, "thief");
+    ac_login(&f->s, &thief, &phone);
+    struct feed t, own;
+    feed_open(&t, &f->s, &thief, NULL);
+    feed_open(&own, &f->s, &f->u, NULL);
+    feed_wait(&t, ": connected");
+    feed_wait(&own, ": connected");
+    char p1[40];
+    pay(f, &f->u, 110, p1);
+    feed_wait(&t, p1); /* the thief sees it while the session lives */
+
+    char path[128];
+    snprintf(path, sizeof path, "/v1/sessions/%s", thief.session_id);
+    struct ac_resp r = ac_call(&f->s, &f->u.who, "DELETE", path, NULL);
+    assert_int_equal(r.status, 204);
+    ac_resp_free(&r);
+    char p2[40];
+    pay(f, &f->u, 220, p2);
+    feed_wait(&own, p2);
+    feed_wait_ended(&t);
+    assert_false(feed_has(&t, p2));
+    assert_false(feed_has(&t, "\"amount\":220"));
+    assert_true(ac_log_count(&f->s, "\"live_feed_ended\"") >= 1);
+    feed_close(&t);
+    r = ac_call(&f->s, &thief.who, "GET", "/v1/events", NULL);
+    AC_EXPECT_ERROR(r, 401, "unauthenticated");
+    ac_resp_free(&r);
+
+    /* the owner's own feed plus three more are the most it holds: a fifth
+     * ends the oldest (the first), the others stay open and live */
+    struct feed more[4];
+    for (int i = 0; i < 4; i++) {
+        feed_open(&more[i], &f->s, &f->u, NULL);
+        feed_wait(&more[i], ": connected");
+    }
+    feed_wait_ended(&own);
+    char p3[40];
+    pay(f, &f->u, 330, p3);
+    for (int i = 0; i < 4; i++) {
+        feed_wait(&more[i], p3);
+        assert_false(atomic_load(&more[i].ended));
+        feed_close(&more[i]);
+    }
+    assert_false(feed_has(&own, p3));
+    feed_close(&own);
+}
+
 /* A second kessaid shares the database: a payment made through it reaches
  * the feed held open on the first (the store is the source of truth; the
  * first node's hub sees the newer event id on its next look). */
@@ -372,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_payment_arrives_on_the_feed_and_a_reconnect_resumes, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(the_feed_needs_a_session_and_a_valid_last_event_id, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(a_payment_on_another_node_reaches_the_feed, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(a_feed_ends_with_its_session_and_a_customer_holds_few, fx_up, fx_down),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

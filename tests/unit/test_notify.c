@@ -575,13 +575,13 @@ static void a_slow_feed_gets_every_event_once_in_order(void **state)
     assert_int_equal(feed_hub_start(tu_open_store(dir), 4, 10, 3600000, &h), ERR_OK);
     atomic_int wakes = 0;
     struct feed_sub *sub = NULL;
-    assert_int_equal(feed_hub_subscribe(h, 7, 0, count_wake, &wakes, &sub), ERR_OK);
+    assert_int_equal(feed_hub_subscribe(h, 7, 0, count_wake, NULL, &wakes, &sub), ERR_OK);
     /* the bound: four open feeds at most */
     struct feed_sub *more[3];
     for (int i = 0; i < 3; i++)
-        assert_int_equal(feed_hub_subscribe(h, 100 + i, 0, count_wake, &wakes, &more[i]), ERR_OK);
+        assert_int_equal(feed_hub_subscribe(h, 100 + i, 0, count_wake, NULL, &wakes, &more[i]), ERR_OK);
     struct feed_sub *extra = NULL;
-    assert_int_equal(feed_hub_subscribe(h, 200, 0, count_wake, &wakes, &extra), ERR_BUSY);
+    assert_int_equal(feed_hub_subscribe(h, 200, 0, count_wake, NULL, &wakes, &extra), ERR_BUSY);
     for (int i = 0; i < 3; i++)
         feed_hub_unsubscribe(h, more[i]);
 
