@@ -5,9 +5,9 @@
  * (*con_cls == NULL), once per piece of body, once more when the body is
  * complete, and once more after a suspended connection is resumed.  What is
  * decided from the headers alone (404, 405, 413 by Content-Length, 415,
- * shutting down) is remembered in req->early; only 413 by Content-Length is
- * answered at once, so the body is never read, and MHD closes the
- * connection after the reply.  The others are answered once the (small)
+ * shutting down) is remembered in req->early; only 413 by Content-Length
+ * and 400 for a body framed twice are answered at once, so the body is
+ * never read, and MHD closes the connection after the reply.  The others are answered once the (small)
  * body is in, so the connection can be reused.
  */
 #include "http/server.h"
@@ -66,6 +66,33 @@ static long long content_length(struct MHD_Connection *conn)
     return n;
 }
 
+struct framing {
+    int lengths, encodings;
+};
+
+static enum MHD_Result count_framing(void *ctx, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct framing *f = ctx;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->lengths++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->encodings++;
+    return MHD_YES;
+}
+
+/* Two framings of one body (Content-Length twice, or with
+ * Transfer-Encoding): MHD reads the first, and a proxy in front may have
+ * read the other, so what is left of the body would run as a request of
+ * its own (request smuggling; RFC 9112, 6.3). */
+static bool ambiguous_framing(struct MHD_Connection *conn)
+{
+    struct framing f = {0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    return f.lengths > 1 || (f.lengths > 0 && f.encodings > 0);
+}
+
 static enum err keep_params(struct http_request *req, const struct http_match *m)
 {
     for (size_t i = 0; i < m->nparams; i++) {
@@ -87,6 +114,10 @@ static enum MHD_Result on_headers(struct http_request *req, const char *method)
     if (stopping) {
         req->early = ERR_SHUTTING_DOWN;
         return MHD_YES;
+    }
+    if (ambiguous_framing(req->conn)) { /* answered at once: MHD closes the connection */
+        http_reply_error(req, ERR_INVALID_PARAM, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        return http_reply_queue(req);
     }
     long long cl = content_length(req->conn);
     if (cl > (long long)srv->cfg.max_body_bytes) {

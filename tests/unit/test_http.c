@@ -22,6 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include "http/metrics.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -636,6 +641,65 @@ static void test_oversized_body_is_413(void **state)
     free(big);
 }
 
+/* Send text on a connection of its own and read until the server closes
+ * it (or 5 s pass: a bound for a broken server, not a timing). */
+static void raw_exchange(struct fixture *f, const char *text, char *out, size_t max)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(http_server_port(f->srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 5};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    assert_int_equal(send(fd, text, strlen(text), 0), (ssize_t)strlen(text));
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < max && (n = recv(fd, out + len, max - 1 - len, 0)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    close(fd);
+}
+
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A body framed twice (Content-Length twice, or with Transfer-Encoding)
+ * is how a request is smuggled past a proxy that reads the other framing:
+ * 400 at once and the connection closed, so what follows never runs as a
+ * request of its own. */
+static void test_a_body_framed_twice_is_refused_and_nothing_smuggled(void **state)
+{
+    struct fixture *f = *state;
+    const char *attacks[] = {
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+        "Content-Length: 38\r\n\r\n{}GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char out[8192];
+        raw_exchange(f, attacks[i], out, sizeof out);
+        assert_int_equal(strncmp(out, "HTTP/1.1 400", 12), 0);
+        assert_non_null(strstr(out, "\"invalid_param\""));
+        assert_non_null(strstr(out, "Content-Length"));
+        assert_int_equal(count_of(out, "HTTP/1.1 "), 1); /* no answer to the smuggled GET */
+    }
+    /* one Content-Length, the ordinary case, still works on a kept-alive connection */
+    char out[8192];
+    raw_exchange(f,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n"
+                 "\r\n{\"name\":\"a\"}GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 out, sizeof out);
+    assert_int_equal(strncmp(out, "HTTP/1.1 200", 12), 0);
+    assert_int_equal(count_of(out, "HTTP/1.1 200"), 2);
+}
+
 static void test_body_at_limit_accepted(void **state)
 {
     struct fixture *f = *state;
@@ -1077,6 +1141,7 @@ int main(void)
         cmocka_unit_test(test_wrong_content_type_is_415),
         cmocka_unit_test(test_oversized_body_is_413),
         cmocka_unit_test(test_body_at_limit_accepted),
+        cmocka_unit_test(test_a_body_framed_twice_is_refused_and_nothing_smuggled),
         cmocka_unit_test(test_suspended_request_completed_by_other_thread),
         cmocka_unit_test(test_completed_before_handler_returned),
         cmocka_unit_test(test_client_gone_while_suspended),
