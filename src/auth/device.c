@@ -15,6 +15,7 @@
 #include "auth/events.h"
 #include "auth/txn.h"
 #include "util/ids.h"
+#include "util/text.h"
 
 _Static_assert(crypto_sign_PUBLICKEYBYTES == 32, "Ed25519 public key");
 #define SIG_B64_MAX 90 /* 64 bytes base64url = 86 chars */
@@ -55,49 +56,7 @@ static enum err b64_exact(const char *b64, uint8_t *out, size_t n)
 
 enum err device_key_parse(const char *b64, uint8_t pk[32]) { return b64_exact(b64, pk, 32); }
 
-bool device_name_valid(const char *name)
-{
-    if (name == NULL)
-        return false;
-    size_t len = strlen(name);
-    if (len == 0 || len > DEVICE_NAME_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    /* Valid UTF-8 (overlongs, surrogates and C1 controls refused by
-     * checking code points). */
-    const unsigned char *p = (const unsigned char *)name;
-    while (*p) {
-        uint32_t cp;
-        int more;
-        if (*p < 0x80) {
-            p++;
-            continue;
-        } else if ((*p & 0xe0) == 0xc0) {
-            cp = *p & 0x1f;
-            more = 1;
-        } else if ((*p & 0xf0) == 0xe0) {
-            cp = *p & 0x0f;
-            more = 2;
-        } else if ((*p & 0xf8) == 0xf0) {
-            cp = *p & 0x07;
-            more = 3;
-        } else {
-            return false;
-        }
-        p++;
-        for (int i = 0; i < more; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)
-            return false;
-    }
-    return true;
-}
+bool device_name_valid(const char *name) { return text_shown_ok(name, DEVICE_NAME_MAX); }
 
 enum err device_check_proof(const struct auth_ctx *ctx, const char *public_key, const char *challenge,
                             const char *signature)

@@ -43,7 +43,9 @@ enum err device_challenge_new(const struct auth_ctx *ctx, char out[LOGIN_CHALLEN
 /* Decode a base64url (no padding) Ed25519 public key; ERR_INVALID_PARAM if it
  * is not exactly 32 bytes in canonical form. */
 enum err device_key_parse(const char *b64, uint8_t pk[32]);
-/* 1..DEVICE_NAME_MAX bytes of valid UTF-8 without control characters. */
+/* 1..DEVICE_NAME_MAX bytes of text fit to show (util/text.h: no control,
+ * invisible or direction-changing characters): it names the phone in the
+ * owner's "new sign-in" mail. */
 bool device_name_valid(const char *name);
 
 /* Inside the caller's transaction: consume the challenge (whatever the

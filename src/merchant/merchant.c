@@ -19,51 +19,13 @@
 
 #include "ledger/ledger.h"
 #include "util/ids.h"
+#include "util/text.h"
 
 const char *const merchant_categories[] = {
     "convenience", "supermarket", "drugstore", "restaurant", "electronics", "tobacco", "giftcards", "other", NULL,
 };
 
 #define CREATE_ATTEMPTS 4
-
-/* Decode one UTF-8 sequence at s (n bytes left); strict: no overlong forms,
- * no surrogates, nothing above U+10FFFF.  Returns its length, 0 if invalid. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t len;
-    uint32_t c = s[0], min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2, c &= 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, c &= 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, c &= 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
-/* Characters that are invisible or rearrange text: C0/C1 controls, DEL and
- * the bidirectional overrides (which can make "Mart" render as "traM"). */
-static int forbidden(uint32_t c)
-{
-    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
-           (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
-}
 
 static int blank(uint32_t c) { return c == ' ' || c == 0x3000; /* ideographic space */ }
 
@@ -77,8 +39,8 @@ enum err merchant_check_text(const char *s, size_t max)
     const unsigned char *p = (const unsigned char *)s;
     uint32_t c = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_next(p + i, n - i, &c);
-        if (len == 0 || forbidden(c) || (i == 0 && blank(c)))
+        size_t len = text_utf8_next(p + i, n - i, &c);
+        if (len == 0 || text_char_hidden(c) || (i == 0 && blank(c)))
             return ERR_INVALID_PARAM;
         i += len;
     }

@@ -15,6 +15,7 @@
 #include "util/idem.h"
 #include "util/json.h"
 #include "util/timeutil.h"
+#include "util/text.h"
 #include "wallet/history.h"
 #include "wallet/wallet_types.h"
 
@@ -28,7 +29,7 @@ static void set_bad(const char **bad, const char *v)
         *bad = v;
 }
 
-bool dispute_text_ok(const char *s, size_t max) { return json_text_ok(s, max); }
+bool dispute_text_ok(const char *s, size_t max) { return text_shown_ok(s, max); }
 
 /* Did transfer id move customer_id's wallet at all (a top-up, a refund,
  * money received)?  Then it is theirs to see, but not a debit to report. */

@@ -77,7 +77,7 @@ enum err dispute_check_reversal(struct store *st, int64_t id, int64_t payment_id
 enum err dispute_resolve(struct store *st, const uint8_t *master_key, int64_t now, const char *client_addr,
                          int64_t id, int64_t staff_id, int64_t reversal_id, int64_t amount);
 
-/* Text of 1..max bytes, valid UTF-8, no control characters. */
+/* Text of 1..max bytes fit to show to staff (util/text.h). */
 bool dispute_text_ok(const char *s, size_t max);
 
 /* The customer's view: {"id":"dsp_…","transaction_id":"txn_…",

@@ -17,6 +17,7 @@
 #include "ops/staff_session.h"
 #include "util/json.h"
 #include "util/timeutil.h"
+#include "util/text.h"
 #include "wallet/payment.h"
 #include "wallet/topup.h"
 
@@ -25,7 +26,7 @@
 /* The staff member's own cap looks back this far (a rolling day). */
 #define STAFF_WINDOW_MS (INT64_C(24) * 3600 * 1000)
 
-static bool reason_ok(const char *r) { return json_text_ok(r, REVERSAL_REASON_MAX); }
+static bool reason_ok(const char *r) { return text_shown_ok(r, REVERSAL_REASON_MAX); }
 
 static void set_bad(const char **bad, const char *v)
 {

@@ -146,18 +146,6 @@ char *json_dump_compact(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-bool json_text_ok(const char *s, size_t max)
-{
-    if (s == NULL || s[0] == '\0' || strlen(s) > max)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    json_t *j = json_string(s); /* NULL unless valid UTF-8 */
-    json_decref(j);
-    return j != NULL;
-}
-
 json_t *json_id_or_null(const char *prefix, int64_t id)
 {
     char buf[IDS_BUF];

@@ -51,10 +51,6 @@ enum err json_parse_object(const char *buf, size_t len, json_t **out);
 enum err json_parse_fields(json_t *obj, const struct json_field *spec, size_t n, bool reject_unknown,
                            const char **bad_param);
 
-/* A line of text a person typed for others to read (a reason, a note):
- * 1..max bytes of valid UTF-8 without control characters. */
-bool json_text_ok(const char *s, size_t max);
-
 /* "<prefix>_…" for id, or JSON null for 0 (not there yet: a decision, a
  * transfer).  New references. */
 json_t *json_id_or_null(const char *prefix, int64_t id);

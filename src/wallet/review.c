@@ -19,6 +19,7 @@
 #include "util/email.h"
 #include "util/json.h"
 #include "util/timeutil.h"
+#include "util/text.h"
 #include "wallet/pay_customer_internal.h"
 #include "wallet/payment_internal.h"
 #include "wallet/topup.h"
@@ -365,7 +366,7 @@ enum err review_approve(const struct wallet_ctx *w, int64_t staff_id, int64_t id
     return e != ERR_OK ? e : g;
 }
 
-static bool reason_ok(const char *r) { return json_text_ok(r, PENDING_REASON_MAX); }
+static bool reason_ok(const char *r) { return text_shown_ok(r, PENDING_REASON_MAX); }
 
 enum err review_reject(const struct wallet_ctx *w, int64_t staff_id, int64_t id, const char *reason,
                        struct pending_op *out, const char **bad)

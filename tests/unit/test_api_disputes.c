@@ -172,6 +172,10 @@ static void disputes_end_to_end(void **state)
     r = ac_call_idem(&s, &c.who, "POST", "/v1/disputes", "rep-9", json_pack("{s:s}", "transaction_id", small));
     expect_error(r, 400, "missing_param", "reason");
     expect_error(file(&s, &c, "rep-10", small, "line\nbreak"), 400, "invalid_param", "reason");
+    /* nor what staff would read other than as typed (a C1 control, a
+     * zero-width space, a direction isolate, an override) */
+    expect_error(file(&s, &c, "rep-11", small, "ok\xc2\x85\xe2\x80\x8b\xe2\x81\xa6"), 400, "invalid_param", "reason");
+    expect_error(file(&s, &c, "rep-12", small, "\xe2\x80\xae"), 400, "invalid_param", "reason");
 
     /* the other customer: the victim's transaction and reports are not
      * theirs, exactly as if they did not exist; money received is no debit */

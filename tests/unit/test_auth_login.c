@@ -280,6 +280,29 @@ static void new_device_is_notified_and_starts_its_cool_down(void **state)
     af_free(f);
 }
 
+/* A thief who has the password and a code names the phone so that the
+ * owner's "new sign-in" mail seems to be about the owner's own phone: a
+ * right-to-left override turns "enohPi s'neB" into "Ben's iPhone".  The
+ * name is not shown (the device is "unnamed device"). */
+static void a_device_name_cannot_disguise_the_new_sign_in(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, thief;
+    struct auth_grant g, g2;
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    af_phone_new(&thief, "\xe2\x80\xae" "enohPi s'neB");
+    memcpy(thief.seed, p.seed, sizeof thief.seed);
+    assert_int_equal(af_login(f, "a@example.jp", &thief, &g2), ERR_OK);
+    char body[4096];
+    assert_int_equal(af_mail(f, "a@example.jp", "New sign-in", true, body, sizeof body), 1);
+    assert_null(strstr(body, "enohPi"));
+    assert_null(strstr(body, "\xe2\x80\xae"));
+    assert_non_null(strstr(body, "unnamed device"));
+    af_free(f);
+}
+
 static void recovery_code_logs_in_once(void **state)
 {
     (void)state;
@@ -464,6 +487,7 @@ int main(void)
         cmocka_unit_test(the_longest_address_of_special_characters_enrols_and_logs_in),
         cmocka_unit_test(device_proof_bad_signature_reused_or_expired_challenge),
         cmocka_unit_test(new_device_is_notified_and_starts_its_cool_down),
+        cmocka_unit_test(a_device_name_cannot_disguise_the_new_sign_in),
         cmocka_unit_test(recovery_code_logs_in_once),
         cmocka_unit_test(credential_stuffing_blocks_the_source_for_an_hour),
         cmocka_unit_test(credential_stuffing_counts_an_ipv6_64_as_one_source),

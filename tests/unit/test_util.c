@@ -26,6 +26,7 @@
 #include "util/timeutil.h"
 #include "util/qr_svg.h"
 #include "util/svg.h"
+#include "util/text.h"
 
 /* Every position of a code's random part takes every digit about equally
  * often (19 digits: two whole draws of 8 and a part), and nothing past the
@@ -152,20 +153,38 @@ static void json_parse_object_rejects_bad_documents(void **state)
     json_decref(o);
 }
 
-/* What staff and customers type for others to read: one line, readable. */
-static void json_text_ok_takes_a_readable_line_only(void **state)
+/* What people type for others to read (a device's name, a reason, a
+ * note): one line, readable, shown as typed. */
+static void text_shown_ok_takes_a_readable_line_only(void **state)
 {
     (void)state;
-    assert_true(json_text_ok("account taken over", 200));
-    assert_true(json_text_ok("\xe4\xb8\x8d\xe6\xad\xa3\xe5\x88\xa9\xe7\x94\xa8", 200)); /* 不正利用 */
-    assert_true(json_text_ok("abc", 3));
-    assert_false(json_text_ok("abcd", 3));
-    assert_false(json_text_ok("", 200));
-    assert_false(json_text_ok(NULL, 200));
-    assert_false(json_text_ok("two\nlines", 200));
-    assert_false(json_text_ok("tab\there", 200));
-    assert_false(json_text_ok("del\x7f", 200));
-    assert_false(json_text_ok("bad \xc3\x28 utf-8", 200));
+    assert_true(text_shown_ok("account taken over", 200));
+    assert_true(text_shown_ok("\xe4\xb8\x8d\xe6\xad\xa3\xe5\x88\xa9\xe7\x94\xa8", 200)); /* 不正利用 */
+    assert_true(text_shown_ok("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb phone", 200)); /* an emoji with a joiner */
+    assert_true(text_shown_ok("abc", 3));
+    assert_false(text_shown_ok("abcd", 3));
+    assert_false(text_shown_ok("", 200));
+    assert_false(text_shown_ok(NULL, 200));
+    assert_false(text_shown_ok("two\nlines", 200));
+    assert_false(text_shown_ok("tab\there", 200));
+    assert_false(text_shown_ok("del\x7f", 200));
+    assert_false(text_shown_ok("bad \xc3\x28 utf-8", 200));
+    assert_false(text_shown_ok("overlong \xc0\xaf", 200));
+    assert_false(text_shown_ok("surrogate \xed\xa0\x80", 200));
+    assert_false(text_shown_ok("cut \xe4\xb8", 200));
+    /* what hides or rearranges text: "enohPi s'neB" shown as "Ben's iPhone" */
+    const char *hidden[] = {
+        "\xe2\x80\xae" "enohPi s'neB", /* U+202E right-to-left override */
+        "ok\xc2\x85",                /* U+0085, a C1 control */
+        "ok\xe2\x80\x8b",            /* U+200B zero-width space */
+        "ok\xe2\x80\x8f",            /* U+200F right-to-left mark */
+        "ok\xe2\x81\xa6",            /* U+2066 left-to-right isolate */
+        "ok\xe2\x80\xa8",            /* U+2028 line separator */
+        "\xef\xbb\xbfok",            /* U+FEFF byte order mark */
+    };
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
+        if (text_shown_ok(hidden[i], 200))
+            fail_msg("hidden character accepted: case %zu", i);
 }
 
 /* What is not there yet reads null, not "x_0" or 1970. */
@@ -677,7 +696,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(money_arithmetic_refuses_overflow),
         cmocka_unit_test(random_code_digits_are_uniform_and_stay_in_bounds),
-        cmocka_unit_test(json_text_ok_takes_a_readable_line_only),
+        cmocka_unit_test(text_shown_ok_takes_a_readable_line_only),
         cmocka_unit_test(json_id_and_time_or_null),
         cmocka_unit_test(money_parse_is_strict),
         cmocka_unit_test(money_format_yen_and_email_mask),
