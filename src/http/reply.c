@@ -38,7 +38,10 @@ bool http_reply_store_locked(struct http_request *req, int status, const char *c
 json_t *http_error_json(enum err e, const char *param)
 {
     json_t *inner = json_pack("{s:s, s:s}", "code", err_symbol(e), "message", err_message(e));
-    if (inner && param && json_object_set_new(inner, "param", json_string(param)) != 0) {
+    /* json_string refuses invalid UTF-8 (a client's key, cut short to fit
+     * the param): then the reply goes without it, never as a 500. */
+    json_t *p = inner && param ? json_string(param) : NULL;
+    if (p && json_object_set_new(inner, "param", p) != 0) {
         json_decref(inner);
         return NULL;
     }
