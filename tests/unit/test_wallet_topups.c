@@ -1059,6 +1059,36 @@ static void test_card_credit_failure_answers_authorized(void **state)
     assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 1);
 }
 
+/* The card was authorized but writing AUTHORIZED failed (a full disk):
+ * the customer is not told "authorized" (nothing says so on file); the
+ * retry with the same key finishes it, crediting once. */
+static const struct store_ops *disk_real_ops;
+static enum err update_fails_when_authorized(struct store *st, const struct topup *t)
+{
+    return t->status == TOPUP_AUTHORIZED ? ERR_STORE : disk_real_ops->topup_update(st, t);
+}
+
+static void test_an_unsaved_authorization_is_not_answered_ok(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    struct topup_result r;
+    disk_real_ops = t->f->st->ops;
+    struct store_ops full = *t->f->st->ops;
+    full.topup_update = update_fails_when_authorized;
+    t->f->st->ops = &full;
+    enum err e = topup(t, &a, 2500, "k1", &r, NULL);
+    t->f->st->ops = disk_real_ops;
+    assert_int_equal(e, ERR_STORE);
+    assert_int_equal(balance(t, &a), 0);
+    assert_int_equal(topup(t, &a, 2500, "k1", &r, NULL), ERR_OK);
+    assert_true(r.replayed);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(balance(t, &a), 2500);
+    assert_int_equal(af_mail_count(t->f, a.email, "topped up"), 1);
+}
+
 /* A processor that keeps failing: the top-up is retried, then given up
  * after TOPUP_CREATED_MAX_MS, and stops holding room under the cap. */
 static void test_reconciler_gives_up_on_created(void **state)
@@ -1515,6 +1545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_switch_stops_uncharged_topups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credit_and_row_commit_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_credit_failure_answers_authorized, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_unsaved_authorization_is_not_answered_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconciler_gives_up_on_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_session_stops_topups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inactive_store_takes_no_cash, setup, teardown),
