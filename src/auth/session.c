@@ -80,11 +80,9 @@ static bool live(const struct auth_ctx *ctx, const struct customer_session *s)
 
 enum err session_still_live(struct store *st, int64_t session_id, int64_t customer_id)
 {
-    struct customer_session s;
-    enum err e = st->ops->session_get(st, session_id, &s);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && (s.revoked_ms != 0 || s.customer_id != customer_id)))
-        return ERR_UNAUTHENTICATED;
-    return e;
+    bool live = false;
+    enum err e = st->ops->session_unrevoked(st, session_id, customer_id, &live);
+    return e == ERR_OK && !live ? ERR_UNAUTHENTICATED : e;
 }
 
 static int64_t expires_at(const struct auth_ctx *ctx, const struct customer_session *s)

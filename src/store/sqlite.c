@@ -432,6 +432,7 @@ static const struct store_ops sqlite_ops = {
     .device_list = sq_device_list,
     .session_insert = sq_session_insert,
     .session_get = sq_session_get,
+    .session_unrevoked = sq_session_unrevoked,
     .session_get_by_token = sq_session_get_by_token,
     .session_update = sq_session_update,
     .session_seen = sq_session_seen,

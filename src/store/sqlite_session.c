@@ -58,6 +58,21 @@ enum err sq_session_get(struct store *st, int64_t id, struct customer_session *o
     return sq_get_one(db, q, ERR_NOT_FOUND, read_session, out);
 }
 
+static void read_flag(sqlite3_stmt *q, void *out) { *(bool *)out = sqlite3_column_int(q, 0) != 0; }
+
+enum err sq_session_unrevoked(struct store *st, int64_t id, int64_t customer_id, bool *out)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT revoked_ms = 0 AND customer_id = ? FROM sessions WHERE id = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, customer_id);
+    sqlite3_bind_int64(q, 2, id);
+    *out = false;
+    enum err e = sq_get_one(db, q, ERR_NOT_FOUND, read_flag, out);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
 enum err sq_session_get_by_token(struct store *st, const uint8_t token_hash[AUTH_HASH_BYTES],
                                  struct customer_session *out)
 {
