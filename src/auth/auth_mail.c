@@ -107,6 +107,17 @@ enum err auth_mail_recovery_codes_replaced(const struct auth_ctx *ctx, const cha
     return auth_mail_send(ctx, to, "New recovery codes for your kessai account", body);
 }
 
+enum err auth_mail_authenticator_replaced(const struct auth_ctx *ctx, const char *to)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "A new authenticator app was set up for your kessai account from %s, with a new set of recovery "
+             "codes; the old app and the old codes no longer work.\n\n"
+             "If this was not you, contact support now: they can stop your account and reset your second factor.",
+             auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your kessai authenticator was changed", body);
+}
+
 enum err auth_mail_recovery_code_used(const struct auth_ctx *ctx, const char *to, int left)
 {
     char body[512];

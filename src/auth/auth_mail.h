@@ -33,6 +33,7 @@ enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to);
  * recovery codes (the old set void), and a recovery code used to sign in or
  * confirm (left: how many remain). */
 enum err auth_mail_recovery_codes_replaced(const struct auth_ctx *ctx, const char *to);
+enum err auth_mail_authenticator_replaced(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_recovery_code_used(const struct auth_ctx *ctx, const char *to, int left);
 /* Change of address (auth/email_change.h): the code to the new address;
  * the notices to the address on file, before and after the change. */

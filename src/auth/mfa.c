@@ -164,6 +164,10 @@ enum err mfa_totp_confirm(const struct auth_ctx *ctx, const struct auth_session 
     if (e == ERR_OK)
         e = sec_event_record(ctx->st, ctx->now, c.id, SEC_TOTP_ENROLLED, SEC_SUCCESS, ctx->client_addr,
                              cur->device_id, NULL);
+    /* A full session replaced the authenticator (and the recovery codes):
+     * the quietest way to keep an account taken over, so never silent. */
+    if (e == ERR_OK && cur->scope == SESSION_SCOPE_FULL)
+        e = auth_mail_authenticator_replaced(ctx, c.email);
     sodium_memzero(&c, sizeof c); /* its password hash and sealed seed */
     e = auth_end(ctx, e == ERR_OK, e);
     if (e != ERR_OK)

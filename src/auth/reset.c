@@ -8,6 +8,8 @@
  *     sets the password) and never after its 30 minutes.
  *  3. Completion ends every session of the customer in the same transaction
  *     as the new password.
+ *  4. At most CODE_BUDGET_PER_DAY tokens per customer in 24 h (code_budget.h),
+ *     so the mailbox alone buys at most 5 x 5 second-factor guesses a day.
  */
 #include "auth/reset.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "auth/auth_mail.h"
+#include "auth/code_budget.h"
 #include "auth/events.h"
 #include "auth/mfa.h"
 #include "auth/secret_hash.h"
@@ -35,6 +38,15 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email)
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !c.email_verified)) {
         sodium_memzero(&c, sizeof c);
         return auth_end_deferred(ctx, false, ERR_OK);
+    }
+    /* Each token restarts the count of second-factor tries, so each comes
+     * out of the daily budget.  Spent: no token, no mail, the live token
+     * (if any) stays; the same answer (code_budget_take recorded
+     * code_budget_exhausted). */
+    bool granted = false;
+    if (e == ERR_OK && ((e = code_budget_take(ctx, c.id, CODE_PURPOSE_PASSWORD_RESET, &granted)) != ERR_OK || !granted)) {
+        sodium_memzero(&c, sizeof c);
+        return auth_end_deferred(ctx, e == ERR_OK, e);
     }
     if (e == ERR_OK) {
         secret_new_token(token);

@@ -11,6 +11,8 @@
  *
  * Completing sets the password, ends every session, clears the lock-out,
  * sets the reset cool-down (now + reset_cooldown_s) and mails the customer.
+ * A customer gets at most CODE_BUDGET_PER_DAY tokens in 24 h (code_budget.h):
+ * each restarts the count of tries.
  */
 #ifndef KESSAI_AUTH_RESET_H
 #define KESSAI_AUTH_RESET_H

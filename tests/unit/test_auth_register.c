@@ -335,6 +335,35 @@ static void verified_without_totp_resumes_enrolment_with_a_new_code(void **state
     af_free(f);
 }
 
+/* Someone holding the unlocked phone for a few minutes (a full, fresh
+ * session) sets up their own authenticator: the owner's app and recovery
+ * codes stop working, the quietest way to keep an account.  Never silent:
+ * the owner is mailed (a first enrolment is not such a change). */
+static void a_new_authenticator_is_never_silent(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p, thief;
+    struct auth_grant g;
+    struct auth_session s;
+    af_phone_new(&p, "phone");
+    af_customer(f, "t@example.jp", &p, &g, NULL);
+    assert_int_equal(af_mail_count(f, "t@example.jp", "authenticator was changed"), 0);
+    af_auth(f, &g, &s);
+    char uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1], codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
+    af_phone_new(&thief, "thief");
+    af_seed_from_uri(uri, thief.seed);
+    af_totp(f, &thief, totp);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_OK);
+    for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
+        af_secret(f, codes[i]);
+    char body[2048];
+    assert_int_equal(af_mail(f, "t@example.jp", "authenticator was changed", true, body, sizeof body), 1);
+    assert_non_null(strstr(body, "contact support"));
+    af_free(f);
+}
+
 static void code_budget_counts_per_customer_and_purpose_in_a_sliding_day(void **state)
 {
     (void)state;
@@ -599,6 +628,7 @@ int main(void)
         cmocka_unit_test(registering_an_unverified_address_again_voids_the_first_code),
         cmocka_unit_test(unknown_address_and_enrolled_account_answer_like_a_wrong_code),
         cmocka_unit_test(verified_without_totp_resumes_enrolment_with_a_new_code),
+        cmocka_unit_test(a_new_authenticator_is_never_silent),
         cmocka_unit_test(code_budget_counts_per_customer_and_purpose_in_a_sliding_day),
         cmocka_unit_test(resends_cannot_buy_more_than_five_codes_a_day),
         cmocka_unit_test(totp_enrolment_confirm_and_replay),
