@@ -39,8 +39,8 @@ enum err json_parse_object(const char *buf, size_t len, json_t **out)
     /* jansson itself bounds nesting (2048) so parsing cannot blow the stack;
      * we then enforce our much smaller limit. */
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (v == NULL)
-        return ERR_MALFORMED_JSON;
+    if (v == NULL) /* an integer past 64 bits is valid JSON, but no value we take */
+        return json_error_code(&jerr) == json_error_numeric_overflow ? ERR_INVALID_PARAM : ERR_MALFORMED_JSON;
     if (!json_is_object(v) || !depth_ok(v, 0)) {
         json_decref(v);
         return ERR_MALFORMED_JSON;

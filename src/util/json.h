@@ -40,8 +40,9 @@ struct json_field {
 };
 
 /* Parse buf as a JSON object.  Duplicate keys, trailing garbage, non-objects
- * and nesting deeper than 32 are refused with ERR_MALFORMED_JSON.
- * On success *out is a new reference. */
+ * and nesting deeper than 32 are refused with ERR_MALFORMED_JSON; a number
+ * too large for 64 bits (valid JSON, but not a value any field takes) with
+ * ERR_INVALID_PARAM.  On success *out is a new reference. */
 enum err json_parse_object(const char *buf, size_t len, json_t **out);
 
 /* Fill targets from obj following spec[0..n).  On error returns

@@ -590,6 +590,13 @@ static void test_malformed_json_never_reaches_handler(void **state)
                        (struct req_opts){.method = "POST", .content_type = "application/json", .body = bad[i],
                                          .body_len = strlen(bad[i])},
                        400, "malformed_json");
+    /* valid JSON with a number past 64 bits: no value a field takes, but
+     * not malformed either */
+    const char *huge = "{\"name\":99999999999999999999}";
+    expect_refused(f,
+                   (struct req_opts){.method = "POST", .content_type = "application/json", .body = huge,
+                                     .body_len = strlen(huge)},
+                   400, "invalid_param");
 }
 
 static void test_duplicate_keys_rejected(void **state)

@@ -149,6 +149,9 @@ static void json_parse_object_rejects_bad_documents(void **state)
     const char *nul = "{\"name\":\"a\\u0000b\"}"; /* C strings must never be cut short */
     assert_int_equal(json_parse_object(nul, strlen(nul), &o), ERR_MALFORMED_JSON);
     const char *good = "{\"amount\":1500}";
+    /* valid JSON, but a number no field takes: not "malformed" */
+    const char *huge = "{\"amount\":99999999999999999999}";
+    assert_int_equal(json_parse_object(huge, strlen(huge), &o), ERR_INVALID_PARAM);
     assert_int_equal(json_parse_object(good, strlen(good), &o), ERR_OK);
     json_decref(o);
 }
