@@ -72,8 +72,11 @@ static void failed(const struct auth_ctx *a, const struct staff *s, const char *
 }
 
 /* The code against the staff member's sealed seed; a good code is spent
- * (totp_last_step) so it cannot sign in twice. */
-static enum err check_totp(const struct auth_ctx *a, struct staff *s, const char *code)
+ * (totp_last_step) so it cannot sign in twice.  Spent by a statement of its
+ * own, not by writing back the row read before the Argon2id work: that
+ * would undo a disable committed meanwhile, and two sign-ins with one code
+ * would both pass.  Either (ERR_CONFLICT) refuses as a wrong code. */
+static enum err check_totp(const struct auth_ctx *a, const struct staff *s, const char *code)
 {
     uint8_t seed[TOTP_SEED_BYTES];
     if (masterkey_open(a->master_key, s->totp_sealed, sizeof s->totp_sealed, s->email, seed) != ERR_OK)
@@ -83,8 +86,8 @@ static enum err check_totp(const struct auth_ctx *a, struct staff *s, const char
     sodium_memzero(seed, sizeof seed);
     if (e != ERR_OK)
         return e;
-    s->totp_last_step = step;
-    return a->st->ops->staff_update(a->st, s);
+    e = a->st->ops->staff_totp_spend(a->st, s->id, step);
+    return e == ERR_CONFLICT ? ERR_INVALID_CODE : e;
 }
 
 enum err staff_login(const struct auth_ctx *a, const char *email, const char *password, const char *totp,

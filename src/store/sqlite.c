@@ -398,6 +398,7 @@ static const struct store_ops sqlite_ops = {
     .staff_get_by_email = sq_staff_get_by_email,
     .staff_list = sq_staff_list,
     .staff_update = sq_staff_update,
+    .staff_totp_spend = sq_staff_totp_spend,
     .staff_get = sq_staff_get,
     .staff_session_insert = sq_staff_session_insert,
     .staff_session_find = sq_staff_session_find,

@@ -190,6 +190,7 @@ enum err sq_staff_insert(struct store *st, struct staff *s);
 enum err sq_staff_get_by_email(struct store *st, const char *email, struct staff *out);
 enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
 enum err sq_staff_update(struct store *st, const struct staff *s);
+enum err sq_staff_totp_spend(struct store *st, int64_t id, int64_t step);
 enum err sq_staff_get(struct store *st, int64_t id, struct staff *out);
 /* staff sessions (sqlite_staff_session.c) */
 enum err sq_staff_session_insert(struct store *st, int64_t staff_id, const uint8_t token_hash[32], int64_t now,

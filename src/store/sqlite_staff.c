@@ -63,6 +63,19 @@ enum err sq_staff_list(struct store *st, int64_t after_id, size_t max, struct st
     return sq_get_many(db, q, read_staff, out, sizeof *out, max, n);
 }
 
+enum err sq_staff_totp_spend(struct store *st, int64_t id, int64_t step)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q =
+        sq_stmt(db, "UPDATE staff SET totp_last_step = ? WHERE id = ? AND totp_last_step < ? AND disabled = 0");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, step);
+    sqlite3_bind_int64(q, 2, id);
+    sqlite3_bind_int64(q, 3, step);
+    return sq_step_update(db, q, ERR_CONFLICT, "staff_totp_spend");
+}
+
 enum err sq_staff_update(struct store *st, const struct staff *s)
 {
     struct sqlite_store *db = sq(st);

@@ -127,6 +127,11 @@ struct store_ops {
     enum err (*staff_list)(struct store *st, int64_t after_id, size_t max, struct staff *out, size_t *n);
     /* Overwrite password_hash, totp_confirmed, totp_last_step, disabled of s->id. */
     enum err (*staff_update)(struct store *st, const struct staff *s); /* ERR_STAFF_NOT_FOUND */
+    /* Spend a sign-in's TOTP step: set totp_last_step = step only if it is
+     * newer and the staff member is not disabled (one statement: a disable
+     * or another sign-in with the same code in between wins).  ERR_CONFLICT
+     * if not. */
+    enum err (*staff_totp_spend)(struct store *st, int64_t id, int64_t step);
     enum err (*staff_get)(struct store *st, int64_t id, struct staff *out); /* ERR_STAFF_NOT_FOUND */
     /* Staff sessions (ops/staff_session.h), found by the token's keyed hash. */
     enum err (*staff_session_insert)(struct store *st, int64_t staff_id, const uint8_t token_hash[32], int64_t now,

@@ -14,6 +14,7 @@
 #include "auth/password.h"
 #include "auth/totp.h"
 #include "ops/staff.h"
+#include "ops/staff_session.h"
 #include "testutil.h"
 #include "util/email.h"
 
@@ -271,6 +272,74 @@ static void staff_need_a_confirmed_second_factor(void **state)
     free(dir);
 }
 
+/* A sign-in reads the staff row, then hashes the password (slow), then
+ * spends the code.  What commits in between wins: a disable stays (the
+ * sign-in fails, and the row stays disabled), and another sign-in that spent
+ * the same code makes this one fail (one code, one session). */
+static const struct store_ops *race_real;
+static int race_kind; /* 0: a disable, 1: the same code spent */
+static int64_t race_step;
+
+static enum err count_after_a_race(struct store *st, int64_t id, int64_t since, int64_t *n)
+{
+    st->ops = race_real; /* once */
+    if (race_kind == 0)
+        assert_int_equal(staff_set_disabled(st, "admin-cli", "fraud@kessai.example", true, T0_MS), ERR_OK);
+    else
+        assert_int_equal(st->ops->staff_totp_spend(st, id, race_step), ERR_OK);
+    return st->ops->staff_failure_count(st, id, since, n);
+}
+
+static void what_commits_during_a_sign_in_wins(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct staff s;
+    char uri[TOTP_URI_MAX], why[256], code[TOTP_DIGITS + 1], token[SECRET_TOKEN_BUF];
+    const char *bad = NULL;
+    const char *pw = "violet tuesday gravel lantern";
+    assert_int_equal(staff_create(st, mk, "admin-cli", T0_MS, "fraud@kessai.example", "fraud_analyst", pw, &s, uri,
+                                  &bad, why, sizeof why),
+                     ERR_OK);
+    uint8_t seed[TOTP_SEED_BYTES];
+    assert_int_equal(b32_seed(uri, seed), 0);
+    int64_t now = 1764200010; /* seconds, inside a step */
+    assert_int_equal(totp_code(seed, now, code), ERR_OK);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now), ERR_OK);
+    struct auth_ctx a = {.st = st, .master_key = mk, .client_addr = "192.0.2.7"};
+    struct staff_session out;
+    struct store_ops racing = *st->ops;
+    racing.staff_failure_count = count_after_a_race;
+    race_real = st->ops;
+
+    /* another sign-in spent this code first */
+    now += 60;
+    a.now = now * 1000;
+    assert_int_equal(totp_code(seed, now, code), ERR_OK);
+    race_kind = 1;
+    race_step = now / 30;
+    st->ops = &racing;
+    assert_int_equal(staff_login(&a, "fraud@kessai.example", pw, code, token, &out), ERR_INVALID_CREDENTIALS);
+    assert_ptr_equal(st->ops, race_real);
+
+    /* disabled while the password was being checked */
+    now += 60;
+    a.now = now * 1000;
+    assert_int_equal(totp_code(seed, now, code), ERR_OK);
+    race_kind = 0;
+    st->ops = &racing;
+    assert_int_equal(staff_login(&a, "fraud@kessai.example", pw, code, token, &out), ERR_INVALID_CREDENTIALS);
+    struct staff got;
+    assert_int_equal(st->ops->staff_get_by_email(st, "fraud@kessai.example", &got), ERR_OK);
+    assert_string_equal(staff_status(&got), "disabled");
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -282,6 +351,7 @@ int main(void)
         cmocka_unit_test(the_otpauth_uri_fits_the_longest_address_of_special_characters),
         cmocka_unit_test(email_addresses_are_normalised_or_refused),
         cmocka_unit_test(staff_need_a_confirmed_second_factor),
+        cmocka_unit_test(what_commits_during_a_sign_in_wins),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oath_done();
