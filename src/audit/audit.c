@@ -32,6 +32,45 @@ char *audit_customer_actor(char buf[IDS_BUF], int64_t customer_id)
 
 static bool fits(const char *s, size_t max) { return s != NULL && s[0] != '\0' && strlen(s) <= max; }
 
+/* detail as compact JSON of at most max bytes.  Too long (a free-text
+ * reason of quotes doubles when escaped): its longest strings are halved,
+ * on a character boundary, and "truncated": true added, so the ids and the
+ * amounts stay and whoever wrote the text cannot blank the entry with it.
+ * Only what still does not fit (a detail of many fields) becomes "{}".
+ * Returns malloc'd text, NULL on no memory. */
+static char *detail_text(json_t *detail, size_t max)
+{
+    char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+    for (int round = 0; text && strlen(text) > max && round < 64; round++) {
+        free(text);
+        const char *longest = NULL;
+        size_t len = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(detail, key, v) {
+            if (json_is_string(v) && json_string_length(v) > len) {
+                longest = key;
+                len = json_string_length(v);
+            }
+        }
+        if (longest == NULL || len < 2)
+            return strdup("{}");
+        const char *str = json_string_value(json_object_get(detail, longest));
+        size_t cut = len / 2;
+        while (cut > 0 && ((unsigned char)str[cut] & 0xc0) == 0x80)
+            cut--; /* not inside a UTF-8 character */
+        if (json_object_set_new(detail, longest, json_stringn(str, cut)) != 0 ||
+            json_object_set_new(detail, "truncated", json_true()) != 0)
+            return NULL;
+        text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    if (text && strlen(text) > max) {
+        free(text);
+        return strdup("{}");
+    }
+    return text;
+}
+
 enum err audit_record(struct store *st, int64_t now, const char *actor, int64_t customer_id, const char *action,
                       enum audit_outcome outcome, const char *client_addr, int64_t device_id, json_t *detail)
 {
@@ -48,11 +87,12 @@ enum err audit_record(struct store *st, int64_t now, const char *actor, int64_t 
     snprintf(ev.kind, sizeof ev.kind, "%s", action);
     snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome == AUDIT_SUCCESS ? "success" : "failure");
     snprintf(ev.client_addr, sizeof ev.client_addr, "%s", client_addr ? client_addr : "");
-    char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    /* Too long to keep whole: an empty object beats JSON cut in half. */
-    snprintf(ev.detail, sizeof ev.detail, "%s", text && strlen(text) < sizeof ev.detail ? text : "{}");
-    free(text);
+    char *text = detail ? detail_text(detail, sizeof ev.detail - 1) : NULL;
     json_decref(detail);
+    if (detail && text == NULL)
+        return ERR_NOMEM;
+    snprintf(ev.detail, sizeof ev.detail, "%s", text ? text : "{}");
+    free(text);
     return st->ops->security_event_insert(st, &ev);
 }
 

@@ -371,6 +371,34 @@ static void security_events_get_their_actor(void **state)
     assert_clean(f, 2);
 }
 
+/* Whoever writes a free-text reason cannot blank their own entry with it:
+ * 200 quotes double when escaped, past what an entry holds.  The text is
+ * shortened (and marked), the ids and amounts stay. */
+static void a_long_reason_cannot_blank_its_entry(void **state)
+{
+    struct fx *f = *state;
+    char reason[201];
+    memset(reason, '"', 200);
+    reason[200] = '\0';
+    assert_int_equal(audit_record(f->st, T0, "stf_0000000000001", 42, "reversal_requested", AUDIT_SUCCESS,
+                                  "198.51.100.1", 0,
+                                  json_pack("{s:s, s:I, s:s, s:s}", "payment", "pay_000000000004h", "amount",
+                                            (json_int_t)48000, "reason", reason, "identity_check", reason)),
+                     ERR_OK);
+    struct security_event ev[1];
+    size_t n = 0;
+    assert_int_equal(f->st->ops->security_event_list(f->st, 0, 0, 1, ev, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    json_t *d = json_loads(ev[0].detail, 0, NULL);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "payment")), "pay_000000000004h");
+    assert_int_equal(json_integer_value(json_object_get(d, "amount")), 48000);
+    assert_true(json_is_true(json_object_get(d, "truncated")));
+    assert_true(json_string_length(json_object_get(d, "reason")) > 0);
+    json_decref(d);
+    assert_clean(f, 1);
+}
+
 /* ---- tampering ------------------------------------------------------------- */
 
 static void an_edited_entry_is_named(void **state)
@@ -824,6 +852,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_appends_form_one_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(no_entry_without_the_key, setup, teardown),
         cmocka_unit_test_setup_teardown(security_events_get_their_actor, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_long_reason_cannot_blank_its_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(an_edited_entry_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(a_removed_entry_is_found, setup, teardown),
         cmocka_unit_test_setup_teardown(swapped_entries_are_found, setup, teardown),
