@@ -823,6 +823,26 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     assert_int_equal(cli_out(&s, args, out, sizeof out), 1);
     assert_non_null(strstr(out, "entry 13: the anchor's entry is gone"));
     assert_int_equal(ac_cli(&s, "audit verify --anchor 8:abc 2>/dev/null"), 2);
+
+    /* Someone with write access (no key) rewrites the log, drops every
+     * MAC and puts back the marker of a database from before the chain:
+     * verify reports it and signs nothing (the rows stay without MACs). */
+    tamper(s.data, "DELETE FROM security_events WHERE id = 3;"
+                   "UPDATE security_events SET id = id - 1 WHERE id > 3;"
+                   "UPDATE security_events SET prev_hash = NULL, hash = NULL;"
+                   "INSERT INTO audit_backfill SELECT max(id) FROM security_events");
+    assert_int_equal(cli_out(&s, "audit verify", out, sizeof out), 1);
+    assert_non_null(strstr(out, "audit verify: FAILED"));
+    sqlite3 *db = NULL;
+    tu_path(path, sizeof path, s.data, "kessai.db");
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM security_events WHERE hash IS NOT NULL", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
     ac_server_cleanup(&s);
 }
 
