@@ -102,6 +102,8 @@ static void check(struct walk *w, const struct security_event *e)
                 violation(w, e->id, "MAC mismatch: the entry was edited, or written without the master key");
         }
     }
+    if (e->text_inexact)
+        violation(w, e->id, "a text field holds a NUL byte or is longer than its field: the entry was edited");
     if (strcmp(e->kind, AUDIT_CHAIN_STARTED) == 0 && w->chain_starts++ > 0)
         violation(w, e->id, "a second %s entry: the chain was rebuilt", AUDIT_CHAIN_STARTED);
     if (w->anchor && e->id == w->anchor->id) {

@@ -50,10 +50,22 @@ static size_t read_hash(sqlite3_stmt *q, int col, uint8_t out[AUDIT_MAC_BYTES])
     return len;
 }
 
+/* Whether column col reads back whole into a field of n bytes: no NUL
+ * inside, and short enough. */
+static bool text_exact(sqlite3_stmt *q, int col, size_t n)
+{
+    const char *t = (const char *)sqlite3_column_text(q, col);
+    size_t len = t ? (size_t)sqlite3_column_bytes(q, col) : 0;
+    return len < n && (t == NULL || strlen(t) == len);
+}
+
 static void read_event(sqlite3_stmt *q, void *out)
 {
     struct security_event *e = out;
     memset(e, 0, sizeof *e);
+    e->text_inexact = !text_exact(q, 3, sizeof e->kind) || !text_exact(q, 4, sizeof e->outcome) ||
+                      !text_exact(q, 5, sizeof e->client_addr) || !text_exact(q, 7, sizeof e->detail) ||
+                      !text_exact(q, 8, sizeof e->actor);
     e->id = sqlite3_column_int64(q, 0);
     e->at_ms = sqlite3_column_int64(q, 1);
     e->customer_id = sqlite3_column_int64(q, 2);

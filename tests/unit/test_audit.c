@@ -424,11 +424,18 @@ static void an_edited_entry_is_named(void **state)
         "UPDATE security_events SET device_id = 1 WHERE id = 5",
         "UPDATE security_events SET kind = 'login_succeeded' WHERE id = 5",
         "UPDATE security_events SET detail = detail || ' ' WHERE id = 5",
+        /* a NUL byte after the text: searches by actor or action no longer
+         * find it, while the text before the NUL is unchanged */
+        "UPDATE security_events SET actor = actor || char(0) || 'x' WHERE id = 5",
+        "UPDATE security_events SET kind = kind || char(0) WHERE id = 5",
+        "UPDATE security_events SET detail = detail || char(0) WHERE id = 5",
+        /* past what the field holds: the same text cut short reads back */
+        "UPDATE security_events SET client_addr = client_addr || printf('%.200c', 'x') WHERE id = 5",
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         tamper(f->dir, edits[i]);
         verify(f, NULL, &rep, msgs, sizeof msgs);
-        if (strstr(msgs, "entry 5: MAC mismatch") == NULL)
+        if (strstr(msgs, "entry 5: MAC mismatch") == NULL && strstr(msgs, "entry 5: a text") == NULL)
             fail_msg("not caught: %s", edits[i]);
         tamper(f->dir, "DELETE FROM security_events WHERE id = 5; INSERT INTO security_events SELECT * FROM keep");
         verify(f, NULL, &rep, msgs, sizeof msgs);
