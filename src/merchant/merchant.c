@@ -27,24 +27,16 @@ const char *const merchant_categories[] = {
 
 #define CREATE_ATTEMPTS 4
 
-static int blank(uint32_t c) { return c == ' ' || c == 0x3000; /* ideographic space */ }
+/* A blank (a space or an ideographic space, U+3000) at s. */
+static bool blank_at(const char *s) { return s[0] == ' ' || strncmp(s, "\xe3\x80\x80", 3) == 0; }
 
 enum err merchant_check_text(const char *s, size_t max)
 {
-    if (s == NULL)
+    if (!text_shown_ok(s, max))
         return ERR_INVALID_PARAM;
-    size_t n = strnlen(s, max + 1);
-    if (n == 0 || n > max)
-        return ERR_INVALID_PARAM;
-    const unsigned char *p = (const unsigned char *)s;
-    uint32_t c = 0;
-    for (size_t i = 0; i < n;) {
-        size_t len = text_utf8_next(p + i, n - i, &c);
-        if (len == 0 || text_char_hidden(c) || (i == 0 && blank(c)))
-            return ERR_INVALID_PARAM;
-        i += len;
-    }
-    return blank(c) ? ERR_INVALID_PARAM : ERR_OK; /* c is the last character */
+    size_t n = strlen(s);
+    bool blank_last = s[n - 1] == ' ' || (n >= 3 && blank_at(s + n - 3));
+    return blank_at(s) || blank_last ? ERR_INVALID_PARAM : ERR_OK;
 }
 
 enum err merchant_check_category(const char *category)

@@ -1,9 +1,12 @@
 /* text.c: what text shown to people may hold (text.h). */
 #include "util/text.h"
 
+#include <stdint.h>
 #include <string.h>
 
-size_t text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+/* Decode the UTF-8 sequence at s (n bytes left), strictly: its length, or
+ * 0 if it is not valid. */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
     size_t len;
     uint32_t c = s[0], min;
@@ -32,7 +35,8 @@ size_t text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-bool text_char_hidden(uint32_t c)
+/* What hides or rearranges text (text.h). */
+static bool hidden(uint32_t c)
 {
     return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200b || c == 0x200e || c == 0x200f || c == 0x2028 ||
            c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
@@ -48,8 +52,8 @@ bool text_shown_ok(const char *s, size_t max)
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         uint32_t c = 0;
-        size_t len = text_utf8_next(p + i, n - i, &c);
-        if (len == 0 || text_char_hidden(c))
+        size_t len = utf8_next(p + i, n - i, &c);
+        if (len == 0 || hidden(c))
             return false;
         i += len;
     }

@@ -14,15 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 bool text_shown_ok(const char *s, size_t max);
-
-/* Decode the UTF-8 sequence at s (n bytes left), strictly as above: its
- * length, or 0 if it is not valid. */
-size_t text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
-
-/* Whether a decoded code point is one text_shown_ok refuses. */
-bool text_char_hidden(uint32_t c);
 
 #endif
