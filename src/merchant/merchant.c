@@ -27,16 +27,16 @@ const char *const merchant_categories[] = {
 
 #define CREATE_ATTEMPTS 4
 
-/* A blank (a space or an ideographic space, U+3000) at s. */
-static bool blank_at(const char *s) { return s[0] == ' ' || strncmp(s, "\xe3\x80\x80", 3) == 0; }
+#define IDEOGRAPHIC_SPACE "\xe3\x80\x80" /* U+3000 */
 
 enum err merchant_check_text(const char *s, size_t max)
 {
     if (!text_shown_ok(s, max))
         return ERR_INVALID_PARAM;
-    size_t n = strlen(s);
-    bool blank_last = s[n - 1] == ' ' || (n >= 3 && blank_at(s + n - 3));
-    return blank_at(s) || blank_last ? ERR_INVALID_PARAM : ERR_OK;
+    size_t n = strlen(s), k = sizeof IDEOGRAPHIC_SPACE - 1;
+    bool blank_first = s[0] == ' ' || strncmp(s, IDEOGRAPHIC_SPACE, k) == 0;
+    bool blank_last = s[n - 1] == ' ' || (n >= k && memcmp(s + n - k, IDEOGRAPHIC_SPACE, k) == 0);
+    return blank_first || blank_last ? ERR_INVALID_PARAM : ERR_OK;
 }
 
 enum err merchant_check_category(const char *category)

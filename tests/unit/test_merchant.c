@@ -152,6 +152,7 @@ static void text_rules_are_enforced(void **state)
         "ケッサイマート 東京駅店",  /* Japanese */
         "Café \xf0\x9f\x8d\x99 Onigiri", /* 2- and 4-byte sequences */
         "a",
+        "Kessai Mart 10", /* a space three bytes before the end */
     };
     const char *bad[] = {
         "",
@@ -159,6 +160,7 @@ static void text_rules_are_enforced(void **state)
         " leading space",
         "trailing space ",
         "\xe3\x80\x80ideographic space",  /* U+3000 first */
+        "ideographic space\xe3\x80\x80",  /* U+3000 last */
         "line\nbreak",
         "tab\there",
         "del\x7f",
