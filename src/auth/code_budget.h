@@ -24,10 +24,6 @@
 /* Purposes (the code_issues.purpose column). */
 #define CODE_PURPOSE_VERIFY_EMAIL "verify_email"
 #define CODE_PURPOSE_EMAIL_CHANGE "email_change"
-/* A reset token allows RESET_TOKEN_MAX_TRIES second-factor guesses and a
- * new token restarts the count: with the mailbox alone, resets would buy
- * unlimited guesses at the authenticator's 6 digits. */
-#define CODE_PURPOSE_PASSWORD_RESET "password_reset"
 
 /* Take one code from customer_id's budget for purpose, in the caller's open
  * transaction on ctx->st (the count and the insert must be atomic with the

@@ -8,8 +8,12 @@
  *     sets the password) and never after its 30 minutes.
  *  3. Completion ends every session of the customer in the same transaction
  *     as the new password.
- *  4. At most CODE_BUDGET_PER_DAY tokens per customer in 24 h (code_budget.h),
- *     so the mailbox alone buys at most 5 x 5 second-factor guesses a day.
+ *  4. At most RESET_GUESSES_PER_DAY wrong second factors per customer in
+ *     24 h (counted as mfa_failed events, whatever asked): each token allows
+ *     RESET_TOKEN_MAX_TRIES and a new one restarts that count, so without
+ *     this the mailbox alone would buy unlimited guesses at the
+ *     authenticator.  Counted per answer, not per token, so that a stranger
+ *     asking for tokens cannot stop the owner's own reset.
  */
 #include "auth/reset.h"
 
@@ -17,12 +21,13 @@
 #include <string.h>
 
 #include "auth/auth_mail.h"
-#include "auth/code_budget.h"
 #include "auth/events.h"
 #include "auth/mfa.h"
 #include "auth/secret_hash.h"
 #include "auth/txn.h"
 #include "util/email.h"
+
+#define DAY_MS (24LL * 60 * 60 * 1000)
 
 enum err reset_request(const struct auth_ctx *ctx, const char *email)
 {
@@ -38,15 +43,6 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email)
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !c.email_verified)) {
         sodium_memzero(&c, sizeof c);
         return auth_end_deferred(ctx, false, ERR_OK);
-    }
-    /* Each token restarts the count of second-factor tries, so each comes
-     * out of the daily budget.  Spent: no token, no mail, the live token
-     * (if any) stays; the same answer (code_budget_take recorded
-     * code_budget_exhausted). */
-    bool granted = false;
-    if (e == ERR_OK && ((e = code_budget_take(ctx, c.id, CODE_PURPOSE_PASSWORD_RESET, &granted)) != ERR_OK || !granted)) {
-        sodium_memzero(&c, sizeof c);
-        return auth_end_deferred(ctx, e == ERR_OK, e);
     }
     if (e == ERR_OK) {
         secret_new_token(token);
@@ -109,6 +105,16 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
         e = ctx->st->ops->customer_get(ctx->st, t.customer_id, &c);
     if (e != ERR_OK) {
         e = auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_INVALID_TOKEN : e);
+        goto cleanup;
+    }
+    /* Invariant 4, under the write lock: past the day's wrong answers the
+     * code is not even checked. */
+    struct security_event_filter wrong = {.customer_id = c.id, .kind = "mfa_failed", .since_ms = ctx->now - DAY_MS};
+    struct security_event seen[RESET_GUESSES_PER_DAY];
+    size_t nwrong = 0;
+    e = ctx->st->ops->security_event_search(ctx->st, &wrong, 0, RESET_GUESSES_PER_DAY, seen, &nwrong);
+    if (e != ERR_OK || nwrong >= RESET_GUESSES_PER_DAY) {
+        e = auth_end(ctx, false, e == ERR_OK ? ERR_RATE_LIMITED : e);
         goto cleanup;
     }
     enum err check = mfa_check_second_factor(ctx, &c, totp_code, recovery_code);
