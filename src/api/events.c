@@ -32,12 +32,13 @@ struct feed_conn {
 
 /* The feed lives as long as the session that opened it: revoked (the
  * owner signing a thief's phone out, a freeze, a reset) or past its
- * absolute end, the hub ends it.  A store error ends it too: the client
- * reconnects, and authenticates again. */
+ * absolute end, the hub ends it.  A store error ends nothing: the next
+ * check decides (else a busy moment would end every feed at once). */
 static bool alive(void *ctx, struct store *st)
 {
     struct feed_conn *c = ctx;
-    return time_now_ms() < c->absolute_ms && session_still_live(st, c->session_id, c->customer_id) == ERR_OK;
+    return time_now_ms() < c->absolute_ms &&
+           session_still_live(st, c->session_id, c->customer_id) != ERR_UNAUTHENTICATED;
 }
 
 static void wake(void *ctx)

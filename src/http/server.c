@@ -82,15 +82,15 @@ static enum MHD_Result count_framing(void *ctx, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* Two framings of one body (Content-Length twice, or with
- * Transfer-Encoding): MHD reads the first, and a proxy in front may have
+/* Two framings of one body (Content-Length or Transfer-Encoding twice, or
+ * both): MHD reads the first, and a proxy in front may have
  * read the other, so what is left of the body would run as a request of
  * its own (request smuggling; RFC 9112, 6.3). */
 static bool ambiguous_framing(struct MHD_Connection *conn)
 {
     struct framing f = {0, 0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-    return f.lengths > 1 || (f.lengths > 0 && f.encodings > 0);
+    return f.lengths > 1 || f.encodings > 1 || (f.lengths > 0 && f.encodings > 0);
 }
 
 static enum err keep_params(struct http_request *req, const struct http_match *m)

@@ -40,7 +40,8 @@
  *     (session_still_live) before a card top-up or a 3-D Secure code moves
  *     anything, so signing out everywhere stops what is still queued.
  *  6. Once the row is stored as AUTHORIZED (the card authorized, or the
- *     clerk holds the cash: the money is reserved), the answer is ERR_OK even
+ *     clerk holds the cash: the money is reserved; a failed write of it
+ *     leaves t as it was), the answer is ERR_OK even
  *     when the credit fails for now: the top-up stands (status AUTHORIZED)
  *     and a retry with the key or the reconciler finishes it.
  */
@@ -295,11 +296,6 @@ static void risk_observed(const struct wallet_ctx *w, struct risk_gate *rg, cons
 static enum err answer(const struct wallet_ctx *w, struct topup_result *out, enum err e)
 {
     if (e == ERR_OK || out->t.status != TOPUP_AUTHORIZED)
-        return e;
-    /* Only once the row says so (durable before "ok"): the write of
-     * AUTHORIZED itself may be what failed, leaving it as it was. */
-    struct topup stored;
-    if (w->a.st->ops->topup_get(w->a.st, out->t.id, &stored) != ERR_OK || stored.status != TOPUP_AUTHORIZED)
         return e;
     /* The money is reserved (card authorized, or cash in the clerk's hand)
      * and the credit failed for now.  An error here could have the client

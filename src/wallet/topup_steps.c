@@ -200,6 +200,8 @@ enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t, struc
     }
     t->status = TOPUP_AUTHORIZED;
     e = write_end(w, t, ERR_OK);
+    if (e != ERR_OK)
+        t->status = TOPUP_CREATED; /* not stored: the answer must not say authorized */
     if (e == ERR_OK)
         topup_crash(w, TOPUP_CRASH_AUTHORIZED);
     return e;

@@ -688,8 +688,10 @@ static void test_a_body_framed_twice_is_refused_and_nothing_smuggled(void **stat
         "Content-Length: 38\r\n\r\n{}GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
         "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
         char out[8192];
         raw_exchange(f, attacks[i], out, sizeof out);
         assert_int_equal(strncmp(out, "HTTP/1.1 400", 12), 0);
