@@ -26,8 +26,7 @@
 #include "auth/secret_hash.h"
 #include "auth/txn.h"
 #include "util/email.h"
-
-#define DAY_MS (24LL * 60 * 60 * 1000)
+#include "util/timeutil.h"
 
 enum err reset_request(const struct auth_ctx *ctx, const char *email)
 {
@@ -109,7 +108,7 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
     }
     /* Invariant 4, under the write lock: past the day's wrong answers the
      * code is not even checked. */
-    struct security_event_filter wrong = {.customer_id = c.id, .kind = "mfa_failed", .since_ms = ctx->now - DAY_MS};
+    struct security_event_filter wrong = {.customer_id = c.id, .kind = "mfa_failed", .since_ms = ctx->now - TIME_DAY_MS};
     struct security_event seen[RESET_GUESSES_PER_DAY];
     size_t nwrong = 0;
     e = ctx->st->ops->security_event_search(ctx->st, &wrong, 0, RESET_GUESSES_PER_DAY, seen, &nwrong);

@@ -28,7 +28,7 @@ struct feed_sub {
     bool ended;      /* no more text, ever (feed.h) */
     feed_wake_fn wake;
     feed_alive_fn alive;
-    void *wake_ctx;
+    void *ctx; /* wake's and alive's */
     char buf[SUB_BUF];
     size_t len;
     struct feed_sub *prev, *next;
@@ -101,7 +101,7 @@ static void end(struct feed_sub *s, const char *reason)
     s->backlog = false;
     log_event(LOG_INFO, "live_feed_ended",
               json_pack("{s:I, s:s}", "customer_id", (json_int_t)s->customer_id, "reason", reason));
-    s->wake(s->wake_ctx);
+    s->wake(s->ctx);
 }
 
 /* Whether s may have more text: not ended, and alive() agrees (else it
@@ -110,7 +110,7 @@ static bool serve(struct feed_hub *h, struct feed_sub *s)
 {
     if (s->ended)
         return false;
-    if (s->alive && !s->alive(s->wake_ctx, h->st)) {
+    if (s->alive && !s->alive(s->ctx, h->st)) {
         end(s, "session_ended");
         return false;
     }
@@ -155,7 +155,7 @@ static void round_locked(struct feed_hub *h)
 {
     for (struct feed_sub *s = h->subs; s; s = s->next)
         if (s->backlog && catch_up(h, s))
-            s->wake(s->wake_ctx);
+            s->wake(s->ctx);
     for (;;) {
         size_t n = 0;
         if (h->st->ops->feed_event_list_all(h->st, h->seen_last, READ_MAX, h->events, &n) != ERR_OK || n == 0)
@@ -168,7 +168,7 @@ static void round_locked(struct feed_hub *h)
                 if (!append(s, &h->events[i]))
                     s->backlog = true; /* full: the rest comes from the store once it drained */
             if (s->len > before)
-                s->wake(s->wake_ctx);
+                s->wake(s->ctx);
         }
         h->seen_last = h->events[n - 1].id;
         if (n < READ_MAX)
@@ -203,7 +203,7 @@ static void *hub_main(void *arg)
                 if (!serve(h, s))
                     continue;
                 keepalive(s);
-                s->wake(s->wake_ctx);
+                s->wake(s->ctx);
             }
         }
     }
@@ -287,7 +287,7 @@ enum err feed_hub_subscribe(struct feed_hub *h, int64_t customer_id, int64_t aft
     if (s == NULL)
         return ERR_NOMEM;
     *s = (struct feed_sub){.customer_id = customer_id, .last_id = after_id, .backlog = true, .wake = wake,
-                           .alive = alive, .wake_ctx = ctx};
+                           .alive = alive, .ctx = ctx};
     /* A comment first: the client sees the stream open at once, and knows
      * how soon to reconnect. */
     static const char hello[] = "retry: 2000\n: connected\n\n";

@@ -21,7 +21,6 @@
 
 /* The ledger account kind of a customer's wallet (wallet/wallet_account.c). */
 #define WALLET_KIND "wallet"
-#define DAY_MS (86400LL * 1000)
 
 static void set_bad(const char **bad, const char *v)
 {
@@ -81,7 +80,7 @@ static enum err admissible(const struct auth_ctx *a, int64_t customer_id, int64_
             return e;
         return mine ? ERR_NOT_DISPUTABLE : ERR_NOT_FOUND;
     }
-    if (a->now - p.created_ms > a->cfg->dispute_window_days * DAY_MS)
+    if (a->now - p.created_ms > a->cfg->dispute_window_days * TIME_DAY_MS)
         return ERR_DISPUTE_WINDOW_CLOSED;
     int64_t comp = 0;
     if ((e = st->ops->reversal_compensated(st, p.id, &comp)) != ERR_OK)

@@ -40,6 +40,7 @@
 #include "notify/outbox.h"
 #include "ops/staff.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "wallet/payment_mail.h"
 #include "wallet/payment_feed.h"
 #include "wallet/payment_webhook.h"
@@ -75,12 +76,11 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 }
 
 #define JST_OFFSET_MS (9 * 3600 * 1000LL)
-#define DAY_MS (86400 * 1000LL)
 
 void payment_period(char out[PAYMENT_PERIOD_MAX + 1], const char *prefix, char unit, int64_t ms)
 {
     int64_t local = ms + JST_OFFSET_MS;
-    int64_t days = local >= 0 ? local / DAY_MS : (local - DAY_MS + 1) / DAY_MS;
+    int64_t days = local >= 0 ? local / TIME_DAY_MS : (local - TIME_DAY_MS + 1) / TIME_DAY_MS;
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
