@@ -22,6 +22,15 @@ enum err audit_attach(struct store *st, const uint8_t master_key[MASTERKEY_BYTES
     return e;
 }
 
+enum err audit_backfill(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], int64_t *legacy)
+{
+    uint8_t key[AUDIT_KEY_BYTES];
+    audit_key_derive(master_key, key);
+    enum err e = st->ops->audit_backfill(st, key, legacy);
+    sodium_memzero(key, sizeof key);
+    return e;
+}
+
 char *audit_customer_actor(char buf[IDS_BUF], int64_t customer_id)
 {
     if (customer_id > 0)

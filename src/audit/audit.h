@@ -39,7 +39,7 @@
 #define AUDIT_ACTOR_SYSTEM "system"
 #define AUDIT_ACTOR_ADMIN_CLI "admin-cli"
 /* The entry the store appends when it chains the entries older than the
- * chain (store.h audit_key_set); a second one means the chain was rebuilt. */
+ * chain (audit_backfill); a second one means the chain was rebuilt. */
 #define AUDIT_CHAIN_STARTED "audit_chain_started"
 
 enum audit_outcome { AUDIT_SUCCESS, AUDIT_FAILURE };
@@ -48,6 +48,11 @@ enum audit_outcome { AUDIT_SUCCESS, AUDIT_FAILURE };
  * connection that appends entries needs it, right after it is opened
  * (store.h audit_key_set). */
 enum err audit_attach(struct store *st, const uint8_t master_key[MASTERKEY_BYTES]);
+
+/* The operator's one-time chaining of the entries older than the chain,
+ * as store.h audit_backfill (ERR_NOT_FOUND: none wait; ERR_CONFLICT: the
+ * marker was put back on a chained log, removed, nothing signed). */
+enum err audit_backfill(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], int64_t *legacy);
 
 /* The actor of an event about customer_id: "usr_…", or "system" when 0. */
 char *audit_customer_actor(char buf[IDS_BUF], int64_t customer_id);

@@ -132,6 +132,38 @@ int cli_run_audit_verify(struct cli_ctx *x)
     return CLI_EXIT_OK;
 }
 
+/* ---- backfill ------------------------------------------------------------- */
+
+int cli_run_audit_backfill(struct cli_ctx *x)
+{
+    char keypath[PATH_MAX];
+    cli_data_path(x, "master.key", keypath, sizeof keypath);
+    int rc = cli_open_store(x, 1);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (access(keypath, F_OK) != 0)
+        return cli_failure("no master key at %s: the entries are chained with the key kessaid uses", keypath);
+    uint8_t key[MASTERKEY_BYTES];
+    if ((rc = cli_load_master_key(x, key)) != CLI_EXIT_OK)
+        return rc;
+    int64_t legacy = 0;
+    enum err e = audit_backfill(x->st, key, &legacy);
+    sodium_memzero(key, sizeof key);
+    switch (e) {
+    case ERR_OK:
+        printf("audit backfill: %lld entr%s chained\n", (long long)legacy, legacy == 1 ? "y" : "ies");
+        return CLI_EXIT_OK;
+    case ERR_NOT_FOUND:
+        printf("audit backfill: nothing to chain (every entry is in the chain)\n");
+        return CLI_EXIT_OK;
+    case ERR_CONFLICT:
+        return cli_failure("audit backfill: the log is already chained, so its marker was put back by hand: "
+                           "removed, nothing signed; run 'kessai audit verify' to see what else changed");
+    default:
+        return cli_failure("audit backfill could not chain the entries: %s", err_message(e));
+    }
+}
+
 /* ---- search --------------------------------------------------------------- */
 
 #define SEARCH_ROW "%-8s  %-24s  %-17s  %-17s  %-28s  %-7s  %-15s  %s\n"

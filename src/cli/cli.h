@@ -252,6 +252,7 @@ int cli_run_simulate(struct cli_ctx *x);
 int cli_run_customer_freeze(struct cli_ctx *x);
 int cli_run_customer_unfreeze(struct cli_ctx *x);
 int cli_run_audit_verify(struct cli_ctx *x);
+int cli_run_audit_backfill(struct cli_ctx *x);
 int cli_run_audit_search(struct cli_ctx *x);
 
 #endif

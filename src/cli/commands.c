@@ -68,6 +68,21 @@ const struct cli_cmd cli_commands[] = {
         .run = cli_run_audit_verify,
     },
     {
+        .words = {"audit", "backfill"},
+        .summary = "chain the audit entries written before the chain existed (an older database)",
+        .details = "A database written by a kessai older than the chain (schema 9 or older) has\n"
+                   "security events without MACs.  Until they are chained, kessaid and the admin\n"
+                   "commands refuse to open it (audit_unchained), so nothing is added after them\n"
+                   "and nothing is signed behind the operator's back: chaining signs the entries\n"
+                   "as they read now.  Look at them first (audit search); a database that had a\n"
+                   "chain before and shows none now was rewritten.  Then this command chains them\n"
+                   "in one transaction, appends an audit_chain_started entry and prints\n"
+                   "  audit backfill: N entries chained\n"
+                   "If entries are already chained, the marker was put back by hand: it is\n"
+                   "removed, nothing is signed, and the command exits 1 (run audit verify).",
+        .run = cli_run_audit_backfill,
+    },
+    {
         .words = {"audit", "search"},
         .summary = "search the audit log by customer, actor, action and time, newest first",
         .details = "Print the audit log's entries that match every option given, newest first:\n"

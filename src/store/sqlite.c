@@ -469,6 +469,7 @@ static const struct store_ops sqlite_ops = {
     .topup_code_get = sq_topup_code_get,
     .topup_code_use = sq_topup_code_use,
     .audit_key_set = sq_audit_key_set,
+    .audit_backfill = sq_audit_backfill,
     .security_event_insert = sq_security_event_insert,
     .security_event_list = sq_security_event_list,
     .security_event_search = sq_security_event_search,

@@ -14,11 +14,13 @@
  *  2. No entry is appended without the key: the op refuses with
  *     ERR_INTERNAL, and the SQL function raises an error of its own.
  *  3. Entries are never updated, with one exception: the entries written
- *     before migration 10 get their prev_hash and hash from the first
- *     connection that is given the key (backfill), in one IMMEDIATE
- *     transaction that deletes migration 10's marker row (audit_backfill)
- *     and appends an "audit_chain_started" entry, so it happens once per
- *     database and leaves a trace in the chain itself.
+ *     before migration 10 get their prev_hash and hash when the operator
+ *     says so (`kessai audit backfill`, sq_audit_backfill), in one
+ *     IMMEDIATE transaction that deletes migration 10's marker row
+ *     (audit_backfill) and appends an "audit_chain_started" entry, so it
+ *     happens once per database and leaves a trace in the chain itself.
+ *     Until then no connection given the key opens (ERR_AUDIT_UNCHAINED):
+ *     nothing is appended onto unchained entries.
  *
  * Searches pick the statement whose WHERE leads with the most selective
  * filter given (customer, actor, kind, time), so SQLite walks that index
@@ -230,63 +232,65 @@ static enum err chain_legacy(struct sqlite_store *s, int64_t upto, int64_t *n)
     return e;
 }
 
-/* Invariant 3.  The marker is read without a lock first: once the chain
- * exists (every open but the first), that one read is all this costs. */
-static enum err backfill(struct sqlite_store *s)
+/* Whether migration 10's marker is there (ERR_OK, *upto set), or not
+ * (ERR_NOT_FOUND). */
+static enum err marker(struct sqlite_store *s, int64_t *upto)
 {
-    int64_t upto = 0;
     sqlite3_stmt *q = sq_stmt(s, "SELECT upto FROM audit_backfill");
-    if (q == NULL)
-        return ERR_STORE;
-    enum err e = sq_get_one(s, q, ERR_NOT_FOUND, sq_read_int64, &upto);
+    return q ? sq_get_one(s, q, ERR_NOT_FOUND, sq_read_int64, upto) : ERR_STORE;
+}
+
+/* Invariant 3, by the operator's command only: chaining signs whatever the
+ * rows say when it runs, so it never happens as a side effect of opening
+ * the database (a log rewritten without the key, the marker put back,
+ * would be signed by the next kessaid to start). */
+enum err sq_audit_backfill(struct store *st, const uint8_t key[AUDIT_KEY_BYTES], int64_t *legacy)
+{
+    struct sqlite_store *s = sq(st);
+    memcpy(s->audit_key, key, AUDIT_KEY_BYTES);
+    s->audit_key_set = true;
+    *legacy = 0;
+    enum err e = st->ops->begin(st);
     if (e != ERR_OK)
-        return e == ERR_NOT_FOUND ? ERR_OK : e;
-    struct store *st = &s->base;
-    if ((e = st->ops->begin(st)) != ERR_OK)
         return e;
-    q = sq_stmt(s, "SELECT upto FROM audit_backfill");
-    e = q ? sq_get_one(s, q, ERR_NOT_FOUND, sq_read_int64, &upto) : ERR_STORE;
-    if (e == ERR_NOT_FOUND) /* another connection got there first */
-        return st->ops->commit(st);
-    int64_t chained = -1;
-    if (e == ERR_OK) {
+    int64_t upto = 0;
+    if ((e = marker(s, &upto)) == ERR_OK) {
         /* Entries with a hash mean the chain has begun: chaining again
-         * would sign whatever the rows say now.  Refuse, loudly, and leave
-         * the marker for an operator to look at. */
-        q = sq_stmt(s, "SELECT count(*) FROM security_events WHERE hash IS NOT NULL");
+         * would sign whatever the rows say now.  The marker was put back:
+         * it goes, and nothing is signed. */
+        sqlite3_stmt *q = sq_stmt(s, "SELECT count(*) FROM security_events WHERE hash IS NOT NULL");
         int64_t hashed = 0;
         e = q ? sq_get_one(s, q, ERR_STORE, sq_read_int64, &hashed) : ERR_STORE;
-        if (e == ERR_OK && hashed > 0) {
+        if (e == ERR_OK && hashed > 0)
             log_event(LOG_ERROR, "audit_backfill_refused",
                       json_pack("{s:I, s:I}", "upto", (json_int_t)upto, "chained_entries", (json_int_t)hashed));
-            st->ops->rollback(st);
-            return ERR_OK;
+        else if (e == ERR_OK)
+            e = chain_legacy(s, upto, legacy);
+        if (e == ERR_OK) {
+            q = sq_stmt(s, "DELETE FROM audit_backfill");
+            e = q ? sq_step_many(s, q, "audit_backfill", NULL) : ERR_STORE;
         }
+        if (e == ERR_OK && hashed == 0) {
+            struct security_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.at_ms = time_now_ms();
+            snprintf(ev.kind, sizeof ev.kind, "audit_chain_started");
+            snprintf(ev.outcome, sizeof ev.outcome, "success");
+            snprintf(ev.actor, sizeof ev.actor, "system");
+            snprintf(ev.detail, sizeof ev.detail, "{\"legacy_entries\":%lld}", (long long)*legacy);
+            e = sq_security_event_insert(st, &ev);
+        }
+        if (e == ERR_OK && hashed > 0)
+            e = ERR_CONFLICT;
     }
-    if (e == ERR_OK)
-        e = chain_legacy(s, upto, &chained);
-    if (e == ERR_OK) {
-        q = sq_stmt(s, "DELETE FROM audit_backfill");
-        e = q ? sq_step_many(s, q, "audit_backfill", NULL) : ERR_STORE;
-    }
-    if (e == ERR_OK) {
-        struct security_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.at_ms = time_now_ms();
-        snprintf(ev.kind, sizeof ev.kind, "audit_chain_started");
-        snprintf(ev.outcome, sizeof ev.outcome, "success");
-        snprintf(ev.actor, sizeof ev.actor, "system");
-        snprintf(ev.detail, sizeof ev.detail, "{\"legacy_entries\":%lld}", (long long)chained);
-        e = sq_security_event_insert(st, &ev);
-    }
-    if (e == ERR_OK)
-        e = st->ops->commit(st);
-    if (e != ERR_OK) {
+    enum err c = e == ERR_OK || e == ERR_CONFLICT ? st->ops->commit(st) : ERR_OK;
+    if (c != ERR_OK || (e != ERR_OK && e != ERR_CONFLICT)) {
         st->ops->rollback(st);
-        return e;
+        return c != ERR_OK ? c : e;
     }
-    log_event(LOG_INFO, "audit_backfilled", json_pack("{s:I}", "legacy_entries", (json_int_t)chained));
-    return ERR_OK;
+    if (e == ERR_OK)
+        log_event(LOG_INFO, "audit_backfilled", json_pack("{s:I}", "legacy_entries", (json_int_t)*legacy));
+    return e;
 }
 
 enum err sq_audit_key_set(struct store *st, const uint8_t key[AUDIT_KEY_BYTES])
@@ -294,7 +298,15 @@ enum err sq_audit_key_set(struct store *st, const uint8_t key[AUDIT_KEY_BYTES])
     struct sqlite_store *s = sq(st);
     memcpy(s->audit_key, key, AUDIT_KEY_BYTES);
     s->audit_key_set = true;
-    return backfill(s);
+    int64_t upto = 0;
+    enum err e = marker(s, &upto);
+    if (e == ERR_NOT_FOUND)
+        return ERR_OK;
+    if (e == ERR_OK) {
+        log_event(LOG_ERROR, "audit_backfill_pending", json_pack("{s:I}", "upto", (json_int_t)upto));
+        e = ERR_AUDIT_UNCHAINED;
+    }
+    return e;
 }
 
 /* ---- reading --------------------------------------------------------------- */

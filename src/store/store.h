@@ -252,13 +252,20 @@ struct store_ops {
      * by a MAC keyed with a subkey of the master key (util/audit_mac.h).
      *
      * audit_key_set gives this connection that key; call it once, right
-     * after opening and outside a transaction.  The first connection of a
-     * database that knows the key also chains the entries written before
-     * the chain existed (migration 10), once, in one transaction, and
-     * appends an "audit_chain_started" entry saying how many there were.
-     * Without a key, security_event_insert fails with ERR_INTERNAL (and
-     * logs why): an entry is never written unchained. */
+     * after opening and outside a transaction.  A database with entries
+     * written before the chain existed (migration 10) and not yet chained
+     * is refused (ERR_AUDIT_UNCHAINED, logged audit_backfill_pending):
+     * only the operator's audit_backfill chains them.  Without a key,
+     * security_event_insert fails with ERR_INTERNAL (and logs why): an
+     * entry is never written unchained. */
     enum err (*audit_key_set)(struct store *st, const uint8_t key[AUDIT_KEY_BYTES]);
+    /* Give this connection the key and chain those older entries as they
+     * read now, in one transaction, appending an "audit_chain_started"
+     * entry; *legacy = how many were chained.  ERR_NOT_FOUND: nothing waits
+     * to be chained.  ERR_CONFLICT: the marker was there but entries are
+     * already chained (put back by hand): the marker is removed and
+     * nothing is signed (logged audit_backfill_refused). */
+    enum err (*audit_backfill)(struct store *st, const uint8_t key[AUDIT_KEY_BYTES], int64_t *legacy);
     /* Append e (its id, prev_hash and hash are ignored) and set e->id,
      * e->prev_hash and e->hash.  The new id (the last one + 1), the previous
      * entry's hash and the MAC are computed by the one INSERT statement, so

@@ -77,6 +77,8 @@ static const struct err_entry table[] = {
     [ERR_IO] = {"io_error", 500, "An I/O error occurred."},
     [ERR_NOMEM] = {"out_of_memory", 503, "The server is out of memory; retry later."},
     [ERR_INTERNAL] = {"internal_error", 500, "An internal error occurred."},
+    /* Only kessaid's start-up and the CLI see it: no client does. */
+    [ERR_AUDIT_UNCHAINED] = {"audit_unchained", 500, "The audit log has entries from before its chain: check them, then chain them with 'kessai audit backfill'."},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == ERR__COUNT, "err table must cover enum err");

@@ -83,6 +83,7 @@ enum err {
     ERR_IO,
     ERR_NOMEM,
     ERR_INTERNAL,
+    ERR_AUDIT_UNCHAINED,
     ERR__COUNT
 };
 

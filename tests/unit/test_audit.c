@@ -538,8 +538,24 @@ static void an_anchor_finds_the_newest_entries_removed(void **state)
 
 /* ---- migration ------------------------------------------------------------- */
 
+/* How many entries of the database at path have a MAC. */
+static int hashed_entries(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM security_events WHERE hash IS NOT NULL", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
 /* A store written at schema 9 (before the chain): its entries are chained
- * by the first connection given the key, once, with a trace. */
+ * by the operator's backfill, once, with a trace, and never by merely
+ * opening the database with the key. */
 static void migration_chains_the_entries_written_before(void **state)
 {
     (void)state;
@@ -567,10 +583,20 @@ static void migration_chains_the_entries_written_before(void **state)
     /* opened without the key: migrated, not yet chained, nothing refused */
     struct store *bare = NULL;
     assert_int_equal(store_open_sqlite(path, &bare), ERR_OK);
+    /* given the key, as kessaid and the admin commands open it: refused
+     * until the operator chains the old entries, and nothing is signed */
+    tu_master_key(f.dir, f.mk);
+    assert_int_equal(audit_attach(bare, f.mk), ERR_AUDIT_UNCHAINED);
+    store_close(bare);
+    assert_int_equal(hashed_entries(path), 0);
+    assert_int_equal(store_open_sqlite(path, &bare), ERR_OK);
+    int64_t legacy = -1;
+    assert_int_equal(audit_backfill(bare, f.mk, &legacy), ERR_OK);
+    assert_int_equal(legacy, 3);
+    assert_int_equal(audit_backfill(bare, f.mk, &legacy), ERR_NOT_FOUND); /* once */
     store_close(bare);
 
     f.st = tu_open_store(f.dir);
-    tu_master_key(f.dir, f.mk);
     assert_clean(&f, 4);
     struct security_event ev[8];
     size_t n = 0;
@@ -585,7 +611,6 @@ static void migration_chains_the_entries_written_before(void **state)
     assert_string_equal(ev[3].detail, "{\"legacy_entries\":3}");
     append(f.st, 5);
     store_close(f.st);
-    /* once: a second connection, a second process, finds nothing to do */
     f.st = tu_open_store(f.dir);
     assert_clean(&f, 5);
     /* an old entry edited after the migration is caught like any other */
@@ -594,19 +619,33 @@ static void migration_chains_the_entries_written_before(void **state)
     tamper(f.dir, "UPDATE security_events SET detail = '{\"reason\":\"password\"}' WHERE id = 2");
     assert_clean(&f, 5);
 
-    /* Someone puts the marker back: chained entries exist, so nothing is
-     * re-signed (the edit stays visible). */
+    /* Someone puts the marker back on the chained log: nothing opens with
+     * the key until the operator looks, and the operator's backfill removes
+     * the marker and signs nothing (the edit stays visible). */
     store_close(f.st);
     tamper(f.dir, "UPDATE security_events SET outcome = 'success' WHERE id = 2;"
                   "INSERT INTO audit_backfill VALUES (5);");
+    assert_int_equal(store_open_sqlite(path, &bare), ERR_OK);
+    assert_int_equal(audit_attach(bare, f.mk), ERR_AUDIT_UNCHAINED);
+    store_close(bare);
+    assert_int_equal(store_open_sqlite(path, &bare), ERR_OK);
+    assert_int_equal(audit_backfill(bare, f.mk, &legacy), ERR_CONFLICT);
+    store_close(bare);
     f.st = tu_open_store(f.dir);
     assert_caught(&f, 2, "MAC mismatch");
-    /* ...and erasing every hash first gets the chain rebuilt, but the
-     * second chain start gives it away. */
+
+    /* The log rewritten to look older than the chain: every hash erased,
+     * the chain's start removed, the marker back.  Opening it with the
+     * key (kessaid starting) signs none of it. */
     store_close(f.st);
-    tamper(f.dir, "UPDATE security_events SET prev_hash = NULL, hash = NULL");
-    f.st = tu_open_store(f.dir);
-    assert_caught(&f, 6, "a second audit_chain_started entry");
+    tamper(f.dir, "UPDATE security_events SET prev_hash = NULL, hash = NULL;"
+                  "DELETE FROM security_events WHERE kind = 'audit_chain_started';"
+                  "INSERT INTO audit_backfill VALUES (5);");
+    assert_int_equal(store_open_sqlite(path, &bare), ERR_OK);
+    assert_int_equal(audit_attach(bare, f.mk), ERR_AUDIT_UNCHAINED);
+    store_close(bare);
+    assert_int_equal(hashed_entries(path), 0);
+    f.st = NULL;
     store_close(f.st);
     tu_rmtree(f.dir);
     free(f.dir);
@@ -696,16 +735,28 @@ static void searches_filter_and_page_newest_first(void **state)
 /* ---- the CLI ---------------------------------------------------------------- */
 
 /* `kessai ARGS` with stdout into a file; its exit status and output. */
-static int cli_out(struct ac_server *s, const char *args, char *out, size_t n)
+static int cli_capture(struct ac_server *s, const char *args, bool with_stderr, char *out, size_t n)
 {
     char path[700], cmd[1400];
     tu_path(path, sizeof path, s->root, "cli.out");
-    snprintf(cmd, sizeof cmd, "%s >'%s'", args, path);
+    snprintf(cmd, sizeof cmd, "%s >'%s'%s", args, path, with_stderr ? " 2>&1" : "");
     int rc = ac_cli(s, cmd);
     char *text = tu_slurp(path, NULL);
     snprintf(out, n, "%s", text ? text : "");
     free(text);
     return rc;
+}
+
+/* What the command printed on standard output. */
+static int cli_out(struct ac_server *s, const char *args, char *out, size_t n)
+{
+    return cli_capture(s, args, false, out, n);
+}
+
+/* ... and on standard error too (refusals). */
+static int cli_all(struct ac_server *s, const char *args, char *out, size_t n)
+{
+    return cli_capture(s, args, true, out, n);
 }
 
 /* The staff's admin commands are entries with the actor admin-cli; `kessai
@@ -832,24 +883,35 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     assert_int_equal(ac_cli(&s, "audit verify --anchor 8:abc 2>/dev/null"), 2);
 
     /* Someone with write access (no key) rewrites the log, drops every
-     * MAC and puts back the marker of a database from before the chain:
-     * verify reports it and signs nothing (the rows stay without MACs). */
+     * MAC, removes the chain's start and puts back the marker of a
+     * database from before the chain: verify reports it, and neither
+     * verify nor an admin command given the key signs it (the rows stay
+     * without MACs); the admin command is refused and says why. */
     tamper(s.data, "DELETE FROM security_events WHERE id = 3;"
                    "UPDATE security_events SET id = id - 1 WHERE id > 3;"
                    "UPDATE security_events SET prev_hash = NULL, hash = NULL;"
+                   "DELETE FROM security_events WHERE kind = 'audit_chain_started';"
                    "INSERT INTO audit_backfill SELECT max(id) FROM security_events");
     assert_int_equal(cli_out(&s, "audit verify", out, sizeof out), 1);
     assert_non_null(strstr(out, "audit verify: FAILED"));
-    sqlite3 *db = NULL;
+    assert_int_equal(cli_all(&s, "admin killswitch on topups --reason x", out, sizeof out), 1);
+    assert_non_null(strstr(out, "kessai audit backfill"));
     tu_path(path, sizeof path, s.data, "kessai.db");
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM security_events WHERE hash IS NOT NULL", -1, &q, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
+    assert_int_equal(hashed_entries(path), 0);
+    /* the operator, having looked, chains it: once */
+    assert_int_equal(cli_out(&s, "audit backfill", out, sizeof out), 0);
+    assert_non_null(strstr(out, "entries chained"));
+    assert_int_equal(cli_out(&s, "audit backfill", out, sizeof out), 0);
+    assert_non_null(strstr(out, "nothing to chain"));
+    assert_int_equal(ac_cli(&s, "admin killswitch on topups --reason x >/dev/null"), 0);
+    /* the marker put back on a chained log: refused again until the
+     * operator's backfill removes it, which signs nothing and says so */
+    tamper(s.data, "INSERT INTO audit_backfill VALUES (1)");
+    assert_int_equal(ac_cli(&s, "admin killswitch off topups >/dev/null 2>&1"), 1);
+    assert_int_equal(cli_all(&s, "audit backfill", out, sizeof out), 1);
+    assert_non_null(strstr(out, "already chained"));
+    assert_int_equal(cli_out(&s, "audit verify", out, sizeof out), 0);
+    assert_int_equal(ac_cli(&s, "admin killswitch off topups >/dev/null"), 0);
     ac_server_cleanup(&s);
 }
 
