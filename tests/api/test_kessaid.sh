@@ -138,6 +138,24 @@ kill -INT "$KD_PID"
 wait "$KD_PID"
 check "SIGINT also ends kessaid with exit status 0" test $? = 0
 
+# ---- an audit log waiting for the operator's backfill -----------------------------------
+# The backfill marker of a database from before the audit chain, put back
+# by someone with write access: kessaid does not chain (sign) the log as it
+# reads, it refuses to start and names the command; the operator's backfill
+# (the log is chained already) removes the marker and signs nothing.
+"${KESSAID%d}" --data-dir "$DIR" admin killswitch on topups --reason test >/dev/null 2>&1
+"${KESSAID%d}" --data-dir "$DIR" admin killswitch off topups >/dev/null 2>&1
+sqlite3 "$DIR/kessai.db" "INSERT INTO audit_backfill VALUES (1)"
+kd_fail --data-dir "$DIR" --listen 127.0.0.1:0
+if [ "$KD_STATUS" -ne 0 ] && grep -q "kessai audit backfill" <<<"$KD_ERR" && grep -q '"audit_backfill_pending"' <<<"$KD_ERR"; then
+    ok "an audit log put back to before its chain: kessaid refuses to start, naming 'kessai audit backfill'"
+else
+    not_ok "an audit log put back to before its chain: kessaid refuses to start" "status $KD_STATUS" "$KD_ERR"
+fi
+"${KESSAID%d}" --data-dir "$DIR" audit backfill >/dev/null 2>&1
+check "the operator's backfill of a chained log exits 1 and removes the marker" \
+    test $? = 1 -a "$(sqlite3 "$DIR/kessai.db" "SELECT count(*) FROM audit_backfill")" = 0
+
 # ---- logs ----------------------------------------------------------------------------
 KEY_HEX=$(od -An -tx1 -v "$DIR/master.key" | tr -d ' \n')
 KEY_B64=$(base64 -w0 <"$DIR/master.key")
