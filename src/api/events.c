@@ -37,8 +37,8 @@ struct feed_conn {
 static bool alive(void *ctx, struct store *st)
 {
     struct feed_conn *c = ctx;
-    return time_now_ms() < c->absolute_ms &&
-           session_still_live(st, c->session_id, c->customer_id) != ERR_UNAUTHENTICATED;
+    int64_t now = time_now_ms();
+    return now < c->absolute_ms && session_still_live(st, c->session_id, c->customer_id, now) != ERR_UNAUTHENTICATED;
 }
 
 static void wake(void *ctx)

@@ -78,7 +78,7 @@ enum err email_change_request(const struct auth_ctx *ctx, const struct auth_sess
         return e;
     /* The handler answers before this runs: the session may have been
      * revoked, or the address changed, in between. */
-    e = session_still_live(ctx->st, cur->id, cur->customer_id);
+    e = session_still_live(ctx->st, cur->id, cur->customer_id, ctx->now);
     if (e == ERR_OK)
         e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e == ERR_NOT_FOUND)

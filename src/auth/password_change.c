@@ -72,7 +72,7 @@ enum err password_change(const struct auth_ctx *ctx, const struct auth_session *
     /* It was read before the Argon2id work (and, over HTTP, before the job
      * waited in the workers' queue): an ended session must neither set a
      * password nor end the owner's other sessions. */
-    e = session_still_live(ctx->st, cur->id, cur->customer_id);
+    e = session_still_live(ctx->st, cur->id, cur->customer_id, ctx->now);
     if (e == ERR_OK)
         e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e != ERR_OK) {

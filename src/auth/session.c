@@ -78,10 +78,10 @@ static bool live(const struct auth_ctx *ctx, const struct customer_session *s)
     return s->revoked_ms == 0 && ctx->now < s->absolute_ms && ctx->now < s->last_seen_ms + auth_idle_ms(ctx);
 }
 
-enum err session_still_live(struct store *st, int64_t session_id, int64_t customer_id)
+enum err session_still_live(struct store *st, int64_t session_id, int64_t customer_id, int64_t now)
 {
     bool live = false;
-    enum err e = st->ops->session_unrevoked(st, session_id, customer_id, &live);
+    enum err e = st->ops->session_unrevoked(st, session_id, customer_id, now, &live);
     return e == ERR_OK && !live ? ERR_UNAUTHENTICATED : e;
 }
 

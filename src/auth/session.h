@@ -108,11 +108,12 @@ enum err session_revoke_all(const struct auth_ctx *ctx, const struct auth_sessio
 
 /* For work done after its request authenticated (in a worker's queue, or
  * in the ledger writer's transaction): the session is still the
- * customer's and not revoked since (a sign-out, a removed device, a
- * freeze, a reset, ...).  Read on st: inside the transaction that writes,
- * so nothing it writes outlives a revocation committed first (one
- * committed after it revokes what it wrote).  ERR_UNAUTHENTICATED if not. */
-enum err session_still_live(struct store *st, int64_t session_id, int64_t customer_id);
+ * customer's, not revoked since (a sign-out, a removed device, a freeze, a
+ * reset, ...) and not past its absolute end at now.  Read on st: inside
+ * the transaction that writes, so nothing it writes outlives a revocation
+ * committed first (one committed after it revokes what it wrote).
+ * ERR_UNAUTHENTICATED if not. */
+enum err session_still_live(struct store *st, int64_t session_id, int64_t customer_id, int64_t now);
 
 /* For the other auth modules, inside the caller's transaction: create a
  * session for (customer, device) with a fresh token, mfa_at = now for FULL

@@ -240,7 +240,7 @@ enum err sq_code_issue_count(struct store *st, int64_t customer_id, const char *
 /* session, challenge, reset and throttle ops (sqlite_session.c) */
 enum err sq_session_insert(struct store *st, struct customer_session *s);
 enum err sq_session_get(struct store *st, int64_t id, struct customer_session *out);
-enum err sq_session_unrevoked(struct store *st, int64_t id, int64_t customer_id, bool *out);
+enum err sq_session_unrevoked(struct store *st, int64_t id, int64_t customer_id, int64_t now_ms, bool *out);
 enum err sq_session_get_by_token(struct store *st, const uint8_t token_hash[AUTH_HASH_BYTES], struct customer_session *out);
 enum err sq_session_update(struct store *st, const struct customer_session *s);
 enum err sq_session_seen(struct store *st, int64_t id, int64_t now);

@@ -60,14 +60,16 @@ enum err sq_session_get(struct store *st, int64_t id, struct customer_session *o
 
 static void read_flag(sqlite3_stmt *q, void *out) { *(bool *)out = sqlite3_column_int(q, 0) != 0; }
 
-enum err sq_session_unrevoked(struct store *st, int64_t id, int64_t customer_id, bool *out)
+enum err sq_session_unrevoked(struct store *st, int64_t id, int64_t customer_id, int64_t now_ms, bool *out)
 {
     struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "SELECT revoked_ms = 0 AND customer_id = ? FROM sessions WHERE id = ?");
+    sqlite3_stmt *q =
+        sq_stmt(db, "SELECT revoked_ms = 0 AND customer_id = ? AND absolute_ms > ? FROM sessions WHERE id = ?");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, customer_id);
-    sqlite3_bind_int64(q, 2, id);
+    sqlite3_bind_int64(q, 2, now_ms);
+    sqlite3_bind_int64(q, 3, id);
     *out = false;
     enum err e = sq_get_one(db, q, ERR_NOT_FOUND, read_flag, out);
     return e == ERR_NOT_FOUND ? ERR_OK : e;

@@ -200,9 +200,10 @@ struct store_ops {
     /* Sessions.  Reads fill device_name from the device. */
     enum err (*session_insert)(struct store *st, struct customer_session *s); /* sets id; ERR_CONFLICT */
     enum err (*session_get)(struct store *st, int64_t id, struct customer_session *out); /* ERR_NOT_FOUND */
-    /* Whether session id is customer_id's and not revoked (false if there is
-     * no such session): one row read, for the ledger writer's hot path. */
-    enum err (*session_unrevoked)(struct store *st, int64_t id, int64_t customer_id, bool *out);
+    /* Whether session id is customer_id's, not revoked and before its
+     * absolute end at now_ms (false if there is no such session): one row
+     * read, for the ledger writer's hot path. */
+    enum err (*session_unrevoked)(struct store *st, int64_t id, int64_t customer_id, int64_t now_ms, bool *out);
     enum err (*session_get_by_token)(struct store *st, const uint8_t token_hash[AUTH_HASH_BYTES],
                                      struct customer_session *out); /* ERR_NOT_FOUND */
     /* Overwrite scope, last_seen_ms, mfa_at_ms, mfa_failures, revoked_ms of s->id. */

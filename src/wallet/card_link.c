@@ -90,7 +90,7 @@ static enum err link_admit(const struct wallet_ctx *w, const struct auth_session
     enum err e = auth_begin(&w->a);
     if (e != ERR_OK)
         return e;
-    e = session_still_live(w->a.st, cur->id, cur->customer_id);
+    e = session_still_live(w->a.st, cur->id, cur->customer_id, w->a.now);
     if (e == ERR_OK)
         e = card_sources_load(w, cur, src);
     if (e == ERR_OK)
@@ -157,7 +157,7 @@ static enum err link_store(const struct wallet_ctx *w, const struct auth_session
     enum err e = auth_begin(&w->a);
     if (e != ERR_OK)
         return e;
-    e = session_still_live(w->a.st, cur->id, cur->customer_id);
+    e = session_still_live(w->a.st, cur->id, cur->customer_id, w->a.now);
     if (e == ERR_OK)
         e = st->ops->card_list(st, cur->customer_id, 0, 0, CARD_MAX_ACTIVE, others, &n);
     if (e == ERR_OK && n >= CARD_MAX_ACTIVE) {

@@ -83,7 +83,7 @@ static enum err issue_hook(void *ctx, struct store *st, const struct ledger_tran
     /* The session was checked on the HTTP thread; a revocation committed
      * since (it deletes the session's unused codes) must not be followed
      * by a code that outlives it. */
-    enum err e = session_still_live(st, is->session_id, is->c.customer_id);
+    enum err e = session_still_live(st, is->session_id, is->c.customer_id, is->now);
     return e == ERR_OK ? st->ops->paycode_insert(st, &is->c, is->now) : e;
 }
 

@@ -93,7 +93,7 @@ enum err paycode_offline_key(const struct wallet_ctx *w, const struct auth_sessi
      * request waited for a worker): read inside the transaction, so a key
      * never outlives a revocation that commits while it is being made. */
     struct customer_device d;
-    e = session_still_live(st, cur->id, cur->customer_id);
+    e = session_still_live(st, cur->id, cur->customer_id, w->a.now);
     if (e == ERR_OK)
         e = st->ops->device_get(st, cur->device_id, &d);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && (d.customer_id != cur->customer_id || d.removed_ms != 0)))

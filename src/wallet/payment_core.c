@@ -302,7 +302,7 @@ static enum err hook_pay(struct job *j, struct store *st, const struct ledger_tr
             j->r.balance_after = j->r.p.balance_after;
         return ERR_OK;
     }
-    if (o->session_id != 0 && (e = session_still_live(st, o->session_id, o->p.customer_id)) != ERR_OK)
+    if (o->session_id != 0 && (e = session_still_live(st, o->session_id, o->p.customer_id, o->now)) != ERR_OK)
         return e;
     if (o->consume && (e = paycode_consume(st, &o->hit, o->now)) != ERR_OK) {
         if (e == ERR_INVALID_CODE)

@@ -313,7 +313,7 @@ enum err topup_card(const struct wallet_ctx *w, const struct auth_session *cur, 
     *bad = NULL;
     enum err e = session_require(cur, SESSION_NEED_FULL, w->a.now);
     if (e == ERR_OK)
-        e = session_still_live(w->a.st, cur->id, cur->customer_id); /* invariant 5 */
+        e = session_still_live(w->a.st, cur->id, cur->customer_id, w->a.now); /* invariant 5 */
     if (e != ERR_OK)
         return e;
     if (!idem_key_valid(idem_key)) {
@@ -540,7 +540,7 @@ enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cu
     if (len == 0 || len > GATEWAY_OTP_MAX || strspn(code, "0123456789") != len)
         return ERR_INVALID_CODE;
     struct topup *t = &out->t;
-    e = session_still_live(w->a.st, cur->id, cur->customer_id); /* invariant 5 */
+    e = session_still_live(w->a.st, cur->id, cur->customer_id, w->a.now); /* invariant 5 */
     if (e == ERR_OK)
         e = w->a.st->ops->topup_get(w->a.st, topup_id, t);
     if (e == ERR_OK && (t->customer_id != cur->customer_id || t->status != TOPUP_REQUIRES_ACTION))

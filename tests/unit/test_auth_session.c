@@ -371,6 +371,31 @@ static void password_change_by_a_session_ended_meanwhile_changes_nothing(void **
     af_free(f);
 }
 
+/* The same for a session that reached its absolute end while the change
+ * waited in the worker's queue: nothing is changed. */
+static void password_change_past_the_session_absolute_end_changes_nothing(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session cur;
+    char why[256];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    af_auth(f, &g, &cur); /* authenticated, second factor fresh a second before the end ... */
+    cur.mfa_at_ms = cur.absolute_ms - 1000;
+    cur.fresh_until_ms = cur.mfa_at_ms + 5 * 60 * 1000;
+    f->now = cur.absolute_ms; /* ... and the change runs at the session's end */
+    af_secret(f, "a new passphrase nobody knows");
+    assert_int_equal(
+        password_change(af_ctx(f), &cur, AF_PASSWORD, "a new passphrase nobody knows", why, sizeof why),
+        ERR_UNAUTHENTICATED);
+    assert_int_equal(af_events(f, g.customer_id, "password_changed"), 0);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "password was changed"), 0);
+    af_free(f);
+}
+
 /* A thief holding a session with a fresh second factor (the phone itself
  * was taken, unlocked) but not the password must not be able to guess it at
  * the change-password form: each wrong current password counts as a failed
@@ -613,6 +638,7 @@ int main(void)
         cmocka_unit_test(five_wrong_codes_end_the_session),
         cmocka_unit_test(password_change_ends_other_sessions_and_mails),
         cmocka_unit_test(password_change_by_a_session_ended_meanwhile_changes_nothing),
+        cmocka_unit_test(password_change_past_the_session_absolute_end_changes_nothing),
         cmocka_unit_test(guessing_the_current_password_locks_the_account),
         cmocka_unit_test(login_and_password_change_failures_share_one_counter),
         cmocka_unit_test(reset_mails_only_the_verified_address_on_file),
