@@ -341,6 +341,11 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* Every file kessaid creates (the database, its WAL, the test card
+     * processor's file, mail) is the service's alone, whatever the
+     * caller's umask and even in a data dir made 0755 by someone else. */
+    umask(077);
+
     /* Before any thread exists, so that every thread inherits the mask. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);

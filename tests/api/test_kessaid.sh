@@ -16,6 +16,7 @@ metric() { # NAME{LABELS} in the metrics text $1: its value, or 0 if absent
 
 # ---- first start -----------------------------------------------------------
 DIR="$T_TMP/data"
+umask 022 # a usual operator's: kessaid must not rely on it
 if kd_start "$DIR"; then
     ok "kessaid starts on a fresh data dir and answers /healthz"
 else
@@ -32,6 +33,8 @@ check "data dir is created private (0700)" test "$(stat -c %a "$DIR")" = 700
 check "master key is created: 32 bytes, mode 0600" \
     test "$(stat -c %a "$DIR/master.key")" = 600 -a "$(stat -c %s "$DIR/master.key")" = 32
 check "store file kessai.db is created" test -s "$DIR/kessai.db"
+check "kessai.db and its WAL are the service's alone (0600)" \
+    test "$(stat -c %a "$DIR/kessai.db")" = 600 -a "$(stat -c %a "$DIR/kessai.db-wal")" = 600
 
 # ---- health and errors -----------------------------------------------------
 req GET "$URL/healthz"
