@@ -41,6 +41,15 @@ static json_t *killswitch_json(const struct killswitch *k)
                      k->set_by, "set_at", api_time_json(k->set_ms));
 }
 
+/* The switches ever set: a known one never set is not listed. */
+static enum err list_set(const struct killswitch *k, void *ctx)
+{
+    if (k->set_ms == 0)
+        return ERR_OK;
+    json_t *j = killswitch_json(k);
+    return j && json_array_append_new(ctx, j) == 0 ? ERR_OK : ERR_NOMEM;
+}
+
 enum http_verdict api_admin_killswitches_get(struct http_request *req, void *app)
 {
     struct api_ctx *ctx = app;
@@ -48,15 +57,13 @@ enum http_verdict api_admin_killswitches_get(struct http_request *req, void *app
     struct staff_session s;
     if (!api_admin_staff(req, ctx, STAFF_READ, "killswitch_list", &a, &s))
         return HTTP_REPLIED;
-    struct killswitch ks[64];
-    size_t n = 0;
-    enum err e = killswitch_list(a.st, ks, sizeof ks / sizeof ks[0], &n);
-    store_pool_release(ctx->pool, a.st);
-    if (e != ERR_OK)
-        return http_reply_error(req, e, NULL);
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, killswitch_json(&ks[i]));
+    enum err e = arr ? killswitch_each(a.st, list_set, arr) : ERR_NOMEM;
+    store_pool_release(ctx->pool, a.st);
+    if (e != ERR_OK) {
+        json_decref(arr);
+        return http_reply_error(req, e, NULL);
+    }
     return api_reply_body(req, 200, json_pack("{s:o}", "killswitches", arr));
 }
 

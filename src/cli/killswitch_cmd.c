@@ -21,7 +21,6 @@
 #include "util/timeutil.h"
 
 #define KS_ROW "%-26s  %-4s  %-24s  %-20s  %s\n"
-#define KS_MAX 64
 
 void cli_operator_name(char out[64])
 {
@@ -103,7 +102,7 @@ static int set(struct cli_ctx *x, bool on)
         return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text", KILLSWITCH_REASON_MAX);
     char by[64];
     cli_operator_name(by);
-    int rc = cli_open_store(x, 0);
+    int rc = cli_open_store(x, 1);
     if (rc == CLI_EXIT_OK)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
@@ -112,6 +111,9 @@ static int set(struct cli_ctx *x, bool on)
     if (e == ERR_INVALID_PARAM)
         return cli_usage_error(x->cmd, "--reason must be 1 to %d bytes of text, without control characters",
                                KILLSWITCH_REASON_MAX);
+    if (e == ERR_STORE_NOT_FOUND || e == ERR_MERCHANT_NOT_FOUND)
+        return cli_failure("%s: no such %s (nothing was switched)", strchr(name, '@') + 1,
+                           e == ERR_STORE_NOT_FOUND ? "store" : "merchant");
     if (e != ERR_OK)
         return cli_fail_err(e, name);
     struct killswitch k;
@@ -131,54 +133,34 @@ static int set(struct cli_ctx *x, bool on)
 int cli_run_killswitch_on(struct cli_ctx *x) { return set(x, true); }
 int cli_run_killswitch_off(struct cli_ctx *x) { return set(x, false); }
 
+/* One row of the listing: into the JSON array, or printed. */
+static enum err list_row(const struct killswitch *k, void *ctx)
+{
+    json_t *arr = ctx;
+    if (arr)
+        return json_array_append_new(arr, ks_json(k)) == 0 ? ERR_OK : ERR_NOMEM;
+    char ts[TIME_ISO_BUF] = "-";
+    if (k->set_ms > 0)
+        time_iso8601(ts, k->set_ms);
+    printf(KS_ROW, k->name, k->on ? "on" : "off", ts, k->set_ms > 0 ? k->set_by : "-",
+           k->reason[0] ? k->reason : "-");
+    return ERR_OK;
+}
+
 int cli_run_killswitch_list(struct cli_ctx *x)
 {
-    int rc = cli_open_store(x, 0);
+    int rc = cli_open_store(x, 1);
     if (rc != CLI_EXIT_OK)
         return rc;
-    struct killswitch rows[KS_MAX];
-    size_t nrows = 0;
-    enum err e = killswitch_list(x->st, rows, KS_MAX, &nrows);
-    if (e != ERR_OK)
+    json_t *arr = NULL;
+    if (x->json && (arr = json_array()) == NULL)
+        return cli_fail_err(ERR_NOMEM, "list switches");
+    if (!x->json)
+        printf(KS_ROW, "NAME", "ON", "SET AT", "SET BY", "REASON");
+    enum err e = killswitch_each(x->st, list_row, arr);
+    if (e != ERR_OK) {
+        json_decref(arr);
         return cli_fail_err(e, "list switches");
-    /* Every switch this build knows, set or not, then any other row (a
-     * switch of a newer version sharing the database). */
-    size_t nnames;
-    const char *const *names = killswitch_names(&nnames);
-    struct killswitch all[KS_MAX + 8];
-    size_t n = 0;
-    for (size_t i = 0; i < nnames; i++) {
-        struct killswitch k;
-        memset(&k, 0, sizeof k);
-        snprintf(k.name, sizeof k.name, "%s", names[i]);
-        for (size_t r = 0; r < nrows; r++)
-            if (strcmp(rows[r].name, names[i]) == 0)
-                k = rows[r];
-        all[n++] = k;
     }
-    /* Scoped rows ("payments@str_…") and switches of a newer version
-     * sharing the database: every row not listed above. */
-    for (size_t r = 0; r < nrows; r++) {
-        bool listed = false;
-        for (size_t i = 0; i < nnames && !listed; i++)
-            listed = strcmp(rows[r].name, names[i]) == 0;
-        if (!listed)
-            all[n++] = rows[r];
-    }
-
-    if (x->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr && i < n; i++)
-            json_array_append_new(arr, ks_json(&all[i]));
-        return cli_print_json(arr ? json_pack("{s:o}", "killswitches", arr) : NULL);
-    }
-    printf(KS_ROW, "NAME", "ON", "SET AT", "SET BY", "REASON");
-    for (size_t i = 0; i < n; i++) {
-        char ts[TIME_ISO_BUF] = "-";
-        if (all[i].set_ms > 0)
-            time_iso8601(ts, all[i].set_ms);
-        printf(KS_ROW, all[i].name, all[i].on ? "on" : "off", ts, all[i].set_ms > 0 ? all[i].set_by : "-",
-               all[i].reason[0] ? all[i].reason : "-");
-    }
-    return CLI_EXIT_OK;
+    return x->json ? cli_print_json(json_pack("{s:o}", "killswitches", arr)) : CLI_EXIT_OK;
 }

@@ -146,7 +146,7 @@ int cli_run_store_create(struct cli_ctx *x)
     const char *bad = NULL;
     if (merchant_store_validate(name, address, lat, lon, category, &bad) != ERR_OK)
         return store_field_error(x, bad);
-    rc = cli_open_store(x, 0);
+    rc = cli_open_store(x, 1);
     if (rc == CLI_EXIT_OK)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
@@ -199,7 +199,7 @@ static int set_store_active(struct cli_ctx *x, int active)
     int64_t id;
     int rc = cli_parse_id(x, x->cmd->positional, x->pos, MERCHANT_STORE_ID_PREFIX, &id);
     if (rc == CLI_EXIT_OK)
-        rc = cli_open_store(x, 0);
+        rc = cli_open_store(x, 1);
     if (rc == CLI_EXIT_OK)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)

@@ -194,7 +194,7 @@ int cli_run_staff_confirm(struct cli_ctx *x)
     if (!code_well_formed(code))
         return cli_usage_error(x->cmd, "--code: expected the %d digits the authenticator app shows, not '%s'",
                                TOTP_DIGITS, code);
-    rc = cli_open_store(x, 0);
+    rc = cli_open_store(x, 1);
     if (rc != CLI_EXIT_OK)
         return rc;
     /* Looked up first so that an unknown address is "not found" before a
@@ -242,7 +242,7 @@ static int set_disabled(struct cli_ctx *x, bool disabled)
     char email[EMAIL_MAX + 1];
     int rc = parse_email(x, x->cmd->positional, x->pos, email);
     if (rc == CLI_EXIT_OK)
-        rc = cli_open_store(x, 0);
+        rc = cli_open_store(x, 1);
     if (rc == CLI_EXIT_OK)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)

@@ -41,7 +41,7 @@ int cli_run_terminal_create(struct cli_ctx *x)
     int64_t store_id;
     int rc = cli_parse_id(x, "--store", cli_opt(x, "--store"), MERCHANT_STORE_ID_PREFIX, &store_id);
     if (rc == CLI_EXIT_OK)
-        rc = cli_open_store(x, 0);
+        rc = cli_open_store(x, 1);
     if (rc != CLI_EXIT_OK)
         return rc;
     uint8_t key[MASTERKEY_BYTES];
@@ -129,7 +129,7 @@ int cli_run_terminal_revoke(struct cli_ctx *x)
     int64_t id;
     int rc = cli_parse_id(x, x->cmd->positional, x->pos, TERMINAL_ID_PREFIX, &id);
     if (rc == CLI_EXIT_OK)
-        rc = cli_open_store(x, 0);
+        rc = cli_open_store(x, 1);
     if (rc == CLI_EXIT_OK)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)

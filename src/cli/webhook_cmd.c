@@ -71,7 +71,7 @@ int cli_run_webhook_add(struct cli_ctx *x)
         }
         return cli_usage_error(x->cmd, "--events must be a comma-separated list of: %s", list);
     }
-    rc = cli_open_store(x, 0);
+    rc = cli_open_store(x, 1);
     if (rc != CLI_EXIT_OK)
         return rc;
     uint8_t key[MASTERKEY_BYTES];
@@ -152,7 +152,7 @@ int cli_run_webhook_remove(struct cli_ctx *x)
     int64_t id;
     int rc = cli_parse_id(x, x->cmd->positional, x->pos, WEBHOOK_ID_PREFIX, &id);
     if (rc == CLI_EXIT_OK)
-        rc = cli_open_store(x, 0);
+        rc = cli_open_store(x, 1);
     if (rc == CLI_EXIT_OK)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)

@@ -21,6 +21,7 @@
 #include "ops/killswitch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
@@ -39,8 +40,11 @@ const char *const *killswitch_names(size_t *n)
 
 /* "payments@mer_…", "topups@str_…" and the like, with a well-formed id:
  * the switches that have scopes (killswitch_scoped, killswitch.h). */
-static bool scoped_known(const char *name)
+/* "NAME@mer_…" or "NAME@str_…" with a scopable NAME: the merchant's or
+ * the store's id into *merchant_id or *store_id (the other 0). */
+static bool scope_parse(const char *name, int64_t *merchant_id, int64_t *store_id)
 {
+    *merchant_id = *store_id = 0;
     const char *at = strchr(name, '@');
     if (at == NULL)
         return false;
@@ -48,9 +52,34 @@ static bool scoped_known(const char *name)
     snprintf(base, sizeof base, "%.*s", (int)(at - name), name);
     if (!killswitch_scoped(base))
         return false;
-    int64_t id;
-    return ids_parse(at + 1, MERCHANT_ID_PREFIX, &id) == ERR_OK ||
-           ids_parse(at + 1, MERCHANT_STORE_ID_PREFIX, &id) == ERR_OK;
+    int64_t id = 0;
+    if (ids_parse(at + 1, MERCHANT_ID_PREFIX, &id) == ERR_OK)
+        *merchant_id = id;
+    else if (ids_parse(at + 1, MERCHANT_STORE_ID_PREFIX, &id) == ERR_OK)
+        *store_id = id;
+    return *merchant_id > 0 || *store_id > 0;
+}
+
+static bool scoped_known(const char *name)
+{
+    int64_t merchant_id, store_id;
+    return scope_parse(name, &merchant_id, &store_id);
+}
+
+/* A switch turned on for a merchant or store that does not exist (a
+ * mistyped id) would look like a stopped store while its payments go on:
+ * ERR_MERCHANT_NOT_FOUND or ERR_STORE_NOT_FOUND. */
+static enum err scope_exists(struct store *st, const char *name)
+{
+    int64_t merchant_id, store_id;
+    if (!scope_parse(name, &merchant_id, &store_id))
+        return ERR_OK;
+    if (merchant_id > 0) {
+        struct merchant m;
+        return st->ops->merchant_get(st, merchant_id, &m);
+    }
+    struct merchant_store s;
+    return st->ops->mstore_get(st, store_id, &s);
 }
 
 bool killswitch_scoped(const char *name)
@@ -58,15 +87,16 @@ bool killswitch_scoped(const char *name)
     return strcmp(name, KILLSWITCH_PAYMENTS) == 0 || strcmp(name, KILLSWITCH_TOPUPS) == 0;
 }
 
-bool killswitch_known(const char *name)
+/* One of the names killswitch_names lists. */
+static bool plain_known(const char *name)
 {
-    if (name == NULL)
-        return false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(name, known[i]) == 0)
             return true;
-    return scoped_known(name);
+    return false;
 }
+
+bool killswitch_known(const char *name) { return name != NULL && (plain_known(name) || scoped_known(name)); }
 
 /* Valid UTF-8 (shortest forms, no surrogates) with no C0/C1 control
  * character and no DEL, 1..max bytes. */
@@ -138,7 +168,10 @@ enum err killswitch_set(struct store *st, const char *actor, const char *name, b
     enum err e = st->ops->begin(st);
     if (e != ERR_OK)
         return e;
-    e = st->ops->killswitch_put(st, &k);
+    if (on)
+        e = scope_exists(st, name);
+    if (e == ERR_OK)
+        e = st->ops->killswitch_put(st, &k);
     if (e == ERR_OK)
         e = audit_record(st, now, actor, 0, on ? "killswitch_on" : "killswitch_off", AUDIT_SUCCESS, NULL, 0,
                          json_pack("{s:s, s:s, s:s}", "name", k.name, "reason", k.reason, "set_by", k.set_by));
@@ -193,7 +226,38 @@ enum err killswitch_check_scoped(struct store *st, const char *name, int64_t mer
     return killswitch_check(st, names, out);
 }
 
-enum err killswitch_list(struct store *st, struct killswitch *out, size_t max, size_t *n)
+#define EACH_PAGE 64
+
+enum err killswitch_each(struct store *st, killswitch_each_fn each, void *ctx)
 {
-    return st->ops->killswitch_list(st, max, out, n);
+    size_t nnames;
+    const char *const *names = killswitch_names(&nnames);
+    struct killswitch k;
+    enum err e = ERR_OK;
+    for (size_t i = 0; e == ERR_OK && i < nnames; i++) {
+        e = st->ops->killswitch_get(st, names[i], &k);
+        if (e == ERR_NOT_FOUND) {
+            memset(&k, 0, sizeof k);
+            snprintf(k.name, sizeof k.name, "%s", names[i]);
+            e = ERR_OK;
+        }
+        if (e == ERR_OK)
+            e = each(&k, ctx);
+    }
+    struct killswitch *page = e == ERR_OK ? calloc(EACH_PAGE, sizeof *page) : NULL;
+    if (e == ERR_OK && page == NULL)
+        e = ERR_NOMEM;
+    char after[KILLSWITCH_NAME_MAX + 1] = "";
+    size_t got = EACH_PAGE;
+    while (e == ERR_OK && got == EACH_PAGE) {
+        if ((e = st->ops->killswitch_list(st, after, EACH_PAGE, page, &got)) != ERR_OK)
+            break;
+        for (size_t r = 0; e == ERR_OK && r < got; r++)
+            if (!plain_known(page[r].name))
+                e = each(&page[r], ctx);
+        if (got > 0)
+            snprintf(after, sizeof after, "%s", page[got - 1].name);
+    }
+    free(page);
+    return e;
 }

@@ -53,7 +53,9 @@ const char *const *killswitch_names(size_t *n);
 /* Turn a switch on (reason 1..KILLSWITCH_REASON_MAX bytes, printable) or
  * off, in its own transaction with its audit entry (actor: who acted, as
  * the audit log names them; set_by: who, as the row shows it).
- * ERR_INVALID_PARAM for an unknown name, a bad reason, set_by or actor. */
+ * ERR_INVALID_PARAM for an unknown name, a bad reason, set_by or actor;
+ * turning one on for a merchant or store that does not exist:
+ * ERR_MERCHANT_NOT_FOUND or ERR_STORE_NOT_FOUND. */
 enum err killswitch_set(struct store *st, const char *actor, const char *name, bool on, const char *reason,
                         const char *set_by, int64_t now);
 /* ERR_OK if every named switch (NULL-terminated list) is off; else
@@ -65,7 +67,12 @@ enum err killswitch_check(struct store *st, const char *const *names, struct kil
 enum err killswitch_check_scoped(struct store *st, const char *name, int64_t merchant_id, int64_t store_id,
                                  struct killswitch *out);
 
-/* Every switch ever set, on or off. */
-enum err killswitch_list(struct store *st, struct killswitch *out, size_t max, size_t *n);
+/* Call each(k, ctx) for every switch this build knows, in
+ * killswitch_names' order (never set: set_ms 0, off), then for every other
+ * row (scoped switches, those of a newer version sharing the database), on
+ * or off, in name order, a page at a time: however many stores have one,
+ * none is left out.  Stops at the first error each returns. */
+typedef enum err (*killswitch_each_fn)(const struct killswitch *k, void *ctx);
+enum err killswitch_each(struct store *st, killswitch_each_fn each, void *ctx);
 
 #endif

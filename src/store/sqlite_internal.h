@@ -323,7 +323,7 @@ enum err sq_dispute_list(struct store *st, int64_t customer_id, const char *stat
 /* operator switches (sqlite_killswitch.c) */
 enum err sq_killswitch_get(struct store *st, const char *name, struct killswitch *out);
 enum err sq_killswitch_put(struct store *st, const struct killswitch *k);
-enum err sq_killswitch_list(struct store *st, size_t max, struct killswitch *out, size_t *n);
+enum err sq_killswitch_list(struct store *st, const char *after, size_t max, struct killswitch *out, size_t *n);
 
 /* cards and card-link attempts (sqlite_card.c) */
 enum err sq_card_insert(struct store *st, struct card *c);

@@ -47,12 +47,13 @@ enum err sq_killswitch_put(struct store *st, const struct killswitch *k)
     return sq_step_many(s, q, "killswitch_put", NULL);
 }
 
-enum err sq_killswitch_list(struct store *st, size_t max, struct killswitch *out, size_t *n)
+enum err sq_killswitch_list(struct store *st, const char *after, size_t max, struct killswitch *out, size_t *n)
 {
     struct sqlite_store *s = sq(st);
-    sqlite3_stmt *q = sq_stmt(s, "SELECT " KS_COLS " FROM killswitches ORDER BY name LIMIT ?");
+    sqlite3_stmt *q = sq_stmt(s, "SELECT " KS_COLS " FROM killswitches WHERE name > ? ORDER BY name LIMIT ?");
     if (q == NULL)
         return ERR_STORE;
-    sqlite3_bind_int64(q, 1, sq_limit(max));
+    sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, sq_limit(max));
     return sq_get_many(s, q, read_killswitch, out, sizeof *out, max, n);
 }

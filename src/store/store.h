@@ -395,7 +395,8 @@ struct store_ops {
     /* Operator switches (ops/killswitch.h). */
     enum err (*killswitch_get)(struct store *st, const char *name, struct killswitch *out); /* ERR_NOT_FOUND */
     enum err (*killswitch_put)(struct store *st, const struct killswitch *k);           /* upsert */
-    enum err (*killswitch_list)(struct store *st, size_t max, struct killswitch *out, size_t *n);
+    /* Rows named after `after` ("" from the first), in name order, at most max. */
+    enum err (*killswitch_list)(struct store *st, const char *after, size_t max, struct killswitch *out, size_t *n);
 
     /* POS request nonces (pos/sign.h): ERR_CONFLICT if (key_id, nonce) was
      * seen since purge_before (up to a minute earlier; at most

@@ -8,10 +8,24 @@
 
 D=$T/data
 
+# A wrong data directory (a typo, another machine's path): switching there
+# would stop nothing any kessaid reads, so it fails and creates nothing.
+k admin killswitch on topups --reason "fraud wave"
+[ "$RC" = 1 ] && has "$ERR" "no database at $D/kessai.db" && [ ! -e "$D" ]
+verdict "a switch in a directory without a database: exit 1, nothing created"
+k admin killswitch list
+[ "$RC" = 1 ] && [ ! -e "$D" ]
+verdict "and no list of switches that are all off"
+
+k admin merchant create --name "Kessai Mart" --json
+MER=$(j "$OUT" '$.id')
+k admin store create --merchant "$MER" --name "Kessai Mart Ginza" --address "1-1 Ginza" --lat 35.671 --lon 139.765 \
+    --category convenience --json
+STR=$(j "$OUT" '$.id')
 k admin killswitch list --json
 [ "$RC" = 0 ] && [ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p,card_links,registrations" ] &&
     [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0" ]
-verdict "a new data directory: every switch listed, all off"
+verdict "a new database: every switch listed, all off"
 [ "$(j "$OUT" '$.killswitches[0].set_by')" = "" ]
 verdict "a switch never set has no set_by"
 
@@ -70,17 +84,23 @@ k admin killswitch list --json
 one_line "$OUT" && [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0" ]
 verdict "both off again, listed as one line of JSON"
 
-k admin killswitch on payments --store str_0000000000001 --reason "till broken" --json
-[ "$RC" = 0 ] && [ "$(j "$OUT" '$.name')" = "payments@str_0000000000001" ] && [ "$(j "$OUT" '$.on')" = 1 ]
+k admin killswitch on payments --store str_0000000000001 --reason "till broken"
+[ "$RC" = 1 ] && has "$ERR" "str_0000000000001: no such store (nothing was switched)"
+verdict "payments for a store that does not exist (a mistyped id): exit 1, nothing switched"
+k admin killswitch on payments --merchant mer_00000000000zz --reason "audit"
+[ "$RC" = 1 ] && has "$ERR" "mer_00000000000zz: no such merchant"
+verdict "nor for a merchant that does not exist"
+k admin killswitch on payments --store "$STR" --reason "till broken" --json
+[ "$RC" = 0 ] && [ "$(j "$OUT" '$.name')" = "payments@$STR" ] && [ "$(j "$OUT" '$.on')" = 1 ]
 verdict "payments for one store: its own switch"
-k admin killswitch on payments --merchant mer_0000000000001 --reason "audit"
-[ "$RC" = 0 ] && has "$OUT" "payments@mer_0000000000001 on"
+k admin killswitch on payments --merchant "$MER" --reason "audit"
+[ "$RC" = 0 ] && has "$OUT" "payments@$MER on"
 verdict "payments for one merchant"
 k admin killswitch list --json
-[ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p,card_links,registrations,payments@mer_0000000000001,payments@str_0000000000001" ] &&
+[ "$(jcol "$OUT" '$.killswitches' name)" = "topups,card_topups,payments,p2p,card_links,registrations,payments@$MER,payments@$STR" ] &&
     [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0,1,1" ]
 verdict "list: the scoped switches after the global ones; the global one still off"
-k admin killswitch off payments --store str_0000000000001 --json
+k admin killswitch off payments --store "$STR" --json
 [ "$RC" = 0 ] && [ "$(j "$OUT" '$.on')" = 0 ]
 k admin killswitch list --json
 [ "$(jcol "$OUT" '$.killswitches' on)" = "0,0,0,0,0,0,1,0" ]

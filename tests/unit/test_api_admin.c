@@ -181,6 +181,13 @@ static void roles_and_controls(void **state)
     assert_int_equal(ac_call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/no_such_switch",
                                  json_pack("{s:b, s:s}", "on", 1, "reason", "x"), "not_found"),
                      404);
+    /* a mistyped store or merchant: it would look stopped while it pays on */
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/payments@str_00000000000zz",
+                                 json_pack("{s:b, s:s}", "on", 1, "reason", "x"), "store_not_found"),
+                     404);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/payments@mer_00000000000zz",
+                                 json_pack("{s:b, s:s}", "on", 1, "reason", "x"), "merchant_not_found"),
+                     404);
     r = ac_call(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/card_topups",
                 json_pack("{s:b, s:s}", "on", 1, "reason", "card testing wave"));
     AC_EXPECT_STATUS(r, 200);

@@ -12,7 +12,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "merchant/merchant.h"
 #include "ops/killswitch.h"
+#include "util/ids.h"
 #include "testutil.h"
 
 #define NOW 1767225600000LL
@@ -47,12 +49,52 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A merchant and n stores of it (ids into ids[0..n-1], the merchant's
+ * into *mer): a switch is turned on only for one that exists. */
+static void shops(struct store *st, int64_t *mer, int64_t *ids, int n)
+{
+    struct merchant m;
+    struct merchant_store s;
+    char name[32];
+    assert_int_equal(merchant_create(st, "Kessai Mart", &m), ERR_OK);
+    *mer = m.id;
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "Store %d", i);
+        assert_int_equal(merchant_store_create(st, m.id, name, "1-1 Ginza", 35671000, 139765000, "convenience", &s),
+                         ERR_OK);
+        ids[i] = s.id;
+    }
+}
+
+/* "payments@str_…" for store id. */
+static char *scoped(char name[KILLSWITCH_NAME_MAX + 1], const char *prefix, int64_t id)
+{
+    char buf[IDS_BUF];
+    snprintf(name, KILLSWITCH_NAME_MAX + 1, "payments@%s", ids_format(buf, prefix, id));
+    return name;
+}
+
 static size_t n_switches(struct store *st)
 {
     struct killswitch k[8];
     size_t n = 99;
-    assert_int_equal(killswitch_list(st, k, 8, &n), ERR_OK);
+    assert_int_equal(st->ops->killswitch_list(st, "", 8, k, &n), ERR_OK);
     return n;
+}
+
+/* killswitch_each's rows that were ever set, copied in order. */
+struct seen {
+    struct killswitch rows[128];
+    size_t n, visited;
+};
+
+static enum err see(const struct killswitch *k, void *ctx)
+{
+    struct seen *s = ctx;
+    s->visited++;
+    if (k->set_ms > 0 && s->n < sizeof s->rows / sizeof s->rows[0])
+        s->rows[s->n++] = *k;
+    return ERR_OK;
 }
 
 static void switches_start_off(void **state)
@@ -104,14 +146,39 @@ static void topups_switch_stops_every_topup_on_every_node(void **state)
     assert_int_equal(killswitch_check(f->st, card_topups, &k), ERR_OK);
 
     /* The list remembers who switched it last, and when. */
-    struct killswitch all[4];
-    size_t n = 0;
-    assert_int_equal(killswitch_list(f->st, all, 4, &n), ERR_OK);
-    assert_int_equal(n, 1);
-    assert_string_equal(all[0].name, "topups");
-    assert_int_equal(all[0].on, 0);
-    assert_string_equal(all[0].set_by, "cli:bo");
-    assert_int_equal(all[0].set_ms, NOW + 1000);
+    struct seen seen = {0};
+    assert_int_equal(killswitch_each(f->st, see, &seen), ERR_OK);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.rows[0].name, "topups");
+    assert_int_equal(seen.rows[0].on, 0);
+    assert_string_equal(seen.rows[0].set_by, "cli:bo");
+    assert_int_equal(seen.rows[0].set_ms, NOW + 1000);
+}
+
+/* A chain of thousands of stores may have more store switches than one
+ * page: the list still shows "topups" on (it sorts after every
+ * "payments@str_…"), and every store's switch. */
+static void the_list_leaves_no_switch_out(void **state)
+{
+    struct fx *f = *state;
+    int64_t mer, stores[100];
+    shops(f->st, &mer, stores, 100);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_TOPUPS, true, "fraud wave", "cli:ana", NOW), ERR_OK);
+    char name[KILLSWITCH_NAME_MAX + 1];
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(killswitch_set(f->st, "admin-cli", scoped(name, MERCHANT_STORE_ID_PREFIX, stores[i]), true,
+                                        "robbed", "cli:ana", NOW),
+                         ERR_OK);
+    struct seen seen = {0};
+    assert_int_equal(killswitch_each(f->st, see, &seen), ERR_OK);
+    size_t nnames;
+    (void)killswitch_names(&nnames);
+    assert_int_equal(seen.visited, nnames + 100);
+    assert_int_equal(seen.n, 101);
+    bool topups_on = false;
+    for (size_t i = 0; i < seen.n; i++)
+        topups_on |= strcmp(seen.rows[i].name, "topups") == 0 && seen.rows[i].on;
+    assert_true(topups_on);
 }
 
 static void card_topups_switch_leaves_cash_alone(void **state)
@@ -153,32 +220,43 @@ static void check_runs_inside_the_callers_transaction(void **state)
 static void payments_switch_has_scopes(void **state)
 {
     struct fx *f = *state;
-    const int64_t mer = 7, str = 70, other_str = 71, other_mer = 8;
     struct killswitch k;
-    assert_int_equal(killswitch_check_scoped(f->st, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_OK);
+    char name[KILLSWITCH_NAME_MAX + 1], mer_name[KILLSWITCH_NAME_MAX + 1];
+    /* a mistyped id: no such store or merchant, nothing switched */
     assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@str_0000000000026", true, "till broken", "cli:ana", NOW),
-                     ERR_OK); /* str_…26 is store 70 */
+                     ERR_STORE_NOT_FOUND);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@mer_0000000000007", true, "audit", "cli:ana", NOW),
+                     ERR_MERCHANT_NOT_FOUND);
+    assert_int_equal(n_switches(f->st), 0);
+    int64_t mer, other_mer, shop[2], other_shop[1];
+    shops(f->st, &mer, shop, 2);
+    shops(f->st, &other_mer, other_shop, 1);
+    const int64_t str = shop[0], other_str = shop[1], far = other_shop[0];
+    scoped(mer_name, MERCHANT_ID_PREFIX, mer);
+    assert_int_equal(killswitch_check_scoped(f->st, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", scoped(name, MERCHANT_STORE_ID_PREFIX, str), true,
+                                    "till broken", "cli:ana", NOW),
+                     ERR_OK);
     memset(&k, 0, sizeof k);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "till broken");
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, NULL), ERR_OK);
-    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@mer_0000000000007", true, "merchant audit", "cli:ana", NOW),
-                     ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", mer_name, true, "merchant audit", "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "merchant audit");
     /* Both scopes on: the merchant's, the wider, is the one shown. */
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "merchant audit");
-    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, NULL), ERR_OK);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, far, NULL), ERR_OK);
     /* The global switch wins, with its own reason. */
     assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_PAYMENTS, true, "everyone", "cli:ana", NOW), ERR_OK);
-    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, 90, &k), ERR_SUSPENDED);
+    assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, other_mer, far, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "everyone");
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, &k), ERR_SUSPENDED);
     assert_string_equal(k.reason, "everyone");
     /* Off one by one: the others stay. */
     assert_int_equal(killswitch_set(f->st, "admin-cli", KILLSWITCH_PAYMENTS, false, NULL, "cli:ana", NOW), ERR_OK);
-    assert_int_equal(killswitch_set(f->st, "admin-cli", "payments@mer_0000000000007", false, NULL, "cli:ana", NOW), ERR_OK);
+    assert_int_equal(killswitch_set(f->st, "admin-cli", mer_name, false, NULL, "cli:ana", NOW), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, other_str, NULL), ERR_OK);
     assert_int_equal(killswitch_check_scoped(f->other, KILLSWITCH_PAYMENTS, mer, str, NULL), ERR_SUSPENDED);
     /* Top-ups never noticed. */
@@ -241,6 +319,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(switches_start_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_list_leaves_no_switch_out, setup, teardown),
         cmocka_unit_test_setup_teardown(topups_switch_stops_every_topup_on_every_node, setup, teardown),
         cmocka_unit_test_setup_teardown(card_topups_switch_leaves_cash_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(check_runs_inside_the_callers_transaction, setup, teardown),
