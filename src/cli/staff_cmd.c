@@ -209,7 +209,7 @@ int cli_run_staff_confirm(struct cli_ctx *x)
         rc = cli_attach_audit_key(x);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
-    e = staff_confirm_totp(x->st, key, AUDIT_ACTOR_ADMIN_CLI, email, code, (int64_t)time(NULL));
+    e = staff_confirm_totp(x->st, key, AUDIT_ACTOR_ADMIN_CLI, email, code, time_now_ms());
     if (e == ERR_INVALID_CODE)
         rc = cli_failure("%s: wrong code, or one that was already used: enter the code the authenticator app "
                          "shows now (and check this machine's clock)",

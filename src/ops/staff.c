@@ -93,7 +93,7 @@ enum err staff_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES
 }
 
 enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *actor,
-                            const char *email, const char *code, int64_t now)
+                            const char *email, const char *code, int64_t now_ms)
 {
     char norm[EMAIL_MAX + 1];
     struct staff s;
@@ -111,11 +111,11 @@ enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY
         return end(st, ERR_INTERNAL, false); /* wrong master key or tampered row: never "invalid code" */
     }
     int64_t step = 0;
-    e = totp_check(seed, code, now, s.totp_last_step, &step);
+    e = totp_check(seed, code, now_ms / 1000, s.totp_last_step, &step);
     sodium_memzero(seed, sizeof seed);
     if (e == ERR_INVALID_CODE) {
         /* A failed second factor is a security event: kept, not rolled back. */
-        enum err r = record(st, actor, now * 1000, "staff_confirm_failed", AUDIT_FAILURE, &s, false);
+        enum err r = record(st, actor, now_ms, "staff_confirm_failed", AUDIT_FAILURE, &s, false);
         sodium_memzero(&s, sizeof s);
         return r == ERR_OK ? end(st, e, true) : end(st, r, false);
     }
@@ -125,7 +125,7 @@ enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY
         e = st->ops->staff_update(st, &s);
     }
     if (e == ERR_OK)
-        e = record(st, actor, now * 1000, "staff_confirmed", AUDIT_SUCCESS, &s, false);
+        e = record(st, actor, now_ms, "staff_confirmed", AUDIT_SUCCESS, &s, false);
     sodium_memzero(&s, sizeof s);
     return end(st, e, false);
 }

@@ -44,11 +44,12 @@ enum err staff_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES
                       const char *email, const char *role, const char *password, struct staff *out,
                       char otpauth[TOTP_URI_MAX], const char **bad, char *reason, size_t n);
 
-/* Prove the authenticator app holds the seed; activates the account.  now
- * is in seconds (TOTP's clock).  ERR_INVALID_CODE for a wrong or reused
- * code (recorded as a failure), ERR_STAFF_NOT_FOUND. */
+/* Prove the authenticator app holds the seed; activates the account, at
+ * now_ms (the audit entry's time to the millisecond, so it never sorts
+ * before the create's; TOTP's step from its seconds).  ERR_INVALID_CODE
+ * for a wrong or reused code (recorded as a failure), ERR_STAFF_NOT_FOUND. */
 enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *actor,
-                            const char *email, const char *code, int64_t now);
+                            const char *email, const char *code, int64_t now_ms);
 
 /* Disable or enable, at now (ms).  ERR_STAFF_NOT_FOUND. */
 enum err staff_set_disabled(struct store *st, const char *actor, const char *email, bool disabled, int64_t now);

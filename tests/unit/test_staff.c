@@ -227,14 +227,22 @@ static void staff_need_a_confirmed_second_factor(void **state)
     char code[TOTP_DIGITS + 1], wrong[16];
     assert_int_equal(totp_code(seed, now, code), ERR_OK);
     snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
-    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", wrong, now), ERR_INVALID_CODE);
-    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now), ERR_OK);
-    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now), ERR_INVALID_CODE); /* used */
-    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "nobody@kessai.example", code, now), ERR_STAFF_NOT_FOUND);
+    const int64_t now_ms = now * 1000 + 572;
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", wrong, now_ms), ERR_INVALID_CODE);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now_ms), ERR_OK);
+    /* the entry keeps the millisecond: it never sorts before the create's */
+    struct security_event ev[32];
+    size_t nev = 0;
+    assert_int_equal(st->ops->security_event_list(st, 0, 0, 32, ev, &nev), ERR_OK);
+    assert_true(nev > 0 && nev < 32);
+    assert_string_equal(ev[nev - 1].kind, "staff_confirmed");
+    assert_int_equal(ev[nev - 1].at_ms, now_ms);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now_ms), ERR_INVALID_CODE); /* used */
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "nobody@kessai.example", code, now_ms), ERR_STAFF_NOT_FOUND);
     /* another master key cannot open the seed: an error, never a pass */
     uint8_t other[MASTERKEY_BYTES];
     randombytes_buf(other, sizeof other);
-    assert_int_equal(staff_confirm_totp(st, other, "admin-cli", "fraud@kessai.example", code, now + 60), ERR_INTERNAL);
+    assert_int_equal(staff_confirm_totp(st, other, "admin-cli", "fraud@kessai.example", code, (now + 60) * 1000), ERR_INTERNAL);
 
     struct staff got;
     assert_int_equal(st->ops->staff_get_by_email(st, "fraud@kessai.example", &got), ERR_OK);
@@ -308,7 +316,7 @@ static void what_commits_during_a_sign_in_wins(void **state)
     assert_int_equal(b32_seed(uri, seed), 0);
     int64_t now = 1764200010; /* seconds, inside a step */
     assert_int_equal(totp_code(seed, now, code), ERR_OK);
-    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now), ERR_OK);
+    assert_int_equal(staff_confirm_totp(st, mk, "admin-cli", "fraud@kessai.example", code, now * 1000), ERR_OK);
     struct auth_ctx a = {.st = st, .master_key = mk, .client_addr = "192.0.2.7"};
     struct staff_session out;
     struct store_ops racing = *st->ops;
