@@ -290,8 +290,12 @@ static enum err order_of(const struct wallet_ctx *w, const struct pending_op *p,
     payment_limits_pay(w->a.cfg, o, w->a.now, p->device_new != 0, p->p.offline != 0);
     snprintf(o->counterparty, sizeof o->counterparty, "%s", s->name);
     /* The decision was written when the charge started to wait; the engine
-     * only learns the outcome now (RISK_DONE from the completer). */
-    if (w->risk && risk_gate_customer(w, &o->gate, RISK_PAYMENT, p->p.customer_id, p->p.device_id) == ERR_OK) {
+     * only learns the outcome now (RISK_DONE from the completer).  A failed
+     * read refuses: the approval is judged again (judged_again), never
+     * waved through unjudged. */
+    if (w->risk) {
+        if ((e = risk_gate_customer(w, &o->gate, RISK_PAYMENT, p->p.customer_id, p->p.device_id)) != ERR_OK)
+            return e;
         risk_gate_store(&o->gate, s);
         risk_gate_items(&o->gate, p->p.items);
         o->gate.ev.terminal_id = p->p.terminal_id;

@@ -694,6 +694,43 @@ static void a_waiting_charge_approved_after_the_inflow_is_held(void **state)
     assert_string_equal(now.status, PENDING_DECLINED);
 }
 
+static enum err device_get_fails(struct store *st, int64_t id, struct customer_device *out)
+{
+    (void)st;
+    (void)id;
+    memset(out, 0, sizeof *out);
+    return ERR_STORE;
+}
+
+/* The second judgement at the approval reads the phone: a failed read
+ * refuses the approval (as the register's charge, a QR payment and a
+ * transfer refuse on it), never pays unjudged. */
+static void a_waiting_charge_is_not_approved_unjudged_on_a_store_error(void **state)
+{
+    struct rf *t = *state;
+    struct cust a;
+    customer(t, &a, "a@example.com", 21000);
+    assert_int_equal(charge(t, &a, &t->t_tokyo, 1000, "", NULL), ERR_OK);
+    later(t, &a, 10 * MIN_MS);
+    assert_int_equal(charge(t, &a, &t->t_umeda, 15000, "", NULL), ERR_IN_PROGRESS);
+    int64_t id = t->waits.id;
+    char totp[TOTP_DIGITS + 1];
+    af_totp(t->f, &a.phone, totp);
+    struct pending_op p;
+    struct payment_receipt r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    const struct store_ops *real = t->f->st->ops;
+    struct store_ops broken = *real;
+    broken.device_get = device_get_fails;
+    t->f->st->ops = &broken;
+    enum err e = pending_charge_approve(W(t), &a.s, id, totp, &p, &r, &bad, &sw);
+    t->f->st->ops = real;
+    assert_int_equal(e, ERR_STORE);
+    assert_int_equal(balance(t, &a), 20000);
+    assert_int_equal(store_payments(t, t->umeda.id), 0);
+}
+
 /* The customer's retry of a held transfer is answered with its review as
  * it stands: one staff rejected does not go through when sent again under
  * its key once the engine would let it. */
@@ -1064,6 +1101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_small_first_transfer_does_not_clear_the_scam_one, setup, teardown),
         cmocka_unit_test_setup_teardown(smurfed_money_passed_on_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_waiting_charge_approved_after_the_inflow_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_charge_is_not_approved_unjudged_on_a_store_error, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
         cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),
