@@ -48,15 +48,16 @@ enum sec_event {
     SEC_CARD_LINK_FAILED, /* detail: reason (an err symbol) */
     SEC_CARD_REMOVED,
     SEC_CARD_TESTING_BLOCKED, /* detail: source (card_customer, card_device, card_addr) */
-    SEC_TOPUP_REFUSED,        /* a top-up stopped by a limit or a missing fresh second factor; detail: reason, amount */
+    SEC_TOPUP_REFUSED,        /* a top-up stopped by a limit, a frozen account or a missing fresh second factor; detail: reason, amount */
     /* payment codes (wallet/paycode.h) */
     SEC_OFFLINE_KEY_ISSUED, /* a device got a new offline-code key; detail: offline_id */
     /* freezes and payments (ops/freeze.h, wallet/payment.h) */
     SEC_ACCOUNT_FROZEN,   /* detail: by ("customer" or "staff"), reason */
     SEC_ACCOUNT_UNFROZEN, /* detail: by, reason */
     SEC_TERMINAL_FLAGGED, /* customer_id 0: a terminal blocked for guessing codes; detail: terminal, distinct_codes */
-    SEC_PAYMENT_REFUSED,  /* a store-QR payment or a transfer refused before it moved money (missing fresh
-                             second factor, frozen account, unknown recipient, bad QR); detail: kind, reason, amount */
+    SEC_PAYMENT_REFUSED,  /* a register charge, store-QR payment or transfer refused before it moved money
+                             (missing fresh second factor, frozen account, offline code over its limit, unknown
+                             recipient, bad QR); detail: kind (cpm, mpm, p2p), reason, amount */
     SEC__COUNT
 };
 

@@ -64,13 +64,18 @@ enum err pay_customer_payer(const struct wallet_ctx *w, const struct auth_sessio
 enum err pay_customer_refused(const struct wallet_ctx *w, const struct auth_session *cur, const char *kind,
                               enum err e, const char *bad, int64_t amount)
 {
+    return payment_refused_record(w, cur->customer_id, cur->device_id, kind, e, bad, amount);
+}
+
+enum err payment_refused_record(const struct wallet_ctx *w, int64_t customer_id, int64_t device_id, const char *kind,
+                                enum err e, const char *bad, int64_t amount)
+{
     struct store *st = w->a.st;
     const char *reason = e == ERR_LIMIT_EXCEEDED && bad ? bad : err_symbol(e);
     enum err re = st->ops->begin(st);
     if (re != ERR_OK)
         return re;
-    re = sec_event_record(st, w->a.now, cur->customer_id, SEC_PAYMENT_REFUSED, SEC_FAILURE, w->a.client_addr,
-                          cur->device_id,
+    re = sec_event_record(st, w->a.now, customer_id, SEC_PAYMENT_REFUSED, SEC_FAILURE, w->a.client_addr, device_id,
                           json_pack("{s:s, s:s, s:I}", "kind", kind, "reason", reason, "amount", (json_int_t)amount));
     if (re == ERR_OK)
         re = st->ops->commit(st);

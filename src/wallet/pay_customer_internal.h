@@ -62,9 +62,7 @@ void pay_customer_order(struct payment_order *o, const struct wallet_ctx *w, con
                         int kind, int64_t amount, const struct pay_payer *payer, int64_t credit_account,
                         const char *xfer_kind);
 
-/* Record a refusal as a security event (kind "mpm" or "p2p", the reason's
- * err symbol or the limit's name, the amount), in its own transaction, so
- * that a thief's tries are on file.  Returns e (or the store's error). */
+/* payment_refused_record for the session's customer and phone. */
 enum err pay_customer_refused(const struct wallet_ctx *w, const struct auth_session *cur, const char *kind,
                               enum err e, const char *bad, int64_t amount);
 

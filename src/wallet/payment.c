@@ -453,6 +453,10 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
     }
     if (e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN || e == ERR_INSUFFICIENT_FUNDS) {
         (void)replayed_if_paid(w, &req, o->x.key, done, ctx, bad, &e, pending);
+        /* A frozen account, or a stolen phone's offline code over its
+         * limit, tried at a register: on the owner's file, as in the app. */
+        if (e == ERR_LIMIT_EXCEEDED || e == ERR_ACCOUNT_FROZEN)
+            e = payment_refused_record(w, o->hit.customer_id, o->hit.device_id, "cpm", e, "offline_pay_max", amount);
         goto out;
     }
     if (e != ERR_OK || (e = payer_email(st, o->hit.customer_id, o->payer_email)) != ERR_OK)

@@ -236,4 +236,12 @@ enum err review_kept(struct store *st, const char *key, bool *kept);
 /* "pay_…". */
 char *payment_public_id(char buf[IDS_BUF], int64_t id);
 
+/* Put a refusal of customer_id's money on file: security event
+ * payment_refused (kind "cpm", "mpm" or "p2p", the reason's err symbol or
+ * the limit's name, the amount), in its own transaction, so that a thief's
+ * tries at the register or in the app are on file.  Returns e (or the
+ * store's error).  (pay_customer.c) */
+enum err payment_refused_record(const struct wallet_ctx *w, int64_t customer_id, int64_t device_id, const char *kind,
+                                enum err e, const char *bad, int64_t amount);
+
 #endif

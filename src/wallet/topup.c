@@ -165,14 +165,16 @@ static enum err admit_card(const struct wallet_ctx *w, const struct auth_session
             *bad = "card_id";
         return e;
     }
-    /* A frozen account takes no money in (ops/freeze.h). */
-    if ((e = freeze_check(st, cur->customer_id)) != ERR_OK)
+    /* A frozen account takes no money in (ops/freeze.h): on its file. */
+    t->customer_id = cur->customer_id;
+    t->device_id = cur->device_id;
+    if ((e = freeze_check(st, cur->customer_id)) != ERR_OK) {
+        *record = e == ERR_ACCOUNT_FROZEN;
         return e;
+    }
     e = expire_challenges(w, cur->customer_id);
     if (e != ERR_OK)
         return e;
-    t->customer_id = cur->customer_id;
-    t->device_id = cur->device_id;
     bool device_new = cur->device_new_until_ms > w->a.now || cur->cooldown_until_ms > w->a.now;
     struct topup_ask ask = {.customer_id = cur->customer_id,
                             .device_id = cur->device_id,
@@ -393,8 +395,12 @@ static enum err admit_cash_fn(const struct wallet_ctx *w, const void *arg, struc
         return e;
     t->customer_id = code.customer_id; /* whose refusal it is, from here on */
     t->device_id = code.device_id;
-    if ((e = freeze_check(st, code.customer_id)) != ERR_OK)
-        return e; /* a frozen account takes no money in (ops/freeze.h); the code stays unused */
+    if ((e = freeze_check(st, code.customer_id)) != ERR_OK) {
+        /* A frozen account takes no money in (ops/freeze.h), on its file;
+         * the code stays unused. */
+        *record = e == ERR_ACCOUNT_FROZEN;
+        return e;
+    }
     e = expire_challenges(w, code.customer_id);
     if (e != ERR_OK)
         return e;

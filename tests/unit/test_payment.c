@@ -792,6 +792,7 @@ static void offline_codes_pay_less(void **state)
     const char *bad = NULL;
     assert_int_equal(charge(t, &t->term, code, 3001, "o1", &r, &bad), ERR_LIMIT_EXCEEDED);
     assert_string_equal(bad, "amount");
+    assert_int_equal(af_events(t->f, a.s.customer_id, "payment_refused"), 1); /* a stolen phone's try, on file */
     assert_int_equal(charge(t, &t->term, code, 3000, "o2", &r, &bad), ERR_OK);
     assert_true(r.p.offline);
     /* Each code (step) pays once. */
@@ -897,6 +898,8 @@ static void a_frozen_account_cannot_pay(void **state)
     new_code(t, &a, code);
     assert_int_equal(charge(t, &t->term, code, 1000, "f1", &r, &bad), ERR_ACCOUNT_FROZEN);
     assert_int_equal(balance(t, &a), 9000);
+    /* the thief's try at the register is on the owner's file */
+    assert_int_equal(af_events(t->f, a.s.customer_id, "payment_refused"), 1);
     /* No money in either: a cash top-up at the register is refused, its
      * code left unused. */
     char tcode[TOPUP_CODE_DIGITS + 1];
@@ -907,6 +910,7 @@ static void a_frozen_account_cannot_pay(void **state)
     const char *tb = NULL;
     struct killswitch tsw;
     assert_int_equal(topup_cash(W(t), &t->term, tcode, 1000, "cash-1", &tr, &tb, &tsw), ERR_ACCOUNT_FROZEN);
+    assert_int_equal(af_events(t->f, a.s.customer_id, "topup_refused"), 1);
     /* A refund still reaches a frozen account. */
     assert_int_equal(refund(t, &t->term, paid, 1000, false, "rf1", &r, &bad), ERR_OK);
     assert_int_equal(balance(t, &a), 10000);

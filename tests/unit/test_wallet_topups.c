@@ -31,6 +31,7 @@
 #include "ledger/writer.h"
 #include "merchant/merchant.h"
 #include "merchant/terminal.h"
+#include "ops/freeze.h"
 #include "ops/killswitch.h"
 #include "util/luhn.h"
 #include "util/timeutil.h"
@@ -616,6 +617,23 @@ static void test_card_must_be_active_and_own(void **state)
     assert_int_equal(topups_of(t, &a), 0);
 }
 
+/* A frozen account takes no money in from its card, and the try is on its
+ * file (the owner froze it: whoever still holds a session is someone to
+ * know about). */
+static void test_frozen_account_cannot_top_up(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    assert_int_equal(freeze_self(af_ctx(t->f), &a.s, "lost my phone"), ERR_OK);
+    refresh(t, &a);
+    const char *bad = NULL;
+    assert_int_equal(topup(t, &a, 1000, "fz", NULL, &bad), ERR_ACCOUNT_FROZEN);
+    assert_int_equal(af_events(t->f, a.s.customer_id, "topup_refused"), 1);
+    assert_int_equal(balance(t, &a), 0);
+    assert_int_equal(topups_of(t, &a), 0);
+}
+
 /* A top-up admitted while the card was active but driven on after the
  * customer removed it (a retry with its key, the reconciler, a 3-D Secure
  * code) does not reach the card: "it can no longer be used to top up". */
@@ -1119,9 +1137,11 @@ static void test_reconciler_gives_up_on_created(void **state)
     assert_string_equal(r.t.decline_code, "gateway_error");
     assert_int_equal(wallet_summary(W(t), &a.s, &sum), ERR_OK);
     assert_int_equal(sum.topup_remaining_today, 100000);
-    /* final: the next round leaves it, the client's retry hears the reason */
+    /* final: the next round leaves it, the client's retry (signed in
+     * again: a day has passed) hears the reason */
     assert_int_equal(topup_reconcile(W(t), INT64_MAX, &finished), ERR_OK);
     assert_int_equal(finished, 0);
+    refresh(t, &a);
     assert_int_equal(topup(t, &a, 4000, "p1", &r, NULL), ERR_GATEWAY);
     assert_true(r.replayed);
     assert_int_equal(r.t.status, TOPUP_FAILED);
@@ -1530,6 +1550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_device_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mfa_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_must_be_active_and_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_account_cannot_top_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_card_is_not_charged_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cash_topup, setup, teardown),
