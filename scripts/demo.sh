@@ -44,9 +44,11 @@ json_rows() {
     local json=$1 path=$2 cols="" f
     shift 2
     for f in "$@"; do cols="$cols${cols:+, }json_extract(value, '\$.$f')"; done
-    sqlite3 -separator $'\t' :memory: "SELECT $cols FROM json_each($(lit "$json"), '$path')"
+    # on standard input, not the command line: the JSON holds secrets, and
+    # any local user can read another process's arguments
+    sqlite3 -separator $'\t' :memory: <<<"SELECT $cols FROM json_each($(lit "$json"), '$path');"
 }
-json_get() { sqlite3 :memory: "SELECT json_extract($(lit "$1"), '$2')"; }
+json_get() { sqlite3 :memory: <<<"SELECT json_extract($(lit "$1"), '$2');"; }
 
 # ------------------------------------------------------------------ seed
 
@@ -139,7 +141,7 @@ for who in admin:administrator analyst:fraud_analyst; do
         { cat "$errs" >&2; exit 1; }
     uri=$(json_get "$out" '$.otpauth_uri')
     secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' <<<"$uri")
-    kessai admin staff confirm --email "$email" --code "$(oathtool --totp -b "$secret")" >/dev/null 2>"$errs" ||
+    kessai admin staff confirm --email "$email" --code "$(oathtool --totp -b - <<<"$secret")" >/dev/null 2>"$errs" ||
         { cat "$errs" >&2; exit 1; }
     printf '%s\t%s\t%s\t%s\n' "$email" "$role" "$password" "$uri" >>"$STAFF_FILE"
     seeded=1

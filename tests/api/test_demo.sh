@@ -10,10 +10,20 @@ DIR=$T_TMP/var
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 
+# The helpers the script runs, wrapped to log their command lines: any
+# local user can read a process's arguments, so no secret may be among them.
+WRAP=$T_TMP/wrap
+ARGV_LOG=$T_TMP/argv.log
+mkdir -p "$WRAP"
+for tool in sqlite3 oathtool; do
+    printf '#!/bin/bash\nprintf "%%s\\n" "$*" >>%q\nexec %q "$@"\n' "$ARGV_LOG" "$(command -v $tool)" >"$WRAP/$tool"
+    chmod +x "$WRAP/$tool"
+done
+
 # demo_start LOG: scripts/demo.sh in the background (it execs kessaid, so
 # the job is the server), waiting for /healthz.
 demo_start() {
-    KESSAI_DATA_DIR=$DIR KESSAI_LISTEN=127.0.0.1:$PORT "$T_ROOT/scripts/demo.sh" "$BUILD" >"$1" 2>&1 &
+    PATH=$WRAP:$PATH KESSAI_DATA_DIR=$DIR KESSAI_LISTEN=127.0.0.1:$PORT "$T_ROOT/scripts/demo.sh" "$BUILD" >"$1" 2>&1 &
     KD_PID=$!
     T_PIDS+=("$KD_PID")
     local i
@@ -39,6 +49,10 @@ check "six terminal secrets and two staff members filed" \
     test "$(data_lines "$DIR/demo-terminals.txt") $(data_lines "$DIR/demo-staff.txt")" = "6 2"
 check "no password or TOTP secret on the terminal" \
     bash -c "! grep -q 'otpauth://\|demo [A-Za-z0-9_-]\{20\}' '$T_TMP/first.out'"
+# every terminal secret and staff TOTP secret filed, none on a command line
+secrets=$( (grep -v '^#' "$DIR/demo-terminals.txt" | cut -f4; grep -v '^#' "$DIR/demo-staff.txt" | sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p') | grep .)
+check "no terminal or TOTP secret on a helper's command line ($(wc -l <<<"$secrets") secrets, $(wc -l <"$ARGV_LOG") commands)" \
+    bash -c "[ \$(wc -l <<<'$secrets') = 8 ] && [ -s '$ARGV_LOG' ] && ! grep -qF -f <(printf '%s\n' '$secrets') '$ARGV_LOG'"
 
 # The administrator signs in with the filed password and a code from the
 # authenticator (the next step's: the first step's code confirmed the
