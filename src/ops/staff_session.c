@@ -117,7 +117,12 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
     if (why == NULL && (e = check_totp(a, &s, totp)) != ERR_OK) {
         if (e != ERR_INVALID_CODE)
             return e;
-        why = "totp";
+        /* The code may have been refused because the account was disabled
+         * during the password check: the log says which. */
+        struct staff now;
+        bool disabled = st->ops->staff_get_by_email(st, norm, &now) == ERR_OK && now.disabled;
+        sodium_memzero(&now, sizeof now);
+        why = disabled ? "disabled" : "totp";
     }
     if (why) {
         /* While locked nothing is counted: the lock ends on time. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -747,6 +748,14 @@ static int cli_capture(struct ac_server *s, const char *args, bool with_stderr, 
     return rc;
 }
 
+/* A data directory with its database, as kessaid or a first admin
+ * command leaves it (the commands that change something need one). */
+static void data_dir_with_store(struct ac_server *s)
+{
+    assert_int_equal(mkdir(s->data, 0700), 0);
+    store_close(tu_open_store(s->data));
+}
+
 /* What the command printed on standard output. */
 static int cli_out(struct ac_server *s, const char *args, char *out, size_t n)
 {
@@ -767,6 +776,7 @@ static void cli_actions_are_logged_and_verify_catches_an_edit(void **state)
     (void)state;
     struct ac_server s;
     ac_server_init(&s);
+    data_dir_with_store(&s);
     char out[8192], path[700], args[900];
     assert_int_equal(ac_cli(&s, "admin killswitch on topups --reason 'fraud wave' >/dev/null"), 0);
     assert_int_equal(ac_cli(&s, "admin killswitch off topups >/dev/null"), 0);
@@ -922,6 +932,7 @@ static void verify_needs_the_master_key(void **state)
     (void)state;
     struct ac_server s;
     ac_server_init(&s);
+    data_dir_with_store(&s);
     assert_int_equal(ac_cli(&s, "admin killswitch on topups --reason x >/dev/null"), 0);
     char key[700];
     tu_path(key, sizeof key, s.data, "master.key");

@@ -343,6 +343,13 @@ static void what_commits_during_a_sign_in_wins(void **state)
     struct staff got;
     assert_int_equal(st->ops->staff_get_by_email(st, "fraud@kessai.example", &got), ERR_OK);
     assert_string_equal(staff_status(&got), "disabled");
+    /* and the log says why: disabled, not a wrong code */
+    struct security_event ev[64];
+    size_t nev = 0;
+    assert_int_equal(st->ops->security_event_list(st, 0, 0, 64, ev, &nev), ERR_OK);
+    assert_true(nev > 0 && nev < 64);
+    assert_string_equal(ev[nev - 1].kind, "staff_login_failed");
+    assert_non_null(strstr(ev[nev - 1].detail, "\"disabled\""));
     store_close(st);
     tu_rmtree(dir);
     free(dir);
