@@ -1,8 +1,12 @@
 /* admin_reversals.c: fraud reversals with four eyes (ops/reversal.h):
  *
- *   POST /admin/v1/reversals {payment_id, amount, reason, charge_store, dispute_id?}
+ *   POST /admin/v1/reversals {payment_id, amount, reason, charge_store, dispute_id?}, Idempotency-Key
  *                                              REVERSE -> 201 {reversal} executed
  *                                                         202 {reversal} pending (above the threshold)
+ *        400 missing_param / invalid_param "Idempotency-Key"; a retry (same
+ *        staff member, key and body) answers the first's reversal as it
+ *        stands, Idempotent-Replayed: true (201 executed, 202 pending, 200
+ *        rejected), nothing moved; another body 409 idempotency_conflict
  *   POST /admin/v1/reversals/{id}/approve {}   REVERSE -> 200 {reversal} executed
  *        409 conflict unless pending; 403 forbidden "approver" for the requester
  *   POST /admin/v1/reversals/{id}/reject {reason} REVERSE -> 200 {reversal} rejected
@@ -18,6 +22,7 @@
 #include "api/admin_authn.h"
 #include "api/admin_handlers.h"
 #include "api/auth_common.h"
+#include "api/idempotency.h"
 #include "api/list_params.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -28,6 +33,15 @@
 static enum http_verdict reply(struct http_request *req, int status, const struct reversal *r)
 {
     return api_reply_body(req, status, json_pack("{s:o}", "reversal", reversal_json(r)));
+}
+
+/* A request's answer by what became of the reversal: executed now (or, on
+ * a retry, since), waiting, or (a retry only) rejected. */
+static int request_status(const struct reversal *r)
+{
+    if (strcmp(r->status, REVERSAL_STATUS_PENDING) == 0)
+        return 202;
+    return strcmp(r->status, REVERSAL_STATUS_EXECUTED) == 0 ? 201 : 200;
 }
 
 enum http_verdict api_admin_reversals_post(struct http_request *req, void *app)
@@ -49,15 +63,19 @@ enum http_verdict api_admin_reversals_post(struct http_request *req, void *app)
         {.name = "dispute_id", .type = JF_ID, .target = &dispute_id, .id_prefix = DISPUTE_ID_PREFIX, .optional = true},
     };
     enum http_verdict v = HTTP_REPLIED;
-    if (api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
+    const char *key = NULL;
+    enum err e = api_idempotency_key(req, &key);
+    if (e != ERR_OK)
+        v = http_reply_error(req, e, IDEMPOTENCY_HEADER);
+    else if (api_parse(req, http_request_json(req), spec, sizeof spec / sizeof spec[0], NULL)) {
         struct reversal r;
         const char *bad = NULL;
-        enum err e = reversal_request(&a, ctx->writer, s.staff_id, payment_id, amount, reason, charge_store, dispute_id,
-                                    &r, &bad);
-        if (e == ERR_OK)
-            v = reply(req, strcmp(r.status, REVERSAL_STATUS_PENDING) == 0 ? 202 : 201, &r);
-        else
-            v = http_reply_error(req, e, bad);
+        bool replayed = false;
+        e = reversal_request(&a, ctx->writer, s.staff_id, payment_id, amount, reason, charge_store, dispute_id, key,
+                             &r, &replayed, &bad);
+        if (e == ERR_OK && replayed)
+            http_reply_header(req, "Idempotent-Replayed", "true");
+        v = e == ERR_OK ? reply(req, request_status(&r), &r) : http_reply_error(req, e, bad);
     }
     store_pool_release(ctx->pool, a.st);
     return v;

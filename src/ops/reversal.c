@@ -61,6 +61,29 @@ static enum err record(struct store *st, int64_t now, const char *addr, int64_t 
     return audit_record(st, now, staff_public_id(staff_id, by), r->customer_id, action, AUDIT_SUCCESS, addr, 0, d);
 }
 
+/* The same request as want's: what the staff member asked for, not what
+ * became of it. */
+static bool same_request(const struct reversal *want, const struct reversal *got)
+{
+    return got->payment_id == want->payment_id && got->amount == want->amount &&
+           (got->charge_store != 0) == (want->charge_store != 0) && got->dispute_id == want->dispute_id &&
+           strcmp(got->reason, want->reason) == 0;
+}
+
+/* The reversal want's requester asked for under want's key before, if any:
+ * ERR_OK and *found (a retry: answer it, move nothing), ERR_NOT_FOUND (a
+ * new request), ERR_IDEMPOTENCY_CONFLICT ("Idempotency-Key": the key was
+ * used for another request), or the store's error. */
+static enum err retry_of(struct store *st, const struct reversal *want, struct reversal *found, const char **bad)
+{
+    enum err e = st->ops->reversal_get_by_key(st, want->requested_by, want->idem_key, found);
+    if (e == ERR_OK && !same_request(want, found)) {
+        set_bad(bad, "Idempotency-Key");
+        return ERR_IDEMPOTENCY_CONFLICT;
+    }
+    return e;
+}
+
 /* ---- executing: the hook, in the transfer's transaction ------------------- */
 
 struct job {
@@ -73,6 +96,8 @@ struct job {
     int64_t now;
     const char *client_addr;
     const char *bad;
+    bool replayed;           /* insert: the key's first request moved the money ... */
+    struct reversal first;   /* ... and this is its row, the answer */
 };
 
 static enum err mail_to(const struct job *j, struct store *st, int64_t customer_id, const char *subject,
@@ -120,11 +145,21 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
 {
     struct job *j = ctx;
     j->bad = NULL;
+    j->replayed = false;
     if (n != 1)
         return ERR_INTERNAL;
+    enum err e;
+    if (replayed && j->insert) {
+        /* The request's key moved this money already (a retry racing its
+         * first): answer the first's row, written with the transfer. */
+        e = retry_of(st, &j->r, &j->first, &j->bad);
+        if (e == ERR_NOT_FOUND)
+            return ERR_CONFLICT;
+        j->replayed = e == ERR_OK;
+        return e;
+    }
     if (replayed)
         return ERR_CONFLICT; /* this reversal's money moved already */
-    enum err e;
     if (!j->insert) {
         struct reversal cur;
         if ((e = st->ops->reversal_get(st, j->r.id, &cur)) != ERR_OK)
@@ -239,6 +274,8 @@ static enum err transfer_for(struct store *st, const struct reversal *r, const s
 
 static const char *ledger_bad(enum err e)
 {
+    if (e == ERR_IDEMPOTENCY_CONFLICT)
+        return "Idempotency-Key"; /* the key's transfer moved other money */
     return e == ERR_INSUFFICIENT_FUNDS || e == ERR_REVERSAL_EXCEEDS_ORIGINAL || e == ERR_OVERFLOW ? "amount" : NULL;
 }
 
@@ -255,15 +292,36 @@ static enum err execute(const struct auth_ctx *a, struct ledger_writer *w, struc
         set_bad(bad, failed == 1 ? j->bad : ledger_bad(e));
         return e;
     }
-    auth_deliver(a); /* the mail is committed: send it now, or ask the deliverer */
+    if (!j->replayed)
+        auth_deliver(a); /* the mail is committed: send it now, or ask the deliverer */
     return ERR_OK;
+}
+
+/* A new request that failed on a conflict may have lost a race with a
+ * retry of itself under the same key (the unique row, or the ledger key):
+ * then the winner's row is the answer.  Otherwise e stands. */
+static enum err after_race(struct store *st, const struct reversal *want, enum err e, struct reversal *out,
+                           bool *replayed, const char **bad)
+{
+    if (e != ERR_CONFLICT && e != ERR_IDEMPOTENCY_CONFLICT)
+        return e;
+    const char *why = NULL;
+    enum err r = retry_of(st, want, out, &why);
+    if (r == ERR_OK)
+        *replayed = true;
+    if (r == ERR_OK || r == ERR_IDEMPOTENCY_CONFLICT) {
+        set_bad(bad, why);
+        return r;
+    }
+    return e;
 }
 
 enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t payment_id,
                           int64_t amount, const char *reason, bool charge_store, int64_t dispute_id,
-                          struct reversal *out, const char **bad)
+                          const char *idem_key, struct reversal *out, bool *replayed, const char **bad)
 {
     set_bad(bad, NULL);
+    *replayed = false;
     struct store *st = a->st;
     if (amount <= 0) {
         set_bad(bad, "amount");
@@ -273,10 +331,36 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
         set_bad(bad, "reason");
         return ERR_INVALID_PARAM;
     }
+    if (!idem_key_valid(idem_key)) {
+        set_bad(bad, "Idempotency-Key");
+        return ERR_INVALID_PARAM;
+    }
+    struct job j = {.insert = true, .alone_max = a->cfg->reversal_approval_threshold,
+                    .staff_max = a->cfg->reversal_staff_unapproved_daily, .staff_id = staff_id,
+                    .master_key = a->master_key, .now = a->now, .client_addr = a->client_addr};
+    j.r.payment_id = payment_id;
+    j.r.amount = amount;
+    j.r.charge_store = charge_store;
+    j.r.dispute_id = dispute_id;
+    snprintf(j.r.reason, sizeof j.r.reason, "%s", reason);
+    snprintf(j.r.status, sizeof j.r.status, "%s", REVERSAL_STATUS_PENDING);
+    j.r.requested_by = staff_id;
+    j.r.created_ms = a->now;
+    snprintf(j.r.idem_key, sizeof j.r.idem_key, "%s", idem_key);
+
+    /* A retry: the first's answer as it stands now, before anything is
+     * checked again (its money moved: what remains is less now). */
+    enum err e = retry_of(st, &j.r, out, bad);
+    if (e == ERR_OK)
+        *replayed = true;
+    if (e != ERR_NOT_FOUND)
+        return e;
+
     struct payment p;
-    enum err e = st->ops->payment_get(st, payment_id, &p);
+    e = st->ops->payment_get(st, payment_id, &p);
     if (e != ERR_OK)
         return e == ERR_NOT_FOUND ? ERR_PAYMENT_NOT_FOUND : e;
+    j.r.customer_id = p.customer_id;
     int64_t left = 0;
     if ((e = remaining(st, &p, &left)) != ERR_OK)
         return e;
@@ -300,41 +384,33 @@ enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int
     const char *because = amount > a->cfg->reversal_approval_threshold - alone               ? "payment_threshold"
                           : amount > a->cfg->reversal_staff_unapproved_daily - staff_alone ? "staff_daily"
                                                                                              : NULL;
-    struct job j = {.insert = true, .alone_max = a->cfg->reversal_approval_threshold,
-                    .staff_max = a->cfg->reversal_staff_unapproved_daily, .staff_id = staff_id,
-                    .master_key = a->master_key, .now = a->now, .client_addr = a->client_addr};
-    j.r.payment_id = p.id;
-    j.r.customer_id = p.customer_id;
-    j.r.amount = amount;
-    j.r.charge_store = charge_store;
-    j.r.dispute_id = dispute_id;
-    snprintf(j.r.reason, sizeof j.r.reason, "%s", reason);
-    snprintf(j.r.status, sizeof j.r.status, "%s", REVERSAL_STATUS_PENDING);
-    j.r.requested_by = staff_id;
-    j.r.created_ms = a->now;
 
     if (because == NULL) {
-        /* At once: a key of its own (nobody retries a staff request by key). */
-        uint8_t rnd[12];
-        char hex[sizeof rnd * 2 + 1], key[LEDGER_KEY_MAX + 1];
-        randombytes_buf(rnd, sizeof rnd);
-        sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
-        snprintf(key, sizeof key, "reversal:new:%s", hex);
-        if ((e = execute(a, w, &j, &p, key, bad)) == ERR_OK)
-            *out = j.r;
-        return e;
+        /* At once, under a ledger key of the staff member's Idempotency-Key:
+         * a retry racing this one replays the transfer (hook: the row). */
+        char sid[IDS_BUF], key[LEDGER_KEY_MAX + 1];
+        payment_transfer_key(key, "reversal", staff_public_id(staff_id, sid), idem_key);
+        e = execute(a, w, &j, &p, key, bad);
+        if (e == ERR_OK) {
+            *out = j.replayed ? j.first : j.r;
+            *replayed = j.replayed;
+            return ERR_OK;
+        }
+        return after_race(st, &j.r, e, out, replayed, bad);
     }
     if ((e = auth_begin(a)) != ERR_OK)
         return e;
-    e = st->ops->reversal_insert(st, &j.r);
+    e = st->ops->reversal_insert(st, &j.r); /* ERR_CONFLICT: a retry's row won */
     if (e == ERR_OK)
         e = record(st, a->now, a->client_addr, staff_id, &j.r, "reversal_requested",
                    json_pack("{s:s, s:b, s:s, s:I}", "reason", j.r.reason, "needs_approval", 1, "approval_because",
                              because, "staff_unapproved_24h", (json_int_t)staff_alone));
     e = auth_end(a, e == ERR_OK, e);
-    if (e == ERR_OK)
+    if (e == ERR_OK) {
         *out = j.r;
-    return e;
+        return ERR_OK;
+    }
+    return after_race(st, &j.r, e, out, replayed, bad);
 }
 
 enum err reversal_approve(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t id,

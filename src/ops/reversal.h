@@ -23,6 +23,8 @@
  *            "payment_threshold" or "staff_daily")
  *   PENDING --approve (another staff member)--> EXECUTED
  *   PENDING --reject (another staff member, or the requester)--> REJECTED
+ *   request again under its Idempotency-Key (same request) --> that row,
+ *            in whichever state, unchanged (invariant 6)
  *
  * Invariants:
  *  1. Money moves exactly when a row becomes EXECUTED: the row's change
@@ -42,6 +44,14 @@
  *  5. Every step is an audit entry, actor "stf_…", customer the victim:
  *     reversal_requested, reversal_approved / reversal_rejected,
  *     reversal_executed (and dispute_resolved for the report it names).
+ *  6. A request carries its Idempotency-Key (DESIGN.md): one row per
+ *     (requester, key), kept with the row (unique in the store).  The same
+ *     key with the same request (payment, amount, charge_store, reason,
+ *     dispute) answers that row as it stands now and moves nothing; with
+ *     another it is ERR_IDEMPOTENCY_CONFLICT.  One executed at once moves
+ *     its money under the ledger key "reversal:stf_…:<key>", so a retry
+ *     racing its first replays the transfer and answers the first's row;
+ *     two racing ones that would wait write one pending row.
  *
  * Knows nothing of HTTP; runs on the caller's thread (waits for the group
  * commit: not for the completer thread).
@@ -66,10 +76,16 @@ struct ledger_writer;
 #define REVERSAL_STATUS_EXECUTED "executed"
 #define REVERSAL_STATUS_REJECTED "rejected"
 
-/* Request a reversal of payment_id by staff_id.  ERR_OK and *out (status
- * executed or pending).  Refusals: ERR_PAYMENT_NOT_FOUND, ERR_AMOUNT_INVALID
+/* Request a reversal of payment_id by staff_id under idem_key (the
+ * request's Idempotency-Key, util/idem.h).  ERR_OK and *out (status
+ * executed or pending), *replayed false; or, when staff_id asked the same
+ * under idem_key before (invariant 6), that reversal as it stands now
+ * (also rejected, or executed since), *replayed true, nothing moved.
+ * Refusals: ERR_PAYMENT_NOT_FOUND, ERR_AMOUNT_INVALID
  * and ERR_REVERSAL_EXCEEDS_ORIGINAL ("amount"), ERR_INVALID_PARAM
- * ("reason": 1..REVERSAL_REASON_MAX bytes of text), ERR_INSUFFICIENT_FUNDS
+ * ("reason": 1..REVERSAL_REASON_MAX bytes of text; "Idempotency-Key"),
+ * ERR_IDEMPOTENCY_CONFLICT ("Idempotency-Key": used for another request),
+ * ERR_INSUFFICIENT_FUNDS
  * (charge_store and the store or recipient no longer holds it); *bad names
  * the parameter (may be NULL).  dispute_id (0: none) names the customer's
  * report the reversal answers (ops/dispute.h): it must be open and of this
@@ -78,7 +94,7 @@ struct ledger_writer;
  * approving is ERR_CONFLICT ("dispute_id") and moves nothing. */
 enum err reversal_request(const struct auth_ctx *a, struct ledger_writer *w, int64_t staff_id, int64_t payment_id,
                           int64_t amount, const char *reason, bool charge_store, int64_t dispute_id,
-                          struct reversal *out, const char **bad);
+                          const char *idem_key, struct reversal *out, bool *replayed, const char **bad);
 
 /* The second pair of eyes: execute pending reversal id.  ERR_NOT_FOUND,
  * ERR_CONFLICT (not pending), ERR_FORBIDDEN ("approver": the requester),

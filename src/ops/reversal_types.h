@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "util/idem.h"
+
 #define REVERSAL_ID_PREFIX "rev"
 #define REVERSAL_REASON_MAX 200
 #define REVERSAL_STATUS_MAX 15
@@ -22,6 +24,9 @@ struct reversal {
     int64_t decided_ms;
     int64_t transfer_id; /* the money's transfer once executed, else 0 */
     int64_t dispute_id;  /* the customer's report it resolves (ops/dispute.h), else 0 */
+    /* The request's Idempotency-Key, unique per requester: a retry under it
+     * finds this row again ("" only for rows from before migration 26). */
+    char idem_key[IDEM_KEY_MAX + 1];
 };
 
 #endif

@@ -491,6 +491,7 @@ static const struct store_ops sqlite_ops = {
     .feed_event_last = sq_feed_event_last,
     .reversal_insert = sq_reversal_insert,
     .reversal_get = sq_reversal_get,
+    .reversal_get_by_key = sq_reversal_get_by_key,
     .reversal_decide = sq_reversal_decide,
     .reversal_list = sq_reversal_list,
     .reversal_compensated = sq_reversal_compensated,

@@ -304,6 +304,7 @@ enum err sq_pending_op_lapsed(struct store *st, const char *status, int64_t now,
 /* fraud reversals (sqlite_reversal.c) */
 enum err sq_reversal_insert(struct store *st, struct reversal *r);
 enum err sq_reversal_get(struct store *st, int64_t id, struct reversal *out);
+enum err sq_reversal_get_by_key(struct store *st, int64_t staff_id, const char *idem_key, struct reversal *out);
 enum err sq_reversal_decide(struct store *st, int64_t id, const char *status, int64_t decided_by, int64_t decided_ms,
                             int64_t transfer_id);
 enum err sq_reversal_list(struct store *st, const char *status, int64_t before_id, size_t max, struct reversal *out,

@@ -1,16 +1,18 @@
 /* sqlite_reversal.c: fraud reversals on SQLite (table reversals,
- * migrations 13, 14, 17; ops/reversal.h).
+ * migrations 13, 14, 17, 26; ops/reversal.h).
  *
  * A row is written when a reversal is requested (pending) or executed at
  * once; reversal_decide moves it out of pending exactly once (the UPDATE's
  * "AND status = 'pending'" is the guard, in the transaction that moves the
- * money).
+ * money).  The unique index reversals_key (requested_by, idem_key) lets
+ * one request's retries, even racing, write one row; rows from before it
+ * have no key (NULL, read as "").
  */
 #include "store/sqlite_internal.h"
 
 #define RV_COLS                                                                                                      \
     "id, payment_id, customer_id, amount, charge_store, reason, status, requested_by, decided_by, created_ms, "      \
-    "decided_ms, transfer_id, dispute_id"
+    "decided_ms, transfer_id, dispute_id, idem_key"
 
 static void read_reversal(sqlite3_stmt *q, void *out)
 {
@@ -28,14 +30,15 @@ static void read_reversal(sqlite3_stmt *q, void *out)
     r->decided_ms = sqlite3_column_int64(q, 10);
     r->transfer_id = sqlite3_column_int64(q, 11);
     r->dispute_id = sqlite3_column_int64(q, 12);
+    sq_text(q, 13, r->idem_key, sizeof r->idem_key);
 }
 
 enum err sq_reversal_insert(struct store *st, struct reversal *r)
 {
     struct sqlite_store *s = sq(st);
     sqlite3_stmt *q = sq_stmt(s, "INSERT INTO reversals (payment_id, customer_id, amount, charge_store, reason, "
-                                 "status, requested_by, decided_by, created_ms, decided_ms, transfer_id, dispute_id) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                 "status, requested_by, decided_by, created_ms, decided_ms, transfer_id, dispute_id, "
+                                 "idem_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, r->payment_id);
@@ -50,6 +53,10 @@ enum err sq_reversal_insert(struct store *st, struct reversal *r)
     sqlite3_bind_int64(q, 10, r->decided_ms);
     sqlite3_bind_int64(q, 11, r->transfer_id);
     sqlite3_bind_int64(q, 12, r->dispute_id);
+    if (r->idem_key[0])
+        sqlite3_bind_text(q, 13, r->idem_key, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 13);
     return sq_step_insert(s, q, ERR_CONFLICT, "reversal_insert", &r->id);
 }
 
@@ -60,6 +67,17 @@ enum err sq_reversal_get(struct store *st, int64_t id, struct reversal *out)
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, id);
+    return sq_get_one(s, q, ERR_NOT_FOUND, read_reversal, out);
+}
+
+enum err sq_reversal_get_by_key(struct store *st, int64_t staff_id, const char *idem_key, struct reversal *out)
+{
+    struct sqlite_store *s = sq(st);
+    sqlite3_stmt *q = sq_stmt(s, "SELECT " RV_COLS " FROM reversals WHERE requested_by = ? AND idem_key = ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, staff_id);
+    sqlite3_bind_text(q, 2, idem_key, -1, SQLITE_STATIC);
     return sq_get_one(s, q, ERR_NOT_FOUND, read_reversal, out);
 }
 

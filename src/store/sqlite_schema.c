@@ -565,6 +565,13 @@ const char *const sq_migrations[] = {
     "DROP TABLE paycodes;"
     "ALTER TABLE paycodes_new RENAME TO paycodes;"
     "CREATE INDEX paycodes_expiry ON paycodes (expires_ms);",
+    /* 25 -> 26: a fraud reversal is requested under an Idempotency-Key
+     * (ops/reversal.h): a retry by the same staff member finds its row
+     * again and moves nothing; the unique index makes two racing retries
+     * one row.  Rows from before have none (NULL, outside the index). */
+    "ALTER TABLE reversals ADD COLUMN idem_key TEXT;"
+    "CREATE UNIQUE INDEX reversals_key ON reversals (requested_by, idem_key)"
+    "  WHERE idem_key IS NOT NULL;",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -337,13 +337,18 @@ struct store_ops {
     /* Mark used; ERR_NOT_FOUND unless it exists and was unused. */
     enum err (*topup_code_use)(struct store *st, int64_t id, int64_t now);
 
-    /* Fraud reversals (ops/reversal.h).  insert sets id.  decide moves a
-     * pending one to status (ERR_CONFLICT unless it was pending; ERR_NOT_FOUND
-     * if there is none).  list: status "" for all, newest first, ids below
-     * before_id (0: from the newest).  compensated: the sum of the executed
-     * reversals of payment_id paid from the fraud-loss account. */
+    /* Fraud reversals (ops/reversal.h).  insert sets id; ERR_CONFLICT if
+     * the requester used the idempotency key before.  get_by_key: the
+     * reversal staff_id requested under idem_key (ERR_NOT_FOUND).  decide
+     * moves a pending one to status (ERR_CONFLICT unless it was pending;
+     * ERR_NOT_FOUND if there is none).  list: status "" for all, newest
+     * first, ids below before_id (0: from the newest).  compensated: the sum
+     * of the executed reversals of payment_id paid from the fraud-loss
+     * account. */
     enum err (*reversal_insert)(struct store *st, struct reversal *r);
     enum err (*reversal_get)(struct store *st, int64_t id, struct reversal *out); /* ERR_NOT_FOUND */
+    enum err (*reversal_get_by_key)(struct store *st, int64_t staff_id, const char *idem_key,
+                                    struct reversal *out);
     enum err (*reversal_decide)(struct store *st, int64_t id, const char *status, int64_t decided_by,
                                 int64_t decided_ms, int64_t transfer_id);
     enum err (*reversal_list)(struct store *st, const char *status, int64_t before_id, size_t max,

@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "auth/customer_types.h"
+#include "ledger/types.h"
 #include "merchant/types.h"
 #include "wallet/paycode.h"
 #include "wallet/pending_types.h"
@@ -175,6 +176,16 @@ enum err payment_feed(const struct wallet_ctx *w, const struct merchant_terminal
  * or a fraud reversal (ops/reversal.h), may be spent again.  Inside the
  * caller's write transaction; a counter never goes below zero. */
 enum err payment_limits_give_back(struct store *st, const struct payment *p, int64_t amount);
+
+/* The ledger key of a payment, refund or void: "<kind>:<scope>:<idem_key>"
+ * (kind "cpm", "mpm", "p2p", "refund", "void"; scope "trm_…" or "usr_…";
+ * a staff member's fraud reversal, ops/reversal.h: "reversal", "stf_…"),
+ * so the Idempotency-Key of one terminal, customer or staff member never
+ * meets another's.  When that is longer than LEDGER_KEY_MAX (a 64-character
+ * Idempotency-Key), the key's part is "~" + base64url(BLAKE2b-192(key))
+ * instead: never truncated, so two long keys with a common beginning stay
+ * two payments. */
+void payment_transfer_key(char out[LEDGER_KEY_MAX + 1], const char *kind, const char *scope, const char *idem_key);
 
 /* The generic core the flows above and MPM (mpm.h) and P2P (p2p.h) share:
  * everything decided, submit the transfer with its hook.  Internal to

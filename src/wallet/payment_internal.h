@@ -197,15 +197,6 @@ enum err payment_submit_wait(const struct wallet_ctx *w, const struct payment_or
  * ERR_NOMEM, ERR_INTERNAL if it would not fit. */
 enum err payment_store_metadata(const struct merchant_store *s, char out[LEDGER_META_MAX + 1]);
 
-/* The ledger key of a payment, refund or void: "<kind>:<scope>:<idem_key>"
- * (kind "cpm", "mpm", "p2p", "refund", "void"; scope "trm_…" or "usr_…"),
- * so the Idempotency-Key of one terminal or customer never meets
- * another's.  When that is longer than LEDGER_KEY_MAX (a 64-character
- * Idempotency-Key), the key's part is "~" + base64url(BLAKE2b-192(key))
- * instead: never truncated, so two long keys with a common beginning stay
- * two payments. */
-void payment_transfer_key(char out[LEDGER_KEY_MAX + 1], const char *kind, const char *scope, const char *idem_key);
-
 /* The charge waits for the customer (pending_charge.h; payment_charge on a
  * challenge): o fully decided as for payment_submit, its code consumed,
  * its nonce recorded, the row, the decision (o->gate), the audit entries

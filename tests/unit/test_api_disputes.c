@@ -242,9 +242,9 @@ static void disputes_end_to_end(void **state)
     snprintf(path, sizeof path, "/admin/v1/disputes/%s/reject", d_kept);
     expect_error(ac_call(&s, &sam.u.who, "POST", path, json_pack("{s:s}", "note", "looks like yours")), 403,
                  "forbidden", NULL);
-    expect_error(ac_call(&s, &sam.u.who, "POST", "/admin/v1/reversals",
-                         json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", "pay_0000000000001", "amount", 100,
-                                   "reason", "x", "charge_store", 0, "dispute_id", d_small)),
+    expect_error(ac_call_idem(&s, &sam.u.who, "POST", "/admin/v1/reversals", "rev-1",
+                              json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", "pay_0000000000001", "amount", 100,
+                                        "reason", "x", "charge_store", 0, "dispute_id", d_small)),
                  403, "forbidden", NULL);
     /* a customer's token is no staff token */
     expect_error(ac_call(&s, &c.who, "GET", "/admin/v1/disputes", NULL), 401, "unauthenticated", NULL);
@@ -254,13 +254,13 @@ static void disputes_end_to_end(void **state)
     snprintf(pay_big, sizeof pay_big, "pay_%s", big + 4);
     snprintf(pay_small, sizeof pay_small, "pay_%s", small + 4);
     /* a report names its own payment only */
-    expect_error(ac_call(&s, &ana.u.who, "POST", "/admin/v1/reversals",
-                         json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_big, "amount", 100, "reason",
-                                   "mismatch", "charge_store", 0, "dispute_id", d_small)),
+    expect_error(ac_call_idem(&s, &ana.u.who, "POST", "/admin/v1/reversals", "rev-2",
+                              json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_big, "amount", 100, "reason",
+                                        "mismatch", "charge_store", 0, "dispute_id", d_small)),
                  400, "invalid_param", "dispute_id");
-    r = ac_call(&s, &ana.u.who, "POST", "/admin/v1/reversals",
-                json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_big, "amount", 12000, "reason",
-                          "account taken over; customer reported it", "charge_store", 1, "dispute_id", d_big));
+    r = ac_call_idem(&s, &ana.u.who, "POST", "/admin/v1/reversals", "rev-3",
+                     json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_big, "amount", 12000, "reason",
+                               "account taken over; customer reported it", "charge_store", 1, "dispute_id", d_big));
     AC_EXPECT_STATUS(r, 202);
     snprintf(rev, sizeof rev, "%s", json_string_value(json_object_get(json_object_get(r.j, "reversal"), "id")));
     assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "reversal"), "dispute")), d_big);
@@ -281,16 +281,16 @@ static void disputes_end_to_end(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "dispute"), "reversal")), rev);
     ac_resp_free(&r);
     /* a resolved report resolves nothing more; reporting it again is refused */
-    expect_error(ac_call(&s, &ana.u.who, "POST", "/admin/v1/reversals",
-                         json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_small, "amount", 100, "reason",
-                                   "again", "charge_store", 0, "dispute_id", d_big)),
+    expect_error(ac_call_idem(&s, &ana.u.who, "POST", "/admin/v1/reversals", "rev-4",
+                              json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_small, "amount", 100, "reason",
+                                        "again", "charge_store", 0, "dispute_id", d_big)),
                  400, "invalid_param", "dispute_id");
     expect_error(file(&s, &c, "rep-11", big, "once more"), 422, "not_disputable", "transaction_id");
 
     /* below the threshold, from the fraud-loss account: resolved at once */
-    r = ac_call(&s, &ana.u.who, "POST", "/admin/v1/reversals",
-                json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_small, "amount", 3000, "reason",
-                          "same thief", "charge_store", 0, "dispute_id", d_small));
+    r = ac_call_idem(&s, &ana.u.who, "POST", "/admin/v1/reversals", "rev-5",
+                     json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_small, "amount", 3000, "reason",
+                               "same thief", "charge_store", 0, "dispute_id", d_small));
     AC_EXPECT_STATUS(r, 201);
     ac_resp_free(&r);
     assert_int_equal(ac_balance(&s, &c), 46500);
@@ -323,9 +323,9 @@ static void disputes_end_to_end(void **state)
     snprintf(pay_b, sizeof pay_b, "pay_%s", b_big + 4);
     r = file(&s, &b, "b-rep-1", b_big, "my card was used by someone");
     expect_dispute(&r, 201, "open", d_b);
-    r = ac_call(&s, &ana.u.who, "POST", "/admin/v1/reversals",
-                json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_b, "amount", 11000, "reason",
-                          "pending four eyes", "charge_store", 0, "dispute_id", d_b));
+    r = ac_call_idem(&s, &ana.u.who, "POST", "/admin/v1/reversals", "rev-6",
+                     json_pack("{s:s, s:i, s:s, s:b, s:s}", "payment_id", pay_b, "amount", 11000, "reason",
+                               "pending four eyes", "charge_store", 0, "dispute_id", d_b));
     AC_EXPECT_STATUS(r, 202);
     snprintf(rev_b, sizeof rev_b, "%s", json_string_value(json_object_get(json_object_get(r.j, "reversal"), "id")));
     ac_resp_free(&r);

@@ -6,6 +6,7 @@
  * once; nothing beyond what remains of the payment; one staff member
  * splitting returns over many payments ends in approval too; the ledger
  * and the audit chain stay whole. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,6 +28,7 @@
 #include "ledger/writer.h"
 #include "merchant/merchant.h"
 #include "store/store.h"
+#include "util/idem.h"
 #include "util/ids.h"
 #include "wallet/topup.h"
 #include "testutil.h"
@@ -60,11 +62,22 @@ static void pay_at(struct ac_server *s, struct ac_user *c, const char *qr, int64
     ac_resp_free(&r);
 }
 
+/* m asks for a reversal under Idempotency-Key key (NULL: none). */
+static struct ac_resp reverse_key(struct ac_server *s, struct ac_staffer *m, const char *key, const char *pay,
+                                  int64_t amount, bool charge_store)
+{
+    return ac_call_idem(s, &m->u.who, "POST", "/admin/v1/reversals", key,
+                        json_pack("{s:s, s:I, s:s, s:b}", "payment_id", pay, "amount", (json_int_t)amount, "reason",
+                                  "account taken over; customer did not pay", "charge_store", charge_store));
+}
+
+/* The same under a key of its own: a new request each time. */
 static struct ac_resp reverse(struct ac_server *s, struct ac_staffer *m, const char *pay, int64_t amount, bool charge_store)
 {
-    return ac_call(s, &m->u.who, "POST", "/admin/v1/reversals",
-                   json_pack("{s:s, s:I, s:s, s:b}", "payment_id", pay, "amount", (json_int_t)amount, "reason",
-                             "account taken over; customer did not pay", "charge_store", charge_store));
+    static unsigned n;
+    char key[32];
+    snprintf(key, sizeof key, "rev-%u", ++n);
+    return reverse_key(s, m, key, pay, amount, charge_store);
 }
 
 static void expect_reversal(struct ac_resp *r, int status, const char *want_status, char id[64])
@@ -325,6 +338,249 @@ static void splitting_over_payments_ends_in_approval(void **state)
     ac_server_cleanup(&s);
 }
 
+/* The reversal r answered (status, reversal status; its id in id, may be
+ * NULL): true when it said it was a retry's answer (Idempotent-Replayed). */
+static bool answered(struct ac_resp *r, int status, const char *want_status, char id[64])
+{
+    bool replayed = strcmp(r->idempotent_replayed, "true") == 0;
+    assert_true(replayed || r->idempotent_replayed[0] == '\0');
+    expect_reversal(r, status, want_status, id);
+    return replayed;
+}
+
+/* Every reversal request carries an Idempotency-Key (DESIGN.md): a
+ * double-click, or a retry after a time-out, answers the first reversal
+ * and moves nothing again; the same key with another request is 409 and
+ * moves nothing; without a key nothing happens at all.  One that waits for
+ * a second pair of eyes is one pending reversal however often it is sent,
+ * and its retries follow it to executed, or rejected.  Keys are the staff
+ * member's own. */
+static void a_retried_reversal_moves_money_once(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    /* reversal_approval_threshold: 10000; the phone is new, and its lower
+     * day limit would stop the thief's payment */
+    ac_server_start(&s, (const char *[]){"KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    struct ac_user c;
+    ac_user_enrolled(&s, &c, "victim");
+    char store_id[64], pay[64];
+    char *qr = ac_shop(&s, store_id);
+    ac_fund(&s, &c, 50000);
+    pay_at(&s, &c, qr, 30000, "thief-1", pay);
+    free(qr);
+    assert_int_equal(ac_balance(&s, &c), 20000);
+    struct ac_staffer ana, bo;
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&s, &ana);
+    ac_staff_sign_in_ok(&s, &bo);
+
+    /* no key, or one that is no key: refused, nothing moves */
+    struct ac_resp r = reverse_key(&s, &ana, NULL, pay, 2000, false);
+    AC_EXPECT_ERROR(r, 400, "missing_param");
+    assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+    ac_resp_free(&r);
+    char long_key[IDEM_KEY_MAX + 2];
+    memset(long_key, 'k', IDEM_KEY_MAX + 1);
+    long_key[IDEM_KEY_MAX + 1] = '\0';
+    r = reverse_key(&s, &ana, long_key, pay, 2000, false);
+    AC_EXPECT_ERROR(r, 400, "invalid_param");
+    assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &c), 20000);
+
+    /* at once; sent again (the double-click): the same reversal, once */
+    char first[64], again[64];
+    r = reverse_key(&s, &ana, "click-1", pay, 2000, false);
+    assert_false(answered(&r, 201, "executed", first));
+    assert_int_equal(ac_balance(&s, &c), 22000);
+    for (int i = 0; i < 2; i++) {
+        r = reverse_key(&s, &ana, "click-1", pay, 2000, false);
+        bool replayed = answered(&r, 201, "executed", again);
+        assert_int_equal(ac_balance(&s, &c), 22000);
+        assert_string_equal(again, first);
+        assert_true(replayed);
+    }
+    assert_int_equal(ac_balance(&s, &c), 22000);
+    free(ac_mail_wait(&s, c.email, "2000 yen"));
+    /* the same key, another request: 409, nothing moves */
+    r = reverse_key(&s, &ana, "click-1", pay, 2500, false);
+    AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
+    assert_string_equal(ac_err_param(&r), "Idempotency-Key");
+    ac_resp_free(&r);
+    r = reverse_key(&s, &ana, "click-1", pay, 2000, true); /* from the store instead */
+    AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &c), 22000);
+    assert_int_equal(store_balance(&s, store_id), 30000);
+    /* another staff member's key is theirs: a request of its own */
+    r = reverse_key(&s, &bo, "click-1", pay, 2000, false);
+    assert_false(answered(&r, 201, "executed", again));
+    assert_string_not_equal(again, first);
+    assert_int_equal(ac_balance(&s, &c), 24000);
+
+    /* waits for four eyes (4000 went back at once, 4000 + 9000 > 10000):
+     * sent three times, one pending reversal */
+    char held[64], path[256];
+    r = reverse_key(&s, &ana, "big-1", pay, 9000, true);
+    assert_false(answered(&r, 202, "pending", held));
+    for (int i = 0; i < 2; i++) {
+        r = reverse_key(&s, &ana, "big-1", pay, 9000, true);
+        bool replayed = answered(&r, 202, "pending", again);
+        assert_string_equal(again, held);
+        assert_true(replayed);
+    }
+    r = reverse_key(&s, &ana, "big-1", pay, 9000, false);
+    AC_EXPECT_ERROR(r, 409, "idempotency_conflict");
+    ac_resp_free(&r);
+    r = ac_call(&s, &bo.u.who, "GET", "/admin/v1/reversals?status=pending", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 1);
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &c), 24000);
+    assert_int_equal(store_balance(&s, store_id), 30000);
+    /* approved: it moves once; a retry now answers it executed */
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", held);
+    r = ac_call(&s, &bo.u.who, "POST", path, json_object());
+    expect_reversal(&r, 200, "executed", NULL);
+    assert_int_equal(ac_balance(&s, &c), 33000);
+    r = reverse_key(&s, &ana, "big-1", pay, 9000, true);
+    bool replayed = answered(&r, 201, "executed", again);
+    assert_int_equal(ac_balance(&s, &c), 33000);
+    assert_string_equal(again, held);
+    assert_true(replayed);
+    assert_int_equal(store_balance(&s, store_id), 21000);
+
+    /* rejected: its retry answers it rejected, and moves nothing */
+    char rej[64];
+    r = reverse_key(&s, &ana, "big-2", pay, 8000, false);
+    assert_false(answered(&r, 202, "pending", rej));
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/reject", rej);
+    r = ac_call(&s, &bo.u.who, "POST", path, json_pack("{s:s}", "reason", "not fraud"));
+    expect_reversal(&r, 200, "rejected", NULL);
+    r = reverse_key(&s, &ana, "big-2", pay, 8000, false);
+    replayed = answered(&r, 200, "rejected", again);
+    assert_string_equal(again, rej);
+    assert_true(replayed);
+    assert_int_equal(ac_balance(&s, &c), 33000);
+    r = ac_call(&s, &bo.u.who, "GET", "/admin/v1/reversals", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 4);
+    ac_resp_free(&r);
+    assert_int_equal(ac_mail_count(&s, c.email, "We gave back"), 3);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    static struct security_event ev[256];
+    size_t n = ac_load_events(&s, ev, 256);
+    int requested = 0, executed = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = strcmp(ev[i].outcome, "success") == 0;
+        requested += ok && strcmp(ev[i].kind, "reversal_requested") == 0;
+        executed += ok && strcmp(ev[i].kind, "reversal_executed") == 0;
+    }
+    assert_int_equal(requested, 4); /* retries are no new requests */
+    assert_int_equal(executed, 3);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&s);
+}
+
+/* One of several staff clients sending the same request at once. */
+struct racer {
+    struct ac_server *s;
+    struct ac_staffer *m;
+    const char *key, *pay;
+    int64_t amount;
+    bool charge_store;
+    pthread_barrier_t *go;
+    long status;
+    char id[64];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    pthread_barrier_wait(r->go);
+    struct ac_resp a = reverse_key(r->s, r->m, r->key, r->pay, r->amount, r->charge_store);
+    r->status = a.status;
+    const char *id = json_string_value(json_object_get(json_object_get(a.j, "reversal"), "id"));
+    snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+    ac_resp_free(&a);
+    return NULL;
+}
+
+/* n copies of one request at the same instant: each answer is want, all
+ * of one reversal (its id in id). */
+static void race_one(struct ac_server *s, struct ac_staffer *m, const char *key, const char *pay, int64_t amount,
+                     bool charge_store, long want, char id[64])
+{
+    enum { N = 6 };
+    struct racer rs[N];
+    pthread_t th[N];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    for (int i = 0; i < N; i++) {
+        rs[i] = (struct racer){.s = s, .m = m, .key = key, .pay = pay, .amount = amount,
+                               .charge_store = charge_store, .go = &go};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < N; i++) {
+        if (rs[i].status != want || strcmp(rs[i].id, rs[0].id) != 0)
+            fail_msg("racer %d: %ld %s (racer 0: %ld %s)", i, rs[i].status, rs[i].id, rs[0].status, rs[0].id);
+    }
+    snprintf(id, 64, "%s", rs[0].id);
+}
+
+/* The double-click of a client that does not wait: the copies race each
+ * other, not a first that finished.  One reversal, money once. */
+static void copies_at_the_same_instant_are_one_reversal(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    ac_server_start(&s, (const char *[]){"KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    struct ac_user c;
+    ac_user_enrolled(&s, &c, "victim");
+    char store_id[64], pay[64];
+    char *qr = ac_shop(&s, store_id);
+    ac_fund(&s, &c, 50000);
+    pay_at(&s, &c, qr, 30000, "thief-1", pay);
+    free(qr);
+    struct ac_staffer ana;
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&s, &ana);
+
+    char id[64];
+    for (int round = 0; round < 3; round++) {
+        char key[32];
+        snprintf(key, sizeof key, "now-%d", round);
+        race_one(&s, &ana, key, pay, 1000, round == 1, 201, id); /* at once, from either account */
+        assert_int_equal(ac_balance(&s, &c), 20000 + 1000 * (round + 1));
+    }
+    assert_int_equal(store_balance(&s, store_id), 29000);
+    race_one(&s, &ana, "held-1", pay, 9000, true, 202, id); /* 3000 + 9000 > 10000: waits */
+    race_one(&s, &ana, "held-2", pay, 9500, false, 202, id);
+    struct ac_resp r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/reversals?status=pending", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 2);
+    ac_resp_free(&r);
+    r = ac_call(&s, &ana.u.who, "GET", "/admin/v1/reversals", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.j, "reversals")), 5);
+    ac_resp_free(&r);
+    assert_int_equal(ac_balance(&s, &c), 23000);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -332,6 +588,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reversals_with_four_eyes),
         cmocka_unit_test(splitting_over_payments_ends_in_approval),
+        cmocka_unit_test(a_retried_reversal_moves_money_once),
+        cmocka_unit_test(copies_at_the_same_instant_are_one_reversal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

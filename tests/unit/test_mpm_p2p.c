@@ -764,8 +764,9 @@ static void a_transfer_taken_back_tells_its_recipient(void **state)
     }
     struct reversal rv;
     const char *bad = NULL;
+    bool replayed = false;
     assert_int_equal(reversal_request(af_ctx(t->f), t->writer, 1, r.p.id, 2000, "sender reported fraud", true, 0,
-                                      &rv, &bad),
+                                      "rev-1", &rv, &replayed, &bad),
                      ERR_OK);
     assert_int_equal(balance(t, b.wallet), 1500);
     assert_int_equal(balance(t, a.wallet), 9000);
@@ -777,7 +778,7 @@ static void a_transfer_taken_back_tells_its_recipient(void **state)
     /* From the fraud-loss account instead, the recipient keeps the money
      * and is not written to. */
     assert_int_equal(reversal_request(af_ctx(t->f), t->writer, 1, r.p.id, 1000, "sender reported fraud", false, 0,
-                                      &rv, &bad),
+                                      "rev-2", &rv, &replayed, &bad),
                      ERR_OK);
     assert_int_equal(balance(t, b.wallet), 1500);
     assert_int_equal(af_mail_count(t->f, b.email, ""), 0);

@@ -1098,8 +1098,9 @@ static void a_refund_never_repays_what_a_reversal_gave_back(void **state)
     const char *bad = NULL;
     assert_int_equal(charge(t, &t->term, code, 3000, "c1", &r, &bad), ERR_OK);
     struct reversal rv;
-    assert_int_equal(reversal_request(&W(t)->a, t->writer, 1, r.p.id, 2000, "account taken over", false, 0, &rv,
-                                      &bad),
+    bool replayed = false;
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, 1, r.p.id, 2000, "account taken over", false, 0, "rev-1",
+                                      &rv, &replayed, &bad),
                      ERR_OK);
     assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
     assert_int_equal(balance(t, &a), 9000);
@@ -1133,20 +1134,22 @@ static void a_reversal_split_in_small_ones_still_needs_four_eyes(void **state)
     const char *bad = NULL;
     assert_int_equal(charge(t, &t->term, code, 30000, "c1", &r, &bad), ERR_OK);
     struct reversal rv;
+    bool replayed = false;
     const int64_t staff = 1;
     for (int i = 0; i < 2; i++) {
         assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 5000, "account taken over", i == 1, 0,
-                                          &rv, &bad),
+                                          i == 0 ? "rev-1" : "rev-2", &rv, &replayed, &bad),
                          ERR_OK);
         assert_string_equal(rv.status, REVERSAL_STATUS_EXECUTED);
     }
     assert_int_equal(balance(t, &a), 30000);
     /* 10,000 went back without a second pair of eyes: the next yen waits */
-    assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 1, "account taken over", false, 0, &rv, &bad),
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, staff, r.p.id, 1, "account taken over", false, 0, "rev-3",
+                                      &rv, &replayed, &bad),
                      ERR_OK);
     assert_string_equal(rv.status, REVERSAL_STATUS_PENDING);
     assert_int_equal(reversal_request(&W(t)->a, t->writer, staff + 1, r.p.id, 5000, "account taken over", true, 0,
-                                      &rv, &bad),
+                                      "rev-1", &rv, &replayed, &bad),
                      ERR_OK);
     assert_string_equal(rv.status, REVERSAL_STATUS_PENDING);
     assert_int_equal(balance(t, &a), 30000);
