@@ -19,6 +19,7 @@
 #include "util/timeutil.h"
 #include "util/text.h"
 #include "wallet/payment.h"
+#include "wallet/payment_webhook.h"
 #include "wallet/topup.h"
 
 #define FRAUD_LOSS_ACCOUNT "fraud_losses"
@@ -140,6 +141,23 @@ static enum err mail(const struct job *j, struct store *st, const struct payment
     return mail_to(j, st, p->counterparty_id, "Money taken back from your kessai wallet", body);
 }
 
+/* Taken back from a store's payable: its merchant hears of it as of a
+ * refund (refund.succeeded, refund kind "reversal", payment_webhook.h), in
+ * this transaction.  A P2P transfer concerns no merchant. */
+static enum err webhook(const struct job *j, struct store *st, const struct ledger_transfer *x)
+{
+    struct payment p; /* as it is now, the reversal counted in refunded */
+    enum err e = st->ops->payment_get(st, j->r.payment_id, &p);
+    if (e != ERR_OK)
+        return e == ERR_NOT_FOUND ? ERR_PAYMENT_NOT_FOUND : e;
+    if (p.kind == PAYMENT_P2P)
+        return ERR_OK;
+    struct merchant_store ms;
+    if ((e = st->ops->mstore_get(st, p.store_id, &ms)) != ERR_OK)
+        return e;
+    return payment_webhook_fraud_reversed(st, j->now, &p, ms.name, x->id, x->amount, x->created_ms, j->r.id);
+}
+
 static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *x, const struct ledger_balances *after,
                      size_t n, bool replayed)
 {
@@ -226,6 +244,8 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
         e = record(st, j->now, j->client_addr, j->staff_id, &j->r, "reversal_executed",
                    json_pack("{s:s}", "transfer", ids_format(tid, "txn", x->id)));
     }
+    if (e == ERR_OK && j->r.charge_store)
+        e = webhook(j, st, x);
     if (e == ERR_OK && j->r.dispute_id) {
         /* the report this reversal answers: resolved with the money */
         e = dispute_resolve(st, j->master_key, j->now, j->client_addr, j->r.dispute_id, j->staff_id, j->r.id,

@@ -52,6 +52,10 @@
  *     its money under the ledger key "reversal:stf_…:<key>", so a retry
  *     racing its first replays the transfer and answers the first's row;
  *     two racing ones that would wait write one pending row.
+ *  7. Taken back from a store (charge_store, not a P2P transfer), the
+ *     merchant's webhook event refund.succeeded (refund kind "reversal",
+ *     naming the reversal; wallet/payment_webhook.h) is queued in the
+ *     transaction that moves the money, like a refund's.
  *
  * Knows nothing of HTTP; runs on the caller's thread (waits for the group
  * commit: not for the completer thread).

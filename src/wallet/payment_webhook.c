@@ -34,7 +34,8 @@ struct event_of {
     const struct payment *p;
     const char *store_name;
     int64_t refund_id, amount, created_ms; /* reversals only */
-    bool is_void;
+    const char *kind;                      /* "refund", "void" or "reversal" */
+    int64_t reversal_id;                   /* kind "reversal": the staff's fraud reversal */
 };
 
 static json_t *paid_data(const void *arg)
@@ -46,11 +47,18 @@ static json_t *paid_data(const void *arg)
 static json_t *reversed_data(const void *arg)
 {
     const struct event_of *a = arg;
-    char rid[IDS_BUF], at[TIME_ISO_BUF];
-    return json_pack("{s:{s:s, s:s, s:I, s:s}, s:o}", "refund", "id",
-                     ids_format(rid, PAYMENT_REFUND_ID_PREFIX, a->refund_id), "kind", a->is_void ? "void" : "refund",
-                     "amount", (json_int_t)a->amount, "created_at", time_iso8601(at, a->created_ms), "charge",
-                     charge_json(a->p, a->store_name));
+    char rid[IDS_BUF], at[TIME_ISO_BUF], rev[IDS_BUF];
+    json_t *d = json_pack("{s:{s:s, s:s, s:I, s:s}, s:o}", "refund", "id",
+                          ids_format(rid, PAYMENT_REFUND_ID_PREFIX, a->refund_id), "kind", a->kind, "amount",
+                          (json_int_t)a->amount, "created_at", time_iso8601(at, a->created_ms), "charge",
+                          charge_json(a->p, a->store_name));
+    if (d && a->reversal_id &&
+        json_object_set_new(json_object_get(d, "refund"), "reversal",
+                            json_string(ids_format(rev, REVERSAL_ID_PREFIX, a->reversal_id))) != 0) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
 }
 
 static enum err queue(struct store *st, int64_t now, const char *type, int64_t event_id, webhook_data_fn data,
@@ -74,6 +82,16 @@ enum err payment_webhook_reversed(struct store *st, int64_t now, const struct pa
 {
     const struct event_of a = {
         .p = p, .store_name = store_name, .refund_id = refund_id, .amount = amount, .created_ms = created_ms,
-        .is_void = is_void};
+        .kind = is_void ? "void" : "refund"};
     return queue(st, now, is_void ? WEBHOOK_CHARGE_VOIDED : WEBHOOK_REFUND_SUCCEEDED, refund_id, reversed_data, &a);
+}
+
+enum err payment_webhook_fraud_reversed(struct store *st, int64_t now, const struct payment *p,
+                                        const char *store_name, int64_t refund_id, int64_t amount,
+                                        int64_t created_ms, int64_t reversal_id)
+{
+    const struct event_of a = {
+        .p = p, .store_name = store_name, .refund_id = refund_id, .amount = amount, .created_ms = created_ms,
+        .kind = "reversal", .reversal_id = reversal_id};
+    return queue(st, now, WEBHOOK_REFUND_SUCCEEDED, refund_id, reversed_data, &a);
 }

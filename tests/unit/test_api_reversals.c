@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <liboath/oath.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "api_client.h"
 #include "api_staff.h"
@@ -49,6 +50,54 @@ static int64_t store_balance(const struct ac_server *s, const char *store_id)
     assert_int_equal(st->ops->account_get(st, ms.payable_account, &a), ERR_OK);
     store_close(st);
     return ledger_balance(&a);
+}
+
+/* The id ("mer_…") of the merchant the store belongs to. */
+static void store_merchant(const struct ac_server *s, const char *store_id, char out[64])
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", s->data);
+    struct store *st = NULL;
+    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
+    int64_t sid = 0;
+    assert_int_equal(ids_parse(store_id, MERCHANT_STORE_ID_PREFIX, &sid), ERR_OK);
+    struct merchant_store ms;
+    assert_int_equal(st->ops->mstore_get(st, sid, &ms), ERR_OK);
+    store_close(st);
+    char id[IDS_BUF];
+    snprintf(out, 64, "%s", ids_format(id, MERCHANT_ID_PREFIX, ms.merchant_id));
+}
+
+/* The merchant's webhook events queued so far (webhook_deliveries: one row
+ * per event and endpoint; the test's endpoints are one each), oldest
+ * first: up to max bodies (the caller frees each); how many. */
+static size_t webhook_events(const struct ac_server *s, char **bodies, size_t max)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/kessai.db", s->data);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM webhook_deliveries ORDER BY id", -1, &q, NULL),
+                     SQLITE_OK);
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n < max)
+            bodies[n] = strdup((const char *)sqlite3_column_text(q, 0));
+        n++;
+    }
+    assert_int_equal(rc, SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+static void free_all(char **bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
 }
 
 /* c pays amount at the store of qr (idempotency key key): the payment's id. */
@@ -581,6 +630,103 @@ static void copies_at_the_same_instant_are_one_reversal(void **state)
     ac_server_cleanup(&s);
 }
 
+/* The event body's string at data.<a>.<b>. */
+static const char *event_str(json_t *ev, const char *a, const char *b)
+{
+    return json_string_value(json_object_get(json_object_get(json_object_get(ev, "data"), a), b));
+}
+
+/* A reversal taken back from the store's payable reaches its merchant as a
+ * refund does (docs/webhooks.md): one refund.succeeded, kind "reversal",
+ * naming the reversal, queued with the money (at once, or on approval);
+ * a retry queues nothing more; one the fraud-loss account pays, nothing. */
+static void a_reversal_the_store_pays_reaches_its_merchant(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    ac_server_start(&s, NULL);
+    struct ac_user c;
+    ac_user_enrolled(&s, &c, "victim");
+    char store_id[64], mer[64], pay[64], args[300];
+    char *qr = ac_shop(&s, store_id);
+    store_merchant(&s, store_id, mer);
+    /* nothing listens there: the event stays queued, for the count */
+    snprintf(args, sizeof args,
+             "admin webhook add --merchant %s --url http://127.0.0.1:9/kessai "
+             "--events payment.succeeded,refund.succeeded,charge.voided >/dev/null",
+             mer);
+    assert_int_equal(ac_cli(&s, args), 0);
+    ac_fund(&s, &c, 50000);
+    pay_at(&s, &c, qr, 19000, "thief-1", pay);
+    free(qr);
+    char *ev[8];
+    size_t n = webhook_events(&s, ev, 8);
+    assert_int_equal(n, 1); /* payment.succeeded */
+    free_all(ev, n);
+
+    struct ac_staffer ana, bo;
+    ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "fraud_analyst");
+    ac_staff_sign_in_ok(&s, &ana);
+    ac_staff_sign_in_ok(&s, &bo);
+    struct ac_resp r = reverse_key(&s, &ana, "store-1", pay, 3000, true);
+    AC_EXPECT_STATUS(r, 201);
+    json_t *rv = json_incref(json_object_get(r.j, "reversal"));
+    ac_resp_free(&r);
+    r = reverse_key(&s, &ana, "store-1", pay, 3000, true); /* the retry */
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    r = reverse_key(&s, &ana, "losses-1", pay, 1000, false); /* the store keeps its money */
+    AC_EXPECT_STATUS(r, 201);
+    ac_resp_free(&r);
+    n = webhook_events(&s, ev, 8);
+    assert_int_equal(n, 2);
+    json_t *e = json_loads(ev[1], 0, NULL);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "type")), "refund.succeeded");
+    assert_string_equal(event_str(e, "refund", "kind"), "reversal");
+    assert_string_equal(event_str(e, "refund", "reversal"), json_string_value(json_object_get(rv, "id")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(e, "data"), "refund"),
+                                                        "amount")),
+                     3000);
+    assert_string_equal(event_str(e, "charge", "id"), pay);
+    assert_string_equal(event_str(e, "charge", "status"), "partially_refunded");
+    /* the event's id is the transfer's: evt_ + what follows txn_ */
+    const char *txn = json_string_value(json_object_get(rv, "transfer"));
+    assert_non_null(txn);
+    assert_string_equal(json_string_value(json_object_get(e, "id")) + 4, txn + 4);
+    assert_null(strstr(ev[1], c.email)); /* never the customer */
+    assert_null(strstr(ev[1], c.customer_id));
+    json_decref(e);
+    json_decref(rv);
+    free_all(ev, n);
+
+    /* above the threshold: nothing until approved, then one event */
+    char held[64], path[256];
+    r = reverse_key(&s, &ana, "store-2", pay, 9000, true);
+    expect_reversal(&r, 202, "pending", held);
+    assert_int_equal(webhook_events(&s, NULL, 0), 2);
+    snprintf(path, sizeof path, "/admin/v1/reversals/%s/approve", held);
+    r = ac_call(&s, &bo.u.who, "POST", path, json_object());
+    expect_reversal(&r, 200, "executed", NULL);
+    n = webhook_events(&s, ev, 8);
+    assert_int_equal(n, 3);
+    e = json_loads(ev[2], 0, NULL);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "type")), "refund.succeeded");
+    assert_string_equal(event_str(e, "refund", "reversal"), held);
+    assert_string_equal(event_str(e, "charge", "status"), "partially_refunded");
+    json_decref(e);
+    free_all(ev, n);
+    assert_int_equal(store_balance(&s, store_id), 7000);
+
+    assert_int_equal(ac_server_stop(&s), 0);
+    assert_int_equal(ac_cli(&s, "ledger verify >/dev/null"), 0);
+    assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
@@ -590,6 +736,7 @@ int main(void)
         cmocka_unit_test(splitting_over_payments_ends_in_approval),
         cmocka_unit_test(a_retried_reversal_moves_money_once),
         cmocka_unit_test(copies_at_the_same_instant_are_one_reversal),
+        cmocka_unit_test(a_reversal_the_store_pays_reaches_its_merchant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
