@@ -379,7 +379,7 @@ enum err sq_payment_add_refund(struct store *st, int64_t id, int64_t amount, int
 enum err sq_payment_p2p_sent(struct store *st, int64_t from, int64_t to, int64_t min_amount, bool *sent);
 enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                struct payment *out, size_t *n);
-enum err sq_payment_refund_at(struct store *st, int64_t id, int64_t at_ms);
+enum err sq_payment_refund_insert(struct store *st, const struct payment_refund *r);
 enum err sq_payment_last_refund(struct store *st, int64_t customer_id, int64_t store_id, int64_t except_payment_id,
                                 int64_t since_ms, int64_t *at_ms);
 enum err sq_spend_add(struct store *st, int64_t customer_id, const char *period, int64_t amount, int64_t limit,

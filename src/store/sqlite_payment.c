@@ -1,5 +1,6 @@
-/* sqlite_payment.c: payments, spending counters and freezes on SQLite
- * (tables payments, spend_counters, freezes; migration 7).
+/* sqlite_payment.c: payments, their register refunds, spending counters
+ * and freezes on SQLite (tables payments, spend_counters, freezes;
+ * migration 7; payment_refunds, migration 27).
  *
  * Most of these run inside the ledger writer's batch transaction (the
  * payment's hook, wallet/payment_internal.h): each is one prepared
@@ -128,25 +129,33 @@ enum err sq_payment_list_store(struct store *st, int64_t store_id, int64_t after
     return sq_get_many(db, q, read_payment, out, sizeof *out, max, n);
 }
 
-enum err sq_payment_refund_at(struct store *st, int64_t id, int64_t at_ms)
+enum err sq_payment_refund_insert(struct store *st, const struct payment_refund *r)
 {
     struct sqlite_store *db = sq(st);
-    sqlite3_stmt *q = sq_stmt(db, "UPDATE payments SET refunded_ms = max(refunded_ms, ?) WHERE id = ?");
+    sqlite3_stmt *q = sq_stmt(db, "INSERT INTO payment_refunds (id, payment_id, customer_id, store_id, terminal_id, "
+                                  "amount, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
     if (q == NULL)
         return ERR_STORE;
-    sqlite3_bind_int64(q, 1, at_ms);
-    sqlite3_bind_int64(q, 2, id);
-    return sq_step_update(db, q, ERR_NOT_FOUND, "payment_refund_at");
+    sqlite3_bind_int64(q, 1, r->id);
+    sqlite3_bind_int64(q, 2, r->payment_id);
+    sqlite3_bind_int64(q, 3, r->customer_id);
+    sqlite3_bind_int64(q, 4, r->store_id);
+    sqlite3_bind_int64(q, 5, r->terminal_id);
+    sqlite3_bind_int64(q, 6, r->amount);
+    sqlite3_bind_int64(q, 7, r->created_ms);
+    int64_t id;
+    return sq_step_insert(db, q, ERR_CONFLICT, "payment_refund_insert", &id);
 }
 
 enum err sq_payment_last_refund(struct store *st, int64_t customer_id, int64_t store_id, int64_t except_payment_id,
                                 int64_t since_ms, int64_t *at_ms)
 {
     struct sqlite_store *db = sq(st);
-    /* The customer's payments (payments_customer): a handful of rows. */
-    sqlite3_stmt *q = sq_stmt(db, "SELECT coalesce(max(refunded_ms), 0) FROM payments "
-                                  "WHERE customer_id = ?1 AND store_id = ?2 AND id <> ?3 "
-                                  "AND refunded_ms > 0 AND refunded_ms >= ?4");
+    /* The refunding store's refunds to the customer (payment_refunds_payer):
+     * a handful of rows. */
+    sqlite3_stmt *q = sq_stmt(db, "SELECT coalesce(max(created_ms), 0) FROM payment_refunds "
+                                  "WHERE customer_id = ?1 AND store_id = ?2 AND created_ms >= ?4 "
+                                  "AND payment_id <> ?3");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, customer_id);

@@ -572,6 +572,38 @@ const char *const sq_migrations[] = {
     "ALTER TABLE reversals ADD COLUMN idem_key TEXT;"
     "CREATE UNIQUE INDEX reversals_key ON reversals (requested_by, idem_key)"
     "  WHERE idem_key IS NOT NULL;",
+    /* 26 -> 27: a row per register refund or void, naming the register
+     * that gave the money back and its store, which is not always the
+     * payment's (any register of the merchant may refund any of its
+     * payments).  The risk rule refund_repeat_payer asks "did THIS store
+     * refund this payer before" by (customer_id, store_id); until now it
+     * asked the payment's store (payments.refunded_ms, migration 18, no
+     * longer written), so a clerk refunding an accomplice's payments made
+     * at other branches was never "the same store again".  Existing
+     * refunds and voids from their transfers: the register from the
+     * ledger key ("refund:trm_<13 Crockford base32>:<key>", decoded
+     * here), its store from terminals; the payment's store and terminal 0
+     * when that register is gone. */
+    "CREATE TABLE payment_refunds ("
+    "  id INTEGER PRIMARY KEY," /* the reversal's transfer */
+    "  payment_id INTEGER NOT NULL,"
+    "  customer_id INTEGER NOT NULL,"
+    "  store_id INTEGER NOT NULL,"
+    "  terminal_id INTEGER NOT NULL,"
+    "  amount INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE INDEX payment_refunds_payer ON payment_refunds (customer_id, store_id, created_ms);"
+    "WITH RECURSIVE trm (id, rest, v) AS ("
+    "  SELECT id, substr(key, instr(key, ':trm_') + 5, 13), 0 FROM transfers"
+    "    WHERE ref_id IS NOT NULL AND kind IN ('refund', 'void') AND instr(key, ':trm_') > 0"
+    "  UNION ALL SELECT id, substr(rest, 2),"
+    "    v * 32 + instr('0123456789abcdefghjkmnpqrstvwxyz', substr(rest, 1, 1)) - 1 FROM trm WHERE rest <> '')"
+    "INSERT INTO payment_refunds (id, payment_id, customer_id, store_id, terminal_id, amount, created_ms)"
+    "  SELECT t.id, p.id, p.customer_id, coalesce(r.store_id, p.store_id), coalesce(r.id, 0), t.amount,"
+    "    t.created_ms FROM transfers t JOIN payments p ON p.id = t.ref_id"
+    "    LEFT JOIN trm ON trm.id = t.id AND trm.rest = ''"
+    "    LEFT JOIN terminals r ON r.id = trm.v"
+    "    WHERE t.ref_id IS NOT NULL AND t.kind IN ('refund', 'void');",
 };
 
 const int sq_schema_version = (int)(sizeof sq_migrations / sizeof sq_migrations[0]);

@@ -467,12 +467,13 @@ struct store_ops {
     /* A store's payments with id > after_id, oldest first (the POS feed). */
     enum err (*payment_list_store)(struct store *st, int64_t store_id, int64_t after_id, size_t max,
                                    struct payment *out, size_t *n);
-    /* A register's refund or void of payment id at at_ms (in the reversal's
-     * transaction, the caller's clock); ERR_NOT_FOUND.  last_refund: when
-     * store_id last so gave customer_id money back at or after since_ms,
-     * for a payment other than except_payment_id; *at_ms 0 if it did not
-     * (the risk rule refund_repeat_payer). */
-    enum err (*payment_refund_at)(struct store *st, int64_t id, int64_t at_ms);
+    /* A register's refund or void, recorded in the reversal's transaction
+     * (ERR_CONFLICT if its id exists).  last_refund: when a register of
+     * store_id (the refunding store, whichever store took the payment)
+     * last gave customer_id money back at or after since_ms, for a payment
+     * other than except_payment_id; *at_ms 0 if none did (the risk rule
+     * refund_repeat_payer). */
+    enum err (*payment_refund_insert)(struct store *st, const struct payment_refund *r);
     enum err (*payment_last_refund)(struct store *st, int64_t customer_id, int64_t store_id,
                                     int64_t except_payment_id, int64_t since_ms, int64_t *at_ms);
     /* Spending counters: add amount to (customer, period) if the new total

@@ -584,6 +584,8 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     transfer_key(o->x.key, is_void ? "void" : "refund", term, idem_key);
     o->op = is_void ? PAYMENT_OP_VOID : PAYMENT_OP_REFUND;
     o->now = w->a.now;
+    o->by_store_id = term->store_id;
+    o->by_terminal_id = term->id;
     snprintf(o->counterparty, sizeof o->counterparty, "%s", s.name); /* the receipt's and the mail's */
     snprintf(o->nonce_key_id, sizeof o->nonce_key_id, "%s", term->key_id);
     snprintf(o->nonce, sizeof o->nonce, "%s", nonce);
@@ -644,18 +646,23 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
      * given back at once, the same payer refunded again (voids too: a void
      * moves the same money as a refund).  The engine itself holds a refund
      * in the challenge band (no customer asked for it); a challenge that
-     * reaches here anyway is recorded and allowed. */
+     * reaches here anyway is recorded and allowed.  "The same payer
+     * again" asks the store of the register giving the money back, not
+     * the payment's: any register of the merchant may refund any of its
+     * payments, so by the payment's store a clerk refunding an
+     * accomplice's payments made at other branches (a store QR pays from
+     * anywhere) would never be "this store again". */
     if ((e = risk_gate_customer(w, &o->gate, RISK_REFUND, o->p.customer_id, 0)) != ERR_OK)
         goto out;
     risk_gate_store(&o->gate, &s);
     risk_gate_items(&o->gate, o->p.items);
-    o->gate.ev.terminal_id = term->id;
+    o->gate.ev.terminal_id = o->by_terminal_id;
     o->gate.ev.amount = amount;
     o->gate.ev.ref_at_ms = o->p.created_ms;
     o->gate.ev.ref_amount = o->p.amount;
     if (o->gate.on) {
         int64_t since = w->a.now - w->a.cfg->risk.refund_payer_window_s * 1000;
-        if ((e = st->ops->payment_last_refund(st, o->p.customer_id, o->p.store_id, o->p.id, since,
+        if ((e = st->ops->payment_last_refund(st, o->p.customer_id, o->by_store_id, o->p.id, since,
                                               &o->gate.ev.payer_refunded_ms)) != ERR_OK)
             goto out;
     }

@@ -8,6 +8,8 @@
  *   PAID --REFUND (part, <= what remains)--> PAID, refunded += amount
  *   PAID --VOID (within void_window_s: all that remains)--> VOIDED
  *                                    (refunded = amount, voided = 1)
+ *   each REFUND and VOID also writes a payment_refunds row naming the
+ *   register that gave the money back and its store (any of the merchant's)
  *
  * Invariants:
  *  1. A payment row exists exactly when its transfer does: both are written
@@ -365,8 +367,16 @@ static enum err hook_refund(struct job *j, struct store *st, const struct ledger
             return ERR_REVERSAL_EXCEEDS_ORIGINAL;
         }
         e = st->ops->payment_add_refund(st, o->p.id, x->amount, is_void);
-        if (e == ERR_OK)
-            e = st->ops->payment_refund_at(st, o->p.id, o->now);
+        if (e == ERR_OK) {
+            struct payment_refund rr = {.id = x->id,
+                                        .payment_id = o->p.id,
+                                        .customer_id = o->p.customer_id,
+                                        .store_id = o->by_store_id,
+                                        .terminal_id = o->by_terminal_id,
+                                        .amount = x->amount,
+                                        .created_ms = o->now};
+            e = st->ops->payment_refund_insert(st, &rr);
+        }
         if (e == ERR_NOT_FOUND)
             return ERR_PAYMENT_NOT_FOUND;
         if (e == ERR_OK)

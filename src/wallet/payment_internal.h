@@ -100,6 +100,10 @@ struct payment_order {
      * store and created_ms name the counters and the mail). */
     struct payment p;
     int64_t now; /* the caller's clock (counters, mail, nonce) */
+    /* REFUND/VOID: the register giving the money back and its store,
+     * recorded with the refund (payment_refunds): any register of the
+     * merchant may refund, so not always p's store and terminal. */
+    int64_t by_store_id, by_terminal_id;
 
     /* The ledger transfer.  PAY: key, debit_account (the payer's wallet),
      * credit_account (the store's payable or the recipient's wallet),

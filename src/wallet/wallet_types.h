@@ -186,6 +186,20 @@ struct payment {
                               is that one); 0 for none */
 };
 
+/* A register's refund or void of a payment (table payment_refunds,
+ * migration 27).  The register may be at another store of the payment's
+ * merchant: store_id is the refunding register's store, which the risk
+ * rules count refunds by (docs/risk.md), not necessarily the payment's. */
+struct payment_refund {
+    int64_t id;          /* = the reversal's ledger transfer id */
+    int64_t payment_id;  /* the payment given back */
+    int64_t customer_id; /* the payer, who gets the money */
+    int64_t store_id;    /* the refunding register's store */
+    int64_t terminal_id; /* the refunding register (0: before migration 27, register gone) */
+    int64_t amount;
+    int64_t created_ms; /* the caller's clock */
+};
+
 /* A frozen account cannot pay, top up or transfer (ops/freeze.h). */
 struct freeze {
     int64_t customer_id;

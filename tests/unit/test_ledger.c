@@ -16,6 +16,7 @@
 #include "ledger/writer.h"
 #include "store/pool.h"
 #include "store/sqlite_internal.h"
+#include "util/ids.h"
 #include "testutil.h"
 
 struct fx {
@@ -778,6 +779,77 @@ static void migration_gives_reviews_held_before_it_a_deadline(void **state)
     free(dir);
 }
 
+/* A store from before migration 27 (payment_refunds): its register
+ * refunds and voids are on file by the store of the register that gave
+ * them (read from the ledger key "<kind>:trm_…:<key>"), not the payment's;
+ * a register no longer there falls back to the payment's store.  Other
+ * transfers are not refunds. */
+static void migration_records_old_refunds_by_the_refunding_register(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    char path[600];
+    tu_path(path, sizeof path, dir, "kessai.db");
+    int mine = -1;
+    for (int v = 0; v < sq_schema_version; v++)
+        if (strstr(sq_migrations[v], "CREATE TABLE payment_refunds"))
+            mine = v;
+    assert_true(mine > 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    exec_ok(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    for (int v = 0; v < mine; v++)
+        exec_ok(db, sq_migrations[v]);
+    char far[IDS_BUF], near[IDS_BUF], gone[IDS_BUF], sql[3000];
+    ids_format(far, "trm", 1234567); /* several digits of base 32 */
+    ids_format(near, "trm", 40);
+    ids_format(gone, "trm", 999);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO schema_version VALUES (%d);"
+             "INSERT INTO terminals (id, store_id, key_id, secret_sealed, created_ms) VALUES"
+             " (1234567, 20, 'kf', x'00', 0), (40, 30, 'kn', x'00', 0), (7, 10, 'kh', x'00', 0);"
+             "INSERT INTO payments (id, kind, customer_id, merchant_id, store_id, terminal_id, amount, created_ms)"
+             " VALUES (100, 1, 1, 1, 10, 7, 5000, 1000), (101, 2, 1, 1, 10, 0, 5000, 1000),"
+             " (102, 1, 2, 1, 10, 7, 5000, 1000), (103, 1, 3, 1, 10, 7, 5000, 1000);"
+             "INSERT INTO transfers (id, key, debit_account, credit_account, amount, kind, flags, ref_id, state,"
+             " created_ms, req_hash) VALUES"
+             " (200, 'refund:%s:k1', 5, 6, 1000, 'refund', 1, 100, 1, 5000, x'00'),"
+             " (201, 'void:%s:~abc', 5, 6, 5000, 'void', 1, 101, 1, 6000, x'00'),"
+             " (202, 'refund:%s:k3', 5, 6, 2000, 'refund', 1, 102, 1, 7000, x'00'),"
+             " (203, 'reversal:stf_1:k4', 5, 6, 2000, 'fraud_reversal', 1, 103, 1, 8000, x'00'),"
+             " (204, 'cpm:%s:k5', 6, 5, 5000, 'payment', 0, NULL, 1, 900, x'00');",
+             mine, far, near, gone, far);
+    exec_ok(db, sql);
+    sqlite3_close(db);
+
+    struct store *st = tu_open_store(dir);
+    int64_t at = -1;
+    assert_int_equal(st->ops->payment_last_refund(st, 1, 20, 0, 0, &at), ERR_OK);
+    assert_int_equal(at, 5000); /* register 1234567's store */
+    assert_int_equal(st->ops->payment_last_refund(st, 1, 30, 0, 0, &at), ERR_OK);
+    assert_int_equal(at, 6000); /* register 40's, a void under a long key */
+    assert_int_equal(st->ops->payment_last_refund(st, 1, 10, 0, 0, &at), ERR_OK);
+    assert_int_equal(at, 0); /* not the payments' store */
+    assert_int_equal(st->ops->payment_last_refund(st, 1, 20, 100, 0, &at), ERR_OK);
+    assert_int_equal(at, 0); /* another payment's only */
+    assert_int_equal(st->ops->payment_last_refund(st, 1, 30, 0, 6001, &at), ERR_OK);
+    assert_int_equal(at, 0); /* within the window only */
+    assert_int_equal(st->ops->payment_last_refund(st, 2, 10, 0, 0, &at), ERR_OK);
+    assert_int_equal(at, 7000); /* the register is gone: the payment's store */
+    assert_int_equal(st->ops->payment_last_refund(st, 3, 10, 0, 0, &at), ERR_OK);
+    assert_int_equal(at, 0); /* a staff member's fraud reversal is no register's refund */
+    /* new refunds go on after them; an id is recorded once */
+    struct payment_refund r = {.id = 205, .payment_id = 100, .customer_id = 1, .store_id = 30, .terminal_id = 40,
+                               .amount = 500, .created_ms = 9000};
+    assert_int_equal(st->ops->payment_refund_insert(st, &r), ERR_OK);
+    assert_int_equal(st->ops->payment_refund_insert(st, &r), ERR_CONFLICT);
+    assert_int_equal(st->ops->payment_last_refund(st, 1, 30, 0, 0, &at), ERR_OK);
+    assert_int_equal(at, 9000);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void two_writers_on_one_store_do_not_lose_updates(void **state)
 {
     /* Each writer caches account totals between batches; a second writer
@@ -915,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_catches_a_broken_history_chain, setup, teardown),
         cmocka_unit_test(migration_8_links_existing_transfers),
         cmocka_unit_test(migration_gives_reviews_held_before_it_a_deadline),
+        cmocka_unit_test(migration_records_old_refunds_by_the_refunding_register),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

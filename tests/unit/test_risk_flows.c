@@ -525,6 +525,60 @@ static void the_same_payer_refunded_again_is_held(void **state)
     assert_int_equal(balance(t, &x), 30000);
 }
 
+/* A register of the merchant at store s (any register may refund any of
+ * the merchant's payments). */
+static void register_at(struct rf *t, const struct merchant_store *s, struct merchant_terminal *term)
+{
+    char secret[TERMINAL_SECRET_HEX_BUF];
+    assert_int_equal(terminal_create(t->f->st, t->f->mk, s->id, term, secret), ERR_OK);
+}
+
+/* When store_id's registers last gave customer_id money back (0: never). */
+static int64_t last_refund_by(struct rf *t, int64_t customer_id, int64_t store_id)
+{
+    int64_t at = -1;
+    assert_int_equal(t->f->st->ops->payment_last_refund(t->f->st, customer_id, store_id, 0, 0, &at), ERR_OK);
+    return at;
+}
+
+/* The same payer, refunded by one store for payments made at two other
+ * branches: the second refund is held, as for the store's own payments
+ * (the_same_payer_refunded_again_is_held); what another store of the
+ * merchant refunded that payer is not this store's. */
+static void the_same_payer_refunded_again_counts_by_the_refunding_store(void **state)
+{
+    struct rf *t = *state;
+    struct merchant_terminal t_ginza;
+    register_at(t, &t->ginza, &t_ginza);
+    struct cust x;
+    customer(t, &x, "accomplice@example.com", 30000);
+    struct payment_receipt g, a, k1, k2;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(mpm_pay(W(t), &x.s, t->qr_akiba, 3000, "scan-akiba", &g, &bad, &sw), ERR_OK);
+    assert_int_equal(mpm_pay(W(t), &x.s, t->qr_tobacco, 3000, "scan-tobacco", &a, &bad, &sw), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, g.p.id, 3000), ERR_OK); /* any genuine return */
+    assert_int_equal(last_refund_by(t, x.s.customer_id, t->tokyo.id), t->f->now);
+    assert_int_equal(last_refund_by(t, x.s.customer_id, t->akiba.id), 0);
+    assert_int_equal(reverse(t, &t->t_tokyo, a.p.id, 0, true), ERR_RISK_HELD);
+    assert_int_equal(refund(t, &t->t_tokyo, a.p.id, 3000), ERR_RISK_HELD);
+    on_file(t, x.s.customer_id, "refund", "hold", "refund_repeat_payer", "risk_held");
+    assert_int_equal(balance(t, &x), 27000);
+
+    /* Payments at Tokyo Station, the first refunded by Ginza's register:
+     * Tokyo Station's own first refund to this payer is no repeat. */
+    struct cust y;
+    customer(t, &y, "yuki@example.com", 30000);
+    assert_int_equal(charge(t, &y, &t->t_tokyo, 3000, "", &k1), ERR_OK);
+    assert_int_equal(charge(t, &y, &t->t_tokyo, 3000, "", &k2), ERR_OK);
+    assert_int_equal(refund(t, &t_ginza, k1.p.id, 3000), ERR_OK);
+    assert_int_equal(last_refund_by(t, y.s.customer_id, t->tokyo.id), 0);
+    assert_int_equal(refund(t, &t->t_tokyo, k2.p.id, 3000), ERR_OK);
+    assert_int_equal(balance(t, &y), 30000);
+    struct risk_decision_row d[1];
+    assert_int_equal(decisions(t, y.s.customer_id, d, 1), 0);
+}
+
 static void new_accounts_fanning_into_one_recipient_are_held(void **state)
 {
     struct rf *t = *state;
@@ -1095,6 +1149,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(resale_goods_given_back_at_once_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_counts_by_the_refunding_store, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_held_transfers_retry_is_answered_by_its_review, setup, teardown),
