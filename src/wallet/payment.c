@@ -646,16 +646,19 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
      * given back at once, the same payer refunded again (voids too: a void
      * moves the same money as a refund).  The engine itself holds a refund
      * in the challenge band (no customer asked for it); a challenge that
-     * reaches here anyway is recorded and allowed.  "The same payer
-     * again" asks the store of the register giving the money back, not
-     * the payment's: any register of the merchant may refund any of its
-     * payments, so by the payment's store a clerk refunding an
-     * accomplice's payments made at other branches (a store QR pays from
-     * anywhere) would never be "this store again". */
+     * reaches here anyway is recorded and allowed.  Counted at the store
+     * of the register giving the money back, not the payment's: any
+     * register of the merchant may refund any of its payments, so by the
+     * payment's store a clerk refunding an accomplice's payments made at
+     * other branches (a store QR pays from anywhere) would spread them over
+     * those branches' counts and never be "this store again".  The goods
+     * are the payment's: its store's category and its items
+     * (refund_resale_fast). */
     if ((e = risk_gate_customer(w, &o->gate, RISK_REFUND, o->p.customer_id, 0)) != ERR_OK)
         goto out;
     risk_gate_store(&o->gate, &s);
     risk_gate_items(&o->gate, o->p.items);
+    o->gate.ev.store_id = o->by_store_id;
     o->gate.ev.terminal_id = o->by_terminal_id;
     o->gate.ev.amount = amount;
     o->gate.ev.ref_at_ms = o->p.created_ms;

@@ -541,6 +541,86 @@ static int64_t last_refund_by(struct rf *t, int64_t customer_id, int64_t store_i
     return at;
 }
 
+/* The insider scheme spread over the chain: the accomplices pay at other
+ * branches (a store's QR pays from anywhere), and the clerk refunds every
+ * one from their own register.  Counted by the refunding register's store,
+ * the third refund within the hour is held exactly as when the payments
+ * were that store's own; by the payment's store (before) all passed. */
+static void refunds_of_other_branches_payments_count_at_the_refunding_store(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.risk.refund_count = 2;
+    struct cust c[6];
+    char email[64];
+    for (int i = 0; i < 6; i++) {
+        snprintf(email, sizeof email, "acc%d@example.com", i); /* one payer each: not refund_repeat_payer */
+        customer(t, &c[i], email, 10000);
+    }
+    struct payment_receipt r;
+    /* the store's own payments, at its register */
+    engine(t);
+    int64_t own[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
+        own[i] = r.p.id;
+    }
+    assert_int_equal(refund(t, &t->t_tokyo, own[0], 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, own[1], 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, own[2], 1000), ERR_RISK_HELD);
+    on_file(t, c[2].s.customer_id, "refund", "hold", "refunds_store_count", "risk_held");
+    /* the same with payments made at three other branches */
+    engine(t);
+    const char *qr[3] = {t->qr_ginza, t->qr_akiba, t->qr_tobacco};
+    int64_t away[3];
+    for (int i = 0; i < 3; i++) {
+        struct payment_receipt q;
+        const char *bad = NULL;
+        struct killswitch sw;
+        char key[32];
+        snprintf(key, sizeof key, "scan-%d", ++t->next);
+        assert_int_equal(mpm_pay(W(t), &c[3 + i].s, qr[i], 1000, key, &q, &bad, &sw), ERR_OK);
+        away[i] = q.p.id;
+    }
+    assert_int_equal(refund(t, &t->t_tokyo, away[0], 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, away[1], 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, away[2], 1000), ERR_RISK_HELD);
+    on_file(t, c[5].s.customer_id, "refund", "hold", "refunds_store_count", "risk_held");
+    struct risk_decision_row d[1];
+    assert_int_equal(decisions(t, c[5].s.customer_id, d, 1), 1);
+    assert_int_equal(d[0].store_id, t->tokyo.id); /* the refunding store's decision */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(balance(t, &c[i]), i % 3 == 2 ? 9000 : 10000);
+}
+
+/* And a refund by another store of the merchant is that store's, not the
+ * payment's store's: two refunds at Ginza's register of payments made at
+ * Tokyo Station leave Tokyo Station's hour as it was. */
+static void another_stores_refunds_do_not_count_against_this_store(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.risk.refund_count = 2;
+    engine(t);
+    struct merchant_terminal t_ginza;
+    register_at(t, &t->ginza, &t_ginza);
+    struct cust c[3];
+    char email[64];
+    int64_t id[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(email, sizeof email, "acc%d@example.com", i);
+        customer(t, &c[i], email, 10000);
+        struct payment_receipt r;
+        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
+        id[i] = r.p.id;
+    }
+    assert_int_equal(refund(t, &t_ginza, id[0], 1000), ERR_OK);
+    assert_int_equal(refund(t, &t_ginza, id[1], 1000), ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, id[2], 1000), ERR_OK); /* Tokyo Station's first */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(balance(t, &c[i]), 10000);
+    struct risk_decision_row d[1];
+    assert_int_equal(decisions(t, c[2].s.customer_id, d, 1), 0);
+}
+
 /* The same payer, refunded by one store for payments made at two other
  * branches: the second refund is held, as for the store's own payments
  * (the_same_payer_refunded_again_is_held); what another store of the
@@ -1149,6 +1229,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(resale_goods_given_back_at_once_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(refunds_of_other_branches_payments_count_at_the_refunding_store, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(another_stores_refunds_do_not_count_against_this_store, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_counts_by_the_refunding_store, setup, teardown),
         cmocka_unit_test_setup_teardown(new_accounts_fanning_into_one_recipient_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scam_transfer_to_a_new_account_is_held, setup, teardown),
