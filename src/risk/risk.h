@@ -68,7 +68,8 @@ struct risk_event {
     int64_t device_key;      /* risk_device_key(public key): the phone across all its accounts; 0 none */
     const char *client_addr; /* IPv4 or IPv6 text (IPv6 counted per /64); NULL or "" unknown */
     int64_t card_fp;         /* risk_card_fp(fingerprint) for card links and card top-ups; 0 none */
-    int64_t store_id;        /* payments, refunds, cash top-ups; 0 none */
+    int64_t store_id;        /* payments, cash top-ups; refunds: the REFUNDING register's store
+                                (the payment may be another store's of the merchant); 0 none */
     int64_t terminal_id;     /* the register, when one is involved; 0 none */
     const char *category;    /* the store's category (merchant.h); NULL none */
     const char *const *item_categories; /* the charge's items' categories, n_items of them */
@@ -78,9 +79,10 @@ struct risk_event {
     int64_t amount;          /* yen; 0 for logins and links */
     int64_t counterparty_id; /* P2P: the recipient */
     unsigned flags;          /* enum risk_flag */
-    /* Refunds: the payment given back, and the store's last refund or void
-     * to the same payer for another payment (0: none within the window; the
-     * caller reads it from the store, so it survives a restart). */
+    /* Refunds: the payment given back, and the refunding store's last
+     * refund or void to the same payer for another payment (0: none within
+     * the window; the caller reads it from the store, so it survives a
+     * restart).  category is the payment's store's (the goods'). */
     int64_t ref_at_ms;
     int64_t ref_amount;
     int64_t payer_refunded_ms;

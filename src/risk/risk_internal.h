@@ -33,7 +33,7 @@ enum risk_dim {
     DIM_CARDS_CUSTOMER, /* set: cards tried by the customer */
     DIM_CARDS_DEVICE,   /* set: … on the phone */
     DIM_FAN_IN,         /* set: new accounts that sent the customer money */
-    DIM_REFUND_STORE,   /* ring: the store's refunds */
+    DIM_REFUND_STORE,   /* ring: the refunds its registers gave (whichever store took the payment) */
     DIM_MULE_IN,        /* ring: P2P a new account received */
     DIM_MULE_OUT,       /* ring: what a new account sent by P2P and spent at stores */
     DIM_MULE_OWN,       /* ring: a new account's own top-ups */

@@ -4,14 +4,17 @@
  * charges again and again; goods the resale rule does not see (ordinary
  * goods, or items the clerk's own register mislabels) pass a first time
  * like any genuine return, but not a second.  The rule fires on a refund
- * or void when the same store already refunded or voided another payment
- * of the same payer within refund_payer_window_s.  Per store, not per
- * merchant: the insider is a clerk at one store, while a chain's
- * customers return things at several of its branches (per merchant, a
- * genuine second return anywhere in the chain within a month would be
- * held).  A second partial refund of the same payment does not fire: it
- * is bounded by what that payment left.  The caller reads the last refund
- * from the store (payer_refunded_ms), so a restart forgets nothing.
+ * or void when the refunding store's registers already refunded or voided
+ * another payment of the same payer within refund_payer_window_s, wherever
+ * the payer paid (the accomplice may pay at other branches: a store QR
+ * pays from anywhere).  Per refunding store, not per merchant: the
+ * insider is a clerk at one store, while a chain's customers return
+ * things at several of its branches (per merchant, a genuine second
+ * return anywhere in the chain within a month would be held).  A second
+ * partial refund of the same payment does not fire: it is bounded by what
+ * that payment left.  The caller reads the last refund from the store
+ * (payer_refunded_ms, table payment_refunds), so a restart forgets
+ * nothing.
  * Reason value: seconds since that refund; threshold: the window (fires
  * WITHIN it).
  */

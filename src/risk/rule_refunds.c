@@ -4,7 +4,10 @@
  * than refund_count refunds, or more than refund_amount yen of them, at one
  * store within refund_window_s holds the next one for review (either or
  * both: refund_score once).  Counted on completed refunds; the event counts
- * itself.
+ * itself.  The store is the refunding register's (ev->store_id), not the
+ * payment's: any register of the merchant may refund any of its payments,
+ * and counted by the payment's store a clerk refunding payments made at
+ * the chain's other branches would spread them over those branches.
  */
 #include "risk/risk_internal.h"
 

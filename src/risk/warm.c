@@ -7,9 +7,9 @@
  * account's own money) and
  * card-link attempts (card testing).  Replaying them through risk_observe
  * gives the same windows as if the process had never stopped, for every
- * rule whose input the store keeps.  Not replayed: refunds (the store
- * keeps a payment's refunded total, not when each refund happened) and
- * logins (security events): their windows start empty again.
+ * rule whose input the store keeps.  Not replayed: refunds (payment_refunds
+ * has them since migration 27; not read here yet) and logins (security
+ * events): their windows start empty again.
  *
  * Rows come in no particular order; every observe is order-insensitive
  * (rings add into their bucket, sets keep the latest time, "last" keeps
