@@ -15,14 +15,33 @@ const char *const ledger_system_kinds[] = {
     NULL,
 };
 
+uint32_t ledger_kind_flags(const char *kind)
+{
+    /* DESIGN.md: customer wallet and points accounts can never go negative.
+     * Derived from the kind, not only stored with the account, so that a
+     * cleared flag is itself a violation (verify.c). */
+    if (strcmp(kind, LEDGER_KIND_WALLET) == 0 || strcmp(kind, LEDGER_KIND_POINTS) == 0)
+        return LEDGER_ACCT_DEBITS_LE_CREDITS;
+    return 0;
+}
+
+enum err ledger_validate_account(const char *owner, const char *kind, uint32_t flags)
+{
+    size_t ol = strnlen(owner, LEDGER_OWNER_MAX + 1), kl = strnlen(kind, LEDGER_KIND_MAX + 1);
+    uint32_t need = ledger_kind_flags(kind);
+    if (ol == 0 || ol > LEDGER_OWNER_MAX || kl == 0 || kl > LEDGER_KIND_MAX ||
+        (flags & ~(uint32_t)(LEDGER_ACCT_DEBITS_LE_CREDITS | LEDGER_ACCT_CREDITS_LE_DEBITS)) != 0 ||
+        flags == (LEDGER_ACCT_DEBITS_LE_CREDITS | LEDGER_ACCT_CREDITS_LE_DEBITS) || (flags & need) != need)
+        return ERR_INVALID_PARAM;
+    return ERR_OK;
+}
+
 enum err ledger_account_create(struct store *st, const char *owner, const char *kind, uint32_t flags, int64_t *id)
 {
     struct ledger_account a = {0};
-    size_t ol = strlen(owner), kl = strlen(kind);
-    if (ol == 0 || ol > LEDGER_OWNER_MAX || kl == 0 || kl > LEDGER_KIND_MAX ||
-        (flags & ~(uint32_t)(LEDGER_ACCT_DEBITS_LE_CREDITS | LEDGER_ACCT_CREDITS_LE_DEBITS)) != 0 ||
-        flags == (LEDGER_ACCT_DEBITS_LE_CREDITS | LEDGER_ACCT_CREDITS_LE_DEBITS))
+    if (ledger_validate_account(owner, kind, flags) != ERR_OK)
         return ERR_INVALID_PARAM;
+    size_t ol = strlen(owner), kl = strlen(kind);
     memcpy(a.owner, owner, ol + 1);
     memcpy(a.kind, kind, kl + 1);
     a.flags = flags;

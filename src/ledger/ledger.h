@@ -6,6 +6,9 @@
  *  2. An account's stored totals equal what its transfers add up to.
  *  3. An account flagged DEBITS_LE_CREDITS never has
  *     debits_posted + debits_pending > credits_posted (never negative).
+ *     The flags an account must carry follow from its kind
+ *     (ledger_kind_flags): a customer's wallet or points account is always
+ *     DEBITS_LE_CREDITS, whatever its stored flags say.
  *  4. A pending transfer is resolved (posted or voided) at most once, and its
  *     state says so.
  *  5. Reversals of a transfer never add up to more than its amount.
@@ -45,14 +48,25 @@
 #include "store/store.h"
 #include "util/err.h"
 
+/* Account kinds that hold a customer's money: never negative (invariant 3). */
+#define LEDGER_KIND_WALLET "wallet"
+#define LEDGER_KIND_POINTS "points"
+
 /* Owner of the system accounts, and their kinds (created by ledger_init). */
 #define LEDGER_SYSTEM_OWNER "system"
 extern const char *const ledger_system_kinds[];
 
 /* Create the system accounts that do not exist yet.  Idempotent. */
 enum err ledger_init(struct store *st);
-/* Create an account; *id receives its id.  ERR_CONFLICT if (owner, kind) exists. */
+/* Create an account; *id receives its id.  ERR_CONFLICT if (owner, kind) exists;
+ * ERR_INVALID_PARAM if ledger_validate_account refuses it. */
 enum err ledger_account_create(struct store *st, const char *owner, const char *kind, uint32_t flags, int64_t *id);
+/* The flags every account of this kind must carry (0 for most kinds;
+ * DEBITS_LE_CREDITS for LEDGER_KIND_WALLET and LEDGER_KIND_POINTS). */
+uint32_t ledger_kind_flags(const char *kind);
+/* Check an account's owner, kind and flags as ledger_account_create does:
+ * lengths, known flags (not both), and the flags its kind requires. */
+enum err ledger_validate_account(const char *owner, const char *kind, uint32_t flags);
 /* Look up a system account by kind ("card_receivable", …). */
 enum err ledger_system_account(struct store *st, const char *kind, int64_t *id);
 

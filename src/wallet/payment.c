@@ -443,7 +443,7 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         set_bad(bad, "amount");
         e = ERR_LIMIT_EXCEEDED;
     } else if ((e = freeze_check(st, o->hit.customer_id)) == ERR_OK) {
-        e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, o->hit.customer_id), "wallet",
+        e = st->ops->account_find(st, ids_format(owner, CUSTOMER_ID_PREFIX, o->hit.customer_id), LEDGER_KIND_WALLET,
                                   &wallet);
         if (e == ERR_ACCOUNT_NOT_FOUND || (e == ERR_OK && ledger_available(&wallet) < amount)) {
             /* Refused here to spare the writer; the ledger checks again. */

@@ -10,11 +10,12 @@
 #include <stdint.h>
 
 #include "auth/session.h"
+#include "ledger/ledger.h"
 #include "util/ids.h"
 #include "wallet/topup.h"
 
 /* Ledger kinds and the accounts money comes from. */
-#define TOPUP_WALLET_KIND "wallet"
+#define TOPUP_WALLET_KIND LEDGER_KIND_WALLET /* never negative: ledger_kind_flags */
 #define TOPUP_CASH_ACCOUNT_KIND "cash"
 #define TOPUP_XFER_CARD "topup_card"
 #define TOPUP_XFER_CASH "topup_cash"

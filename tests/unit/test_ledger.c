@@ -674,6 +674,17 @@ static void verify_catches_a_broken_history_chain(void **state)
     assert_int_equal(f->st->ops->account_put_totals(f->st, &a), ERR_OK);
 }
 
+/* A customer's wallet or points account always carries its no-overdraft
+ * flag: the kind decides (ledger_kind_flags). */
+static void a_wallet_is_never_created_without_its_limit(void **state)
+{
+    struct fx *f = *state;
+    int64_t id = 0;
+    assert_int_equal(ledger_account_create(f->st, "usr_nolimit", LEDGER_KIND_WALLET, 0, &id), ERR_INVALID_PARAM);
+    assert_int_equal(ledger_account_create(f->st, "usr_nolimit", LEDGER_KIND_POINTS, 0, &id), ERR_INVALID_PARAM);
+    assert_int_equal(ledger_account_create(f->st, "str_nolimit", "payable", 0, &id), ERR_OK);
+}
+
 static void exec_ok(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
@@ -985,6 +996,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_catches_a_corrupted_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_pending_state_lie, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_catches_a_broken_history_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_wallet_is_never_created_without_its_limit, setup, teardown),
         cmocka_unit_test(migration_8_links_existing_transfers),
         cmocka_unit_test(migration_gives_reviews_held_before_it_a_deadline),
         cmocka_unit_test(migration_records_old_refunds_by_the_refunding_register),
