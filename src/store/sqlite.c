@@ -383,6 +383,7 @@ static const struct store_ops sqlite_ops = {
     .transfer_set_state = sq_transfer_set_state,
     .transfer_sum_reversals = sq_transfer_sum_reversals,
     .transfer_scan = sq_transfer_scan,
+    .money_link_scan = sq_money_link_scan,
     .merchant_insert = sq_merchant_insert,
     .merchant_get = sq_merchant_get,
     .merchant_list = sq_merchant_list,

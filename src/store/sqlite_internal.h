@@ -169,6 +169,7 @@ enum err sq_transfer_get_by_key(struct store *st, const char *key, struct ledger
 enum err sq_transfer_set_state(struct store *st, int64_t id, int state);
 enum err sq_transfer_sum_reversals(struct store *st, int64_t ref_id, int64_t *sum);
 enum err sq_transfer_scan(struct store *st, store_transfer_fn fn, void *ctx);
+enum err sq_money_link_scan(struct store *st, store_money_link_fn fn, void *ctx);
 
 /* merchant ops (sqlite_merchant.c) */
 enum err sq_merchant_insert(struct store *st, struct merchant *m);

@@ -216,3 +216,39 @@ enum err sq_transfer_scan(struct store *st, store_transfer_fn fn, void *ctx)
     sq_done(q);
     return e;
 }
+
+/* One statement for the three tables (SQ_MAX_STMTS): each part walks its
+ * table in rowid order, nothing is sorted or joined, so the scan costs a
+ * read of those tables and no memory.  Reversals: status 'executed' as in
+ * sqlite_reversal.c. */
+enum err sq_money_link_scan(struct store *st, store_money_link_fn fn, void *ctx)
+{
+    static const char *const tables[] = {"payments", "topups", "reversals"};
+    struct sqlite_store *s = sq(st);
+    sqlite3_stmt *q = sq_stmt(s, "SELECT 0, id, id, amount, 1, 0, refunded FROM payments "
+                                 "UNION ALL SELECT 1, id, transfer_id, amount, status = ?1, 0, -1 FROM topups "
+                                 "UNION ALL SELECT 2, id, transfer_id, amount, status = 'executed', "
+                                 "charge_store != 0, -1 FROM reversals");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int(q, 1, TOPUP_SUCCEEDED);
+    enum err e = ERR_OK;
+    int rc;
+    while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int t = sqlite3_column_int(q, 0);
+        struct store_money_link l = {
+            .table = tables[t >= 0 && t <= 2 ? t : 0],
+            .id = sqlite3_column_int64(q, 1),
+            .transfer_id = sqlite3_column_int64(q, 2),
+            .amount = sqlite3_column_int64(q, 3),
+            .moved = sqlite3_column_int(q, 4) != 0,
+            .xfer_flags = sqlite3_column_int(q, 5) ? LEDGER_XFER_REVERSAL : 0,
+            .reversed = sqlite3_column_int64(q, 6),
+        };
+        e = fn(ctx, &l);
+    }
+    if (e == ERR_OK && rc != SQLITE_DONE)
+        e = sq_fail(s, "money_link_scan");
+    sq_done(q);
+    return e;
+}

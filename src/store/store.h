@@ -43,6 +43,22 @@ typedef enum err (*store_account_fn)(void *ctx, const struct ledger_account *a);
 typedef enum err (*store_transfer_fn)(void *ctx, const struct ledger_transfer *t);
 typedef enum err (*store_risk_history_fn)(void *ctx, const struct risk_history_row *row);
 
+/* A row of a domain table that records money a ledger transfer moved, as
+ * ledger_verify cross-checks it against that transfer (money_link_scan). */
+struct store_money_link {
+    const char *table;   /* "payments", "topups", "reversals" */
+    int64_t id;          /* the row's id */
+    int64_t transfer_id; /* the transfer it names (a payment: its own id); 0: none */
+    int64_t amount;      /* what the row says moved */
+    bool moved;          /* its state says the money moved: a payment always, a
+                          * top-up SUCCEEDED, a reversal executed */
+    uint32_t xfer_flags; /* the transfer's flags: LEDGER_XFER_REVERSAL for a
+                          * reversal charged to the store, else 0 */
+    int64_t reversed;    /* a payment's refunded: what reversals of its transfer
+                          * gave back; -1 for the other tables */
+};
+typedef enum err (*store_money_link_fn)(void *ctx, const struct store_money_link *l);
+
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
     void (*close)(struct store *st);
@@ -98,6 +114,10 @@ struct store_ops {
     /* Sum of amounts of REVERSAL transfers whose ref_id is ref_id (0 if none). */
     enum err (*transfer_sum_reversals)(struct store *st, int64_t ref_id, int64_t *sum);
     enum err (*transfer_scan)(struct store *st, store_transfer_fn fn, void *ctx); /* in id order */
+    /* Every row of payments, topups and reversals as a store_money_link, one
+     * at a time (nothing kept); stops at the first error fn returns.  Read
+     * only: ledger_verify calls it inside its begin_read() snapshot. */
+    enum err (*money_link_scan)(struct store *st, store_money_link_fn fn, void *ctx);
 
     /* Merchants, stores, terminals.  Inserts set created_ms; an insert with
      * id 0 lets the store choose the id, one with id > 0 keeps it (stores get
