@@ -190,6 +190,26 @@ void ledger_request_hash(const struct ledger_transfer *x, uint8_t out[LEDGER_HAS
     crypto_generichash_final(&h, out, LEDGER_HASH_BYTES);
 }
 
+bool ledger_request_hash_matches(const struct ledger_transfer *t)
+{
+    bool resolves = t->flags == LEDGER_XFER_POST_PENDING || t->flags == LEDGER_XFER_VOID_PENDING;
+    /* bit 0: debit account as sent 0, bit 1: credit account, bit 2: amount */
+    unsigned free_bits = resolves ? 7u : t->flags == LEDGER_XFER_REVERSAL ? 3u : 0u;
+    struct ledger_transfer x = *t;
+    uint8_t h[LEDGER_HASH_BYTES];
+    for (unsigned m = 0; m <= free_bits; m++) {
+        if ((m & ~free_bits) != 0)
+            continue;
+        x.debit_account = (m & 1u) ? 0 : t->debit_account;
+        x.credit_account = (m & 2u) ? 0 : t->credit_account;
+        x.amount = (m & 4u) ? 0 : t->amount;
+        ledger_request_hash(&x, h);
+        if (memcmp(h, t->req_hash, sizeof h) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Step 2 for POST/VOID: the pending transfer, still unresolved. */
 static enum err resolve_pending(struct store *st, struct ledger_transfer *x, struct ledger_transfer *p)
 {

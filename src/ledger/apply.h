@@ -62,5 +62,13 @@ enum err ledger_batch_flush(struct ledger_batch *b, struct store *st);
 
 /* BLAKE2b-128 fingerprint of a transfer request (for idempotency). */
 void ledger_request_hash(const struct ledger_transfer *x, uint8_t out[LEDGER_HASH_BYTES]);
+/* Does the stored transfer t carry the fingerprint of a request that could
+ * have produced it (ledger_verify)?  The ledger fingerprints the request as
+ * sent, then fills in what a request may leave at 0 (the accounts of a
+ * POST, VOID or REVERSAL, the amount of a POST or VOID), so each of those
+ * fields is tried as stored and as 0: at most 8 hashes, 1 for a plain or
+ * pending transfer.  The fingerprint is unkeyed: it shows a row edited by
+ * someone who did not also recompute it, nothing more. */
+bool ledger_request_hash_matches(const struct ledger_transfer *t);
 
 #endif

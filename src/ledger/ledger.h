@@ -85,7 +85,10 @@ struct ledger_verify_report {
     size_t violations; /* 0 means the ledger is sound */
 };
 
-/* Recompute every account from the transfers and check invariants 1-5 and 7.
+/* Recompute every account from the transfers and check invariants 1-5 and 7;
+ * re-validate every account and transfer as the writer would and recompute
+ * each transfer's request hash (unkeyed: careless edits only; verify.c).
+ * Read only, in one read snapshot.
  * Each violation is described on one line of `out` (may be NULL).  Returns
  * ERR_OK when the check ran (look at rep->violations), ERR_STORE if it could
  * not read the store. */

@@ -285,6 +285,19 @@ k ledger verify
 [ "$RC" = 0 ] && grep -qx "ledger verify: ok (3 accounts, 0 transfers)" "$T/out"
 verdict "ledger verify is ok on a fresh store (one payable account per store)"
 
+# A customer's wallet without its no-overdraft flag (as someone with write
+# access to the file could leave it): the rule comes from the account's kind
+# (docs/ledger.md), so verify names it, says FAILED and exits 1.
+sqlite3 "$D/kessai.db" "INSERT INTO accounts (owner, kind, flags, created_ms) VALUES ('usr_tampered', 'wallet', 0, 0)"
+k ledger verify
+[ "$RC" = 1 ] && grep -q "^violation: account [0-9]* (usr_tampered/wallet): flags 0 lack the no-overdraft flag" "$T/out" &&
+    grep -qx "ledger verify: FAILED: 1 violation (4 accounts, 0 transfers)" "$T/out"
+verdict "ledger verify fails (exit 1) on a wallet stored without its no-overdraft flag"
+sqlite3 "$D/kessai.db" "DELETE FROM accounts WHERE owner = 'usr_tampered'"
+k ledger verify
+[ "$RC" = 0 ] && grep -qx "ledger verify: ok (3 accounts, 0 transfers)" "$T/out"
+verdict "and is ok again once it is gone"
+
 # ------------------------------------------------- data dir selection
 
 E=$T/env-data

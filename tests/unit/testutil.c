@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <setjmp.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,11 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include <sqlite3.h>
+
 #include "audit/audit.h"
+#include "ledger/apply.h"
+#include "ledger/ledger.h"
 
 char *tu_tempdir(void)
 {
@@ -103,4 +108,47 @@ struct store *tu_open_store(const char *dir)
     assert_int_equal(audit_attach(st, key), ERR_OK);
     sodium_memzero(key, sizeof key);
     return st;
+}
+
+void tu_sql(const char *dir, const char *fmt, ...)
+{
+    char path[600], *sql = NULL, *msg = NULL;
+    tu_path(path, sizeof path, dir, "kessai.db");
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&sql, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+    free(sql);
+}
+
+void tu_rehash_transfer(const char *dir, int64_t id)
+{
+    struct store *st = tu_open_store(dir);
+    struct ledger_transfer t;
+    assert_int_equal(st->ops->transfer_get(st, id, &t), ERR_OK);
+    store_close(st);
+    uint8_t h[LEDGER_HASH_BYTES];
+    ledger_request_hash(&t, h);
+    char hex[2 * LEDGER_HASH_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    tu_sql(dir, "UPDATE transfers SET req_hash = x'%s' WHERE id = %" PRId64, hex, id);
+}
+
+char *tu_ledger_verify(struct store *st, struct ledger_verify_report *rep)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    assert_int_equal(ledger_verify(st, out, rep), ERR_OK);
+    fclose(out);
+    fprintf(stderr, "%s", buf); /* the test's log shows what verify said */
+    return buf;
 }

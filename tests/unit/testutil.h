@@ -37,4 +37,16 @@ void tu_master_key(const char *dir, uint8_t key[MASTERKEY_BYTES]);
  * of tu_master_key(dir) (audit/audit.h), or fail the test. */
 struct store *tu_open_store(const char *dir);
 
+/* Tampering, as someone with write access to the database file would:
+ * run sql on dir/kessai.db through a connection of its own (printf-style),
+ * or fail the test. */
+void tu_sql(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Recompute transfer id's request hash from its stored fields and write it
+ * back (the hash is unkeyed: anyone who edits a row can). */
+void tu_rehash_transfer(const char *dir, int64_t id);
+/* ledger_verify on st: its report in *rep and what it printed (caller
+ * frees). */
+struct ledger_verify_report;
+char *tu_ledger_verify(struct store *st, struct ledger_verify_report *rep);
+
 #endif
