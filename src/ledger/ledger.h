@@ -86,9 +86,10 @@ struct ledger_verify_report {
 };
 
 /* Recompute every account from the transfers and check invariants 1-5 and 7;
- * re-validate every account and transfer as the writer would and recompute
- * each transfer's request hash (unkeyed: careless edits only; verify.c).
- * Read only, in one read snapshot.
+ * re-validate every account and transfer as the writer would, recompute each
+ * transfer's request hash (unkeyed: careless edits only), and check the
+ * payments, top-ups and fraud reversals against the transfers they name
+ * (verify.c, docs/ledger.md).  Read only, in one read snapshot.
  * Each violation is described on one line of `out` (may be NULL).  Returns
  * ERR_OK when the check ran (look at rep->violations), ERR_STORE if it could
  * not read the store. */

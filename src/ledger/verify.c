@@ -12,20 +12,23 @@
  *  - the no-overdraft rule comes from each account's kind
  *    (ledger_kind_flags), not only from its stored flags: a wallet whose
  *    flags lack it is a violation, and so is a wallet below zero, at the end
- *    or after any transfer, whatever its flags say.
+ *    or after any transfer, whatever its flags say;
+ *  - the domain tables that record money (payments, top-ups, fraud
+ *    reversals: store_money_link) agree with the transfers they name.
  *
  * What it cannot see: a rewrite consistent in every table by someone with
  * write access to the database (drop the newest transfer and fix both
- * accounts; raise an amount, recompute its fingerprint and fix both
- * accounts).  Only a keyed chain or an anchor kept outside the database would;
+ * accounts; raise an amount, recompute its fingerprint and fix the domain
+ * row).  Only a keyed chain or an anchor kept outside the database would;
  * docs/ledger.md.
  *
  * Everything is read inside one snapshot (begin_read): accounts, then
- * transfers, each streamed by the store.
+ * transfers, then the domain rows, each streamed by the store.
  *
  * Memory: one small record per account and per transfer, both kept in id
  * order (the store scans in id order), so lookups are binary searches; the
- * transfer record is held at 40 bytes (see struct xf).  For ledgers of tens of millions of transfers this
+ * transfer record is held at 40 bytes (see struct xf).  The domain rows are
+ * streamed and not kept.  For ledgers of tens of millions of transfers this
  * should become a streaming check per account range; not needed yet.
  */
 #include <inttypes.h>
@@ -57,6 +60,7 @@ struct xf {
     uint8_t flags;          /* LEDGER_XFER_*; 0xff for a value out of range */
     uint8_t state;          /* enum ledger_state; 0xff for a value out of range */
     uint8_t resolutions;    /* transfers that posted or voided it (saturates) */
+    uint8_t links;          /* domain rows that name it (saturates) */
 };
 _Static_assert(sizeof(struct xf) <= 40, "a transfer's record in verify stays at 40 bytes");
 
@@ -288,6 +292,41 @@ static enum err on_transfer(void *arg, const struct ledger_transfer *t)
     return ERR_OK;
 }
 
+/* A domain row against the transfer it names (store.h, store_money_link). */
+static enum err on_link(void *arg, const struct store_money_link *l)
+{
+    struct ctx *c = arg;
+    if (l->transfer_id == 0) {
+        if (l->moved)
+            violation(c, "%s %" PRId64 ": says %" PRId64 " moved but names no transfer", l->table, l->id, l->amount);
+        return ERR_OK;
+    }
+    struct xf *x = find_xf(c, l->transfer_id);
+    if (x == NULL) {
+        violation(c, "%s %" PRId64 ": names transfer %" PRId64 ", which does not exist", l->table, l->id,
+                  l->transfer_id);
+        return ERR_OK;
+    }
+    if (x->links < SATURATE)
+        x->links++;
+    if (x->links > 1)
+        violation(c, "%s %" PRId64 ": transfer %" PRId64 " is named by another row too", l->table, l->id, x->id);
+    if (!l->moved)
+        violation(c, "%s %" PRId64 ": names transfer %" PRId64 " but its state says no money moved", l->table, l->id,
+                  x->id);
+    if (x->amount != l->amount)
+        violation(c, "%s %" PRId64 ": amount %" PRId64 " but its transfer %" PRId64 " moved %" PRId64, l->table,
+                  l->id, l->amount, x->id, x->amount);
+    if (x->flags != l->xfer_flags)
+        violation(c, "%s %" PRId64 ": transfer %" PRId64 " has flags %u, not %" PRIu32, l->table, l->id, x->id,
+                  (unsigned)x->flags, l->xfer_flags);
+    if (l->reversed >= 0 && x->reversed != l->reversed)
+        violation(c, "%s %" PRId64 ": says %" PRId64 " was given back but reversals of transfer %" PRId64
+                     " add up to %" PRId64,
+                  l->table, l->id, l->reversed, x->id, x->reversed);
+    return ERR_OK;
+}
+
 static void check_accounts(struct ctx *c)
 {
     int64_t sum = 0;
@@ -340,6 +379,8 @@ enum err ledger_verify(struct store *st, FILE *out, struct ledger_verify_report 
         e = st->ops->account_scan(st, on_account, &c);
     if (e == ERR_OK)
         e = st->ops->transfer_scan(st, on_transfer, &c);
+    if (e == ERR_OK)
+        e = st->ops->money_link_scan(st, on_link, &c);
     st->ops->rollback(st);
     if (e == ERR_OK) {
         check_accounts(&c);

@@ -10,6 +10,7 @@
  * register guessing codes is stopped and flagged.  After every test the
  * ledger verifies clean and no payment code is in the database.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1120,6 +1121,87 @@ static void a_refund_never_repays_what_a_reversal_gave_back(void **state)
     assert_int_equal(balance(t, &a), 10000);
 }
 
+/* ledger verify holds the payments table and fraud reversals to the
+ * transfers they name: a payment's amount and what it says was given back
+ * (its refunds, voids and reversals charged to the store), a reversal's
+ * amount, kind of transfer and state.  Each tampering alone, undone before
+ * the next. */
+static void verify_holds_payments_and_reversals_to_the_ledger(void **state)
+{
+    struct tp *t = *state;
+    t->f->cfg.reversal_approval_threshold = 10000;
+    struct cust a;
+    char code[PAYCODE_DIGITS + 1];
+    ready(t, &a, "aiko@example.com", 10000, code);
+    struct payment_receipt r, rf;
+    const char *bad = NULL;
+    assert_int_equal(charge(t, &t->term, code, 3000, "c1", &r, &bad), ERR_OK);
+    assert_int_equal(refund(t, &t->term, r.p.id, 1000, false, "r1", &rf, &bad), ERR_OK);
+    struct reversal store_rv, loss_rv;
+    assert_int_equal(
+        reversal_request(&W(t)->a, t->writer, 1, r.p.id, 500, "account taken over", true, 0, &store_rv, &bad),
+        ERR_OK);
+    assert_int_equal(
+        reversal_request(&W(t)->a, t->writer, 1, r.p.id, 500, "account taken over", false, 0, &loss_rv, &bad),
+        ERR_OK);
+    assert_int_equal(balance(t, &a), 9000);
+    struct ledger_verify_report rep;
+    char *out = tu_ledger_verify(t->f->st, &rep);
+    assert_int_equal(rep.violations, 0);
+    free(out);
+
+    char tamper[512], undo[512], says[256];
+    int64_t pay = r.p.id;
+#define CATCHES(n, ...)                                                                                              \
+    do {                                                                                                             \
+        snprintf(says, sizeof says, __VA_ARGS__);                                                                    \
+        wf_verify_catches(t->f, tamper, undo, n, says);                                                              \
+    } while (0)
+    snprintf(tamper, sizeof tamper, "UPDATE payments SET amount = 30000 WHERE id = %" PRId64, pay);
+    snprintf(undo, sizeof undo, "UPDATE payments SET amount = 3000 WHERE id = %" PRId64, pay);
+    CATCHES(1, "payments %" PRId64 ": amount 30000 but its transfer %" PRId64 " moved 3000", pay, pay);
+    snprintf(tamper, sizeof tamper, "UPDATE payments SET refunded = 0 WHERE id = %" PRId64, pay);
+    snprintf(undo, sizeof undo, "UPDATE payments SET refunded = 1500 WHERE id = %" PRId64, pay);
+    CATCHES(1, "says 0 was given back but reversals of transfer %" PRId64 " add up to 1500", pay);
+    snprintf(tamper, sizeof tamper, "UPDATE reversals SET amount = 5000 WHERE id = %" PRId64, loss_rv.id);
+    snprintf(undo, sizeof undo, "UPDATE reversals SET amount = 500 WHERE id = %" PRId64, loss_rv.id);
+    CATCHES(1, "reversals %" PRId64 ": amount 5000 but its transfer %" PRId64 " moved 500", loss_rv.id,
+            loss_rv.transfer_id);
+    snprintf(tamper, sizeof tamper, "UPDATE reversals SET charge_store = 0 WHERE id = %" PRId64, store_rv.id);
+    snprintf(undo, sizeof undo, "UPDATE reversals SET charge_store = 1 WHERE id = %" PRId64, store_rv.id);
+    CATCHES(1, "reversals %" PRId64 ": transfer %" PRId64 " has flags 8, not 0", store_rv.id, store_rv.transfer_id);
+    snprintf(tamper, sizeof tamper, "UPDATE reversals SET status = 'pending' WHERE id = %" PRId64, loss_rv.id);
+    snprintf(undo, sizeof undo, "UPDATE reversals SET status = 'executed' WHERE id = %" PRId64, loss_rv.id);
+    CATCHES(1, "but its state says no money moved");
+    snprintf(tamper, sizeof tamper, "UPDATE reversals SET transfer_id = 0 WHERE id = %" PRId64, loss_rv.id);
+    snprintf(undo, sizeof undo, "UPDATE reversals SET transfer_id = %" PRId64 " WHERE id = %" PRId64,
+             loss_rv.transfer_id, loss_rv.id);
+    CATCHES(1, "reversals %" PRId64 ": says 500 moved but names no transfer", loss_rv.id);
+    snprintf(tamper, sizeof tamper, "UPDATE reversals SET transfer_id = 999999 WHERE id = %" PRId64, loss_rv.id);
+    CATCHES(1, "names transfer 999999, which does not exist");
+    snprintf(tamper, sizeof tamper, "UPDATE reversals SET transfer_id = %" PRId64 " WHERE id = %" PRId64, pay,
+             loss_rv.id);
+    CATCHES(2, "transfer %" PRId64 " is named by another row too", pay);
+#undef CATCHES
+
+    /* A refund raised from 1,000 to 2,000 yen, both accounts' totals fixed
+     * and its request hash recomputed: the payment still says 1,500 came
+     * back. */
+    struct ledger_transfer x;
+    assert_int_equal(t->f->st->ops->transfer_get(t->f->st, rf.refund_id, &x), ERR_OK);
+    const char *move = "UPDATE transfers SET amount = amount + %d WHERE id = %" PRId64 ";"
+                       "UPDATE accounts SET debits_posted = debits_posted + %d WHERE id = %" PRId64 ";"
+                       "UPDATE accounts SET credits_posted = credits_posted + %d WHERE id = %" PRId64 ";";
+    tu_sql(t->f->dir, move, 1000, x.id, 1000, x.debit_account, 1000, x.credit_account);
+    tu_rehash_transfer(t->f->dir, x.id);
+    out = tu_ledger_verify(t->f->st, &rep);
+    assert_int_equal(rep.violations, 1);
+    assert_non_null(strstr(out, "add up to 2500"));
+    free(out);
+    tu_sql(t->f->dir, move, -1000, x.id, -1000, x.debit_account, -1000, x.credit_account);
+    tu_rehash_transfer(t->f->dir, x.id);
+}
+
 /* Four eyes cannot be dodged by splitting: up to the threshold of one
  * payment goes back at once, in one reversal or in several; beyond, each
  * waits for a second staff member. */
@@ -1357,6 +1439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refunds_racing_never_exceed_the_payment, setup, teardown),
         cmocka_unit_test_setup_teardown(void_within_the_window_only, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refund_never_repays_what_a_reversal_gave_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_holds_payments_and_reversals_to_the_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(a_reversal_split_in_small_ones_still_needs_four_eyes, setup, teardown),
         cmocka_unit_test_setup_teardown(the_feed_shows_a_stores_payments, setup, teardown),
         cmocka_unit_test_setup_teardown(a_guessing_register_is_stopped_and_flagged, setup, teardown),

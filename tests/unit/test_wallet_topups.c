@@ -14,6 +14,7 @@
  * changes nothing.  After every test the ledger verifies clean and no card
  * number or cash code is in the database.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -291,6 +292,50 @@ static void test_card_topup(void **state)
     struct killswitch sw;
     assert_int_equal(topup_card(W(t), &b.s, a.card.id, 1000, "b-1", &br, &bad, &sw), ERR_CARD_NOT_FOUND);
     assert_int_equal(balance(t, &b), 0);
+}
+
+/* (b) A card top-up's transfer raised from 9,000 to 90,000 yen and both
+ * accounts' totals fixed: the ledger agrees with itself, but the transfer
+ * no longer matches its request hash, and the top-up row still says 9,000.
+ * With the (unkeyed) hash recomputed too, the top-up row still shows it.
+ * A succeeded top-up that names no transfer is caught as well. */
+static void test_verify_holds_topups_to_their_transfers(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    struct topup_result r;
+    assert_int_equal(topup(t, &a, 9000, "key-1", &r, NULL), ERR_OK);
+    struct ledger_transfer x;
+    assert_int_equal(transfer_of(t, r.t.id, &x), ERR_OK);
+    const char *move = "UPDATE transfers SET amount = amount + %d WHERE id = %" PRId64 ";"
+                       "UPDATE accounts SET debits_posted = debits_posted + %d WHERE id = %" PRId64 ";"
+                       "UPDATE accounts SET credits_posted = credits_posted + %d WHERE id = %" PRId64 ";";
+    tu_sql(t->f->dir, move, 81000, x.id, 81000, x.debit_account, 81000, x.credit_account);
+    assert_int_equal(balance(t, &a), 90000);
+    struct ledger_verify_report rep;
+    char *out = tu_ledger_verify(t->f->st, &rep);
+    assert_int_equal(rep.violations, 2);
+    assert_non_null(strstr(out, "no longer match its request hash"));
+    char says[128];
+    snprintf(says, sizeof says, "topups %" PRId64 ": amount 9000 but its transfer %" PRId64 " moved 90000", r.t.id,
+             x.id);
+    assert_non_null(strstr(out, says));
+    free(out);
+    tu_rehash_transfer(t->f->dir, x.id);
+    out = tu_ledger_verify(t->f->st, &rep);
+    assert_int_equal(rep.violations, 1);
+    assert_non_null(strstr(out, says));
+    free(out);
+    /* put back as it was (the original hash is the recomputed one) */
+    tu_sql(t->f->dir, move, -81000, x.id, -81000, x.debit_account, -81000, x.credit_account);
+    tu_rehash_transfer(t->f->dir, x.id);
+
+    char tamper[256], undo[256];
+    snprintf(tamper, sizeof tamper, "UPDATE topups SET transfer_id = 0 WHERE id = %" PRId64, r.t.id);
+    snprintf(undo, sizeof undo, "UPDATE topups SET transfer_id = %" PRId64 " WHERE id = %" PRId64, x.id, r.t.id);
+    snprintf(says, sizeof says, "topups %" PRId64 ": says 9000 moved but names no transfer", r.t.id);
+    wf_verify_catches(t->f, tamper, undo, 1, says);
 }
 
 static void test_retry_credits_once(void **state)
@@ -1540,6 +1585,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_card_topup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_holds_topups_to_their_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_credits_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declined_card_credits_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_three_d_secure_every_payment, setup, teardown),

@@ -32,6 +32,27 @@ static inline void wf_ledger_stop(struct af *f, struct ledger_writer *writer)
     assert_int_equal(rep.violations, 0);
 }
 
+/* Tamper with f's database as someone with write access to the file would
+ * (tu_sql), check that ledger_verify finds exactly `violations`, one line
+ * of them containing `says`; then run undo and check the ledger is clean
+ * again (the next tampering starts from a sound ledger, and so does the
+ * teardown). */
+static inline void wf_verify_catches(struct af *f, const char *tamper, const char *undo, size_t violations,
+                                     const char *says)
+{
+    struct ledger_verify_report rep;
+    tu_sql(f->dir, "%s", tamper);
+    char *out = tu_ledger_verify(f->st, &rep);
+    if (rep.violations != violations || strstr(out, says) == NULL)
+        fail_msg("after %s: %zu violations, wanted %zu saying \"%s\"", tamper, rep.violations, violations, says);
+    free(out);
+    tu_sql(f->dir, "%s", undo);
+    out = tu_ledger_verify(f->st, &rep);
+    if (rep.violations != 0)
+        fail_msg("after undoing %s: %zu violations", tamper, rep.violations);
+    free(out);
+}
+
 static inline int64_t wf_clock(void *ctx)
 {
     return ((struct af *)ctx)->now;
