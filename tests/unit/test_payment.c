@@ -1138,12 +1138,13 @@ static void verify_holds_payments_and_reversals_to_the_ledger(void **state)
     assert_int_equal(charge(t, &t->term, code, 3000, "c1", &r, &bad), ERR_OK);
     assert_int_equal(refund(t, &t->term, r.p.id, 1000, false, "r1", &rf, &bad), ERR_OK);
     struct reversal store_rv, loss_rv;
-    assert_int_equal(
-        reversal_request(&W(t)->a, t->writer, 1, r.p.id, 500, "account taken over", true, 0, &store_rv, &bad),
-        ERR_OK);
-    assert_int_equal(
-        reversal_request(&W(t)->a, t->writer, 1, r.p.id, 500, "account taken over", false, 0, &loss_rv, &bad),
-        ERR_OK);
+    bool replayed = false;
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, 1, r.p.id, 500, "account taken over", true, 0, "rv-store",
+                                      &store_rv, &replayed, &bad),
+                     ERR_OK);
+    assert_int_equal(reversal_request(&W(t)->a, t->writer, 1, r.p.id, 500, "account taken over", false, 0, "rv-loss",
+                                      &loss_rv, &replayed, &bad),
+                     ERR_OK);
     assert_int_equal(balance(t, &a), 9000);
     struct ledger_verify_report rep;
     char *out = tu_ledger_verify(t->f->st, &rep);
