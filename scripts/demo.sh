@@ -134,7 +134,7 @@ for who in admin:administrator analyst:fraud_analyst; do
     grep -qx "$email" <<<"$staff_emails" && continue
     [ -e "$STAFF_FILE" ] || {
         echo "# kessai demo: staff sign-in.  Tab-separated: email role password otpauth_uri"
-        echo "# The TOTP code for POST /admin/v1/sessions: oathtool --totp -b SECRET (the URI's secret)."
+        echo "# The TOTP code for POST /admin/v1/sessions: oathtool --totp -b - <<<SECRET (the URI's secret)."
     } >"$STAFF_FILE"
     password="demo $(head -c 15 /dev/urandom | base64 | tr '+/' '-_')"
     out=$(kessai admin staff create --email "$email" --role "$role" --json <<<"$password" 2>"$errs") ||

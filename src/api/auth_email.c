@@ -34,7 +34,8 @@ static void run_request(struct api_bg_job *job, const struct auth_ctx *a)
     struct email_change_job *j = (struct email_change_job *)job;
     struct auth_ctx at = *a;
     at.now = j->asked_ms;
-    (void)email_change_request(&at, &j->session, j->new_email); /* the outcome is deliberately not reported */
+    /* the outcome is deliberately not reported */
+    (void)email_change_request(&at, &j->session, j->new_email, a->now);
 }
 
 enum http_verdict api_email_post(struct http_request *req, void *app)

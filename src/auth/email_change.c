@@ -67,7 +67,8 @@ static enum err issue(const struct auth_ctx *ctx, const struct customer *c, cons
     return e;
 }
 
-enum err email_change_request(const struct auth_ctx *ctx, const struct auth_session *cur, const char *new_email)
+enum err email_change_request(const struct auth_ctx *ctx, const struct auth_session *cur, const char *new_email,
+                              int64_t live_at)
 {
     char norm[EMAIL_MAX + 1];
     struct customer c, other;
@@ -78,7 +79,7 @@ enum err email_change_request(const struct auth_ctx *ctx, const struct auth_sess
         return e;
     /* The handler answers before this runs: the session may have been
      * revoked, or the address changed, in between. */
-    e = session_still_live(ctx->st, cur->id, cur->customer_id, ctx->now);
+    e = session_still_live(ctx->st, cur->id, cur->customer_id, live_at);
     if (e == ERR_OK)
         e = ctx->st->ops->customer_get(ctx->st, cur->customer_id, &c);
     if (e == ERR_NOT_FOUND)

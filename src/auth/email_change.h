@@ -61,14 +61,17 @@
 enum err email_change_check(const struct auth_ctx *ctx, const struct auth_session *cur, const char *new_email,
                             char norm[EMAIL_MAX + 1]);
 
-/* POST /v1/email: the checks above again (under the write lock, and the
- * session must still be unrevoked: ERR_UNAUTHENTICATED), then store the
+/* POST /v1/email: the checks above again at ctx->now (when it was asked:
+ * freshness was judged then), under the write lock, and the session must
+ * still be live at live_at (when this runs: not revoked, not past its
+ * absolute end; ERR_UNAUTHENTICATED), then store the
  * pending change (replacing any other), mail the code to the new address
  * unless it is taken, mail the notice to the address on file and record
  * email_change_requested.  ERR_OK alike for a free and a taken address, and
  * when the code budget is spent (then nothing but code_budget_exhausted is
  * stored).  Fast. */
-enum err email_change_request(const struct auth_ctx *ctx, const struct auth_session *cur, const char *new_email);
+enum err email_change_request(const struct auth_ctx *ctx, const struct auth_session *cur, const char *new_email,
+                              int64_t live_at);
 
 /* POST /v1/email/confirm: the code mailed to the new address, from a FULL
  * session of the same customer (ERR_MFA_REQUIRED otherwise; no fresh second

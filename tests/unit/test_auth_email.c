@@ -32,7 +32,7 @@ static void customer(struct af *f, struct af_phone *p, struct auth_grant *g, str
 /* Ask for `to` and take the code from the new mailbox. */
 static void ask(struct af *f, const struct auth_session *s, const char *to, char code[8])
 {
-    assert_int_equal(email_change_request(af_ctx(f), s, to), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), s, to, f->now), ERR_OK);
     af_mail_word(f, NEW, CODE_SUBJECT, CODE_MARKER, code, 8);
 }
 
@@ -53,12 +53,12 @@ static void asking_needs_a_full_and_fresh_session(void **state)
     af_secret(f, eg.session_token);
     af_auth(f, &eg, &es);
     assert_int_equal(email_change_check(af_ctx(f), &es, NEW, norm), ERR_MFA_REQUIRED);
-    assert_int_equal(email_change_request(af_ctx(f), &es, NEW), ERR_MFA_REQUIRED);
+    assert_int_equal(email_change_request(af_ctx(f), &es, NEW, f->now), ERR_MFA_REQUIRED);
     /* 300 s after the login's second factor: stale. */
     f->now += AUTH_FRESH_MFA_MS;
     af_auth(f, &g, &s);
     assert_int_equal(email_change_check(af_ctx(f), &s, NEW, norm), ERR_FRESH_MFA_REQUIRED);
-    assert_int_equal(email_change_request(af_ctx(f), &s, NEW), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(email_change_request(af_ctx(f), &s, NEW, f->now), ERR_FRESH_MFA_REQUIRED);
     assert_int_equal(af_mail_total(f), 0);
     assert_int_equal(af_events(f, g.customer_id, "email_change_requested"), 0);
     /* A second-factor check makes it fresh again. */
@@ -68,7 +68,7 @@ static void asking_needs_a_full_and_fresh_session(void **state)
     assert_int_equal(email_change_check(af_ctx(f), &s, " New@Example.JP", norm), ERR_INVALID_PARAM);
     assert_int_equal(email_change_check(af_ctx(f), &s, "New@Example.JP", norm), ERR_OK);
     assert_string_equal(norm, NEW);
-    assert_int_equal(email_change_request(af_ctx(f), &s, "New@Example.JP"), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "New@Example.JP", f->now), ERR_OK);
     assert_int_equal(af_mail_count(f, NEW, CODE_SUBJECT), 1);
     af_free(f);
 }
@@ -81,11 +81,11 @@ static void bad_addresses_are_refused_before_anything_happens(void **state)
     struct auth_grant g;
     struct auth_session s;
     customer(f, &p, &g, &s);
-    assert_int_equal(email_change_request(af_ctx(f), &s, NULL), ERR_INVALID_PARAM);
-    assert_int_equal(email_change_request(af_ctx(f), &s, "not an address"), ERR_INVALID_PARAM);
-    assert_int_equal(email_change_request(af_ctx(f), &s, "x@localhost"), ERR_INVALID_PARAM);
+    assert_int_equal(email_change_request(af_ctx(f), &s, NULL, f->now), ERR_INVALID_PARAM);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "not an address", f->now), ERR_INVALID_PARAM);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "x@localhost", f->now), ERR_INVALID_PARAM);
     /* The address already on file, in any spelling. */
-    assert_int_equal(email_change_request(af_ctx(f), &s, "A@EXAMPLE.JP"), ERR_INVALID_PARAM);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "A@EXAMPLE.JP", f->now), ERR_INVALID_PARAM);
     assert_int_equal(af_mail_total(f), 0);
     /* No pending change: every code is wrong. */
     struct customer_profile prof;
@@ -108,7 +108,7 @@ static void the_code_goes_to_the_new_address_and_the_notices_to_the_old(void **s
     assert_int_equal(reset_request(af_ctx(f), OLD), ERR_OK);
     af_mail_word(f, OLD, "Reset", "Reset token: ", reset_token, sizeof reset_token);
 
-    assert_int_equal(email_change_request(af_ctx(f), &s, NEW), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, NEW, f->now), ERR_OK);
     assert_int_equal(af_mail_total(f), 2);
     assert_int_equal(af_mail_count(f, NEW, CODE_SUBJECT), 1);
     assert_int_equal(af_mail(f, OLD, ASKED_SUBJECT, true, body, sizeof body), 1);
@@ -236,8 +236,8 @@ static void requests_draw_on_a_daily_budget_of_codes(void **state)
     for (int i = 0; i < EMAIL_CHANGE_MAX_TRIES - 1; i++)
         assert_int_equal(email_change_confirm(af_ctx(f), &s, wrong, &prof), ERR_INVALID_CODE);
     int total = af_mail_total(f);
-    assert_int_equal(email_change_request(af_ctx(f), &s, NEW), ERR_OK);
-    assert_int_equal(email_change_request(af_ctx(f), &s, "elsewhere@example.jp"), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, NEW, f->now), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "elsewhere@example.jp", f->now), ERR_OK);
     assert_int_equal(af_mail_total(f), total); /* no code, no notice */
     assert_int_equal(af_events(f, g.customer_id, "code_budget_exhausted"), 2);
     assert_int_equal(af_events(f, g.customer_id, "email_change_requested"), CODE_BUDGET_PER_DAY);
@@ -272,13 +272,13 @@ static void a_taken_address_gets_the_same_answer_and_can_never_be_confirmed(void
     af_customer(f, "b@example.jp", &q, &bg, NULL);
 
     /* Free address: a code to it and a notice to the old one. */
-    assert_int_equal(email_change_request(af_ctx(f), &s, "free@example.jp"), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "free@example.jp", f->now), ERR_OK);
     assert_int_equal(af_mail_total(f), 2);
     assert_int_equal(af_mail(f, OLD, ASKED_SUBJECT, true, free_notice, sizeof free_notice), 1);
     char code[8];
     af_mail_word(f, "free@example.jp", CODE_SUBJECT, CODE_MARKER, code, sizeof code);
     /* Taken address: the same answer and the same notice, nothing to it. */
-    assert_int_equal(email_change_request(af_ctx(f), &s, "B@example.jp"), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "B@example.jp", f->now), ERR_OK);
     assert_int_equal(af_mail_total(f), 1);
     assert_int_equal(af_mail_count(f, "b@example.jp", ""), 0);
     assert_int_equal(af_mail(f, OLD, ASKED_SUBJECT, true, taken_notice, sizeof taken_notice), 1);
@@ -344,8 +344,27 @@ static void a_request_from_a_revoked_session_does_nothing(void **state)
     stale = s;
     assert_int_equal(session_revoke(af_ctx(f), &s, g.session_id), ERR_OK);
     /* The handler answered before the session was revoked; the work sees it. */
-    assert_int_equal(email_change_request(af_ctx(f), &stale, NEW), ERR_UNAUTHENTICATED);
+    assert_int_equal(email_change_request(af_ctx(f), &stale, NEW, f->now), ERR_UNAUTHENTICATED);
     assert_int_equal(af_mail_total(f), 0);
+    af_free(f);
+}
+
+/* Asked a moment before the session's absolute end (fresh then), run from
+ * the queue after it: nothing is stored or mailed. */
+static void a_request_run_past_the_session_end_does_nothing(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    customer(f, &p, &g, &s);
+    f->now = s.absolute_ms - 1000;
+    s.mfa_at_ms = f->now - 1000;
+    s.fresh_until_ms = f->now + 60 * 1000;
+    assert_int_equal(email_change_request(af_ctx(f), &s, NEW, s.absolute_ms), ERR_UNAUTHENTICATED);
+    assert_int_equal(af_mail_total(f), 0);
+    assert_int_equal(af_events(f, g.customer_id, "email_change_requested"), 0);
     af_free(f);
 }
 
@@ -363,6 +382,7 @@ int main(void)
         cmocka_unit_test(a_taken_address_gets_the_same_answer_and_can_never_be_confirmed),
         cmocka_unit_test(an_address_taken_meanwhile_is_a_conflict),
         cmocka_unit_test(a_request_from_a_revoked_session_does_nothing),
+        cmocka_unit_test(a_request_run_past_the_session_end_does_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

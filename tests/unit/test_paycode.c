@@ -614,7 +614,7 @@ static void an_offline_key_dies_with_a_reset_a_password_or_an_email_change(void 
     derive_now(t, kb, ob, code);
     new_code(t, &a, a_once, NULL);
     char confirm[8];
-    assert_int_equal(email_change_request(af_ctx(t->f), &a.s, "aiko.new@example.com"), ERR_OK);
+    assert_int_equal(email_change_request(af_ctx(t->f), &a.s, "aiko.new@example.com", t->f->now), ERR_OK);
     af_mail_word(t->f, "aiko.new@example.com", "Confirm your new", "address is: ", confirm, sizeof confirm);
     struct customer_profile prof;
     assert_int_equal(email_change_confirm(af_ctx(t->f), &a.s, confirm, &prof), ERR_OK);
