@@ -824,18 +824,26 @@ static void verify_revalidates_every_stored_transfer(void **state)
     free(out);
 }
 
+/* A hold of amount from wallet 0 to wallet 1 ("hold"), captured in full
+ * ("post", kind capture). */
+static void hold_and_capture(struct fx *f, int64_t amount, struct ledger_transfer *p, struct ledger_transfer *post)
+{
+    *p = xf("hold", f->wallet[0], f->wallet[1], amount);
+    p->flags = LEDGER_XFER_PENDING;
+    assert_int_equal(submit1(f, p), ERR_OK);
+    *post = (struct ledger_transfer){.flags = LEDGER_XFER_POST_PENDING, .pending_id = p->id};
+    snprintf(post->key, sizeof post->key, "post");
+    snprintf(post->kind, sizeof post->kind, "capture");
+    assert_int_equal(submit1(f, post), ERR_OK);
+}
+
 /* A POST may ask with amount 0 (all of it); the stored row never says 0. */
 static void verify_wants_a_stored_amount_on_every_post(void **state)
 {
     struct fx *f = *state;
     fund(f, 0, 3000, "fund");
-    struct ledger_transfer p = xf("hold", f->wallet[0], f->wallet[1], 2500);
-    p.flags = LEDGER_XFER_PENDING;
-    assert_int_equal(submit1(f, &p), ERR_OK);
-    struct ledger_transfer post = {.flags = LEDGER_XFER_POST_PENDING, .pending_id = p.id};
-    snprintf(post.key, sizeof post.key, "post");
-    snprintf(post.kind, sizeof post.kind, "capture");
-    assert_int_equal(submit1(f, &post), ERR_OK);
+    struct ledger_transfer p, post;
+    hold_and_capture(f, 2500, &p, &post);
     assert_int_equal(post.amount, 2500);
     tu_sql(f->dir,
            "UPDATE transfers SET amount = 0 WHERE id = %" PRId64 ";"
@@ -863,13 +871,8 @@ static void verify_recomputes_every_request_hash(void **state)
     snprintf(r.key, sizeof r.key, "refund");
     snprintf(r.kind, sizeof r.kind, "refund");
     assert_int_equal(submit1(f, &r), ERR_OK);
-    struct ledger_transfer p = xf("hold", f->wallet[0], f->wallet[1], 700);
-    p.flags = LEDGER_XFER_PENDING;
-    assert_int_equal(submit1(f, &p), ERR_OK);
-    struct ledger_transfer post = {.flags = LEDGER_XFER_POST_PENDING, .pending_id = p.id};
-    snprintf(post.key, sizeof post.key, "post");
-    snprintf(post.kind, sizeof post.kind, "capture");
-    assert_int_equal(submit1(f, &post), ERR_OK);
+    struct ledger_transfer p, post;
+    hold_and_capture(f, 700, &p, &post);
     struct ledger_verify_report rep;
     char *out = tu_ledger_verify(f->st, &rep);
     assert_int_equal(rep.violations, 0);
@@ -933,13 +936,8 @@ static void verify_checks_a_posts_accounts(void **state)
 {
     struct fx *f = *state;
     fund(f, 0, 3000, "fund");
-    struct ledger_transfer p = xf("hold", f->wallet[0], f->wallet[1], 700);
-    p.flags = LEDGER_XFER_PENDING;
-    assert_int_equal(submit1(f, &p), ERR_OK);
-    struct ledger_transfer post = {.flags = LEDGER_XFER_POST_PENDING, .pending_id = p.id};
-    snprintf(post.key, sizeof post.key, "post");
-    snprintf(post.kind, sizeof post.kind, "capture");
-    assert_int_equal(submit1(f, &post), ERR_OK);
+    struct ledger_transfer p, post;
+    hold_and_capture(f, 700, &p, &post);
     redirect_credit(f, post.id, f->wallet[1], f->wallet[2]);
     struct ledger_verify_report rep;
     char *out = tu_ledger_verify(f->st, &rep);
