@@ -100,10 +100,10 @@ static enum err on_account(void *arg, const struct ledger_account *a)
         c->accts = p;
         c->capa = cap;
     }
-    c->accts[c->na++] = (struct acct){.stored = *a, .rule = a->flags | ledger_kind_flags(a->kind)};
     /* The account as ledger_account_create would have taken it, and the
      * no-overdraft flag its kind requires. */
     uint32_t need = ledger_kind_flags(a->kind);
+    c->accts[c->na++] = (struct acct){.stored = *a, .rule = a->flags | need};
     if ((a->flags & need) != need)
         violation(c, "account %" PRId64 " (%s/%s): flags %" PRIu32 " lack the no-overdraft flag its kind requires",
                   a->id, a->owner, a->kind, a->flags);

@@ -232,6 +232,12 @@ static enum err chain_legacy(struct sqlite_store *s, int64_t upto, int64_t *n)
     return e;
 }
 
+static void set_key(struct sqlite_store *s, const uint8_t key[AUDIT_KEY_BYTES])
+{
+    memcpy(s->audit_key, key, AUDIT_KEY_BYTES);
+    s->audit_key_set = true;
+}
+
 /* Whether migration 10's marker is there (ERR_OK, *upto set), or not
  * (ERR_NOT_FOUND). */
 static enum err marker(struct sqlite_store *s, int64_t *upto)
@@ -247,8 +253,7 @@ static enum err marker(struct sqlite_store *s, int64_t *upto)
 enum err sq_audit_backfill(struct store *st, const uint8_t key[AUDIT_KEY_BYTES], int64_t *legacy)
 {
     struct sqlite_store *s = sq(st);
-    memcpy(s->audit_key, key, AUDIT_KEY_BYTES);
-    s->audit_key_set = true;
+    set_key(s, key);
     *legacy = 0;
     enum err e = st->ops->begin(st);
     if (e != ERR_OK)
@@ -296,8 +301,7 @@ enum err sq_audit_backfill(struct store *st, const uint8_t key[AUDIT_KEY_BYTES],
 enum err sq_audit_key_set(struct store *st, const uint8_t key[AUDIT_KEY_BYTES])
 {
     struct sqlite_store *s = sq(st);
-    memcpy(s->audit_key, key, AUDIT_KEY_BYTES);
-    s->audit_key_set = true;
+    set_key(s, key);
     int64_t upto = 0;
     enum err e = marker(s, &upto);
     if (e == ERR_NOT_FOUND)

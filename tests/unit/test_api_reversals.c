@@ -397,6 +397,20 @@ static bool answered(struct ac_resp *r, int status, const char *want_status, cha
     return replayed;
 }
 
+/* A server whose customer c, funded 50,000, had 30,000 paid by store QR
+ * at store_id (a thief's payment, id in pay).  The phone is new, and its
+ * lower day limit would stop that payment: raised. */
+static void robbed(struct ac_server *s, struct ac_user *c, char store_id[64], char pay[64])
+{
+    ac_server_init(s);
+    ac_server_start(s, (const char *[]){"KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
+    ac_user_enrolled(s, c, "victim");
+    char *qr = ac_shop(s, store_id);
+    ac_fund(s, c, 50000);
+    pay_at(s, c, qr, 30000, "thief-1", pay);
+    free(qr);
+}
+
 /* Every reversal request carries an Idempotency-Key (DESIGN.md): a
  * double-click, or a retry after a time-out, answers the first reversal
  * and moves nothing again; the same key with another request is 409 and
@@ -408,17 +422,9 @@ static void a_retried_reversal_moves_money_once(void **state)
 {
     (void)state;
     struct ac_server s;
-    ac_server_init(&s);
-    /* reversal_approval_threshold: 10000; the phone is new, and its lower
-     * day limit would stop the thief's payment */
-    ac_server_start(&s, (const char *[]){"KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
     struct ac_user c;
-    ac_user_enrolled(&s, &c, "victim");
     char store_id[64], pay[64];
-    char *qr = ac_shop(&s, store_id);
-    ac_fund(&s, &c, 50000);
-    pay_at(&s, &c, qr, 30000, "thief-1", pay);
-    free(qr);
+    robbed(&s, &c, store_id, pay); /* reversal_approval_threshold: 10000 */
     assert_int_equal(ac_balance(&s, &c), 20000);
     struct ac_staffer ana, bo;
     ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
@@ -591,15 +597,9 @@ static void copies_at_the_same_instant_are_one_reversal(void **state)
 {
     (void)state;
     struct ac_server s;
-    ac_server_init(&s);
-    ac_server_start(&s, (const char *[]){"KESSAI_PAY_NEW_DEVICE_DAILY_MAX=100000", NULL});
     struct ac_user c;
-    ac_user_enrolled(&s, &c, "victim");
     char store_id[64], pay[64];
-    char *qr = ac_shop(&s, store_id);
-    ac_fund(&s, &c, 50000);
-    pay_at(&s, &c, qr, 30000, "thief-1", pay);
-    free(qr);
+    robbed(&s, &c, store_id, pay);
     struct ac_staffer ana;
     ac_staffer_new(&s, &ana, "ana@kessai.example", "fraud_analyst");
     ac_staff_sign_in_ok(&s, &ana);

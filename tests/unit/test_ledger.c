@@ -694,6 +694,17 @@ static int has(const char *text, const char *what)
     return strstr(text, what) != NULL;
 }
 
+/* Run ledger verify: violations of them, one (if phrase) naming phrase. */
+static void verified(struct fx *f, size_t violations, const char *phrase)
+{
+    struct ledger_verify_report rep;
+    char *out = tu_ledger_verify(f->st, &rep);
+    assert_int_equal(rep.violations, violations);
+    if (phrase)
+        assert_true(has(out, phrase));
+    free(out);
+}
+
 /* Move transfer id's credit side from account `from` to account `to`, and
  * the amount with it, keeping totals and history chains consistent: id must
  * be from's newest transfer and `to` must have none yet. */
@@ -760,10 +771,7 @@ static void verify_takes_the_overdraft_rule_from_the_kind(void **state)
     t = xf("back", f->funding, f->wallet[0], 46000);
     assert_int_equal(submit1(f, &t), ERR_OK);
     tu_sql(f->dir, "UPDATE accounts SET flags = %d WHERE id = %" PRId64, LEDGER_ACCT_DEBITS_LE_CREDITS, f->wallet[0]);
-    out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "usr_test0/wallet) went past its limit at transfer"));
-    free(out);
+    verified(f, 1, "usr_test0/wallet) went past its limit at transfer");
 }
 
 /* A customer's wallet or points account always carries its no-overdraft
@@ -782,11 +790,7 @@ static void verify_revalidates_every_account(void **state)
 {
     struct fx *f = *state;
     tu_sql(f->dir, "UPDATE accounts SET flags = 4 WHERE id = %" PRId64, f->funding);
-    struct ledger_verify_report rep;
-    char *out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "(system/card_receivable): invalid owner, kind or flags 4"));
-    free(out);
+    verified(f, 1, "(system/card_receivable): invalid owner, kind or flags 4");
 }
 
 /* (d) A plain transfer set to amount 0, both totals fixed: the ledger would
@@ -810,18 +814,12 @@ static void verify_revalidates_every_stored_transfer(void **state)
     assert_true(has(out, "no longer match its request hash"));
     free(out);
     tu_rehash_transfer(f->dir, t.id);
-    out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "the ledger would refuse it"));
-    free(out);
+    verified(f, 1, "the ledger would refuse it");
 
     /* a plain transfer whose state says pending: no money changes, only
      * the state is impossible */
     tu_sql(f->dir, "UPDATE transfers SET state = %d WHERE key = 'fund'", LEDGER_STATE_PENDING);
-    out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 2);
-    assert_true(has(out, "state 2 is impossible for flags 0"));
-    free(out);
+    verified(f, 2, "state 2 is impossible for flags 0");
 }
 
 /* A hold of amount from wallet 0 to wallet 1 ("hold"), captured in full
@@ -851,11 +849,7 @@ static void verify_wants_a_stored_amount_on_every_post(void **state)
            "UPDATE accounts SET credits_posted = credits_posted - 2500 WHERE id = %" PRId64 ";",
            post.id, f->wallet[0], f->wallet[1]);
     tu_rehash_transfer(f->dir, post.id);
-    struct ledger_verify_report rep;
-    char *out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "amount 0 is not a valid amount"));
-    free(out);
+    verified(f, 1, "amount 0 is not a valid amount");
 }
 
 /* A change that moves no money (here the metadata) still breaks the request
@@ -873,16 +867,10 @@ static void verify_recomputes_every_request_hash(void **state)
     assert_int_equal(submit1(f, &r), ERR_OK);
     struct ledger_transfer p, post;
     hold_and_capture(f, 700, &p, &post);
-    struct ledger_verify_report rep;
-    char *out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 0);
-    free(out);
+    verified(f, 0, NULL);
 
     tu_sql(f->dir, "UPDATE transfers SET metadata = '{\"memo\":\"edited\"}' WHERE key = 'fund'");
-    out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "(test): its fields no longer match its request hash"));
-    free(out);
+    verified(f, 1, "(test): its fields no longer match its request hash");
 }
 
 /* A refund redirected to another wallet, totals and chains kept
@@ -900,11 +888,7 @@ static void verify_checks_a_reversals_accounts(void **state)
     assert_int_equal(submit1(f, &r), ERR_OK);
     assert_int_equal(r.credit_account, f->wallet[0]);
     redirect_credit(f, r.id, f->wallet[0], f->wallet[2]);
-    struct ledger_verify_report rep;
-    char *out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "swapped"));
-    free(out);
+    verified(f, 1, "swapped");
 }
 
 /* A reversal pointed at a pending hold (same accounts, enough to cover it,
@@ -924,11 +908,7 @@ static void verify_checks_what_a_reversal_reverses(void **state)
     assert_int_equal(submit1(f, &r), ERR_OK);
     tu_sql(f->dir, "UPDATE transfers SET ref_id = %" PRId64 " WHERE id = %" PRId64, hold.id, r.id);
     tu_rehash_transfer(f->dir, r.id);
-    struct ledger_verify_report rep;
-    char *out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "which is not a posted movement of money"));
-    free(out);
+    verified(f, 1, "which is not a posted movement of money");
 }
 
 /* A capture redirected to another wallet: not the hold's accounts. */
@@ -939,11 +919,7 @@ static void verify_checks_a_posts_accounts(void **state)
     struct ledger_transfer p, post;
     hold_and_capture(f, 700, &p, &post);
     redirect_credit(f, post.id, f->wallet[1], f->wallet[2]);
-    struct ledger_verify_report rep;
-    char *out = tu_ledger_verify(f->st, &rep);
-    assert_int_equal(rep.violations, 1);
-    assert_true(has(out, "are not those of pending"));
-    free(out);
+    verified(f, 1, "are not those of pending");
 }
 
 static void exec_ok(sqlite3 *db, const char *sql)
