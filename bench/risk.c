@@ -7,7 +7,8 @@
  * own pre-generated stream of events (70 % payments, 15 % card top-ups,
  * 10 % transfers, 5 % logins; 100 a second of simulated time in all,
  * whatever the number of threads)
- * as kessaid would: risk_evaluate, then risk_observe(RISK_DONE).
+ * as kessaid would: risk_evaluate (risk_admit with --admit 1, as the money
+ * flows do), then risk_observe(RISK_DONE).
  * Measured: evaluate + observe pairs per second over all threads, ns per
  * pair, the evaluate's p50/p99 (every 64th call timed), and evictions.
  *
@@ -58,6 +59,7 @@ struct thread {
     long nsamples;
     int64_t ns; /* the thread's own time in the loop */
     long denied;
+    bool admit; /* risk_admit instead of risk_evaluate */
 };
 
 static uint64_t next(uint64_t *s)
@@ -139,14 +141,14 @@ static void *replay(void *arg)
     int64_t t0 = time_mono_ns();
     for (long i = 0; i < t->n; i++) {
         struct risk_decision d;
-        const struct risk_event *e = &t->events[i];
-        if (i % SAMPLE_EVERY == 0) {
-            int64_t a = time_mono_ns();
+        struct risk_event *e = &t->events[i];
+        int64_t a = i % SAMPLE_EVERY == 0 ? time_mono_ns() : 0;
+        if (t->admit)
+            risk_admit(t->r, e, &d);
+        else
             risk_evaluate(t->r, e, &d);
+        if (a)
             t->samples[t->nsamples++] = time_mono_ns() - a;
-        } else {
-            risk_evaluate(t->r, e, &d);
-        }
         if (d.verdict == RISK_DENY)
             t->denied++;
         risk_observe(t->r, e, RISK_DONE);
@@ -161,7 +163,7 @@ static int cmp64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void run(const struct world *w, const struct risk_config *cfg, int nthreads, long per_thread)
+static void run(const struct world *w, const struct risk_config *cfg, int nthreads, long per_thread, bool admit)
 {
     struct risk *r = NULL;
     if (risk_new(cfg, &r) != ERR_OK)
@@ -169,7 +171,7 @@ static void run(const struct world *w, const struct risk_config *cfg, int nthrea
     struct thread th[16];
     pthread_t tid[16];
     for (int i = 0; i < nthreads; i++) {
-        th[i] = (struct thread){.r = r, .n = per_thread};
+        th[i] = (struct thread){.r = r, .n = per_thread, .admit = admit};
         th[i].events = malloc((size_t)per_thread * sizeof *th[i].events);
         th[i].samples = malloc((size_t)(per_thread / SAMPLE_EVERY + 1) * sizeof *th[i].samples);
         if (th[i].events == NULL || th[i].samples == NULL)
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 {
     long ncustomers = 100000, per_thread = 1000000, records = 100000;
     int64_t max_keys = 0;
+    bool admit = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--customers"))
             ncustomers = atol(argv[i + 1]);
@@ -262,8 +265,11 @@ int main(int argc, char **argv)
             max_keys = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--records"))
             records = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--admit"))
+            admit = atol(argv[i + 1]) != 0;
         else {
-            fprintf(stderr, "usage: risk [--customers N] [--events N per thread] [--max-keys N] [--records N]\n");
+            fprintf(stderr, "usage: risk [--customers N] [--events N per thread] [--max-keys N] [--records N] "
+                            "[--admit 0|1]\n");
             return 2;
         }
     }
@@ -277,13 +283,14 @@ int main(int argc, char **argv)
     struct world w;
     make_world(&w, ncustomers);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("kessai risk benchmark: %ld customers, %d stores, max_keys %" PRId64 ", %ld events per thread, %ld cores\n",
-           ncustomers, STORES, cfg.max_keys, per_thread, cores);
+    printf("kessai risk benchmark: %ld customers, %d stores, max_keys %" PRId64
+           ", %ld events per thread, %ld cores, %s\n",
+           ncustomers, STORES, cfg.max_keys, per_thread, cores, admit ? "risk_admit" : "risk_evaluate");
     printf("%7s %10s %8s %12s %10s %9s %9s %8s %9s %10s\n", "threads", "pairs", "seconds", "pairs/s", "ns/pair",
            "eval p50", "eval p99", "deny %", "keys", "evictions");
     const int threads[] = {1, 2, 4};
     for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++)
-        run(&w, &cfg, threads[i], per_thread);
+        run(&w, &cfg, threads[i], per_thread, admit);
     if (records > 0)
         record_run(records);
     free(w.stores);

@@ -11,7 +11,11 @@
  *                                              no customer is there to confirm)
  *   otherwise                               -> allow
  *
- * risk_observe runs every rule's observe with the outcome: the only writes.
+ * risk_observe runs every rule's observe with the outcome, and its tally
+ * when the event is done (or, admitted, when it is not): the only writes.
+ * risk_admit is an evaluation and a tally(+1) under r->admit, so that no
+ * other admission runs between the two: the only lock held across shards'
+ * (one at a time, as ever), taken by nothing inside them, so no deadlock.
  */
 #include "risk/risk_internal.h"
 
@@ -57,8 +61,13 @@ enum err risk_new(const struct risk_config *cfg, struct risk **out)
     if (r == NULL)
         return ERR_NOMEM;
     r->cfg = *cfg;
+    if (pthread_mutex_init(&r->admit, NULL) != 0) {
+        free(r);
+        return ERR_NOMEM;
+    }
     enum err e = risk_state_init(&r->state, (uint64_t)cfg->max_keys);
     if (e != ERR_OK) {
+        pthread_mutex_destroy(&r->admit);
         free(r);
         return e;
     }
@@ -84,6 +93,7 @@ void risk_free(struct risk *r)
     if (r == NULL)
         return;
     risk_state_free(&r->state);
+    pthread_mutex_destroy(&r->admit);
     free(r);
 }
 
@@ -124,10 +134,41 @@ enum err risk_evaluate(struct risk *r, const struct risk_event *ev, struct risk_
     return ERR_OK;
 }
 
+static void tally(struct risk *r, const struct risk_event *ev, int sign)
+{
+    struct risk_call c = {.r = r, .ev = ev, .addr_key = risk_addr_key(ev->client_addr)};
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i]->tally)
+            rules[i]->tally(&c, sign);
+}
+
+enum err risk_admit(struct risk *r, struct risk_event *ev, struct risk_decision *out)
+{
+    ev->admitted = false;
+    if (!kind_known(ev->kind))
+        return risk_evaluate(r, ev, out);
+    pthread_mutex_lock(&r->admit);
+    enum err e = risk_evaluate(r, ev, out);
+    tally(r, ev, +1);
+    pthread_mutex_unlock(&r->admit);
+    ev->admitted = true;
+    return e;
+}
+
+void risk_release(struct risk *r, struct risk_event *ev)
+{
+    if (!ev->admitted || !kind_known(ev->kind))
+        return;
+    tally(r, ev, -1);
+    ev->admitted = false;
+}
+
 enum err risk_observe(struct risk *r, const struct risk_event *ev, enum risk_outcome outcome)
 {
     if (!kind_known(ev->kind) || outcome < RISK_DONE || outcome > RISK_FAILED)
         return ERR_INVALID_PARAM;
+    if (ev->admitted != (outcome == RISK_DONE))
+        tally(r, ev, outcome == RISK_DONE ? +1 : -1);
     struct risk_call c = {.r = r, .ev = ev, .addr_key = risk_addr_key(ev->client_addr)};
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i]->observe)
@@ -159,6 +200,12 @@ static void ring_add_cb(union risk_payload *p, void *ctx)
     risk_ring_add(&p->counter.ring, io->width, io->at, io->amount);
 }
 
+static void ring_sub_cb(union risk_payload *p, void *ctx)
+{
+    struct ring_io *io = ctx;
+    risk_ring_sub(&p->counter.ring, io->width, io->at, io->amount);
+}
+
 void risk_ring_read(struct risk *r, enum risk_dim dim, int64_t id, int64_t now, int64_t *count, int64_t *sum)
 {
     struct ring_io io = {.width = r->width_ms[dim], .at = now};
@@ -171,6 +218,12 @@ void risk_ring_write(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, 
 {
     struct ring_io io = {.width = r->width_ms[dim], .at = at, .amount = amount};
     risk_state_update(&r->state, dim, id, ring_add_cb, &io);
+}
+
+void risk_ring_unwrite(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount)
+{
+    struct ring_io io = {.width = r->width_ms[dim], .at = at, .amount = amount};
+    risk_state_change(&r->state, dim, id, ring_sub_cb, &io);
 }
 
 struct set_io {

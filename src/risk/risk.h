@@ -7,10 +7,13 @@
  *   caller                         engine
  *   ------                         ------
  *   fill a risk_event       -->    risk_evaluate: reads the windows, changes nothing
+ *                                  (or risk_admit: the same, and counts it at once)
  *   act on the verdict
  *   risk_record (optional)  -->    the decision as a row of the store
  *   do it (or not)
  *   risk_observe(outcome)   -->    the windows learn what actually happened
+ *                                  (risk_release: an admitted event that will
+ *                                  be observed by another, or not at all)
  *
  * Contract:
  *  - The engine is an object its owner (kessaid) creates once; it holds no
@@ -35,6 +38,9 @@
  *    Events may arrive slightly out of order; one older than a window is
  *    ignored by that window.
  *  - Strings in an event are borrowed for the call only.
+ *  - The fan-in rule's senders are a set, not a count: an admitted
+ *    sender stays in it when the transfer fails (a new account trying to
+ *    send to the same recipient is the signal either way).
  */
 #ifndef KESSAI_RISK_RISK_H
 #define KESSAI_RISK_RISK_H
@@ -86,6 +92,10 @@ struct risk_event {
     int64_t ref_at_ms;
     int64_t ref_amount;
     int64_t payer_refunded_ms;
+    /* Set by risk_admit, cleared by risk_release: the event is in the count
+     * and amount windows already, so risk_observe takes it out again unless
+     * it is done.  The caller leaves it false. */
+    bool admitted;
 };
 
 struct risk_reason {
@@ -118,6 +128,25 @@ void risk_free(struct risk *r); /* NULL-safe; no call may be running */
 /* Score ev.  Always fills *out (ERR_OK); ERR_INVALID_PARAM and an allow
  * with score 0 only for an event of no known kind. */
 enum err risk_evaluate(struct risk *r, const struct risk_event *ev, struct risk_decision *out);
+
+/* risk_evaluate, and then, under one lock with every other admission, the
+ * event counted in the count and amount windows (velocity, refunds per
+ * store, a new account's P2P in and out, fan-in senders) as if it were
+ * done.  Requests scored in the same moment, before any of them commits
+ * (a burst of refunds from one register, stolen accounts sending to one
+ * mule in one group commit), are thus scored each against the others: the
+ * n-th sees n-1.  Sets ev->admitted.  The caller must then risk_observe
+ * the event, which takes the counts out again for any outcome but
+ * RISK_DONE, or risk_release it; an admitted event never observed stays
+ * counted until its windows pass it (the safe side). */
+enum err risk_admit(struct risk *r, struct risk_event *ev, struct risk_decision *out);
+
+/* An admitted event's counts out of the windows again, and ev->admitted
+ * cleared; nothing else is observed (no-op if not admitted).  For an
+ * operation that did not happen now and is observed later from an event of
+ * its own (a register charge waiting for the customer), or a retry that
+ * paid before. */
+void risk_release(struct risk *r, struct risk_event *ev);
 
 /* Feed what happened into the windows: a completed payment counts towards
  * velocity and travel, a declined card attempt towards card testing, any

@@ -86,6 +86,9 @@ int64_t risk_ring_width(int64_t window_s);
 void risk_ring_totals(const struct risk_ring *r, int64_t width_ms, int64_t now, int64_t *count, int64_t *sum);
 /* Count one event of amount at time at (ignored if older than the ring). */
 void risk_ring_add(struct risk_ring *r, int64_t width_ms, int64_t at, int64_t amount);
+/* Take one such event out again (a no-op if its bucket has left the ring;
+ * counts and sums never go below 0). */
+void risk_ring_sub(struct risk_ring *r, int64_t width_ms, int64_t at, int64_t amount);
 /* Distinct members seen after now - window_ms, counting `also` (if not 0)
  * as one of them whether or not it was seen. */
 int risk_set_count(const struct risk_set *s, int64_t window_ms, int64_t now, int64_t also);
@@ -115,12 +118,18 @@ bool risk_state_read(struct risk_state *s, enum risk_dim dim, int64_t id,
  * fn(payload, ctx). */
 void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id,
                        void (*fn)(union risk_payload *p, void *ctx), void *ctx);
+/* Under the key's shard lock: fn(payload, ctx) if the key exists, which
+ * keeps its place in the eviction order (taking back, not writing anew);
+ * returns whether it did.  Never inserts. */
+bool risk_state_change(struct risk_state *s, enum risk_dim dim, int64_t id,
+                       void (*fn)(union risk_payload *p, void *ctx), void *ctx);
 void risk_state_stats(struct risk_state *s, struct risk_stats *out);
 
 /* ---- the engine ---- */
 
 struct risk {
     struct risk_config cfg;
+    pthread_mutex_t admit; /* risk_admit: evaluate and count as one step */
     struct risk_state state;
     int64_t width_ms[DIM_COUNT]; /* ring dimensions: bucket width */
     char resale[RISK_CATEGORIES_MAX][RISK_CATEGORY_MAX + 1];
@@ -156,6 +165,7 @@ void risk_fire(struct risk_call *c, const char *rule, int64_t value, int64_t thr
 /* Convenience reads (each takes one shard lock). */
 void risk_ring_read(struct risk *r, enum risk_dim dim, int64_t id, int64_t now, int64_t *count, int64_t *sum);
 void risk_ring_write(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount);
+void risk_ring_unwrite(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount);
 int risk_set_read(struct risk *r, enum risk_dim dim, int64_t id, int64_t window_ms, int64_t now, int64_t also);
 void risk_set_write(struct risk *r, enum risk_dim dim, int64_t id, int64_t member, int64_t at);
 
@@ -172,6 +182,10 @@ uint64_t risk_mix(uint64_t x);
 struct risk_rule {
     void (*eval)(struct risk_call *c);
     void (*observe)(struct risk_call *c, enum risk_outcome outcome); /* NULL: learns nothing */
+    /* The rule's counts of a done event: sign +1 counts it (risk_admit, or
+     * risk_observe(RISK_DONE) of an event not admitted), -1 takes an
+     * admitted one out again.  NULL: the rule counts nothing. */
+    void (*tally)(struct risk_call *c, int sign);
 };
 
 extern const struct risk_rule risk_rule_identity;     /* new device, recent password reset */

@@ -81,4 +81,4 @@ static void observe(struct risk_call *c, enum risk_outcome outcome)
     }
 }
 
-const struct risk_rule risk_rule_card_testing = {eval, observe};
+const struct risk_rule risk_rule_card_testing = {eval, observe, NULL};

@@ -28,10 +28,12 @@ static void eval(struct risk_call *c)
         risk_fire(c, "p2p_fan_in", n, cfg->fan_in_senders, cfg->fan_in_score, false);
 }
 
-static void observe(struct risk_call *c, enum risk_outcome outcome)
+/* A set cannot take a sender out again (it may have sent before): an
+ * admitted sender whose transfer then fails stays counted (risk.h). */
+static void tally(struct risk_call *c, int sign)
 {
-    if (outcome == RISK_DONE && applies(c->ev))
+    if (sign > 0 && applies(c->ev))
         risk_set_write(c->r, DIM_FAN_IN, c->ev->counterparty_id, c->ev->customer_id, c->ev->at_ms);
 }
 
-const struct risk_rule risk_rule_fan_in = {eval, observe};
+const struct risk_rule risk_rule_fan_in = {eval, NULL, tally};

@@ -24,4 +24,4 @@ static void eval(struct risk_call *c)
         risk_fire(c, "password_reset", 1, 0, cfg->password_reset_score, false);
 }
 
-const struct risk_rule risk_rule_identity = {eval, NULL};
+const struct risk_rule risk_rule_identity = {eval, NULL, NULL};

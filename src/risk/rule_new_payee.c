@@ -28,4 +28,4 @@ static void eval(struct risk_call *c)
     risk_fire(c, "p2p_new_payee", ev->amount, cfg->new_payee_amount, cfg->new_payee_score, false);
 }
 
-const struct risk_rule risk_rule_new_payee = {eval, NULL};
+const struct risk_rule risk_rule_new_payee = {eval, NULL, NULL};

@@ -30,4 +30,4 @@ static void eval(struct risk_call *c)
         risk_fire(c, "refund_resale_fast", since / 1000, cfg->refund_fast_s, cfg->refund_fast_score, false);
 }
 
-const struct risk_rule risk_rule_refund_fast = {eval, NULL};
+const struct risk_rule risk_rule_refund_fast = {eval, NULL, NULL};

@@ -34,4 +34,4 @@ static void eval(struct risk_call *c)
                   false);
 }
 
-const struct risk_rule risk_rule_refund_payer = {eval, NULL};
+const struct risk_rule risk_rule_refund_payer = {eval, NULL, NULL};

@@ -3,8 +3,9 @@
  * A dishonest clerk (or a stolen register) turns refunds into cash: more
  * than refund_count refunds, or more than refund_amount yen of them, at one
  * store within refund_window_s holds the next one for review (either or
- * both: refund_score once).  Counted on completed refunds; the event counts
- * itself.  The store is the refunding register's (ev->store_id), not the
+ * both: refund_score once).  Counted on completed refunds, and on admitted
+ * ones from the moment they are admitted (ten refunds sent at once are each
+ * scored against the others); the event counts itself.  The store is the refunding register's (ev->store_id), not the
  * payment's: any register of the merchant may refund any of its payments,
  * and counted by the payment's store a clerk refunding payments made at
  * the chain's other branches would spread them over those branches.
@@ -27,11 +28,15 @@ static void eval(struct risk_call *c)
         risk_fire(c, "refunds_store_amount", sum, cfg->refund_amount, fired ? 0 : cfg->refund_score, false);
 }
 
-static void observe(struct risk_call *c, enum risk_outcome outcome)
+static void tally(struct risk_call *c, int sign)
 {
     const struct risk_event *ev = c->ev;
-    if (ev->kind == RISK_REFUND && outcome == RISK_DONE && ev->store_id != 0)
+    if (ev->kind != RISK_REFUND || ev->store_id == 0)
+        return;
+    if (sign > 0)
         risk_ring_write(c->r, DIM_REFUND_STORE, ev->store_id, ev->at_ms, ev->amount);
+    else
+        risk_ring_unwrite(c->r, DIM_REFUND_STORE, ev->store_id, ev->at_ms, ev->amount);
 }
 
-const struct risk_rule risk_rule_refunds = {eval, observe};
+const struct risk_rule risk_rule_refunds = {eval, NULL, tally};

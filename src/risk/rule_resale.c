@@ -77,4 +77,4 @@ static void observe(struct risk_call *c, enum risk_outcome outcome)
     risk_state_update(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, note_topup, &t);
 }
 
-const struct risk_rule risk_rule_resale = {eval, observe};
+const struct risk_rule risk_rule_resale = {eval, observe, NULL};

@@ -54,4 +54,4 @@ static void observe(struct risk_call *c, enum risk_outcome outcome)
         risk_set_write(c->r, DIM_ACCTS_ADDR, c->addr_key, ev->customer_id, ev->at_ms);
 }
 
-const struct risk_rule risk_rule_shared = {eval, observe};
+const struct risk_rule risk_rule_shared = {eval, observe, NULL};

@@ -84,4 +84,4 @@ static void observe(struct risk_call *c, enum risk_outcome outcome)
     risk_state_update(&c->r->state, DIM_VEL_CUSTOMER, ev->customer_id, note_place, &x);
 }
 
-const struct risk_rule risk_rule_travel = {eval, observe};
+const struct risk_rule risk_rule_travel = {eval, observe, NULL};

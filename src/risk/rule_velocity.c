@@ -8,7 +8,8 @@
  *   terminal   the same at one register            10 min, 200, 1,000,000
  *
  * Evaluation counts the event itself: "may have 10 in the window" fires on
- * the 11th.  Only completed operations (RISK_DONE) are counted.  Each key
+ * the 11th.  Only completed operations (RISK_DONE) are counted, and
+ * admitted ones (risk_admit) until they turn out otherwise.  Each key
  * whose count or amount (or both: two reasons, one score) crosses its
  * threshold adds velocity_score.
  */
@@ -76,16 +77,18 @@ static void eval(struct risk_call *c)
     }
 }
 
-static void observe(struct risk_call *c, enum risk_outcome outcome)
+static void tally(struct risk_call *c, int sign)
 {
     const struct risk_event *ev = c->ev;
-    if (outcome != RISK_DONE)
-        return;
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         int64_t id = key_of(dims[i].dim, ev);
-        if (risk_kind_in(ev, dims[i].kinds) && id != 0)
+        if (!risk_kind_in(ev, dims[i].kinds) || id == 0)
+            continue;
+        if (sign > 0)
             risk_ring_write(c->r, dims[i].dim, id, ev->at_ms, ev->amount);
+        else
+            risk_ring_unwrite(c->r, dims[i].dim, id, ev->at_ms, ev->amount);
     }
 }
 
-const struct risk_rule risk_rule_velocity = {eval, observe};
+const struct risk_rule risk_rule_velocity = {eval, NULL, tally};

@@ -265,6 +265,20 @@ void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id,
     pthread_mutex_unlock(&sh->mu);
 }
 
+bool risk_state_change(struct risk_state *s, enum risk_dim dim, int64_t id,
+                       void (*fn)(union risk_payload *p, void *ctx), void *ctx)
+{
+    uint64_t h = hash(s, dim, id);
+    struct risk_shard *sh = &s->shards[h % RISK_SHARDS];
+    uint32_t pos;
+    pthread_mutex_lock(&sh->mu);
+    uint32_t k = find(sh, h, dim, id, &pos);
+    if (k != NIL)
+        fn(&sh->slots[k].p, ctx);
+    pthread_mutex_unlock(&sh->mu);
+    return k != NIL;
+}
+
 void risk_state_stats(struct risk_state *s, struct risk_stats *out)
 {
     memset(out, 0, sizeof *out);

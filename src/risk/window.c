@@ -80,6 +80,18 @@ void risk_ring_add(struct risk_ring *r, int64_t width_ms, int64_t at, int64_t am
         r->sum[i] = INT64_MAX;
 }
 
+void risk_ring_sub(struct risk_ring *r, int64_t width_ms, int64_t at, int64_t amount)
+{
+    int64_t e = at / width_ms;
+    if (at < 0 || e > r->epoch || e <= r->epoch - RISK_BUCKETS)
+        return; /* never counted here, or already out of the ring */
+    size_t i = slot_of(e);
+    if (r->count[i] > 0 && r->count[i] < UINT32_MAX) /* a saturated count stays saturated */
+        r->count[i]--;
+    if (amount > 0 && r->sum[i] < INT64_MAX)
+        r->sum[i] = r->sum[i] > amount ? r->sum[i] - amount : 0;
+}
+
 int risk_set_count(const struct risk_set *s, int64_t window_ms, int64_t now, int64_t also)
 {
     int n = 0;

@@ -509,6 +509,8 @@ enum err payment_charge(const struct wallet_ctx *w, const struct merchant_termin
         /* The customer confirms in the app; nothing moves now, the code
          * is spent (pending_charge.h). */
         e = pending_charge_create(w, o, pending);
+        /* Counted if the customer approves (judged again then). */
+        risk_gate_release(w->risk, &o->gate);
         if (e != ERR_OK)
             pending->id = 0;
         if (e == ERR_INVALID_CODE)

@@ -480,6 +480,8 @@ static void on_done(void *ctx, const struct ledger_result *res)
         risk_gate_observe(j->o.risk, &j->o.gate, RISK_DONE);
     else if (res->err != ERR_OK)
         risk_gate_observe(j->o.risk, &j->o.gate, RISK_FAILED);
+    else
+        risk_gate_release(j->o.risk, &j->o.gate); /* a retry: counted when it paid */
     if (res->err == ERR_OK) {
         j->r.replayed = res->replayed;
         if (j->o.p.kind != PAYMENT_P2P)
@@ -521,8 +523,10 @@ static enum err submit(const struct wallet_ctx *w, const struct payment_order *o
     j->done = done;
     j->ctx = ctx;
     enum err e = ledger_writer_submit_hooked(w->writer, &j->o.x, 1, hook, j, on_done, j);
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        risk_gate_release(j->o.risk, &j->o.gate); /* nothing happened */
         free(j);
+    }
     return e;
 }
 

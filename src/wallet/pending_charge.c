@@ -331,6 +331,7 @@ static enum err judged_again(const struct wallet_ctx *w, struct payment_order *o
     enum err v = risk_gate_decide(w, &o->gate, false, true);
     if (v != ERR_RISK_HELD && v != ERR_RISK_DENIED)
         return v;
+    risk_gate_release(w->risk, &o->gate); /* the decline is observed (observe) */
     enum err e = auth_begin(&w->a);
     if (e == ERR_OK)
         e = risk_gate_record(w->a.st, w->a.now, &o->gate, o->x.key);

@@ -157,7 +157,7 @@ enum err risk_gate_decide(const struct wallet_ctx *w, struct risk_gate *g, bool 
     if (w->risk == NULL || !g->on)
         return ERR_OK;
     point(g);
-    enum err e = risk_evaluate(w->risk, &g->ev, &g->d);
+    enum err e = risk_admit(w->risk, &g->ev, &g->d);
     if (e != ERR_OK)
         return e; /* an event of no known kind: a bug of the caller's, not the customer's */
     switch (g->d.verdict) {
@@ -193,6 +193,7 @@ static enum err check(const struct wallet_ctx *w, struct risk_gate *g, bool can_
         st->ops->rollback(st);
     if (e != ERR_OK) {
         log_event(LOG_ERROR, "risk_record_failed", json_pack("{s:s}", "error", err_symbol(e)));
+        risk_gate_release(w->risk, g);
         return e;
     }
     if (verdict != ERR_OK)
@@ -210,6 +211,14 @@ enum err risk_gate_check_payment(const struct wallet_ctx *w, struct risk_gate *g
                                  const char *ref)
 {
     return check(w, g, can_challenge, fresh, ref, true);
+}
+
+void risk_gate_release(struct risk *r, struct risk_gate *g)
+{
+    if (r == NULL || !g->on)
+        return;
+    point(g);
+    risk_release(r, &g->ev);
 }
 
 void risk_gate_observe(struct risk *r, struct risk_gate *g, enum risk_outcome outcome)

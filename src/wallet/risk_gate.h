@@ -31,6 +31,13 @@
  * A refused operation is observed as RISK_FAILED at once (the attempt
  * counts towards "accounts per device").
  *
+ * The evaluation is an admission (risk_admit): the operation counts in the
+ * engine's count and amount windows from that moment, so that requests
+ * scored together see each other.  Whoever holds the gate afterwards must
+ * observe it (any outcome but RISK_DONE takes the counts out) or release
+ * it (risk_gate_release: it did not happen now, or will be observed from
+ * another gate); a gate forgotten stays counted until its windows pass it.
+ *
  * w->risk NULL: no scoring at all (every call is a no-op returning ERR_OK),
  * which is what the unit-test fixtures of the flows get.
  *
@@ -114,6 +121,10 @@ enum err risk_gate_check_payment(const struct wallet_ctx *w, struct risk_gate *g
  * transaction on st at now (ERR_OK and nothing written for an allow). */
 enum err risk_gate_decide(const struct wallet_ctx *w, struct risk_gate *g, bool can_challenge, bool fresh);
 enum err risk_gate_record(struct store *st, int64_t now, struct risk_gate *g, const char *ref);
+
+/* An admitted gate's counts taken out of the windows, nothing observed
+ * (risk_release); a no-op without an engine or admission. */
+void risk_gate_release(struct risk *r, struct risk_gate *g);
 
 /* Feed the outcome to the engine (risk_observe); a no-op without one.  Safe
  * on any thread; a few µs, so it may run in the ledger writer's completer.

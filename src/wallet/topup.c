@@ -279,11 +279,14 @@ static enum err find_or_admit(const struct wallet_ctx *w, struct topup *t, bool 
 /* The windows learn how a scored top-up ended (rg is filled only for a new
  * one, not for a retry): credited, declined by the issuer, or failed.  One
  * waiting for 3-D Secure is observed when its code finishes it
- * (confirmed_observed); one waiting for its credit is left to the
- * reconciler, unobserved (after a restart, risk_warm reads it). */
+ * (confirmed_observed), so its admission is released; one waiting for its
+ * credit stays counted as admitted, and the reconciler credits it (after a
+ * restart, risk_warm reads it). */
 static void risk_observed(const struct wallet_ctx *w, struct risk_gate *rg, const struct topup *t, enum err e)
 {
-    if (t->status == TOPUP_SUCCEEDED)
+    if (t->status == TOPUP_REQUIRES_ACTION)
+        risk_gate_release(w->risk, rg); /* counted when its code finishes it */
+    else if (t->status == TOPUP_SUCCEEDED)
         risk_gate_observe(w->risk, rg, RISK_DONE);
     else if (t->status == TOPUP_FAILED)
         risk_gate_observe(w->risk, rg,

@@ -1127,6 +1127,151 @@ static void threads_lose_no_count(void **state)
     assert_true(st.evictions > 0);
 }
 
+/* ---- admissions: requests scored in the same moment ---- */
+
+static struct risk_decision admit(struct fx *f, struct risk_event *ev)
+{
+    struct risk_decision d;
+    assert_int_equal(risk_admit(f->r, ev, &d), ERR_OK);
+    assert_true(ev->admitted);
+    return d;
+}
+
+/* A clerk sends refunds from one register all at once: none has committed
+ * when the next is scored.  Evaluated only, every one would see the empty
+ * window; admitted, the n-th sees n-1 and the one past refund_count holds.
+ * Each is counted once whatever its outcome: done counts (no second time),
+ * failed and released ones are taken out again. */
+static void admitted_refunds_see_each_other(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.refund_count = 3;
+    renew(f);
+    struct risk_event ev[5];
+    struct risk_decision d;
+    for (int i = 0; i < 5; i++) {
+        ev[i] = refund(TOKYO.store_id, 1 + i, NOW + i, 1000);
+        d = admit(f, &ev[i]);
+        assert_int_equal(d.verdict, i < 3 ? RISK_ALLOW : RISK_HOLD);
+    }
+    assert_int_equal(reason(&d, "refunds_store_count")->value, 5);
+    /* the two held ones fail, one is a retry that paid before, two are done */
+    assert_int_equal(risk_observe(f->r, &ev[3], RISK_FAILED), ERR_OK);
+    assert_int_equal(risk_observe(f->r, &ev[4], RISK_FAILED), ERR_OK);
+    risk_release(f->r, &ev[2]);
+    assert_false(ev[2].admitted);
+    risk_release(f->r, &ev[2]); /* twice: nothing more */
+    done(f, &ev[0]);
+    done(f, &ev[1]);
+    int64_t n, sum;
+    risk_ring_read(f->r, DIM_REFUND_STORE, TOKYO.store_id, NOW + 10, &n, &sum);
+    assert_int_equal(n, 2);
+    assert_int_equal(sum, 2000);
+    /* and so the next two refunds are allowed again, the one after not */
+    struct risk_event more = refund(TOKYO.store_id, 9, NOW + 20, 1000);
+    assert_int_equal(admit(f, &more).verdict, RISK_ALLOW);
+    more.at_ms++;
+    d = admit(f, &more);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    assert_int_equal(reason(&d, "refunds_store_count")->value, 4);
+}
+
+/* Stolen new accounts all sending to one mule in the same moment: the
+ * fan-in set and the mule's inflow learn each at its admission.  A velocity
+ * count taken out by a failure leaves the window as it was. */
+static void admitted_transfers_see_each_other(void **state)
+{
+    struct fx *f = *state;
+    struct risk_decision d;
+    for (int64_t c = 1; c <= 4; c++) {
+        struct risk_event ev = p2p(100 + c, 500, NOW + c, 20000, RISK_F_ACCOUNT_NEW | RISK_F_PAYEE_NEW);
+        d = admit(f, &ev);
+    }
+    assert_int_equal(reason(&d, "p2p_fan_in")->value, 4);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    int64_t n, in;
+    risk_ring_read(f->r, DIM_MULE_IN, 500, NOW + 10, &n, &in);
+    assert_int_equal(in, 80000);
+    /* the customer's own count: admitted, then failed, then nothing */
+    struct risk_event pv = pay(7, NOW, &TOKYO, 1500);
+    admit(f, &pv);
+    int64_t sum;
+    risk_ring_read(f->r, DIM_VEL_CUSTOMER, 7, NOW, &n, &sum);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 1500);
+    assert_int_equal(risk_observe(f->r, &pv, RISK_FAILED), ERR_OK);
+    risk_ring_read(f->r, DIM_VEL_CUSTOMER, 7, NOW, &n, &sum);
+    assert_int_equal(n, 0);
+    assert_int_equal(sum, 0);
+}
+
+struct admitter {
+    struct risk *r;
+    int idx;
+    int held;
+};
+
+static void *admit_work(void *arg)
+{
+    struct admitter *a = arg;
+    for (int i = 0; i < 50; i++) {
+        struct risk_event ev = refund(TOKYO.store_id, 1 + a->idx * 50 + i, NOW + i, 10);
+        struct risk_decision d;
+        if (risk_admit(a->r, &ev, &d) != ERR_OK)
+            return (void *)1;
+        a->held += d.verdict == RISK_HOLD;
+    }
+    return NULL;
+}
+
+/* Threads admitting at once: exactly refund_count of them are allowed. */
+static void admissions_race_to_the_limit(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.refund_count = 120;
+    f->cfg.refund_amount = 100000000;
+    renew(f);
+    pthread_t th[THREADS];
+    struct admitter a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (struct admitter){f->r, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, admit_work, &a[i]), 0);
+    }
+    int held = 0;
+    for (int i = 0; i < THREADS; i++) {
+        void *rv = NULL;
+        pthread_join(th[i], &rv);
+        assert_null(rv);
+        held += a[i].held;
+    }
+    assert_int_equal(held, THREADS * 50 - 120);
+}
+
+/* A ring takes out only what it may still hold, never below zero. */
+static void ring_takes_back(void **state)
+{
+    (void)state;
+    struct risk_ring r;
+    memset(&r, 0, sizeof r);
+    int64_t n, sum;
+    risk_ring_add(&r, 1000, 5000, 300);
+    risk_ring_add(&r, 1000, 6000, 200);
+    risk_ring_sub(&r, 1000, 5000, 300);
+    risk_ring_totals(&r, 1000, 6000, &n, &sum);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 200);
+    risk_ring_sub(&r, 1000, 5000, 300); /* nothing left in that bucket */
+    risk_ring_sub(&r, 1000, 7000, 100); /* a bucket newer than the ring: never counted */
+    risk_ring_totals(&r, 1000, 6000, &n, &sum);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 200);
+    risk_ring_add(&r, 1000, 6000 + RISK_BUCKETS * 1000, 1); /* the 6,000 bucket leaves the ring */
+    risk_ring_sub(&r, 1000, 6000, 200);
+    risk_ring_totals(&r, 1000, 6000 + RISK_BUCKETS * 1000, &n, &sum);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 1);
+}
+
 /* ---- settings ---- */
 
 static void settings_parse_and_refuse_by_name(void **state)
@@ -1635,6 +1780,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(verdicts_follow_the_scores, setup, teardown),
         cmocka_unit_test_setup_teardown(many_keys_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(threads_lose_no_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(admitted_refunds_see_each_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(admitted_transfers_see_each_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(admissions_race_to_the_limit, setup, teardown),
+        cmocka_unit_test(ring_takes_back),
         cmocka_unit_test(settings_parse_and_refuse_by_name),
         cmocka_unit_test_setup_teardown(decisions_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_the_thief, setup, teardown),

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "auth_fixture.h"
 #include "wallet_fixture.h"
@@ -32,6 +33,7 @@
 #include "merchant/terminal.h"
 #include "pos/sign.h"
 #include "risk/risk.h"
+#include "risk/risk_internal.h"
 #include "wallet/card.h"
 #include "wallet/mpm.h"
 #include "wallet/p2p.h"
@@ -406,6 +408,12 @@ static void impossible_travel_at_the_register(void **state)
     assert_int_equal(balance(t, &a), 49000);
     assert_int_equal(store_payments(t, t->umeda.id), 0);
     on_file(t, a.s.customer_id, "payment", "challenge", "impossible_travel", "risk_challenged");
+    /* The engine's windows hold the Tokyo charge only: the waiting one
+     * counts if and when it is approved. */
+    int64_t n, sum;
+    risk_ring_read(t->risk, DIM_VEL_CUSTOMER, a.s.customer_id, t->f->now, &n, &sum);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 1000);
     /* The guard the approval's transaction writes under: never at or after
      * expires_at, even when nobody has read the charge since it expired. */
     struct store *st = t->f->st;
@@ -590,6 +598,114 @@ static void refunds_of_other_branches_payments_count_at_the_refunding_store(void
     assert_int_equal(d[0].store_id, t->tokyo.id); /* the refunding store's decision */
     for (int i = 0; i < 6; i++)
         assert_int_equal(balance(t, &c[i]), i % 3 == 2 ? 9000 : 10000);
+}
+
+/* One register's refund on a thread (and a connection) of its own, as
+ * kessaid's HTTP threads give them. */
+struct burst {
+    struct wallet_ctx w;
+    const struct merchant_terminal *term;
+    int64_t payment_id;
+    char key[32];
+    enum err e;
+};
+
+static void *refund_thread(void *arg)
+{
+    struct burst *b = arg;
+    char n[POS_NONCE_MAX + 1];
+    nonce(n);
+    struct wait wt = {.done = false};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    const char *bad = NULL;
+    b->e = await(&wt, payment_refund(&b->w, b->term, n, b->payment_id, 1000, false, b->key, on_done, &wt, &bad),
+                 NULL);
+    return NULL;
+}
+
+/* The refunds b[0..n) sent all at once while the ledger writer is busy
+ * (another connection holds the write lock), so that none has committed
+ * when the next is scored; each on a connection of its own. */
+static void send_at_once(struct rf *t, struct burst *b, int n)
+{
+    pthread_t th[4];
+    assert_true(n <= 4);
+    for (int i = 0; i < n; i++) {
+        b[i].w = *W(t);
+        b[i].w.a.st = tu_open_store(t->f->dir);
+        b[i].term = &t->t_tokyo;
+    }
+    struct store *busy = tu_open_store(t->f->dir);
+    assert_int_equal(busy->ops->begin(busy), ERR_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, refund_thread, &b[i]), 0);
+    usleep(300 * 1000); /* they reach the writer (or the held one's record) and wait */
+    busy->ops->rollback(busy);
+    store_close(busy);
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        store_close(b[i].w.a.st);
+    }
+}
+
+/* Each is scored against the others (risk_admit): the third within the
+ * hour is held as when they come one after another; the first two pay
+ * once the writer is free. */
+static void refunds_sent_at_once_are_scored_together(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.risk.refund_count = 2;
+    engine(t);
+    struct cust c[3];
+    char email[64];
+    struct burst b[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(email, sizeof email, "acc%d@example.com", i);
+        customer(t, &c[i], email, 10000);
+        struct payment_receipt r;
+        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
+        b[i] = (struct burst){.payment_id = r.p.id};
+        snprintf(b[i].key, sizeof b[i].key, "burst-%d", i);
+    }
+    send_at_once(t, b, 3);
+    int ok = 0, held = 0;
+    for (int i = 0; i < 3; i++) {
+        ok += b[i].e == ERR_OK;
+        held += b[i].e == ERR_RISK_HELD;
+    }
+    assert_int_equal(ok, 2);
+    assert_int_equal(held, 1);
+    int64_t total = 0;
+    for (int i = 0; i < 3; i++)
+        total += balance(t, &c[i]);
+    assert_int_equal(total, 3 * 10000 - 1000); /* two refunded, one not */
+}
+
+/* The same refund sent twice at once (a register retrying before its first
+ * answer): both are scored, one pays, the other is its replay, and the
+ * store's count holds one refund, not two. */
+static void a_refund_sent_twice_at_once_counts_once(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.risk.refund_count = 2;
+    engine(t);
+    struct cust c[2];
+    int64_t id[2];
+    char email[64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(email, sizeof email, "acc%d@example.com", i);
+        customer(t, &c[i], email, 10000);
+        struct payment_receipt r;
+        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
+        id[i] = r.p.id;
+    }
+    struct burst b[2] = {{.payment_id = id[0], .key = "twice"}, {.payment_id = id[0], .key = "twice"}};
+    send_at_once(t, b, 2);
+    assert_int_equal(b[0].e, ERR_OK);
+    assert_int_equal(b[1].e, ERR_OK);
+    assert_int_equal(refund(t, &t->t_tokyo, id[1], 1000), ERR_OK); /* the second refund, not the third */
+    assert_int_equal(balance(t, &c[0]) + balance(t, &c[1]), 20000);
 }
 
 /* And a refund by another store of the merchant is that store's, not the
@@ -1228,6 +1344,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_held_transfer_lapses_and_never_pays_late, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_turned_into_cash_are_held, setup, teardown),
         cmocka_unit_test_setup_teardown(resale_goods_given_back_at_once_are_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(refunds_sent_at_once_are_scored_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refund_sent_twice_at_once_counts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_payer_refunded_again_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(refunds_of_other_branches_payments_count_at_the_refunding_store, setup,
                                         teardown),
