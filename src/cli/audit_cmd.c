@@ -75,7 +75,7 @@ int cli_run_audit_verify(struct cli_ctx *x)
     char db[PATH_MAX], keypath[PATH_MAX];
     cli_data_path(x, "kessai.db", db, sizeof db);
     cli_data_path(x, "master.key", keypath, sizeof keypath);
-    rc = cli_open_store(x, 1);
+    rc = cli_open_store_readonly(x);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (access(keypath, F_OK) != 0)
@@ -262,7 +262,7 @@ int cli_run_audit_search(struct cli_ctx *x)
     if (rc == CLI_EXIT_OK && f.since_ms && f.until_ms && f.since_ms >= f.until_ms)
         rc = cli_usage_error(x->cmd, "--since must be before --until");
     if (rc == CLI_EXIT_OK)
-        rc = cli_open_store(x, 1);
+        rc = cli_open_store_readonly(x);
     if (rc == CLI_EXIT_OK && email[0])
         rc = find_customer(x, email, &f.customer_id);
     if (rc != CLI_EXIT_OK)

@@ -161,6 +161,10 @@ void cli_data_path(const struct cli_ctx *x, const char *name, char *buf, size_t 
  * unless must_exist: commands that only read refuse to conjure up an empty
  * database from a mistyped directory. */
 int cli_open_store(struct cli_ctx *x, int must_exist);
+/* The same for commands that only read (verify, search): an existing
+ * database opened read-only (store_open_sqlite_readonly), never created,
+ * migrated or written. */
+int cli_open_store_readonly(struct cli_ctx *x);
 /* Read DIR/master.key, creating it (0600) if missing, as kessaid does.
  * The caller wipes key with sodium_memzero when done. */
 int cli_load_master_key(struct cli_ctx *x, uint8_t key[MASTERKEY_BYTES]);

@@ -31,6 +31,18 @@ int cli_open_store(struct cli_ctx *x, int must_exist)
     return CLI_EXIT_OK;
 }
 
+int cli_open_store_readonly(struct cli_ctx *x)
+{
+    char path[PATH_MAX];
+    cli_data_path(x, "kessai.db", path, sizeof path);
+    if (access(path, F_OK) != 0)
+        return cli_failure("no database at %s (wrong --data-dir? kessaid and the admin commands create it)", path);
+    enum err e = store_open_sqlite_readonly(path, &x->st);
+    if (e != ERR_OK)
+        return cli_failure("cannot open %s: %s", path, err_message(e));
+    return CLI_EXIT_OK;
+}
+
 int cli_attach_audit_key(struct cli_ctx *x)
 {
     uint8_t key[MASTERKEY_BYTES];

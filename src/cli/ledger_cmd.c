@@ -8,7 +8,7 @@
 
 int cli_run_ledger_verify(struct cli_ctx *x)
 {
-    int rc = cli_open_store(x, 1);
+    int rc = cli_open_store_readonly(x);
     if (rc != CLI_EXIT_OK)
         return rc;
     char path[PATH_MAX];

@@ -11,6 +11,7 @@
 #include "auth/txn.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
+#include "notify/feed.h"
 #include "notify/outbox.h"
 #include "ops/dispute.h"
 #include "ops/staff.h"
@@ -141,6 +142,24 @@ static enum err mail(const struct job *j, struct store *st, const struct payment
     return mail_to(j, st, p->counterparty_id, "Money taken back from your kessai wallet", body);
 }
 
+/* The wallets' live feeds (notify/feed.h), as the mails above: the payer's
+ * credit, and a transfer's recipient's debit when it is taken back. */
+static enum err feed(const struct job *j, struct store *st, const struct payment *p,
+                     const struct ledger_balances *after)
+{
+    char rid[IDS_BUF], pid[IDS_BUF];
+    ids_format(rid, REVERSAL_ID_PREFIX, j->r.id);
+    ids_format(pid, PAYMENT_ID_PREFIX, j->r.payment_id);
+    enum err e = feed_queue(st, j->now, j->r.customer_id, "reversal.credited",
+                            json_pack("{s:s, s:s, s:I, s:I}", "reversal", rid, "payment", pid, "amount",
+                                      (json_int_t)j->r.amount, "balance_after", (json_int_t)after->credit));
+    if (e != ERR_OK || !j->r.charge_store || p->kind != PAYMENT_P2P)
+        return e;
+    return feed_queue(st, j->now, p->counterparty_id, "reversal.debited",
+                      json_pack("{s:s, s:s, s:I, s:I}", "reversal", rid, "payment", pid, "amount",
+                                (json_int_t)j->r.amount, "balance_after", (json_int_t)after->debit));
+}
+
 /* Taken back from a store's payable: its merchant hears of it as of a
  * refund (refund.succeeded, refund kind "reversal", payment_webhook.h), in
  * this transaction.  A P2P transfer concerns no merchant. */
@@ -257,6 +276,8 @@ static enum err hook(void *ctx, struct store *st, const struct ledger_transfer *
     }
     if (e == ERR_OK)
         e = mail(j, st, &p, after);
+    if (e == ERR_OK)
+        e = feed(j, st, &p, after);
     return e;
 }
 

@@ -157,7 +157,7 @@ enum err risk_observe(struct risk *r, const struct risk_event *ev, enum risk_out
 void risk_stats(struct risk *r, struct risk_stats *out);
 
 /* Rebuild the windows from the store's recent history (payments, transfers,
- * top-ups, card attempts within the longest window before now), so that a
+ * top-ups, card attempts, refunds within the longest window before now), so that a
  * restart does not reset a thief's counters.  Call before serving, on an
  * engine nobody else uses yet.  *rows (may be NULL) counts what was read. */
 enum err risk_warm(struct risk *r, struct store *st, int64_t now, size_t *rows);

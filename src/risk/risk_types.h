@@ -65,7 +65,7 @@ struct risk_decision_row {
  * Only what the rules need; device and card are given as stored (the
  * public key, the fingerprint) and turned into keys by the engine. */
 struct risk_history_row {
-    int kind;    /* enum risk_kind: RISK_PAYMENT, RISK_P2P, RISK_TOPUP, RISK_CARD_LINK */
+    int kind;    /* enum risk_kind: RISK_PAYMENT, RISK_P2P, RISK_TOPUP, RISK_CARD_LINK, RISK_REFUND */
     int outcome; /* enum risk_outcome */
     int64_t at_ms;
     int64_t customer_id;

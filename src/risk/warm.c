@@ -5,11 +5,11 @@
  * top-up, fan-in, a mule's inflow and outflow: the recipient's age comes
  * with the row), top-ups (velocity, card testing, the "last top-up", a new
  * account's own money) and
- * card-link attempts (card testing).  Replaying them through risk_observe
- * gives the same windows as if the process had never stopped, for every
- * rule whose input the store keeps.  Not replayed: refunds (payment_refunds
- * has them since migration 27; not read here yet) and logins (security
- * events): their windows start empty again.
+ * card-link attempts (card testing) and the refunds registers gave
+ * (payment_refunds: refunds per store).  Replaying them through
+ * risk_observe gives the same windows as if the process had never
+ * stopped, for every rule whose input the store keeps.  Not replayed:
+ * logins (security events): their windows start empty again.
  *
  * Rows come in no particular order; every observe is order-insensitive
  * (rings add into their bucket, sets keep the latest time, "last" keeps
@@ -24,6 +24,7 @@ static int64_t longest_window_s(const struct risk_config *c)
         c->velocity_store_window_s,    c->velocity_terminal_window_s, c->resale_window_s,
         c->shared_device_window_s,     c->shared_addr_window_s,     c->card_window_s,
         c->card_cards_window_s,        c->fan_in_window_s,          c->mule_window_s,
+        c->refund_window_s,
     };
     int64_t m = 0;
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)

@@ -644,6 +644,42 @@ fail:
     return e;
 }
 
+enum err store_open_sqlite_readonly(const char *path, struct store **out)
+{
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure);
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return ERR_NOMEM;
+    s->base.ops = &sqlite_ops;
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    enum err e = rc == SQLITE_OK ? ERR_OK : ERR_STORE;
+    if (e != ERR_OK) {
+        log_event(LOG_ERROR, "store_open_failed",
+                  json_pack("{s:s, s:s}", "path", path, "detail", s->db ? sqlite3_errmsg(s->db) : "no memory"));
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    int v = 0;
+    e = exec(s, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;", "pragmas");
+    if (e == ERR_OK)
+        e = sq_audit_register(s);
+    if (e == ERR_OK)
+        e = schema_version(s, &v);
+    if (e == ERR_OK && v != sq_schema_version) {
+        log_event(LOG_ERROR, v < sq_schema_version ? "store_schema_too_old" : "store_schema_too_new",
+                  json_pack("{s:i, s:i}", "found", v, "supported", sq_schema_version));
+        e = v < sq_schema_version ? ERR_SCHEMA_OLD : ERR_STORE;
+    }
+    if (e != ERR_OK)
+        goto fail;
+    *out = &s->base;
+    return ERR_OK;
+fail:
+    sq_close(&s->base);
+    return e;
+}
+
 enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_memory *mem,
                                    struct store **out)
 {

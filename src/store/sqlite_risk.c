@@ -4,7 +4,7 @@
  * Decisions are appended (the id is the row id) and read back per customer
  * through risk_decisions_customer (customer_id, id), newest first.
  *
- * The history scan reads three tables without adding an index to any:
+ * The history scan reads four tables without adding an index to any:
  *  - payments: no index on created_ms (payments are written by every
  *    charge; an index is a random B-tree page per payment), but ids are
  *    ledger transfer ids, assigned in commit order, so the newest rows are
@@ -12,6 +12,7 @@
  *    since_ms by more than SCAN_SLACK_MS (a payment's time is taken just
  *    before its commit, so times and ids agree to within that);
  *  - topups: the same, by id (an autoincrement in creation order);
+ *  - payment_refunds: the same, by id (the refund's transfer id);
  *  - card_attempts: through card_attempts_age (at_ms).
  */
 #include <string.h>
@@ -161,6 +162,20 @@ static enum row_verdict read_topup(sqlite3_stmt *q, int64_t since_ms, struct ris
     return ROW_USE;
 }
 
+/* A refund or void a register gave, counted at the register's store. */
+static enum row_verdict read_refund(sqlite3_stmt *q, int64_t since_ms, struct risk_history_row *h)
+{
+    enum row_verdict v = by_id_window(h, since_ms);
+    if (v != ROW_USE)
+        return v;
+    h->kind = RISK_REFUND;
+    h->outcome = RISK_DONE;
+    h->store_id = sqlite3_column_int64(q, 5);
+    h->terminal_id = sqlite3_column_int64(q, 6);
+    h->amount = sqlite3_column_int64(q, 7);
+    return ROW_USE;
+}
+
 /* Card attempts are selected by time in SQL (card_attempts_age). */
 static enum row_verdict read_card_attempt(sqlite3_stmt *q, int64_t since_ms, struct risk_history_row *h)
 {
@@ -219,6 +234,11 @@ enum err sq_risk_history_scan(struct store *st, int64_t since_ms, store_risk_his
                    " LEFT JOIN stores s ON s.id = t.store_id AND t.store_id != 0"
                    " WHERE t.status IN (4, 5) ORDER BY t.id DESC"); /* SUCCEEDED, FAILED */
     e = scan(s, q, "risk_history_topups", since_ms, read_topup, fn, ctx);
+    if (e != ERR_OK)
+        return e;
+    q = sq_stmt(s, "SELECT created_ms, customer_id, 0, 0, '', store_id, terminal_id, amount FROM payment_refunds"
+                   " ORDER BY id DESC");
+    e = scan(s, q, "risk_history_refunds", since_ms, read_refund, fn, ctx);
     if (e != ERR_OK)
         return e;
     q = sq_stmt(s, "SELECT a.at_ms, a.customer_id, coalesce(c.created_ms, 0), a.device_id, "

@@ -514,7 +514,8 @@ struct store_ops {
                                    struct risk_decision_row *out, size_t *n);
     /* What the risk engine replays after a restart (risk_warm), in no
      * particular order: payments and transfers, succeeded top-ups and those
-     * the card issuer declined, and card-link attempts, each at or after
+     * the card issuer declined, card-link attempts and registers' refunds
+     * (payment_refunds), each at or after
      * since_ms.  Stops at the first error fn returns.  Best run inside
      * begin_read() for one snapshot. */
     enum err (*risk_history_scan)(struct store *st, int64_t since_ms, store_risk_history_fn fn, void *ctx);
@@ -571,6 +572,14 @@ struct store {
  * ERR_STORE if the file cannot be opened or its schema is newer than this
  * program knows. */
 enum err store_open_sqlite(const char *path, struct store **out);
+
+/* The same file opened to read only, for the commands that inspect a
+ * database (ledger verify, audit verify), perhaps a copy kept as evidence:
+ * nothing is created, migrated or written (any write fails), and the
+ * audit chain is not extended.  ERR_SCHEMA_OLD (logged
+ * store_schema_too_old) for a database an older kessai wrote, which only a
+ * writing open upgrades; ERR_STORE for a newer one or no file at all. */
+enum err store_open_sqlite_readonly(const char *path, struct store **out);
 
 /* What a process keeps in memory of one SQLite file: the POS nonces seen
  * and the live payment codes' hashes.  The store keeps both tables in the

@@ -77,8 +77,9 @@ static const struct err_entry table[] = {
     [ERR_IO] = {"io_error", 500, "An I/O error occurred."},
     [ERR_NOMEM] = {"out_of_memory", 503, "The server is out of memory; retry later."},
     [ERR_INTERNAL] = {"internal_error", 500, "An internal error occurred."},
-    /* Only kessaid's start-up and the CLI see it: no client does. */
+    /* Only kessaid's start-up and the CLI see these: no client does. */
     [ERR_AUDIT_UNCHAINED] = {"audit_unchained", 500, "The audit log has entries from before its chain: check them, then chain them with 'kessai audit backfill'."},
+    [ERR_SCHEMA_OLD] = {"schema_old", 500, "The database's schema is older than this kessai's; a read-only command does not upgrade it: start kessaid (or run a command that changes something) first, on a copy if it is evidence."},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == ERR__COUNT, "err table must cover enum err");

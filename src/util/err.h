@@ -84,6 +84,7 @@ enum err {
     ERR_NOMEM,
     ERR_INTERNAL,
     ERR_AUDIT_UNCHAINED,
+    ERR_SCHEMA_OLD,
     ERR__COUNT
 };
 

@@ -942,6 +942,52 @@ static void verify_needs_the_master_key(void **state)
     ac_server_cleanup(&s);
 }
 
+/* The commands that only read (ledger verify, audit verify, audit search)
+ * open the database read-only: one an older kessai wrote, perhaps a copy
+ * kept as evidence, is refused with the reason and left byte for byte as
+ * it was, never upgraded under whoever else uses it.  A command that
+ * changes something upgrades it; then the reads work. */
+static void read_only_commands_leave_an_old_database_as_it_was(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    assert_int_equal(mkdir(s.data, 0700), 0);
+    char path[700], out[4096], sql[64];
+    tu_path(path, sizeof path, s.data, "kessai.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int v = 0; v < sq_schema_version - 1; v++)
+        assert_int_equal(sqlite3_exec(db, sq_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d)", sq_schema_version - 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    size_t len0 = 0, len1 = 0;
+    char *before = tu_slurp(path, &len0);
+    assert_non_null(before);
+
+    assert_int_equal(cli_all(&s, "ledger verify", out, sizeof out), 1);
+    assert_non_null(strstr(out, "older than this kessai's"));
+    assert_int_equal(cli_all(&s, "audit verify", out, sizeof out), 1);
+    assert_non_null(strstr(out, "older than this kessai's"));
+    assert_int_equal(cli_all(&s, "audit search --limit 5", out, sizeof out), 1);
+    assert_non_null(strstr(out, "older than this kessai's"));
+    char *after = tu_slurp(path, &len1);
+    assert_non_null(after);
+    assert_int_equal(len1, len0);
+    assert_memory_equal(after, before, len0);
+    free(before);
+    free(after);
+
+    assert_int_equal(cli_out(&s, "admin killswitch list", out, sizeof out), 0); /* opens to write: upgrades */
+    assert_int_equal(cli_out(&s, "ledger verify", out, sizeof out), 0);
+    assert_non_null(strstr(out, "ledger verify: ok"));
+    assert_int_equal(cli_out(&s, "audit search --limit 5", out, sizeof out), 0);
+    ac_server_cleanup(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -961,6 +1007,7 @@ int main(void)
         cmocka_unit_test(migration_chains_the_entries_written_before),
         cmocka_unit_test_setup_teardown(searches_filter_and_page_newest_first, setup, teardown),
         cmocka_unit_test(cli_actions_are_logged_and_verify_catches_an_edit),
+        cmocka_unit_test(read_only_commands_leave_an_old_database_as_it_was),
         cmocka_unit_test(verify_needs_the_master_key),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -746,9 +746,30 @@ static void a_refused_sender_learns_nothing_about_the_recipient(void **state)
     assert_int_equal(refusals(t, &a, "p2p_daily"), 3);
 }
 
+/* c's newest live-feed event is `type`, for amount, with balance_after;
+ * *after (in, out): the last event id read. */
+static void feed_has(struct tx *t, const struct cust *c, int64_t *after, const char *type, int64_t amount,
+                     int64_t balance_after)
+{
+    struct feed_event ev[8];
+    size_t n = 0;
+    assert_int_equal(t->f->st->ops->feed_event_list(t->f->st, c->s.customer_id, *after, 8, ev, &n), ERR_OK);
+    assert_true(n >= 1);
+    const struct feed_event *e = &ev[n - 1];
+    *after = e->id;
+    assert_string_equal(e->type, type);
+    json_t *d = json_loads(e->body, 0, NULL);
+    assert_non_null(d);
+    assert_int_equal(json_integer_value(json_object_get(d, "amount")), amount);
+    assert_int_equal(json_integer_value(json_object_get(d, "balance_after")), balance_after);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "reversal")), "rev_"));
+    json_decref(d);
+}
+
 /* A transfer taken back from its recipient after the sender's fraud
  * report is a debit of the recipient's wallet: the recipient is told, with
- * the balance left, like the sender who gets the money back. */
+ * the balance left, like the sender who gets the money back, by mail and
+ * on their live feeds. */
 static void a_transfer_taken_back_tells_its_recipient(void **state)
 {
     struct tx *t = *state;
@@ -762,12 +783,21 @@ static void a_transfer_taken_back_tells_its_recipient(void **state)
     }
     while (af_mail(t->f, b.email, "", true, body, sizeof body) > 0) {
     }
+    int64_t fa = 0, fb = 0;
+    struct feed_event ev[8];
+    size_t n = 0;
+    assert_int_equal(t->f->st->ops->feed_event_list(t->f->st, a.s.customer_id, 0, 8, ev, &n), ERR_OK);
+    fa = n ? ev[n - 1].id : 0;
+    assert_int_equal(t->f->st->ops->feed_event_list(t->f->st, b.s.customer_id, 0, 8, ev, &n), ERR_OK);
+    fb = n ? ev[n - 1].id : 0;
     struct reversal rv;
     const char *bad = NULL;
     bool replayed = false;
     assert_int_equal(reversal_request(af_ctx(t->f), t->writer, 1, r.p.id, 2000, "sender reported fraud", true, 0,
                                       "rev-1", &rv, &replayed, &bad),
                      ERR_OK);
+    feed_has(t, &b, &fb, "reversal.debited", 2000, 1500);
+    feed_has(t, &a, &fa, "reversal.credited", 2000, 9000);
     assert_int_equal(balance(t, b.wallet), 1500);
     assert_int_equal(balance(t, a.wallet), 9000);
     assert_int_equal(af_mail(t->f, b.email, "Money taken back from your kessai wallet", true, body, sizeof body), 1);
@@ -782,6 +812,9 @@ static void a_transfer_taken_back_tells_its_recipient(void **state)
                      ERR_OK);
     assert_int_equal(balance(t, b.wallet), 1500);
     assert_int_equal(af_mail_count(t->f, b.email, ""), 0);
+    feed_has(t, &a, &fa, "reversal.credited", 1000, 10000);
+    assert_int_equal(t->f->st->ops->feed_event_list(t->f->st, b.s.customer_id, fb, 8, ev, &n), ERR_OK);
+    assert_int_equal(n, 0);
     assert_int_equal(af_mail_count(t->f, a.email, "Money back to your kessai wallet"), 1);
 }
 

@@ -138,7 +138,7 @@ static struct risk_event refund(int64_t store_id, int64_t customer, int64_t at, 
                                .at_ms = at,
                                .customer_id = customer,
                                .store_id = store_id,
-                               .terminal_id = store_id * 10,
+                               .terminal_id = store_id, /* another dimension: the same id is no clash */
                                .amount = amount};
 }
 
@@ -1711,6 +1711,38 @@ static void warm_up_remembers_the_mule(void **state)
     world_close(&w);
 }
 
+static void warm_up_remembers_the_refunds(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.refund_count = 2;
+    renew(f);
+    struct world w;
+    world_open(&w);
+    /* Two refunds by Tokyo's register in the last hour (of payments made
+     * anywhere), one yesterday; one by another store. */
+    const int64_t at[] = {NOW - 50 * MIN, NOW - 10 * MIN, NOW - DAY};
+    for (int i = 0; i < 3; i++) {
+        struct payment_refund r = {.id = 900 + i, .payment_id = 1, .customer_id = w.alice,
+                                   .store_id = w.tokyo.id, .terminal_id = 5, .amount = 1000, .created_ms = at[i]};
+        assert_int_equal(w.st->ops->payment_refund_insert(w.st, &r), ERR_OK);
+    }
+    struct payment_refund other = {.id = 903, .payment_id = 1, .customer_id = w.alice, .store_id = w.umeda.id,
+                                   .terminal_id = 6, .amount = 1000, .created_ms = NOW - 5 * MIN};
+    assert_int_equal(w.st->ops->payment_refund_insert(w.st, &other), ERR_OK);
+    size_t rows = 0;
+    assert_int_equal(risk_warm(f->r, w.st, NOW, &rows), ERR_OK);
+    assert_true(rows >= 4);
+    struct risk_event ev = refund(w.tokyo.id, 7, NOW, 1000);
+    struct risk_decision d = eval(f, &ev);
+    const struct risk_reason *x = reason(&d, "refunds_store_count");
+    assert_non_null(x);
+    assert_int_equal(x->value, 3);
+    assert_int_equal(d.verdict, RISK_HOLD);
+    struct risk_event there = refund(w.umeda.id, 7, NOW, 1000);
+    quiet(f, &there);
+    world_close(&w);
+}
+
 /* Every transfer to a new account asks whether its sender paid the
  * recipient before: that must be an index lookup, not a walk of every
  * payment ever made (at a million payments a transfer would wait seconds,
@@ -1789,6 +1821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(warm_up_remembers_the_thief, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_fan_in, setup, teardown),
         cmocka_unit_test_setup_teardown(warm_up_remembers_the_mule, setup, teardown),
+        cmocka_unit_test_setup_teardown(warm_up_remembers_the_refunds, setup, teardown),
         cmocka_unit_test_setup_teardown(the_first_transfer_lookup_is_indexed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
