@@ -40,13 +40,24 @@ static sqlite3_stmt *ready(struct sqlite_store *s, sqlite3_stmt *st)
     return st;
 }
 
+/* The slot of sql's statement, or the free slot where it goes.  The
+ * texts are static strings a few bytes apart or more: their addresses'
+ * low bits, mixed, spread well. */
+static size_t stmt_slot(const struct sqlite_store *s, const char *sql)
+{
+    uint64_t h = (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15ULL;
+    size_t i = (size_t)(h >> 40) & (SQ_STMT_SLOTS - 1);
+    while (s->sql[i] != NULL && s->sql[i] != sql)
+        i = (i + 1) & (SQ_STMT_SLOTS - 1);
+    return i;
+}
+
 sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql)
 {
-    for (int i = 0; i < s->nstmt; i++) {
-        if (s->sql[i] == sql) {
-            sqlite3_clear_bindings(s->stmt[i]);
-            return ready(s, s->stmt[i]);
-        }
+    size_t i = stmt_slot(s, sql);
+    if (s->sql[i] == sql) {
+        sqlite3_clear_bindings(s->stmt[i]);
+        return ready(s, s->stmt[i]);
     }
     if (s->nstmt == SQ_MAX_STMTS) {
         log_event(LOG_ERROR, "store_error", json_pack("{s:s}", "detail", "statement cache full"));
@@ -57,8 +68,9 @@ sqlite3_stmt *sq_stmt(struct sqlite_store *s, const char *sql)
         sq_fail(s, "prepare");
         return NULL;
     }
-    s->sql[s->nstmt] = sql;
-    s->stmt[s->nstmt++] = st;
+    s->sql[i] = sql;
+    s->stmt[i] = st;
+    s->nstmt++;
     return ready(s, st);
 }
 
@@ -348,8 +360,8 @@ static void sq_close(struct store *st)
 {
     struct sqlite_store *s = sq(st);
     rolled_back(s); /* closing rolls back what is open; SQLite does not promise the hook then */
-    for (int i = 0; i < s->nstmt; i++)
-        sqlite3_finalize(s->stmt[i]);
+    for (size_t i = 0; i < SQ_STMT_SLOTS; i++)
+        sqlite3_finalize(s->stmt[i]); /* NULL: a no-op */
     sqlite3_close(s->db);
     snapshot_forget(s);
     sodium_memzero(s->audit_key, sizeof s->audit_key);

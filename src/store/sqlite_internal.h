@@ -13,16 +13,21 @@
 #include "merchant/types.h"
 #include "store/store.h"
 
-#define SQ_MAX_STMTS 256 /* every SQL text of every op, prepared once per connection */
+/* Every SQL text of every op, prepared once per connection, in an
+ * open-addressed table keyed by the text's address: SQ_STMT_SLOTS slots
+ * (a power of two), at most SQ_MAX_STMTS used so that probes stay short. */
+#define SQ_STMT_SLOTS 1024
+#define SQ_MAX_STMTS 768
 
 enum sq_purge_table { SQ_PURGE_PAYCODES, SQ_PURGE_POS_NONCES, SQ_PURGE_OFFLINE_USES, SQ_PURGE_TABLES };
 
 struct sqlite_store {
     struct store base; /* must be first */
     sqlite3 *db;
-    /* Prepared-once statements, keyed by the address of their static SQL text. */
-    const char *sql[SQ_MAX_STMTS];
-    sqlite3_stmt *stmt[SQ_MAX_STMTS];
+    /* Prepared-once statements, keyed by the address of their static SQL
+     * text (NULL: a free slot). */
+    const char *sql[SQ_STMT_SLOTS];
+    sqlite3_stmt *stmt[SQ_STMT_SLOTS];
     int nstmt;
     int64_t data_version; /* last seen PRAGMA data_version (changed_by_others) */
     bool snapshot;        /* a snapshot_begin() read transaction is open */

@@ -1215,6 +1215,40 @@ static void a_savepoint_in_a_snapshot_still_rolls_back(void **state)
     assert_int_equal(st->ops->commit(st), ERR_OK);
 }
 
+/* The statement cache holds every distinct SQL text a connection uses, up
+ * to SQ_MAX_STMTS: each text is prepared once and found again by its
+ * address, and one more is refused (logged), not an out-of-bounds write. */
+static void the_statement_cache_holds_what_it_promises(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    struct sqlite_store *s = sq(st);
+    int before = s->nstmt;
+    int room = SQ_MAX_STMTS - before;
+    assert_true(room > 256); /* more than the old fixed 256 in all */
+    char(*texts)[32] = calloc((size_t)room + 1, sizeof *texts);
+    sqlite3_stmt **got = calloc((size_t)room, sizeof *got);
+    for (int i = 0; i < room; i++) {
+        snprintf(texts[i], sizeof texts[i], "SELECT %d", i);
+        got[i] = sq_stmt(s, texts[i]);
+        assert_non_null(got[i]);
+        assert_int_equal(sqlite3_step(got[i]), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(got[i], 0), i);
+        sq_done(got[i]);
+    }
+    for (int i = 0; i < room; i++)
+        assert_ptr_equal(sq_stmt(s, texts[i]), got[i]); /* the same statement, not prepared again */
+    assert_int_equal(s->nstmt, SQ_MAX_STMTS);
+    snprintf(texts[room], sizeof texts[room], "SELECT -1");
+    assert_null(sq_stmt(s, texts[room]));
+    free(texts);
+    free(got);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1248,6 +1282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_checks_a_reversals_accounts, setup, teardown_tampered),
         cmocka_unit_test_setup_teardown(verify_checks_what_a_reversal_reverses, setup, teardown_tampered),
         cmocka_unit_test_setup_teardown(verify_checks_a_posts_accounts, setup, teardown_tampered),
+        cmocka_unit_test(the_statement_cache_holds_what_it_promises),
         cmocka_unit_test(migration_8_links_existing_transfers),
         cmocka_unit_test(migration_gives_reviews_held_before_it_a_deadline),
         cmocka_unit_test(migration_records_old_refunds_by_the_refunding_register),
