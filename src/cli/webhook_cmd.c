@@ -92,6 +92,11 @@ int cli_run_webhook_add(struct cli_ctx *x)
                                                "merchant", ids_format(mid, MERCHANT_ID_PREFIX, merchant_id), "url",
                                                w.url, "events", w.events)
                                    : NULL);
+    if (e == ERR_LIMIT_EXCEEDED) {
+        rc = cli_failure("merchant %s has %d webhook endpoints, the most it may have: remove one first",
+                         cli_opt(x, "--merchant"), WEBHOOK_ENDPOINTS_MAX);
+        goto cleanup;
+    }
     if (e != ERR_OK) {
         rc = cli_fail_err(e, e == ERR_MERCHANT_NOT_FOUND ? cli_opt(x, "--merchant") : "add webhook");
         goto cleanup;

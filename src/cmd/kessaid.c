@@ -253,12 +253,13 @@ struct webhook_round {
     const uint8_t *master_key;
     struct webhook_poster poster;
     struct notify_retry retry;
+    struct webhook_holds holds; /* the webhook thread's only */
 };
 
 static void webhook_round(void *ctx, struct store *st, int64_t now)
 {
-    const struct webhook_round *r = ctx;
-    (void)webhook_deliver_pending(st, r->master_key, &r->poster, &r->retry, now, NULL);
+    struct webhook_round *r = ctx;
+    (void)webhook_deliver_pending(st, r->master_key, &r->poster, &r->retry, now, &r->holds, NULL);
 }
 
 /* A commit that queued mail may have queued webhook events too (payments):
@@ -566,7 +567,11 @@ int main(int argc, char **argv)
         .master_key = master_key,
         .workers = workers,
         .ratelimit = ratelimit,
-        .mail = &mail,
+        /* No request delivers mail itself: each wakes the mail thread
+         * (at most NOTIFY_ROUND_GAP_MS later), the one sender of this node.
+         * Two deliverers would both send what they both read (outbox.c),
+         * and a hung SMTP relay would hold request threads. */
+        .mail = NULL,
         .wake = &wake_deliverer,
         .gateway = gateway,
         .risk = risk,
@@ -581,8 +586,8 @@ int main(int argc, char **argv)
      * a gateway outage leaves behind. */
     struct store *rs = store_pool_acquire(pool);
     struct wallet_ctx wtmpl = {
-        .a = {.st = rs, .master_key = master_key, .cfg = &cfg, .mail = &mail, .now = time_now_ms(),
-              .client_addr = "", .wake = &wake_deliverer},
+        .a = {.st = rs, .master_key = master_key, .cfg = &cfg, .mail = NULL, .now = time_now_ms(),
+              .client_addr = "", .wake = &wake_deliverer}, /* the mail thread delivers (above) */
         .gw = gateway,
         .writer = writer,
         .crash_point = app.crash_point,

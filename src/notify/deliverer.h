@@ -1,14 +1,15 @@
 /* deliverer.h: the background retry of queued mail.
  *
- * Most requests deliver their own mail right after their commit; a message
- * stays queued when that failed (disk full, a crash between commit and
- * delivery), and on purpose when the request answers a caller whose answer
- * must not take longer because a mail went out (login, registration, reset
- * requests: auth_ctx.h), which wakes this thread instead.  The thread
- * delivers the queue when woken and every interval, on its own store
- * connection, so such mail goes out without waiting for the next request or
- * restart.  Delivery is serialised by the store's write lock (outbox.h), so
- * it never sends a message twice alongside a request.
+ * In kessaid this thread is the one deliverer of its node: requests only
+ * queue mail in their transaction and wake it (auth_ctx.h with ctx->mail
+ * NULL), and it delivers the queue when woken and every interval (for
+ * what a failure or a crash left queued), on its own store connection.
+ * One deliverer, because sending happens outside any transaction
+ * (outbox.c): two deliverers reading the queue at once would both send
+ * what they both read, and an SMTP relay cannot take a message twice
+ * without the customer seeing it twice.  (Several nodes on one database
+ * are each one deliverer: the rare message both read goes out twice, with
+ * one Message-ID.)  Requests also no longer wait for a slow relay.
  *
  *   WAITING --wake, or interval over--> DELIVERING (one notify_deliver_pending)
  *      ^                                    |   (wakes meanwhile: one more round)

@@ -25,7 +25,7 @@ struct notify_retry {
     int64_t max_age_ms; /* given up when a failure comes this long after queueing */
 };
 
-/* 30 s doubling to 1 h; 20 attempts (about 15 hours) or 3 days. */
+/* 30 s doubling to 1 h; 20 attempts (about 13 hours of waits) or 3 days. */
 #define NOTIFY_RETRY_DEFAULT ((struct notify_retry){30000, 3600000, 20, 3 * 86400000LL})
 
 /* The wait after the attempts-th failure (attempts >= 1). */

@@ -12,14 +12,13 @@
 
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 const char *const webhook_event_types[] = {WEBHOOK_PAYMENT_SUCCEEDED, WEBHOOK_REFUND_SUCCEEDED,
                                            WEBHOOK_CHARGE_VOIDED, NULL};
 
 /* Deliveries read per round trip to the store. */
 #define DELIVER_BATCH 64
-/* Endpoints of one merchant looked at when an event is queued. */
-#define ENDPOINTS_MAX 32
 
 static bool host_is_loopback(const char *host, size_t len)
 {
@@ -122,10 +121,19 @@ enum err webhook_endpoint_create(struct store *st, const uint8_t master_key[MAST
     memset(out, 0, sizeof *out);
     if (webhook_check_url(url) != ERR_OK || webhook_parse_events(events, out->events) != ERR_OK)
         return ERR_INVALID_PARAM;
+    struct webhook_endpoint *have = calloc(WEBHOOK_ENDPOINTS_MAX, sizeof *have);
+    size_t n = 0;
+    enum err e = have ? st->ops->webhook_endpoint_list(st, merchant_id, false, 0, WEBHOOK_ENDPOINTS_MAX, have, &n)
+                      : ERR_NOMEM;
+    free(have);
+    if (e == ERR_OK && n >= WEBHOOK_ENDPOINTS_MAX)
+        e = ERR_LIMIT_EXCEEDED; /* webhook_queue would never look at it */
+    if (e != ERR_OK)
+        return e;
     snprintf(out->url, sizeof out->url, "%s", url);
     out->merchant_id = merchant_id;
     out->created_ms = now;
-    enum err e = st->ops->webhook_endpoint_insert(st, out); /* a zero secret until sealed under its id */
+    e = st->ops->webhook_endpoint_insert(st, out); /* a zero secret until sealed under its id */
     if (e != ERR_OK)
         return e;
     uint8_t raw[32];
@@ -176,13 +184,13 @@ void webhook_sign(const char *secret, int64_t t, const char *body, char out[WEBH
 enum err webhook_queue(struct store *st, int64_t now, int64_t merchant_id, const char *type, const char *event_id,
                        webhook_data_fn data, const void *arg)
 {
-    struct webhook_endpoint *eps = calloc(ENDPOINTS_MAX, sizeof *eps);
+    struct webhook_endpoint *eps = calloc(WEBHOOK_ENDPOINTS_MAX, sizeof *eps);
     struct webhook_delivery *d = calloc(1, sizeof *d);
     char *body = NULL;
     size_t n = 0;
     enum err e = eps && d ? ERR_OK : ERR_NOMEM;
     if (e == ERR_OK)
-        e = st->ops->webhook_endpoint_list(st, merchant_id, false, 0, ENDPOINTS_MAX, eps, &n);
+        e = st->ops->webhook_endpoint_list(st, merchant_id, false, 0, WEBHOOK_ENDPOINTS_MAX, eps, &n);
     bool any = false;
     for (size_t i = 0; e == ERR_OK && i < n; i++)
         any = any || subscribed(eps[i].events, type);
@@ -240,7 +248,7 @@ static void log_failure(const struct webhook_delivery *d, enum err e, int64_t no
 {
     char id[IDS_BUF];
     log_event(dead ? LOG_ERROR : LOG_WARN, dead ? "webhook_delivery_dead" : "webhook_delivery_failed",
-              json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I}", "event", d->event_id, "type", d->type, "endpoint",
+              json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I}", "event_id", d->event_id, "type", d->type, "endpoint",
                         ids_format(id, WEBHOOK_ID_PREFIX, d->endpoint_id), "code", err_symbol(e), "status",
                         d->last_status, "attempts", d->attempts, "queued_ms", (json_int_t)(now - d->created_ms),
                         "retry_in_ms", (json_int_t)(dead ? 0 : d->next_ms - now)));
@@ -261,10 +269,47 @@ static enum err record(struct store *st, const struct webhook_delivery *batch, s
     return c;
 }
 
+/* Until when endpoint id is held (0: it is not). */
+static int64_t held_until(const struct webhook_holds *holds, int64_t id)
+{
+    for (size_t i = 0; holds && i < WEBHOOK_HOLDS_MAX; i++)
+        if (holds->h[i].endpoint_id == id)
+            return holds->h[i].until_ms;
+    return 0;
+}
+
+/* Hold endpoint id until until_ms (0: release it). */
+static void hold(struct webhook_holds *holds, int64_t id, int64_t until_ms)
+{
+    if (holds == NULL)
+        return;
+    size_t slot = WEBHOOK_HOLDS_MAX;
+    for (size_t i = 0; i < WEBHOOK_HOLDS_MAX && slot == WEBHOOK_HOLDS_MAX; i++)
+        if (holds->h[i].endpoint_id == id)
+            slot = i;
+    if (until_ms == 0) {
+        if (slot < WEBHOOK_HOLDS_MAX)
+            holds->h[slot].endpoint_id = 0;
+        return;
+    }
+    for (size_t i = 0; i < WEBHOOK_HOLDS_MAX && slot == WEBHOOK_HOLDS_MAX; i++)
+        if (holds->h[i].endpoint_id == 0)
+            slot = i;
+    if (slot == WEBHOOK_HOLDS_MAX) { /* full: the hold that ends first goes */
+        slot = 0;
+        for (size_t i = 1; i < WEBHOOK_HOLDS_MAX; i++)
+            if (holds->h[i].until_ms < holds->h[slot].until_ms)
+                slot = i;
+    }
+    holds->h[slot].endpoint_id = id;
+    holds->h[slot].until_ms = until_ms;
+}
+
 enum err webhook_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                  const struct webhook_poster *poster, const struct notify_retry *retry, int64_t now,
-                                 size_t *delivered)
+                                 struct webhook_holds *holds, size_t *delivered)
 {
+    int64_t posting_ns = 0; /* the round's time in the poster so far */
     struct webhook_delivery *batch = calloc(DELIVER_BATCH, sizeof *batch);
     struct webhook_endpoint *w = calloc(1, sizeof *w);
     size_t sent = 0, n = 0;
@@ -278,26 +323,42 @@ enum err webhook_deliver_pending(struct store *st, const uint8_t master_key[MAST
         for (size_t i = 0; e == ERR_OK && i < n; i++) {
             struct webhook_delivery *d = &batch[i];
             after = d->id;
+            /* A slow receiver makes a long round: each attempt is signed,
+             * and its back-off counted, at its own time, not the round's
+             * start (the time the posts before it took). */
+            int64_t at = now + posting_ns / 1000000;
+            int64_t until = held_until(holds, d->endpoint_id);
+            if (until > now) {
+                if (d->next_ms < until)
+                    d->next_ms = until; /* waits with the endpoint, not an attempt */
+                continue;
+            }
             enum err a = st->ops->webhook_endpoint_get(st, d->endpoint_id, w);
             if (a == ERR_OK && w->removed_ms != 0)
                 a = ERR_NOT_FOUND;
-            if (a == ERR_OK)
-                a = attempt(master_key, poster, w, d, now);
+            if (a == ERR_OK) {
+                int64_t t0 = time_mono_ns();
+                a = attempt(master_key, poster, w, d, at);
+                posting_ns += time_mono_ns() - t0;
+            }
             if (a == ERR_STORE) {
                 e = a;
                 break;
             }
             d->attempts++;
             if (a == ERR_OK) {
-                d->sent_ms = now > 0 ? now : 1;
+                d->sent_ms = at > 0 ? at : 1;
+                hold(holds, d->endpoint_id, 0);
                 sent++;
                 continue;
             }
             /* A removed endpoint gets nothing more: given up at once. */
-            bool dead = a == ERR_NOT_FOUND || notify_retry_dead(retry, d->attempts, d->created_ms, now);
-            d->next_ms = now + notify_retry_delay(retry, d->attempts);
-            d->failed_ms = dead ? (now > 0 ? now : 1) : 0;
-            log_failure(d, a, now, dead);
+            bool dead = a == ERR_NOT_FOUND || notify_retry_dead(retry, d->attempts, d->created_ms, at);
+            d->next_ms = at + notify_retry_delay(retry, d->attempts);
+            d->failed_ms = dead ? (at > 0 ? at : 1) : 0;
+            if (a != ERR_NOT_FOUND)
+                hold(holds, d->endpoint_id, d->next_ms);
+            log_failure(d, a, at, dead);
             if (failed == ERR_OK)
                 failed = a;
         }

@@ -56,6 +56,10 @@
 /* Every event type, NULL-terminated. */
 extern const char *const webhook_event_types[];
 
+/* Active endpoints a merchant may have: each event is queued for all of
+ * them in the payment's transaction. */
+#define WEBHOOK_ENDPOINTS_MAX 32
+
 /* ERR_OK if url is an acceptable endpoint (invariant 4, at most
  * WEBHOOK_URL_MAX bytes, no spaces or control characters, a host);
  * ERR_INVALID_PARAM otherwise. */
@@ -68,7 +72,8 @@ enum err webhook_parse_events(const char *list, char out[WEBHOOK_EVENTS_MAX + 1]
 /* Register an endpoint in the caller's transaction (two statements: the
  * row, then its secret sealed under its id).  secret gets the plaintext
  * (WEBHOOK_SECRET_PREFIX + 64 hex digits) for the caller to show once.
- * ERR_INVALID_PARAM (url, events), ERR_MERCHANT_NOT_FOUND. */
+ * ERR_INVALID_PARAM (url, events), ERR_MERCHANT_NOT_FOUND,
+ * ERR_LIMIT_EXCEEDED when the merchant has WEBHOOK_ENDPOINTS_MAX already. */
 enum err webhook_endpoint_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], int64_t now,
                                  int64_t merchant_id, const char *url, const char *events,
                                  struct webhook_endpoint *out, char secret[WEBHOOK_SECRET_LEN + 1]);
@@ -101,13 +106,32 @@ struct webhook_poster {
  * http and https only.  curl_global_init must have run. */
 struct webhook_poster webhook_curl_poster(void);
 
+/* The endpoints whose last attempt failed, and until when each is left
+ * alone: one merchant's dead or hung receiver (each attempt up to the
+ * poster's timeout) must not hold up every other merchant's events, nor be
+ * tried again for each event queued meanwhile.  Owned by the delivering
+ * thread, kept from round to round; zeroed to start.  A full table forgets
+ * the hold that ends first. */
+#define WEBHOOK_HOLDS_MAX 64
+struct webhook_holds {
+    struct {
+        int64_t endpoint_id; /* 0: a free entry */
+        int64_t until_ms;
+    } h[WEBHOOK_HOLDS_MAX];
+};
+
 /* Deliver every due delivery (the caller must not have a transaction
  * open), oldest first; each failure waits out its back-off or is given up
  * (retry.h), logged with the delivery's event id and endpoint, never its
- * body.  *delivered (may be NULL) counts those sent.  Returns ERR_OK when
- * all went, else the first failure; a store error stops the round. */
+ * body.  now is the round's start on the caller's clock; each attempt is
+ * signed, and its back-off counted, at now plus the time the round has
+ * taken so far.  An endpoint that fails is held (holds, may be NULL) until
+ * that delivery's next attempt: its other deliveries wait with it, untried
+ * and uncounted.  *delivered (may be NULL) counts those sent.  Returns
+ * ERR_OK when all went, else the first failure; a store error stops the
+ * round. */
 enum err webhook_deliver_pending(struct store *st, const uint8_t master_key[MASTERKEY_BYTES],
                                  const struct webhook_poster *poster, const struct notify_retry *retry, int64_t now,
-                                 size_t *delivered);
+                                 struct webhook_holds *holds, size_t *delivered);
 
 #endif

@@ -52,10 +52,18 @@ void log_event(enum log_level level, const char *event, json_t *fields)
         const char *k;
         json_t *v;
         json_object_foreach(fields, k, v) {
-            if (looks_secret(k))
-                json_object_set_new(line, k, json_string("[redacted]"));
+            /* A field named like the line's own keys must not replace them
+             * (the event name is what operators alert on): kept aside. */
+            char aside[64];
+            const char *name = k;
+            if (strcmp(k, "ts") == 0 || strcmp(k, "level") == 0 || strcmp(k, "event") == 0) {
+                snprintf(aside, sizeof aside, "field_%s", k);
+                name = aside;
+            }
+            if (looks_secret(name))
+                json_object_set_new(line, name, json_string("[redacted]"));
             else
-                json_object_set(line, k, v);
+                json_object_set(line, name, v);
         }
     }
     json_decref(fields);

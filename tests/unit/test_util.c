@@ -516,8 +516,11 @@ static void log_lines_are_json_and_redact_secrets(void **state)
     char *dir = tu_tempdir();
     struct tu_capture cap;
     tu_capture_start(&cap, dir);
-    log_event(LOG_INFO, "test_event", json_pack("{s:s, s:s, s:i}", "password", "hunter2hunter2", "terminal_secret",
-                                                "abc123", "amount", 500));
+    /* a field named like the line's own keys does not replace them (the
+     * event name is what operators alert on): it is kept as field_<name> */
+    log_event(LOG_INFO, "test_event", json_pack("{s:s, s:s, s:i, s:s, s:s}", "password", "hunter2hunter2",
+                                                "terminal_secret", "abc123", "amount", 500, "event", "evt_1",
+                                                "level", "x"));
     log_event(LOG_DEBUG, "hidden_event", NULL); /* below the default threshold */
     assert_false(log_enabled(LOG_DEBUG)); /* so a caller may skip building its fields */
     assert_true(log_enabled(LOG_INFO) && log_enabled(LOG_ERROR));
@@ -536,6 +539,8 @@ static void log_lines_are_json_and_redact_secrets(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "password")), "[redacted]");
     assert_string_equal(json_string_value(json_object_get(o, "terminal_secret")), "[redacted]");
     assert_int_equal(json_integer_value(json_object_get(o, "amount")), 500);
+    assert_string_equal(json_string_value(json_object_get(o, "field_event")), "evt_1");
+    assert_string_equal(json_string_value(json_object_get(o, "field_level")), "x");
     assert_null(strstr(line, "hunter2"));
     json_decref(o);
     free(line);

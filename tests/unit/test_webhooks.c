@@ -316,21 +316,21 @@ static void a_failing_receiver_gets_retries_with_growing_delay(void **state)
     size_t n = 0;
     int64_t wait = 30000;
     for (int attempt = 1; attempt <= 4; attempt++) {
-        assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, &n), ERR_GATEWAY);
+        assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, NULL, &n), ERR_GATEWAY);
         assert_int_equal(rx_count(&rx), attempt);
         assert_int_equal(n, 0);
         /* not a moment before its back-off is over */
-        assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + wait - 1, &n), ERR_OK);
+        assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + wait - 1, NULL, &n), ERR_OK);
         assert_int_equal(rx_count(&rx), attempt);
         t += wait;
         wait *= 2;
     }
     rx_set_status(&rx, 200);
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, &n), ERR_OK);
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, NULL, &n), ERR_OK);
     assert_int_equal(n, 1);
     assert_int_equal(rx_count(&rx), 5);
     /* delivered: never again */
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + INT64_C(86400000), &n), ERR_OK);
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + INT64_C(86400000), NULL, &n), ERR_OK);
     assert_int_equal(rx_count(&rx), 5);
     /* every attempt carried the same event id, each signed at its own time */
     for (int i = 0; i < 5; i++) {
@@ -352,7 +352,7 @@ static void a_failing_receiver_gets_retries_with_growing_delay(void **state)
     assert_int_equal(st->ops->webhook_endpoint_remove(st, w.id, t), ERR_OK);
     assert_int_equal(st->ops->webhook_endpoint_remove(st, w.id, t), ERR_NOT_FOUND);
     assert_int_equal(st->ops->commit(st), ERR_OK);
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, &n), ERR_NOT_FOUND);
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, NULL, &n), ERR_NOT_FOUND);
     assert_int_equal(rx_count(&rx), 5);
     assert_int_equal(count_rows(dir, "SELECT count(*) FROM webhook_deliveries WHERE failed_ms > 0"), 1);
     /* the secret is in the database only sealed */
@@ -369,6 +369,147 @@ static void a_failing_receiver_gets_retries_with_growing_delay(void **state)
 /* ---- against a real kessaid ------------------------------------------------- */
 
 #define CODE_DIGITS 18
+
+/* A poster standing in for the network: a URL with "hung" in it answers
+ * nothing after 1.1 s (as a receiver that accepts and never replies, cut
+ * short), any other 200 at once; every call is noted. */
+struct fake_net {
+    int hung_calls, ok_calls;
+    char last_ok_signature[WEBHOOK_SIGNATURE_BUF];
+};
+
+static enum err fake_post(void *ctx, const char *url, const char *signature, const char *event_id, const char *body,
+                          int *status)
+{
+    (void)event_id;
+    (void)body;
+    struct fake_net *n = ctx;
+    if (strstr(url, "hung")) {
+        n->hung_calls++;
+        usleep(1100 * 1000);
+        *status = 0;
+        return ERR_GATEWAY;
+    }
+    n->ok_calls++;
+    snprintf(n->last_ok_signature, sizeof n->last_ok_signature, "%s", signature);
+    *status = 200;
+    return ERR_OK;
+}
+
+static void queue_one(struct store *st, int64_t t, int64_t merchant_id, const char *event_id)
+{
+    struct built a = {.pay_id = "pay_000000000001a"};
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(webhook_queue(st, t, merchant_id, WEBHOOK_PAYMENT_SUCCEEDED, event_id, charge_data, &a), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+}
+
+/* One merchant's receiver hangs.  It costs the round one attempt, not one
+ * per queued event: its other deliveries wait with it (untried, not
+ * counted), and later rounds leave it alone until its back-off is over,
+ * new events included.  The other merchant's event goes in the same round,
+ * signed at the time it is sent (after the hung attempt), so its receiver's
+ * freshness check passes.  The failure is logged by name. */
+static void a_hung_receiver_does_not_hold_up_other_merchants(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct merchant hung, fine;
+    assert_int_equal(merchant_create(st, "Hung Mart", &hung), ERR_OK);
+    assert_int_equal(merchant_create(st, "Fine Mart", &fine), ERR_OK);
+    char secret[WEBHOOK_SECRET_LEN + 1], fine_secret[WEBHOOK_SECRET_LEN + 1];
+    struct webhook_endpoint w;
+    int64_t t = time_now_ms();
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(webhook_endpoint_create(st, mk, t, hung.id, "https://hung.example/hook", "payment.succeeded", &w,
+                                             secret),
+                     ERR_OK);
+    assert_int_equal(webhook_endpoint_create(st, mk, t, fine.id, "https://fine.example/hook", "payment.succeeded", &w,
+                                             fine_secret),
+                     ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    queue_one(st, t, hung.id, "evt_0000000000001");
+    queue_one(st, t, hung.id, "evt_0000000000002");
+    queue_one(st, t, hung.id, "evt_0000000000003");
+    queue_one(st, t, fine.id, "evt_0000000000004");
+
+    struct fake_net net = {0};
+    struct webhook_poster poster = {fake_post, &net};
+    const struct notify_retry retry = NOTIFY_RETRY_DEFAULT;
+    struct webhook_holds holds;
+    memset(&holds, 0, sizeof holds);
+    size_t n = 0;
+    struct tu_capture cap;
+    tu_capture_start(&cap, dir);
+    enum err e = webhook_deliver_pending(st, mk, &poster, &retry, t, &holds, &n);
+    char *log = tu_capture_stop(&cap);
+    assert_int_equal(e, ERR_GATEWAY);
+    assert_int_equal(net.hung_calls, 1);
+    assert_int_equal(net.ok_calls, 1);
+    assert_int_equal(n, 1);
+    long long signed_at = 0;
+    assert_int_equal(sscanf(net.last_ok_signature, "t=%lld,", &signed_at), 1);
+    assert_true(signed_at >= (t + 1100) / 1000); /* after the hung attempt, not at the round's start */
+    assert_int_equal(count_rows(dir, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 0"), 2);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\"event\":\"webhook_delivery_failed\""));
+    assert_non_null(strstr(log, "\"event_id\":\"evt_0000000000001\""));
+    free(log);
+
+    /* the next rounds, before its back-off is over: not tried, new events
+     * for it neither; the other merchant's go at once */
+    queue_one(st, t + 1000, hung.id, "evt_0000000000005");
+    queue_one(st, t + 1000, fine.id, "evt_0000000000006");
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 1000, &holds, &n), ERR_OK);
+    assert_int_equal(net.hung_calls, 1);
+    assert_int_equal(net.ok_calls, 2);
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 20000, &holds, &n), ERR_OK);
+    assert_int_equal(net.hung_calls, 1);
+    /* once it is over: one attempt again, the rest still waiting with it */
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 40000, &holds, &n), ERR_GATEWAY);
+    assert_int_equal(net.hung_calls, 2);
+    assert_int_equal(count_rows(dir, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 0"), 3);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A merchant's endpoints are each sent every event: past
+ * WEBHOOK_ENDPOINTS_MAX a new one is refused (it would never be sent
+ * anything), until one is removed. */
+static void endpoints_past_the_limit_are_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct merchant m;
+    assert_int_equal(merchant_create(st, "Kessai Mart", &m), ERR_OK);
+    char secret[WEBHOOK_SECRET_LEN + 1], url[64];
+    struct webhook_endpoint w, first;
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    for (int i = 0; i < WEBHOOK_ENDPOINTS_MAX; i++) {
+        snprintf(url, sizeof url, "https://hooks%d.example/k", i);
+        assert_int_equal(webhook_endpoint_create(st, mk, 1, m.id, url, "payment.succeeded", &w, secret), ERR_OK);
+        if (i == 0)
+            first = w;
+    }
+    assert_int_equal(webhook_endpoint_create(st, mk, 1, m.id, "https://one-more.example/k", "payment.succeeded", &w,
+                                             secret),
+                     ERR_LIMIT_EXCEEDED);
+    assert_int_equal(st->ops->webhook_endpoint_remove(st, first.id, 2), ERR_OK);
+    assert_int_equal(webhook_endpoint_create(st, mk, 3, m.id, "https://one-more.example/k", "payment.succeeded", &w,
+                                             secret),
+                     ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
 
 struct fx {
     struct ac_server s;
@@ -633,6 +774,8 @@ int main(void)
         cmocka_unit_test(the_documented_example_signs_byte_for_byte),
         cmocka_unit_test(urls_and_event_lists_are_checked),
         cmocka_unit_test(a_failing_receiver_gets_retries_with_growing_delay),
+        cmocka_unit_test(a_hung_receiver_does_not_hold_up_other_merchants),
+        cmocka_unit_test(endpoints_past_the_limit_are_refused),
         cmocka_unit_test_setup_teardown(a_charge_over_http_reaches_the_merchant_signed, fx_up, fx_down),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
