@@ -98,7 +98,7 @@ static const struct http_route routes[] = {
 
     /* history and balance (docs/payments.md) */
     {"GET", "/v1/transactions", api_transactions_get, 0},
-    {"GET", "/v1/events", api_events_get, 0},
+    {"GET", "/v1/events", api_events_get, HTTP_ROUTE_NO_HEAD},
     {"GET", "/v1/transactions/{id}", api_transaction_get, 0},
     {"GET", "/v1/balance", api_balance_get, 0},
 

@@ -45,9 +45,10 @@ static bool path_matches(const char *pattern, const char *path, struct http_matc
     }
 }
 
-static bool method_matches(const char *route_method, const char *method)
+static bool method_matches(const struct http_route *r, const char *method)
 {
-    return strcmp(route_method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+    return strcmp(r->method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0 && !(r->flags & HTTP_ROUTE_NO_HEAD));
 }
 
 static void allow_add(char allow[HTTP_ALLOW_MAX], const char *method)
@@ -70,7 +71,7 @@ enum err http_route_match(const struct http_route *routes, size_t n, const char 
         struct http_match cand;
         if (!path_matches(routes[i].pattern, path, &cand))
             continue;
-        if (method_matches(routes[i].method, method)) {
+        if (method_matches(&routes[i], method)) {
             *m = cand;
             m->index = i;
             return ERR_OK;

@@ -38,6 +38,9 @@ typedef enum http_verdict (*http_handler_fn)(struct http_request *req, void *app
 
 enum {
     HTTP_ROUTE_JSON_BODY = 1u << 0, /* body must be a JSON object (application/json) */
+    /* A GET whose reply is a stream (stream.h): HEAD is 405, not served by
+     * it (the handler would open a stream, and a HEAD reply has no body). */
+    HTTP_ROUTE_NO_HEAD = 1u << 1,
 };
 
 struct http_route {

@@ -68,29 +68,45 @@ static long long content_length(struct MHD_Connection *conn)
 
 struct framing {
     int lengths, encodings;
+    bool bad_encoding; /* a Transfer-Encoding other than "chunked" */
+    bool bad_header;   /* white space in a name */
 };
 
 static enum MHD_Result count_framing(void *ctx, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
-    (void)value;
     struct framing *f = ctx;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    /* "Content-Length : 2" is no Content-Length to MHD, but may be one to
+     * a lenient proxy in front. */
+    if (strpbrk(key, " \t"))
+        f->bad_header = true;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
         f->lengths++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
         f->encodings++;
+        /* Anything else MHD would read to the connection's end, answering
+         * nothing (RFC 9112, 6.1: only chunked is understood here). */
+        if (value == NULL || strcasecmp(value, "chunked") != 0)
+            f->bad_encoding = true;
+    }
     return MHD_YES;
 }
 
-/* Two framings of one body (Content-Length or Transfer-Encoding twice, or
- * both): MHD reads the first, and a proxy in front may have
- * read the other, so what is left of the body would run as a request of
- * its own (request smuggling; RFC 9112, 6.3). */
-static bool ambiguous_framing(struct MHD_Connection *conn)
+/* Headers that frame the body ambiguously: two framings of one body
+ * (Content-Length or Transfer-Encoding twice, or both: MHD reads the first,
+ * and a proxy in front may have read the other, so what is left of the
+ * body would run as a request of its own, request smuggling; RFC 9112,
+ * 6.3), a transfer coding other than chunked, or a header name with white
+ * space.  The parameter to name in the 400, or NULL when all is well. */
+static const char *ambiguous_framing(struct MHD_Connection *conn)
 {
-    struct framing f = {0, 0};
+    struct framing f = {0, 0, false, false};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-    return f.lengths > 1 || f.encodings > 1 || (f.lengths > 0 && f.encodings > 0);
+    if (f.bad_header)
+        return "headers";
+    if (f.bad_encoding || f.encodings > 1)
+        return MHD_HTTP_HEADER_TRANSFER_ENCODING;
+    return f.lengths > 1 || (f.lengths > 0 && f.encodings > 0) ? MHD_HTTP_HEADER_CONTENT_LENGTH : NULL;
 }
 
 static enum err keep_params(struct http_request *req, const struct http_match *m)
@@ -115,8 +131,9 @@ static enum MHD_Result on_headers(struct http_request *req, const char *method)
         req->early = ERR_SHUTTING_DOWN;
         return MHD_YES;
     }
-    if (ambiguous_framing(req->conn)) { /* answered at once: MHD closes the connection */
-        http_reply_error(req, ERR_INVALID_PARAM, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *framing = ambiguous_framing(req->conn);
+    if (framing) { /* answered at once: MHD closes the connection */
+        http_reply_error(req, ERR_INVALID_PARAM, framing);
         return http_reply_queue(req);
     }
     long long cl = content_length(req->conn);
@@ -420,9 +437,11 @@ size_t http_server_stop(struct http_server *srv, int grace_ms)
     size_t left = wait_idle_locked(srv, &deadline);
     pthread_mutex_unlock(&srv->mu);
 
-    /* Whatever still waits for a completer is answered 503 now: MHD must
-     * not be stopped with a suspended connection.  Give those replies a
-     * short moment to go out before the connections are closed. */
+    /* Whatever still waits for a completer is answered 503 now, and every
+     * stream is ended again: MHD must not be stopped with a suspended
+     * connection.  Give those replies a short moment to go out before the
+     * connections are closed. */
+    http_streams_end_all(srv);
     http_suspend_force_all(srv);
     if (left > 0) {
         deadline = deadline_in(grace_ms < 1000 ? grace_ms : 1000);

@@ -92,6 +92,11 @@ enum http_verdict http_reply_stream(struct http_request *req, const char *conten
     *s = (struct http_stream){.srv = req->srv, .conn = req->conn, .src = *src};
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_lock(&req->srv->mu);
+    /* A handler that runs once the drain began (its request's body came
+     * late) would open a stream http_streams_end_all never saw: it would
+     * sleep through the grace period, and MHD aborts the process when
+     * stopped with a sleeping connection.  It ends at once instead. */
+    s->ending = req->srv->stopping;
     s->next = req->srv->streams;
     if (s->next)
         s->next->prev = s;

@@ -31,6 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include "api_client.h"
 #include "pos/sign.h"
 #include "testutil.h"
@@ -434,6 +440,50 @@ static void a_payment_on_another_node_reaches_the_feed(void **state)
     free(n2);
 }
 
+/* A raw connection to the server under test. */
+static int raw_connect(const struct ac_server *s)
+{
+    int port = atoi(strrchr(s->base, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 30};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* A feed whose request is complete only once the drain began (its one
+ * byte of body held back until then) must not keep kessaid from stopping
+ * cleanly: it is answered and ended at once, and kessaid exits 0 (MHD
+ * aborted the process, exit 134, when stopped with that feed asleep). */
+static void a_feed_opened_while_stopping_ends_at_once(void **state)
+{
+    struct fx *f = *state;
+    int fd = raw_connect(&f->s);
+    char req[1024];
+    int n = snprintf(req, sizeof req,
+                     "GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nKessai-Device: %s\r\n"
+                     "Content-Length: 1\r\n\r\n",
+                     f->u.token, f->u.device_id);
+    assert_int_equal(send(fd, req, (size_t)n, 0), n);
+    usleep(300 * 1000);
+    pid_t pid = f->s.pid;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    usleep(300 * 1000);
+    assert_int_equal(send(fd, "x", 1, MSG_NOSIGNAL), 1);
+    char buf[4096];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+        got += (size_t)r;
+    buf[got] = '\0';
+    close(fd);
+    assert_non_null(strstr(buf, "HTTP/1.1 ")); /* answered, and the connection closed */
+    assert_int_equal(ac_server_wait_exit(&f->s, 30000), 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -441,6 +491,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_payment_arrives_on_the_feed_and_a_reconnect_resumes, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(the_feed_needs_a_session_and_a_valid_last_event_id, fx_up, fx_down),
+        cmocka_unit_test_setup_teardown(a_feed_opened_while_stopping_ends_at_once, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(a_payment_on_another_node_reaches_the_feed, fx_up, fx_down),
         cmocka_unit_test_setup_teardown(a_feed_ends_with_its_session_and_a_customer_holds_few, fx_up, fx_down),
     };
