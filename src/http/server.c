@@ -437,11 +437,10 @@ size_t http_server_stop(struct http_server *srv, int grace_ms)
     size_t left = wait_idle_locked(srv, &deadline);
     pthread_mutex_unlock(&srv->mu);
 
-    /* Whatever still waits for a completer is answered 503 now, and every
-     * stream is ended again: MHD must not be stopped with a suspended
-     * connection.  Give those replies a short moment to go out before the
-     * connections are closed. */
-    http_streams_end_all(srv);
+    /* Whatever still waits for a completer is answered 503 now: MHD must
+     * not be stopped with a suspended connection (a stream opened since
+     * the stop began starts ended: stream.c).  Give those replies a short
+     * moment to go out before the connections are closed. */
     http_suspend_force_all(srv);
     if (left > 0) {
         deadline = deadline_in(grace_ms < 1000 ? grace_ms : 1000);

@@ -278,28 +278,26 @@ static int64_t held_until(const struct webhook_holds *holds, int64_t id)
     return 0;
 }
 
-/* Hold endpoint id until until_ms (0: release it). */
+/* Hold endpoint id until until_ms (0: release it).  Its own entry, else a
+ * free one, else (full) the hold that ends first. */
 static void hold(struct webhook_holds *holds, int64_t id, int64_t until_ms)
 {
     if (holds == NULL)
         return;
-    size_t slot = WEBHOOK_HOLDS_MAX;
-    for (size_t i = 0; i < WEBHOOK_HOLDS_MAX && slot == WEBHOOK_HOLDS_MAX; i++)
+    size_t own = WEBHOOK_HOLDS_MAX, free_slot = WEBHOOK_HOLDS_MAX, soonest = 0;
+    for (size_t i = 0; i < WEBHOOK_HOLDS_MAX; i++) {
         if (holds->h[i].endpoint_id == id)
-            slot = i;
-    if (until_ms == 0) {
-        if (slot < WEBHOOK_HOLDS_MAX)
-            holds->h[slot].endpoint_id = 0;
-        return;
+            own = i;
+        else if (holds->h[i].endpoint_id == 0 && free_slot == WEBHOOK_HOLDS_MAX)
+            free_slot = i;
+        if (holds->h[i].until_ms < holds->h[soonest].until_ms)
+            soonest = i;
     }
-    for (size_t i = 0; i < WEBHOOK_HOLDS_MAX && slot == WEBHOOK_HOLDS_MAX; i++)
-        if (holds->h[i].endpoint_id == 0)
-            slot = i;
-    if (slot == WEBHOOK_HOLDS_MAX) { /* full: the hold that ends first goes */
-        slot = 0;
-        for (size_t i = 1; i < WEBHOOK_HOLDS_MAX; i++)
-            if (holds->h[i].until_ms < holds->h[slot].until_ms)
-                slot = i;
+    size_t slot = own < WEBHOOK_HOLDS_MAX ? own : free_slot < WEBHOOK_HOLDS_MAX ? free_slot : soonest;
+    if (until_ms == 0) {
+        if (own < WEBHOOK_HOLDS_MAX)
+            holds->h[own].endpoint_id = 0;
+        return;
     }
     holds->h[slot].endpoint_id = id;
     holds->h[slot].until_ms = until_ms;
@@ -356,7 +354,10 @@ enum err webhook_deliver_pending(struct store *st, const uint8_t master_key[MAST
             bool dead = a == ERR_NOT_FOUND || notify_retry_dead(retry, d->attempts, d->created_ms, at);
             d->next_ms = at + notify_retry_delay(retry, d->attempts);
             d->failed_ms = dead ? (at > 0 ? at : 1) : 0;
-            if (a != ERR_NOT_FOUND)
+            /* Only a receiver that is down (no answer, 5xx) or asks for
+             * less (429) holds its endpoint: one it refuses (another 4xx)
+             * is about that event, and must not hold the others back. */
+            if (!dead && (d->last_status == 0 || d->last_status == 429 || d->last_status >= 500))
                 hold(holds, d->endpoint_id, d->next_ms);
             log_failure(d, a, at, dead);
             if (failed == ERR_OK)

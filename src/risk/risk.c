@@ -220,10 +220,13 @@ void risk_ring_write(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, 
     risk_state_update(&r->state, dim, id, ring_add_cb, &io);
 }
 
-void risk_ring_unwrite(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount)
+void risk_ring_tally(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount, int sign)
 {
     struct ring_io io = {.width = r->width_ms[dim], .at = at, .amount = amount};
-    risk_state_change(&r->state, dim, id, ring_sub_cb, &io);
+    if (sign > 0)
+        risk_state_update(&r->state, dim, id, ring_add_cb, &io);
+    else
+        risk_state_change(&r->state, dim, id, ring_sub_cb, &io);
 }
 
 struct set_io {

@@ -165,7 +165,9 @@ void risk_fire(struct risk_call *c, const char *rule, int64_t value, int64_t thr
 /* Convenience reads (each takes one shard lock). */
 void risk_ring_read(struct risk *r, enum risk_dim dim, int64_t id, int64_t now, int64_t *count, int64_t *sum);
 void risk_ring_write(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount);
-void risk_ring_unwrite(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount);
+/* A tally's ring write: sign > 0 counts one event (risk_ring_write), else
+ * takes one out of a key that exists (never creating one). */
+void risk_ring_tally(struct risk *r, enum risk_dim dim, int64_t id, int64_t at, int64_t amount, int sign);
 int risk_set_read(struct risk *r, enum risk_dim dim, int64_t id, int64_t window_ms, int64_t now, int64_t also);
 void risk_set_write(struct risk *r, enum risk_dim dim, int64_t id, int64_t member, int64_t at);
 

@@ -48,25 +48,17 @@ static void eval(struct risk_call *c)
     }
 }
 
-static void count(struct risk *r, enum risk_dim dim, int64_t id, const struct risk_event *ev, int sign)
-{
-    if (sign > 0)
-        risk_ring_write(r, dim, id, ev->at_ms, ev->amount);
-    else
-        risk_ring_unwrite(r, dim, id, ev->at_ms, ev->amount);
-}
-
 static void tally(struct risk_call *c, int sign)
 {
     const struct risk_event *ev = c->ev;
     if (ev->customer_id == 0 || ev->amount <= 0)
         return;
     if (ev->kind == RISK_P2P && ev->counterparty_id != 0 && (ev->flags & RISK_F_PAYEE_NEW))
-        count(c->r, DIM_MULE_IN, ev->counterparty_id, ev, sign);
+        risk_ring_tally(c->r, DIM_MULE_IN, ev->counterparty_id, ev->at_ms, ev->amount, sign);
     if (outflow(ev))
-        count(c->r, DIM_MULE_OUT, ev->customer_id, ev, sign);
+        risk_ring_tally(c->r, DIM_MULE_OUT, ev->customer_id, ev->at_ms, ev->amount, sign);
     else if (ev->kind == RISK_TOPUP && (ev->flags & RISK_F_ACCOUNT_NEW))
-        count(c->r, DIM_MULE_OWN, ev->customer_id, ev, sign);
+        risk_ring_tally(c->r, DIM_MULE_OWN, ev->customer_id, ev->at_ms, ev->amount, sign);
 }
 
 const struct risk_rule risk_rule_mule = {eval, NULL, tally};

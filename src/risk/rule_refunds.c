@@ -31,12 +31,8 @@ static void eval(struct risk_call *c)
 static void tally(struct risk_call *c, int sign)
 {
     const struct risk_event *ev = c->ev;
-    if (ev->kind != RISK_REFUND || ev->store_id == 0)
-        return;
-    if (sign > 0)
-        risk_ring_write(c->r, DIM_REFUND_STORE, ev->store_id, ev->at_ms, ev->amount);
-    else
-        risk_ring_unwrite(c->r, DIM_REFUND_STORE, ev->store_id, ev->at_ms, ev->amount);
+    if (ev->kind == RISK_REFUND && ev->store_id != 0)
+        risk_ring_tally(c->r, DIM_REFUND_STORE, ev->store_id, ev->at_ms, ev->amount, sign);
 }
 
 const struct risk_rule risk_rule_refunds = {eval, NULL, tally};

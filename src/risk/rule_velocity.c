@@ -82,12 +82,8 @@ static void tally(struct risk_call *c, int sign)
     const struct risk_event *ev = c->ev;
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         int64_t id = key_of(dims[i].dim, ev);
-        if (!risk_kind_in(ev, dims[i].kinds) || id == 0)
-            continue;
-        if (sign > 0)
-            risk_ring_write(c->r, dims[i].dim, id, ev->at_ms, ev->amount);
-        else
-            risk_ring_unwrite(c->r, dims[i].dim, id, ev->at_ms, ev->amount);
+        if (risk_kind_in(ev, dims[i].kinds) && id != 0)
+            risk_ring_tally(c->r, dims[i].dim, id, ev->at_ms, ev->amount, sign);
     }
 }
 

@@ -575,8 +575,9 @@ enum err store_open_sqlite(const char *path, struct store **out);
 
 /* The same file opened to read only, for the commands that inspect a
  * database (ledger verify, audit verify), perhaps a copy kept as evidence:
- * nothing is created, migrated or written (any write fails), and the
- * audit chain is not extended.  ERR_SCHEMA_OLD (logged
+ * nothing in it is migrated or written (any write fails), and the audit
+ * chain is not extended (SQLite may still add -wal and -shm files beside a
+ * WAL database).  ERR_SCHEMA_OLD (logged
  * store_schema_too_old) for a database an older kessai wrote, which only a
  * writing open upgrades; ERR_STORE for a newer one or no file at all. */
 enum err store_open_sqlite_readonly(const char *path, struct store **out);

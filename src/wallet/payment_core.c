@@ -508,11 +508,15 @@ static void on_done(void *ctx, const struct ledger_result *res)
 static enum err submit(const struct wallet_ctx *w, const struct payment_order *o, bool wake,
                        payment_done_fn done, void *ctx)
 {
-    if (o->op < PAYMENT_OP_PAY || o->op > PAYMENT_OP_VOID || o->nlimits > PAYMENT_LIMITS_MAX)
-        return ERR_INVALID_PARAM;
-    struct job *j = calloc(1, sizeof *j);
-    if (j == NULL)
-        return ERR_NOMEM;
+    struct job *j = NULL;
+    enum err e = o->op < PAYMENT_OP_PAY || o->op > PAYMENT_OP_VOID || o->nlimits > PAYMENT_LIMITS_MAX ? ERR_INVALID_PARAM
+                 : (j = calloc(1, sizeof *j)) == NULL                                                  ? ERR_NOMEM
+                                                                                                        : ERR_OK;
+    if (e != ERR_OK) {
+        struct risk_gate g = o->gate; /* nothing happened */
+        risk_gate_release(o->risk, &g);
+        return e;
+    }
     j->o = *o;
     j->master_key = w->a.master_key;
     j->cfg = w->a.cfg;
@@ -522,7 +526,7 @@ static enum err submit(const struct wallet_ctx *w, const struct payment_order *o
     snprintf(j->client_addr, sizeof j->client_addr, "%s", w->a.client_addr ? w->a.client_addr : "");
     j->done = done;
     j->ctx = ctx;
-    enum err e = ledger_writer_submit_hooked(w->writer, &j->o.x, 1, hook, j, on_done, j);
+    e = ledger_writer_submit_hooked(w->writer, &j->o.x, 1, hook, j, on_done, j);
     if (e != ERR_OK) {
         risk_gate_release(j->o.risk, &j->o.gate); /* nothing happened */
         free(j);

@@ -229,4 +229,5 @@ void risk_gate_observe(struct risk *r, struct risk_gate *g, enum risk_outcome ou
     g->ev.item_categories = NULL; /* what was bought does not count in any window */
     g->ev.n_items = 0;
     (void)risk_observe(r, &g->ev, outcome);
+    g->ev.admitted = false; /* observed: a later release takes nothing out again */
 }

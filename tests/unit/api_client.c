@@ -400,6 +400,13 @@ size_t ac_mail_count(const struct ac_server *s, const char *to, const char *need
     return count;
 }
 
+void ac_mail_count_reaches(const struct ac_server *s, const char *to, const char *needle, size_t count)
+{
+    for (int i = 0; i < 200 && ac_mail_count(s, to, needle) < count; i++)
+        usleep(50000);
+    assert_int_equal(ac_mail_count(s, to, needle), count);
+}
+
 bool ac_find_digits(const char *mail, int digits, char *out)
 {
     const char *body = inbox_body(mail);

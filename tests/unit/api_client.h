@@ -163,6 +163,9 @@ char *ac_mail_find(const struct ac_server *s, const char *to, const char *needle
 char *ac_mail_wait(const struct ac_server *s, const char *to, const char *needle);
 /* How many messages to `to` (NULL: to anyone) contain needle (NULL: any). */
 size_t ac_mail_count(const struct ac_server *s, const char *to, const char *needle);
+/* Wait up to 10 s until there are count of them (mail goes out from
+ * kessaid's mail thread, after the answer); then exactly count. */
+void ac_mail_count_reaches(const struct ac_server *s, const char *to, const char *needle, size_t count);
 /* The first run of exactly `digits` digits in the body (after the headers). */
 bool ac_find_digits(const char *mail, int digits, char *out);
 

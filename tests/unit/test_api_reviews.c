@@ -379,14 +379,6 @@ static void clock_stop(struct test_clock *c)
     close(c->fd);
 }
 
-/* Until to has count mails containing needle (the sweeper runs every
- * second); then exactly count. */
-static void mails_reach(struct ac_server *s, const char *to, const char *needle, size_t count)
-{
-    for (int i = 0; i < 200 && ac_mail_count(s, to, needle) < count; i++)
-        usleep(50000);
-    assert_int_equal(ac_mail_count(s, to, needle), count);
-}
 
 static json_t *listed(struct ac_server *s, struct ac_staffer *m, const char *status)
 {
@@ -477,8 +469,8 @@ static void held_payments_lapse_when_nobody_decides_in_time(void **state)
     assert_int_equal(ac_balance(&s, &a), 17000);
     assert_int_equal(ac_balance(&s, &b), 3000);
     /* each customer hears once, whoever recorded it (the approval's read or the sweep) */
-    mails_reach(&s, a.email, "held transfer of 4000 yen", 1);
-    mails_reach(&s, a.email, "held payment of 1000 yen", 1);
+    ac_mail_count_reaches(&s, a.email, "held transfer of 4000 yen", 1);
+    ac_mail_count_reaches(&s, a.email, "held payment of 1000 yen", 1);
     json_t *gone = listed(&s, &ana, "expired");
     assert_int_equal(json_array_size(gone), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(gone, 0), "id")), p1);
@@ -505,7 +497,7 @@ static void held_payments_lapse_when_nobody_decides_in_time(void **state)
     r = transfer(&s, &a, &b, "t-3", 2000);
     held(&r, "transfer", t3);
     clock_advance(&clk, 61 * 1000);
-    mails_reach(&s, a.email, "held transfer of 2000 yen", 1);
+    ac_mail_count_reaches(&s, a.email, "held transfer of 2000 yen", 1);
     assert_int_equal(ac_mail_count(&s, a.email, "has lapsed"), 3);
     r = decide(&s, &ana, t3, "approve", NULL);
     AC_EXPECT_ERROR(r, 409, "conflict");

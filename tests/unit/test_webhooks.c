@@ -372,22 +372,27 @@ static void a_failing_receiver_gets_retries_with_growing_delay(void **state)
 
 /* A poster standing in for the network: a URL with "hung" in it answers
  * nothing after 1.1 s (as a receiver that accepts and never replies, cut
- * short), any other 200 at once; every call is noted. */
+ * short), one with "picky" refuses event evt_0000000000007 with a 422, any
+ * other answers 200 at once; every call is noted. */
 struct fake_net {
-    int hung_calls, ok_calls;
+    int hung_calls, ok_calls, refused_calls;
     char last_ok_signature[WEBHOOK_SIGNATURE_BUF];
 };
 
 static enum err fake_post(void *ctx, const char *url, const char *signature, const char *event_id, const char *body,
                           int *status)
 {
-    (void)event_id;
     (void)body;
     struct fake_net *n = ctx;
     if (strstr(url, "hung")) {
         n->hung_calls++;
         usleep(1100 * 1000);
         *status = 0;
+        return ERR_GATEWAY;
+    }
+    if (strstr(url, "picky") && strcmp(event_id, "evt_0000000000007") == 0) {
+        n->refused_calls++;
+        *status = 422;
         return ERR_GATEWAY;
     }
     n->ok_calls++;
@@ -472,6 +477,46 @@ static void a_hung_receiver_does_not_hold_up_other_merchants(void **state)
     assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 40000, &holds, &n), ERR_GATEWAY);
     assert_int_equal(net.hung_calls, 2);
     assert_int_equal(count_rows(dir, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 0"), 3);
+    store_close(st);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A receiver that refuses one event (a 4xx about that payload) is no
+ * receiver that is down: its other events go, in the same round and the
+ * next, while the refused one waits out its own back-off. */
+static void a_refused_event_does_not_hold_its_endpoint(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    struct store *st = tu_open_store(dir);
+    uint8_t mk[MASTERKEY_BYTES];
+    randombytes_buf(mk, sizeof mk);
+    struct merchant m;
+    assert_int_equal(merchant_create(st, "Picky Mart", &m), ERR_OK);
+    char secret[WEBHOOK_SECRET_LEN + 1];
+    struct webhook_endpoint w;
+    int64_t t = time_now_ms();
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(webhook_endpoint_create(st, mk, t, m.id, "https://picky.example/hook", "payment.succeeded", &w,
+                                             secret),
+                     ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    queue_one(st, t, m.id, "evt_0000000000007");
+    queue_one(st, t, m.id, "evt_0000000000008");
+    struct fake_net net = {0};
+    struct webhook_poster poster = {fake_post, &net};
+    const struct notify_retry retry = NOTIFY_RETRY_DEFAULT;
+    struct webhook_holds holds;
+    memset(&holds, 0, sizeof holds);
+    size_t n = 0;
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, &holds, &n), ERR_GATEWAY);
+    assert_int_equal(net.refused_calls, 1);
+    assert_int_equal(n, 1); /* the other one went */
+    queue_one(st, t + 1000, m.id, "evt_0000000000009");
+    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 1000, &holds, &n), ERR_OK);
+    assert_int_equal(n, 1); /* a new one goes too */
+    assert_int_equal(net.refused_calls, 1);
     store_close(st);
     tu_rmtree(dir);
     free(dir);
@@ -775,6 +820,7 @@ int main(void)
         cmocka_unit_test(urls_and_event_lists_are_checked),
         cmocka_unit_test(a_failing_receiver_gets_retries_with_growing_delay),
         cmocka_unit_test(a_hung_receiver_does_not_hold_up_other_merchants),
+        cmocka_unit_test(a_refused_event_does_not_hold_its_endpoint),
         cmocka_unit_test(endpoints_past_the_limit_are_refused),
         cmocka_unit_test_setup_teardown(a_charge_over_http_reaches_the_merchant_signed, fx_up, fx_down),
     };
