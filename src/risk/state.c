@@ -233,8 +233,8 @@ static uint32_t insert(const struct risk_state *s, struct risk_shard *sh, uint64
     return k;
 }
 
-bool risk_state_read(struct risk_state *s, enum risk_dim dim, int64_t id,
-                     void (*fn)(const union risk_payload *p, void *ctx), void *ctx)
+bool risk_state_change(struct risk_state *s, enum risk_dim dim, int64_t id,
+                       void (*fn)(union risk_payload *p, void *ctx), void *ctx)
 {
     uint64_t h = hash(s, dim, id);
     struct risk_shard *sh = &s->shards[h % RISK_SHARDS];
@@ -245,6 +245,25 @@ bool risk_state_read(struct risk_state *s, enum risk_dim dim, int64_t id,
         fn(&sh->slots[k].p, ctx);
     pthread_mutex_unlock(&sh->mu);
     return k != NIL;
+}
+
+/* risk_state_read's function, called through risk_state_change. */
+struct reader {
+    void (*fn)(const union risk_payload *p, void *ctx);
+    void *ctx;
+};
+
+static void read_cb(union risk_payload *p, void *ctx)
+{
+    const struct reader *r = ctx;
+    r->fn(p, r->ctx);
+}
+
+bool risk_state_read(struct risk_state *s, enum risk_dim dim, int64_t id,
+                     void (*fn)(const union risk_payload *p, void *ctx), void *ctx)
+{
+    struct reader r = {fn, ctx};
+    return risk_state_change(s, dim, id, read_cb, &r);
 }
 
 void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id,
@@ -263,20 +282,6 @@ void risk_state_update(struct risk_state *s, enum risk_dim dim, int64_t id,
     }
     fn(&sh->slots[k].p, ctx);
     pthread_mutex_unlock(&sh->mu);
-}
-
-bool risk_state_change(struct risk_state *s, enum risk_dim dim, int64_t id,
-                       void (*fn)(union risk_payload *p, void *ctx), void *ctx)
-{
-    uint64_t h = hash(s, dim, id);
-    struct risk_shard *sh = &s->shards[h % RISK_SHARDS];
-    uint32_t pos;
-    pthread_mutex_lock(&sh->mu);
-    uint32_t k = find(sh, h, dim, id, &pos);
-    if (k != NIL)
-        fn(&sh->slots[k].p, ctx);
-    pthread_mutex_unlock(&sh->mu);
-    return k != NIL;
 }
 
 void risk_state_stats(struct risk_state *s, struct risk_stats *out)

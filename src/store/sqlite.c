@@ -612,24 +612,42 @@ static void sqlite_configure(void)
         log_event(LOG_WARN, "sqlite_memstatus_on", NULL);
 }
 
-enum err store_open_sqlite(const char *path, struct store **out)
+/* A connection to path opened with flags (the SQLITE_OPEN_* access ones),
+ * waiting for another's write lock rather than failing, its SQL
+ * functions registered.  *out NULL on failure (logged). */
+static enum err connect_to(const char *path, int flags, struct sqlite_store **out)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     pthread_once(&configured, sqlite_configure);
+    *out = NULL;
     struct sqlite_store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return ERR_NOMEM;
     s->base.ops = &sqlite_ops;
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    enum err e = rc == SQLITE_OK ? ERR_OK : ERR_STORE;
-    if (e != ERR_OK) {
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         log_event(LOG_ERROR, "store_open_failed",
                   json_pack("{s:s, s:s}", "path", path, "detail", s->db ? sqlite3_errmsg(s->db) : "no memory"));
-        goto fail;
+        sq_close(&s->base);
+        return ERR_STORE;
     }
     /* Another connection (the CLI, a second writer) may hold the write lock
      * briefly; wait for it rather than fail. */
     sqlite3_busy_timeout(s->db, 10000);
+    enum err e = sq_audit_register(s);
+    if (e != ERR_OK) {
+        sq_close(&s->base);
+        return e;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+enum err store_open_sqlite(const char *path, struct store **out)
+{
+    struct sqlite_store *s = NULL;
+    enum err e = connect_to(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s);
+    if (e != ERR_OK)
+        return e;
     sqlite3_rollback_hook(s->db, rolled_back, s);
     /* Checkpoints every 10,000 pages (40 MB of WAL) rather than SQLite's
      * 1,000: whichever connection's commit crosses the mark runs one (in
@@ -644,38 +662,23 @@ enum err store_open_sqlite(const char *path, struct store **out)
              "PRAGMA wal_autocheckpoint=10000;",
              "pragmas");
     if (e == ERR_OK)
-        e = sq_audit_register(s);
-    if (e == ERR_OK)
         e = migrate(s);
-    if (e != ERR_OK)
-        goto fail;
+    if (e != ERR_OK) {
+        sq_close(&s->base);
+        return e;
+    }
     *out = &s->base;
     return ERR_OK;
-fail:
-    sq_close(&s->base);
-    return e;
 }
 
 enum err store_open_sqlite_readonly(const char *path, struct store **out)
 {
-    static pthread_once_t configured = PTHREAD_ONCE_INIT;
-    pthread_once(&configured, sqlite_configure);
-    struct sqlite_store *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return ERR_NOMEM;
-    s->base.ops = &sqlite_ops;
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    enum err e = rc == SQLITE_OK ? ERR_OK : ERR_STORE;
-    if (e != ERR_OK) {
-        log_event(LOG_ERROR, "store_open_failed",
-                  json_pack("{s:s, s:s}", "path", path, "detail", s->db ? sqlite3_errmsg(s->db) : "no memory"));
-        goto fail;
-    }
-    sqlite3_busy_timeout(s->db, 10000);
+    struct sqlite_store *s = NULL;
+    enum err e = connect_to(path, SQLITE_OPEN_READONLY, &s);
+    if (e != ERR_OK)
+        return e;
     int v = 0;
     e = exec(s, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;", "pragmas");
-    if (e == ERR_OK)
-        e = sq_audit_register(s);
     if (e == ERR_OK)
         e = schema_version(s, &v);
     if (e == ERR_OK && v != sq_schema_version) {
@@ -683,13 +686,12 @@ enum err store_open_sqlite_readonly(const char *path, struct store **out)
                   json_pack("{s:i, s:i}", "found", v, "supported", sq_schema_version));
         e = v < sq_schema_version ? ERR_SCHEMA_OLD : ERR_STORE;
     }
-    if (e != ERR_OK)
-        goto fail;
+    if (e != ERR_OK) {
+        sq_close(&s->base);
+        return e;
+    }
     *out = &s->base;
     return ERR_OK;
-fail:
-    sq_close(&s->base);
-    return e;
 }
 
 enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_memory *mem,

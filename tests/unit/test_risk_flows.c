@@ -600,6 +600,20 @@ static void refunds_of_other_branches_payments_count_at_the_refunding_store(void
         assert_int_equal(balance(t, &c[i]), i % 3 == 2 ? 9000 : 10000);
 }
 
+/* n customers acc<i>@example.com with 10,000 yen, each of whom paid 1,000
+ * at Tokyo Station's register: payment id[i]. */
+static void payers(struct rf *t, struct cust *c, int64_t *id, int n)
+{
+    char email[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(email, sizeof email, "acc%d@example.com", i);
+        customer(t, &c[i], email, 10000);
+        struct payment_receipt r;
+        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
+        id[i] = r.p.id;
+    }
+}
+
 /* One register's refund on a thread (and a connection) of its own, as
  * kessaid's HTTP threads give them. */
 struct burst {
@@ -658,14 +672,11 @@ static void refunds_sent_at_once_are_scored_together(void **state)
     t->f->cfg.risk.refund_count = 2;
     engine(t);
     struct cust c[3];
-    char email[64];
+    int64_t id[3];
     struct burst b[3];
+    payers(t, c, id, 3);
     for (int i = 0; i < 3; i++) {
-        snprintf(email, sizeof email, "acc%d@example.com", i);
-        customer(t, &c[i], email, 10000);
-        struct payment_receipt r;
-        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
-        b[i] = (struct burst){.payment_id = r.p.id};
+        b[i] = (struct burst){.payment_id = id[i]};
         snprintf(b[i].key, sizeof b[i].key, "burst-%d", i);
     }
     send_at_once(t, b, 3);
@@ -692,14 +703,7 @@ static void a_refund_sent_twice_at_once_counts_once(void **state)
     engine(t);
     struct cust c[2];
     int64_t id[2];
-    char email[64];
-    for (int i = 0; i < 2; i++) {
-        snprintf(email, sizeof email, "acc%d@example.com", i);
-        customer(t, &c[i], email, 10000);
-        struct payment_receipt r;
-        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
-        id[i] = r.p.id;
-    }
+    payers(t, c, id, 2);
     struct burst b[2] = {{.payment_id = id[0], .key = "twice"}, {.payment_id = id[0], .key = "twice"}};
     send_at_once(t, b, 2);
     assert_int_equal(b[0].e, ERR_OK);
@@ -719,15 +723,8 @@ static void another_stores_refunds_do_not_count_against_this_store(void **state)
     struct merchant_terminal t_ginza;
     register_at(t, &t->ginza, &t_ginza);
     struct cust c[3];
-    char email[64];
     int64_t id[3];
-    for (int i = 0; i < 3; i++) {
-        snprintf(email, sizeof email, "acc%d@example.com", i);
-        customer(t, &c[i], email, 10000);
-        struct payment_receipt r;
-        assert_int_equal(charge(t, &c[i], &t->t_tokyo, 1000, "", &r), ERR_OK);
-        id[i] = r.p.id;
-    }
+    payers(t, c, id, 3);
     assert_int_equal(refund(t, &t_ginza, id[0], 1000), ERR_OK);
     assert_int_equal(refund(t, &t_ginza, id[1], 1000), ERR_OK);
     assert_int_equal(refund(t, &t->t_tokyo, id[2], 1000), ERR_OK); /* Tokyo Station's first */

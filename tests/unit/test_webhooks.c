@@ -401,6 +401,41 @@ static enum err fake_post(void *ctx, const char *url, const char *signature, con
     return ERR_OK;
 }
 
+/* A merchant named name with one endpoint at url for payment.succeeded;
+ * its id. */
+static int64_t merchant_at(struct store *st, const uint8_t *mk, int64_t t, const char *name, const char *url)
+{
+    struct merchant m;
+    struct webhook_endpoint w;
+    char secret[WEBHOOK_SECRET_LEN + 1];
+    assert_int_equal(merchant_create(st, name, &m), ERR_OK);
+    assert_int_equal(st->ops->begin(st), ERR_OK);
+    assert_int_equal(webhook_endpoint_create(st, mk, t, m.id, url, "payment.succeeded", &w, secret), ERR_OK);
+    assert_int_equal(st->ops->commit(st), ERR_OK);
+    return m.id;
+}
+
+/* The delivering thread's part: the fake network, the default back-off and
+ * the endpoints' holds, kept from round to round. */
+struct deliverer {
+    struct fake_net net;
+    struct webhook_poster poster;
+    struct notify_retry retry;
+    struct webhook_holds holds;
+};
+
+static void deliverer_init(struct deliverer *d)
+{
+    memset(d, 0, sizeof *d);
+    d->poster = (struct webhook_poster){fake_post, &d->net};
+    d->retry = (struct notify_retry)NOTIFY_RETRY_DEFAULT;
+}
+
+static enum err round_at(struct deliverer *d, struct store *st, const uint8_t *mk, int64_t now, size_t *n)
+{
+    return webhook_deliver_pending(st, mk, &d->poster, &d->retry, now, &d->holds, n);
+}
+
 static void queue_one(struct store *st, int64_t t, int64_t merchant_id, const char *event_id)
 {
     struct built a = {.pay_id = "pay_000000000001a"};
@@ -422,41 +457,28 @@ static void a_hung_receiver_does_not_hold_up_other_merchants(void **state)
     struct store *st = tu_open_store(dir);
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
-    struct merchant hung, fine;
-    assert_int_equal(merchant_create(st, "Hung Mart", &hung), ERR_OK);
-    assert_int_equal(merchant_create(st, "Fine Mart", &fine), ERR_OK);
-    char secret[WEBHOOK_SECRET_LEN + 1], fine_secret[WEBHOOK_SECRET_LEN + 1];
-    struct webhook_endpoint w;
     int64_t t = time_now_ms();
-    assert_int_equal(st->ops->begin(st), ERR_OK);
-    assert_int_equal(webhook_endpoint_create(st, mk, t, hung.id, "https://hung.example/hook", "payment.succeeded", &w,
-                                             secret),
-                     ERR_OK);
-    assert_int_equal(webhook_endpoint_create(st, mk, t, fine.id, "https://fine.example/hook", "payment.succeeded", &w,
-                                             fine_secret),
-                     ERR_OK);
-    assert_int_equal(st->ops->commit(st), ERR_OK);
-    queue_one(st, t, hung.id, "evt_0000000000001");
-    queue_one(st, t, hung.id, "evt_0000000000002");
-    queue_one(st, t, hung.id, "evt_0000000000003");
-    queue_one(st, t, fine.id, "evt_0000000000004");
+    int64_t hung = merchant_at(st, mk, t, "Hung Mart", "https://hung.example/hook");
+    int64_t fine = merchant_at(st, mk, t, "Fine Mart", "https://fine.example/hook");
+    queue_one(st, t, hung, "evt_0000000000001");
+    queue_one(st, t, hung, "evt_0000000000002");
+    queue_one(st, t, hung, "evt_0000000000003");
+    queue_one(st, t, fine, "evt_0000000000004");
 
-    struct fake_net net = {0};
-    struct webhook_poster poster = {fake_post, &net};
-    const struct notify_retry retry = NOTIFY_RETRY_DEFAULT;
-    struct webhook_holds holds;
-    memset(&holds, 0, sizeof holds);
+    struct deliverer d;
+    deliverer_init(&d);
+    const struct fake_net *net = &d.net;
     size_t n = 0;
     struct tu_capture cap;
     tu_capture_start(&cap, dir);
-    enum err e = webhook_deliver_pending(st, mk, &poster, &retry, t, &holds, &n);
+    enum err e = round_at(&d, st, mk, t, &n);
     char *log = tu_capture_stop(&cap);
     assert_int_equal(e, ERR_GATEWAY);
-    assert_int_equal(net.hung_calls, 1);
-    assert_int_equal(net.ok_calls, 1);
+    assert_int_equal(net->hung_calls, 1);
+    assert_int_equal(net->ok_calls, 1);
     assert_int_equal(n, 1);
     long long signed_at = 0;
-    assert_int_equal(sscanf(net.last_ok_signature, "t=%lld,", &signed_at), 1);
+    assert_int_equal(sscanf(net->last_ok_signature, "t=%lld,", &signed_at), 1);
     assert_true(signed_at >= (t + 1100) / 1000); /* after the hung attempt, not at the round's start */
     assert_int_equal(count_rows(dir, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 0"), 2);
     assert_non_null(log);
@@ -466,16 +488,16 @@ static void a_hung_receiver_does_not_hold_up_other_merchants(void **state)
 
     /* the next rounds, before its back-off is over: not tried, new events
      * for it neither; the other merchant's go at once */
-    queue_one(st, t + 1000, hung.id, "evt_0000000000005");
-    queue_one(st, t + 1000, fine.id, "evt_0000000000006");
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 1000, &holds, &n), ERR_OK);
-    assert_int_equal(net.hung_calls, 1);
-    assert_int_equal(net.ok_calls, 2);
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 20000, &holds, &n), ERR_OK);
-    assert_int_equal(net.hung_calls, 1);
+    queue_one(st, t + 1000, hung, "evt_0000000000005");
+    queue_one(st, t + 1000, fine, "evt_0000000000006");
+    assert_int_equal(round_at(&d, st, mk, t + 1000, &n), ERR_OK);
+    assert_int_equal(net->hung_calls, 1);
+    assert_int_equal(net->ok_calls, 2);
+    assert_int_equal(round_at(&d, st, mk, t + 20000, &n), ERR_OK);
+    assert_int_equal(net->hung_calls, 1);
     /* once it is over: one attempt again, the rest still waiting with it */
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 40000, &holds, &n), ERR_GATEWAY);
-    assert_int_equal(net.hung_calls, 2);
+    assert_int_equal(round_at(&d, st, mk, t + 40000, &n), ERR_GATEWAY);
+    assert_int_equal(net->hung_calls, 2);
     assert_int_equal(count_rows(dir, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 0"), 3);
     store_close(st);
     tu_rmtree(dir);
@@ -492,31 +514,21 @@ static void a_refused_event_does_not_hold_its_endpoint(void **state)
     struct store *st = tu_open_store(dir);
     uint8_t mk[MASTERKEY_BYTES];
     randombytes_buf(mk, sizeof mk);
-    struct merchant m;
-    assert_int_equal(merchant_create(st, "Picky Mart", &m), ERR_OK);
-    char secret[WEBHOOK_SECRET_LEN + 1];
-    struct webhook_endpoint w;
     int64_t t = time_now_ms();
-    assert_int_equal(st->ops->begin(st), ERR_OK);
-    assert_int_equal(webhook_endpoint_create(st, mk, t, m.id, "https://picky.example/hook", "payment.succeeded", &w,
-                                             secret),
-                     ERR_OK);
-    assert_int_equal(st->ops->commit(st), ERR_OK);
-    queue_one(st, t, m.id, "evt_0000000000007");
-    queue_one(st, t, m.id, "evt_0000000000008");
-    struct fake_net net = {0};
-    struct webhook_poster poster = {fake_post, &net};
-    const struct notify_retry retry = NOTIFY_RETRY_DEFAULT;
-    struct webhook_holds holds;
-    memset(&holds, 0, sizeof holds);
+    int64_t m = merchant_at(st, mk, t, "Picky Mart", "https://picky.example/hook");
+    queue_one(st, t, m, "evt_0000000000007");
+    queue_one(st, t, m, "evt_0000000000008");
+    struct deliverer d;
+    deliverer_init(&d);
+    const struct fake_net *net = &d.net;
     size_t n = 0;
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t, &holds, &n), ERR_GATEWAY);
-    assert_int_equal(net.refused_calls, 1);
+    assert_int_equal(round_at(&d, st, mk, t, &n), ERR_GATEWAY);
+    assert_int_equal(net->refused_calls, 1);
     assert_int_equal(n, 1); /* the other one went */
-    queue_one(st, t + 1000, m.id, "evt_0000000000009");
-    assert_int_equal(webhook_deliver_pending(st, mk, &poster, &retry, t + 1000, &holds, &n), ERR_OK);
+    queue_one(st, t + 1000, m, "evt_0000000000009");
+    assert_int_equal(round_at(&d, st, mk, t + 1000, &n), ERR_OK);
     assert_int_equal(n, 1); /* a new one goes too */
-    assert_int_equal(net.refused_calls, 1);
+    assert_int_equal(net->refused_calls, 1);
     store_close(st);
     tu_rmtree(dir);
     free(dir);
