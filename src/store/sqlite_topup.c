@@ -121,7 +121,8 @@ enum err sq_topup_sum(struct store *st, int64_t customer_id, int64_t device_id, 
     struct sqlite_store *db = sq(st);
     sqlite3_stmt *q = sq_stmt(db, "SELECT coalesce(sum(amount), 0) FROM topups WHERE customer_id = ? "
                                   "AND created_ms >= ? AND status <> 5 AND (?3 = 0 OR device_id = ?3) "
-                                  "AND (?4 = 0 OR card_id = ?4)");
+                                  "AND (?4 = 0 OR card_id IN (SELECT id FROM cards WHERE customer_id = ?1 "
+                                  "AND fingerprint = (SELECT fingerprint FROM cards WHERE id = ?4)))");
     if (q == NULL)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, customer_id);

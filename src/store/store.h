@@ -337,7 +337,9 @@ struct store_ops {
      * transfer_id, updated_ms of t->id. */
     enum err (*topup_update)(struct store *st, const struct topup *t); /* ERR_TOPUP_NOT_FOUND */
     /* Sum of amounts of a customer's top-ups created at or after since_ms and
-     * not FAILED; device_id > 0 or card_id > 0 narrows to that device / card. */
+     * not FAILED; device_id > 0 narrows to that device, card_id > 0 to that
+     * card: every row of the customer's with its fingerprint (a card linked
+     * again, or twice, is the same card). */
     enum err (*topup_sum)(struct store *st, int64_t customer_id, int64_t device_id, int64_t card_id,
                           int64_t since_ms, int64_t *sum);
     /* Sum of amounts of a customer's top-ups in CREATED, REQUIRES_ACTION or

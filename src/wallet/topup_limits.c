@@ -73,7 +73,10 @@ enum err topup_check_limits(const struct wallet_ctx *w, const struct topup_ask *
         limit = "new_device";
     if (limit == NULL && ask->card != NULL && ask->card->linked_ms > w->a.now - cfg->card_new_s * 1000) {
         /* A card linked a moment ago may be a stolen one: its own 24 h
-         * total is capped lower until it has been on file for a while. */
+         * total is capped lower until it has been on file for a while.
+         * "Its own": every row of the account with its number, so that
+         * linking it again (after removing it, or twice) gives it no second
+         * allowance (and makes it new again). */
         int64_t card_day = 0;
         e = w->a.st->ops->topup_sum(w->a.st, ask->customer_id, 0, ask->card->id, w->a.now - TIME_DAY_MS, &card_day);
         if (e != ERR_OK)

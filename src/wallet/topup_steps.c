@@ -36,6 +36,7 @@
 
 #include "auth/txn.h"
 #include "ledger/ledger.h"
+#include "ops/freeze.h"
 #include "ops/killswitch.h"
 #include "util/log.h"
 #include "wallet/wallet_feed.h"
@@ -158,6 +159,11 @@ enum err topup_step_authorize(const struct wallet_ctx *w, struct topup *t, struc
     e = topup_switches(w, TOPUP_CARD, switch_out);
     if (e == ERR_SUSPENDED)
         return refuse_created(w, t, ERR_SUSPENDED);
+    /* Nor is the card charged for an account frozen since (a 3-D Secure
+     * code typed after a self-freeze, the reconciler after staff froze it):
+     * nothing was charged yet, so nothing has to finish. */
+    if (e == ERR_OK && (e = freeze_check(st, t->customer_id)) == ERR_ACCOUNT_FROZEN)
+        return refuse_created(w, t, ERR_ACCOUNT_FROZEN);
     if (e != ERR_OK)
         return e;
     char key[IDS_BUF];

@@ -1579,12 +1579,80 @@ static void test_reconcile_uncaptured(void **state)
     assert_int_equal(finished, 0);
 }
 
+/* A card's new-card allowance is the card's, not its row's: the same
+ * number linked a second time on the account, or removed and linked again
+ * (3-D Secure reaches whoever holds it: the thief, for a card they linked
+ * first), starts no new 24 h allowance. */
+static void test_a_new_card_stays_new_when_linked_again(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    customer(t, &a, "aiko@example.com");
+    t->f->cfg.card_new_s = 3 * 86400;
+    t->f->cfg.topup_new_card_daily_max = 20000;
+    link_card(t, &a, VISA_OK);
+    struct card first = a.card;
+    const char *bad = NULL;
+    assert_int_equal(topup(t, &a, 20000, "n1", NULL, NULL), ERR_OK);
+    link_card(t, &a, VISA_OK); /* the same number again */
+    assert_true(a.card.id != first.id);
+    assert_int_equal(topup(t, &a, 1000, "n2", NULL, &bad), ERR_LIMIT_EXCEEDED);
+    assert_string_equal(bad, "new_card");
+    assert_int_equal(card_remove(W(t), &a.s, a.card.id), ERR_OK);
+    assert_int_equal(card_remove(W(t), &a.s, first.id), ERR_OK);
+    refresh(t, &a);
+    link_card(t, &a, VISA_OK); /* and after removing both */
+    bad = NULL;
+    assert_int_equal(topup(t, &a, 1000, "n3", NULL, &bad), ERR_LIMIT_EXCEEDED);
+    assert_string_equal(bad, "new_card");
+    assert_int_equal(balance(t, &a), 20000);
+}
+
+/* A frozen account is not topped up later either: not by the reconciler
+ * finishing a top-up admitted while the processor was down, nor by a 3-D
+ * Secure code typed after a self-freeze.  Nothing was charged yet in
+ * either case: the top-up fails account_frozen, the card is never asked. */
+static void test_a_frozen_account_is_not_topped_up_later(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_OK);
+    t->gw.down = true;
+    struct topup_result r, c;
+    assert_int_equal(topup(t, &a, 9000, "fz", &r, NULL), ERR_GATEWAY);
+    assert_int_equal(r.t.status, TOPUP_CREATED);
+    assert_int_equal(freeze_set_by_staff(af_ctx(t->f), "admin-cli", a.email, true, "fraud case", "cli:ana"), ERR_OK);
+    t->gw.down = false;
+    t->f->now += 60000;
+    size_t finished = 0;
+    assert_int_equal(topup_reconcile(W(t), t->f->now - 30000, &finished), ERR_OK);
+    assert_int_equal(balance(t, &a), 0);
+    struct topup row;
+    assert_int_equal(t->f->st->ops->topup_get(t->f->st, r.t.id, &row), ERR_OK);
+    assert_int_equal(row.status, TOPUP_FAILED);
+    assert_string_equal(row.decline_code, "account_frozen");
+
+    struct cust b;
+    customer(t, &b, "bunta@example.com");
+    link_card(t, &b, VISA_3DS_EVERY);
+    assert_int_equal(topup(t, &b, 2000, "k1", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char otp[16];
+    af_mail_word(t->f, b.email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(freeze_self(af_ctx(t->f), &b.s, "worried"), ERR_OK);
+    assert_int_equal(topup_confirm(W(t), &b.s, r.t.id, otp, &c, NULL), ERR_ACCOUNT_FROZEN);
+    assert_int_equal(c.t.status, TOPUP_FAILED);
+    assert_int_equal(balance(t, &b), 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || oath_init() != OATH_OK)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_card_topup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_new_card_stays_new_when_linked_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_frozen_account_is_not_topped_up_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_holds_topups_to_their_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_credits_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declined_card_credits_nothing, setup, teardown),
