@@ -633,12 +633,26 @@ static enum err connect_to(const char *path, int flags, struct sqlite_store **ou
     /* Another connection (the CLI, a second writer) may hold the write lock
      * briefly; wait for it rather than fail. */
     sqlite3_busy_timeout(s->db, 10000);
-    enum err e = sq_audit_register(s);
+    enum err e = exec(s, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
+                      "pragmas");
+    if (e == ERR_OK)
+        e = sq_audit_register(s);
     if (e != ERR_OK) {
         sq_close(&s->base);
         return e;
     }
     *out = s;
+    return ERR_OK;
+}
+
+/* The end of an open: s as the caller's store, or closed on error. */
+static enum err opened(struct sqlite_store *s, enum err e, struct store **out)
+{
+    if (e != ERR_OK) {
+        sq_close(&s->base);
+        return e;
+    }
+    *out = &s->base;
     return ERR_OK;
 }
 
@@ -658,17 +672,11 @@ enum err store_open_sqlite(const char *path, struct store **out)
      * (bench/README.md). */
     e = exec(s,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-             "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"
              "PRAGMA wal_autocheckpoint=10000;",
              "pragmas");
     if (e == ERR_OK)
         e = migrate(s);
-    if (e != ERR_OK) {
-        sq_close(&s->base);
-        return e;
-    }
-    *out = &s->base;
-    return ERR_OK;
+    return opened(s, e, out);
 }
 
 enum err store_open_sqlite_readonly(const char *path, struct store **out)
@@ -678,20 +686,13 @@ enum err store_open_sqlite_readonly(const char *path, struct store **out)
     if (e != ERR_OK)
         return e;
     int v = 0;
-    e = exec(s, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;", "pragmas");
-    if (e == ERR_OK)
-        e = schema_version(s, &v);
+    e = schema_version(s, &v);
     if (e == ERR_OK && v != sq_schema_version) {
         log_event(LOG_ERROR, v < sq_schema_version ? "store_schema_too_old" : "store_schema_too_new",
                   json_pack("{s:i, s:i}", "found", v, "supported", sq_schema_version));
         e = v < sq_schema_version ? ERR_SCHEMA_OLD : ERR_STORE;
     }
-    if (e != ERR_OK) {
-        sq_close(&s->base);
-        return e;
-    }
-    *out = &s->base;
-    return ERR_OK;
+    return opened(s, e, out);
 }
 
 enum err store_open_sqlite_audited(const char *path, const uint8_t *audit_key, struct store_memory *mem,

@@ -35,8 +35,10 @@
 #include "testutil.h"
 
 
-/* The store's payable balance, read from kessaid's database. */
-static int64_t store_balance(const struct ac_server *s, const char *store_id)
+/* The store store_id ("str_…") from kessaid's database, and (payable,
+ * may be NULL) its payable account. */
+static void read_store(const struct ac_server *s, const char *store_id, struct merchant_store *ms,
+                       struct ledger_account *payable)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/kessai.db", s->data);
@@ -44,26 +46,26 @@ static int64_t store_balance(const struct ac_server *s, const char *store_id)
     assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
     int64_t sid = 0;
     assert_int_equal(ids_parse(store_id, MERCHANT_STORE_ID_PREFIX, &sid), ERR_OK);
-    struct merchant_store ms;
-    assert_int_equal(st->ops->mstore_get(st, sid, &ms), ERR_OK);
-    struct ledger_account a;
-    assert_int_equal(st->ops->account_get(st, ms.payable_account, &a), ERR_OK);
+    assert_int_equal(st->ops->mstore_get(st, sid, ms), ERR_OK);
+    if (payable)
+        assert_int_equal(st->ops->account_get(st, ms->payable_account, payable), ERR_OK);
     store_close(st);
+}
+
+/* The store's payable balance. */
+static int64_t store_balance(const struct ac_server *s, const char *store_id)
+{
+    struct merchant_store ms;
+    struct ledger_account a;
+    read_store(s, store_id, &ms, &a);
     return ledger_balance(&a);
 }
 
 /* The id ("mer_…") of the merchant the store belongs to. */
 static void store_merchant(const struct ac_server *s, const char *store_id, char out[64])
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/kessai.db", s->data);
-    struct store *st = NULL;
-    assert_int_equal(store_open_sqlite(path, &st), ERR_OK);
-    int64_t sid = 0;
-    assert_int_equal(ids_parse(store_id, MERCHANT_STORE_ID_PREFIX, &sid), ERR_OK);
     struct merchant_store ms;
-    assert_int_equal(st->ops->mstore_get(st, sid, &ms), ERR_OK);
-    store_close(st);
+    read_store(s, store_id, &ms, NULL);
     char id[IDS_BUF];
     snprintf(out, 64, "%s", ids_format(id, MERCHANT_ID_PREFIX, ms.merchant_id));
 }

@@ -975,6 +975,26 @@ static void migration_8_links_existing_transfers(void **state)
     free(dir);
 }
 
+/* dir/kessai.db as it was just before the migration whose SQL contains
+ * marker (its index in *mine): every earlier one run, none recorded in
+ * schema_version yet (the caller inserts mine). */
+static sqlite3 *db_before(const char *dir, const char *marker, int *mine)
+{
+    char path[600];
+    tu_path(path, sizeof path, dir, "kessai.db");
+    *mine = -1;
+    for (int v = 0; v < sq_schema_version; v++)
+        if (strstr(sq_migrations[v], marker))
+            *mine = v;
+    assert_true(*mine > 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    exec_ok(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    for (int v = 0; v < *mine; v++)
+        exec_ok(db, sq_migrations[v]);
+    return db;
+}
+
 /* A store from before held reviews lapsed (wallet/review.h): a review held
  * then (expires_ms 0) gets the default 24 h from when it was held, so it
  * can still be approved until then and lapses after; nothing else moves. */
@@ -982,18 +1002,8 @@ static void migration_gives_reviews_held_before_it_a_deadline(void **state)
 {
     (void)state;
     char *dir = tu_tempdir();
-    char path[600];
-    tu_path(path, sizeof path, dir, "kessai.db");
-    int mine = -1;
-    for (int v = 0; v < sq_schema_version; v++)
-        if (strstr(sq_migrations[v], "pending_ops_lapse"))
-            mine = v;
-    assert_true(mine > 0);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    exec_ok(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)");
-    for (int v = 0; v < mine; v++)
-        exec_ok(db, sq_migrations[v]);
+    int mine = 0;
+    sqlite3 *db = db_before(dir, "pending_ops_lapse", &mine);
     char sql[1200];
     snprintf(sql, sizeof sql,
              "INSERT INTO schema_version VALUES (%d);"
@@ -1040,18 +1050,8 @@ static void migration_records_old_refunds_by_the_refunding_register(void **state
 {
     (void)state;
     char *dir = tu_tempdir();
-    char path[600];
-    tu_path(path, sizeof path, dir, "kessai.db");
-    int mine = -1;
-    for (int v = 0; v < sq_schema_version; v++)
-        if (strstr(sq_migrations[v], "CREATE TABLE payment_refunds"))
-            mine = v;
-    assert_true(mine > 0);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    exec_ok(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)");
-    for (int v = 0; v < mine; v++)
-        exec_ok(db, sq_migrations[v]);
+    int mine = 0;
+    sqlite3 *db = db_before(dir, "CREATE TABLE payment_refunds", &mine);
     char far[IDS_BUF], near[IDS_BUF], gone[IDS_BUF], sql[3000];
     ids_format(far, "trm", 1234567); /* several digits of base 32 */
     ids_format(near, "trm", 40);
