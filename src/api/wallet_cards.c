@@ -176,8 +176,10 @@ enum http_verdict api_card_3ds_post(struct http_request *req, void *app)
     struct json_field spec[] = {
         {.name = "code", .type = JF_STRING, .target = &j->code, .min_len = 1, .max_len = 64},
     };
+    /* The switch stops a link half-way too: a card it caught pending does
+     * not become usable while it is on. */
     if (!api_wallet_session(req, ctx, SESSION_NEED_FULL, &j->base.session) ||
-        !api_parse(req, http_request_json(req), spec, 1, NULL)) {
+        !api_gate(req, ctx, KILLSWITCH_CARD_LINKS) || !api_parse(req, http_request_json(req), spec, 1, NULL)) {
         free(j);
         return HTTP_REPLIED;
     }

@@ -476,6 +476,7 @@ static const struct store_ops sqlite_ops = {
     .topup_update = sq_topup_update,
     .topup_sum = sq_topup_sum,
     .topup_sum_unsettled = sq_topup_sum_unsettled,
+    .topup_expire_challenges = sq_topup_expire_challenges,
     .topup_list = sq_topup_list,
     .topup_list_unfinished = sq_topup_list_unfinished,
     .topup_code_insert = sq_topup_code_insert,

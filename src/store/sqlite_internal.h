@@ -353,6 +353,8 @@ enum err sq_topup_update(struct store *st, const struct topup *t);
 enum err sq_topup_sum(struct store *st, int64_t customer_id, int64_t device_id, int64_t card_id, int64_t since_ms,
                       int64_t *sum);
 enum err sq_topup_sum_unsettled(struct store *st, int64_t customer_id, int64_t *sum);
+enum err sq_topup_expire_challenges(struct store *st, int64_t customer_id, int64_t updated_before,
+                                    const char *decline_code, int64_t now);
 enum err sq_topup_list(struct store *st, int64_t customer_id, int64_t before_id, size_t max, struct topup *out,
                        size_t *n);
 enum err sq_topup_list_unfinished(struct store *st, int64_t after_id, int64_t updated_before, size_t max,

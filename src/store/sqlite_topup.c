@@ -143,6 +143,24 @@ enum err sq_topup_sum_unsettled(struct store *st, int64_t customer_id, int64_t *
     return sq_get_one(db, q, ERR_STORE, sq_read_int64, sum);
 }
 
+/* The index topups_customer narrows to the customer's rows. */
+enum err sq_topup_expire_challenges(struct store *st, int64_t customer_id, int64_t updated_before,
+                                    const char *decline_code, int64_t now)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE topups SET status = 5, challenge_ref = '', decline_code = ?, "
+                                  "updated_ms = ? WHERE customer_id = ? AND status = 2 AND updated_ms <= ?");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_text(q, 1, decline_code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    sqlite3_bind_int64(q, 3, customer_id);
+    sqlite3_bind_int64(q, 4, updated_before);
+    int rc = sqlite3_step(q);
+    sq_done(q);
+    return rc == SQLITE_DONE ? ERR_OK : sq_fail(db, "topup_expire_challenges");
+}
+
 enum err sq_topup_list(struct store *st, int64_t customer_id, int64_t before_id, size_t max, struct topup *out,
                        size_t *n)
 {

@@ -345,6 +345,10 @@ struct store_ops {
     /* Sum of amounts of a customer's top-ups in CREATED, REQUIRES_ACTION or
      * AUTHORIZED (money on its way into the wallet). */
     enum err (*topup_sum_unsettled)(struct store *st, int64_t customer_id, int64_t *sum);
+    /* FAILED with decline_code every REQUIRES_ACTION top-up of the customer
+     * last updated at or before updated_before (its 3-D Secure code is dead). */
+    enum err (*topup_expire_challenges)(struct store *st, int64_t customer_id, int64_t updated_before,
+                                        const char *decline_code, int64_t now);
     /* A customer's top-ups, newest first, with id < before_id (0: from the newest). */
     enum err (*topup_list)(struct store *st, int64_t customer_id, int64_t before_id, size_t max, struct topup *out,
                            size_t *n);

@@ -88,24 +88,12 @@ static enum err record_refusal(const struct wallet_ctx *w, int64_t customer_id, 
                             device_id, json_pack("{s:s, s:I}", "reason", reason, "amount", (json_int_t)amount));
 }
 
-/* Invariant 4, inside the caller's transaction. */
+/* Invariant 4, inside the caller's transaction: every dead challenge,
+ * however many top-ups came after it. */
 static enum err expire_challenges(const struct wallet_ctx *w, int64_t customer_id)
 {
-    struct store *st = w->a.st;
-    struct topup list[TOPUP_LIST_MAX];
-    size_t n = 0;
-    enum err e = st->ops->topup_list(st, customer_id, 0, TOPUP_LIST_MAX, list, &n);
-    for (size_t i = 0; e == ERR_OK && i < n; i++) {
-        struct topup *t = &list[i];
-        if (t->status != TOPUP_REQUIRES_ACTION || t->updated_ms > w->a.now - GATEWAY_CHALLENGE_TTL_MS)
-            continue;
-        t->status = TOPUP_FAILED;
-        t->challenge_ref[0] = '\0';
-        snprintf(t->decline_code, sizeof t->decline_code, "%s", err_symbol(ERR_AUTHENTICATION_FAILED));
-        t->updated_ms = w->a.now;
-        e = st->ops->topup_update(st, t);
-    }
-    return e;
+    return w->a.st->ops->topup_expire_challenges(w->a.st, customer_id, w->a.now - GATEWAY_CHALLENGE_TTL_MS,
+                                                 err_symbol(ERR_AUTHENTICATION_FAILED), w->a.now);
 }
 
 /* Checks 1 and 2 of topup.h shared by both sources (switches, amount). */

@@ -134,6 +134,43 @@ static void test_link_confirm_list_remove(void **state)
     ac_resp_free(&r);
 }
 
+/* The card_links switch stops the link at its last step too: a link the
+ * switch caught half-way does not become usable while it is on. */
+static void test_kill_switch_stops_a_link_half_way(void **state)
+{
+    struct fx *f = *state;
+    struct ac_user u;
+    ac_user_enrolled(&f->s, &u, "cards-switch");
+    char path[128], otp[8];
+    struct ac_resp r = post_card(f, &u, VISA_OK, "123");
+    AC_EXPECT_STATUS(r, 202);
+    snprintf(path, sizeof path, "/v1/cards/%s/3ds", card_field(&r, "id"));
+    ac_resp_free(&r);
+    char *mail = ac_mail_wait(&f->s, u.email, "verification code to link the card");
+    assert_true(ac_find_digits(mail, 6, otp));
+    free(mail);
+    ac_remember(&f->s, otp);
+
+    assert_int_equal(ac_cli(&f->s, "admin killswitch on card_links --reason 'stolen cards wave' >/dev/null"), 0);
+    r = ac_call(&f->s, &u.who, "POST", path, json_pack("{s:s}", "code", otp));
+    AC_EXPECT_ERROR(r, 503, "service_suspended");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.j, "error"), "reason")),
+                        "stolen cards wave");
+    ac_resp_free(&r);
+    r = ac_call(&f->s, &u.who, "GET", "/v1/cards", NULL);
+    AC_EXPECT_STATUS(r, 200);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r.j, "cards"), 0), "status")),
+                        "pending");
+    ac_resp_free(&r);
+
+    /* switched off again, the code still finishes it */
+    assert_int_equal(ac_cli(&f->s, "admin killswitch off card_links >/dev/null"), 0);
+    r = ac_call(&f->s, &u.who, "POST", path, json_pack("{s:s}", "code", otp));
+    AC_EXPECT_STATUS(r, 200);
+    assert_string_equal(card_field(&r, "status"), "active");
+    ac_resp_free(&r);
+}
+
 static void test_hostile_input(void **state)
 {
     struct fx *f = *state;
@@ -311,7 +348,8 @@ int main(void)
         cmocka_unit_test(test_link_confirm_list_remove),
         cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_cvc_guessing_gets_429),
-        cmocka_unit_test(test_no_card_data_at_rest),
+        cmocka_unit_test(test_kill_switch_stops_a_link_half_way),
+        cmocka_unit_test(test_no_card_data_at_rest), /* stops the server: last of those that share it */
         cmocka_unit_test(test_stolen_card_code_goes_to_its_holder),
     };
     int failed = cmocka_run_group_tests_name("api_cards", tests, fx_up, fx_down);

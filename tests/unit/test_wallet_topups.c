@@ -1357,6 +1357,34 @@ static void test_expired_challenge_freed_by_cash(void **state)
     assert_int_equal(balance(t, &a), 8000);
 }
 
+/* A dead challenge stops holding room however many top-ups came after it
+ * (it was looked for among the newest 50 only). */
+static void test_an_old_dead_challenge_is_expired(void **state)
+{
+    struct tw *t = *state;
+    struct cust a;
+    aiko_with_card(t, &a, VISA_3DS_EVERY);
+    t->f->cfg.topup_balance_cap = 10000;
+    struct topup_result r;
+    assert_int_equal(topup(t, &a, 8000, "left-waiting", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    int64_t waiting = r.t.id;
+    link_card(t, &a, VISA_OK);
+    for (int i = 0; i < TOPUP_LIST_MAX; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "yen-%d", i);
+        assert_int_equal(topup(t, &a, 1, key, NULL, NULL), ERR_OK);
+    }
+    t->f->now += GATEWAY_CHALLENGE_TTL_MS + 1000;
+    refresh(t, &a);
+    assert_int_equal(topup(t, &a, 10000 - TOPUP_LIST_MAX, "after", &r, NULL), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
+    assert_int_equal(topup_get(W(t), &a.s, waiting, &r), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_FAILED);
+    assert_string_equal(r.t.decline_code, "authentication_failed");
+    assert_int_equal(balance(t, &a), 10000);
+}
+
 /* ---- races: limits hold under concurrency ---------------------------------------- */
 
 #define RACERS 6
@@ -1687,6 +1715,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topups_switched_off_for_one_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cash_code_typed_with_spaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_challenge_freed_by_cash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_old_dead_challenge_is_expired, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("wallet_topups", tests, NULL, NULL);
     oath_done();
