@@ -144,7 +144,8 @@ static enum row_verdict read_topup(sqlite3_stmt *q, int64_t since_ms, struct ris
         return v;
     char decline[DECLINE_CODE_MAX + 1];
     sq_text(q, 6, decline, sizeof decline);
-    if (sqlite3_column_int(q, 5) == TOPUP_SUCCEEDED)
+    int status = sqlite3_column_int(q, 5);
+    if (status == TOPUP_SUCCEEDED || status == TOPUP_AUTHORIZED) /* charged: credited now or by the reconciler */
         h->outcome = RISK_DONE;
     else if (issuer_declined(decline))
         h->outcome = RISK_DECLINED;
@@ -232,7 +233,7 @@ enum err sq_risk_history_scan(struct store *st, int64_t since_ms, store_risk_his
                    "t.amount, k.fingerprint, " STORE_COLS " FROM topups t" COMMON_JOINS("t")
                    " LEFT JOIN cards k ON k.id = t.card_id AND t.card_id != 0"
                    " LEFT JOIN stores s ON s.id = t.store_id AND t.store_id != 0"
-                   " WHERE t.status IN (4, 5) ORDER BY t.id DESC"); /* SUCCEEDED, FAILED */
+                   " WHERE t.status IN (3, 4, 5) ORDER BY t.id DESC"); /* AUTHORIZED, SUCCEEDED, FAILED */
     e = scan(s, q, "risk_history_topups", since_ms, read_topup, fn, ctx);
     if (e != ERR_OK)
         return e;

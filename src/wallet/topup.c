@@ -510,11 +510,13 @@ enum err topup_cash(const struct wallet_ctx *w, const struct merchant_terminal *
 
 /* A top-up finished by its 3-D Secure code was scored when it was admitted;
  * the windows learn now how it ended (the event rebuilt from the row: the
- * customer, the device, the card, the amount).  Best effort: a read that
- * fails leaves it to the next risk_warm. */
+ * customer, the device, the card, the amount).  One charged whose credit
+ * waits for the reconciler counts as done now: its admission was released
+ * when it waited for the code, and nothing observes the reconciler's
+ * credit.  Best effort: a read that fails leaves it to the next risk_warm. */
 static void confirmed_observed(const struct wallet_ctx *w, const struct topup *t, enum err e)
 {
-    if (w->risk == NULL || (t->status != TOPUP_SUCCEEDED && t->status != TOPUP_FAILED))
+    if (w->risk == NULL || t->status == TOPUP_CREATED || t->status == TOPUP_REQUIRES_ACTION)
         return;
     struct risk_gate rg;
     struct card card;
@@ -523,7 +525,10 @@ static void confirmed_observed(const struct wallet_ctx *w, const struct topup *t
         return;
     rg.ev.card_fp = risk_card_fp(card.fingerprint);
     rg.ev.amount = t->amount;
-    risk_observed(w, &rg, t, e);
+    if (t->status == TOPUP_AUTHORIZED)
+        risk_gate_observe(w->risk, &rg, RISK_DONE);
+    else
+        risk_observed(w, &rg, t, e);
 }
 
 enum err topup_confirm(const struct wallet_ctx *w, const struct auth_session *cur, int64_t topup_id,

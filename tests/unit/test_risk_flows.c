@@ -42,6 +42,7 @@
 #include "wallet/pending_charge.h"
 #include "wallet/review.h"
 #include "wallet/topup.h"
+#include "wallet/topup_internal.h"
 
 #define MIN_MS (60 * INT64_C(1000))
 #define EXP_YEAR 2030
@@ -136,16 +137,24 @@ static const struct wallet_ctx *W(struct rf *t)
     return &t->w;
 }
 
-static void fund(struct rf *t, struct cust *c, int64_t amount)
+/* A card credit under key, straight to the ledger: the engine sees nothing. */
+static void credit(struct rf *t, struct cust *c, const char *key, int64_t amount)
 {
     struct ledger_transfer x;
     memset(&x, 0, sizeof x);
-    snprintf(x.key, sizeof x.key, "test-fund:%d", ++t->next);
+    snprintf(x.key, sizeof x.key, "%s", key);
     x.debit_account = t->card_receivable;
     x.credit_account = c->wallet;
     x.amount = amount;
     snprintf(x.kind, sizeof x.kind, "topup_card");
     assert_int_equal(ledger_writer_submit_wait(t->writer, &x, 1, NULL, NULL), ERR_OK);
+}
+
+static void fund(struct rf *t, struct cust *c, int64_t amount)
+{
+    char key[32];
+    snprintf(key, sizeof key, "test-fund:%d", ++t->next);
+    credit(t, c, key, amount);
 }
 
 /* A customer with a full, fresh session and `funds` yen. */
@@ -1235,6 +1244,40 @@ static void a_topup_confirmed_by_3ds_counts_too(void **state)
     on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
 }
 
+/* The same with the top-up's credit delayed after its code (charged, the
+ * reconciler credits it later): the engine learns it at the code all the
+ * same. */
+static void a_topup_confirmed_by_3ds_and_credited_later_counts_too(void **state)
+{
+    struct rf *t = *state;
+    t->f->cfg.new_device_cooldown_s = 24 * 3600;
+    struct cust a;
+    customer(t, &a, "aiko@example.com", 9000);
+    struct card card;
+    assert_int_equal(link_pan(t, &a, "4000002760003184", &card), ERR_OK);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_card(W(t), &a.s, card.id, 10000, "tpu-3ds", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    char key[LEDGER_KEY_MAX + 1];
+    topup_transfer_key(key, sizeof key, r.t.id);
+    credit(t, &a, key, 1); /* its credit's key taken: the credit fails for now */
+    char otp[16];
+    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &r, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
+    later(t, &a, 6 * MIN_MS);
+    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, &a), 9001);
+    on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
+    /* and a restarted engine reads it back from the row */
+    engine(t);
+    assert_int_equal(risk_warm(t->risk, t->f->st, t->f->now, NULL), ERR_OK);
+    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, &a), 9001);
+}
+
 static void card_testing_from_one_device_is_denied(void **state)
 {
     struct rf *t = *state;
@@ -1357,6 +1400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_waiting_charge_is_not_approved_unjudged_on_a_store_error, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_then_resale_wants_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_counts_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_topup_confirmed_by_3ds_and_credited_later_counts_too, setup, teardown),
         cmocka_unit_test_setup_teardown(card_testing_from_one_device_is_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(cash_far_from_the_last_store_is_recorded_then_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(a_waiting_charges_code_retried_late_is_no_guess, setup, teardown),
