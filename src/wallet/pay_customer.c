@@ -97,9 +97,13 @@ enum err pay_customer_start(const struct wallet_ctx *w, const struct auth_sessio
         *bad = "Idempotency-Key";
         return ERR_INVALID_PARAM;
     }
-    if (amount < 1 || amount > max) {
+    if (amount < 1) {
         *bad = "amount";
-        return amount < 1 ? ERR_AMOUNT_INVALID : ERR_LIMIT_EXCEEDED;
+        return ERR_AMOUNT_INVALID;
+    }
+    if (amount > max) { /* a thief probing what one payment may take: on file */
+        *bad = "amount";
+        return pay_customer_refused(w, cur, flow, ERR_LIMIT_EXCEEDED, *bad, amount);
     }
     return ERR_OK;
 }

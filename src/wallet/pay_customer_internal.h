@@ -28,8 +28,9 @@ enum err pay_customer_key(const char *flow, int64_t customer_id, const char *ide
 /* The checks both flows start with, before any read: a full session
  * (session_require's error), the ledger key of idem_key into key
  * (ERR_INVALID_PARAM, *bad = "Idempotency-Key") and 1 <= amount <= max
- * (ERR_AMOUNT_INVALID or ERR_LIMIT_EXCEEDED, *bad = "amount").  ERR_OK
- * leaves *bad as it was. */
+ * (ERR_AMOUNT_INVALID or ERR_LIMIT_EXCEEDED, *bad = "amount"; the second
+ * is recorded as payment_refused of kind flow).  ERR_OK leaves *bad as it
+ * was. */
 enum err pay_customer_start(const struct wallet_ctx *w, const struct auth_session *cur, const char *flow,
                             const char *idem_key, int64_t amount, int64_t max, char key[LEDGER_KEY_MAX + 1],
                             const char **bad);

@@ -110,7 +110,8 @@ enum err review_hold(const struct wallet_ctx *w, const struct payment_order *o, 
     if (e == ERR_NOT_FOUND || (e == ERR_OK && (cur.p.kind != o->p.kind || cur.p.amount != o->p.amount ||
                                                cur.p.customer_id != o->p.customer_id ||
                                                cur.p.store_id != o->p.store_id ||
-                                               cur.p.counterparty_id != o->p.counterparty_id)))
+                                               cur.p.counterparty_id != o->p.counterparty_id ||
+                                               strcmp(cur.message, o->message) != 0)))
         return ERR_IDEMPOTENCY_CONFLICT;
     if (e == ERR_OK)
         *out = cur;

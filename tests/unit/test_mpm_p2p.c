@@ -422,6 +422,28 @@ static void scan_limits_switches_and_freezes_apply(void **state)
     assert_int_equal(balance(t, a.wallet), before);
 }
 
+/* A thief probing how much one payment may take is on file like any
+ * other limit. */
+static void over_the_maximum_is_on_file(void **state)
+{
+    struct tx *t = *state;
+    struct cust a, b;
+    customer(t, &a, "aiko@example.com", 300000);
+    customer(t, &b, "bunta@example.com", 0);
+    const char *bad = NULL;
+    assert_int_equal(pay(t, &a, t->qr, t->f->cfg.pay_max + 1, "k0", NULL, &bad, NULL), ERR_LIMIT_EXCEEDED);
+    assert_string_equal(bad, "amount");
+    assert_int_equal(send_to(t, &a, b.email, t->f->cfg.p2p_max + 1, "", "k1", NULL, &bad), ERR_LIMIT_EXCEEDED);
+    assert_string_equal(bad, "amount");
+    assert_int_equal(af_events_with(t->f, a.s.customer_id, "payment_refused", "\"reason\":\"amount\""), 2);
+    assert_int_equal(af_events_with(t->f, a.s.customer_id, "payment_refused", "\"kind\":\"mpm\""), 1);
+    assert_int_equal(af_events_with(t->f, a.s.customer_id, "payment_refused", "\"kind\":\"p2p\""), 1);
+    /* nothing below 1 is a limit: not on file */
+    assert_int_equal(pay(t, &a, t->qr, 0, "k2", NULL, &bad, NULL), ERR_AMOUNT_INVALID);
+    assert_int_equal(af_events_with(t->f, a.s.customer_id, "payment_refused", ""), 2);
+    assert_int_equal(balance(t, a.wallet), 300000);
+}
+
 static void a_new_device_pays_less(void **state)
 {
     struct tx *t = *state;
@@ -1002,6 +1024,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_bad_qr_pays_nobody, setup, teardown),
         cmocka_unit_test_setup_teardown(a_large_scan_needs_a_fresh_second_factor, setup, teardown),
         cmocka_unit_test_setup_teardown(scan_limits_switches_and_freezes_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(over_the_maximum_is_on_file, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_device_pays_less, setup, teardown),
         cmocka_unit_test_setup_teardown(money_reaches_the_other_customer_once, setup, teardown),
         cmocka_unit_test_setup_teardown(every_wrong_recipient_gets_the_same_answer, setup, teardown),

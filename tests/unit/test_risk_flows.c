@@ -865,6 +865,9 @@ static void a_held_transfers_retry_is_answered_by_its_review(void **state)
     assert_int_equal(balance(t, &victim), 28000);
     assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 30000, "", "scam-1", &r, &bad, &sw), ERR_RISK_HELD);
     assert_int_equal(r.held_id, id);
+    /* the same key with another message is another request, held or not */
+    assert_int_equal(p2p_send(W(t), &victim.s, mule.email, 30000, "rent", "scam-1", &r, &bad, &sw),
+                     ERR_IDEMPOTENCY_CONFLICT);
     assert_int_equal(balance(t, &mule), 0);
 }
 
