@@ -528,12 +528,24 @@ out:
 
 /* ---- refunds and voids --------------------------------------------------- */
 
+void payment_not_theirs_log(const struct merchant_terminal *term, const char *action, const char *prefix, int64_t id,
+                            bool exists)
+{
+    char sid[IDS_BUF], pid[IDS_BUF];
+    /* "terminal", not "key_id", so the logger does not redact it as a key. */
+    log_event(LOG_WARN, "pos_payment_not_found",
+              json_pack("{s:s, s:s, s:s, s:s, s:b}", "terminal", term->key_id, "store",
+                        ids_format(sid, MERCHANT_STORE_ID_PREFIX, term->store_id), "action", action, "id",
+                        ids_format(pid, prefix, id), "another_merchant", exists));
+}
+
 /* The payment, if the terminal's merchant took it; *s its store.  A closed
  * store's terminals neither charge nor give back (as charges):
  * ERR_STORE_NOT_FOUND, but only once *p and *s are filled in, so that a
- * refund asked before the store closed can still be answered to its retry. */
+ * refund asked before the store closed can still be answered to its retry.
+ * A refusal is logged with action (a register walking through ids). */
 static enum err merchants_payment(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
-                                  struct payment *p, struct merchant_store *s)
+                                  const char *action, struct payment *p, struct merchant_store *s)
 {
     struct store *st = w->a.st;
     struct merchant_store mine;
@@ -546,8 +558,10 @@ static enum err merchants_payment(const struct wallet_ctx *w, const struct merch
     e = st->ops->payment_get(st, id, p);
     /* Another merchant's payment is not theirs to see: the same answer
      * as one that does not exist. */
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && (p->kind == PAYMENT_P2P || p->merchant_id != mine.merchant_id)))
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && (p->kind == PAYMENT_P2P || p->merchant_id != mine.merchant_id))) {
+        payment_not_theirs_log(term, action, PAYMENT_ID_PREFIX, id, e == ERR_OK);
         return ERR_PAYMENT_NOT_FOUND;
+    }
     if (e != ERR_OK)
         return e;
     if (s == NULL)
@@ -579,7 +593,7 @@ enum err payment_refund(const struct wallet_ctx *w, const struct merchant_termin
     if (o == NULL)
         return ERR_NOMEM;
     struct merchant_store s;
-    enum err e = merchants_payment(w, term, payment_id, &o->p, &s);
+    enum err e = merchants_payment(w, term, payment_id, is_void ? "void" : "refund", &o->p, &s);
     enum err closed = e == ERR_STORE_NOT_FOUND ? e : ERR_OK;
     if (e != ERR_OK && !closed)
         goto out;
@@ -686,7 +700,7 @@ out:
 enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
                                   struct payment *out)
 {
-    return merchants_payment(w, term, id, out, NULL);
+    return merchants_payment(w, term, id, "read", out, NULL);
 }
 
 enum err payment_feed(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t since_id,

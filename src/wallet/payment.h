@@ -164,6 +164,13 @@ void payment_guess_log(const struct payment_guess *g);
  * logged, not returned: the register's answer does not change. */
 void payment_terminal_guessed(const struct wallet_ctx *w, const struct merchant_terminal *term, const char *code);
 
+/* A terminal refused a payment (prefix "pay") or waiting charge ("pch")
+ * that is not its merchant's, or no such id: a warn log line
+ * pos_payment_not_found naming the terminal, action ("read", "refund",
+ * "void") and the id; exists: it is another merchant's (or a transfer). */
+void payment_not_theirs_log(const struct merchant_terminal *term, const char *action, const char *prefix, int64_t id,
+                            bool exists);
+
 /* GET /pos/v1/charges/{id}: only the payment's merchant (ERR_PAYMENT_NOT_FOUND). */
 enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
                                   struct payment *out);

@@ -174,12 +174,17 @@ enum err pending_charge_get_for_terminal(const struct wallet_ctx *w, const struc
     struct store *st = w->a.st;
     struct merchant_store mine;
     enum err e = st->ops->mstore_get(st, term->store_id, &mine);
+    if (e == ERR_STORE_NOT_FOUND)
+        return ERR_PAYMENT_NOT_FOUND;
+    if (e == ERR_OK && !mine.active)
+        return ERR_STORE_NOT_FOUND; /* a closed store's registers read no charge (as payments) */
     if (e == ERR_OK)
         e = st->ops->pending_op_get(st, id, out);
     /* Another merchant's charge is not theirs to see (as payments). */
-    if (e == ERR_NOT_FOUND || e == ERR_STORE_NOT_FOUND ||
-        (e == ERR_OK && (out->p.kind != PAYMENT_CPM || out->p.merchant_id != mine.merchant_id)))
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && (out->p.kind != PAYMENT_CPM || out->p.merchant_id != mine.merchant_id))) {
+        payment_not_theirs_log(term, "read", PENDING_CHARGE_ID_PREFIX, id, e == ERR_OK);
         return ERR_PAYMENT_NOT_FOUND;
+    }
     return e == ERR_OK ? settle(w, out) : e;
 }
 

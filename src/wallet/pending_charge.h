@@ -55,7 +55,8 @@
 struct killswitch;
 
 /* GET /pos/v1/charges/pch_…: only the terminal's merchant (else
- * ERR_PAYMENT_NOT_FOUND, as for payments); an expired one is settled. */
+ * ERR_PAYMENT_NOT_FOUND, logged, as for payments) and only while its store
+ * is active (ERR_STORE_NOT_FOUND); an expired one is settled. */
 enum err pending_charge_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term,
                                          int64_t id, struct pending_op *out);
 

@@ -758,6 +758,14 @@ static void test_nobody_else_sees_or_refunds_a_payment(void **state)
     AC_EXPECT_STATUS(r, 200);
     assert_null(strstr(r.raw, id));
     ac_resp_free(&r);
+    /* Each try is in the log under the far register's name: a register
+     * walking through ids (they are sequential) shows. */
+    char line[200];
+    snprintf(line, sizeof line, "\"terminal\":\"%s\"", f->far.key_id);
+    assert_int_equal(ac_log_count(&f->s, "\"pos_payment_not_found\""), 3);
+    assert_int_equal(ac_log_count(&f->s, line), 3);
+    assert_int_equal(ac_log_count(&f->s, "\"another_merchant\":true"), 3);
+    assert_int_equal(ac_log_count(&f->s, "\"action\":\"void\""), 1);
     assert_int_equal(balance(f, &f->u), bu);
     assert_int_equal(balance(f, &f->v), bv);
 }

@@ -426,6 +426,22 @@ static void a_charge_nobody_answers_expires_and_moves_nothing(void **state)
     ac_resp_free(&r);
     assert_int_equal(balance(&f, &a), 3000);
 
+    /* An id that is not there: the same 404, and the register's try is in the log. */
+    r = pos(&f, "GET", "/pos/v1/charges/pch_0000000000999", NULL, NULL);
+    AC_EXPECT_ERROR(r, 404, "payment_not_found");
+    ac_resp_free(&r);
+    assert_int_equal(ac_log_count(&f.s, "\"pos_payment_not_found\""), 1);
+    assert_int_equal(ac_log_count(&f.s, "\"id\":\"pch_0000000000999\""), 1);
+    /* A closed store's register reads none of its charges. */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "admin store deactivate %s >/dev/null", f.store);
+    assert_int_equal(ac_cli(&f.s, cmd), 0);
+    char path[96];
+    snprintf(path, sizeof path, "/pos/v1/charges/%s", id);
+    r = pos(&f, "GET", path, NULL, NULL);
+    AC_EXPECT_ERROR(r, 404, "store_not_found");
+    ac_resp_free(&r);
+
     assert_int_equal(ac_server_stop(&f.s), 0);
     assert_int_equal(audited(&f.s, "pending_charge_expired"), 1);
     assert_int_equal(audited(&f.s, "pending_charge_approved"), 0);
