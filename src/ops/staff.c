@@ -144,6 +144,10 @@ enum err staff_set_disabled(struct store *st, const char *actor, const char *ema
         s.disabled = disabled;
         e = st->ops->staff_update(st, &s);
     }
+    /* Ended for good, not paused: enabling the account again must not
+     * bring back a token that may be why it was disabled. */
+    if (e == ERR_OK && disabled)
+        e = st->ops->staff_sessions_end(st, s.id, now);
     if (e == ERR_OK)
         e = record(st, actor, now, disabled ? "staff_disabled" : "staff_enabled", AUDIT_SUCCESS, &s, false);
     sodium_memzero(&s, sizeof s);

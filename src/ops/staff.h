@@ -51,7 +51,9 @@ enum err staff_create(struct store *st, const uint8_t master_key[MASTERKEY_BYTES
 enum err staff_confirm_totp(struct store *st, const uint8_t master_key[MASTERKEY_BYTES], const char *actor,
                             const char *email, const char *code, int64_t now_ms);
 
-/* Disable or enable, at now (ms).  ERR_STAFF_NOT_FOUND. */
+/* Disable or enable, at now (ms); a disable ends every session of the
+ * staff member for good (enabling again brings none back).
+ * ERR_STAFF_NOT_FOUND. */
 enum err staff_set_disabled(struct store *st, const char *actor, const char *email, bool disabled, int64_t now);
 
 /* "pending_2fa", "active" or "disabled". */

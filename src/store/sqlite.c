@@ -417,6 +417,7 @@ static const struct store_ops sqlite_ops = {
     .staff_session_find = sq_staff_session_find,
     .staff_session_seen = sq_staff_session_seen,
     .staff_session_revoke = sq_staff_session_revoke,
+    .staff_sessions_end = sq_staff_sessions_end,
     .staff_failure_add = sq_staff_failure_add,
     .staff_failure_count = sq_staff_failure_count,
     .staff_failure_clear = sq_staff_failure_clear,

@@ -204,6 +204,7 @@ enum err sq_staff_session_insert(struct store *st, int64_t staff_id, const uint8
 enum err sq_staff_session_find(struct store *st, const uint8_t token_hash[32], struct staff_session_row *out);
 enum err sq_staff_session_seen(struct store *st, int64_t id, int64_t now);
 enum err sq_staff_session_revoke(struct store *st, int64_t id, int64_t now);
+enum err sq_staff_sessions_end(struct store *st, int64_t staff_id, int64_t now);
 enum err sq_staff_failure_add(struct store *st, int64_t staff_id, int64_t now);
 enum err sq_staff_failure_count(struct store *st, int64_t staff_id, int64_t since, int64_t *n);
 enum err sq_staff_failure_clear(struct store *st, int64_t staff_id);

@@ -61,6 +61,19 @@ enum err sq_staff_session_revoke(struct store *st, int64_t id, int64_t now)
                     "staff_session_revoke");
 }
 
+enum err sq_staff_sessions_end(struct store *st, int64_t staff_id, int64_t now)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "UPDATE staff_sessions SET revoked_ms = ? WHERE staff_id = ? AND revoked_ms = 0");
+    if (q == NULL)
+        return ERR_STORE;
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int64(q, 2, staff_id);
+    int rc = sqlite3_step(q);
+    sq_done(q);
+    return rc == SQLITE_DONE ? ERR_OK : sq_fail(db, "staff_sessions_end");
+}
+
 enum err sq_staff_failure_add(struct store *st, int64_t staff_id, int64_t now)
 {
     struct sqlite_store *db = sq(st);

@@ -160,6 +160,8 @@ struct store_ops {
                                    struct staff_session_row *out); /* ERR_NOT_FOUND */
     enum err (*staff_session_seen)(struct store *st, int64_t id, int64_t now);
     enum err (*staff_session_revoke)(struct store *st, int64_t id, int64_t now);
+    /* Revoke every unrevoked session of the staff member (a disable). */
+    enum err (*staff_sessions_end)(struct store *st, int64_t staff_id, int64_t now);
     /* Failed sign-ins of a staff member: one row each; count those since. */
     enum err (*staff_failure_add)(struct store *st, int64_t staff_id, int64_t now);
     enum err (*staff_failure_count)(struct store *st, int64_t staff_id, int64_t since, int64_t *n);

@@ -76,6 +76,19 @@ static void staff_sign_in_needs_both_factors(void **state)
 
     assert_int_equal(ac_call_status(&s, &ana.u.who, "DELETE", "/admin/v1/sessions/current", NULL, NULL), 204);
     assert_int_equal(ac_call_status(&s, &ana.u.who, "GET", "/admin/v1/me", NULL, "unauthenticated"), 401);
+
+    /* Disabled (a stolen token, say), then enabled again for its owner:
+     * the token from before stays dead; a new sign-in works. */
+    ac_staff_sign_in_ok(&s, &ana);
+    assert_int_equal(ac_cli(&s, "admin staff disable ana@kessai.example >/dev/null"), 0);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "GET", "/admin/v1/me", NULL, "unauthenticated"), 401);
+    assert_int_equal(ac_cli(&s, "admin staff enable ana@kessai.example >/dev/null"), 0);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "PUT", "/admin/v1/killswitches/topups",
+                                    json_pack("{s:b, s:s}", "on", 1, "reason", "stolen token at work"),
+                                    "unauthenticated"),
+                     401);
+    ac_staff_sign_in_ok(&s, &ana);
+    assert_int_equal(ac_call_status(&s, &ana.u.who, "GET", "/admin/v1/me", NULL, NULL), 200);
     ac_assert_no_secrets(&s);
     ac_server_cleanup(&s);
 }
