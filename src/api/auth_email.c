@@ -53,7 +53,7 @@ enum http_verdict api_email_post(struct http_request *req, void *app)
     struct store *st = store_pool_acquire(ctx->pool);
     struct auth_ctx a;
     api_auth_ctx(&a, ctx, st, req);
-    enum err e = api_authenticate(req, &a, SESSION_NEED_FRESH, &j->session);
+    enum err e = api_authenticate(req, &a, SESSION_NEED_SIGNED_IN, &j->session);
     if (e == ERR_OK && !api_parse(req, http_request_json(req), spec, 1, NULL)) {
         store_pool_release(ctx->pool, st);
         free(j);

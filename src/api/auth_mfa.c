@@ -97,7 +97,7 @@ enum http_verdict api_mfa_recovery_codes_post(struct http_request *req, void *ap
     api_auth_ctx(&a, ctx, st, req);
     struct auth_session s;
     char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
-    enum err e = api_authenticate(req, &a, SESSION_NEED_FRESH, &s);
+    enum err e = api_authenticate(req, &a, SESSION_NEED_SIGNED_IN, &s);
     if (e == ERR_OK)
         e = mfa_recovery_regenerate(&a, &s, codes);
     store_pool_release(ctx->pool, st);

@@ -34,7 +34,7 @@ enum err email_change_check(const struct auth_ctx *ctx, const struct auth_sessio
                             char norm[EMAIL_MAX + 1])
 {
     struct customer c;
-    enum err e = session_require(cur, SESSION_NEED_FRESH, ctx->now);
+    enum err e = session_require(cur, SESSION_NEED_SIGNED_IN, ctx->now);
     if (e != ERR_OK)
         return e;
     if (new_email == NULL || email_normalize(new_email, norm) != ERR_OK)

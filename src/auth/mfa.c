@@ -74,12 +74,13 @@ static void wipe_codes(char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF])
 }
 
 /* Enrolment is open to an ENROL session of a customer without TOTP, or to a
- * FULL session with a fresh second factor. */
+ * FULL session signed in a moment ago (session.h: a new authenticator hands
+ * over the account). */
 static enum err may_enrol(const struct auth_ctx *ctx, const struct auth_session *cur, const struct customer *c)
 {
     if (cur->scope == SESSION_SCOPE_ENROL)
         return c->totp_enrolled ? ERR_FRESH_MFA_REQUIRED : ERR_OK;
-    return session_require(cur, SESSION_NEED_FRESH, ctx->now);
+    return session_require(cur, SESSION_NEED_SIGNED_IN, ctx->now);
 }
 
 static enum err load_customer(const struct auth_ctx *ctx, const struct auth_session *cur, struct customer *c)
@@ -178,7 +179,7 @@ enum err mfa_totp_confirm(const struct auth_ctx *ctx, const struct auth_session 
 enum err mfa_recovery_regenerate(const struct auth_ctx *ctx, const struct auth_session *cur,
                                  char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF])
 {
-    enum err e = session_require(cur, SESSION_NEED_FRESH, ctx->now);
+    enum err e = session_require(cur, SESSION_NEED_SIGNED_IN, ctx->now);
     if (e != ERR_OK)
         return e;
     if ((e = auth_begin(ctx)) != ERR_OK)

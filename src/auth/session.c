@@ -213,7 +213,10 @@ enum err session_require(const struct auth_session *s, enum session_need need, i
         return ERR_OK;
     if (s->scope != SESSION_SCOPE_FULL)
         return ERR_MFA_REQUIRED;
-    if (need == SESSION_NEED_FRESH && (s->mfa_at_ms == 0 || now >= s->fresh_until_ms))
+    /* An old session first: a second factor now would not be enough. */
+    if (need == SESSION_NEED_SIGNED_IN && now >= s->created_ms + AUTH_SIGNED_IN_MS)
+        return ERR_SIGN_IN_REQUIRED;
+    if (need != SESSION_NEED_FULL && (s->mfa_at_ms == 0 || now >= s->fresh_until_ms))
         return ERR_FRESH_MFA_REQUIRED;
     return ERR_OK;
 }

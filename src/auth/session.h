@@ -22,6 +22,13 @@
  * Freshness: FULL sessions carry mfa_at (the last second-factor check: the
  * login itself, TOTP confirmation, or mfa_verify).  Sensitive operations need
  * now < mfa_at + AUTH_FRESH_MFA_MS, else ERR_FRESH_MFA_REQUIRED.
+ *
+ * What would hand over the account itself (a new authenticator, new
+ * recovery codes, another e-mail address) needs more: a session that began
+ * with both factors less than AUTH_SIGNED_IN_MS ago, else
+ * ERR_SIGN_IN_REQUIRED.  Whoever holds an unlocked phone holds its session
+ * and its authenticator app, so a code from that app proves nothing the
+ * phone does not; the password it does not hold.
  */
 #ifndef KESSAI_AUTH_SESSION_H
 #define KESSAI_AUTH_SESSION_H
@@ -36,6 +43,7 @@
 
 #define SESSION_TOKEN_BUF SECRET_TOKEN_BUF /* 43 chars + NUL */
 #define AUTH_FRESH_MFA_MS (300 * 1000)
+#define AUTH_SIGNED_IN_MS (600 * 1000)
 
 /* What verify-e-mail and login hand the client (once). */
 struct auth_grant {
@@ -79,6 +87,8 @@ enum session_need {
     SESSION_NEED_ANY,   /* enrol or full: /v1/me, TOTP enrolment, /v1/mfa/verify */
     SESSION_NEED_FULL,  /* everything else: ERR_MFA_REQUIRED for an enrol session */
     SESSION_NEED_FRESH, /* full and a second factor within 300 s: ERR_FRESH_MFA_REQUIRED */
+    SESSION_NEED_SIGNED_IN, /* fresh, and signed in (password and second factor) within 600 s:
+                               ERR_SIGN_IN_REQUIRED */
 };
 /* Check an authenticated session against what an endpoint needs (pure). */
 enum err session_require(const struct auth_session *s, enum session_need need, int64_t now);

@@ -46,6 +46,8 @@ static const struct err_entry table[] = {
     [ERR_UNAUTHENTICATED] = {"unauthenticated", 401, "Sign in first: the session is missing, expired, revoked or from another device."},
     [ERR_MFA_REQUIRED] = {"mfa_required", 403, "Finish setting up the second factor first."},
     [ERR_FRESH_MFA_REQUIRED] = {"fresh_mfa_required", 403, "Confirm with your second factor again to do this."},
+    [ERR_SIGN_IN_REQUIRED] = {"sign_in_required", 403,
+                              "Sign in again, with your password and second factor, to do this."},
     [ERR_FORBIDDEN] = {"forbidden", 403, "You may not do this."},
     [ERR_CARD_NOT_FOUND] = {"card_not_found", 404, "No such card."},
     [ERR_CARD_NOT_ACTIVE] = {"card_not_active", 409, "The card is not ready for use: finish its 3-D Secure check, or link it again."},

@@ -49,6 +49,7 @@ enum err {
     ERR_UNAUTHENTICATED,
     ERR_MFA_REQUIRED,
     ERR_FRESH_MFA_REQUIRED,
+    ERR_SIGN_IN_REQUIRED,
     ERR_FORBIDDEN,
     /* cards, top-ups, POS (issue 4) */
     ERR_CARD_NOT_FOUND,

@@ -70,6 +70,15 @@ static void asking_needs_a_full_and_fresh_session(void **state)
     assert_string_equal(norm, NEW);
     assert_int_equal(email_change_request(af_ctx(f), &s, "New@Example.JP", f->now), ERR_OK);
     assert_int_equal(af_mail_count(f, NEW, CODE_SUBJECT), 1);
+    /* 600 s after the sign-in, a second factor is not enough: whoever holds
+     * the phone holds its session and its authenticator, not the password. */
+    f->now += AUTH_SIGNED_IN_MS - AUTH_FRESH_MFA_MS;
+    af_totp(f, &p, totp);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_OK);
+    af_auth(f, &g, &s);
+    assert_int_equal(email_change_check(af_ctx(f), &s, "other@example.jp", norm), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "other@example.jp", f->now), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(af_mail_count(f, "other@example.jp", CODE_SUBJECT), 0);
     af_free(f);
 }
 
@@ -201,8 +210,13 @@ static void codes_expire_and_a_new_request_replaces_the_old(void **state)
     af_auth(f, &g, &s);
     assert_int_equal(email_change_confirm(af_ctx(f), &s, c1, &prof), ERR_INVALID_CODE);
 
+    /* A new request, from a new sign-in (session.h: an old session's
+     * second factor is not enough to move the address). */
     af_totp(f, &p, totp);
     assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_OK);
+    af_auth(f, &g, &s);
+    assert_int_equal(email_change_request(af_ctx(f), &s, NEW, f->now), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(af_login(f, OLD, &p, &g), ERR_OK);
     af_auth(f, &g, &s);
     ask(f, &s, NEW, c2);
     ask(f, &s, NEW, c3);
@@ -360,6 +374,7 @@ static void a_request_run_past_the_session_end_does_nothing(void **state)
     struct auth_session s;
     customer(f, &p, &g, &s);
     f->now = s.absolute_ms - 1000;
+    s.created_ms = f->now - 1000; /* as if signed in then */
     s.mfa_at_ms = f->now - 1000;
     s.fresh_until_ms = f->now + 60 * 1000;
     assert_int_equal(email_change_request(af_ctx(f), &s, NEW, s.absolute_ms), ERR_UNAUTHENTICATED);

@@ -11,6 +11,7 @@
 
 #include "auth_fixture.h"
 #include "auth/code_budget.h"
+#include "auth/email_change.h"
 #include "notify/outbox.h"
 
 static void register_refuses_weak_password_and_bad_address_and_sends_nothing(void **state)
@@ -335,10 +336,9 @@ static void verified_without_totp_resumes_enrolment_with_a_new_code(void **state
     af_free(f);
 }
 
-/* Someone holding the unlocked phone for a few minutes (a full, fresh
- * session) sets up their own authenticator: the owner's app and recovery
- * codes stop working, the quietest way to keep an account.  Never silent:
- * the owner is mailed (a first enrolment is not such a change). */
+/* A new authenticator, set up right after a sign-in: the owner's app and
+ * recovery codes stop working, the quietest way to keep an account.  Never
+ * silent: the owner is mailed (a first enrolment is not such a change). */
 static void a_new_authenticator_is_never_silent(void **state)
 {
     (void)state;
@@ -361,6 +361,50 @@ static void a_new_authenticator_is_never_silent(void **state)
     char body[2048];
     assert_int_equal(af_mail(f, "t@example.jp", "authenticator was changed", true, body, sizeof body), 1);
     assert_non_null(strstr(body, "contact support"));
+    af_free(f);
+}
+
+/* Someone holding the owner's unlocked phone holds its session and its
+ * authenticator app, not the password.  A code from that app makes the
+ * session fresh enough to pay, but not to hand over the account: a new
+ * authenticator, new recovery codes or another e-mail address need a
+ * sign-in (password and second factor) of the last 600 s. */
+static void the_phone_alone_cannot_hand_over_the_account(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    struct auth_session s;
+    af_phone_new(&p, "phone");
+    af_customer(f, "h@example.jp", &p, &g, NULL);
+    assert_int_equal(af_login(f, "h@example.jp", &p, &g), ERR_OK);
+    f->now += AUTH_SIGNED_IN_MS - 60 * 1000;
+    af_auth(f, &g, &s);
+    f->now += 60 * 1000;
+    af_auth(f, &g, &s);
+    char uri[TOTP_URI_MAX], totp[TOTP_DIGITS + 1], codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF];
+    int64_t fresh = 0;
+    af_totp(f, &p, totp);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_OK);
+    af_auth(f, &g, &s);
+    assert_int_equal(session_require(&s, SESSION_NEED_FRESH, f->now), ERR_OK);
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, codes), ERR_SIGN_IN_REQUIRED);
+    char norm[EMAIL_MAX + 1];
+    assert_int_equal(email_change_check(af_ctx(f), &s, "thief@example.jp", norm), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(email_change_request(af_ctx(f), &s, "thief@example.jp", f->now), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(af_mail_count(f, "thief@example.jp", ""), 0);
+    assert_int_equal(af_mail_count(f, "h@example.jp", "New recovery codes"), 0);
+
+    /* The owner, with the password: signed in again, it works at once. */
+    assert_int_equal(af_login(f, "h@example.jp", &p, &g), ERR_OK);
+    af_auth(f, &g, &s);
+    assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, codes), ERR_OK);
+    for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
+        af_secret(f, codes[i]);
+    assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
     af_free(f);
 }
 
@@ -629,6 +673,7 @@ int main(void)
         cmocka_unit_test(unknown_address_and_enrolled_account_answer_like_a_wrong_code),
         cmocka_unit_test(verified_without_totp_resumes_enrolment_with_a_new_code),
         cmocka_unit_test(a_new_authenticator_is_never_silent),
+        cmocka_unit_test(the_phone_alone_cannot_hand_over_the_account),
         cmocka_unit_test(code_budget_counts_per_customer_and_purpose_in_a_sliding_day),
         cmocka_unit_test(resends_cannot_buy_more_than_five_codes_a_day),
         cmocka_unit_test(totp_enrolment_confirm_and_replay),
