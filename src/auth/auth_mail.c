@@ -97,6 +97,17 @@ enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to)
     return auth_mail_send(ctx, to, "Your kessai password was changed", body);
 }
 
+enum err auth_mail_password_known(const struct auth_ctx *ctx, const char *to)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "Someone signed in to your kessai account from %s with your password, but the wrong authenticator "
+             "code, and was refused.\n\n"
+             "If this was not you, your password is known to someone: change it now (or reset it).",
+             auth_mail_addr_text(ctx));
+    return auth_mail_send(ctx, to, "Your kessai password was used with a wrong code", body);
+}
+
 enum err auth_mail_recovery_codes_replaced(const struct auth_ctx *ctx, const char *to)
 {
     char body[512];

@@ -28,6 +28,8 @@ enum err auth_mail_new_device(const struct auth_ctx *ctx, const char *to, const 
 enum err auth_mail_locked(const struct auth_ctx *ctx, const char *to, int64_t until_ms, bool in_session);
 enum err auth_mail_reset_token(const struct auth_ctx *ctx, const char *to, const char *token);
 enum err auth_mail_password_changed(const struct auth_ctx *ctx, const char *to);
+/* A sign-in with the right password and a wrong second factor. */
+enum err auth_mail_password_known(const struct auth_ctx *ctx, const char *to);
 enum err auth_mail_reset_completed(const struct auth_ctx *ctx, const char *to);
 /* Second-factor changes the customer must hear about: a new set of
  * recovery codes (the old set void), and a recovery code used to sign in or

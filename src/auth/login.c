@@ -14,6 +14,10 @@
  *     factor all passed, on an unlocked, verified, enrolled account.
  *  5. The risk engine is asked before the Argon2id verify (login_risk.h):
  *     a refusal is the same whatever the password, and costs no hashing.
+ *  6. With the right password, a wrong second factor counts toward the
+ *     customer's MFA_GUESSES_PER_DAY (auth/mfa.h, shared with password
+ *     reset); once they are used up the code is not checked: a leaked
+ *     password buys 25 guesses a day, not 10 every 30 minutes for ever.
  */
 #include "auth/login.h"
 
@@ -55,6 +59,22 @@ static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, s
                              detail);
     }
     return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
+}
+
+/* The right password with a wrong second factor: an mfa_failed (toward
+ * MFA_GUESSES_PER_DAY) as well as a failed login, and the owner hears of
+ * the first of the day: whoever typed it knows the password. */
+static enum err wrong_second_factor(const struct auth_ctx *ctx, const struct login_input *in, struct customer *c,
+                                    bool first_today)
+{
+    const char *method = in->totp_code ? "totp" : "recovery_code";
+    enum err e = sec_event_record(ctx->st, ctx->now, c->id, SEC_MFA_FAILED, SEC_FAILURE, ctx->client_addr, 0,
+                                  json_pack("{s:s, s:s}", "during", "login", "method", method));
+    if (e == ERR_OK && first_today)
+        e = auth_mail_password_known(ctx, c->email);
+    if (e != ERR_OK)
+        return auth_end_deferred(ctx, false, e);
+    return fail(ctx, in, c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
 }
 
 /* Steps 2-4 of login.h for the account *c of the address (found false:
@@ -100,9 +120,17 @@ static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct logi
         return fail(ctx, in, c, "email_unverified");
     if (!c->totp_enrolled)
         return fail(ctx, in, c, "totp_not_enrolled");
+    /* Invariant 6: the password is right, so the day's guesses at the
+     * second factor are counted (and capped) as the reset's are. */
+    bool spent = false;
+    size_t earlier = 0;
+    if ((e = mfa_guesses_spent(ctx, c->id, &spent, &earlier)) != ERR_OK)
+        return auth_end_deferred(ctx, false, e);
+    if (spent)
+        return fail(ctx, in, c, "second_factor_guesses");
     e = mfa_check_second_factor(ctx, c, in->totp_code, in->recovery_code);
     if (e == ERR_INVALID_CODE)
-        return fail(ctx, in, c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
+        return wrong_second_factor(ctx, in, c, earlier == 0);
     if (e != ERR_OK)
         return auth_end_deferred(ctx, false, e);
 

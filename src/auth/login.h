@@ -11,7 +11,11 @@
  *   3. in one transaction: the device proof (challenge consumed whatever
  *      happens), the lock-out (while locked even the right password fails),
  *      e-mail verified and TOTP enrolled, then the second factor (TOTP,
- *      replay-safe, or a recovery code), consumed only when all else passed;
+ *      replay-safe, or a recovery code), consumed only when all else passed,
+ *      and not even checked once the customer's MFA_GUESSES_PER_DAY wrong
+ *      second factors (auth/mfa.h) are used up; a wrong one is also an
+ *      mfa_failed, and the first of the day mails the owner that the
+ *      password was used;
  *   4. failure: the account's consecutive-failure counter (10 -> locked for
  *      30 min, owner mailed, account_locked), the source's stuffing counter
  *      (throttle.h), login_failed recorded;

@@ -19,6 +19,7 @@
 #define KESSAI_AUTH_MFA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "auth/auth_ctx.h"
@@ -66,6 +67,17 @@ enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, 
  * enrolled. */
 enum err mfa_check_second_factor(const struct auth_ctx *ctx, struct customer *c, const char *totp_code,
                                  const char *recovery_code);
+
+/* Wrong second factors a customer may give in 24 h at login and password
+ * reset together (mfa_failed events): with the password alone, or the
+ * mailbox alone, an attacker could otherwise guess at the authenticator for
+ * ever, three codes (one step either way) a try. */
+#define MFA_GUESSES_PER_DAY 25
+
+/* Inside the caller's transaction: *spent if the customer's
+ * MFA_GUESSES_PER_DAY are used up (the code is then not even checked);
+ * *earlier: how many there were (at most MFA_GUESSES_PER_DAY). */
+enum err mfa_guesses_spent(const struct auth_ctx *ctx, int64_t customer_id, bool *spent, size_t *earlier);
 
 /* Canonical form of a recovery code typed by a person: 12 lowercase base32
  * characters into out[13]; ERR_INVALID_CODE if it cannot be one. (Pure.) */

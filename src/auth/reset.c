@@ -8,8 +8,8 @@
  *     sets the password) and never after its 30 minutes.
  *  3. Completion ends every session of the customer in the same transaction
  *     as the new password.
- *  4. At most RESET_GUESSES_PER_DAY wrong second factors per customer in
- *     24 h (counted as mfa_failed events, whatever asked): each token allows
+ *  4. At most MFA_GUESSES_PER_DAY wrong second factors per customer in
+ *     24 h (counted as mfa_failed events, whatever asked: login too): each token allows
  *     RESET_TOKEN_MAX_TRIES and a new one restarts that count, so without
  *     this the mailbox alone would buy unlimited guesses at the
  *     authenticator.  Counted per answer, not per token, so that a stranger
@@ -108,11 +108,9 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
     }
     /* Invariant 4, under the write lock: past the day's wrong answers the
      * code is not even checked. */
-    struct security_event_filter wrong = {.customer_id = c.id, .kind = "mfa_failed", .since_ms = ctx->now - TIME_DAY_MS};
-    struct security_event seen[RESET_GUESSES_PER_DAY];
-    size_t nwrong = 0;
-    e = ctx->st->ops->security_event_search(ctx->st, &wrong, 0, RESET_GUESSES_PER_DAY, seen, &nwrong);
-    if (e != ERR_OK || nwrong >= RESET_GUESSES_PER_DAY) {
+    bool spent = false;
+    e = mfa_guesses_spent(ctx, c.id, &spent, NULL);
+    if (e != ERR_OK || spent) {
         e = auth_end(ctx, false, e == ERR_OK ? ERR_RATE_LIMITED : e);
         goto cleanup;
     }

@@ -11,7 +11,7 @@
  *
  * Completing sets the password, ends every session, clears the lock-out,
  * sets the reset cool-down (now + reset_cooldown_s) and mails the customer.
- * Past RESET_GUESSES_PER_DAY wrong second factors of the customer in 24 h
+ * Past MFA_GUESSES_PER_DAY (auth/mfa.h) wrong second factors of the customer in 24 h
  * (mfa_failed events), completing answers ERR_RATE_LIMITED without checking
  * the code: each new token restarts its count of tries.
  */
@@ -25,7 +25,6 @@
 
 #define RESET_TOKEN_TTL_MS (30 * 60 * 1000)
 #define RESET_TOKEN_MAX_TRIES 5
-#define RESET_GUESSES_PER_DAY 25
 
 /* POST /v1/password-reset: only the address; ERR_OK whether or not an
  * account exists (a token is mailed to the address on file only if it is
@@ -37,7 +36,7 @@ enum err reset_request(const struct auth_ctx *ctx, const char *email);
  * voided or expired token), ERR_WEAK_PASSWORD (reason in reason[n]; the
  * token stays usable), ERR_INVALID_CODE (wrong second factor; token stays
  * usable until RESET_TOKEN_MAX_TRIES), ERR_RATE_LIMITED (the customer's
- * RESET_GUESSES_PER_DAY wrong second factors are used up; nothing
+ * MFA_GUESSES_PER_DAY (auth/mfa.h) wrong second factors are used up; nothing
  * checked). */
 enum err reset_complete(const struct auth_ctx *ctx, const char *token, const char *new_password,
                         const char *totp_code, const char *recovery_code, char *reason, size_t n);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "auth/throttle.h"
+#include "util/timeutil.h"
 #include "auth_fixture.h"
 
 static void login_needs_password_second_factor_and_device(void **state)
@@ -129,6 +130,41 @@ static void ten_failures_lock_the_account_for_30_minutes_and_mail_the_owner(void
                          ERR_INVALID_CREDENTIALS);
     af_totp(f, &p, totp);
     assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &p, totp, NULL, true, NULL), ERR_OK);
+    af_free(f);
+}
+
+/* A leaked password: every try gets past it to the authenticator, three
+ * codes a guess.  The lock-out alone would allow ten every 30 minutes for
+ * ever; the day's wrong second factors are capped instead (shared with
+ * password reset), past the cap even the right code is refused, and the
+ * owner hears at the first that the password is known. */
+static void a_leaked_password_buys_25_guesses_a_day(void **state)
+{
+    (void)state;
+    struct af *f = af_new();
+    struct af_phone p;
+    struct auth_grant g;
+    char totp[TOTP_DIGITS + 1], wrong[8];
+    af_phone_new(&p, "phone");
+    af_customer(f, "a@example.jp", &p, &g, NULL);
+    for (int i = 0; i < MFA_GUESSES_PER_DAY; i++) {
+        if (i > 0 && i % THROTTLE_LOCK_AFTER == 0)
+            f->now += THROTTLE_LOCK_MS + 1000; /* sits out each lock */
+        af_totp(f, &p, totp);
+        snprintf(wrong, sizeof wrong, "%06d", (atoi(totp) + 500 + i) % 1000000);
+        assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &p, wrong, NULL, true, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), MFA_GUESSES_PER_DAY);
+    assert_int_equal(af_mail_count(f, "a@example.jp", "password was used with a wrong code"), 1);
+    /* Out of guesses: the right code is not even looked at (nor spent). */
+    f->now += THROTTLE_LOCK_MS + 1000;
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_INVALID_CREDENTIALS);
+    assert_int_equal(af_events_with(f, g.customer_id, "login_failed", "second_factor_guesses"), 1);
+    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), MFA_GUESSES_PER_DAY);
+    /* A day after the first guess, the owner signs in. */
+    f->now += TIME_DAY_MS;
+    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_OK);
     af_free(f);
 }
 
@@ -483,6 +519,7 @@ int main(void)
         cmocka_unit_test(login_needs_password_second_factor_and_device),
         cmocka_unit_test(unknown_address_gets_the_same_answer_and_the_same_work),
         cmocka_unit_test(ten_failures_lock_the_account_for_30_minutes_and_mail_the_owner),
+        cmocka_unit_test(a_leaked_password_buys_25_guesses_a_day),
         cmocka_unit_test(calls_answering_strangers_leave_their_mail_to_the_mail_thread),
         cmocka_unit_test(the_longest_address_of_special_characters_enrols_and_logs_in),
         cmocka_unit_test(device_proof_bad_signature_reused_or_expired_challenge),

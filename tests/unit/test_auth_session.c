@@ -567,7 +567,7 @@ static void a_mailbox_alone_gets_25_guesses_a_day(void **state)
     af_customer(f, "a@example.jp", &p, &g, NULL);
     af_secret(f, NEW_PW);
     int guesses = 0;
-    while (guesses < RESET_GUESSES_PER_DAY) {
+    while (guesses < MFA_GUESSES_PER_DAY) {
         assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
         af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", t, sizeof t);
         af_totp(f, &p, totp);
@@ -580,7 +580,7 @@ static void a_mailbox_alone_gets_25_guesses_a_day(void **state)
     af_mail_word(f, "a@example.jp", "Reset", "Reset token: ", t, sizeof t);
     af_totp(f, &p, totp);
     assert_int_equal(reset_complete(af_ctx(f), t, NEW_PW, totp, NULL, why, sizeof why), ERR_RATE_LIMITED);
-    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), RESET_GUESSES_PER_DAY);
+    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), MFA_GUESSES_PER_DAY);
     /* a day later the owner resets with the same token's successor */
     f->now += 24LL * 3600 * 1000;
     assert_int_equal(reset_request(af_ctx(f), "a@example.jp"), ERR_OK);
