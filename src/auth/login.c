@@ -41,14 +41,18 @@ static const char DUMMY_HASH[] =
 /* A new device's name when the client sent none that can be shown. */
 #define UNNAMED_DEVICE "unnamed device"
 
-static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, struct customer *c,
+/* A failed login, counted against the account and the sources.  The device
+ * key is a source only if the request proved it holds it (proven): a public
+ * key is no secret, and a stranger naming the owner's with a bad signature
+ * must not get the owner's phone blocked. */
+static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, bool proven, struct customer *c,
                      const char *reason)
 {
     enum err e = ERR_OK;
     if (c && strcmp(reason, "locked") != 0)
         e = throttle_account_failed(ctx, c, THROTTLE_LOGIN, 0);
     if (e == ERR_OK)
-        e = throttle_login_failed(ctx, in->email, in->device_key);
+        e = throttle_login_failed(ctx, in->email, proven ? in->device_key : NULL);
     if (e == ERR_OK) {
         json_t *detail = json_pack("{s:s}", "reason", reason);
         uint8_t pk[32];
@@ -74,7 +78,7 @@ static enum err wrong_second_factor(const struct auth_ctx *ctx, const struct log
         e = auth_mail_password_known(ctx, c->email);
     if (e != ERR_OK)
         return auth_end_deferred(ctx, false, e);
-    return fail(ctx, in, c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
+    return fail(ctx, in, true, c, in->totp_code ? "wrong_totp_code" : "wrong_recovery_code");
 }
 
 /* Steps 2-4 of login.h for the account *c of the address (found false:
@@ -109,17 +113,17 @@ static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct logi
             password_ok = false;
     }
     if (!found)
-        return fail(ctx, in, NULL, "unknown_email");
+        return fail(ctx, in, proof == ERR_OK, NULL, "unknown_email");
     if (throttle_account_locked(ctx, c))
-        return fail(ctx, in, c, "locked");
+        return fail(ctx, in, proof == ERR_OK, c, "locked");
     if (!password_ok)
-        return fail(ctx, in, c, "wrong_password");
+        return fail(ctx, in, proof == ERR_OK, c, "wrong_password");
     if (proof != ERR_OK)
-        return fail(ctx, in, c, "device_proof");
+        return fail(ctx, in, proof == ERR_OK, c, "device_proof");
     if (!c->email_verified)
-        return fail(ctx, in, c, "email_unverified");
+        return fail(ctx, in, proof == ERR_OK, c, "email_unverified");
     if (!c->totp_enrolled)
-        return fail(ctx, in, c, "totp_not_enrolled");
+        return fail(ctx, in, proof == ERR_OK, c, "totp_not_enrolled");
     /* Invariant 6: the password is right, so the day's guesses at the
      * second factor are counted (and capped) as the reset's are. */
     bool spent = false;
@@ -127,7 +131,7 @@ static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct logi
     if ((e = mfa_guesses_spent(ctx, c->id, &spent, &earlier)) != ERR_OK)
         return auth_end_deferred(ctx, false, e);
     if (spent)
-        return fail(ctx, in, c, "second_factor_guesses");
+        return fail(ctx, in, proof == ERR_OK, c, "second_factor_guesses");
     e = mfa_check_second_factor(ctx, c, in->totp_code, in->recovery_code);
     if (e == ERR_INVALID_CODE)
         return wrong_second_factor(ctx, in, c, earlier == 0);

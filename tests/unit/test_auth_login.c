@@ -414,6 +414,21 @@ static void credential_stuffing_blocks_the_source_for_an_hour(void **state)
                          ERR_INVALID_CREDENTIALS);
     }
     assert_int_equal(throttle_check(af_ctx(f), NULL, &retry), ERR_OK);
+
+    /* A stranger naming the victim's phone key (a public key is no secret)
+     * without its private key, from five networks: the addresses count,
+     * the key does not, and the owner's phone still signs in. */
+    for (int i = 0; i < THROTTLE_STUFFING_EMAILS; i++) {
+        snprintf(email, sizeof email, "spoof%d@example.jp", i);
+        char addr[32];
+        snprintf(addr, sizeof addr, "2001:db8:%d::1", i + 1);
+        f->addr = addr;
+        assert_int_equal(af_login_ex(f, email, "leaked password three", &p, "123456", NULL, false, NULL),
+                         ERR_INVALID_CREDENTIALS);
+    }
+    f->addr = "198.51.100.8";
+    assert_int_equal(throttle_check(af_ctx(f), p.pub, &retry), ERR_OK);
+    assert_int_equal(af_login(f, "victim@example.jp", &p, NULL), ERR_OK);
     af_free(f);
 }
 
