@@ -91,8 +91,9 @@ struct audit_verify_report {
  * on appending), and check each one: ids 1, 2, 3, … without a gap; a
  * prev_hash equal to the previous entry's hash (none for the first); a
  * hash equal to the MAC recomputed under the key derived from master_key;
- * at most one AUDIT_CHAIN_STARTED; and, with an anchor, that its entry
- * still exists with its hash.  Each violation (the first AUDIT_VERIFY_SHOW)
+ * at most one AUDIT_CHAIN_STARTED; every field stored as its type; no
+ * trigger or view in the schema (reported with id 0); and, with an anchor,
+ * that its entry still exists with its hash.  Each violation (the first AUDIT_VERIFY_SHOW)
  * is written to out (may be NULL) as "entry N: WHAT\n".  ERR_OK when the
  * walk completed, whatever it found (see rep); ERR_STORE if it could not
  * read. */

@@ -13,6 +13,11 @@
  *   one-time backfill
  *   the newest entries removed    nothing in the database: only an anchor
  *                                 (a head recorded elsewhere) shows it
+ *   a trigger planted to drop     a trigger or view in the schema (kessai
+ *   or alter entries              makes none); appends it drops fail
+ *                                 (security_event_insert)
+ *   a value retyped in place      a column not stored as its type (a kind
+ *   (hidden from searches)        as a BLOB, an id as a REAL)
  * The MAC is recomputed here in C from the stored fields, not by the SQL
  * function that computed it on insert, so a fault in one is caught by the
  * other (both call util/audit_mac.c, whose format docs/audit-log.md shows
@@ -50,7 +55,10 @@ static void violation(struct walk *w, int64_t id, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(w->out, "entry %lld: ", (long long)id);
+    if (id > 0)
+        fprintf(w->out, "entry %lld: ", (long long)id);
+    else
+        fputs("schema: ", w->out);
     vfprintf(w->out, fmt, ap);
     fputc('\n', w->out);
     va_end(ap);
@@ -103,7 +111,9 @@ static void check(struct walk *w, const struct security_event *e)
         }
     }
     if (e->text_inexact)
-        violation(w, e->id, "a text field holds a NUL byte or is longer than its field: the entry was edited");
+        violation(w, e->id,
+                  "a field holds a NUL byte, is longer than its field or is not stored as its type: the entry was "
+                  "edited");
     if (strcmp(e->kind, AUDIT_CHAIN_STARTED) == 0 && w->chain_starts++ > 0)
         violation(w, e->id, "a second %s entry: the chain was rebuilt", AUDIT_CHAIN_STARTED);
     if (w->anchor && e->id == w->anchor->id) {
@@ -127,6 +137,13 @@ enum err audit_verify(struct store *st, const uint8_t master_key[MASTERKEY_BYTES
     audit_key_derive(master_key, key);
     struct walk w = {.key = key, .out = out, .rep = rep, .anchor = anchor};
     enum err e = st->ops->begin_read(st);
+    char first[64] = "";
+    int64_t foreign = 0;
+    if (e == ERR_OK)
+        e = st->ops->schema_foreign(st, first, sizeof first, &foreign);
+    if (e == ERR_OK && foreign > 0)
+        violation(&w, 0, "%lld trigger(s) or view(s) kessai never made (first: %s): entries may have been thrown away",
+                  (long long)foreign, first);
     int64_t after = 0;
     while (e == ERR_OK) {
         size_t n = 0;

@@ -136,8 +136,9 @@ struct security_event {
     char detail[SEC_EVENT_DETAIL_MAX + 1]; /* compact JSON object, never a secret */
     char actor[SEC_EVENT_ACTOR_MAX + 1];   /* "usr_…", "stf_…", "system", "admin-cli"; "" before migration 10 */
     /* Reads: a stored text held a NUL byte or was longer than its field,
-     * so the fields above are not exactly what is stored (verify reports
-     * it: only an edit makes such a row). */
+     * or a column was not stored as the type kessai writes, so the fields
+     * above are not exactly what is stored (verify reports it: only an edit
+     * makes such a row). */
     bool text_inexact;
     /* The chain (util/audit_mac.h): set by security_event_insert, read back
      * by the reads.  *_len is the stored length (0: NULL); the bytes are

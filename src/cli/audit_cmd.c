@@ -122,9 +122,11 @@ int cli_run_audit_verify(struct cli_ctx *x)
     else
         printf("audit verify: head: the log is empty\n");
     if (rep.violations) {
-        printf("audit verify: FAILED: %zu violation%s (%zu entr%s; the first at entry %lld)\n", rep.violations,
-               rep.violations == 1 ? "" : "s", rep.entries, rep.entries == 1 ? "y" : "ies",
-               (long long)rep.first_bad_id);
+        char where[48] = "in the schema";
+        if (rep.first_bad_id > 0)
+            snprintf(where, sizeof where, "at entry %lld", (long long)rep.first_bad_id);
+        printf("audit verify: FAILED: %zu violation%s (%zu entr%s; the first %s)\n", rep.violations,
+               rep.violations == 1 ? "" : "s", rep.entries, rep.entries == 1 ? "y" : "ies", where);
         return CLI_EXIT_FAIL;
     }
     printf("audit verify: ok (%zu entr%s%s)\n", rep.entries, rep.entries == 1 ? "y" : "ies",

@@ -486,6 +486,7 @@ static const struct store_ops sqlite_ops = {
     .audit_key_set = sq_audit_key_set,
     .audit_backfill = sq_audit_backfill,
     .security_event_insert = sq_security_event_insert,
+    .schema_foreign = sq_schema_foreign,
     .security_event_list = sq_security_event_list,
     .security_event_search = sq_security_event_search,
     .outbox_insert = sq_outbox_insert,

@@ -61,11 +61,26 @@ static bool text_exact(sqlite3_stmt *q, int col, size_t n)
     return len < n && (t == NULL || strlen(t) == len);
 }
 
+/* Whether every column is stored as the type kessai writes: a value
+ * retyped in place (a kind as a BLOB of the same bytes, a customer id as
+ * 7.25) reads back the same, so the MAC matches, yet no search finds it. */
+static bool typed(sqlite3_stmt *q)
+{
+    static const int integers[] = {0, 1, 2, 6}, texts[] = {3, 4, 5, 7, 8};
+    for (size_t i = 0; i < sizeof integers / sizeof integers[0]; i++)
+        if (sqlite3_column_type(q, integers[i]) != SQLITE_INTEGER)
+            return false;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (sqlite3_column_type(q, texts[i]) != SQLITE_TEXT)
+            return false;
+    return true;
+}
+
 static void read_event(sqlite3_stmt *q, void *out)
 {
     struct security_event *e = out;
     memset(e, 0, sizeof *e);
-    e->text_inexact = !text_exact(q, 3, sizeof e->kind) || !text_exact(q, 4, sizeof e->outcome) ||
+    e->text_inexact = !typed(q) || !text_exact(q, 3, sizeof e->kind) || !text_exact(q, 4, sizeof e->outcome) ||
                       !text_exact(q, 5, sizeof e->client_addr) || !text_exact(q, 7, sizeof e->detail) ||
                       !text_exact(q, 8, sizeof e->actor);
     e->id = sqlite3_column_int64(q, 0);
@@ -155,7 +170,8 @@ enum err sq_security_event_insert(struct store *st, struct security_event *e)
     sqlite3_bind_text(q, 7, e->detail, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 8, e->actor, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
+    bool written = rc == SQLITE_ROW;
+    if (written) {
         e->id = sqlite3_column_int64(q, 0);
         e->prev_hash_len = read_hash(q, 1, e->prev_hash);
         e->hash_len = read_hash(q, 2, e->hash);
@@ -163,7 +179,41 @@ enum err sq_security_event_insert(struct store *st, struct security_event *e)
     }
     enum err err = rc == SQLITE_DONE ? ERR_OK : sq_fail(db, "security_event_insert");
     sq_done(q);
+    if (err == ERR_OK && !written) {
+        /* Done without a row: something in the file (a trigger) threw the
+         * entry away.  The change it records must not commit without it. */
+        log_event(LOG_ERROR, "audit_entry_not_written", json_pack("{s:s}", "kind", e->kind));
+        err = ERR_INTERNAL;
+    }
     return err;
+}
+
+static void read_foreign(sqlite3_stmt *q, void *out)
+{
+    struct {
+        char *first;
+        size_t n;
+        int64_t count;
+    } *f = out;
+    f->count = sqlite3_column_int64(q, 0);
+    sq_text(q, 1, f->first, f->n);
+}
+
+enum err sq_schema_foreign(struct store *st, char *first, size_t n, int64_t *count)
+{
+    struct sqlite_store *db = sq(st);
+    sqlite3_stmt *q = sq_stmt(db, "SELECT count(*), coalesce(min(name), '') FROM sqlite_master "
+                                  "WHERE type IN ('trigger', 'view')");
+    if (q == NULL)
+        return ERR_STORE;
+    struct {
+        char *first;
+        size_t n;
+        int64_t count;
+    } f = {first, n, 0};
+    enum err e = sq_get_one(db, q, ERR_STORE, read_foreign, &f);
+    *count = f.count;
+    return e;
 }
 
 /* ---- the key, and chaining the entries older than the chain ---------------- */

@@ -269,6 +269,7 @@ enum err sq_source_block_get(struct store *st, int kind, const char *source, int
 enum err sq_audit_register(struct sqlite_store *s);
 enum err sq_audit_key_set(struct store *st, const uint8_t key[AUDIT_KEY_BYTES]);
 enum err sq_audit_backfill(struct store *st, const uint8_t key[AUDIT_KEY_BYTES], int64_t *legacy);
+enum err sq_schema_foreign(struct store *st, char *first, size_t n, int64_t *count);
 enum err sq_security_event_insert(struct store *st, struct security_event *e);
 enum err sq_security_event_list(struct store *st, int64_t customer_id, int64_t after_id, size_t max, struct security_event *out, size_t *n);
 enum err sq_security_event_search(struct store *st, const struct security_event_filter *f, int64_t before_id,

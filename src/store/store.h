@@ -295,6 +295,10 @@ struct store_ops {
      * appends from any number of connections, threads and processes, in a
      * transaction or not, form one chain. */
     enum err (*security_event_insert)(struct store *st, struct security_event *e);
+    /* Triggers and views in the database file: kessai makes none, so each
+     * is someone else's (a trigger can throw an audit entry away).  *count
+     * of them, the first one's name into first[n]. */
+    enum err (*schema_foreign)(struct store *st, char *first, size_t n, int64_t *count);
     /* customer_id 0 lists every customer's; id order after after_id. */
     enum err (*security_event_list)(struct store *st, int64_t customer_id, int64_t after_id, size_t max,
                                     struct security_event *out, size_t *n);

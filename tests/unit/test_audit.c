@@ -432,16 +432,47 @@ static void an_edited_entry_is_named(void **state)
         "UPDATE security_events SET detail = detail || char(0) WHERE id = 5",
         /* past what the field holds: the same text cut short reads back */
         "UPDATE security_events SET client_addr = client_addr || printf('%.200c', 'x') WHERE id = 5",
+        /* retyped in place: the same bytes, the same integer read back, but
+         * no search by action or customer finds the entry any more */
+        "UPDATE security_events SET kind = CAST(kind AS BLOB) WHERE id = 5",
+        "UPDATE security_events SET customer_id = customer_id + 0.25 WHERE id = 5",
+        "UPDATE security_events SET device_id = device_id + 0.5 WHERE id = 5",
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         tamper(f->dir, edits[i]);
         verify(f, NULL, &rep, msgs, sizeof msgs);
-        if (strstr(msgs, "entry 5: MAC mismatch") == NULL && strstr(msgs, "entry 5: a text") == NULL)
+        if (strstr(msgs, "entry 5: MAC mismatch") == NULL && strstr(msgs, "entry 5: a field") == NULL)
             fail_msg("not caught: %s", edits[i]);
         tamper(f->dir, "DELETE FROM security_events WHERE id = 5; INSERT INTO security_events SELECT * FROM keep");
         verify(f, NULL, &rep, msgs, sizeof msgs);
         assert_int_equal(rep.violations, 1);
     }
+}
+
+/* Someone with write access to the file plants a trigger that throws
+ * chosen entries away: the chain stays whole, so the entries themselves
+ * show nothing.  An append the trigger drops fails (the change it records
+ * does not commit), and verify names the trigger. */
+static void a_planted_trigger_is_found_and_drops_nothing(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 1; i <= 3; i++)
+        append(f->st, i);
+    tamper(f->dir, "CREATE TRIGGER quiet BEFORE INSERT ON security_events WHEN NEW.kind = 'test_entry' "
+                   "BEGIN SELECT RAISE(IGNORE); END;");
+    assert_int_equal(audit_record(f->st, T0 + 4, AUDIT_ACTOR_SYSTEM, 0, "test_entry", AUDIT_SUCCESS, NULL, 0, NULL),
+                     ERR_INTERNAL);
+    struct audit_verify_report rep;
+    char msgs[4096];
+    verify(f, NULL, &rep, msgs, sizeof msgs);
+    assert_int_equal(rep.violations, 1);
+    assert_int_equal(rep.entries, 3);
+    assert_non_null(strstr(msgs, "schema: 1 trigger(s) or view(s) kessai never made (first: quiet)"));
+    tamper(f->dir, "DROP TRIGGER quiet; CREATE VIEW v AS SELECT * FROM security_events;");
+    assert_says(f, "schema: 1 trigger(s) or view(s) kessai never made (first: v)");
+    tamper(f->dir, "DROP VIEW v");
+    append(f->st, 4);
+    assert_clean(f, 4);
 }
 
 static void a_removed_entry_is_found(void **state)
@@ -1000,6 +1031,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(security_events_get_their_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(a_long_reason_cannot_blank_its_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(an_edited_entry_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_planted_trigger_is_found_and_drops_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_removed_entry_is_found, setup, teardown),
         cmocka_unit_test_setup_teardown(swapped_entries_are_found, setup, teardown),
         cmocka_unit_test_setup_teardown(forged_entries_are_found, setup, teardown),
