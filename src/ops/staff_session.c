@@ -58,17 +58,26 @@ static void event(const struct auth_ctx *a, const char *action, bool ok, int64_t
                        ok ? AUDIT_SUCCESS : AUDIT_FAILURE, a->client_addr, 0, d);
 }
 
-/* A failed sign-in of a known staff member: counted, and the lock-out
- * recorded when this failure reaches the limit. */
-static void failed(const struct auth_ctx *a, const struct staff *s, const char *reason)
+/* Before the password is checked, in one write transaction: the failures
+ * in the window (*n), and, unless the account is locked already, one more
+ * counted at once (*reserved), so that guesses sent together each see the
+ * others and at most STAFF_LOGIN_FAILURES_MAX are ever checked.  A success
+ * clears it with the rest. */
+static enum err reserve_failure(const struct auth_ctx *a, int64_t staff_id, int64_t *n, bool *reserved)
 {
-    event(a, "staff_login_failed", false, s ? s->id : 0, reason);
-    if (s == NULL || a->st->ops->staff_failure_add(a->st, s->id, a->now) != ERR_OK)
-        return;
-    int64_t n = 0;
-    if (a->st->ops->staff_failure_count(a->st, s->id, a->now - STAFF_LOCK_MS, &n) == ERR_OK &&
-        n == STAFF_LOGIN_FAILURES_MAX)
-        event(a, "staff_locked", false, s->id, NULL);
+    struct store *st = a->st;
+    *reserved = false;
+    enum err e = st->ops->begin(st);
+    if (e != ERR_OK)
+        return e;
+    e = st->ops->staff_failure_count(st, staff_id, a->now - STAFF_LOCK_MS, n);
+    if (e == ERR_OK && *n < STAFF_LOGIN_FAILURES_MAX && (e = st->ops->staff_failure_add(st, staff_id, a->now)) == ERR_OK)
+        *reserved = true;
+    if (e == ERR_OK && (e = st->ops->commit(st)) == ERR_OK)
+        return ERR_OK;
+    st->ops->rollback(st);
+    *reserved = false;
+    return e;
 }
 
 /* The code against the staff member's sealed seed; a good code is spent
@@ -99,17 +108,18 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
     char norm[EMAIL_MAX + 1];
     struct staff s;
     bool found = email_normalize(email, norm) == ERR_OK && st->ops->staff_get_by_email(st, norm, &s) == ERR_OK;
+    int64_t n = 0;
+    bool reserved = false;
+    enum err e = found ? reserve_failure(a, s.id, &n, &reserved) : ERR_OK;
+    if (e != ERR_OK)
+        return e;
     /* Argon2id always: an unknown address takes as long as a known one. */
     bool password_ok = auth_password_verify(found ? s.password_hash : AUTH_PASSWORD_DUMMY_HASH, password);
     if (!found) {
         event(a, "staff_login_failed", false, 0, "unknown_address");
         return ERR_INVALID_CREDENTIALS;
     }
-    int64_t n = 0;
-    enum err e = st->ops->staff_failure_count(st, s.id, a->now - STAFF_LOCK_MS, &n);
-    if (e != ERR_OK)
-        return e;
-    const char *why = n >= STAFF_LOGIN_FAILURES_MAX ? "locked"
+    const char *why = !reserved ? "locked"
                       : s.disabled                  ? "disabled"
                       : !s.totp_confirmed           ? "not_confirmed"
                       : !password_ok                ? "password"
@@ -125,11 +135,11 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
         why = disabled ? "disabled" : "totp";
     }
     if (why) {
-        /* While locked nothing is counted: the lock ends on time. */
-        if (strcmp(why, "locked") == 0)
-            event(a, "staff_login_failed", false, s.id, why);
-        else
-            failed(a, &s, why);
+        /* Counted already (reserve_failure); while locked nothing is
+         * counted: the lock ends on time. */
+        event(a, "staff_login_failed", false, s.id, why);
+        if (reserved && n + 1 == STAFF_LOGIN_FAILURES_MAX)
+            event(a, "staff_locked", false, s.id, NULL);
         return ERR_INVALID_CREDENTIALS;
     }
     /* Failures before a success do not add up to a later lock-out (as for

@@ -12,7 +12,10 @@
  *
  * Guessing: STAFF_LOGIN_FAILURES_MAX consecutive failed sign-ins of one
  * address within STAFF_LOCK_MS lock it for the rest of that window, also
- * for the right password (a success clears the count); every sign-in, failure and lock-out is an
+ * for the right password (a success clears the count).  Each sign-in is
+ * counted as a failure before its password is checked (and uncounted by its
+ * success), so guesses sent together cannot all be checked against one
+ * count: at most STAFF_LOGIN_FAILURES_MAX are.  Every sign-in, failure and lock-out is an
  * audit entry (audit/audit.h: staff_login_succeeded, staff_login_failed
  * with the reason, staff_locked; actor "stf_…", or "system" for an address
  * that is nobody's).  An unknown

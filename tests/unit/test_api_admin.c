@@ -4,6 +4,7 @@
  * From the attacker's side too: a guessed password, a replayed code, a
  * customer's token, a support agent reaching for a switch — each refused and
  * recorded. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include "auth/totp.h"
 #include "ledger/ledger.h"
 #include "ledger/writer.h"
+#include "ops/staff_session.h"
 #include "store/store.h"
 #include "util/ids.h"
 #include "wallet/topup.h"
@@ -133,6 +135,65 @@ static void password_guessing_locks_the_staff_account(void **state)
         locked += strcmp(ev[i].kind, "staff_locked") == 0;
     }
     assert_int_equal(failed, 10);
+    assert_int_equal(locked, 1);
+    ac_server_cleanup(&s);
+}
+
+struct guess {
+    struct ac_server *s;
+    struct ac_staffer m;
+    int i;
+    long status;
+};
+
+static void *guess_main(void *arg)
+{
+    struct guess *g = arg;
+    char pw[64];
+    snprintf(pw, sizeof pw, "parallel guess number %d", g->i);
+    struct ac_resp r = ac_staff_sign_in(g->s, &g->m, pw, "123456");
+    g->status = r.status; /* asserted by the main thread: cmocka's are not thread-safe */
+    ac_resp_free(&r);
+    return NULL;
+}
+
+/* Guesses sent all at once, from many addresses, to many password
+ * workers: each is counted before its password is checked, so no more
+ * than the five of a lock-out are ever checked. */
+static void guesses_sent_together_get_five_tries(void **state)
+{
+    (void)state;
+    struct ac_server s;
+    ac_server_init(&s);
+    ac_server_start(&s, (const char *[]){"KESSAI_AUTH_WORKERS=16", NULL});
+    struct ac_staffer bo;
+    ac_staffer_new(&s, &bo, "bo@kessai.example", "administrator");
+    enum { N = 24 };
+    static struct guess g[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        g[i] = (struct guess){.s = &s, .m = bo, .i = i};
+        g[i].m.u.who = ac_new_source(&s);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, guess_main, &g[i]), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(g[i].status, 401);
+    }
+    assert_int_equal(ac_server_stop(&s), 0);
+    static struct security_event ev[256];
+    size_t n = ac_load_events(&s, ev, 256);
+    int checked = 0, locked_out = 0, locked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ev[i].kind, "staff_login_failed") == 0) {
+            checked += strstr(ev[i].detail, "\"password\"") != NULL;
+            locked_out += strstr(ev[i].detail, "\"locked\"") != NULL;
+        }
+        locked += strcmp(ev[i].kind, "staff_locked") == 0;
+    }
+    assert_int_equal(checked, STAFF_LOGIN_FAILURES_MAX);
+    assert_int_equal(locked_out, N - STAFF_LOGIN_FAILURES_MAX);
     assert_int_equal(locked, 1);
     ac_server_cleanup(&s);
 }
@@ -408,6 +469,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(staff_sign_in_needs_both_factors),
         cmocka_unit_test(password_guessing_locks_the_staff_account),
+        cmocka_unit_test(guesses_sent_together_get_five_tries),
         cmocka_unit_test(roles_and_controls),
         cmocka_unit_test(a_switch_reaches_the_second_node_at_once),
         cmocka_unit_test(support_resets_a_lost_second_factor),
