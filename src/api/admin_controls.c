@@ -93,11 +93,11 @@ enum http_verdict api_admin_killswitch_put(struct http_request *req, void *app)
     } else if (on && (reason == NULL || reason[0] == '\0')) {
         e = ERR_MISSING_PARAM;
         bad = "reason";
-    } else if ((e = killswitch_set(a.st, staff_public_id(s.staff_id, by), name, on, reason, by, a.now)) ==
-               ERR_INVALID_PARAM) {
+    } else if ((e = killswitch_set_from(a.st, staff_public_id(s.staff_id, by), a.client_addr, name, on, reason, by,
+                                        a.now)) == ERR_INVALID_PARAM) {
         bad = "reason";
     }
-    /* killswitch_set wrote the audit entry, with the staff id as actor. */
+    /* killswitch_set_from wrote the audit entry, with the staff id as actor. */
     struct killswitch k;
     if (e == ERR_OK)
         e = a.st->ops->killswitch_get(a.st, name, &k);

@@ -148,6 +148,12 @@ static bool text_ok(const char *s, size_t max)
 enum err killswitch_set(struct store *st, const char *actor, const char *name, bool on, const char *reason,
                         const char *set_by, int64_t now)
 {
+    return killswitch_set_from(st, actor, NULL, name, on, reason, set_by, now);
+}
+
+enum err killswitch_set_from(struct store *st, const char *actor, const char *client_addr, const char *name, bool on,
+                             const char *reason, const char *set_by, int64_t now)
+{
     if (!killswitch_known(name))
         return ERR_INVALID_PARAM;
     /* Turning a switch off needs no reason; keep "" then. */
@@ -173,7 +179,7 @@ enum err killswitch_set(struct store *st, const char *actor, const char *name, b
     if (e == ERR_OK)
         e = st->ops->killswitch_put(st, &k);
     if (e == ERR_OK)
-        e = audit_record(st, now, actor, 0, on ? "killswitch_on" : "killswitch_off", AUDIT_SUCCESS, NULL, 0,
+        e = audit_record(st, now, actor, 0, on ? "killswitch_on" : "killswitch_off", AUDIT_SUCCESS, client_addr, 0,
                          json_pack("{s:s, s:s, s:s}", "name", k.name, "reason", k.reason, "set_by", k.set_by));
     if (e == ERR_OK)
         e = st->ops->commit(st);

@@ -58,6 +58,10 @@ const char *const *killswitch_names(size_t *n);
  * ERR_MERCHANT_NOT_FOUND or ERR_STORE_NOT_FOUND. */
 enum err killswitch_set(struct store *st, const char *actor, const char *name, bool on, const char *reason,
                         const char *set_by, int64_t now);
+/* killswitch_set over the network: the audit entry names client_addr,
+ * where the request came from (a stolen staff token shows where it was used). */
+enum err killswitch_set_from(struct store *st, const char *actor, const char *client_addr, const char *name, bool on,
+                             const char *reason, const char *set_by, int64_t now);
 /* ERR_OK if every named switch (NULL-terminated list) is off; else
  * ERR_SUSPENDED with the first one that is on copied to *out (may be NULL).
  * Runs inside the caller's transaction if one is open. */

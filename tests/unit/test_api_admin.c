@@ -345,14 +345,24 @@ static void roles_and_controls(void **state)
     assert_int_equal(ac_server_stop(&s), 0);
     static struct security_event ev[128];
     size_t n = ac_load_events(&s, ev, 128);
-    int denied = 0, done = 0;
+    int denied = 0, done = 0, switches = 0;
+    char ana_addr[64] = "";
     for (size_t i = 0; i < n; i++) {
         bool by_sam = strcmp(ev[i].actor, sam.id) == 0, by_ana = strcmp(ev[i].actor, ana.id) == 0;
         if (by_sam && strcmp(ev[i].outcome, "failure") == 0 && strstr(ev[i].detail, "forbidden"))
             denied++;
         if ((by_sam || by_ana) && strcmp(ev[i].outcome, "success") == 0 && strncmp(ev[i].kind, "staff_login", 11) != 0)
             done++;
+        if (by_ana && strcmp(ev[i].kind, "staff_login_succeeded") == 0)
+            snprintf(ana_addr, sizeof ana_addr, "%s", ev[i].client_addr);
+        /* a switch says where its request came from, as a sign-in does */
+        if (by_ana && strncmp(ev[i].kind, "killswitch_o", 12) == 0) {
+            assert_true(ana_addr[0] != '\0');
+            assert_string_equal(ev[i].client_addr, ana_addr);
+            switches++;
+        }
     }
+    assert_true(switches >= 2);
     assert_int_equal(denied, 2);
     assert_true(done >= 7); /* freeze, unfreeze, sign-out, four switches */
     assert_int_equal(ac_cli(&s, "audit verify >/dev/null"), 0); /* and the chain holds */
