@@ -190,8 +190,11 @@ enum err email_change_confirm(const struct auth_ctx *ctx, const struct auth_sess
         return auth_end(ctx, false, e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e);
     e = check_code(ctx, c.id, code, &ec);
     if (e == ERR_INVALID_CODE) {
+        /* On file with the counted try (kept): a session holder guessing. */
+        e = sec_event_record(ctx->st, ctx->now, c.id, SEC_EMAIL_CHANGED, SEC_FAILURE, ctx->client_addr,
+                             cur->device_id, json_pack("{s:s}", "reason", "wrong_code"));
         sodium_memzero(&c, sizeof c);
-        return auth_end(ctx, true, ERR_INVALID_CODE); /* keep the counted try */
+        return auth_end(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CODE : e);
     }
     if (e == ERR_OK)
         e = switch_address(ctx, cur, &c, &ec);

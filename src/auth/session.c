@@ -20,6 +20,7 @@
 #include "auth/events.h"
 #include "auth/txn.h"
 #include "util/ids.h"
+#include "util/log.h"
 
 /* A request within this long of the last one does not write last_seen: a
  * customer's requests cost one write a minute instead of one each, and the
@@ -193,8 +194,20 @@ enum err session_authenticate(const struct auth_ctx *ctx, const char *token, con
     enum err e = ctx->st->ops->session_get_by_token(ctx->st, h, &s);
     if (e != ERR_OK)
         return e == ERR_NOT_FOUND ? ERR_UNAUTHENTICATED : e;
-    if (!live(ctx, &s))
+    if (!live(ctx, &s)) {
+        /* A revoked token used again ("sign out everywhere", a reset, a
+         * removed device): someone may have kept it.  A log line, not an
+         * entry: a write per replayed request would be an attacker's to
+         * multiply. */
+        if (s.revoked_ms != 0) {
+            char sid[IDS_BUF], cid[IDS_BUF];
+            log_event(LOG_WARN, "session_revoked_token_used",
+                      json_pack("{s:s, s:s, s:s}", "session", ids_format(sid, SESSION_ID_PREFIX, s.id), "customer",
+                                ids_format(cid, CUSTOMER_ID_PREFIX, s.customer_id), "client_addr",
+                                ctx->client_addr ? ctx->client_addr : ""));
+        }
         return ERR_UNAUTHENTICATED;
+    }
     if (device_id == NULL || ids_parse(device_id, DEVICE_ID_PREFIX, &did) != ERR_OK || did != s.device_id) {
         e = revoke_mismatch(ctx, &s, did);
         return e == ERR_OK ? ERR_UNAUTHENTICATED : e;

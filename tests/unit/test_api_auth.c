@@ -799,6 +799,13 @@ static void test_happy_path(void **state)
     r = call(f, &old, "GET", "/v1/me", NULL);
     expect_error(r, 401, "unauthenticated");
     resp_free(&r);
+    /* and the revoked token's use is in the log: someone may have kept it */
+    char *log = tu_slurp(f->logpath, NULL);
+    assert_non_null(log);
+    char want[160];
+    snprintf(want, sizeof want, "\"session_revoked_token_used\",\"session\":\"%s\"", enrol_session);
+    assert_non_null(strstr(log, want));
+    free(log);
     /* revoking it again, or a session that is not ours: not found */
     r = call(f, &u.who, "DELETE", path, NULL);
     expect_error(r, 404, "not_found");
