@@ -35,6 +35,7 @@ static const char *const names[SEC__COUNT] = {
     [SEC_ACCOUNT_FROZEN] = "account_frozen",
     [SEC_ACCOUNT_UNFROZEN] = "account_unfrozen",
     [SEC_TERMINAL_FLAGGED] = "terminal_flagged",
+    [SEC_LOGIN_MFA_FAILED] = "login_mfa_failed",
     [SEC_PAYMENT_REFUSED] = "payment_refused",
 };
 

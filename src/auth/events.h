@@ -58,6 +58,7 @@ enum sec_event {
     SEC_PAYMENT_REFUSED,  /* a register charge, store-QR payment or transfer refused before it moved money
                              (missing fresh second factor, frozen account, offline code over its limit, unknown
                              recipient, bad QR); detail: kind (cpm, mpm, p2p), reason, amount */
+    SEC_LOGIN_MFA_FAILED, /* the right password, a wrong second factor (auth/login.h) */
     SEC__COUNT
 };
 

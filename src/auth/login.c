@@ -15,9 +15,11 @@
  *  5. The risk engine is asked before the Argon2id verify (login_risk.h):
  *     a refusal is the same whatever the password, and costs no hashing.
  *  6. With the right password, a wrong second factor counts toward the
- *     customer's MFA_GUESSES_PER_DAY (auth/mfa.h, shared with password
- *     reset); once they are used up the code is not checked: a leaked
- *     password buys 25 guesses a day, not 10 every 30 minutes for ever.
+ *     customer's MFA_GUESSES_PER_DAY at login (auth/mfa.h; apart from the
+ *     reset's); once they are used up the code is not checked, except from
+ *     a device of the account's that proved its key (the owner's phone): a
+ *     leaked password buys 25 guesses a day, not 10 every 30 minutes for
+ *     ever, and cannot lock the owner out.
  */
 #include "auth/login.h"
 
@@ -65,15 +67,15 @@ static enum err fail(const struct auth_ctx *ctx, const struct login_input *in, b
     return auth_end_deferred(ctx, e == ERR_OK, e == ERR_OK ? ERR_INVALID_CREDENTIALS : e);
 }
 
-/* The right password with a wrong second factor: an mfa_failed (toward
- * MFA_GUESSES_PER_DAY) as well as a failed login, and the owner hears of
- * the first of the day: whoever typed it knows the password. */
+/* The right password with a wrong second factor: a login_mfa_failed
+ * (toward MFA_GUESSES_PER_DAY) as well as a failed login, and the owner
+ * hears of the first of the day: whoever typed it knows the password. */
 static enum err wrong_second_factor(const struct auth_ctx *ctx, const struct login_input *in, struct customer *c,
                                     bool first_today)
 {
     const char *method = in->totp_code ? "totp" : "recovery_code";
-    enum err e = sec_event_record(ctx->st, ctx->now, c->id, SEC_MFA_FAILED, SEC_FAILURE, ctx->client_addr, 0,
-                                  json_pack("{s:s, s:s}", "during", "login", "method", method));
+    enum err e = sec_event_record(ctx->st, ctx->now, c->id, SEC_LOGIN_MFA_FAILED, SEC_FAILURE, ctx->client_addr, 0,
+                                  json_pack("{s:s}", "method", method));
     if (e == ERR_OK && first_today)
         e = auth_mail_password_known(ctx, c->email);
     if (e != ERR_OK)
@@ -98,6 +100,7 @@ static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct logi
     enum err proof = device_check_proof(ctx, in->device_key, in->challenge, in->signature);
     if (proof != ERR_OK && proof != ERR_INVALID_CREDENTIALS)
         return auth_end_deferred(ctx, false, proof);
+    bool proven = proof == ERR_OK;
     /* Re-read inside the transaction: counters may have moved meanwhile,
      * and so may the password (a reset or change completed during the
      * Argon2id): a verify against the hash it replaced proves nothing. */
@@ -113,25 +116,31 @@ static enum err verify_and_sign_in(const struct auth_ctx *ctx, const struct logi
             password_ok = false;
     }
     if (!found)
-        return fail(ctx, in, proof == ERR_OK, NULL, "unknown_email");
+        return fail(ctx, in, proven, NULL, "unknown_email");
     if (throttle_account_locked(ctx, c))
-        return fail(ctx, in, proof == ERR_OK, c, "locked");
+        return fail(ctx, in, proven, c, "locked");
     if (!password_ok)
-        return fail(ctx, in, proof == ERR_OK, c, "wrong_password");
-    if (proof != ERR_OK)
-        return fail(ctx, in, proof == ERR_OK, c, "device_proof");
+        return fail(ctx, in, proven, c, "wrong_password");
+    if (!proven)
+        return fail(ctx, in, proven, c, "device_proof");
     if (!c->email_verified)
-        return fail(ctx, in, proof == ERR_OK, c, "email_unverified");
+        return fail(ctx, in, proven, c, "email_unverified");
     if (!c->totp_enrolled)
-        return fail(ctx, in, proof == ERR_OK, c, "totp_not_enrolled");
+        return fail(ctx, in, proven, c, "totp_not_enrolled");
     /* Invariant 6: the password is right, so the day's guesses at the
-     * second factor are counted (and capped) as the reset's are. */
-    bool spent = false;
+     * second factor are counted, and capped but for the owner's own phone
+     * (a device of the account's, proven by its signature). */
     size_t earlier = 0;
-    if ((e = mfa_guesses_spent(ctx, c->id, &spent, &earlier)) != ERR_OK)
+    struct customer_device own;
+    if ((e = mfa_guesses(ctx, c->id, "login_mfa_failed", &earlier)) != ERR_OK)
         return auth_end_deferred(ctx, false, e);
-    if (spent)
-        return fail(ctx, in, proof == ERR_OK, c, "second_factor_guesses");
+    if (earlier >= MFA_GUESSES_PER_DAY) {
+        e = ctx->st->ops->device_find(ctx->st, c->id, in->device_key, &own);
+        if (e == ERR_NOT_FOUND)
+            return fail(ctx, in, proven, c, "second_factor_guesses");
+        if (e != ERR_OK)
+            return auth_end_deferred(ctx, false, e);
+    }
     e = mfa_check_second_factor(ctx, c, in->totp_code, in->recovery_code);
     if (e == ERR_INVALID_CODE)
         return wrong_second_factor(ctx, in, c, earlier == 0);

@@ -228,17 +228,12 @@ enum err mfa_check_second_factor(const struct auth_ctx *ctx, struct customer *c,
     return e == ERR_OK ? auth_mail_recovery_code_used(ctx, c->email, left) : e;
 }
 
-enum err mfa_guesses_spent(const struct auth_ctx *ctx, int64_t customer_id, bool *spent, size_t *earlier)
+enum err mfa_guesses(const struct auth_ctx *ctx, int64_t customer_id, const char *kind, size_t *n)
 {
-    struct security_event_filter wrong = {
-        .customer_id = customer_id, .kind = "mfa_failed", .since_ms = ctx->now - TIME_DAY_MS};
+    struct security_event_filter wrong = {.customer_id = customer_id, .kind = kind, .since_ms = ctx->now - TIME_DAY_MS};
     struct security_event seen[MFA_GUESSES_PER_DAY];
-    size_t n = 0;
-    enum err e = ctx->st->ops->security_event_search(ctx->st, &wrong, 0, MFA_GUESSES_PER_DAY, seen, &n);
-    *spent = e == ERR_OK && n >= MFA_GUESSES_PER_DAY;
-    if (earlier)
-        *earlier = n;
-    return e;
+    *n = 0;
+    return ctx->st->ops->security_event_search(ctx->st, &wrong, 0, MFA_GUESSES_PER_DAY, seen, n);
 }
 
 enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, const char *totp_code,

@@ -68,16 +68,18 @@ enum err mfa_verify(const struct auth_ctx *ctx, const struct auth_session *cur, 
 enum err mfa_check_second_factor(const struct auth_ctx *ctx, struct customer *c, const char *totp_code,
                                  const char *recovery_code);
 
-/* Wrong second factors a customer may give in 24 h at login and password
- * reset together (mfa_failed events): with the password alone, or the
+/* Wrong second factors a customer may give in 24 h, counted apart at login
+ * (login_mfa_failed: the password was right) and everywhere else
+ * (mfa_failed: password reset, mfa_verify): with the password alone, or the
  * mailbox alone, an attacker could otherwise guess at the authenticator for
- * ever, three codes (one step either way) a try. */
+ * ever, three codes (one step either way) a try.  Apart, so that whoever
+ * holds the password cannot use up the owner's reset. */
 #define MFA_GUESSES_PER_DAY 25
 
-/* Inside the caller's transaction: *spent if the customer's
- * MFA_GUESSES_PER_DAY are used up (the code is then not even checked);
- * *earlier: how many there were (at most MFA_GUESSES_PER_DAY). */
-enum err mfa_guesses_spent(const struct auth_ctx *ctx, int64_t customer_id, bool *spent, size_t *earlier);
+/* Inside the caller's transaction: how many events of kind ("mfa_failed"
+ * or "login_mfa_failed") the customer has in the last 24 h, counted up to
+ * MFA_GUESSES_PER_DAY (the budget is spent when *n reaches it). */
+enum err mfa_guesses(const struct auth_ctx *ctx, int64_t customer_id, const char *kind, size_t *n);
 
 /* Canonical form of a recovery code typed by a person: 12 lowercase base32
  * characters into out[13]; ERR_INVALID_CODE if it cannot be one. (Pure.) */

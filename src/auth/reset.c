@@ -9,7 +9,7 @@
  *  3. Completion ends every session of the customer in the same transaction
  *     as the new password.
  *  4. At most MFA_GUESSES_PER_DAY wrong second factors per customer in
- *     24 h (counted as mfa_failed events, whatever asked: login too): each token allows
+ *     24 h (counted as mfa_failed events, whatever asked but a login): each token allows
  *     RESET_TOKEN_MAX_TRIES and a new one restarts that count, so without
  *     this the mailbox alone would buy unlimited guesses at the
  *     authenticator.  Counted per answer, not per token, so that a stranger
@@ -108,9 +108,9 @@ enum err reset_complete(const struct auth_ctx *ctx, const char *token, const cha
     }
     /* Invariant 4, under the write lock: past the day's wrong answers the
      * code is not even checked. */
-    bool spent = false;
-    e = mfa_guesses_spent(ctx, c.id, &spent, NULL);
-    if (e != ERR_OK || spent) {
+    size_t wrong = 0;
+    e = mfa_guesses(ctx, c.id, "mfa_failed", &wrong);
+    if (e != ERR_OK || wrong >= MFA_GUESSES_PER_DAY) {
         e = auth_end(ctx, false, e == ERR_OK ? ERR_RATE_LIMITED : e);
         goto cleanup;
     }

@@ -135,36 +135,50 @@ static void ten_failures_lock_the_account_for_30_minutes_and_mail_the_owner(void
 
 /* A leaked password: every try gets past it to the authenticator, three
  * codes a guess.  The lock-out alone would allow ten every 30 minutes for
- * ever; the day's wrong second factors are capped instead (shared with
- * password reset), past the cap even the right code is refused, and the
- * owner hears at the first that the password is known. */
+ * ever; the day's wrong second factors at login are capped instead: past
+ * the cap the code is not checked from any phone but the owner's own, the
+ * owner hears at the first that the password is known, and the owner's
+ * sign-in and password reset still work. */
 static void a_leaked_password_buys_25_guesses_a_day(void **state)
 {
     (void)state;
     struct af *f = af_new();
-    struct af_phone p;
+    struct af_phone p, thief;
     struct auth_grant g;
     char totp[TOTP_DIGITS + 1], wrong[8];
     af_phone_new(&p, "phone");
     af_customer(f, "a@example.jp", &p, &g, NULL);
+    af_phone_new(&thief, "thief's phone");
     for (int i = 0; i < MFA_GUESSES_PER_DAY; i++) {
         if (i > 0 && i % THROTTLE_LOCK_AFTER == 0)
             f->now += THROTTLE_LOCK_MS + 1000; /* sits out each lock */
         af_totp(f, &p, totp);
         snprintf(wrong, sizeof wrong, "%06d", (atoi(totp) + 500 + i) % 1000000);
-        assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &p, wrong, NULL, true, NULL),
+        assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &thief, wrong, NULL, true, NULL),
                          ERR_INVALID_CREDENTIALS);
     }
-    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), MFA_GUESSES_PER_DAY);
+    assert_int_equal(af_events(f, g.customer_id, "login_mfa_failed"), MFA_GUESSES_PER_DAY);
     assert_int_equal(af_mail_count(f, "a@example.jp", "password was used with a wrong code"), 1);
-    /* Out of guesses: the right code is not even looked at (nor spent). */
+    /* Out of guesses: from the thief's phone even the right code is not
+     * looked at (nor spent)... */
     f->now += THROTTLE_LOCK_MS + 1000;
-    assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_INVALID_CREDENTIALS);
+    af_totp(f, &p, totp);
+    assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &thief, totp, NULL, true, NULL),
+                     ERR_INVALID_CREDENTIALS);
     assert_int_equal(af_events_with(f, g.customer_id, "login_failed", "second_factor_guesses"), 1);
-    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), MFA_GUESSES_PER_DAY);
-    /* A day after the first guess, the owner signs in. */
-    f->now += TIME_DAY_MS;
+    assert_int_equal(af_events(f, g.customer_id, "login_mfa_failed"), MFA_GUESSES_PER_DAY);
+    /* ...while the owner's own phone signs in, and the owner's reset (a
+     * budget of its own) is untouched. */
+    f->now += TOTP_STEP_SECONDS * 1000;
     assert_int_equal(af_login(f, "a@example.jp", &p, NULL), ERR_OK);
+    assert_int_equal(af_events(f, g.customer_id, "mfa_failed"), 0);
+    /* A day after the first guess, any phone may try again. */
+    f->now += TIME_DAY_MS;
+    af_totp(f, &p, totp);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(totp) + 7) % 1000000);
+    assert_int_equal(af_login_ex(f, "a@example.jp", AF_PASSWORD, &thief, wrong, NULL, true, NULL),
+                     ERR_INVALID_CREDENTIALS);
+    assert_int_equal(af_events_with(f, g.customer_id, "login_failed", "second_factor_guesses"), 1);
     af_free(f);
 }
 

@@ -283,19 +283,20 @@ static void staff_need_a_confirmed_second_factor(void **state)
 /* A sign-in reads the staff row, then hashes the password (slow), then
  * spends the code.  What commits in between wins: a disable stays (the
  * sign-in fails, and the row stays disabled), and another sign-in that spent
- * the same code makes this one fail (one code, one session). */
+ * the same code makes this one fail (one code, one session).  The race is
+ * run just before the spend, after the hash. */
 static const struct store_ops *race_real;
 static int race_kind; /* 0: a disable, 1: the same code spent */
 static int64_t race_step;
 
-static enum err count_after_a_race(struct store *st, int64_t id, int64_t since, int64_t *n)
+static enum err spend_after_a_race(struct store *st, int64_t id, int64_t step)
 {
     st->ops = race_real; /* once */
     if (race_kind == 0)
         assert_int_equal(staff_set_disabled(st, "admin-cli", "fraud@kessai.example", true, T0_MS), ERR_OK);
     else
         assert_int_equal(st->ops->staff_totp_spend(st, id, race_step), ERR_OK);
-    return st->ops->staff_failure_count(st, id, since, n);
+    return st->ops->staff_totp_spend(st, id, step);
 }
 
 static void what_commits_during_a_sign_in_wins(void **state)
@@ -320,7 +321,7 @@ static void what_commits_during_a_sign_in_wins(void **state)
     struct auth_ctx a = {.st = st, .master_key = mk, .client_addr = "192.0.2.7"};
     struct staff_session out;
     struct store_ops racing = *st->ops;
-    racing.staff_failure_count = count_after_a_race;
+    racing.staff_totp_spend = spend_after_a_race;
     race_real = st->ops;
 
     /* another sign-in spent this code first */
