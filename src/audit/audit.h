@@ -81,7 +81,7 @@ struct audit_anchor {
 struct audit_verify_report {
     size_t entries;
     size_t violations;
-    int64_t first_bad_id; /* 0 if none */
+    int64_t first_bad_id; /* 0 if none, or if the first is in the schema */
     int64_t head_id;      /* the last entry's id; 0 for an empty log */
     uint8_t head_hash[AUDIT_MAC_BYTES];
     size_t head_hash_len; /* 0 if the last entry has no hash */

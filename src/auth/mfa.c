@@ -75,13 +75,16 @@ static void wipe_codes(char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_BUF])
 }
 
 /* Enrolment is open to an ENROL session of a customer without TOTP, or to a
- * FULL session signed in a moment ago (session.h: a new authenticator hands
- * over the account). */
-static enum err may_enrol(const struct auth_ctx *ctx, const struct auth_session *cur, const struct customer *c)
+ * FULL session: signed in a moment ago to begin (session.h: a new
+ * authenticator hands over the account), fresh to confirm (the pending
+ * seed was begun so; a sign-in a few seconds too old must not void the
+ * secret just scanned). */
+static enum err may_enrol(const struct auth_ctx *ctx, const struct auth_session *cur, const struct customer *c,
+                          enum session_need full)
 {
     if (cur->scope == SESSION_SCOPE_ENROL)
         return c->totp_enrolled ? ERR_FRESH_MFA_REQUIRED : ERR_OK;
-    return session_require(cur, SESSION_NEED_SIGNED_IN, ctx->now);
+    return session_require(cur, full, ctx->now);
 }
 
 static enum err load_customer(const struct auth_ctx *ctx, const struct auth_session *cur, struct customer *c)
@@ -99,7 +102,7 @@ enum err mfa_totp_begin(const struct auth_ctx *ctx, const struct auth_session *c
     if (e != ERR_OK)
         return e;
     if ((e = load_customer(ctx, cur, &c)) == ERR_OK)
-        e = may_enrol(ctx, cur, &c);
+        e = may_enrol(ctx, cur, &c, SESSION_NEED_SIGNED_IN);
     if (e == ERR_OK) {
         totp_new_seed(seed);
         masterkey_seal(ctx->master_key, seed, sizeof seed, auth_customer_ad(ad, c.id), c.totp_pending_sealed);
@@ -140,7 +143,7 @@ enum err mfa_totp_confirm(const struct auth_ctx *ctx, const struct auth_session 
     if (e != ERR_OK)
         return e;
     if ((e = load_customer(ctx, cur, &c)) == ERR_OK)
-        e = may_enrol(ctx, cur, &c);
+        e = may_enrol(ctx, cur, &c, SESSION_NEED_FRESH);
     if (e == ERR_OK && !c.totp_pending)
         e = ERR_INVALID_CODE;
     if (e == ERR_OK)

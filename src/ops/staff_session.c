@@ -125,8 +125,11 @@ enum err staff_login(const struct auth_ctx *a, const char *email, const char *pa
                       : !password_ok                ? "password"
                                                     : NULL;
     if (why == NULL && (e = check_totp(a, &s, totp)) != ERR_OK) {
-        if (e != ERR_INVALID_CODE)
+        if (e != ERR_INVALID_CODE) {
+            /* Counted (reserve_failure): on file, so a lock it causes is explained. */
+            event(a, "staff_login_failed", false, s.id, "internal");
             return e;
+        }
         /* The code may have been refused because the account was disabled
          * during the password check: the log says which. */
         struct staff now;

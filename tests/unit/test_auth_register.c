@@ -390,7 +390,7 @@ static void the_phone_alone_cannot_hand_over_the_account(void **state)
     af_auth(f, &g, &s);
     assert_int_equal(session_require(&s, SESSION_NEED_FRESH, f->now), ERR_OK);
     assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_SIGN_IN_REQUIRED);
-    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_SIGN_IN_REQUIRED);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_INVALID_CODE); /* nothing begun */
     assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, codes), ERR_SIGN_IN_REQUIRED);
     char norm[EMAIL_MAX + 1];
     assert_int_equal(email_change_check(af_ctx(f), &s, "thief@example.jp", norm), ERR_SIGN_IN_REQUIRED);
@@ -404,7 +404,23 @@ static void the_phone_alone_cannot_hand_over_the_account(void **state)
     assert_int_equal(mfa_recovery_regenerate(af_ctx(f), &s, codes), ERR_OK);
     for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
         af_secret(f, codes[i]);
+    /* Begun 570 s after the sign-in, the code typed a minute later still
+     * confirms it: the secret just scanned is not void. */
+    f->now += AUTH_SIGNED_IN_MS - 60 * 1000; /* af_totp moves on another 30 s */
+    af_auth(f, &g, &s);
+    af_totp(f, &p, totp);
+    assert_int_equal(mfa_verify(af_ctx(f), &s, totp, NULL, &fresh), ERR_OK);
+    af_auth(f, &g, &s);
     assert_int_equal(mfa_totp_begin(af_ctx(f), &s, uri), ERR_OK);
+    struct af_phone next;
+    af_phone_new(&next, "next phone");
+    af_seed_from_uri(uri, next.seed);
+    f->now += 30 * 1000;
+    af_auth(f, &g, &s);
+    af_totp(f, &next, totp);
+    assert_int_equal(mfa_totp_confirm(af_ctx(f), &s, totp, codes), ERR_OK);
+    for (int i = 0; i < RECOVERY_CODE_COUNT; i++)
+        af_secret(f, codes[i]);
     af_free(f);
 }
 
