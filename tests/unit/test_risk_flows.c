@@ -1222,59 +1222,54 @@ static void a_topup_then_resale_wants_a_fresh_second_factor(void **state)
     assert_int_equal(store_payments(t, t->tobacco.id), 1);
 }
 
+/* The same take-over with a card whose issuer asks 3-D Secure for every
+ * top-up: 10,000 yen topped up and its code typed (credit_later: with the
+ * credit's key taken, so that the credit waits for the reconciler).  Six
+ * minutes later 8,000 yen at the tobacco shop is challenged and moves
+ * nothing: the engine learnt the top-up when its code finished it. */
+static void taken_over_with_3ds(struct rf *t, struct cust *a, int64_t funds, bool credit_later)
+{
+    t->f->cfg.new_device_cooldown_s = 24 * 3600;
+    customer(t, a, "aiko@example.com", funds);
+    struct card card;
+    assert_int_equal(link_pan(t, a, "4000002760003184", &card), ERR_OK);
+    struct topup_result r;
+    const char *bad = NULL;
+    struct killswitch sw;
+    assert_int_equal(topup_card(W(t), &a->s, card.id, 10000, "tpu-3ds", &r, &bad, &sw), ERR_OK);
+    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
+    if (credit_later) {
+        char key[LEDGER_KEY_MAX + 1];
+        topup_transfer_key(key, sizeof key, r.t.id);
+        credit(t, a, key, 1);
+    }
+    char otp[16];
+    af_mail_word(t->f, a->email, "top-up verification code", "is: ", otp, sizeof otp);
+    assert_int_equal(topup_confirm(W(t), &a->s, r.t.id, otp, &r, &sw), ERR_OK);
+    assert_int_equal(r.t.status, credit_later ? TOPUP_AUTHORIZED : TOPUP_SUCCEEDED);
+    int64_t before = balance(t, a);
+    later(t, a, 6 * MIN_MS);
+    assert_int_equal(scan(t, a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    assert_int_equal(balance(t, a), before);
+    on_file(t, a->s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
+}
+
 static void a_topup_confirmed_by_3ds_counts_too(void **state)
 {
     struct rf *t = *state;
-    /* The same take-over with a card whose issuer asks 3-D Secure for
-     * every top-up: the top-up the code finishes is what the engine learns. */
-    t->f->cfg.new_device_cooldown_s = 24 * 3600;
     struct cust a;
-    customer(t, &a, "aiko@example.com", 0);
-    struct card card;
-    assert_int_equal(link_pan(t, &a, "4000002760003184", &card), ERR_OK);
-    struct topup_result r;
-    const char *bad = NULL;
-    struct killswitch sw;
-    assert_int_equal(topup_card(W(t), &a.s, card.id, 10000, "tpu-3ds", &r, &bad, &sw), ERR_OK);
-    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
-    char otp[16];
-    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &r, &sw), ERR_OK);
-    assert_int_equal(r.t.status, TOPUP_SUCCEEDED);
-    later(t, &a, 6 * MIN_MS);
-    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    taken_over_with_3ds(t, &a, 0, false);
     assert_int_equal(balance(t, &a), 10000);
-    on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
 }
 
-/* The same with the top-up's credit delayed after its code (charged, the
- * reconciler credits it later): the engine learns it at the code all the
- * same. */
+/* Charged but credited later: counted all the same, and a restarted engine
+ * reads it back from the row. */
 static void a_topup_confirmed_by_3ds_and_credited_later_counts_too(void **state)
 {
     struct rf *t = *state;
-    t->f->cfg.new_device_cooldown_s = 24 * 3600;
     struct cust a;
-    customer(t, &a, "aiko@example.com", 9000);
-    struct card card;
-    assert_int_equal(link_pan(t, &a, "4000002760003184", &card), ERR_OK);
-    struct topup_result r;
-    const char *bad = NULL;
-    struct killswitch sw;
-    assert_int_equal(topup_card(W(t), &a.s, card.id, 10000, "tpu-3ds", &r, &bad, &sw), ERR_OK);
-    assert_int_equal(r.t.status, TOPUP_REQUIRES_ACTION);
-    char key[LEDGER_KEY_MAX + 1];
-    topup_transfer_key(key, sizeof key, r.t.id);
-    credit(t, &a, key, 1); /* its credit's key taken: the credit fails for now */
-    char otp[16];
-    af_mail_word(t->f, a.email, "top-up verification code", "is: ", otp, sizeof otp);
-    assert_int_equal(topup_confirm(W(t), &a.s, r.t.id, otp, &r, &sw), ERR_OK);
-    assert_int_equal(r.t.status, TOPUP_AUTHORIZED);
-    later(t, &a, 6 * MIN_MS);
-    assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
+    taken_over_with_3ds(t, &a, 9000, true);
     assert_int_equal(balance(t, &a), 9001);
-    on_file(t, a.s.customer_id, "payment", "challenge", "topup_then_resale", "risk_challenged");
-    /* and a restarted engine reads it back from the row */
     engine(t);
     assert_int_equal(risk_warm(t->risk, t->f->st, t->f->now, NULL), ERR_OK);
     assert_int_equal(scan(t, &a, t->qr_tobacco, 8000), ERR_FRESH_MFA_REQUIRED);
