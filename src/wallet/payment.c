@@ -711,5 +711,10 @@ enum err payment_feed(const struct wallet_ctx *w, const struct merchant_terminal
         return ERR_INVALID_PARAM;
     if (max > PAYMENT_FEED_MAX)
         max = PAYMENT_FEED_MAX;
-    return w->a.st->ops->payment_list_store(w->a.st, term->store_id, since_id, max, out, n);
+    /* A closed store's registers read nothing (as charges). */
+    struct merchant_store mine;
+    enum err e = w->a.st->ops->mstore_get(w->a.st, term->store_id, &mine);
+    if (e == ERR_OK && !mine.active)
+        e = ERR_STORE_NOT_FOUND;
+    return e == ERR_OK ? w->a.st->ops->payment_list_store(w->a.st, term->store_id, since_id, max, out, n) : e;
 }

@@ -174,7 +174,8 @@ void payment_not_theirs_log(const struct merchant_terminal *term, const char *ac
 /* GET /pos/v1/charges/{id}: only the payment's merchant (ERR_PAYMENT_NOT_FOUND). */
 enum err payment_get_for_terminal(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t id,
                                   struct payment *out);
-/* GET /pos/v1/payments?since=pay_…: the terminal's store's payments after since_id, oldest first. */
+/* GET /pos/v1/payments?since=pay_…: the terminal's store's payments after
+ * since_id, oldest first; ERR_STORE_NOT_FOUND once the store is closed. */
 enum err payment_feed(const struct wallet_ctx *w, const struct merchant_terminal *term, int64_t since_id,
                       struct payment *out, size_t max, size_t *n);
 

@@ -441,6 +441,9 @@ static void a_charge_nobody_answers_expires_and_moves_nothing(void **state)
     r = pos(&f, "GET", path, NULL, NULL);
     AC_EXPECT_ERROR(r, 404, "store_not_found");
     ac_resp_free(&r);
+    r = pos(&f, "GET", "/pos/v1/payments", NULL, NULL);
+    AC_EXPECT_ERROR(r, 404, "store_not_found");
+    ac_resp_free(&r);
 
     assert_int_equal(ac_server_stop(&f.s), 0);
     assert_int_equal(audited(&f.s, "pending_charge_expired"), 1);
