@@ -69,9 +69,7 @@ enum err sq_staff_sessions_end(struct store *st, int64_t staff_id, int64_t now)
         return ERR_STORE;
     sqlite3_bind_int64(q, 1, now);
     sqlite3_bind_int64(q, 2, staff_id);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    return rc == SQLITE_DONE ? ERR_OK : sq_fail(db, "staff_sessions_end");
+    return sq_step_many(db, q, "staff_sessions_end", NULL);
 }
 
 enum err sq_staff_failure_add(struct store *st, int64_t staff_id, int64_t now)

@@ -156,9 +156,7 @@ enum err sq_topup_expire_challenges(struct store *st, int64_t customer_id, int64
     sqlite3_bind_int64(q, 2, now);
     sqlite3_bind_int64(q, 3, customer_id);
     sqlite3_bind_int64(q, 4, updated_before);
-    int rc = sqlite3_step(q);
-    sq_done(q);
-    return rc == SQLITE_DONE ? ERR_OK : sq_fail(db, "topup_expire_challenges");
+    return sq_step_many(db, q, "topup_expire_challenges", NULL);
 }
 
 enum err sq_topup_list(struct store *st, int64_t customer_id, int64_t before_id, size_t max, struct topup *out,
